@@ -1,0 +1,217 @@
+import type { ConnectorError } from './errors.ts';
+import type { EntityModelMap, EntityType } from './models.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Manifest: facts about a provider, as data. Validated by defineConnector() and the conformance suite.
+// ---------------------------------------------------------------------------------------------
+
+export type AuthMode =
+  | {
+      type: 'oauth2';
+      authorizationUrl: string;
+      tokenUrl: string;
+      scopes: string[];
+      /** Also accepts a static token (HubSpot private app, Stripe secret key) in the meantime. */
+      staticTokenAllowed: boolean;
+    }
+  | { type: 'api_key'; header: string; scheme: 'Bearer' | 'Basic' | 'none' }
+  | { type: 'basic' };
+
+export type WebhookSignatureScheme =
+  | 'hubspot-v3'
+  | 'stripe-v1'
+  | 'shopify-hmac'
+  | 'woocommerce-hmac'
+  | 'quickbooks-hmac'
+  | 'xero-hmac'
+  | 'none';
+
+export interface ConnectorManifest {
+  /** Lower-case, URL-safe id: used in config files, webhook URLs, metrics labels, opaque ids. */
+  id: string;
+  displayName: string;
+  auth: AuthMode;
+  /** The real API's base URL; a connection may override it (emulator, sandbox, Prism). */
+  defaultBaseUrl: string;
+  /** Most ids one upstream batch read may carry, per entity (1 = the provider has no batch read). */
+  maxBatchSize: Partial<Record<EntityType, number>>;
+  /** Parallel upstream calls a single byIds() may have in flight (fan-out providers). */
+  maxConcurrency: number;
+  /** Largest page the provider's list endpoint serves. */
+  maxPageSize: number;
+  entities: EntityType[];
+  rateLimits: {
+    /** Requests allowed per window per connection, as documented. */
+    requests: number;
+    windowMs: number;
+    notes?: string;
+  };
+  webhooks: {
+    scheme: WebhookSignatureScheme;
+    /** Seconds a signed timestamp may be away from now, in either direction. */
+    toleranceSeconds: number | null;
+    signatureHeader: string | null;
+    timestampHeader: string | null;
+  };
+  /** Base URL pattern for a record in the provider's web app; {id} and connection settings fill it. */
+  remoteUrlTemplate?: Partial<Record<EntityType, string>>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Context handed to every connector call: all I/O goes through here.
+// ---------------------------------------------------------------------------------------------
+
+export interface ConnectionInfo {
+  id: string;
+  tenantId: string;
+  provider: string;
+  /** Where requests go: the real API, a sandbox, or an emulator. */
+  baseUrl: string;
+  /** Provider-specific, non-secret settings (portal id, account id, ...). */
+  settings: Record<string, unknown>;
+}
+
+export type QueryValue = string | number | boolean | null | undefined | ReadonlyArray<string | number | boolean>;
+
+export interface UpstreamRequest {
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Path (and optional query string) relative to the connection's baseUrl. */
+  path: string;
+  /** Appended to the URL; arrays repeat the key (`expand[]=a&expand[]=b`). */
+  query?: Record<string, QueryValue>;
+  /** JSON body (serialized with JSON.stringify) ... */
+  json?: unknown;
+  /** ... or a form body (application/x-www-form-urlencoded, Stripe style). */
+  form?: Record<string, QueryValue>;
+  headers?: Record<string, string>;
+  /** Metric label, e.g. "contacts.batchRead". Low cardinality: never an id. */
+  operation: string;
+  /**
+   * Safe to retry. GETs are by default; a POST that only reads (HubSpot batch/read, search)
+   * says so here.
+   */
+  idempotent?: boolean;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  headers: Headers;
+  /** Parsed JSON body; null when the body was empty. */
+  body: unknown;
+  /** Raw text, for diagnostics. Connectors must not put it in errors verbatim. */
+  text: string;
+  url: string;
+}
+
+/**
+ * The wrapped fetch: timeout, retries (idempotent only, jittered, honouring Retry-After, bounded
+ * by the request deadline), circuit breaker per provider × connection, metrics. Answers with any
+ * HTTP status (the connector maps provider error bodies); throws ConnectorError on transport
+ * failure (UPSTREAM_TIMEOUT / UPSTREAM_UNAVAILABLE), on an open breaker, and on a 2xx whose body
+ * is not valid JSON (UPSTREAM_BAD_RESPONSE).
+ */
+export type UpstreamFetch = (request: UpstreamRequest) => Promise<UpstreamResponse>;
+
+export interface ConnectorLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface ConnectorContext {
+  fetch: UpstreamFetch;
+  log: ConnectorLogger;
+  signal: AbortSignal;
+  connection: ConnectionInfo;
+  /** The credential to present (private-app token, secret key, OAuth access token). */
+  accessToken(): Promise<string>;
+  /**
+   * Hands over a related record that came embedded in a response (Stripe expand[], HubSpot
+   * associations) so the gateway can serve it later in the request without another call.
+   */
+  prime<E extends EntityType>(entity: E, model: EntityModelMap[E]): void;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loaders
+// ---------------------------------------------------------------------------------------------
+
+export interface ListFilter {
+  /** Exact (case-insensitive) e-mail match. Contacts only. */
+  email?: string | null;
+  /** ISO-8601 instant: records changed at or after it. */
+  updatedSince?: string | null;
+  /** Records that belong to this contact (remote id in the same connection). Invoices, orders. */
+  contactRemoteId?: string | null;
+}
+
+export interface ListArgs {
+  /** 1..manifest.maxPageSize. The connector may return fewer (then hasNextPage tells). */
+  first: number;
+  /** The connector's own cursor from a previous page's endCursor; opaque to the gateway. */
+  after?: string | null;
+  filter: ListFilter;
+}
+
+export interface ListPage<M> {
+  nodes: M[];
+  endCursor: string | null;
+  hasNextPage: boolean;
+  /** Only when the provider reports it without an extra call. */
+  totalCount?: number | null;
+}
+
+export interface EntityLoader<M> {
+  /**
+   * Same length and order as `ids`; each slot is the model or a ConnectorError (UPSTREAM_NOT_FOUND
+   * for a missing id). `ids` has no duplicates and at most maxBatchSize × (whatever the gateway
+   * decides) entries; the connector chunks by its own maxBatchSize.
+   */
+  byIds(ids: readonly string[], ctx: ConnectorContext): Promise<Array<M | ConnectorError>>;
+  list(args: ListArgs, ctx: ConnectorContext): Promise<ListPage<M>>;
+}
+
+export type ConnectorLoaders = { [E in EntityType]?: EntityLoader<EntityModelMap[E]> };
+
+// ---------------------------------------------------------------------------------------------
+// Webhooks (implemented by the event-pipeline issue; the shape is fixed here)
+// ---------------------------------------------------------------------------------------------
+
+export type Result<T, E = ConnectorError> = { ok: true; value: T } | { ok: false; error: E };
+
+export interface WebhookVerifyInput {
+  rawBody: Buffer;
+  /** Lower-cased header names. */
+  headers: Record<string, string | undefined>;
+  /** The full URL as the provider called it (scheme, host, path, query). */
+  url: string;
+  method: string;
+  secret: string;
+  now: number;
+}
+
+export interface ChangeEvent {
+  eventId: string;
+  type: 'CREATED' | 'UPDATED' | 'DELETED';
+  entity: EntityType;
+  remoteId: string;
+  occurredAt: string;
+  /** The full record when the payload carried it (Stripe); null when only ids came (HubSpot). */
+  model: EntityModelMap[EntityType] | null;
+}
+
+export interface ConnectorWebhooks {
+  verify(input: WebhookVerifyInput): Result<void>;
+  toEvents(rawBody: Buffer): Result<ChangeEvent[]>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The connector
+// ---------------------------------------------------------------------------------------------
+
+export interface Connector {
+  manifest: ConnectorManifest;
+  loaders: ConnectorLoaders;
+  webhooks?: ConnectorWebhooks;
+}
