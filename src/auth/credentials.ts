@@ -1,0 +1,21 @@
+// Where a connection's upstream credential comes from. Today: the tenants file (a static token or
+// the name of an environment variable). The OAuth issue plugs a vault-backed store in here; nothing
+// else in the gateway reads credentials.
+import type { ConnectionConfig } from '../config.ts';
+
+export interface CredentialStore {
+  /** The token to present for this connection right now. Never logged, never returned to clients. */
+  accessToken(connection: ConnectionConfig): Promise<string>;
+}
+
+export class ConfigCredentialStore implements CredentialStore {
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
+
+  async accessToken(connection: ConnectionConfig): Promise<string> {
+    const c = connection.credentials;
+    if (c.type === 'static') return c.token;
+    const value = this.env[c.variable];
+    if (!value) throw new Error(`connection ${connection.id}: environment variable ${c.variable} is not set`);
+    return value;
+  }
+}

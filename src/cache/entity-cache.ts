@@ -1,0 +1,110 @@
+// Read-through cache of mapped records and list pages. Keys always carry tenant and connection, so
+// two tenants with the same remote id never share an entry. Any store failure or slowness is a
+// miss (fail open): the cache can make answers faster, never make them fail.
+import type { Keyv } from 'keyv';
+import type { EntityModel, EntityType } from '../../connectors/sdk/models.ts';
+import type { Metrics } from '../observability/metrics.ts';
+
+export interface CachedRecord<M extends EntityModel = EntityModel> {
+  model: M;
+  fetchedAt: string;
+}
+
+export interface CachedPage {
+  remoteIds: string[];
+  endCursor: string | null;
+  hasNextPage: boolean;
+  totalCount: number | null;
+  fetchedAt: string;
+}
+
+export interface CacheScope {
+  tenantId: string;
+  connectionId: string;
+}
+
+export interface EntityCacheOptions {
+  ttlSeconds: Record<EntityType | 'listPage', number>;
+  opTimeoutMs: number;
+  onError: (err: unknown, op: string) => void;
+}
+
+// Redis keys must not be ambiguous: ':' inside an id cannot fake another tenant's key.
+const part = (s: string) => encodeURIComponent(s);
+
+export function entityKey(scope: CacheScope, entity: EntityType, remoteId: string): string {
+  return `e:${part(scope.tenantId)}:${part(scope.connectionId)}:${entity}:${part(remoteId)}`;
+}
+
+export function pageKey(scope: CacheScope, entity: EntityType, argsFingerprint: string): string {
+  return `p:${part(scope.tenantId)}:${part(scope.connectionId)}:${entity}:${argsFingerprint}`;
+}
+
+export class EntityCache {
+  constructor(
+    private readonly keyv: Keyv,
+    private readonly metrics: Metrics | null,
+    private readonly options: EntityCacheOptions,
+  ) {}
+
+  private async guarded<T>(op: string, fallback: T, work: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        work(),
+        new Promise<T>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`cache ${op} took longer than ${this.options.opTimeoutMs} ms`)), this.options.opTimeoutMs);
+        }),
+      ]);
+    } catch (err) {
+      this.options.onError(err, op);
+      this.metrics?.cacheRequests.inc({ kind: op, result: 'error' });
+      return fallback;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async getRecords<M extends EntityModel>(scope: CacheScope, entity: EntityType, remoteIds: readonly string[]): Promise<Array<CachedRecord<M> | undefined>> {
+    if (remoteIds.length === 0) return [];
+    const misses = remoteIds.map(() => undefined);
+    const values = await this.guarded('entity', misses as Array<CachedRecord<M> | undefined>, async () => {
+      const got = await this.keyv.getMany<CachedRecord<M>>(remoteIds.map((id) => entityKey(scope, entity, id)));
+      return got.map((v) => (v && typeof v === 'object' && 'model' in v ? v : undefined));
+    });
+    let hits = 0;
+    for (const v of values) if (v) hits++;
+    this.metrics?.cacheRequests.inc({ kind: 'entity', result: 'hit' }, hits);
+    this.metrics?.cacheRequests.inc({ kind: 'entity', result: 'miss' }, values.length - hits);
+    return values;
+  }
+
+  async setRecords(scope: CacheScope, entity: EntityType, records: Array<CachedRecord>): Promise<void> {
+    if (records.length === 0) return;
+    const ttl = this.options.ttlSeconds[entity] * 1000;
+    if (ttl <= 0) return;
+    await this.guarded('entity-write', undefined, async () => {
+      await this.keyv.setMany(records.map((r) => ({ key: entityKey(scope, entity, r.model.source.remoteId), value: r, ttl })));
+    });
+  }
+
+  async deleteRecord(scope: CacheScope, entity: EntityType, remoteId: string): Promise<void> {
+    await this.guarded('entity-delete', undefined, async () => {
+      await this.keyv.delete(entityKey(scope, entity, remoteId));
+    });
+  }
+
+  async getPage(scope: CacheScope, entity: EntityType, fingerprint: string): Promise<CachedPage | undefined> {
+    const value = await this.guarded('page', undefined as CachedPage | undefined, () => this.keyv.get<CachedPage>(pageKey(scope, entity, fingerprint)));
+    this.metrics?.cacheRequests.inc({ kind: 'page', result: value ? 'hit' : 'miss' });
+    return value ?? undefined;
+  }
+
+  async setPage(scope: CacheScope, entity: EntityType, fingerprint: string, page: CachedPage): Promise<void> {
+    const ttl = this.options.ttlSeconds.listPage * 1000;
+    if (ttl <= 0) return;
+    await this.guarded('page-write', undefined, async () => {
+      await this.keyv.set(pageKey(scope, entity, fingerprint), page, ttl);
+    });
+  }
+}

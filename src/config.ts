@@ -1,0 +1,180 @@
+// Configuration: environment variables plus a tenants file, validated at startup. Every limit is a
+// named constant here with its default; docs/configuration.md lists them.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+export const LIMITS = {
+  /** Largest `first` a connection field accepts (BAD_USER_INPUT above it). */
+  MAX_PAGE_SIZE: 100,
+  /** Default `first` when the client gives none. */
+  DEFAULT_PAGE_SIZE: 20,
+  /** Most ids `nodes(ids:)` accepts in one call. */
+  MAX_NODES_IDS: 500,
+  /** Deepest selection set a document may have. */
+  MAX_QUERY_DEPTH: 12,
+  /** Largest HTTP request body for /graphql. */
+  MAX_BODY_BYTES: 1024 * 1024,
+  /** Time budget of one GraphQL request, upstream retries included. */
+  REQUEST_DEADLINE_MS: 10_000,
+  /** Longest single upstream attempt. */
+  UPSTREAM_ATTEMPT_TIMEOUT_MS: 5_000,
+  /** Upstream attempts for idempotent reads (1 = no retry). */
+  UPSTREAM_MAX_ATTEMPTS: 3,
+  /** Longest a cache operation may take before it counts as a miss (Redis slow or down). */
+  CACHE_OP_TIMEOUT_MS: 250,
+} as const;
+
+/** Seconds a cached record stays fresh, per entity; list pages live shorter (membership changes). */
+export const DEFAULT_CACHE_TTL_SECONDS = { Contact: 300, Invoice: 300, Order: 300, listPage: 60 } as const;
+
+const credentialSchema = z.union([
+  z.object({ type: z.literal('static'), token: z.string().min(1) }),
+  z.object({ type: z.literal('env'), variable: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name') }),
+]);
+
+const connectionSchema = z.object({
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ (1-64 chars)'),
+  provider: z.string().min(1),
+  /** The real API, a sandbox, or an emulator. Defaults to the connector's real base URL. */
+  baseUrl: z.url().optional(),
+  credentials: credentialSchema,
+  settings: z.record(z.string(), z.unknown()).default({}),
+  /** Overrides the connector's documented request allowance (e.g. Stripe test keys: 25/s). */
+  rateLimit: z.object({ requests: z.number().int().positive(), windowMs: z.number().int().positive() }).optional(),
+});
+
+const tenantSchema = z.object({
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ (1-64 chars)'),
+  name: z.string().optional(),
+  /** SHA-256 (hex) of each API key the tenant may use; keys themselves are never stored. */
+  apiKeys: z.array(z.object({ id: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex chars') })).min(1),
+  connections: z.array(connectionSchema),
+});
+
+export const tenantsFileSchema = z
+  .object({ tenants: z.array(tenantSchema).min(1) })
+  .superRefine((file, ctx) => {
+    const seenConn = new Map<string, string>();
+    const seenTenant = new Set<string>();
+    const seenKey = new Set<string>();
+    file.tenants.forEach((t, ti) => {
+      if (seenTenant.has(t.id)) ctx.addIssue({ code: 'custom', path: ['tenants', ti, 'id'], message: `duplicate tenant id "${t.id}"` });
+      seenTenant.add(t.id);
+      t.apiKeys.forEach((k, ki) => {
+        if (seenKey.has(k.sha256)) ctx.addIssue({ code: 'custom', path: ['tenants', ti, 'apiKeys', ki], message: 'the same API key is listed twice' });
+        seenKey.add(k.sha256);
+      });
+      t.connections.forEach((c, ci) => {
+        const owner = seenConn.get(c.id);
+        if (owner) ctx.addIssue({ code: 'custom', path: ['tenants', ti, 'connections', ci, 'id'], message: `connection id "${c.id}" is already used by tenant "${owner}" (ids are global)` });
+        seenConn.set(c.id, t.id);
+      });
+    });
+  });
+
+export type TenantsFile = z.infer<typeof tenantsFileSchema>;
+export type TenantConfig = TenantsFile['tenants'][number];
+export type ConnectionConfig = TenantConfig['connections'][number];
+
+export interface GatewayConfig {
+  port: number;
+  host: string;
+  /** 'production' masks unexpected errors; 'development' shows them. */
+  mode: 'production' | 'development' | 'test';
+  /** Unset: in-memory cache (embedded default). */
+  redisUrl: string | null;
+  /** Prefix of every Redis key this gateway writes (tests use one per run). */
+  keyPrefix: string;
+  tenants: TenantConfig[];
+  cacheTtlSeconds: { Contact: number; Invoice: number; Order: number; listPage: number };
+  limits: {
+    maxPageSize: number;
+    requestDeadlineMs: number;
+    upstreamAttemptTimeoutMs: number;
+    upstreamMaxAttempts: number;
+    maxQueryDepth: number;
+    maxBodyBytes: number;
+    cacheOpTimeoutMs: number;
+  };
+  logLevel: string;
+  /** Preset in the local landing page and GraphiQL (demo only). */
+  demoApiKey?: string | undefined;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses a tenants file's JSON text; throws ConfigError naming every problem with its path. */
+export function parseTenantsFile(text: string, source: string): TenantsFile {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${source}: not valid JSON (${(err as Error).message})`);
+  }
+  const parsed = tenantsFileSchema.safeParse(json);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`${source} is invalid:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+export function loadTenantsFile(path: string): TenantsFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read tenants file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  return parseTenantsFile(text, path);
+}
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().default('127.0.0.1'),
+  NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(),
+  SWITCHBOARD_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/).default('sb'),
+  SWITCHBOARD_CONFIG: z.string().optional(),
+  SWITCHBOARD_DEMO_API_KEY: z.string().min(16, 'at least 16 characters').optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  REQUEST_DEADLINE_MS: z.coerce.number().int().positive().default(LIMITS.REQUEST_DEADLINE_MS),
+  UPSTREAM_TIMEOUT_MS: z.coerce.number().int().positive().default(LIMITS.UPSTREAM_ATTEMPT_TIMEOUT_MS),
+  CACHE_TTL_SECONDS: z.coerce.number().int().min(0).optional(),
+});
+export type Env = z.infer<typeof envSchema>;
+
+export function parseEnv(env: NodeJS.ProcessEnv): Env {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`environment is invalid:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+/** A GatewayConfig with every default filled; tests and main.ts override what they need. */
+export function defaultGatewayConfig(tenants: TenantConfig[], overrides: Partial<GatewayConfig> = {}): GatewayConfig {
+  return {
+    port: 0,
+    host: '127.0.0.1',
+    mode: 'production',
+    redisUrl: null,
+    keyPrefix: 'sb',
+    tenants,
+    cacheTtlSeconds: { ...DEFAULT_CACHE_TTL_SECONDS },
+    limits: {
+      maxPageSize: LIMITS.MAX_PAGE_SIZE,
+      requestDeadlineMs: LIMITS.REQUEST_DEADLINE_MS,
+      upstreamAttemptTimeoutMs: LIMITS.UPSTREAM_ATTEMPT_TIMEOUT_MS,
+      upstreamMaxAttempts: LIMITS.UPSTREAM_MAX_ATTEMPTS,
+      maxQueryDepth: LIMITS.MAX_QUERY_DEPTH,
+      maxBodyBytes: LIMITS.MAX_BODY_BYTES,
+      cacheOpTimeoutMs: LIMITS.CACHE_OP_TIMEOUT_MS,
+    },
+    logLevel: 'silent',
+    ...overrides,
+  };
+}

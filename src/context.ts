@@ -1,0 +1,79 @@
+// Per-request context: who is asking (tenant), what they may reach (their connections), the
+// request's loaders, deadline and abort signal, and the partial errors collected along the way.
+import type { GraphQLError } from 'graphql';
+import type { Logger } from 'pino';
+import type { Connector, ConnectorContext } from '../connectors/sdk/types.ts';
+import type { EntityCache } from './cache/entity-cache.ts';
+import type { CredentialStore } from './auth/credentials.ts';
+import type { Tenant, TenantDirectory } from './auth/tenants.ts';
+import type { ConnectionConfig, GatewayConfig } from './config.ts';
+import type { UpstreamClient } from './http/upstream.ts';
+import { RequestLoaders, type ConnectionHandle } from './loaders/request-loaders.ts';
+
+/** Long-lived services shared by every request of one gateway. */
+export interface GatewayServices {
+  config: GatewayConfig;
+  directory: TenantDirectory;
+  connectors: ReadonlyMap<string, Connector>;
+  upstream: UpstreamClient;
+  cache: EntityCache;
+  credentials: CredentialStore;
+  log: Logger;
+}
+
+export class RequestContext {
+  readonly loaders: RequestLoaders;
+  /** Errors of one provider that do not void the whole answer (partial data). */
+  readonly partialErrors: GraphQLError[] = [];
+  private readonly handles = new Map<string, ConnectionHandle>();
+
+  constructor(
+    readonly services: GatewayServices,
+    readonly tenant: Tenant,
+    readonly signal: AbortSignal,
+    readonly deadline: number,
+  ) {
+    this.loaders = new RequestLoaders(tenant.id, services.cache);
+  }
+
+  get config(): GatewayConfig {
+    return this.services.config;
+  }
+
+  /** The tenant's connections, in configuration order. */
+  connections(): ConnectionHandle[] {
+    return this.tenant.connections.map((c) => this.handleFor(c)).filter((h): h is ConnectionHandle => h !== null);
+  }
+
+  /** A connection of this tenant by id; null for unknown ids and other tenants' connections. */
+  connection(connectionId: string): ConnectionHandle | null {
+    const config = this.services.directory.connectionOf(this.tenant.id, connectionId);
+    return config ? this.handleFor(config) : null;
+  }
+
+  private handleFor(config: ConnectionConfig): ConnectionHandle | null {
+    const existing = this.handles.get(config.id);
+    if (existing) return existing;
+    const connector = this.services.connectors.get(config.provider);
+    if (!connector) return null; // rejected at startup; kept defensive
+    const info = {
+      id: config.id,
+      tenantId: this.tenant.id,
+      provider: config.provider,
+      baseUrl: config.baseUrl ?? connector.manifest.defaultBaseUrl,
+      settings: config.settings,
+    };
+    const log = this.services.log.child({ connector: connector.manifest.id, connectionId: config.id });
+    const handle: ConnectionHandle = { config, connector, ctx: undefined as unknown as ConnectorContext };
+    handle.ctx = {
+      connection: info,
+      signal: this.signal,
+      log,
+      fetch: this.services.upstream.forScope({ manifest: connector.manifest, connection: info, signal: this.signal, deadline: this.deadline, rateLimit: config.rateLimit }),
+      accessToken: () => this.services.credentials.accessToken(config),
+      prime: (entity, model) => this.loaders.primeOne(handle, entity, model),
+    };
+    this.handles.set(config.id, handle);
+    return handle;
+  }
+}

@@ -1,0 +1,77 @@
+// The public error vocabulary: every error a client can see carries one of these codes in
+// errors[].extensions.code. Connector codes pass through unchanged; anything unexpected is masked
+// outside development so internals (and secrets in messages) never leak.
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { CONNECTOR_ERROR_CODES, ConnectorError, type ConnectorErrorCode } from '../connectors/sdk/errors.ts';
+
+export const GATEWAY_ERROR_CODES = [
+  'BAD_USER_INPUT',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'INTERNAL_SERVER_ERROR',
+  ...CONNECTOR_ERROR_CODES,
+] as const;
+export type GatewayErrorCode = (typeof GATEWAY_ERROR_CODES)[number];
+
+/** HTTP status for errors that fail the whole request (partial-data errors keep 200). */
+export const HTTP_STATUS: Partial<Record<GatewayErrorCode, number>> = {
+  BAD_USER_INPUT: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+};
+
+export function badUserInput(message: string, argument?: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', ...(argument ? { argumentName: argument } : {}) } });
+}
+
+export function unauthenticated(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+}
+
+export interface UpstreamScope {
+  provider: string;
+  connectionId: string;
+}
+
+/** A connector failure as a GraphQL error, naming the provider and connection it concerns. */
+export function upstreamError(err: unknown, scope: UpstreamScope, path?: ReadonlyArray<string | number>): GraphQLError {
+  const e = err instanceof ConnectorError ? err : new ConnectorError('UPSTREAM_UNAVAILABLE', 'unexpected failure while reading from the provider', { cause: err });
+  return new GraphQLError(`${scope.provider} (connection ${scope.connectionId}): ${e.message}`, {
+    path,
+    originalError: e,
+    extensions: {
+      code: e.code satisfies ConnectorErrorCode,
+      provider: scope.provider,
+      connectionId: scope.connectionId,
+      retryable: e.retryable,
+      ...(e.retryAfterMs !== null ? { retryAfterMs: e.retryAfterMs } : {}),
+      ...(e.upstreamStatus !== null ? { upstreamStatus: e.upstreamStatus } : {}),
+      ...(e.upstreamRequestId !== null ? { upstreamRequestId: e.upstreamRequestId } : {}),
+    },
+  });
+}
+
+const PUBLIC_CODES = new Set<string>(GATEWAY_ERROR_CODES);
+
+/**
+ * Apollo's formatError: errors we raised on purpose (a known code) go out as they are; anything
+ * else is an internal fault and is replaced by a generic message unless in development.
+ */
+export function formatError(mode: 'production' | 'development' | 'test', onInternal: (err: unknown) => void) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const code = formatted.extensions?.code;
+    if (typeof code === 'string' && PUBLIC_CODES.has(code) && code !== 'INTERNAL_SERVER_ERROR') return formatted;
+    onInternal(unwrapResolverError(error));
+    if (mode === 'development') return formatted;
+    return {
+      message: 'Internal server error',
+      ...(formatted.locations ? { locations: formatted.locations } : {}),
+      ...(formatted.path ? { path: formatted.path } : {}),
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    };
+  };
+}

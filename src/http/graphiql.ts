@@ -1,0 +1,35 @@
+// A self-contained GraphiQL page (scripts, styles and editor workers inlined by
+// @graphql-yoga/render-graphiql), so schema exploration works with no network at all, unlike
+// Apollo Sandbox which loads from a CDN. Rendered once, on first request: the page is ~9 MB.
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+
+export const EXAMPLE_QUERY = `# Invoices from every connected provider, with their contact (batched upstream).
+query Invoices {
+  invoices(first: 10) {
+    edges {
+      node {
+        number
+        status
+        total { amount currency }
+        contact { name emails { address } }
+        source { provider connectionId remoteId cacheStatus }
+      }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+`;
+
+export function graphiqlPage(options: { endpoint: string; apiKey?: string | undefined }): () => string {
+  let html: string | null = null;
+  return () => {
+    html ??= renderGraphiQL({
+      title: 'Switchboard GraphiQL',
+      endpoint: options.endpoint,
+      defaultQuery: EXAMPLE_QUERY,
+      headers: JSON.stringify(options.apiKey ? { Authorization: `Bearer ${options.apiKey}` } : {}, null, 2),
+      shouldPersistHeaders: false,
+    } as Parameters<typeof renderGraphiQL>[0]);
+    return html;
+  };
+}

@@ -1,0 +1,110 @@
+// The fetch wrapper against a scripted local server: Retry-After, backoff, non-idempotent calls,
+// timeouts, the circuit breaker, and malformed bodies.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConnectorError } from '../../connectors/sdk/errors.ts';
+import type { ConnectorManifest } from '../../connectors/sdk/types.ts';
+import { Metrics } from '../observability/metrics.ts';
+import { DEFAULT_UPSTREAM_OPTIONS, UpstreamClient, buildUrl } from './upstream.ts';
+
+type Step = { status: number; headers?: Record<string, string>; body?: string; hang?: boolean };
+let script: Step[] = [];
+let hits = 0;
+let server: Server;
+let base: string;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    hits++;
+    const step = script.shift() ?? { status: 200, body: '{"ok":true}' };
+    if (step.hang) return;
+    res.writeHead(step.status, { 'content-type': 'application/json', ...step.headers });
+    res.end(step.body ?? '{}');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+});
+
+const manifest = { id: 'fake', displayName: 'Fake', rateLimits: { requests: 1000, windowMs: 1000 } } as ConnectorManifest;
+
+function client(overrides: Partial<typeof DEFAULT_UPSTREAM_OPTIONS> = {}, deadlineMs = 5_000, metrics: Metrics | null = null) {
+  const c = new UpstreamClient(metrics, { ...DEFAULT_UPSTREAM_OPTIONS, baseDelayMs: 5, maxDelayMs: 20, ...overrides });
+  return c.forScope({ manifest, connection: { id: 'c1', tenantId: 't1', provider: 'fake', baseUrl: base, settings: {} }, signal: new AbortController().signal, deadline: Date.now() + deadlineMs });
+}
+
+function reset(steps: Step[]) {
+  script = steps;
+  hits = 0;
+}
+
+describe('UpstreamClient', () => {
+  it('builds URLs with repeated array params', () => {
+    expect(buildUrl('http://x/api', '/v1/things', { 'expand[]': ['a', 'b'], limit: 3, skip: undefined })).toBe('http://x/api/v1/things?expand%5B%5D=a&expand%5B%5D=b&limit=3');
+  });
+
+  it('honours Retry-After on 429 and then succeeds (exact attempt count)', async () => {
+    reset([{ status: 429, headers: { 'retry-after': '1' } }, { status: 503 }, { status: 200, body: '{"n":1}' }]);
+    const started = Date.now();
+    const res = await client()({ path: '/x', operation: 'x' });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ n: 1 });
+    expect(hits).toBe(3);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+  });
+
+  it('does not wait past the deadline for a long Retry-After: returns the 429', async () => {
+    reset([{ status: 429, headers: { 'retry-after': '30' } }]);
+    const res = await client({}, 2_000)({ path: '/x', operation: 'x' });
+    expect(res.status).toBe(429);
+    expect(hits).toBe(1);
+  });
+
+  it('never retries a non-idempotent POST', async () => {
+    reset([{ status: 503 }]);
+    const res = await client()({ method: 'POST', path: '/x', json: {}, operation: 'x' });
+    expect(res.status).toBe(503);
+    expect(hits).toBe(1);
+  });
+
+  it('retries an idempotent POST (batch read)', async () => {
+    reset([{ status: 502 }, { status: 200 }]);
+    const res = await client()({ method: 'POST', path: '/x', json: {}, operation: 'x', idempotent: true });
+    expect(res.status).toBe(200);
+    expect(hits).toBe(2);
+  });
+
+  it('times out an attempt and reports UPSTREAM_TIMEOUT after the retries', async () => {
+    reset([{ status: 0, hang: true }, { status: 0, hang: true }]);
+    const err = await client({ attemptTimeoutMs: 100, maxAttempts: 2 })({ path: '/x', operation: 'x' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectorError);
+    expect((err as ConnectorError).code).toBe('UPSTREAM_TIMEOUT');
+    expect(hits).toBe(2);
+  });
+
+  it('maps a 2xx with a malformed body to UPSTREAM_BAD_RESPONSE without retrying', async () => {
+    reset([{ status: 200, body: '{"results":[' }]);
+    await expect(client()({ path: '/x', operation: 'x' })).rejects.toMatchObject({ code: 'UPSTREAM_BAD_RESPONSE' });
+    expect(hits).toBe(1);
+  });
+
+  it('opens the breaker after consecutive failures and stops calling the provider', async () => {
+    const fetcher = client({ breakerThreshold: 3, maxAttempts: 1, breakerHalfOpenAfterMs: 60_000 });
+    reset([{ status: 500 }, { status: 500 }, { status: 500 }, { status: 200 }]);
+    for (let i = 0; i < 3; i++) expect((await fetcher({ path: '/x', operation: 'x' })).status).toBe(500);
+    await expect(fetcher({ path: '/x', operation: 'x' })).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', message: expect.stringMatching(/circuit open/) });
+    expect(hits).toBe(3);
+  });
+
+  it('counts every attempt in the upstream metrics', async () => {
+    const metrics = new Metrics();
+    reset([{ status: 503 }, { status: 200 }]);
+    await client({}, 5_000, metrics)({ path: '/x', operation: 'things.get' });
+    const values = (await metrics.upstreamRequests.get()).values.map((v) => [v.labels.status, v.value]);
+    expect(values).toEqual(expect.arrayContaining([['503', 1], ['200', 1]]));
+  });
+});

@@ -1,0 +1,232 @@
+// The one way a connector reaches the network. Every request passes, in order: rate budget →
+// circuit breaker → retry (idempotent only) → per-attempt timeout → fetch. Retries live here and
+// nowhere else, so a connector can never stack its own retry loop on top.
+import {
+  BrokenCircuitError,
+  ConsecutiveBreaker,
+  DelegateBackoff,
+  circuitBreaker,
+  handleWhen,
+  handleWhenResult,
+  retry,
+  type CircuitBreakerPolicy,
+} from 'cockatiel';
+import { ConnectorError, parseRetryAfter } from '../../connectors/sdk/errors.ts';
+import type { ConnectionInfo, ConnectorManifest, QueryValue, UpstreamFetch, UpstreamRequest, UpstreamResponse } from '../../connectors/sdk/types.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { RateBudget } from './rate-budget.ts';
+
+export interface UpstreamOptions {
+  /** Longest one attempt may take. */
+  attemptTimeoutMs: number;
+  /** Attempts in total for an idempotent request (1 = no retry). */
+  maxAttempts: number;
+  /** First backoff delay; grows exponentially with full jitter up to maxDelayMs. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Consecutive failures (transport errors, timeouts, 5xx) that open a connection's breaker. */
+  breakerThreshold: number;
+  /** How long an open breaker rejects before letting one probe through. */
+  breakerHalfOpenAfterMs: number;
+}
+
+export const DEFAULT_UPSTREAM_OPTIONS: UpstreamOptions = {
+  attemptTimeoutMs: 5_000,
+  maxAttempts: 3,
+  baseDelayMs: 100,
+  maxDelayMs: 2_000,
+  breakerThreshold: 5,
+  breakerHalfOpenAfterMs: 10_000,
+};
+
+export interface CallScope {
+  manifest: ConnectorManifest;
+  connection: ConnectionInfo;
+  /** The caller's abort signal (client went away). */
+  signal: AbortSignal;
+  /** Absolute time (ms since epoch) by which the whole GraphQL request must be answered. */
+  deadline: number;
+  /** Overrides the manifest's documented limit (e.g. Stripe test-mode keys get 25 req/s). */
+  rateLimit?: { requests: number; windowMs: number } | undefined;
+}
+
+const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+/** Statuses that count as the provider being unhealthy (429 is the provider working as designed). */
+const BREAKER_STATUS = new Set([500, 502, 503, 504]);
+
+class AttemptFailure extends Error {
+  constructor(readonly error: ConnectorError) {
+    super(error.message);
+  }
+}
+
+export function buildUrl(baseUrl: string, path: string, query?: Record<string, QueryValue>): string {
+  const url = new URL(path.replace(/^\//, ''), baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
+  if (query) appendParams(url.searchParams, query);
+  return url.toString();
+}
+
+function appendParams(params: URLSearchParams, values: Record<string, QueryValue>): void {
+  for (const [key, value] of Object.entries(values)) {
+    if (value === undefined || value === null) continue;
+    if (Array.isArray(value)) for (const v of value) params.append(key, String(v));
+    else params.append(key, String(value));
+  }
+}
+
+export class UpstreamClient {
+  private readonly breakers = new Map<string, CircuitBreakerPolicy>();
+  private readonly budgets = new Map<string, RateBudget>();
+
+  constructor(
+    private readonly metrics: Metrics | null,
+    private readonly options: UpstreamOptions = DEFAULT_UPSTREAM_OPTIONS,
+    /** The transport; captured once so tests can prove connectors use nothing else. */
+    private readonly fetchImpl: typeof fetch = globalThis.fetch,
+  ) {}
+
+  /** The wrapped fetch handed to a connector for one connection within one request. */
+  forScope(scope: CallScope): UpstreamFetch {
+    return (request) => this.send(scope, request);
+  }
+
+  private breakerFor(scope: CallScope): CircuitBreakerPolicy {
+    const key = `${scope.manifest.id}:${scope.connection.id}`;
+    let breaker = this.breakers.get(key);
+    if (!breaker) {
+      breaker = circuitBreaker(
+        handleWhen((e) => e instanceof AttemptFailure && ['UPSTREAM_UNAVAILABLE', 'UPSTREAM_TIMEOUT'].includes(e.error.code)).orWhenResult(
+          (r) => BREAKER_STATUS.has((r as UpstreamResponse).status),
+        ),
+        { halfOpenAfter: this.options.breakerHalfOpenAfterMs, breaker: new ConsecutiveBreaker(this.options.breakerThreshold) },
+      );
+      this.breakers.set(key, breaker);
+    }
+    return breaker;
+  }
+
+  private budgetFor(scope: CallScope): RateBudget {
+    const key = `${scope.manifest.id}:${scope.connection.id}`;
+    let budget = this.budgets.get(key);
+    if (!budget) {
+      const limit = scope.rateLimit ?? scope.manifest.rateLimits;
+      budget = new RateBudget(limit.requests, limit.windowMs);
+      this.budgets.set(key, budget);
+    }
+    return budget;
+  }
+
+  private async send(scope: CallScope, request: UpstreamRequest): Promise<UpstreamResponse> {
+    const method = request.method ?? 'GET';
+    const idempotent = request.idempotent ?? method === 'GET';
+    const connector = scope.manifest.id;
+    const breaker = this.breakerFor(scope);
+    const budget = this.budgetFor(scope);
+    const remaining = () => scope.deadline - Date.now();
+
+    // Delay before the next attempt: the provider's Retry-After when it gave one, else
+    // exponential backoff with full jitter. Never past the request deadline.
+    const delayFor = (attempt: number, result: UpstreamResponse | undefined): number => {
+      const retryAfter = result ? parseRetryAfter(result.headers.get('retry-after')) : null;
+      if (retryAfter !== null) return retryAfter + Math.floor(Math.random() * 50);
+      const cap = Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** (attempt - 1));
+      return Math.floor(Math.random() * cap);
+    };
+    let lastDelay = 0;
+    const shouldRetryResult = (r: unknown): boolean => {
+      const res = r as UpstreamResponse;
+      if (!idempotent || !RETRYABLE_STATUS.has(res.status)) return false;
+      if (res.headers.get('stripe-should-retry') === 'false') return false;
+      // Retry only if the wait fits in what is left of the request's time.
+      const wait = parseRetryAfter(res.headers.get('retry-after'));
+      return wait === null || wait < remaining() - 50;
+    };
+    const policy = retry(
+      handleWhen((e) => idempotent && e instanceof AttemptFailure && e.error.retryable && remaining() > 50).orWhenResult(shouldRetryResult),
+      {
+        maxAttempts: Math.max(0, this.options.maxAttempts - 1),
+        backoff: new DelegateBackoff((ctx) => {
+          const result = 'value' in ctx.result ? (ctx.result.value as UpstreamResponse) : undefined;
+          lastDelay = Math.min(delayFor(ctx.attempt, result), Math.max(0, remaining() - 50));
+          this.metrics?.upstreamRetries.inc({ connector, reason: result ? String(result.status) : 'transport' });
+          return lastDelay;
+        }),
+      },
+    );
+
+    try {
+      return await policy.execute(async () => {
+        await budget.take(scope.signal, scope.deadline);
+        return breaker.execute(() => this.attempt(scope, request, method));
+      }, scope.signal);
+    } catch (err) {
+      if (err instanceof AttemptFailure) throw err.error;
+      if (err instanceof BrokenCircuitError) {
+        throw new ConnectorError('UPSTREAM_UNAVAILABLE', `${scope.manifest.displayName} is failing repeatedly; requests to it are paused for up to ${Math.round(this.options.breakerHalfOpenAfterMs / 1000)} s (circuit open)`, { retryable: true, retryAfterMs: this.options.breakerHalfOpenAfterMs });
+      }
+      if (err instanceof ConnectorError) throw err;
+      if (scope.signal.aborted) throw new ConnectorError('UPSTREAM_TIMEOUT', `request to ${scope.manifest.displayName} was cancelled`, { cause: err });
+      throw new ConnectorError('UPSTREAM_UNAVAILABLE', `request to ${scope.manifest.displayName} failed`, { cause: err });
+    }
+  }
+
+  private async attempt(scope: CallScope, request: UpstreamRequest, method: string): Promise<UpstreamResponse> {
+    const connector = scope.manifest.id;
+    const left = scope.deadline - Date.now();
+    if (left <= 0) {
+      throw new AttemptFailure(new ConnectorError('UPSTREAM_TIMEOUT', `${scope.manifest.displayName} did not answer within the request deadline`, { retryable: false }));
+    }
+    const timeoutMs = Math.min(this.options.attemptTimeoutMs, left);
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = AbortSignal.any([scope.signal, timeout]);
+    const url = buildUrl(scope.connection.baseUrl, request.path, request.query);
+    const headers: Record<string, string> = { accept: 'application/json', ...(request.headers ?? {}) };
+    let body: string | undefined;
+    if (request.json !== undefined) {
+      body = JSON.stringify(request.json);
+      headers['content-type'] = 'application/json';
+    } else if (request.form !== undefined) {
+      const params = new URLSearchParams();
+      appendParams(params, request.form);
+      body = params.toString();
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+    }
+
+    const started = performance.now();
+    const observe = (status: string) => {
+      this.metrics?.upstreamRequests.inc({ connector, operation: request.operation, status });
+      this.metrics?.upstreamDuration.observe({ connector, operation: request.operation }, (performance.now() - started) / 1000);
+    };
+    let res: Response;
+    let text: string;
+    try {
+      res = await this.fetchImpl(url, { method, headers, body, signal });
+      text = await res.text();
+    } catch (err) {
+      observe('error');
+      if (timeout.aborted) {
+        throw new AttemptFailure(new ConnectorError('UPSTREAM_TIMEOUT', `${scope.manifest.displayName} did not answer within ${timeoutMs} ms`, { cause: err }));
+      }
+      if (scope.signal.aborted) {
+        throw new AttemptFailure(new ConnectorError('UPSTREAM_TIMEOUT', `request to ${scope.manifest.displayName} was cancelled`, { retryable: false, cause: err }));
+      }
+      throw new AttemptFailure(new ConnectorError('UPSTREAM_UNAVAILABLE', `could not reach ${scope.manifest.displayName}`, { cause: err }));
+    }
+    observe(String(res.status));
+
+    let parsed: unknown = null;
+    if (text.length > 0) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        if (res.ok) {
+          throw new AttemptFailure(
+            new ConnectorError('UPSTREAM_BAD_RESPONSE', `${scope.manifest.displayName} answered ${res.status} with a body that is not valid JSON`, { upstreamStatus: res.status, retryable: false }),
+          );
+        }
+        parsed = null; // error pages (HTML from a proxy) are mapped by status alone
+      }
+    }
+    return { status: res.status, headers: res.headers, body: parsed, text, url };
+  }
+}

@@ -1,0 +1,124 @@
+// Per-request DataLoaders, one per (connection, entity). Every record read in a request goes
+// through here: cache first, then ONE connector.byIds call for all misses of a tick (the connector
+// chunks by its maxBatchSize), results written back to the cache, errors kept per key.
+import DataLoader from 'dataloader';
+import type { GraphQLError } from 'graphql';
+import { ConnectorError } from '../../connectors/sdk/errors.ts';
+import type { EntityModelMap, EntityType } from '../../connectors/sdk/models.ts';
+import type { Connector, ConnectorContext, EntityLoader } from '../../connectors/sdk/types.ts';
+import type { CachedRecord, EntityCache } from '../cache/entity-cache.ts';
+import type { ConnectionConfig } from '../config.ts';
+import { upstreamError } from '../errors.ts';
+import type { Served } from '../models.ts';
+
+export interface ConnectionHandle {
+  config: ConnectionConfig;
+  connector: Connector;
+  /** The connector context for this connection within this request (lazily built). */
+  ctx: ConnectorContext;
+}
+
+type AnyServed = Served<EntityModelMap[EntityType]>;
+
+export class RequestLoaders {
+  private readonly loaders = new Map<string, DataLoader<string, AnyServed>>();
+  /** Cache writes of primed records, grouped so a page of 100 embedded records is one write. */
+  private pendingPrimes: Array<{ connection: ConnectionHandle; entity: EntityType; model: EntityModelMap[EntityType] }> = [];
+
+  constructor(
+    private readonly tenantId: string,
+    private readonly cache: EntityCache,
+  ) {}
+
+  serve<E extends EntityType>(connection: ConnectionHandle, model: EntityModelMap[E], fetchedAt: string, cacheStatus: 'HIT' | 'MISS'): Served<EntityModelMap[E]> {
+    return { ...model, served: { tenantId: this.tenantId, connectionId: connection.config.id, fetchedAt, cacheStatus } };
+  }
+
+  loader<E extends EntityType>(connection: ConnectionHandle, entity: E): DataLoader<string, Served<EntityModelMap[E]>> {
+    const key = `${connection.config.id}\u0000${entity}`;
+    let loader = this.loaders.get(key);
+    if (!loader) {
+      loader = new DataLoader<string, AnyServed>((ids) => this.batch(connection, entity, ids), {
+        // The connector splits into provider-sized chunks itself; one call per tick lets it
+        // schedule them (parallel batches, bounded fan-out) as the provider needs.
+        maxBatchSize: 1_000,
+        // No cross-request memory here: that is the EntityCache's job (tenant-scoped, TTL'd).
+        cache: true,
+      });
+      this.loaders.set(key, loader);
+    }
+    return loader as unknown as DataLoader<string, Served<EntityModelMap[E]>>;
+  }
+
+  /**
+   * Records that arrived embedded in another response (Stripe expand[], list pages) are handed to
+   * the loader and the cache, so resolving them later costs no upstream call.
+   */
+  async prime<E extends EntityType>(connection: ConnectionHandle, entity: E, models: Array<EntityModelMap[E]>, fetchedAt = new Date().toISOString()): Promise<void> {
+    const loader = this.loader(connection, entity);
+    for (const model of models) loader.clear(model.source.remoteId).prime(model.source.remoteId, this.serve(connection, model, fetchedAt, 'MISS'));
+    await this.cache.setRecords({ tenantId: this.tenantId, connectionId: connection.config.id }, entity, models.map((model) => ({ model, fetchedAt })));
+  }
+
+  /** Prime one record now; its cache write is grouped with the others of this tick. */
+  primeOne<E extends EntityType>(connection: ConnectionHandle, entity: E, model: EntityModelMap[E]): void {
+    const fetchedAt = new Date().toISOString();
+    this.loader(connection, entity).clear(model.source.remoteId).prime(model.source.remoteId, this.serve(connection, model, fetchedAt, 'MISS'));
+    if (this.pendingPrimes.length === 0) setImmediate(() => void this.flushPrimes(fetchedAt));
+    this.pendingPrimes.push({ connection, entity, model });
+  }
+
+  private async flushPrimes(fetchedAt: string): Promise<void> {
+    const pending = this.pendingPrimes;
+    this.pendingPrimes = [];
+    const groups = new Map<string, { connection: ConnectionHandle; entity: EntityType; records: CachedRecord[] }>();
+    for (const p of pending) {
+      const key = `${p.connection.config.id}\u0000${p.entity}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { connection: p.connection, entity: p.entity, records: [] }));
+      g.records.push({ model: p.model, fetchedAt });
+    }
+    await Promise.all(
+      [...groups.values()].map((g) => this.cache.setRecords({ tenantId: this.tenantId, connectionId: g.connection.config.id }, g.entity, g.records)),
+    );
+  }
+
+  private async batch<E extends EntityType>(connection: ConnectionHandle, entity: E, ids: readonly string[]): Promise<Array<AnyServed | GraphQLError>> {
+    const scope = { tenantId: this.tenantId, connectionId: connection.config.id };
+    const upstreamScope = { provider: connection.connector.manifest.id, connectionId: connection.config.id };
+    const cached = await this.cache.getRecords<EntityModelMap[E]>(scope, entity, ids);
+    const results: Array<AnyServed | GraphQLError | undefined> = cached.map((hit) => (hit ? (this.serve(connection, hit.model, hit.fetchedAt, 'HIT') as unknown as AnyServed) : undefined));
+    const missIds = ids.filter((_, i) => results[i] === undefined);
+    if (missIds.length === 0) return results as AnyServed[];
+
+    const entityLoader = connection.connector.loaders[entity] as EntityLoader<EntityModelMap[E]> | undefined;
+    let fetched: Array<EntityModelMap[E] | ConnectorError>;
+    if (!entityLoader) {
+      fetched = missIds.map(() => new ConnectorError('UPSTREAM_NOT_FOUND', `${connection.connector.manifest.displayName} does not serve ${entity} records`));
+    } else {
+      try {
+        fetched = await entityLoader.byIds(missIds, connection.ctx);
+        if (fetched.length !== missIds.length) {
+          throw new ConnectorError('UPSTREAM_BAD_RESPONSE', `connector returned ${fetched.length} results for ${missIds.length} ids`);
+        }
+      } catch (err) {
+        fetched = missIds.map(() => err as ConnectorError);
+      }
+    }
+
+    const fetchedAt = new Date().toISOString();
+    const toCache: CachedRecord[] = [];
+    const byId = new Map<string, AnyServed | GraphQLError>();
+    missIds.forEach((id, i) => {
+      const slot = fetched[i];
+      if (slot instanceof ConnectorError || !slot) {
+        byId.set(id, upstreamError(slot ?? new ConnectorError('UPSTREAM_BAD_RESPONSE', 'connector returned an empty slot'), upstreamScope));
+      } else {
+        toCache.push({ model: slot, fetchedAt });
+        byId.set(id, this.serve(connection, slot, fetchedAt, 'MISS') as unknown as AnyServed);
+      }
+    });
+    await this.cache.setRecords(scope, entity, toCache);
+    return results.map((r, i) => r ?? (byId.get(ids[i] as string) as AnyServed | GraphQLError));
+  }
+}

@@ -1,0 +1,70 @@
+// Process entry point (`npm start`): reads the environment, starts the demo emulators when no
+// tenants file is given, starts the gateway, and stops cleanly on SIGINT/SIGTERM.
+import { ConfigError, defaultGatewayConfig, loadTenantsFile, parseEnv, type GatewayConfig } from './config.ts';
+import { startDemo, type Demo } from './demo.ts';
+import { createLogger } from './observability/logger.ts';
+import { createGateway } from './server.ts';
+
+async function main(): Promise<void> {
+  const env = parseEnv(process.env);
+  const log = createLogger(env.LOG_LEVEL);
+  let demo: Demo | null = null;
+  let tenants: GatewayConfig['tenants'];
+  if (env.SWITCHBOARD_CONFIG) {
+    tenants = loadTenantsFile(env.SWITCHBOARD_CONFIG).tenants;
+  } else {
+    demo = await startDemo({ apiKey: env.SWITCHBOARD_DEMO_API_KEY });
+    tenants = demo.tenants;
+  }
+  const config = defaultGatewayConfig(tenants, {
+    port: env.PORT,
+    host: env.HOST,
+    mode: env.NODE_ENV,
+    redisUrl: env.REDIS_URL ?? null,
+    keyPrefix: env.SWITCHBOARD_KEY_PREFIX,
+    logLevel: env.LOG_LEVEL,
+    demoApiKey: demo?.apiKey,
+  });
+  config.limits.requestDeadlineMs = env.REQUEST_DEADLINE_MS;
+  config.limits.upstreamAttemptTimeoutMs = env.UPSTREAM_TIMEOUT_MS;
+  if (env.CACHE_TTL_SECONDS !== undefined) {
+    const t = env.CACHE_TTL_SECONDS;
+    config.cacheTtlSeconds = { Contact: t, Invoice: t, Order: t, listPage: Math.min(t, config.cacheTtlSeconds.listPage) };
+  }
+
+  const gateway = await createGateway(config, { logger: log });
+  const shown = gateway.url.replace('127.0.0.1', 'localhost');
+  log.info({ url: gateway.url, cache: config.redisUrl ? 'redis' : 'memory' }, 'switchboard is listening');
+  const lines = [`\n  Switchboard is running at ${shown}`, `  Offline GraphiQL:        ${shown.replace(/\/graphql$/, '/graphiql')}`];
+  if (demo) {
+    lines.push(
+      '',
+      '  Demo mode: no SWITCHBOARD_CONFIG, so the built-in provider emulators serve seeded demo data:',
+      ...demo.emulators.map((e) => `    ${e.name.padEnd(8)} emulator at ${e.url}`),
+      '',
+      `  Demo tenant API key:  ${demo.apiKey}`,
+      `  Try:  curl -s ${shown} -H 'content-type: application/json' -H 'authorization: Bearer ${demo.apiKey}' \\`,
+      `          -d '{"query":"{ contacts(first: 3) { nodes { name emails { address } source { provider } } } }"}'`,
+    );
+  }
+  if (!config.redisUrl) lines.push('', '  Cache: in memory (set REDIS_URL to share it between replicas).');
+  process.stdout.write(`${lines.join('\n')}\n\n`);
+
+  const shutdown = async (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    await gateway.stop();
+    await demo?.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`switchboard: ${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`switchboard failed to start: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,64 @@
+// Resolvers shared by every record type: id, source, connection wrappers, and loading by global id.
+import { GraphQLError, type GraphQLResolveInfo } from 'graphql';
+import type { EntityModelMap, EntityType } from '../../connectors/sdk/models.ts';
+import type { RequestContext } from '../context.ts';
+import { badUserInput } from '../errors.ts';
+import { decodeId, encodeId } from '../ids.ts';
+import type { PageResult, Served, ServedSource } from '../models.ts';
+
+export function globalId(entity: EntityType, model: Served<EntityModelMap[EntityType]>): string {
+  return encodeId(entity, model.served.connectionId, model.source.remoteId);
+}
+
+export function sourceOf(model: Served<EntityModelMap[EntityType]>): ServedSource {
+  return { ...model.source, ...model.served };
+}
+
+export function connectionFields<M>() {
+  return {
+    edges: (page: PageResult<M>) => page.nodes.map((node, i) => ({ node, cursor: page.cursors[i] as string })),
+    nodes: (page: PageResult<M>) => page.nodes,
+    pageInfo: (page: PageResult<M>) => ({
+      hasNextPage: page.hasNextPage,
+      hasPreviousPage: page.hasPreviousPage,
+      startCursor: page.cursors[0] ?? null,
+      endCursor: page.cursors[page.cursors.length - 1] ?? null,
+    }),
+    totalCount: (page: PageResult<M>) => page.totalCount,
+  };
+}
+
+/**
+ * Loads a record by global id for the caller's tenant. A malformed id is BAD_USER_INPUT. An id of
+ * a connection the caller cannot read and an id the provider does not know look the same
+ * (UPSTREAM_NOT_FOUND), so ids reveal nothing about other tenants.
+ */
+export async function loadByGlobalId(rc: RequestContext, id: string, expected?: EntityType): Promise<Served<EntityModelMap[EntityType]>> {
+  const decoded = decodeId(id);
+  if (!decoded) throw badUserInput(`"${id.slice(0, 80)}" is not a Switchboard id`, 'id');
+  if (expected && decoded.type !== expected) throw badUserInput(`id belongs to a ${decoded.type}, not a ${expected}`, 'id');
+  const handle = rc.connection(decoded.connectionId);
+  if (!handle || !handle.connector.manifest.entities.includes(decoded.type)) {
+    throw new GraphQLError(`no ${decoded.type} with this id`, { extensions: { code: 'UPSTREAM_NOT_FOUND' } });
+  }
+  return rc.loaders.loader(handle, decoded.type).load(decoded.remoteId);
+}
+
+/** Loads a record linked by remote id in the same connection (invoice → contact, order → customer). */
+export async function loadLinked<E extends EntityType>(rc: RequestContext, connectionId: string, entity: E, remoteId: string | null): Promise<Served<EntityModelMap[E]> | null> {
+  if (!remoteId) return null;
+  const handle = rc.connection(connectionId);
+  if (!handle || !handle.connector.manifest.entities.includes(entity)) return null;
+  try {
+    return await rc.loaders.loader(handle, entity).load(remoteId);
+  } catch (err) {
+    if ((err as { extensions?: { code?: string } }).extensions?.code === 'UPSTREAM_NOT_FOUND') return null;
+    throw err;
+  }
+}
+
+export function pathOf(info: GraphQLResolveInfo): Array<string | number> {
+  const out: Array<string | number> = [];
+  for (let p: GraphQLResolveInfo['path'] | undefined = info.path; p; p = p.prev) out.unshift(p.key);
+  return out;
+}

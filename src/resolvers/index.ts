@@ -1,0 +1,71 @@
+// Resolvers stay thin: arguments in, loaders and list service out. No provider knowledge here.
+import type { GraphQLResolveInfo } from 'graphql';
+import { DateResolver, DateTimeResolver, EmailAddressResolver, CurrencyResolver, JSONResolver } from 'graphql-scalars';
+import type { EntityType } from '../../connectors/sdk/models.ts';
+import type { RequestContext } from '../context.ts';
+import { LIMITS } from '../config.ts';
+import { badUserInput } from '../errors.ts';
+import type { Resolvers } from '../generated/graphql.ts';
+import { listAcross } from '../loaders/lists.ts';
+import type { ServedContact, ServedInvoice, ServedOrder } from '../models.ts';
+import { connectionFields, globalId, loadByGlobalId, loadLinked, pathOf, sourceOf } from './common.ts';
+
+function nestedList<E extends EntityType>(rc: RequestContext, entity: E, connectionId: string, contactRemoteId: string, first: number, after: string | null | undefined, info: GraphQLResolveInfo) {
+  const handle = rc.connection(connectionId);
+  return listAcross(rc, entity, { first, after, filter: { contactRemoteId }, connections: handle ? [handle] : [], path: pathOf(info) });
+}
+
+export const resolvers: Resolvers = {
+  DateTime: DateTimeResolver,
+  Date: DateResolver,
+  EmailAddress: EmailAddressResolver,
+  Currency: CurrencyResolver,
+  JSON: JSONResolver,
+
+  Query: {
+    node: (_, { id }, rc) => loadByGlobalId(rc, id),
+    nodes: (_, { ids }, rc) => {
+      if (ids.length > LIMITS.MAX_NODES_IDS) throw badUserInput(`\`ids\` accepts at most ${LIMITS.MAX_NODES_IDS} ids (got ${ids.length})`, 'ids');
+      // A failing id becomes an error at its own index (graphql-js turns a returned Error into a
+      // field error) while the others still resolve.
+      return Promise.all(ids.map((id) => loadByGlobalId(rc, id).catch((err: unknown) => err as Error))) as Promise<Array<ServedContact | null>>;
+    },
+    contact: (_, { id }, rc) => loadByGlobalId(rc, id, 'Contact') as Promise<ServedContact | null>,
+    invoice: (_, { id }, rc) => loadByGlobalId(rc, id, 'Invoice') as Promise<ServedInvoice | null>,
+    order: (_, { id }, rc) => loadByGlobalId(rc, id, 'Order') as Promise<ServedOrder | null>,
+    contacts: (_, { first, after, filter }, rc, info) =>
+      listAcross(rc, 'Contact', { first: first ?? 20, after, filter: { ...filter }, path: pathOf(info) }),
+    invoices: (_, { first, after, filter }, rc, info) =>
+      listAcross(rc, 'Invoice', { first: first ?? 20, after, filter: { ...filter }, path: pathOf(info) }),
+    orders: (_, { first, after, filter }, rc, info) =>
+      listAcross(rc, 'Order', { first: first ?? 20, after, filter: { ...filter }, path: pathOf(info) }),
+  },
+
+  Node: {
+    __resolveType: (node) => node.entity,
+  },
+
+  Contact: {
+    id: (c) => globalId('Contact', c),
+    source: (c) => sourceOf(c),
+    invoices: (c, { first, after }, rc, info) => nestedList(rc, 'Invoice', c.served.connectionId, c.source.remoteId, first ?? 20, after, info),
+    orders: (c, { first, after }, rc, info) => nestedList(rc, 'Order', c.served.connectionId, c.source.remoteId, first ?? 20, after, info),
+  },
+  Invoice: {
+    id: (i) => globalId('Invoice', i),
+    source: (i) => sourceOf(i),
+    contact: (i, _, rc) => loadLinked(rc, i.served.connectionId, 'Contact', i.contactRemoteId),
+    order: (i, _, rc) => loadLinked(rc, i.served.connectionId, 'Order', i.orderRemoteId),
+  },
+  Order: {
+    id: (o) => globalId('Order', o),
+    source: (o) => sourceOf(o),
+    customer: (o, _, rc) => loadLinked(rc, o.served.connectionId, 'Contact', o.customerRemoteId),
+  },
+  ProviderRef: {
+    connectionId: (s) => s.connectionId,
+  },
+  ContactConnection: connectionFields<ServedContact>(),
+  InvoiceConnection: connectionFields<ServedInvoice>(),
+  OrderConnection: connectionFields<ServedOrder>(),
+};

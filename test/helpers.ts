@@ -1,0 +1,160 @@
+// Test harness: real emulators, a real gateway on port 0, the real Redis (one key prefix per run),
+// and a small GraphQL-over-HTTP client. Every start has a matching stop.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { EmulatorHandle, ProviderEmulatorOptions } from '../connectors/sdk/emulator.ts';
+import { startEmulator as startHubspot } from '../connectors/hubspot/emulator/index.ts';
+import { startEmulator as startStripe } from '../connectors/stripe/emulator/index.ts';
+import { hashApiKey } from '../src/auth/tenants.ts';
+import { defaultGatewayConfig, type GatewayConfig, type TenantConfig } from '../src/config.ts';
+import { createGateway, type Gateway } from '../src/server.ts';
+
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** One prefix per test run (and per file, since each file is its own module instance). */
+export const RUN_PREFIX = `sbtest:${randomUUID().slice(0, 8)}`;
+
+export const TOKENS = {
+  hubspot: 'pat-na1-test0000-0000-4000-8000-000000000000',
+  stripe: 'sk_test_switchboard_test_key_000000000000',
+};
+
+export interface Stack {
+  gateway: Gateway;
+  hubspot: EmulatorHandle;
+  stripe: EmulatorHandle;
+  apiKey: string;
+  query<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, apiKey?: string): Promise<GraphQLResult<T>>;
+  stop(): Promise<void>;
+}
+
+export interface GraphQLResult<T> {
+  status: number;
+  data: T | null;
+  errors?: Array<{ message: string; path?: Array<string | number>; extensions?: Record<string, unknown> }>;
+}
+
+export interface StackOptions {
+  redisUrl?: string | null;
+  latencyMs?: number;
+  seed?: number;
+  scale?: ProviderEmulatorOptions['scale'];
+  emulatorOptions?: Partial<ProviderEmulatorOptions>;
+  config?: Partial<GatewayConfig>;
+  /** Extra tenants, given the emulators of this stack. */
+  extraTenants?: (e: { hubspot: EmulatorHandle; stripe: EmulatorHandle }) => TenantConfig[];
+}
+
+export async function graphql<T>(url: string, apiKey: string | null, query: string, variables?: Record<string, unknown>): Promise<GraphQLResult<T>> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as Omit<GraphQLResult<T>, 'status'>;
+  return { status: res.status, data: body.data ?? null, ...(body.errors ? { errors: body.errors } : {}) };
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const emuOpts = { seed: options.seed ?? 7, latencyMs: options.latencyMs ?? 0, ...(options.scale ? { scale: options.scale } : {}), ...options.emulatorOptions };
+  const hubspot = await startHubspot({ credentials: [TOKENS.hubspot], ...emuOpts });
+  const stripe = await startStripe({ credentials: [TOKENS.stripe], rateLimitPerSecond: 1000, ...emuOpts });
+  const apiKey = `sb_test_${randomUUID()}`;
+  const tenants: TenantConfig[] = [
+    {
+      id: 'acme',
+      apiKeys: [{ id: 'k1', sha256: hashApiKey(apiKey) }],
+      connections: [
+        { id: 'acme-hubspot', provider: 'hubspot', baseUrl: hubspot.url, credentials: { type: 'static', token: TOKENS.hubspot }, settings: { portalId: '62515' } },
+        { id: 'acme-stripe', provider: 'stripe', baseUrl: stripe.url, credentials: { type: 'static', token: TOKENS.stripe }, settings: {}, rateLimit: { requests: 1000, windowMs: 1000 } },
+      ],
+    },
+    ...(options.extraTenants?.({ hubspot, stripe }) ?? []),
+  ];
+  const config = defaultGatewayConfig(tenants, {
+    mode: 'test',
+    redisUrl: options.redisUrl === undefined ? REDIS_URL : options.redisUrl,
+    keyPrefix: `${RUN_PREFIX}:${randomUUID().slice(0, 6)}`,
+    ...options.config,
+  });
+  let gateway: Gateway;
+  try {
+    gateway = await createGateway(config);
+  } catch (err) {
+    await Promise.all([hubspot.stop(), stripe.stop()]);
+    throw err;
+  }
+  return {
+    gateway,
+    hubspot,
+    stripe,
+    apiKey,
+    query: (q, variables, key) => graphql(gateway.url, key === undefined ? apiKey : key, q, variables),
+    async stop() {
+      await gateway.stop();
+      await Promise.all([hubspot.stop(), stripe.stop()]);
+    },
+  };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** A private redis-server (own port and directory) for tests that stop or restart Redis. */
+export interface PrivateRedis {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function startPrivateRedis(): Promise<PrivateRedis> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'sb-redis-'));
+  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const onData = (b: Buffer) => {
+      out += b.toString();
+      if (out.includes('Ready to accept connections')) {
+        child.stdout?.off('data', onData);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`redis-server exited early (${code}): ${out.slice(-500)}`)));
+    child.once('error', reject);
+  });
+  let stopped = false;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGKILL');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Sum of a Prometheus counter's samples whose labels include `match`. */
+export async function counterValue(gateway: Gateway, name: string, match: Record<string, string> = {}): Promise<number> {
+  const metric = await gateway.metrics.registry.getSingleMetric(name)?.get();
+  if (!metric) return 0;
+  return metric.values.filter((v) => Object.entries(match).every(([k, val]) => v.labels[k] === val)).reduce((a, v) => a + v.value, 0);
+}

@@ -1,0 +1,88 @@
+// Provider faults and cache outages: retries honour Retry-After, a provider down yields partial
+// data with its error code, a silent provider times out within the deadline, and losing Redis
+// mid-flight degrades to cache misses with correct answers.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPrivateRedis, startStack, type PrivateRedis, type Stack } from './helpers.ts';
+
+const BOTH = '{ contacts(first: 100) { nodes { id source { provider } } } }';
+
+describe('provider faults', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    // A short deadline so the timeout case is quick; no cache so every query reaches the emulators.
+    stack = await startStack({ redisUrl: null, config: { cacheTtlSeconds: { Contact: 0, Invoice: 0, Order: 0, listPage: 0 } } });
+    stack.gateway.services.config.limits.requestDeadlineMs = 1_500;
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('retries a 429 with Retry-After and succeeds', async () => {
+    stack.hubspot.resetRequests();
+    stack.hubspot.injectFault({ kind: 'status', status: 429, retryAfterSeconds: 0, times: 1, match: 'contacts.list' });
+    const res = await stack.query<{ contacts: { nodes: unknown[] } }>('{ contacts(first: 5, filter: { provider: "hubspot" }) { nodes { id } } }');
+    expect(res.errors).toBeUndefined();
+    expect(res.data?.contacts.nodes).toHaveLength(5);
+    expect(stack.hubspot.requests().map((r) => r.status)).toEqual([429, 200]);
+  });
+
+  it('gives partial data and UPSTREAM_UNAVAILABLE when one provider is down', async () => {
+    stack.stripe.injectFault({ kind: 'status', status: 503 });
+    try {
+      const res = await stack.query<{ contacts: { nodes: Array<{ source: { provider: string } }> } }>(BOTH);
+      expect(res.status).toBe(200);
+      expect(res.data?.contacts.nodes.length).toBeGreaterThan(0);
+      expect(res.data?.contacts.nodes.every((n) => n.source.provider === 'hubspot')).toBe(true);
+      const err = res.errors?.find((e) => e.extensions?.code === 'UPSTREAM_UNAVAILABLE');
+      expect(err?.extensions).toMatchObject({ provider: 'stripe', connectionId: 'acme-stripe' });
+      expect(err?.path).toEqual(['contacts']);
+    } finally {
+      stack.stripe.clearFaults();
+    }
+  });
+
+  it('answers UPSTREAM_TIMEOUT within the request deadline when a provider never answers', async () => {
+    stack.hubspot.injectFault({ kind: 'timeout' });
+    try {
+      const started = Date.now();
+      const res = await stack.query<{ contacts: { nodes: unknown[] } }>('{ contacts(first: 5, filter: { provider: "hubspot" }) { nodes { id } } }');
+      const took = Date.now() - started;
+      expect(res.errors?.[0]?.extensions?.code).toBe('UPSTREAM_TIMEOUT');
+      expect(took).toBeLessThan(1_500 + 1_000);
+    } finally {
+      stack.hubspot.clearFaults();
+    }
+  });
+});
+
+describe('Redis outage', () => {
+  let redis: PrivateRedis;
+  let stack: Stack;
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+    stack = await startStack({ redisUrl: redis.url });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await redis?.stop();
+  });
+
+  it('degrades to cache misses with correct answers when Redis dies mid-test', async () => {
+    const q = '{ contacts(first: 20, filter: { provider: "hubspot" }) { nodes { id name } } }';
+    // Wait until the gateway's Redis client is connected (readiness), then warm the cache.
+    const base = stack.gateway.url.replace(/\/graphql$/, '');
+    await expect.poll(async () => (await fetch(`${base}/readyz`)).status, { timeout: 5_000 }).toBe(200);
+    const warm = await stack.query<{ contacts: { nodes: Array<{ id: string; name: string }> } }>(q);
+    stack.hubspot.resetRequests();
+    const cached = await stack.query<{ contacts: { nodes: Array<{ id: string; name: string }> } }>(q);
+    expect(stack.hubspot.count()).toBe(0);
+
+    await redis.stop();
+    const degraded = await stack.query<{ contacts: { nodes: Array<{ id: string; name: string }> } }>(q);
+    expect(degraded.errors).toBeUndefined();
+    expect(degraded.data).toEqual(warm.data);
+    expect(cached.data).toEqual(warm.data);
+    expect(stack.hubspot.count()).toBeGreaterThan(0); // served from the provider, not failed
+    expect((await fetch(`${base}/readyz`)).status).toBe(503);
+  });
+});
