@@ -29,7 +29,15 @@ export async function startDemo(options: { apiKey?: string | undefined; latencyM
       const token = DEMO_TOKENS[id] ?? `demo-token-${id}`;
       const emulator = await startEmulator({ credentials: [token], latencyMs: options.latencyMs ?? 0, seed: options.seed ?? 42 });
       emulators.push(emulator);
-      connections.push({ id: `demo-${id}`, provider: id, baseUrl: emulator.url, credentials: { type: 'static', token }, settings: { portalId: '62515' } });
+      connections.push({
+        id: `demo-${id}`,
+        provider: id,
+        baseUrl: emulator.url,
+        credentials: { type: 'static', token },
+        settings: id === 'hubspot' ? { portalId: '62515' } : {},
+        // The demo Stripe key is a test-mode key, and Stripe allows test mode 25 req/s.
+        ...(id === 'stripe' ? { rateLimit: { requests: 25, windowMs: 1_000 } } : {}),
+      });
     }
   } catch (err) {
     await Promise.all(emulators.map((e) => e.stop()));

@@ -1,0 +1,22 @@
+// Child process of the benchmark: the demo emulators (20 ms latency per call, like a real API)
+// plus two gateways on them — one with the cache off (cold numbers), one with it on (warm).
+// Prints one JSON line with the URLs, then serves until killed.
+import { defaultGatewayConfig } from '../src/config.ts';
+import { startDemo } from '../src/demo.ts';
+import { createGateway } from '../src/server.ts';
+
+const latencyMs = Number(process.env.BENCH_EMULATOR_LATENCY_MS ?? 20);
+const demo = await startDemo({ latencyMs });
+const base = { mode: 'production' as const, redisUrl: process.env.REDIS_URL ?? null, keyPrefix: `sbbench:${process.pid}` };
+const cold = await createGateway(defaultGatewayConfig(demo.tenants, { ...base, cacheTtlSeconds: { Contact: 0, Invoice: 0, Order: 0, listPage: 0 } }));
+const warm = await createGateway(defaultGatewayConfig(demo.tenants, { ...base, keyPrefix: `${base.keyPrefix}:warm` }));
+process.stdout.write(
+  `${JSON.stringify({ cold: cold.url, warm: warm.url, apiKey: demo.apiKey, emulators: Object.fromEntries(demo.emulators.map((e) => [e.name, e.url])) })}\n`,
+);
+const stop = async () => {
+  await Promise.all([cold.stop(), warm.stop()]);
+  await demo.stop();
+  process.exit(0);
+};
+process.on('SIGTERM', () => void stop());
+process.on('SIGINT', () => void stop());
