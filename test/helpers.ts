@@ -44,6 +44,8 @@ export interface StackOptions {
   scale?: ProviderEmulatorOptions['scale'];
   emulatorOptions?: Partial<ProviderEmulatorOptions>;
   config?: Partial<GatewayConfig>;
+  /** Preset the stack's API key in GraphiQL and Sandbox, as the demo does. */
+  presetKeyInPages?: boolean;
   /** Extra tenants, given the emulators of this stack. */
   extraTenants?: (e: { hubspot: EmulatorHandle; stripe: EmulatorHandle }) => TenantConfig[];
 }
@@ -78,6 +80,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     mode: 'test',
     redisUrl: options.redisUrl === undefined ? REDIS_URL : options.redisUrl,
     keyPrefix: `${RUN_PREFIX}:${randomUUID().slice(0, 6)}`,
+    ...(options.presetKeyInPages ? { demoApiKey: apiKey } : {}),
     ...options.config,
   });
   let gateway: Gateway;

@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPrivateRedis, startStack, type PrivateRedis, type Stack } from './helpers.ts';
 
-const BOTH = '{ contacts(first: 100) { nodes { id source { provider } } } }';
+// Two list fields, one per provider: the failing provider's field gets an error, the other its data.
+const BOTH = '{ hubspot: contacts(first: 5, filter: { provider: "hubspot" }) { nodes { id source { provider } } } stripe: contacts(first: 5, filter: { provider: "stripe" }) { nodes { id source { provider } } } }';
 
 describe('provider faults', () => {
   let stack: Stack;
@@ -29,13 +30,15 @@ describe('provider faults', () => {
   it('gives partial data and UPSTREAM_UNAVAILABLE when one provider is down', async () => {
     stack.stripe.injectFault({ kind: 'status', status: 503 });
     try {
-      const res = await stack.query<{ contacts: { nodes: Array<{ source: { provider: string } }> } }>(BOTH);
+      type Page = { nodes: Array<{ source: { provider: string } }> };
+      const res = await stack.query<{ hubspot: Page; stripe: Page }>(BOTH);
       expect(res.status).toBe(200);
-      expect(res.data?.contacts.nodes.length).toBeGreaterThan(0);
-      expect(res.data?.contacts.nodes.every((n) => n.source.provider === 'hubspot')).toBe(true);
+      expect(res.data?.hubspot.nodes).toHaveLength(5);
+      expect(res.data?.stripe.nodes).toEqual([]);
       const err = res.errors?.find((e) => e.extensions?.code === 'UPSTREAM_UNAVAILABLE');
-      expect(err?.extensions).toMatchObject({ provider: 'stripe', connectionId: 'acme-stripe' });
-      expect(err?.path).toEqual(['contacts']);
+      expect(err?.extensions).toMatchObject({ provider: 'stripe', connectionId: 'acme-stripe', retryable: true });
+      expect(err?.path).toEqual(['stripe']);
+      expect(res.errors).toHaveLength(1);
     } finally {
       stack.stripe.clearFaults();
     }

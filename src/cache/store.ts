@@ -44,11 +44,13 @@ export async function createKvStore(options: { redisUrl: string | null; namespac
       }
     },
     async close() {
-      try {
-        if (client.isOpen) await client.quit();
-      } catch {
-        client.destroy();
+      // A graceful close waits for Redis to answer; with Redis gone it would wait forever.
+      if (client.isReady) {
+        const closed = client.close().catch(() => undefined);
+        const timedOut = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 1_000).unref());
+        if ((await Promise.race([closed, timedOut])) !== 'timeout') return;
       }
+      if (client.isOpen) client.destroy();
     },
   };
 }

@@ -1,0 +1,26 @@
+// The shared connector conformance suite, run against the HubSpot connector and its emulator.
+import { runConformanceSuite } from '../sdk/testing.ts';
+import { startEmulator } from './emulator/index.ts';
+import { seedStore } from './emulator/seed.ts';
+import { hubspot } from './index.ts';
+import { recordedFixtures } from './test-support.ts';
+
+// The suite starts the emulator with seed 7; the same seed and scale give the same ids here.
+const SEED = 7;
+const scale = { contacts: 30, invoices: 25, orders: 15 };
+const store = seedStore({ seed: SEED, scale });
+const firstIds = (type: 'contacts' | 'invoices' | 'orders') => store.all(type).slice(0, 3).map((o) => o.id);
+
+runConformanceSuite({
+  connector: hubspot,
+  startEmulator,
+  token: 'pat-na1-conformance',
+  // A generous burst limit: the suite pages every entity to the end several times in a few seconds.
+  emulatorOptions: { seed: SEED, scale, rateLimitPerSecond: 1000 },
+  knownIds: { Contact: firstIds('contacts'), Invoice: firstIds('invoices'), Order: firstIds('orders') },
+  missingId: { Contact: '999999999', Invoice: '999999999', Order: '999999999' },
+  // Invoices/orders: records + 2 association reads + line items (≤ 4 per record in the demo data,
+  // so ≤ 4 line item batch reads per 100 records): 1 + 2 + 4.
+  callsPerBatch: { Contact: 1, Invoice: 7, Order: 7 },
+  fixtures: recordedFixtures(),
+});

@@ -1,0 +1,241 @@
+// The connector's loaders against the emulator, through the real fetch wrapper: results, call
+// counts per operation (the README's table), filters, cursors and error mapping.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ConnectorError } from '../sdk/errors.ts';
+import type { ContactModel, InvoiceModel, OrderModel } from '../sdk/models.ts';
+import { createTestContext, type TestContextOptions } from '../sdk/testing.ts';
+import { modelProblems } from '../sdk/validate.ts';
+import { startEmulator, type HubSpotEmulatorHandle } from './emulator/index.ts';
+import { hubspot } from './index.ts';
+
+const TOKEN = 'pat-na1-connector-test-3f9a';
+const loaders = {
+  Contact: hubspot.loaders.Contact!,
+  Invoice: hubspot.loaders.Invoice!,
+  Order: hubspot.loaders.Order!,
+};
+
+let em: HubSpotEmulatorHandle;
+const ctx = (extra: Partial<TestContextOptions> = {}) =>
+  createTestContext({ connector: hubspot, baseUrl: em.url, token: TOKEN, settings: { portalId: '62515' }, ...extra });
+
+beforeAll(async () => {
+  em = await startEmulator({ credentials: [TOKEN], rateLimit: { max: 100_000, intervalMs: 10_000 }, searchRateLimit: null });
+});
+afterAll(async () => {
+  await em?.stop();
+});
+beforeEach(() => {
+  em.clearFaults();
+  em.resetRequests();
+});
+
+const ids = (type: 'contacts' | 'invoices' | 'orders', n: number, from = 0) => em.store.all(type).slice(from, from + n).map((o) => o.id);
+const isError = (v: unknown): v is ConnectorError => v instanceof ConnectorError;
+
+describe('Contact', () => {
+  it('byIds keeps input order and length, with per-slot NOT_FOUND', async () => {
+    const [a, b, c] = ids('contacts', 3);
+    const input = [c!, '999999999', a!, 'not-an-id', b!];
+    const result = await loaders.Contact.byIds(input, ctx());
+    expect(result).toHaveLength(5);
+    expect((result[0] as ContactModel).source.remoteId).toBe(c);
+    expect((result[2] as ContactModel).source.remoteId).toBe(a);
+    expect((result[4] as ContactModel).source.remoteId).toBe(b);
+    expect(result[1]).toBeInstanceOf(ConnectorError);
+    expect((result[1] as ConnectorError).code).toBe('UPSTREAM_NOT_FOUND');
+    expect((result[3] as ConnectorError).code).toBe('UPSTREAM_NOT_FOUND');
+    const contact = result[0] as ContactModel;
+    expect(contact.source.remoteUrl).toBe(`https://app.hubspot.com/contacts/62515/record/0-1/${c}`);
+    expect(contact.emails[0]?.primary).toBe(true);
+    expect(modelProblems(contact, 'hubspot')).toEqual([]);
+    // One batch read; the non-numeric id never left the process.
+    expect(em.requests().map((r) => r.operation)).toEqual(['contacts.batchRead']);
+  });
+
+  it('byIds chunks by 100: 250 ids cost 3 batch reads', async () => {
+    const many = ids('contacts', 250);
+    const result = await loaders.Contact.byIds(many, ctx());
+    expect(result.map((r) => (isError(r) ? r.code : r.source.remoteId))).toEqual(many);
+    expect(em.count('contacts.batchRead')).toBe(3);
+    expect(em.count()).toBe(3);
+  });
+
+  it('list pages through the plain list endpoint with l: cursors', async () => {
+    const first = await loaders.Contact.list({ first: 100, filter: {} }, ctx());
+    expect(first.nodes).toHaveLength(100);
+    expect(first.hasNextPage).toBe(true);
+    expect(first.endCursor).toMatch(/^l:\d+$/);
+    expect(first.totalCount).toBeNull();
+    const second = await loaders.Contact.list({ first: 500, after: first.endCursor, filter: {} }, ctx());
+    expect(second.nodes).toHaveLength(100); // first is capped at the provider's page size
+    expect(second.nodes[0]?.source.remoteId).not.toBe(first.nodes[0]?.source.remoteId);
+    expect(em.requests().map((r) => r.operation)).toEqual(['contacts.list', 'contacts.list']);
+  });
+
+  it('list filters by e-mail and by updatedSince through search, with totalCount', async () => {
+    const target = em.store.all('contacts')[42]!;
+    const byEmail = await loaders.Contact.list({ first: 10, filter: { email: target.properties.email!.toUpperCase() } }, ctx());
+    expect(byEmail.nodes.map((n) => n.source.remoteId)).toEqual([target.id]);
+    expect(byEmail.totalCount).toBe(1);
+    expect(byEmail.hasNextPage).toBe(false);
+
+    const since = '2025-12-01T00:00:00.000Z';
+    const expected = em.store.all('contacts').filter((c) => Date.parse(c.updatedAt) >= Date.parse(since)).map((c) => c.id);
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const page = await loaders.Contact.list({ first: 25, after, filter: { updatedSince: since } }, ctx());
+      expect(page.totalCount).toBe(expected.length);
+      for (const n of page.nodes) expect(Date.parse(n.updatedAt!)).toBeGreaterThanOrEqual(Date.parse(since));
+      seen.push(...page.nodes.map((n) => n.source.remoteId));
+      if (!page.hasNextPage) break;
+      expect(page.endCursor).toMatch(/^s:\d+$/);
+      after = page.endCursor;
+    }
+    expect(seen.sort()).toEqual(expected.sort());
+    expect(em.requests().every((r) => r.operation === 'contacts.search')).toBe(true);
+  });
+
+  it('rejects a cursor from the other paging scheme', async () => {
+    await expect(loaders.Contact.list({ first: 5, after: 'l:1005', filter: { updatedSince: '2025-01-01T00:00:00Z' } }, ctx())).rejects.toThrow(RangeError);
+    await expect(loaders.Contact.list({ first: 5, after: 'garbage', filter: {} }, ctx())).rejects.toThrow(RangeError);
+    expect(em.count()).toBe(0);
+  });
+});
+
+describe('Invoice and Order', () => {
+  for (const [entity, type] of [
+    ['Invoice', 'invoices'],
+    ['Order', 'orders'],
+  ] as const) {
+    describe(entity, () => {
+      const loader = loaders[entity];
+      const check = (model: InvoiceModel | OrderModel) => {
+        const id = model.source.remoteId;
+        const contact = em.store.associated(type, id, 'contacts')[0];
+        const lineIds = em.store.associated(type, id, 'line_items');
+        const link = model.entity === 'Invoice' ? model.contactRemoteId : model.customerRemoteId;
+        expect(link).toBe(contact);
+        expect(model.lineItems.map((li) => li.remoteId)).toEqual(lineIds);
+        expect(modelProblems(model, 'hubspot')).toEqual([]);
+      };
+
+      it('byIds hydrates contact link and line items in a bounded number of calls', async () => {
+        const input = [...ids(type, 60).reverse(), '12345'];
+        const result = await loader.byIds(input, ctx());
+        expect(result).toHaveLength(input.length);
+        result.slice(0, 60).forEach((m, i) => {
+          expect(isError(m)).toBe(false);
+          expect((m as InvoiceModel | OrderModel).source.remoteId).toBe(input[i]);
+          check(m as InvoiceModel | OrderModel);
+        });
+        expect((result[60] as ConnectorError).code).toBe('UPSTREAM_NOT_FOUND');
+        const lineItems = new Set(input.flatMap((id) => em.store.associated(type, id, 'line_items'))).size;
+        expect(em.count(`${type}.batchRead`)).toBe(1);
+        expect(em.count(`associations.${type}.contacts.batchRead`)).toBe(1);
+        expect(em.count(`associations.${type}.line_items.batchRead`)).toBe(1);
+        expect(em.count('line_items.batchRead')).toBe(Math.ceil(lineItems / 100));
+        expect(em.count()).toBe(3 + Math.ceil(lineItems / 100));
+      });
+
+      it('list without filter: one list call with inline associations + line item batch reads', async () => {
+        const page = await loader.list({ first: 100, filter: {} }, ctx());
+        expect(page.nodes).toHaveLength(100);
+        page.nodes.forEach(check);
+        const lineItems = new Set(page.nodes.flatMap((n) => n.lineItems.map((li) => li.remoteId))).size;
+        expect(em.count(`${type}.list`)).toBe(1);
+        expect(em.count('line_items.batchRead')).toBe(Math.ceil(lineItems / 100));
+        expect(em.count()).toBe(1 + Math.ceil(lineItems / 100));
+      });
+
+      it('list filtered by contact goes through search + two association reads + line items', async () => {
+        const first = em.store.all(type)[0]!;
+        const contactId = em.store.associated(type, first.id, 'contacts')[0]!;
+        const expected = em.store.associated('contacts', contactId, type);
+        const page = await loader.list({ first: 50, filter: { contactRemoteId: contactId } }, ctx());
+        expect(page.nodes.map((n) => n.source.remoteId).sort()).toEqual([...expected].sort());
+        expect(page.totalCount).toBe(expected.length);
+        page.nodes.forEach(check);
+        expect(em.count(`${type}.search`)).toBe(1);
+        expect(em.count(`associations.${type}.contacts.batchRead`)).toBe(1);
+        expect(em.count(`associations.${type}.line_items.batchRead`)).toBe(1);
+        expect(em.count('line_items.batchRead')).toBe(1);
+      });
+
+      it('list filtered by updatedSince uses hs_lastmodifieddate', async () => {
+        const since = '2026-01-15T00:00:00.000Z';
+        const expected = em.store.all(type).filter((o) => Date.parse(o.updatedAt) >= Date.parse(since)).length;
+        const page = await loader.list({ first: 100, filter: { updatedSince: since } }, ctx());
+        expect(page.totalCount).toBe(expected);
+        expect(page.nodes.length).toBe(Math.min(100, expected));
+      });
+    });
+  }
+});
+
+describe('large association sets', () => {
+  it('list falls back to the v4 associations read when embedded line items are truncated', async () => {
+    const local = await startEmulator({ credentials: [TOKEN], scale: { contacts: 2, invoices: 2, orders: 0 } });
+    try {
+      const invoice = local.store.all('invoices')[0]!;
+      const at = '2026-02-01T00:00:00.000Z';
+      for (let i = 0; i < 620; i++) {
+        const li = local.store.create('line_items', { name: `Item ${i}`, quantity: '1', price: '1', amount: '1', hs_line_item_currency_code: 'USD' }, at);
+        local.store.associate('invoices', invoice.id, 'line_items', li.id, at);
+      }
+      const expected = local.store.associated('invoices', invoice.id, 'line_items');
+      const c = createTestContext({ connector: hubspot, baseUrl: local.url, token: TOKEN });
+      const page = await loaders.Invoice.list({ first: 10, filter: {} }, c);
+      const model = page.nodes.find((n) => n.source.remoteId === invoice.id)!;
+      expect(model.lineItems.map((li) => li.remoteId)).toEqual(expected);
+      // 1 list + 2 association pages (500 + 122) + ceil(623 line items / 100) batch reads.
+      expect(local.count('associations.invoices.line_items.batchRead')).toBe(2);
+      expect(local.count('line_items.batchRead')).toBe(Math.ceil(new Set([...expected, ...local.store.associated('invoices', local.store.all('invoices')[1]!.id, 'line_items')]).size / 100));
+      const byId = await loaders.Invoice.byIds([invoice.id], c);
+      expect((byId[0] as InvoiceModel).lineItems).toHaveLength(expected.length);
+    } finally {
+      await local.stop();
+    }
+  });
+});
+
+describe('errors', () => {
+  it('maps 401 to UPSTREAM_UNAUTHORIZED with the correlation id and without the token', async () => {
+    const bad = createTestContext({ connector: hubspot, baseUrl: em.url, token: 'pat-na1-wrong-token-123' });
+    const err = await loaders.Contact.byIds(ids('contacts', 2), bad).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ConnectorError);
+    const e = err as ConnectorError;
+    expect(e.code).toBe('UPSTREAM_UNAUTHORIZED');
+    expect(e.upstreamStatus).toBe(401);
+    expect(e.upstreamRequestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(e.message).toContain('INVALID_AUTHENTICATION');
+    expect(e.message).not.toContain('pat-na1-wrong-token-123');
+  });
+
+  it('maps 429 to UPSTREAM_RATE_LIMITED with retryAfterMs from Retry-After', async () => {
+    em.injectFault({ kind: 'status', status: 429, retryAfterSeconds: 7 });
+    const err = await loaders.Invoice.list({ first: 5, filter: {} }, ctx({ upstream: { maxAttempts: 1 } })).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'UPSTREAM_RATE_LIMITED', retryAfterMs: 7000, upstreamStatus: 429 });
+    expect((err as Error).message).toContain('RATE_LIMIT');
+  });
+
+  it('maps 403/5xx and a 200 with the wrong shape', async () => {
+    em.injectFault({ kind: 'status', status: 403, times: 1 });
+    await expect(loaders.Order.byIds(ids('orders', 1), ctx())).rejects.toMatchObject({ code: 'UPSTREAM_FORBIDDEN' });
+    em.clearFaults();
+    em.injectFault({ kind: 'status', status: 502 });
+    await expect(loaders.Contact.list({ first: 1, filter: {} }, ctx({ upstream: { maxAttempts: 1 } }))).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
+    em.clearFaults();
+    const wrongShape = createTestContext({
+      connector: hubspot,
+      baseUrl: em.url,
+      token: TOKEN,
+      fetchImpl: async () => new Response('{"results": "nope"}', { status: 200, headers: { 'content-type': 'application/json' } }),
+    });
+    await expect(loaders.Contact.list({ first: 1, filter: {} }, wrongShape)).rejects.toMatchObject({ code: 'UPSTREAM_BAD_RESPONSE' });
+  });
+});

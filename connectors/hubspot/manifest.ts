@@ -1,0 +1,46 @@
+// HubSpot provider facts as data. Sources: providers/REFERENCE.md §1 and the official OpenAPI
+// specs (security schemes, servers); see README.md for what is UNCONFIRMED.
+import type { ConnectorManifest } from '../sdk/types.ts';
+
+/** Record pages in HubSpot's web app; `{portalId}` comes from the connection's settings. */
+export const REMOTE_URL_TEMPLATES = {
+  Contact: 'https://app.hubspot.com/contacts/{portalId}/record/0-1/{id}',
+  // Object type ids 0-53 (invoices) and 0-123 (orders) are UNCONFIRMED.
+  Invoice: 'https://app.hubspot.com/contacts/{portalId}/record/0-53/{id}',
+  Order: 'https://app.hubspot.com/contacts/{portalId}/record/0-123/{id}',
+} as const;
+
+export const HUBSPOT_BATCH_READ_MAX = 100;
+export const HUBSPOT_ASSOCIATIONS_BATCH_READ_MAX = 1000;
+export const HUBSPOT_PAGE_MAX = 100;
+
+export const hubspotManifest = {
+  id: 'hubspot',
+  displayName: 'HubSpot',
+  auth: {
+    type: 'oauth2',
+    authorizationUrl: 'https://app.hubspot.com/oauth/authorize',
+    // The date-versioned token endpoint; the legacy /oauth/v1/token is deprecated (sunset 2027-02-16).
+    tokenUrl: 'https://api.hubapi.com/oauth/2026-03/token',
+    scopes: ['crm.objects.contacts.read', 'crm.objects.invoices.read', 'crm.objects.orders.read', 'crm.objects.line_items.read'],
+    staticTokenAllowed: true,
+  },
+  defaultBaseUrl: 'https://api.hubapi.com',
+  maxBatchSize: { Contact: HUBSPOT_BATCH_READ_MAX, Invoice: HUBSPOT_BATCH_READ_MAX, Order: HUBSPOT_BATCH_READ_MAX },
+  maxConcurrency: 4,
+  maxPageSize: HUBSPOT_PAGE_MAX,
+  entities: ['Contact', 'Invoice', 'Order'],
+  rateLimits: {
+    requests: 190,
+    windowMs: 10_000,
+    notes:
+      'Private apps (Professional/Enterprise): 190 per 10 s per app, plus a daily cap per account; public OAuth apps: 110 per 10 s per installing account. CRM search is exempt from the 10 s limit but limited to 5 requests per second per account and returns no rate-limit headers.',
+  },
+  webhooks: {
+    scheme: 'hubspot-v3',
+    toleranceSeconds: 300,
+    signatureHeader: 'x-hubspot-signature-v3',
+    timestampHeader: 'x-hubspot-request-timestamp',
+  },
+  remoteUrlTemplate: { ...REMOTE_URL_TEMPLATES },
+} satisfies ConnectorManifest;

@@ -1,0 +1,631 @@
+// The deterministic demo data set: customers from the shared demo population, a product catalog
+// priced in six currencies (JPY zero-decimal, KWD three-decimal), invoices through their real
+// lifecycle and Checkout Sessions. Everything is replayed through the store's mutation methods in
+// time order, so the Events log holds the snapshots Stripe would have recorded.
+import { DEMO_EPOCH_MS, demoPeople, type DemoPerson } from '../../sdk/demo-data.ts';
+import {
+  reorder,
+  type CheckoutItemObject,
+  type CustomerObject,
+  type InvoiceLineObject,
+  type InvoiceObject,
+  type Json,
+  type SessionObject,
+  type StripeStore,
+} from './store.ts';
+
+export interface SeedScale {
+  contacts: number;
+  invoices: number;
+  orders: number;
+}
+
+export const DEFAULT_SCALE: SeedScale = { contacts: 250, invoices: 600, orders: 150 };
+/** Stripe customers are demo people [250, 250 + contacts); HubSpot holds [0, 300), so 250..299 overlap. */
+export const STRIPE_PEOPLE_OFFSET = 250;
+export const DEMO_POPULATION = 500;
+export const DEFAULT_SEED = 42;
+
+const DAY = 86_400;
+const HOUR = 3_600;
+const EPOCH = Math.floor(DEMO_EPOCH_MS / 1000);
+
+const CURRENCY_BY_COUNTRY: Record<string, string> = { US: 'usd', CA: 'cad', GB: 'gbp', DE: 'eur', FR: 'eur', NL: 'eur', JP: 'jpy' };
+/** Exclusive tax in basis points per currency (a simplification of real tax rules, for variety). */
+const TAX_BP: Record<string, number> = { usd: 0, cad: 1300, gbp: 2000, eur: 1900, jpy: 1000, kwd: 0 };
+const CURRENCIES = ['usd', 'eur', 'gbp', 'cad', 'jpy', 'kwd'] as const;
+
+/** Product catalog: name, USD price in cents, physical (needs shipping). */
+const CATALOG: Array<[string, number, boolean]> = [
+  ['Switchboard Starter plan', 1900, false],
+  ['Switchboard Pro plan', 4900, false],
+  ['Enterprise seat', 12900, false],
+  ['Onboarding workshop', 45000, false],
+  ['Support hours (block of 5)', 37500, false],
+  ['API usage add-on', 999, false],
+  ['Hardware gateway', 34900, true],
+  ['Sensor kit', 8950, true],
+  ['Printed field guide', 2499, true],
+  ['Data migration service', 150000, false],
+];
+
+/** Converts a USD-cent price into the currency's minor units (exact integers; JPY whole yen, KWD fils). */
+function priceIn(currency: string, usdCents: number): number {
+  switch (currency) {
+    case 'eur':
+      return Math.round(usdCents * 0.92);
+    case 'gbp':
+      return Math.round(usdCents * 0.79);
+    case 'cad':
+      return Math.round(usdCents * 1.37);
+    case 'jpy':
+      return Math.round((usdCents * 1.5) / 10) * 10;
+    case 'kwd':
+      return Math.round(usdCents * 3.07);
+    default:
+      return usdCents;
+  }
+}
+const SHIPPING_USD_CENTS = 1500;
+
+interface Action {
+  at: number;
+  seq: number;
+  run: () => void;
+}
+
+export function seedStore(store: StripeStore, seed: number, scale: SeedScale): void {
+  const r = () => store.random();
+  const int = (min: number, max: number) => min + Math.floor(r() * (max - min + 1));
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
+  const live = store.livemode;
+
+  // --- catalog --------------------------------------------------------------------------------
+  const catalogCreated = EPOCH - 700 * DAY;
+  const taxRates = new Map<string, string>();
+  for (const c of CURRENCIES) taxRates.set(c, store.newId('txr'));
+  const products = CATALOG.map(([name, usd, physical]) => {
+    const product: Json & { id: string } = reorder({
+      id: store.newId('prod'),
+      object: 'product',
+      active: true,
+      created: catalogCreated,
+      default_price: null as string | null,
+      description: null,
+      images: [],
+      livemode: live,
+      marketing_features: [],
+      metadata: {},
+      name,
+      package_dimensions: null,
+      shippable: physical ? true : null,
+      statement_descriptor: null,
+      tax_code: null,
+      tax_details: null,
+      type: 'service',
+      unit_label: null,
+      updated: catalogCreated,
+      url: null,
+    });
+    const prices = new Map<string, Json & { id: string; unit_amount: number }>();
+    for (const currency of CURRENCIES) {
+      const unit = priceIn(currency, usd);
+      const price = reorder({
+        id: store.newId('price'),
+        object: 'price',
+        active: true,
+        billing_scheme: 'per_unit',
+        created: catalogCreated,
+        currency,
+        custom_unit_amount: null,
+        livemode: live,
+        lookup_key: null,
+        metadata: {},
+        nickname: null,
+        product: product.id,
+        recurring: null,
+        tax_behavior: 'exclusive',
+        tiers_mode: null,
+        transform_quantity: null,
+        type: 'one_time',
+        unit_amount: unit,
+        unit_amount_decimal: String(unit),
+      });
+      prices.set(currency, price);
+      store.prices.set(price.id, price);
+    }
+    product['default_price'] = prices.get('usd')?.id ?? null;
+    store.products.set(product.id, product);
+    return { product, prices, physical, name };
+  });
+
+  // --- people ---------------------------------------------------------------------------------
+  const deletedCount = Math.max(1, Math.floor(scale.contacts / 50));
+  const population = Math.max(DEMO_POPULATION, STRIPE_PEOPLE_OFFSET + scale.contacts, DEMO_POPULATION + deletedCount);
+  const people = demoPeople(population, seed);
+  const livePeople = people.slice(STRIPE_PEOPLE_OFFSET, STRIPE_PEOPLE_OFFSET + scale.contacts);
+  const deletedPeople = people.slice(DEMO_POPULATION, DEMO_POPULATION + deletedCount);
+  const guestPeople = people.slice(0, STRIPE_PEOPLE_OFFSET);
+
+  const actions: Action[] = [];
+  let seq = 0;
+  const at = (time: number, run: () => void) => actions.push({ at: time, seq: seq++, run });
+
+  const address = (p: DemoPerson): Json => ({
+    city: p.address.city,
+    country: p.address.country,
+    line1: p.address.line1,
+    line2: null,
+    postal_code: p.address.postalCode,
+    state: p.address.region,
+  });
+
+  interface PlannedCustomer {
+    customer: CustomerObject;
+    person: DemoPerson;
+    /** Last second at which the customer exists (deletion time - 1 h for deleted ones). */
+    limit: number;
+    deleted: boolean;
+  }
+
+  const buildCustomer = (p: DemoPerson, created: number): CustomerObject => {
+    const currency = r() < 0.07 ? 'kwd' : (CURRENCY_BY_COUNTRY[p.address.country] ?? 'usd');
+    const name = `${p.firstName} ${p.lastName}`;
+    const hasShipping = r() < 0.4;
+    const otherShipping = r() < 0.3;
+    const taxRoll = r();
+    const customer: Json = {
+      id: store.newId('cus'),
+      object: 'customer',
+      address: address(p),
+      balance: r() < 0.1 ? -int(5, 50) * 100 : 0,
+      created,
+      currency,
+      customer_account: null,
+      default_source: null,
+      delinquent: false,
+      description: r() < 0.5 ? `${p.jobTitle} at ${p.company}` : null,
+      discount: null,
+      email: p.email,
+      invoice_prefix: store.chars(8).toUpperCase().replace(/[^A-Z0-9]/g, 'X'),
+      invoice_settings: { custom_fields: null, default_payment_method: null, footer: null, rendering_options: null },
+      livemode: live,
+      metadata: r() < 0.5 ? { crm_segment: pick(['smb', 'mid-market', 'enterprise']), account_manager: pick(['alice', 'bob', 'chen']) } : {},
+      name,
+      next_invoice_sequence: 1,
+      phone: r() < 0.8 ? p.phone : null,
+      preferred_locales: r() < 0.3 ? [pick(['en', 'de', 'fr', 'ja'])] : [],
+      shipping: hasShipping
+        ? {
+            address: otherShipping ? { ...address(p), line1: `${int(1, 400)} Warehouse Road`, line2: `Unit ${int(1, 40)}` } : address(p),
+            name,
+            phone: p.phone,
+          }
+        : null,
+      tax_exempt: taxRoll < 0.9 ? 'none' : taxRoll < 0.95 ? 'exempt' : 'reverse',
+      test_clock: null,
+    };
+    if (r() < 0.3) customer['business_name'] = p.company;
+    return reorder(customer) as CustomerObject;
+  };
+
+  const planned: PlannedCustomer[] = [];
+  for (const p of livePeople) {
+    const created = EPOCH - int(30 * DAY, 540 * DAY);
+    const customer = buildCustomer(p, created);
+    planned.push({ customer, person: p, limit: EPOCH - 60, deleted: false });
+    at(created, () => store.insertCustomer(customer));
+    if (r() < 0.25) {
+      const when = created + int(DAY, EPOCH - created - HOUR);
+      const kind = int(0, 3);
+      at(when, () => {
+        const current = store.customers.get(customer.id);
+        if (!current) return;
+        const patch: Partial<CustomerObject> =
+          kind === 0
+            ? { phone: `+4930${String(int(1_000_000, 9_999_999))}` }
+            : kind === 1
+              ? { metadata: { ...(current['metadata'] as Json), vip: 'true' } }
+              : kind === 2
+                ? { address: { ...(current['address'] as Json), line1: `${int(1, 999)} Market Street` } }
+                : { description: `Renewed ${new Date(when * 1000).toISOString().slice(0, 7)}` };
+        store.updateCustomer(customer.id, patch, when);
+      });
+    }
+  }
+  for (const p of deletedPeople) {
+    const created = EPOCH - int(200 * DAY, 400 * DAY);
+    const deletedAt = EPOCH - int(2 * DAY, 20 * DAY);
+    const customer = buildCustomer(p, created);
+    planned.push({ customer, person: p, limit: deletedAt - HOUR, deleted: true });
+    at(created, () => store.insertCustomer(customer));
+    at(deletedAt, () => store.deleteCustomer(customer.id, deletedAt));
+  }
+  const liveCustomers = planned.filter((c) => !c.deleted);
+  const deletedCustomers = planned.filter((c) => c.deleted);
+
+  // --- invoices -------------------------------------------------------------------------------
+  for (let i = 0; i < scale.invoices; i++) {
+    const owner = deletedCustomers.length > 0 && r() < 0.03 ? pick(deletedCustomers) : pick(liveCustomers);
+    const c = owner.customer;
+    const currency = c.currency ?? 'usd';
+    const roll = r();
+    const status: InvoiceObject['status'] = roll < 0.55 ? 'paid' : roll < 0.75 ? 'open' : roll < 0.85 ? 'draft' : roll < 0.93 ? 'void' : 'uncollectible';
+    const collection: InvoiceObject['collection_method'] = r() < 0.7 ? 'send_invoice' : 'charge_automatically';
+    const earliest = c.created + HOUR;
+    const created =
+      status === 'draft'
+        ? Math.max(earliest, owner.limit - int(HOUR, 20 * DAY))
+        : earliest + int(0, Math.max(0, owner.limit - 2 * DAY - earliest));
+    const id = store.newId('in');
+    const discountPct = r() < 0.12 ? pick([10, 15, 20]) : 0;
+    const discountId = discountPct > 0 ? store.newId('di') : null;
+    const taxBp = c['tax_exempt'] === 'none' ? (TAX_BP[currency] ?? 0) : 0;
+    const lineCount = int(1, 6);
+    const lines: InvoiceLineObject[] = [];
+    for (let l = 0; l < lineCount; l++) {
+      const item = pick(products);
+      const price = item.prices.get(currency);
+      if (!price) continue;
+      const quantity = r() < 0.6 ? 1 : int(2, 5);
+      const amount = price.unit_amount * quantity;
+      const discount = discountPct > 0 ? Math.round((amount * discountPct) / 100) : 0;
+      const taxable = amount - discount;
+      lines.push(
+        reorder({
+          id: store.newId('il'),
+          object: 'line_item',
+          amount,
+          currency,
+          description: item.name,
+          discount_amounts: discountId ? [{ amount: discount, discount: discountId }] : [],
+          discountable: true,
+          discounts: discountId ? [discountId] : [],
+          invoice: id,
+          livemode: live,
+          metadata: {},
+          parent: {
+            invoice_item_details: { invoice_item: store.newId('ii'), proration: false, proration_details: { credited_items: null }, subscription: null },
+            subscription_item_details: null,
+            type: 'invoice_item_details',
+          },
+          period: { end: created, start: created },
+          pretax_credit_amounts: [],
+          pricing: { price_details: { price: price.id, product: item.product.id }, type: 'price_details', unit_amount_decimal: String(price.unit_amount) },
+          quantity,
+          quantity_decimal: String(quantity),
+          subscription: null,
+          subtotal: amount,
+          taxes:
+            taxBp > 0
+              ? [
+                  {
+                    amount: Math.round((taxable * taxBp) / 10_000),
+                    tax_behavior: 'exclusive',
+                    tax_rate_details: { tax_rate: taxRates.get(currency) ?? '' },
+                    taxability_reason: 'standard_rated',
+                    taxable_amount: taxable,
+                    type: 'tax_rate_details',
+                  },
+                ]
+              : [],
+        }) as InvoiceLineObject,
+      );
+    }
+    const invoice = reorder({
+      id,
+      object: 'invoice',
+      account_country: 'US',
+      account_name: 'Switchboard Demo',
+      account_tax_ids: null,
+      amount_due: 0,
+      amount_overpaid: 0,
+      amount_paid: 0,
+      amount_remaining: 0,
+      amount_shipping: 0,
+      application: null,
+      attempt_count: 0,
+      attempted: false,
+      auto_advance: status !== 'draft',
+      automatic_tax: { disabled_reason: null, enabled: false, liability: null, provider: null, status: null },
+      automatically_finalizes_at: status !== 'draft' ? created + HOUR : null,
+      billing_reason: 'manual',
+      collection_method: collection,
+      created,
+      currency,
+      custom_fields: null,
+      customer: c.id,
+      customer_account: null,
+      customer_address: c['address'] ?? null,
+      customer_email: c.email,
+      customer_name: c.name,
+      customer_phone: c['phone'] ?? null,
+      customer_shipping: c['shipping'] ?? null,
+      customer_tax_exempt: c['tax_exempt'] ?? 'none',
+      customer_tax_ids: [],
+      default_payment_method: null,
+      default_source: null,
+      default_tax_rates: [],
+      description: r() < 0.3 ? 'Thank you for your business.' : null,
+      discounts: discountId ? [discountId] : [],
+      due_date: collection === 'send_invoice' ? created + HOUR + 30 * DAY : null,
+      effective_at: null,
+      ending_balance: null,
+      footer: null,
+      from_invoice: null,
+      hosted_invoice_url: null,
+      invoice_pdf: null,
+      issuer: { type: 'self' },
+      last_finalization_error: null,
+      latest_revision: null,
+      livemode: live,
+      metadata: r() < 0.2 ? { po_number: `PO-${int(1000, 9999)}` } : {},
+      next_payment_attempt: null,
+      number: null,
+      on_behalf_of: null,
+      parent: null,
+      payment_settings: { default_mandate: null, payment_method_options: null, payment_method_types: null },
+      period_end: created,
+      period_start: created,
+      post_payment_credit_notes_amount: 0,
+      pre_payment_credit_notes_amount: 0,
+      receipt_number: null,
+      rendering: { amount_tax_display: null, pdf: { page_size: 'auto' }, template: null, template_version: null },
+      shipping_cost: null,
+      shipping_details: null,
+      starting_balance: 0,
+      statement_descriptor: null,
+      status: 'draft',
+      status_transitions: { finalized_at: null, marked_uncollectible_at: null, paid_at: null, voided_at: null },
+      subtotal: 0,
+      subtotal_excluding_tax: 0,
+      test_clock: null,
+      total: 0,
+      total_discount_amounts: [],
+      total_excluding_tax: 0,
+      total_pretax_credit_amounts: [],
+      total_taxes: [],
+      webhooks_delivered_at: null,
+    }) as InvoiceObject;
+
+    at(created, () => store.insertInvoice(invoice, lines, created));
+    const cap = (t: number) => Math.min(t, owner.limit);
+    if (status === 'draft') {
+      if (r() < 0.3) {
+        const when = cap(created + int(60, 2 * HOUR));
+        at(when, () => store.updateInvoice(id, { description: 'Draft: awaiting purchase order' }, when));
+      }
+      continue;
+    }
+    const finalizedAt = cap(created + HOUR);
+    at(finalizedAt, () => store.finalizeInvoice(id, finalizedAt));
+    if (status === 'paid') {
+      const paidAt = cap(finalizedAt + (collection === 'charge_automatically' ? int(5, 2 * HOUR) : int(DAY, 25 * DAY)));
+      at(paidAt, () => store.payInvoice(id, paidAt));
+    } else if (status === 'void') {
+      const voidedAt = cap(finalizedAt + int(DAY, 15 * DAY));
+      at(voidedAt, () => store.voidInvoice(id, voidedAt));
+    } else if (status === 'uncollectible') {
+      const markedAt = cap(finalizedAt + int(40 * DAY, 60 * DAY));
+      at(markedAt, () => store.markUncollectible(id, markedAt));
+    } else if (r() < 0.15) {
+      const when = cap(finalizedAt + int(HOUR, 5 * DAY));
+      at(when, () => store.updateInvoice(id, { metadata: { reminder_sent: 'true' } }, when));
+    }
+  }
+
+  // --- checkout sessions ----------------------------------------------------------------------
+  for (let i = 0; i < scale.orders; i++) {
+    const guest = r() < 0.1;
+    const owner = guest ? null : pick(liveCustomers);
+    const person = guest ? pick(guestPeople) : (owner as PlannedCustomer).person;
+    const customer = owner?.customer ?? null;
+    const currency = customer?.currency ?? CURRENCY_BY_COUNTRY[person.address.country] ?? 'usd';
+    const roll = r();
+    const status: SessionObject['status'] = roll < 0.7 ? 'complete' : roll < 0.85 ? 'expired' : 'open';
+    const earliest = (customer?.created ?? EPOCH - 400 * DAY) + HOUR;
+    const created =
+      status === 'open' ? EPOCH - int(HOUR, 20 * HOUR) : earliest + int(0, Math.max(0, EPOCH - 2 * DAY - earliest));
+    const id = store.newId('cs');
+    const free = status === 'complete' && r() < 0.04;
+    const discountPct = free ? 100 : r() < 0.1 ? pick([10, 20]) : 0;
+    const coupon = discountPct > 0 ? store.chars(8) : null;
+    const taxBp = currency === 'eur' || currency === 'gbp' ? (TAX_BP[currency] ?? 0) : 0;
+    const items: CheckoutItemObject[] = [];
+    let physical = false;
+    const itemCount = int(1, 4);
+    for (let k = 0; k < itemCount; k++) {
+      const item = pick(products);
+      const price = item.prices.get(currency);
+      if (!price) continue;
+      physical ||= item.physical;
+      const quantity = r() < 0.7 ? 1 : int(2, 3);
+      const subtotal = price.unit_amount * quantity;
+      const discount = Math.round((subtotal * discountPct) / 100);
+      const tax = Math.round(((subtotal - discount) * taxBp) / 10_000);
+      items.push(
+        reorder({
+          id: store.newId('li'),
+          object: 'item',
+          adjustable_quantity: null,
+          amount_discount: discount,
+          amount_subtotal: subtotal,
+          amount_tax: tax,
+          amount_total: subtotal - discount + tax,
+          currency,
+          description: item.name,
+          metadata: {},
+          price: structuredClone(price),
+          quantity,
+        }) as unknown as CheckoutItemObject,
+      );
+    }
+    const shipping = physical && !free;
+    const shippingAmount = priceIn(currency, SHIPPING_USD_CENTS);
+    const shippingRate = shipping ? store.newId('shr') : null;
+    const session = reorder({
+      id,
+      object: 'checkout.session',
+      adaptive_pricing: { enabled: false },
+      after_expiration: null,
+      allow_promotion_codes: null,
+      allowed_payment_method_types: null,
+      amount_subtotal: 0,
+      amount_total: 0,
+      automatic_tax: { enabled: false, liability: null, provider: null, status: null },
+      billing_address_collection: null,
+      cancel_url: 'https://shop.example.com/cart',
+      client_reference_id: r() < 0.6 ? `ORD-${10_000 + i}` : null,
+      client_secret: null,
+      collected_information: null,
+      consent: null,
+      consent_collection: null,
+      created,
+      currency,
+      currency_conversion: null,
+      custom_fields: [],
+      custom_text: { after_submit: null, shipping_address: null, submit: null, terms_of_service_acceptance: null },
+      customer: customer?.id ?? null,
+      customer_account: null,
+      customer_creation: customer ? null : 'if_required',
+      customer_details: customer
+        ? { address: null, business_name: null, email: customer.email, individual_name: null, name: null, phone: null, tax_exempt: 'none', tax_ids: null }
+        : null,
+      customer_email: !customer && r() < 0.5 ? person.email : null,
+      discounts: coupon ? [{ coupon, promotion_code: null }] : [],
+      expires_at: created + DAY,
+      integration_identifier: null,
+      invoice: null,
+      invoice_creation: {
+        enabled: false,
+        invoice_data: { account_tax_ids: null, custom_fields: null, description: null, footer: null, issuer: null, metadata: {}, rendering_options: null },
+      },
+      livemode: live,
+      locale: null,
+      managed_payments: null,
+      metadata: {},
+      mode: 'payment',
+      origin_context: null,
+      payment_intent: null,
+      payment_link: null,
+      payment_method_collection: 'if_required',
+      payment_method_configuration_details: null,
+      payment_method_options: { card: { request_three_d_secure: 'automatic' } },
+      payment_method_types: ['card'],
+      payment_status: 'unpaid',
+      permissions: null,
+      phone_number_collection: { enabled: false },
+      recovered_from: null,
+      saved_payment_method_options: customer ? { allow_redisplay_filters: ['always'], payment_method_remove: 'disabled', payment_method_save: null } : null,
+      setup_intent: null,
+      shipping_address_collection: shipping ? { allowed_countries: ['CA', 'DE', 'FR', 'GB', 'JP', 'NL', 'US'] } : null,
+      shipping_cost: shipping ? { amount_subtotal: shippingAmount, amount_tax: 0, amount_total: shippingAmount, shipping_rate: shippingRate } : null,
+      shipping_options: shipping ? [{ shipping_amount: shippingAmount, shipping_rate: shippingRate }] : [],
+      status: 'open',
+      submit_type: null,
+      subscription: null,
+      success_url: 'https://shop.example.com/thanks?session_id={CHECKOUT_SESSION_ID}',
+      total_details: { amount_discount: 0, amount_shipping: 0, amount_tax: 0 },
+      ui_mode: 'hosted',
+      url: `https://checkout.stripe.com/c/pay/${id}#${store.chars(40)}`,
+      wallet_options: null,
+    }) as SessionObject;
+    at(created, () => store.insertSession(session, items));
+
+    if (status === 'expired') {
+      at(created + DAY, () => store.expireSession(id, created + DAY));
+    } else if (status === 'complete') {
+      const completedAt = created + int(60, 30 * 60);
+      const pending = !free && r() < 0.06; // async payment method still processing
+      const piId = free ? null : store.newId('pi');
+      const shippingAddress = shipping && r() < 0.3 ? { ...address(person), line1: `${int(1, 400)} Dock Street` } : address(person);
+      at(completedAt, () => {
+        const record = store.sessions.get(id);
+        if (!record) return;
+        if (piId) {
+          store.paymentIntents.set(piId, paymentIntent(piId, record.session, completedAt, pending ? 'processing' : 'succeeded', live, store));
+        }
+        store.completeSession(
+          id,
+          {
+            customer_details: {
+              address: address(person),
+              business_name: null,
+              email: customer?.email ?? person.email,
+              individual_name: null,
+              name: `${person.firstName} ${person.lastName}`,
+              phone: null,
+              tax_exempt: 'none',
+              tax_ids: [],
+            },
+            collected_information: {
+              business_name: null,
+              individual_name: null,
+              shipping_details: shipping ? { address: shippingAddress, name: `${person.firstName} ${person.lastName}` } : null,
+            },
+            payment_intent: piId,
+            payment_status: free ? 'no_payment_required' : pending ? 'unpaid' : 'paid',
+          } as Partial<SessionObject>,
+          completedAt,
+        );
+      });
+    }
+  }
+
+  actions.sort((a, b) => a.at - b.at || a.seq - b.seq);
+  for (const a of actions) a.run();
+
+  // Delinquency is derived state (Stripe sets it when an invoice goes unpaid past its due date).
+  for (const record of store.invoices.values()) {
+    const inv = record.invoice;
+    const overdue = inv.status === 'open' && inv.due_date !== null && inv.due_date < EPOCH;
+    if (overdue || inv.status === 'uncollectible') {
+      const customer = store.customers.get(inv.customer);
+      if (customer) customer['delinquent'] = true;
+    }
+  }
+}
+
+function paymentIntent(id: string, session: SessionObject, at: number, status: string, live: boolean, store: StripeStore): Json & { id: string } {
+  return reorder({
+    id,
+    object: 'payment_intent',
+    amount: session['amount_total'],
+    amount_capturable: 0,
+    amount_details: { tip: {} },
+    amount_received: status === 'succeeded' ? session['amount_total'] : 0,
+    application: null,
+    application_fee_amount: null,
+    automatic_payment_methods: null,
+    canceled_at: null,
+    cancellation_reason: null,
+    capture_method: 'automatic_async',
+    client_secret: `${id}_secret_${store.chars(25)}`,
+    confirmation_method: 'automatic',
+    created: at,
+    currency: session['currency'],
+    customer: session.customer,
+    description: null,
+    last_payment_error: null,
+    latest_charge: status === 'succeeded' ? store.newId('ch') : null,
+    livemode: live,
+    metadata: {},
+    next_action: null,
+    on_behalf_of: null,
+    payment_method: store.newId('pm'),
+    payment_method_configuration_details: null,
+    payment_method_options: { card: { installments: null, mandate_options: null, network: null, request_three_d_secure: 'automatic' } },
+    payment_method_types: ['card'],
+    processing: null,
+    receipt_email: null,
+    review: null,
+    setup_future_usage: null,
+    shipping: null,
+    source: null,
+    statement_descriptor: null,
+    statement_descriptor_suffix: null,
+    status,
+    transfer_data: null,
+    transfer_group: null,
+  });
+}
