@@ -1,6 +1,7 @@
 // The key-value store behind the cache: Redis through Keyv + @keyv/redis when REDIS_URL is set,
 // an in-memory Map otherwise (the embedded default). One place decides; the rest sees Keyv.
 import KeyvRedis, { Keyv, createClient, type RedisClientType } from '@keyv/redis';
+import { LRUCache } from 'lru-cache';
 
 export interface KvStore {
   keyv: Keyv;
@@ -10,9 +11,25 @@ export interface KvStore {
   close(): Promise<void>;
 }
 
-export async function createKvStore(options: { redisUrl: string | null; namespace: string; onError: (err: unknown) => void }): Promise<KvStore> {
+export async function createKvStore(options: { redisUrl: string | null; namespace: string; onError: (err: unknown) => void; memoryMaxEntries?: number }): Promise<KvStore> {
   if (!options.redisUrl) {
-    const keyv = new Keyv({ namespace: options.namespace });
+    // Objects are stored as they are (no JSON round trip: measured, JSON.parse of cached records
+    // was the largest cost of a warm query) in a bounded LRU, so a long-running demo cannot grow
+    // without limit. Cached models are never mutated by the gateway (it copies on serve).
+    const lru = new LRUCache<string, object>({ max: options.memoryMaxEntries ?? 100_000 });
+    // Keyv passes a TTL number as set()'s third argument, which LRUCache reads as options; Keyv
+    // keeps the expiry inside the stored entry anyway, so the adapter drops it.
+    const store = {
+      get: (key: string) => lru.get(key),
+      set: (key: string, value: object) => {
+        lru.set(key, value);
+        return true;
+      },
+      delete: (key: string) => lru.delete(key),
+      clear: () => lru.clear(),
+      has: (key: string) => lru.has(key),
+    };
+    const keyv = new Keyv({ store: store as unknown as Map<string, unknown>, namespace: options.namespace, serialize: undefined, deserialize: undefined });
     keyv.on('error', options.onError);
     return { keyv, kind: 'memory', ping: async () => true, close: async () => keyv.disconnect() };
   }
@@ -26,7 +43,15 @@ export async function createKvStore(options: { redisUrl: string | null; namespac
   client.on('error', options.onError);
   const store = new KeyvRedis(client, { throwOnConnectError: false, throwOnErrors: false, useUnlink: true });
   store.on('error', options.onError);
-  const keyv = new Keyv({ store, namespace: options.namespace });
+  // Plain JSON: Keyv's default deserializer runs a reviver on every value (to restore Buffers we
+  // never store) and was measured as the single largest cost of a warm query.
+  const keyv = new Keyv({
+    store,
+    namespace: options.namespace,
+    useKeyPrefix: false,
+    serialize: (data) => JSON.stringify(data),
+    deserialize: (text) => JSON.parse(text) as ReturnType<typeof JSON.parse>,
+  });
   keyv.on('error', options.onError);
   // Start the connection now but do not block startup on it: the gateway serves (uncached) while
   // Redis is down, and /readyz says so.
