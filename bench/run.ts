@@ -76,27 +76,36 @@ try {
   console.log('Upstream calls, one cold query (100 invoices + their contacts)');
   console.table(rows.map(([provider, calls, naive, ratio, t]) => ({ provider, 'upstream calls': calls, 'naive 1+N': naive, saving: ratio, 'latency': t })));
 
-  // 2. Latency: cold (cache off, both providers) vs warm (cache hit).
-  const coldTimes: number[] = [];
-  for (let i = 0; i < LATENCY_SAMPLES; i++) coldTimes.push(await post(cold, apiKey, null));
-  await post(warm, apiKey, null); // fill the cache
-  const warmTimes: number[] = [];
-  for (let i = 0; i < LATENCY_SAMPLES * 3; i++) warmTimes.push(await post(warm, apiKey, null));
+  // 2. Latency per provider: cold (cache off) vs warm (cache hit), and the bare Apollo baseline.
+  const latencyRows: Array<Record<string, string>> = [];
+  for (const provider of Object.keys(emulators)) {
+    const coldTimes: number[] = [];
+    for (let i = 0; i < LATENCY_SAMPLES; i++) coldTimes.push(await post(cold, apiKey, provider));
+    await post(warm, apiKey, provider); // fill the cache
+    const warmTimes: number[] = [];
+    for (let i = 0; i < LATENCY_SAMPLES * 3; i++) warmTimes.push(await post(warm, apiKey, provider));
+    latencyRows.push({ case: `${provider}: cold (cache off)`, p50: ms(pct(coldTimes, 50)), p99: ms(pct(coldTimes, 99)) });
+    latencyRows.push({ case: `${provider}: warm (cache hit)`, p50: ms(pct(warmTimes, 50)), p99: ms(pct(warmTimes, 99)) });
+  }
   const baseTimes: number[] = [];
   for (let i = 0; i < LATENCY_SAMPLES * 3; i++) baseTimes.push(await post(base.info.url, null, null));
+  latencyRows.push({ case: 'baseline: bare Apollo, static data', p50: ms(pct(baseTimes, 50)), p99: ms(pct(baseTimes, 99)) });
+  console.log('Latency, sequential requests');
+  console.table(latencyRows);
 
   // 3. Warm throughput vs the bare Apollo baseline, same query shape, same client settings.
-  const warmTp = await throughput(warm, apiKey, null);
+  const tpRows: Array<Record<string, string>> = [];
   const baseTp = await throughput(base.info.url, null, null);
-
-  console.log(`Latency (sequential requests) and throughput (autocannon, 10 connections, ${DURATION_S} s)`);
-  console.table([
-    { case: 'gateway cold (cache off, 2 providers)', p50: ms(pct(coldTimes, 50)), p99: ms(pct(coldTimes, 99)), 'req/s': '-', errors: '-' },
-    { case: 'gateway warm (cache hit)', p50: ms(pct(warmTimes, 50)), p99: ms(pct(warmTimes, 99)), 'req/s': warmTp.rps.toFixed(0), errors: String(warmTp.errors) },
-    { case: 'baseline: bare Apollo, static data', p50: ms(pct(baseTimes, 50)), p99: ms(pct(baseTimes, 99)), 'req/s': baseTp.rps.toFixed(0), errors: String(baseTp.errors) },
-  ]);
-  console.log(`warm gateway / baseline throughput: ${(warmTp.rps / baseTp.rps).toFixed(2)}`);
-  console.log(`warm p50 / cold p50: ${(pct(warmTimes, 50) / pct(coldTimes, 50)).toFixed(3)}\n`);
+  for (const provider of Object.keys(emulators)) {
+    const tp = await throughput(warm, apiKey, provider);
+    tpRows.push({ case: `${provider}: warm (cache hit)`, 'req/s': tp.rps.toFixed(0), p50: `${tp.p50} ms`, p99: `${tp.p99} ms`, errors: String(tp.errors), 'vs baseline': (tp.rps / baseTp.rps).toFixed(2) });
+  }
+  tpRows.push({ case: 'baseline: bare Apollo, static data', 'req/s': baseTp.rps.toFixed(0), p50: `${baseTp.p50} ms`, p99: `${baseTp.p99} ms`, errors: String(baseTp.errors), 'vs baseline': '1.00' });
+  console.log(`Throughput, autocannon, 10 connections, ${DURATION_S} s each`);
+  console.table(tpRows);
+  const mem = await fetch(cold.replace(/\/graphql$/, '/metrics')).then((r) => r.text());
+  const rss = /switchboard_process_resident_memory_bytes (\d+)/.exec(mem)?.[1];
+  if (rss) console.log(`gateway process RSS after the run (both gateways + emulators in one process): ${(Number(rss) / 2 ** 20).toFixed(0)} MiB\n`);
 } finally {
   gw.child.kill('SIGTERM');
   base.child.kill('SIGTERM');

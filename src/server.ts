@@ -248,6 +248,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     server.listen(config.port, config.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+  let stopping: Promise<void> | undefined;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
 
   return {
@@ -255,14 +256,18 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     port,
     metrics,
     services,
-    async stop() {
-      await wsServer.dispose();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      await apollo.stop();
-      await kv.close();
+    stop() {
+      // Idempotent: a second stop (two signals, a test's afterAll after a failure) waits for the first.
+      stopping ??= (async () => {
+        await Promise.resolve(wsServer.dispose()).catch((err: unknown) => log.debug({ err: String(err) }, 'websocket server already closed'));
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        await apollo.stop();
+        await kv.close();
+      })();
+      return stopping;
     },
   };
 }

@@ -110,6 +110,18 @@ describe('read path', () => {
     expect(await counterValue(stack.gateway, 'switchboard_cache_requests_total', { result: 'hit' })).toBeGreaterThan(hitsBefore);
   });
 
+  it('returns the opt-in raw record on a cache hit, read apart from the model', async () => {
+    const q = '{ invoices(first: 5, filter: { provider: "stripe" }) { nodes { id raw source { cacheStatus } } } }';
+    const cold = await stack.query<{ invoices: { nodes: Array<{ id: string; raw: { id: string; object: string }; source: { cacheStatus: string } }> } }>(q);
+    expect(cold.errors).toBeUndefined();
+    expect(cold.data?.invoices.nodes[0]?.raw.object).toBe('invoice');
+    stack.stripe.resetRequests();
+    const warm = await stack.query<typeof cold.data & object>(q);
+    expect(stack.stripe.count()).toBe(0);
+    expect(warm.data?.invoices.nodes.every((n) => n.source.cacheStatus === 'HIT')).toBe(true);
+    expect(warm.data?.invoices.nodes.map((n) => n.raw)).toEqual(cold.data?.invoices.nodes.map((n) => n.raw));
+  });
+
   it('paginates across both connections to the end without duplicates', async () => {
     const seen = new Set<string>();
     const providers = new Set<string>();

@@ -22,6 +22,7 @@ type AnyServed = Served<EntityModelMap[EntityType]>;
 
 export class RequestLoaders {
   private readonly loaders = new Map<string, DataLoader<string, AnyServed>>();
+  private readonly rawLoaders = new Map<string, DataLoader<string, unknown>>();
   /** Cache writes of primed records, grouped so a page of 100 embedded records is one write. */
   private pendingPrimes: Array<{ connection: ConnectionHandle; entity: EntityType; model: EntityModelMap[EntityType] }> = [];
 
@@ -48,6 +49,31 @@ export class RequestLoaders {
       this.loaders.set(key, loader);
     }
     return loader as unknown as DataLoader<string, Served<EntityModelMap[E]>>;
+  }
+
+  /**
+   * The provider's raw record for a model served from the cache (which stores raw apart). Batched
+   * like records: one cache read per tick, and one byIds call for raws that expired.
+   */
+  raw(connection: ConnectionHandle, entity: EntityType, remoteId: string): Promise<unknown> {
+    const key = `${connection.config.id}\u0000${entity}`;
+    let loader = this.rawLoaders.get(key);
+    if (!loader) {
+      loader = new DataLoader<string, unknown>(async (ids) => {
+        const scope = { tenantId: this.tenantId, connectionId: connection.config.id };
+        const cached = await this.cache.getRaw(scope, entity, ids);
+        const missing = ids.filter((_, i) => cached[i] === undefined);
+        const fresh = new Map<string, unknown>();
+        if (missing.length > 0) {
+          // Read past the entity cache: the record is cached, only its raw part expired.
+          const models = await this.batch(connection, entity, missing, { skipCache: true });
+          missing.forEach((id, i) => fresh.set(id, models[i] instanceof Error ? models[i] : ((models[i] as AnyServed).raw ?? null)));
+        }
+        return ids.map((id, i) => (cached[i] ? cached[i].raw : fresh.get(id)));
+      }, { maxBatchSize: 1_000 });
+      this.rawLoaders.set(key, loader);
+    }
+    return loader.load(remoteId);
   }
 
   /**
@@ -83,10 +109,10 @@ export class RequestLoaders {
     );
   }
 
-  private async batch<E extends EntityType>(connection: ConnectionHandle, entity: E, ids: readonly string[]): Promise<Array<AnyServed | GraphQLError>> {
+  private async batch<E extends EntityType>(connection: ConnectionHandle, entity: E, ids: readonly string[], options: { skipCache?: boolean } = {}): Promise<Array<AnyServed | GraphQLError>> {
     const scope = { tenantId: this.tenantId, connectionId: connection.config.id };
     const upstreamScope = { provider: connection.connector.manifest.id, connectionId: connection.config.id };
-    const cached = await this.cache.getRecords<EntityModelMap[E]>(scope, entity, ids);
+    const cached = options.skipCache ? ids.map(() => undefined) : await this.cache.getRecords<EntityModelMap[E]>(scope, entity, ids);
     const results: Array<AnyServed | GraphQLError | undefined> = cached.map((hit) => (hit ? (this.serve(connection, hit.model, hit.fetchedAt, 'HIT') as unknown as AnyServed) : undefined));
     const missIds = ids.filter((_, i) => results[i] === undefined);
     if (missIds.length === 0) return results as AnyServed[];

@@ -10,6 +10,15 @@ import { listAcross } from '../loaders/lists.ts';
 import type { ServedContact, ServedInvoice, ServedOrder } from '../models.ts';
 import { connectionFields, globalId, loadByGlobalId, loadLinked, pathOf, sourceOf } from './common.ts';
 
+/** `raw` is opt-in: cached records keep it apart, so it is loaded only when selected. */
+function rawOf(entity: EntityType) {
+  return (m: ServedContact | ServedInvoice | ServedOrder, _: unknown, rc: RequestContext) => {
+    if (m.raw !== undefined) return m.raw;
+    const handle = rc.connection(m.served.connectionId);
+    return handle ? rc.loaders.raw(handle, entity, m.source.remoteId) : null;
+  };
+}
+
 function nestedList<E extends EntityType>(rc: RequestContext, entity: E, connectionId: string, contactRemoteId: string, first: number, after: string | null | undefined, info: GraphQLResolveInfo) {
   const handle = rc.connection(connectionId);
   return listAcross(rc, entity, { first, after, filter: { contactRemoteId }, connections: handle ? [handle] : [], path: pathOf(info) });
@@ -50,17 +59,20 @@ export const resolvers: Resolvers = {
     source: (c) => sourceOf(c),
     invoices: (c, { first, after }, rc, info) => nestedList(rc, 'Invoice', c.served.connectionId, c.source.remoteId, first ?? 20, after, info),
     orders: (c, { first, after }, rc, info) => nestedList(rc, 'Order', c.served.connectionId, c.source.remoteId, first ?? 20, after, info),
+    raw: rawOf('Contact'),
   },
   Invoice: {
     id: (i) => globalId('Invoice', i),
     source: (i) => sourceOf(i),
     contact: (i, _, rc) => loadLinked(rc, i.served.connectionId, 'Contact', i.contactRemoteId),
     order: (i, _, rc) => loadLinked(rc, i.served.connectionId, 'Order', i.orderRemoteId),
+    raw: rawOf('Invoice'),
   },
   Order: {
     id: (o) => globalId('Order', o),
     source: (o) => sourceOf(o),
     customer: (o, _, rc) => loadLinked(rc, o.served.connectionId, 'Contact', o.customerRemoteId),
+    raw: rawOf('Order'),
   },
   ProviderRef: {
     connectionId: (s) => s.connectionId,
