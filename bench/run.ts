@@ -11,7 +11,7 @@ const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const LATENCY_SAMPLES = Number(process.env.BENCH_SAMPLES ?? 30);
 
 function startChild<T>(script: string): Promise<{ info: T; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'silent' } });
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'silent', NODE_ENV: 'production' } });
   return new Promise((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });
     rl.once('line', (line) => resolve({ info: JSON.parse(line) as T, child }));

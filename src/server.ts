@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { makeExecutableSchema } from '@graphql-tools/schema';
@@ -142,6 +143,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         document: EXAMPLE_QUERY,
         footer: false,
       }),
+      // We set no HTTP cache hints; the plugin would wrap every field resolver for nothing.
+      ApolloServerPluginCacheControlDisabled(),
       partialErrorsPlugin(),
       metricsPlugin(metrics),
     ],
