@@ -70,6 +70,11 @@ export interface EmulatorOptions {
   latencyMs?: number;
   port?: number;
   host?: string;
+  /**
+   * Provider-specific admin routes, matched under /__emulator (paths given without the prefix),
+   * never counted, never faulted: record mutations, webhook target configuration.
+   */
+  adminRoutes?: EmulatorRoute[];
 }
 
 export interface EmulatorHandle {
@@ -133,6 +138,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export async function startEmulator(options: EmulatorOptions): Promise<EmulatorHandle> {
   const routes = options.routes.map(compile);
+  const adminRoutes = (options.adminRoutes ?? []).map((r) => compile({ ...r, path: ADMIN_PREFIX + r.path }));
   let latencyMs = options.latencyMs ?? 0;
   let faults: Array<FaultSpec & { remaining: number }> = [];
   let recorded: RecordedRequest[] = [];
@@ -172,6 +178,13 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatorH
       const { ms } = JSON.parse(req.rawBody.toString('utf8')) as { ms: number };
       latencyMs = ms;
       return { status: 200, body: { ms } };
+    }
+    for (const r of adminRoutes) {
+      if (r.method !== req.method) continue;
+      const m = r.regex.exec(req.path);
+      if (!m) continue;
+      r.keys.forEach((k, i) => (req.params[k] = decodeURIComponent(m[i + 1] ?? '')));
+      return r.handler(req);
     }
     return { status: 404, body: { message: `unknown emulator admin route ${req.method} ${req.path}` } };
   };
@@ -304,10 +317,26 @@ export interface ProviderEmulatorOptions {
   port?: number;
   /** Seed for the deterministic data set; two emulators with one seed hold the same records. */
   seed?: number;
+  /**
+   * Where the emulator delivers the provider's webhooks when its data changes (admin mutations),
+   * signed with the provider's real scheme. Can also be set at runtime: PUT /__emulator/webhook.
+   */
+  webhook?: EmulatorWebhookTarget;
   /** Override the demo data volume (tests use small sets). */
   scale?: { contacts?: number; invoices?: number; orders?: number };
   /** Requests per second the emulator allows per credential before answering 429 (provider's real limit by default). */
   rateLimitPerSecond?: number;
+}
+
+export interface EmulatorWebhookTarget {
+  url: string;
+  /** HubSpot: the app's client secret; Stripe: the endpoint's whsec_… secret. */
+  secret: string;
+  /**
+   * Delays between redeliveries after a non-2xx or a network error. Providers retry for hours or
+   * days; emulators compress the schedule so tests can watch it (default: 1 s, 2 s, 4 s, 8 s, 16 s).
+   */
+  retryDelaysMs?: number[];
 }
 
 /** Signature of every emulator's start function. */

@@ -192,11 +192,17 @@ export interface WebhookVerifyInput {
 }
 
 export interface ChangeEvent {
+  /** Unique per connection for the provider's event (the dedupe key). */
   eventId: string;
   type: 'CREATED' | 'UPDATED' | 'DELETED';
   entity: EntityType;
   remoteId: string;
   occurredAt: string;
+  /**
+   * Orders changes of one record: a larger version is newer (provider updated-at in ms, or a
+   * sequence). Null when the payload carries none; the pipeline then uses the refetched record's.
+   */
+  version: number | null;
   /** The full record when the payload carried it (Stripe); null when only ids came (HubSpot). */
   model: EntityModelMap[EntityType] | null;
 }
