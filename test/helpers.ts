@@ -11,7 +11,7 @@ import { startEmulator as startHubspot } from '../connectors/hubspot/emulator/in
 import { startEmulator as startStripe } from '../connectors/stripe/emulator/index.ts';
 import { hashApiKey } from '../src/auth/tenants.ts';
 import { defaultGatewayConfig, type GatewayConfig, type TenantConfig } from '../src/config.ts';
-import { createGateway, type Gateway } from '../src/server.ts';
+import { createGateway, type Gateway, type GatewayOptions } from '../src/server.ts';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** One prefix per test run (and per file, since each file is its own module instance). */
@@ -44,6 +44,7 @@ export interface StackOptions {
   scale?: ProviderEmulatorOptions['scale'];
   emulatorOptions?: Partial<ProviderEmulatorOptions>;
   config?: Partial<GatewayConfig>;
+  gatewayOptions?: GatewayOptions;
   /** Preset the stack's API key in GraphiQL and Sandbox, as the demo does. */
   presetKeyInPages?: boolean;
   /** Extra tenants, given the emulators of this stack. */
@@ -85,7 +86,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   });
   let gateway: Gateway;
   try {
-    gateway = await createGateway(config);
+    gateway = await createGateway(config, options.gatewayOptions);
   } catch (err) {
     await Promise.all([hubspot.stop(), stripe.stop()]);
     throw err;

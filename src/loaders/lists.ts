@@ -10,7 +10,7 @@ import type { EntityLoader, ListFilter, ListPage } from '../../connectors/sdk/ty
 import type { RequestContext } from '../context.ts';
 import { badUserInput, upstreamError } from '../errors.ts';
 import type { PageResult, Served } from '../models.ts';
-import type { ConnectionHandle } from './request-loaders.ts';
+import { logUpstreamFailure, type ConnectionHandle } from './request-loaders.ts';
 
 interface Cursor {
   /** Connection id. */
@@ -103,6 +103,7 @@ export async function listAcross<E extends EntityType>(rc: RequestContext, entit
       try {
         page = await fetchPage(rc, handle, entity, { first: Math.min(handle.connector.manifest.maxPageSize, maxPageSize, remaining + s), after: a, filter });
       } catch (err) {
+        logUpstreamFailure(handle, err, `${entity}.list`);
         rc.partialErrors.push(asUpstream(err, handle, req.path));
         break;
       }

@@ -128,6 +128,7 @@ export class RequestLoaders {
           throw new ConnectorError('UPSTREAM_BAD_RESPONSE', `connector returned ${fetched.length} results for ${missIds.length} ids`);
         }
       } catch (err) {
+        logUpstreamFailure(connection, err, `${entity}.byIds`);
         fetched = missIds.map(() => err as ConnectorError);
       }
     }
@@ -147,4 +148,13 @@ export class RequestLoaders {
     await this.cache.setRecords(scope, entity, toCache);
     return results.map((r, i) => r ?? (byId.get(ids[i] as string) as AnyServed | GraphQLError));
   }
+}
+
+/** One warn line per failed upstream call: code and status, never bodies or credentials. */
+export function logUpstreamFailure(connection: ConnectionHandle, err: unknown, operation: string): void {
+  const e = err instanceof ConnectorError ? err : null;
+  connection.ctx.log.warn(
+    { operation, code: e?.code ?? 'UNEXPECTED', upstreamStatus: e?.upstreamStatus ?? null, upstreamRequestId: e?.upstreamRequestId ?? null },
+    e ? e.message : 'unexpected connector failure',
+  );
 }

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseEnv, parseTenantsFile } from './config.ts';
+
+const HASH = 'a'.repeat(64);
+const valid = {
+  tenants: [
+    {
+      id: 'acme',
+      apiKeys: [{ id: 'k', sha256: HASH }],
+      connections: [{ id: 'acme-hubspot', provider: 'hubspot', credentials: { type: 'env', variable: 'ACME_TOKEN' } }],
+    },
+  ],
+};
+
+describe('tenants file', () => {
+  it('accepts a valid file and fills defaults', () => {
+    const file = parseTenantsFile(JSON.stringify(valid), 'tenants.json');
+    expect(file.tenants[0]?.connections[0]?.settings).toEqual({});
+  });
+
+  it('names every problem with its path', () => {
+    const bad = {
+      tenants: [
+        { id: 'acme', apiKeys: [{ id: 'k', sha256: 'not-hex' }], connections: [{ id: 'c1', provider: 'hubspot', credentials: { type: 'static' } }] },
+        { id: 'acme', apiKeys: [{ id: 'k', sha256: HASH }], connections: [{ id: 'c1', provider: 'stripe', baseUrl: 'nope', credentials: { type: 'static', token: 't' } }] },
+      ],
+    };
+    let message = '';
+    try {
+      parseTenantsFile(JSON.stringify(bad), 'tenants.json');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      message = (err as Error).message;
+    }
+    expect(message).toContain('tenants.json is invalid');
+    expect(message).toContain('tenants.0.apiKeys.0.sha256: 64 lower-case hex chars');
+    expect(message).toContain('tenants.0.connections.0.credentials');
+    expect(message).toContain('tenants.1.connections.0.baseUrl');
+  });
+
+  it('rejects duplicate tenant ids and connection ids shared by two tenants', () => {
+    const dup = {
+      tenants: [
+        { id: 'acme', apiKeys: [{ id: 'k', sha256: HASH }], connections: [{ id: 'c1', provider: 'hubspot', credentials: { type: 'static', token: 't' } }] },
+        { id: 'acme', apiKeys: [{ id: 'k', sha256: 'b'.repeat(64) }], connections: [{ id: 'c1', provider: 'stripe', credentials: { type: 'static', token: 't' } }] },
+      ],
+    };
+    expect(() => parseTenantsFile(JSON.stringify(dup), 't.json')).toThrow(/duplicate tenant id "acme"[\s\S]*connection id "c1" is already used by tenant "acme"/);
+  });
+
+  it('rejects text that is not JSON with a clear message', () => {
+    expect(() => parseTenantsFile('{ nope', 'x.json')).toThrow(/x.json: not valid JSON/);
+  });
+
+  it('rejects the same API key listed for two tenants', () => {
+    const twice = { tenants: [valid.tenants[0], { ...valid.tenants[0], id: 'other', connections: [] }] };
+    expect(() => parseTenantsFile(JSON.stringify(twice), 't.json')).toThrow(/the same API key is listed twice/);
+  });
+});
+
+describe('environment', () => {
+  it('applies defaults', () => {
+    expect(parseEnv({})).toMatchObject({ PORT: 4000, HOST: '127.0.0.1', NODE_ENV: 'development', LOG_LEVEL: 'info', REQUEST_DEADLINE_MS: 10_000 });
+  });
+  it('rejects bad values with the variable named', () => {
+    expect(() => parseEnv({ PORT: '99999' })).toThrow(/PORT/);
+    expect(() => parseEnv({ REDIS_URL: 'localhost:6379' })).toThrow(/REDIS_URL: a redis:\/\/ or rediss:\/\/ URL/);
+    expect(() => parseEnv({ SWITCHBOARD_DEMO_API_KEY: 'short' })).toThrow(/at least 16 characters/);
+  });
+});
