@@ -1,6 +1,15 @@
+import { createRequire } from 'node:module';
 import { defineConfig } from 'vitest/config';
 
+const require = createRequire(import.meta.url);
+
 export default defineConfig({
+  resolve: {
+    // graphql 16 ships CJS (main) and ESM (module) builds. Node, and so every dependency loaded by
+    // Node (Apollo, graphql-ws, graphql-tools), uses the CJS one; Vite would give our own sources
+    // the ESM one, and graphql-js refuses objects from "another module or realm". One copy only.
+    alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
+  },
   test: {
     include: ['src/**/*.test.ts', 'connectors/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 30_000,

@@ -24,6 +24,15 @@ export const LIMITS = {
   CACHE_OP_TIMEOUT_MS: 250,
 } as const;
 
+export const DEFAULT_EVENT_SETTINGS = {
+  workerConcurrency: 20,
+  maxAttempts: 5,
+  retryBaseDelayMs: 500,
+  /** 7 days: longer than any provider's retry horizon (Stripe: 3 days, HubSpot: 24 h). */
+  dedupeTtlSeconds: 7 * 24 * 3600,
+  retainedChanges: 100_000,
+} as const;
+
 /** Seconds a cached record stays fresh, per entity; list pages live shorter (membership changes). */
 export const DEFAULT_CACHE_TTL_SECONDS = { Contact: 300, Invoice: 300, Order: 300, listPage: 60 } as const;
 
@@ -39,6 +48,11 @@ const connectionSchema = z.object({
   baseUrl: z.url().optional(),
   credentials: credentialSchema,
   settings: z.record(z.string(), z.unknown()).default({}),
+  /**
+   * The secret the provider signs webhooks with (HubSpot app client secret, Stripe whsec_…).
+   * Without it, POST /webhooks/<provider>/<connection id> answers 404.
+   */
+  webhookSecret: credentialSchema.optional(),
   /** Overrides the connector's documented request allowance (e.g. Stripe test keys: 25/s). */
   rateLimit: z.object({ requests: z.number().int().positive(), windowMs: z.number().int().positive() }).optional(),
 });
@@ -99,6 +113,23 @@ export interface GatewayConfig {
   logLevel: string;
   /** Preset in the local landing page and GraphiQL (demo only). */
   demoApiKey?: string | undefined;
+  /**
+   * The gateway's public base URL (scheme://host[:port]) as providers call it. HubSpot signs the
+   * full URL, so behind a proxy this must be what the provider used. Default: from the Host header.
+   */
+  publicUrl?: string | undefined;
+  events: {
+    /** Worker concurrency per replica. */
+    workerConcurrency: number;
+    /** Processing attempts before an event goes to the dead-letter store. */
+    maxAttempts: number;
+    /** First retry delay; doubles each attempt, with jitter. */
+    retryBaseDelayMs: number;
+    /** How long a provider event id is remembered for deduplication. */
+    dedupeTtlSeconds: number;
+    /** Change events kept for resuming subscriptions (approximate, newest kept). */
+    retainedChanges: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -143,6 +174,7 @@ const envSchema = z.object({
   REQUEST_DEADLINE_MS: z.coerce.number().int().positive().default(LIMITS.REQUEST_DEADLINE_MS),
   UPSTREAM_TIMEOUT_MS: z.coerce.number().int().positive().default(LIMITS.UPSTREAM_ATTEMPT_TIMEOUT_MS),
   CACHE_TTL_SECONDS: z.coerce.number().int().min(0).optional(),
+  SWITCHBOARD_PUBLIC_URL: z.url().optional(),
 });
 export type Env = z.infer<typeof envSchema>;
 
@@ -175,6 +207,7 @@ export function defaultGatewayConfig(tenants: TenantConfig[], overrides: Partial
       cacheOpTimeoutMs: LIMITS.CACHE_OP_TIMEOUT_MS,
     },
     logLevel: 'silent',
+    events: { ...DEFAULT_EVENT_SETTINGS },
     ...overrides,
   };
 }

@@ -8,6 +8,7 @@ import type { CredentialStore } from './auth/credentials.ts';
 import type { Tenant, TenantDirectory } from './auth/tenants.ts';
 import type { ConnectionConfig, GatewayConfig } from './config.ts';
 import type { UpstreamClient } from './http/upstream.ts';
+import type { EventPipeline } from './events/pipeline.ts';
 import { RequestLoaders, type ConnectionHandle } from './loaders/request-loaders.ts';
 
 /** Long-lived services shared by every request of one gateway. */
@@ -19,6 +20,8 @@ export interface GatewayServices {
   cache: EntityCache;
   credentials: CredentialStore;
   log: Logger;
+  /** The event pipeline (set once built; it needs the other services). */
+  events: EventPipeline | null;
 }
 
 export class RequestContext {
@@ -38,6 +41,11 @@ export class RequestContext {
 
   get config(): GatewayConfig {
     return this.services.config;
+  }
+
+  get events(): EventPipeline {
+    if (!this.services.events) throw new Error('event pipeline not started');
+    return this.services.events;
   }
 
   /** The tenant's connections, in configuration order. */

@@ -12,7 +12,7 @@ import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/di
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { GraphQLError, specifiedRules, validate, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
@@ -29,7 +29,10 @@ import { graphiqlPage, EXAMPLE_QUERY } from './http/graphiql.ts';
 import { UpstreamClient } from './http/upstream.ts';
 import { createLogger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
+import { eventResolvers } from './resolvers/events.ts';
 import { resolvers } from './resolvers/index.ts';
+import { EventPipeline } from './events/pipeline.ts';
+import { handleWebhook } from './events/webhook-route.ts';
 
 export interface Gateway {
   url: string;
@@ -57,7 +60,7 @@ export function loadTypeDefs(): string {
 }
 
 export function buildSchema(): GraphQLSchema {
-  return makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as never });
+  return makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: [resolvers, eventResolvers] as never });
 }
 
 /** Extracts the API key from "Bearer <key>" (case-insensitive scheme). */
@@ -109,7 +112,12 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     cache,
     credentials: options.credentials ?? new ConfigCredentialStore(),
     log,
+    events: null,
   };
+  const events = new EventPipeline(services);
+  services.events = events;
+  events.start();
+  if (!events.queue.durable) log.warn('no REDIS_URL: webhook events are queued in memory and are NOT durable (lost if the process stops)');
 
   const schema = buildSchema();
   const authenticate = (authorization: string | undefined | null): Tenant => {
@@ -120,22 +128,21 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     return tenant;
   };
 
+  const depthRule = maxDepthRule({
+    n: config.limits.maxQueryDepth,
+    ignoreIntrospection: true,
+    flattenFragments: true,
+    exposeLimits: true,
+    // Report as an ordinary validation error (HTTP 400) instead of throwing out of validation.
+    propagateOnRejection: false,
+    onReject: [(ctx, err) => ctx?.reportError(new GraphQLError(err.message.replace(/^Syntax Error: /, '')))],
+  });
   const apollo = new ApolloServer<RequestContext>({
     schema,
     introspection: true,
     csrfPrevention: true,
     includeStacktraceInErrorResponses: config.mode === 'development',
-    validationRules: [
-      maxDepthRule({
-        n: config.limits.maxQueryDepth,
-        ignoreIntrospection: true,
-        flattenFragments: true,
-        exposeLimits: true,
-        // Report as an ordinary validation error (HTTP 400) instead of throwing out of validation.
-        propagateOnRejection: false,
-        onReject: [(ctx, err) => ctx?.reportError(new GraphQLError(err.message.replace(/^Syntax Error: /, '')))],
-      }),
-    ],
+    validationRules: [depthRule],
     formatError: formatError(config.mode, (err) => log.error({ err }, 'unexpected error while answering a query')),
     plugins: [
       ApolloServerPluginLandingPageLocalDefault({
@@ -216,6 +223,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
           res.writeHead(302, { location: '/graphql' });
           return res.end();
         default:
+          if (url.pathname.startsWith('/webhooks/')) return handleWebhook(req, res, url, services, events);
           return sendJson(res, 404, { error: `no route for ${req.method} ${url.pathname}` });
       }
     };
@@ -226,22 +234,24 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     });
   });
 
-  // graphql-ws on the same port and path. Subscriptions arrive with the event-pipeline issue; the
-  // socket authenticates now with the same tenant API key as HTTP.
+  // graphql-ws on the same port and path, authenticated with the same tenant API key as HTTP
+  // (connectionParams.authorization).
   const wss = new WebSocketServer({ server, path: '/graphql' });
-  const wsServer = useServer<{ authorization?: string }, { rc?: RequestContext }>(
+  const wsServer = useServer<{ authorization?: string }, { tenant?: Tenant }>(
     {
       schema,
       onConnect: (ctx) => {
         try {
-          const tenant = authenticate(ctx.connectionParams?.authorization ?? null);
-          ctx.extra.rc = new RequestContext(services, tenant, new AbortController().signal, Number.POSITIVE_INFINITY);
+          ctx.extra.tenant = authenticate(ctx.connectionParams?.authorization ?? null);
           return true;
         } catch {
           return false; // graphql-ws closes with 4403 Forbidden
         }
       },
-      context: (ctx) => ctx.extra.rc as RequestContext,
+      // A fresh context per operation: loaders must not hold records for the socket's lifetime.
+      context: (ctx) => new RequestContext(services, ctx.extra.tenant as Tenant, new AbortController().signal, Date.now() + config.limits.requestDeadlineMs),
+      // The same document limits as HTTP (depth); graphql-ws validates with these rules.
+      validate: (s, document) => validate(s, document, [...specifiedRules, depthRule]),
     },
     wss,
   );
@@ -268,6 +278,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
           server.closeAllConnections();
         });
         await apollo.stop();
+        await events.close();
         await kv.close();
       })();
       return stopping;

@@ -162,3 +162,63 @@ export async function counterValue(gateway: Gateway, name: string, match: Record
   if (!metric) return 0;
   return metric.values.filter((v) => Object.entries(match).every(([k, val]) => v.labels[k] === val)).reduce((a, v) => a + v.value, 0);
 }
+
+/** A graphql-ws subscriber with an inbox: await the next payloads, then close. */
+export interface Subscriber<T> {
+  received: T[];
+  /** Resolves when at least `count` payloads have arrived in total. */
+  waitFor(count: number, timeoutMs?: number): Promise<T[]>;
+  errors: unknown[];
+  close(): Promise<void>;
+}
+
+export async function subscribe<T>(httpUrl: string, apiKey: string, query: string, variables: Record<string, unknown> = {}): Promise<Subscriber<T>> {
+  const { createClient } = await import('graphql-ws');
+  const { default: WebSocket } = await import('ws');
+  const client = createClient({ url: httpUrl.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${apiKey}` }, retryAttempts: 0, lazy: false });
+  const received: T[] = [];
+  const errors: unknown[] = [];
+  let wake: (() => void) | null = null;
+  const unsubscribe = client.subscribe<T>(
+    { query, variables },
+    {
+      next: (msg) => {
+        if (msg.errors) errors.push(msg.errors);
+        if (msg.data) received.push(msg.data as T);
+        wake?.();
+      },
+      error: (err) => {
+        // A socket closed by the server arrives as a CloseEvent: keep its code and reason.
+        const close = err as { code?: number; reason?: string };
+        errors.push(err instanceof Error ? err.message : { code: close.code, reason: close.reason });
+        wake?.();
+      },
+      complete: () => wake?.(),
+    },
+  );
+  return {
+    received,
+    errors,
+    async waitFor(count, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (received.length < count) {
+        if (errors.length) throw new Error(`subscription failed: ${JSON.stringify(errors)}`);
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`timed out waiting for ${count} events (got ${received.length})`);
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, left);
+          wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        wake = null;
+      }
+      return received.slice(0, count);
+    },
+    async close() {
+      unsubscribe();
+      await client.dispose();
+    },
+  };
+}

@@ -1,5 +1,6 @@
 // The HubSpot connector: Contact, Invoice and Order loaders over the CRM v3 objects API, with
-// invoice/order links (contact, line items) read through associations in a bounded number of calls.
+// invoice/order links (contact, line items) read through associations in a bounded number of calls,
+// and webhooks (signature v3, id-only change events; webhooks.ts).
 // Call counts per operation are documented in README.md.
 import { defineConnector } from '../sdk/define.ts';
 import { ConnectorError } from '../sdk/errors.ts';
@@ -16,8 +17,10 @@ import {
 } from './client.ts';
 import { HUBSPOT_PAGE_MAX, hubspotManifest } from './manifest.ts';
 import { associatedIds, associationsTruncated, mapContact, mapInvoice, mapOrder, type HubSpotObject, type MapOptions, type Related } from './mappers.ts';
+import { hubspotWebhooks } from './webhooks.ts';
 
 export { hubspotManifest } from './manifest.ts';
+export { hubspotWebhooks } from './webhooks.ts';
 
 type SearchFilter = { propertyName: string; operator: string; value: string };
 
@@ -235,4 +238,5 @@ export const hubspot = defineConnector({
     Invoice: commerceLoader<InvoiceModel>('invoices', 'invoice', INVOICE_PROPERTIES, mapInvoice),
     Order: commerceLoader<OrderModel>('orders', 'order', ORDER_PROPERTIES, mapOrder),
   },
+  webhooks: hubspotWebhooks,
 });

@@ -13,6 +13,8 @@ export const REMOTE_URL_TEMPLATES = {
 export const HUBSPOT_BATCH_READ_MAX = 100;
 export const HUBSPOT_ASSOCIATIONS_BATCH_READ_MAX = 1000;
 export const HUBSPOT_PAGE_MAX = 100;
+/** How far X-HubSpot-Request-Timestamp may be from now, either way ("older than 5 minutes" is rejected). */
+export const HUBSPOT_WEBHOOK_TOLERANCE_SECONDS = 300;
 
 export const hubspotManifest = {
   id: 'hubspot',
@@ -38,7 +40,7 @@ export const hubspotManifest = {
   },
   webhooks: {
     scheme: 'hubspot-v3',
-    toleranceSeconds: 300,
+    toleranceSeconds: HUBSPOT_WEBHOOK_TOLERANCE_SECONDS,
     signatureHeader: 'x-hubspot-signature-v3',
     timestampHeader: 'x-hubspot-request-timestamp',
   },

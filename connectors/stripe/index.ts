@@ -19,6 +19,7 @@ import {
   type StripeInvoice,
   type StripeInvoiceLine,
 } from './mappers.ts';
+import { STRIPE_SIGNATURE_HEADER, STRIPE_WEBHOOK_TOLERANCE_SECONDS, stripeWebhooks } from './webhooks.ts';
 
 export const MAX_CONCURRENCY = 10;
 export const MAX_PAGE_SIZE = 100;
@@ -264,7 +265,8 @@ export const stripe = defineConnector({
       windowMs: 1000,
       notes: 'Live-mode keys; test-mode (sk_test_) keys get 25 req/s. Stripe also runs per-endpoint and concurrency limiters (429, or 400 with code rate_limit).',
     },
-    webhooks: { scheme: 'stripe-v1', toleranceSeconds: 300, signatureHeader: 'stripe-signature', timestampHeader: null },
+    // The timestamp travels inside Stripe-Signature (t=…), so there is no separate timestamp header.
+    webhooks: { scheme: 'stripe-v1', toleranceSeconds: STRIPE_WEBHOOK_TOLERANCE_SECONDS, signatureHeader: STRIPE_SIGNATURE_HEADER, timestampHeader: null },
     // Checkout Sessions have no Dashboard page of their own; Order.source.remoteUrl points at the
     // session's payment (payments/{payment_intent}) when there is one.
     remoteUrlTemplate: {
@@ -273,5 +275,6 @@ export const stripe = defineConnector({
     },
   },
   loaders: { Contact: contacts, Invoice: invoices, Order: orders },
+  webhooks: stripeWebhooks,
 });
 

@@ -31,6 +31,11 @@ export class TenantDirectory {
     return this.byKeyHash.get(hashApiKey(apiKey)) ?? null;
   }
 
+  /** The tenant owning a connection id (webhooks arrive addressed to a connection). */
+  ownerOf(connectionId: string): { tenant: Tenant; connection: ConnectionConfig } | null {
+    return this.byConnection.get(connectionId) ?? null;
+  }
+
   /** A connection, only if it belongs to the given tenant (so ids from other tenants resolve to nothing). */
   connectionOf(tenantId: string, connectionId: string): ConnectionConfig | null {
     const hit = this.byConnection.get(connectionId);

@@ -2,6 +2,7 @@
 // an in-memory Map otherwise (the embedded default). One place decides; the rest sees Keyv.
 import KeyvRedis, { Keyv, createClient, type RedisClientType } from '@keyv/redis';
 import { LRUCache } from 'lru-cache';
+import { bounded } from '../util/bounded.ts';
 
 export interface KvStore {
   keyv: Keyv;
@@ -70,11 +71,7 @@ export async function createKvStore(options: { redisUrl: string | null; namespac
     },
     async close() {
       // A graceful close waits for Redis to answer; with Redis gone it would wait forever.
-      if (client.isReady) {
-        const closed = client.close().catch(() => undefined);
-        const timedOut = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 1_000).unref());
-        if ((await Promise.race([closed, timedOut])) !== 'timeout') return;
-      }
+      if (client.isReady) await bounded(client.close(), 1_000);
       if (client.isOpen) client.destroy();
     },
   };

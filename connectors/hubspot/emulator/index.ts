@@ -1,6 +1,7 @@
 // HubSpot CRM emulator: the v3 objects API (list, get, batch read, search) for contacts, invoices,
 // orders and line items, plus the v4 associations batch read, answering with HubSpot's shapes,
-// status codes, error bodies and rate-limit headers from a seeded, deterministic portal.
+// status codes, error bodies and rate-limit headers from a seeded, deterministic portal. Admin
+// routes mutate records; every mutation is delivered as signed, batched HubSpot webhooks.
 import { randomUUID } from 'node:crypto';
 import {
   startEmulator as startBaseEmulator,
@@ -14,11 +15,30 @@ import {
 import { associationLabel, associationTypeId, OBJECT_TYPE_DEFS, resolveObjectType, type ObjectType } from './schema.ts';
 import { parseFilterGroups, parseSorts, runSearch, SEARCH_LIMITS, SearchValidationError } from './search.ts';
 import { seedStore } from './seed.ts';
-import type { HubSpotStore, StoredObject } from './store.ts';
+import type { HubSpotStore, PropertyInput, StoredObject } from './store.ts';
+import {
+  checkWebhookTarget,
+  DEFAULT_BATCH_WINDOW_MS,
+  DEFAULT_DELIVERY_TIMEOUT_MS,
+  DEFAULT_MAX_CONCURRENT_REQUESTS,
+  WebhookSender,
+  WebhookTargetError,
+  type WebhookDelivery,
+  type WebhookSenderState,
+  type WebhookTargetInput,
+} from './webhooks.ts';
 
 export { HubSpotStore } from './store.ts';
-export type { StoredObject, StoreChange } from './store.ts';
+export type { PropertyChange, StoredObject, StoreChange } from './store.ts';
 export { DEFAULT_SCALE, DEFAULT_SEED } from './seed.ts';
+export {
+  DEFAULT_BATCH_WINDOW_MS,
+  DEFAULT_MAX_CONCURRENT_REQUESTS,
+  DEFAULT_RETRY_DELAYS_MS,
+  MAX_EVENTS_PER_REQUEST,
+  NO_RETRY_STATUSES,
+} from './webhooks.ts';
+export type { HubSpotWebhookEvent, WebhookDelivery, WebhookSenderState, WebhookTargetInput } from './webhooks.ts';
 
 export interface RateWindow {
   max: number;
@@ -26,6 +46,8 @@ export interface RateWindow {
 }
 
 export interface HubSpotEmulatorOptions extends ProviderEmulatorOptions {
+  /** The shared option, plus HubSpot's per-target `maxConcurrentRequests`. */
+  webhook?: WebhookTargetInput;
   /**
    * Burst limit per token. Default: HubSpot's private-app Professional limit, 190 per 10 s.
    * `rateLimitPerSecond` (the shared option) is used as { max: n, intervalMs: 1000 } when this is unset.
@@ -35,14 +57,78 @@ export interface HubSpotEmulatorOptions extends ProviderEmulatorOptions {
   searchRateLimit?: RateWindow | null;
   /** Daily requests per token. Default 625,000 (Professional). */
   dailyLimit?: number;
-  /** Portal (hub) id reported by the emulator. Default 62515. */
+  /** Portal (hub) id reported by the emulator and carried by its webhook events. Default 62515. */
   portalId?: number;
+  /** App id carried by webhook events. Default 54321 (HubSpot's documentation example). */
+  appId?: number;
+  /** Changes within this window are delivered in one POST (≤ 100 events). Default 50 ms. */
+  webhookBatchWindowMs?: number;
+  /** Parallel POSTs per target unless the target says (HubSpot's maxConcurrentRequests). Default 10. */
+  webhookMaxConcurrentRequests?: number;
+  /** A POST without an answer within this counts as failed and is retried. Default 5000 ms. */
+  webhookTimeoutMs?: number;
+  /**
+   * First webhook eventId. Default: Date.now() × 1000, so a restarted emulator does not reuse
+   * eventIds a receiver has already deduplicated.
+   */
+  firstEventId?: number;
+}
+
+/** Object types the admin routes and `mutate` accept. */
+export const MUTABLE_TYPES = ['contacts', 'invoices', 'orders'] as const;
+export type MutableType = (typeof MUTABLE_TYPES)[number];
+
+/** A record as the admin routes answer it (HubSpot's SimplePublicObject). */
+export interface HubSpotRecord {
+  id: string;
+  properties: Record<string, string | null>;
+  createdAt: string;
+  updatedAt: string;
+  archived: boolean;
+  archivedAt?: string;
+}
+
+export type PropertyValues = Record<string, string | number | boolean | null>;
+
+export interface CreateRecordInput {
+  properties: PropertyValues;
+  /** Contacts to associate an invoice or order with (ids of existing, unarchived contacts). */
+  associations?: { contacts?: string[] };
+}
+
+/** An admin mutation the emulator refuses; `status` is what the admin route answers. */
+export class EmulatorMutationError extends Error {
+  constructor(
+    readonly status: 400 | 404,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Programmatic twins of the /__emulator/records routes. They throw EmulatorMutationError. */
+export interface HubSpotMutations {
+  create(type: MutableType, input: CreateRecordInput): HubSpotRecord;
+  update(type: MutableType, id: string, properties: PropertyValues): HubSpotRecord;
+  archive(type: MutableType, id: string): void;
 }
 
 export interface HubSpotEmulatorHandle extends EmulatorHandle {
-  /** The live data set; mutate it through its methods. */
+  /** The live data set; mutate it through its methods (changes made there are webhooked too). */
   readonly store: HubSpotStore;
   readonly portalId: number;
+  readonly appId: number;
+  readonly mutate: HubSpotMutations;
+  /** Sets (or, with null, removes) the webhook target, like PUT / DELETE /__emulator/webhook. */
+  setWebhook(target: WebhookTargetInput | null): void;
+  /** Every webhook delivery attempt so far, oldest first. */
+  deliveries(): WebhookDelivery[];
+  /** Resolves once no webhook is buffered, queued, in flight or scheduled for a retry. */
+  waitForIdle(): Promise<void>;
+  /** Calls `listener` after every delivery attempt (retry already scheduled). Returns an unsubscribe. */
+  onDelivery(listener: (delivery: WebhookDelivery) => void): () => void;
+  /** Buffered / queued / in-flight / scheduled work and the timers held for it. */
+  webhookState(): WebhookSenderState;
 }
 
 export const BATCH_READ_MAX_INPUTS = 100;
@@ -95,6 +181,9 @@ export async function startEmulator(options: HubSpotEmulatorOptions): Promise<Hu
   if (options.scale !== undefined) seedOptions.scale = options.scale;
   const store = seedStore(seedOptions);
   const portalId = options.portalId ?? 62515;
+  const appId = options.appId ?? 54321;
+  // A bad start option fails here, before a server is listening.
+  if (options.webhook) checkWebhookTarget(options.webhook);
   const credentials = new Set(options.credentials);
   const burstWindow =
     options.rateLimit ?? (options.rateLimitPerSecond ? { max: options.rateLimitPerSecond, intervalMs: 1000 } : DEFAULT_RATE_LIMIT);
@@ -535,9 +624,183 @@ export async function startEmulator(options: HubSpotEmulatorOptions): Promise<Hu
     },
   ];
 
+  // ---------------------------------------------------------------------------------------------
+  // Mutations (admin routes, handle.mutate) and webhooks
+  // ---------------------------------------------------------------------------------------------
+
+  const sender = new WebhookSender({
+    portalId,
+    appId,
+    batchWindowMs: options.webhookBatchWindowMs ?? DEFAULT_BATCH_WINDOW_MS,
+    maxConcurrentRequests: options.webhookMaxConcurrentRequests ?? DEFAULT_MAX_CONCURRENT_REQUESTS,
+    timeoutMs: options.webhookTimeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS,
+    firstEventId: options.firstEventId ?? Date.now() * 1000,
+  });
+  if (options.webhook) sender.setTarget(options.webhook);
+  const unsubscribe = store.onChange((change) => sender.onStoreChange(change));
+
+  // Strictly increasing mutation times, so two changes of one record never share a version.
+  let lastMutationMs = 0;
+  const mutationTime = (): string => {
+    lastMutationMs = Math.max(Date.now(), lastMutationMs + 1);
+    return new Date(lastMutationMs).toISOString();
+  };
+
+  const mutableType = (raw: string): MutableType => {
+    const type = (MUTABLE_TYPES as readonly string[]).includes(raw) ? (raw as MutableType) : null;
+    if (!type) throw new EmulatorMutationError(404, `Unknown object type ${JSON.stringify(raw)}; the admin routes accept ${MUTABLE_TYPES.join(', ')}.`);
+    return type;
+  };
+
+  const propertyInput = (type: ObjectType, raw: unknown): PropertyInput => {
+    if (!isObject(raw)) throw new EmulatorMutationError(400, 'properties must be an object of property name → value.');
+    const def = OBJECT_TYPE_DEFS[type];
+    const readOnly = new Set([def.createdProperty, def.modifiedProperty, 'hs_object_id']);
+    const out: PropertyInput = {};
+    for (const [name, value] of Object.entries(raw)) {
+      if (!(name in def.properties)) throw new EmulatorMutationError(400, `Property "${name}" does not exist on ${type}.`);
+      if (readOnly.has(name)) throw new EmulatorMutationError(400, `Property "${name}" is read-only.`);
+      if (value === null || typeof value === 'string') out[name] = value;
+      else if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean') out[name] = String(value);
+      else throw new EmulatorMutationError(400, `Property "${name}" must be a string, number, boolean or null.`);
+    }
+    return out;
+  };
+
+  const liveRecord = (type: MutableType, id: string): StoredObject => {
+    const obj = store.get(type, id);
+    if (!obj || obj.archived) throw new EmulatorMutationError(404, `No ${OBJECT_TYPE_DEFS[type].singular} with id ${JSON.stringify(id)}.`);
+    return obj;
+  };
+
+  /** The answer shape: every property the record has, plus the always-present ones. */
+  const publicRecord = (type: MutableType, obj: StoredObject): HubSpotRecord =>
+    shape(type, obj, Object.keys(obj.properties), null, null) as unknown as HubSpotRecord;
+
+  const mutate: HubSpotMutations = {
+    create(rawType, input) {
+      const type = mutableType(rawType);
+      if (!isObject(input)) throw new EmulatorMutationError(400, 'Body must be an object {properties, associations?}.');
+      const properties = propertyInput(type, input.properties);
+      const contactIds: string[] = [];
+      if (input.associations !== undefined) {
+        const assoc: unknown = input.associations;
+        if (!isObject(assoc)) throw new EmulatorMutationError(400, 'associations must be an object {contacts?: [id]}.');
+        for (const key of Object.keys(assoc)) if (key !== 'contacts') throw new EmulatorMutationError(400, `Unsupported association "${key}" (only contacts).`);
+        if (assoc.contacts !== undefined) {
+          if (type === 'contacts') throw new EmulatorMutationError(400, 'Contacts cannot be associated with contacts here.');
+          if (!Array.isArray(assoc.contacts)) throw new EmulatorMutationError(400, 'associations.contacts must be an array of contact ids.');
+          for (const raw of assoc.contacts) {
+            const id = typeof raw === 'number' || typeof raw === 'string' ? String(raw) : '';
+            const contact = store.get('contacts', id);
+            if (!contact || contact.archived) throw new EmulatorMutationError(400, `associations.contacts: no contact with id ${JSON.stringify(raw)}.`);
+            contactIds.push(id);
+          }
+        }
+      }
+      const obj = store.create(type, properties, mutationTime());
+      for (const contactId of contactIds) store.associate(type, obj.id, 'contacts', contactId);
+      return publicRecord(type, obj);
+    },
+    update(rawType, id, properties) {
+      const type = mutableType(rawType);
+      liveRecord(type, id);
+      const input = propertyInput(type, properties);
+      return publicRecord(type, store.update(type, id, input, mutationTime()));
+    },
+    archive(rawType, id) {
+      const type = mutableType(rawType);
+      liveRecord(type, id);
+      store.archive(type, id, mutationTime());
+    },
+  };
+
+  /** Runs an admin handler, answering HubSpot-style error bodies for refused input. */
+  const adminReply = (req: EmulatorRequest, run: () => EmulatorReply): EmulatorReply => {
+    try {
+      return run();
+    } catch (err) {
+      if (err instanceof EmulatorMutationError) {
+        return err.status === 404 ? error(req, 404, 'OBJECT_NOT_FOUND', err.message) : validation(req, err.message);
+      }
+      if (err instanceof WebhookTargetError) return validation(req, err.message);
+      throw err;
+    }
+  };
+  const jsonBody = (req: EmulatorRequest): unknown => {
+    try {
+      return JSON.parse(req.rawBody.toString('utf8'));
+    } catch {
+      throw new EmulatorMutationError(400, 'Body is not valid JSON.');
+    }
+  };
+
+  const adminRoutes: EmulatorRoute[] = [
+    {
+      method: 'PUT',
+      path: '/webhook',
+      operation: 'admin.webhook.put',
+      handler: (req) =>
+        adminReply(req, () => {
+          sender.setTarget(jsonBody(req) as WebhookTargetInput);
+          return { status: 200, body: sender.describeTarget() };
+        }),
+    },
+    {
+      method: 'GET',
+      path: '/webhook',
+      operation: 'admin.webhook.get',
+      handler: () => ({ status: 200, body: { target: sender.describeTarget(), state: sender.state(), deliveries: sender.deliveries() } }),
+    },
+    {
+      method: 'DELETE',
+      path: '/webhook',
+      operation: 'admin.webhook.delete',
+      handler: () => {
+        sender.setTarget(null);
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/records/:type',
+      operation: 'admin.records.create',
+      handler: (req) =>
+        adminReply(req, () => {
+          mutableType(req.params.type ?? '');
+          return { status: 201, body: mutate.create(req.params.type as MutableType, jsonBody(req) as CreateRecordInput) };
+        }),
+    },
+    {
+      method: 'PATCH',
+      path: '/records/:type/:id',
+      operation: 'admin.records.update',
+      handler: (req) =>
+        adminReply(req, () => {
+          const type = mutableType(req.params.type ?? '');
+          const id = req.params.id ?? '';
+          liveRecord(type, id);
+          const body = jsonBody(req);
+          if (!isObject(body)) throw new EmulatorMutationError(400, 'Body must be an object {properties}.');
+          return { status: 200, body: mutate.update(type, id, body.properties as PropertyValues) };
+        }),
+    },
+    {
+      method: 'DELETE',
+      path: '/records/:type/:id',
+      operation: 'admin.records.archive',
+      handler: (req) =>
+        adminReply(req, () => {
+          mutate.archive(mutableType(req.params.type ?? ''), req.params.id ?? '');
+          return { status: 204 };
+        }),
+    },
+  ];
+
   const base = await startBaseEmulator({
     name: 'hubspot',
     routes,
+    adminRoutes,
     authenticate,
     errorBody,
     commonHeaders: (req) => ({
@@ -549,7 +812,25 @@ export async function startEmulator(options: HubSpotEmulatorOptions): Promise<Hu
     ...(options.port !== undefined ? { port: options.port } : {}),
   });
 
-  return Object.assign(base, { store, portalId }) as HubSpotEmulatorHandle;
+  const stopServer = base.stop;
+  const handle: HubSpotEmulatorHandle = Object.assign(base, {
+    store,
+    portalId,
+    appId,
+    mutate,
+    setWebhook: (target: WebhookTargetInput | null) => sender.setTarget(target),
+    deliveries: () => sender.deliveries(),
+    waitForIdle: () => sender.waitForIdle(),
+    onDelivery: (listener: (delivery: WebhookDelivery) => void) => sender.onDelivery(listener),
+    webhookState: () => sender.state(),
+    async stop() {
+      unsubscribe();
+      // Retries and batch timers first, so nothing fires against a stopped emulator.
+      await sender.stop();
+      await stopServer();
+    },
+  });
+  return handle;
 }
 
 // Checked against the shared signature: every emulator's start function has this type.

@@ -1,5 +1,5 @@
 // The emulator's records: one ordered map per object type plus symmetric associations. Every
-// mutation goes through the methods here (seed now; an admin API and webhooks later), so the
+// mutation goes through the methods here (seed, admin routes, test helpers; webhooks observe them), so the
 // invariants (numeric ids in creation order, string-or-null property values, modification
 // timestamps kept in step with the top-level updatedAt) hold in one place.
 import { OBJECT_TYPE_DEFS, OBJECT_TYPES, type ObjectType } from './schema.ts';
@@ -16,8 +16,16 @@ export interface StoredObject {
 
 export type PropertyInput = Record<string, string | number | null | undefined>;
 
+/** A property whose stored value an update changed; `value` null = cleared. */
+export interface PropertyChange {
+  name: string;
+  value: string | null;
+}
+
 export type StoreChange =
-  | { kind: 'created' | 'updated' | 'archived'; objectType: ObjectType; id: string; at: string }
+  | { kind: 'created' | 'archived'; objectType: ObjectType; id: string; at: string }
+  /** `changed`: properties whose value differs afterwards, in input order (never the modification timestamp). */
+  | { kind: 'updated'; objectType: ObjectType; id: string; at: string; changed: PropertyChange[] }
   | { kind: 'associated'; from: ObjectType; fromId: string; to: ObjectType; toId: string; at: string };
 
 export class HubSpotStore {
@@ -34,7 +42,7 @@ export class HubSpotStore {
     }
   }
 
-  /** Observe mutations (the later webhook issue subscribes here). Returns an unsubscribe. */
+  /** Observe mutations (the emulator's webhook sender subscribes here). Returns an unsubscribe. */
   onChange(listener: (change: StoreChange) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -90,9 +98,17 @@ export class HubSpotStore {
   update(type: ObjectType, id: string, input: PropertyInput, at: string): StoredObject {
     const obj = this.get(type, id);
     if (!obj) throw new Error(`${type} ${id} does not exist`);
+    const before = { ...obj.properties };
     applyProperties(obj, input);
     this.touch(type, obj, at);
-    this.emit({ kind: 'updated', objectType: type, id, at });
+    const automatic = new Set([OBJECT_TYPE_DEFS[type].modifiedProperty, OBJECT_TYPE_DEFS[type].createdProperty, 'hs_object_id']);
+    const changed: PropertyChange[] = [];
+    for (const name of Object.keys(input)) {
+      if (automatic.has(name)) continue;
+      const value = obj.properties[name] ?? null;
+      if ((before[name] ?? null) !== value) changed.push({ name, value });
+    }
+    this.emit({ kind: 'updated', objectType: type, id, at, changed });
     return obj;
   }
 

@@ -8,21 +8,47 @@ import {
   type EmulatorReply,
   type EmulatorRequest,
   type EmulatorRoute,
+  type EmulatorWebhookTarget,
   type ProviderEmulatorOptions,
   type StartProviderEmulator,
 } from '../../sdk/emulator.ts';
 import { StripeApiError, apiError, invalidRequest, maskApiKey, rateLimited, resourceMissing, stripeErrorBody } from './errors.ts';
 import { applyExpand } from './expand.ts';
 import { PAGINATION, inRange, parseParams, validateParams, type ParamSpec, type Range, type ValidatedParams } from './params.ts';
+import { EmulatorAdminError, RecordMutations, parseFields, type RecordType } from './records.ts';
 import { DEFAULT_SCALE, DEFAULT_SEED, seedStore } from './seed.ts';
 import { EMULATOR_API_VERSION, StripeStore, type Json } from './store.ts';
+import { WebhookSender, validateTarget, type WebhookDelivery } from './webhooks.ts';
 
 export { StripeStore, EMULATOR_API_VERSION } from './store.ts';
 export { DEFAULT_SCALE, DEFAULT_SEED, STRIPE_PEOPLE_OFFSET } from './seed.ts';
+export { EmulatorAdminError, RECORD_TYPES, type RecordType } from './records.ts';
+export { DEFAULT_RETRY_DELAYS_MS, signStripePayload, type WebhookDelivery } from './webhooks.ts';
+
+export interface StripeEmulatorOptions extends ProviderEmulatorOptions {
+  /** Webhook deliveries in flight at once (default 10). 1 gives strict FIFO delivery. */
+  webhookConcurrency?: number;
+  /** How long one delivery may take before it counts as failed (default 10 s). */
+  webhookTimeoutMs?: number;
+}
 
 export interface StripeEmulatorHandle extends EmulatorHandle {
-  /** The live data: mutate it through its methods (they append the matching Events). */
+  /** The live data: mutate it through its methods (they append the matching Events, and send webhooks). */
   readonly store: StripeStore;
+  /** Same as PUT (target) / DELETE (null) /__emulator/webhook. */
+  setWebhook(target: EmulatorWebhookTarget | null): void;
+  /** Every finished delivery attempt, oldest first. */
+  deliveries(): WebhookDelivery[];
+  /** Called after every finished delivery attempt (success, HTTP error or network error); returns unsubscribe. */
+  onWebhookDelivery(listener: (delivery: WebhookDelivery) => void): () => void;
+  /** Resolves when no webhook is queued, in flight or waiting for a retry. */
+  waitForIdle(): Promise<void>;
+  /** POST /__emulator/records/:type — throws EmulatorAdminError (status 400/404) where the route answers an error. */
+  createRecord(type: RecordType, fields: Json): Json;
+  /** PATCH /__emulator/records/:type/:id */
+  updateRecord(type: RecordType, id: string, fields: Json): Json;
+  /** DELETE /__emulator/records/:type/:id */
+  deleteRecord(type: RecordType, id: string): Json;
 }
 
 /** Stripe's documented global limits: live-mode keys 100 req/s, test-mode keys 25 req/s. */
@@ -43,8 +69,13 @@ export function createSeededStore(options: Pick<ProviderEmulatorOptions, 'seed' 
 
 const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-cache, no-store' };
 
-export async function startEmulator(options: ProviderEmulatorOptions): Promise<StripeEmulatorHandle> {
+export async function startEmulator(options: StripeEmulatorOptions): Promise<StripeEmulatorHandle> {
   const store = createSeededStore(options);
+  // Attached after seeding: the seed's history is in /v1/events but is never delivered.
+  const sender = new WebhookSender({ concurrency: options.webhookConcurrency, timeoutMs: options.webhookTimeoutMs });
+  if (options.webhook) sender.setTarget(options.webhook);
+  const unsubscribe = store.onEvent((event) => sender.enqueue(event));
+  const records = new RecordMutations(store);
   const credentials = new Set(options.credentials);
   const requestIds = new WeakMap<EmulatorRequest, string>();
   const requestId = (req: EmulatorRequest): string => {
@@ -262,8 +293,12 @@ export async function startEmulator(options: ProviderEmulatorOptions): Promise<S
       if (types && types.length > 20) throw invalidRequest(`You may pass at most 20 types (you passed ${types.length}).`, 'types');
       const matchType = (t: string) =>
         type !== undefined ? (type.endsWith('*') ? t.startsWith(type.slice(0, -1)) : t === type) : types ? types.includes(t) : true;
-      // No webhook endpoints exist here, so no event has a delivery outcome to filter on.
-      const all = p['delivery_success'] !== undefined ? [] : store.events.filter((e) => matchType(e.type) && inRange(e.created, p['created'] as Range | undefined));
+      // delivery_success: true = delivered to the endpoint; false = still pending or given up.
+      // Events created while no endpoint was configured match neither.
+      const success = p['delivery_success'] as boolean | undefined;
+      const all = store.events.filter(
+        (e) => matchType(e.type) && inRange(e.created, p['created'] as Range | undefined) && (success === undefined || sender.deliveredOk(e.id) === success),
+      );
       const page = newestFirst(all, p, (id) => store.eventsById.get(id), 'event');
       return list('/v1/events', { data: page.data.map((e) => structuredClone(e)), has_more: page.has_more }, p);
     }),
@@ -287,9 +322,62 @@ export async function startEmulator(options: ProviderEmulatorOptions): Promise<S
     }
   }
 
+  // --- admin: webhook endpoint and record mutations (never counted as API calls) -----------------
+  const adminJson = (status: number, body?: unknown): EmulatorReply => (body === undefined ? { status } : { status, headers: JSON_HEADERS, body });
+  const admin = (fn: (req: EmulatorRequest) => EmulatorReply): EmulatorRoute['handler'] => (req) => {
+    try {
+      return fn(req);
+    } catch (err) {
+      if (err instanceof EmulatorAdminError) return adminJson(err.status, { message: err.message });
+      if (err instanceof TypeError) return adminJson(400, { message: err.message });
+      throw err;
+    }
+  };
+  const webhookState = () => ({ target: sender.describeTarget(), ...sender.state() });
+  const adminRoutes: EmulatorRoute[] = [
+    {
+      method: 'PUT',
+      path: '/webhook',
+      operation: 'admin.webhook.set',
+      handler: admin((req) => {
+        sender.setTarget(validateTarget(parseFields(req.rawBody)));
+        return adminJson(200, webhookState());
+      }),
+    },
+    { method: 'GET', path: '/webhook', operation: 'admin.webhook.get', handler: admin(() => adminJson(200, { ...webhookState(), deliveries: sender.deliveries() })) },
+    {
+      method: 'DELETE',
+      path: '/webhook',
+      operation: 'admin.webhook.delete',
+      handler: admin(() => {
+        sender.setTarget(null);
+        return adminJson(204);
+      }),
+    },
+    {
+      method: 'POST',
+      path: '/records/:type',
+      operation: 'admin.records.create',
+      handler: admin((req) => adminJson(201, records.create(req.params['type'] ?? '', parseFields(req.rawBody)))),
+    },
+    {
+      method: 'PATCH',
+      path: '/records/:type/:id',
+      operation: 'admin.records.update',
+      handler: admin((req) => adminJson(200, records.update(req.params['type'] ?? '', req.params['id'] ?? '', parseFields(req.rawBody)))),
+    },
+    {
+      method: 'DELETE',
+      path: '/records/:type/:id',
+      operation: 'admin.records.delete',
+      handler: admin((req) => adminJson(200, records.delete(req.params['type'] ?? '', req.params['id'] ?? ''))),
+    },
+  ];
+
   const base = await startBaseEmulator({
     name: 'stripe',
     routes,
+    adminRoutes,
     authenticate,
     latencyMs: options.latencyMs,
     port: options.port,
@@ -299,7 +387,23 @@ export async function startEmulator(options: ProviderEmulatorOptions): Promise<S
       return stripeErrorBody(errorForStatus(status, req), requestId(req), store.livemode);
     },
   });
-  return Object.assign(base, { store });
+  const stopBase = base.stop.bind(base);
+  const handle: StripeEmulatorHandle = Object.assign(base, {
+    store,
+    async stop() {
+      unsubscribe();
+      sender.stop();
+      await stopBase();
+    },
+    setWebhook: (target: EmulatorWebhookTarget | null) => sender.setTarget(target),
+    deliveries: () => sender.deliveries(),
+    onWebhookDelivery: (listener: (delivery: WebhookDelivery) => void) => sender.onDelivery(listener),
+    waitForIdle: () => sender.waitForIdle(),
+    createRecord: (type: RecordType, fields: Json) => records.create(type, fields),
+    updateRecord: (type: RecordType, id: string, fields: Json) => records.update(type, id, fields),
+    deleteRecord: (type: RecordType, id: string) => records.delete(type, id),
+  });
+  return handle;
 }
 
 startEmulator satisfies StartProviderEmulator;

@@ -315,6 +315,28 @@ export class StripeStore {
     return record;
   }
 
+  /** A failed collection attempt on an open invoice: emits invoice.payment_failed. */
+  failInvoicePayment(id: string, at = nowSeconds()): InvoiceRecord {
+    const record = this.requireInvoice(id);
+    const inv = record.invoice;
+    if (inv.status !== 'open') throw new Error(`invoice ${id} is ${inv.status}, not open`);
+    const previous = applyPatch(inv, {
+      attempted: true,
+      attempt_count: ((inv['attempt_count'] as number | undefined) ?? 0) + 1,
+    } as Partial<InvoiceObject>);
+    this.emit('invoice.payment_failed', this.invoiceView(record), at, previous, inv.collection_method === 'charge_automatically');
+    return record;
+  }
+
+  /** Only drafts can be deleted (like Stripe); the invoice.deleted snapshot is the full invoice. */
+  deleteInvoice(id: string, at = nowSeconds()): void {
+    const record = this.requireInvoice(id);
+    if (record.invoice.status !== 'draft') throw new Error(`invoice ${id} is ${record.invoice.status}, not draft`);
+    const snapshot = this.invoiceView(record);
+    this.invoices.delete(id);
+    this.emit('invoice.deleted', snapshot, at);
+  }
+
   private requireInvoice(id: string): InvoiceRecord {
     const record = this.invoices.get(id);
     if (!record) throw new Error(`no invoice ${id}`);
@@ -345,6 +367,16 @@ export class StripeStore {
     if (record.session.status !== 'open') throw new Error(`session ${id} is ${record.session.status}`);
     applyPatch(record.session, { status: 'expired', url: null } as Partial<SessionObject>);
     this.emit('checkout.session.expired', this.sessionView(record), at, undefined, true);
+    return record;
+  }
+
+  /** A delayed payment method (bank debit) settled or failed after checkout.session.completed. */
+  settleSessionPayment(id: string, succeeded: boolean, at = nowSeconds()): SessionRecord {
+    const record = this.requireSession(id);
+    const s = record.session;
+    if (s.status !== 'complete' || s['payment_status'] !== 'unpaid') throw new Error(`session ${id} has no pending async payment`);
+    if (succeeded) applyPatch(s, { payment_status: 'paid' } as Partial<SessionObject>);
+    this.emit(`checkout.session.async_payment_${succeeded ? 'succeeded' : 'failed'}`, this.sessionView(record), at, undefined, true);
     return record;
   }
 

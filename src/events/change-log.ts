@@ -1,0 +1,172 @@
+// The log of processed changes that subscriptions read. On Redis it is one stream (XADD, trimmed to
+// the retention); every replica tails it with one blocking reader and dispatches to its local
+// subscribers, so a change processed anywhere reaches subscribers everywhere, and a client can
+// resume after its last cursor from what the stream still retains.
+import { Redis } from 'ioredis';
+import { bounded } from '../util/bounded.ts';
+import { compareCursors, type PublishedChange } from './model.ts';
+
+export type ChangeListener = (change: PublishedChange) => void;
+
+export interface ChangeLog {
+  /** Appends durably; resolves with the change's cursor. */
+  append(change: Omit<PublishedChange, 'cursor'>): Promise<string>;
+  /** Changes strictly after `cursor`, oldest first, at most `limit`. */
+  readAfter(cursor: string, limit: number): Promise<PublishedChange[]>;
+  /** The oldest cursor still retained (null when empty): older resume points have a gap. */
+  oldestCursor(): Promise<string | null>;
+  /** The newest cursor ("0-0" when empty): subscribing after it misses nothing from now on. */
+  headCursor(): Promise<string>;
+  /** Live changes from now on, from every replica. Returns the unsubscribe function. */
+  listen(listener: ChangeListener): () => void;
+  /** Begins following the log (Redis: the shared tail reader). */
+  start(): void;
+  close(): Promise<void>;
+}
+
+const FIELD = 'c';
+
+function parseEntry([id, fields]: [string, string[]]): PublishedChange | null {
+  const i = fields.indexOf(FIELD);
+  if (i < 0) return null;
+  try {
+    return { ...(JSON.parse(fields[i + 1] as string) as Omit<PublishedChange, 'cursor'>), cursor: id };
+  } catch {
+    return null;
+  }
+}
+
+export class RedisChangeLog implements ChangeLog {
+  private readonly writer: Redis;
+  private readonly reader: Redis;
+  private readonly listeners = new Set<ChangeListener>();
+  private readonly key: string;
+  private running = true;
+  private tail: Promise<void> | null = null;
+
+  constructor(
+    redisUrl: string,
+    prefix: string,
+    private readonly retained: number,
+    private readonly onError: (err: unknown) => void,
+  ) {
+    this.key = `${prefix}:changes`;
+    this.writer = new Redis(redisUrl, { maxRetriesPerRequest: 2, connectTimeout: 2_000 });
+    this.writer.on('error', onError);
+    // The blocking reader gets its own connection (XREAD BLOCK holds it).
+    this.reader = new Redis(redisUrl, { maxRetriesPerRequest: null, connectTimeout: 2_000 });
+    this.reader.on('error', onError);
+  }
+
+  async append(change: Omit<PublishedChange, 'cursor'>): Promise<string> {
+    const id = await this.writer.xadd(this.key, 'MAXLEN', '~', String(this.retained), '*', FIELD, JSON.stringify(change));
+    return id as string;
+  }
+
+  async readAfter(cursor: string, limit: number): Promise<PublishedChange[]> {
+    const entries = (await this.writer.xrange(this.key, `(${cursor}`, '+', 'COUNT', limit)) as Array<[string, string[]]>;
+    return entries.map(parseEntry).filter((c): c is PublishedChange => c !== null);
+  }
+
+  async oldestCursor(): Promise<string | null> {
+    const first = (await this.writer.xrange(this.key, '-', '+', 'COUNT', 1)) as Array<[string, string[]]>;
+    return first[0]?.[0] ?? null;
+  }
+
+  async headCursor(): Promise<string> {
+    const last = (await this.writer.xrevrange(this.key, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
+    return last[0]?.[0] ?? '0-0';
+  }
+
+  /** Starts tailing at once, so a change appended after start() is never missed by listeners. */
+  start(): void {
+    this.tail ??= this.tailLoop();
+  }
+
+  listen(listener: ChangeListener): () => void {
+    this.listeners.add(listener);
+    this.start();
+    return () => this.listeners.delete(listener);
+  }
+
+  private async tailLoop(): Promise<void> {
+    // Start from the current end; the position is then carried forward, so nothing between two
+    // reads is missed (unlike re-reading from "$").
+    let last: string | null = null;
+    while (this.running && last === null) {
+      try {
+        last = await this.headCursor();
+      } catch (err) {
+        this.onError(err);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    while (this.running) {
+      try {
+        const res = (await this.reader.xread('COUNT', 500, 'BLOCK', 2_000, 'STREAMS', this.key, last as string)) as Array<[string, Array<[string, string[]]>]> | null;
+        if (!res) continue;
+        for (const [, entries] of res) {
+          for (const entry of entries) {
+            last = entry[0];
+            const change = parseEntry(entry);
+            if (change) for (const l of this.listeners) l(change);
+          }
+        }
+      } catch (err) {
+        if (!this.running) return;
+        this.onError(err);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.running = false;
+    this.reader.disconnect();
+    if (this.tail) await bounded(this.tail, 2_000);
+    this.writer.disconnect();
+  }
+}
+
+/** In-process log for the embedded default: same contract, bounded retention, one process. */
+export class MemoryChangeLog implements ChangeLog {
+  private entries: PublishedChange[] = [];
+  private seq = 0;
+  /** Fixed per process so cursors stay ordered even if the clock moves back. */
+  private readonly epoch = Date.now();
+  private readonly listeners = new Set<ChangeListener>();
+
+  constructor(private readonly retained: number) {}
+
+  async append(change: Omit<PublishedChange, 'cursor'>): Promise<string> {
+    const cursor = `${this.epoch}-${++this.seq}`;
+    const full = { ...change, cursor };
+    this.entries.push(full);
+    if (this.entries.length > this.retained * 1.1) this.entries = this.entries.slice(-this.retained);
+    for (const l of this.listeners) l(full);
+    return cursor;
+  }
+
+  async readAfter(cursor: string, limit: number): Promise<PublishedChange[]> {
+    return this.entries.filter((e) => compareCursors(e.cursor, cursor) > 0).slice(0, limit);
+  }
+
+  async oldestCursor(): Promise<string | null> {
+    return this.entries[0]?.cursor ?? null;
+  }
+
+  async headCursor(): Promise<string> {
+    return this.entries[this.entries.length - 1]?.cursor ?? `${this.epoch}-0`;
+  }
+
+  start(): void {}
+
+  listen(listener: ChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+  }
+}

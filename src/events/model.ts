@@ -1,0 +1,47 @@
+// What travels through the event pipeline: a verified provider change waiting to be processed
+// (QueuedChange), and a processed change as subscribers receive it (PublishedChange).
+import type { EntityModel, EntityType } from '../../connectors/sdk/models.ts';
+import type { ChangeEvent } from '../../connectors/sdk/types.ts';
+
+export interface QueuedChange {
+  tenantId: string;
+  connectionId: string;
+  provider: string;
+  change: ChangeEvent;
+  receivedAt: string;
+}
+
+export interface PublishedChange {
+  /** Position in the change log; subscribers resume after it. Ordered. */
+  cursor: string;
+  tenantId: string;
+  connectionId: string;
+  provider: string;
+  entity: EntityType;
+  eventId: string;
+  type: ChangeEvent['type'];
+  occurredAt: string;
+  remoteId: string;
+  /** The record as it is now; null for deletions. */
+  model: EntityModel | null;
+  publishedAt: string;
+}
+
+/** Deduplication key of a provider event: unique per (connector, connection). */
+export function dedupeId(item: QueuedChange): string {
+  return `${item.provider}:${item.connectionId}:${item.change.eventId}`;
+}
+
+/** Compares two change-log cursors ("<ms>-<seq>", as Redis stream ids): negative if a < b. */
+export function compareCursors(a: string, b: string): number {
+  const [am = '0', as = '0'] = a.split('-');
+  const [bm = '0', bs = '0'] = b.split('-');
+  const d = BigInt(am) - BigInt(bm);
+  if (d !== 0n) return d < 0n ? -1 : 1;
+  const e = BigInt(as) - BigInt(bs);
+  return e === 0n ? 0 : e < 0n ? -1 : 1;
+}
+
+export function isCursor(text: string): boolean {
+  return /^\d{1,20}-\d{1,20}$/.test(text);
+}

@@ -1,0 +1,198 @@
+// The durable queue between the webhook route and the workers. On Redis it is BullMQ: a job per
+// provider change, written (with its deduplication key) before the webhook is acknowledged,
+// retried with jittered exponential backoff, recovered from a crashed replica (stalled jobs), and
+// handed to the dead-letter store after the last attempt. BullMQ was chosen over a hand-written
+// Redis Streams consumer group because it already does retries, backoff with jitter, stalled-job
+// recovery and TTL'd deduplication ("throttle" mode) in atomic Lua scripts.
+// Without Redis (embedded default) an in-memory queue keeps the same contract, minus durability.
+import { Queue, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { bounded } from '../util/bounded.ts';
+import { dedupeId, type QueuedChange } from './model.ts';
+
+export interface QueueSettings {
+  concurrency: number;
+  maxAttempts: number;
+  retryBaseDelayMs: number;
+  dedupeTtlSeconds: number;
+}
+
+export type ChangeProcessor = (item: QueuedChange, attempt: number) => Promise<void>;
+export type DeadLetterSink = (item: QueuedChange, error: string, attempts: number) => Promise<void>;
+
+export interface ChangeQueue {
+  readonly durable: boolean;
+  /** Resolves once every item is durably accepted (or was a duplicate); rejects otherwise. */
+  enqueue(items: QueuedChange[]): Promise<void>;
+  /** Re-queues an item, bypassing deduplication (dead-letter replay). */
+  replay(item: QueuedChange): Promise<void>;
+  start(processor: ChangeProcessor, deadLetter: DeadLetterSink): void;
+  close(): Promise<void>;
+}
+
+/** Thrown by a processor for failures that retrying cannot fix (straight to the dead letters). */
+export class PermanentFailure extends Error {
+  override readonly name = 'PermanentFailure';
+}
+
+const ENQUEUE_TIMEOUT_MS = 2_000;
+
+export class BullChangeQueue implements ChangeQueue {
+  readonly durable = true;
+  private readonly queue: Queue<QueuedChange>;
+  private readonly producer: Redis;
+  private worker: Worker<QueuedChange> | null = null;
+  private workerConnection: Redis | null = null;
+
+  constructor(
+    private readonly redisUrl: string,
+    private readonly prefix: string,
+    private readonly settings: QueueSettings,
+    private readonly onError: (err: unknown) => void,
+  ) {
+    // No offline queue: while Redis is unreachable an enqueue must fail at once (→ 503), never wait.
+    this.producer = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 });
+    this.producer.on('error', onError);
+    this.queue = new Queue<QueuedChange>('changes', { connection: this.producer, prefix: prefix });
+    this.queue.on('error', onError);
+  }
+
+  private jobOptions(item: QueuedChange, dedupe: boolean) {
+    return {
+      attempts: this.settings.maxAttempts,
+      backoff: { type: 'exponential', delay: this.settings.retryBaseDelayMs, jitter: 0.5 },
+      removeOnComplete: true,
+      removeOnFail: { age: this.settings.dedupeTtlSeconds },
+      ...(dedupe ? { deduplication: { id: dedupeId(item), ttl: this.settings.dedupeTtlSeconds * 1000 } } : {}),
+    };
+  }
+
+  async enqueue(items: QueuedChange[]): Promise<void> {
+    if (items.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.queue.addBulk(items.map((item) => ({ name: item.change.entity, data: item, opts: this.jobOptions(item, true) }))),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`queue did not confirm within ${ENQUEUE_TIMEOUT_MS} ms`)), ENQUEUE_TIMEOUT_MS);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async replay(item: QueuedChange): Promise<void> {
+    await this.queue.add(item.change.entity, item, this.jobOptions(item, false));
+  }
+
+  start(processor: ChangeProcessor, deadLetter: DeadLetterSink): void {
+    // Workers need a connection that waits through outages (blocking commands, retries forever).
+    this.workerConnection = new Redis(this.redisUrl, { maxRetriesPerRequest: null });
+    this.workerConnection.on('error', this.onError);
+    this.worker = new Worker<QueuedChange>(
+      'changes',
+      async (job: Job<QueuedChange>) => {
+        const attempt = job.attemptsMade + 1;
+        try {
+          await processor(job.data, attempt);
+        } catch (err) {
+          const last = attempt >= (job.opts.attempts ?? 1) || err instanceof PermanentFailure;
+          if (!last) throw err;
+          // The dead-letter record is the outcome of the last attempt: written durably, then the
+          // job completes. If that write fails, the job fails and BullMQ keeps it (removeOnFail).
+          await deadLetter(job.data, (err as Error).message ?? String(err), attempt);
+          if (err instanceof PermanentFailure) return;
+        }
+      },
+      { connection: this.workerConnection, prefix: this.prefix, concurrency: this.settings.concurrency, autorun: true },
+    );
+    this.worker.on('error', this.onError);
+  }
+
+  async close(): Promise<void> {
+    // A graceful close talks to Redis; with Redis gone it would wait forever, so it gets a bound,
+    // then the connections are dropped. Unfinished jobs are recovered by another replica (stalled).
+    const bounded = (p: Promise<unknown>) => Promise.race([p.catch(this.onError), new Promise((r) => setTimeout(r, 2_000).unref())]);
+    console.log('dbg worker closing');
+    if (this.worker) await bounded(this.worker.close(true));
+    console.log('dbg worker closed');
+    await bounded(this.queue.close());
+    this.workerConnection?.disconnect();
+    this.producer.disconnect();
+  }
+}
+
+/** The embedded default: same contract, in this process only (nothing survives a restart). */
+export class MemoryChangeQueue implements ChangeQueue {
+  readonly durable = false;
+  private readonly seen = new Map<string, number>();
+  private readonly pending: Array<{ item: QueuedChange; attempt: number }> = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private running = 0;
+  private processor: ChangeProcessor | null = null;
+  private deadLetter: DeadLetterSink | null = null;
+  private closed = false;
+
+  constructor(private readonly settings: QueueSettings) {}
+
+  async enqueue(items: QueuedChange[]): Promise<void> {
+    const now = Date.now();
+    for (const item of items) {
+      const id = dedupeId(item);
+      const until = this.seen.get(id);
+      if (until !== undefined && until > now) continue;
+      this.seen.set(id, now + this.settings.dedupeTtlSeconds * 1000);
+      this.pending.push({ item, attempt: 1 });
+    }
+    if (this.seen.size > 200_000) for (const [k, until] of this.seen) if (until <= now) this.seen.delete(k);
+    this.pump();
+  }
+
+  async replay(item: QueuedChange): Promise<void> {
+    this.pending.push({ item, attempt: 1 });
+    this.pump();
+  }
+
+  start(processor: ChangeProcessor, deadLetter: DeadLetterSink): void {
+    this.processor = processor;
+    this.deadLetter = deadLetter;
+    this.pump();
+  }
+
+  private pump(): void {
+    while (!this.closed && this.processor && this.running < this.settings.concurrency && this.pending.length > 0) {
+      const next = this.pending.shift() as { item: QueuedChange; attempt: number };
+      this.running++;
+      void this.run(next).finally(() => {
+        this.running--;
+        this.pump();
+      });
+    }
+  }
+
+  private async run({ item, attempt }: { item: QueuedChange; attempt: number }): Promise<void> {
+    try {
+      await (this.processor as ChangeProcessor)(item, attempt);
+    } catch (err) {
+      if (attempt >= this.settings.maxAttempts || err instanceof PermanentFailure) {
+        await (this.deadLetter as DeadLetterSink)(item, (err as Error).message ?? String(err), attempt).catch(() => undefined);
+        return;
+      }
+      const base = this.settings.retryBaseDelayMs * 2 ** (attempt - 1);
+      const delay = base / 2 + Math.random() * base; // ±50 % jitter, like the BullMQ settings
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        this.pending.push({ item, attempt: attempt + 1 });
+        this.pump();
+      }, delay);
+      this.timers.add(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+}

@@ -1,0 +1,151 @@
+// Small Redis-backed stores of the event pipeline (with in-memory twins for the embedded default):
+// the last published version of each record (out-of-order protection) and the dead letters.
+import type { Redis } from 'ioredis';
+import type { QueuedChange } from './model.ts';
+
+/** Remembers the newest version published per record; refuses older ones. */
+export interface VersionStore {
+  /** True if `version` is not older than the newest seen (and records it); false for stale changes. */
+  advance(key: string, version: number): Promise<boolean>;
+}
+
+// Atomic compare-and-set: concurrent workers on several replicas cannot both win with the older one.
+const ADVANCE_SCRIPT = `
+local current = redis.call('GET', KEYS[1])
+if current and tonumber(current) > tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1`;
+
+export class RedisVersionStore implements VersionStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  async advance(key: string, version: number): Promise<boolean> {
+    const res = await this.redis.eval(ADVANCE_SCRIPT, 1, `${this.prefix}:version:${key}`, String(version), String(this.ttlSeconds));
+    return res === 1;
+  }
+}
+
+export class MemoryVersionStore implements VersionStore {
+  private readonly versions = new Map<string, number>();
+  async advance(key: string, version: number): Promise<boolean> {
+    const current = this.versions.get(key);
+    if (current !== undefined && current > version) return false;
+    this.versions.set(key, version);
+    return true;
+  }
+}
+
+export interface DeadLetterRecord {
+  id: string;
+  tenantId: string;
+  connectionId: string;
+  provider: string;
+  entity: string;
+  eventId: string;
+  remoteId: string;
+  error: string;
+  attempts: number;
+  failedAt: string;
+  item: QueuedChange;
+}
+
+/** Parent of DeadLetterConnection. */
+export interface DeadLetterPage {
+  letters: DeadLetterRecord[];
+  hasNextPage: boolean;
+}
+export interface DeadLetterRecordEdge {
+  cursor: string;
+  node: DeadLetterRecord;
+}
+
+export interface DeadLetterStore {
+  add(item: QueuedChange, error: string, attempts: number): Promise<void>;
+  /** Newest first; `after` is the id of the last letter of the previous page. */
+  list(tenantId: string, first: number, after: string | null): Promise<{ letters: DeadLetterRecord[]; hasNextPage: boolean }>;
+  /** Removes and returns one letter of this tenant (null if none with that id). */
+  take(tenantId: string, id: string): Promise<DeadLetterRecord | null>;
+}
+
+function letterOf(id: string, item: QueuedChange, error: string, attempts: number, failedAt: string): DeadLetterRecord {
+  return {
+    id,
+    tenantId: item.tenantId,
+    connectionId: item.connectionId,
+    provider: item.provider,
+    entity: item.change.entity,
+    eventId: item.change.eventId,
+    remoteId: item.change.remoteId,
+    error,
+    attempts,
+    failedAt,
+    item,
+  };
+}
+
+export class RedisDeadLetterStore implements DeadLetterStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private key(tenantId: string): string {
+    return `${this.prefix}:dead-letters:${encodeURIComponent(tenantId)}`;
+  }
+
+  async add(item: QueuedChange, error: string, attempts: number): Promise<void> {
+    await this.redis.xadd(this.key(item.tenantId), '*', 'd', JSON.stringify({ item, error, attempts, failedAt: new Date().toISOString() }));
+  }
+
+  private parse([id, fields]: [string, string[]]): DeadLetterRecord | null {
+    try {
+      const d = JSON.parse(fields[fields.indexOf('d') + 1] as string) as { item: QueuedChange; error: string; attempts: number; failedAt: string };
+      return letterOf(id, d.item, d.error, d.attempts, d.failedAt);
+    } catch {
+      return null;
+    }
+  }
+
+  async list(tenantId: string, first: number, after: string | null): Promise<{ letters: DeadLetterRecord[]; hasNextPage: boolean }> {
+    const entries = (await this.redis.xrevrange(this.key(tenantId), after ? `(${after}` : '+', '-', 'COUNT', first + 1)) as Array<[string, string[]]>;
+    const letters = entries.slice(0, first).map((e) => this.parse(e)).filter((l): l is DeadLetterRecord => l !== null);
+    return { letters, hasNextPage: entries.length > first };
+  }
+
+  async take(tenantId: string, id: string): Promise<DeadLetterRecord | null> {
+    const entries = (await this.redis.xrange(this.key(tenantId), id, id)) as Array<[string, string[]]>;
+    const letter = entries[0] ? this.parse(entries[0]) : null;
+    if (!letter) return null;
+    const removed = await this.redis.xdel(this.key(tenantId), id);
+    return removed === 1 ? letter : null; // another replica replayed it first
+  }
+}
+
+export class MemoryDeadLetterStore implements DeadLetterStore {
+  private readonly byTenant = new Map<string, DeadLetterRecord[]>();
+  private seq = 0;
+
+  async add(item: QueuedChange, error: string, attempts: number): Promise<void> {
+    const list = this.byTenant.get(item.tenantId) ?? [];
+    list.push(letterOf(`0-${++this.seq}`, item, error, attempts, new Date().toISOString()));
+    this.byTenant.set(item.tenantId, list);
+  }
+
+  async list(tenantId: string, first: number, after: string | null): Promise<{ letters: DeadLetterRecord[]; hasNextPage: boolean }> {
+    const newestFirst = [...(this.byTenant.get(tenantId) ?? [])].reverse();
+    const start = after ? newestFirst.findIndex((l) => l.id === after) + 1 : 0;
+    const page = newestFirst.slice(start, start + first);
+    return { letters: page, hasNextPage: start + first < newestFirst.length };
+  }
+
+  async take(tenantId: string, id: string): Promise<DeadLetterRecord | null> {
+    const list = this.byTenant.get(tenantId) ?? [];
+    const i = list.findIndex((l) => l.id === id);
+    if (i < 0) return null;
+    return list.splice(i, 1)[0] ?? null;
+  }
+}

@@ -1,0 +1,109 @@
+// One subscriber's stream of changes: its tenant's only (checked on every event), filtered by its
+// arguments, optionally resumed after a cursor. Resume without gap or duplicate: the live listener
+// is attached first and buffers; the retained history after the cursor is replayed; then buffered
+// and live changes follow, each emitted only if its cursor is past the last one emitted.
+import { GraphQLError } from 'graphql';
+import type { ChangeLog } from './change-log.ts';
+import { compareCursors, isCursor, type PublishedChange } from './model.ts';
+
+const REPLAY_PAGE = 500;
+/** A subscriber that falls this far behind is disconnected rather than buffering without bound. */
+const MAX_BUFFERED = 10_000;
+
+export function changeStream(
+  log: ChangeLog,
+  tenantId: string,
+  accept: (change: PublishedChange) => boolean,
+  after: string | null | undefined,
+): AsyncIterableIterator<PublishedChange> {
+  if (after != null && !isCursor(after)) {
+    throw new GraphQLError('`after` is not a change cursor', { extensions: { code: 'BAD_USER_INPUT', argumentName: 'after' } });
+  }
+  const queue: PublishedChange[] = [];
+  let waiting: ((r: IteratorResult<PublishedChange>) => void) | null = null;
+  let failure: Error | null = null;
+  let done = false;
+  let replaying = after != null;
+  let last = after ?? null;
+  const held: PublishedChange[] = [];
+
+  const emit = (change: PublishedChange) => {
+    if (last !== null && compareCursors(change.cursor, last) <= 0) return; // already delivered
+    last = change.cursor;
+    if (waiting) {
+      const w = waiting;
+      waiting = null;
+      w({ value: change, done: false });
+    } else if (queue.length >= MAX_BUFFERED) {
+      failure = new Error('subscriber is too slow; reconnect with `after` set to the last cursor received');
+      stop();
+    } else queue.push(change);
+  };
+
+  const unlisten = log.listen((change) => {
+    // The tenant check runs on every event, whatever the subscription arguments were.
+    if (change.tenantId !== tenantId || !accept(change)) return;
+    if (replaying) held.push(change);
+    else emit(change);
+  });
+
+  const stop = () => {
+    if (done) return;
+    done = true;
+    unlisten();
+    if (waiting) {
+      const w = waiting;
+      waiting = null;
+      w({ value: undefined, done: true });
+    }
+  };
+
+  if (after != null) {
+    void (async () => {
+      try {
+        const oldest = await log.oldestCursor();
+        if (oldest !== null && compareCursors(after, oldest) < 0) {
+          throw new GraphQLError('`after` is older than the retained change history; query a fresh snapshot and resubscribe', { extensions: { code: 'BAD_USER_INPUT', argumentName: 'after' } });
+        }
+        let cursor = after;
+        for (;;) {
+          const page = await log.readAfter(cursor, REPLAY_PAGE);
+          for (const change of page) if (change.tenantId === tenantId && accept(change)) emit(change);
+          if (page.length < REPLAY_PAGE) break;
+          cursor = (page[page.length - 1] as PublishedChange).cursor;
+        }
+        replaying = false;
+        for (const change of held.splice(0)) emit(change);
+      } catch (err) {
+        failure = err as Error;
+        stop();
+      }
+    })();
+  }
+
+  return {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    next() {
+      if (queue.length > 0) return Promise.resolve({ value: queue.shift() as PublishedChange, done: false });
+      if (failure) {
+        const f = failure;
+        failure = null;
+        return Promise.reject(f);
+      }
+      if (done) return Promise.resolve({ value: undefined, done: true });
+      return new Promise((resolve) => {
+        waiting = resolve;
+      });
+    },
+    return() {
+      stop();
+      return Promise.resolve({ value: undefined, done: true });
+    },
+    throw(err?: unknown) {
+      stop();
+      return Promise.reject(err);
+    },
+  };
+}

@@ -1,0 +1,194 @@
+// The event path end to end: provider emulators send signed webhooks to the gateway, which
+// verifies, deduplicates, queues durably (BullMQ on the real Redis), processes and publishes to
+// graphql-ws subscribers — across two gateway processes sharing Redis.
+import { randomUUID } from 'node:crypto';
+import Stripe from 'stripe';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashApiKey } from '../src/auth/tenants.ts';
+import { createGateway, type Gateway } from '../src/server.ts';
+import { defaultGatewayConfig } from '../src/config.ts';
+import { encodeId } from '../src/ids.ts';
+import { TOKENS, graphql, startStack, subscribe, type Stack } from './helpers.ts';
+
+const STRIPE_SECRET = 'whsec_switchboard_test_secret_0000';
+const stripeSdk = new Stripe('sk_test_unused');
+const OTHER_KEY = `sb_test_${randomUUID()}`;
+
+type ContactChange = { contactChanged: { eventId: string; cursor: string; type: string; id: string; source: { provider: string; connectionId: string }; contact: { name: string | null } | null } };
+const CONTACT_SUB = /* GraphQL */ `
+  subscription ($after: String, $filter: ChangeFilter) {
+    contactChanged(after: $after, filter: $filter) { eventId cursor type id source { provider connectionId } contact { name } }
+  }
+`;
+
+async function admin(emulatorUrl: string, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(`${emulatorUrl}/__emulator${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+}
+
+async function firstStripeCustomer(stack: Stack): Promise<string> {
+  const res = await fetch(`${stack.stripe.url}/v1/customers?limit=1`, { headers: { authorization: `Bearer ${TOKENS.stripe}` } });
+  return ((await res.json()) as { data: Array<{ id: string }> }).data[0]!.id;
+}
+
+describe('webhooks → subscriptions', () => {
+  let stack: Stack;
+  let second: Gateway;
+  beforeAll(async () => {
+    stack = await startStack({
+      scale: { contacts: 20, invoices: 20, orders: 10 },
+      config: { events: { workerConcurrency: 10, maxAttempts: 2, retryBaseDelayMs: 20, dedupeTtlSeconds: 3600, retainedChanges: 10_000 } },
+      extraTenants: (e) => [
+        {
+          id: 'globex',
+          apiKeys: [{ id: 'k', sha256: hashApiKey(OTHER_KEY) }],
+          connections: [{ id: 'globex-stripe', provider: 'stripe', baseUrl: e.stripe.url, credentials: { type: 'static', token: TOKENS.stripe }, settings: {}, webhookSecret: { type: 'static', token: 'whsec_globex_secret' } }],
+        },
+      ],
+    });
+    // Give acme's Stripe connection its webhook secret (startStack's default tenant has none).
+    const acme = stack.gateway.services.config.tenants[0]!;
+    acme.connections[1]!.webhookSecret = { type: 'static', token: STRIPE_SECRET };
+    await admin(stack.stripe.url, 'PUT', '/webhook', { url: `${stack.gateway.url.replace(/\/graphql$/, '')}/webhooks/stripe/acme-stripe`, secret: STRIPE_SECRET, retryDelaysMs: [50, 100, 200] });
+    // A second replica on the same Redis and key prefix.
+    second = await createGateway(defaultGatewayConfig(stack.gateway.services.config.tenants, { ...stack.gateway.services.config, port: 0 }));
+  });
+  afterAll(async () => {
+    await second?.stop();
+    await stack?.stop();
+  });
+
+  const hook = (path: string) => `${stack.gateway.url.replace(/\/graphql$/, '')}${path}`;
+
+  it('delivers a provider change to a subscriber on another replica, once, with the cache refreshed', async () => {
+    const customer = await firstStripeCustomer(stack);
+    const id = encodeId('Contact', 'acme-stripe', customer);
+    // Warm the cache with the old name.
+    const before = await stack.query<{ contact: { name: string } }>('query ($id: ID!) { contact(id: $id) { name } }', { id });
+    const { data } = await graphql<{ changeCursor: string }>(second.url, stack.apiKey, '{ changeCursor }');
+    const sub = await subscribe<ContactChange>(second.url, stack.apiKey, CONTACT_SUB, { after: data!.changeCursor });
+    try {
+      const newName = `Renamed ${randomUUID().slice(0, 6)}`;
+      await admin(stack.stripe.url, 'PATCH', `/records/customers/${customer}`, { name: newName });
+      const [event] = await sub.waitFor(1);
+      expect(event!.contactChanged).toMatchObject({ type: 'UPDATED', id, source: { provider: 'stripe', connectionId: 'acme-stripe' }, contact: { name: newName } });
+      expect(before.data?.contact.name).not.toBe(newName);
+      // A query made after the event sees the new version (the cache was refreshed first).
+      const after = await stack.query<{ contact: { name: string } }>('query ($id: ID!) { contact(id: $id) { name } }', { id });
+      expect(after.data?.contact.name).toBe(newName);
+      // Exactly once, even with two replicas' workers sharing the queue.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(sub.received).toHaveLength(1);
+    } finally {
+      await sub.close();
+    }
+  });
+
+  it('acknowledges a redelivered event with 2xx and publishes it once', async () => {
+    const customer = await firstStripeCustomer(stack);
+    const { data } = await stack.query<{ changeCursor: string }>('{ changeCursor }');
+    const sub = await subscribe<ContactChange>(stack.gateway.url, stack.apiKey, CONTACT_SUB, { after: data!.changeCursor });
+    try {
+      const payload = JSON.stringify({ id: `evt_${randomUUID().replace(/-/g, '')}`, object: 'event', api_version: '2026-10-28.endive', created: Math.floor(Date.now() / 1000), type: 'customer.updated', livemode: false, pending_webhooks: 1, request: { id: null, idempotency_key: null }, data: { object: { id: customer, object: 'customer', name: 'Dedupe Check', email: 'dedupe@example.com', created: 1700000000, livemode: false, metadata: {}, address: null, phone: null, shipping: null, description: null, currency: 'usd', balance: 0 } } });
+      for (let i = 0; i < 3; i++) {
+        const res = await fetch(hook('/webhooks/stripe/acme-stripe'), { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': stripeSdk.webhooks.generateTestHeaderString({ payload, secret: STRIPE_SECRET }) }, body: payload });
+        expect(res.status).toBe(200);
+      }
+      const [event] = await sub.waitFor(1);
+      expect(event!.contactChanged.contact?.name).toBe('Dedupe Check');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(sub.received).toHaveLength(1);
+    } finally {
+      await sub.close();
+    }
+  });
+
+  it('rejects bad signatures (401), stale timestamps (400), unknown connections (404), big bodies (413)', async () => {
+    const payload = JSON.stringify({ id: 'evt_reject', object: 'event', type: 'customer.updated', created: 1, data: { object: { id: 'cus_x', object: 'customer' } } });
+    const post = (path: string, signature: string, body = payload) => fetch(hook(path), { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': signature }, body });
+    expect((await post('/webhooks/stripe/acme-stripe', stripeSdk.webhooks.generateTestHeaderString({ payload, secret: 'whsec_wrong' }))).status).toBe(401);
+    expect((await post('/webhooks/stripe/acme-stripe', stripeSdk.webhooks.generateTestHeaderString({ payload, secret: STRIPE_SECRET }), payload.replace('cus_x', 'cus_y'))).status).toBe(401);
+    expect((await post('/webhooks/stripe/acme-stripe', '')).status).toBe(401);
+    const stale = stripeSdk.webhooks.generateTestHeaderString({ payload, secret: STRIPE_SECRET, timestamp: Math.floor(Date.now() / 1000) - 301 });
+    expect((await post('/webhooks/stripe/acme-stripe', stale)).status).toBe(400);
+    const future = stripeSdk.webhooks.generateTestHeaderString({ payload, secret: STRIPE_SECRET, timestamp: Math.floor(Date.now() / 1000) + 301 });
+    expect((await post('/webhooks/stripe/acme-stripe', future)).status).toBe(400);
+    expect((await post('/webhooks/stripe/nope', 'x')).status).toBe(404);
+    expect((await post('/webhooks/hubspot/acme-stripe', 'x')).status).toBe(404); // wrong connector for the connection
+    const big = 'x'.repeat(1024 * 1024 + 1);
+    expect((await post('/webhooks/stripe/acme-stripe', 'x', big)).status).toBe(413);
+  });
+
+  it('never delivers one tenant\'s changes to another tenant\'s subscriber', async () => {
+    const { data } = await graphql<{ changeCursor: string }>(stack.gateway.url, OTHER_KEY, '{ changeCursor }');
+    const other = await subscribe<ContactChange>(stack.gateway.url, OTHER_KEY, CONTACT_SUB, { after: data!.changeCursor });
+    const mine = await subscribe<ContactChange>(stack.gateway.url, stack.apiKey, CONTACT_SUB, { after: data!.changeCursor });
+    try {
+      const customer = await firstStripeCustomer(stack);
+      for (let i = 0; i < 5; i++) await admin(stack.stripe.url, 'PATCH', `/records/customers/${customer}`, { name: `Tenant check ${i}` });
+      await mine.waitFor(5);
+      expect(other.received).toHaveLength(0);
+    } finally {
+      await other.close();
+      await mine.close();
+    }
+  });
+
+  it('resumes after a cursor with no gap and no duplicate', async () => {
+    const customer = await firstStripeCustomer(stack);
+    const { data } = await stack.query<{ changeCursor: string }>('{ changeCursor }');
+    const first = await subscribe<ContactChange>(stack.gateway.url, stack.apiKey, CONTACT_SUB, { after: data!.changeCursor });
+    await admin(stack.stripe.url, 'PATCH', `/records/customers/${customer}`, { name: 'Resume 1' });
+    const [one] = await first.waitFor(1);
+    await first.close();
+    // Missed while disconnected:
+    await admin(stack.stripe.url, 'PATCH', `/records/customers/${customer}`, { name: 'Resume 2' });
+    await admin(stack.stripe.url, 'PATCH', `/records/customers/${customer}`, { name: 'Resume 3' });
+    const again = await subscribe<ContactChange>(second.url, stack.apiKey, CONTACT_SUB, { after: one!.contactChanged.cursor });
+    try {
+      await admin(stack.stripe.url, 'PATCH', `/records/customers/${customer}`, { name: 'Resume 4' });
+      const events = await again.waitFor(3);
+      expect(events.map((e) => e.contactChanged.contact?.name)).toEqual(['Resume 2', 'Resume 3', 'Resume 4']);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(again.received).toHaveLength(3);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('puts an event that keeps failing into the dead-letter store, and replays it', async () => {
+    // An order event carries no line items, so the worker refetches the session; make that fail.
+    const sessions = await fetch(`${stack.stripe.url}/v1/checkout/sessions?limit=1`, { headers: { authorization: `Bearer ${TOKENS.stripe}` } });
+    const session = ((await sessions.json()) as { data: Array<{ id: string; status: string }> }).data[0]!;
+    stack.stripe.injectFault({ kind: 'status', status: 500, match: 'checkout.sessions.get' });
+    try {
+      await admin(stack.stripe.url, 'PATCH', `/records/checkout_sessions/${session.id}`, { status: session.status === 'open' ? 'expired' : 'complete' }).catch(() => undefined);
+      let letters: Array<{ id: string; eventId: string; error: string; attempts: number }> = [];
+      await expect
+        .poll(async () => {
+          const res = await stack.query<{ deadLetters: { nodes: typeof letters } }>('{ deadLetters(first: 10) { nodes { id eventId error attempts } } }');
+          letters = res.data?.deadLetters.nodes ?? [];
+          return letters.length;
+        }, { timeout: 15_000 })
+        .toBeGreaterThan(0);
+      expect(letters[0]!.attempts).toBe(2);
+      const other = await graphql<{ deadLetters: { nodes: unknown[] } }>(stack.gateway.url, OTHER_KEY, '{ deadLetters(first: 10) { nodes { id } } }');
+      expect(other.data?.deadLetters.nodes).toEqual([]); // tenant-scoped
+      stack.stripe.clearFaults();
+      const replay = await stack.query<{ replayDeadLetter: boolean }>('mutation ($id: ID!) { replayDeadLetter(id: $id) }', { id: letters[0]!.id });
+      expect(replay.data?.replayDeadLetter).toBe(true);
+      const twice = await stack.query<{ replayDeadLetter: boolean }>('mutation ($id: ID!) { replayDeadLetter(id: $id) }', { id: letters[0]!.id });
+      expect(twice.data?.replayDeadLetter).toBe(false);
+    } finally {
+      stack.stripe.clearFaults();
+    }
+  });
+
+  it('closes a subscription socket without valid credentials (4403)', async () => {
+    const sub = await subscribe<ContactChange>(stack.gateway.url, 'not-a-key', CONTACT_SUB, {});
+    await expect(sub.waitFor(1, 5_000)).rejects.toThrow(/4403|Forbidden/);
+    await sub.close();
+  });
+});
