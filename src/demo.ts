@@ -1,6 +1,8 @@
 // The embedded default: with no tenants file, `npm start` boots every connector's emulator on a
 // loopback port, seeded with deterministic demo data, and one demo tenant connected to all of them.
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { CONNECTORS } from '../connectors/registry.ts';
 import type { EmulatorHandle } from '../connectors/sdk/emulator.ts';
 import { hashApiKey } from './auth/tenants.ts';
@@ -10,6 +12,8 @@ export interface Demo {
   apiKey: string;
   tenants: TenantConfig[];
   emulators: EmulatorHandle[];
+  /** Points every emulator's webhooks at the running gateway and records the demo's addresses. */
+  connectWebhooks(gatewayBase: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -18,6 +22,19 @@ const DEMO_TOKENS: Record<string, string> = {
   hubspot: 'pat-na1-demo0000-0000-4000-8000-000000000000',
   stripe: 'sk_test_switchboard_demo_key_0000000000',
 };
+/** Demo webhook signing secrets (HubSpot: the app's client secret; Stripe: the endpoint secret). */
+const DEMO_WEBHOOK_SECRETS: Record<string, string> = {
+  hubspot: 'demo-hubspot-client-secret-00000000',
+  stripe: 'whsec_switchboard_demo_secret_0000000',
+};
+
+/** Where `npm run demo:change` finds the running demo's emulators. */
+export const DEMO_STATE_FILE = join(process.cwd(), '.tmp', 'demo.json');
+
+export interface DemoState {
+  gateway: string;
+  emulators: Record<string, { url: string; token: string }>;
+}
 
 export async function startDemo(options: { apiKey?: string | undefined; latencyMs?: number; seed?: number } = {}): Promise<Demo> {
   const apiKey = options.apiKey ?? `sb_demo_${randomBytes(18).toString('base64url')}`;
@@ -34,6 +51,7 @@ export async function startDemo(options: { apiKey?: string | undefined; latencyM
         provider: id,
         baseUrl: emulator.url,
         credentials: { type: 'static', token },
+        webhookSecret: { type: 'static', token: DEMO_WEBHOOK_SECRETS[id] ?? `demo-webhook-secret-${id}` },
         settings: id === 'hubspot' ? { portalId: '62515' } : {},
         // The demo Stripe key is a test-mode key, and Stripe allows test mode 25 req/s.
         ...(id === 'stripe' ? { rateLimit: { requests: 25, windowMs: 1_000 } } : {}),
@@ -47,6 +65,24 @@ export async function startDemo(options: { apiKey?: string | undefined; latencyM
     apiKey,
     tenants: [{ id: 'demo', name: 'Demo tenant', apiKeys: [{ id: 'demo-key', sha256: hashApiKey(apiKey) }], connections }],
     emulators,
+    async connectWebhooks(gatewayBase: string) {
+      // Register the gateway's webhook URL at each emulator, as a tenant would at the provider.
+      for (const [i, emulator] of emulators.entries()) {
+        const id = connections[i]?.provider as string;
+        const res = await fetch(`${emulator.url}/__emulator/webhook`, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ url: `${gatewayBase}/webhooks/${id}/demo-${id}`, secret: DEMO_WEBHOOK_SECRETS[id] }),
+        });
+        if (!res.ok) throw new Error(`could not register the demo webhook at the ${id} emulator: ${res.status}`);
+      }
+      const state: DemoState = {
+        gateway: `${gatewayBase}/graphql`,
+        emulators: Object.fromEntries(emulators.map((e, i) => [connections[i]?.provider as string, { url: e.url, token: DEMO_TOKENS[connections[i]?.provider as string] ?? '' }])),
+      };
+      mkdirSync(dirname(DEMO_STATE_FILE), { recursive: true });
+      writeFileSync(DEMO_STATE_FILE, `${JSON.stringify(state, null, 2)}\n`);
+    },
     async stop() {
       await Promise.all(emulators.map((e) => e.stop()));
     },

@@ -24,6 +24,7 @@ async function main(): Promise<void> {
     keyPrefix: env.SWITCHBOARD_KEY_PREFIX,
     logLevel: env.LOG_LEVEL,
     demoApiKey: demo?.apiKey,
+    publicUrl: env.SWITCHBOARD_PUBLIC_URL,
   });
   config.limits.requestDeadlineMs = env.REQUEST_DEADLINE_MS;
   config.limits.upstreamAttemptTimeoutMs = env.UPSTREAM_TIMEOUT_MS;
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
   }
 
   const gateway = await createGateway(config, { logger: log });
+  await demo?.connectWebhooks(gateway.url.replace(/\/graphql$/, ''));
   const shown = gateway.url.replace('127.0.0.1', 'localhost');
   log.info({ url: gateway.url, cache: config.redisUrl ? 'redis' : 'memory' }, 'switchboard is listening');
   const lines = [`\n  Switchboard is running at ${shown}`, `  Offline GraphiQL:        ${shown.replace(/\/graphql$/, '/graphiql')}`];
@@ -45,9 +47,13 @@ async function main(): Promise<void> {
       `  Demo tenant API key:  ${demo.apiKey}`,
       `  Try:  curl -s ${shown} -H 'content-type: application/json' -H 'authorization: Bearer ${demo.apiKey}' \\`,
       `          -d '{"query":"{ contacts(first: 3) { nodes { name emails { address } source { provider } } } }"}'`,
+      '',
+      '  Live changes: subscribe to contactChanged / invoiceChanged in Sandbox, then run `npm run demo:change`.',
     );
   }
-  if (!config.redisUrl) lines.push('', '  Cache: in memory (set REDIS_URL to share it between replicas).');
+  if (!config.redisUrl) {
+    lines.push('', '  Cache: in memory (set REDIS_URL to share it between replicas).', '  Webhook events: queued in memory, NOT durable: lost if the process stops (set REDIS_URL).');
+  }
   process.stdout.write(`${lines.join('\n')}\n\n`);
 
   const shutdown = async (signal: string) => {

@@ -186,6 +186,28 @@ describe('webhooks → subscriptions', () => {
     }
   });
 
+  it('refetches HubSpot\'s id-only events in batches and publishes the full records', async () => {
+    const HUBSPOT_SECRET = 'hubspot-client-secret-for-tests';
+    stack.gateway.services.config.tenants[0]!.connections[0]!.webhookSecret = { type: 'static', token: HUBSPOT_SECRET };
+    await admin(stack.hubspot.url, 'PUT', '/webhook', { url: hook('/webhooks/hubspot/acme-hubspot'), secret: HUBSPOT_SECRET, retryDelaysMs: [50, 100] });
+    const list = await fetch(`${stack.hubspot.url}/crm/v3/objects/contacts?limit=15`, { headers: { authorization: `Bearer ${TOKENS.hubspot}` } });
+    const ids = ((await list.json()) as { results: Array<{ id: string }> }).results.map((r) => r.id);
+    const { data } = await stack.query<{ changeCursor: string }>('{ changeCursor }');
+    const sub = await subscribe<ContactChange>(stack.gateway.url, stack.apiKey, CONTACT_SUB, { after: data!.changeCursor, filter: { provider: 'hubspot' } });
+    try {
+      stack.hubspot.resetRequests();
+      await Promise.all(ids.map((id, i) => admin(stack.hubspot.url, 'PATCH', `/records/contacts/${id}`, { properties: { firstname: `Batch${i}` } })));
+      const events = await sub.waitFor(ids.length);
+      expect(new Set(events.map((e) => e.contactChanged.id))).toEqual(new Set(ids.map((id) => encodeId('Contact', 'acme-hubspot', id))));
+      expect(events.every((e) => e.contactChanged.type === 'UPDATED' && e.contactChanged.contact?.name?.startsWith('Batch'))).toBe(true);
+      // 15 thin events cost a handful of batch reads, not 15 single reads.
+      expect(stack.hubspot.count('contacts.batchRead')).toBeLessThan(ids.length / 2);
+      expect(stack.hubspot.count('contacts.get')).toBe(0);
+    } finally {
+      await sub.close();
+    }
+  });
+
   it('closes a subscription socket without valid credentials (4403)', async () => {
     const sub = await subscribe<ContactChange>(stack.gateway.url, 'not-a-key', CONTACT_SUB, {});
     await expect(sub.waitFor(1, 5_000)).rejects.toThrow(/4403|Forbidden/);

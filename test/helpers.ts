@@ -175,7 +175,7 @@ export interface Subscriber<T> {
 export async function subscribe<T>(httpUrl: string, apiKey: string, query: string, variables: Record<string, unknown> = {}): Promise<Subscriber<T>> {
   const { createClient } = await import('graphql-ws');
   const { default: WebSocket } = await import('ws');
-  const client = createClient({ url: httpUrl.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${apiKey}` }, retryAttempts: 0, lazy: false });
+  const client = createClient({ url: httpUrl.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${apiKey}` }, retryAttempts: 0, lazy: false, onNonLazyError: () => undefined });
   const received: T[] = [];
   const errors: unknown[] = [];
   let wake: (() => void) | null = null;
@@ -221,4 +221,216 @@ export async function subscribe<T>(httpUrl: string, apiKey: string, query: strin
       await client.dispose();
     },
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Event-pipeline load and chaos helpers (appended for test/events-*.test.ts).
+// ---------------------------------------------------------------------------------------------
+
+/** Runs `fn` over `items` with at most `concurrency` calls in flight; rejects on the first failure. */
+export async function runBounded<T>(items: readonly T[], concurrency: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i] as T, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, lane));
+}
+
+/**
+ * A redis-server with AOF on (`appendfsync always`) in its own directory and port, which the test
+ * can kill and start again on the same port and directory (the data survives through the AOF).
+ */
+export interface DurableRedis extends PrivateRedis {
+  dir: string;
+  /** Kills the server (SIGKILL by default), waits `downMs`, starts it again on the same port/dir. */
+  restart(options?: { signal?: 'SIGTERM' | 'SIGKILL'; downMs?: number }): Promise<void>;
+  /** Tail of the server's own log (for failure messages). */
+  output(): string;
+}
+
+export async function startDurableRedis(): Promise<DurableRedis> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'sb-redis-aof-'));
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir];
+  let out = '';
+  let child: ChildProcess | null = null;
+  const launch = () =>
+    new Promise<void>((resolve, reject) => {
+      const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      child = proc;
+      let ready = false;
+      const onData = (b: Buffer) => {
+        out = (out + b.toString()).slice(-20_000); // keep draining the pipes; remember the tail
+        if (!ready && out.includes('Ready to accept connections')) {
+          ready = true;
+          resolve();
+        }
+      };
+      proc.stdout?.on('data', onData);
+      proc.stderr?.on('data', onData);
+      proc.once('exit', (code, signal) => {
+        if (!ready) reject(new Error(`redis-server exited early (${code ?? signal}): ${out.slice(-500)}`));
+      });
+      proc.once('error', reject);
+    });
+  const kill = async (signal: 'SIGTERM' | 'SIGKILL') => {
+    const proc = child as ChildProcess | null;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill(signal);
+    await exited;
+  };
+  await launch();
+  let stopped = false;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    dir,
+    output: () => out,
+    async restart({ signal = 'SIGKILL', downMs = 0 } = {}) {
+      out = ''; // the readiness check must see the new process's line
+      await kill(signal);
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+      await launch();
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A graphql-ws subscriber that survives server-side errors: when its subscription errors or
+ * completes, it subscribes again with `after` = the cursor of the last payload it received.
+ */
+export interface ResumingSubscriber<T> {
+  received: T[];
+  /** Errors and completions that caused a resubscription. */
+  interruptions: unknown[];
+  /** Resolves once `predicate(received)` holds; rejects after `timeoutMs`. */
+  until(predicate: (received: T[]) => boolean, timeoutMs: number, what?: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function subscribeResuming<T>(
+  httpUrl: string,
+  apiKey: string,
+  query: string,
+  variables: Record<string, unknown>,
+  cursorOf: (payload: T) => string,
+): Promise<ResumingSubscriber<T>> {
+  const { createClient } = await import('graphql-ws');
+  const { default: WebSocket } = await import('ws');
+  const received: T[] = [];
+  const interruptions: unknown[] = [];
+  let after = (variables['after'] as string | undefined) ?? null;
+  let closed = false;
+  let wake: (() => void) | null = null;
+  let current: { dispose(): void | Promise<void> } | null = null;
+  let unsubscribe: (() => void) | null = null;
+
+  const connect = async () => {
+    const client = createClient({ url: httpUrl.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${apiKey}` }, retryAttempts: 0, lazy: false });
+    current = client;
+    let open = false;
+    await new Promise<void>((resolve) => {
+      const interrupted = (why: unknown) => {
+        if (closed) return;
+        interruptions.push(why);
+        // Resubscribe from the last cursor received, after a short pause.
+        void Promise.resolve(client.dispose()).finally(() => setTimeout(() => void connect(), 100));
+        resolve();
+      };
+      unsubscribe = client.subscribe<T>(
+        { query, variables: { ...variables, after } },
+        {
+          next: (msg) => {
+            if (msg.errors) return interrupted({ errors: msg.errors });
+            if (!msg.data) return;
+            const payload = msg.data as T;
+            received.push(payload);
+            after = cursorOf(payload);
+            wake?.();
+          },
+          error: (err) => {
+            const close = err as { code?: number; reason?: string };
+            interrupted(err instanceof Error ? err.message : { code: close.code, reason: close.reason });
+          },
+          complete: () => interrupted('completed'),
+        },
+      );
+      client.on('connected', () => {
+        if (!open) {
+          open = true;
+          resolve();
+        }
+      });
+    });
+  };
+  await connect();
+
+  return {
+    received,
+    interruptions,
+    async until(predicate, timeoutMs, what = 'condition') {
+      const deadline = Date.now() + timeoutMs;
+      while (!predicate(received)) {
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`timed out waiting for ${what} (received ${received.length}; interruptions ${JSON.stringify(interruptions.slice(-3))})`);
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, Math.min(left, 500));
+          wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        wake = null;
+      }
+    },
+    async close() {
+      closed = true;
+      unsubscribe?.();
+      await current?.dispose();
+    },
+  };
+}
+
+/** A Stripe Event body (`object: "event"`) around a full `data.object`, as Stripe sends it. */
+export function stripeEventBody(id: string, type: string, object: Record<string, unknown>, created: number): string {
+  return JSON.stringify({
+    id,
+    object: 'event',
+    api_version: '2026-10-28.endive',
+    created,
+    type,
+    livemode: false,
+    pending_webhooks: 1,
+    request: { id: null, idempotency_key: null },
+    data: { object },
+  });
+}
+
+/** Posts a body to a gateway webhook URL with a fresh `Stripe-Signature` from the official SDK. */
+export async function postStripeWebhook(url: string, payload: string, secret: string): Promise<Response> {
+  const { default: Stripe } = await import('stripe');
+  stripeSigner ??= new Stripe('sk_test_unused');
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'stripe-signature': stripeSigner.webhooks.generateTestHeaderString({ payload, secret }) },
+    body: payload,
+  });
+}
+let stripeSigner: import('stripe').Stripe | undefined;
+
+/** The first `n` customers of a Stripe emulator, as full API objects. */
+export async function stripeCustomers(stripeUrl: string, n: number): Promise<Array<Record<string, unknown> & { id: string }>> {
+  const res = await fetch(`${stripeUrl}/v1/customers?limit=${n}`, { headers: { authorization: `Bearer ${TOKENS.stripe}` } });
+  if (!res.ok) throw new Error(`GET /v1/customers: ${res.status}`);
+  return ((await res.json()) as { data: Array<Record<string, unknown> & { id: string }> }).data;
 }

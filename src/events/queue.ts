@@ -114,9 +114,7 @@ export class BullChangeQueue implements ChangeQueue {
     // A graceful close talks to Redis; with Redis gone it would wait forever, so it gets a bound,
     // then the connections are dropped. Unfinished jobs are recovered by another replica (stalled).
     const bounded = (p: Promise<unknown>) => Promise.race([p.catch(this.onError), new Promise((r) => setTimeout(r, 2_000).unref())]);
-    console.log('dbg worker closing');
     if (this.worker) await bounded(this.worker.close(true));
-    console.log('dbg worker closed');
     await bounded(this.queue.close());
     this.workerConnection?.disconnect();
     this.producer.disconnect();
