@@ -236,7 +236,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
 
   // graphql-ws on the same port and path, authenticated with the same tenant API key as HTTP
   // (connectionParams.authorization).
-  const wss = new WebSocketServer({ server, path: '/graphql' });
+  // The same size limit as HTTP bodies applies to every WebSocket message.
+  const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: config.limits.maxBodyBytes });
   const wsServer = useServer<{ authorization?: string }, { tenant?: Tenant }>(
     {
       schema,

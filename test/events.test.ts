@@ -28,9 +28,9 @@ async function admin(emulatorUrl: string, method: string, path: string, body?: u
   return text ? (JSON.parse(text) as Record<string, unknown>) : {};
 }
 
-async function firstStripeCustomer(stack: Stack): Promise<string> {
-  const res = await fetch(`${stack.stripe.url}/v1/customers?limit=1`, { headers: { authorization: `Bearer ${TOKENS.stripe}` } });
-  return ((await res.json()) as { data: Array<{ id: string }> }).data[0]!.id;
+async function firstStripeCustomer(stack: Stack, index = 0): Promise<string> {
+  const res = await fetch(`${stack.stripe.url}/v1/customers?limit=${index + 1}`, { headers: { authorization: `Bearer ${TOKENS.stripe}` } });
+  return ((await res.json()) as { data: Array<{ id: string }> }).data[index]!.id;
 }
 
 describe('webhooks → subscriptions', () => {
@@ -100,6 +100,30 @@ describe('webhooks → subscriptions', () => {
       expect(event!.contactChanged.contact?.name).toBe('Dedupe Check');
       await new Promise((r) => setTimeout(r, 300));
       expect(sub.received).toHaveLength(1);
+    } finally {
+      await sub.close();
+    }
+  });
+
+  it('drops a change older than one already published for the same record (out of order)', async () => {
+    // A customer no other test touches: the versions set here are in the future.
+    const customer = await firstStripeCustomer(stack, 3);
+    const { data } = await stack.query<{ changeCursor: string }>('{ changeCursor }');
+    const sub = await subscribe<ContactChange>(stack.gateway.url, stack.apiKey, CONTACT_SUB, { after: data!.changeCursor });
+    const event = (name: string, created: number) =>
+      JSON.stringify({ id: `evt_${randomUUID().replace(/-/g, '')}`, object: 'event', created, type: 'customer.updated', livemode: false, data: { object: { id: customer, object: 'customer', name, email: 'order@example.com', created: 1700000000, livemode: false, metadata: {}, address: null, phone: null, shipping: null, description: null, currency: 'usd', balance: 0 } } });
+    const send = (payload: string) => fetch(hook('/webhooks/stripe/acme-stripe'), { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': stripeSdk.webhooks.generateTestHeaderString({ payload, secret: STRIPE_SECRET }) }, body: payload });
+    try {
+      const now = Math.floor(Date.now() / 1000);
+      expect((await send(event('Newer', now))).status).toBe(200);
+      await sub.waitFor(1);
+      // Delivered late (providers do not guarantee order): acknowledged, but not published.
+      expect((await send(event('Older', now - 60))).status).toBe(200);
+      expect((await send(event('Newest', now + 1))).status).toBe(200);
+      const events = await sub.waitFor(2);
+      expect(events.map((e) => e.contactChanged.contact?.name)).toEqual(['Newer', 'Newest']);
+      const current = await stack.query<{ contact: { name: string } }>('query ($id: ID!) { contact(id: $id) { name } }', { id: encodeId('Contact', 'acme-stripe', customer) });
+      expect(current.data?.contact.name).toBe('Newest');
     } finally {
       await sub.close();
     }
