@@ -26,6 +26,7 @@ import { ConfigError, type GatewayConfig } from './config.ts';
 import { RequestContext, type GatewayServices } from './context.ts';
 import { formatError, unauthenticated } from './errors.ts';
 import { graphiqlPage, EXAMPLE_QUERY } from './http/graphiql.ts';
+import { readBody, sendJson as sendJsonWith } from './http/respond.ts';
 import { UpstreamClient } from './http/upstream.ts';
 import { createLogger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
@@ -296,24 +297,7 @@ const CORS_HEADERS: Record<string, string> = {
 };
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...CORS_HEADERS });
-  res.end(JSON.stringify(body));
-}
-
-/** The body, or null once it exceeds `limit` bytes (the rest is drained, not buffered). */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) over = true;
-      if (!over) chunks.push(c);
-    });
-    req.on('end', () => resolve(over ? null : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
+  sendJsonWith(res, status, body, CORS_HEADERS);
 }
 
 /** Adds the per-provider errors collected during execution to an answer that still has data. */

@@ -71,6 +71,13 @@ export class EntityCache {
     }
   }
 
+  private countLookups(kind: string, values: unknown[]): void {
+    let hits = 0;
+    for (const v of values) if (v) hits++;
+    this.metrics?.cacheRequests.inc({ kind, result: 'hit' }, hits);
+    this.metrics?.cacheRequests.inc({ kind, result: 'miss' }, values.length - hits);
+  }
+
   async getRecords<M extends EntityModel>(scope: CacheScope, entity: EntityType, remoteIds: readonly string[]): Promise<Array<CachedRecord<M> | undefined>> {
     if (remoteIds.length === 0) return [];
     const misses = remoteIds.map(() => undefined);
@@ -78,10 +85,7 @@ export class EntityCache {
       const got = await this.keyv.getMany<CachedRecord<M>>(remoteIds.map((id) => entityKey(scope, entity, id)));
       return got.map((v) => (v && typeof v === 'object' && 'model' in v ? v : undefined));
     });
-    let hits = 0;
-    for (const v of values) if (v) hits++;
-    this.metrics?.cacheRequests.inc({ kind: 'entity', result: 'hit' }, hits);
-    this.metrics?.cacheRequests.inc({ kind: 'entity', result: 'miss' }, values.length - hits);
+    this.countLookups('entity', values);
     return values;
   }
 
@@ -112,10 +116,7 @@ export class EntityCache {
       const got = await this.keyv.getMany<{ raw: unknown }>(remoteIds.map((id) => rawKey(scope, entity, id)));
       return got.map((v) => (v && typeof v === 'object' && 'raw' in v ? v : undefined));
     });
-    let hits = 0;
-    for (const v of values) if (v) hits++;
-    this.metrics?.cacheRequests.inc({ kind: 'raw', result: 'hit' }, hits);
-    this.metrics?.cacheRequests.inc({ kind: 'raw', result: 'miss' }, values.length - hits);
+    this.countLookups('raw', values);
     return values;
   }
 

@@ -5,43 +5,26 @@
 // not the provider's event shape, 503 + Retry-After when the queue cannot confirm the write.
 // Nothing is queued on any rejection.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readBody, sendJson } from '../http/respond.ts';
 import type { GatewayServices } from '../context.ts';
 import type { EventPipeline } from './pipeline.ts';
 
 export const WEBHOOK_MAX_BODY_BYTES = 1024 * 1024;
 const RETRY_AFTER_SECONDS = 5;
 
-function reply(res: ServerResponse, status: number, body: Record<string, unknown>, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
-  res.end(JSON.stringify(body));
-}
-
-function readRaw(req: IncomingMessage, limit: number): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= limit) chunks.push(c);
-    });
-    req.on('end', () => resolve(size > limit ? null : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 export async function handleWebhook(req: IncomingMessage, res: ServerResponse, url: URL, services: GatewayServices, pipeline: EventPipeline): Promise<void> {
   const m = /^\/webhooks\/([^/]+)\/([^/]+)\/?$/.exec(url.pathname);
-  if (!m) return reply(res, 404, { error: 'expected /webhooks/<connector>/<connection id>' });
-  if (req.method !== 'POST') return reply(res, 405, { error: 'webhooks are delivered with POST' }, { allow: 'POST' });
+  if (!m) return sendJson(res, 404, { error: 'expected /webhooks/<connector>/<connection id>' });
+  if (req.method !== 'POST') return sendJson(res, 405, { error: 'webhooks are delivered with POST' }, { allow: 'POST' });
   const [connectorId, connectionId] = [decodeURIComponent(m[1] as string), decodeURIComponent(m[2] as string)];
 
   const owner = services.directory.ownerOf(connectionId);
   const connector = services.connectors.get(connectorId);
   const secret = owner && connector?.webhooks && owner.connection.provider === connectorId ? await services.credentials.webhookSecret(owner.connection) : null;
-  const rawBody = await readRaw(req, WEBHOOK_MAX_BODY_BYTES);
+  const rawBody = await readBody(req, WEBHOOK_MAX_BODY_BYTES);
   // One answer for every kind of unknown: the URL reveals nothing about other tenants' setup.
-  if (!owner || !connector?.webhooks || !secret) return reply(res, 404, { error: 'no webhook endpoint for this connector and connection' });
-  if (rawBody === null) return reply(res, 413, { error: `body exceeds ${WEBHOOK_MAX_BODY_BYTES} bytes` });
+  if (!owner || !connector?.webhooks || !secret) return sendJson(res, 404, { error: 'no webhook endpoint for this connector and connection' });
+  if (rawBody === null) return sendJson(res, 413, { error: `body exceeds ${WEBHOOK_MAX_BODY_BYTES} bytes` });
 
   const headers: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
@@ -50,17 +33,17 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
   if (!verified.ok) {
     const status = verified.error.code === 'WEBHOOK_TIMESTAMP_OUT_OF_RANGE' ? 400 : 401;
     services.log.warn({ connector: connectorId, connectionId, code: verified.error.code }, 'webhook rejected');
-    return reply(res, status, { error: verified.error.message, code: verified.error.code });
+    return sendJson(res, status, { error: verified.error.message, code: verified.error.code });
   }
   const events = connector.webhooks.toEvents(rawBody);
-  if (!events.ok) return reply(res, 400, { error: events.error.message, code: events.error.code });
+  if (!events.ok) return sendJson(res, 400, { error: events.error.message, code: events.error.code });
 
   const receivedAt = new Date().toISOString();
   try {
     await pipeline.queue.enqueue(events.value.map((change) => ({ tenantId: owner.tenant.id, connectionId, provider: connectorId, change, receivedAt })));
   } catch (err) {
     services.log.error({ connector: connectorId, connectionId, err: String(err) }, 'webhook not acknowledged: the queue could not confirm the write');
-    return reply(res, 503, { error: 'the event store is unavailable; retry later' }, { 'retry-after': String(RETRY_AFTER_SECONDS) });
+    return sendJson(res, 503, { error: 'the event store is unavailable; retry later' }, { 'retry-after': String(RETRY_AFTER_SECONDS) });
   }
-  return reply(res, 200, { received: events.value.length });
+  return sendJson(res, 200, { received: events.value.length });
 }
