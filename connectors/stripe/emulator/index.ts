@@ -43,6 +43,8 @@ export interface StripeEmulatorHandle extends EmulatorHandle {
   onWebhookDelivery(listener: (delivery: WebhookDelivery) => void): () => void;
   /** Resolves when no webhook is queued, in flight or waiting for a retry. */
   waitForIdle(): Promise<void>;
+  /** Deliveries queued, in flight, and waiting for a retry timer. */
+  webhookState(): { queued: number; inFlight: number; retrying: number };
   /** POST /__emulator/records/:type — throws EmulatorAdminError (status 400/404) where the route answers an error. */
   createRecord(type: RecordType, fields: Json): Json;
   /** PATCH /__emulator/records/:type/:id */
@@ -399,6 +401,7 @@ export async function startEmulator(options: StripeEmulatorOptions): Promise<Str
     deliveries: () => sender.deliveries(),
     onWebhookDelivery: (listener: (delivery: WebhookDelivery) => void) => sender.onDelivery(listener),
     waitForIdle: () => sender.waitForIdle(),
+    webhookState: () => sender.state(),
     createRecord: (type: RecordType, fields: Json) => records.create(type, fields),
     updateRecord: (type: RecordType, id: string, fields: Json) => records.update(type, id, fields),
     deleteRecord: (type: RecordType, id: string) => records.delete(type, id),

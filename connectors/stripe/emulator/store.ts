@@ -292,26 +292,23 @@ export class StripeStore {
   }
 
   voidInvoice(id: string, at = nowSeconds()): InvoiceRecord {
-    const record = this.requireInvoice(id);
-    const transitions = record.invoice['status_transitions'] as Json;
-    const previous = applyPatch(record.invoice, {
-      status: 'void',
-      auto_advance: false,
-      status_transitions: { ...transitions, voided_at: at },
-    } as Partial<InvoiceObject>);
-    this.emit('invoice.voided', this.invoiceView(record), at, previous);
-    return record;
+    return this.closeInvoice(id, 'void', 'voided_at', 'invoice.voided', at);
   }
 
   markUncollectible(id: string, at = nowSeconds()): InvoiceRecord {
+    return this.closeInvoice(id, 'uncollectible', 'marked_uncollectible_at', 'invoice.marked_uncollectible', at);
+  }
+
+  /** Void / uncollectible: the new status, auto_advance off, the status_transitions stamp, the event. */
+  private closeInvoice(id: string, status: 'void' | 'uncollectible', transition: 'voided_at' | 'marked_uncollectible_at', type: string, at: number): InvoiceRecord {
     const record = this.requireInvoice(id);
     const transitions = record.invoice['status_transitions'] as Json;
     const previous = applyPatch(record.invoice, {
-      status: 'uncollectible',
+      status,
       auto_advance: false,
-      status_transitions: { ...transitions, marked_uncollectible_at: at },
+      status_transitions: { ...transitions, [transition]: at },
     } as Partial<InvoiceObject>);
-    this.emit('invoice.marked_uncollectible', this.invoiceView(record), at, previous);
+    this.emit(type, this.invoiceView(record), at, previous);
     return record;
   }
 
