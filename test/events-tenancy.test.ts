@@ -93,5 +93,5 @@ describe('cross-tenant isolation under load', () => {
       await subA.close();
       await subB.close();
     }
-  });
+  }, 100_000);
 });

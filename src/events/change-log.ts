@@ -26,6 +26,15 @@ export interface ChangeLog {
 
 const FIELD = 'c';
 
+// KEYS: stream, once-marker. ARGV: retention, change JSON, marker TTL. Returns the entry's cursor
+// (the earlier one when this event was appended already).
+const APPEND_ONCE = `
+local existing = redis.call('GET', KEYS[2])
+if existing then return existing end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', '${FIELD}', ARGV[2])
+redis.call('SET', KEYS[2], id, 'EX', ARGV[3])
+return id`;
+
 function parseEntry([id, fields]: [string, string[]]): PublishedChange | null {
   const i = fields.indexOf(FIELD);
   if (i < 0) return null;
@@ -41,6 +50,7 @@ export class RedisChangeLog implements ChangeLog {
   private readonly reader: Redis;
   private readonly listeners = new Set<ChangeListener>();
   private readonly key: string;
+  private readonly prefix: string;
   private running = true;
   private tail: Promise<void> | null = null;
 
@@ -49,8 +59,10 @@ export class RedisChangeLog implements ChangeLog {
     prefix: string,
     private readonly retained: number,
     private readonly onError: (err: unknown) => void,
+    private readonly onceTtlSeconds = 7 * 24 * 3600,
   ) {
     this.key = `${prefix}:changes`;
+    this.prefix = prefix;
     this.writer = new Redis(redisUrl, { maxRetriesPerRequest: 2, connectTimeout: 2_000 });
     this.writer.on('error', onError);
     // The blocking reader gets its own connection (XREAD BLOCK holds it).
@@ -58,8 +70,14 @@ export class RedisChangeLog implements ChangeLog {
     this.reader.on('error', onError);
   }
 
+  /**
+   * Once per provider event: a retried job (its earlier append, or its completion, lost in a Redis
+   * outage; or the append re-sent by ioredis after a reconnect) must not publish the event again.
+   * The marker and the entry are written by one script, so neither exists without the other.
+   */
   async append(change: Omit<PublishedChange, 'cursor'>): Promise<string> {
-    const id = await this.writer.xadd(this.key, 'MAXLEN', '~', String(this.retained), '*', FIELD, JSON.stringify(change));
+    const once = `${this.prefix}:published:${change.provider}:${change.connectionId}:${change.eventId}`;
+    const id = await this.writer.eval(APPEND_ONCE, 2, this.key, once, String(this.retained), JSON.stringify(change), String(this.onceTtlSeconds));
     return id as string;
   }
 

@@ -35,7 +35,7 @@ export class EventPipeline {
       this.redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, connectTimeout: 2_000 });
       this.redis.on('error', onError);
       this.queue = new BullChangeQueue(config.redisUrl, prefix, settings(config.events), onError);
-      this.log = new RedisChangeLog(config.redisUrl, prefix, config.events.retainedChanges, onError);
+      this.log = new RedisChangeLog(config.redisUrl, prefix, config.events.retainedChanges, onError, config.events.dedupeTtlSeconds);
       this.versions = new RedisVersionStore(this.redis, prefix, config.events.dedupeTtlSeconds);
       this.deadLetters = new RedisDeadLetterStore(this.redis, prefix);
     } else {
