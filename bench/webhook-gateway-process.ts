@@ -1,0 +1,58 @@
+// Child process of the webhook benchmark: the Stripe emulator (the connection's baseUrl, as in a
+// real setup; customer.updated events carry the full object, so the worker never calls it) and
+// one gateway on Redis (durable BullMQ path) with a tenant whose Stripe connection has a webhook
+// secret. The parent chooses the API key, secret and key prefix (env) and deletes the prefix's
+// keys at the end. Prints one JSON line with the URLs, then serves until told to stop.
+import { startEmulator as startStripe } from '../connectors/stripe/emulator/index.ts';
+import { hashApiKey } from '../src/auth/tenants.ts';
+import { defaultGatewayConfig } from '../src/config.ts';
+import { createLogger } from '../src/observability/logger.ts';
+import { createGateway } from '../src/server.ts';
+
+const env = (name: string): string => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+};
+const apiKey = env('BENCH_API_KEY');
+const secret = env('BENCH_WEBHOOK_SECRET');
+const keyPrefix = env('BENCH_KEY_PREFIX');
+const connectionId = env('BENCH_CONNECTION_ID');
+const redisUrl = env('REDIS_URL');
+const stripeToken = 'sk_test_switchboard_bench_key_00000000000';
+
+const stripe = await startStripe({ credentials: [stripeToken], seed: 42, rateLimitPerSecond: 1000 });
+const tenants = [
+  {
+    id: 'bench',
+    name: 'Webhook benchmark tenant',
+    apiKeys: [{ id: 'bench-key', sha256: hashApiKey(apiKey) }],
+    connections: [
+      {
+        id: connectionId,
+        provider: 'stripe',
+        baseUrl: stripe.url,
+        credentials: { type: 'static' as const, token: stripeToken },
+        settings: {},
+        webhookSecret: { type: 'static' as const, token: secret },
+      },
+    ],
+  },
+];
+// mode production: the default process metrics (RSS) are collected, unexpected errors masked.
+// Warnings and errors go to stderr, where the parent counts them.
+const gateway = await createGateway(defaultGatewayConfig(tenants, { mode: 'production', redisUrl, keyPrefix }), { logger: createLogger('warn', process.stderr) });
+process.stdout.write(`${JSON.stringify({ ready: true, url: gateway.url, webhookUrl: `${gateway.url.replace(/\/graphql$/, '')}/webhooks/stripe/${connectionId}`, pid: process.pid })}\n`);
+
+let stopping = false;
+const stop = async () => {
+  if (stopping) return;
+  stopping = true;
+  setTimeout(() => process.exit(1), 8_000).unref();
+  await gateway.stop().catch(() => undefined);
+  await stripe.stop().catch(() => undefined);
+  process.exit(0);
+};
+process.on('SIGTERM', () => void stop());
+process.on('SIGINT', () => void stop());
+process.on('disconnect', () => void stop()); // the parent went away

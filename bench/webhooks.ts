@@ -1,0 +1,590 @@
+// `npm run bench:webhooks`: the webhook benchmark (issue #3). In child processes: a gateway on
+// Redis (durable BullMQ path) with a Stripe connection that has a webhook secret, a bare node:http
+// baseline that only verifies the Stripe-Signature HMAC and answers 200, and N graphql-ws
+// subscribers. Measures, in one run:
+//   (a) verified webhooks accepted per second — autocannon, same connections and duration for the
+//       gateway and the baseline, every request a distinct signed customer.updated Event;
+//       then how long the gateway's workers take to publish what was accepted;
+//   (b) webhook POST → subscriber receipt latency at a fixed event rate with N subscribers, over
+//       every (subscriber, event) delivery, with delivered/expected counts;
+//   (c) gateway RSS (and CPU) before and after, from its /metrics.
+// Numbers go to docs/benchmarks.md by hand. Every child is killed and every Redis key of the run's
+// prefix is deleted at the end, also on error. All traffic stays on 127.0.0.1.
+// Knobs (env): REDIS_URL, BENCH_DURATION_S (10), BENCH_CONNECTIONS (10), BENCH_PAYLOADS (40000),
+// BENCH_POINTS, BENCH_DRAIN_TIMEOUT_MS (20000), BENCH_GATEWAY_NODE_ARGS (e.g. --cpu-prof).
+// The subscribers must stay ahead of the gateway for (b) to measure the gateway: the table prints
+// each process's CPU share so that can be checked.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { Agent, request } from 'node:http';
+import { createInterface } from 'node:readline';
+import autocannon from 'autocannon';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import Stripe from 'stripe';
+import { hostClockMs, type LatencySummary } from './latency-histogram.ts';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const PAYLOADS = Number(process.env.BENCH_PAYLOADS ?? 40_000);
+/**
+ * Fixed-rate points "<events/s>x<subscribers>[x<seconds>]", comma-separated, run in order. The last
+ * default is the issue's point (1,000 events/s, 1,000 subscribers, 10 s; it saturates a small
+ * machine, so it runs last); the first two put 10,000 deliveries/s one way or the other (5 s each).
+ */
+const POINTS = (process.env.BENCH_POINTS ?? `1000x10x5,10x1000x5,1000x1000x${DURATION_S}`).split(',').map((p) => {
+  const [rate, subscribers, seconds] = p.split('x').map(Number);
+  if (!rate || !subscribers) throw new Error(`BENCH_POINTS: "${p}" is not <events/s>x<subscribers>[x<seconds>]`);
+  return { rate, subscribers, seconds: seconds || DURATION_S };
+});
+/** Longest the gateway may take to publish / fan out what it accepted, after the load stops. */
+const DRAIN_TIMEOUT_MS = Number(process.env.BENCH_DRAIN_TIMEOUT_MS ?? 20_000);
+/** Extra node flags for the gateway child only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
+const GATEWAY_NODE_ARGS = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+/** Webhook POSTs in flight at once in the fixed-rate phase (a sender this far behind is reported). */
+const MAX_IN_FLIGHT = 256;
+
+const runId = randomBytes(4).toString('hex');
+const keyPrefix = `sbbench-wh:${runId}`;
+const connectionId = 'bench-stripe';
+const apiKey = `sb_bench_${randomBytes(18).toString('base64url')}`;
+const secret = `whsec_bench_${randomBytes(16).toString('hex')}`;
+const stripe = new Stripe('sk_test_unused_for_signing');
+
+// ---------------------------------------------------------------------------------------------
+// Child processes
+// ---------------------------------------------------------------------------------------------
+
+interface Child<T> {
+  info: T;
+  child: ChildProcess;
+}
+const children: ChildProcess[] = [];
+/** The gateway's warn/error log lines (pino JSON on its stderr), counted by level and message. */
+const gatewayLog = new Map<string, number>();
+
+function startChild<T>(script: string, extraEnv: Record<string, string>, onStderr?: (line: string) => void, nodeArgs: string[] = []): Promise<Child<T>> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
+    stdio: ['ignore', 'pipe', onStderr ? 'pipe' : 'inherit', 'ipc'],
+    env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'silent', ...extraEnv },
+  });
+  children.push(child);
+  if (onStderr) createInterface({ input: child.stderr! }).on('line', onStderr);
+  return new Promise((resolve, reject) => {
+    let ready = false;
+    // The first JSON line with `ready` carries the URLs; later stdout lines are ignored.
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (ready || !line.startsWith('{')) return;
+      try {
+        const info = JSON.parse(line) as T & { ready?: boolean };
+        if (!info.ready) return;
+        ready = true;
+        resolve({ info, child });
+      } catch {
+        /* not ours */
+      }
+    });
+    child.once('exit', (code) => {
+      if (!ready) reject(new Error(`${script} exited with ${code} before it was ready`));
+    });
+    setTimeout(() => !ready && reject(new Error(`${script} not ready within 30 s`)), 30_000).unref();
+  });
+}
+
+function countGatewayLog(line: string): void {
+  let key = line.slice(0, 200);
+  try {
+    const entry = JSON.parse(line) as { level?: number; msg?: string; err?: string; code?: string };
+    const level = entry.level === 40 ? 'warn' : entry.level === 50 ? 'error' : entry.level === 60 ? 'fatal' : String(entry.level);
+    key = `${level}: ${entry.msg ?? ''}${entry.code ? ` (${entry.code})` : ''}${entry.err ? ` — ${String(entry.err).slice(0, 120)}` : ''}`;
+  } catch {
+    /* not JSON: keep the raw line */
+  }
+  gatewayLog.set(key, (gatewayLog.get(key) ?? 0) + 1);
+}
+
+/** Request/response over the subscriber child's IPC channel (one outstanding command at a time). */
+function ask<T>(child: ChildProcess, msg: Record<string, unknown>, reply: string, timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.off('message', onMessage);
+      reject(new Error(`subscribers: no "${reply}" within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onMessage = (m: unknown) => {
+      if ((m as { type?: string }).type !== reply) return;
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      resolve(m as T);
+    };
+    child.on('message', onMessage);
+    child.send(msg);
+  });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stripe events
+// ---------------------------------------------------------------------------------------------
+
+/** A customer.updated Event as Stripe sends it (the full customer in data.object), ~1.3 KB. */
+function customerUpdated(eventId: string, customerId: string, name: string): string {
+  const created = Math.floor(Date.now() / 1000);
+  return JSON.stringify({
+    id: eventId,
+    object: 'event',
+    api_version: '2026-10-28.endive',
+    created,
+    data: {
+      object: {
+        id: customerId,
+        object: 'customer',
+        address: { city: 'Berlin', country: 'DE', line1: 'Rosenthaler Str. 40', line2: null, postal_code: '10178', state: null },
+        balance: 0,
+        created: 1680893993,
+        currency: 'eur',
+        default_source: null,
+        delinquent: false,
+        description: null,
+        discount: null,
+        email: `${customerId}@bench.example`,
+        invoice_prefix: '0759376C',
+        invoice_settings: { custom_fields: null, default_payment_method: null, footer: null, rendering_options: null },
+        livemode: false,
+        metadata: { plan: 'bench' },
+        name,
+        next_invoice_sequence: 3,
+        phone: '+4930123456',
+        preferred_locales: [],
+        shipping: null,
+        tax_exempt: 'none',
+        test_clock: null,
+      },
+      previous_attributes: { name: 'Before' },
+    },
+    livemode: false,
+    pending_webhooks: 1,
+    request: { id: `req_${eventId.slice(-14)}`, idempotency_key: null },
+    type: 'customer.updated',
+  });
+}
+
+interface SignedEvent {
+  body: string;
+  signature: string;
+}
+/** Signed with the official SDK's test helper (Stripe-Signature: t=…,v1=…), not with our code. */
+const sign = (body: string): SignedEvent => ({ body, signature: stripe.webhooks.generateTestHeaderString({ payload: body, secret }) });
+
+// ---------------------------------------------------------------------------------------------
+// HTTP helpers
+// ---------------------------------------------------------------------------------------------
+
+const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+/** POSTs one webhook; resolves with the status (-1 on a network error or a 10 s timeout). */
+function postWebhook(url: URL, event: SignedEvent): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        agent,
+        timeout: 10_000,
+        headers: { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(event.body), 'stripe-signature': event.signature },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', () => resolve(-1));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => resolve(-1));
+    req.end(event.body);
+  });
+}
+
+async function graphqlPost<T>(url: string, query: string): Promise<T> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` }, body: JSON.stringify({ query }) });
+  const body = (await res.json()) as { data?: T; errors?: unknown };
+  if (!body.data || body.errors) throw new Error(`query failed (${res.status}): ${JSON.stringify(body.errors)}`);
+  return body.data;
+}
+
+interface ProcessSample {
+  rssMiB: number;
+  cpuSeconds: number;
+  /** Event-loop delay since the previous scrape (prom-client resets it on every collect). */
+  lagMaxMs: number;
+  at: number;
+}
+async function processSample(gatewayUrl: string): Promise<ProcessSample> {
+  const text = await fetch(gatewayUrl.replace(/\/graphql$/, '/metrics')).then((r) => r.text());
+  const metric = (name: string) => new RegExp(`^switchboard_${name} (\\S+)$`, 'm').exec(text)?.[1];
+  const rss = metric('process_resident_memory_bytes');
+  const cpu = metric('process_cpu_seconds_total');
+  if (!rss || !cpu) throw new Error('the gateway /metrics has no process metrics (is it running with mode production?)');
+  return { rssMiB: Number(rss) / 2 ** 20, cpuSeconds: Number(cpu), lagMaxMs: Number(metric('nodejs_eventloop_lag_max_seconds') ?? 0) * 1000, at: hostClockMs() };
+}
+const share = (cpuSeconds: number, fromMs: number, toMs: number) => `${((100 * cpuSeconds) / ((toMs - fromMs) / 1000)).toFixed(0)} %`;
+const cpuShare = (a: ProcessSample, b: ProcessSample) => share(b.cpuSeconds - a.cpuSeconds, a.at, b.at);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
+const pct = (xs: number[], p: number) => {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] as number;
+};
+
+// ---------------------------------------------------------------------------------------------
+// (a) accepted webhooks per second
+// ---------------------------------------------------------------------------------------------
+
+interface AcceptResult {
+  acceptedPerS: number;
+  p50: number;
+  p99: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  sent: number;
+}
+
+async function acceptRate(url: string, events: SignedEvent[]): Promise<AcceptResult> {
+  let next = 0;
+  const result = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: DURATION_S,
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (req) => {
+          const e = events[next++ % events.length] as SignedEvent;
+          return { ...req, method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8', 'stripe-signature': e.signature }, body: e.body };
+        },
+      },
+    ],
+  });
+  return {
+    acceptedPerS: result['2xx'] / result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    ok: result['2xx'],
+    non2xx: result.non2xx,
+    errors: result.errors,
+    sent: next,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+// ---------------------------------------------------------------------------------------------
+
+interface GatewayInfo {
+  url: string;
+  webhookUrl: string;
+}
+interface SubscriberStats {
+  subscribers: number;
+  delivered: number;
+  duplicates: number;
+  foreign: number;
+  latency: LatencySummary;
+  toPublish: LatencySummary;
+  fromPublish: LatencySummary;
+  perSubscriber: { min: number; max: number };
+  closedCodes: Record<string, number>;
+  errorCount: number;
+  errors: string[];
+  cpuSeconds: number;
+}
+
+const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: true });
+const queue = new Queue('changes', { connection: { url: REDIS_URL, maxRetriesPerRequest: null }, prefix: `${keyPrefix}:events` });
+const streamKey = `${keyPrefix}:events:changes`;
+const subscriberChildren: ChildProcess[] = [];
+
+async function redisCpuSeconds(): Promise<number> {
+  const info = await redis.info('cpu');
+  return Number(/used_cpu_user:(\S+)/.exec(info)?.[1] ?? 0) + Number(/used_cpu_sys:(\S+)/.exec(info)?.[1] ?? 0);
+}
+const ownCpuSeconds = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+async function waitForQueueDrain(timeoutMs: number): Promise<{ drained: boolean; ms: number; left: number }> {
+  const started = hostClockMs();
+  for (;;) {
+    const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
+    const left = Object.values(c).reduce((a, b) => a + b, 0);
+    const ms = hostClockMs() - started;
+    if (left === 0 || ms > timeoutMs) return { drained: left === 0, ms, left };
+    await sleep(100);
+  }
+}
+
+async function deleteRunKeys(): Promise<number> {
+  let cursor = '0';
+  let deleted = 0;
+  for (let round = 0; round < 100_000; round++) {
+    const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${keyPrefix}:*`, 'COUNT', 1000);
+    if (keys.length) deleted += await redis.unlink(...keys);
+    cursor = nextCursor;
+    if (cursor === '0') break;
+  }
+  return deleted;
+}
+
+async function cleanup(): Promise<void> {
+  for (const c of subscriberChildren) if (c.connected) await ask(c, { type: 'close' }, 'closed', 5_000).catch(() => undefined);
+  await Promise.all(children.map(stopChild));
+  agent.destroy();
+  await queue.close().catch(() => undefined);
+  try {
+    const n = await deleteRunKeys();
+    console.log(`cleanup: deleted ${n} Redis keys under ${keyPrefix}:*`);
+  } catch (err) {
+    console.error(`cleanup: could not delete the Redis keys under ${keyPrefix}:* (${String(err)})`);
+  }
+  redis.disconnect();
+}
+
+let cleaning: Promise<void> | null = null;
+process.once('SIGINT', () => {
+  cleaning ??= cleanup();
+  void cleaning.finally(() => process.exit(130));
+});
+
+interface PointResult {
+  label: string;
+  rate: number;
+  subscribers: number;
+  sent: number;
+  sendSeconds: number;
+  accepted: number;
+  non2xx: string;
+  published: number;
+  postP50: number;
+  postP99: number;
+  stats: SubscriberStats;
+  expected: number;
+  waitedS: number;
+  cpu: { gateway: string; subscribers: string; redis: string; sender: string };
+  lagMaxMs: number;
+  rssAfterMiB: number;
+}
+
+/** (b) One fixed-rate point: N subscribers, `rate` signed Events per second for `seconds`. */
+async function fixedRatePoint(gw: GatewayInfo, rate: number, subscriberCount: number, seconds: number, tag: string): Promise<PointResult> {
+  const label = `${rate} events/s × ${subscriberCount} subscribers, ${seconds} s`;
+  await waitForQueueDrain(DRAIN_TIMEOUT_MS); // start from an empty queue
+  const { changeCursor } = await graphqlPost<{ changeCursor: string }>(gw.url, '{ changeCursor }');
+  const subs = await startChild<{ pid: number }>('bench/webhook-subscribers-process.ts', {});
+  subscriberChildren.push(subs.child);
+  const query = /* GraphQL */ `subscription ($after: String, $filter: ChangeFilter) { contactChanged(after: $after, filter: $filter) { eventId type contact { name } source { fetchedAt } } }`;
+  const connected = await ask<{ connected: number; failed: number; ms: number }>(
+    subs.child,
+    { type: 'connect', wsUrl: gw.url.replace(/^http/, 'ws'), apiKey, count: subscriberCount, query, variables: { after: changeCursor, filter: { connectionId } } },
+    'connected',
+    120_000,
+  );
+  // A probe Event: every subscriber must have it before the timed phase starts.
+  const hookUrl = new URL(gw.webhookUrl);
+  const probeStatus = await postWebhook(hookUrl, sign(customerUpdated(`evt_bench_${runId}_${tag}_probe`, `cus_bench_${tag}_probe`, `probe:${tag}:0:${hostClockMs()}`)));
+  const probe = await ask<{ received: number; of: number }>(subs.child, { type: 'waitProbe', tag, timeoutMs: 30_000 }, 'probe', 35_000);
+  console.log(`[${label}] ${connected.connected} subscribers connected in ${(connected.ms / 1000).toFixed(1)} s (${connected.failed} failed); probe Event (${probeStatus}) reached ${probe.received} of ${probe.of}`);
+
+  const total = rate * seconds;
+  await ask(subs.child, { type: 'arm', tag, events: total }, 'armed', 10_000);
+  const xlenBefore = await redis.xlen(streamKey);
+  const subsCpu0 = (await ask<SubscriberStats>(subs.child, { type: 'stats' }, 'stats', 10_000)).cpuSeconds;
+  const [gw0, redis0, own0] = [await processSample(gw.url), await redisCpuSeconds(), ownCpuSeconds()];
+  const postMs: number[] = [];
+  const statuses = new Map<number, number>();
+  const inFlight = new Set<Promise<void>>();
+  let sent = 0;
+  let throttled = 0;
+  const started = hostClockMs();
+  let lastSendAt = started;
+  while (sent < total) {
+    const elapsed = hostClockMs() - started;
+    if (elapsed > seconds * 1000 + 10_000) break; // the sender is 10 s behind: stop
+    const due = Math.min(total, Math.floor((elapsed * rate) / 1000) + 1);
+    while (sent < due) {
+      if (inFlight.size >= MAX_IN_FLIGHT) {
+        throttled++;
+        break;
+      }
+      const i = sent++;
+      const sentAt = hostClockMs();
+      const event = sign(customerUpdated(`evt_bench_${runId}_${tag}${i}`, `cus_bench_${tag}${i}`, `bench:${tag}:${i}:${sentAt}`));
+      lastSendAt = sentAt;
+      const p: Promise<void> = postWebhook(hookUrl, event).then((status) => {
+        postMs.push(hostClockMs() - sentAt);
+        statuses.set(status, (statuses.get(status) ?? 0) + 1);
+        inFlight.delete(p);
+      });
+      inFlight.add(p);
+    }
+    await sleep(1);
+  }
+  await Promise.all(inFlight);
+  const sendSeconds = (lastSendAt - started) / 1000;
+  const accepted = [...statuses].filter(([s]) => s >= 200 && s < 300).reduce((a, [, n]) => a + n, 0);
+  const expected = accepted * connected.connected;
+
+  // Wait until every expected delivery arrived, or nothing arrived for 5 s, or the drain timeout.
+  let stats = await ask<SubscriberStats>(subs.child, { type: 'stats' }, 'stats', 10_000);
+  const waitStarted = hostClockMs();
+  let lastProgress = waitStarted;
+  let lastDelivered = stats.delivered;
+  while (stats.delivered < expected && hostClockMs() - waitStarted < DRAIN_TIMEOUT_MS && hostClockMs() - lastProgress < 5_000) {
+    await sleep(250);
+    stats = await ask<SubscriberStats>(subs.child, { type: 'stats' }, 'stats', 10_000);
+    if (stats.delivered > lastDelivered) {
+      lastDelivered = stats.delivered;
+      lastProgress = hostClockMs();
+    }
+  }
+  const waitedS = (hostClockMs() - waitStarted) / 1000;
+  // CPU over the whole window: sending plus the wait for the last deliveries.
+  const [gw1, redis1, own1] = [await processSample(gw.url), await redisCpuSeconds(), ownCpuSeconds()];
+  const published = (await redis.xlen(streamKey)) - xlenBefore;
+  await ask(subs.child, { type: 'close' }, 'closed', 10_000).catch(() => undefined);
+
+  const non2xx = [...statuses].filter(([s]) => s < 200 || s >= 300).map(([s, n]) => `${s}×${n}`).join(', ') || '0';
+  const result: PointResult = {
+    label,
+    rate,
+    subscribers: connected.connected,
+    sent,
+    sendSeconds,
+    accepted,
+    non2xx,
+    published,
+    postP50: pct(postMs, 50),
+    postP99: pct(postMs, 99),
+    stats,
+    expected,
+    waitedS,
+    cpu: {
+      gateway: cpuShare(gw0, gw1),
+      subscribers: share(stats.cpuSeconds - subsCpu0, gw0.at, gw1.at),
+      redis: share(redis1 - redis0, gw0.at, gw1.at),
+      sender: share(own1 - own0, gw0.at, gw1.at),
+    },
+    lagMaxMs: gw1.lagMaxMs,
+    rssAfterMiB: gw1.rssMiB,
+  };
+  console.log(
+    `[${label}] sent ${sent} Events in ${sendSeconds.toFixed(1)} s (${(sent / Math.max(sendSeconds, 0.001)).toFixed(0)}/s${throttled ? `; sender held back ${throttled}× at ${MAX_IN_FLIGHT} in flight` : ''}), ` +
+      `${accepted} answered 2xx (non-2xx: ${non2xx}), ${published} published; deliveries ${stats.delivered} of ${expected} (dup ${stats.duplicates}) after waiting ${waitedS.toFixed(1)} s; ` +
+      `CPU gateway ${result.cpu.gateway}, subscribers ${result.cpu.subscribers}, Redis ${result.cpu.redis}, sender ${result.cpu.sender}`,
+  );
+  const closed = Object.entries(stats.closedCodes);
+  if (closed.length || stats.errorCount) console.log(`[${label}] subscriber sockets closed: ${closed.map(([k, n]) => `${n}× ${k}`).join('; ') || 'none'}; errors: ${stats.errorCount} ${stats.errors.join(' | ')}`);
+  if (stats.latency.negative) console.log(`[${label}] ${stats.latency.negative} deliveries had a negative latency (clock problem)`);
+  return result;
+}
+
+async function main(): Promise<void> {
+  const benchStarted = hostClockMs();
+  await redis.connect();
+  const childEnv = { REDIS_URL, BENCH_API_KEY: apiKey, BENCH_WEBHOOK_SECRET: secret, BENCH_KEY_PREFIX: keyPrefix, BENCH_CONNECTION_ID: connectionId };
+  const [gw, base] = await Promise.all([
+    startChild<GatewayInfo>('bench/webhook-gateway-process.ts', childEnv, countGatewayLog, GATEWAY_NODE_ARGS),
+    startChild<{ webhookUrl: string }>('bench/webhook-baseline-process.ts', childEnv),
+  ]);
+  const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? '?';
+  console.log(`\nSwitchboard webhook benchmark — node ${process.version}, Redis ${redisVersion} (${REDIS_URL}), key prefix ${keyPrefix}`);
+  console.log(`Stripe customer.updated Events (~1.3 KB, signed with stripe.webhooks.generateTestHeaderString) → POST /webhooks/stripe/${connectionId}\n`);
+  const idle = await processSample(gw.info.url);
+
+  // (a) Accepted per second: the baseline first (the gateway idle), then the gateway.
+  const prepared = Array.from({ length: PAYLOADS }, (_, i) => sign(customerUpdated(`evt_bench_${runId}_a${i}`, `cus_bench_a${i}`, `Bench Customer ${i}`)));
+  const baseTp = await acceptRate(base.info.webhookUrl, prepared);
+  const xlenBefore = await redis.xlen(streamKey);
+  const beforeA = await processSample(gw.info.url);
+  const loadStarted = hostClockMs();
+  const gwTp = await acceptRate(gw.info.webhookUrl, prepared);
+  const afterLoad = await processSample(gw.info.url);
+  const drain = await waitForQueueDrain(DRAIN_TIMEOUT_MS);
+  const publishedA = (await redis.xlen(streamKey)) - xlenBefore;
+  const afterA = await processSample(gw.info.url);
+
+  console.log(`(a) Verified webhooks accepted per second — autocannon, ${CONNECTIONS} connections, ${DURATION_S} s each, ${PAYLOADS} distinct signed Events (cycled)`);
+  const row = (name: string, r: AcceptResult, ratio: number) => ({
+    case: name,
+    'accepted/s': r.acceptedPerS.toFixed(0),
+    p50: `${r.p50} ms`,
+    p99: `${r.p99} ms`,
+    '2xx': r.ok,
+    'non-2xx': r.non2xx,
+    errors: r.errors,
+    'vs baseline': ratio.toFixed(2),
+  });
+  console.table([row('gateway: verify, dedupe, durable enqueue (BullMQ)', gwTp, gwTp.acceptedPerS / baseTp.acceptedPerS), row('baseline: node:http, HMAC verify only', baseTp, 1)]);
+  console.log(
+    `gateway: ${publishedA} Events published to the change log for ${gwTp.ok} answered 2xx (${gwTp.sent} sent; the difference is requests in flight when autocannon stopped); ` +
+      `queue ${drain.drained ? 'empty' : `NOT empty (${drain.left} left)`} ${(drain.ms / 1000).toFixed(1)} s after the load stopped ` +
+      `(≈ ${(publishedA / ((hostClockMs() - loadStarted) / 1000)).toFixed(0)} published/s); CPU during the load ${cpuShare(beforeA, afterLoad)} of one core, event-loop delay max ${afterLoad.lagMaxMs.toFixed(0)} ms\n`,
+  );
+
+  // (b) Latency at fixed rates.
+  console.log('(b) Webhook POST → subscriber receipt at a fixed rate (sender: paced POSTs, each Event signed when sent with its send time in the name)');
+  const results: PointResult[] = [];
+  for (const [k, p] of POINTS.entries()) results.push(await fixedRatePoint(gw.info, p.rate, p.subscribers, p.seconds, `p${k}`));
+  console.table(
+    results.map((r) => ({
+      point: r.label,
+      'sent/s': (r.sent / Math.max(r.sendSeconds, 0.001)).toFixed(0),
+      'POST→2xx p50/p99': `${r.postP50.toFixed(1)} / ${r.postP99.toFixed(1)} ms`,
+      'POST→receipt p50/p99': `${r.stats.latency.p50.toFixed(1)} / ${r.stats.latency.p99.toFixed(1)} ms`,
+      'of which POST→published p50/p99': `${r.stats.toPublish.p50.toFixed(0)} / ${r.stats.toPublish.p99.toFixed(0)} ms`,
+      'published→receipt p50/p99': `${r.stats.fromPublish.p50.toFixed(0)} / ${r.stats.fromPublish.p99.toFixed(0)} ms`,
+      'delivered/expected': `${r.stats.delivered}/${r.expected}`,
+      dup: r.stats.duplicates,
+      'non-2xx': r.non2xx,
+      'gw CPU': r.cpu.gateway,
+      'loop delay max': `${r.lagMaxMs.toFixed(0)} ms`,
+    })),
+  );
+
+  // (c) Memory.
+  console.log('\n(c) Gateway process RSS (the gateway and the Stripe emulator share the process), from its /metrics');
+  console.table([
+    { when: 'idle, after start', RSS: `${idle.rssMiB.toFixed(0)} MiB` },
+    { when: `after (a): ${gwTp.ok} webhooks accepted, queue drained`, RSS: `${afterA.rssMiB.toFixed(0)} MiB` },
+    ...results.map((r) => ({ when: `after ${r.label}`, RSS: `${r.rssAfterMiB.toFixed(0)} MiB` })),
+  ]);
+
+  const { deadLetters } = await graphqlPost<{ deadLetters: { nodes: unknown[] } }>(gw.info.url, '{ deadLetters(first: 100) { nodes { id } } }');
+  const failed = await queue.getJobCounts('failed');
+  console.log(`dead letters: ${deadLetters.nodes.length}; failed jobs kept by BullMQ: ${failed.failed ?? 0}`);
+  if (gatewayLog.size) {
+    console.log('gateway warn/error log lines:');
+    for (const [k, n] of gatewayLog) console.log(`  ${n}× ${k}`);
+  } else console.log('gateway warn/error log lines: none');
+  console.log(`whole benchmark: ${((hostClockMs() - benchStarted) / 1000).toFixed(0)} s`);
+}
+
+try {
+  await main();
+} finally {
+  cleaning ??= cleanup();
+  await cleaning;
+}
