@@ -33,6 +33,7 @@ import { Metrics } from './observability/metrics.ts';
 import { eventResolvers } from './resolvers/events.ts';
 import { resolvers } from './resolvers/index.ts';
 import { EventPipeline } from './events/pipeline.ts';
+import { sharedSubscribe } from './events/shared-execution.ts';
 import { handleWebhook } from './events/webhook-route.ts';
 
 export interface Gateway {
@@ -254,6 +255,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       context: (ctx) => new RequestContext(services, ctx.extra.tenant as Tenant, new AbortController().signal, Date.now() + config.limits.requestDeadlineMs),
       // The same document limits as HTTP (depth); graphql-ws validates with these rules.
       validate: (s, document) => validate(s, document, [...specifiedRules, depthRule]),
+      subscribe: (args) => sharedSubscribe(args, (args.contextValue as RequestContext).tenant.id),
     },
     wss,
   );

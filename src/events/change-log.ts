@@ -128,6 +128,9 @@ export class RedisChangeLog implements ChangeLog {
             last = entry[0];
             const change = parseEntry(entry);
             if (change) for (const l of this.listeners) l(change);
+            // Let the fan-out of this change (and incoming webhooks) run before the next one:
+            // dispatching a batch of 500 in one go stalled the event loop for ~1 s under load.
+            if (this.listeners.size > 0) await new Promise((r) => setImmediate(r));
           }
         }
       } catch (err) {
