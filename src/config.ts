@@ -2,6 +2,7 @@
 // named constant here with its default; docs/configuration.md lists them.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import type { JwtSettings } from './auth/jwt.ts';
 
 export const LIMITS = {
   /** Largest `first` a connection field accepts (BAD_USER_INPUT above it). */
@@ -118,6 +119,8 @@ export interface GatewayConfig {
    * full URL, so behind a proxy this must be what the provider used. Default: from the Host header.
    */
   publicUrl?: string | undefined;
+  /** JWT bearer tokens accepted besides API keys (unset: API keys only). */
+  jwt?: JwtSettings | undefined;
   events: {
     /** Worker concurrency per replica. */
     workerConcurrency: number;
@@ -175,6 +178,10 @@ const envSchema = z.object({
   UPSTREAM_TIMEOUT_MS: z.coerce.number().int().positive().default(LIMITS.UPSTREAM_ATTEMPT_TIMEOUT_MS),
   CACHE_TTL_SECONDS: z.coerce.number().int().min(0).optional(),
   SWITCHBOARD_PUBLIC_URL: z.url().optional(),
+  SWITCHBOARD_JWT_ISSUER: z.string().min(1).optional(),
+  SWITCHBOARD_JWT_AUDIENCE: z.string().min(1).optional(),
+  SWITCHBOARD_JWT_JWKS_URL: z.url().optional(),
+  SWITCHBOARD_JWT_TENANT_CLAIM: z.string().min(1).default('tenant'),
 });
 export type Env = z.infer<typeof envSchema>;
 
@@ -184,7 +191,18 @@ export function parseEnv(env: NodeJS.ProcessEnv): Env {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`environment is invalid:\n${lines.join('\n')}`);
   }
-  return parsed.data;
+  const e = parsed.data;
+  const jwtVars = [e.SWITCHBOARD_JWT_ISSUER, e.SWITCHBOARD_JWT_AUDIENCE, e.SWITCHBOARD_JWT_JWKS_URL];
+  if (jwtVars.some(Boolean) && !jwtVars.every(Boolean)) {
+    throw new ConfigError('environment is invalid:\n  SWITCHBOARD_JWT_ISSUER, SWITCHBOARD_JWT_AUDIENCE and SWITCHBOARD_JWT_JWKS_URL must be set together');
+  }
+  return e;
+}
+
+/** JWT settings from the environment, or undefined when JWTs are not enabled. */
+export function jwtSettingsFromEnv(e: Env): JwtSettings | undefined {
+  if (!e.SWITCHBOARD_JWT_ISSUER || !e.SWITCHBOARD_JWT_AUDIENCE || !e.SWITCHBOARD_JWT_JWKS_URL) return undefined;
+  return { issuer: e.SWITCHBOARD_JWT_ISSUER, audience: e.SWITCHBOARD_JWT_AUDIENCE, jwksUrl: e.SWITCHBOARD_JWT_JWKS_URL, tenantClaim: e.SWITCHBOARD_JWT_TENANT_CLAIM, clockToleranceSeconds: 5 };
 }
 
 /** A GatewayConfig with every default filled; tests and main.ts override what they need. */

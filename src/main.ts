@@ -1,6 +1,6 @@
 // Process entry point (`npm start`): reads the environment, starts the demo emulators when no
 // tenants file is given, starts the gateway, and stops cleanly on SIGINT/SIGTERM.
-import { ConfigError, defaultGatewayConfig, loadTenantsFile, parseEnv, type GatewayConfig } from './config.ts';
+import { ConfigError, defaultGatewayConfig, jwtSettingsFromEnv, loadTenantsFile, parseEnv, type GatewayConfig } from './config.ts';
 import { startDemo, type Demo } from './demo.ts';
 import { createLogger } from './observability/logger.ts';
 import { createGateway } from './server.ts';
@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     logLevel: env.LOG_LEVEL,
     demoApiKey: demo?.apiKey,
     publicUrl: env.SWITCHBOARD_PUBLIC_URL,
+    jwt: jwtSettingsFromEnv(env),
   });
   config.limits.requestDeadlineMs = env.REQUEST_DEADLINE_MS;
   config.limits.upstreamAttemptTimeoutMs = env.UPSTREAM_TIMEOUT_MS;

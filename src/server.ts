@@ -19,6 +19,7 @@ import { WebSocketServer } from 'ws';
 import { connectorMap } from '../connectors/registry.ts';
 import type { Connector } from '../connectors/sdk/types.ts';
 import { ConfigCredentialStore, type CredentialStore } from './auth/credentials.ts';
+import { JwtVerifier, looksLikeJwt } from './auth/jwt.ts';
 import { TenantDirectory, type Tenant } from './auth/tenants.ts';
 import { EntityCache } from './cache/entity-cache.ts';
 import { createKvStore, type KvStore } from './cache/store.ts';
@@ -122,10 +123,23 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   if (!events.queue.durable) log.warn('no REDIS_URL: webhook events are queued in memory and are NOT durable (lost if the process stops)');
 
   const schema = buildSchema();
-  const authenticate = (authorization: string | undefined | null): Tenant => {
-    const key = bearerToken(authorization);
-    if (!key) throw unauthenticated('send your tenant API key as "Authorization: Bearer <key>"');
-    const tenant = services.directory.authenticate(key);
+  const jwt = config.jwt ? new JwtVerifier(config.jwt) : null;
+  /** Tenant API key, or (when configured) a JWT from the trusted issuer naming the tenant. */
+  const authenticate = async (authorization: string | undefined | null): Promise<Tenant> => {
+    const token = bearerToken(authorization);
+    if (!token) throw unauthenticated('send your tenant API key (or a JWT) as "Authorization: Bearer <token>"');
+    if (jwt && looksLikeJwt(token)) {
+      let tenantId: string;
+      try {
+        tenantId = await jwt.tenantOf(token);
+      } catch (err) {
+        throw unauthenticated(`JWT rejected: ${(err as Error).message}`);
+      }
+      const tenant = services.directory.byId(tenantId);
+      if (!tenant) throw unauthenticated('JWT rejected: its tenant is not configured here');
+      return tenant;
+    }
+    const tenant = services.directory.authenticate(token);
     if (!tenant) throw unauthenticated('the API key is not valid');
     return tenant;
   };
@@ -184,7 +198,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     });
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: (req.method ?? 'GET').toUpperCase(), headers, search: url.search, body },
-      context: async () => new RequestContext(services, authenticate(req.headers.authorization), abort.signal, Date.now() + config.limits.requestDeadlineMs),
+      context: async () => new RequestContext(services, await authenticate(req.headers.authorization), abort.signal, Date.now() + config.limits.requestDeadlineMs),
     });
     const outHeaders: Record<string, string> = Object.fromEntries(result.headers);
     if (result.status === 401) outHeaders['www-authenticate'] = 'Bearer realm="switchboard"';
@@ -243,9 +257,9 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const wsServer = useServer<{ authorization?: string }, { tenant?: Tenant }>(
     {
       schema,
-      onConnect: (ctx) => {
+      onConnect: async (ctx) => {
         try {
-          ctx.extra.tenant = authenticate(ctx.connectionParams?.authorization ?? null);
+          ctx.extra.tenant = await authenticate(ctx.connectionParams?.authorization ?? null);
           return true;
         } catch {
           return false; // graphql-ws closes with 4403 Forbidden

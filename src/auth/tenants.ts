@@ -17,10 +17,12 @@ export interface Tenant {
 export class TenantDirectory {
   private readonly byKeyHash = new Map<string, Tenant>();
   private readonly byConnection = new Map<string, { tenant: Tenant; connection: ConnectionConfig }>();
+  private readonly byTenantId = new Map<string, Tenant>();
 
   constructor(tenants: TenantConfig[]) {
     for (const t of tenants) {
       const tenant: Tenant = { id: t.id, name: t.name ?? t.id, connections: t.connections };
+      this.byTenantId.set(t.id, tenant);
       for (const k of t.apiKeys) this.byKeyHash.set(k.sha256, tenant);
       for (const c of t.connections) this.byConnection.set(c.id, { tenant, connection: c });
     }
@@ -29,6 +31,11 @@ export class TenantDirectory {
   /** The tenant owning a bearer API key, or null. */
   authenticate(apiKey: string): Tenant | null {
     return this.byKeyHash.get(hashApiKey(apiKey)) ?? null;
+  }
+
+  /** A tenant by id (JWTs name their tenant in a claim). */
+  byId(tenantId: string): Tenant | null {
+    return this.byTenantId.get(tenantId) ?? null;
   }
 
   /** The tenant owning a connection id (webhooks arrive addressed to a connection). */
