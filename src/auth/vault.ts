@@ -43,7 +43,7 @@
 //
 // The vault never logs, and its errors never carry plaintext, keys or ciphertext.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import type { Keyv } from 'keyv';
+import KeyvRedis, { Keyv, createClient, type RedisClientType } from '@keyv/redis';
 import { ConfigError } from '../config.ts';
 
 const ALGORITHM = 'aes-256-gcm';
@@ -448,4 +448,49 @@ export class CredentialVault {
     this.indexChain = next.catch(() => undefined);
     return next;
   }
+}
+
+// ─── Store ───────────────────────────────────────────────────────────────────────────────────────
+
+export interface VaultStore {
+  keyv: Keyv;
+  /** 'memory': records live in this process only and are lost on restart (say so at startup). */
+  kind: 'redis' | 'memory';
+  close(): Promise<void>;
+}
+
+/**
+ * The vault's own Keyv: Redis when redisUrl is set, an unbounded in-process Map otherwise (never
+ * the cache's LRU, which evicts). Unlike the cache, store errors throw: a Redis outage must surface
+ * as an error, not as "this connection has no credentials".
+ */
+export async function createVaultStore(options: { redisUrl: string | null; namespace: string; onError?: (err: unknown) => void }): Promise<VaultStore> {
+  const onError = options.onError ?? (() => undefined);
+  if (!options.redisUrl) {
+    const keyv = new Keyv({ namespace: options.namespace, throwOnErrors: true });
+    keyv.on('error', onError);
+    return { keyv, kind: 'memory', close: async () => undefined };
+  }
+  const client = createClient({ url: options.redisUrl }) as RedisClientType;
+  client.on('error', onError);
+  const store = new KeyvRedis(client, { throwOnConnectError: true, throwOnErrors: true });
+  store.on('error', onError);
+  const keyv = new Keyv({
+    store,
+    namespace: options.namespace,
+    useKeyPrefix: false,
+    throwOnErrors: true,
+    serialize: (data) => JSON.stringify(data),
+    deserialize: (text) => JSON.parse(text) as ReturnType<typeof JSON.parse>,
+  });
+  keyv.on('error', onError);
+  await client.connect();
+  return {
+    keyv,
+    kind: 'redis',
+    async close() {
+      if (client.isReady) await client.close();
+      if (client.isOpen) client.destroy();
+    },
+  };
 }

@@ -27,6 +27,7 @@ import {
   type WebhookSenderState,
   type WebhookTargetInput,
 } from './webhooks.ts';
+import { HubSpotOAuth, type HubSpotOAuthOptions, type OAuthAdminInput } from './oauth.ts';
 
 export { HubSpotStore } from './store.ts';
 export type { PropertyChange, StoredObject, StoreChange } from './store.ts';
@@ -38,6 +39,8 @@ export {
   MAX_EVENTS_PER_REQUEST,
   NO_RETRY_STATUSES,
 } from './webhooks.ts';
+export { DEFAULT_ACCESS_TOKEN_TTL_SECONDS, DEFAULT_CODE_TTL_SECONDS, HubSpotOAuth, s256 } from './oauth.ts';
+export type { GrantType, HubSpotOAuthClient, HubSpotOAuthOptions, OAuthAdminInput, OAuthGrantRecord } from './oauth.ts';
 export type { HubSpotWebhookEvent, WebhookDelivery, WebhookSenderState, WebhookTargetInput } from './webhooks.ts';
 
 export interface RateWindow {
@@ -72,6 +75,11 @@ export interface HubSpotEmulatorOptions extends ProviderEmulatorOptions {
    * eventIds a receiver has already deduplicated.
    */
   firstEventId?: number;
+  /**
+   * OAuth apps the emulator's /oauth/authorize, /oauth/v1/token and /oauth/2026-03/token serve.
+   * Access tokens they issue are accepted by the API (like `credentials`) until they expire.
+   */
+  oauth?: HubSpotOAuthOptions;
 }
 
 /** Object types the admin routes and `mutate` accept. */
@@ -129,6 +137,8 @@ export interface HubSpotEmulatorHandle extends EmulatorHandle {
   onDelivery(listener: (delivery: WebhookDelivery) => void): () => void;
   /** Buffered / queued / in-flight / scheduled work and the timers held for it. */
   webhookState(): WebhookSenderState;
+  /** OAuth state: token-endpoint calls (`grants()`, `successfulGrants('refresh_token')`), admin switches (`configure`). */
+  readonly oauth: HubSpotOAuth;
 }
 
 export const BATCH_READ_MAX_INPUTS = 100;
@@ -190,6 +200,8 @@ export async function startEmulator(options: HubSpotEmulatorOptions): Promise<Hu
   const searchWindow = options.searchRateLimit === undefined ? DEFAULT_SEARCH_RATE_LIMIT : options.searchRateLimit;
   const dailyLimit = options.dailyLimit ?? DEFAULT_DAILY_LIMIT;
   const tokens = new Map<string, TokenState>();
+  const oauth = new HubSpotOAuth(options.oauth, portalId, appId);
+  const isOAuth = (req: EmulatorRequest) => req.path.startsWith('/oauth/');
   const correlationIds = new WeakMap<EmulatorRequest, string>();
 
   const correlationId = (req: EmulatorRequest): string => {
@@ -267,8 +279,23 @@ export async function startEmulator(options: HubSpotEmulatorOptions): Promise<Hu
   };
 
   const authenticate = (req: EmulatorRequest): EmulatorReply | null => {
+    // The OAuth endpoints authenticate the client themselves and are not rate limited per token.
+    if (isOAuth(req)) return null;
     const token = tokenOf(req);
-    if (!token || !credentials.has(token)) {
+    const issued = token && !credentials.has(token) ? oauth.checkAccessToken(token) : null;
+    if (issued && !issued.ok && issued.reason === 'expired') {
+      return {
+        status: 401,
+        headers: { 'x-hubspot-correlation-id': correlationId(req) },
+        body: {
+          status: 'error',
+          message: `The OAuth token used to make this call expired ${issued.expiredMinutesAgo} minute(s) ago.`,
+          correlationId: correlationId(req),
+          category: 'EXPIRED_AUTHENTICATION',
+        },
+      };
+    }
+    if (!token || (!credentials.has(token) && !issued?.ok)) {
       return {
         status: 401,
         headers: { 'x-hubspot-correlation-id': correlationId(req) },
@@ -612,6 +639,7 @@ export async function startEmulator(options: HubSpotEmulatorOptions): Promise<Hu
   };
 
   const routes: EmulatorRoute[] = [
+    ...oauth.routes(),
     { method: 'GET', path: '/crm/v3/objects/:objectType', operation: '{objectType}.list', handler: list },
     { method: 'POST', path: '/crm/v3/objects/:objectType/batch/read', operation: '{objectType}.batchRead', handler: batchRead },
     { method: 'POST', path: '/crm/v3/objects/:objectType/search', operation: '{objectType}.search', handler: search },
@@ -738,6 +766,22 @@ export async function startEmulator(options: HubSpotEmulatorOptions): Promise<Hu
   const adminRoutes: EmulatorRoute[] = [
     {
       method: 'PUT',
+      path: '/oauth',
+      operation: 'admin.oauth.put',
+      handler: (req) =>
+        adminReply(req, () => {
+          try {
+            oauth.configure(jsonBody(req) as OAuthAdminInput);
+          } catch (err) {
+            if (err instanceof TypeError) throw new EmulatorMutationError(400, err.message);
+            throw err;
+          }
+          return { status: 200, body: oauth.state() };
+        }),
+    },
+    { method: 'GET', path: '/oauth', operation: 'admin.oauth.get', handler: () => ({ status: 200, body: { ...oauth.state(), grants: oauth.grants() } }) },
+    {
+      method: 'PUT',
       path: '/webhook',
       operation: 'admin.webhook.put',
       handler: (req) =>
@@ -805,8 +849,8 @@ export async function startEmulator(options: HubSpotEmulatorOptions): Promise<Hu
     errorBody,
     commonHeaders: (req) => ({
       'x-hubspot-correlation-id': correlationId(req),
-      // CRM search answers carry no rate-limit headers.
-      ...(isSearch(req) ? {} : rateHeaders(req)),
+      // CRM search and OAuth answers carry no rate-limit headers.
+      ...(isSearch(req) || isOAuth(req) ? {} : rateHeaders(req)),
     }),
     ...(options.latencyMs !== undefined ? { latencyMs: options.latencyMs } : {}),
     ...(options.port !== undefined ? { port: options.port } : {}),
@@ -823,6 +867,7 @@ export async function startEmulator(options: HubSpotEmulatorOptions): Promise<Hu
     waitForIdle: () => sender.waitForIdle(),
     onDelivery: (listener: (delivery: WebhookDelivery) => void) => sender.onDelivery(listener),
     webhookState: () => sender.state(),
+    oauth,
     async stop() {
       unsubscribe();
       // Retries and batch timers first, so nothing fires against a stopped emulator.

@@ -19,10 +19,13 @@ import { EmulatorAdminError, RecordMutations, parseFields, type RecordType } fro
 import { DEFAULT_SCALE, DEFAULT_SEED, seedStore } from './seed.ts';
 import { EMULATOR_API_VERSION, StripeStore, type Json } from './store.ts';
 import { WebhookSender, validateTarget, type WebhookDelivery } from './webhooks.ts';
+import { StripeOAuth, type StripeOAuthAdminInput, type StripeOAuthOptions } from './oauth.ts';
 
 export { StripeStore, EMULATOR_API_VERSION } from './store.ts';
 export { DEFAULT_SCALE, DEFAULT_SEED, STRIPE_PEOPLE_OFFSET } from './seed.ts';
 export { EmulatorAdminError, RECORD_TYPES, type RecordType } from './records.ts';
+export { DEFAULT_STRIPE_CODE_TTL_SECONDS, StripeOAuth } from './oauth.ts';
+export type { StripeOAuthAdminInput, StripeOAuthClient, StripeOAuthGrantRecord, StripeOAuthOptions } from './oauth.ts';
 export { DEFAULT_RETRY_DELAYS_MS, signStripePayload, type WebhookDelivery } from './webhooks.ts';
 
 export interface StripeEmulatorOptions extends ProviderEmulatorOptions {
@@ -30,6 +33,11 @@ export interface StripeEmulatorOptions extends ProviderEmulatorOptions {
   webhookConcurrency?: number;
   /** How long one delivery may take before it counts as failed (default 10 s). */
   webhookTimeoutMs?: number;
+  /**
+   * Stripe Connect OAuth apps served at /oauth/authorize, /oauth/token, /oauth/deauthorize (real
+   * host connect.stripe.com). Access tokens they issue are accepted by the API like `credentials`.
+   */
+  oauth?: StripeOAuthOptions;
 }
 
 export interface StripeEmulatorHandle extends EmulatorHandle {
@@ -51,6 +59,8 @@ export interface StripeEmulatorHandle extends EmulatorHandle {
   updateRecord(type: RecordType, id: string, fields: Json): Json;
   /** DELETE /__emulator/records/:type/:id */
   deleteRecord(type: RecordType, id: string): Json;
+  /** Connect OAuth state: token calls (`grants()`, `successfulGrants('refresh_token')`), switches (`configure`). */
+  readonly oauth: StripeOAuth;
 }
 
 /** Stripe's documented global limits: live-mode keys 100 req/s, test-mode keys 25 req/s. */
@@ -79,6 +89,7 @@ export async function startEmulator(options: StripeEmulatorOptions): Promise<Str
   const unsubscribe = store.onEvent((event) => sender.enqueue(event));
   const records = new RecordMutations(store);
   const credentials = new Set(options.credentials);
+  const oauth = new StripeOAuth(options.oauth, credentials, store.livemode);
   const requestIds = new WeakMap<EmulatorRequest, string>();
   const requestId = (req: EmulatorRequest): string => {
     let id = requestIds.get(req);
@@ -115,6 +126,8 @@ export async function startEmulator(options: StripeEmulatorOptions): Promise<Str
   };
 
   const authenticate = (req: EmulatorRequest): EmulatorReply | null => {
+    // Connect OAuth endpoints check the platform key themselves and answer OAuth-style errors.
+    if (req.path.startsWith('/oauth/')) return null;
     const key = apiKeyOf(req);
     if (key === null) {
       return fail(
@@ -126,7 +139,13 @@ export async function startEmulator(options: StripeEmulatorOptions): Promise<Str
         { 'www-authenticate': 'Basic realm="Stripe"' },
       );
     }
-    if (!credentials.has(key)) {
+    const issued = credentials.has(key) ? null : oauth.checkAccessToken(key);
+    if (issued && !issued.ok && issued.reason === 'expired') {
+      return fail(new StripeApiError(401, `Expired API Key provided: ${maskApiKey(key)}. Application access may have been revoked.`), req, {
+        'www-authenticate': 'Basic realm="Stripe"',
+      });
+    }
+    if (!credentials.has(key) && !issued?.ok) {
       return fail(new StripeApiError(401, `Invalid API Key provided: ${maskApiKey(key)}`), req, { 'www-authenticate': 'Basic realm="Stripe"' });
     }
     if (!allow(key)) return fail(rateLimited(), req, { 'stripe-rate-limited-reason': 'global-rate' });
@@ -175,6 +194,7 @@ export async function startEmulator(options: StripeEmulatorOptions): Promise<Str
   };
 
   const routes: EmulatorRoute[] = [
+    ...oauth.routes(),
     // --- customers ------------------------------------------------------------------------------
     route('/v1/customers', 'customers.list', { ...PAGINATION, created: 'range', email: 'string', test_clock: 'string' }, (_req, p) => {
       if (typeof p['test_clock'] === 'string') throw resourceMissing('test_clock', p['test_clock'], 'test_clock', 400);
@@ -339,6 +359,22 @@ export async function startEmulator(options: StripeEmulatorOptions): Promise<Str
   const adminRoutes: EmulatorRoute[] = [
     {
       method: 'PUT',
+      path: '/oauth',
+      operation: 'admin.oauth.set',
+      handler: admin((req) => {
+        let input: unknown;
+        try {
+          input = JSON.parse(req.rawBody.toString('utf8'));
+        } catch {
+          throw new TypeError('Body is not valid JSON.');
+        }
+        oauth.configure(input as StripeOAuthAdminInput);
+        return adminJson(200, oauth.state());
+      }),
+    },
+    { method: 'GET', path: '/oauth', operation: 'admin.oauth.get', handler: admin(() => adminJson(200, { ...oauth.state(), grants: oauth.grants() })) },
+    {
+      method: 'PUT',
       path: '/webhook',
       operation: 'admin.webhook.set',
       handler: admin((req) => {
@@ -392,6 +428,7 @@ export async function startEmulator(options: StripeEmulatorOptions): Promise<Str
   const stopBase = base.stop.bind(base);
   const handle: StripeEmulatorHandle = Object.assign(base, {
     store,
+    oauth,
     async stop() {
       unsubscribe();
       sender.stop();
