@@ -173,7 +173,7 @@ async function fetchPage<E extends EntityType>(
   const entityLoader = handle.connector.loaders[entity] as EntityLoader<EntityModelMap[E]>;
   const page = await entityLoader.list(args, handle.ctx);
   const fetchedAt = new Date().toISOString();
-  await rc.loaders.prime(handle, entity, page.nodes, fetchedAt);
+  const nodes = await rc.loaders.prime(handle, entity, page.nodes, fetchedAt);
   await rc.services.cache.setPage(scope, entity, fingerprint, {
     remoteIds: page.nodes.map((n) => n.source.remoteId),
     endCursor: page.endCursor,
@@ -182,7 +182,7 @@ async function fetchPage<E extends EntityType>(
     fetchedAt,
   });
   return {
-    nodes: page.nodes.map((n) => rc.loaders.serve(handle, n, fetchedAt, 'MISS')),
+    nodes,
     endCursor: page.endCursor,
     hasNextPage: page.hasNextPage,
     totalCount: page.totalCount ?? null,

@@ -31,7 +31,7 @@ export class RequestLoaders {
     private readonly cache: EntityCache,
   ) {}
 
-  serve<E extends EntityType>(connection: ConnectionHandle, model: EntityModelMap[E], fetchedAt: string, cacheStatus: 'HIT' | 'MISS'): Served<EntityModelMap[E]> {
+  private serve<E extends EntityType>(connection: ConnectionHandle, model: EntityModelMap[E], fetchedAt: string, cacheStatus: 'HIT' | 'MISS'): Served<EntityModelMap[E]> {
     return { ...model, served: { tenantId: this.tenantId, connectionId: connection.config.id, fetchedAt, cacheStatus } };
   }
 
@@ -80,18 +80,25 @@ export class RequestLoaders {
    * Records that arrived embedded in another response (Stripe expand[], list pages) are handed to
    * the loader and the cache, so resolving them later costs no upstream call.
    */
-  async prime<E extends EntityType>(connection: ConnectionHandle, entity: E, models: Array<EntityModelMap[E]>, fetchedAt = new Date().toISOString()): Promise<void> {
-    const loader = this.loader(connection, entity);
-    for (const model of models) loader.clear(model.source.remoteId).prime(model.source.remoteId, this.serve(connection, model, fetchedAt, 'MISS'));
+  async prime<E extends EntityType>(connection: ConnectionHandle, entity: E, models: Array<EntityModelMap[E]>, fetchedAt = new Date().toISOString()): Promise<Array<Served<EntityModelMap[E]>>> {
+    const served = models.map((model) => this.primeLoader(connection, entity, model, fetchedAt));
     await this.cache.setRecords({ tenantId: this.tenantId, connectionId: connection.config.id }, entity, models.map((model) => ({ model, fetchedAt })));
+    return served;
   }
 
   /** Prime one record now; its cache write is grouped with the others of this tick. */
   primeOne<E extends EntityType>(connection: ConnectionHandle, entity: E, model: EntityModelMap[E]): void {
     const fetchedAt = new Date().toISOString();
-    this.loader(connection, entity).clear(model.source.remoteId).prime(model.source.remoteId, this.serve(connection, model, fetchedAt, 'MISS'));
+    this.primeLoader(connection, entity, model, fetchedAt);
     if (this.pendingPrimes.length === 0) setImmediate(() => void this.flushPrimes(fetchedAt));
     this.pendingPrimes.push({ connection, entity, model });
+  }
+
+  /** Puts a freshly read record into this request's loader (replacing any earlier value). */
+  private primeLoader<E extends EntityType>(connection: ConnectionHandle, entity: E, model: EntityModelMap[E], fetchedAt: string): Served<EntityModelMap[E]> {
+    const served = this.serve(connection, model, fetchedAt, 'MISS');
+    this.loader(connection, entity).clear(model.source.remoteId).prime(model.source.remoteId, served);
+    return served;
   }
 
   private async flushPrimes(fetchedAt: string): Promise<void> {
