@@ -10,7 +10,7 @@ import type { EntityLoader } from '../../connectors/sdk/types.ts';
 import { RequestContext, type GatewayServices } from '../context.ts';
 import { bounded } from '../util/bounded.ts';
 import { RedisChangeLog, MemoryChangeLog, type ChangeLog } from './change-log.ts';
-import type { PublishedChange, QueuedChange } from './model.ts';
+import type { QueuedChange } from './model.ts';
 import { BullChangeQueue, MemoryChangeQueue, PermanentFailure, type ChangeQueue } from './queue.ts';
 import { MemoryDeadLetterStore, MemoryVersionStore, RedisDeadLetterStore, RedisVersionStore, type DeadLetterStore, type VersionStore } from './stores.ts';
 
@@ -151,4 +151,3 @@ function settings(e: GatewayServices['config']['events']) {
   return { concurrency: e.workerConcurrency, maxAttempts: e.maxAttempts, retryBaseDelayMs: e.retryBaseDelayMs, dedupeTtlSeconds: e.dedupeTtlSeconds };
 }
 
-export type { PublishedChange };

@@ -132,7 +132,6 @@ export class UpstreamClient {
       const cap = Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** (attempt - 1));
       return Math.floor(Math.random() * cap);
     };
-    let lastDelay = 0;
     const shouldRetryResult = (r: unknown): boolean => {
       const res = r as UpstreamResponse;
       if (!idempotent || !RETRYABLE_STATUS.has(res.status)) return false;
@@ -147,9 +146,8 @@ export class UpstreamClient {
         maxAttempts: Math.max(0, this.options.maxAttempts - 1),
         backoff: new DelegateBackoff((ctx) => {
           const result = 'value' in ctx.result ? (ctx.result.value as UpstreamResponse) : undefined;
-          lastDelay = Math.min(delayFor(ctx.attempt, result), Math.max(0, remaining() - 50));
           this.metrics?.upstreamRetries.inc({ connector, reason: result ? String(result.status) : 'transport' });
-          return lastDelay;
+          return Math.min(delayFor(ctx.attempt, result), Math.max(0, remaining() - 50));
         }),
       },
     );
