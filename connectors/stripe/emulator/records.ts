@@ -12,7 +12,7 @@ import {
   type SessionObject,
   type StripeStore,
 } from './store.ts';
-import { draftInvoice } from './objects.ts';
+import { checkoutItem, draftInvoice, newCheckoutSession, newPrice, newProduct } from './objects.ts';
 
 export const RECORD_TYPES = ['customers', 'invoices', 'checkout_sessions'] as const;
 export type RecordType = (typeof RECORD_TYPES)[number];
@@ -163,47 +163,16 @@ function decimalDiv(amount: number, quantity: number): string {
 // ---------------------------------------------------------------------------------------------
 
 function adHocPrice(store: StripeStore, cur: string, unitDecimal: string, description: string | null, created: number): Json & { id: string; product: string } {
-  const product: Json & { id: string } = reorder({
-    id: store.newId('prod'),
-    object: 'product',
-    active: true,
-    created,
-    default_price: null,
-    description: null,
-    images: [],
-    livemode: store.livemode,
-    marketing_features: [],
-    metadata: {},
-    name: description ?? 'Emulator item',
-    package_dimensions: null,
-    shippable: null,
-    statement_descriptor: null,
-    tax_code: null,
-    tax_details: null,
-    type: 'service',
-    unit_label: null,
-    updated: created,
-    url: null,
-  });
+  const product = newProduct({ id: store.newId('prod'), created, livemode: store.livemode, name: description ?? 'Emulator item', shippable: null });
   const integral = /^-?\d+$/.test(unitDecimal);
-  const price = reorder({
+  const price = newPrice({
     id: store.newId('price'),
-    object: 'price',
     active: false,
-    billing_scheme: 'per_unit',
     created,
     currency: cur,
-    custom_unit_amount: null,
     livemode: store.livemode,
-    lookup_key: null,
-    metadata: {},
-    nickname: null,
     product: product.id,
-    recurring: null,
     tax_behavior: 'unspecified',
-    tiers_mode: null,
-    transform_quantity: null,
-    type: 'one_time',
     unit_amount: integral ? Number(unitDecimal) : null,
     unit_amount_decimal: unitDecimal,
   });
@@ -323,89 +292,31 @@ function buildSession(store: StripeStore, customer: CustomerObject | null, field
   if (inputs.length === 0) throw bad('Missing required param: line_items (at least one {amount | unit_amount, quantity, description})');
   const items = inputs.map((l) => {
     const price = adHocPrice(store, cur, l.unitDecimal, l.description, created);
-    return reorder({
+    return checkoutItem({
       id: store.newId('li'),
-      object: 'item',
-      adjustable_quantity: null,
-      amount_discount: 0,
-      amount_subtotal: l.amount,
-      amount_tax: 0,
-      amount_total: l.amount,
       currency: cur,
       description: l.description,
-      metadata: {},
-      price: structuredClone(price),
+      price,
       quantity: l.quantity,
-    }) as unknown as CheckoutItemObject;
+      amount_subtotal: l.amount,
+      amount_discount: 0,
+      amount_tax: 0,
+    });
   });
   const email = optString(fields, 'customer_email') ?? null;
-  const session = reorder({
+  const session = newCheckoutSession({
     id,
-    object: 'checkout.session',
-    adaptive_pricing: { enabled: false },
-    after_expiration: null,
-    allow_promotion_codes: null,
-    allowed_payment_method_types: null,
-    amount_subtotal: 0,
-    amount_total: 0,
-    automatic_tax: { enabled: false, liability: null, provider: null, status: null },
-    billing_address_collection: null,
-    cancel_url: 'https://shop.example.com/cart',
-    client_reference_id: optString(fields, 'client_reference_id') ?? null,
-    client_secret: null,
-    collected_information: null,
-    consent: null,
-    consent_collection: null,
     created,
     currency: cur,
-    currency_conversion: null,
-    custom_fields: [],
-    custom_text: { after_submit: null, shipping_address: null, submit: null, terms_of_service_acceptance: null },
-    customer: customer?.id ?? null,
-    customer_account: null,
-    customer_creation: customer ? null : 'if_required',
-    customer_details: customer
-      ? { address: null, business_name: null, email: customer.email, individual_name: null, name: null, phone: null, tax_exempt: 'none', tax_ids: null }
-      : null,
-    customer_email: customer ? null : email,
-    discounts: [],
-    expires_at: created + DAY,
-    integration_identifier: null,
-    invoice: null,
-    invoice_creation: {
-      enabled: false,
-      invoice_data: { account_tax_ids: null, custom_fields: null, description: null, footer: null, issuer: null, metadata: {}, rendering_options: null },
-    },
     livemode: store.livemode,
-    locale: null,
-    managed_payments: null,
+    customer,
+    customer_email: email,
+    client_reference_id: optString(fields, 'client_reference_id') ?? null,
+    coupon: null,
     metadata: fields['metadata'] === undefined ? {} : mergeMetadata({}, fields['metadata']),
-    mode: 'payment',
-    origin_context: null,
-    payment_intent: null,
-    payment_link: null,
-    payment_method_collection: 'if_required',
-    payment_method_configuration_details: null,
-    payment_method_options: { card: { request_three_d_secure: 'automatic' } },
-    payment_method_types: ['card'],
-    payment_status: 'unpaid',
-    permissions: null,
-    phone_number_collection: { enabled: false },
-    recovered_from: null,
-    saved_payment_method_options: customer ? { allow_redisplay_filters: ['always'], payment_method_remove: 'disabled', payment_method_save: null } : null,
-    setup_intent: null,
-    shipping_address_collection: null,
-    shipping_cost: null,
-    shipping_options: [],
-    status: 'open',
-    submit_type: null,
-    subscription: null,
-    success_url: 'https://shop.example.com/thanks?session_id={CHECKOUT_SESSION_ID}',
-    total_details: { amount_discount: 0, amount_shipping: 0, amount_tax: 0 },
-    ui_mode: 'hosted',
-    url: `https://checkout.stripe.com/c/pay/${id}#${store.chars(40)}`,
-    wallet_options: null,
-  }) as SessionObject;
+    shipping: null,
+    url_fragment: store.chars(40),
+  });
   return { session, items };
 }
 

@@ -13,7 +13,7 @@ import {
   type SessionObject,
   type StripeStore,
 } from './store.ts';
-import { draftInvoice } from './objects.ts';
+import { checkoutItem, draftInvoice, newCheckoutSession, newPrice, newProduct } from './objects.ts';
 
 export interface SeedScale {
   contacts: number;
@@ -86,49 +86,18 @@ export function seedStore(store: StripeStore, seed: number, scale: SeedScale): v
   const taxRates = new Map<string, string>();
   for (const c of CURRENCIES) taxRates.set(c, store.newId('txr'));
   const products = CATALOG.map(([name, usd, physical]) => {
-    const product: Json & { id: string } = reorder({
-      id: store.newId('prod'),
-      object: 'product',
-      active: true,
-      created: catalogCreated,
-      default_price: null as string | null,
-      description: null,
-      images: [],
-      livemode: live,
-      marketing_features: [],
-      metadata: {},
-      name,
-      package_dimensions: null,
-      shippable: physical ? true : null,
-      statement_descriptor: null,
-      tax_code: null,
-      tax_details: null,
-      type: 'service',
-      unit_label: null,
-      updated: catalogCreated,
-      url: null,
-    });
-    const prices = new Map<string, Json & { id: string; unit_amount: number }>();
+    const product = newProduct({ id: store.newId('prod'), created: catalogCreated, livemode: live, name, shippable: physical ? true : null });
+    const prices = new Map<string, Json & { id: string; product: string; unit_amount: number }>();
     for (const currency of CURRENCIES) {
       const unit = priceIn(currency, usd);
-      const price = reorder({
+      const price = newPrice({
         id: store.newId('price'),
-        object: 'price',
         active: true,
-        billing_scheme: 'per_unit',
         created: catalogCreated,
         currency,
-        custom_unit_amount: null,
         livemode: live,
-        lookup_key: null,
-        metadata: {},
-        nickname: null,
         product: product.id,
-        recurring: null,
         tax_behavior: 'exclusive',
-        tiers_mode: null,
-        transform_quantity: null,
-        type: 'one_time',
         unit_amount: unit,
         unit_amount_decimal: String(unit),
       });
@@ -387,92 +356,37 @@ export function seedStore(store: StripeStore, seed: number, scale: SeedScale): v
       const discount = Math.round((subtotal * discountPct) / 100);
       const tax = Math.round(((subtotal - discount) * taxBp) / 10_000);
       items.push(
-        reorder({
+        checkoutItem({
           id: store.newId('li'),
-          object: 'item',
-          adjustable_quantity: null,
-          amount_discount: discount,
-          amount_subtotal: subtotal,
-          amount_tax: tax,
-          amount_total: subtotal - discount + tax,
           currency,
           description: item.name,
-          metadata: {},
-          price: structuredClone(price),
+          price,
           quantity,
-        }) as unknown as CheckoutItemObject,
+          amount_subtotal: subtotal,
+          amount_discount: discount,
+          amount_tax: tax,
+        }),
       );
     }
     const shipping = physical && !free;
     const shippingAmount = priceIn(currency, SHIPPING_USD_CENTS);
     const shippingRate = shipping ? store.newId('shr') : null;
-    const session = reorder({
+    // The draws happen in this order (client reference, guest email, URL fragment): keep it.
+    const clientReferenceId = r() < 0.6 ? `ORD-${10_000 + i}` : null;
+    const guestEmail = !customer && r() < 0.5 ? person.email : null;
+    const session = newCheckoutSession({
       id,
-      object: 'checkout.session',
-      adaptive_pricing: { enabled: false },
-      after_expiration: null,
-      allow_promotion_codes: null,
-      allowed_payment_method_types: null,
-      amount_subtotal: 0,
-      amount_total: 0,
-      automatic_tax: { enabled: false, liability: null, provider: null, status: null },
-      billing_address_collection: null,
-      cancel_url: 'https://shop.example.com/cart',
-      client_reference_id: r() < 0.6 ? `ORD-${10_000 + i}` : null,
-      client_secret: null,
-      collected_information: null,
-      consent: null,
-      consent_collection: null,
       created,
       currency,
-      currency_conversion: null,
-      custom_fields: [],
-      custom_text: { after_submit: null, shipping_address: null, submit: null, terms_of_service_acceptance: null },
-      customer: customer?.id ?? null,
-      customer_account: null,
-      customer_creation: customer ? null : 'if_required',
-      customer_details: customer
-        ? { address: null, business_name: null, email: customer.email, individual_name: null, name: null, phone: null, tax_exempt: 'none', tax_ids: null }
-        : null,
-      customer_email: !customer && r() < 0.5 ? person.email : null,
-      discounts: coupon ? [{ coupon, promotion_code: null }] : [],
-      expires_at: created + DAY,
-      integration_identifier: null,
-      invoice: null,
-      invoice_creation: {
-        enabled: false,
-        invoice_data: { account_tax_ids: null, custom_fields: null, description: null, footer: null, issuer: null, metadata: {}, rendering_options: null },
-      },
       livemode: live,
-      locale: null,
-      managed_payments: null,
+      customer,
+      customer_email: guestEmail,
+      client_reference_id: clientReferenceId,
+      coupon,
       metadata: {},
-      mode: 'payment',
-      origin_context: null,
-      payment_intent: null,
-      payment_link: null,
-      payment_method_collection: 'if_required',
-      payment_method_configuration_details: null,
-      payment_method_options: { card: { request_three_d_secure: 'automatic' } },
-      payment_method_types: ['card'],
-      payment_status: 'unpaid',
-      permissions: null,
-      phone_number_collection: { enabled: false },
-      recovered_from: null,
-      saved_payment_method_options: customer ? { allow_redisplay_filters: ['always'], payment_method_remove: 'disabled', payment_method_save: null } : null,
-      setup_intent: null,
-      shipping_address_collection: shipping ? { allowed_countries: ['CA', 'DE', 'FR', 'GB', 'JP', 'NL', 'US'] } : null,
-      shipping_cost: shipping ? { amount_subtotal: shippingAmount, amount_tax: 0, amount_total: shippingAmount, shipping_rate: shippingRate } : null,
-      shipping_options: shipping ? [{ shipping_amount: shippingAmount, shipping_rate: shippingRate }] : [],
-      status: 'open',
-      submit_type: null,
-      subscription: null,
-      success_url: 'https://shop.example.com/thanks?session_id={CHECKOUT_SESSION_ID}',
-      total_details: { amount_discount: 0, amount_shipping: 0, amount_tax: 0 },
-      ui_mode: 'hosted',
-      url: `https://checkout.stripe.com/c/pay/${id}#${store.chars(40)}`,
-      wallet_options: null,
-    }) as SessionObject;
+      shipping: shipping && shippingRate ? { amount: shippingAmount, rate: shippingRate } : null,
+      url_fragment: store.chars(40),
+    });
     at(created, () => store.insertSession(session, items));
 
     if (status === 'expired') {
