@@ -17,5 +17,8 @@ export default defineConfig({
     // Integration tests start servers on port 0 and use a Redis key prefix per run, so files can
     // run in parallel; two workers match the 2-core machines.
     maxWorkers: 2,
+    // Gateways in tests run in production mode (error masking), which requires a vault master key.
+    // A fixed, test-only key (32 bytes of 0x07): never a real secret.
+    env: { SWITCHBOARD_MASTER_KEYS: `test-key:${Buffer.alloc(32, 7).toString('base64')}` },
   },
 });

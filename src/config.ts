@@ -23,6 +23,8 @@ export const LIMITS = {
   UPSTREAM_MAX_ATTEMPTS: 3,
   /** Longest a cache operation may take before it counts as a miss (Redis slow or down). */
   CACHE_OP_TIMEOUT_MS: 250,
+  /** How long a connect link stays valid (it is also single-use). */
+  CONNECT_SESSION_TTL_SECONDS: 600,
 } as const;
 
 export const DEFAULT_EVENT_SETTINGS = {
@@ -58,16 +60,61 @@ const connectionSchema = z.object({
   rateLimit: z.object({ requests: z.number().int().positive(), windowMs: z.number().int().positive() }).optional(),
 });
 
+export const API_KEY_SCOPES = ['read', 'subscribe', 'admin'] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
 const tenantSchema = z.object({
   id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ (1-64 chars)'),
   name: z.string().optional(),
-  /** SHA-256 (hex) of each API key the tenant may use; keys themselves are never stored. */
-  apiKeys: z.array(z.object({ id: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex chars') })).min(1),
-  connections: z.array(connectionSchema),
+  /**
+   * SHA-256 (hex) of each API key the tenant may use; keys themselves are never stored. Scopes
+   * default to all three. More keys can be issued at runtime (`npm run keys`, createApiKey).
+   */
+  apiKeys: z
+    .array(
+      z.object({
+        id: z.string().min(1),
+        sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex chars'),
+        /** Default: all three. */
+        scopes: z.array(z.enum(API_KEY_SCOPES)).min(1).optional(),
+      }),
+    )
+    .default([]),
+  connections: z.array(connectionSchema).default([]),
+  /**
+   * Where the browser may be sent after a connect flow (exact URLs, or prefixes ending in "/").
+   * A connect session asking for any other return URL is refused.
+   */
+  connectReturnUrls: z.array(z.url()).optional(),
+});
+
+/**
+ * The operator's registration with a provider, used for connections tenants create at runtime:
+ * the OAuth app (client id/secret), optional endpoint overrides (sandbox, emulator) and the
+ * signing secret of the app's webhooks.
+ */
+const providerSchema = z.object({
+  /** API base URL for runtime-created connections (default: the connector's real one). */
+  baseUrl: z.url().optional(),
+  oauth: z
+    .object({
+      clientId: z.string().min(1),
+      clientSecret: credentialSchema,
+      /** Scopes to request instead of the connector's defaults. */
+      scopes: z.array(z.string().min(1)).optional(),
+      authorizationUrl: z.url().optional(),
+      tokenUrl: z.url().optional(),
+      revocationUrl: z.url().optional(),
+      /** The callback registered with the provider; default <public URL>/connect/<provider>/callback. */
+      redirectUri: z.url().optional(),
+    })
+    .optional(),
+  /** Signing secret for webhooks addressed to runtime-created connections (HubSpot: the app's client secret). */
+  webhookSecret: credentialSchema.optional(),
 });
 
 export const tenantsFileSchema = z
-  .object({ tenants: z.array(tenantSchema).min(1) })
+  .object({ tenants: z.array(tenantSchema).min(1), providers: z.record(z.string(), providerSchema).default({}) })
   .superRefine((file, ctx) => {
     const seenConn = new Map<string, string>();
     const seenTenant = new Set<string>();
@@ -89,7 +136,12 @@ export const tenantsFileSchema = z
 
 export type TenantsFile = z.infer<typeof tenantsFileSchema>;
 export type TenantConfig = TenantsFile['tenants'][number];
-export type ConnectionConfig = TenantConfig['connections'][number];
+export type ProviderRegistration = z.infer<typeof providerSchema>;
+export type FileCredential = z.infer<typeof credentialSchema>;
+/** A connection: from the tenants file, or created at runtime with its secret in the vault. */
+export type ConnectionConfig = Omit<TenantConfig['connections'][number], 'credentials'> & {
+  credentials: FileCredential | { type: 'vault' };
+};
 
 export interface GatewayConfig {
   port: number;
@@ -101,6 +153,12 @@ export interface GatewayConfig {
   /** Prefix of every Redis key this gateway writes (tests use one per run). */
   keyPrefix: string;
   tenants: TenantConfig[];
+  /** Provider registrations for runtime-created connections (OAuth apps), by connector id. */
+  providers: Record<string, ProviderRegistration>;
+  /** Lifetime of a connect session (the link a tenant opens to connect an account). */
+  connectSessionTtlSeconds: number;
+  /** Allow http:// OAuth endpoints (emulators and test servers on loopback); never in production. */
+  allowInsecureOAuth: boolean;
   cacheTtlSeconds: { Contact: number; Invoice: number; Order: number; listPage: number };
   limits: {
     maxPageSize: number;
@@ -214,6 +272,9 @@ export function defaultGatewayConfig(tenants: TenantConfig[], overrides: Partial
     redisUrl: null,
     keyPrefix: 'sb',
     tenants,
+    providers: {},
+    connectSessionTtlSeconds: LIMITS.CONNECT_SESSION_TTL_SECONDS,
+    allowInsecureOAuth: false,
     cacheTtlSeconds: { ...DEFAULT_CACHE_TTL_SECONDS },
     limits: {
       maxPageSize: LIMITS.MAX_PAGE_SIZE,

@@ -2,10 +2,13 @@
 // request's loaders, deadline and abort signal, and the partial errors collected along the way.
 import type { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
-import type { Connector, ConnectorContext } from '../connectors/sdk/types.ts';
+import type { Connector, ConnectorContext, UpstreamFetch } from '../connectors/sdk/types.ts';
 import type { EntityCache } from './cache/entity-cache.ts';
 import type { CredentialStore } from './auth/credentials.ts';
-import type { Tenant, TenantDirectory } from './auth/tenants.ts';
+import type { ConnectionStore } from './auth/connections.ts';
+import type { ApiKeyStore } from './auth/api-keys.ts';
+import type { ConnectFlow } from './auth/connect.ts';
+import type { Principal, Tenant, TenantDirectory } from './auth/tenants.ts';
 import type { ConnectionConfig, GatewayConfig } from './config.ts';
 import type { UpstreamClient } from './http/upstream.ts';
 import type { EventPipeline } from './events/pipeline.ts';
@@ -19,6 +22,12 @@ export interface GatewayServices {
   upstream: UpstreamClient;
   cache: EntityCache;
   credentials: CredentialStore;
+  /** Runtime-created connections and the status channel. */
+  connections: ConnectionStore;
+  /** Runtime-issued tenant API keys. */
+  apiKeys: ApiKeyStore;
+  /** Connecting provider accounts (set once built). */
+  connect: ConnectFlow | null;
   log: Logger;
   /** The event pipeline (set once built; it needs the other services). */
   events: EventPipeline | null;
@@ -30,13 +39,23 @@ export class RequestContext {
   readonly partialErrors: GraphQLError[] = [];
   private readonly handles = new Map<string, ConnectionHandle>();
 
+  readonly tenant: Tenant;
+  /** scheme://host[:port] the client reached the gateway at (connect links are built on it). */
+  publicBase = 'http://localhost';
+
   constructor(
     readonly services: GatewayServices,
-    readonly tenant: Tenant,
+    readonly principal: Principal,
     readonly signal: AbortSignal,
     readonly deadline: number,
   ) {
-    this.loaders = new RequestLoaders(tenant.id, services.cache);
+    this.tenant = principal.tenant;
+    this.loaders = new RequestLoaders(this.tenant.id, services.cache);
+  }
+
+  get connect(): ConnectFlow {
+    if (!this.services.connect) throw new Error('connect flow not started');
+    return this.services.connect;
   }
 
   get config(): GatewayConfig {
@@ -55,7 +74,7 @@ export class RequestContext {
 
   /** A connection of this tenant by id; null for unknown ids and other tenants' connections. */
   connection(connectionId: string): ConnectionHandle | null {
-    const config = this.services.directory.connectionOf(this.tenant.id, connectionId);
+    const config = this.tenant.connections.find((c) => c.id === connectionId);
     return config ? this.handleFor(config) : null;
   }
 
@@ -77,11 +96,30 @@ export class RequestContext {
       connection: info,
       signal: this.signal,
       log,
-      fetch: this.services.upstream.forScope({ manifest: connector.manifest, connection: info, signal: this.signal, deadline: this.deadline, rateLimit: config.rateLimit }),
-      accessToken: () => this.services.credentials.accessToken(config),
+      fetch: this.renewingFetch(config, this.services.upstream.forScope({ manifest: connector.manifest, connection: info, signal: this.signal, deadline: this.deadline, rateLimit: config.rateLimit })),
+      accessToken: () => this.services.credentials.accessToken(this.tenant.id, config),
       prime: (entity, model) => this.loaders.primeOne(handle, entity, model),
     };
     this.handles.set(config.id, handle);
     return handle;
+  }
+
+  /**
+   * A 401 to a bearer token we handed out means the provider no longer takes it (revoked early,
+   * clock skew): renew it once through the credential store and repeat the call with the new one.
+   * A second 401 stands and becomes UPSTREAM_UNAUTHORIZED in the connector.
+   */
+  private renewingFetch(config: ConnectionConfig, fetch: UpstreamFetch): UpstreamFetch {
+    return async (request) => {
+      const res = await fetch(request);
+      if (res.status !== 401) return res;
+      const header = Object.entries(request.headers ?? {}).find(([k]) => k.toLowerCase() === 'authorization')?.[1];
+      const rejected = header ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : undefined;
+      if (!rejected) return res;
+      const renewed = await this.services.credentials.afterUnauthorized(this.tenant.id, config, rejected);
+      if (!renewed || renewed === rejected) return res;
+      const headers = Object.fromEntries(Object.entries(request.headers ?? {}).map(([k, v]) => [k, k.toLowerCase() === 'authorization' ? `Bearer ${renewed}` : v]));
+      return fetch({ ...request, headers });
+    };
   }
 }

@@ -12,18 +12,26 @@ import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/di
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import { GraphQLError, specifiedRules, validate, type GraphQLSchema } from 'graphql';
+import { GraphQLError, parse, specifiedRules, validate, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { connectorMap } from '../connectors/registry.ts';
 import type { Connector } from '../connectors/sdk/types.ts';
-import { ConfigCredentialStore, type CredentialStore } from './auth/credentials.ts';
+import { Redis } from 'ioredis';
+import { MemoryApiKeyStore, RedisApiKeyStore, type ApiKeyStore } from './auth/api-keys.ts';
+import { ConnectFlow, type HttpAnswer } from './auth/connect.ts';
+import { MemoryConnectionStore, RedisConnectionStore, type ConnectionStore } from './auth/connections.ts';
+import { VaultCredentialStore, type CredentialStore } from './auth/credentials.ts';
 import { JwtVerifier, looksLikeJwt } from './auth/jwt.ts';
-import { TenantDirectory, type Tenant } from './auth/tenants.ts';
+import { ProviderApps } from './auth/provider-apps.ts';
+import { scopeError, scopesFromClaim } from './auth/scopes.ts';
+import { TenantDirectory, type Principal } from './auth/tenants.ts';
+import { TokenManager } from './auth/token-manager.ts';
+import { CredentialVault, createVaultStore, loadVaultKeyring, type MasterKeyring } from './auth/vault.ts';
 import { EntityCache } from './cache/entity-cache.ts';
 import { createKvStore, type KvStore } from './cache/store.ts';
-import { ConfigError, type GatewayConfig } from './config.ts';
+import { ConfigError, type ApiKeyScope, type GatewayConfig } from './config.ts';
 import { RequestContext, type GatewayServices } from './context.ts';
 import { formatError, unauthenticated } from './errors.ts';
 import { graphiqlPage, EXAMPLE_QUERY } from './http/graphiql.ts';
@@ -31,6 +39,7 @@ import { readBody, sendJson as sendJsonWith } from './http/respond.ts';
 import { UpstreamClient } from './http/upstream.ts';
 import { createLogger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
+import { connectionResolvers } from './resolvers/connections.ts';
 import { eventResolvers } from './resolvers/events.ts';
 import { resolvers } from './resolvers/index.ts';
 import { EventPipeline } from './events/pipeline.ts';
@@ -50,6 +59,8 @@ export interface GatewayOptions {
   connectors?: ReadonlyMap<string, Connector>;
   credentials?: CredentialStore;
   logger?: Logger;
+  /** Master keys of the credential vault; default from SWITCHBOARD_MASTER_KEYS (required in production). */
+  keyring?: MasterKeyring;
 }
 
 const SCHEMA_DIR = fileURLToPath(new URL('../schema/', import.meta.url));
@@ -63,7 +74,7 @@ export function loadTypeDefs(): string {
 }
 
 export function buildSchema(): GraphQLSchema {
-  return makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: [resolvers, eventResolvers] as never });
+  return makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: [resolvers, eventResolvers, connectionResolvers] as never });
 }
 
 /** Extracts the API key from "Bearer <key>" (case-insensitive scheme). */
@@ -73,8 +84,9 @@ export function bearerToken(header: string | undefined | null): string | null {
   return m ? (m[1] as string) : null;
 }
 
-function validateStartup(config: GatewayConfig, connectors: ReadonlyMap<string, Connector>, env: NodeJS.ProcessEnv): void {
-  const problems: string[] = [];
+function validateStartup(config: GatewayConfig, connectors: ReadonlyMap<string, Connector>, env: NodeJS.ProcessEnv, apps: ProviderApps): void {
+  const problems: string[] = [...apps.problems()];
+  if (config.allowInsecureOAuth && config.mode === 'production') problems.push('allowInsecureOAuth (http:// OAuth endpoints) is for emulators and tests; it is refused in production');
   for (const t of config.tenants) {
     for (const c of t.connections) {
       if (!connectors.has(c.provider)) problems.push(`tenant ${t.id}, connection ${c.id}: unknown provider "${c.provider}" (known: ${[...connectors.keys()].join(', ')})`);
@@ -86,8 +98,12 @@ function validateStartup(config: GatewayConfig, connectors: ReadonlyMap<string, 
 
 export async function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
   const connectors = options.connectors ?? connectorMap();
-  validateStartup(config, connectors, process.env);
+  const apps = new ProviderApps(config, connectors);
+  validateStartup(config, connectors, process.env, apps);
+  // Production without a valid master key stops here with a precise message (MasterKeyConfigError).
+  const keyring = options.keyring ?? loadVaultKeyring(process.env, config.mode);
   const log = options.logger ?? createLogger(config.logLevel);
+  if (keyring.ephemeral) log.warn('no SWITCHBOARD_MASTER_KEYS: runtime connections are encrypted under a random key and are unreadable after a restart');
   const metrics = new Metrics({ defaultMetrics: config.mode !== 'test' });
 
   const kv: KvStore = await createKvStore({
@@ -100,48 +116,87 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     opTimeoutMs: config.limits.cacheOpTimeoutMs,
     onError: (err, op) => log.debug({ op, err: String(err) }, 'cache operation failed; treated as a miss'),
   });
+  const onRedisError = (what: string) => (err: unknown) => log.warn({ err: String(err) }, `${what}: Redis error`);
+  const connections: ConnectionStore = config.redisUrl
+    ? new RedisConnectionStore(config.redisUrl, `${config.keyPrefix}:conn`, onRedisError('connection store'))
+    : new MemoryConnectionStore();
+  const apiKeys: ApiKeyStore = config.redisUrl ? new RedisApiKeyStore(config.redisUrl, config.keyPrefix, { onError: onRedisError('API keys') }) : new MemoryApiKeyStore();
+  const vaultStore = await createVaultStore({ redisUrl: config.redisUrl, namespace: `${config.keyPrefix}:vault`, onError: onRedisError('vault') });
+  const vault = new CredentialVault({ keyv: vaultStore.keyv, keyring });
+  const lockRedis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, connectTimeout: 2_000 }) : null;
+  lockRedis?.on('error', onRedisError('token locks'));
+  const directory = new TenantDirectory(config.tenants, connections, config.providers);
+  const tokens = new TokenManager({
+    vault,
+    redis: lockRedis,
+    keyPrefix: `${config.keyPrefix}:token`,
+    onStatusChange: async (change) => {
+      const updated = await connections.update(change.connectionId, { status: change.status, lastError: change.reason });
+      if (updated) await connections.publish({ tenantId: change.tenantId, connectionId: change.connectionId, provider: updated.provider, status: change.status, reason: change.reason, at: new Date().toISOString() });
+      log.warn({ tenantId: change.tenantId, connectionId: change.connectionId, status: change.status }, 'connection status changed');
+    },
+    onRefreshed: async (_tenantId, connectionId, at) => {
+      await connections.update(connectionId, { lastRefreshedAt: new Date(at).toISOString() });
+    },
+  });
+  const upstream = new UpstreamClient(metrics, {
+    attemptTimeoutMs: config.limits.upstreamAttemptTimeoutMs,
+    maxAttempts: config.limits.upstreamMaxAttempts,
+    baseDelayMs: 100,
+    maxDelayMs: 2_000,
+    breakerThreshold: 5,
+    breakerHalfOpenAfterMs: 10_000,
+  });
   const services: GatewayServices = {
     config,
-    directory: new TenantDirectory(config.tenants),
+    directory,
     connectors,
-    upstream: new UpstreamClient(metrics, {
-      attemptTimeoutMs: config.limits.upstreamAttemptTimeoutMs,
-      maxAttempts: config.limits.upstreamMaxAttempts,
-      baseDelayMs: 100,
-      maxDelayMs: 2_000,
-      breakerThreshold: 5,
-      breakerHalfOpenAfterMs: 10_000,
-    }),
+    upstream,
     cache,
-    credentials: options.credentials ?? new ConfigCredentialStore(),
+    credentials: options.credentials ?? new VaultCredentialStore({ vault, tokens, apps, connections }),
+    connections,
+    apiKeys,
+    connect: null,
     log,
     events: null,
   };
+  services.connect = new ConnectFlow({ config, connectors, apps, connections, vault, tokens, directory, upstream });
   const events = new EventPipeline(services);
   services.events = events;
   events.start();
   if (!events.queue.durable) log.warn('no REDIS_URL: webhook events are queued in memory and are NOT durable (lost if the process stops)');
 
   const schema = buildSchema();
+  /** The gateway's base URL as the client reached it: the configured public URL, else the Host header. */
+  const publicBase = (req: IncomingMessage): string => config.publicUrl?.replace(/\/$/, '') ?? `http://${req.headers.host ?? `${config.host}:${config.port}`}`;
   const jwt = config.jwt ? new JwtVerifier(config.jwt) : null;
-  /** Tenant API key, or (when configured) a JWT from the trusted issuer naming the tenant. */
-  const authenticate = async (authorization: string | undefined | null): Promise<Tenant> => {
+  /**
+   * Tenant API key (tenants file or runtime-issued), or (when configured) a JWT from the trusted
+   * issuer naming the tenant; the tenant's runtime connections are merged in.
+   */
+  const authenticate = async (authorization: string | undefined | null): Promise<Principal> => {
     const token = bearerToken(authorization);
     if (!token) throw unauthenticated('send your tenant API key (or a JWT) as "Authorization: Bearer <token>"');
+    let found: { tenantId: string; scopes: Iterable<ApiKeyScope> } | null = null;
     if (jwt && looksLikeJwt(token)) {
-      let tenantId: string;
       try {
-        tenantId = await jwt.tenantOf(token);
+        const claims = await jwt.verify(token);
+        found = { tenantId: claims.tenantId, scopes: scopesFromClaim(claims.scope) };
       } catch (err) {
         throw unauthenticated(`JWT rejected: ${(err as Error).message}`);
       }
-      const tenant = services.directory.byId(tenantId);
-      if (!tenant) throw unauthenticated('JWT rejected: its tenant is not configured here');
-      return tenant;
+      if (!services.directory.byId(found.tenantId)) throw unauthenticated('JWT rejected: its tenant is not configured here');
+    } else {
+      const file = services.directory.authenticate(token);
+      if (file) found = { tenantId: file.tenant.id, scopes: file.scopes };
+      else {
+        const issued = await apiKeys.authenticate(token);
+        if (issued) found = { tenantId: issued.tenantId, scopes: issued.scopes };
+      }
     }
-    const tenant = services.directory.authenticate(token);
-    if (!tenant) throw unauthenticated('the API key is not valid');
-    return tenant;
+    const tenant = found ? services.directory.byId(found.tenantId) : null;
+    if (!found || !tenant) throw unauthenticated('the API key is not valid');
+    return { tenant: await services.directory.view(tenant), scopes: new Set(found.scopes) };
   };
 
   const depthRule = maxDepthRule({
@@ -169,6 +224,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       // We set no HTTP cache hints; the plugin would wrap every field resolver for nothing.
       ApolloServerPluginCacheControlDisabled(),
       partialErrorsPlugin(),
+      scopePlugin(),
       metricsPlugin(metrics),
     ],
   });
@@ -198,7 +254,11 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     });
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: (req.method ?? 'GET').toUpperCase(), headers, search: url.search, body },
-      context: async () => new RequestContext(services, await authenticate(req.headers.authorization), abort.signal, Date.now() + config.limits.requestDeadlineMs),
+      context: async () => {
+        const rc = new RequestContext(services, await authenticate(req.headers.authorization), abort.signal, Date.now() + config.limits.requestDeadlineMs);
+        rc.publicBase = publicBase(req);
+        return rc;
+      },
     });
     const outHeaders: Record<string, string> = Object.fromEntries(result.headers);
     if (result.status === 401) outHeaders['www-authenticate'] = 'Bearer realm="switchboard"';
@@ -238,9 +298,16 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         case '/':
           res.writeHead(302, { location: '/graphql' });
           return res.end();
-        default:
+        default: {
+          const connect = /^\/connect\/([a-z][a-z0-9-]{1,31})(\/callback)?\/?$/.exec(url.pathname);
+          if (connect && req.method === 'GET' && services.connect) {
+            const connector = connect[1] as string;
+            const answer = connect[2] ? await services.connect.callback(connector, url) : await services.connect.start(connector, url, publicBase(req));
+            return sendAnswer(res, answer);
+          }
           if (url.pathname.startsWith('/webhooks/')) return handleWebhook(req, res, url, services, events);
           return sendJson(res, 404, { error: `no route for ${req.method} ${url.pathname}` });
+        }
       }
     };
     route().catch((err: unknown) => {
@@ -254,19 +321,39 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   // (connectionParams.authorization).
   // The same size limit as HTTP bodies applies to every WebSocket message.
   const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: config.limits.maxBodyBytes });
-  const wsServer = useServer<{ authorization?: string }, { tenant?: Tenant }>(
+  const wsServer = useServer<{ authorization?: string }, { principal?: Principal; authorization?: string | null }>(
     {
       schema,
       onConnect: async (ctx) => {
         try {
-          ctx.extra.tenant = await authenticate(ctx.connectionParams?.authorization ?? null);
+          const authorization = ctx.connectionParams?.authorization ?? null;
+          ctx.extra.principal = await authenticate(authorization);
+          ctx.extra.authorization = authorization;
           return true;
         } catch {
           return false; // graphql-ws closes with 4403 Forbidden
         }
       },
       // A fresh context per operation: loaders must not hold records for the socket's lifetime.
-      context: (ctx) => new RequestContext(services, ctx.extra.tenant as Tenant, new AbortController().signal, Date.now() + config.limits.requestDeadlineMs),
+      // The principal is re-read per operation so connections added or removed since the socket
+      // opened (and revoked keys) count.
+      context: async (ctx) => {
+        const principal = await authenticate(ctx.extra.authorization ?? null);
+        const rc = new RequestContext(services, principal, new AbortController().signal, Date.now() + config.limits.requestDeadlineMs);
+        rc.publicBase = publicBase(ctx.extra.request);
+        return rc;
+      },
+      onSubscribe: (ctx, _id, payload) => {
+        const scopes = ctx.extra.principal?.scopes ?? new Set();
+        let document;
+        try {
+          document = parse(payload.query);
+        } catch {
+          return; // graphql-ws reports the syntax error itself
+        }
+        const denied = scopeError(document, payload.operationName, scopes);
+        return denied ? [denied] : undefined;
+      },
       // The same document limits as HTTP (depth); graphql-ws validates with these rules.
       validate: (s, document) => validate(s, document, [...specifiedRules, depthRule]),
       subscribe: (args) => sharedSubscribe(args, (args.contextValue as RequestContext).tenant.id),
@@ -298,6 +385,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         await apollo.stop();
         await events.close();
         await kv.close();
+        await Promise.allSettled([connections.close(), apiKeys.close(), vaultStore.close(), lockRedis?.quit()]);
       })();
       return stopping;
     },
@@ -314,6 +402,30 @@ const CORS_HEADERS: Record<string, string> = {
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   sendJsonWith(res, status, body, CORS_HEADERS);
+}
+
+/** Connect-flow answers: redirects and JSON, never cached. */
+function sendAnswer(res: ServerResponse, answer: HttpAnswer): void {
+  if (answer.body === undefined) {
+    res.writeHead(answer.status, { 'cache-control': 'no-store', ...answer.headers });
+    res.end();
+    return;
+  }
+  sendJsonWith(res, answer.status, answer.body, { 'cache-control': 'no-store', ...answer.headers });
+}
+
+/** Checks the operation's scope once it is known, before execution (FORBIDDEN, HTTP 403). */
+function scopePlugin(): ApolloServerPlugin<RequestContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ document, operationName, contextValue }) {
+          const denied = scopeError(document, operationName, contextValue.principal.scopes);
+          if (denied) throw denied;
+        },
+      };
+    },
+  };
 }
 
 /** Adds the per-provider errors collected during execution to an answer that still has data. */

@@ -20,12 +20,22 @@ export const hubspotManifest = {
   id: 'hubspot',
   displayName: 'HubSpot',
   auth: {
-    type: 'oauth2',
-    authorizationUrl: 'https://app.hubspot.com/oauth/authorize',
-    // The date-versioned token endpoint; the legacy /oauth/v1/token is deprecated (sunset 2027-02-16).
-    tokenUrl: 'https://api.hubapi.com/oauth/2026-03/token',
-    scopes: ['crm.objects.contacts.read', 'crm.objects.invoices.read', 'crm.objects.orders.read', 'crm.objects.line_items.read'],
-    staticTokenAllowed: true,
+    oauth2: {
+      authorizationUrl: 'https://app.hubspot.com/oauth/authorize',
+      // The date-versioned token endpoint; the legacy /oauth/v1/token is deprecated (sunset 2027-02-16).
+      tokenUrl: 'https://api.hubapi.com/oauth/2026-03/token',
+      // The v1 refresh-token DELETE is the documented way to give an installation's access back.
+      revocation: { type: 'hubspot-refresh-token', url: 'https://api.hubapi.com/oauth/v1/refresh-tokens' },
+      scopes: ['crm.objects.contacts.read', 'crm.objects.invoices.read', 'crm.objects.orders.read', 'crm.objects.line_items.read'],
+      scopeSeparator: ' ',
+      pkce: true,
+      clientAuth: 'client_secret_post',
+      grants: ['authorization_code', 'client_credentials'],
+      // v1 never rotates; whether 2026-03 does is unconfirmed (its response carries a refresh_token).
+      refreshTokenRotation: 'optional',
+      settingsFromTokenResponse: { portalId: 'hub_id' },
+    },
+    apiKey: { label: 'private app access token' },
   },
   defaultBaseUrl: 'https://api.hubapi.com',
   maxBatchSize: { Contact: HUBSPOT_BATCH_READ_MAX, Invoice: HUBSPOT_BATCH_READ_MAX, Order: HUBSPOT_BATCH_READ_MAX },

@@ -7,17 +7,32 @@ const entity = z.enum(ENTITY_TYPES);
 const manifestSchema = z.object({
   id: z.string().regex(/^[a-z][a-z0-9-]{1,31}$/, 'lower-case letters, digits and dashes, 2-32 chars'),
   displayName: z.string().min(1),
-  auth: z.discriminatedUnion('type', [
-    z.object({
-      type: z.literal('oauth2'),
-      authorizationUrl: z.url(),
-      tokenUrl: z.url(),
-      scopes: z.array(z.string()),
-      staticTokenAllowed: z.boolean(),
-    }),
-    z.object({ type: z.literal('api_key'), header: z.string().min(1), scheme: z.enum(['Bearer', 'Basic', 'none']) }),
-    z.object({ type: z.literal('basic') }),
-  ]),
+  auth: z
+    .object({
+      oauth2: z
+        .object({
+          authorizationUrl: z.string().regex(/^https:\/\/\S+$/, 'an https URL (may hold {param} placeholders)'),
+          tokenUrl: z.string().regex(/^https:\/\/\S+$/, 'an https URL (may hold {param} placeholders)'),
+          revocation: z.discriminatedUnion('type', [
+            z.object({ type: z.enum(['rfc7009', 'hubspot-refresh-token', 'stripe-deauthorize']), url: z.url() }),
+            z.object({ type: z.literal('none') }),
+          ]),
+          scopes: z.array(z.string().min(1)),
+          scopeSeparator: z.enum([' ', ',']),
+          pkce: z.boolean(),
+          clientAuth: z.enum(['client_secret_post', 'client_secret_basic']),
+          grants: z.array(z.enum(['authorization_code', 'client_credentials'])).min(1),
+          refreshTokenRotation: z.enum(['never', 'optional', 'always']),
+          connectParams: z.array(z.object({ name: z.string().regex(/^[a-z][a-zA-Z0-9_]{0,31}$/), pattern: z.string().min(1), description: z.string().min(1) })).optional(),
+          settingsFromTokenResponse: z.record(z.string(), z.string()).optional(),
+          baseUrlFromTokenResponse: z.string().optional(),
+          authorizeParams: z.record(z.string(), z.string()).optional(),
+        })
+        .optional(),
+      apiKey: z.object({ label: z.string().min(1), pattern: z.string().optional() }).optional(),
+      basic: z.object({ label: z.string().min(1) }).optional(),
+    })
+    .refine((a) => a.oauth2 || a.apiKey || a.basic, 'at least one auth mode (oauth2, apiKey, basic)'),
   defaultBaseUrl: z.url(),
   maxBatchSize: z.partialRecord(entity, z.number().int().min(1).max(10_000)),
   maxConcurrency: z.number().int().min(1).max(100),

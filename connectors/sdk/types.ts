@@ -5,17 +5,64 @@ import type { EntityModelMap, EntityType } from './models.ts';
 // Manifest: facts about a provider, as data. Validated by defineConnector() and the conformance suite.
 // ---------------------------------------------------------------------------------------------
 
-export type AuthMode =
-  | {
-      type: 'oauth2';
-      authorizationUrl: string;
-      tokenUrl: string;
-      scopes: string[];
-      /** Also accepts a static token (HubSpot private app, Stripe secret key) in the meantime. */
-      staticTokenAllowed: boolean;
-    }
-  | { type: 'api_key'; header: string; scheme: 'Bearer' | 'Basic' | 'none' }
-  | { type: 'basic' };
+/**
+ * How a tenant connects an account of this provider through the OAuth 2.0 authorization-code flow
+ * (or client credentials). Facts about the provider, as data: the gateway's connect flow, token
+ * manager and disconnect read them; the operator's app registration (client id/secret) and any
+ * endpoint overrides (sandboxes, emulators) come from the gateway configuration.
+ */
+export interface OAuth2Mode {
+  /** May hold `{param}` placeholders filled from `connectParams` (Shopify: `https://{shop}/admin/oauth/authorize`). */
+  authorizationUrl: string;
+  /** Same placeholders allowed. */
+  tokenUrl: string;
+  /** How access is given back at disconnect. */
+  revocation: { type: 'rfc7009'; url: string } | { type: 'hubspot-refresh-token'; url: string } | { type: 'stripe-deauthorize'; url: string } | { type: 'none' };
+  /** Scopes requested by default (the operator may override them). */
+  scopes: string[];
+  /** How the provider separates scopes in the `scope` parameter. */
+  scopeSeparator: ' ' | ',';
+  /** Send a PKCE S256 challenge (providers that reject or ignore it say false). */
+  pkce: boolean;
+  /** How the gateway authenticates at the token endpoint. */
+  clientAuth: 'client_secret_post' | 'client_secret_basic';
+  /** Grants the provider offers for data access. */
+  grants: Array<'authorization_code' | 'client_credentials'>;
+  /**
+   * Refresh-token rotation: 'never' (the same refresh token forever), 'optional' (the provider may
+   * return a new one; the gateway always stores what it gets), 'always' (Xero: every refresh
+   * rotates; QuickBooks: rotates about daily).
+   */
+  refreshTokenRotation: 'never' | 'optional' | 'always';
+  /** Values the tenant supplies to start a connection (Shopify's shop domain), checked by pattern. */
+  connectParams?: Array<{ name: string; pattern: string; description: string }>;
+  /** Token-response fields kept as non-secret connection settings: settings key → response field. */
+  settingsFromTokenResponse?: Record<string, string>;
+  /** Token-response field holding this connection's API base URL (Salesforce: `instance_url`). */
+  baseUrlFromTokenResponse?: string;
+  /** Extra fixed authorize parameters (Salesforce: `prompt=consent`). */
+  authorizeParams?: Record<string, string>;
+}
+
+/** A long-lived secret the tenant pastes in (private-app token, secret API key), sent as a bearer token. */
+export interface ApiKeyMode {
+  /** What the provider calls it, for error messages and docs ("private app access token"). */
+  label: string;
+  /** A pattern the key must match before it is tried against the provider. */
+  pattern?: string;
+}
+
+/** User name + password (WooCommerce consumer key/secret), sent as HTTP Basic. */
+export interface BasicMode {
+  label: string;
+}
+
+/** Every way a connection to this provider can authenticate; at least one is present. */
+export interface AuthModes {
+  oauth2?: OAuth2Mode;
+  apiKey?: ApiKeyMode;
+  basic?: BasicMode;
+}
 
 export type WebhookSignatureScheme =
   | 'hubspot-v3'
@@ -30,7 +77,7 @@ export interface ConnectorManifest {
   /** Lower-case, URL-safe id: used in config files, webhook URLs, metrics labels, opaque ids. */
   id: string;
   displayName: string;
-  auth: AuthMode;
+  auth: AuthModes;
   /** The real API's base URL; a connection may override it (emulator, sandbox, Prism). */
   defaultBaseUrl: string;
   /** Most ids one upstream batch read may carry, per entity (1 = the provider has no batch read). */

@@ -250,11 +250,26 @@ export const stripe = defineConnector({
   manifest: {
     id: 'stripe',
     displayName: 'Stripe',
-    // A secret (sk_…) or restricted (rk_…) key, sent as `Authorization: Bearer`. Stripe Connect
-    // OAuth (connect.stripe.com/oauth/authorize + /oauth/token) also exists: its access_token is a
-    // non-expiring secret key for the connected account, so it fits this same mode; platforms more
-    // often keep their own key and set connection.settings.stripeAccount (→ Stripe-Account header).
-    auth: { type: 'api_key', header: 'Authorization', scheme: 'Bearer' },
+    // A secret (sk_…) or restricted (rk_…) key, sent as `Authorization: Bearer`; or Stripe Connect
+    // OAuth, whose access_token is a non-expiring secret key for the connected account. Platforms
+    // may instead keep their own key and set connection.settings.stripeAccount (→ Stripe-Account).
+    auth: {
+      oauth2: {
+        authorizationUrl: 'https://connect.stripe.com/oauth/authorize',
+        tokenUrl: 'https://connect.stripe.com/oauth/token',
+        revocation: { type: 'stripe-deauthorize', url: 'https://connect.stripe.com/oauth/deauthorize' },
+        scopes: ['read_only'],
+        scopeSeparator: ' ',
+        // Stripe Connect OAuth has no PKCE; state still guards the callback.
+        pkce: false,
+        // The platform's secret key is the client secret (form field client_secret).
+        clientAuth: 'client_secret_post',
+        grants: ['authorization_code'],
+        refreshTokenRotation: 'never',
+        settingsFromTokenResponse: { connectedAccountId: 'stripe_user_id' },
+      },
+      apiKey: { label: 'secret API key', pattern: '^(sk|rk)_(test|live)_[A-Za-z0-9]+$' },
+    },
     defaultBaseUrl: 'https://api.stripe.com',
     maxBatchSize: { Contact: 1, Invoice: 1, Order: 1 },
     maxConcurrency: MAX_CONCURRENCY,

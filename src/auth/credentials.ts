@@ -1,30 +1,116 @@
-// Where a connection's upstream credential comes from. Today: the tenants file (a static token or
-// the name of an environment variable). The OAuth issue plugs a vault-backed store in here; nothing
-// else in the gateway reads credentials.
+// Where a connection's upstream credential comes from: the tenants file (a static token or an
+// environment variable) or, for connections created at runtime, the encrypted vault, through the
+// token manager for OAuth tokens. Nothing else in the gateway reads credentials.
+//
+// Failures become connector errors the client can act on:
+//   - refresh token rejected (invalid_grant) → UPSTREAM_UNAUTHORIZED "needs to be re-authorized";
+//   - vault record that does not decrypt (tampered, copied, master key gone) → the connection is
+//     marked NEEDS_REAUTH and the query gets UPSTREAM_UNAUTHORIZED; nothing crashes;
+//   - refresh failing for another reason (provider down, timeout) → UPSTREAM_UNAVAILABLE.
+// No message ever carries token material.
+import { ConnectorError } from '../../connectors/sdk/errors.ts';
 import type { ConnectionConfig } from '../config.ts';
+import type { ConnectionStore } from './connections.ts';
+import { resolveFileCredential, type ProviderApps } from './provider-apps.ts';
+import { NeedsReauthError, TokenRefreshError, type TokenManager, type TokenRecord } from './token-manager.ts';
+import { VaultDecryptError, type CredentialVault } from './vault.ts';
 
 export interface CredentialStore {
   /** The token to present for this connection right now. Never logged, never returned to clients. */
-  accessToken(connection: ConnectionConfig): Promise<string>;
+  accessToken(tenantId: string, connection: ConnectionConfig): Promise<string>;
+  /**
+   * The provider answered 401 to `rejected`: a replacement to retry with once, or null when the
+   * credential cannot be renewed (static keys) — then the 401 stands.
+   */
+  afterUnauthorized(tenantId: string, connection: ConnectionConfig, rejected: string): Promise<string | null>;
   /** The secret the provider signs this connection's webhooks with; null when none is configured. */
   webhookSecret(connection: ConnectionConfig): Promise<string | null>;
 }
 
-export class ConfigCredentialStore implements CredentialStore {
-  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
+/** What the vault holds for a runtime-created connection. */
+export type StoredCredential =
+  | ({ kind: 'oauth2' } & TokenRecord)
+  | { kind: 'api_key'; apiKey: string }
+  | { kind: 'basic'; username: string; password: string };
 
-  async accessToken(connection: ConnectionConfig): Promise<string> {
-    return this.resolve(connection, connection.credentials);
+/** Credentials from the tenants file only (tests and deployments without runtime connections). */
+export class ConfigCredentialStore implements CredentialStore {
+  constructor(protected readonly env: NodeJS.ProcessEnv = process.env) {}
+
+  async accessToken(_tenantId: string, connection: ConnectionConfig): Promise<string> {
+    if (connection.credentials.type === 'vault') throw new ConnectorError('UPSTREAM_UNAUTHORIZED', `connection ${connection.id} has no stored credentials`);
+    return resolveFileCredential(`connection ${connection.id}`, connection.credentials, this.env);
+  }
+
+  async afterUnauthorized(_tenantId: string, _connection: ConnectionConfig, _rejected: string): Promise<string | null> {
+    return null;
   }
 
   async webhookSecret(connection: ConnectionConfig): Promise<string | null> {
-    return connection.webhookSecret ? this.resolve(connection, connection.webhookSecret) : null;
+    return connection.webhookSecret ? resolveFileCredential(`connection ${connection.id} webhook secret`, connection.webhookSecret, this.env) : null;
+  }
+}
+
+export interface VaultCredentialStoreOptions {
+  vault: CredentialVault;
+  tokens: TokenManager;
+  apps: ProviderApps;
+  connections: ConnectionStore;
+  env?: NodeJS.ProcessEnv;
+}
+
+export class VaultCredentialStore extends ConfigCredentialStore {
+  constructor(private readonly options: VaultCredentialStoreOptions) {
+    super(options.env);
   }
 
-  private resolve(connection: ConnectionConfig, c: NonNullable<ConnectionConfig['webhookSecret']>): string {
-    if (c.type === 'static') return c.token;
-    const value = this.env[c.variable];
-    if (!value) throw new Error(`connection ${connection.id}: environment variable ${c.variable} is not set`);
-    return value;
+  override async accessToken(tenantId: string, connection: ConnectionConfig): Promise<string> {
+    if (connection.credentials.type !== 'vault') return super.accessToken(tenantId, connection);
+    const stored = await this.read(tenantId, connection);
+    if (stored.kind === 'api_key') return stored.apiKey;
+    if (stored.kind === 'basic') return Buffer.from(`${stored.username}:${stored.password}`).toString('base64');
+    const client = this.options.apps.tokenClient(connection);
+    if (!client) throw new ConnectorError('UPSTREAM_UNAUTHORIZED', `${connection.provider} has no OAuth app registered with this gateway; connection ${connection.id} cannot renew its token`);
+    return this.translate(connection, () => this.options.tokens.accessToken(tenantId, connection.id, client));
+  }
+
+  override async afterUnauthorized(tenantId: string, connection: ConnectionConfig, rejected: string): Promise<string | null> {
+    if (connection.credentials.type !== 'vault') return null;
+    const stored = await this.read(tenantId, connection);
+    if (stored.kind !== 'oauth2') return null;
+    const client = this.options.apps.tokenClient(connection);
+    if (!client) return null;
+    return this.translate(connection, () => this.options.tokens.forceRefresh(tenantId, connection.id, client, rejected));
+  }
+
+  override async webhookSecret(connection: ConnectionConfig): Promise<string | null> {
+    if (connection.credentials.type !== 'vault') return super.webhookSecret(connection);
+    const secret = this.options.apps.registration(connection.provider)?.webhookSecret;
+    return secret ? resolveFileCredential(`providers.${connection.provider}.webhookSecret`, secret, this.env) : null;
+  }
+
+  private async read(tenantId: string, connection: ConnectionConfig): Promise<StoredCredential> {
+    let stored: StoredCredential | null;
+    try {
+      stored = await this.options.vault.get<StoredCredential>(tenantId, connection.id);
+    } catch (err) {
+      if (!(err instanceof VaultDecryptError)) throw err;
+      const reason = 'the stored credentials could not be decrypted';
+      const updated = await this.options.connections.update(connection.id, { status: 'NEEDS_REAUTH', lastError: reason });
+      if (updated) await this.options.connections.publish({ tenantId, connectionId: connection.id, provider: connection.provider, status: 'NEEDS_REAUTH', reason, at: new Date().toISOString() });
+      throw new ConnectorError('UPSTREAM_UNAUTHORIZED', `connection ${connection.id} needs to be re-authorized: ${reason}. Reconnect it to restore access.`);
+    }
+    if (!stored) throw new ConnectorError('UPSTREAM_UNAUTHORIZED', `connection ${connection.id} has no stored credentials; reconnect it`);
+    return stored;
+  }
+
+  private async translate(connection: ConnectionConfig, get: () => Promise<string>): Promise<string> {
+    try {
+      return await get();
+    } catch (err) {
+      if (err instanceof NeedsReauthError) throw new ConnectorError('UPSTREAM_UNAUTHORIZED', `connection ${connection.id} needs to be re-authorized: ${err.reason}. Reconnect it to restore access.`);
+      if (err instanceof TokenRefreshError) throw new ConnectorError('UPSTREAM_UNAVAILABLE', `${connection.provider}: ${err.message}`, { retryable: false });
+      throw err;
+    }
   }
 }

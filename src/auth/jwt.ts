@@ -27,8 +27,8 @@ export class JwtVerifier {
     this.keys = createRemoteJWKSet(new URL(settings.jwksUrl));
   }
 
-  /** The tenant id named by a valid token; throws an Error whose message is safe to return. */
-  async tenantOf(token: string): Promise<string> {
+  /** The tenant id named by a valid token, and its `scope` claim; throws an Error whose message is safe to return. */
+  async verify(token: string): Promise<{ tenantId: string; scope: unknown }> {
     try {
       const { payload } = await jwtVerify(token, this.keys, {
         issuer: this.settings.issuer,
@@ -37,7 +37,7 @@ export class JwtVerifier {
       });
       const tenant = payload[this.settings.tenantClaim];
       if (typeof tenant !== 'string' || tenant === '') throw new Error(`the token has no "${this.settings.tenantClaim}" claim`);
-      return tenant;
+      return { tenantId: tenant, scope: payload.scope };
     } catch (err) {
       if (err instanceof errors.JWTExpired) throw new Error('the token has expired');
       if (err instanceof errors.JWTClaimValidationFailed) throw new Error(`the token's "${err.claim}" claim is not accepted`);

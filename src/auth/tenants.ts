@@ -1,8 +1,11 @@
-// Tenants, their API keys and their connections, as loaded from the tenants file. Keys are
-// compared by SHA-256 digest: the map lookup happens on the digest, so timing reveals nothing
-// about stored keys, and the plaintext key is never held after the request.
+// Tenants, their API keys and their connections. Tenants and their file-defined connections come
+// from the tenants file; connections created at runtime (connect flow, API key) come from the
+// connection store and are merged in per request. Keys are compared by SHA-256 digest: the map
+// lookup happens on the digest, so timing reveals nothing about stored keys, and the plaintext key
+// is never held after the request.
 import { createHash } from 'node:crypto';
-import type { ConnectionConfig, TenantConfig } from '../config.ts';
+import { API_KEY_SCOPES, type ApiKeyScope, type ConnectionConfig, type ProviderRegistration, type TenantConfig } from '../config.ts';
+import type { ConnectionStore, ManagedConnection } from './connections.ts';
 
 export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
@@ -11,41 +14,77 @@ export function hashApiKey(key: string): string {
 export interface Tenant {
   id: string;
   name: string;
+  /** The connections this request may reach: file-defined ones, then runtime ones not DISABLED. */
   connections: ConnectionConfig[];
+  /** Allowed return URLs after a connect flow. */
+  connectReturnUrls: string[];
+}
+
+/** Who is calling: the tenant and what the presented credential may do. */
+export interface Principal {
+  tenant: Tenant;
+  scopes: ReadonlySet<ApiKeyScope>;
 }
 
 export class TenantDirectory {
-  private readonly byKeyHash = new Map<string, Tenant>();
+  private readonly byKeyHash = new Map<string, { tenant: Tenant; scopes: ApiKeyScope[] }>();
   private readonly byConnection = new Map<string, { tenant: Tenant; connection: ConnectionConfig }>();
   private readonly byTenantId = new Map<string, Tenant>();
 
-  constructor(tenants: TenantConfig[]) {
+  constructor(
+    tenants: TenantConfig[],
+    /** Runtime-created connections; null when only the tenants file counts. */
+    private readonly store: ConnectionStore | null = null,
+    private readonly providers: Record<string, ProviderRegistration> = {},
+  ) {
     for (const t of tenants) {
-      const tenant: Tenant = { id: t.id, name: t.name ?? t.id, connections: t.connections };
+      const tenant: Tenant = { id: t.id, name: t.name ?? t.id, connections: t.connections, connectReturnUrls: t.connectReturnUrls ?? [] };
       this.byTenantId.set(t.id, tenant);
-      for (const k of t.apiKeys) this.byKeyHash.set(k.sha256, tenant);
+      for (const k of t.apiKeys) this.byKeyHash.set(k.sha256, { tenant, scopes: k.scopes ?? [...API_KEY_SCOPES] });
       for (const c of t.connections) this.byConnection.set(c.id, { tenant, connection: c });
     }
   }
 
-  /** The tenant owning a bearer API key, or null. */
-  authenticate(apiKey: string): Tenant | null {
+  /** The tenant and scopes of a tenants-file API key, or null. */
+  authenticate(apiKey: string): { tenant: Tenant; scopes: ApiKeyScope[] } | null {
     return this.byKeyHash.get(hashApiKey(apiKey)) ?? null;
   }
 
-  /** A tenant by id (JWTs name their tenant in a claim). */
+  /** A tenant by id (JWTs and runtime API keys name their tenant). */
   byId(tenantId: string): Tenant | null {
     return this.byTenantId.get(tenantId) ?? null;
   }
 
-  /** The tenant owning a connection id (webhooks arrive addressed to a connection). */
-  ownerOf(connectionId: string): { tenant: Tenant; connection: ConnectionConfig } | null {
-    return this.byConnection.get(connectionId) ?? null;
+  /** True when a connection id is taken by the tenants file (runtime ids must not collide). */
+  isFileConnection(connectionId: string): boolean {
+    return this.byConnection.has(connectionId);
   }
 
-  /** A connection, only if it belongs to the given tenant (so ids from other tenants resolve to nothing). */
-  connectionOf(tenantId: string, connectionId: string): ConnectionConfig | null {
-    const hit = this.byConnection.get(connectionId);
-    return hit && hit.tenant.id === tenantId ? hit.connection : null;
+  /** The tenant with its runtime connections merged in, as one request sees it. */
+  async view(tenant: Tenant): Promise<Tenant> {
+    if (!this.store) return tenant;
+    const managed = await this.store.listByTenant(tenant.id);
+    if (managed.length === 0) return tenant;
+    const reachable = managed.filter((m) => m.status !== 'DISABLED' && !this.byConnection.has(m.id)).map((m) => this.toConfig(m));
+    return { ...tenant, connections: [...tenant.connections, ...reachable] };
+  }
+
+  /** The tenant owning a connection id, with that connection (webhooks arrive addressed to one). */
+  async ownerOf(connectionId: string): Promise<{ tenant: Tenant; connection: ConnectionConfig } | null> {
+    const file = this.byConnection.get(connectionId);
+    if (file) return file;
+    const managed = await this.store?.get(connectionId);
+    if (!managed || managed.status === 'DISABLED') return null;
+    const tenant = this.byTenantId.get(managed.tenantId);
+    if (!tenant) return null;
+    const view = await this.view(tenant);
+    const connection = view.connections.find((c) => c.id === connectionId);
+    return connection ? { tenant: view, connection } : null;
+  }
+
+  /** A runtime connection as the rest of the gateway sees connections. */
+  toConfig(m: ManagedConnection): ConnectionConfig {
+    const baseUrl = m.baseUrl ?? this.providers[m.provider]?.baseUrl;
+    return { id: m.id, provider: m.provider, credentials: { type: 'vault' }, settings: m.settings, ...(baseUrl ? { baseUrl } : {}) };
   }
 }

@@ -43,15 +43,19 @@
 // Tokens never appear in error messages, status events or logs (this module does not log).
 import type { Redis } from 'ioredis';
 import * as client from 'openid-client';
+import { grantedScopes, oauthConfiguration } from './oauth-client.ts';
 import type { CredentialVault } from './vault.ts';
 
 export type ConnectionStatus = 'ACTIVE' | 'NEEDS_REAUTH';
 
 export interface TokenRecord {
   accessToken: string;
+  /** Empty for client-credentials records (nothing to refresh with; the grant is repeated). */
   refreshToken: string;
-  /** Expiry in ms since the epoch (an ISO string is accepted on read). */
-  expiresAt: number | string;
+  /** Expiry in ms since the epoch (an ISO string is accepted on read); null: the provider gave none (refreshed only after a 401). */
+  expiresAt: number | string | null;
+  /** How new access tokens are obtained: the refresh grant (default) or a new client-credentials grant. */
+  grant?: 'refresh_token' | 'client_credentials';
   scopes: string[];
   status?: ConnectionStatus;
   lastRefreshedAt?: number;
@@ -68,6 +72,10 @@ export interface OAuthClientConfig {
   issuer?: string;
   /** Allow http:// token endpoints (loopback emulators in tests and dev only). */
   allowInsecureRequests?: boolean;
+  /** How the client authenticates at the token endpoint. Default client_secret_post. */
+  clientAuth?: 'client_secret_post' | 'client_secret_basic';
+  /** Scope separator for client-credentials requests. Default ' '. */
+  scopeSeparator?: ' ' | ',';
 }
 
 export interface StatusChange {
@@ -80,8 +88,8 @@ export interface StatusChange {
 
 export interface TokenManagerOptions {
   vault: CredentialVault;
-  /** A dedicated ioredis connection (not one in subscriber mode). */
-  redis: Redis;
+  /** A dedicated ioredis connection (not one in subscriber mode); null: one process only (embedded default), locks in memory. */
+  redis: Redis | null;
   /** Refresh when fewer than this many ms of validity are left. Default 60 000. */
   marginMs?: number;
   /** Lock lease; a crashed holder blocks others at most this long. Default 10 000. */
@@ -91,6 +99,8 @@ export interface TokenManagerOptions {
   /** Redis key prefix. Default 'switchboard:token'. */
   keyPrefix?: string;
   onStatusChange?: (change: StatusChange) => void | Promise<void>;
+  /** After a new access token was stored (for the connection's "last refreshed"). Errors are ignored. */
+  onRefreshed?: (tenantId: string, connectionId: string, at: number) => void | Promise<void>;
   /** Fetch used for token requests (tests; proxies). */
   fetch?: client.CustomFetch;
   now?: () => number;
@@ -144,12 +154,16 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class TokenManager {
   private readonly vault: CredentialVault;
-  private readonly redis: Redis;
+  private readonly redis: Redis | null;
+  /** Lock table when there is no Redis: lock key → fence; fence counters. */
+  private readonly localLocks = new Map<string, number>();
+  private readonly localFences = new Map<string, number>();
   private readonly marginMs: number;
   private readonly leaseMs: number;
   private readonly waitTimeoutMs: number;
   private readonly prefix: string;
   private readonly onStatusChange: TokenManagerOptions['onStatusChange'];
+  private readonly onRefreshed: TokenManagerOptions['onRefreshed'];
   private readonly fetchImpl: client.CustomFetch | undefined;
   private readonly now: () => number;
   private readonly inflight = new Map<string, Promise<string>>();
@@ -163,6 +177,7 @@ export class TokenManager {
     this.waitTimeoutMs = options.waitTimeoutMs ?? 15_000;
     this.prefix = options.keyPrefix ?? 'switchboard:token';
     this.onStatusChange = options.onStatusChange;
+    this.onRefreshed = options.onRefreshed;
     this.fetchImpl = options.fetch;
     this.now = options.now ?? Date.now;
   }
@@ -188,6 +203,11 @@ export class TokenManager {
 
   /** Drops the connection's lock and fence keys (after disconnect). */
   async forget(tenantId: string, connectionId: string): Promise<void> {
+    if (!this.redis) {
+      this.localLocks.delete(this.lockKey(tenantId, connectionId));
+      this.localFences.delete(this.fenceKey(tenantId, connectionId));
+      return;
+    }
     await this.redis.del(this.lockKey(tenantId, connectionId), this.fenceKey(tenantId, connectionId));
   }
 
@@ -243,7 +263,10 @@ export class TokenManager {
     const sentRefreshToken = record.refreshToken;
     let response: client.TokenEndpointResponse;
     try {
-      response = await client.refreshTokenGrant(this.config(oauthClient), sentRefreshToken);
+      response =
+        record.grant === 'client_credentials'
+          ? await client.clientCredentialsGrant(this.config(oauthClient), record.scopes.length ? { scope: record.scopes.join(oauthClient.scopeSeparator ?? ' ') } : {})
+          : await client.refreshTokenGrant(this.config(oauthClient), sentRefreshToken);
     } catch (err) {
       const oauthError = err instanceof client.ResponseBodyError ? err.error : undefined;
       if (oauthError === 'invalid_grant') {
@@ -258,19 +281,20 @@ export class TokenManager {
 
     if (typeof response.access_token !== 'string' || response.access_token === '') throw new TokenRefreshError(tenantId, connectionId, 'the token response has no access_token');
     const now = this.now();
-    const expiresIn = typeof response.expires_in === 'number' ? response.expires_in : 3600;
+    const expiresIn = typeof response.expires_in === 'number' ? response.expires_in : null;
     const next: TokenRecord = {
       ...record,
       accessToken: response.access_token,
       refreshToken: typeof response.refresh_token === 'string' && response.refresh_token !== '' ? response.refresh_token : sentRefreshToken,
-      expiresAt: now + expiresIn * 1000,
-      scopes: scopesOf(response) ?? record.scopes,
+      expiresAt: expiresIn === null ? null : now + expiresIn * 1000,
+      scopes: grantedScopes(response) ?? record.scopes,
       status: 'ACTIVE',
       lastRefreshedAt: now,
     };
     delete next.lastError;
     if (!(await this.checkFence(tenantId, connectionId, fence))) return null;
     await this.vault.put(tenantId, connectionId, next);
+    await Promise.resolve(this.onRefreshed?.(tenantId, connectionId, now)).catch(() => undefined);
     return next.accessToken;
   }
 
@@ -284,7 +308,7 @@ export class TokenManager {
 
   private async read(tenantId: string, connectionId: string): Promise<TokenRecord> {
     const record = await this.vault.get<TokenRecord>(tenantId, connectionId);
-    if (!record || typeof record.accessToken !== 'string' || typeof record.refreshToken !== 'string') {
+    if (!record || typeof record.accessToken !== 'string' || (typeof record.refreshToken !== 'string' && record.grant !== 'client_credentials')) {
       throw new TokenRefreshError(tenantId, connectionId, 'no OAuth credentials are stored for this connection');
     }
     if (record.status === 'NEEDS_REAUTH') throw new NeedsReauthError(tenantId, connectionId, record.lastError ?? 'the refresh token was rejected earlier');
@@ -292,42 +316,52 @@ export class TokenManager {
   }
 
   private isFresh(record: TokenRecord): boolean {
+    if (record.expiresAt === null) return true;
     const expiresAt = typeof record.expiresAt === 'number' ? record.expiresAt : Date.parse(record.expiresAt);
     return Number.isFinite(expiresAt) && expiresAt - this.now() > this.marginMs;
   }
 
   private async acquire(tenantId: string, connectionId: string): Promise<number | null> {
+    if (!this.redis) {
+      const lock = this.lockKey(tenantId, connectionId);
+      if (this.localLocks.has(lock)) return null;
+      const fenceKey = this.fenceKey(tenantId, connectionId);
+      const fence = (this.localFences.get(fenceKey) ?? 0) + 1;
+      this.localFences.set(fenceKey, fence);
+      this.localLocks.set(lock, fence);
+      return fence;
+    }
     const fence = (await this.redis.eval(ACQUIRE, 2, this.lockKey(tenantId, connectionId), this.fenceKey(tenantId, connectionId), this.leaseMs)) as number | null;
     return typeof fence === 'number' ? fence : null;
   }
 
   private async checkFence(tenantId: string, connectionId: string, fence: number): Promise<boolean> {
+    if (!this.redis) return this.localLocks.get(this.lockKey(tenantId, connectionId)) === fence;
     const ok = await this.redis.eval(CHECK_AND_EXTEND, 2, this.lockKey(tenantId, connectionId), this.fenceKey(tenantId, connectionId), String(fence), this.leaseMs);
     return ok === 1;
   }
 
   private async release(tenantId: string, connectionId: string, fence: number): Promise<void> {
+    if (!this.redis) {
+      const lock = this.lockKey(tenantId, connectionId);
+      if (this.localLocks.get(lock) === fence) this.localLocks.delete(lock);
+      return;
+    }
     await this.redis.eval(RELEASE, 1, this.lockKey(tenantId, connectionId), String(fence)).catch(() => undefined);
   }
 
   private config(c: OAuthClientConfig): client.Configuration {
-    const key = `${c.tokenEndpoint}\0${c.clientId}\0${c.clientSecret}\0${c.allowInsecureRequests === true}`;
+    const key = `${c.tokenEndpoint}\0${c.clientId}\0${c.clientSecret}\0${c.allowInsecureRequests === true}\0${c.clientAuth ?? ''}`;
     let config = this.configs.get(key);
     if (!config) {
-      config = new client.Configuration({ issuer: c.issuer ?? new URL(c.tokenEndpoint).origin, token_endpoint: c.tokenEndpoint }, c.clientId, c.clientSecret);
-      // The HTTP call must end well inside the lease.
-      config.timeout = Math.max(1, Math.floor((this.leaseMs * 0.6) / 1000));
-      if (c.allowInsecureRequests) client.allowInsecureRequests(config);
-      if (this.fetchImpl) config[client.customFetch] = this.fetchImpl;
+      config = oauthConfiguration({
+        ...c,
+        // The HTTP call must end well inside the lease.
+        timeoutSeconds: Math.max(1, Math.floor((this.leaseMs * 0.6) / 1000)),
+        ...(this.fetchImpl ? { fetch: this.fetchImpl } : {}),
+      });
       this.configs.set(key, config);
     }
     return config;
   }
-}
-
-function scopesOf(response: client.TokenEndpointResponse): string[] | undefined {
-  if (typeof response.scope === 'string' && response.scope !== '') return response.scope.split(/\s+/).filter(Boolean);
-  const hubspot = (response as Record<string, unknown>).scopes;
-  if (Array.isArray(hubspot) && hubspot.every((s) => typeof s === 'string')) return hubspot as string[];
-  return undefined;
 }

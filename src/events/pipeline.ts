@@ -60,7 +60,7 @@ export class EventPipeline {
 
   /** One change: refetch if thin, drop if stale, refresh the cache, append to the log. */
   private async process(item: QueuedChange, attempt: number): Promise<void> {
-    const owner = this.services.directory.ownerOf(item.connectionId);
+    const owner = await this.services.directory.ownerOf(item.connectionId);
     if (!owner || owner.tenant.id !== item.tenantId) throw new PermanentFailure(`connection ${item.connectionId} is no longer configured for tenant ${item.tenantId}`);
     const { change } = item;
     let model = change.model;
@@ -109,8 +109,8 @@ export class EventPipeline {
     if (!loader) {
       loader = new DataLoader<string, EntityModel | ConnectorError>(
         async (ids) => {
-          const owner = this.services.directory.ownerOf(item.connectionId);
-          const rc = owner ? new RequestContext(this.services, owner.tenant, new AbortController().signal, Date.now() + REFETCH_DEADLINE_MS) : null;
+          const owner = await this.services.directory.ownerOf(item.connectionId);
+          const rc = owner ? new RequestContext(this.services, { tenant: owner.tenant, scopes: new Set(['read']) }, new AbortController().signal, Date.now() + REFETCH_DEADLINE_MS) : null;
           const handle = rc?.connection(item.connectionId);
           const entityLoader = handle?.connector.loaders[entity] as EntityLoader<EntityModelMap[EntityType]> | undefined;
           if (!handle || !entityLoader) return ids.map(() => new ConnectorError('UPSTREAM_NOT_FOUND', `connection ${item.connectionId} cannot read ${entity}`, { retryable: false }));

@@ -107,3 +107,48 @@ export function changeStream(
     },
   };
 }
+
+/**
+ * An async iterator over values pushed by a listener (status events): `attach` registers the
+ * listener and returns its removal, called when the subscriber leaves. Bounded like changeStream.
+ */
+export function pushStream<T>(attach: (push: (value: T) => void) => () => void): AsyncIterableIterator<T> {
+  const queue: T[] = [];
+  let waiting: ((r: IteratorResult<T>) => void) | null = null;
+  let done = false;
+  const detach = attach((value) => {
+    if (done) return;
+    if (waiting) {
+      const w = waiting;
+      waiting = null;
+      w({ value, done: false });
+    } else if (queue.length < MAX_BUFFERED) queue.push(value);
+  });
+  const stop = () => {
+    if (done) return;
+    done = true;
+    detach();
+    waiting?.({ value: undefined, done: true });
+    waiting = null;
+  };
+  return {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    next() {
+      if (queue.length > 0) return Promise.resolve({ value: queue.shift() as T, done: false });
+      if (done) return Promise.resolve({ value: undefined, done: true });
+      return new Promise((resolve) => {
+        waiting = resolve;
+      });
+    },
+    return() {
+      stop();
+      return Promise.resolve({ value: undefined, done: true });
+    },
+    throw(err?: unknown) {
+      stop();
+      return Promise.reject(err);
+    },
+  };
+}

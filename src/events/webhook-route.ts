@@ -18,7 +18,7 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
   if (req.method !== 'POST') return sendJson(res, 405, { error: 'webhooks are delivered with POST' }, { allow: 'POST' });
   const [connectorId, connectionId] = [decodeURIComponent(m[1] as string), decodeURIComponent(m[2] as string)];
 
-  const owner = services.directory.ownerOf(connectionId);
+  const owner = await services.directory.ownerOf(connectionId);
   const connector = services.connectors.get(connectorId);
   const secret = owner && connector?.webhooks && owner.connection.provider === connectorId ? await services.credentials.webhookSecret(owner.connection) : null;
   const rawBody = await readBody(req, WEBHOOK_MAX_BODY_BYTES);

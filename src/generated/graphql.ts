@@ -4,9 +4,12 @@ import type { ServedContact, ServedInvoice, ServedOrder, ServedSource, PageResul
 import type { PublishedChange } from '../events/model.ts';
 import type { DeadLetterRecord, DeadLetterPage, DeadLetterRecordEdge } from '../events/stores.ts';
 import type { MoneyModel, AddressModel, LineItemModel, EmailModel, PhoneModel } from '../../connectors/sdk/models.ts';
+import type { ManagedConnection, StatusEvent } from '../auth/connections.ts';
+import type { ApiKeyInfo } from '../auth/api-keys.ts';
 import type { RequestContext } from '../context.ts';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
+export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;
 export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
 /** All built-in and custom scalars, mapped to their actual values */
 export type Scalars = {
@@ -46,6 +49,19 @@ export type AddressType =
   | 'OTHER'
   | 'SHIPPING';
 
+export type ApiKey = {
+  __typename?: 'ApiKey';
+  createdAt: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  label?: Maybe<Scalars['String']['output']>;
+  scopes: Array<ApiKeyScope>;
+};
+
+export type ApiKeyScope =
+  | 'admin'
+  | 'read'
+  | 'subscribe';
+
 /** Whether a record came from the cache or straight from the provider in this request. */
 export type CacheStatus =
   | 'HIT'
@@ -63,6 +79,64 @@ export type ChangeType =
   | 'CREATED'
   | 'DELETED'
   | 'UPDATED';
+
+export type ConnectSession = {
+  __typename?: 'ConnectSession';
+  expiresAt: Scalars['DateTime']['output'];
+  /** Open this in a browser to connect. */
+  url: Scalars['String']['output'];
+};
+
+export type Connection = {
+  __typename?: 'Connection';
+  authType: ConnectionAuthType;
+  createdAt?: Maybe<Scalars['DateTime']['output']>;
+  id: Scalars['ID']['output'];
+  /** Why the status is not ACTIVE. */
+  lastError?: Maybe<Scalars['String']['output']>;
+  /** When the access token was last obtained or refreshed. */
+  lastRefreshedAt?: Maybe<Scalars['DateTime']['output']>;
+  provider: Scalars['String']['output'];
+  /** Scopes the provider granted (empty when unknown). */
+  scopes: Array<Scalars['String']['output']>;
+  status: ConnectionStatus;
+};
+
+export type ConnectionAuthType =
+  | 'API_KEY'
+  | 'BASIC'
+  | 'CLIENT_CREDENTIALS'
+  /** Defined by the operator in the tenants file. */
+  | 'CONFIGURED'
+  | 'OAUTH2';
+
+export type ConnectionStatus =
+  /** Queries reach the provider. */
+  | 'ACTIVE'
+  /** Turned off by the tenant; not queried. */
+  | 'DISABLED'
+  /** The provider refused the stored credentials (refresh token revoked, expired, or undecryptable): reconnect it. */
+  | 'NEEDS_REAUTH';
+
+export type ConnectionStatusEvent = {
+  __typename?: 'ConnectionStatusEvent';
+  at: Scalars['DateTime']['output'];
+  connectionId: Scalars['ID']['output'];
+  provider: Scalars['String']['output'];
+  reason?: Maybe<Scalars['String']['output']>;
+  /** DELETED after disconnect; otherwise the new status. */
+  status: Scalars['String']['output'];
+};
+
+export type ConnectorInfo = {
+  __typename?: 'ConnectorInfo';
+  /** Ways a tenant can connect it on this gateway (OAUTH2 only when the operator registered an app). */
+  authTypes: Array<ConnectionAuthType>;
+  /** Parameters createConnectSession needs in `params`. */
+  connectParams: Array<Scalars['String']['output']>;
+  displayName: Scalars['String']['output'];
+  id: Scalars['String']['output'];
+};
 
 /** A person (customer, lead, client) as any provider stores it. */
 export type Contact = Node & {
@@ -146,6 +220,13 @@ export type ContactFilter = {
   updatedSince?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
+export type CreatedApiKey = {
+  __typename?: 'CreatedApiKey';
+  apiKey: ApiKey;
+  /** The key itself: shown this once, stored only as a hash. */
+  key: Scalars['String']['output'];
+};
+
 export type DeadLetter = {
   __typename?: 'DeadLetter';
   attempts: Scalars['Int']['output'];
@@ -171,6 +252,14 @@ export type DeadLetterEdge = {
   __typename?: 'DeadLetterEdge';
   cursor: Scalars['String']['output'];
   node: DeadLetter;
+};
+
+export type DisconnectResult = {
+  __typename?: 'DisconnectResult';
+  connectionId: Scalars['ID']['output'];
+  message: Scalars['String']['output'];
+  /** True when the provider confirmed the revocation. */
+  revokedAtProvider: Scalars['Boolean']['output'];
 };
 
 export type Email = {
@@ -284,13 +373,86 @@ export type Money = {
 
 export type Mutation = {
   __typename?: 'Mutation';
+  /** Connects with an API key (private-app token, secret key). The key is tried against the provider first; nothing is stored if it is refused. */
+  connectWithApiKey: Connection;
+  /** Connects with a user name and password (providers with HTTP Basic), checked like connectWithApiKey. */
+  connectWithBasicAuth: Connection;
+  /** Connects with the OAuth client-credentials grant of the gateway's app (providers that offer it). */
+  connectWithClientCredentials: Connection;
+  /** Issues an API key for this tenant. The key is in the answer once and never again. */
+  createApiKey: CreatedApiKey;
+  /**
+   * Starts connecting an account through OAuth. Open the returned URL in a browser: it sends the user
+   * to the provider, and the provider back to the gateway, which then creates the connection (or, with
+   * `reconnect`, replaces the credentials of an existing one). Single-use, expires at `expiresAt`.
+   * `returnUrl` (optional) must be on the tenant's connectReturnUrls; the browser lands there after.
+   * `params` carries per-account values some providers need (e.g. a shop domain).
+   */
+  createConnectSession: ConnectSession;
+  /** Revokes access at the provider where it offers a way, then deletes the credentials and the connection. */
+  disconnect: DisconnectResult;
   /** Queues a dead letter for processing again. False when it does not exist (or was replayed). */
   replayDeadLetter: Scalars['Boolean']['output'];
+  /** Revokes one of this tenant's runtime-issued API keys. False when there is no such key. */
+  revokeApiKey: Scalars['Boolean']['output'];
+  /** DISABLED connections stay listed but are not queried; enabling makes them ACTIVE again. */
+  setConnectionEnabled: Connection;
+};
+
+
+export type MutationConnectWithApiKeyArgs = {
+  apiKey: Scalars['String']['input'];
+  connector: Scalars['String']['input'];
+  settings?: InputMaybe<Scalars['JSON']['input']>;
+};
+
+
+export type MutationConnectWithBasicAuthArgs = {
+  connector: Scalars['String']['input'];
+  password: Scalars['String']['input'];
+  settings?: InputMaybe<Scalars['JSON']['input']>;
+  username: Scalars['String']['input'];
+};
+
+
+export type MutationConnectWithClientCredentialsArgs = {
+  connector: Scalars['String']['input'];
+  scopes?: InputMaybe<Array<Scalars['String']['input']>>;
+};
+
+
+export type MutationCreateApiKeyArgs = {
+  label?: InputMaybe<Scalars['String']['input']>;
+  scopes?: InputMaybe<Array<ApiKeyScope>>;
+};
+
+
+export type MutationCreateConnectSessionArgs = {
+  connector: Scalars['String']['input'];
+  params?: InputMaybe<Scalars['JSON']['input']>;
+  reconnect?: InputMaybe<Scalars['ID']['input']>;
+  returnUrl?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type MutationDisconnectArgs = {
+  connectionId: Scalars['ID']['input'];
 };
 
 
 export type MutationReplayDeadLetterArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationRevokeApiKeyArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationSetConnectionEnabledArgs = {
+  connectionId: Scalars['ID']['input'];
+  enabled: Scalars['Boolean']['input'];
 };
 
 /** A record with a global id. Ids are opaque and stable: they encode type, connection and the provider's id. */
@@ -426,11 +588,17 @@ export type ProviderRef = {
 
 export type Query = {
   __typename?: 'Query';
+  /** This tenant's runtime-issued API keys (never the keys themselves). Needs the admin scope. */
+  apiKeys: Array<ApiKey>;
   /**
    * The current end of the change log. Read it with your snapshot query, then subscribe with
    * `after: <it>`: every change after the snapshot arrives, none twice.
    */
   changeCursor: Scalars['String']['output'];
+  /** This tenant's connections: tenants-file ones first, then runtime ones by creation. */
+  connections: Array<Connection>;
+  /** Connectors this gateway can connect, and how. */
+  connectors: Array<ConnectorInfo>;
   contact?: Maybe<Contact>;
   /** Contacts across every connection of the caller's tenant (or those of one provider). */
   contacts: ContactConnection;
@@ -508,6 +676,8 @@ export type QueryOrdersArgs = {
  */
 export type Subscription = {
   __typename?: 'Subscription';
+  /** Status changes of this tenant's connections: connected, NEEDS_REAUTH after a refused refresh, disabled, deleted. */
+  connectionStatusChanged: ConnectionStatusEvent;
   contactChanged: ContactChange;
   invoiceChanged: InvoiceChange;
   orderChanged: OrderChange;
@@ -632,21 +802,31 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
 export type ResolversTypes = {
   Address: ResolverTypeWrapper<AddressModel>;
   AddressType: AddressType;
+  ApiKey: ResolverTypeWrapper<ApiKeyInfo>;
+  ApiKeyScope: ApiKeyScope;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   CacheStatus: CacheStatus;
   ChangeFilter: ChangeFilter;
   ChangeType: ChangeType;
+  ConnectSession: ResolverTypeWrapper<ConnectSession>;
+  Connection: ResolverTypeWrapper<ManagedConnection>;
+  ConnectionAuthType: ConnectionAuthType;
+  ConnectionStatus: ConnectionStatus;
+  ConnectionStatusEvent: ResolverTypeWrapper<StatusEvent>;
+  ConnectorInfo: ResolverTypeWrapper<ConnectorInfo>;
   Contact: ResolverTypeWrapper<ServedContact>;
   ContactChange: ResolverTypeWrapper<PublishedChange>;
   ContactConnection: ResolverTypeWrapper<PageResult<ServedContact>>;
   ContactEdge: ResolverTypeWrapper<ServedEdge<ServedContact>>;
   ContactFilter: ContactFilter;
+  CreatedApiKey: ResolverTypeWrapper<Omit<CreatedApiKey, 'apiKey'> & { apiKey: ResolversTypes['ApiKey'] }>;
   Currency: ResolverTypeWrapper<Scalars['Currency']['output']>;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DeadLetter: ResolverTypeWrapper<DeadLetterRecord>;
   DeadLetterConnection: ResolverTypeWrapper<DeadLetterPage>;
   DeadLetterEdge: ResolverTypeWrapper<DeadLetterRecordEdge>;
+  DisconnectResult: ResolverTypeWrapper<DisconnectResult>;
   Email: ResolverTypeWrapper<EmailModel>;
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
   EmailType: EmailType;
@@ -683,19 +863,26 @@ export type ResolversTypes = {
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
   Address: AddressModel;
+  ApiKey: ApiKeyInfo;
   Boolean: Scalars['Boolean']['output'];
   ChangeFilter: ChangeFilter;
+  ConnectSession: ConnectSession;
+  Connection: ManagedConnection;
+  ConnectionStatusEvent: StatusEvent;
+  ConnectorInfo: ConnectorInfo;
   Contact: ServedContact;
   ContactChange: PublishedChange;
   ContactConnection: PageResult<ServedContact>;
   ContactEdge: ServedEdge<ServedContact>;
   ContactFilter: ContactFilter;
+  CreatedApiKey: Omit<CreatedApiKey, 'apiKey'> & { apiKey: ResolversParentTypes['ApiKey'] };
   Currency: Scalars['Currency']['output'];
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
   DeadLetter: DeadLetterRecord;
   DeadLetterConnection: DeadLetterPage;
   DeadLetterEdge: DeadLetterRecordEdge;
+  DisconnectResult: DisconnectResult;
   Email: EmailModel;
   EmailAddress: Scalars['EmailAddress']['output'];
   ID: Scalars['ID']['output'];
@@ -732,6 +919,44 @@ export type AddressResolvers<ContextType = RequestContext, ParentType extends Re
   postalCode?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   region?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   type?: Resolver<ResolversTypes['AddressType'], ParentType, ContextType>;
+};
+
+export type ApiKeyResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ApiKey'] = ResolversParentTypes['ApiKey']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  label?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  scopes?: Resolver<Array<ResolversTypes['ApiKeyScope']>, ParentType, ContextType>;
+};
+
+export type ConnectSessionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ConnectSession'] = ResolversParentTypes['ConnectSession']> = {
+  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  url?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type ConnectionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Connection'] = ResolversParentTypes['Connection']> = {
+  authType?: Resolver<ResolversTypes['ConnectionAuthType'], ParentType, ContextType>;
+  createdAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  lastRefreshedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  provider?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  scopes?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ConnectionStatus'], ParentType, ContextType>;
+};
+
+export type ConnectionStatusEventResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ConnectionStatusEvent'] = ResolversParentTypes['ConnectionStatusEvent']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  connectionId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  provider?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type ConnectorInfoResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ConnectorInfo'] = ResolversParentTypes['ConnectorInfo']> = {
+  authTypes?: Resolver<Array<ResolversTypes['ConnectionAuthType']>, ParentType, ContextType>;
+  connectParams?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type ContactResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Contact'] = ResolversParentTypes['Contact']> = {
@@ -777,6 +1002,11 @@ export type ContactEdgeResolvers<ContextType = RequestContext, ParentType extend
   node?: Resolver<ResolversTypes['Contact'], ParentType, ContextType>;
 };
 
+export type CreatedApiKeyResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['CreatedApiKey'] = ResolversParentTypes['CreatedApiKey']> = {
+  apiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType>;
+  key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export interface CurrencyScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Currency'], any> {
   name: 'Currency';
 }
@@ -810,6 +1040,12 @@ export type DeadLetterConnectionResolvers<ContextType = RequestContext, ParentTy
 export type DeadLetterEdgeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['DeadLetterEdge'] = ResolversParentTypes['DeadLetterEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['DeadLetter'], ParentType, ContextType>;
+};
+
+export type DisconnectResultResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['DisconnectResult'] = ResolversParentTypes['DisconnectResult']> = {
+  connectionId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  revokedAtProvider?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
 export type EmailResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Email'] = ResolversParentTypes['Email']> = {
@@ -889,7 +1125,15 @@ export type MoneyResolvers<ContextType = RequestContext, ParentType extends Reso
 };
 
 export type MutationResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  connectWithApiKey?: Resolver<ResolversTypes['Connection'], ParentType, ContextType, RequireFields<MutationConnectWithApiKeyArgs, 'apiKey' | 'connector'>>;
+  connectWithBasicAuth?: Resolver<ResolversTypes['Connection'], ParentType, ContextType, RequireFields<MutationConnectWithBasicAuthArgs, 'connector' | 'password' | 'username'>>;
+  connectWithClientCredentials?: Resolver<ResolversTypes['Connection'], ParentType, ContextType, RequireFields<MutationConnectWithClientCredentialsArgs, 'connector'>>;
+  createApiKey?: Resolver<ResolversTypes['CreatedApiKey'], ParentType, ContextType, Partial<MutationCreateApiKeyArgs>>;
+  createConnectSession?: Resolver<ResolversTypes['ConnectSession'], ParentType, ContextType, RequireFields<MutationCreateConnectSessionArgs, 'connector'>>;
+  disconnect?: Resolver<ResolversTypes['DisconnectResult'], ParentType, ContextType, RequireFields<MutationDisconnectArgs, 'connectionId'>>;
   replayDeadLetter?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationReplayDeadLetterArgs, 'id'>>;
+  revokeApiKey?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
+  setConnectionEnabled?: Resolver<ResolversTypes['Connection'], ParentType, ContextType, RequireFields<MutationSetConnectionEnabledArgs, 'connectionId' | 'enabled'>>;
 };
 
 export type NodeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Node'] = ResolversParentTypes['Node']> = {
@@ -974,7 +1218,10 @@ export type ProviderRefResolvers<ContextType = RequestContext, ParentType extend
 };
 
 export type QueryResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  apiKeys?: Resolver<Array<ResolversTypes['ApiKey']>, ParentType, ContextType>;
   changeCursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  connections?: Resolver<Array<ResolversTypes['Connection']>, ParentType, ContextType>;
+  connectors?: Resolver<Array<ResolversTypes['ConnectorInfo']>, ParentType, ContextType>;
   contact?: Resolver<Maybe<ResolversTypes['Contact']>, ParentType, ContextType, RequireFields<QueryContactArgs, 'id'>>;
   contacts?: Resolver<ResolversTypes['ContactConnection'], ParentType, ContextType, RequireFields<QueryContactsArgs, 'first'>>;
   deadLetters?: Resolver<ResolversTypes['DeadLetterConnection'], ParentType, ContextType, RequireFields<QueryDeadLettersArgs, 'first'>>;
@@ -987,6 +1234,7 @@ export type QueryResolvers<ContextType = RequestContext, ParentType extends Reso
 };
 
 export type SubscriptionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  connectionStatusChanged?: SubscriptionResolver<ResolversTypes['ConnectionStatusEvent'], "connectionStatusChanged", ParentType, ContextType>;
   contactChanged?: SubscriptionResolver<ResolversTypes['ContactChange'], "contactChanged", ParentType, ContextType, Partial<SubscriptionContactChangedArgs>>;
   invoiceChanged?: SubscriptionResolver<ResolversTypes['InvoiceChange'], "invoiceChanged", ParentType, ContextType, Partial<SubscriptionInvoiceChangedArgs>>;
   orderChanged?: SubscriptionResolver<ResolversTypes['OrderChange'], "orderChanged", ParentType, ContextType, Partial<SubscriptionOrderChangedArgs>>;
@@ -994,16 +1242,23 @@ export type SubscriptionResolvers<ContextType = RequestContext, ParentType exten
 
 export type Resolvers<ContextType = RequestContext> = {
   Address?: AddressResolvers<ContextType>;
+  ApiKey?: ApiKeyResolvers<ContextType>;
+  ConnectSession?: ConnectSessionResolvers<ContextType>;
+  Connection?: ConnectionResolvers<ContextType>;
+  ConnectionStatusEvent?: ConnectionStatusEventResolvers<ContextType>;
+  ConnectorInfo?: ConnectorInfoResolvers<ContextType>;
   Contact?: ContactResolvers<ContextType>;
   ContactChange?: ContactChangeResolvers<ContextType>;
   ContactConnection?: ContactConnectionResolvers<ContextType>;
   ContactEdge?: ContactEdgeResolvers<ContextType>;
+  CreatedApiKey?: CreatedApiKeyResolvers<ContextType>;
   Currency?: GraphQLScalarType;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
   DeadLetter?: DeadLetterResolvers<ContextType>;
   DeadLetterConnection?: DeadLetterConnectionResolvers<ContextType>;
   DeadLetterEdge?: DeadLetterEdgeResolvers<ContextType>;
+  DisconnectResult?: DisconnectResultResolvers<ContextType>;
   Email?: EmailResolvers<ContextType>;
   EmailAddress?: GraphQLScalarType;
   Invoice?: InvoiceResolvers<ContextType>;

@@ -2,9 +2,11 @@
 // v1 token endpoint and the date-versioned 2026-03 one (PKCE, client_credentials), with HubSpot's
 // answer shapes and its RFC 6749 + legacy error bodies. Access tokens expire after 30 minutes like
 // HubSpot's; refresh tokens are long-lived and, as in v1, not rotated unless the switch says so.
+// Code, token and grant-log bookkeeping is the SDK's OAuthGrantBook (connectors/sdk/oauth-emulator.ts).
 // See /work/shared/providers/REFERENCE.md §1 Auth. Wording of error messages is UNCONFIRMED.
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { EmulatorReply, EmulatorRequest, EmulatorRoute } from '../../sdk/emulator.ts';
+import { OAuthGrantBook, oauthErrorPage, sameSecret, type OAuthAdminSwitches } from '../../sdk/oauth-emulator.ts';
 
 export interface HubSpotOAuthClient {
   clientId: string;
@@ -46,38 +48,19 @@ export interface OAuthGrantRecord {
   at: number;
 }
 
-export interface OAuthAdminInput {
-  rotateRefreshTokens?: boolean;
-  expireAllAccessTokens?: boolean;
-  /** Expire one access token now. */
-  expireAccessToken?: string;
-  /** A refresh token to revoke (later use: invalid_grant). */
-  revokeRefreshToken?: string;
-}
+export type OAuthAdminInput = OAuthAdminSwitches;
 
-interface CodeGrant {
-  clientId: string;
+/** What HubSpot remembers per code beyond the SDK's client id and expiry. */
+interface CodeFields {
   redirectUri: string;
   scopes: string[];
   challenge: string | null;
-  expiresAt: number;
-  used: boolean;
-  /** Tokens issued from this code: revoked when the code is replayed (RFC 6749 §4.1.2). */
-  issued: { access: string; refresh: string } | null;
 }
 
-interface AccessGrant {
-  clientId: string;
+/** Per token; userId is null for client_credentials tokens (no user). */
+interface TokenFields {
   scopes: string[];
-  expiresAt: number;
   userId: number | null;
-  revoked: boolean;
-}
-
-interface RefreshGrant {
-  clientId: string;
-  scopes: string[];
-  revoked: boolean;
 }
 
 export type AccessTokenCheck = { ok: true } | { ok: false; reason: 'unknown' } | { ok: false; reason: 'expired'; expiredMinutesAgo: number };
@@ -88,16 +71,11 @@ const FORM = /^application\/x-www-form-urlencoded/i;
 
 export class HubSpotOAuth {
   private readonly clients = new Map<string, HubSpotOAuthClient>();
-  private readonly codes = new Map<string, CodeGrant>();
-  private readonly access = new Map<string, AccessGrant>();
-  private readonly refresh = new Map<string, RefreshGrant>();
-  private readonly log: OAuthGrantRecord[] = [];
+  private readonly book: OAuthGrantBook<CodeFields, TokenFields, OAuthGrantRecord>;
   private readonly ttlMs: number;
-  private readonly codeTtlMs: number;
   private readonly now: () => number;
   private readonly userId: number;
   private readonly userEmail: string;
-  rotateRefreshTokens: boolean;
 
   constructor(
     options: HubSpotOAuthOptions | undefined,
@@ -109,72 +87,59 @@ export class HubSpotOAuth {
       this.clients.set(c.clientId, { ...c, redirectUris: [...c.redirectUris] });
     }
     this.ttlMs = (options?.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS) * 1000;
-    this.codeTtlMs = (options?.codeTtlSeconds ?? DEFAULT_CODE_TTL_SECONDS) * 1000;
-    this.rotateRefreshTokens = options?.rotateRefreshTokens ?? false;
     this.now = options?.now ?? Date.now;
     this.userId = options?.userId ?? 2620000;
     this.userEmail = options?.userEmail ?? 'emulator@example.com';
+    this.book = new OAuthGrantBook({
+      accessTokenTtlMs: this.ttlMs,
+      codeTtlMs: (options?.codeTtlSeconds ?? DEFAULT_CODE_TTL_SECONDS) * 1000,
+      rotateRefreshTokens: options?.rotateRefreshTokens ?? false,
+      newCode: randomUUID,
+      newAccessToken,
+      newRefreshToken,
+      now: this.now,
+    });
+  }
+
+  get rotateRefreshTokens(): boolean {
+    return this.book.rotateRefreshTokens;
+  }
+
+  set rotateRefreshTokens(on: boolean) {
+    this.book.rotateRefreshTokens = on;
   }
 
   /** Whether an API call may use this bearer token (issued, not revoked, not expired). */
   checkAccessToken(token: string): AccessTokenCheck {
-    const grant = this.access.get(token);
-    if (!grant || grant.revoked) return { ok: false, reason: 'unknown' };
-    if (this.now() >= grant.expiresAt) return { ok: false, reason: 'expired', expiredMinutesAgo: Math.floor((this.now() - grant.expiresAt) / 60_000) };
-    return { ok: true };
+    const check = this.book.checkAccess(token);
+    if (check.status === 'live') return { ok: true };
+    // HubSpot answers a revoked token like one it never issued.
+    if (check.status !== 'expired') return { ok: false, reason: 'unknown' };
+    return { ok: false, reason: 'expired', expiredMinutesAgo: Math.floor(check.expiredMs / 60_000) };
   }
 
   /** Token-endpoint calls so far, oldest first. */
   grants(): OAuthGrantRecord[] {
-    return this.log.slice();
+    return this.book.grants();
   }
 
   /** Token-endpoint calls that issued tokens, optionally of one grant type. */
   successfulGrants(grantType?: GrantType): number {
-    return this.log.filter((g) => g.error === null && (!grantType || g.grantType === grantType)).length;
+    return this.book.successfulGrants(grantType);
   }
 
   resetGrants(): void {
-    this.log.length = 0;
+    this.book.resetGrants();
   }
 
   state() {
-    const now = this.now();
-    const byGrantType: Record<string, { ok: number; failed: number }> = {};
-    for (const g of this.log) {
-      const entry = (byGrantType[g.grantType] ??= { ok: 0, failed: 0 });
-      if (g.error === null) entry.ok += 1;
-      else entry.failed += 1;
-    }
-    return {
-      rotateRefreshTokens: this.rotateRefreshTokens,
-      accessTokenTtlSeconds: this.ttlMs / 1000,
-      clients: [...this.clients.keys()],
-      liveAccessTokens: [...this.access.values()].filter((g) => !g.revoked && g.expiresAt > now).length,
-      liveRefreshTokens: [...this.refresh.values()].filter((g) => !g.revoked).length,
-      byGrantType,
-    };
+    const { rotateRefreshTokens, accessTokenTtlSeconds, ...counts } = this.book.state();
+    return { rotateRefreshTokens, accessTokenTtlSeconds: accessTokenTtlSeconds as number, clients: [...this.clients.keys()], ...counts };
   }
 
   /** PUT /__emulator/oauth. Throws TypeError on bad input. */
   configure(input: OAuthAdminInput): void {
-    if (typeof input !== 'object' || input === null) throw new TypeError('Body must be an object.');
-    if (input.rotateRefreshTokens !== undefined) {
-      if (typeof input.rotateRefreshTokens !== 'boolean') throw new TypeError('rotateRefreshTokens must be a boolean.');
-      this.rotateRefreshTokens = input.rotateRefreshTokens;
-    }
-    const past = this.now() - 1;
-    if (input.expireAllAccessTokens === true) for (const g of this.access.values()) g.expiresAt = Math.min(g.expiresAt, past);
-    if (input.expireAccessToken !== undefined) {
-      const g = this.access.get(String(input.expireAccessToken));
-      if (!g) throw new TypeError('expireAccessToken: no such access token.');
-      g.expiresAt = Math.min(g.expiresAt, past);
-    }
-    if (input.revokeRefreshToken !== undefined) {
-      const g = this.refresh.get(String(input.revokeRefreshToken));
-      if (!g) throw new TypeError('revokeRefreshToken: no such refresh token.');
-      g.revoked = true;
-    }
+    this.book.configure(input);
   }
 
   routes(): EmulatorRoute[] {
@@ -207,16 +172,7 @@ export class HubSpotOAuth {
       if (!/^[A-Za-z0-9_-]{43}$/.test(challenge)) return page(400, 'Authorization failed: code_challenge must be a base64url SHA-256 digest.');
     }
     const optional = (q.get('optional_scopes') ?? '').split(/[\s+,]+/).filter((s) => s !== '');
-    const code = randomUUID();
-    this.codes.set(code, {
-      clientId,
-      redirectUri,
-      scopes: [...new Set([...scopes, ...optional])],
-      challenge,
-      expiresAt: this.now() + this.codeTtlMs,
-      used: false,
-      issued: null,
-    });
+    const code = this.book.issueCode(clientId, { redirectUri, scopes: [...new Set([...scopes, ...optional])], challenge });
     const target = new URL(redirectUri);
     target.searchParams.set('code', code);
     const state = q.get('state');
@@ -230,7 +186,7 @@ export class HubSpotOAuth {
     const basic = basicCredentials(req);
     const clientId = form.get('client_id') ?? basic?.user ?? null;
     const result = this.grant(req, endpoint, form, grantType, clientId, form.get('client_secret') ?? basic?.password ?? null);
-    this.log.push({ endpoint, grantType, clientId, error: result.ok ? null : result.error, at: this.now() });
+    this.book.record({ endpoint, grantType, clientId, error: result.ok ? null : result.error });
     if (!result.ok) return result.reply;
     return { status: 200, headers: { 'content-type': 'application/json;charset=utf-8', 'cache-control': 'no-store' }, body: result.body };
   }
@@ -247,53 +203,34 @@ export class HubSpotOAuth {
     if (secret === null || !sameSecret(secret, client.clientSecret)) return fail(400, 'invalid_client', 'BAD_CLIENT_SECRET', 'missing or invalid client secret');
 
     if (grantType === 'authorization_code') {
-      const code = form.get('code') ?? '';
-      const grant = this.codes.get(code);
-      if (!grant || grant.clientId !== client.clientId) return fail(400, 'invalid_grant', 'BAD_AUTH_CODE', 'auth code not found');
-      if (grant.used) {
-        // A replayed code revokes what it issued, as RFC 6749 §4.1.2 asks.
-        if (grant.issued) {
-          const a = this.access.get(grant.issued.access);
-          if (a) a.revoked = true;
-          const r = this.refresh.get(grant.issued.refresh);
-          if (r) r.revoked = true;
-        }
-        return fail(400, 'invalid_grant', 'BAD_AUTH_CODE', 'auth code has already been used');
-      }
-      if (this.now() >= grant.expiresAt) {
-        grant.used = true;
-        return fail(400, 'invalid_grant', 'BAD_AUTH_CODE', 'auth code is expired');
-      }
+      // Another client's code counts as not found (and its replay revokes nothing).
+      const opened = this.book.openCode(form.get('code') ?? '', client.clientId);
+      if (opened.status === 'unknown') return fail(400, 'invalid_grant', 'BAD_AUTH_CODE', 'auth code not found');
+      if (opened.status === 'replayed') return fail(400, 'invalid_grant', 'BAD_AUTH_CODE', 'auth code has already been used');
+      if (opened.status === 'expired') return fail(400, 'invalid_grant', 'BAD_AUTH_CODE', 'auth code is expired');
+      const grant = opened.grant;
+      // A wrong redirect_uri leaves the code usable; a wrong verifier burns it (no brute-forcing).
       if ((form.get('redirect_uri') ?? '') !== grant.redirectUri) return fail(400, 'invalid_grant', 'BAD_REDIRECT_URI', 'redirect_uri does not match the one used to obtain the code');
       if (grant.challenge !== null) {
         const verifier = form.get('code_verifier');
         if (!verifier) return fail(400, 'invalid_grant', 'BAD_AUTH_CODE', 'code_verifier is required for this code');
         if (!/^[A-Za-z0-9._~-]{43,128}$/.test(verifier) || s256(verifier) !== grant.challenge) {
-          // A failed verification burns the code, so it cannot be brute-forced.
-          grant.used = true;
+          this.book.burnCode(grant);
           return fail(400, 'invalid_grant', 'BAD_AUTH_CODE', 'code_verifier does not match the code_challenge');
         }
       }
-      grant.used = true;
-      const issued = this.issue(client.clientId, grant.scopes, this.userId, true);
-      grant.issued = { access: issued.accessToken, refresh: issued.refreshToken as string };
-      return { ok: true, body: this.body(endpoint, issued) };
+      const issued = this.book.redeemCode(grant, { scopes: grant.scopes, userId: this.userId });
+      return { ok: true, body: this.body(endpoint, { ...issued, scopes: grant.scopes, userId: this.userId }) };
     }
 
     if (grantType === 'refresh_token') {
       const token = form.get('refresh_token') ?? '';
-      const grant = this.refresh.get(token);
-      if (!grant || grant.revoked || grant.clientId !== client.clientId) {
+      const grant = this.book.liveRefresh(token);
+      if (!grant || grant.clientId !== client.clientId) {
         return fail(400, 'invalid_grant', 'BAD_REFRESH_TOKEN', 'refresh token is invalid, expired or revoked');
       }
-      let refreshToken = token;
-      if (this.rotateRefreshTokens) {
-        grant.revoked = true;
-        refreshToken = newRefreshToken();
-        this.refresh.set(refreshToken, { clientId: client.clientId, scopes: grant.scopes, revoked: false });
-      }
-      const issued = this.issue(client.clientId, grant.scopes, this.userId, false);
-      return { ok: true, body: this.body(endpoint, { ...issued, refreshToken }) };
+      const issued = this.book.exchangeRefresh(token, { scopes: grant.scopes, userId: this.userId });
+      return { ok: true, body: this.body(endpoint, { ...issued, scopes: grant.scopes, userId: this.userId }) };
     }
 
     // client_credentials (2026-03 only): no user, no refresh token.
@@ -301,20 +238,9 @@ export class HubSpotOAuth {
     const registered = client.scopes ?? [];
     const unknown = requested.filter((s) => !registered.includes(s));
     if (unknown.length > 0) return fail(400, 'invalid_scope', 'BAD_SCOPES', `scopes not granted to this app: ${unknown.join(', ')}`);
-    const issued = this.issue(client.clientId, requested.length > 0 ? requested : registered, null, false);
-    return { ok: true, body: this.body(endpoint, { ...issued, refreshToken: null }) };
-  }
-
-  private issue(clientId: string, scopes: string[], userId: number | null, withRefresh: boolean) {
-    const accessToken = newAccessToken();
-    const expiresAt = this.now() + this.ttlMs;
-    this.access.set(accessToken, { clientId, scopes, expiresAt, userId, revoked: false });
-    let refreshToken: string | null = null;
-    if (withRefresh) {
-      refreshToken = newRefreshToken();
-      this.refresh.set(refreshToken, { clientId, scopes, revoked: false });
-    }
-    return { accessToken, refreshToken, scopes, userId };
+    const scopes = requested.length > 0 ? requested : registered;
+    const accessToken = this.book.issueAccess(client.clientId, { scopes, userId: null });
+    return { ok: true, body: this.body(endpoint, { accessToken, refreshToken: null, scopes, userId: null }) };
   }
 
   private body(endpoint: 'v1' | '2026-03', t: { accessToken: string; refreshToken: string | null; scopes: string[]; userId: number | null }): Record<string, unknown> {
@@ -334,11 +260,11 @@ export class HubSpotOAuth {
 
   private accessTokenInfo(req: EmulatorRequest): EmulatorReply {
     const token = req.params.token ?? '';
-    const grant = this.access.get(token);
-    const check = this.checkAccessToken(token);
-    if (!grant || !check.ok) {
+    const check = this.book.checkAccess(token);
+    if (check.status !== 'live') {
       return { status: 404, body: { status: 'error', message: 'Access token not found or expired', correlationId: randomUUID(), category: 'OBJECT_NOT_FOUND' } };
     }
+    const grant = check.grant;
     return {
       status: 200,
       body: {
@@ -348,7 +274,8 @@ export class HubSpotOAuth {
         scopes: grant.scopes,
         hub_id: this.hubId,
         app_id: this.appId,
-        expires_in: Math.max(0, Math.floor((grant.expiresAt - this.now()) / 1000)),
+        // HubSpot access tokens always have an expiry (the TTL is never null here).
+        expires_in: Math.max(0, Math.floor(((grant.expiresAt ?? this.now()) - this.now()) / 1000)),
         user_id: grant.userId,
         token_type: 'access',
       },
@@ -357,8 +284,8 @@ export class HubSpotOAuth {
 
   private refreshTokenInfo(req: EmulatorRequest): EmulatorReply {
     const token = req.params.token ?? '';
-    const grant = this.refresh.get(token);
-    if (!grant || grant.revoked) {
+    const grant = this.book.liveRefresh(token);
+    if (!grant) {
       return { status: 404, body: { status: 'error', message: 'Refresh token not found', correlationId: randomUUID(), category: 'OBJECT_NOT_FOUND' } };
     }
     return {
@@ -368,11 +295,9 @@ export class HubSpotOAuth {
   }
 
   private refreshTokenDelete(req: EmulatorRequest): EmulatorReply {
-    const grant = this.refresh.get(req.params.token ?? '');
-    if (!grant || grant.revoked) {
+    if (!this.book.revokeRefresh(req.params.token ?? '')) {
       return { status: 404, body: { status: 'error', message: 'Refresh token not found', correlationId: randomUUID(), category: 'OBJECT_NOT_FOUND' } };
     }
-    grant.revoked = true;
     return { status: 204 };
   }
 }
@@ -391,14 +316,7 @@ function fail(status: number, error: string, legacyStatus: string, description: 
   };
 }
 
-function page(status: number, message: string): EmulatorReply {
-  const escaped = message.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
-  return {
-    status,
-    headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' },
-    body: `<!doctype html><html><head><title>HubSpot authorization error</title></head><body><h1>Authorization error</h1><p>${escaped}</p></body></html>`,
-  };
-}
+const page = (status: number, message: string) => oauthErrorPage(status, message, 'HubSpot authorization error', 'Authorization error');
 
 function basicCredentials(req: EmulatorRequest): { user: string; password: string } | null {
   const header = req.headers.authorization;
@@ -408,12 +326,6 @@ function basicCredentials(req: EmulatorRequest): { user: string; password: strin
   const i = decoded.indexOf(':');
   if (i < 0) return null;
   return { user: decodeURIComponent(decoded.slice(0, i)), password: decodeURIComponent(decoded.slice(i + 1)) };
-}
-
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 export function s256(verifier: string): string {

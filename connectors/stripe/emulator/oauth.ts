@@ -2,10 +2,12 @@
 // real host connect.stripe.com, served here on the emulator's port), POST /oauth/token and
 // POST /oauth/deauthorize, both authenticated with the platform's secret key. Issued access
 // tokens are secret keys for the connected account: they do not expire (unless a TTL is set for
-// tests) and the API accepts them. See /work/shared/providers/REFERENCE.md §2 Auth. Error message
-// wording is UNCONFIRMED.
+// tests) and the API accepts them. Code, token and grant-log bookkeeping is the SDK's
+// OAuthGrantBook (connectors/sdk/oauth-emulator.ts). See /work/shared/providers/REFERENCE.md §2
+// Auth. Error message wording is UNCONFIRMED.
 import { randomBytes } from 'node:crypto';
 import type { EmulatorReply, EmulatorRequest, EmulatorRoute } from '../../sdk/emulator.ts';
+import { OAuthGrantBook, oauthErrorPage, type OAuthAdminSwitches } from '../../sdk/oauth-emulator.ts';
 import { maskApiKey } from './errors.ts';
 
 export interface StripeOAuthClient {
@@ -38,29 +40,14 @@ export interface StripeOAuthGrantRecord {
   at: number;
 }
 
-export interface StripeOAuthAdminInput {
-  rotateRefreshTokens?: boolean;
-  expireAllAccessTokens?: boolean;
-  expireAccessToken?: string;
-  revokeRefreshToken?: string;
-}
+export type StripeOAuthAdminInput = OAuthAdminSwitches;
 
 type Scope = 'read_write' | 'read_only';
 
-interface CodeGrant {
-  clientId: string;
-  scope: Scope;
-  expiresAt: number;
-  used: boolean;
-  issued: { access: string; refresh: string } | null;
-}
-
-interface TokenGrant {
-  clientId: string;
+/** Per token: the connected account it acts for (deauthorize revokes by it) and its scope. */
+interface TokenFields {
   account: string;
   scope: Scope;
-  expiresAt: number | null;
-  revoked: boolean;
 }
 
 export type StripeAccessTokenCheck = { ok: true } | { ok: false; reason: 'unknown' | 'expired' };
@@ -71,16 +58,9 @@ const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-
 
 export class StripeOAuth {
   private readonly clients = new Map<string, StripeOAuthClient>();
-  private readonly codes = new Map<string, CodeGrant>();
-  private readonly access = new Map<string, TokenGrant>();
-  private readonly refresh = new Map<string, TokenGrant>();
-  private readonly log: StripeOAuthGrantRecord[] = [];
-  private readonly ttlMs: number | null;
-  private readonly codeTtlMs: number;
-  private readonly now: () => number;
+  private readonly book: OAuthGrantBook<{ scope: Scope }, TokenFields, StripeOAuthGrantRecord>;
   private readonly publishableKeys = new Map<string, string>();
   readonly connectedAccountId: string;
-  rotateRefreshTokens: boolean;
 
   constructor(
     options: StripeOAuthOptions | undefined,
@@ -92,71 +72,53 @@ export class StripeOAuth {
       if (!/^ca_\w+$/.test(c.clientId)) throw new Error(`oauth.clients: client id must look like ca_…, got ${JSON.stringify(c.clientId)}`);
       this.clients.set(c.clientId, { ...c, redirectUris: [...c.redirectUris] });
     }
-    this.ttlMs = options?.accessTokenTtlSeconds === undefined ? null : options.accessTokenTtlSeconds * 1000;
-    this.codeTtlMs = (options?.codeTtlSeconds ?? DEFAULT_STRIPE_CODE_TTL_SECONDS) * 1000;
-    this.rotateRefreshTokens = options?.rotateRefreshTokens ?? false;
     this.connectedAccountId = options?.connectedAccountId ?? 'acct_1EmulatorConnect';
-    this.now = options?.now ?? Date.now;
+    this.book = new OAuthGrantBook({
+      accessTokenTtlMs: options?.accessTokenTtlSeconds === undefined ? null : options.accessTokenTtlSeconds * 1000,
+      codeTtlMs: (options?.codeTtlSeconds ?? DEFAULT_STRIPE_CODE_TTL_SECONDS) * 1000,
+      rotateRefreshTokens: options?.rotateRefreshTokens ?? false,
+      newCode: () => `ac_${token(24)}`,
+      newAccessToken: () => `sk_${this.mode}_${token(99)}`,
+      newRefreshToken: () => `rt_${token(40)}`,
+      now: options?.now ?? Date.now,
+    });
+  }
+
+  get rotateRefreshTokens(): boolean {
+    return this.book.rotateRefreshTokens;
+  }
+
+  set rotateRefreshTokens(on: boolean) {
+    this.book.rotateRefreshTokens = on;
   }
 
   checkAccessToken(token: string): StripeAccessTokenCheck {
-    const grant = this.access.get(token);
-    if (!grant) return { ok: false, reason: 'unknown' };
-    if (grant.revoked || (grant.expiresAt !== null && this.now() >= grant.expiresAt)) return { ok: false, reason: 'expired' };
-    return { ok: true };
+    const check = this.book.checkAccess(token);
+    if (check.status === 'live') return { ok: true };
+    // A revoked (deauthorized) key answers like an expired one.
+    return { ok: false, reason: check.status === 'unknown' ? 'unknown' : 'expired' };
   }
 
   grants(): StripeOAuthGrantRecord[] {
-    return this.log.slice();
+    return this.book.grants();
   }
 
   successfulGrants(grantType?: 'authorization_code' | 'refresh_token'): number {
-    return this.log.filter((g) => g.error === null && (!grantType || g.grantType === grantType)).length;
+    return this.book.successfulGrants(grantType);
   }
 
   resetGrants(): void {
-    this.log.length = 0;
+    this.book.resetGrants();
   }
 
   state() {
-    const live = (g: TokenGrant) => !g.revoked && (g.expiresAt === null || g.expiresAt > this.now());
-    const byGrantType: Record<string, { ok: number; failed: number }> = {};
-    for (const g of this.log) {
-      const entry = (byGrantType[g.grantType] ??= { ok: 0, failed: 0 });
-      if (g.error === null) entry.ok += 1;
-      else entry.failed += 1;
-    }
-    return {
-      rotateRefreshTokens: this.rotateRefreshTokens,
-      accessTokenTtlSeconds: this.ttlMs === null ? null : this.ttlMs / 1000,
-      clients: [...this.clients.keys()],
-      connectedAccountId: this.connectedAccountId,
-      liveAccessTokens: [...this.access.values()].filter(live).length,
-      liveRefreshTokens: [...this.refresh.values()].filter((g) => !g.revoked).length,
-      byGrantType,
-    };
+    const { rotateRefreshTokens, accessTokenTtlSeconds, ...counts } = this.book.state();
+    return { rotateRefreshTokens, accessTokenTtlSeconds, clients: [...this.clients.keys()], connectedAccountId: this.connectedAccountId, ...counts };
   }
 
   /** PUT /__emulator/oauth. Throws TypeError on bad input. */
   configure(input: StripeOAuthAdminInput): void {
-    if (typeof input !== 'object' || input === null) throw new TypeError('Body must be an object.');
-    if (input.rotateRefreshTokens !== undefined) {
-      if (typeof input.rotateRefreshTokens !== 'boolean') throw new TypeError('rotateRefreshTokens must be a boolean.');
-      this.rotateRefreshTokens = input.rotateRefreshTokens;
-    }
-    const past = this.now() - 1;
-    const expire = (g: TokenGrant) => (g.expiresAt = g.expiresAt === null ? past : Math.min(g.expiresAt, past));
-    if (input.expireAllAccessTokens === true) for (const g of this.access.values()) expire(g);
-    if (input.expireAccessToken !== undefined) {
-      const g = this.access.get(String(input.expireAccessToken));
-      if (!g) throw new TypeError('expireAccessToken: no such access token.');
-      expire(g);
-    }
-    if (input.revokeRefreshToken !== undefined) {
-      const g = this.refresh.get(String(input.revokeRefreshToken));
-      if (!g) throw new TypeError('revokeRefreshToken: no such refresh token.');
-      g.revoked = true;
-    }
+    this.book.configure(input);
   }
 
   routes(): EmulatorRoute[] {
@@ -186,8 +148,7 @@ export class StripeOAuth {
     if (q.get('response_type') !== 'code') return back({ error: 'invalid_request', error_description: "Invalid response_type: must be 'code'." });
     const scope = (q.get('scope') ?? 'read_only') as Scope;
     if (scope !== 'read_write' && scope !== 'read_only') return back({ error: 'invalid_scope', error_description: `Invalid scope: ${scope}` });
-    const code = `ac_${token(24)}`;
-    this.codes.set(code, { clientId: client.clientId, scope, expiresAt: this.now() + this.codeTtlMs, used: false, issued: null });
+    const code = this.book.issueCode(client.clientId, { scope });
     return back({ scope, code });
   }
 
@@ -195,7 +156,7 @@ export class StripeOAuth {
     const form = new URLSearchParams(req.rawBody.toString('utf8'));
     const grantType = form.get('grant_type') ?? '';
     const result = this.platform(req, form) ?? this.grant(form, grantType);
-    this.log.push({ grantType, error: result.ok ? null : result.error, at: this.now() });
+    this.book.record({ grantType, error: result.ok ? null : result.error });
     return reply(result);
   }
 
@@ -211,63 +172,55 @@ export class StripeOAuth {
     if (grantType === 'authorization_code') {
       const code = form.get('code') ?? '';
       if (!code) return { ok: false, status: 400, error: 'invalid_request', description: 'No authorization code provided' };
-      const grant = this.codes.get(code);
-      if (!grant) return { ok: false, status: 400, error: 'invalid_grant', description: `Authorization code does not exist: ${code}` };
-      if (grant.used) {
-        if (grant.issued) {
-          this.revoke(this.access.get(grant.issued.access));
-          this.revoke(this.refresh.get(grant.issued.refresh));
-        }
+      const opened = this.book.openCode(code);
+      if (opened.status === 'unknown') return { ok: false, status: 400, error: 'invalid_grant', description: `Authorization code does not exist: ${code}` };
+      if (opened.status === 'replayed') {
         return { ok: false, status: 400, error: 'invalid_grant', description: `This authorization code has already been used. All tokens issued with this code have been revoked.` };
       }
-      grant.used = true;
-      if (this.now() >= grant.expiresAt) return { ok: false, status: 400, error: 'invalid_grant', description: `Authorization code expired: ${code}` };
-      const issued = this.issue(grant.clientId, grant.scope, null);
-      grant.issued = { access: issued.access_token as string, refresh: issued.refresh_token as string };
-      return { ok: true, body: issued };
+      if (opened.status === 'expired') return { ok: false, status: 400, error: 'invalid_grant', description: `Authorization code expired: ${code}` };
+      const scope = opened.grant.scope;
+      return { ok: true, body: this.body(this.book.redeemCode(opened.grant, { account: this.connectedAccountId, scope }), scope) };
     }
     if (grantType === 'refresh_token') {
       const token = form.get('refresh_token') ?? '';
       if (!token) return { ok: false, status: 400, error: 'invalid_request', description: 'No refresh token provided' };
-      const grant = this.refresh.get(token);
-      if (!grant || grant.revoked) return { ok: false, status: 400, error: 'invalid_grant', description: `Refresh token does not exist: ${token}` };
+      const grant = this.book.liveRefresh(token);
+      if (!grant) return { ok: false, status: 400, error: 'invalid_grant', description: `Refresh token does not exist: ${token}` };
       const requested = form.get('scope');
       if (requested !== null && requested !== grant.scope && !(grant.scope === 'read_write' && requested === 'read_only')) {
         return { ok: false, status: 400, error: 'invalid_scope', description: `Invalid scope: ${requested}` };
       }
-      if (this.rotateRefreshTokens) grant.revoked = true;
-      return { ok: true, body: this.issue(grant.clientId, (requested as Scope | null) ?? grant.scope, this.rotateRefreshTokens ? null : token) };
+      // A narrowed scope applies to the new access token and, with rotation, the new refresh token.
+      const scope = (requested as Scope | null) ?? grant.scope;
+      return { ok: true, body: this.body(this.book.exchangeRefresh(token, { account: this.connectedAccountId, scope }), scope) };
     }
     if (!grantType) return { ok: false, status: 400, error: 'invalid_request', description: 'No grant type specified' };
     return { ok: false, status: 400, error: 'unsupported_grant_type', description: `Unsupported grant type: ${grantType}` };
   }
 
-  private issue(clientId: string, scope: Scope, keepRefresh: string | null): Record<string, unknown> {
-    const mode = this.livemode ? 'live' : 'test';
+  private get mode(): 'live' | 'test' {
+    return this.livemode ? 'live' : 'test';
+  }
+
+  /** The token answer; the connected account's publishable key is minted once and then reused. */
+  private body(issued: { accessToken: string; refreshToken: string }, scope: Scope): Record<string, unknown> {
     const account = this.connectedAccountId;
-    const accessToken = `sk_${mode}_${token(99)}`;
-    const grant = (): TokenGrant => ({ clientId, account, scope, expiresAt: this.ttlMs === null ? null : this.now() + this.ttlMs, revoked: false });
-    this.access.set(accessToken, grant());
-    let refreshToken = keepRefresh;
-    if (refreshToken === null) {
-      refreshToken = `rt_${token(40)}`;
-      this.refresh.set(refreshToken, { ...grant(), expiresAt: null });
-    }
     let publishable = this.publishableKeys.get(account);
     if (!publishable) {
-      publishable = `pk_${mode}_${token(99)}`;
+      publishable = `pk_${this.mode}_${token(99)}`;
       this.publishableKeys.set(account, publishable);
     }
     const body: Record<string, unknown> = {
-      access_token: accessToken,
+      access_token: issued.accessToken,
       livemode: this.livemode,
-      refresh_token: refreshToken,
+      refresh_token: issued.refreshToken,
       token_type: 'bearer',
       stripe_publishable_key: publishable,
       stripe_user_id: account,
       scope,
     };
-    if (this.ttlMs !== null) body.expires_in = Math.round(this.ttlMs / 1000);
+    const ttl = this.book.accessTokenTtlSeconds;
+    if (ttl !== null) body.expires_in = Math.round(ttl);
     return body;
   }
 
@@ -278,17 +231,11 @@ export class StripeOAuth {
     const clientId = form.get('client_id') ?? '';
     const account = form.get('stripe_user_id') ?? '';
     if (!this.clients.has(clientId)) return reply({ ok: false, status: 400, error: 'invalid_client', description: `No such application: '${clientId}'` });
-    const live = (g: TokenGrant) => !g.revoked && g.clientId === clientId && g.account === account;
-    const tokens = [...this.access.values(), ...this.refresh.values()].filter(live);
-    if (tokens.length === 0) {
+    // Revokes every unrevoked access and refresh token of this client for the account.
+    if (this.book.revokeWhere((g) => g.clientId === clientId && g.account === account) === 0) {
       return reply({ ok: false, status: 401, error: 'invalid_client', description: `This application is not connected to stripe account ${account}, or that account does not exist.` });
     }
-    for (const g of tokens) g.revoked = true;
     return { status: 200, headers: JSON_HEADERS, body: JSON.stringify({ stripe_user_id: account }, null, 2) };
-  }
-
-  private revoke(g: TokenGrant | undefined): void {
-    if (g) g.revoked = true;
   }
 }
 
@@ -297,14 +244,7 @@ function reply(result: Result): EmulatorReply {
   return { status: result.status, headers: JSON_HEADERS, body: JSON.stringify({ error: result.error, error_description: result.description }, null, 2) };
 }
 
-function page(status: number, message: string): EmulatorReply {
-  const escaped = message.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
-  return {
-    status,
-    headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' },
-    body: `<!doctype html><html><head><title>Stripe Connect error</title></head><body><h1>Something went wrong</h1><p>${escaped}</p></body></html>`,
-  };
-}
+const page = (status: number, message: string) => oauthErrorPage(status, message, 'Stripe Connect error', 'Something went wrong');
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 function token(length: number): string {

@@ -1,0 +1,106 @@
+// Operator commands for runtime tenant API keys (see src/auth/api-keys.ts for the key format and
+// the Redis layout). Needs REDIS_URL: keys issued into a CLI process's memory would be useless.
+//   tsx src/auth/api-keys-cli.ts create --tenant <id> [--scopes read,subscribe,admin] [--label text]
+//       prints the new key once (it is stored only as a SHA-256 digest) and its key id
+//   tsx src/auth/api-keys-cli.ts revoke --tenant <id> --id <keyId>
+//   tsx src/auth/api-keys-cli.ts list --tenant <id>      ids, scopes, labels, dates; never keys
+// Keys live under "<SWITCHBOARD_KEY_PREFIX (default sb)>:apikey:…", where the gateway looks.
+// Exit codes: 0 done, 1 no such key, 2 usage, input or configuration error (Redis unreachable too).
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../config.ts';
+import { ApiKeyInputError, RedisApiKeyStore, type ApiKeyScope } from './api-keys.ts';
+
+const USAGE = `usage: api-keys-cli create --tenant <id> [--scopes read,subscribe,admin] [--label text]
+       api-keys-cli revoke --tenant <id> --id <keyId>
+       api-keys-cli list --tenant <id>
+needs REDIS_URL; key prefix from SWITCHBOARD_KEY_PREFIX (default "sb")
+`;
+
+class UsageError extends Error {}
+
+// Which flags each command takes; anything else is a usage error rather than silently ignored
+// (a stray --id on create, say, is likely a mistake the operator wants to hear about).
+const FLAGS: Record<string, { required: string[]; optional: string[] }> = {
+  create: { required: ['tenant'], optional: ['scopes', 'label'] },
+  revoke: { required: ['tenant', 'id'], optional: [] },
+  list: { required: ['tenant'], optional: [] },
+};
+
+function parse(argv: string[]): { command: string; flags: Record<string, string | undefined> } {
+  let parsed: { values: Record<string, string | undefined>; positionals: string[] };
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: { tenant: { type: 'string' }, scopes: { type: 'string' }, label: { type: 'string' }, id: { type: 'string' } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const [command, ...extra] = parsed.positionals;
+  const spec = command ? FLAGS[command] : undefined;
+  if (!command || !spec) throw new UsageError(command ? `unknown command "${command}"` : 'no command');
+  if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
+  const flags = parsed.values;
+  for (const name of spec.required) if (!flags[name]) throw new UsageError(`${command} needs --${name}`);
+  for (const name of Object.keys(flags)) {
+    if (!spec.required.includes(name) && !spec.optional.includes(name)) throw new UsageError(`${command} does not take --${name}`);
+  }
+  return { command, flags };
+}
+
+async function run(argv: string[]): Promise<number> {
+  const { command, flags } = parse(argv);
+  const tenant = flags['tenant'] as string;
+  const redisUrl = process.env.REDIS_URL;
+  if (!redisUrl) throw new ConfigError('REDIS_URL is not set: API keys live in Redis, where every gateway replica reads them');
+  const prefix = process.env.SWITCHBOARD_KEY_PREFIX || 'sb';
+  // ioredis reports a refused connection as "max retries per request"; keep the cause to name it.
+  let connectionError: Error | null = null;
+  const store = new RedisApiKeyStore(redisUrl, prefix, { onError: (err) => (connectionError = err as Error) });
+  try {
+    return await execute(store, command, tenant, flags);
+  } catch (err) {
+    const cause = connectionError as Error | null;
+    if (cause && !(err instanceof ApiKeyInputError)) throw new Error(`cannot reach Redis (${cause.message})`);
+    throw err;
+  } finally {
+    await store.close();
+  }
+}
+
+async function execute(store: RedisApiKeyStore, command: string, tenant: string, flags: Record<string, string | undefined>): Promise<number> {
+  if (command === 'create') {
+    const scopes = flags['scopes']?.split(',').map((s) => s.trim()).filter(Boolean) as ApiKeyScope[] | undefined;
+    const { info, key } = await store.create(tenant, { ...(scopes ? { scopes } : {}), ...(flags['label'] !== undefined ? { label: flags['label'] } : {}) });
+    process.stdout.write(
+      `created key ${info.id} for tenant ${info.tenantId} (scopes: ${info.scopes.join(',')}${info.label ? `; label: ${info.label}` : ''})\n` +
+        `${key}\n` +
+        'This key will not be shown again: store it now. Switchboard keeps only its SHA-256 digest.\n',
+    );
+    return 0;
+  }
+  if (command === 'revoke') {
+    const id = flags['id'] as string;
+    if (await store.revoke(tenant, id)) {
+      process.stdout.write(`revoked key ${id} of tenant ${tenant}\n`);
+      return 0;
+    }
+    process.stderr.write(`api-keys-cli: tenant ${tenant} has no key ${id}\n`);
+    return 1;
+  }
+  const keys = await store.list(tenant);
+  if (keys.length === 0) process.stdout.write(`tenant ${tenant} has no API keys\n`);
+  for (const k of keys) process.stdout.write(`${k.id}  ${k.createdAt}  ${k.scopes.join(',')}${k.label ? `  ${k.label}` : ''}\n`);
+  return 0;
+}
+
+run(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    // Usage, input (ApiKeyInputError), configuration (ConfigError) and Redis failures alike: 2.
+    process.stderr.write(`api-keys-cli: ${(err as Error).message}\n${err instanceof UsageError ? USAGE : ''}`);
+    process.exit(2);
+  },
+);

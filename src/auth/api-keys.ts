@@ -1,0 +1,277 @@
+// Tenant API keys issued at runtime (admin CLI or admin API), next to the static keys of the
+// tenants file. A key is shown once, at creation; the store keeps only its SHA-256 digest, so a
+// leaked Redis dump or backup yields no usable key, and a lost key is revoked and replaced, never
+// recovered. authenticate() hashes the presented key and looks the digest up: there is no
+// plaintext comparison, so timing reveals nothing about stored keys.
+//
+// Key format: "sbk_<keyId>_<secret>". The key id (16 hex chars) names the key in list/revoke
+// without exposing the secret; the secret is 32 random bytes in base64url (43 chars). Nothing of
+// the key besides its id is kept (no "last four"): the id is enough to tell keys apart.
+//
+// Redis layout (Redis is the source of truth; nothing is cached in process, so a revocation is
+// effective on every replica from the next request on):
+//   <prefix>:apikey:hash:<sha256 hex>    string, JSON ApiKeyInfo           (authenticate)
+//   <prefix>:apikey:tenant:<tenantId>    hash, keyId -> sha256 hex          (list, revoke)
+// Both are written and deleted together by Lua scripts, so there is never a key that
+// authenticates but cannot be listed or revoked, nor an index entry without its record.
+import type { ApiKeyScope } from '../config.ts';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { hashApiKey } from './tenants.ts';
+
+export type { ApiKeyScope };
+export const ALL_SCOPES: readonly ApiKeyScope[] = Object.freeze(['read', 'subscribe', 'admin'] as const);
+/** Scopes of a key created without explicit scopes: a data client, not an operator. */
+export const DEFAULT_SCOPES: readonly ApiKeyScope[] = Object.freeze(['read', 'subscribe'] as const);
+export const MAX_LABEL_LENGTH = 100;
+
+export interface ApiKeyInfo {
+  id: string;
+  tenantId: string;
+  label: string | null;
+  /** Distinct, in ALL_SCOPES order. */
+  scopes: ApiKeyScope[];
+  /** ISO 8601. */
+  createdAt: string;
+}
+
+export interface IssuedApiKey {
+  info: ApiKeyInfo;
+  /** The plaintext key. Returned by create() only; it is not stored anywhere. */
+  key: string;
+}
+
+export interface CreateApiKeyOptions {
+  scopes?: ApiKeyScope[];
+  label?: string;
+}
+
+export interface ApiKeyStore {
+  /** Issues a new key. Throws ApiKeyInputError on an invalid tenant id, scopes or label. */
+  create(tenantId: string, options?: CreateApiKeyOptions): Promise<IssuedApiKey>;
+  /** Deletes a key. False when no such key exists for this tenant (another tenant's key included). */
+  revoke(tenantId: string, keyId: string): Promise<boolean>;
+  /** The tenant's keys, oldest first. Never contains key material or digests. */
+  list(tenantId: string): Promise<ApiKeyInfo[]>;
+  /**
+   * The key's info, or null for an unknown, revoked or malformed key. Store failures (Redis down)
+   * reject rather than return null, so the caller can answer 503 rather than 401.
+   */
+  authenticate(key: string): Promise<ApiKeyInfo | null>;
+  close(): Promise<void>;
+}
+
+/** Invalid input to create/list/revoke: the message names the problem and is safe to show. */
+export class ApiKeyInputError extends Error {
+  override readonly name = 'ApiKeyInputError';
+}
+
+const KEY_PREFIX = 'sbk_';
+const TENANT_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+const KEY_ID_RE = /^[0-9a-f]{16}$/;
+// Exactly what issueKey() produces; anything else is rejected before hashing or a Redis round trip.
+const KEY_RE = /^sbk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/;
+const SECRET_BYTES = 32;
+// Key ids are 64 random bits; a collision is astronomically unlikely, but creation still refuses
+// to overwrite and retries rather than silently replacing another key.
+const CREATE_ATTEMPTS = 3;
+
+/** Does this look like a runtime-issued key (so a gateway can route it to this store)? */
+export function isIssuedApiKeyFormat(key: string): boolean {
+  return typeof key === 'string' && KEY_RE.test(key);
+}
+
+function checkTenantId(tenantId: unknown): string {
+  if (typeof tenantId !== 'string' || !TENANT_ID_RE.test(tenantId)) {
+    throw new ApiKeyInputError('tenant id must be 1-64 letters, digits, "-" or "_"');
+  }
+  return tenantId;
+}
+
+function checkScopes(scopes: unknown): ApiKeyScope[] {
+  if (scopes === undefined) return [...DEFAULT_SCOPES];
+  if (!Array.isArray(scopes)) throw new ApiKeyInputError(`scopes must be a list of ${ALL_SCOPES.join(', ')}`);
+  if (scopes.length === 0) throw new ApiKeyInputError(`scopes must not be empty (choose from ${ALL_SCOPES.join(', ')})`);
+  for (const s of scopes) {
+    if (!ALL_SCOPES.includes(s as ApiKeyScope)) throw new ApiKeyInputError(`unknown scope ${JSON.stringify(s)} (allowed: ${ALL_SCOPES.join(', ')})`);
+  }
+  // Canonical form: distinct, in ALL_SCOPES order, so equal grants compare equal.
+  return ALL_SCOPES.filter((s) => scopes.includes(s));
+}
+
+function checkLabel(label: unknown): string | null {
+  if (label === undefined || label === null) return null;
+  if (typeof label !== 'string') throw new ApiKeyInputError('label must be a string');
+  const trimmed = label.trim();
+  if (trimmed.length > MAX_LABEL_LENGTH) throw new ApiKeyInputError(`label must be at most ${MAX_LABEL_LENGTH} characters (got ${trimmed.length})`);
+  // Labels are printed by the CLI and admin tools: no terminal escapes or line breaks.
+  if (/[\u0000-\u001f\u007f]/.test(trimmed)) throw new ApiKeyInputError('label must not contain control characters');
+  return trimmed === '' ? null : trimmed;
+}
+
+function newKey(tenantId: string, options: CreateApiKeyOptions): { info: ApiKeyInfo; key: string; digest: string } {
+  const scopes = checkScopes(options.scopes);
+  const label = checkLabel(options.label);
+  const id = randomBytes(8).toString('hex');
+  const key = `${KEY_PREFIX}${id}_${randomBytes(SECRET_BYTES).toString('base64url')}`;
+  return { info: { id, tenantId, label, scopes, createdAt: new Date().toISOString() }, key, digest: hashApiKey(key) };
+}
+
+/** A stored record back to ApiKeyInfo; null when it is not one (fail closed on corrupt data). */
+function parseInfo(json: string | null): ApiKeyInfo | null {
+  if (json === null) return null;
+  try {
+    const v = JSON.parse(json) as Partial<ApiKeyInfo>;
+    if (typeof v.id !== 'string' || typeof v.tenantId !== 'string' || typeof v.createdAt !== 'string') return null;
+    if (!(v.label === null || typeof v.label === 'string')) return null;
+    if (!Array.isArray(v.scopes) || !v.scopes.every((s) => ALL_SCOPES.includes(s))) return null;
+    return { id: v.id, tenantId: v.tenantId, label: v.label, scopes: [...v.scopes], createdAt: v.createdAt };
+  } catch {
+    return null;
+  }
+}
+
+const copy = (info: ApiKeyInfo): ApiKeyInfo => ({ ...info, scopes: [...info.scopes] });
+const byAge = (a: ApiKeyInfo, b: ApiKeyInfo) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id);
+
+// KEYS: tenant index, digest record. ARGV: key id, digest, info JSON.
+// Refuses (returns 0) rather than overwrite an existing id or digest.
+const CREATE_SCRIPT = `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('SET', KEYS[2], ARGV[3])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1`;
+
+// KEYS: tenant index, digest record. ARGV: key id, digest (as read from the index just before).
+// Deletes both only if the index still maps this id to this digest, so a concurrent revoke of the
+// same key counts once.
+const REVOKE_SCRIPT = `
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('DEL', KEYS[2])
+redis.call('HDEL', KEYS[1], ARGV[1])
+return 1`;
+
+export interface RedisApiKeyStoreOptions {
+  /** Connection errors of a connection this store opened (commands still reject on their own). */
+  onError?: (err: unknown) => void;
+}
+
+export class RedisApiKeyStore implements ApiKeyStore {
+  private readonly redis: Redis;
+  /** Only a connection this store opened is closed by close(); a shared one belongs to its owner. */
+  private readonly ownsConnection: boolean;
+
+  constructor(
+    redis: string | Redis,
+    private readonly prefix: string,
+    options: RedisApiKeyStoreOptions = {},
+  ) {
+    if (!prefix) throw new Error('RedisApiKeyStore: key prefix must not be empty');
+    if (typeof redis === 'string') {
+      this.redis = new Redis(redis, { maxRetriesPerRequest: 2, connectTimeout: 2_000 });
+      this.redis.on('error', options.onError ?? (() => undefined));
+      this.ownsConnection = true;
+    } else {
+      this.redis = redis;
+      this.ownsConnection = false;
+    }
+  }
+
+  private hashKey(digest: string): string {
+    return `${this.prefix}:apikey:hash:${digest}`;
+  }
+
+  private tenantKey(tenantId: string): string {
+    return `${this.prefix}:apikey:tenant:${tenantId}`;
+  }
+
+  async create(tenantId: string, options: CreateApiKeyOptions = {}): Promise<IssuedApiKey> {
+    checkTenantId(tenantId);
+    for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
+      const { info, key, digest } = newKey(tenantId, options);
+      const ok = await this.redis.eval(CREATE_SCRIPT, 2, this.tenantKey(tenantId), this.hashKey(digest), info.id, digest, JSON.stringify(info));
+      if (ok === 1) return { info: copy(info), key };
+    }
+    throw new Error(`could not allocate an unused API key id after ${CREATE_ATTEMPTS} attempts`);
+  }
+
+  async revoke(tenantId: string, keyId: string): Promise<boolean> {
+    checkTenantId(tenantId);
+    if (typeof keyId !== 'string' || !KEY_ID_RE.test(keyId)) return false;
+    const index = this.tenantKey(tenantId);
+    // The digest comes from this tenant's own index, so another tenant's key id finds nothing.
+    const digest = await this.redis.hget(index, keyId);
+    if (digest === null) return false;
+    return (await this.redis.eval(REVOKE_SCRIPT, 2, index, this.hashKey(digest), keyId, digest)) === 1;
+  }
+
+  async list(tenantId: string): Promise<ApiKeyInfo[]> {
+    checkTenantId(tenantId);
+    const digests = Object.values(await this.redis.hgetall(this.tenantKey(tenantId)));
+    if (digests.length === 0) return [];
+    const records = await this.redis.mget(digests.map((d) => this.hashKey(d)));
+    return records
+      .map(parseInfo)
+      .filter((i): i is ApiKeyInfo => i !== null && i.tenantId === tenantId)
+      .sort(byAge);
+  }
+
+  async authenticate(key: string): Promise<ApiKeyInfo | null> {
+    if (!isIssuedApiKeyFormat(key)) return null;
+    return parseInfo(await this.redis.get(this.hashKey(hashApiKey(key))));
+  }
+
+  async close(): Promise<void> {
+    // Every operation is awaited by its caller, so nothing is in flight to lose.
+    if (this.ownsConnection) this.redis.disconnect();
+  }
+}
+
+/** In-process store for the embedded default (no Redis): same contract, one process only. */
+export class MemoryApiKeyStore implements ApiKeyStore {
+  private readonly byDigest = new Map<string, ApiKeyInfo>();
+  private readonly byTenant = new Map<string, Map<string, string>>();
+
+  async create(tenantId: string, options: CreateApiKeyOptions = {}): Promise<IssuedApiKey> {
+    checkTenantId(tenantId);
+    const index = this.byTenant.get(tenantId) ?? new Map<string, string>();
+    for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
+      const { info, key, digest } = newKey(tenantId, options);
+      if (index.has(info.id) || this.byDigest.has(digest)) continue;
+      this.byDigest.set(digest, info);
+      index.set(info.id, digest);
+      this.byTenant.set(tenantId, index);
+      return { info: copy(info), key };
+    }
+    throw new Error(`could not allocate an unused API key id after ${CREATE_ATTEMPTS} attempts`);
+  }
+
+  async revoke(tenantId: string, keyId: string): Promise<boolean> {
+    checkTenantId(tenantId);
+    const index = this.byTenant.get(tenantId);
+    const digest = typeof keyId === 'string' ? index?.get(keyId) : undefined;
+    if (!index || digest === undefined) return false;
+    this.byDigest.delete(digest);
+    index.delete(keyId);
+    if (index.size === 0) this.byTenant.delete(tenantId);
+    return true;
+  }
+
+  async list(tenantId: string): Promise<ApiKeyInfo[]> {
+    checkTenantId(tenantId);
+    const digests = [...(this.byTenant.get(tenantId)?.values() ?? [])];
+    return digests
+      .map((d) => this.byDigest.get(d))
+      .filter((i): i is ApiKeyInfo => i !== undefined)
+      .map(copy)
+      .sort(byAge);
+  }
+
+  async authenticate(key: string): Promise<ApiKeyInfo | null> {
+    if (!isIssuedApiKeyFormat(key)) return null;
+    const info = this.byDigest.get(hashApiKey(key));
+    return info ? copy(info) : null;
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,460 @@
+// Connecting a provider account, and letting go of it.
+//
+// OAuth 2.0 authorization code + PKCE (openid-client):
+//   1. createSession (GraphQL, tenant-authenticated, admin scope) stores a connect session under a
+//      random 256-bit token and answers `<public URL>/connect/<connector>?session=<token>`.
+//   2. GET /connect/<connector>?session=… takes the session (single use, TTL) and stores a pending
+//      authorization under a fresh random `state`, holding the PKCE verifier, the redirect URI and
+//      the tenant; then redirects to the provider's authorize URL with the S256 challenge.
+//   3. GET /connect/<connector>/callback?code&state takes the pending authorization by `state`
+//      (single use: a replayed or altered state finds nothing), checks the callback URL is the
+//      registered redirect URI, exchanges the code with the verifier, stores the tokens in the
+//      vault and the connection's metadata, then announces ACTIVE.
+//   Every refusal answers 400 and stores nothing: unknown/used/expired session, tampered or
+//   replayed state, missing verifier, a redirect or return URL not on the allow-list, a code the
+//   provider rejects (replayed code, PKCE mismatch → invalid_grant).
+// The tenant binding lives server-side (session → pending authorization); nothing the browser
+// carries can name another tenant.
+//
+// Also: the client-credentials grant (same openid-client configuration), API-key / basic
+// credentials checked against the provider before they are stored, disconnect (revoke at the
+// provider where it has a way, then delete), and enable/disable.
+import { randomBytes } from 'node:crypto';
+import * as client from 'openid-client';
+import { ConnectorError } from '../../connectors/sdk/errors.ts';
+import type { Connector, ConnectorContext, EntityLoader } from '../../connectors/sdk/types.ts';
+import type { GatewayConfig } from '../config.ts';
+import { badUserInput } from '../errors.ts';
+import type { UpstreamClient } from '../http/upstream.ts';
+import type { ConnectionAuth, ConnectionStore, ManagedConnection, StatusEvent } from './connections.ts';
+import type { StoredCredential } from './credentials.ts';
+import { grantedScopes, oauthConfiguration } from './oauth-client.ts';
+import type { ProviderApps, ResolvedOAuthApp } from './provider-apps.ts';
+import type { Tenant, TenantDirectory } from './tenants.ts';
+import type { TokenManager, TokenRecord } from './token-manager.ts';
+import type { CredentialVault } from './vault.ts';
+
+export interface HttpAnswer {
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+interface ConnectSession {
+  tenantId: string;
+  connector: string;
+  returnUrl: string | null;
+  params: Record<string, string>;
+  /** Re-authorize this existing connection instead of creating one. */
+  reconnect: string | null;
+}
+
+interface PendingAuthorization extends ConnectSession {
+  /** PKCE verifier; null when the provider takes no PKCE (Stripe). */
+  verifier: string | null;
+  redirectUri: string;
+}
+
+export interface ConnectFlowDeps {
+  config: Pick<GatewayConfig, 'connectSessionTtlSeconds' | 'allowInsecureOAuth' | 'publicUrl' | 'providers' | 'limits'>;
+  connectors: ReadonlyMap<string, Connector>;
+  apps: ProviderApps;
+  connections: ConnectionStore;
+  vault: CredentialVault;
+  tokens: TokenManager;
+  directory: TenantDirectory;
+  upstream: UpstreamClient;
+}
+
+export interface DisconnectResult {
+  connectionId: string;
+  revokedAtProvider: boolean;
+  message: string;
+}
+
+const newToken = () => randomBytes(32).toString('base64url');
+const refuse = (message: string): HttpAnswer => ({ status: 400, body: { error: message, code: 'BAD_REQUEST' } });
+
+/** Whether `url` is allowed by an allow-list entry: the same URL, or under an entry ending in "/". */
+export function returnUrlAllowed(url: string, allowList: readonly string[]): boolean {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return false;
+  }
+  if (parsed.username || parsed.password || parsed.hash) return false;
+  const href = parsed.href;
+  return allowList.some((entry) => {
+    const allowed = new URL(entry).href;
+    return allowed.endsWith('/') ? href.startsWith(allowed) : href === allowed || href.startsWith(`${allowed}?`);
+  });
+}
+
+export class ConnectFlow {
+  constructor(private readonly deps: ConnectFlowDeps) {}
+
+  // ─── 1. session ─────────────────────────────────────────────────────────────────────────────
+
+  async createSession(
+    tenant: Tenant,
+    input: { connector: string; returnUrl?: string | null; params?: Record<string, unknown> | null; reconnect?: string | null },
+    publicBase: string,
+  ): Promise<{ url: string; expiresAt: string }> {
+    const connector = this.connector(input.connector);
+    const mode = connector.manifest.auth.oauth2;
+    if (!mode || !mode.grants.includes('authorization_code')) throw badUserInput(`${connector.manifest.displayName} has no OAuth authorization-code flow; use connectWithApiKey`, 'connector');
+    const params = this.checkParams(connector, input.params ?? {});
+    if (!this.deps.apps.oauthApp(connector.manifest.id, params)) {
+      throw badUserInput(`no OAuth app is registered for ${connector.manifest.displayName} on this gateway (providers.${connector.manifest.id}.oauth in the tenants file)`, 'connector');
+    }
+    const returnUrl = input.returnUrl ?? null;
+    if (returnUrl !== null && !returnUrlAllowed(returnUrl, tenant.connectReturnUrls)) throw badUserInput('returnUrl is not on this tenant\'s list of allowed return URLs (connectReturnUrls)', 'returnUrl');
+    if (input.reconnect) await this.ownManaged(tenant, input.reconnect, connector.manifest.id);
+    const token = newToken();
+    const session: ConnectSession = { tenantId: tenant.id, connector: connector.manifest.id, returnUrl, params, reconnect: input.reconnect ?? null };
+    const ttl = this.deps.config.connectSessionTtlSeconds;
+    await this.deps.connections.putSession(`session:${token}`, session, ttl);
+    return { url: `${publicBase}/connect/${connector.manifest.id}?session=${token}`, expiresAt: new Date(Date.now() + ttl * 1000).toISOString() };
+  }
+
+  // ─── 2. start ───────────────────────────────────────────────────────────────────────────────
+
+  async start(connectorId: string, requestUrl: URL, publicBase: string): Promise<HttpAnswer> {
+    const token = requestUrl.searchParams.get('session');
+    if (!token) return refuse('missing session parameter: open the URL createConnectSession returned');
+    const session = await this.deps.connections.takeSession<ConnectSession>(`session:${token}`);
+    if (!session) return refuse('this connect link is unknown, already used or expired: create a new connect session');
+    if (session.connector !== connectorId) return refuse('this connect link belongs to another connector');
+    const returnTo = requestUrl.searchParams.get('return_to');
+    let returnUrl = session.returnUrl;
+    if (returnTo !== null) {
+      const tenant = this.deps.directory.byId(session.tenantId);
+      if (!tenant || !returnUrlAllowed(returnTo, tenant.connectReturnUrls)) return refuse('return_to is not on the tenant\'s list of allowed return URLs');
+      returnUrl = returnTo;
+    }
+    const app = this.deps.apps.oauthApp(connectorId, session.params);
+    if (!app) return refuse('the OAuth app for this connector is no longer registered');
+    const state = newToken();
+    const verifier = app.mode.pkce ? client.randomPKCECodeVerifier() : null;
+    const redirectUri = app.redirectUri ?? `${publicBase}/connect/${connectorId}/callback`;
+    const pending: PendingAuthorization = { ...session, returnUrl, verifier, redirectUri };
+    await this.deps.connections.putSession(`state:${state}`, pending, this.deps.config.connectSessionTtlSeconds);
+    const params: Record<string, string> = {
+      redirect_uri: redirectUri,
+      scope: app.scopes.join(app.mode.scopeSeparator),
+      state,
+      ...(app.mode.authorizeParams ?? {}),
+    };
+    if (verifier) {
+      params.code_challenge = await client.calculatePKCECodeChallenge(verifier);
+      params.code_challenge_method = 'S256';
+    }
+    const location = client.buildAuthorizationUrl(this.oauthConfig(app), params).href;
+    return { status: 302, headers: { location, 'cache-control': 'no-store' } };
+  }
+
+  // ─── 3. callback ────────────────────────────────────────────────────────────────────────────
+
+  async callback(connectorId: string, requestUrl: URL): Promise<HttpAnswer> {
+    const state = requestUrl.searchParams.get('state');
+    if (!state) return refuse('missing state parameter');
+    const pending = await this.deps.connections.takeSession<PendingAuthorization>(`state:${state}`);
+    if (!pending) return refuse('unknown, already used or expired state: start the connection again');
+    if (pending.connector !== connectorId) return refuse('this authorization belongs to another connector');
+    const expected = new URL(pending.redirectUri);
+    if (requestUrl.pathname !== expected.pathname) return refuse('the callback URL is not the redirect URI this authorization was started with');
+    const app = this.deps.apps.oauthApp(connectorId, pending.params);
+    if (!app) return refuse('the OAuth app for this connector is no longer registered');
+    if (app.mode.pkce && !pending.verifier) return refuse('the PKCE verifier of this authorization is missing');
+    const providerError = requestUrl.searchParams.get('error');
+    if (providerError) return this.finish(pending, null, `the provider refused the authorization (${providerError.slice(0, 64)})`);
+
+    // The redirect URI as registered, with the query the provider sent back: openid-client checks
+    // state and sends redirect_uri + code_verifier to the token endpoint.
+    const currentUrl = new URL(expected.href);
+    currentUrl.search = requestUrl.search;
+    let tokens: client.TokenEndpointResponse;
+    try {
+      tokens = await client.authorizationCodeGrant(this.oauthConfig(app), currentUrl, {
+        expectedState: state,
+        ...(pending.verifier ? { pkceCodeVerifier: pending.verifier } : {}),
+      });
+    } catch (err) {
+      const code = err instanceof client.ResponseBodyError ? err.error : null;
+      return refuse(code ? `the provider rejected the authorization code (${code})` : 'the authorization code could not be exchanged with the provider');
+    }
+    const connection = await this.storeOAuth(pending.tenantId, connectorId, app, tokens, pending.params, pending.reconnect, 'OAUTH2');
+    return this.finish(pending, connection, null);
+  }
+
+  private finish(pending: PendingAuthorization, connection: ManagedConnection | null, error: string | null): HttpAnswer {
+    if (pending.returnUrl) {
+      const target = new URL(pending.returnUrl);
+      if (connection) {
+        target.searchParams.set('connection_id', connection.id);
+        target.searchParams.set('status', 'connected');
+      } else target.searchParams.set('error', 'access_denied');
+      return { status: 302, headers: { location: target.href, 'cache-control': 'no-store' } };
+    }
+    if (!connection) return refuse(error ?? 'the connection failed');
+    return { status: 200, body: { status: 'connected', connectionId: connection.id, provider: connection.provider, message: 'Connected. You can close this window.' } };
+  }
+
+  // ─── other ways to connect ──────────────────────────────────────────────────────────────────
+
+  async connectClientCredentials(tenant: Tenant, connectorId: string, scopes: string[] | null): Promise<ManagedConnection> {
+    const connector = this.connector(connectorId);
+    const mode = connector.manifest.auth.oauth2;
+    if (!mode?.grants.includes('client_credentials')) throw badUserInput(`${connector.manifest.displayName} offers no client-credentials grant`, 'connector');
+    const app = this.deps.apps.oauthApp(connectorId);
+    if (!app) throw badUserInput(`no OAuth app is registered for ${connector.manifest.displayName} on this gateway`, 'connector');
+    const requested = scopes ?? app.scopes;
+    let tokens: client.TokenEndpointResponse;
+    try {
+      tokens = await client.clientCredentialsGrant(this.oauthConfig(app), requested.length ? { scope: requested.join(app.mode.scopeSeparator) } : {});
+    } catch (err) {
+      const code = err instanceof client.ResponseBodyError ? err.error : null;
+      if (code) throw badUserInput(`the provider refused the client-credentials grant (${code})`, 'scopes');
+      throw new ConnectorError('UPSTREAM_UNAVAILABLE', `${connector.manifest.displayName}'s token endpoint could not be reached`);
+    }
+    return this.storeOAuth(tenant.id, connectorId, app, tokens, {}, null, 'CLIENT_CREDENTIALS', requested);
+  }
+
+  async connectWithSecret(
+    tenant: Tenant,
+    connectorId: string,
+    secret: { kind: 'api_key'; apiKey: string } | { kind: 'basic'; username: string; password: string },
+    settings: Record<string, unknown>,
+  ): Promise<ManagedConnection> {
+    const connector = this.connector(connectorId);
+    const { apiKey, basic } = connector.manifest.auth;
+    if (secret.kind === 'api_key') {
+      if (!apiKey) throw badUserInput(`${connector.manifest.displayName} takes no API key`, 'connector');
+      if (apiKey.pattern && !new RegExp(apiKey.pattern).test(secret.apiKey)) throw badUserInput(`that does not look like a ${connector.manifest.displayName} ${apiKey.label}`, 'apiKey');
+    } else if (!basic) throw badUserInput(`${connector.manifest.displayName} takes no user name and password`, 'connector');
+    for (const [k, v] of Object.entries(settings)) {
+      if (!/^[a-zA-Z][a-zA-Z0-9_]{0,31}$/.test(k) || !['string', 'number', 'boolean'].includes(typeof v)) throw badUserInput(`settings.${k}: settings are short names with string, number or boolean values`, 'settings');
+    }
+    const id = this.newConnectionId(connectorId);
+    const baseUrl = this.deps.config.providers[connectorId]?.baseUrl ?? null;
+    const token = secret.kind === 'api_key' ? secret.apiKey : Buffer.from(`${secret.username}:${secret.password}`).toString('base64');
+    await this.probe(tenant.id, connector, { id, baseUrl: baseUrl ?? connector.manifest.defaultBaseUrl, settings }, token);
+    const now = new Date().toISOString();
+    const connection: ManagedConnection = {
+      id,
+      tenantId: tenant.id,
+      provider: connectorId,
+      auth: secret.kind === 'api_key' ? 'API_KEY' : 'BASIC',
+      status: 'ACTIVE',
+      scopes: [],
+      baseUrl,
+      settings,
+      createdAt: now,
+      lastRefreshedAt: null,
+      lastError: null,
+    };
+    await this.deps.vault.put(tenant.id, id, secret satisfies StoredCredential);
+    await this.deps.connections.put(connection);
+    await this.announce(connection, 'ACTIVE', 'connected with a stored credential');
+    return connection;
+  }
+
+  // ─── disconnect, enable/disable ─────────────────────────────────────────────────────────────
+
+  async disconnect(tenant: Tenant, connectionId: string): Promise<DisconnectResult> {
+    const connection = await this.ownManaged(tenant, connectionId);
+    let revoked = false;
+    let message = 'credentials deleted';
+    try {
+      const stored = await this.deps.vault.get<StoredCredential>(tenant.id, connectionId).catch(() => null);
+      if (stored?.kind === 'oauth2') {
+        revoked = await this.revoke(connection, stored);
+        message = revoked ? 'access revoked at the provider and credentials deleted' : 'the provider offers no revocation here; credentials deleted';
+      }
+    } catch {
+      message = 'the provider did not confirm the revocation; credentials deleted anyway (revoke the app in the provider\'s settings to be sure)';
+    }
+    await this.deps.vault.delete(tenant.id, connectionId);
+    await this.deps.connections.delete(tenant.id, connectionId);
+    await this.deps.tokens.forget(tenant.id, connectionId);
+    await this.deps.connections.publish({ tenantId: tenant.id, connectionId, provider: connection.provider, status: 'DELETED', reason: message, at: new Date().toISOString() });
+    return { connectionId, revokedAtProvider: revoked, message };
+  }
+
+  async setEnabled(tenant: Tenant, connectionId: string, enabled: boolean): Promise<ManagedConnection> {
+    const current = await this.ownManaged(tenant, connectionId);
+    if (enabled && current.status !== 'DISABLED') return current;
+    // Enabling restores ACTIVE; a credential that is really broken turns NEEDS_REAUTH at first use.
+    const status = enabled ? 'ACTIVE' : 'DISABLED';
+    const updated = await this.deps.connections.update(connectionId, { status, lastError: enabled ? null : 'disabled by the tenant' });
+    if (!updated) throw badUserInput(`no connection "${connectionId}"`, 'connectionId');
+    await this.announce(updated, status, enabled ? 'enabled by the tenant' : 'disabled by the tenant');
+    return updated;
+  }
+
+  // ─── internals ──────────────────────────────────────────────────────────────────────────────
+
+  private connector(id: string): Connector {
+    const connector = this.deps.connectors.get(id);
+    if (!connector) throw badUserInput(`unknown connector "${id}" (known: ${[...this.deps.connectors.keys()].join(', ')})`, 'connector');
+    return connector;
+  }
+
+  private checkParams(connector: Connector, given: Record<string, unknown>): Record<string, string> {
+    const declared = connector.manifest.auth.oauth2?.connectParams ?? [];
+    const out: Record<string, string> = {};
+    for (const key of Object.keys(given)) {
+      if (!declared.some((d) => d.name === key)) throw badUserInput(`${connector.manifest.displayName} takes no connect parameter "${key}"`, 'params');
+    }
+    for (const d of declared) {
+      const v = given[d.name];
+      if (typeof v !== 'string' || !new RegExp(`^(?:${d.pattern})$`).test(v)) throw badUserInput(`params.${d.name}: ${d.description}`, 'params');
+      out[d.name] = v;
+    }
+    return out;
+  }
+
+  private async ownManaged(tenant: Tenant, connectionId: string, provider?: string): Promise<ManagedConnection> {
+    if (this.deps.directory.isFileConnection(connectionId) && tenant.connections.some((c) => c.id === connectionId)) {
+      throw badUserInput(`connection "${connectionId}" is defined in the tenants file; change it there`, 'connectionId');
+    }
+    const c = await this.deps.connections.get(connectionId);
+    // Another tenant's connection answers exactly like a missing one.
+    if (!c || c.tenantId !== tenant.id) throw badUserInput(`no connection "${connectionId}"`, 'connectionId');
+    if (provider && c.provider !== provider) throw badUserInput(`connection "${connectionId}" is a ${c.provider} connection`, 'reconnect');
+    return c;
+  }
+
+  private newConnectionId(connectorId: string): string {
+    return `${connectorId}-${randomBytes(6).toString('hex')}`;
+  }
+
+  private oauthConfig(app: ResolvedOAuthApp): client.Configuration {
+    return oauthConfiguration({
+      authorizationEndpoint: app.authorizationUrl,
+      tokenEndpoint: app.tokenUrl,
+      clientId: app.clientId,
+      clientSecret: app.clientSecret,
+      clientAuth: app.mode.clientAuth,
+      allowInsecureRequests: app.allowInsecureRequests,
+      timeoutSeconds: Math.max(1, Math.floor(this.deps.config.limits.upstreamAttemptTimeoutMs / 1000)),
+    });
+  }
+
+  private async storeOAuth(
+    tenantId: string,
+    connectorId: string,
+    app: ResolvedOAuthApp,
+    tokens: client.TokenEndpointResponse,
+    params: Record<string, string>,
+    reconnect: string | null,
+    auth: ConnectionAuth,
+    requestedScopes?: string[],
+  ): Promise<ManagedConnection> {
+    const raw = tokens as Record<string, unknown>;
+    const settings: Record<string, unknown> = { ...params };
+    for (const [name, field] of Object.entries(app.mode.settingsFromTokenResponse ?? {})) {
+      const v = raw[field];
+      if (typeof v === 'string' || typeof v === 'number') settings[name] = String(v);
+    }
+    let baseUrl = this.deps.config.providers[connectorId]?.baseUrl ?? null;
+    const instance = app.mode.baseUrlFromTokenResponse ? raw[app.mode.baseUrlFromTokenResponse] : undefined;
+    if (typeof instance === 'string' && /^https:\/\//.test(instance)) baseUrl = instance;
+    const now = Date.now();
+    const scopes = grantedScopes(tokens) ?? requestedScopes ?? app.scopes;
+    const record: StoredCredential = {
+      kind: 'oauth2',
+      accessToken: tokens.access_token,
+      refreshToken: typeof tokens.refresh_token === 'string' ? tokens.refresh_token : '',
+      expiresAt: typeof tokens.expires_in === 'number' ? now + tokens.expires_in * 1000 : null,
+      scopes,
+      status: 'ACTIVE',
+      lastRefreshedAt: now,
+      ...(auth === 'CLIENT_CREDENTIALS' ? { grant: 'client_credentials' as const } : {}),
+    } satisfies TokenRecord & { kind: 'oauth2' };
+    const previous = reconnect ? await this.deps.connections.get(reconnect) : null;
+    const id = previous?.id ?? this.newConnectionId(connectorId);
+    const connection: ManagedConnection = {
+      id,
+      tenantId,
+      provider: connectorId,
+      auth,
+      status: 'ACTIVE',
+      scopes,
+      baseUrl,
+      settings,
+      createdAt: previous?.createdAt ?? new Date(now).toISOString(),
+      lastRefreshedAt: new Date(now).toISOString(),
+      lastError: null,
+    };
+    // Vault first: a connection is never listed without its credentials.
+    await this.deps.vault.put(tenantId, id, record);
+    await this.deps.tokens.forget(tenantId, id);
+    await this.deps.connections.put(connection);
+    await this.announce(connection, 'ACTIVE', previous ? 'reconnected' : 'connected');
+    return connection;
+  }
+
+  private async announce(c: ManagedConnection, status: StatusEvent['status'], reason: string): Promise<void> {
+    await this.deps.connections.publish({ tenantId: c.tenantId, connectionId: c.id, provider: c.provider, status, reason, at: new Date().toISOString() });
+  }
+
+  /** One cheap read with the new credential; a 401/403 means the provider refuses it. */
+  private async probe(tenantId: string, connector: Connector, target: { id: string; baseUrl: string; settings: Record<string, unknown> }, token: string): Promise<void> {
+    const entity = connector.manifest.entities[0];
+    const loader = entity ? (connector.loaders[entity] as EntityLoader<unknown> | undefined) : undefined;
+    if (!loader) return;
+    const signal = AbortSignal.timeout(this.deps.config.limits.requestDeadlineMs);
+    const info = { id: target.id, tenantId, provider: connector.manifest.id, baseUrl: target.baseUrl, settings: target.settings };
+    const ctx: ConnectorContext = {
+      connection: info,
+      signal,
+      log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
+      fetch: this.deps.upstream.forScope({ manifest: connector.manifest, connection: info, signal, deadline: Date.now() + this.deps.config.limits.requestDeadlineMs }),
+      accessToken: async () => token,
+      prime: () => undefined,
+    };
+    try {
+      await loader.list({ first: 1, filter: {} }, ctx);
+    } catch (err) {
+      if (err instanceof ConnectorError && (err.code === 'UPSTREAM_UNAUTHORIZED' || err.code === 'UPSTREAM_FORBIDDEN')) {
+        throw badUserInput(`${connector.manifest.displayName} refused this credential (${err.code === 'UPSTREAM_UNAUTHORIZED' ? 'not valid' : 'not allowed to read'}); nothing was stored`, 'apiKey');
+      }
+      throw err;
+    }
+  }
+
+  private async revoke(connection: ManagedConnection, stored: TokenRecord): Promise<boolean> {
+    const app = this.deps.apps.oauthApp(connection.provider, Object.fromEntries(Object.entries(connection.settings).filter((e): e is [string, string] => typeof e[1] === 'string')));
+    if (!app || !app.revocationUrl) return false;
+    const revocation = app.mode.revocation;
+    const timeout = AbortSignal.timeout(this.deps.config.limits.upstreamAttemptTimeoutMs);
+    if (revocation.type === 'rfc7009') {
+      const token = stored.refreshToken || stored.accessToken;
+      await client.tokenRevocation(this.oauthConfig({ ...app, tokenUrl: app.tokenUrl }), token, { token_type_hint: stored.refreshToken ? 'refresh_token' : 'access_token' });
+      return true;
+    }
+    if (revocation.type === 'hubspot-refresh-token') {
+      if (!stored.refreshToken) return false;
+      const res = await fetch(`${app.revocationUrl.replace(/\/$/, '')}/${encodeURIComponent(stored.refreshToken)}`, { method: 'DELETE', signal: timeout });
+      // 404: already gone at HubSpot, which is what we wanted.
+      if (res.status !== 204 && res.status !== 200 && res.status !== 404) throw new Error(`revocation answered ${res.status}`);
+      return true;
+    }
+    if (revocation.type === 'stripe-deauthorize') {
+      const account = connection.settings.connectedAccountId;
+      if (typeof account !== 'string') return false;
+      const body = new URLSearchParams({ client_id: app.clientId, stripe_user_id: account });
+      const res = await fetch(app.revocationUrl, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${app.clientSecret}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+        signal: timeout,
+      });
+      if (!res.ok) throw new Error(`revocation answered ${res.status}`);
+      return true;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,281 @@
+// Connections tenants create at runtime (connect flow, client credentials, API key): their
+// non-secret metadata (provider, status, scopes, last refresh, last error), the short-lived
+// connect sessions of the OAuth flow, and the status-change channel behind the
+// `connectionStatusChanged` subscription. Secrets live in the vault, never here.
+//
+// Redis layout (prefix `<keyPrefix>:conn`):
+//   <p>:c:<connectionId>      JSON ManagedConnection
+//   <p>:t:<tenantId>          SET of the tenant's connection ids
+//   <p>:s:<sha256(token)>     JSON connect session / pending authorization, with a TTL; taken with
+//                             GETDEL so each is usable exactly once, by one replica
+//   <p>:status                pub/sub channel: StatusEvent JSON (every replica's subscriptions)
+// Sessions are stored under a digest of their token, so a Redis dump does not hold usable links.
+//
+// Every replica reads a tenant's connections on each request; a per-process cache (5 s) saves
+// that round trip and is dropped for a tenant whenever any replica announces a change on the
+// channel, so a disconnect or NEEDS_REAUTH takes effect everywhere within one message.
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { Redis } from 'ioredis';
+
+export type ConnectionStatus = 'ACTIVE' | 'NEEDS_REAUTH' | 'DISABLED';
+export type ConnectionAuth = 'OAUTH2' | 'CLIENT_CREDENTIALS' | 'API_KEY' | 'BASIC' | 'CONFIGURED';
+
+export interface ManagedConnection {
+  id: string;
+  tenantId: string;
+  provider: string;
+  auth: ConnectionAuth;
+  status: ConnectionStatus;
+  scopes: string[];
+  /** API base URL for this connection (operator override, or the provider's instance URL). */
+  baseUrl: string | null;
+  /** Non-secret provider settings (portal id, connected account id, shop). */
+  settings: Record<string, unknown>;
+  createdAt: string;
+  lastRefreshedAt: string | null;
+  /** Why the status is not ACTIVE, in words safe to show the tenant (never token material). */
+  lastError: string | null;
+}
+
+export interface StatusEvent {
+  tenantId: string;
+  connectionId: string;
+  provider: string;
+  /** DELETED when the connection was disconnected. */
+  status: ConnectionStatus | 'DELETED';
+  reason: string | null;
+  at: string;
+}
+
+export interface ConnectionStore {
+  put(connection: ManagedConnection): Promise<void>;
+  get(connectionId: string): Promise<ManagedConnection | null>;
+  listByTenant(tenantId: string): Promise<ManagedConnection[]>;
+  /** Applies a change only if the connection still exists (a disconnect wins over a late refresh). */
+  update(connectionId: string, patch: Partial<Omit<ManagedConnection, 'id' | 'tenantId' | 'provider'>>): Promise<ManagedConnection | null>;
+  delete(tenantId: string, connectionId: string): Promise<boolean>;
+  putSession(token: string, value: unknown, ttlSeconds: number): Promise<void>;
+  /** The session stored under `token`, removed atomically: a second take gets null. */
+  takeSession<T>(token: string): Promise<T | null>;
+  publish(event: StatusEvent): Promise<void>;
+  /** Every status event from every replica (this one included). Returns an unsubscribe function. */
+  onStatus(listener: (event: StatusEvent) => void): () => void;
+  close(): Promise<void>;
+}
+
+const sessionDigest = (token: string) => createHash('sha256').update(token).digest('hex');
+const TENANT_CACHE_MS = 5_000;
+
+/** Per-process cache of tenants' connection lists, dropped per tenant on any announced change. */
+abstract class CachedListing {
+  private readonly cache = new Map<string, { at: number; list: Promise<ManagedConnection[]> }>();
+
+  protected abstract loadTenant(tenantId: string): Promise<ManagedConnection[]>;
+
+  listByTenant(tenantId: string): Promise<ManagedConnection[]> {
+    const hit = this.cache.get(tenantId);
+    if (hit && Date.now() - hit.at < TENANT_CACHE_MS) return hit.list;
+    const list = this.loadTenant(tenantId);
+    this.cache.set(tenantId, { at: Date.now(), list });
+    list.catch(() => this.cache.delete(tenantId));
+    return list;
+  }
+
+  protected forget(tenantId: string): void {
+    this.cache.delete(tenantId);
+  }
+
+  protected forgetAll(): void {
+    this.cache.clear();
+  }
+}
+
+export class MemoryConnectionStore extends CachedListing implements ConnectionStore {
+  private readonly connections = new Map<string, ManagedConnection>();
+  private readonly sessions = new Map<string, { value: string; expiresAt: number }>();
+  private readonly events = new EventEmitter();
+
+  constructor() {
+    super();
+    this.events.setMaxListeners(0);
+  }
+
+  protected async loadTenant(tenantId: string): Promise<ManagedConnection[]> {
+    return [...this.connections.values()].filter((c) => c.tenantId === tenantId).map((c) => structuredClone(c));
+  }
+
+  async put(connection: ManagedConnection): Promise<void> {
+    this.connections.set(connection.id, structuredClone(connection));
+    this.forget(connection.tenantId);
+  }
+
+  async get(connectionId: string): Promise<ManagedConnection | null> {
+    const c = this.connections.get(connectionId);
+    return c ? structuredClone(c) : null;
+  }
+
+  async update(connectionId: string, patch: Partial<ManagedConnection>): Promise<ManagedConnection | null> {
+    const c = this.connections.get(connectionId);
+    if (!c) return null;
+    const next = { ...c, ...patch, id: c.id, tenantId: c.tenantId, provider: c.provider };
+    this.connections.set(connectionId, next);
+    this.forget(c.tenantId);
+    return structuredClone(next);
+  }
+
+  async delete(tenantId: string, connectionId: string): Promise<boolean> {
+    const c = this.connections.get(connectionId);
+    if (!c || c.tenantId !== tenantId) return false;
+    this.connections.delete(connectionId);
+    this.forget(tenantId);
+    return true;
+  }
+
+  async putSession(token: string, value: unknown, ttlSeconds: number): Promise<void> {
+    const now = Date.now();
+    for (const [k, s] of this.sessions) if (s.expiresAt <= now) this.sessions.delete(k);
+    this.sessions.set(sessionDigest(token), { value: JSON.stringify(value), expiresAt: now + ttlSeconds * 1000 });
+  }
+
+  async takeSession<T>(token: string): Promise<T | null> {
+    const key = sessionDigest(token);
+    const s = this.sessions.get(key);
+    this.sessions.delete(key);
+    return s && s.expiresAt > Date.now() ? (JSON.parse(s.value) as T) : null;
+  }
+
+  async publish(event: StatusEvent): Promise<void> {
+    this.forget(event.tenantId);
+    this.events.emit('status', event);
+  }
+
+  onStatus(listener: (event: StatusEvent) => void): () => void {
+    this.events.on('status', listener);
+    return () => this.events.off('status', listener);
+  }
+
+  async close(): Promise<void> {
+    this.events.removeAllListeners();
+  }
+}
+
+export class RedisConnectionStore extends CachedListing implements ConnectionStore {
+  private readonly redis: Redis;
+  private subscriber: Redis | null = null;
+  private readonly events = new EventEmitter();
+  private readonly channel: string;
+
+  constructor(
+    private readonly redisUrl: string,
+    private readonly prefix: string,
+    private readonly onError: (err: unknown) => void = () => undefined,
+  ) {
+    super();
+    this.redis = new Redis(redisUrl, { maxRetriesPerRequest: 2, connectTimeout: 2_000 });
+    this.redis.on('error', onError);
+    this.channel = `${prefix}:status`;
+    this.events.setMaxListeners(0);
+    // Subscribe at once so cache invalidations from other replicas arrive from the start.
+    this.ensureSubscriber();
+  }
+
+  private key(connectionId: string): string {
+    return `${this.prefix}:c:${connectionId}`;
+  }
+
+  private tenantKey(tenantId: string): string {
+    return `${this.prefix}:t:${tenantId}`;
+  }
+
+  protected async loadTenant(tenantId: string): Promise<ManagedConnection[]> {
+    const ids = await this.redis.smembers(this.tenantKey(tenantId));
+    if (ids.length === 0) return [];
+    const values = await this.redis.mget(ids.sort().map((id) => this.key(id)));
+    return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as ManagedConnection).filter((c) => c.tenantId === tenantId);
+  }
+
+  async put(connection: ManagedConnection): Promise<void> {
+    await this.redis.multi().set(this.key(connection.id), JSON.stringify(connection)).sadd(this.tenantKey(connection.tenantId), connection.id).exec();
+    this.forget(connection.tenantId);
+  }
+
+  async get(connectionId: string): Promise<ManagedConnection | null> {
+    const v = await this.redis.get(this.key(connectionId));
+    return v ? (JSON.parse(v) as ManagedConnection) : null;
+  }
+
+  async update(connectionId: string, patch: Partial<ManagedConnection>): Promise<ManagedConnection | null> {
+    // Read-modify-write guarded by WATCH: a concurrent delete or update makes EXEC fail; retry.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const key = this.key(connectionId);
+      await this.redis.watch(key);
+      const v = await this.redis.get(key);
+      if (!v) {
+        await this.redis.unwatch();
+        return null;
+      }
+      const c = JSON.parse(v) as ManagedConnection;
+      const next = { ...c, ...patch, id: c.id, tenantId: c.tenantId, provider: c.provider };
+      const done = await this.redis.multi().set(key, JSON.stringify(next), 'XX').exec();
+      if (done) {
+        this.forget(c.tenantId);
+        return next;
+      }
+    }
+    throw new Error(`connection ${connectionId}: too many concurrent updates`);
+  }
+
+  async delete(tenantId: string, connectionId: string): Promise<boolean> {
+    const current = await this.get(connectionId);
+    if (!current || current.tenantId !== tenantId) return false;
+    const result = await this.redis.multi().del(this.key(connectionId)).srem(this.tenantKey(tenantId), connectionId).exec();
+    this.forget(tenantId);
+    return result?.[0]?.[1] === 1;
+  }
+
+  async putSession(token: string, value: unknown, ttlSeconds: number): Promise<void> {
+    await this.redis.set(`${this.prefix}:s:${sessionDigest(token)}`, JSON.stringify(value), 'EX', ttlSeconds);
+  }
+
+  async takeSession<T>(token: string): Promise<T | null> {
+    const v = await this.redis.getdel(`${this.prefix}:s:${sessionDigest(token)}`);
+    return v ? (JSON.parse(v) as T) : null;
+  }
+
+  async publish(event: StatusEvent): Promise<void> {
+    this.forget(event.tenantId);
+    await this.redis.publish(this.channel, JSON.stringify(event));
+  }
+
+  onStatus(listener: (event: StatusEvent) => void): () => void {
+    this.events.on('status', listener);
+    return () => this.events.off('status', listener);
+  }
+
+  private ensureSubscriber(): void {
+    if (this.subscriber) return;
+    const sub = new Redis(this.redisUrl, { maxRetriesPerRequest: null, connectTimeout: 2_000 });
+    sub.on('error', this.onError);
+    sub.on('message', (channel: string, message: string) => {
+      if (channel !== this.channel) return;
+      let event: StatusEvent;
+      try {
+        event = JSON.parse(message) as StatusEvent;
+      } catch {
+        return;
+      }
+      this.forget(event.tenantId);
+      this.events.emit('status', event);
+    });
+    // After a reconnect, messages published meanwhile are gone: drop every cached listing.
+    sub.on('ready', () => this.forgetAll());
+    void sub.subscribe(this.channel).catch(this.onError);
+    this.subscriber = sub;
+  }
+
+  async close(): Promise<void> {
+    this.events.removeAllListeners();
+    await Promise.allSettled([this.subscriber?.quit(), this.redis.quit()]);
+  }
+}

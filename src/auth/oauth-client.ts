@@ -1,0 +1,42 @@
+// One way to build openid-client's Configuration for a provider's OAuth 2.0 endpoints, shared by
+// the connect flow (authorization code + PKCE, client credentials) and the token manager
+// (refresh), so both authenticate to the token endpoint the same way.
+import * as client from 'openid-client';
+
+export interface OAuthEndpointConfig {
+  /** Authorization server issuer; defaults to the token endpoint's origin (plain OAuth 2.0 providers have none). */
+  issuer?: string;
+  authorizationEndpoint?: string;
+  tokenEndpoint: string;
+  clientId: string;
+  clientSecret: string;
+  /** How the client authenticates at the token endpoint. Default client_secret_post. */
+  clientAuth?: 'client_secret_post' | 'client_secret_basic';
+  /** Allow http:// endpoints (loopback emulators and test servers only). */
+  allowInsecureRequests?: boolean;
+  /** Whole seconds an HTTP call to the provider may take. */
+  timeoutSeconds?: number;
+  fetch?: client.CustomFetch;
+}
+
+export function oauthConfiguration(c: OAuthEndpointConfig): client.Configuration {
+  const metadata: client.ServerMetadata = {
+    issuer: c.issuer ?? new URL(c.tokenEndpoint).origin,
+    token_endpoint: c.tokenEndpoint,
+    ...(c.authorizationEndpoint ? { authorization_endpoint: c.authorizationEndpoint } : {}),
+  };
+  const auth = c.clientAuth === 'client_secret_basic' ? client.ClientSecretBasic(c.clientSecret) : client.ClientSecretPost(c.clientSecret);
+  const config = new client.Configuration(metadata, c.clientId, undefined, auth);
+  if (c.timeoutSeconds) config.timeout = c.timeoutSeconds;
+  if (c.allowInsecureRequests) client.allowInsecureRequests(config);
+  if (c.fetch) config[client.customFetch] = c.fetch;
+  return config;
+}
+
+/** Scopes a token response granted: OAuth's space-separated `scope`, or HubSpot's `scopes` array. */
+export function grantedScopes(response: client.TokenEndpointResponse): string[] | undefined {
+  if (typeof response.scope === 'string' && response.scope !== '') return response.scope.split(/[\s,]+/).filter(Boolean);
+  const list = (response as Record<string, unknown>).scopes;
+  if (Array.isArray(list) && list.every((s) => typeof s === 'string')) return list as string[];
+  return undefined;
+}
