@@ -6,6 +6,7 @@ import type { Connector, ConnectorContext, UpstreamFetch } from '../connectors/s
 import type { EntityCache } from './cache/entity-cache.ts';
 import type { CredentialStore } from './auth/credentials.ts';
 import type { ConnectionStore } from './auth/connections.ts';
+import type { CredentialVault } from './auth/vault.ts';
 import type { ApiKeyStore } from './auth/api-keys.ts';
 import type { ConnectFlow } from './auth/connect.ts';
 import type { Principal, Tenant, TenantDirectory } from './auth/tenants.ts';
@@ -24,6 +25,8 @@ export interface GatewayServices {
   credentials: CredentialStore;
   /** Runtime-created connections and the status channel. */
   connections: ConnectionStore;
+  /** Encrypted credentials of runtime-created connections. */
+  vault: CredentialVault;
   /** Runtime-issued tenant API keys. */
   apiKeys: ApiKeyStore;
   /** Connecting provider accounts (set once built). */

@@ -6,11 +6,13 @@ import { dirname, join } from 'node:path';
 import { CONNECTORS } from '../connectors/registry.ts';
 import type { EmulatorHandle } from '../connectors/sdk/emulator.ts';
 import { hashApiKey } from './auth/tenants.ts';
-import type { TenantConfig } from './config.ts';
+import type { GatewayConfig, TenantConfig } from './config.ts';
 
 export interface Demo {
   apiKey: string;
   tenants: TenantConfig[];
+  /** OAuth apps registered at the emulators, so createConnectSession works in the demo. */
+  providers: GatewayConfig['providers'];
   emulators: EmulatorHandle[];
   /** Points every emulator's webhooks at the running gateway and records the demo's addresses. */
   connectWebhooks(gatewayBase: string): Promise<void>;
@@ -28,6 +30,9 @@ const DEMO_WEBHOOK_SECRETS: Record<string, string> = {
   stripe: 'whsec_switchboard_demo_secret_0000000',
 };
 
+/** The demo's OAuth apps at the emulated providers (Stripe's client authenticates with the platform key). */
+const DEMO_OAUTH_CLIENT_IDS: Record<string, string> = { hubspot: 'switchboard-demo-app', stripe: 'ca_SwitchboardDemo' };
+
 /** Where `npm run demo:change` finds the running demo's emulators. */
 export const DEMO_STATE_FILE = join(process.cwd(), '.tmp', 'demo.json');
 
@@ -36,16 +41,43 @@ export interface DemoState {
   emulators: Record<string, { url: string; token: string }>;
 }
 
-export async function startDemo(options: { apiKey?: string | undefined; latencyMs?: number; seed?: number } = {}): Promise<Demo> {
+export async function startDemo(options: { apiKey?: string | undefined; latencyMs?: number; seed?: number; gatewayPort?: number } = {}): Promise<Demo> {
   const apiKey = options.apiKey ?? `sb_demo_${randomBytes(18).toString('base64url')}`;
   const emulators: EmulatorHandle[] = [];
   const connections: TenantConfig['connections'] = [];
+  const providers: GatewayConfig['providers'] = {};
+  // The callback must be registered exactly; a browser may call the gateway by either name.
+  const port = options.gatewayPort;
+  const redirectUris = (id: string) => (port ? ['localhost', '127.0.0.1'].map((host) => `http://${host}:${port}/connect/${id}/callback`) : []);
   try {
     for (const { connector, startEmulator } of CONNECTORS) {
       const id = connector.manifest.id;
       const token = DEMO_TOKENS[id] ?? `demo-token-${id}`;
-      const emulator = await startEmulator({ credentials: [token], latencyMs: options.latencyMs ?? 0, seed: options.seed ?? 42 });
+      const clientId = DEMO_OAUTH_CLIENT_IDS[id] ?? `demo-app-${id}`;
+      const clientSecret = id === 'stripe' ? token : (DEMO_WEBHOOK_SECRETS[id] ?? `demo-client-secret-${id}`);
+      const emulator = await startEmulator({
+        credentials: [token],
+        latencyMs: options.latencyMs ?? 0,
+        seed: options.seed ?? 42,
+        oauthClients: [{ clientId, clientSecret, redirectUris: redirectUris(id), scopes: connector.manifest.auth.oauth2?.scopes ?? [] }],
+      });
       emulators.push(emulator);
+      if (connector.manifest.auth.oauth2) {
+        // The emulator serves the provider's OAuth endpoints on its own port.
+        const oauth = connector.manifest.auth.oauth2;
+        const local = (u: string) => `${emulator.url}${new URL(u).pathname}`;
+        providers[id] = {
+          baseUrl: emulator.url,
+          oauth: {
+            clientId,
+            clientSecret: { type: 'static', token: clientSecret },
+            authorizationUrl: local(oauth.authorizationUrl),
+            tokenUrl: local(oauth.tokenUrl),
+            ...(oauth.revocation.type !== 'none' ? { revocationUrl: local(oauth.revocation.url) } : {}),
+          },
+          webhookSecret: { type: 'static', token: DEMO_WEBHOOK_SECRETS[id] ?? `demo-webhook-secret-${id}` },
+        };
+      }
       connections.push({
         id: `demo-${id}`,
         provider: id,
@@ -64,6 +96,7 @@ export async function startDemo(options: { apiKey?: string | undefined; latencyM
   return {
     apiKey,
     tenants: [{ id: 'demo', name: 'Demo tenant', apiKeys: [{ id: 'demo-key', sha256: hashApiKey(apiKey) }], connections }],
+    providers,
     emulators,
     async connectWebhooks(gatewayBase: string) {
       // Register the gateway's webhook URL at each emulator, as a tenant would at the provider.

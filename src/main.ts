@@ -4,17 +4,24 @@ import { ConfigError, defaultGatewayConfig, jwtSettingsFromEnv, loadTenantsFile,
 import { startDemo, type Demo } from './demo.ts';
 import { createLogger } from './observability/logger.ts';
 import { createGateway } from './server.ts';
+import { loadVaultKeyring } from './auth/vault.ts';
 
 async function main(): Promise<void> {
   const env = parseEnv(process.env);
   const log = createLogger(env.LOG_LEVEL);
   let demo: Demo | null = null;
+  // Production refuses to start without a valid vault master key (precise message, exit 2).
+  const keyring = loadVaultKeyring(process.env, env.NODE_ENV);
   let tenants: GatewayConfig['tenants'];
+  let providers: GatewayConfig['providers'] = {};
   if (env.SWITCHBOARD_CONFIG) {
-    tenants = loadTenantsFile(env.SWITCHBOARD_CONFIG).tenants;
+    const file = loadTenantsFile(env.SWITCHBOARD_CONFIG);
+    tenants = file.tenants;
+    providers = file.providers;
   } else {
-    demo = await startDemo({ apiKey: env.SWITCHBOARD_DEMO_API_KEY });
+    demo = await startDemo({ apiKey: env.SWITCHBOARD_DEMO_API_KEY, gatewayPort: env.PORT });
     tenants = demo.tenants;
+    providers = demo.providers;
   }
   const config = defaultGatewayConfig(tenants, {
     port: env.PORT,
@@ -26,6 +33,9 @@ async function main(): Promise<void> {
     demoApiKey: demo?.apiKey,
     publicUrl: env.SWITCHBOARD_PUBLIC_URL,
     jwt: jwtSettingsFromEnv(env),
+    providers,
+    // The demo's OAuth endpoints are the emulators on loopback http.
+    allowInsecureOAuth: demo !== null && env.NODE_ENV !== 'production',
   });
   config.limits.requestDeadlineMs = env.REQUEST_DEADLINE_MS;
   config.limits.upstreamAttemptTimeoutMs = env.UPSTREAM_TIMEOUT_MS;
@@ -34,7 +44,7 @@ async function main(): Promise<void> {
     config.cacheTtlSeconds = { Contact: t, Invoice: t, Order: t, listPage: Math.min(t, config.cacheTtlSeconds.listPage) };
   }
 
-  const gateway = await createGateway(config, { logger: log });
+  const gateway = await createGateway(config, { logger: log, keyring });
   await demo?.connectWebhooks(gateway.url.replace(/\/graphql$/, ''));
   const shown = gateway.url.replace('127.0.0.1', 'localhost');
   log.info({ url: gateway.url, cache: config.redisUrl ? 'redis' : 'memory' }, 'switchboard is listening');

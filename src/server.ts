@@ -155,6 +155,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     cache,
     credentials: options.credentials ?? new VaultCredentialStore({ vault, tokens, apps, connections }),
     connections,
+    vault,
     apiKeys,
     connect: null,
     log,

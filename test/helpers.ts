@@ -7,8 +7,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EmulatorHandle, ProviderEmulatorOptions } from '../connectors/sdk/emulator.ts';
-import { startEmulator as startHubspot } from '../connectors/hubspot/emulator/index.ts';
-import { startEmulator as startStripe } from '../connectors/stripe/emulator/index.ts';
+import { startEmulator as startHubspot, type HubSpotEmulatorHandle } from '../connectors/hubspot/emulator/index.ts';
+import { startEmulator as startStripe, type StripeEmulatorHandle } from '../connectors/stripe/emulator/index.ts';
 import { hashApiKey } from '../src/auth/tenants.ts';
 import { defaultGatewayConfig, type GatewayConfig, type TenantConfig } from '../src/config.ts';
 import { createGateway, type Gateway, type GatewayOptions } from '../src/server.ts';
@@ -24,8 +24,8 @@ export const TOKENS = {
 
 export interface Stack {
   gateway: Gateway;
-  hubspot: EmulatorHandle;
-  stripe: EmulatorHandle;
+  hubspot: HubSpotEmulatorHandle;
+  stripe: StripeEmulatorHandle;
   apiKey: string;
   query<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, apiKey?: string): Promise<GraphQLResult<T>>;
   stop(): Promise<void>;
@@ -43,6 +43,8 @@ export interface StackOptions {
   seed?: number;
   scale?: ProviderEmulatorOptions['scale'];
   emulatorOptions?: Partial<ProviderEmulatorOptions>;
+  /** OAuth apps registered at each emulator. */
+  oauthClients?: { hubspot?: ProviderEmulatorOptions['oauthClients']; stripe?: ProviderEmulatorOptions['oauthClients'] };
   config?: Partial<GatewayConfig>;
   gatewayOptions?: GatewayOptions;
   /** Preset the stack's API key in GraphiQL and Sandbox, as the demo does. */
@@ -63,8 +65,8 @@ export async function graphql<T>(url: string, apiKey: string | null, query: stri
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const emuOpts = { seed: options.seed ?? 7, latencyMs: options.latencyMs ?? 0, ...(options.scale ? { scale: options.scale } : {}), ...options.emulatorOptions };
-  const hubspot = await startHubspot({ credentials: [TOKENS.hubspot], ...emuOpts });
-  const stripe = await startStripe({ credentials: [TOKENS.stripe], rateLimitPerSecond: 1000, ...emuOpts });
+  const hubspot = await startHubspot({ credentials: [TOKENS.hubspot], ...emuOpts, ...(options.oauthClients?.hubspot ? { oauthClients: options.oauthClients.hubspot } : {}) });
+  const stripe = await startStripe({ credentials: [TOKENS.stripe], rateLimitPerSecond: 1000, ...emuOpts, ...(options.oauthClients?.stripe ? { oauthClients: options.oauthClients.stripe } : {}) });
   const apiKey = `sb_test_${randomUUID()}`;
   const tenants: TenantConfig[] = [
     {

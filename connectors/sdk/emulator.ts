@@ -326,6 +326,12 @@ export interface ProviderEmulatorOptions {
   scale?: { contacts?: number; invoices?: number; orders?: number };
   /** Requests per second the emulator allows per credential before answering 429 (provider's real limit by default). */
   rateLimitPerSecond?: number;
+  /**
+   * OAuth apps registered at the emulated provider, in a provider-neutral shape (the demo and
+   * the registry use it; each emulator also has its own richer `oauth` option). Providers whose
+   * client authenticates with something else (Stripe: the platform's secret key) ignore clientSecret.
+   */
+  oauthClients?: Array<{ clientId: string; clientSecret: string; redirectUris: string[]; scopes?: string[] }>;
 }
 
 export interface EmulatorWebhookTarget {

@@ -268,7 +268,7 @@ export const stripe = defineConnector({
         refreshTokenRotation: 'never',
         settingsFromTokenResponse: { connectedAccountId: 'stripe_user_id' },
       },
-      apiKey: { label: 'secret API key', pattern: '^(sk|rk)_(test|live)_[A-Za-z0-9]+$' },
+      apiKey: { label: 'secret API key', pattern: '^(sk|rk)_(test|live)_[A-Za-z0-9_]+$' },
     },
     defaultBaseUrl: 'https://api.stripe.com',
     maxBatchSize: { Contact: 1, Invoice: 1, Order: 1 },

@@ -200,7 +200,7 @@ export async function startEmulator(options: HubSpotEmulatorOptions): Promise<Hu
   const searchWindow = options.searchRateLimit === undefined ? DEFAULT_SEARCH_RATE_LIMIT : options.searchRateLimit;
   const dailyLimit = options.dailyLimit ?? DEFAULT_DAILY_LIMIT;
   const tokens = new Map<string, TokenState>();
-  const oauth = new HubSpotOAuth(options.oauth, portalId, appId);
+  const oauth = new HubSpotOAuth(options.oauth ?? (options.oauthClients ? { clients: options.oauthClients } : undefined), portalId, appId);
   const isOAuth = (req: EmulatorRequest) => req.path.startsWith('/oauth/');
   const correlationIds = new WeakMap<EmulatorRequest, string>();
 

@@ -89,7 +89,11 @@ export async function startEmulator(options: StripeEmulatorOptions): Promise<Str
   const unsubscribe = store.onEvent((event) => sender.enqueue(event));
   const records = new RecordMutations(store);
   const credentials = new Set(options.credentials);
-  const oauth = new StripeOAuth(options.oauth, credentials, store.livemode);
+  const oauth = new StripeOAuth(
+    options.oauth ?? (options.oauthClients ? { clients: options.oauthClients.map((c) => ({ clientId: c.clientId, redirectUris: c.redirectUris })) } : undefined),
+    credentials,
+    store.livemode,
+  );
   const requestIds = new WeakMap<EmulatorRequest, string>();
   const requestId = (req: EmulatorRequest): string => {
     let id = requestIds.get(req);

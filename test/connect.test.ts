@@ -1,0 +1,387 @@
+// Connecting provider accounts end to end: a real gateway on a fixed free port, the HubSpot and
+// Stripe emulators acting as the providers' OAuth servers (apps registered with the gateway's
+// callback), the real Redis. The browser is played by fetch with manual redirects.
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashApiKey } from '../src/auth/tenants.ts';
+import type { TokenRecord } from '../src/auth/token-manager.ts';
+import { RUN_PREFIX, REDIS_URL, TOKENS, freePort, startStack, subscribe, type Stack } from './helpers.ts';
+
+const HUBSPOT_APP = { clientId: 'hs-test-app', clientSecret: 'hs-test-app-secret-0000000000' };
+const STRIPE_APP = { clientId: 'ca_SwitchboardTest' };
+const BETA_KEY = `sb_beta_${randomUUID()}`;
+const READONLY_KEY = `sb_ro_${randomUUID()}`;
+const RETURN_URL = 'https://app.example.com/integrations/done';
+
+let stack: Stack;
+let port: number;
+let prefix: string;
+let admin: Redis;
+const logLines: string[] = [];
+
+const beta = <T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>) => stack.query<T>(query, variables, BETA_KEY);
+
+beforeAll(async () => {
+  port = await freePort();
+  prefix = `${RUN_PREFIX}:connect`;
+  const callback = (id: string) => `http://127.0.0.1:${port}/connect/${id}/callback`;
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });
+  stack = await startStack({
+    scale: { contacts: 6, invoices: 3, orders: 3 },
+    oauthClients: {
+      hubspot: [{ ...HUBSPOT_APP, redirectUris: [callback('hubspot')], scopes: ['crm.objects.contacts.read'] }],
+      stripe: [{ clientId: STRIPE_APP.clientId, clientSecret: '', redirectUris: [callback('stripe')] }],
+    },
+    config: { port, keyPrefix: prefix, allowInsecureOAuth: true },
+    gatewayOptions: { logger },
+    extraTenants: () => [
+      {
+        id: 'beta',
+        apiKeys: [
+          { id: 'b1', sha256: hashApiKey(BETA_KEY) },
+          { id: 'ro', sha256: hashApiKey(READONLY_KEY), scopes: ['read'] },
+        ],
+        connections: [],
+        connectReturnUrls: ['https://app.example.com/integrations/'],
+      },
+    ],
+  });
+  // Provider registrations point at the emulators (their URLs are known only now).
+  const { hubspot, stripe } = stack;
+  Object.assign(stack.gateway.services.config.providers, {
+    hubspot: {
+      baseUrl: hubspot.url,
+      oauth: {
+        clientId: HUBSPOT_APP.clientId,
+        clientSecret: { type: 'static', token: HUBSPOT_APP.clientSecret },
+        scopes: ['crm.objects.contacts.read'],
+        authorizationUrl: `${hubspot.url}/oauth/authorize`,
+        tokenUrl: `${hubspot.url}/oauth/2026-03/token`,
+        revocationUrl: `${hubspot.url}/oauth/v1/refresh-tokens`,
+      },
+    },
+    stripe: {
+      baseUrl: stripe.url,
+      oauth: {
+        clientId: STRIPE_APP.clientId,
+        clientSecret: { type: 'static', token: TOKENS.stripe },
+        authorizationUrl: `${stripe.url}/oauth/authorize`,
+        tokenUrl: `${stripe.url}/oauth/token`,
+        revocationUrl: `${stripe.url}/oauth/deauthorize`,
+      },
+    },
+  });
+  admin = new Redis(REDIS_URL);
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  admin?.disconnect();
+});
+
+const CREATE = `mutation($c: String!, $r: String, $p: JSON, $re: ID) { createConnectSession(connector: $c, returnUrl: $r, params: $p, reconnect: $re) { url expiresAt } }`;
+const CONNECTIONS = `{ connections { id provider status authType scopes lastRefreshedAt lastError } }`;
+
+interface ConnectionRow {
+  id: string;
+  provider: string;
+  status: string;
+  authType: string;
+  scopes: string[];
+  lastRefreshedAt: string | null;
+  lastError: string | null;
+}
+
+async function sessionUrl(connector: string, extra: Record<string, unknown> = {}): Promise<string> {
+  const res = await beta<{ createConnectSession: { url: string } }>(CREATE, { c: connector, ...extra });
+  expect(res.errors).toBeUndefined();
+  return res.data!.createConnectSession.url;
+}
+
+/** Opens the connect link and follows the provider's authorize page; returns the callback URL it redirects to. */
+async function authorize(connector: string, extra: Record<string, unknown> = {}): Promise<URL> {
+  const start = await fetch(await sessionUrl(connector, extra), { redirect: 'manual' });
+  expect(start.status).toBe(302);
+  const atProvider = new URL(start.headers.get('location')!);
+  const consent = await fetch(atProvider, { redirect: 'manual' });
+  expect(consent.status).toBe(302);
+  return new URL(consent.headers.get('location')!);
+}
+
+async function connections(): Promise<ConnectionRow[]> {
+  const res = await beta<{ connections: ConnectionRow[] }>(CONNECTIONS);
+  expect(res.errors).toBeUndefined();
+  return res.data!.connections;
+}
+
+async function connectHubSpot(): Promise<string> {
+  const callback = await authorize('hubspot');
+  const done = await fetch(callback, { redirect: 'manual' });
+  expect(done.status).toBe(200);
+  const body = (await done.json()) as { connectionId: string };
+  return body.connectionId;
+}
+
+describe('OAuth connect flow (HubSpot emulator: authorization code + PKCE + state)', () => {
+  it('start → authorize → callback → ACTIVE → queries work with the OAuth token', async () => {
+    const start = await fetch(await sessionUrl('hubspot'), { redirect: 'manual' });
+    expect(start.status).toBe(302);
+    const authorizeUrl = new URL(start.headers.get('location')!);
+    expect(authorizeUrl.origin + authorizeUrl.pathname).toBe(`${stack.hubspot.url}/oauth/authorize`);
+    expect(authorizeUrl.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(authorizeUrl.searchParams.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(authorizeUrl.searchParams.get('state')!.length).toBeGreaterThanOrEqual(43);
+    expect(authorizeUrl.searchParams.get('redirect_uri')).toBe(`http://127.0.0.1:${port}/connect/hubspot/callback`);
+
+    const consent = await fetch(authorizeUrl, { redirect: 'manual' });
+    const done = await fetch(consent.headers.get('location')!, { redirect: 'manual' });
+    expect(done.status).toBe(200);
+    const { connectionId } = (await done.json()) as { connectionId: string };
+    expect(stack.hubspot.oauth.successfulGrants('authorization_code')).toBeGreaterThanOrEqual(1);
+
+    const row = (await connections()).find((c) => c.id === connectionId)!;
+    expect(row).toMatchObject({ provider: 'hubspot', status: 'ACTIVE', authType: 'OAUTH2', scopes: ['crm.objects.contacts.read'], lastError: null });
+    expect(row.lastRefreshedAt).not.toBeNull();
+
+    const data = await beta<{ contacts: { nodes: Array<{ source: { connectionId: string } }> } }>(`{ contacts(first: 3) { nodes { source { connectionId } } } }`);
+    expect(data.errors).toBeUndefined();
+    expect(data.data!.contacts.nodes.length).toBe(3);
+    expect(data.data!.contacts.nodes.every((n) => n.source.connectionId === connectionId)).toBe(true);
+
+    // Another tenant neither sees nor can remove it.
+    const acme = await stack.query<{ connections: ConnectionRow[] }>(CONNECTIONS);
+    expect(acme.data!.connections.map((c) => c.id)).not.toContain(connectionId);
+    const foreign = await stack.query(`mutation($id: ID!) { disconnect(connectionId: $id) { connectionId } }`, { id: connectionId });
+    expect(foreign.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('a connect link works once; a replayed or tampered state, or a used link, is 400 and stores nothing', async () => {
+    const url = await sessionUrl('hubspot');
+    const first = await fetch(url, { redirect: 'manual' });
+    expect(first.status).toBe(302);
+    expect((await fetch(url, { redirect: 'manual' })).status).toBe(400);
+
+    const before = (await connections()).length;
+    const consent = await fetch(first.headers.get('location')!, { redirect: 'manual' });
+    const callback = new URL(consent.headers.get('location')!);
+
+    const tampered = new URL(callback);
+    tampered.searchParams.set('state', `${callback.searchParams.get('state')!.slice(0, -2)}xx`);
+    expect((await fetch(tampered, { redirect: 'manual' })).status).toBe(400);
+    const noState = new URL(callback);
+    noState.searchParams.delete('state');
+    expect((await fetch(noState, { redirect: 'manual' })).status).toBe(400);
+    expect((await connections()).length).toBe(before);
+
+    expect((await fetch(callback, { redirect: 'manual' })).status).toBe(200);
+    const replay = await fetch(callback, { redirect: 'manual' });
+    expect(replay.status).toBe(400);
+    expect(((await replay.json()) as { error: string }).error).toMatch(/already used/);
+    expect((await connections()).length).toBe(before + 1);
+  });
+
+  it('an authorization code replayed into another flow, and a PKCE mismatch, are 400 and store nothing', async () => {
+    const before = (await connections()).length;
+    const grantsBefore = stack.hubspot.oauth.grants().length;
+    // Flow A completes; its code is then presented with flow B's state (code replay).
+    const a = await authorize('hubspot');
+    expect((await fetch(a, { redirect: 'manual' })).status).toBe(200);
+    const b = await authorize('hubspot');
+    const replayed = new URL(b);
+    replayed.searchParams.set('code', a.searchParams.get('code')!);
+    const r1 = await fetch(replayed, { redirect: 'manual' });
+    expect(r1.status).toBe(400);
+    expect(((await r1.json()) as { error: string }).error).toMatch(/invalid_grant/);
+
+    // Flow C's unused code presented with flow D's state: D's verifier does not match C's challenge.
+    const c = await authorize('hubspot');
+    const d = await authorize('hubspot');
+    const mismatched = new URL(d);
+    mismatched.searchParams.set('code', c.searchParams.get('code')!);
+    const r2 = await fetch(mismatched, { redirect: 'manual' });
+    expect(r2.status).toBe(400);
+    const errors = stack.hubspot.oauth.grants().slice(grantsBefore).map((g) => g.error);
+    expect(errors).toEqual([null, 'invalid_grant', 'invalid_grant']);
+    expect((await connections()).length).toBe(before + 1);
+  });
+
+  it('a pending authorization without its PKCE verifier is refused (400)', async () => {
+    const callback = await authorize('hubspot');
+    // Strip the verifier from the stored pending authorization, as a corrupted record would be.
+    const keys = await admin.keys(`${prefix}:conn:s:*`);
+    for (const key of keys) {
+      const value = await admin.get(key);
+      if (value?.includes('"verifier"')) {
+        const ttl = await admin.ttl(key);
+        const record = JSON.parse(value) as Record<string, unknown>;
+        record.verifier = null;
+        await admin.set(key, JSON.stringify(record), 'EX', Math.max(ttl, 1));
+      }
+    }
+    const res = await fetch(callback, { redirect: 'manual' });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toMatch(/verifier/);
+  });
+
+  it('return URLs must be on the tenant allow-list; allowed ones receive the browser after the callback', async () => {
+    const denied = await beta(CREATE, { c: 'hubspot', r: 'https://evil.example.net/steal' });
+    expect(denied.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const url = await sessionUrl('hubspot');
+    expect((await fetch(`${url}&return_to=${encodeURIComponent('https://evil.example.net/')}`, { redirect: 'manual' })).status).toBe(400);
+
+    const callback = await authorize('hubspot', { r: RETURN_URL });
+    const done = await fetch(callback, { redirect: 'manual' });
+    expect(done.status).toBe(302);
+    const landing = new URL(done.headers.get('location')!);
+    expect(landing.origin + landing.pathname).toBe(RETURN_URL);
+    expect(landing.searchParams.get('status')).toBe('connected');
+    expect(landing.searchParams.get('connection_id')).toMatch(/^hubspot-/);
+  });
+});
+
+describe('token lifecycle through the gateway', () => {
+  it('a 401 from the provider renews the token once and the query succeeds', async () => {
+    const id = await connectHubSpot();
+    const refreshesBefore = stack.hubspot.oauth.successfulGrants('refresh_token');
+    // The provider expires every token early; the gateway still believes its token is fresh.
+    await fetch(`${stack.hubspot.url}/__emulator/oauth`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ expireAllAccessTokens: true }) });
+    const res = await beta<{ contacts: { nodes: unknown[] } }>(`query($id: ID!) { contacts(first: 2, filter: { connectionId: $id }) { nodes { id } } }`, { id });
+    expect(res.errors).toBeUndefined();
+    expect(stack.hubspot.oauth.successfulGrants('refresh_token')).toBe(refreshesBefore + 1);
+  });
+
+  it('a rejected refresh token → NEEDS_REAUTH, a status event, and UPSTREAM_UNAUTHORIZED with a clear message', async () => {
+    const id = await connectHubSpot();
+    const events = await subscribe<{ connectionStatusChanged: { connectionId: string; status: string; reason: string } }>(stack.gateway.url, BETA_KEY, `subscription { connectionStatusChanged { connectionId status reason } }`);
+    try {
+      const record = await stack.gateway.services.vault.get<TokenRecord>('beta', id);
+      await fetch(`${stack.hubspot.url}/__emulator/oauth`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ revokeRefreshToken: record!.refreshToken, expireAllAccessTokens: true }),
+      });
+      const res = await beta(`query($id: ID!) { contacts(first: 2, filter: { connectionId: $id }) { nodes { id } } }`, { id });
+      expect(res.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAUTHORIZED');
+      expect(res.errors?.[0]?.message).toMatch(/re-authorized/);
+      const [event] = await events.waitFor(1);
+      expect(event?.connectionStatusChanged).toMatchObject({ connectionId: id, status: 'NEEDS_REAUTH' });
+      const row = (await connections()).find((c) => c.id === id)!;
+      expect(row.status).toBe('NEEDS_REAUTH');
+      expect(row.lastError).toMatch(/invalid_grant/);
+
+      // Reconnecting the same connection restores it.
+      const callback = await authorize('hubspot', { re: id });
+      expect((await fetch(callback, { redirect: 'manual' })).status).toBe(200);
+      expect((await connections()).find((c) => c.id === id)!.status).toBe('ACTIVE');
+      const again = await beta(`query($id: ID!) { contacts(first: 1, filter: { connectionId: $id }) { nodes { id } } }`, { id });
+      expect(again.errors).toBeUndefined();
+    } finally {
+      await events.close();
+    }
+  });
+
+  it('a vault record with one flipped bit → NEEDS_REAUTH and UPSTREAM_UNAUTHORIZED, the gateway keeps answering', async () => {
+    const id = await connectHubSpot();
+    const [key] = (await admin.keys(`${prefix}:vault*`)).filter((k) => k.includes(`beta:${id}`));
+    expect(key).toBeDefined();
+    const raw = (await admin.get(key!))!;
+    const envelope = JSON.parse(raw) as { value: { ct: string } };
+    const ct = Buffer.from(envelope.value.ct, 'base64');
+    ct[0] = (ct[0] as number) ^ 1;
+    envelope.value.ct = ct.toString('base64');
+    await admin.set(key!, JSON.stringify(envelope));
+    const res = await beta(`query($id: ID!) { contacts(first: 1, filter: { connectionId: $id }) { nodes { id } } }`, { id });
+    expect(res.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAUTHORIZED');
+    expect((await connections()).find((c) => c.id === id)!.status).toBe('NEEDS_REAUTH');
+    expect((await stack.query(`{ connections { id } }`)).status).toBe(200);
+  });
+});
+
+describe('other ways to connect, disconnect, scopes', () => {
+  it('client credentials (HubSpot 2026-03 token endpoint) through the same OAuth configuration', async () => {
+    const res = await beta<{ connectWithClientCredentials: ConnectionRow }>(`mutation { connectWithClientCredentials(connector: "hubspot", scopes: ["crm.objects.contacts.read"]) { id status authType scopes } }`);
+    expect(res.errors).toBeUndefined();
+    expect(res.data!.connectWithClientCredentials).toMatchObject({ status: 'ACTIVE', authType: 'CLIENT_CREDENTIALS', scopes: ['crm.objects.contacts.read'] });
+    const id = res.data!.connectWithClientCredentials.id;
+    const q = await beta(`query($id: ID!) { contacts(first: 1, filter: { connectionId: $id }) { nodes { id } } }`, { id });
+    expect(q.errors).toBeUndefined();
+  });
+
+  it('API keys are tried against the provider first: a refused key stores nothing', async () => {
+    const before = (await connections()).length;
+    const bad = await beta(`mutation { connectWithApiKey(connector: "stripe", apiKey: "sk_test_notARealKey000") { id } }`);
+    expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(bad.errors?.[0]?.message).not.toContain('sk_test_notARealKey000');
+    const shape = await beta(`mutation { connectWithApiKey(connector: "stripe", apiKey: "not-a-stripe-key") { id } }`);
+    expect(shape.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect((await connections()).length).toBe(before);
+    const good = await beta<{ connectWithApiKey: ConnectionRow }>(`mutation($k: String!) { connectWithApiKey(connector: "stripe", apiKey: $k) { id status authType } }`, { k: TOKENS.stripe });
+    expect(good.errors).toBeUndefined();
+    expect(good.data!.connectWithApiKey).toMatchObject({ status: 'ACTIVE', authType: 'API_KEY' });
+  });
+
+  it('Stripe Connect: connect (no PKCE), query, disconnect deauthorizes at Stripe', async () => {
+    const callback = await authorize('stripe');
+    const done = await fetch(callback, { redirect: 'manual' });
+    expect(done.status).toBe(200);
+    const { connectionId } = (await done.json()) as { connectionId: string };
+    const q = await beta(`query($id: ID!) { invoices(first: 1, filter: { connectionId: $id }) { nodes { id } } }`, { id: connectionId });
+    expect(q.errors).toBeUndefined();
+    const res = await beta<{ disconnect: { revokedAtProvider: boolean } }>(`mutation($id: ID!) { disconnect(connectionId: $id) { connectionId revokedAtProvider message } }`, { id: connectionId });
+    expect(res.errors).toBeUndefined();
+    expect(res.data!.disconnect.revokedAtProvider).toBe(true);
+    expect(stack.stripe.oauth.state().liveAccessTokens).toBe(0);
+    expect((await connections()).map((c) => c.id)).not.toContain(connectionId);
+  });
+
+  it('disconnect revokes the HubSpot refresh token and deletes the vault record', async () => {
+    const id = await connectHubSpot();
+    const record = await stack.gateway.services.vault.get<TokenRecord>('beta', id);
+    const res = await beta<{ disconnect: { revokedAtProvider: boolean } }>(`mutation($id: ID!) { disconnect(connectionId: $id) { revokedAtProvider } }`, { id });
+    expect(res.data!.disconnect.revokedAtProvider).toBe(true);
+    expect((await fetch(`${stack.hubspot.url}/oauth/v1/refresh-tokens/${record!.refreshToken}`)).status).toBe(404);
+    expect(await stack.gateway.services.vault.get('beta', id)).toBeNull();
+    // The connection is gone for queries too.
+    const q = await beta<{ contacts: { nodes: unknown[] } }>(`query($id: ID!) { contacts(first: 1, filter: { connectionId: $id }) { nodes { id } } }`, { id });
+    expect(q.data?.contacts.nodes).toEqual([]);
+  });
+
+  it('API key scopes: a read-only key cannot mutate; admin-issued keys are shown once and can be revoked', async () => {
+    const denied = await stack.query(`mutation { createApiKey(scopes: [read]) { key } }`, undefined, READONLY_KEY);
+    expect(denied.status).toBe(403);
+    expect(denied.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect((await stack.query(`{ connections { id } }`, undefined, READONLY_KEY)).status).toBe(200);
+
+    const created = await beta<{ createApiKey: { key: string; apiKey: { id: string; scopes: string[] } } }>(`mutation { createApiKey(scopes: [read], label: "ci") { key apiKey { id scopes } } }`);
+    expect(created.errors).toBeUndefined();
+    const { key, apiKey } = created.data!.createApiKey;
+    expect(apiKey.scopes).toEqual(['read']);
+    const listed = await beta<{ apiKeys: Array<Record<string, unknown>> }>(`{ apiKeys { id label scopes createdAt } }`);
+    expect(JSON.stringify(listed.data)).not.toContain(key);
+    expect((await stack.query(`{ connections { id } }`, undefined, key)).status).toBe(200);
+    const revoked = await beta<{ revokeApiKey: boolean }>(`mutation($id: ID!) { revokeApiKey(id: $id) }`, { id: apiKey.id });
+    expect(revoked.data!.revokeApiKey).toBe(true);
+    expect((await stack.query(`{ connections { id } }`, undefined, key)).status).toBe(401);
+  });
+
+  it('no token, refresh token or client secret appears in Redis or in the logs', async () => {
+    const id = await connectHubSpot();
+    const record = (await stack.gateway.services.vault.get<TokenRecord>('beta', id))!;
+    const secrets = [record.accessToken, record.refreshToken, HUBSPOT_APP.clientSecret, TOKENS.stripe];
+    let cursor = '0';
+    do {
+      const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      cursor = next;
+      for (const k of keys) {
+        const type = await admin.type(k);
+        const value = type === 'string' ? await admin.get(k) : type === 'set' ? (await admin.smembers(k)).join(' ') : type === 'hash' ? JSON.stringify(await admin.hgetall(k)) : '';
+        for (const s of secrets) expect(`${k} ${value}`).not.toContain(s);
+      }
+    } while (cursor !== '0');
+    const logs = logLines.join('\n');
+    expect(logs.length).toBeGreaterThan(0);
+    for (const s of secrets) expect(logs).not.toContain(s);
+  });
+});
