@@ -63,8 +63,14 @@ async function main(): Promise<void> {
     );
   }
   if (!config.redisUrl) {
-    lines.push('', '  Cache: in memory (set REDIS_URL to share it between replicas).', '  Webhook events: queued in memory, NOT durable: lost if the process stops (set REDIS_URL).');
+    lines.push(
+      '',
+      '  Cache: in memory (set REDIS_URL to share it between replicas).',
+      '  Webhook events: queued in memory, NOT durable: lost if the process stops (set REDIS_URL).',
+      '  Connections you add (createConnectSession, connectWithApiKey): kept in memory, gone after a restart (set REDIS_URL).',
+    );
   }
+  if (keyring.ephemeral) lines.push('  Credential vault: random master key for this run (set SWITCHBOARD_MASTER_KEYS to keep credentials readable across restarts).');
   process.stdout.write(`${lines.join('\n')}\n\n`);
 
   const shutdown = async (signal: string) => {

@@ -96,4 +96,21 @@ describe('startup errors', () => {
     expect(code).toBe(2);
     expect(err).toContain('cannot read tenants file /nonexistent/tenants.json: ENOENT');
   });
+
+  it('production without a vault master key, or with a malformed one, exits 2 naming the problem', async () => {
+    const run = async (keys: string) => {
+      const child = startMain({ PORT: '0', NODE_ENV: 'production', SWITCHBOARD_MASTER_KEYS: keys });
+      let err = '';
+      child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+      const [code] = (await once(child, 'exit')) as [number | null];
+      return { code, err };
+    };
+    const missing = await run('');
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain('SWITCHBOARD_MASTER_KEYS is not set');
+    const short = await run(`k2026:${Buffer.alloc(16, 1).toString('base64')}`);
+    expect(short.code).toBe(2);
+    expect(short.err).toContain('key id "k2026"): key decodes to 16 bytes, expected 32');
+    expect(short.err).not.toContain(Buffer.alloc(16, 1).toString('base64'));
+  });
 });
