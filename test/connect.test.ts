@@ -7,13 +7,14 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../src/auth/tenants.ts';
 import type { TokenRecord } from '../src/auth/token-manager.ts';
-import { RUN_PREFIX, REDIS_URL, TOKENS, freePort, startStack, subscribe, type Stack } from './helpers.ts';
+import { RUN_PREFIX, REDIS_URL, TOKENS, freePort, postStripeWebhook, startStack, stripeCustomers, stripeEventBody, subscribe, type Stack } from './helpers.ts';
 
 const HUBSPOT_APP = { clientId: 'hs-test-app', clientSecret: 'hs-test-app-secret-0000000000' };
 const STRIPE_APP = { clientId: 'ca_SwitchboardTest' };
 const BETA_KEY = `sb_beta_${randomUUID()}`;
 const READONLY_KEY = `sb_ro_${randomUUID()}`;
 const RETURN_URL = 'https://app.example.com/integrations/done';
+const STRIPE_WEBHOOK_SECRET = 'whsec_runtime_connections_test_000000';
 
 let stack: Stack;
 let port: number;
@@ -71,6 +72,7 @@ beforeAll(async () => {
         tokenUrl: `${stripe.url}/oauth/token`,
         revocationUrl: `${stripe.url}/oauth/deauthorize`,
       },
+      webhookSecret: { type: 'static', token: STRIPE_WEBHOOK_SECRET },
     },
   });
   admin = new Redis(REDIS_URL);
@@ -320,6 +322,27 @@ describe('other ways to connect, disconnect, scopes', () => {
     const good = await beta<{ connectWithApiKey: ConnectionRow }>(`mutation($k: String!) { connectWithApiKey(connector: "stripe", apiKey: $k) { id status authType } }`, { k: TOKENS.stripe });
     expect(good.errors).toBeUndefined();
     expect(good.data!.connectWithApiKey).toMatchObject({ status: 'ACTIVE', authType: 'API_KEY' });
+  });
+
+  it('webhooks addressed to a runtime connection are verified with the registered secret and reach subscribers', async () => {
+    const made = await beta<{ connectWithApiKey: { id: string } }>(`mutation($k: String!) { connectWithApiKey(connector: "stripe", apiKey: $k) { id } }`, { k: TOKENS.stripe });
+    const id = made.data!.connectWithApiKey.id;
+    const url = `${stack.gateway.url.replace(/\/graphql$/, '')}/webhooks/stripe/${id}`;
+    const changes = await subscribe<{ contactChanged: { source: { connectionId: string } } }>(stack.gateway.url, BETA_KEY, `subscription($id: ID!) { contactChanged(filter: { connectionId: $id }) { source { connectionId } } }`, { id });
+    try {
+      const [customer] = await stripeCustomers(stack.stripe.url, 1);
+      const body = stripeEventBody(`evt_${randomUUID().replace(/-/g, '')}`, 'customer.updated', customer!, Math.floor(Date.now() / 1000));
+      expect((await postStripeWebhook(url, body, 'whsec_wrong_secret_000000000000')).status).toBe(401);
+      expect((await postStripeWebhook(url, body, STRIPE_WEBHOOK_SECRET)).status).toBe(200);
+      const [change] = await changes.waitFor(1);
+      expect(change?.contactChanged.source.connectionId).toBe(id);
+    } finally {
+      await changes.close();
+    }
+    await beta(`mutation($id: ID!) { disconnect(connectionId: $id) { connectionId } }`, { id });
+    const [customer] = await stripeCustomers(stack.stripe.url, 1);
+    const late = stripeEventBody(`evt_${randomUUID().replace(/-/g, '')}`, 'customer.updated', customer!, Math.floor(Date.now() / 1000));
+    expect((await postStripeWebhook(url, late, STRIPE_WEBHOOK_SECRET)).status).toBe(404);
   });
 
   it('Stripe Connect: connect (no PKCE), query, disconnect deauthorizes at Stripe', async () => {

@@ -64,6 +64,14 @@ export interface ConnectionStore {
   close(): Promise<void>;
 }
 
+// KEYS[1] record; ARGV[1] expected current text, ARGV[2] new text. 1 swapped, 0 changed meanwhile, -1 gone.
+const COMPARE_AND_SET = `
+local current = redis.call('GET', KEYS[1])
+if not current then return -1 end
+if current ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1`;
+
 const sessionDigest = (token: string) => createHash('sha256').update(token).digest('hex');
 const TENANT_CACHE_MS = 5_000;
 
@@ -206,22 +214,20 @@ export class RedisConnectionStore extends CachedListing implements ConnectionSto
   }
 
   async update(connectionId: string, patch: Partial<ManagedConnection>): Promise<ManagedConnection | null> {
-    // Read-modify-write guarded by WATCH: a concurrent delete or update makes EXEC fail; retry.
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const key = this.key(connectionId);
-      await this.redis.watch(key);
-      const v = await this.redis.get(key);
-      if (!v) {
-        await this.redis.unwatch();
-        return null;
-      }
-      const c = JSON.parse(v) as ManagedConnection;
+    // Read-modify-write as compare-and-set on the exact stored text (WATCH would not be safe on a
+    // connection shared by concurrent callers): a concurrent delete or update makes it retry.
+    const key = this.key(connectionId);
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const current = await this.redis.get(key);
+      if (!current) return null;
+      const c = JSON.parse(current) as ManagedConnection;
       const next = { ...c, ...patch, id: c.id, tenantId: c.tenantId, provider: c.provider };
-      const done = await this.redis.multi().set(key, JSON.stringify(next), 'XX').exec();
-      if (done) {
+      const swapped = await this.redis.eval(COMPARE_AND_SET, 1, key, current, JSON.stringify(next));
+      if (swapped === 1) {
         this.forget(c.tenantId);
         return next;
       }
+      if (swapped === -1) return null;
     }
     throw new Error(`connection ${connectionId}: too many concurrent updates`);
   }
