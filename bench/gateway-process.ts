@@ -4,12 +4,15 @@
 import { defaultGatewayConfig } from '../src/config.ts';
 import { startDemo } from '../src/demo.ts';
 import { createGateway } from '../src/server.ts';
+import { generateMasterKeyEntry, parseMasterKeys } from '../src/auth/vault.ts';
 
 const latencyMs = Number(process.env.BENCH_EMULATOR_LATENCY_MS ?? 20);
 const demo = await startDemo({ latencyMs });
 const base = { mode: 'production' as const, redisUrl: process.env.REDIS_URL ?? null, keyPrefix: `sbbench:${process.pid}` };
-const cold = await createGateway(defaultGatewayConfig(demo.tenants, { ...base, cacheTtlSeconds: { Contact: 0, Invoice: 0, Order: 0, listPage: 0 } }));
-const warm = await createGateway(defaultGatewayConfig(demo.tenants, { ...base, keyPrefix: `${base.keyPrefix}:warm` }));
+// Production mode needs a vault master key; a random one per run is enough here.
+const keyring = parseMasterKeys(process.env.SWITCHBOARD_MASTER_KEYS ?? generateMasterKeyEntry('bench'), process.env.SWITCHBOARD_MASTER_KEY_ID);
+const cold = await createGateway(defaultGatewayConfig(demo.tenants, { ...base, cacheTtlSeconds: { Contact: 0, Invoice: 0, Order: 0, listPage: 0 } }), { keyring });
+const warm = await createGateway(defaultGatewayConfig(demo.tenants, { ...base, keyPrefix: `${base.keyPrefix}:warm` }), { keyring });
 process.stdout.write(
   `${JSON.stringify({ cold: cold.url, warm: warm.url, apiKey: demo.apiKey, emulators: Object.fromEntries(demo.emulators.map((e) => [e.name, e.url])) })}\n`,
 );

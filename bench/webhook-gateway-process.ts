@@ -8,6 +8,7 @@ import { hashApiKey } from '../src/auth/tenants.ts';
 import { defaultGatewayConfig } from '../src/config.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { createGateway } from '../src/server.ts';
+import { generateMasterKeyEntry, parseMasterKeys } from '../src/auth/vault.ts';
 
 const env = (name: string): string => {
   const v = process.env[name];
@@ -41,7 +42,9 @@ const tenants = [
 ];
 // mode production: the default process metrics (RSS) are collected, unexpected errors masked.
 // Warnings and errors go to stderr, where the parent counts them.
-const gateway = await createGateway(defaultGatewayConfig(tenants, { mode: 'production', redisUrl, keyPrefix }), { logger: createLogger('warn', process.stderr) });
+// Production mode needs a vault master key; a random one per run is enough here.
+const keyring = parseMasterKeys(process.env.SWITCHBOARD_MASTER_KEYS ?? generateMasterKeyEntry('bench'), process.env.SWITCHBOARD_MASTER_KEY_ID);
+const gateway = await createGateway(defaultGatewayConfig(tenants, { mode: 'production', redisUrl, keyPrefix }), { logger: createLogger('warn', process.stderr), keyring });
 process.stdout.write(`${JSON.stringify({ ready: true, url: gateway.url, webhookUrl: `${gateway.url.replace(/\/graphql$/, '')}/webhooks/stripe/${connectionId}`, pid: process.pid })}\n`);
 
 let stopping = false;

@@ -111,6 +111,8 @@ const providerSchema = z.object({
     .optional(),
   /** Signing secret for webhooks addressed to runtime-created connections (HubSpot: the app's client secret). */
   webhookSecret: credentialSchema.optional(),
+  /** Request allowance of each runtime-created connection, instead of the connector's documented one. */
+  rateLimit: z.object({ requests: z.number().int().positive(), windowMs: z.number().int().positive() }).optional(),
 });
 
 export const tenantsFileSchema = z

@@ -1,7 +1,7 @@
 // Provider faults and cache outages: retries honour Retry-After, a provider down yields partial
 // data with its error code, a silent provider times out within the deadline, and losing Redis
 // mid-flight degrades to cache misses with correct answers.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startPrivateRedis, startStack, type PrivateRedis, type Stack } from './helpers.ts';
 
 // Two list fields, one per provider: the failing provider's field gets an error, the other its data.
@@ -55,6 +55,39 @@ describe('provider faults', () => {
     } finally {
       stack.hubspot.clearFaults();
     }
+  });
+});
+
+describe('clients that go away', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ redisUrl: null, config: { cacheTtlSeconds: { Contact: 0, Invoice: 0, Order: 0, listPage: 0 } } });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('do not open the circuit breaker: cancelled calls say nothing about the provider', async () => {
+    // Found by the connections benchmark: autocannon closing 10 sockets at the end of a run
+    // cancelled 10 upstream calls, which counted as provider failures and opened the circuit.
+    stack.hubspot.resetRequests();
+    stack.hubspot.injectFault({ kind: 'timeout', match: 'contacts.list' });
+    const clients = Array.from({ length: 8 }, () => new AbortController());
+    const pending = clients.map((c) =>
+      fetch(stack.gateway.url, {
+        method: 'POST',
+        signal: c.signal,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.apiKey}` },
+        body: JSON.stringify({ query: '{ contacts(first: 5, filter: { provider: "hubspot" }) { nodes { id } } }' }),
+      }).catch(() => null),
+    );
+    await vi.waitFor(() => expect(stack.hubspot.requests().length).toBe(8), { timeout: 5_000, interval: 10 });
+    for (const c of clients) c.abort();
+    await Promise.all(pending);
+    stack.hubspot.clearFaults();
+    const res = await stack.query<{ contacts: { nodes: unknown[] } }>('{ contacts(first: 5, filter: { provider: "hubspot" }) { nodes { id } } }');
+    expect(res.errors).toBeUndefined();
+    expect(res.data?.contacts.nodes).toHaveLength(5);
   });
 });
 

@@ -84,7 +84,15 @@ export class TenantDirectory {
 
   /** A runtime connection as the rest of the gateway sees connections. */
   toConfig(m: ManagedConnection): ConnectionConfig {
-    const baseUrl = m.baseUrl ?? this.providers[m.provider]?.baseUrl;
-    return { id: m.id, provider: m.provider, credentials: { type: 'vault' }, settings: m.settings, ...(baseUrl ? { baseUrl } : {}) };
+    const registration = this.providers[m.provider];
+    const baseUrl = m.baseUrl ?? registration?.baseUrl;
+    return {
+      id: m.id,
+      provider: m.provider,
+      credentials: { type: 'vault' },
+      settings: m.settings,
+      ...(baseUrl ? { baseUrl } : {}),
+      ...(registration?.rateLimit ? { rateLimit: registration.rateLimit } : {}),
+    };
   }
 }

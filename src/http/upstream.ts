@@ -55,7 +55,11 @@ const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 const BREAKER_STATUS = new Set([500, 502, 503, 504]);
 
 class AttemptFailure extends Error {
-  constructor(readonly error: ConnectorError) {
+  constructor(
+    readonly error: ConnectorError,
+    /** The caller went away (client closed the connection): says nothing about the provider's health. */
+    readonly cancelled = false,
+  ) {
     super(error.message);
   }
 }
@@ -95,7 +99,7 @@ export class UpstreamClient {
     let breaker = this.breakers.get(key);
     if (!breaker) {
       breaker = circuitBreaker(
-        handleWhen((e) => e instanceof AttemptFailure && ['UPSTREAM_UNAVAILABLE', 'UPSTREAM_TIMEOUT'].includes(e.error.code)).orWhenResult(
+        handleWhen((e) => e instanceof AttemptFailure && !e.cancelled && ['UPSTREAM_UNAVAILABLE', 'UPSTREAM_TIMEOUT'].includes(e.error.code)).orWhenResult(
           (r) => BREAKER_STATUS.has((r as UpstreamResponse).status),
         ),
         { halfOpenAfter: this.options.breakerHalfOpenAfterMs, breaker: new ConsecutiveBreaker(this.options.breakerThreshold) },
@@ -206,7 +210,7 @@ export class UpstreamClient {
         throw new AttemptFailure(new ConnectorError('UPSTREAM_TIMEOUT', `${scope.manifest.displayName} did not answer within ${timeoutMs} ms`, { cause: err }));
       }
       if (scope.signal.aborted) {
-        throw new AttemptFailure(new ConnectorError('UPSTREAM_TIMEOUT', `request to ${scope.manifest.displayName} was cancelled`, { retryable: false, cause: err }));
+        throw new AttemptFailure(new ConnectorError('UPSTREAM_TIMEOUT', `request to ${scope.manifest.displayName} was cancelled`, { retryable: false, cause: err }), true);
       }
       throw new AttemptFailure(new ConnectorError('UPSTREAM_UNAVAILABLE', `could not reach ${scope.manifest.displayName}`, { cause: err }));
     }

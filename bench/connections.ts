@@ -1,0 +1,92 @@
+// `npm run bench:connections`: what runtime connections and runtime API keys cost, measured
+// against a running gateway (child process, real Redis, HubSpot emulator without added latency so
+// the gateway's own work shows), each next to its baseline in the same run:
+//   1. authentication: a trivial query with a tenants-file key vs a runtime key (Redis lookup);
+//   2. cold reads (cache off): the same contacts page through a tenants-file connection (static
+//      token) vs a runtime OAuth connection (vault decrypt + token check per upstream call);
+//   3. a refresh stampede: 50 concurrent reads right after the provider expired the token — every
+//      one gets a 401, they share one refresh, and all succeed; latency vs 50 ordinary reads.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+import autocannon from 'autocannon';
+
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
+const AUTH_QUERY = `{ connectors { id } }`;
+const READ_QUERY = `{ contacts(first: 20) { nodes { id name emails { address } } } }`;
+
+const port = await new Promise<number>((resolve) => {
+  const s = createServer().listen(0, '127.0.0.1', () => {
+    const p = (s.address() as { port: number }).port;
+    s.close(() => resolve(p));
+  });
+});
+const child = spawn(process.execPath, ['--import', 'tsx', 'bench/connections-process.ts'], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+  env: { ...process.env, LOG_LEVEL: 'silent', BENCH_GATEWAY_PORT: String(port) },
+});
+const info = await new Promise<{ url: string; hubspot: string; keys: { configured: string; oauth: string; runtime: string } }>((resolve, reject) => {
+  createInterface({ input: child.stdout! }).once('line', (line) => resolve(JSON.parse(line)));
+  child.once('exit', (code) => reject(new Error(`gateway process exited with ${code}`)));
+});
+
+async function load(query: string, key: string, duration = DURATION_S) {
+  const r = await autocannon({
+    url: info.url,
+    method: 'POST',
+    connections: 10,
+    duration,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify({ query }),
+  });
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
+}
+
+async function timed(key: string): Promise<number> {
+  const started = performance.now();
+  const res = await fetch(info.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query: READ_QUERY }) });
+  const body = (await res.json()) as { errors?: unknown[] };
+  if (res.status !== 200 || body.errors) throw new Error(`read failed: ${res.status} ${JSON.stringify(body.errors)}`);
+  return performance.now() - started;
+}
+
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)] as number;
+const refreshes = async () => ((await (await fetch(`${info.hubspot}/__emulator/oauth`)).json()) as { byGrantType: Record<string, { ok: number }> }).byGrantType.refresh_token?.ok ?? 0;
+
+try {
+  // Warm-up both paths (JIT, connections, first vault read).
+  for (let i = 0; i < 50; i++) await Promise.all([timed(info.keys.configured), timed(info.keys.oauth)]);
+  for (const key of [info.keys.configured, info.keys.runtime]) await load(AUTH_QUERY, key, 2);
+
+  // A, B, A: the baseline is measured on both sides of the runtime-key run (order effects show).
+  const authFile = await load(AUTH_QUERY, info.keys.configured);
+  const authRuntime = await load(AUTH_QUERY, info.keys.runtime);
+  const authFileAgain = await load(AUTH_QUERY, info.keys.configured);
+  const readFile = await load(READ_QUERY, info.keys.configured);
+  const readOAuth = await load(READ_QUERY, info.keys.oauth);
+
+  const ordinary = await Promise.all(Array.from({ length: 50 }, () => timed(info.keys.oauth)));
+  const before = await refreshes();
+  await fetch(`${info.hubspot}/__emulator/oauth`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ expireAllAccessTokens: true }) });
+  const stampede = await Promise.all(Array.from({ length: 50 }, () => timed(info.keys.oauth)));
+  const refreshCount = (await refreshes()) - before;
+
+  const row = (name: string, r: { rps: number; p50: number; p99: number; errors: number }, base?: { rps: number }) =>
+    `| ${name} | ${r.rps.toFixed(0)} | ${r.p50} ms | ${r.p99} ms | ${r.errors} | ${base ? (r.rps / base.rps).toFixed(2) : '1.00 (baseline)'} |`;
+  const lines = [
+    `Connections benchmark (${DURATION_S} s per row, 10 connections, HubSpot emulator without added latency, cache off, Redis)`,
+    '',
+    '| scenario | req/s | p50 | p99 | errors | ratio |',
+    '|---|---|---|---|---|---|',
+    row('auth: tenants-file API key, { connectors }', authFile),
+    row('auth: runtime API key (Redis lookup)', authRuntime, authFile),
+    row('auth: tenants-file API key again', authFileAgain, authFile),
+    row('cold read: tenants-file connection (static token)', readFile),
+    row('cold read: runtime OAuth connection (vault)', readOAuth, readFile),
+    '',
+    `Refresh stampede: 50 concurrent reads after the provider expired the token → ${refreshCount} refresh(es); p50 ${pct(stampede, 50).toFixed(1)} ms, p99 ${pct(stampede, 99).toFixed(1)} ms (50 ordinary concurrent reads: p50 ${pct(ordinary, 50).toFixed(1)} ms, p99 ${pct(ordinary, 99).toFixed(1)} ms)`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+} finally {
+  child.kill('SIGTERM');
+}
