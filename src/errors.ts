@@ -2,6 +2,7 @@
 // errors[].extensions.code. Connector codes pass through unchanged; anything unexpected is masked
 // outside development so internals (and secrets in messages) never leak.
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { HeaderMap } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { CONNECTOR_ERROR_CODES, ConnectorError, type ConnectorErrorCode } from '../connectors/sdk/errors.ts';
 
@@ -12,6 +13,7 @@ export const GATEWAY_ERROR_CODES = [
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
   'PERSISTED_QUERY_NOT_FOUND',
+  'SERVICE_UNAVAILABLE',
   'INTERNAL_SERVER_ERROR',
   ...CONNECTOR_ERROR_CODES,
 ] as const;
@@ -22,6 +24,7 @@ export const HTTP_STATUS: Partial<Record<GatewayErrorCode, number>> = {
   BAD_USER_INPUT: 400,
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
+  SERVICE_UNAVAILABLE: 503,
 };
 
 export function badUserInput(message: string, argument?: string): GraphQLError {
@@ -30,6 +33,11 @@ export function badUserInput(message: string, argument?: string): GraphQLError {
 
 export function unauthenticated(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+}
+
+/** The gateway's own store (Redis) cannot answer right now: retry later (HTTP 503). */
+export function serviceUnavailable(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503, headers: new HeaderMap([['retry-after', '5']]) as never } } });
 }
 
 export interface UpstreamScope {

@@ -33,7 +33,8 @@ import { EntityCache } from './cache/entity-cache.ts';
 import { createKvStore, type KvStore } from './cache/store.ts';
 import { ConfigError, type ApiKeyScope, type GatewayConfig } from './config.ts';
 import { RequestContext, type GatewayServices } from './context.ts';
-import { formatError, unauthenticated } from './errors.ts';
+import { formatError, serviceUnavailable, unauthenticated } from './errors.ts';
+import { withDeadline } from './util/bounded.ts';
 import { graphiqlPage, EXAMPLE_QUERY } from './http/graphiql.ts';
 import { readBody, sendJson as sendJsonWith } from './http/respond.ts';
 import { UpstreamClient } from './http/upstream.ts';
@@ -125,7 +126,9 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const vault = new CredentialVault({ keyv: vaultStore.keyv, keyring });
   const lockRedis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, connectTimeout: 2_000 }) : null;
   lockRedis?.on('error', onRedisError('token locks'));
-  const directory = new TenantDirectory(config.tenants, connections, config.providers);
+  const directory = new TenantDirectory(config.tenants, connections, config.providers, config.limits.cacheOpTimeoutMs, (err) =>
+    log.warn({ err: String(err) }, 'runtime connections unavailable (Redis); serving tenants-file connections only'),
+  );
   const tokens = new TokenManager({
     vault,
     redis: lockRedis,
@@ -191,7 +194,13 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       const file = services.directory.authenticate(token);
       if (file) found = { tenantId: file.tenant.id, scopes: file.scopes };
       else {
-        const issued = await apiKeys.authenticate(token);
+        let issued;
+        try {
+          issued = await withDeadline(apiKeys.authenticate(token), 2_000, 'checking a runtime API key');
+        } catch (err) {
+          log.warn({ err: String(err) }, 'runtime API keys unavailable (Redis)');
+          throw serviceUnavailable('this API key cannot be checked right now (the gateway\'s key store is unreachable); retry shortly');
+        }
         if (issued) found = { tenantId: issued.tenantId, scopes: issued.scopes };
       }
     }

@@ -2,7 +2,9 @@
 // data with its error code, a silent provider times out within the deadline, and losing Redis
 // mid-flight degrades to cache misses with correct answers.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startPrivateRedis, startStack, type PrivateRedis, type Stack } from './helpers.ts';
+import { randomUUID } from 'node:crypto';
+import { hashApiKey } from '../src/auth/tenants.ts';
+import { TOKENS, startPrivateRedis, startStack, type PrivateRedis, type Stack } from './helpers.ts';
 
 // Two list fields, one per provider: the failing provider's field gets an error, the other its data.
 const BOTH = '{ hubspot: contacts(first: 5, filter: { provider: "hubspot" }) { nodes { id source { provider } } } stripe: contacts(first: 5, filter: { provider: "stripe" }) { nodes { id source { provider } } } }';
@@ -120,5 +122,49 @@ describe('Redis outage', () => {
     expect(cached.data).toEqual(warm.data);
     expect(stack.hubspot.count()).toBeGreaterThan(0); // served from the provider, not failed
     expect((await fetch(`${base}/readyz`)).status).toBe(503);
+  });
+});
+
+describe('Redis outage: runtime connections and keys', () => {
+  let redis: PrivateRedis;
+  let stack: Stack;
+  const OTHER_KEY = `sb_other_${randomUUID()}`;
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+    stack = await startStack({
+      redisUrl: redis.url,
+      extraTenants: ({ hubspot }) => [
+        {
+          id: 'other',
+          apiKeys: [{ id: 'o1', sha256: hashApiKey(OTHER_KEY) }],
+          connections: [{ id: 'other-hubspot', provider: 'hubspot', baseUrl: hubspot.url, credentials: { type: 'static', token: TOKENS.hubspot }, settings: {} }],
+        },
+      ],
+    });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await redis?.stop();
+  });
+
+  it('tenants-file connections keep serving when runtime connections cannot be read; runtime API keys get 503', async () => {
+    const base = stack.gateway.url.replace(/\/graphql$/, '');
+    await expect.poll(async () => (await fetch(`${base}/readyz`)).status, { timeout: 10_000 }).toBe(200);
+    const issued = await stack.gateway.services.apiKeys.create('acme', { scopes: ['read'] });
+    await redis.stop();
+    // A tenant whose runtime connections were never read before the outage.
+    const started = Date.now();
+    const res = await stack.query<{ contacts: { nodes: unknown[] } }>('{ contacts(first: 3) { nodes { id } } }', undefined, OTHER_KEY);
+    expect(res.errors).toBeUndefined();
+    expect(res.data?.contacts.nodes).toHaveLength(3);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    const runtime = await fetch(stack.gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${issued.key}` },
+      body: JSON.stringify({ query: '{ connections { id } }' }),
+    });
+    expect(runtime.status).toBe(503);
+    expect(runtime.headers.get('retry-after')).toBe('5');
+    expect(((await runtime.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]?.extensions.code).toBe('SERVICE_UNAVAILABLE');
   });
 });

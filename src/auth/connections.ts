@@ -74,19 +74,25 @@ return 1`;
 
 const sessionDigest = (token: string) => createHash('sha256').update(token).digest('hex');
 const TENANT_CACHE_MS = 5_000;
+/** A failed load is remembered this long, so an outage costs one wait per second, not one per request. */
+const FAILED_LOAD_MS = 1_000;
 
 /** Per-process cache of tenants' connection lists, dropped per tenant on any announced change. */
 abstract class CachedListing {
-  private readonly cache = new Map<string, { at: number; list: Promise<ManagedConnection[]> }>();
+  private readonly cache = new Map<string, { at: number; ttl: number; list: Promise<ManagedConnection[]> }>();
 
   protected abstract loadTenant(tenantId: string): Promise<ManagedConnection[]>;
 
   listByTenant(tenantId: string): Promise<ManagedConnection[]> {
     const hit = this.cache.get(tenantId);
-    if (hit && Date.now() - hit.at < TENANT_CACHE_MS) return hit.list;
+    if (hit && Date.now() - hit.at < hit.ttl) return hit.list;
     const list = this.loadTenant(tenantId);
-    this.cache.set(tenantId, { at: Date.now(), list });
-    list.catch(() => this.cache.delete(tenantId));
+    const entry = { at: Date.now(), ttl: TENANT_CACHE_MS, list };
+    this.cache.set(tenantId, entry);
+    list.catch(() => {
+      entry.at = Date.now();
+      entry.ttl = FAILED_LOAD_MS;
+    });
     return list;
   }
 

@@ -5,6 +5,7 @@
 // is never held after the request.
 import { createHash } from 'node:crypto';
 import { API_KEY_SCOPES, type ApiKeyScope, type ConnectionConfig, type ProviderRegistration, type TenantConfig } from '../config.ts';
+import { withDeadline } from '../util/bounded.ts';
 import type { ConnectionStore, ManagedConnection } from './connections.ts';
 
 export function hashApiKey(key: string): string {
@@ -36,6 +37,9 @@ export class TenantDirectory {
     /** Runtime-created connections; null when only the tenants file counts. */
     private readonly store: ConnectionStore | null = null,
     private readonly providers: Record<string, ProviderRegistration> = {},
+    /** How long to wait for the store before answering with the tenants-file connections only. */
+    private readonly storeTimeoutMs = 250,
+    private readonly onStoreError: (err: unknown) => void = () => undefined,
   ) {
     for (const t of tenants) {
       const tenant: Tenant = { id: t.id, name: t.name ?? t.id, connections: t.connections, connectReturnUrls: t.connectReturnUrls ?? [] };
@@ -60,10 +64,20 @@ export class TenantDirectory {
     return this.byConnection.has(connectionId);
   }
 
-  /** The tenant with its runtime connections merged in, as one request sees it. */
+  /**
+   * The tenant with its runtime connections merged in, as one request sees it. When the store
+   * (Redis) does not answer in time, the tenants-file connections still serve: runtime ones are
+   * unreachable anyway without Redis, since their credentials live there too.
+   */
   async view(tenant: Tenant): Promise<Tenant> {
     if (!this.store) return tenant;
-    const managed = await this.store.listByTenant(tenant.id);
+    let managed: ManagedConnection[];
+    try {
+      managed = await withDeadline(this.store.listByTenant(tenant.id), this.storeTimeoutMs, 'reading runtime connections');
+    } catch (err) {
+      this.onStoreError(err);
+      return tenant;
+    }
     if (managed.length === 0) return tenant;
     const reachable = managed.filter((m) => m.status !== 'DISABLED' && !this.byConnection.has(m.id)).map((m) => this.toConfig(m));
     return { ...tenant, connections: [...tenant.connections, ...reachable] };
@@ -73,7 +87,9 @@ export class TenantDirectory {
   async ownerOf(connectionId: string): Promise<{ tenant: Tenant; connection: ConnectionConfig } | null> {
     const file = this.byConnection.get(connectionId);
     if (file) return file;
-    const managed = await this.store?.get(connectionId);
+    if (!this.store) return null;
+    // No deadline here: webhook intake already answers 503 when Redis cannot confirm, and the worker retries.
+    const managed = await this.store.get(connectionId);
     if (!managed || managed.status === 'DISABLED') return null;
     const tenant = this.byTenantId.get(managed.tenantId);
     if (!tenant) return null;
