@@ -389,6 +389,60 @@ describe('other ways to connect, disconnect, scopes', () => {
     expect((await stack.query(`{ connections { id } }`, undefined, key)).status).toBe(401);
   });
 
+  it('DISABLED connections stay listed but are not queried; enabling restores them', async () => {
+    const id = await connectHubSpot();
+    const off = await beta<{ setConnectionEnabled: ConnectionRow }>(`mutation($id: ID!) { setConnectionEnabled(connectionId: $id, enabled: false) { id status lastError } }`, { id });
+    expect(off.data!.setConnectionEnabled).toMatchObject({ status: 'DISABLED', lastError: 'disabled by the tenant' });
+    const before = stack.hubspot.count();
+    const q = await beta<{ contacts: { nodes: unknown[] } }>(`query($id: ID!) { contacts(first: 1, filter: { connectionId: $id }) { nodes { id } } }`, { id });
+    expect(q.data?.contacts.nodes).toEqual([]);
+    expect(stack.hubspot.count()).toBe(before);
+    const on = await beta<{ setConnectionEnabled: ConnectionRow }>(`mutation($id: ID!) { setConnectionEnabled(connectionId: $id, enabled: true) { status lastError } }`, { id });
+    expect(on.data!.setConnectionEnabled).toMatchObject({ status: 'ACTIVE', lastError: null });
+    const again = await beta<{ contacts: { nodes: unknown[] } }>(`query($id: ID!) { contacts(first: 1, filter: { connectionId: $id }) { nodes { id } } }`, { id });
+    expect(again.data?.contacts.nodes).toHaveLength(1);
+  });
+
+  it('status events reach only their own tenant', async () => {
+    type Event = { connectionStatusChanged: { connectionId: string; status: string } };
+    const query = `subscription { connectionStatusChanged { connectionId status } }`;
+    const betaEvents = await subscribe<Event>(stack.gateway.url, BETA_KEY, query);
+    const acmeEvents = await subscribe<Event>(stack.gateway.url, stack.apiKey, query);
+    try {
+      const id = await connectHubSpot();
+      await betaEvents.waitFor(1);
+      // Then an event of acme's own; events are delivered in order, so a leaked beta event would come first.
+      const acme = await stack.query<{ connectWithApiKey: { id: string } }>(`mutation($k: String!) { connectWithApiKey(connector: "stripe", apiKey: $k) { id } }`, { k: TOKENS.stripe });
+      const [first] = await acmeEvents.waitFor(1);
+      expect(first?.connectionStatusChanged.connectionId).toBe(acme.data!.connectWithApiKey.id);
+      expect(acmeEvents.received.map((e) => e.connectionStatusChanged.connectionId)).not.toContain(id);
+      expect(betaEvents.received.map((e) => e.connectionStatusChanged.connectionId)).not.toContain(acme.data!.connectWithApiKey.id);
+      await stack.query(`mutation($id: ID!) { disconnect(connectionId: $id) { connectionId } }`, { id: acme.data!.connectWithApiKey.id });
+    } finally {
+      await Promise.all([betaEvents.close(), acmeEvents.close()]);
+    }
+  });
+
+  it('runtime API keys work on graphql-ws too, and subscriptions need the subscribe scope', async () => {
+    const issue = async (scopes: string) =>
+      (await beta<{ createApiKey: { key: string } }>(`mutation { createApiKey(scopes: [${scopes}]) { key } }`)).data!.createApiKey.key;
+    const subscriber = await issue('subscribe');
+    const reader = await issue('read');
+    const query = `subscription { connectionStatusChanged { connectionId status } }`;
+    const allowed = await subscribe<{ connectionStatusChanged: { connectionId: string } }>(stack.gateway.url, subscriber, query);
+    const denied = await subscribe<unknown>(stack.gateway.url, reader, query);
+    try {
+      const id = await connectHubSpot();
+      const [event] = await allowed.waitFor(1);
+      expect(event?.connectionStatusChanged.connectionId).toBe(id);
+      await expect.poll(() => denied.errors.length, { timeout: 5_000 }).toBeGreaterThan(0);
+      expect(JSON.stringify(denied.errors)).toContain('FORBIDDEN');
+      expect(denied.received).toEqual([]);
+    } finally {
+      await Promise.all([allowed.close(), denied.close()]);
+    }
+  });
+
   it('no token, refresh token or client secret appears in Redis or in the logs', async () => {
     const id = await connectHubSpot();
     const record = (await stack.gateway.services.vault.get<TokenRecord>('beta', id))!;
@@ -406,5 +460,7 @@ describe('other ways to connect, disconnect, scopes', () => {
     const logs = logLines.join('\n');
     expect(logs.length).toBeGreaterThan(0);
     for (const s of secrets) expect(logs).not.toContain(s);
+    const metrics = await (await fetch(`${stack.gateway.url.replace(/\/graphql$/, '')}/metrics`)).text();
+    for (const s of secrets) expect(metrics).not.toContain(s);
   });
 });

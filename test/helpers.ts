@@ -191,8 +191,9 @@ export async function subscribe<T>(httpUrl: string, apiKey: string, query: strin
       },
       error: (err) => {
         // A socket closed by the server arrives as a CloseEvent: keep its code and reason.
+        // An operation refused by the server arrives as its GraphQL errors.
         const close = err as { code?: number; reason?: string };
-        errors.push(err instanceof Error ? err.message : { code: close.code, reason: close.reason });
+        errors.push(err instanceof Error ? err.message : Array.isArray(err) ? err : { code: close.code, reason: close.reason });
         wake?.();
       },
       complete: () => wake?.(),
