@@ -168,7 +168,9 @@ export class ConnectFlow {
     if (!app) return refuse('the OAuth app for this connector is no longer registered');
     if (app.mode.pkce && !pending.verifier) return refuse('the PKCE verifier of this authorization is missing');
     const providerError = requestUrl.searchParams.get('error');
-    if (providerError) return this.finish(pending, null, `the provider refused the authorization (${providerError.slice(0, 64)})`);
+    // The provider's error code goes back to the tenant's page only when it is a plain OAuth code.
+    const code = /^[a-z_]{1,64}$/.test(providerError ?? '') ? (providerError as string) : 'access_denied';
+    if (providerError) return this.finish(pending, null, `the provider refused the authorization (${code})`, code);
 
     // The redirect URI as registered, with the query the provider sent back: openid-client checks
     // state and sends redirect_uri + code_verifier to the token endpoint.
@@ -188,13 +190,13 @@ export class ConnectFlow {
     return this.finish(pending, connection, null);
   }
 
-  private finish(pending: PendingAuthorization, connection: ManagedConnection | null, error: string | null): HttpAnswer {
+  private finish(pending: PendingAuthorization, connection: ManagedConnection | null, error: string | null, errorCode = 'access_denied'): HttpAnswer {
     if (pending.returnUrl) {
       const target = new URL(pending.returnUrl);
       if (connection) {
         target.searchParams.set('connection_id', connection.id);
         target.searchParams.set('status', 'connected');
-      } else target.searchParams.set('error', 'access_denied');
+      } else target.searchParams.set('error', errorCode);
       return { status: 302, headers: { location: target.href, 'cache-control': 'no-store' } };
     }
     if (!connection) return refuse(error ?? 'the connection failed');
@@ -334,6 +336,7 @@ export class ConnectFlow {
     return oauthConfiguration({
       authorizationEndpoint: app.authorizationUrl,
       tokenEndpoint: app.tokenUrl,
+      ...(app.mode.revocation.type === 'rfc7009' && app.revocationUrl ? { revocationEndpoint: app.revocationUrl } : {}),
       clientId: app.clientId,
       clientSecret: app.clientSecret,
       clientAuth: app.mode.clientAuth,
@@ -432,7 +435,7 @@ export class ConnectFlow {
     const timeout = AbortSignal.timeout(this.deps.config.limits.upstreamAttemptTimeoutMs);
     if (revocation.type === 'rfc7009') {
       const token = stored.refreshToken || stored.accessToken;
-      await client.tokenRevocation(this.oauthConfig({ ...app, tokenUrl: app.tokenUrl }), token, { token_type_hint: stored.refreshToken ? 'refresh_token' : 'access_token' });
+      await client.tokenRevocation(this.oauthConfig(app), token, { token_type_hint: stored.refreshToken ? 'refresh_token' : 'access_token' });
       return true;
     }
     if (revocation.type === 'hubspot-refresh-token') {

@@ -8,6 +8,8 @@ export interface OAuthEndpointConfig {
   issuer?: string;
   authorizationEndpoint?: string;
   tokenEndpoint: string;
+  /** RFC 7009 revocation endpoint (used by disconnect). */
+  revocationEndpoint?: string;
   clientId: string;
   clientSecret: string;
   /** How the client authenticates at the token endpoint. Default client_secret_post. */
@@ -24,6 +26,7 @@ export function oauthConfiguration(c: OAuthEndpointConfig): client.Configuration
     issuer: c.issuer ?? new URL(c.tokenEndpoint).origin,
     token_endpoint: c.tokenEndpoint,
     ...(c.authorizationEndpoint ? { authorization_endpoint: c.authorizationEndpoint } : {}),
+    ...(c.revocationEndpoint ? { revocation_endpoint: c.revocationEndpoint } : {}),
   };
   const auth = c.clientAuth === 'client_secret_basic' ? client.ClientSecretBasic(c.clientSecret) : client.ClientSecretPost(c.clientSecret);
   const config = new client.Configuration(metadata, c.clientId, undefined, auth);
