@@ -78,6 +78,8 @@ const refuse = (message: string): HttpAnswer => ({ status: 400, body: { error: m
 /** Whether `url` is allowed by an allow-list entry: the same URL, or under an entry ending in "/". */
 export function returnUrlAllowed(url: string, allowList: readonly string[]): boolean {
   let parsed: URL;
+  // An empty fragment ("…#") leaves URL.hash empty: refuse any '#' in the text itself.
+  if (url.includes('#')) return false;
   try {
     parsed = new URL(url);
   } catch {

@@ -55,10 +55,16 @@ export class ProviderApps {
     const mode = this.connectors.get(provider)?.manifest.auth.oauth2;
     const reg = this.config.providers[provider]?.oauth;
     if (!mode || !reg) return null;
+    // Placeholder values end up in the host of URLs that receive the client secret: every declared
+    // parameter must match its pattern here too, whatever path the value came by.
+    for (const p of mode.connectParams ?? []) {
+      const v = params[p.name];
+      if (v !== undefined && !new RegExp(`^(?:${p.pattern})$`).test(v)) return null;
+    }
     const authorizationUrl = fillTemplate(reg.authorizationUrl ?? mode.authorizationUrl, params);
     const tokenUrl = fillTemplate(reg.tokenUrl ?? mode.tokenUrl, params);
     if (!authorizationUrl || !tokenUrl) return null;
-    const revocation = mode.revocation.type === 'none' ? null : (reg.revocationUrl ?? mode.revocation.url);
+    const revocation = mode.revocation.type === 'none' ? null : fillTemplate(reg.revocationUrl ?? mode.revocation.url, params);
     return {
       provider,
       mode,
