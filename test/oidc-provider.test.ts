@@ -10,7 +10,10 @@
 //   3. client credentials through the same openid-client configuration, re-run on expiry;
 //   4. a code replayed into another flow, or presented with another flow's verifier, is refused by
 //      the server (invalid_grant) → the gateway's callback answers 400 and stores nothing (the
-//      same code with its own flow's state is then accepted: the verifier was the reason).
+//      same code with its own flow's state is then accepted: the verifier was the reason);
+//   5. manifest features no shipped connector uses yet, through a test connector `oidc` (HubSpot's
+//      loaders, its own OAuth manifest): client_secret_basic at the token and revocation endpoints,
+//      and RFC 7009 revocation on disconnect (the server drops the refresh token and its grant).
 // The data queries are not exercised: no HubSpot API sits behind these tokens.
 // The browser is played by fetch with manual redirects and a small cookie jar; the server's login
 // and consent screens are replaced by an interaction handler that approves programmatically.
@@ -22,6 +25,10 @@ import { exportJWK, generateKeyPair } from 'jose';
 import OidcProvider, { errors as oidcErrors } from 'oidc-provider';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hubspot } from '../connectors/hubspot/index.ts';
+import { connectorMap } from '../connectors/registry.ts';
+import { defineConnector } from '../connectors/sdk/define.ts';
+import type { Connector } from '../connectors/sdk/types.ts';
 import type { ConnectionConfig } from '../src/config.ts';
 import { hashApiKey } from '../src/auth/tenants.ts';
 import type { TokenRecord } from '../src/auth/token-manager.ts';
@@ -31,6 +38,7 @@ import { RUN_PREFIX, startStack, type Stack } from './helpers.ts';
 
 interface TokenModel {
   clientId: string;
+  grantId?: string;
   scope?: string;
   accountId?: string;
   consumed?: unknown;
@@ -51,10 +59,11 @@ interface InteractionDetails {
   grantId?: string;
 }
 interface OidcContext {
-  oidc: { params?: Record<string, unknown> };
+  oidc: { params?: Record<string, unknown>; route?: string; client?: { clientId: string } };
 }
 interface ProviderInstance {
   callback(): (req: IncomingMessage, res: ServerResponse) => void;
+  on(event: 'grant.revoked', listener: (ctx: OidcContext, grantId: string) => void): void;
   on(event: string, listener: (ctx: OidcContext, err?: { error?: string }) => void): void;
   interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<InteractionDetails>;
   interactionFinished(req: IncomingMessage, res: ServerResponse, result: Record<string, unknown>, options: { mergeWithLastSubmission: boolean }): Promise<void>;
@@ -69,6 +78,11 @@ const { InvalidTarget } = oidcErrors as { InvalidTarget: new () => Error };
 // ─── fixtures ────────────────────────────────────────────────────────────────────────────────────
 
 const APP = { clientId: 'switchboard-gateway', clientSecret: `oidc-test-secret-${randomUUID()}` };
+/**
+ * The `oidc` test connector's app, registered for client_secret_basic. The secret holds characters
+ * that RFC 6749 §2.3.1 form-encodes inside the Basic credentials (':' '+' '/' '=' and a space).
+ */
+const BASIC_APP = { clientId: 'switchboard-gateway-basic', clientSecret: `basic:secret+/= ${randomUUID()}` };
 /** The resource server (RFC 8707) the HubSpot scopes belong to; every token is issued for it. */
 const RESOURCE = 'https://api.hubapi.example/';
 const RESOURCE_SCOPES = ['crm.objects.contacts.read', 'crm.objects.invoices.read'];
@@ -85,6 +99,38 @@ let server: Server;
 let handle: (req: IncomingMessage, res: ServerResponse) => void;
 /** Every token-endpoint request the server answered, in order. */
 const tokenRequests: Array<{ grantType: string; error: string | null }> = [];
+/** Client authentication on every POST to the token and revocation endpoints, as it arrived on the wire. */
+const endpointAuth: Array<{ path: string; scheme: string | null; clientId: string | null; clientSecret: string | null }> = [];
+/** Grants the server revoked, with the endpoint and parameters of the request that did it. */
+const revokedGrants: Array<{ grantId: string; route: string | undefined; clientId: string | undefined; tokenTypeHint: unknown }> = [];
+
+/**
+ * The `oidc` test connector: HubSpot's loaders (never called here: no API sits behind these tokens)
+ * under an OAuth manifest using what no shipped connector uses yet: RFC 7009 revocation,
+ * client_secret_basic, refresh tokens rotated on every refresh. defineConnector insists on https
+ * URLs, so the manifest holds placeholders; the gateway's registration points them at the server.
+ */
+const oidcConnector: Connector = defineConnector({
+  ...hubspot,
+  manifest: {
+    ...hubspot.manifest,
+    id: 'oidc',
+    displayName: 'OIDC test',
+    auth: {
+      oauth2: {
+        authorizationUrl: 'https://oidc.invalid/auth',
+        tokenUrl: 'https://oidc.invalid/token',
+        revocation: { type: 'rfc7009', url: 'https://oidc.invalid/token/revocation' },
+        scopes: RESOURCE_SCOPES,
+        scopeSeparator: ' ',
+        pkce: true,
+        clientAuth: 'client_secret_basic',
+        grants: ['authorization_code'],
+        refreshTokenRotation: 'always',
+      },
+    },
+  },
+});
 
 const beta = <T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>) => stack.query<T>(query, variables, BETA_KEY);
 
@@ -108,11 +154,26 @@ beforeAll(async () => {
     scale: { contacts: 2, invoices: 1, orders: 1 },
     config: { keyPrefix: `${RUN_PREFIX}:oidc`, allowInsecureOAuth: true },
     extraTenants: () => [{ id: 'beta', apiKeys: [{ id: 'b1', sha256: hashApiKey(BETA_KEY) }], connections: [] }],
+    gatewayOptions: { connectors: new Map([...connectorMap(), ['oidc', oidcConnector]]) },
   });
   gatewayOrigin = new URL(stack.gateway.url).origin;
 
   // The authorization server's HTTP server first (port 0), so the issuer can name its real port.
   server = createServer((req, res) => {
+    if (req.method === 'POST' && (req.url === '/token' || req.url === '/token/revocation')) {
+      // Only the header can be read here (the body is the server's to parse). Basic credentials are
+      // form-encoded (RFC 6749 §2.3.1), hence decodeURIComponent after turning '+' back into spaces.
+      const [scheme = null, value = ''] = req.headers.authorization?.split(' ') ?? [];
+      const decoded = scheme?.toLowerCase() === 'basic' ? Buffer.from(value, 'base64').toString('utf8') : null;
+      const colon = decoded?.indexOf(':') ?? -1;
+      const form = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '));
+      endpointAuth.push({
+        path: req.url,
+        scheme,
+        clientId: decoded !== null && colon >= 0 ? form(decoded.slice(0, colon)) : null,
+        clientSecret: decoded !== null && colon >= 0 ? form(decoded.slice(colon + 1)) : null,
+      });
+    }
     if (req.url?.startsWith('/interaction/')) {
       interaction(req, res).catch((err: unknown) => {
         res.statusCode = 500;
@@ -137,6 +198,15 @@ beforeAll(async () => {
         // As the hubspot manifest says (clientAuth: client_secret_post).
         token_endpoint_auth_method: 'client_secret_post',
       },
+      {
+        client_id: BASIC_APP.clientId,
+        client_secret: BASIC_APP.clientSecret,
+        redirect_uris: [`${gatewayOrigin}/connect/oidc/callback`],
+        response_types: ['code'],
+        grant_types: ['authorization_code', 'refresh_token'],
+        // As the oidc test connector's manifest says; the revocation endpoint authenticates the same way.
+        token_endpoint_auth_method: 'client_secret_basic',
+      },
     ],
     jwks: { keys: [{ ...(await exportJWK(privateKey)), kid: 'test-signing-key', alg: 'RS256', use: 'sig' }] },
     cookies: { keys: [randomUUID()] },
@@ -152,6 +222,8 @@ beforeAll(async () => {
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
+      // RFC 7009, at /token/revocation (oidc-provider's default route); a client revokes only its own tokens.
+      revocation: { enabled: true, allowedPolicy: async (_ctx: unknown, c: { clientId: string }, token: { clientId: string }) => token.clientId === c.clientId },
       resourceIndicators: {
         enabled: true,
         defaultResource: async () => RESOURCE,
@@ -167,6 +239,9 @@ beforeAll(async () => {
   handle = provider.callback();
   provider.on('grant.success', (ctx) => tokenRequests.push({ grantType: String(ctx.oidc.params?.grant_type), error: null }));
   provider.on('grant.error', (ctx, err) => tokenRequests.push({ grantType: String(ctx.oidc.params?.grant_type), error: err?.error ?? 'unknown' }));
+  provider.on('grant.revoked', (ctx, grantId) =>
+    revokedGrants.push({ grantId, route: ctx.oidc.route, clientId: ctx.oidc.client?.clientId, tokenTypeHint: ctx.oidc.params?.token_type_hint }),
+  );
 
   // The server is HubSpot's OAuth app on this gateway.
   Object.assign(stack.gateway.services.config.providers, {
@@ -177,6 +252,17 @@ beforeAll(async () => {
         scopes: RESOURCE_SCOPES,
         authorizationUrl: `${issuer}/auth`,
         tokenUrl: `${issuer}/token`,
+      },
+    },
+    // The same server as the oidc test connector's app, over the manifest's https placeholders.
+    oidc: {
+      oauth: {
+        clientId: BASIC_APP.clientId,
+        clientSecret: { type: 'static', token: BASIC_APP.clientSecret },
+        scopes: RESOURCE_SCOPES,
+        authorizationUrl: `${issuer}/auth`,
+        tokenUrl: `${issuer}/token`,
+        revocationUrl: `${issuer}/token/revocation`,
       },
     },
   });
@@ -215,16 +301,16 @@ class Browser {
   }
 }
 
-async function sessionUrl(): Promise<string> {
-  const res = await beta<{ createConnectSession: { url: string } }>(`mutation { createConnectSession(connector: "hubspot") { url } }`);
+async function sessionUrl(connector: string): Promise<string> {
+  const res = await beta<{ createConnectSession: { url: string } }>(`mutation($c: String!) { createConnectSession(connector: $c) { url } }`, { c: connector });
   expect(res.errors).toBeUndefined();
   return res.data!.createConnectSession.url;
 }
 
 /** Opens a connect link and follows the authorization server until it redirects back to the gateway. */
-async function authorize(): Promise<{ authorizeUrl: URL; callback: URL }> {
+async function authorize(connector = 'hubspot'): Promise<{ authorizeUrl: URL; callback: URL }> {
   const browser = new Browser();
-  const start = await browser.get(await sessionUrl());
+  const start = await browser.get(await sessionUrl(connector));
   expect(start.status).toBe(302);
   const authorizeUrl = new URL(start.headers.get('location')!);
   let next = authorizeUrl;
@@ -409,5 +495,83 @@ describe('gateway OAuth against oidc-provider (a standards-compliant authorizati
     ]);
     // Only flows A and C stored a connection.
     expect((await connectionRows()).map((row) => row.id).filter((id) => !idsBefore.includes(id)).sort()).toEqual([idA, idC].sort());
+  });
+});
+
+describe('RFC 7009 revocation and client_secret_basic, through the oidc test connector', () => {
+  let connectionId: string;
+  const basicAuth = (path: string) => ({ path, scheme: 'Basic', clientId: BASIC_APP.clientId, clientSecret: BASIC_APP.clientSecret });
+
+  it('connects and refreshes authenticating with HTTP Basic (client_secret_basic) at the token endpoint', async () => {
+    const before = tokenRequests.length;
+    const authBefore = endpointAuth.length;
+    const { authorizeUrl, callback } = await authorize('oidc');
+    // The registration's endpoint, not the manifest's https placeholder.
+    expect(authorizeUrl.origin + authorizeUrl.pathname).toBe(`${issuer}/auth`);
+    expect(authorizeUrl.searchParams.get('client_id')).toBe(BASIC_APP.clientId);
+    expect(authorizeUrl.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(callback.pathname).toBe('/connect/oidc/callback');
+    expect(callback.searchParams.get('iss')).toBe(issuer);
+
+    const done = await fetch(callback, { redirect: 'manual' });
+    const body = (await done.json()) as { connectionId: string; error?: string };
+    expect(done.status, body.error).toBe(200);
+    connectionId = body.connectionId;
+    expect(connectionId).toMatch(/^oidc-/);
+    expect((await connectionRows()).find((c) => c.id === connectionId)).toMatchObject({ status: 'ACTIVE', authType: 'OAUTH2', lastError: null });
+    const first = await vaultRecord(connectionId);
+    expect(await provider.RefreshToken.find(first.refreshToken)).toMatchObject({ clientId: BASIC_APP.clientId, accountId: ACCOUNT });
+
+    // The refresh (the access token is inside the margin) authenticates the same way, and the
+    // rotated refresh token is the one the vault keeps.
+    const renewed = await stack.gateway.services.credentials.accessToken('beta', await connectionConfig(connectionId));
+    const second = await vaultRecord(connectionId);
+    expect(second.accessToken).toBe(renewed);
+    expect(second.refreshToken).not.toBe(first.refreshToken);
+    expect((await provider.RefreshToken.find(first.refreshToken))?.consumed).toBeTruthy();
+
+    expect(requestsSince(before)).toEqual([
+      { grantType: 'authorization_code', error: null },
+      { grantType: 'refresh_token', error: null },
+    ]);
+    // oidc-provider 9 accepts either client_secret_basic or client_secret_post from a client
+    // registered for one of them (lib/shared/client_auth.js), so the server's success alone does not
+    // show which was used: the Authorization header on the wire does. And since the server refuses a
+    // request that also carries client_secret in the body (invalid_request, "only one mechanism"),
+    // success with this header means Basic was the only client authentication sent.
+    expect(endpointAuth.slice(authBefore)).toEqual([basicAuth('/token'), basicAuth('/token')]);
+  });
+
+  it('disconnect revokes the refresh token at the server (RFC 7009, Basic auth), which drops the grant; the vault record and the listing are gone', async () => {
+    const record = await vaultRecord(connectionId);
+    const refreshToken = await provider.RefreshToken.find(record.refreshToken);
+    expect(refreshToken).toMatchObject({ clientId: BASIC_APP.clientId, isExpired: false });
+    const grantId = refreshToken!.grantId!;
+    expect(grantId).toBeTruthy();
+    expect(await provider.Grant.find(grantId)).toBeDefined();
+    expect(await provider.AccessToken.find(record.accessToken)).toBeDefined();
+    const authBefore = endpointAuth.length;
+    const revokedBefore = revokedGrants.length;
+
+    const res = await beta<{ disconnect: { revokedAtProvider: boolean; message: string } }>(
+      `mutation($id: ID!) { disconnect(connectionId: $id) { revokedAtProvider message } }`,
+      { id: connectionId },
+    );
+    expect(res.errors).toBeUndefined();
+    expect(res.data!.disconnect).toEqual({ revokedAtProvider: true, message: 'access revoked at the provider and credentials deleted' });
+
+    // One request to the revocation endpoint, authenticated like the token endpoint.
+    expect(endpointAuth.slice(authBefore)).toEqual([basicAuth('/token/revocation')]);
+    // The server revoked the grant from its revocation endpoint, for a refresh token of this client.
+    expect(revokedGrants.slice(revokedBefore)).toEqual([{ grantId, route: 'revocation', clientId: BASIC_APP.clientId, tokenTypeHint: 'refresh_token' }]);
+    // The refresh token is gone, and with the grant, the access token issued alongside it.
+    expect(await provider.RefreshToken.find(record.refreshToken)).toBeUndefined();
+    expect(await provider.Grant.find(grantId)).toBeUndefined();
+    expect(await provider.AccessToken.find(record.accessToken)).toBeUndefined();
+
+    // And at the gateway: no credentials, no connection.
+    expect(await stack.gateway.services.vault.get<TokenRecord>('beta', connectionId)).toBeFalsy();
+    expect((await connectionRows()).map((c) => c.id)).not.toContain(connectionId);
+    expect(await stack.gateway.services.directory.ownerOf(connectionId)).toBeFalsy();
   });
 });
