@@ -54,6 +54,8 @@ beforeAll(async () => {
   Object.assign(stack.gateway.services.config.providers, {
     hubspot: {
       baseUrl: hubspot.url,
+      // A HubSpot public app signs its webhooks with its client secret.
+      webhookSecret: { type: 'static', token: HUBSPOT_APP.clientSecret },
       oauth: {
         clientId: HUBSPOT_APP.clientId,
         clientSecret: { type: 'static', token: HUBSPOT_APP.clientSecret },
@@ -343,6 +345,38 @@ describe('other ways to connect, disconnect, scopes', () => {
     const [customer] = await stripeCustomers(stack.stripe.url, 1);
     const late = stripeEventBody(`evt_${randomUUID().replace(/-/g, '')}`, 'customer.updated', customer!, Math.floor(Date.now() / 1000));
     expect((await postStripeWebhook(url, late, STRIPE_WEBHOOK_SECRET)).status).toBe(404);
+  });
+
+  it('one app-level webhook URL (HubSpot public app): events are routed by portal to every connection of that portal', async () => {
+    const id = await connectHubSpot();
+    const row = await stack.gateway.services.connections.get(id);
+    expect(row?.settings.portalId).toMatch(/^\d+$/);
+    const appUrl = `${stack.gateway.url.replace(/\/graphql$/, '')}/webhooks/hubspot`;
+    const put = await fetch(`${stack.hubspot.url}/__emulator/webhook`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: appUrl, secret: HUBSPOT_APP.clientSecret }) });
+    expect(put.ok).toBe(true);
+    const changes = await subscribe<{ contactChanged: { source: { connectionId: string; remoteId: string } } }>(
+      stack.gateway.url,
+      BETA_KEY,
+      `subscription($id: ID!) { contactChanged(filter: { connectionId: $id }) { source { connectionId remoteId } } }`,
+      { id },
+    );
+    const acmeChanges = await subscribe<{ contactChanged: { source: { connectionId: string } } }>(stack.gateway.url, stack.apiKey, `subscription { contactChanged { source { connectionId } } }`);
+    try {
+      const list = (await (await fetch(`${stack.hubspot.url}/crm/v3/objects/contacts?limit=1`, { headers: { authorization: `Bearer ${TOKENS.hubspot}` } })).json()) as { results: Array<{ id: string }> };
+      const contactId = list.results[0]!.id;
+      const patch = await fetch(`${stack.hubspot.url}/__emulator/records/contacts/${contactId}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ properties: { firstname: 'Routed' } }) });
+      expect(patch.ok).toBe(true);
+      const [change] = await changes.waitFor(1);
+      expect(change?.contactChanged.source).toEqual({ connectionId: id, remoteId: contactId });
+      // acme's tenants-file HubSpot connection has no entry in the app's routing: nothing for acme.
+      expect(acmeChanges.received).toEqual([]);
+      // Signed with another secret → refused, like per-connection URLs.
+      const forged = await fetch(appUrl, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hubspot-signature-v3': 'AAAA', 'x-hubspot-request-timestamp': String(Date.now()) }, body: '[]' });
+      expect(forged.status).toBe(401);
+    } finally {
+      await Promise.all([changes.close(), acmeChanges.close()]);
+      await fetch(`${stack.hubspot.url}/__emulator/webhook`, { method: 'DELETE' });
+    }
   });
 
   it('Stripe Connect: connect (no PKCE), query, disconnect deauthorizes at Stripe', async () => {

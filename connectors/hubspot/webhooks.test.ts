@@ -167,12 +167,12 @@ function eventsOf(raw: Buffer): ChangeEvent[] {
   if (!result.ok) throw result.error;
   return result.value;
 }
-const common = { occurredAt: new Date(1_700_000_123_456).toISOString(), version: 1_700_000_123_456, model: null };
+const common = { occurredAt: new Date(1_700_000_123_456).toISOString(), version: 1_700_000_123_456, model: null, account: '62515' };
 
 describe('toEvents', () => {
   it('maps the documented example', () => {
     expect(eventsOf(Buffer.from(BODY, 'utf8'))).toEqual([
-      { eventId: '62515:12345:1', type: 'CREATED', entity: 'Contact', remoteId: '123', occurredAt: '2019-07-26T04:00:00.000Z', version: 1564113600000, model: null },
+      { eventId: '62515:12345:1', type: 'CREATED', entity: 'Contact', remoteId: '123', occurredAt: '2019-07-26T04:00:00.000Z', version: 1564113600000, model: null, account: '62515' },
     ]);
   });
 

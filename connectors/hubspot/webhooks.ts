@@ -218,7 +218,7 @@ function eventsFor(event: Json, index: number): ChangeEvent[] {
   if (typeof occurredAtMs !== 'number' || !Number.isSafeInteger(occurredAtMs) || occurredAtMs < 0) {
     throw new BadEvent(`event [${index}] has no valid occurredAt (epoch ms)`);
   }
-  const base = { entity: kind.entity, occurredAt: new Date(occurredAtMs).toISOString(), version: occurredAtMs, model: null };
+  const base = { entity: kind.entity, occurredAt: new Date(occurredAtMs).toISOString(), version: occurredAtMs, model: null, account: idOf(event, 'portalId', index) };
   if (kind.action !== 'MERGE') return [{ ...base, eventId, type: kind.action, remoteId: objectId }];
 
   // Merge: the surviving record changed (or was created by the merge); the others are gone.
@@ -257,4 +257,5 @@ export function toEvents(rawBody: Buffer): Result<ChangeEvent[]> {
   return { ok: true, value: events };
 }
 
-export const hubspotWebhooks: ConnectorWebhooks = { verify, toEvents };
+// Public apps have one webhook URL per app; each event names its portal.
+export const hubspotWebhooks: ConnectorWebhooks = { verify, toEvents, accountSetting: 'portalId' };

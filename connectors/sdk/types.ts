@@ -252,11 +252,22 @@ export interface ChangeEvent {
   version: number | null;
   /** The full record when the payload carried it (Stripe); null when only ids came (HubSpot). */
   model: EntityModelMap[EntityType] | null;
+  /**
+   * The provider account the event belongs to (HubSpot portalId, Stripe Connect `account`), when
+   * the payload names one: app-level webhooks (one URL for every installation) are routed by it.
+   */
+  account?: string | null;
 }
 
 export interface ConnectorWebhooks {
   verify(input: WebhookVerifyInput): Result<void>;
   toEvents(rawBody: Buffer): Result<ChangeEvent[]>;
+  /**
+   * The connection setting that holds the account id events carry (`ChangeEvent.account`). With it,
+   * the gateway also serves one app-level URL, POST /webhooks/<connector>, and routes each event to
+   * the runtime connections whose setting matches (HubSpot public apps have one target URL per app).
+   */
+  accountSetting?: string;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -208,6 +208,13 @@ describe('toEvents', () => {
     for (const c of [created, updated, deleted]) expect(modelProblems(c?.model as ContactModel, 'stripe')).toEqual([]);
   });
 
+  it('names the connected account of Connect events (app-level routing), and none otherwise', () => {
+    const body = JSON.parse(BODY.replace('"type"', '"created":1700000000,"type"')) as Record<string, unknown>;
+    expect(one(body).account).toBeNull();
+    expect(one({ ...body, account: 'acct_1Connected' }).account).toBe('acct_1Connected');
+    expect(webhooks.accountSetting).toBe('connectedAccountId');
+  });
+
   it('maps the recorded customer.updated fixture', () => {
     const c = one(readFixture('event-customer-updated.json'));
     expect(c).toMatchObject({ eventId: 'evt_1OfG9iLkdIwHu7ixCustUpd1', type: 'UPDATED', entity: 'Contact', remoteId: 'cus_NffrFeUfNV2Hib', version: 1707350400000 });

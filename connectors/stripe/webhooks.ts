@@ -208,7 +208,8 @@ export function stripeEventToChanges(rawBody: Buffer): Result<ChangeEvent[]> {
   try {
     parsed = JSON.parse(Buffer.isBuffer(rawBody) ? rawBody.toString('utf8') : String(rawBody));
   } catch (err) {
-    return fail(badPayload(`The Stripe webhook body is not valid JSON: ${(err as Error).message}`, err));
+    // JSON.parse's message quotes the input: never put the body in the error.
+    return fail(badPayload(`The Stripe webhook body is not valid JSON (${rawBody.length} bytes).`, err));
   }
   if (!isRecord(parsed)) return fail(badPayload('The Stripe webhook body is not a JSON object.'));
   if (parsed['object'] === 'v2.core.event') return ok([]);
@@ -259,6 +260,8 @@ export function stripeEventToChanges(rawBody: Buffer): Result<ChangeEvent[]> {
       // the same second (invoice.paid + invoice.payment_succeeded) share a version.
       version: created * 1000,
       model,
+      // Connect: events of connected accounts name the account.
+      account: typeof parsed['account'] === 'string' ? parsed['account'] : null,
     },
   ]);
 }
@@ -266,4 +269,6 @@ export function stripeEventToChanges(rawBody: Buffer): Result<ChangeEvent[]> {
 export const stripeWebhooks: ConnectorWebhooks = {
   verify: (input) => verifyStripeSignature(input),
   toEvents: (rawBody) => stripeEventToChanges(rawBody),
+  // A platform's Connect endpoint receives every connected account's events.
+  accountSetting: 'connectedAccountId',
 };

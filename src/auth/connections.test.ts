@@ -69,6 +69,21 @@ describe.each(stores)('%s connection store', (_name, make) => {
     expect(await store.get('c1')).toMatchObject({ lastRefreshedAt: '2026-01-01T00:00:00.000Z', status: 'NEEDS_REAUTH', lastError: 'x' });
   });
 
+  it('finds connections by a string setting (app-level webhook routing), following re-puts and deletes', async () => {
+    const a = { ...connection('p1'), settings: { portalId: '777' } };
+    const b = { ...connection('p2', 't2'), settings: { portalId: '777' } };
+    await store.put(a);
+    await store.put(b);
+    await store.put({ ...connection('p3'), settings: { portalId: '888' } });
+    expect((await store.bySetting('hubspot', 'portalId', '777')).map((c) => c.id).sort()).toEqual(['p1', 'p2']);
+    expect(await store.bySetting('stripe', 'portalId', '777')).toEqual([]);
+    await store.put({ ...a, settings: { portalId: '999' } });
+    expect((await store.bySetting('hubspot', 'portalId', '777')).map((c) => c.id)).toEqual(['p2']);
+    expect((await store.bySetting('hubspot', 'portalId', '999')).map((c) => c.id)).toEqual(['p1']);
+    await store.delete('t2', 'p2');
+    expect(await store.bySetting('hubspot', 'portalId', '777')).toEqual([]);
+  });
+
   it('a session can be taken once; an unknown token gives nothing', async () => {
     await store.putSession('state:abc', { tenantId: 't1' }, 60);
     const [first, second] = await Promise.all([store.takeSession('state:abc'), store.takeSession('state:abc')]);

@@ -6,6 +6,8 @@
 // Redis layout (prefix `<keyPrefix>:conn`):
 //   <p>:c:<connectionId>      JSON ManagedConnection
 //   <p>:t:<tenantId>          SET of the tenant's connection ids
+//   <p>:x:<provider>:<setting>:<value>  SET of connection ids with that string setting (HubSpot
+//                             portalId, Stripe connectedAccountId): routes app-level webhooks
 //   <p>:s:<sha256(token)>     JSON connect session / pending authorization, with a TTL; taken with
 //                             GETDEL so each is usable exactly once, by one replica
 //   <p>:status                pub/sub channel: StatusEvent JSON (every replica's subscriptions)
@@ -38,6 +40,9 @@ export interface ManagedConnection {
   lastError: string | null;
 }
 
+/** What update() may change: status and bookkeeping, never identity or settings (the settings index). */
+export type ConnectionPatch = Partial<Pick<ManagedConnection, 'status' | 'scopes' | 'lastRefreshedAt' | 'lastError'>>;
+
 export interface StatusEvent {
   tenantId: string;
   connectionId: string;
@@ -52,8 +57,10 @@ export interface ConnectionStore {
   put(connection: ManagedConnection): Promise<void>;
   get(connectionId: string): Promise<ManagedConnection | null>;
   listByTenant(tenantId: string): Promise<ManagedConnection[]>;
+  /** Connections of a provider whose string setting `setting` equals `value` (app-level webhook routing). */
+  bySetting(provider: string, setting: string, value: string): Promise<ManagedConnection[]>;
   /** Applies a change only if the connection still exists (a disconnect wins over a late refresh). */
-  update(connectionId: string, patch: Partial<Omit<ManagedConnection, 'id' | 'tenantId' | 'provider'>>): Promise<ManagedConnection | null>;
+  update(connectionId: string, patch: ConnectionPatch): Promise<ManagedConnection | null>;
   delete(tenantId: string, connectionId: string): Promise<boolean>;
   putSession(token: string, value: unknown, ttlSeconds: number): Promise<void>;
   /** The session stored under `token`, removed atomically: a second take gets null. */
@@ -73,6 +80,13 @@ redis.call('SET', KEYS[1], ARGV[2])
 return 1`;
 
 const sessionDigest = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/** Index entries of a connection: one per short string setting, `<provider>:<setting>:<value>`. */
+function settingEntries(c: ManagedConnection): string[] {
+  return Object.entries(c.settings)
+    .filter((e): e is [string, string] => typeof e[1] === 'string' && e[1].length <= 200)
+    .map(([k, v]) => `${c.provider}:${k}:${v}`);
+}
 const TENANT_CACHE_MS = 5_000;
 /** A failed load is remembered this long, so an outage costs one wait per second, not one per request. */
 const FAILED_LOAD_MS = 1_000;
@@ -129,7 +143,11 @@ export class MemoryConnectionStore extends CachedListing implements ConnectionSt
     return c ? structuredClone(c) : null;
   }
 
-  async update(connectionId: string, patch: Partial<ManagedConnection>): Promise<ManagedConnection | null> {
+  async bySetting(provider: string, setting: string, value: string): Promise<ManagedConnection[]> {
+    return [...this.connections.values()].filter((c) => c.provider === provider && c.settings[setting] === value).map((c) => structuredClone(c));
+  }
+
+  async update(connectionId: string, patch: ConnectionPatch): Promise<ManagedConnection | null> {
     const c = this.connections.get(connectionId);
     if (!c) return null;
     const next = { ...c, ...patch, id: c.id, tenantId: c.tenantId, provider: c.provider };
@@ -209,9 +227,25 @@ export class RedisConnectionStore extends CachedListing implements ConnectionSto
     return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as ManagedConnection).filter((c) => c.tenantId === tenantId);
   }
 
+  private settingKey(entry: string): string {
+    return `${this.prefix}:x:${entry}`;
+  }
+
   async put(connection: ManagedConnection): Promise<void> {
-    await this.redis.multi().set(this.key(connection.id), JSON.stringify(connection)).sadd(this.tenantKey(connection.tenantId), connection.id).exec();
+    const previous = await this.get(connection.id);
+    const tx = this.redis.multi().set(this.key(connection.id), JSON.stringify(connection)).sadd(this.tenantKey(connection.tenantId), connection.id);
+    for (const entry of previous ? settingEntries(previous) : []) tx.srem(this.settingKey(entry), connection.id);
+    for (const entry of settingEntries(connection)) tx.sadd(this.settingKey(entry), connection.id);
+    await tx.exec();
     this.forget(connection.tenantId);
+  }
+
+  async bySetting(provider: string, setting: string, value: string): Promise<ManagedConnection[]> {
+    const ids = await this.redis.smembers(this.settingKey(`${provider}:${setting}:${value}`));
+    if (ids.length === 0) return [];
+    const values = await this.redis.mget(ids.sort().map((id) => this.key(id)));
+    // The index may briefly name a connection just deleted: trust the record.
+    return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as ManagedConnection).filter((c) => c.provider === provider && c.settings[setting] === value);
   }
 
   async get(connectionId: string): Promise<ManagedConnection | null> {
@@ -219,7 +253,7 @@ export class RedisConnectionStore extends CachedListing implements ConnectionSto
     return v ? (JSON.parse(v) as ManagedConnection) : null;
   }
 
-  async update(connectionId: string, patch: Partial<ManagedConnection>): Promise<ManagedConnection | null> {
+  async update(connectionId: string, patch: ConnectionPatch): Promise<ManagedConnection | null> {
     // Read-modify-write as compare-and-set on the exact stored text (WATCH would not be safe on a
     // connection shared by concurrent callers): a concurrent delete or update makes it retry.
     const key = this.key(connectionId);
@@ -241,7 +275,9 @@ export class RedisConnectionStore extends CachedListing implements ConnectionSto
   async delete(tenantId: string, connectionId: string): Promise<boolean> {
     const current = await this.get(connectionId);
     if (!current || current.tenantId !== tenantId) return false;
-    const result = await this.redis.multi().del(this.key(connectionId)).srem(this.tenantKey(tenantId), connectionId).exec();
+    const tx = this.redis.multi().del(this.key(connectionId)).srem(this.tenantKey(tenantId), connectionId);
+    for (const entry of settingEntries(current)) tx.srem(this.settingKey(entry), connectionId);
+    const result = await tx.exec();
     this.forget(tenantId);
     return result?.[0]?.[1] === 1;
   }
