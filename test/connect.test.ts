@@ -379,6 +379,23 @@ describe('other ways to connect, disconnect, scopes', () => {
     }
   });
 
+  it('a subscription opened before a connection was created receives that connection\'s changes', async () => {
+    const changes = await subscribe<{ contactChanged: { source: { connectionId: string } } }>(stack.gateway.url, BETA_KEY, `subscription { contactChanged { source { connectionId } } }`);
+    try {
+      const made = await beta<{ connectWithApiKey: { id: string } }>(`mutation($k: String!) { connectWithApiKey(connector: "stripe", apiKey: $k) { id } }`, { k: TOKENS.stripe });
+      const id = made.data!.connectWithApiKey.id;
+      const [customer] = await stripeCustomers(stack.stripe.url, 1);
+      const body = stripeEventBody(`evt_${randomUUID().replace(/-/g, '')}`, 'customer.updated', customer!, Math.floor(Date.now() / 1000));
+      expect((await postStripeWebhook(`${stack.gateway.url.replace(/\/graphql$/, '')}/webhooks/stripe/${id}`, body, STRIPE_WEBHOOK_SECRET)).status).toBe(200);
+      // Other tests' HubSpot connections may still be receiving changes: wait for ours.
+      let n = 1;
+      while (!(await changes.waitFor(n)).some((c) => c.contactChanged.source.connectionId === id)) n += 1;
+      await beta(`mutation($id: ID!) { disconnect(connectionId: $id) { connectionId } }`, { id });
+    } finally {
+      await changes.close();
+    }
+  });
+
   it('Stripe Connect: connect (no PKCE), query, disconnect deauthorizes at Stripe', async () => {
     const callback = await authorize('stripe');
     const done = await fetch(callback, { redirect: 'manual' });

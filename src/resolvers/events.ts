@@ -22,9 +22,11 @@ function subscription(entity: EntityType) {
           c.entity === entity &&
           (!f.provider || c.provider === f.provider) &&
           (!f.connectionId || c.connectionId === f.connectionId) &&
-          (!types || types.has(c.type)) &&
-          // Connections removed from the tenant since the event was queued are not delivered.
-          rc.connection(c.connectionId) !== null,
+          // Ownership was checked when the change was processed (the worker drops changes of
+          // connections no longer owned, disconnected or disabled) and the tenant is checked on
+          // every event; the subscription's own view of the tenant's connections is not consulted,
+          // so connections created after subscribing are delivered too.
+          (!types || types.has(c.type)),
         args.after,
       );
     },
