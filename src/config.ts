@@ -23,6 +23,8 @@ export const LIMITS = {
   UPSTREAM_MAX_ATTEMPTS: 3,
   /** Longest a cache operation may take before it counts as a miss (Redis slow or down). */
   CACHE_OP_TIMEOUT_MS: 250,
+  /** How often an open subscription socket's API key or JWT is checked again (revoked/expired → closed). */
+  CREDENTIAL_RECHECK_MS: 30_000,
   /** How long a connect link stays valid (it is also single-use). */
   CONNECT_SESSION_TTL_SECONDS: 600,
 } as const;
@@ -170,6 +172,8 @@ export interface GatewayConfig {
     maxQueryDepth: number;
     maxBodyBytes: number;
     cacheOpTimeoutMs: number;
+    /** How often open WebSocket subscriptions have their credential checked again. */
+    credentialRecheckMs: number;
   };
   logLevel: string;
   /** Preset in the local landing page and GraphiQL (demo only). */
@@ -286,6 +290,7 @@ export function defaultGatewayConfig(tenants: TenantConfig[], overrides: Partial
       maxQueryDepth: LIMITS.MAX_QUERY_DEPTH,
       maxBodyBytes: LIMITS.MAX_BODY_BYTES,
       cacheOpTimeoutMs: LIMITS.CACHE_OP_TIMEOUT_MS,
+      credentialRecheckMs: LIMITS.CREDENTIAL_RECHECK_MS,
     },
     logLevel: 'silent',
     events: { ...DEFAULT_EVENT_SETTINGS },

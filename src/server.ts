@@ -331,6 +331,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   // (connectionParams.authorization).
   // The same size limit as HTTP bodies applies to every WebSocket message.
   const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: config.limits.maxBodyBytes });
+  const openSockets = new Map<import('ws').WebSocket, string | null>();
   const wsServer = useServer<{ authorization?: string }, { principal?: Principal; authorization?: string | null }>(
     {
       schema,
@@ -339,6 +340,9 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
           const authorization = ctx.connectionParams?.authorization ?? null;
           ctx.extra.principal = await authenticate(authorization);
           ctx.extra.authorization = authorization;
+          const socket = ctx.extra.socket;
+          openSockets.set(socket, authorization);
+          socket.once('close', () => openSockets.delete(socket));
           return true;
         } catch {
           return false; // graphql-ws closes with 4403 Forbidden
@@ -371,6 +375,21 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     wss,
   );
 
+  // A socket outlives the check made when it opened: every credentialRecheckMs its credential is
+  // checked again, and a revoked API key or an expired JWT closes it (4403). A store outage
+  // (SERVICE_UNAVAILABLE) closes nothing.
+  const recheck = setInterval(() => {
+    for (const [socket, authorization] of openSockets) {
+      authenticate(authorization).catch((err: unknown) => {
+        if (err instanceof GraphQLError && err.extensions.code === 'UNAUTHENTICATED' && openSockets.has(socket)) {
+          log.info('closing a subscription socket whose credential is no longer valid');
+          socket.close(4403, 'Forbidden: the credential was revoked or has expired');
+        }
+      });
+    }
+  }, config.limits.credentialRecheckMs);
+  recheck.unref();
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
@@ -387,6 +406,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     stop() {
       // Idempotent: a second stop (two signals, a test's afterAll after a failure) waits for the first.
       stopping ??= (async () => {
+        clearInterval(recheck);
         await Promise.resolve(wsServer.dispose()).catch((err: unknown) => log.debug({ err: String(err) }, 'websocket server already closed'));
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
