@@ -23,14 +23,20 @@ describe('subscription sockets and revoked credentials', () => {
     const query = `subscription { connectionStatusChanged { connectionId status } }`;
     const revoked = await subscribe<unknown>(stack.gateway.url, issued.key, query);
     const kept = await subscribe<unknown>(stack.gateway.url, stack.apiKey, query);
+    const statusEvent = async () => {
+      const made = await stack.query<{ connectWithApiKey: { id: string } }>(`mutation($k: String!) { connectWithApiKey(connector: "stripe", apiKey: $k) { id } }`, { k: TOKENS.stripe });
+      expect(made.errors).toBeUndefined();
+    };
     try {
+      // Both sockets are open and subscribed (they outlive several periodic checks meanwhile).
+      await statusEvent();
+      await Promise.all([revoked.waitFor(1), kept.waitFor(1)]);
       expect(await stack.gateway.services.apiKeys.revoke('acme', issued.info.id)).toBe(true);
       await expect.poll(() => revoked.errors.length, { timeout: 5_000, interval: 20 }).toBeGreaterThan(0);
       expect(revoked.errors[0]).toMatchObject({ code: 4403 });
-      // The other socket is still open and delivering: a status event reaches it.
-      const made = await stack.query<{ connectWithApiKey: { id: string } }>(`mutation($k: String!) { connectWithApiKey(connector: "stripe", apiKey: $k) { id } }`, { k: TOKENS.stripe });
-      expect(made.errors).toBeUndefined();
-      await kept.waitFor(1);
+      // The other socket is still open and delivering.
+      await statusEvent();
+      await kept.waitFor(2);
       expect(kept.errors).toEqual([]);
     } finally {
       await Promise.all([revoked.close(), kept.close()]);
