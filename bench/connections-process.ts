@@ -70,8 +70,10 @@ const gql = async (query: string, key: string) =>
   };
 const session = await gql(`mutation { createConnectSession(connector: "hubspot") { url } }`, keys.oauth);
 let res = await fetch(session.data.createConnectSession!.url, { redirect: 'manual' });
+// The flow's binding cookie goes back with the callback, as a browser would send it.
+const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
 res = await fetch(res.headers.get('location')!, { redirect: 'manual' });
-res = await fetch(res.headers.get('location')!, { redirect: 'manual' });
+res = await fetch(res.headers.get('location')!, { redirect: 'manual', headers: { cookie } });
 if (res.status !== 200) throw new Error(`connect flow failed: ${res.status} ${await res.text()}`);
 
 process.stdout.write(`${JSON.stringify({ url: gateway.url, hubspot: hubspot.url, keys: { ...keys, runtime: runtimeKey } })}\n`);

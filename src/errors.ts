@@ -40,6 +40,25 @@ export function serviceUnavailable(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503, headers: new HeaderMap([['retry-after', '5']]) as never } } });
 }
 
+/** Whether an error means the gateway's own Redis could not be reached (ioredis gave up, or the socket is down). */
+export function isStoreOutage(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return (
+    err.name === 'MaxRetriesPerRequestError' ||
+    err.name === 'DeadlineExceeded' ||
+    err.name === 'VaultStoreError' ||
+    /Connection is closed|ECONNREFUSED|ECONNRESET|Stream isn't writeable|enableOfflineQueue/i.test(err.message)
+  );
+}
+
+/** A provider failure while connecting (no connection exists yet), as a GraphQL error with its code. */
+export function connectError(err: ConnectorError, provider: string): GraphQLError {
+  return new GraphQLError(`${provider}: ${err.message}`, {
+    originalError: err,
+    extensions: { code: err.code, provider, retryable: err.retryable, ...(err.retryAfterMs !== null ? { retryAfterMs: err.retryAfterMs } : {}), ...(err.upstreamStatus !== null ? { upstreamStatus: err.upstreamStatus } : {}) },
+  });
+}
+
 export interface UpstreamScope {
   provider: string;
   connectionId: string;

@@ -33,7 +33,7 @@ import { EntityCache } from './cache/entity-cache.ts';
 import { createKvStore, type KvStore } from './cache/store.ts';
 import { ConfigError, type ApiKeyScope, type GatewayConfig } from './config.ts';
 import { RequestContext, type GatewayServices } from './context.ts';
-import { formatError, serviceUnavailable, unauthenticated } from './errors.ts';
+import { formatError, isStoreOutage, serviceUnavailable, unauthenticated } from './errors.ts';
 import { withDeadline } from './util/bounded.ts';
 import { graphiqlPage, EXAMPLE_QUERY } from './http/graphiql.ts';
 import { readBody, sendJson as sendJsonWith } from './http/respond.ts';
@@ -312,7 +312,14 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
           const connect = /^\/connect\/([a-z][a-z0-9-]{1,31})(\/callback)?\/?$/.exec(url.pathname);
           if (connect && req.method === 'GET' && services.connect) {
             const connector = connect[1] as string;
-            const answer = connect[2] ? await services.connect.callback(connector, url) : await services.connect.start(connector, url, publicBase(req));
+            let answer: HttpAnswer;
+            try {
+              answer = connect[2] ? await services.connect.callback(connector, url, req.headers.cookie) : await services.connect.start(connector, url, publicBase(req));
+            } catch (err) {
+              if (!isStoreOutage(err)) throw err;
+              log.warn({ connector, err: (err as Error).name }, 'connect flow: store unreachable');
+              answer = { status: 503, headers: { 'retry-after': '5' }, body: { error: 'temporarily unavailable; start the connection again in a moment', code: 'SERVICE_UNAVAILABLE' } };
+            }
             return sendAnswer(res, answer);
           }
           if (url.pathname.startsWith('/webhooks/')) return handleWebhook(req, res, url, services, events);

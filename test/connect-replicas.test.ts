@@ -30,7 +30,9 @@ import { hashApiKey } from '../src/auth/tenants.ts';
 import type { TokenRecord } from '../src/auth/token-manager.ts';
 import { defaultGatewayConfig } from '../src/config.ts';
 import { createGateway, type Gateway } from '../src/server.ts';
-import { REDIS_URL, RUN_PREFIX, TOKENS, freePort, graphql, startStack, type GraphQLResult, type Stack } from './helpers.ts';
+import { REDIS_URL, RUN_PREFIX, TOKENS, freePort, graphql, startStack, type GraphQLResult, type Stack, cookieBrowser } from './helpers.ts';
+
+const browser = cookieBrowser();
 
 const HUBSPOT_APP = { clientId: 'hs-replicas-app', clientSecret: 'hs-replicas-app-secret-00000000' };
 const STRIPE_APP = { clientId: 'ca_SwitchboardReplicas' };
@@ -164,11 +166,11 @@ afterAll(async () => {
 async function connectHubSpotThroughA(): Promise<string> {
   const session = await onA<{ createConnectSession: { url: string } }>(`mutation { createConnectSession(connector: "hubspot") { url } }`);
   expect(session.errors).toBeUndefined();
-  const start = await fetch(session.data!.createConnectSession.url, { redirect: 'manual' });
+  const start = await browser(session.data!.createConnectSession.url, { redirect: 'manual' });
   expect(start.status).toBe(302);
-  const consent = await fetch(start.headers.get('location')!, { redirect: 'manual' });
+  const consent = await browser(start.headers.get('location')!, { redirect: 'manual' });
   expect(consent.status).toBe(302);
-  const done = await fetch(consent.headers.get('location')!, { redirect: 'manual' });
+  const done = await browser(consent.headers.get('location')!, { redirect: 'manual' });
   expect(done.status).toBe(200);
   return ((await done.json()) as { connectionId: string }).connectionId;
 }

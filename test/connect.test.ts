@@ -4,10 +4,12 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { hashApiKey } from '../src/auth/tenants.ts';
 import type { TokenRecord } from '../src/auth/token-manager.ts';
-import { RUN_PREFIX, REDIS_URL, TOKENS, freePort, postStripeWebhook, startStack, stripeCustomers, stripeEventBody, subscribe, type Stack } from './helpers.ts';
+import { RUN_PREFIX, REDIS_URL, TOKENS, freePort, postStripeWebhook, startStack, stripeCustomers, stripeEventBody, subscribe, type Stack, cookieBrowser } from './helpers.ts';
+
+const browser = cookieBrowser();
 
 const HUBSPOT_APP = { clientId: 'hs-test-app', clientSecret: 'hs-test-app-secret-0000000000' };
 const STRIPE_APP = { clientId: 'ca_SwitchboardTest' };
@@ -106,10 +108,10 @@ async function sessionUrl(connector: string, extra: Record<string, unknown> = {}
 
 /** Opens the connect link and follows the provider's authorize page; returns the callback URL it redirects to. */
 async function authorize(connector: string, extra: Record<string, unknown> = {}): Promise<URL> {
-  const start = await fetch(await sessionUrl(connector, extra), { redirect: 'manual' });
+  const start = await browser(await sessionUrl(connector, extra), { redirect: 'manual' });
   expect(start.status).toBe(302);
   const atProvider = new URL(start.headers.get('location')!);
-  const consent = await fetch(atProvider, { redirect: 'manual' });
+  const consent = await browser(atProvider, { redirect: 'manual' });
   expect(consent.status).toBe(302);
   return new URL(consent.headers.get('location')!);
 }
@@ -122,7 +124,7 @@ async function connections(): Promise<ConnectionRow[]> {
 
 async function connectHubSpot(): Promise<string> {
   const callback = await authorize('hubspot');
-  const done = await fetch(callback, { redirect: 'manual' });
+  const done = await browser(callback, { redirect: 'manual' });
   expect(done.status).toBe(200);
   const body = (await done.json()) as { connectionId: string };
   return body.connectionId;
@@ -130,7 +132,7 @@ async function connectHubSpot(): Promise<string> {
 
 describe('OAuth connect flow (HubSpot emulator: authorization code + PKCE + state)', () => {
   it('start → authorize → callback → ACTIVE → queries work with the OAuth token', async () => {
-    const start = await fetch(await sessionUrl('hubspot'), { redirect: 'manual' });
+    const start = await browser(await sessionUrl('hubspot'), { redirect: 'manual' });
     expect(start.status).toBe(302);
     const authorizeUrl = new URL(start.headers.get('location')!);
     expect(authorizeUrl.origin + authorizeUrl.pathname).toBe(`${stack.hubspot.url}/oauth/authorize`);
@@ -139,8 +141,8 @@ describe('OAuth connect flow (HubSpot emulator: authorization code + PKCE + stat
     expect(authorizeUrl.searchParams.get('state')!.length).toBeGreaterThanOrEqual(43);
     expect(authorizeUrl.searchParams.get('redirect_uri')).toBe(`http://127.0.0.1:${port}/connect/hubspot/callback`);
 
-    const consent = await fetch(authorizeUrl, { redirect: 'manual' });
-    const done = await fetch(consent.headers.get('location')!, { redirect: 'manual' });
+    const consent = await browser(authorizeUrl, { redirect: 'manual' });
+    const done = await browser(consent.headers.get('location')!, { redirect: 'manual' });
     expect(done.status).toBe(200);
     const { connectionId } = (await done.json()) as { connectionId: string };
     expect(stack.hubspot.oauth.successfulGrants('authorization_code')).toBeGreaterThanOrEqual(1);
@@ -161,26 +163,40 @@ describe('OAuth connect flow (HubSpot emulator: authorization code + PKCE + stat
     expect(foreign.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 
-  it('a connect link works once; a replayed or tampered state, or a used link, is 400 and stores nothing', async () => {
+  it('a connect link works once; a replayed or tampered state, a used link, or another browser is 400 and stores nothing', async () => {
     const url = await sessionUrl('hubspot');
+    // Raw fetch with the binding cookie handled by hand, so each case below can include or omit it.
     const first = await fetch(url, { redirect: 'manual' });
     expect(first.status).toBe(302);
+    const setCookie = first.headers.get('set-cookie')!;
+    expect(setCookie).toMatch(/HttpOnly/);
+    expect(setCookie).toMatch(/SameSite=Lax/);
+    expect(setCookie).toMatch(/Path=\/connect\/hubspot\/callback/);
+    const cookie = setCookie.split(';')[0]!;
     expect((await fetch(url, { redirect: 'manual' })).status).toBe(400);
 
     const before = (await connections()).length;
     const consent = await fetch(first.headers.get('location')!, { redirect: 'manual' });
     const callback = new URL(consent.headers.get('location')!);
+    const open = (u: URL, withCookie = true) => fetch(u, { redirect: 'manual', headers: withCookie ? { cookie } : {} });
 
     const tampered = new URL(callback);
     tampered.searchParams.set('state', `${callback.searchParams.get('state')!.slice(0, -2)}xx`);
-    expect((await fetch(tampered, { redirect: 'manual' })).status).toBe(400);
+    expect((await open(tampered)).status).toBe(400);
     const noState = new URL(callback);
     noState.searchParams.delete('state');
-    expect((await fetch(noState, { redirect: 'manual' })).status).toBe(400);
+    expect((await open(noState)).status).toBe(400);
+    // Another browser (no binding cookie) gets the genuine callback URL: refused, and the state is
+    // not burnt for the browser that started the flow.
+    const foreign = await open(callback, false);
+    expect(foreign.status).toBe(400);
+    expect(((await foreign.json()) as { error: string }).error).toMatch(/did not start/);
     expect((await connections()).length).toBe(before);
 
-    expect((await fetch(callback, { redirect: 'manual' })).status).toBe(200);
-    const replay = await fetch(callback, { redirect: 'manual' });
+    const done = await open(callback);
+    expect(done.status).toBe(200);
+    expect(done.headers.get('set-cookie')).toMatch(/Max-Age=0/);
+    const replay = await open(callback);
     expect(replay.status).toBe(400);
     expect(((await replay.json()) as { error: string }).error).toMatch(/already used/);
     expect((await connections()).length).toBe(before + 1);
@@ -191,11 +207,11 @@ describe('OAuth connect flow (HubSpot emulator: authorization code + PKCE + stat
     const grantsBefore = stack.hubspot.oauth.grants().length;
     // Flow A completes; its code is then presented with flow B's state (code replay).
     const a = await authorize('hubspot');
-    expect((await fetch(a, { redirect: 'manual' })).status).toBe(200);
+    expect((await browser(a, { redirect: 'manual' })).status).toBe(200);
     const b = await authorize('hubspot');
     const replayed = new URL(b);
     replayed.searchParams.set('code', a.searchParams.get('code')!);
-    const r1 = await fetch(replayed, { redirect: 'manual' });
+    const r1 = await browser(replayed, { redirect: 'manual' });
     expect(r1.status).toBe(400);
     expect(((await r1.json()) as { error: string }).error).toMatch(/invalid_grant/);
 
@@ -204,7 +220,7 @@ describe('OAuth connect flow (HubSpot emulator: authorization code + PKCE + stat
     const d = await authorize('hubspot');
     const mismatched = new URL(d);
     mismatched.searchParams.set('code', c.searchParams.get('code')!);
-    const r2 = await fetch(mismatched, { redirect: 'manual' });
+    const r2 = await browser(mismatched, { redirect: 'manual' });
     expect(r2.status).toBe(400);
     const errors = stack.hubspot.oauth.grants().slice(grantsBefore).map((g) => g.error);
     expect(errors).toEqual([null, 'invalid_grant', 'invalid_grant']);
@@ -224,7 +240,7 @@ describe('OAuth connect flow (HubSpot emulator: authorization code + PKCE + stat
         await admin.set(key, JSON.stringify(record), 'EX', Math.max(ttl, 1));
       }
     }
-    const res = await fetch(callback, { redirect: 'manual' });
+    const res = await browser(callback, { redirect: 'manual' });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: string }).error).toMatch(/verifier/);
   });
@@ -233,10 +249,10 @@ describe('OAuth connect flow (HubSpot emulator: authorization code + PKCE + stat
     const denied = await beta(CREATE, { c: 'hubspot', r: 'https://evil.example.net/steal' });
     expect(denied.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     const url = await sessionUrl('hubspot');
-    expect((await fetch(`${url}&return_to=${encodeURIComponent('https://evil.example.net/')}`, { redirect: 'manual' })).status).toBe(400);
+    expect((await browser(`${url}&return_to=${encodeURIComponent('https://evil.example.net/')}`, { redirect: 'manual' })).status).toBe(400);
 
     const callback = await authorize('hubspot', { r: RETURN_URL });
-    const done = await fetch(callback, { redirect: 'manual' });
+    const done = await browser(callback, { redirect: 'manual' });
     expect(done.status).toBe(302);
     const landing = new URL(done.headers.get('location')!);
     expect(landing.origin + landing.pathname).toBe(RETURN_URL);
@@ -277,7 +293,7 @@ describe('token lifecycle through the gateway', () => {
 
       // Reconnecting the same connection restores it.
       const callback = await authorize('hubspot', { re: id });
-      expect((await fetch(callback, { redirect: 'manual' })).status).toBe(200);
+      expect((await browser(callback, { redirect: 'manual' })).status).toBe(200);
       expect((await connections()).find((c) => c.id === id)!.status).toBe('ACTIVE');
       const again = await beta(`query($id: ID!) { contacts(first: 1, filter: { connectionId: $id }) { nodes { id } } }`, { id });
       expect(again.errors).toBeUndefined();
@@ -398,7 +414,7 @@ describe('other ways to connect, disconnect, scopes', () => {
 
   it('Stripe Connect: connect (no PKCE), query, disconnect deauthorizes at Stripe', async () => {
     const callback = await authorize('stripe');
-    const done = await fetch(callback, { redirect: 'manual' });
+    const done = await browser(callback, { redirect: 'manual' });
     expect(done.status).toBe(200);
     const { connectionId } = (await done.json()) as { connectionId: string };
     const q = await beta(`query($id: ID!) { invoices(first: 1, filter: { connectionId: $id }) { nodes { id } } }`, { id: connectionId });
@@ -491,6 +507,107 @@ describe('other ways to connect, disconnect, scopes', () => {
       expect(denied.received).toEqual([]);
     } finally {
       await Promise.all([allowed.close(), denied.close()]);
+    }
+  });
+
+  it('settings that name the provider account cannot be supplied by the tenant (webhook routing relies on them)', async () => {
+    for (const settings of [{ connectedAccountId: 'acct_VICTIM' }]) {
+      const res = await beta(`mutation($k: String!, $s: JSON) { connectWithApiKey(connector: "stripe", apiKey: $k, settings: $s) { id } }`, { k: TOKENS.stripe, s: settings });
+      expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(res.errors?.[0]?.message).toMatch(/learnt from the provider/);
+    }
+    const hs = await beta(`mutation($k: String!) { connectWithApiKey(connector: "hubspot", apiKey: $k, settings: { portalId: "1" }) { id } }`, { k: TOKENS.hubspot });
+    expect(hs.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('a provider that cannot be reached while connecting gives its code, not INTERNAL_SERVER_ERROR', async () => {
+    stack.stripe.injectFault({ kind: 'status', status: 503 });
+    try {
+      const res = await beta(`mutation($k: String!) { connectWithApiKey(connector: "stripe", apiKey: $k) { id } }`, { k: TOKENS.stripe });
+      expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', provider: 'stripe' });
+    } finally {
+      stack.stripe.clearFaults();
+    }
+  });
+
+  it('enabling a connection that needs re-authorization keeps NEEDS_REAUTH', async () => {
+    const id = await connectHubSpot();
+    const record = await stack.gateway.services.vault.get<TokenRecord>('beta', id);
+    await fetch(`${stack.hubspot.url}/__emulator/oauth`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ revokeRefreshToken: record!.refreshToken, expireAllAccessTokens: true }) });
+    await beta(`query($id: ID!) { contacts(first: 1, filter: { connectionId: $id }) { nodes { id } } }`, { id });
+    expect((await connections()).find((c) => c.id === id)!.status).toBe('NEEDS_REAUTH');
+    await beta(`mutation($id: ID!) { setConnectionEnabled(connectionId: $id, enabled: false) { status } }`, { id });
+    const on = await beta<{ setConnectionEnabled: ConnectionRow }>(`mutation($id: ID!) { setConnectionEnabled(connectionId: $id, enabled: true) { status lastError } }`, { id });
+    expect(on.data!.setConnectionEnabled.status).toBe('NEEDS_REAUTH');
+    expect(on.data!.setConnectionEnabled.lastError).toMatch(/invalid_grant/);
+  });
+
+  it('disconnecting one of two connections to the same Stripe account does not deauthorize the account', async () => {
+    const connectStripe = async () => {
+      const callback = await authorize('stripe');
+      const done = await browser(callback, { redirect: 'manual' });
+      return ((await done.json()) as { connectionId: string }).connectionId;
+    };
+    const [first, second] = [await connectStripe(), await connectStripe()];
+    const res = await beta<{ disconnect: { revokedAtProvider: boolean; message: string } }>(`mutation($id: ID!) { disconnect(connectionId: $id) { revokedAtProvider message } }`, { id: first });
+    expect(res.data!.disconnect).toMatchObject({ revokedAtProvider: false, message: expect.stringMatching(/other connections use this provider account/) });
+    const q = await beta(`query($id: ID!) { invoices(first: 1, filter: { connectionId: $id }) { nodes { id } } }`, { id: second });
+    expect(q.errors).toBeUndefined();
+    const last = await beta<{ disconnect: { revokedAtProvider: boolean } }>(`mutation($id: ID!) { disconnect(connectionId: $id) { revokedAtProvider } }`, { id: second });
+    expect(last.data!.disconnect.revokedAtProvider).toBe(true);
+  });
+
+  it('a runtime connection\'s own webhook URL takes only events of its own account', async () => {
+    const callback = await authorize('stripe');
+    const { connectionId } = (await (await browser(callback, { redirect: 'manual' })).json()) as { connectionId: string };
+    const account = (await stack.gateway.services.connections.get(connectionId))!.settings.connectedAccountId as string;
+    const url = `${stack.gateway.url.replace(/\/graphql$/, '')}/webhooks/stripe/${connectionId}`;
+    const [customer] = await stripeCustomers(stack.stripe.url, 1);
+    const event = (acct: string) => JSON.stringify({ ...JSON.parse(stripeEventBody(`evt_${randomUUID().replace(/-/g, '')}`, 'customer.updated', customer!, Math.floor(Date.now() / 1000))), account: acct });
+    const foreign = await postStripeWebhook(url, event('acct_SomebodyElse'), STRIPE_WEBHOOK_SECRET);
+    expect(await foreign.json()).toEqual({ received: 1, routed: 0, unrouted: 1 });
+    const own = await postStripeWebhook(url, event(account), STRIPE_WEBHOOK_SECRET);
+    expect(await own.json()).toEqual({ received: 1 });
+    await beta(`mutation($id: ID!) { disconnect(connectionId: $id) { connectionId } }`, { id: connectionId });
+  });
+
+  it('disconnect waits for a refresh in flight: no credential is stored after it, and the rotated token is revoked', async () => {
+    const id = await connectHubSpot();
+    await fetch(`${stack.hubspot.url}/__emulator/oauth`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rotateRefreshTokens: true }) });
+    const liveBefore = stack.hubspot.oauth.state().liveRefreshTokens;
+    const vault = stack.gateway.services.vault;
+    const record = (await vault.get<TokenRecord>('beta', id))!;
+    // The gateway believes the token expired: the next query refreshes.
+    await vault.put('beta', id, { ...record, expiresAt: Date.now() - 1000 });
+    // Widen the race on purpose: the refresh's vault write (after the provider rotated the token)
+    // is held until the disconnect has been sent.
+    const originalPut = vault.put.bind(vault);
+    let entered!: () => void;
+    const writing = new Promise<void>((resolve) => (entered = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    vault.put = async (tenantId, connectionId, secret) => {
+      if (connectionId === id && (secret as TokenRecord).refreshToken !== record.refreshToken) {
+        entered();
+        await released;
+      }
+      return originalPut(tenantId, connectionId, secret);
+    };
+    try {
+      const query = beta(`query($id: ID!) { contacts(first: 1, filter: { connectionId: $id }) { nodes { id } } }`, { id });
+      await writing;
+      const disconnecting = beta<{ disconnect: { revokedAtProvider: boolean } }>(`mutation($id: ID!) { disconnect(connectionId: $id) { revokedAtProvider } }`, { id });
+      // Let the held write go once the disconnect has had every chance to run first.
+      setTimeout(release, 200);
+      const [disconnected] = await Promise.all([disconnecting, query]);
+      expect(disconnected.data!.disconnect.revokedAtProvider).toBe(true);
+      expect(await vault.get('beta', id)).toBeNull();
+      // The original refresh token was rotated away, the new one revoked by the disconnect.
+      expect(stack.hubspot.oauth.state().liveRefreshTokens).toBe(liveBefore - 1);
+    } finally {
+      vault.put = originalPut;
+      release();
+      await fetch(`${stack.hubspot.url}/__emulator/oauth`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rotateRefreshTokens: false }) });
     }
   });
 

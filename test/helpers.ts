@@ -437,3 +437,31 @@ export async function stripeCustomers(stripeUrl: string, n: number): Promise<Arr
   if (!res.ok) throw new Error(`GET /v1/customers: ${res.status}`);
   return ((await res.json()) as { data: Array<Record<string, unknown> & { id: string }> }).data;
 }
+
+// ---------------------------------------------------------------------------------------------
+// A browser for OAuth connect flows.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * fetch with a cookie jar and manual redirects, as a browser tab would carry the connect flow's
+ * binding cookie from /connect/<connector> to the callback. One instance = one browser.
+ */
+export function cookieBrowser(): (input: string | URL, init?: RequestInit) => Promise<Response> {
+  const jar = new Map<string, { origin: string; path: string; value: string }>();
+  return async (input, init = {}) => {
+    const url = new URL(input);
+    const headers = new Headers(init.headers);
+    const cookies = [...jar.entries()].filter(([, c]) => c.origin === url.origin && url.pathname.startsWith(c.path)).map(([name, c]) => `${name}=${c.value}`);
+    if (cookies.length) headers.set('cookie', cookies.join('; '));
+    const res = await fetch(url, { redirect: 'manual', ...init, headers });
+    for (const line of res.headers.getSetCookie()) {
+      const [pair, ...attrs] = line.split(';').map((p) => p.trim());
+      const eq = pair!.indexOf('=');
+      const name = pair!.slice(0, eq);
+      const attr = (key: string) => attrs.find((a) => a.toLowerCase().startsWith(`${key}=`))?.slice(key.length + 1);
+      if (attr('max-age') === '0') jar.delete(name);
+      else jar.set(name, { origin: url.origin, path: attr('path') ?? '/', value: pair!.slice(eq + 1) });
+    }
+    return res;
+  };
+}

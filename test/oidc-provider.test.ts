@@ -32,7 +32,10 @@ import type { Connector } from '../connectors/sdk/types.ts';
 import type { ConnectionConfig } from '../src/config.ts';
 import { hashApiKey } from '../src/auth/tenants.ts';
 import type { TokenRecord } from '../src/auth/token-manager.ts';
-import { RUN_PREFIX, startStack, type Stack } from './helpers.ts';
+import { RUN_PREFIX, cookieBrowser, startStack, type Stack } from './helpers.ts';
+
+/** The browser's cookies for the gateway (the connect flow's binding cookie). */
+const gatewayBrowser = cookieBrowser();
 
 // ─── the slice of oidc-provider's API this test uses ─────────────────────────────────────────────
 
@@ -310,7 +313,8 @@ async function sessionUrl(connector: string): Promise<string> {
 /** Opens a connect link and follows the authorization server until it redirects back to the gateway. */
 async function authorize(connector = 'hubspot'): Promise<{ authorizeUrl: URL; callback: URL }> {
   const browser = new Browser();
-  const start = await browser.get(await sessionUrl(connector));
+  // The gateway's connect link sets the flow's binding cookie; the same browser finishes the flow.
+  const start = await gatewayBrowser(await sessionUrl(connector));
   expect(start.status).toBe(302);
   const authorizeUrl = new URL(start.headers.get('location')!);
   let next = authorizeUrl;
@@ -359,7 +363,7 @@ describe('gateway OAuth against oidc-provider (a standards-compliant authorizati
     expect(callback.searchParams.get('iss')).toBe(issuer);
     expect(callback.searchParams.get('code')).toBeTruthy();
 
-    const done = await fetch(callback, { redirect: 'manual' });
+    const done = await gatewayBrowser(callback, { redirect: 'manual' });
     const body = (await done.json()) as { connectionId: string; error?: string };
     expect(done.status, body.error).toBe(200);
     connectionId = body.connectionId;
@@ -462,13 +466,13 @@ describe('gateway OAuth against oidc-provider (a standards-compliant authorizati
 
     // Flow A completes; its code is then presented with flow B's state (and verifier).
     const a = await authorize();
-    const doneA = await fetch(a.callback, { redirect: 'manual' });
+    const doneA = await gatewayBrowser(a.callback, { redirect: 'manual' });
     expect(doneA.status).toBe(200);
     const { connectionId: idA } = (await doneA.json()) as { connectionId: string };
     const b = await authorize();
     const replayed = new URL(b.callback);
     replayed.searchParams.set('code', a.callback.searchParams.get('code')!);
-    const r1 = await fetch(replayed, { redirect: 'manual' });
+    const r1 = await gatewayBrowser(replayed, { redirect: 'manual' });
     expect(r1.status).toBe(400);
     expect(((await r1.json()) as { error: string }).error).toMatch(/invalid_grant/);
 
@@ -477,13 +481,13 @@ describe('gateway OAuth against oidc-provider (a standards-compliant authorizati
     const d = await authorize();
     const mismatched = new URL(d.callback);
     mismatched.searchParams.set('code', c.callback.searchParams.get('code')!);
-    const r2 = await fetch(mismatched, { redirect: 'manual' });
+    const r2 = await gatewayBrowser(mismatched, { redirect: 'manual' });
     expect(r2.status).toBe(400);
     expect(((await r2.json()) as { error: string }).error).toMatch(/invalid_grant/);
 
     // C's code was fine: with its own state (and so its own verifier) it is accepted. The refusal
     // above was the verifier, checked by the server against the S256 challenge.
-    const doneC = await fetch(c.callback, { redirect: 'manual' });
+    const doneC = await gatewayBrowser(c.callback, { redirect: 'manual' });
     expect(doneC.status).toBe(200);
     const { connectionId: idC } = (await doneC.json()) as { connectionId: string };
 
@@ -513,7 +517,7 @@ describe('RFC 7009 revocation and client_secret_basic, through the oidc test con
     expect(callback.pathname).toBe('/connect/oidc/callback');
     expect(callback.searchParams.get('iss')).toBe(issuer);
 
-    const done = await fetch(callback, { redirect: 'manual' });
+    const done = await gatewayBrowser(callback, { redirect: 'manual' });
     const body = (await done.json()) as { connectionId: string; error?: string };
     expect(done.status, body.error).toBe(200);
     connectionId = body.connectionId;

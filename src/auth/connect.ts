@@ -19,7 +19,7 @@
 // Also: the client-credentials grant (same openid-client configuration), API-key / basic
 // credentials checked against the provider before they are stored, disconnect (revoke at the
 // provider where it has a way, then delete), and enable/disable.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as client from 'openid-client';
 import { ConnectorError } from '../../connectors/sdk/errors.ts';
 import type { Connector, ConnectorContext, EntityLoader } from '../../connectors/sdk/types.ts';
@@ -73,6 +73,17 @@ export interface DisconnectResult {
 }
 
 const newToken = () => randomBytes(32).toString('base64url');
+const stateDigest = (state: string) => createHash('sha256').update(state).digest('base64url');
+/** One cookie per pending authorization, so two flows in two tabs do not overwrite each other. */
+const bindingCookieName = (state: string) => `sb_connect_${stateDigest(state).slice(0, 16).replace(/[-_]/g, 'x')}`;
+
+function readCookie(header: string | null | undefined, name: string): string | null {
+  for (const part of (header ?? '').split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0 && part.slice(0, i).trim() === name) return part.slice(i + 1).trim();
+  }
+  return null;
+}
 const refuse = (message: string): HttpAnswer => ({ status: 400, body: { error: message, code: 'BAD_REQUEST' } });
 
 /** Whether `url` is allowed by an allow-list entry: the same URL, or under an entry ending in "/". */
@@ -153,14 +164,25 @@ export class ConnectFlow {
       params.code_challenge_method = 'S256';
     }
     const location = client.buildAuthorizationUrl(this.oauthConfig(app), params).href;
-    return { status: 302, headers: { location, 'cache-control': 'no-store' } };
+    // The browser that starts the flow must be the one that finishes it: a cookie only this
+    // browser holds, scoped to the callback path. Without it, an attacker could send a victim the
+    // provider's consent page of the attacker's own flow and attach the victim's account to the
+    // attacker's tenant.
+    const callbackPath = new URL(redirectUri).pathname;
+    const secure = redirectUri.startsWith('https:') ? '; Secure' : '';
+    const cookie = `${bindingCookieName(state)}=${stateDigest(state)}; Path=${callbackPath}; Max-Age=${this.deps.config.connectSessionTtlSeconds}; HttpOnly; SameSite=Lax${secure}`;
+    return { status: 302, headers: { location, 'cache-control': 'no-store', 'set-cookie': cookie } };
   }
 
   // ─── 3. callback ────────────────────────────────────────────────────────────────────────────
 
-  async callback(connectorId: string, requestUrl: URL): Promise<HttpAnswer> {
+  async callback(connectorId: string, requestUrl: URL, cookieHeader?: string | null): Promise<HttpAnswer> {
     const state = requestUrl.searchParams.get('state');
     if (!state) return refuse('missing state parameter');
+    // Checked before the state is taken, so a foreign browser cannot burn a genuine authorization.
+    if (readCookie(cookieHeader, bindingCookieName(state)) !== stateDigest(state)) {
+      return refuse('this browser did not start this authorization: open the connect link and finish in the same browser');
+    }
     const pending = await this.deps.connections.takeSession<PendingAuthorization>(`state:${state}`);
     if (!pending) return refuse('unknown, already used or expired state: start the connection again');
     if (pending.connector !== connectorId) return refuse('this authorization belongs to another connector');
@@ -172,7 +194,7 @@ export class ConnectFlow {
     const providerError = requestUrl.searchParams.get('error');
     // The provider's error code goes back to the tenant's page only when it is a plain OAuth code.
     const code = /^[a-z_]{1,64}$/.test(providerError ?? '') ? (providerError as string) : 'access_denied';
-    if (providerError) return this.finish(pending, null, `the provider refused the authorization (${code})`, code);
+    if (providerError) return this.finish(pending, state, null, `the provider refused the authorization (${code})`, code);
 
     // The redirect URI as registered, with the query the provider sent back: openid-client checks
     // state and sends redirect_uri + code_verifier to the token endpoint.
@@ -189,10 +211,16 @@ export class ConnectFlow {
       return refuse(code ? `the provider rejected the authorization code (${code})` : 'the authorization code could not be exchanged with the provider');
     }
     const connection = await this.storeOAuth(pending.tenantId, connectorId, app, tokens, pending.params, pending.reconnect, 'OAUTH2');
-    return this.finish(pending, connection, null);
+    return this.finish(pending, state, connection, null);
   }
 
-  private finish(pending: PendingAuthorization, connection: ManagedConnection | null, error: string | null, errorCode = 'access_denied'): HttpAnswer {
+  private finish(pending: PendingAuthorization, state: string, connection: ManagedConnection | null, error: string | null, errorCode = 'access_denied'): HttpAnswer {
+    const answer = this.finishAnswer(pending, connection, error, errorCode);
+    const clear = `${bindingCookieName(state)}=; Path=${new URL(pending.redirectUri).pathname}; Max-Age=0; HttpOnly; SameSite=Lax`;
+    return { ...answer, headers: { ...answer.headers, 'set-cookie': clear } };
+  }
+
+  private finishAnswer(pending: PendingAuthorization, connection: ManagedConnection | null, error: string | null, errorCode: string): HttpAnswer {
     if (pending.returnUrl) {
       const target = new URL(pending.returnUrl);
       if (connection) {
@@ -237,8 +265,12 @@ export class ConnectFlow {
       if (!apiKey) throw badUserInput(`${connector.manifest.displayName} takes no API key`, 'connector');
       if (apiKey.pattern && !new RegExp(apiKey.pattern).test(secret.apiKey)) throw badUserInput(`that does not look like a ${connector.manifest.displayName} ${apiKey.label}`, 'apiKey');
     } else if (!basic) throw badUserInput(`${connector.manifest.displayName} takes no user name and password`, 'connector');
+    // Settings that name the provider account are learnt from the provider (token response), never
+    // taken from the tenant: webhooks are routed by them.
+    const reserved = new Set([connector.webhooks?.accountSetting, ...Object.keys(connector.manifest.auth.oauth2?.settingsFromTokenResponse ?? {})].filter(Boolean));
     for (const [k, v] of Object.entries(settings)) {
       if (!/^[a-zA-Z][a-zA-Z0-9_]{0,31}$/.test(k) || !['string', 'number', 'boolean'].includes(typeof v)) throw badUserInput(`settings.${k}: settings are short names with string, number or boolean values`, 'settings');
+      if (reserved.has(k)) throw badUserInput(`settings.${k} is learnt from the provider and cannot be set`, 'settings');
     }
     const id = this.newConnectionId(connectorId);
     const baseUrl = this.deps.config.providers[connectorId]?.baseUrl ?? null;
@@ -268,32 +300,48 @@ export class ConnectFlow {
 
   async disconnect(tenant: Tenant, connectionId: string): Promise<DisconnectResult> {
     const connection = await this.ownManaged(tenant, connectionId);
-    let revoked = false;
-    let message = 'credentials deleted';
-    try {
-      const stored = await this.deps.vault.get<StoredCredential>(tenant.id, connectionId).catch(() => null);
-      if (stored?.kind === 'oauth2') {
-        revoked = await this.revoke(connection, stored);
-        message = revoked ? 'access revoked at the provider and credentials deleted' : 'the provider offers no revocation here; credentials deleted';
+    // Holding the refresh lock: no refresh can store new tokens after these are revoked and deleted.
+    const result = await this.deps.tokens.exclusive(tenant.id, connectionId, async () => {
+      let revoked = false;
+      let message = 'credentials deleted';
+      try {
+        const stored = await this.deps.vault.get<StoredCredential>(tenant.id, connectionId).catch(() => null);
+        if (stored?.kind === 'oauth2') {
+          const outcome = await this.revoke(connection, stored);
+          revoked = outcome === 'revoked';
+          message =
+            outcome === 'revoked'
+              ? 'access revoked at the provider and credentials deleted'
+              : outcome === 'shared'
+                ? 'other connections use this provider account, so access was not revoked there; credentials deleted'
+                : 'the provider offers no revocation here; credentials deleted';
+        }
+      } catch {
+        message = "the provider did not confirm the revocation; credentials deleted anyway (revoke the app in the provider's settings to be sure)";
       }
-    } catch {
-      message = 'the provider did not confirm the revocation; credentials deleted anyway (revoke the app in the provider\'s settings to be sure)';
-    }
-    await this.deps.vault.delete(tenant.id, connectionId);
-    await this.deps.connections.delete(tenant.id, connectionId);
-    await this.deps.tokens.forget(tenant.id, connectionId);
-    await this.deps.connections.publish({ tenantId: tenant.id, connectionId, provider: connection.provider, status: 'DELETED', reason: message, at: new Date().toISOString() });
-    return { connectionId, revokedAtProvider: revoked, message };
+      await this.deps.vault.delete(tenant.id, connectionId);
+      await this.deps.connections.delete(tenant.id, connectionId);
+      return { connectionId, revokedAtProvider: revoked, message };
+    });
+    await this.deps.connections.publish({ tenantId: tenant.id, connectionId, provider: connection.provider, status: 'DELETED', reason: result.message, at: new Date().toISOString() });
+    return result;
   }
 
   async setEnabled(tenant: Tenant, connectionId: string, enabled: boolean): Promise<ManagedConnection> {
     const current = await this.ownManaged(tenant, connectionId);
     if (enabled && current.status !== 'DISABLED') return current;
-    // Enabling restores ACTIVE; a credential that is really broken turns NEEDS_REAUTH at first use.
-    const status = enabled ? 'ACTIVE' : 'DISABLED';
-    const updated = await this.deps.connections.update(connectionId, { status, lastError: enabled ? null : 'disabled by the tenant' });
+    // Enabling restores what the credential says: NEEDS_REAUTH stays until the tenant reconnects.
+    let status: ManagedConnection['status'] = 'DISABLED';
+    let lastError: string | null = 'disabled by the tenant';
+    if (enabled) {
+      const stored = await this.deps.vault.get<StoredCredential>(tenant.id, connectionId).catch(() => null);
+      const broken = !stored ? 'the stored credentials could not be read' : stored.kind === 'oauth2' && stored.status === 'NEEDS_REAUTH' ? (stored.lastError ?? 'the provider refused the refresh token') : null;
+      status = broken ? 'NEEDS_REAUTH' : 'ACTIVE';
+      lastError = broken;
+    }
+    const updated = await this.deps.connections.update(connectionId, { status, lastError });
     if (!updated) throw badUserInput(`no connection "${connectionId}"`, 'connectionId');
-    await this.announce(updated, status, enabled ? 'enabled by the tenant' : 'disabled by the tenant');
+    await this.announce(updated, status, lastError ?? 'enabled by the tenant');
     return updated;
   }
 
@@ -393,10 +441,12 @@ export class ConnectFlow {
       lastRefreshedAt: new Date(now).toISOString(),
       lastError: null,
     };
-    // Vault first: a connection is never listed without its credentials.
-    await this.deps.vault.put(tenantId, id, record);
-    await this.deps.tokens.forget(tenantId, id);
-    await this.deps.connections.put(connection);
+    // Vault first: a connection is never listed without its credentials. Under the refresh lock, so
+    // a refresh of the previous credential (reconnect) cannot overwrite the new one.
+    await this.deps.tokens.exclusive(tenantId, id, async () => {
+      await this.deps.vault.put(tenantId, id, record);
+      await this.deps.connections.put(connection);
+    });
     await this.announce(connection, 'ACTIVE', previous ? 'reconnected' : 'connected');
     return connection;
   }
@@ -430,26 +480,29 @@ export class ConnectFlow {
     }
   }
 
-  private async revoke(connection: ManagedConnection, stored: TokenRecord): Promise<boolean> {
+  private async revoke(connection: ManagedConnection, stored: TokenRecord): Promise<'revoked' | 'unsupported' | 'shared'> {
     const app = this.deps.apps.oauthApp(connection.provider, Object.fromEntries(Object.entries(connection.settings).filter((e): e is [string, string] => typeof e[1] === 'string')));
-    if (!app || !app.revocationUrl) return false;
+    if (!app || !app.revocationUrl) return 'unsupported';
     const revocation = app.mode.revocation;
     const timeout = AbortSignal.timeout(this.deps.config.limits.upstreamAttemptTimeoutMs);
     if (revocation.type === 'rfc7009') {
       const token = stored.refreshToken || stored.accessToken;
       await client.tokenRevocation(this.oauthConfig(app), token, { token_type_hint: stored.refreshToken ? 'refresh_token' : 'access_token' });
-      return true;
+      return 'revoked';
     }
     if (revocation.type === 'hubspot-refresh-token') {
-      if (!stored.refreshToken) return false;
+      if (!stored.refreshToken) return 'unsupported';
       const res = await fetch(`${app.revocationUrl.replace(/\/$/, '')}/${encodeURIComponent(stored.refreshToken)}`, { method: 'DELETE', signal: timeout });
       // 404: already gone at HubSpot, which is what we wanted.
       if (res.status !== 204 && res.status !== 200 && res.status !== 404) throw new Error(`revocation answered ${res.status}`);
-      return true;
+      return 'revoked';
     }
     if (revocation.type === 'stripe-deauthorize') {
       const account = connection.settings.connectedAccountId;
-      if (typeof account !== 'string') return false;
+      if (typeof account !== 'string') return 'unsupported';
+      // Deauthorizing unlinks the whole account from the platform: not while another connection uses it.
+      const sharing = await this.deps.connections.bySetting(connection.provider, 'connectedAccountId', account);
+      if (sharing.some((c) => c.id !== connection.id)) return 'shared';
       const body = new URLSearchParams({ client_id: app.clientId, stripe_user_id: account });
       const res = await fetch(app.revocationUrl, {
         method: 'POST',
@@ -458,8 +511,8 @@ export class ConnectFlow {
         signal: timeout,
       });
       if (!res.ok) throw new Error(`revocation answered ${res.status}`);
-      return true;
+      return 'revoked';
     }
-    return false;
+    return 'unsupported';
   }
 }

@@ -134,9 +134,12 @@ export class TokenRefreshError extends Error {
 }
 
 // KEYS[1] lock, KEYS[2] fence counter; ARGV[1] lease ms. Returns the fence, or false when held.
+// The counter is never reset while in use (a reset would let a stale holder's fence match again);
+// it expires after 7 days without any lock taken.
 const ACQUIRE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return false end
 local fence = redis.call('INCR', KEYS[2])
+redis.call('PEXPIRE', KEYS[2], 604800000)
 redis.call('SET', KEYS[1], tostring(fence), 'PX', tonumber(ARGV[1]))
 return fence`;
 // ARGV[1] fence, ARGV[2] lease ms. 1 when the fence still holds the lock and is the latest (lease extended).
@@ -201,14 +204,28 @@ export class TokenManager {
     return this.singleFlight(tenantId, connectionId, oauthClient, stale);
   }
 
-  /** Drops the connection's lock and fence keys (after disconnect). */
-  async forget(tenantId: string, connectionId: string): Promise<void> {
-    if (!this.redis) {
-      this.localLocks.delete(this.lockKey(tenantId, connectionId));
-      this.localFences.delete(this.fenceKey(tenantId, connectionId));
-      return;
+  /**
+   * Runs `work` holding the connection's refresh lock, after any refresh in flight has finished:
+   * disconnect and reconnect replace or delete the credential this way, so a refresh that started
+   * earlier cannot write its tokens over (or after) them — taking the lock advances the fence, and
+   * a holder whose lease ran out fails its fence check and writes nothing.
+   */
+  async exclusive<T>(tenantId: string, connectionId: string, work: () => Promise<T>): Promise<T> {
+    const deadline = this.now() + this.waitTimeoutMs;
+    let delay = 20;
+    for (;;) {
+      const fence = await this.acquire(tenantId, connectionId);
+      if (fence !== null) {
+        try {
+          return await work();
+        } finally {
+          await this.release(tenantId, connectionId, fence);
+        }
+      }
+      if (this.now() >= deadline) throw new TokenRefreshError(tenantId, connectionId, `timed out after ${this.waitTimeoutMs} ms waiting for a refresh in progress`);
+      await sleep(delay);
+      delay = Math.min(delay * 2, 250);
     }
-    await this.redis.del(this.lockKey(tenantId, connectionId), this.fenceKey(tenantId, connectionId));
   }
 
   lockKey(tenantId: string, connectionId: string): string {

@@ -27,13 +27,16 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
   const webhooks = connector?.webhooks;
 
   // Who the body is for, and the secret it must be signed with.
-  let target: { kind: 'connection'; tenantId: string; connectionId: string } | { kind: 'app'; accountSetting: string } | null = null;
+  let target: { kind: 'connection'; tenantId: string; connectionId: string; account: string | null } | { kind: 'app'; accountSetting: string } | null = null;
   let secret: string | null = null;
   if (webhooks && connectionId !== null) {
     const owner = await services.directory.ownerOf(connectionId);
     if (owner && owner.connection.provider === connectorId) {
       secret = await services.credentials.webhookSecret(owner.connection);
-      target = { kind: 'connection', tenantId: owner.tenant.id, connectionId };
+      // A runtime connection's URL is verified with the app-wide secret, so the events must also
+      // name this connection's own account (learnt from the provider when it connected).
+      const own = webhooks.accountSetting && owner.connection.credentials.type === 'vault' ? owner.connection.settings[webhooks.accountSetting] : undefined;
+      target = { kind: 'connection', tenantId: owner.tenant.id, connectionId, account: typeof own === 'string' ? own : null };
     }
   } else if (webhooks?.accountSetting) {
     const registered = services.config.providers[connectorId]?.webhookSecret;
@@ -64,8 +67,10 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
   let unrouted = 0;
   try {
     if (target.kind === 'connection') {
-      const { tenantId, connectionId: id } = target;
-      items = events.value.map((change) => ({ tenantId, connectionId: id, provider: connectorId, change, receivedAt }));
+      const { tenantId, connectionId: id, account } = target;
+      const mine = account === null ? events.value : events.value.filter((change) => !change.account || change.account === account);
+      unrouted = events.value.length - mine.length;
+      items = mine.map((change) => ({ tenantId, connectionId: id, provider: connectorId, change, receivedAt }));
     } else {
       // Every runtime connection of the named account gets the event (two tenants may have
       // connected the same account); events naming no known account are acknowledged and dropped.
@@ -79,7 +84,8 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
         }
         let found = byAccount.get(account);
         if (!found) byAccount.set(account, (found = services.connections.bySetting(connectorId, target.accountSetting, account)));
-        const connections = (await found).filter((c) => c.status !== 'DISABLED');
+        // Only connections whose account the provider itself named (OAuth token response).
+        const connections = (await found).filter((c) => c.status !== 'DISABLED' && (c.auth === 'OAUTH2' || c.auth === 'CLIENT_CREDENTIALS'));
         if (connections.length === 0) unrouted += 1;
         for (const c of connections) items.push({ tenantId: c.tenantId, connectionId: c.id, provider: connectorId, change, receivedAt });
       }
@@ -89,6 +95,6 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
     services.log.error({ connector: connectorId, connectionId, err: String(err) }, 'webhook not acknowledged: the queue could not confirm the write');
     return sendJson(res, 503, { error: 'the event store is unavailable; retry later' }, { 'retry-after': String(RETRY_AFTER_SECONDS) });
   }
-  if (unrouted) services.log.info({ connector: connectorId, unrouted }, 'app webhook events for accounts without a connection were dropped');
-  return sendJson(res, 200, { received: events.value.length, ...(target.kind === 'app' ? { routed: items.length, unrouted } : {}) });
+  if (unrouted) services.log.info({ connector: connectorId, unrouted }, 'webhook events for accounts without a connection here were dropped');
+  return sendJson(res, 200, { received: events.value.length, ...(target.kind === 'app' || unrouted ? { routed: items.length, unrouted } : {}) });
 }

@@ -4,8 +4,10 @@
 import type { ApiKeyScope } from '../config.ts';
 import type { ManagedConnection, StatusEvent } from '../auth/connections.ts';
 import { ApiKeyInputError } from '../auth/api-keys.ts';
+import { TokenRefreshError } from '../auth/token-manager.ts';
 import type { RequestContext } from '../context.ts';
-import { badUserInput } from '../errors.ts';
+import { ConnectorError } from '../../connectors/sdk/errors.ts';
+import { badUserInput, connectError, isStoreOutage, serviceUnavailable } from '../errors.ts';
 import type { Resolvers } from '../generated/graphql.ts';
 import { pushStream } from '../events/subscribe.ts';
 
@@ -35,18 +37,24 @@ function settingsArg(value: unknown, name: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-async function keyCall<T>(fn: () => Promise<T>): Promise<T> {
+/**
+ * Clear codes instead of INTERNAL_SERVER_ERROR: a provider failure keeps its connector code, a
+ * store (Redis) outage is SERVICE_UNAVAILABLE, bad key input BAD_USER_INPUT.
+ */
+async function guarded<T>(provider: string | null, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
     if (err instanceof ApiKeyInputError) throw badUserInput(err.message);
+    if (err instanceof ConnectorError) throw connectError(err, provider ?? 'provider');
+    if (isStoreOutage(err) || err instanceof TokenRefreshError) throw serviceUnavailable('the gateway\'s store is unreachable or busy right now; retry shortly');
     throw err;
   }
 }
 
 export const connectionResolvers: Resolvers = {
   Query: {
-    connections: (_, __, rc) => listConnections(rc),
+    connections: (_, __, rc) => guarded(null, () => listConnections(rc)),
     connectors: (_, __, rc) =>
       [...rc.services.connectors.values()].map((c) => {
         const auth = c.manifest.auth;
@@ -58,23 +66,26 @@ export const connectionResolvers: Resolvers = {
         if (auth.basic) types.push('BASIC');
         return { id: c.manifest.id, displayName: c.manifest.displayName, authTypes: types, connectParams: (auth.oauth2?.connectParams ?? []).map((p) => p.name) };
       }),
-    apiKeys: (_, __, rc) => rc.services.apiKeys.list(rc.tenant.id),
+    apiKeys: (_, __, rc) => guarded(null, () => rc.services.apiKeys.list(rc.tenant.id)),
   },
   Mutation: {
     createConnectSession: (_, args, rc) =>
-      rc.connect.createSession(rc.tenant, { connector: args.connector, returnUrl: args.returnUrl ?? null, params: settingsArg(args.params, 'params'), reconnect: args.reconnect ?? null }, rc.publicBase),
-    connectWithClientCredentials: (_, args, rc) => rc.connect.connectClientCredentials(rc.tenant, args.connector, args.scopes ?? null),
-    connectWithApiKey: (_, args, rc) => rc.connect.connectWithSecret(rc.tenant, args.connector, { kind: 'api_key', apiKey: args.apiKey }, settingsArg(args.settings, 'settings')),
+      guarded(args.connector, () => rc.connect.createSession(rc.tenant, { connector: args.connector, returnUrl: args.returnUrl ?? null, params: settingsArg(args.params, 'params'), reconnect: args.reconnect ?? null }, rc.publicBase)),
+    connectWithClientCredentials: (_, args, rc) => guarded(args.connector, () => rc.connect.connectClientCredentials(rc.tenant, args.connector, args.scopes ?? null)),
+    connectWithApiKey: (_, args, rc) =>
+      guarded(args.connector, () => rc.connect.connectWithSecret(rc.tenant, args.connector, { kind: 'api_key', apiKey: args.apiKey }, settingsArg(args.settings, 'settings'))),
     connectWithBasicAuth: (_, args, rc) =>
-      rc.connect.connectWithSecret(rc.tenant, args.connector, { kind: 'basic', username: args.username, password: args.password }, settingsArg(args.settings, 'settings')),
-    disconnect: (_, { connectionId }, rc) => rc.connect.disconnect(rc.tenant, connectionId),
-    setConnectionEnabled: (_, { connectionId, enabled }, rc) => rc.connect.setEnabled(rc.tenant, connectionId, enabled),
+      guarded(args.connector, () =>
+        rc.connect.connectWithSecret(rc.tenant, args.connector, { kind: 'basic', username: args.username, password: args.password }, settingsArg(args.settings, 'settings')),
+      ),
+    disconnect: (_, { connectionId }, rc) => guarded(null, () => rc.connect.disconnect(rc.tenant, connectionId)),
+    setConnectionEnabled: (_, { connectionId, enabled }, rc) => guarded(null, () => rc.connect.setEnabled(rc.tenant, connectionId, enabled)),
     createApiKey: (_, args, rc) =>
-      keyCall(async () => {
+      guarded(null, async () => {
         const issued = await rc.services.apiKeys.create(rc.tenant.id, { scopes: (args.scopes ?? undefined) as ApiKeyScope[] | undefined, label: args.label ?? undefined });
         return { key: issued.key, apiKey: issued.info };
       }),
-    revokeApiKey: (_, { id }, rc) => keyCall(() => rc.services.apiKeys.revoke(rc.tenant.id, id)),
+    revokeApiKey: (_, { id }, rc) => guarded(null, () => rc.services.apiKeys.revoke(rc.tenant.id, id)),
   },
   Subscription: {
     connectionStatusChanged: {
