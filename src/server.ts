@@ -88,6 +88,11 @@ export function bearerToken(header: string | undefined | null): string | null {
 function validateStartup(config: GatewayConfig, connectors: ReadonlyMap<string, Connector>, env: NodeJS.ProcessEnv, apps: ProviderApps): void {
   const problems: string[] = [...apps.problems()];
   if (config.allowInsecureOAuth && config.mode === 'production') problems.push('allowInsecureOAuth (http:// OAuth endpoints) is for emulators and tests; it is refused in production');
+  const oauthProviders = Object.entries(config.providers).filter(([, r]) => r.oauth && !r.oauth.redirectUri);
+  if (config.mode === 'production' && oauthProviders.length && !config.publicUrl) {
+    // Connect links and redirect URIs would otherwise be built from the request's Host header.
+    problems.push(`SWITCHBOARD_PUBLIC_URL must be set in production when OAuth apps are registered (providers: ${oauthProviders.map(([id]) => id).join(', ')})`);
+  }
   for (const t of config.tenants) {
     for (const c of t.connections) {
       if (!connectors.has(c.provider)) problems.push(`tenant ${t.id}, connection ${c.id}: unknown provider "${c.provider}" (known: ${[...connectors.keys()].join(', ')})`);

@@ -6,6 +6,8 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { hashApiKey } from '../src/auth/tenants.ts';
+import { defaultGatewayConfig } from '../src/config.ts';
+import { createGateway } from '../src/server.ts';
 import type { TokenRecord } from '../src/auth/token-manager.ts';
 import { RUN_PREFIX, REDIS_URL, TOKENS, freePort, postStripeWebhook, startStack, stripeCustomers, stripeEventBody, subscribe, type Stack, cookieBrowser } from './helpers.ts';
 
@@ -609,6 +611,12 @@ describe('other ways to connect, disconnect, scopes', () => {
       release();
       await fetch(`${stack.hubspot.url}/__emulator/oauth`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rotateRefreshTokens: false }) });
     }
+  });
+
+  it('production refuses registered OAuth apps without SWITCHBOARD_PUBLIC_URL, and http:// OAuth endpoints', async () => {
+    const providers = { hubspot: { oauth: { clientId: 'x', clientSecret: { type: 'static' as const, token: 'y' } } } };
+    await expect(createGateway(defaultGatewayConfig([], { mode: 'production', providers }))).rejects.toThrow(/SWITCHBOARD_PUBLIC_URL must be set in production/);
+    await expect(createGateway(defaultGatewayConfig([], { mode: 'production', providers, publicUrl: 'https://sb.example.com', allowInsecureOAuth: true }))).rejects.toThrow(/refused in production/);
   });
 
   it('no token, refresh token or client secret appears in Redis or in the logs', async () => {

@@ -25,7 +25,7 @@ const manifestSchema = z.object({
           refreshTokenRotation: z.enum(['never', 'optional', 'always']),
           connectParams: z.array(z.object({ name: z.string().regex(/^[a-z][a-zA-Z0-9_]{0,31}$/), pattern: z.string().min(1), description: z.string().min(1) })).optional(),
           settingsFromTokenResponse: z.record(z.string(), z.string()).optional(),
-          baseUrlFromTokenResponse: z.string().optional(),
+          baseUrlFromTokenResponse: z.object({ field: z.string().min(1), hostPattern: z.string().min(1) }).optional(),
           authorizeParams: z.record(z.string(), z.string()).optional(),
         })
         .optional(),

@@ -38,8 +38,11 @@ export interface OAuth2Mode {
   connectParams?: Array<{ name: string; pattern: string; description: string }>;
   /** Token-response fields kept as non-secret connection settings: settings key → response field. */
   settingsFromTokenResponse?: Record<string, string>;
-  /** Token-response field holding this connection's API base URL (Salesforce: `instance_url`). */
-  baseUrlFromTokenResponse?: string;
+  /**
+   * Token-response field holding this connection's API base URL (Salesforce: `instance_url`), with
+   * the host pattern it must match: the URL receives the token, so it is never taken unchecked.
+   */
+  baseUrlFromTokenResponse?: { field: string; hostPattern: string };
   /** Extra fixed authorize parameters (Salesforce: `prompt=consent`). */
   authorizeParams?: Record<string, string>;
 }

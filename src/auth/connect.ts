@@ -210,7 +210,13 @@ export class ConnectFlow {
       const code = err instanceof client.ResponseBodyError ? err.error : null;
       return refuse(code ? `the provider rejected the authorization code (${code})` : 'the authorization code could not be exchanged with the provider');
     }
-    const connection = await this.storeOAuth(pending.tenantId, connectorId, app, tokens, pending.params, pending.reconnect, 'OAUTH2');
+    let connection: ManagedConnection;
+    try {
+      connection = await this.storeOAuth(pending.tenantId, connectorId, app, tokens, pending.params, pending.reconnect, 'OAUTH2');
+    } catch (err) {
+      if (err instanceof ConnectorError) return refuse(err.message);
+      throw err;
+    }
     return this.finish(pending, state, connection, null);
   }
 
@@ -412,8 +418,20 @@ export class ConnectFlow {
       if (typeof v === 'string' || typeof v === 'number') settings[name] = String(v);
     }
     let baseUrl = this.deps.config.providers[connectorId]?.baseUrl ?? null;
-    const instance = app.mode.baseUrlFromTokenResponse ? raw[app.mode.baseUrlFromTokenResponse] : undefined;
-    if (typeof instance === 'string' && /^https:\/\//.test(instance)) baseUrl = instance;
+    const fromToken = app.mode.baseUrlFromTokenResponse;
+    const instance = fromToken ? raw[fromToken.field] : undefined;
+    if (fromToken && typeof instance === 'string') {
+      let parsed: URL | null = null;
+      try {
+        parsed = new URL(instance);
+      } catch {
+        parsed = null;
+      }
+      if (!parsed || parsed.protocol !== 'https:' || !new RegExp(`^(?:${fromToken.hostPattern})$`).test(parsed.hostname)) {
+        throw new ConnectorError('UPSTREAM_BAD_RESPONSE', `the token response named an API host that is not one of the provider's (${fromToken.field})`, { retryable: false });
+      }
+      baseUrl = parsed.origin;
+    }
     const now = Date.now();
     const scopes = grantedScopes(tokens) ?? requestedScopes ?? app.scopes;
     const record: StoredCredential = {

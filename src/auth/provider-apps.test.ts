@@ -76,7 +76,7 @@ const salesforce = fakeConnector('salesforce', {
     tokenUrl: 'https://login.salesforce.com/services/oauth2/token',
     revocation: { type: 'rfc7009', url: 'https://login.salesforce.com/services/oauth2/revoke' },
     scopes: ['api', 'refresh_token'],
-    baseUrlFromTokenResponse: 'instance_url',
+    baseUrlFromTokenResponse: { field: 'instance_url', hostPattern: '[a-z0-9-]+\\.my\\.salesforce\\.com' },
     refreshTokenRotation: 'optional',
     authorizeParams: { prompt: 'consent' },
   }),
@@ -162,7 +162,7 @@ describe('resolveFileCredential', () => {
 
 describe('defineConnector (auth modes)', () => {
   it('accepts Salesforce-like (instance_url, optional rotation) and Xero-like (basic auth, always rotates) modes', () => {
-    expect(salesforce.manifest.auth.oauth2?.baseUrlFromTokenResponse).toBe('instance_url');
+    expect(salesforce.manifest.auth.oauth2?.baseUrlFromTokenResponse?.field).toBe('instance_url');
     expect(salesforce.manifest.auth.oauth2?.refreshTokenRotation).toBe('optional');
     expect(xero.manifest.auth.oauth2?.clientAuth).toBe('client_secret_basic');
     expect(xero.manifest.auth.oauth2?.refreshTokenRotation).toBe('always');
