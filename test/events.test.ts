@@ -86,6 +86,26 @@ describe('webhooks → subscriptions', () => {
     }
   });
 
+  it('a cached list shows a record created after the page was cached, once its event is processed', async () => {
+    const LIST = '{ contacts(first: 100, filter: { provider: "stripe" }) { nodes { source { remoteId } } } }';
+    type List = { contacts: { nodes: Array<{ source: { remoteId: string } }> } };
+    const before = await stack.query<List>(LIST);
+    stack.stripe.resetRequests();
+    await stack.query<List>(LIST);
+    expect(stack.stripe.count()).toBe(0); // the page is cached
+    const { data } = await graphql<{ changeCursor: string }>(stack.gateway.url, stack.apiKey, '{ changeCursor }');
+    const sub = await subscribe<ContactChange>(stack.gateway.url, stack.apiKey, CONTACT_SUB, { after: data!.changeCursor, filter: { types: ['CREATED'] } });
+    try {
+      const created = await admin(stack.stripe.url, 'POST', '/records/customers', { name: `New ${randomUUID().slice(0, 6)}`, email: 'new.customer@example.com' });
+      await sub.waitFor(1);
+      const after = await stack.query<List>(LIST);
+      expect(after.data!.contacts.nodes.map((n) => n.source.remoteId)).toContain(created.id);
+      expect(after.data!.contacts.nodes.length).toBe(before.data!.contacts.nodes.length + 1);
+    } finally {
+      await sub.close();
+    }
+  });
+
   it('acknowledges a redelivered event with 2xx and publishes it once', async () => {
     const customer = await firstStripeCustomer(stack);
     const { data } = await stack.query<{ changeCursor: string }>('{ changeCursor }');

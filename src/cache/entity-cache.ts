@@ -1,6 +1,7 @@
 // Read-through cache of mapped records and list pages. Keys always carry tenant and connection, so
 // two tenants with the same remote id never share an entry. Any store failure or slowness is a
 // miss (fail open): the cache can make answers faster, never make them fail.
+import { randomUUID } from 'node:crypto';
 import type { Keyv } from 'keyv';
 import type { EntityModel, EntityType } from '../../connectors/sdk/models.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -17,6 +18,8 @@ export interface CachedPage {
   hasNextPage: boolean;
   totalCount: number | null;
   fetchedAt: string;
+  /** The list generation the page was read under (see listGenerationKey); absent: none yet. */
+  generation?: string | null;
 }
 
 export interface CacheScope {
@@ -44,6 +47,15 @@ export function rawKey(scope: CacheScope, entity: EntityType, remoteId: string):
 
 export function pageKey(scope: CacheScope, entity: EntityType, argsFingerprint: string): string {
   return `p:${part(scope.tenantId)}:${part(scope.connectionId)}:${entity}:${argsFingerprint}`;
+}
+
+/**
+ * A connection's list generation per entity: a fresh value whenever a change event for that
+ * entity is processed. Cached pages remember the generation they were read under and count only
+ * while it is current, so a created, deleted or changed record never hides behind a stale page.
+ */
+export function listGenerationKey(scope: CacheScope, entity: EntityType): string {
+  return `g:${part(scope.tenantId)}:${part(scope.connectionId)}:${entity}`;
 }
 
 export class EntityCache {
@@ -126,17 +138,32 @@ export class EntityCache {
     });
   }
 
-  async getPage(scope: CacheScope, entity: EntityType, fingerprint: string): Promise<CachedPage | undefined> {
-    const value = await this.guarded('page', undefined as CachedPage | undefined, () => this.keyv.get<CachedPage>(pageKey(scope, entity, fingerprint)));
-    this.metrics?.cacheRequests.inc({ kind: 'page', result: value ? 'hit' : 'miss' });
-    return value ?? undefined;
+  /** A cached page still valid for the current list generation (one round trip for both keys). */
+  async getPage(scope: CacheScope, entity: EntityType, fingerprint: string): Promise<{ page: CachedPage | undefined; generation: string | null }> {
+    const [page, generation] = await this.guarded('page', [undefined, null] as [CachedPage | undefined, string | null], async () => {
+      const [p, g] = await this.keyv.getMany<unknown>([pageKey(scope, entity, fingerprint), listGenerationKey(scope, entity)]);
+      return [(p ?? undefined) as CachedPage | undefined, typeof g === 'string' ? g : null];
+    });
+    const valid = page !== undefined && (page.generation ?? null) === generation ? page : undefined;
+    this.metrics?.cacheRequests.inc({ kind: 'page', result: valid ? 'hit' : 'miss' });
+    return { page: valid, generation };
   }
 
-  async setPage(scope: CacheScope, entity: EntityType, fingerprint: string, page: CachedPage): Promise<void> {
+  /** Stores a page read under `generation` (the one getPage reported before the provider was asked). */
+  async setPage(scope: CacheScope, entity: EntityType, fingerprint: string, page: CachedPage, generation: string | null): Promise<void> {
     const ttl = this.options.ttlSeconds.listPage * 1000;
     if (ttl <= 0) return;
     await this.guarded('page-write', undefined, async () => {
-      await this.keyv.set(pageKey(scope, entity, fingerprint), page, ttl);
+      await this.keyv.set(pageKey(scope, entity, fingerprint), { ...page, generation }, ttl);
+    });
+  }
+
+  /** Starts a new list generation: every cached page of this connection and entity stops counting. */
+  async invalidateLists(scope: CacheScope, entity: EntityType): Promise<void> {
+    // Outlives every page written under the previous generation (pages live listPage seconds).
+    const ttl = Math.max(this.options.ttlSeconds.listPage, 1) * 2000;
+    await this.guarded('page-invalidate', undefined, async () => {
+      await this.keyv.set(listGenerationKey(scope, entity), `${Date.now().toString(36)}-${randomUUID()}`, ttl);
     });
   }
 }

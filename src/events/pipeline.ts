@@ -87,6 +87,8 @@ export class EventPipeline {
     const now = new Date().toISOString();
     await this.services.cache.deleteRecord(scope, change.entity, change.remoteId);
     if (model && type !== 'DELETED') await this.services.cache.setRecords(scope, change.entity, [{ model, fetchedAt: now }]);
+    // Lists may have gained, lost or reordered this record: their cached pages stop counting.
+    await this.services.cache.invalidateLists(scope, change.entity);
 
     await this.log.append({
       tenantId: item.tenantId,

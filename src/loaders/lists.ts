@@ -159,7 +159,7 @@ async function fetchPage<E extends EntityType>(
   const fingerprint = createHash('sha256').update(JSON.stringify([args.first, args.after, args.filter.email ?? null, args.filter.updatedSince ?? null, args.filter.contactRemoteId ?? null])).digest('base64url');
   const loader = rc.loaders.loader(handle, entity);
 
-  const cached = await rc.services.cache.getPage(scope, entity, fingerprint);
+  const { page: cached, generation } = await rc.services.cache.getPage(scope, entity, fingerprint);
   if (cached) {
     const loaded = await loader.loadMany(cached.remoteIds);
     // A record that vanished since the page was cached (deleted upstream) is dropped, not an error.
@@ -180,7 +180,7 @@ async function fetchPage<E extends EntityType>(
     hasNextPage: page.hasNextPage,
     totalCount: page.totalCount ?? null,
     fetchedAt,
-  });
+  }, generation);
   return {
     nodes,
     endCursor: page.endCursor,
