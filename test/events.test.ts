@@ -8,6 +8,7 @@ import { hashApiKey } from '../src/auth/tenants.ts';
 import { createGateway, type Gateway } from '../src/server.ts';
 import { defaultGatewayConfig } from '../src/config.ts';
 import { encodeId } from '../src/ids.ts';
+import { signV3 } from '../connectors/hubspot/webhooks.ts';
 import { TOKENS, graphql, startStack, subscribe, type Stack } from './helpers.ts';
 
 const STRIPE_SECRET = 'whsec_switchboard_test_secret_0000';
@@ -233,14 +234,26 @@ describe('webhooks → subscriptions', () => {
   it('refetches HubSpot\'s id-only events in batches and publishes the full records', async () => {
     const HUBSPOT_SECRET = 'hubspot-client-secret-for-tests';
     stack.gateway.services.config.tenants[0]!.connections[0]!.webhookSecret = { type: 'static', token: HUBSPOT_SECRET };
-    await admin(stack.hubspot.url, 'PUT', '/webhook', { url: hook('/webhooks/hubspot/acme-hubspot'), secret: HUBSPOT_SECRET, retryDelaysMs: [50, 100] });
     const list = await fetch(`${stack.hubspot.url}/crm/v3/objects/contacts?limit=15`, { headers: { authorization: `Bearer ${TOKENS.hubspot}` } });
     const ids = ((await list.json()) as { results: Array<{ id: string }> }).results.map((r) => r.id);
     const { data } = await stack.query<{ changeCursor: string }>('{ changeCursor }');
     const sub = await subscribe<ContactChange>(stack.gateway.url, stack.apiKey, CONTACT_SUB, { after: data!.changeCursor, filter: { provider: 'hubspot' } });
     try {
-      stack.hubspot.resetRequests();
       await Promise.all(ids.map((id, i) => admin(stack.hubspot.url, 'PATCH', `/records/contacts/${id}`, { properties: { firstname: `Batch${i}` } })));
+      // The 15 id-only events in one signed POST, as HubSpot batches them (sent by the test rather
+      // than the emulator's sender, whose batch window would make the batch size timing-dependent).
+      const now = Date.now();
+      const body = JSON.stringify(
+        ids.map((id, i) => ({ eventId: 900_000 + i, subscriptionId: 42, portalId: 62515, appId: 1, occurredAt: now, subscriptionType: 'contact.propertyChange', attemptNumber: 0, objectId: Number(id), propertyName: 'firstname', propertyValue: `Batch${i}`, changeSource: 'CRM' })),
+      );
+      const url = hook('/webhooks/hubspot/acme-hubspot');
+      stack.hubspot.resetRequests();
+      const posted = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-hubspot-signature-v3': signV3(HUBSPOT_SECRET, 'POST', url, body, now), 'x-hubspot-request-timestamp': String(now) },
+        body,
+      });
+      expect(posted.status).toBe(200);
       const events = await sub.waitFor(ids.length);
       expect(new Set(events.map((e) => e.contactChanged.id))).toEqual(new Set(ids.map((id) => encodeId('Contact', 'acme-hubspot', id))));
       expect(events.every((e) => e.contactChanged.type === 'UPDATED' && e.contactChanged.contact?.name?.startsWith('Batch'))).toBe(true);
