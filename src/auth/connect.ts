@@ -444,7 +444,10 @@ export class ConnectFlow {
       lastRefreshedAt: now,
       ...(auth === 'CLIENT_CREDENTIALS' ? { grant: 'client_credentials' as const } : {}),
     } satisfies TokenRecord & { kind: 'oauth2' };
-    const previous = reconnect ? await this.deps.connections.get(reconnect) : null;
+    const found = reconnect ? await this.deps.connections.get(reconnect) : null;
+    // Ownership was checked when the session was made; ids never move between tenants, but a
+    // reconnect only ever replaces a connection of the same tenant and provider.
+    const previous = found && found.tenantId === tenantId && found.provider === connectorId ? found : null;
     const id = previous?.id ?? this.newConnectionId(connectorId);
     const connection: ManagedConnection = {
       id,
