@@ -11,6 +11,7 @@ import { hashApiKey } from '../src/auth/tenants.ts';
 import { generateMasterKeyEntry, parseMasterKeys } from '../src/auth/vault.ts';
 import { defaultGatewayConfig } from '../src/config.ts';
 import { createGateway } from '../src/server.ts';
+import { cookieBrowser, startConnect } from '../test/helpers.ts';
 
 const port = Number(process.env.BENCH_GATEWAY_PORT);
 const callback = `http://127.0.0.1:${port}/connect/hubspot/callback`;
@@ -69,11 +70,10 @@ const gql = async (query: string, key: string) =>
     data: Record<string, { url: string }>;
   };
 const session = await gql(`mutation { createConnectSession(connector: "hubspot") { url } }`, keys.oauth);
-let res = await fetch(session.data.createConnectSession!.url, { redirect: 'manual' });
-// The flow's binding cookie goes back with the callback, as a browser would send it.
-const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
-res = await fetch(res.headers.get('location')!, { redirect: 'manual' });
-res = await fetch(res.headers.get('location')!, { redirect: 'manual', headers: { cookie } });
+const browser = cookieBrowser();
+let res = await startConnect(browser, session.data.createConnectSession!.url);
+res = await browser(res.headers.get('location')!);
+res = await browser(res.headers.get('location')!);
 if (res.status !== 200) throw new Error(`connect flow failed: ${res.status} ${await res.text()}`);
 
 process.stdout.write(`${JSON.stringify({ url: gateway.url, hubspot: hubspot.url, keys: { ...keys, runtime: runtimeKey } })}\n`);

@@ -315,11 +315,19 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
           return res.end();
         default: {
           const connect = /^\/connect\/([a-z][a-z0-9-]{1,31})(\/callback)?\/?$/.exec(url.pathname);
-          if (connect && req.method === 'GET' && services.connect) {
+          const method = req.method ?? 'GET';
+          if (connect && services.connect && (method === 'GET' || (method === 'POST' && !connect[2]))) {
             const connector = connect[1] as string;
+            const flow = services.connect;
             let answer: HttpAnswer;
             try {
-              answer = connect[2] ? await services.connect.callback(connector, url, req.headers.cookie) : await services.connect.start(connector, url, publicBase(req));
+              if (connect[2]) answer = await flow.callback(connector, url, req.headers.cookie);
+              else if (method === 'GET') answer = await flow.confirmPage(connector, url);
+              else {
+                const raw = await readBody(req, 4096);
+                if (raw === null) return sendJson(res, 413, { error: 'the confirmation form is larger than 4 KiB' });
+                answer = await flow.confirmAndStart(connector, url, new URLSearchParams(raw.toString('utf8')), req.headers.cookie, publicBase(req));
+              }
             } catch (err) {
               if (!isStoreOutage(err)) throw err;
               log.warn({ connector, err: (err as Error).name }, 'connect flow: store unreachable');
@@ -448,9 +456,9 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 
 /** Connect-flow answers: redirects and JSON, never cached. */
 function sendAnswer(res: ServerResponse, answer: HttpAnswer): void {
-  if (answer.body === undefined) {
+  if (answer.body === undefined || typeof answer.body === 'string') {
     res.writeHead(answer.status, { 'cache-control': 'no-store', ...answer.headers });
-    res.end();
+    res.end(answer.body);
     return;
   }
   sendJsonWith(res, answer.status, answer.body, { 'cache-control': 'no-store', ...answer.headers });

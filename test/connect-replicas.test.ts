@@ -30,7 +30,7 @@ import { hashApiKey } from '../src/auth/tenants.ts';
 import type { TokenRecord } from '../src/auth/token-manager.ts';
 import { defaultGatewayConfig } from '../src/config.ts';
 import { createGateway, type Gateway } from '../src/server.ts';
-import { REDIS_URL, RUN_PREFIX, TOKENS, freePort, graphql, startStack, type GraphQLResult, type Stack, cookieBrowser } from './helpers.ts';
+import { REDIS_URL, RUN_PREFIX, TOKENS, freePort, graphql, startStack, type GraphQLResult, type Stack, cookieBrowser, startConnect } from './helpers.ts';
 
 const browser = cookieBrowser();
 
@@ -166,8 +166,8 @@ afterAll(async () => {
 async function connectHubSpotThroughA(): Promise<string> {
   const session = await onA<{ createConnectSession: { url: string } }>(`mutation { createConnectSession(connector: "hubspot") { url } }`);
   expect(session.errors).toBeUndefined();
-  const start = await browser(session.data!.createConnectSession.url, { redirect: 'manual' });
-  expect(start.status).toBe(302);
+  const start = await startConnect(browser, session.data!.createConnectSession.url);
+  expect(start.status).toBe(303);
   const consent = await browser(start.headers.get('location')!, { redirect: 'manual' });
   expect(consent.status).toBe(302);
   const done = await browser(consent.headers.get('location')!, { redirect: 'manual' });

@@ -1,5 +1,5 @@
 // The connect flow in a real browser (Debian's Chromium via playwright-core): the connect link on
-// http://localhost:<port> sets the flow's binding cookie, the provider's consent page lives on
+// http://localhost:<port> shows a confirmation page, Continue sets the flow's binding cookie, the provider's consent page lives on
 // another site (the emulator on 127.0.0.1), and its redirect back to the gateway's callback is a
 // cross-site top-level navigation that must still carry the SameSite=Lax cookie. Another browser
 // opening the same callback URL is refused.
@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../src/auth/tenants.ts';
-import { freePort, graphql, startStack, type Stack } from './helpers.ts';
+import { cookieBrowser, freePort, graphql, startConnect, startStack, type Stack } from './helpers.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const available = existsSync(CHROMIUM);
@@ -59,9 +59,14 @@ describe.skipIf(!available)('connect flow in Chromium', () => {
 
     const context = await browser.newContext();
     const page = await context.newPage();
-    // The emulator's consent page approves at once and redirects back: wait for the callback.
-    const response = await page.goto(url);
-    expect(response?.status()).toBe(200);
+    // The confirmation page names the tenant; Continue goes to the provider, whose consent page
+    // approves at once and redirects back to the callback.
+    await page.goto(url);
+    expect(await page.textContent('h1')).toBe('Connect HubSpot');
+    expect(await page.textContent('body')).toContain('web');
+    const [response] = await Promise.all([page.waitForResponse((r) => r.url().includes('/connect/hubspot/callback')), page.click('button[type=submit]')]);
+    expect(response.status()).toBe(200);
+    await page.waitForLoadState();
     const body = JSON.parse((await page.textContent('body')) ?? '{}') as { status?: string; connectionId?: string };
     expect(body.status).toBe('connected');
     const finalUrl = new URL(page.url());
@@ -74,7 +79,7 @@ describe.skipIf(!available)('connect flow in Chromium', () => {
     // provider's page in a second browser context (no binding cookie).
     const second = await graphql<{ createConnectSession: { url: string } }>(gateway, KEY, `mutation { createConnectSession(connector: "hubspot") { url } }`);
     // The attacker's own "browser" starts the flow and keeps the consent URL (and the cookie).
-    const started = await fetch(second.data!.createConnectSession.url, { redirect: 'manual' });
+    const started = await startConnect(cookieBrowser(), second.data!.createConnectSession.url);
     const consentUrl = started.headers.get('location')!;
     expect(consentUrl).toContain('/oauth/authorize');
     const victim = await browser.newContext();

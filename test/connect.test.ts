@@ -9,7 +9,7 @@ import { hashApiKey } from '../src/auth/tenants.ts';
 import { defaultGatewayConfig } from '../src/config.ts';
 import { createGateway } from '../src/server.ts';
 import type { TokenRecord } from '../src/auth/token-manager.ts';
-import { RUN_PREFIX, REDIS_URL, TOKENS, freePort, postStripeWebhook, startStack, stripeCustomers, stripeEventBody, subscribe, type Stack, cookieBrowser } from './helpers.ts';
+import { RUN_PREFIX, REDIS_URL, TOKENS, freePort, postStripeWebhook, startStack, stripeCustomers, stripeEventBody, subscribe, type Stack, cookieBrowser, startConnect } from './helpers.ts';
 
 const browser = cookieBrowser();
 
@@ -110,8 +110,8 @@ async function sessionUrl(connector: string, extra: Record<string, unknown> = {}
 
 /** Opens the connect link and follows the provider's authorize page; returns the callback URL it redirects to. */
 async function authorize(connector: string, extra: Record<string, unknown> = {}): Promise<URL> {
-  const start = await browser(await sessionUrl(connector, extra), { redirect: 'manual' });
-  expect(start.status).toBe(302);
+  const start = await startConnect(browser, await sessionUrl(connector, extra));
+  expect(start.status).toBe(303);
   const atProvider = new URL(start.headers.get('location')!);
   const consent = await browser(atProvider, { redirect: 'manual' });
   expect(consent.status).toBe(302);
@@ -134,8 +134,13 @@ async function connectHubSpot(): Promise<string> {
 
 describe('OAuth connect flow (HubSpot emulator: authorization code + PKCE + state)', () => {
   it('start → authorize → callback → ACTIVE → queries work with the OAuth token', async () => {
-    const start = await browser(await sessionUrl('hubspot'), { redirect: 'manual' });
-    expect(start.status).toBe(302);
+    const url = await sessionUrl('hubspot');
+    // The link shows a confirmation page naming the tenant; loading it (a link previewer) does not use it up.
+    const page = await browser(url);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<strong>beta</strong>');
+    const start = await startConnect(browser, url);
+    expect(start.status).toBe(303);
     const authorizeUrl = new URL(start.headers.get('location')!);
     expect(authorizeUrl.origin + authorizeUrl.pathname).toBe(`${stack.hubspot.url}/oauth/authorize`);
     expect(authorizeUrl.searchParams.get('code_challenge_method')).toBe('S256');
@@ -167,15 +172,19 @@ describe('OAuth connect flow (HubSpot emulator: authorization code + PKCE + stat
 
   it('a connect link works once; a replayed or tampered state, a used link, or another browser is 400 and stores nothing', async () => {
     const url = await sessionUrl('hubspot');
-    // Raw fetch with the binding cookie handled by hand, so each case below can include or omit it.
-    const first = await fetch(url, { redirect: 'manual' });
-    expect(first.status).toBe(302);
+    const mine = cookieBrowser();
+    const first = await startConnect(mine, url);
+    expect(first.status).toBe(303);
+    // From here raw fetch with the binding cookie handled by hand, so each case can include or omit it.
     const setCookie = first.headers.get('set-cookie')!;
     expect(setCookie).toMatch(/HttpOnly/);
     expect(setCookie).toMatch(/SameSite=Lax/);
     expect(setCookie).toMatch(/Path=\/connect\/hubspot\/callback/);
     const cookie = setCookie.split(';')[0]!;
-    expect((await fetch(url, { redirect: 'manual' })).status).toBe(400);
+    expect((await startConnect(mine, url)).status).toBe(400);
+    // Pressing Continue without the confirmation page's cookie (a cross-site auto-POST) is refused.
+    const forged = await fetch(url, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'confirm=whatever' });
+    expect(forged.status).toBe(400);
 
     const before = (await connections()).length;
     const consent = await fetch(first.headers.get('location')!, { redirect: 'manual' });
@@ -251,7 +260,7 @@ describe('OAuth connect flow (HubSpot emulator: authorization code + PKCE + stat
     const denied = await beta(CREATE, { c: 'hubspot', r: 'https://evil.example.net/steal' });
     expect(denied.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     const url = await sessionUrl('hubspot');
-    expect((await browser(`${url}&return_to=${encodeURIComponent('https://evil.example.net/')}`, { redirect: 'manual' })).status).toBe(400);
+    expect((await startConnect(browser, `${url}&return_to=${encodeURIComponent('https://evil.example.net/')}`)).status).toBe(400);
 
     const callback = await authorize('hubspot', { r: RETURN_URL });
     const done = await browser(callback, { redirect: 'manual' });

@@ -465,3 +465,19 @@ export function cookieBrowser(): (input: string | URL, init?: RequestInit) => Pr
     return res;
   };
 }
+
+/**
+ * Opens a connect link as a person would: loads the confirmation page, then presses Continue
+ * (POST with the page's token and cookie). Answers the POST's response (303 to the provider), or
+ * the page's own answer when it is not a page (400 for a used link).
+ */
+export async function startConnect(browser: (input: string | URL, init?: RequestInit) => Promise<Response>, connectUrl: string): Promise<Response> {
+  const page = await browser(connectUrl);
+  if (page.status !== 200) return page;
+  const html = await page.text();
+  const action = /<form method="post" action="([^"]+)"/.exec(html)?.[1];
+  const confirm = /name="confirm" value="([^"]+)"/.exec(html)?.[1];
+  if (!action || !confirm) throw new Error('the connect page has no confirmation form');
+  const target = new URL(action.replace(/&#38;/g, '&'), connectUrl);
+  return browser(target, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ confirm }).toString() });
+}

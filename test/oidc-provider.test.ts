@@ -32,7 +32,7 @@ import type { Connector } from '../connectors/sdk/types.ts';
 import type { ConnectionConfig } from '../src/config.ts';
 import { hashApiKey } from '../src/auth/tenants.ts';
 import type { TokenRecord } from '../src/auth/token-manager.ts';
-import { RUN_PREFIX, cookieBrowser, startStack, type Stack } from './helpers.ts';
+import { RUN_PREFIX, cookieBrowser, startConnect, startStack, type Stack } from './helpers.ts';
 
 /** The browser's cookies for the gateway (the connect flow's binding cookie). */
 const gatewayBrowser = cookieBrowser();
@@ -314,8 +314,8 @@ async function sessionUrl(connector: string): Promise<string> {
 async function authorize(connector = 'hubspot'): Promise<{ authorizeUrl: URL; callback: URL }> {
   const browser = new Browser();
   // The gateway's connect link sets the flow's binding cookie; the same browser finishes the flow.
-  const start = await gatewayBrowser(await sessionUrl(connector));
-  expect(start.status).toBe(302);
+  const start = await startConnect(gatewayBrowser, await sessionUrl(connector));
+  expect(start.status).toBe(303);
   const authorizeUrl = new URL(start.headers.get('location')!);
   let next = authorizeUrl;
   for (let hop = 0; hop < 10 && next.origin === issuer; hop++) {

@@ -3,9 +3,12 @@
 // OAuth 2.0 authorization code + PKCE (openid-client):
 //   1. createSession (GraphQL, tenant-authenticated, admin scope) stores a connect session under a
 //      random 256-bit token and answers `<public URL>/connect/<connector>?session=<token>`.
-//   2. GET /connect/<connector>?session=… takes the session (single use, TTL) and stores a pending
-//      authorization under a fresh random `state`, holding the PKCE verifier, the redirect URI and
-//      the tenant; then redirects to the provider's authorize URL with the S256 challenge.
+//   2. GET /connect/<connector>?session=… shows a confirmation page naming the tenant the account
+//      will be connected to (it does not use the session up, so link previewers cannot), with a
+//      form that POSTs back with a token matching a SameSite=Strict cookie (a cross-site auto-POST
+//      cannot skip the page). The POST takes the session (single use, TTL), stores a pending
+//      authorization under a fresh random `state` (PKCE verifier, redirect URI, tenant), sets the
+//      browser-binding cookie and redirects to the provider's authorize URL with the S256 challenge.
 //   3. GET /connect/<connector>/callback?code&state takes the pending authorization by `state`
 //      (single use: a replayed or altered state finds nothing), checks the callback URL is the
 //      registered redirect URI, exchanges the code with the verifier, stores the tokens in the
@@ -74,6 +77,8 @@ export interface DisconnectResult {
 
 const newToken = () => randomBytes(32).toString('base64url');
 const stateDigest = (state: string) => createHash('sha256').update(state).digest('base64url');
+const confirmCookieName = (sessionToken: string) => `sb_confirm_${createHash('sha256').update(sessionToken).digest('hex').slice(0, 16)}`;
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 /** One cookie per pending authorization, so two flows in two tabs do not overwrite each other. */
 const bindingCookieName = (state: string) => `sb_connect_${stateDigest(state).slice(0, 16).replace(/[-_]/g, 'x')}`;
 
@@ -131,9 +136,51 @@ export class ConnectFlow {
     return { url: `${publicBase}/connect/${connector.manifest.id}?session=${token}`, expiresAt: new Date(Date.now() + ttl * 1000).toISOString() };
   }
 
-  // ─── 2. start ───────────────────────────────────────────────────────────────────────────────
+  // ─── 2. confirm, then start ─────────────────────────────────────────────────────────────────
 
-  async start(connectorId: string, requestUrl: URL, publicBase: string): Promise<HttpAnswer> {
+  /** GET: the confirmation page. Reads the session without using it up. */
+  async confirmPage(connectorId: string, requestUrl: URL): Promise<HttpAnswer> {
+    const token = requestUrl.searchParams.get('session');
+    if (!token) return refuse('missing session parameter: open the URL createConnectSession returned');
+    const session = await this.deps.connections.peekSession<ConnectSession>(`session:${token}`);
+    if (!session) return refuse('this connect link is unknown, already used or expired: create a new connect session');
+    if (session.connector !== connectorId) return refuse('this connect link belongs to another connector');
+    const connector = this.connector(connectorId);
+    const tenant = this.deps.directory.byId(session.tenantId);
+    const confirm = newToken();
+    const action = `/connect/${encodeURIComponent(connectorId)}${requestUrl.search}`;
+    const provider = escapeHtml(connector.manifest.displayName);
+    const who = escapeHtml(tenant?.name ?? session.tenantId);
+    const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Connect ${provider}</title><meta name="referrer" content="no-referrer">
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1b1b1b}button{font:inherit;padding:.6rem 1.2rem;border-radius:6px;border:0;background:#2d5be3;color:#fff;cursor:pointer}small{color:#555}</style></head>
+<body><h1>Connect ${provider}</h1>
+<p>You are about to give <strong>${who}</strong> read access to your ${provider} account through Switchboard.</p>
+<p><small>Continue only if you started this from ${who}. ${provider} will ask you to approve the access next.</small></p>
+<form method="post" action="${escapeHtml(action)}"><input type="hidden" name="confirm" value="${confirm}"><button type="submit">Continue to ${provider}</button></form>
+</body></html>`;
+    const cookie = `${confirmCookieName(token)}=${confirm}; Path=/connect/${encodeURIComponent(connectorId)}; Max-Age=${this.deps.config.connectSessionTtlSeconds}; HttpOnly; SameSite=Strict`;
+    return {
+      status: 200,
+      headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'x-frame-options': 'DENY', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'", 'set-cookie': cookie },
+      body: html,
+    };
+  }
+
+  /** POST from the confirmation page: checks its token against the page's cookie, then starts. */
+  async confirmAndStart(connectorId: string, requestUrl: URL, form: URLSearchParams, cookieHeader: string | null | undefined, publicBase: string): Promise<HttpAnswer> {
+    const token = requestUrl.searchParams.get('session');
+    if (!token) return refuse('missing session parameter: open the URL createConnectSession returned');
+    const confirm = form.get('confirm');
+    if (!confirm || readCookie(cookieHeader, confirmCookieName(token)) !== confirm) {
+      return refuse('open the connect link and press Continue on its page to connect');
+    }
+    const answer = await this.start(connectorId, requestUrl, publicBase);
+    // A POST answered with a redirect: 303 makes the browser GET the provider's page.
+    return answer.status === 302 ? { ...answer, status: 303 } : answer;
+  }
+
+  private async start(connectorId: string, requestUrl: URL, publicBase: string): Promise<HttpAnswer> {
     const token = requestUrl.searchParams.get('session');
     if (!token) return refuse('missing session parameter: open the URL createConnectSession returned');
     const session = await this.deps.connections.takeSession<ConnectSession>(`session:${token}`);

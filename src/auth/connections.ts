@@ -65,6 +65,8 @@ export interface ConnectionStore {
   putSession(token: string, value: unknown, ttlSeconds: number): Promise<void>;
   /** The session stored under `token`, removed atomically: a second take gets null. */
   takeSession<T>(token: string): Promise<T | null>;
+  /** The session stored under `token`, left in place (the confirmation page reads it). */
+  peekSession<T>(token: string): Promise<T | null>;
   publish(event: StatusEvent): Promise<void>;
   /** Every status event from every replica (this one included). Returns an unsubscribe function. */
   onStatus(listener: (event: StatusEvent) => void): () => void;
@@ -168,6 +170,11 @@ export class MemoryConnectionStore extends CachedListing implements ConnectionSt
     const now = Date.now();
     for (const [k, s] of this.sessions) if (s.expiresAt <= now) this.sessions.delete(k);
     this.sessions.set(sessionDigest(token), { value: JSON.stringify(value), expiresAt: now + ttlSeconds * 1000 });
+  }
+
+  async peekSession<T>(token: string): Promise<T | null> {
+    const s = this.sessions.get(sessionDigest(token));
+    return s && s.expiresAt > Date.now() ? (JSON.parse(s.value) as T) : null;
   }
 
   async takeSession<T>(token: string): Promise<T | null> {
@@ -284,6 +291,11 @@ export class RedisConnectionStore extends CachedListing implements ConnectionSto
 
   async putSession(token: string, value: unknown, ttlSeconds: number): Promise<void> {
     await this.redis.set(`${this.prefix}:s:${sessionDigest(token)}`, JSON.stringify(value), 'EX', ttlSeconds);
+  }
+
+  async peekSession<T>(token: string): Promise<T | null> {
+    const v = await this.redis.get(`${this.prefix}:s:${sessionDigest(token)}`);
+    return v ? (JSON.parse(v) as T) : null;
   }
 
   async takeSession<T>(token: string): Promise<T | null> {
