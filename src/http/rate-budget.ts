@@ -3,7 +3,7 @@ import { ConnectorError } from '../../connectors/sdk/errors.ts';
 /**
  * A token bucket holding one connection's documented request allowance (e.g. HubSpot 190 per
  * 10 s, Stripe 100 per s), so the gateway slows itself down instead of collecting 429s.
- * In-process only: with N replicas each keeps its own bucket (documented in docs/limits.md).
+ * In-process only: with N replicas each keeps its own bucket (documented in docs/configuration.md).
  * Hand-written because it is ~30 lines and the candidates (bottleneck, limiter) are unmaintained.
  */
 export class RateBudget {
