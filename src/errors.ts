@@ -43,12 +43,11 @@ export function serviceUnavailable(message: string): GraphQLError {
 /** Whether an error means the gateway's own Redis could not be reached (ioredis gave up, or the socket is down). */
 export function isStoreOutage(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  return (
-    err.name === 'MaxRetriesPerRequestError' ||
-    err.name === 'DeadlineExceeded' ||
-    err.name === 'VaultStoreError' ||
-    /Connection is closed|ECONNREFUSED|ECONNRESET|Stream isn't writeable|enableOfflineQueue/i.test(err.message)
-  );
+  if (['MaxRetriesPerRequestError', 'DeadlineExceeded', 'VaultStoreError', 'StoreBusyError'].includes(err.name)) return true;
+  // Redis error replies during failover, loading, memory pressure or misconfigured auth.
+  if (err.name === 'ReplyError' && /^(READONLY|LOADING|OOM|NOAUTH|MASTERDOWN|CLUSTERDOWN|BUSY)\b/.test(err.message)) return true;
+  // ioredis transport errors carry these in their message.
+  return /^(Connection is closed|Stream isn't writeable)|\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT)\b/.test(err.message);
 }
 
 /** A provider failure while connecting (no connection exists yet), as a GraphQL error with its code. */

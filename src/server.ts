@@ -27,7 +27,7 @@ import { JwtVerifier, looksLikeJwt } from './auth/jwt.ts';
 import { ProviderApps } from './auth/provider-apps.ts';
 import { scopeError, scopesFromClaim } from './auth/scopes.ts';
 import { TenantDirectory, type Principal } from './auth/tenants.ts';
-import { TokenManager } from './auth/token-manager.ts';
+import { TokenManager, TokenRefreshError } from './auth/token-manager.ts';
 import { CredentialVault, createVaultStore, loadVaultKeyring, type MasterKeyring } from './auth/vault.ts';
 import { EntityCache } from './cache/entity-cache.ts';
 import { createKvStore, type KvStore } from './cache/store.ts';
@@ -329,7 +329,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
                 answer = await flow.confirmAndStart(connector, url, new URLSearchParams(raw.toString('utf8')), req.headers.cookie, publicBase(req));
               }
             } catch (err) {
-              if (!isStoreOutage(err)) throw err;
+              // A store outage, or a lock held too long by a refresh: retryable, not a server fault.
+              if (!isStoreOutage(err) && !(err instanceof TokenRefreshError)) throw err;
               log.warn({ connector, err: (err as Error).name }, 'connect flow: store unreachable');
               answer = { status: 503, headers: { 'retry-after': '5' }, body: { error: 'temporarily unavailable; start the connection again in a moment', code: 'SERVICE_UNAVAILABLE' } };
             }

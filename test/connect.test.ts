@@ -9,7 +9,7 @@ import { hashApiKey } from '../src/auth/tenants.ts';
 import { defaultGatewayConfig } from '../src/config.ts';
 import { createGateway } from '../src/server.ts';
 import type { TokenRecord } from '../src/auth/token-manager.ts';
-import { RUN_PREFIX, REDIS_URL, TOKENS, freePort, postStripeWebhook, startStack, stripeCustomers, stripeEventBody, subscribe, type Stack, cookieBrowser, startConnect } from './helpers.ts';
+import { RUN_PREFIX, REDIS_URL, TOKENS, freePort, graphql, postStripeWebhook, startStack, stripeCustomers, stripeEventBody, subscribe, type Stack, cookieBrowser, startConnect } from './helpers.ts';
 
 const browser = cookieBrowser();
 
@@ -182,9 +182,13 @@ describe('OAuth connect flow (HubSpot emulator: authorization code + PKCE + stat
     expect(setCookie).toMatch(/Path=\/connect\/hubspot\/callback/);
     const cookie = setCookie.split(';')[0]!;
     expect((await startConnect(mine, url)).status).toBe(400);
-    // Pressing Continue without the confirmation page's cookie (a cross-site auto-POST) is refused.
-    const forged = await fetch(url, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'confirm=whatever' });
+    // Pressing Continue without the confirmation page's cookie (a cross-site auto-POST) is refused,
+    // and leaves the link usable by the person who opens it.
+    const fresh = await sessionUrl('hubspot');
+    const forged = await fetch(fresh, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'confirm=whatever' });
     expect(forged.status).toBe(400);
+    expect(((await forged.json()) as { error: string }).error).toMatch(/press Continue/);
+    expect((await startConnect(cookieBrowser(), fresh)).status).toBe(303);
 
     const before = (await connections()).length;
     const consent = await fetch(first.headers.get('location')!, { redirect: 'manual' });
@@ -619,6 +623,37 @@ describe('other ways to connect, disconnect, scopes', () => {
       vault.put = originalPut;
       release();
       await fetch(`${stack.hubspot.url}/__emulator/oauth`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rotateRefreshTokens: false }) });
+    }
+  });
+
+  it('a registered redirect URI on another origin: the connect link is served there, so the cookies come back', async () => {
+    const oauth = stack.gateway.services.config.providers.hubspot!.oauth!;
+    oauth.redirectUri = `http://127.0.0.1:${port}/connect/hubspot/callback`;
+    try {
+      const res = await graphql<{ createConnectSession: { url: string } }>(`http://localhost:${port}/graphql`, BETA_KEY, CREATE, { c: 'hubspot' });
+      const url = res.data!.createConnectSession.url;
+      expect(url.startsWith(`http://127.0.0.1:${port}/connect/hubspot?session=`)).toBe(true);
+      const own = cookieBrowser();
+      const start = await startConnect(own, url);
+      const consent = await own(start.headers.get('location')!);
+      expect((await own(consent.headers.get('location')!)).status).toBe(200);
+    } finally {
+      delete oauth.redirectUri;
+    }
+  });
+
+  it('over https the flow cookies use the __Host- prefix (Secure, Path=/): a sibling subdomain cannot plant them', async () => {
+    const config = stack.gateway.services.config;
+    config.publicUrl = 'https://switchboard.example.com';
+    try {
+      const session = await beta<{ createConnectSession: { url: string } }>(CREATE, { c: 'hubspot' });
+      const link = new URL(session.data!.createConnectSession.url);
+      expect(link.origin).toBe('https://switchboard.example.com');
+      // Served over plain http here; the page is built for its public (https) origin.
+      const page = await fetch(`${stack.gateway.url.replace(/\/graphql$/, '')}${link.pathname}${link.search}`);
+      expect(page.headers.get('set-cookie')).toMatch(/^__Host-sb_confirm_[0-9a-f]{16}=[A-Za-z0-9_-]+; Path=\/; Secure; Max-Age=\d+; HttpOnly; SameSite=Strict$/);
+    } finally {
+      delete config.publicUrl;
     }
   });
 

@@ -9,7 +9,7 @@ import { createGateway, type Gateway } from '../src/server.ts';
 import { defaultGatewayConfig } from '../src/config.ts';
 import { encodeId } from '../src/ids.ts';
 import { signV3 } from '../connectors/hubspot/webhooks.ts';
-import { TOKENS, graphql, startStack, subscribe, type Stack } from './helpers.ts';
+import { REDIS_URL, TOKENS, graphql, startStack, subscribe, type Stack } from './helpers.ts';
 
 const STRIPE_SECRET = 'whsec_switchboard_test_secret_0000';
 const stripeSdk = new Stripe('sk_test_unused');
@@ -105,6 +105,26 @@ describe('webhooks → subscriptions', () => {
     } finally {
       await sub.close();
     }
+  });
+
+  it('a cached list page whose generation was evicted is not served', async () => {
+    const LIST = '{ contacts(first: 7, filter: { provider: "stripe" }) { nodes { id } } }';
+    await stack.query(LIST);
+    stack.stripe.resetRequests();
+    await stack.query(LIST);
+    expect(stack.stripe.count()).toBe(0);
+    // Memory pressure evicts the generation key (but not the page).
+    const { Redis } = await import('ioredis');
+    const redis = new Redis(REDIS_URL);
+    try {
+      const keys = await redis.keys(`${stack.gateway.services.config.keyPrefix}:cache*:g:acme:acme-stripe:Contact`);
+      expect(keys).toHaveLength(1);
+      await redis.del(...keys);
+    } finally {
+      redis.disconnect();
+    }
+    await stack.query(LIST);
+    expect(stack.stripe.count()).toBeGreaterThan(0);
   });
 
   it('acknowledges a redelivered event with 2xx and publishes it once', async () => {

@@ -35,7 +35,7 @@ import { grantedScopes, oauthConfiguration } from './oauth-client.ts';
 import type { ProviderApps, ResolvedOAuthApp } from './provider-apps.ts';
 import type { Tenant, TenantDirectory } from './tenants.ts';
 import type { TokenManager, TokenRecord } from './token-manager.ts';
-import type { CredentialVault } from './vault.ts';
+import { VaultDecryptError, type CredentialVault } from './vault.ts';
 
 export interface HttpAnswer {
   status: number;
@@ -82,10 +82,22 @@ const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.char
 /** One cookie per pending authorization, so two flows in two tabs do not overwrite each other. */
 const bindingCookieName = (state: string) => `sb_connect_${stateDigest(state).slice(0, 16).replace(/[-_]/g, 'x')}`;
 
-function readCookie(header: string | null | undefined, name: string): string | null {
+/**
+ * A Set-Cookie value. Over https the name gets the `__Host-` prefix (Secure, Path=/, no Domain), so
+ * neither a sibling subdomain nor a plain-http page can plant it; over http (local development,
+ * the demo) it is scoped to `path`.
+ */
+function setCookie(name: string, value: string, o: { https: boolean; path: string; maxAge: number; sameSite: 'Lax' | 'Strict' }): string {
+  const attributes = o.https ? `; Path=/; Secure` : `; Path=${o.path}`;
+  return `${o.https ? `__Host-${name}` : name}=${value}${attributes}; Max-Age=${o.maxAge}; HttpOnly; SameSite=${o.sameSite}`;
+}
+
+/** A cookie's value, under its plain or its `__Host-` name. */
+function readCookie(header: string | null | undefined, name: string, acceptHostPrefix = false): string | null {
   for (const part of (header ?? '').split(';')) {
     const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === name) return part.slice(i + 1).trim();
+    const key = i > 0 ? part.slice(0, i).trim() : '';
+    if (key === name || (acceptHostPrefix && key === `__Host-${name}`)) return part.slice(i + 1).trim();
   }
   return null;
 }
@@ -123,7 +135,8 @@ export class ConnectFlow {
     const mode = connector.manifest.auth.oauth2;
     if (!mode || !mode.grants.includes('authorization_code')) throw badUserInput(`${connector.manifest.displayName} has no OAuth authorization-code flow; use connectWithApiKey`, 'connector');
     const params = this.checkParams(connector, input.params ?? {});
-    if (!this.deps.apps.oauthApp(connector.manifest.id, params)) {
+    const app = this.deps.apps.oauthApp(connector.manifest.id, params);
+    if (!app) {
       throw badUserInput(`no OAuth app is registered for ${connector.manifest.displayName} on this gateway (providers.${connector.manifest.id}.oauth in the tenants file)`, 'connector');
     }
     const returnUrl = input.returnUrl ?? null;
@@ -133,7 +146,9 @@ export class ConnectFlow {
     const session: ConnectSession = { tenantId: tenant.id, connector: connector.manifest.id, returnUrl, params, reconnect: input.reconnect ?? null };
     const ttl = this.deps.config.connectSessionTtlSeconds;
     await this.deps.connections.putSession(`session:${token}`, session, ttl);
-    return { url: `${publicBase}/connect/${connector.manifest.id}?session=${token}`, expiresAt: new Date(Date.now() + ttl * 1000).toISOString() };
+    // The link lives on the callback's origin: the cookies set along the way must come back with it.
+    const base = app.redirectUri ? new URL(app.redirectUri).origin : publicBase;
+    return { url: `${base}/connect/${connector.manifest.id}?session=${token}`, expiresAt: new Date(Date.now() + ttl * 1000).toISOString() };
   }
 
   // ─── 2. confirm, then start ─────────────────────────────────────────────────────────────────
@@ -159,7 +174,7 @@ export class ConnectFlow {
 <p><small>Continue only if you started this from ${who}. ${provider} will ask you to approve the access next.</small></p>
 <form method="post" action="${escapeHtml(action)}"><input type="hidden" name="confirm" value="${confirm}"><button type="submit">Continue to ${provider}</button></form>
 </body></html>`;
-    const cookie = `${confirmCookieName(token)}=${confirm}; Path=/connect/${encodeURIComponent(connectorId)}; Max-Age=${this.deps.config.connectSessionTtlSeconds}; HttpOnly; SameSite=Strict`;
+    const cookie = setCookie(confirmCookieName(token), confirm, { https: requestUrl.protocol === 'https:' || this.deps.config.publicUrl?.startsWith('https:') === true, path: `/connect/${encodeURIComponent(connectorId)}`, maxAge: this.deps.config.connectSessionTtlSeconds, sameSite: 'Strict' });
     return {
       status: 200,
       headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'x-frame-options': 'DENY', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'", 'set-cookie': cookie },
@@ -172,7 +187,7 @@ export class ConnectFlow {
     const token = requestUrl.searchParams.get('session');
     if (!token) return refuse('missing session parameter: open the URL createConnectSession returned');
     const confirm = form.get('confirm');
-    if (!confirm || readCookie(cookieHeader, confirmCookieName(token)) !== confirm) {
+    if (!confirm || readCookie(cookieHeader, confirmCookieName(token), true) !== confirm) {
       return refuse('open the connect link and press Continue on its page to connect');
     }
     const answer = await this.start(connectorId, requestUrl, publicBase);
@@ -215,9 +230,7 @@ export class ConnectFlow {
     // browser holds, scoped to the callback path. Without it, an attacker could send a victim the
     // provider's consent page of the attacker's own flow and attach the victim's account to the
     // attacker's tenant.
-    const callbackPath = new URL(redirectUri).pathname;
-    const secure = redirectUri.startsWith('https:') ? '; Secure' : '';
-    const cookie = `${bindingCookieName(state)}=${stateDigest(state)}; Path=${callbackPath}; Max-Age=${this.deps.config.connectSessionTtlSeconds}; HttpOnly; SameSite=Lax${secure}`;
+    const cookie = setCookie(bindingCookieName(state), stateDigest(state), { https: redirectUri.startsWith('https:'), path: new URL(redirectUri).pathname, maxAge: this.deps.config.connectSessionTtlSeconds, sameSite: 'Lax' });
     return { status: 302, headers: { location, 'cache-control': 'no-store', 'set-cookie': cookie } };
   }
 
@@ -227,7 +240,7 @@ export class ConnectFlow {
     const state = requestUrl.searchParams.get('state');
     if (!state) return refuse('missing state parameter');
     // Checked before the state is taken, so a foreign browser cannot burn a genuine authorization.
-    if (readCookie(cookieHeader, bindingCookieName(state)) !== stateDigest(state)) {
+    if (readCookie(cookieHeader, bindingCookieName(state), true) !== stateDigest(state)) {
       return refuse('this browser did not start this authorization: open the connect link and finish in the same browser');
     }
     const pending = await this.deps.connections.takeSession<PendingAuthorization>(`state:${state}`);
@@ -269,7 +282,7 @@ export class ConnectFlow {
 
   private finish(pending: PendingAuthorization, state: string, connection: ManagedConnection | null, error: string | null, errorCode = 'access_denied'): HttpAnswer {
     const answer = this.finishAnswer(pending, connection, error, errorCode);
-    const clear = `${bindingCookieName(state)}=; Path=${new URL(pending.redirectUri).pathname}; Max-Age=0; HttpOnly; SameSite=Lax`;
+    const clear = setCookie(bindingCookieName(state), '', { https: pending.redirectUri.startsWith('https:'), path: new URL(pending.redirectUri).pathname, maxAge: 0, sameSite: 'Lax' });
     return { ...answer, headers: { ...answer.headers, 'set-cookie': clear } };
   }
 
@@ -387,8 +400,16 @@ export class ConnectFlow {
     let status: ManagedConnection['status'] = 'DISABLED';
     let lastError: string | null = 'disabled by the tenant';
     if (enabled) {
-      const stored = await this.deps.vault.get<StoredCredential>(tenant.id, connectionId).catch(() => null);
-      const broken = !stored ? 'the stored credentials could not be read' : stored.kind === 'oauth2' && stored.status === 'NEEDS_REAUTH' ? (stored.lastError ?? 'the provider refused the refresh token') : null;
+      // A record that does not decrypt stays NEEDS_REAUTH; one that cannot be read right now (the
+      // store is down) is not proof of anything: first use will tell.
+      let broken: string | null = null;
+      try {
+        const stored = await this.deps.vault.get<StoredCredential>(tenant.id, connectionId);
+        if (stored?.kind === 'oauth2' && stored.status === 'NEEDS_REAUTH') broken = stored.lastError ?? 'the provider refused the refresh token';
+      } catch (err) {
+        if (err instanceof VaultDecryptError) broken = 'the stored credentials could not be decrypted';
+        else throw err;
+      }
       status = broken ? 'NEEDS_REAUTH' : 'ACTIVE';
       lastError = broken;
     }
@@ -491,12 +512,7 @@ export class ConnectFlow {
       lastRefreshedAt: now,
       ...(auth === 'CLIENT_CREDENTIALS' ? { grant: 'client_credentials' as const } : {}),
     } satisfies TokenRecord & { kind: 'oauth2' };
-    const found = reconnect ? await this.deps.connections.get(reconnect) : null;
-    // Ownership was checked when the session was made; ids never move between tenants, but a
-    // reconnect only ever replaces a connection of the same tenant and provider.
-    const previous = found && found.tenantId === tenantId && found.provider === connectorId ? found : null;
-    const id = previous?.id ?? this.newConnectionId(connectorId);
-    const connection: ManagedConnection = {
+    const build = (id: string, previous: ManagedConnection | null): ManagedConnection => ({
       id,
       tenantId,
       provider: connectorId,
@@ -508,15 +524,27 @@ export class ConnectFlow {
       createdAt: previous?.createdAt ?? new Date(now).toISOString(),
       lastRefreshedAt: new Date(now).toISOString(),
       lastError: null,
-    };
-    // Vault first: a connection is never listed without its credentials. Under the refresh lock, so
-    // a refresh of the previous credential (reconnect) cannot overwrite the new one.
-    await this.deps.tokens.exclusive(tenantId, id, async () => {
-      await this.deps.vault.put(tenantId, id, record);
-      await this.deps.connections.put(connection);
     });
-    await this.announce(connection, 'ACTIVE', previous ? 'reconnected' : 'connected');
-    return connection;
+    // Vault first: a connection is never listed without its credentials. Under the refresh lock, so
+    // neither a refresh of the previous credential nor a disconnect can interleave with the write;
+    // a reconnect whose connection was disconnected meanwhile becomes a new connection.
+    const id = reconnect ?? this.newConnectionId(connectorId);
+    const connection = await this.deps.tokens.exclusive(tenantId, id, async () => {
+      const found = reconnect ? await this.deps.connections.get(reconnect) : null;
+      // Ownership was checked when the session was made; ids never move between tenants, but a
+      // reconnect only ever replaces a connection of the same tenant and provider.
+      const previous = found && found.tenantId === tenantId && found.provider === connectorId ? found : null;
+      if (reconnect && !previous) return null;
+      const next = build(id, previous);
+      await this.deps.vault.put(tenantId, id, record);
+      await this.deps.connections.put(next);
+      return next;
+    });
+    if (connection) {
+      await this.announce(connection, 'ACTIVE', reconnect ? 'reconnected' : 'connected');
+      return connection;
+    }
+    return this.storeOAuth(tenantId, connectorId, app, tokens, params, null, auth, requestedScopes);
   }
 
   private async announce(c: ManagedConnection, status: StatusEvent['status'], reason: string): Promise<void> {

@@ -21,6 +21,11 @@ import { EventEmitter } from 'node:events';
 import { Redis } from 'ioredis';
 
 export type ConnectionStatus = 'ACTIVE' | 'NEEDS_REAUTH' | 'DISABLED';
+
+/** Concurrent writers kept a compare-and-set from landing: retryable, reported like an outage. */
+export class StoreBusyError extends Error {
+  override readonly name = 'StoreBusyError';
+}
 export type ConnectionAuth = 'OAUTH2' | 'CLIENT_CREDENTIALS' | 'API_KEY' | 'BASIC' | 'CONFIGURED';
 
 export interface ManagedConnection {
@@ -276,7 +281,7 @@ export class RedisConnectionStore extends CachedListing implements ConnectionSto
       }
       if (swapped === -1) return null;
     }
-    throw new Error(`connection ${connectionId}: too many concurrent updates`);
+    throw new StoreBusyError(`connection ${connectionId}: too many concurrent updates`);
   }
 
   async delete(tenantId: string, connectionId: string): Promise<boolean> {

@@ -216,9 +216,14 @@ export class TokenManager {
     for (;;) {
       const fence = await this.acquire(tenantId, connectionId);
       if (fence !== null) {
+        // The work may call the provider (revocation) and take longer than one lease: keep
+        // extending it while the work runs, so no refresh can take the lock in the middle.
+        const renew = setInterval(() => void this.checkFence(tenantId, connectionId, fence).catch(() => undefined), Math.max(50, Math.floor(this.leaseMs / 3)));
+        renew.unref();
         try {
           return await work();
         } finally {
+          clearInterval(renew);
           await this.release(tenantId, connectionId, fence);
         }
       }

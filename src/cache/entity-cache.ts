@@ -58,6 +58,8 @@ export function listGenerationKey(scope: CacheScope, entity: EntityType): string
   return `g:${part(scope.tenantId)}:${part(scope.connectionId)}:${entity}`;
 }
 
+const newGeneration = () => `${Date.now().toString(36)}-${randomUUID()}`;
+
 export class EntityCache {
   constructor(
     private readonly keyv: Keyv,
@@ -140,19 +142,35 @@ export class EntityCache {
 
   /** A cached page still valid for the current list generation (one round trip for both keys). */
   async getPage(scope: CacheScope, entity: EntityType, fingerprint: string): Promise<{ page: CachedPage | undefined; generation: string | null }> {
+    if (this.options.ttlSeconds.listPage <= 0) return { page: undefined, generation: null };
     const [page, generation] = await this.guarded('page', [undefined, null] as [CachedPage | undefined, string | null], async () => {
       const [p, g] = await this.keyv.getMany<unknown>([pageKey(scope, entity, fingerprint), listGenerationKey(scope, entity)]);
       return [(p ?? undefined) as CachedPage | undefined, typeof g === 'string' ? g : null];
     });
-    const valid = page !== undefined && (page.generation ?? null) === generation ? page : undefined;
+    const valid = page !== undefined && generation !== null && page.generation === generation ? page : undefined;
     this.metrics?.cacheRequests.inc({ kind: 'page', result: valid ? 'hit' : 'miss' });
-    return { page: valid, generation };
+    if (generation !== null) return { page: valid, generation };
+    // No generation yet (or it was evicted): start one before the provider is asked, so the page
+    // about to be fetched is tagged with a value no earlier page carries, and any change event
+    // after this point replaces it.
+    const fresh = newGeneration();
+    const stored = await this.guarded('page-generation', false, async () => {
+      await this.keyv.set(listGenerationKey(scope, entity), fresh, this.generationTtlMs());
+      return true;
+    });
+    return { page: undefined, generation: stored ? fresh : null };
+  }
+
+  private generationTtlMs(): number {
+    // Outlives every page written under it (pages live listPage seconds), and then some.
+    return Math.max(this.options.ttlSeconds.listPage * 2, 3600) * 1000;
   }
 
   /** Stores a page read under `generation` (the one getPage reported before the provider was asked). */
   async setPage(scope: CacheScope, entity: EntityType, fingerprint: string, page: CachedPage, generation: string | null): Promise<void> {
     const ttl = this.options.ttlSeconds.listPage * 1000;
-    if (ttl <= 0) return;
+    // Without a generation (the store did not take one) a page could never be told stale: skip it.
+    if (ttl <= 0 || generation === null) return;
     await this.guarded('page-write', undefined, async () => {
       await this.keyv.set(pageKey(scope, entity, fingerprint), { ...page, generation }, ttl);
     });
@@ -160,10 +178,8 @@ export class EntityCache {
 
   /** Starts a new list generation: every cached page of this connection and entity stops counting. */
   async invalidateLists(scope: CacheScope, entity: EntityType): Promise<void> {
-    // Outlives every page written under the previous generation (pages live listPage seconds).
-    const ttl = Math.max(this.options.ttlSeconds.listPage, 1) * 2000;
     await this.guarded('page-invalidate', undefined, async () => {
-      await this.keyv.set(listGenerationKey(scope, entity), `${Date.now().toString(36)}-${randomUUID()}`, ttl);
+      await this.keyv.set(listGenerationKey(scope, entity), newGeneration(), this.generationTtlMs());
     });
   }
 }
