@@ -12,6 +12,7 @@ import { generateMasterKeyEntry, parseMasterKeys } from '../src/auth/vault.ts';
 import { defaultGatewayConfig } from '../src/config.ts';
 import { createGateway } from '../src/server.ts';
 import { cookieBrowser, startConnect } from '../test/helpers.ts';
+import { removeKeys } from './redis-cleanup.ts';
 
 const port = Number(process.env.BENCH_GATEWAY_PORT);
 const callback = `http://127.0.0.1:${port}/connect/hubspot/callback`;
@@ -80,6 +81,7 @@ process.stdout.write(`${JSON.stringify({ url: gateway.url, hubspot: hubspot.url,
 const stop = async () => {
   await gateway.stop();
   await hubspot.stop();
+  await removeKeys(config.redisUrl, config.keyPrefix);
   process.exit(0);
 };
 process.on('SIGTERM', () => void stop());

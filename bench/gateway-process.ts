@@ -5,6 +5,7 @@ import { defaultGatewayConfig } from '../src/config.ts';
 import { startDemo } from '../src/demo.ts';
 import { createGateway } from '../src/server.ts';
 import { generateMasterKeyEntry, parseMasterKeys } from '../src/auth/vault.ts';
+import { removeKeys } from './redis-cleanup.ts';
 
 const latencyMs = Number(process.env.BENCH_EMULATOR_LATENCY_MS ?? 20);
 const demo = await startDemo({ latencyMs });
@@ -19,6 +20,7 @@ process.stdout.write(
 const stop = async () => {
   await Promise.all([cold.stop(), warm.stop()]);
   await demo.stop();
+  await removeKeys(base.redisUrl, base.keyPrefix);
   process.exit(0);
 };
 process.on('SIGTERM', () => void stop());

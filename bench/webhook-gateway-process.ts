@@ -9,6 +9,7 @@ import { defaultGatewayConfig } from '../src/config.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { createGateway } from '../src/server.ts';
 import { generateMasterKeyEntry, parseMasterKeys } from '../src/auth/vault.ts';
+import { removeKeys } from './redis-cleanup.ts';
 
 const env = (name: string): string => {
   const v = process.env[name];
@@ -54,6 +55,7 @@ const stop = async () => {
   setTimeout(() => process.exit(1), 8_000).unref();
   await gateway.stop().catch(() => undefined);
   await stripe.stop().catch(() => undefined);
+  await removeKeys(redisUrl, keyPrefix);
   process.exit(0);
 };
 process.on('SIGTERM', () => void stop());

@@ -15,7 +15,7 @@ import { createGateway, type Gateway, type GatewayOptions } from '../src/server.
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** One prefix per test run (and per file, since each file is its own module instance). */
-export const RUN_PREFIX = `sbtest:${randomUUID().slice(0, 8)}`;
+export const RUN_PREFIX = `sbtest:${process.env.SB_TEST_RUN ?? 'adhoc'}:${randomUUID().slice(0, 8)}`;
 
 export const TOKENS = {
   hubspot: 'pat-na1-test0000-0000-4000-8000-000000000000',

@@ -1,0 +1,22 @@
+// Benchmarks write to the shared Redis under their own prefix; each gateway process removes its
+// keys when it stops, so repeated runs leave nothing behind.
+import { Redis } from 'ioredis';
+
+export async function removeKeys(redisUrl: string | null | undefined, prefix: string): Promise<void> {
+  if (!redisUrl) return;
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2_000 });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } catch {
+    // Redis gone: nothing to clean.
+  } finally {
+    redis.disconnect();
+  }
+}
