@@ -37,6 +37,7 @@ import { formatError, isStoreOutage, serviceUnavailable, unauthenticated } from 
 import { withDeadline } from './util/bounded.ts';
 import { graphiqlPage, EXAMPLE_QUERY } from './http/graphiql.ts';
 import { readBody, sendJson as sendJsonWith } from './http/respond.ts';
+import { RateBudget, SharedRateBudget } from './http/rate-budget.ts';
 import { UpstreamClient } from './http/upstream.ts';
 import { createLogger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
@@ -129,14 +130,15 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const apiKeys: ApiKeyStore = config.redisUrl ? new RedisApiKeyStore(config.redisUrl, config.keyPrefix, { onError: onRedisError('API keys') }) : new MemoryApiKeyStore();
   const vaultStore = await createVaultStore({ redisUrl: config.redisUrl, namespace: `${config.keyPrefix}:vault`, onError: onRedisError('vault') });
   const vault = new CredentialVault({ keyv: vaultStore.keyv, keyring });
-  const lockRedis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, connectTimeout: 2_000 }) : null;
-  lockRedis?.on('error', onRedisError('token locks'));
+  // Token-refresh locks and the shared rate budgets (short commands on a plain connection).
+  const sharedRedis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, connectTimeout: 2_000 }) : null;
+  sharedRedis?.on('error', onRedisError('token locks / rate budgets'));
   const directory = new TenantDirectory(config.tenants, connections, config.providers, config.limits.cacheOpTimeoutMs, (err) =>
     log.warn({ err: String(err) }, 'runtime connections unavailable (Redis); serving tenants-file connections only'),
   );
   const tokens = new TokenManager({
     vault,
-    redis: lockRedis,
+    redis: sharedRedis,
     keyPrefix: `${config.keyPrefix}:token`,
     onStatusChange: async (change) => {
       const updated = await connections.update(change.connectionId, { status: change.status, lastError: change.reason });
@@ -147,14 +149,21 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       await connections.update(connectionId, { lastRefreshedAt: new Date(at).toISOString() });
     },
   });
-  const upstream = new UpstreamClient(metrics, {
-    attemptTimeoutMs: config.limits.upstreamAttemptTimeoutMs,
-    maxAttempts: config.limits.upstreamMaxAttempts,
-    baseDelayMs: 100,
-    maxDelayMs: 2_000,
-    breakerThreshold: 5,
-    breakerHalfOpenAfterMs: 10_000,
-  });
+  const upstream = new UpstreamClient(
+    metrics,
+    {
+      attemptTimeoutMs: config.limits.upstreamAttemptTimeoutMs,
+      maxAttempts: config.limits.upstreamMaxAttempts,
+      baseDelayMs: 100,
+      maxDelayMs: 2_000,
+      breakerThreshold: 5,
+      breakerHalfOpenAfterMs: 10_000,
+    },
+    globalThis.fetch,
+    // With Redis, a connection's allowance is shared by every replica; without, per process.
+    (key, requests, windowMs) =>
+      sharedRedis ? new SharedRateBudget(sharedRedis, `${config.keyPrefix}:rate:${key}`, requests, windowMs, config.limits.cacheOpTimeoutMs) : new RateBudget(requests, windowMs),
+  );
   const services: GatewayServices = {
     config,
     directory,
@@ -436,7 +445,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         await apollo.stop();
         await events.close();
         await kv.close();
-        await Promise.allSettled([connections.close(), apiKeys.close(), vaultStore.close(), lockRedis?.quit()]);
+        await Promise.allSettled([connections.close(), apiKeys.close(), vaultStore.close(), sharedRedis?.quit()]);
       })();
       return stopping;
     },

@@ -14,7 +14,7 @@ import {
 import { ConnectorError, parseRetryAfter } from '../../connectors/sdk/errors.ts';
 import type { ConnectionInfo, ConnectorManifest, QueryValue, UpstreamFetch, UpstreamRequest, UpstreamResponse } from '../../connectors/sdk/types.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { RateBudget } from './rate-budget.ts';
+import { RateBudget, type Budget } from './rate-budget.ts';
 
 export interface UpstreamOptions {
   /** Longest one attempt may take. */
@@ -80,13 +80,15 @@ function appendParams(params: URLSearchParams, values: Record<string, QueryValue
 
 export class UpstreamClient {
   private readonly breakers = new Map<string, CircuitBreakerPolicy>();
-  private readonly budgets = new Map<string, RateBudget>();
+  private readonly budgets = new Map<string, Budget>();
 
   constructor(
     private readonly metrics: Metrics | null,
     private readonly options: UpstreamOptions = DEFAULT_UPSTREAM_OPTIONS,
     /** The transport; captured once so tests can prove connectors use nothing else. */
     private readonly fetchImpl: typeof fetch = globalThis.fetch,
+    /** Builds a connection's budget (shared across replicas when Redis is configured); default in-process. */
+    private readonly budgetFactory: (key: string, requests: number, windowMs: number) => Budget = (_key, requests, windowMs) => new RateBudget(requests, windowMs),
   ) {}
 
   /** The wrapped fetch handed to a connector for one connection within one request. */
@@ -109,12 +111,12 @@ export class UpstreamClient {
     return breaker;
   }
 
-  private budgetFor(scope: CallScope): RateBudget {
+  private budgetFor(scope: CallScope): Budget {
     const key = `${scope.manifest.id}:${scope.connection.id}`;
     let budget = this.budgets.get(key);
     if (!budget) {
       const limit = scope.rateLimit ?? scope.manifest.rateLimits;
-      budget = new RateBudget(limit.requests, limit.windowMs);
+      budget = this.budgetFactory(key, limit.requests, limit.windowMs);
       this.budgets.set(key, budget);
     }
     return budget;
