@@ -12,7 +12,7 @@ import { generateMasterKeyEntry, parseMasterKeys } from '../src/auth/vault.ts';
 import { defaultGatewayConfig } from '../src/config.ts';
 import { createGateway } from '../src/server.ts';
 import { cookieBrowser, startConnect } from '../test/helpers.ts';
-import { removeKeys } from './redis-cleanup.ts';
+import { removeKeys } from '../test/redis-cleanup.ts';
 
 const port = Number(process.env.BENCH_GATEWAY_PORT);
 const callback = `http://127.0.0.1:${port}/connect/hubspot/callback`;

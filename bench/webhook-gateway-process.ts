@@ -9,7 +9,7 @@ import { defaultGatewayConfig } from '../src/config.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { createGateway } from '../src/server.ts';
 import { generateMasterKeyEntry, parseMasterKeys } from '../src/auth/vault.ts';
-import { removeKeys } from './redis-cleanup.ts';
+import { removeKeys } from '../test/redis-cleanup.ts';
 
 const env = (name: string): string => {
   const v = process.env[name];

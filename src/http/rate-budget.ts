@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { ConnectorError } from '../../connectors/sdk/errors.ts';
+import { withDeadline } from '../util/bounded.ts';
 
 /** What the upstream wrapper needs from a budget: wait for one request's worth of allowance. */
 export interface Budget {
@@ -118,13 +119,6 @@ export class SharedRateBudget implements Budget {
   }
 
   private ask(): Promise<number> {
-    let timer: NodeJS.Timeout | undefined;
-    return Promise.race([
-      (this.redis.eval(GCRA, 1, this.key, String(this.interval), String(this.tolerance)) as Promise<number>).finally(() => clearTimeout(timer)),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('rate budget: Redis did not answer')), this.timeoutMs);
-        timer.unref();
-      }),
-    ]);
+    return withDeadline(this.redis.eval(GCRA, 1, this.key, String(this.interval), String(this.tolerance)) as Promise<number>, this.timeoutMs, 'the shared rate budget');
   }
 }

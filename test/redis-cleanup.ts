@@ -1,5 +1,6 @@
-// Benchmarks write to the shared Redis under their own prefix; each gateway process removes its
-// keys when it stops, so repeated runs leave nothing behind.
+// Tests and benchmarks write to the shared Redis under their own prefix and remove it afterwards
+// (test/global-setup.ts at the end of a run, bench gateway processes when they stop), so repeated
+// runs leave nothing behind.
 import { Redis } from 'ioredis';
 
 export async function removeKeys(redisUrl: string | null | undefined, prefix: string): Promise<void> {
