@@ -21,7 +21,7 @@ import type { Connector } from '../connectors/sdk/types.ts';
 import { Redis } from 'ioredis';
 import { MemoryApiKeyStore, RedisApiKeyStore, type ApiKeyStore } from './auth/api-keys.ts';
 import { ConnectFlow, type HttpAnswer } from './auth/connect.ts';
-import { MemoryConnectionStore, RedisConnectionStore, type ConnectionStore } from './auth/connections.ts';
+import { MemoryConnectionStore, RedisConnectionStore, recordStatus, type ConnectionStore } from './auth/connections.ts';
 import { VaultCredentialStore, type CredentialStore } from './auth/credentials.ts';
 import { JwtVerifier, looksLikeJwt } from './auth/jwt.ts';
 import { ProviderApps } from './auth/provider-apps.ts';
@@ -141,8 +141,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     redis: sharedRedis,
     keyPrefix: `${config.keyPrefix}:token`,
     onStatusChange: async (change) => {
-      const updated = await connections.update(change.connectionId, { status: change.status, lastError: change.reason });
-      if (updated) await connections.publish({ tenantId: change.tenantId, connectionId: change.connectionId, provider: updated.provider, status: change.status, reason: change.reason, at: new Date().toISOString() });
+      await recordStatus(connections, change.tenantId, change.connectionId, change.status, change.reason);
       log.warn({ tenantId: change.tenantId, connectionId: change.connectionId, status: change.status }, 'connection status changed');
     },
     onRefreshed: async (_tenantId, connectionId, at) => {

@@ -94,6 +94,17 @@ function settingEntries(c: ManagedConnection): string[] {
     .filter((e): e is [string, string] => typeof e[1] === 'string' && e[1].length <= 200)
     .map(([k, v]) => `${c.provider}:${k}:${v}`);
 }
+/**
+ * Sets a connection's status and announces it — only when it changes, so a connection that keeps
+ * failing the same way does not re-announce (and drop every replica's cached listings) per request.
+ */
+export async function recordStatus(store: ConnectionStore, tenantId: string, connectionId: string, status: ConnectionStatus, reason: string): Promise<void> {
+  const current = await store.get(connectionId);
+  if (!current || current.tenantId !== tenantId || (current.status === status && current.lastError === reason)) return;
+  const updated = await store.update(connectionId, { status, lastError: reason });
+  if (updated) await store.publish({ tenantId, connectionId, provider: updated.provider, status, reason, at: new Date().toISOString() });
+}
+
 const TENANT_CACHE_MS = 5_000;
 /** A failed load is remembered this long, so an outage costs one wait per second, not one per request. */
 const FAILED_LOAD_MS = 1_000;

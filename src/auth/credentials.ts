@@ -10,7 +10,7 @@
 // No message ever carries token material.
 import { ConnectorError } from '../../connectors/sdk/errors.ts';
 import type { ConnectionConfig } from '../config.ts';
-import type { ConnectionStore } from './connections.ts';
+import { recordStatus, type ConnectionStore } from './connections.ts';
 import { resolveFileCredential, type ProviderApps } from './provider-apps.ts';
 import { NeedsReauthError, TokenRefreshError, type TokenManager, type TokenRecord } from './token-manager.ts';
 import { VaultDecryptError, type CredentialVault } from './vault.ts';
@@ -69,9 +69,13 @@ export class VaultCredentialStore extends ConfigCredentialStore {
     const stored = await this.read(tenantId, connection);
     if (stored.kind === 'api_key') return stored.apiKey;
     if (stored.kind === 'basic') return Buffer.from(`${stored.username}:${stored.password}`).toString('base64');
-    const client = this.options.apps.tokenClient(connection);
-    if (!client) throw new ConnectorError('UPSTREAM_UNAUTHORIZED', `${connection.provider} has no OAuth app registered with this gateway; connection ${connection.id} cannot renew its token`);
-    return this.translate(connection, () => this.options.tokens.accessToken(tenantId, connection.id, client));
+    const client = () => {
+      const c = this.options.apps.tokenClient(connection);
+      if (!c) throw new ConnectorError('UPSTREAM_UNAUTHORIZED', `${connection.provider} has no OAuth app registered with this gateway; connection ${connection.id} cannot renew its token`);
+      return c;
+    };
+    // The record just read goes along: no second vault read on the common (fresh token) path.
+    return this.translate(connection, () => this.options.tokens.accessToken(tenantId, connection.id, client, stored));
   }
 
   override async afterUnauthorized(tenantId: string, connection: ConnectionConfig, rejected: string): Promise<string | null> {
@@ -96,8 +100,7 @@ export class VaultCredentialStore extends ConfigCredentialStore {
     } catch (err) {
       if (!(err instanceof VaultDecryptError)) throw err;
       const reason = 'the stored credentials could not be decrypted';
-      const updated = await this.options.connections.update(connection.id, { status: 'NEEDS_REAUTH', lastError: reason });
-      if (updated) await this.options.connections.publish({ tenantId, connectionId: connection.id, provider: connection.provider, status: 'NEEDS_REAUTH', reason, at: new Date().toISOString() });
+      await recordStatus(this.options.connections, tenantId, connection.id, 'NEEDS_REAUTH', reason);
       throw new ConnectorError('UPSTREAM_UNAUTHORIZED', `connection ${connection.id} needs to be re-authorized: ${reason}. Reconnect it to restore access.`);
     }
     if (!stored) throw new ConnectorError('UPSTREAM_UNAUTHORIZED', `connection ${connection.id} has no stored credentials; reconnect it`);

@@ -185,11 +185,16 @@ export class TokenManager {
     this.now = options.now ?? Date.now;
   }
 
-  /** A valid access token, refreshed first when it expires within the margin. */
-  async accessToken(tenantId: string, connectionId: string, oauthClient: OAuthClientConfig): Promise<string> {
-    const record = await this.read(tenantId, connectionId);
+  /**
+   * A valid access token, refreshed first when it expires within the margin. `known` is the record
+   * the caller has just read from the vault (saves a second read and decrypt on the common path);
+   * the OAuth client is only built when a refresh is needed.
+   */
+  async accessToken(tenantId: string, connectionId: string, oauthClient: OAuthClientConfig | (() => OAuthClientConfig), known?: TokenRecord): Promise<string> {
+    const record = known ?? (await this.read(tenantId, connectionId));
+    if (record.status === 'NEEDS_REAUTH') throw new NeedsReauthError(tenantId, connectionId, record.lastError ?? 'the refresh token was rejected earlier');
     if (this.isFresh(record)) return record.accessToken;
-    return this.singleFlight(tenantId, connectionId, oauthClient, record.accessToken);
+    return this.singleFlight(tenantId, connectionId, typeof oauthClient === 'function' ? oauthClient() : oauthClient, record.accessToken);
   }
 
   /**

@@ -40,13 +40,17 @@ export class RateBudget implements Budget {
         this.tokens -= 1;
         return;
       }
-      const waitMs = Math.ceil((1 - this.tokens) / this.perMs);
-      if (Date.now() + waitMs > deadline) {
-        throw new ConnectorError('UPSTREAM_RATE_LIMITED', 'the connection has used its request allowance; no capacity before the request deadline', { retryAfterMs: waitMs });
-      }
-      await pause(waitMs, signal);
+      await waitForCapacity(Math.ceil((1 - this.tokens) / this.perMs), signal, deadline);
     }
   }
+}
+
+/** Waits `waitMs` for capacity, or fails with UPSTREAM_RATE_LIMITED when that ends past the deadline. */
+async function waitForCapacity(waitMs: number, signal: AbortSignal, deadline: number): Promise<void> {
+  if (Date.now() + waitMs > deadline) {
+    throw new ConnectorError('UPSTREAM_RATE_LIMITED', 'the connection has used its request allowance; no capacity before the request deadline', { retryAfterMs: waitMs });
+  }
+  await pause(waitMs, signal);
 }
 
 function pause(ms: number, signal: AbortSignal): Promise<void> {
@@ -62,6 +66,8 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+const FAILED_ASK_MS = 1_000;
 
 // GCRA (the generic cell rate algorithm): one number per connection — the theoretical arrival time
 // of the next request — on Redis's own clock, so replicas with skewed clocks agree.
@@ -89,6 +95,7 @@ export class SharedRateBudget implements Budget {
   private readonly interval: number;
   private readonly tolerance: number;
   private readonly local: RateBudget;
+  private failedAt = 0;
 
   constructor(
     private readonly redis: Redis,
@@ -104,17 +111,17 @@ export class SharedRateBudget implements Budget {
 
   async take(signal: AbortSignal, deadline: number): Promise<void> {
     for (;;) {
+      // After a failure, the local bucket serves for a second: one wait per second, not per call.
+      if (Date.now() - this.failedAt < FAILED_ASK_MS) return this.local.take(signal, deadline);
       let wait: number;
       try {
         wait = await this.ask();
       } catch {
+        this.failedAt = Date.now();
         return this.local.take(signal, deadline);
       }
       if (wait <= 0) return;
-      if (Date.now() + wait > deadline) {
-        throw new ConnectorError('UPSTREAM_RATE_LIMITED', 'the connection has used its request allowance; no capacity before the request deadline', { retryAfterMs: wait });
-      }
-      await pause(wait, signal);
+      await waitForCapacity(wait, signal, deadline);
     }
   }
 
