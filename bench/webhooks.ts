@@ -23,6 +23,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import Stripe from 'stripe';
 import { hostClockMs, type LatencySummary } from './latency-histogram.ts';
+import { removeKeys } from '../test/redis-cleanup.ts';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -337,25 +338,13 @@ async function waitForQueueDrain(timeoutMs: number): Promise<{ drained: boolean;
   }
 }
 
-async function deleteRunKeys(): Promise<number> {
-  let cursor = '0';
-  let deleted = 0;
-  for (let round = 0; round < 100_000; round++) {
-    const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${keyPrefix}:*`, 'COUNT', 1000);
-    if (keys.length) deleted += await redis.unlink(...keys);
-    cursor = nextCursor;
-    if (cursor === '0') break;
-  }
-  return deleted;
-}
-
 async function cleanup(): Promise<void> {
   for (const c of subscriberChildren) if (c.connected) await ask(c, { type: 'close' }, 'closed', 5_000).catch(() => undefined);
   await Promise.all(children.map(stopChild));
   agent.destroy();
   await queue.close().catch(() => undefined);
   try {
-    const n = await deleteRunKeys();
+    const n = await removeKeys(REDIS_URL, keyPrefix);
     console.log(`cleanup: deleted ${n} Redis keys under ${keyPrefix}:*`);
   } catch (err) {
     console.error(`cleanup: could not delete the Redis keys under ${keyPrefix}:* (${String(err)})`);

@@ -41,13 +41,16 @@ export const DEFAULT_EVENT_SETTINGS = {
 /** Seconds a cached record stays fresh, per entity; list pages live shorter (membership changes). */
 export const DEFAULT_CACHE_TTL_SECONDS = { Contact: 300, Invoice: 300, Order: 300, listPage: 60 } as const;
 
+/** Tenant and connection ids: they appear in Redis keys, URLs and global ids. */
+export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
 const credentialSchema = z.union([
   z.object({ type: z.literal('static'), token: z.string().min(1) }),
   z.object({ type: z.literal('env'), variable: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name') }),
 ]);
 
 const connectionSchema = z.object({
-  id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ (1-64 chars)'),
+  id: z.string().regex(ID_PATTERN, 'letters, digits, - and _ (1-64 chars)'),
   provider: z.string().min(1),
   /** The real API, a sandbox, or an emulator. Defaults to the connector's real base URL. */
   baseUrl: z.url().optional(),
@@ -66,7 +69,7 @@ export const API_KEY_SCOPES = ['read', 'subscribe', 'admin'] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
 const tenantSchema = z.object({
-  id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ (1-64 chars)'),
+  id: z.string().regex(ID_PATTERN, 'letters, digits, - and _ (1-64 chars)'),
   name: z.string().optional(),
   /**
    * SHA-256 (hex) of each API key the tenant may use; keys themselves are never stored. Scopes

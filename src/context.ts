@@ -29,8 +29,8 @@ export interface GatewayServices {
   vault: CredentialVault;
   /** Runtime-issued tenant API keys. */
   apiKeys: ApiKeyStore;
-  /** Connecting provider accounts (set once built). */
-  connect: ConnectFlow | null;
+  /** Connecting provider accounts. */
+  connect: ConnectFlow;
   log: Logger;
   /** The event pipeline (set once built; it needs the other services). */
   events: EventPipeline | null;
@@ -57,7 +57,6 @@ export class RequestContext {
   }
 
   get connect(): ConnectFlow {
-    if (!this.services.connect) throw new Error('connect flow not started');
     return this.services.connect;
   }
 

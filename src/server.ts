@@ -36,7 +36,7 @@ import { RequestContext, type GatewayServices } from './context.ts';
 import { formatError, isStoreOutage, serviceUnavailable, unauthenticated } from './errors.ts';
 import { withDeadline } from './util/bounded.ts';
 import { graphiqlPage, EXAMPLE_QUERY } from './http/graphiql.ts';
-import { readBody, sendJson as sendJsonWith } from './http/respond.ts';
+import { publicBaseOf, readBody, sendJson as sendJsonWith } from './http/respond.ts';
 import { RateBudget, SharedRateBudget } from './http/rate-budget.ts';
 import { UpstreamClient } from './http/upstream.ts';
 import { createLogger } from './observability/logger.ts';
@@ -127,12 +127,12 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const connections: ConnectionStore = config.redisUrl
     ? new RedisConnectionStore(config.redisUrl, `${config.keyPrefix}:conn`, onRedisError('connection store'))
     : new MemoryConnectionStore();
-  const apiKeys: ApiKeyStore = config.redisUrl ? new RedisApiKeyStore(config.redisUrl, config.keyPrefix, { onError: onRedisError('API keys') }) : new MemoryApiKeyStore();
+  // Token-refresh locks, rate budgets and API-key lookups: short commands on one plain connection.
+  const sharedRedis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, connectTimeout: 2_000 }) : null;
+  sharedRedis?.on('error', onRedisError('token locks / rate budgets / API keys'));
+  const apiKeys: ApiKeyStore = sharedRedis ? new RedisApiKeyStore(sharedRedis, config.keyPrefix) : new MemoryApiKeyStore();
   const vaultStore = await createVaultStore({ redisUrl: config.redisUrl, namespace: `${config.keyPrefix}:vault`, onError: onRedisError('vault') });
   const vault = new CredentialVault({ keyv: vaultStore.keyv, keyring });
-  // Token-refresh locks and the shared rate budgets (short commands on a plain connection).
-  const sharedRedis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, connectTimeout: 2_000 }) : null;
-  sharedRedis?.on('error', onRedisError('token locks / rate budgets'));
   const directory = new TenantDirectory(config.tenants, connections, config.providers, config.limits.cacheOpTimeoutMs, (err) =>
     log.warn({ err: String(err) }, 'runtime connections unavailable (Redis); serving tenants-file connections only'),
   );
@@ -173,11 +173,10 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     connections,
     vault,
     apiKeys,
-    connect: null,
+    connect: new ConnectFlow({ config, connectors, apps, connections, vault, tokens, directory, upstream }),
     log,
     events: null,
   };
-  services.connect = new ConnectFlow({ config, connectors, apps, connections, vault, tokens, directory, upstream });
   const events = new EventPipeline(services);
   services.events = events;
   events.start();
@@ -185,7 +184,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
 
   const schema = buildSchema();
   /** The gateway's base URL as the client reached it: the configured public URL, else the Host header. */
-  const publicBase = (req: IncomingMessage): string => config.publicUrl?.replace(/\/$/, '') ?? `http://${req.headers.host ?? `${config.host}:${config.port}`}`;
+  const publicBase = (req: IncomingMessage): string => publicBaseOf(req, config.publicUrl);
   const jwt = config.jwt ? new JwtVerifier(config.jwt) : null;
   /**
    * Tenant API key (tenants file or runtime-issued), or (when configured) a JWT from the trusted
@@ -324,7 +323,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         default: {
           const connect = /^\/connect\/([a-z][a-z0-9-]{1,31})(\/callback)?\/?$/.exec(url.pathname);
           const method = req.method ?? 'GET';
-          if (connect && services.connect && (method === 'GET' || (method === 'POST' && !connect[2]))) {
+          if (connect && (method === 'GET' || (method === 'POST' && !connect[2]))) {
             const connector = connect[1] as string;
             const flow = services.connect;
             let answer: HttpAnswer;
@@ -378,8 +377,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         }
       },
       // A fresh context per operation: loaders must not hold records for the socket's lifetime.
-      // The principal is re-read per operation so connections added or removed since the socket
-      // opened (and revoked keys) count.
+      // The principal is re-read per operation, so a query sent over the socket sees connections
+      // added or removed since it opened (subscriptions are checked per event, see resolvers/events.ts).
       context: async (ctx) => {
         const principal = await authenticate(ctx.extra.authorization ?? null);
         const rc = new RequestContext(services, principal, new AbortController().signal, Date.now() + config.limits.requestDeadlineMs);

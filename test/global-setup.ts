@@ -8,5 +8,7 @@ export default function setup(): () => Promise<void> {
   const run = randomUUID().slice(0, 8);
   // Set before the workers start, so they inherit it.
   process.env.SB_TEST_RUN = run;
-  return () => removeKeys(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', `sbtest:${run}`);
+  return async () => {
+    await removeKeys(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', `sbtest:${run}`);
+  };
 }

@@ -3,8 +3,10 @@
 // runs leave nothing behind.
 import { Redis } from 'ioredis';
 
-export async function removeKeys(redisUrl: string | null | undefined, prefix: string): Promise<void> {
-  if (!redisUrl) return;
+/** Removes every key under `<prefix>:`; answers how many (0 when Redis is not there). */
+export async function removeKeys(redisUrl: string | null | undefined, prefix: string): Promise<number> {
+  if (!redisUrl) return 0;
+  let removed = 0;
   const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2_000 });
   redis.on('error', () => undefined);
   try {
@@ -13,11 +15,12 @@ export async function removeKeys(redisUrl: string | null | undefined, prefix: st
     do {
       const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
       cursor = next;
-      if (keys.length) await redis.unlink(...keys);
+      if (keys.length) removed += await redis.unlink(...keys);
     } while (cursor !== '0');
   } catch {
     // Redis gone: nothing to clean.
   } finally {
     redis.disconnect();
   }
+  return removed;
 }

@@ -14,13 +14,13 @@
 //   <prefix>:apikey:tenant:<tenantId>    hash, keyId -> sha256 hex          (list, revoke)
 // Both are written and deleted together by Lua scripts, so there is never a key that
 // authenticates but cannot be listed or revoked, nor an index entry without its record.
-import type { ApiKeyScope } from '../config.ts';
+import { API_KEY_SCOPES, ID_PATTERN, type ApiKeyScope } from '../config.ts';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { hashApiKey } from './tenants.ts';
 
 export type { ApiKeyScope };
-export const ALL_SCOPES: readonly ApiKeyScope[] = Object.freeze(['read', 'subscribe', 'admin'] as const);
+export const ALL_SCOPES: readonly ApiKeyScope[] = API_KEY_SCOPES;
 /** Scopes of a key created without explicit scopes: a data client, not an operator. */
 export const DEFAULT_SCOPES: readonly ApiKeyScope[] = Object.freeze(['read', 'subscribe'] as const);
 export const MAX_LABEL_LENGTH = 100;
@@ -67,7 +67,7 @@ export class ApiKeyInputError extends Error {
 }
 
 const KEY_PREFIX = 'sbk_';
-const TENANT_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+const TENANT_ID_RE = ID_PATTERN;
 const KEY_ID_RE = /^[0-9a-f]{16}$/;
 // Exactly what issueKey() produces; anything else is rejected before hashing or a Redis round trip.
 const KEY_RE = /^sbk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/;

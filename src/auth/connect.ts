@@ -32,7 +32,7 @@ import type { UpstreamClient } from '../http/upstream.ts';
 import type { ConnectionAuth, ConnectionStore, ManagedConnection, StatusEvent } from './connections.ts';
 import type { StoredCredential } from './credentials.ts';
 import { grantedScopes, oauthConfiguration } from './oauth-client.ts';
-import type { ProviderApps, ResolvedOAuthApp } from './provider-apps.ts';
+import { matchesPattern, stringSettings, type ProviderApps, type ResolvedOAuthApp } from './provider-apps.ts';
 import type { Tenant, TenantDirectory } from './tenants.ts';
 import type { TokenManager, TokenRecord } from './token-manager.ts';
 import { VaultDecryptError, type CredentialVault } from './vault.ts';
@@ -92,12 +92,12 @@ function setCookie(name: string, value: string, o: { https: boolean; path: strin
   return `${o.https ? `__Host-${name}` : name}=${value}${attributes}; Max-Age=${o.maxAge}; HttpOnly; SameSite=${o.sameSite}`;
 }
 
-/** A cookie's value, under its plain or its `__Host-` name. */
-function readCookie(header: string | null | undefined, name: string, acceptHostPrefix = false): string | null {
+/** A cookie's value, under its plain or its `__Host-` name (setCookie uses either). */
+function readCookie(header: string | null | undefined, name: string): string | null {
   for (const part of (header ?? '').split(';')) {
     const i = part.indexOf('=');
     const key = i > 0 ? part.slice(0, i).trim() : '';
-    if (key === name || (acceptHostPrefix && key === `__Host-${name}`)) return part.slice(i + 1).trim();
+    if (key === name || key === `__Host-${name}`) return part.slice(i + 1).trim();
   }
   return null;
 }
@@ -174,7 +174,7 @@ export class ConnectFlow {
 <p><small>Continue only if you started this from ${who}. ${provider} will ask you to approve the access next.</small></p>
 <form method="post" action="${escapeHtml(action)}"><input type="hidden" name="confirm" value="${confirm}"><button type="submit">Continue to ${provider}</button></form>
 </body></html>`;
-    const cookie = setCookie(confirmCookieName(token), confirm, { https: requestUrl.protocol === 'https:' || this.deps.config.publicUrl?.startsWith('https:') === true, path: `/connect/${encodeURIComponent(connectorId)}`, maxAge: this.deps.config.connectSessionTtlSeconds, sameSite: 'Strict' });
+    const cookie = setCookie(confirmCookieName(token), confirm, { https: this.deps.config.publicUrl?.startsWith('https:') === true, path: `/connect/${encodeURIComponent(connectorId)}`, maxAge: this.deps.config.connectSessionTtlSeconds, sameSite: 'Strict' });
     return {
       status: 200,
       headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'x-frame-options': 'DENY', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'", 'set-cookie': cookie },
@@ -187,12 +187,10 @@ export class ConnectFlow {
     const token = requestUrl.searchParams.get('session');
     if (!token) return refuse('missing session parameter: open the URL createConnectSession returned');
     const confirm = form.get('confirm');
-    if (!confirm || readCookie(cookieHeader, confirmCookieName(token), true) !== confirm) {
+    if (!confirm || readCookie(cookieHeader, confirmCookieName(token)) !== confirm) {
       return refuse('open the connect link and press Continue on its page to connect');
     }
-    const answer = await this.start(connectorId, requestUrl, publicBase);
-    // A POST answered with a redirect: 303 makes the browser GET the provider's page.
-    return answer.status === 302 ? { ...answer, status: 303 } : answer;
+    return this.start(connectorId, requestUrl, publicBase);
   }
 
   private async start(connectorId: string, requestUrl: URL, publicBase: string): Promise<HttpAnswer> {
@@ -231,7 +229,8 @@ export class ConnectFlow {
     // provider's consent page of the attacker's own flow and attach the victim's account to the
     // attacker's tenant.
     const cookie = setCookie(bindingCookieName(state), stateDigest(state), { https: redirectUri.startsWith('https:'), path: new URL(redirectUri).pathname, maxAge: this.deps.config.connectSessionTtlSeconds, sameSite: 'Lax' });
-    return { status: 302, headers: { location, 'cache-control': 'no-store', 'set-cookie': cookie } };
+    // Answering a POST: 303 makes the browser GET the provider's page.
+    return { status: 303, headers: { location, 'cache-control': 'no-store', 'set-cookie': cookie } };
   }
 
   // ─── 3. callback ────────────────────────────────────────────────────────────────────────────
@@ -240,7 +239,7 @@ export class ConnectFlow {
     const state = requestUrl.searchParams.get('state');
     if (!state) return refuse('missing state parameter');
     // Checked before the state is taken, so a foreign browser cannot burn a genuine authorization.
-    if (readCookie(cookieHeader, bindingCookieName(state), true) !== stateDigest(state)) {
+    if (readCookie(cookieHeader, bindingCookieName(state)) !== stateDigest(state)) {
       return refuse('this browser did not start this authorization: open the connect link and finish in the same browser');
     }
     const pending = await this.deps.connections.takeSession<PendingAuthorization>(`state:${state}`);
@@ -435,7 +434,7 @@ export class ConnectFlow {
     }
     for (const d of declared) {
       const v = given[d.name];
-      if (typeof v !== 'string' || !new RegExp(`^(?:${d.pattern})$`).test(v)) throw badUserInput(`params.${d.name}: ${d.description}`, 'params');
+      if (typeof v !== 'string' || !matchesPattern(d.pattern, v)) throw badUserInput(`params.${d.name}: ${d.description}`, 'params');
       out[d.name] = v;
     }
     return out;
@@ -495,7 +494,7 @@ export class ConnectFlow {
       } catch {
         parsed = null;
       }
-      if (!parsed || parsed.protocol !== 'https:' || !new RegExp(`^(?:${fromToken.hostPattern})$`).test(parsed.hostname)) {
+      if (!parsed || parsed.protocol !== 'https:' || !matchesPattern(fromToken.hostPattern, parsed.hostname)) {
         throw new ConnectorError('UPSTREAM_BAD_RESPONSE', `the token response named an API host that is not one of the provider's (${fromToken.field})`, { retryable: false });
       }
       baseUrl = parsed.origin;
@@ -577,7 +576,7 @@ export class ConnectFlow {
   }
 
   private async revoke(connection: ManagedConnection, stored: TokenRecord): Promise<'revoked' | 'unsupported' | 'shared'> {
-    const app = this.deps.apps.oauthApp(connection.provider, Object.fromEntries(Object.entries(connection.settings).filter((e): e is [string, string] => typeof e[1] === 'string')));
+    const app = this.deps.apps.oauthApp(connection.provider, stringSettings(connection.settings));
     if (!app || !app.revocationUrl) return 'unsupported';
     const revocation = app.mode.revocation;
     const timeout = AbortSignal.timeout(this.deps.config.limits.upstreamAttemptTimeoutMs);

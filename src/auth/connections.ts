@@ -330,7 +330,6 @@ export class RedisConnectionStore extends CachedListing implements ConnectionSto
   }
 
   private ensureSubscriber(): void {
-    if (this.subscriber) return;
     const sub = new Redis(this.redisUrl, { maxRetriesPerRequest: null, connectTimeout: 2_000 });
     sub.on('error', this.onError);
     sub.on('message', (channel: string, message: string) => {

@@ -25,6 +25,8 @@ export interface CredentialStore {
   afterUnauthorized(tenantId: string, connection: ConnectionConfig, rejected: string): Promise<string | null>;
   /** The secret the provider signs this connection's webhooks with; null when none is configured. */
   webhookSecret(connection: ConnectionConfig): Promise<string | null>;
+  /** The secret of the operator's app-level webhook URL for a provider; null when none is registered. */
+  appWebhookSecret(provider: string): Promise<string | null>;
 }
 
 /** What the vault holds for a runtime-created connection. */
@@ -33,7 +35,7 @@ export type StoredCredential =
   | { kind: 'api_key'; apiKey: string }
   | { kind: 'basic'; username: string; password: string };
 
-/** Credentials from the tenants file only (tests and deployments without runtime connections). */
+/** Tenants-file credentials (a static token or an environment variable); the base of VaultCredentialStore. */
 export class ConfigCredentialStore implements CredentialStore {
   constructor(protected readonly env: NodeJS.ProcessEnv = process.env) {}
 
@@ -48,6 +50,10 @@ export class ConfigCredentialStore implements CredentialStore {
 
   async webhookSecret(connection: ConnectionConfig): Promise<string | null> {
     return connection.webhookSecret ? resolveFileCredential(`connection ${connection.id} webhook secret`, connection.webhookSecret, this.env) : null;
+  }
+
+  async appWebhookSecret(_provider: string): Promise<string | null> {
+    return null;
   }
 }
 
@@ -89,8 +95,12 @@ export class VaultCredentialStore extends ConfigCredentialStore {
 
   override async webhookSecret(connection: ConnectionConfig): Promise<string | null> {
     if (connection.credentials.type !== 'vault') return super.webhookSecret(connection);
-    const secret = this.options.apps.registration(connection.provider)?.webhookSecret;
-    return secret ? resolveFileCredential(`providers.${connection.provider}.webhookSecret`, secret, this.env) : null;
+    return this.appWebhookSecret(connection.provider);
+  }
+
+  override async appWebhookSecret(provider: string): Promise<string | null> {
+    const secret = this.options.apps.registration(provider)?.webhookSecret;
+    return secret ? resolveFileCredential(`providers.${provider}.webhookSecret`, secret, this.env) : null;
   }
 
   private async read(tenantId: string, connection: ConnectionConfig): Promise<StoredCredential> {

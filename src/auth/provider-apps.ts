@@ -28,6 +28,16 @@ export function resolveFileCredential(what: string, c: FileCredential, env: Node
   return value;
 }
 
+/** Whether a whole value matches a manifest pattern (connect parameters, instance hosts). */
+export function matchesPattern(pattern: string, value: string): boolean {
+  return new RegExp(`^(?:${pattern})$`).test(value);
+}
+
+/** A connection's string settings: the values its endpoint placeholders may be filled from. */
+export function stringSettings(settings: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(Object.entries(settings).filter((e): e is [string, string] => typeof e[1] === 'string'));
+}
+
 /** Fills `{param}` placeholders (Shopify's `{shop}`) from connect parameters; null when one is missing. */
 export function fillTemplate(template: string, params: Record<string, string>): string | null {
   let missing = false;
@@ -59,7 +69,7 @@ export class ProviderApps {
     // parameter must match its pattern here too, whatever path the value came by.
     for (const p of mode.connectParams ?? []) {
       const v = params[p.name];
-      if (v !== undefined && !new RegExp(`^(?:${p.pattern})$`).test(v)) return null;
+      if (v !== undefined && !matchesPattern(p.pattern, v)) return null;
     }
     const authorizationUrl = fillTemplate(reg.authorizationUrl ?? mode.authorizationUrl, params);
     const tokenUrl = fillTemplate(reg.tokenUrl ?? mode.tokenUrl, params);
@@ -81,7 +91,7 @@ export class ProviderApps {
 
   /** What the token manager needs to refresh tokens of a connection of this provider. */
   tokenClient(connection: ConnectionConfig): OAuthClientConfig | null {
-    const params = Object.fromEntries(Object.entries(connection.settings).filter((e): e is [string, string] => typeof e[1] === 'string'));
+    const params = stringSettings(connection.settings);
     const app = this.oauthApp(connection.provider, params);
     if (!app) return null;
     return {

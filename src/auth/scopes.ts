@@ -2,7 +2,7 @@
 // management, API keys, dead-letter replay) `admin`. Checked once per operation, before any
 // resolver runs, on HTTP and on graphql-ws alike.
 import { GraphQLError, getOperationAST, type DocumentNode } from 'graphql';
-import type { ApiKeyScope } from '../config.ts';
+import { API_KEY_SCOPES, type ApiKeyScope } from '../config.ts';
 
 const SCOPE_OF = { query: 'read', subscription: 'subscribe', mutation: 'admin' } as const satisfies Record<string, ApiKeyScope>;
 
@@ -18,6 +18,6 @@ export function scopeError(document: DocumentNode, operationName: string | null 
 /** Scopes named by a JWT's `scope` claim; without one, read and subscribe. */
 export function scopesFromClaim(claim: unknown): ApiKeyScope[] {
   if (typeof claim !== 'string') return ['read', 'subscribe'];
-  const known = new Set<string>(Object.values(SCOPE_OF));
+  const known = new Set<string>(API_KEY_SCOPES);
   return claim.split(/\s+/).filter((s): s is ApiKeyScope => known.has(s));
 }

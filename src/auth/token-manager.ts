@@ -1,11 +1,14 @@
-// OAuth access-token lifecycle for connections: hand out a valid access token, refresh it ahead of
-// expiry (or once after a provider 401, via forceRefresh) with openid-client's refresh grant, keep
-// refreshes single-flight within a process AND across gateway replicas, persist rotated refresh
-// tokens before use, and turn `invalid_grant` into NEEDS_REAUTH.
+// OAuth access-token lifecycle for connections: hand out a valid access token, renew it ahead of
+// expiry (or once after a provider 401, via forceRefresh) with openid-client — the refresh grant,
+// or a new client-credentials grant for records made that way — keep renewals single-flight within
+// a process AND across gateway replicas, persist rotated refresh tokens before use, and turn
+// `invalid_grant` into NEEDS_REAUTH. Disconnect and reconnect run under the same lock (exclusive).
 //
 // ── Credential record (CredentialVault secret per tenant + connection) ──────────────────────────
-//   { accessToken, refreshToken, expiresAt (ms since epoch, or an ISO string), scopes: string[],
-//     status?: 'ACTIVE' | 'NEEDS_REAUTH', lastRefreshedAt?, lastError? }   (other fields are kept)
+//   { accessToken, refreshToken ('' for client credentials), expiresAt (ms since epoch, an ISO
+//     string, or null when the provider gave no expiry: renewed only after a 401), scopes: string[],
+//     grant?: 'refresh_token' | 'client_credentials', status?: 'ACTIVE' | 'NEEDS_REAUTH',
+//     lastRefreshedAt?, lastError? }   (other fields are kept)
 //
 // ── Single flight ───────────────────────────────────────────────────────────────────────────────
 // In a process: one promise per (connection, stale access token); 50 concurrent callers share it.

@@ -110,19 +110,24 @@ export function changeStream(
 
 /**
  * An async iterator over values pushed by a listener (status events): `attach` registers the
- * listener and returns its removal, called when the subscriber leaves. Bounded like changeStream.
+ * listener and returns its removal, called when the subscriber leaves. Bounded like changeStream:
+ * a subscriber that falls MAX_BUFFERED behind is ended with an error rather than losing values.
  */
 export function pushStream<T>(attach: (push: (value: T) => void) => () => void): AsyncIterableIterator<T> {
   const queue: T[] = [];
   let waiting: ((r: IteratorResult<T>) => void) | null = null;
   let done = false;
+  let failure: Error | null = null;
   const detach = attach((value) => {
     if (done) return;
     if (waiting) {
       const w = waiting;
       waiting = null;
       w({ value, done: false });
-    } else if (queue.length < MAX_BUFFERED) queue.push(value);
+    } else if (queue.length >= MAX_BUFFERED) {
+      failure = new Error('subscriber is too slow; subscribe again');
+      stop();
+    } else queue.push(value);
   });
   const stop = () => {
     if (done) return;
@@ -137,6 +142,11 @@ export function pushStream<T>(attach: (push: (value: T) => void) => () => void):
     },
     next() {
       if (queue.length > 0) return Promise.resolve({ value: queue.shift() as T, done: false });
+      if (failure) {
+        const f = failure;
+        failure = null;
+        return Promise.reject(f);
+      }
       if (done) return Promise.resolve({ value: undefined, done: true });
       return new Promise((resolve) => {
         waiting = resolve;

@@ -7,12 +7,11 @@
 // not the provider's event shape, 503 + Retry-After when the queue cannot confirm the write.
 // Nothing is queued on any rejection.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readBody, sendJson } from '../http/respond.ts';
+import { publicBaseOf, readBody, sendJson } from '../http/respond.ts';
 import type { GatewayServices } from '../context.ts';
 import type { EventPipeline } from './pipeline.ts';
 import type { QueuedChange } from './model.ts';
 import type { ManagedConnection } from '../auth/connections.ts';
-import { resolveFileCredential } from '../auth/provider-apps.ts';
 
 export const WEBHOOK_MAX_BODY_BYTES = 1024 * 1024;
 const RETRY_AFTER_SECONDS = 5;
@@ -39,11 +38,8 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
       target = { kind: 'connection', tenantId: owner.tenant.id, connectionId, account: typeof own === 'string' ? own : null };
     }
   } else if (webhooks?.accountSetting) {
-    const registered = services.config.providers[connectorId]?.webhookSecret;
-    if (registered) {
-      secret = resolveFileCredential(`providers.${connectorId}.webhookSecret`, registered);
-      target = { kind: 'app', accountSetting: webhooks.accountSetting };
-    }
+    secret = await services.credentials.appWebhookSecret(connectorId);
+    if (secret) target = { kind: 'app', accountSetting: webhooks.accountSetting };
   }
   const rawBody = await readBody(req, WEBHOOK_MAX_BODY_BYTES);
   // One answer for every kind of unknown: the URL reveals nothing about other tenants' setup.
@@ -52,7 +48,7 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
 
   const headers: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
-  const base = services.config.publicUrl ?? `http://${req.headers.host ?? 'localhost'}`;
+  const base = publicBaseOf(req, services.config.publicUrl);
   const verified = webhooks.verify({ rawBody, headers, url: new URL(req.url ?? '/', base).toString(), method: 'POST', secret, now: Date.now() });
   if (!verified.ok) {
     const status = verified.error.code === 'WEBHOOK_TIMESTAMP_OUT_OF_RANGE' ? 400 : 401;
