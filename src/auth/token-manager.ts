@@ -219,26 +219,20 @@ export class TokenManager {
    * a holder whose lease ran out fails its fence check and writes nothing.
    */
   async exclusive<T>(tenantId: string, connectionId: string, work: () => Promise<T>): Promise<T> {
-    const deadline = this.now() + this.waitTimeoutMs;
-    let delay = 20;
-    for (;;) {
+    return this.poll(tenantId, connectionId, 'a refresh in progress', async () => {
       const fence = await this.acquire(tenantId, connectionId);
-      if (fence !== null) {
-        // The work may call the provider (revocation) and take longer than one lease: keep
-        // extending it while the work runs, so no refresh can take the lock in the middle.
-        const renew = setInterval(() => void this.checkFence(tenantId, connectionId, fence).catch(() => undefined), Math.max(50, Math.floor(this.leaseMs / 3)));
-        renew.unref();
-        try {
-          return await work();
-        } finally {
-          clearInterval(renew);
-          await this.release(tenantId, connectionId, fence);
-        }
+      if (fence === null) return null;
+      // The work may call the provider (revocation) and take longer than one lease: keep
+      // extending it while the work runs, so no refresh can take the lock in the middle.
+      const renew = setInterval(() => void this.checkFence(tenantId, connectionId, fence).catch(() => undefined), Math.max(50, Math.floor(this.leaseMs / 3)));
+      renew.unref();
+      try {
+        return { value: await work() };
+      } finally {
+        clearInterval(renew);
+        await this.release(tenantId, connectionId, fence);
       }
-      if (this.now() >= deadline) throw new TokenRefreshError(tenantId, connectionId, `timed out after ${this.waitTimeoutMs} ms waiting for a refresh in progress`);
-      await sleep(delay);
-      delay = Math.min(delay * 2, 250);
-    }
+    });
   }
 
   lockKey(tenantId: string, connectionId: string): string {
@@ -262,23 +256,33 @@ export class TokenManager {
   }
 
   /** Cross-process: take the lock and refresh, or wait for whoever holds it. */
-  private async refreshShared(tenantId: string, connectionId: string, oauthClient: OAuthClientConfig, stale: string): Promise<string> {
+  private refreshShared(tenantId: string, connectionId: string, oauthClient: OAuthClientConfig, stale: string): Promise<string> {
+    return this.poll(tenantId, connectionId, 'another refresh', async () => {
+      const record = await this.read(tenantId, connectionId);
+      if (record.accessToken !== stale && this.isFresh(record)) return { value: record.accessToken };
+      const fence = await this.acquire(tenantId, connectionId);
+      if (fence === null) return null;
+      try {
+        const result = await this.refreshHolding(tenantId, connectionId, oauthClient, stale, fence);
+        // null: the fence was lost; someone else owns the refresh now — wait for it like everybody else.
+        return result === null ? null : { value: result };
+      } finally {
+        await this.release(tenantId, connectionId, fence);
+      }
+    });
+  }
+
+  /**
+   * Runs `round` until it finishes (returns a value), backing off 20 → 250 ms between rounds, for
+   * at most waitTimeoutMs: the waiting part of both refreshes and exclusive work.
+   */
+  private async poll<T>(tenantId: string, connectionId: string, waitingFor: string, round: () => Promise<{ value: T } | null>): Promise<T> {
     const deadline = this.now() + this.waitTimeoutMs;
     let delay = 20;
     for (;;) {
-      const record = await this.read(tenantId, connectionId);
-      if (record.accessToken !== stale && this.isFresh(record)) return record.accessToken;
-      const fence = await this.acquire(tenantId, connectionId);
-      if (fence !== null) {
-        try {
-          const result = await this.refreshHolding(tenantId, connectionId, oauthClient, stale, fence);
-          if (result !== null) return result;
-          // Fence lost: someone else owns the refresh now; wait for it like everybody else.
-        } finally {
-          await this.release(tenantId, connectionId, fence);
-        }
-      }
-      if (this.now() >= deadline) throw new TokenRefreshError(tenantId, connectionId, `timed out after ${this.waitTimeoutMs} ms waiting for another refresh`);
+      const done = await round();
+      if (done) return done.value;
+      if (this.now() >= deadline) throw new TokenRefreshError(tenantId, connectionId, `timed out after ${this.waitTimeoutMs} ms waiting for ${waitingFor}`);
       await sleep(delay);
       delay = Math.min(delay * 2, 250);
     }
