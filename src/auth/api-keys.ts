@@ -22,8 +22,8 @@ import { hashApiKey } from './tenants.ts';
 export type { ApiKeyScope };
 export const ALL_SCOPES: readonly ApiKeyScope[] = API_KEY_SCOPES;
 /** Scopes of a key created without explicit scopes: a data client, not an operator. */
-export const DEFAULT_SCOPES: readonly ApiKeyScope[] = Object.freeze(['read', 'subscribe'] as const);
-export const MAX_LABEL_LENGTH = 100;
+const DEFAULT_SCOPES: readonly ApiKeyScope[] = Object.freeze(['read', 'subscribe'] as const);
+const MAX_LABEL_LENGTH = 100;
 
 export interface ApiKeyInfo {
   id: string;
@@ -77,7 +77,7 @@ const SECRET_BYTES = 32;
 const CREATE_ATTEMPTS = 3;
 
 /** Does this look like a runtime-issued key (so a gateway can route it to this store)? */
-export function isIssuedApiKeyFormat(key: string): boolean {
+function isIssuedApiKeyFormat(key: string): boolean {
   return typeof key === 'string' && KEY_RE.test(key);
 }
 

@@ -99,7 +99,7 @@ export class TenantDirectory {
   }
 
   /** A runtime connection as the rest of the gateway sees connections. */
-  toConfig(m: ManagedConnection): ConnectionConfig {
+  private toConfig(m: ManagedConnection): ConnectionConfig {
     const registration = this.providers[m.provider];
     const baseUrl = m.baseUrl ?? registration?.baseUrl;
     return {
