@@ -19,123 +19,80 @@ export function changeStream(
   if (after != null && !isCursor(after)) {
     throw new GraphQLError('`after` is not a change cursor', { extensions: { code: 'BAD_USER_INPUT', argumentName: 'after' } });
   }
-  const queue: PublishedChange[] = [];
-  let waiting: ((r: IteratorResult<PublishedChange>) => void) | null = null;
-  let failure: Error | null = null;
-  let done = false;
-  let replaying = after != null;
-  let last = after ?? null;
-  const held: PublishedChange[] = [];
-
-  const emit = (change: PublishedChange) => {
-    if (last !== null && compareCursors(change.cursor, last) <= 0) return; // already delivered
-    last = change.cursor;
-    if (waiting) {
-      const w = waiting;
-      waiting = null;
-      w({ value: change, done: false });
-    } else if (queue.length >= MAX_BUFFERED) {
-      failure = new Error('subscriber is too slow; reconnect with `after` set to the last cursor received');
-      stop();
-    } else queue.push(change);
-  };
-
-  const unlisten = log.listen((change) => {
-    // The tenant check runs on every event, whatever the subscription arguments were.
-    if (change.tenantId !== tenantId || !accept(change)) return;
-    if (replaying) held.push(change);
-    else emit(change);
-  });
-
-  const stop = () => {
-    if (done) return;
-    done = true;
-    unlisten();
-    if (waiting) {
-      const w = waiting;
-      waiting = null;
-      w({ value: undefined, done: true });
+  return pushStream<PublishedChange>((push, fail) => {
+    let replaying = after != null;
+    let last = after ?? null;
+    const held: PublishedChange[] = [];
+    const emit = (change: PublishedChange) => {
+      if (last !== null && compareCursors(change.cursor, last) <= 0) return; // already delivered
+      last = change.cursor;
+      push(change);
+    };
+    const unlisten = log.listen((change) => {
+      // The tenant check runs on every event, whatever the subscription arguments were.
+      if (change.tenantId !== tenantId || !accept(change)) return;
+      if (replaying) held.push(change);
+      else emit(change);
+    });
+    if (after != null) {
+      void (async () => {
+        try {
+          const oldest = await log.oldestCursor();
+          if (oldest !== null && compareCursors(after, oldest) < 0) {
+            throw new GraphQLError('`after` is older than the retained change history; query a fresh snapshot and resubscribe', { extensions: { code: 'BAD_USER_INPUT', argumentName: 'after' } });
+          }
+          let cursor = after;
+          for (;;) {
+            const page = await log.readAfter(cursor, REPLAY_PAGE);
+            for (const change of page) if (change.tenantId === tenantId && accept(change)) emit(change);
+            if (page.length < REPLAY_PAGE) break;
+            cursor = (page[page.length - 1] as PublishedChange).cursor;
+          }
+          replaying = false;
+          for (const change of held.splice(0)) emit(change);
+        } catch (err) {
+          fail(err as Error);
+        }
+      })();
     }
-  };
-
-  if (after != null) {
-    void (async () => {
-      try {
-        const oldest = await log.oldestCursor();
-        if (oldest !== null && compareCursors(after, oldest) < 0) {
-          throw new GraphQLError('`after` is older than the retained change history; query a fresh snapshot and resubscribe', { extensions: { code: 'BAD_USER_INPUT', argumentName: 'after' } });
-        }
-        let cursor = after;
-        for (;;) {
-          const page = await log.readAfter(cursor, REPLAY_PAGE);
-          for (const change of page) if (change.tenantId === tenantId && accept(change)) emit(change);
-          if (page.length < REPLAY_PAGE) break;
-          cursor = (page[page.length - 1] as PublishedChange).cursor;
-        }
-        replaying = false;
-        for (const change of held.splice(0)) emit(change);
-      } catch (err) {
-        failure = err as Error;
-        stop();
-      }
-    })();
-  }
-
-  return {
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-    next() {
-      if (queue.length > 0) return Promise.resolve({ value: queue.shift() as PublishedChange, done: false });
-      if (failure) {
-        const f = failure;
-        failure = null;
-        return Promise.reject(f);
-      }
-      if (done) return Promise.resolve({ value: undefined, done: true });
-      return new Promise((resolve) => {
-        waiting = resolve;
-      });
-    },
-    return() {
-      stop();
-      return Promise.resolve({ value: undefined, done: true });
-    },
-    throw(err?: unknown) {
-      stop();
-      return Promise.reject(err);
-    },
-  };
+    return unlisten;
+  }, 'subscriber is too slow; reconnect with `after` set to the last cursor received');
 }
 
 /**
- * An async iterator over values pushed by a listener (status events): `attach` registers the
- * listener and returns its removal, called when the subscriber leaves. Bounded like changeStream:
- * a subscriber that falls MAX_BUFFERED behind is ended with an error rather than losing values.
+ * An async iterator over values pushed by a listener: `attach` registers it (with `push` for
+ * values and `fail` to end the stream with an error) and returns its removal, called when the
+ * subscriber leaves. A subscriber that falls MAX_BUFFERED behind is ended with `tooSlow` rather
+ * than losing values.
  */
-export function pushStream<T>(attach: (push: (value: T) => void) => () => void): AsyncIterableIterator<T> {
+export function pushStream<T>(attach: (push: (value: T) => void, fail: (err: Error) => void) => () => void, tooSlow = 'subscriber is too slow; subscribe again'): AsyncIterableIterator<T> {
   const queue: T[] = [];
   let waiting: ((r: IteratorResult<T>) => void) | null = null;
   let done = false;
   let failure: Error | null = null;
-  const detach = attach((value) => {
+  let detach: (() => void) | null = null;
+  function stop(): void {
+    if (done) return;
+    done = true;
+    detach?.();
+    waiting?.({ value: undefined, done: true });
+    waiting = null;
+  }
+  function fail(err: Error): void {
+    if (done) return;
+    failure = err;
+    stop();
+  }
+  detach = attach((value) => {
     if (done) return;
     if (waiting) {
       const w = waiting;
       waiting = null;
       w({ value, done: false });
-    } else if (queue.length >= MAX_BUFFERED) {
-      failure = new Error('subscriber is too slow; subscribe again');
-      stop();
-    } else queue.push(value);
-  });
-  const stop = () => {
-    if (done) return;
-    done = true;
-    detach();
-    waiting?.({ value: undefined, done: true });
-    waiting = null;
-  };
+    } else if (queue.length >= MAX_BUFFERED) fail(new Error(tooSlow));
+    else queue.push(value);
+  }, fail);
+  if (done) detach();
   return {
     [Symbol.asyncIterator]() {
       return this;
