@@ -6,13 +6,14 @@
 // vault; with rotating refresh tokens the rotated one is stored and the old one is dead.
 // (token-manager.test.ts covers the same lock with two TokenManagers inside one process.)
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type HubSpotEmulatorHandle } from '../../connectors/hubspot/emulator/index.ts';
 import type { WorkerConfig, WorkerMessage, WorkerResult } from './testing/refresh-worker.ts';
+import { emulatorOAuthAdmin, emulatorTokens } from './testing/emulator-oauth.ts';
 import { CredentialVault, createVaultStore, parseMasterKeys, type VaultStore } from './vault.ts';
 import { TokenManager, type OAuthClientConfig, type TokenRecord } from './token-manager.ts';
 
@@ -92,26 +93,8 @@ function startWorker(connectionId: string): Worker {
   return { ready, result, exitCode, go: () => void child.stdin!.end('go\n') };
 }
 
-async function emulatorAdmin(body: unknown): Promise<void> {
-  const res = await fetch(`${em.url}/__emulator/oauth`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  expect(res.status).toBe(200);
-}
-
-/** Authorization code + PKCE against the emulator: a real access/refresh token pair. */
-async function connect(): Promise<{ access_token: string; refresh_token: string }> {
-  const verifier = randomBytes(32).toString('base64url');
-  const challenge = createHash('sha256').update(verifier).digest('base64url');
-  const q = new URLSearchParams({ client_id: APP.clientId, redirect_uri: APP.redirectUris[0]!, scope: 'crm.objects.contacts.read', state: 's', code_challenge: challenge, code_challenge_method: 'S256' });
-  const auth = await fetch(`${em.url}/oauth/authorize?${q}`, { redirect: 'manual' });
-  const code = new URL(auth.headers.get('location') ?? '').searchParams.get('code') ?? '';
-  const res = await fetch(`${em.url}/oauth/2026-03/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'authorization_code', client_id: APP.clientId, client_secret: APP.clientSecret, redirect_uri: APP.redirectUris[0]!, code, code_verifier: verifier }),
-  });
-  expect(res.status).toBe(200);
-  return (await res.json()) as { access_token: string; refresh_token: string };
-}
+const emulatorAdmin = (body: unknown) => emulatorOAuthAdmin(em.url, body);
+const connect = () => emulatorTokens(em.url, APP);
 
 /** Connects and stores the credential in the vault as already expired: every caller must refresh. */
 async function storeExpired(connectionId: string): Promise<TokenRecord> {
