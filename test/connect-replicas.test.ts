@@ -30,7 +30,7 @@ import { hashApiKey } from '../src/auth/tenants.ts';
 import type { TokenRecord } from '../src/auth/token-manager.ts';
 import { defaultGatewayConfig } from '../src/config.ts';
 import { createGateway, type Gateway } from '../src/server.ts';
-import { REDIS_URL, RUN_PREFIX, TOKENS, freePort, graphql, startStack, type GraphQLResult, type Stack, cookieBrowser, startConnect } from './helpers.ts';
+import { REDIS_URL, RUN_PREFIX, TOKENS, freePort, graphql, startStack, type GraphQLResult, type Stack, cookieBrowser, emulatorRegistrations, startConnect } from './helpers.ts';
 
 const browser = cookieBrowser();
 
@@ -114,34 +114,18 @@ beforeAll(async () => {
     config: { port, keyPrefix: prefix, allowInsecureOAuth: true, cacheTtlSeconds: { ...NO_CACHE } },
     extraTenants: () => [{ id: 'beta', apiKeys: [{ id: 'b1', sha256: hashApiKey(BETA_KEY) }], connections: [], connectReturnUrls: ['https://app.example.com/integrations/'] }],
   });
-  const { hubspot, stripe } = stack;
+  const { hubspot } = stack;
   const proxy = await startTokenProxy(hubspot.url);
   tokenProxy = proxy.server;
   // Provider registrations point at the emulators (their URLs are known only now); replica B gets
   // the very same object.
-  Object.assign(stack.gateway.services.config.providers, {
-    hubspot: {
-      baseUrl: hubspot.url,
-      oauth: {
-        clientId: HUBSPOT_APP.clientId,
-        clientSecret: { type: 'static', token: HUBSPOT_APP.clientSecret },
-        scopes: ['crm.objects.contacts.read'],
-        authorizationUrl: `${hubspot.url}/oauth/authorize`,
-        tokenUrl: `${proxy.url}/oauth/2026-03/token`,
-        revocationUrl: `${hubspot.url}/oauth/v1/refresh-tokens`,
-      },
-    },
-    stripe: {
-      baseUrl: stripe.url,
-      oauth: {
-        clientId: STRIPE_APP.clientId,
-        clientSecret: { type: 'static', token: TOKENS.stripe },
-        authorizationUrl: `${stripe.url}/oauth/authorize`,
-        tokenUrl: `${stripe.url}/oauth/token`,
-        revocationUrl: `${stripe.url}/oauth/deauthorize`,
-      },
-    },
-  });
+  Object.assign(
+    stack.gateway.services.config.providers,
+    emulatorRegistrations(stack, {
+      hubspot: { ...HUBSPOT_APP, scopes: ['crm.objects.contacts.read'], tokenUrl: `${proxy.url}/oauth/2026-03/token` },
+      stripe: { clientId: STRIPE_APP.clientId },
+    }),
+  );
   const a = stack.gateway.services.config;
   replicaB = await createGateway(
     defaultGatewayConfig(a.tenants, {

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../src/auth/tenants.ts';
-import { cookieBrowser, freePort, graphql, startConnect, startStack, type Stack } from './helpers.ts';
+import { cookieBrowser, emulatorRegistrations, freePort, graphql, startConnect, startStack, type Stack } from './helpers.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const available = existsSync(CHROMIUM);
@@ -30,16 +30,7 @@ describe.skipIf(!available)('connect flow in Chromium', () => {
       config: { port, allowInsecureOAuth: true },
       extraTenants: () => [{ id: 'web', apiKeys: [{ id: 'k', sha256: hashApiKey(KEY) }], connections: [] }],
     });
-    stack.gateway.services.config.providers.hubspot = {
-      baseUrl: stack.hubspot.url,
-      oauth: {
-        clientId: APP.clientId,
-        clientSecret: { type: 'static', token: APP.clientSecret },
-        scopes: ['crm.objects.contacts.read'],
-        authorizationUrl: `${stack.hubspot.url}/oauth/authorize`,
-        tokenUrl: `${stack.hubspot.url}/oauth/2026-03/token`,
-      },
-    };
+    Object.assign(stack.gateway.services.config.providers, emulatorRegistrations(stack, { hubspot: { ...APP, scopes: ['crm.objects.contacts.read'] } }));
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

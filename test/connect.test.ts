@@ -9,7 +9,7 @@ import { hashApiKey } from '../src/auth/tenants.ts';
 import { defaultGatewayConfig } from '../src/config.ts';
 import { createGateway } from '../src/server.ts';
 import type { TokenRecord } from '../src/auth/token-manager.ts';
-import { RUN_PREFIX, REDIS_URL, TOKENS, freePort, graphql, postStripeWebhook, startStack, stripeCustomers, stripeEventBody, subscribe, type Stack, cookieBrowser, startConnect } from './helpers.ts';
+import { RUN_PREFIX, REDIS_URL, TOKENS, freePort, graphql, postStripeWebhook, startStack, stripeCustomers, stripeEventBody, subscribe, type Stack, cookieBrowser, emulatorRegistrations, startConnect } from './helpers.ts';
 
 const browser = cookieBrowser();
 
@@ -54,33 +54,14 @@ beforeAll(async () => {
     ],
   });
   // Provider registrations point at the emulators (their URLs are known only now).
-  const { hubspot, stripe } = stack;
-  Object.assign(stack.gateway.services.config.providers, {
-    hubspot: {
-      baseUrl: hubspot.url,
+  Object.assign(
+    stack.gateway.services.config.providers,
+    emulatorRegistrations(stack, {
       // A HubSpot public app signs its webhooks with its client secret.
-      webhookSecret: { type: 'static', token: HUBSPOT_APP.clientSecret },
-      oauth: {
-        clientId: HUBSPOT_APP.clientId,
-        clientSecret: { type: 'static', token: HUBSPOT_APP.clientSecret },
-        scopes: ['crm.objects.contacts.read'],
-        authorizationUrl: `${hubspot.url}/oauth/authorize`,
-        tokenUrl: `${hubspot.url}/oauth/2026-03/token`,
-        revocationUrl: `${hubspot.url}/oauth/v1/refresh-tokens`,
-      },
-    },
-    stripe: {
-      baseUrl: stripe.url,
-      oauth: {
-        clientId: STRIPE_APP.clientId,
-        clientSecret: { type: 'static', token: TOKENS.stripe },
-        authorizationUrl: `${stripe.url}/oauth/authorize`,
-        tokenUrl: `${stripe.url}/oauth/token`,
-        revocationUrl: `${stripe.url}/oauth/deauthorize`,
-      },
-      webhookSecret: { type: 'static', token: STRIPE_WEBHOOK_SECRET },
-    },
-  });
+      hubspot: { ...HUBSPOT_APP, scopes: ['crm.objects.contacts.read'], webhookSecret: HUBSPOT_APP.clientSecret },
+      stripe: { clientId: STRIPE_APP.clientId, webhookSecret: STRIPE_WEBHOOK_SECRET },
+    }),
+  );
   admin = new Redis(REDIS_URL);
 });
 

@@ -481,3 +481,47 @@ export async function startConnect(browser: (input: string | URL, init?: Request
   const target = new URL(action.replace(/&#38;/g, '&'), connectUrl);
   return browser(target, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ confirm }).toString() });
 }
+
+/**
+ * Provider registrations (the operator's OAuth apps) pointing at this stack's emulators, for
+ * connections tenants create at runtime. `hubspotTokenUrl` reroutes HubSpot's token endpoint (a
+ * test proxy); webhook secrets are set only when given.
+ */
+export function emulatorRegistrations(
+  stack: Pick<Stack, 'hubspot' | 'stripe'>,
+  apps: {
+    hubspot: { clientId: string; clientSecret: string; scopes: string[]; webhookSecret?: string; tokenUrl?: string };
+    stripe?: { clientId: string; webhookSecret?: string };
+  },
+): GatewayConfig['providers'] {
+  const { hubspot, stripe } = stack;
+  const providers: GatewayConfig['providers'] = {
+    hubspot: {
+      baseUrl: hubspot.url,
+      ...(apps.hubspot.webhookSecret ? { webhookSecret: { type: 'static', token: apps.hubspot.webhookSecret } } : {}),
+      oauth: {
+        clientId: apps.hubspot.clientId,
+        clientSecret: { type: 'static', token: apps.hubspot.clientSecret },
+        scopes: apps.hubspot.scopes,
+        authorizationUrl: `${hubspot.url}/oauth/authorize`,
+        tokenUrl: apps.hubspot.tokenUrl ?? `${hubspot.url}/oauth/2026-03/token`,
+        revocationUrl: `${hubspot.url}/oauth/v1/refresh-tokens`,
+      },
+    },
+  };
+  if (apps.stripe) {
+    providers.stripe = {
+      baseUrl: stripe.url,
+      // Stripe Connect: the platform's secret key is the client secret.
+      oauth: {
+        clientId: apps.stripe.clientId,
+        clientSecret: { type: 'static', token: TOKENS.stripe },
+        authorizationUrl: `${stripe.url}/oauth/authorize`,
+        tokenUrl: `${stripe.url}/oauth/token`,
+        revocationUrl: `${stripe.url}/oauth/deauthorize`,
+      },
+      ...(apps.stripe.webhookSecret ? { webhookSecret: { type: 'static', token: apps.stripe.webhookSecret } } : {}),
+    };
+  }
+  return providers;
+}
