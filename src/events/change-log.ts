@@ -13,8 +13,12 @@ export interface ChangeLog {
   append(change: Omit<PublishedChange, 'cursor'>): Promise<string>;
   /** Changes strictly after `cursor`, oldest first, at most `limit`. */
   readAfter(cursor: string, limit: number): Promise<PublishedChange[]>;
-  /** The oldest cursor still retained (null when empty): older resume points have a gap. */
-  oldestCursor(): Promise<string | null>;
+  /**
+   * The newest cursor removed by trimming (null while nothing was ever trimmed): a resume point
+   * before it has a gap; one at or after it misses nothing. Known exactly, not guessed from the
+   * oldest retained entry, so a cursor taken while the log was empty ("0-0") still resumes.
+   */
+  trimmedThrough(): Promise<string | null>;
   /** The newest cursor ("0-0" when empty): subscribing after it misses nothing from now on. */
   headCursor(): Promise<string>;
   /** Live changes from now on, from every replica. Returns the unsubscribe function. */
@@ -26,14 +30,30 @@ export interface ChangeLog {
 
 const FIELD = 'c';
 const DISPATCH_SLICE_MS = 10;
+/**
+ * The log is trimmed once it holds this many entries over the retention (a tenth of a small
+ * retention), oldest first. Trimming in batches keeps the per-append cost constant (one XRANGE of
+ * ~a batch every batch of appends) while the script records exactly which entry was the newest removed.
+ */
+function trimBatch(retained: number): number {
+  return Math.max(1, Math.min(100, Math.floor(retained / 10)));
+}
 
-// KEYS: stream, once-marker. ARGV: retention, change JSON, marker TTL. Returns the entry's cursor
-// (the earlier one when this event was appended already).
+// KEYS: stream, once-marker, trimmed-through marker. ARGV: retention, change JSON, marker TTL,
+// trim batch. Returns the entry's cursor (the earlier one when this event was appended already).
+// Redis's own MAXLEN trimming does not say what it removed (XINFO's max-deleted-entry-id covers
+// XDEL only), so the script trims with MINID and records the newest id it dropped.
 const APPEND_ONCE = `
 local existing = redis.call('GET', KEYS[2])
 if existing then return existing end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', '${FIELD}', ARGV[2])
+local id = redis.call('XADD', KEYS[1], '*', '${FIELD}', ARGV[2])
 redis.call('SET', KEYS[2], id, 'EX', ARGV[3])
+local excess = redis.call('XLEN', KEYS[1]) - tonumber(ARGV[1])
+if excess >= tonumber(ARGV[4]) then
+  local head = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', excess + 1)
+  redis.call('SET', KEYS[3], head[excess][1])
+  redis.call('XTRIM', KEYS[1], 'MINID', head[excess + 1][1])
+end
 return id`;
 
 function parseEntry([id, fields]: [string, string[]]): PublishedChange | null {
@@ -51,6 +71,7 @@ export class RedisChangeLog implements ChangeLog {
   private readonly reader: Redis;
   private readonly listeners = new Set<ChangeListener>();
   private readonly key: string;
+  private readonly trimmedKey: string;
   private readonly prefix: string;
   private running = true;
   private tail: Promise<void> | null = null;
@@ -63,6 +84,7 @@ export class RedisChangeLog implements ChangeLog {
     private readonly onceTtlSeconds = 7 * 24 * 3600,
   ) {
     this.key = `${prefix}:changes`;
+    this.trimmedKey = `${prefix}:changes:trimmed-through`;
     this.prefix = prefix;
     this.writer = new Redis(redisUrl, { maxRetriesPerRequest: 2, connectTimeout: 2_000 });
     this.writer.on('error', onError);
@@ -78,7 +100,8 @@ export class RedisChangeLog implements ChangeLog {
    */
   async append(change: Omit<PublishedChange, 'cursor'>): Promise<string> {
     const once = `${this.prefix}:published:${change.provider}:${change.connectionId}:${change.eventId}`;
-    const id = await this.writer.eval(APPEND_ONCE, 2, this.key, once, String(this.retained), JSON.stringify(change), String(this.onceTtlSeconds));
+    const args = [String(this.retained), JSON.stringify(change), String(this.onceTtlSeconds), String(trimBatch(this.retained))];
+    const id = await this.writer.eval(APPEND_ONCE, 3, this.key, once, this.trimmedKey, ...args);
     return id as string;
   }
 
@@ -87,9 +110,8 @@ export class RedisChangeLog implements ChangeLog {
     return entries.map(parseEntry).filter((c): c is PublishedChange => c !== null);
   }
 
-  async oldestCursor(): Promise<string | null> {
-    const first = (await this.writer.xrange(this.key, '-', '+', 'COUNT', 1)) as Array<[string, string[]]>;
-    return first[0]?.[0] ?? null;
+  async trimmedThrough(): Promise<string | null> {
+    return this.writer.get(this.trimmedKey);
   }
 
   async headCursor(): Promise<string> {
@@ -158,6 +180,7 @@ export class RedisChangeLog implements ChangeLog {
 /** In-process log for the embedded default: same contract, bounded retention, one process. */
 export class MemoryChangeLog implements ChangeLog {
   private entries: PublishedChange[] = [];
+  private trimmed: string | null = null;
   private seq = 0;
   /** Fixed per process so cursors stay ordered even if the clock moves back. */
   private readonly epoch = Date.now();
@@ -169,7 +192,11 @@ export class MemoryChangeLog implements ChangeLog {
     const cursor = `${this.epoch}-${++this.seq}`;
     const full = { ...change, cursor };
     this.entries.push(full);
-    if (this.entries.length > this.retained * 1.1) this.entries = this.entries.slice(-this.retained);
+    if (this.entries.length >= this.retained + trimBatch(this.retained)) {
+      const drop = this.entries.length - this.retained;
+      this.trimmed = (this.entries[drop - 1] as PublishedChange).cursor;
+      this.entries = this.entries.slice(drop);
+    }
     for (const l of this.listeners) l(full);
     return cursor;
   }
@@ -178,8 +205,8 @@ export class MemoryChangeLog implements ChangeLog {
     return this.entries.filter((e) => compareCursors(e.cursor, cursor) > 0).slice(0, limit);
   }
 
-  async oldestCursor(): Promise<string | null> {
-    return this.entries[0]?.cursor ?? null;
+  async trimmedThrough(): Promise<string | null> {
+    return this.trimmed;
   }
 
   async headCursor(): Promise<string> {

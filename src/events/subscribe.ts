@@ -37,8 +37,8 @@ export function changeStream(
     if (after != null) {
       void (async () => {
         try {
-          const oldest = await log.oldestCursor();
-          if (oldest !== null && compareCursors(after, oldest) < 0) {
+          const trimmed = await log.trimmedThrough();
+          if (trimmed !== null && compareCursors(after, trimmed) < 0) {
             throw new GraphQLError('`after` is older than the retained change history; query a fresh snapshot and resubscribe', { extensions: { code: 'BAD_USER_INPUT', argumentName: 'after' } });
           }
           let cursor = after;
@@ -67,7 +67,8 @@ export function changeStream(
  */
 export function pushStream<T>(attach: (push: (value: T) => void, fail: (err: Error) => void) => () => void, tooSlow = 'subscriber is too slow; subscribe again'): AsyncIterableIterator<T> {
   const queue: T[] = [];
-  let waiting: ((r: IteratorResult<T>) => void) | null = null;
+  // The consumer's pending next(), if it is waiting for a value.
+  let waiting: { resolve: (r: IteratorResult<T>) => void; reject: (err: Error) => void } | null = null;
   let done = false;
   let failure: Error | null = null;
   let detach: (() => void) | null = null;
@@ -75,12 +76,18 @@ export function pushStream<T>(attach: (push: (value: T) => void, fail: (err: Err
     if (done) return;
     done = true;
     detach?.();
-    waiting?.({ value: undefined, done: true });
+    waiting?.resolve({ value: undefined, done: true });
     waiting = null;
   }
   function fail(err: Error): void {
     if (done) return;
-    failure = err;
+    // A consumer already waiting gets the error itself; ending its wait with `done` would turn
+    // the failure into a normal completion (a refused resume looked like a finished stream).
+    if (waiting) {
+      const w = waiting;
+      waiting = null;
+      w.reject(err);
+    } else failure = err;
     stop();
   }
   detach = attach((value) => {
@@ -88,7 +95,7 @@ export function pushStream<T>(attach: (push: (value: T) => void, fail: (err: Err
     if (waiting) {
       const w = waiting;
       waiting = null;
-      w({ value, done: false });
+      w.resolve({ value, done: false });
     } else if (queue.length >= MAX_BUFFERED) fail(new Error(tooSlow));
     else queue.push(value);
   }, fail);
@@ -105,8 +112,8 @@ export function pushStream<T>(attach: (push: (value: T) => void, fail: (err: Err
         return Promise.reject(f);
       }
       if (done) return Promise.resolve({ value: undefined, done: true });
-      return new Promise((resolve) => {
-        waiting = resolve;
+      return new Promise((resolve, reject) => {
+        waiting = { resolve, reject };
       });
     },
     return() {
