@@ -170,6 +170,31 @@ describe('webhooks → subscriptions', () => {
     }
   });
 
+  it('publishes one change for invoice.paid + invoice.payment_succeeded carrying the same invoice in the same second', async () => {
+    const list = await fetch(`${stack.stripe.url}/v1/invoices?limit=5`, { headers: { authorization: `Bearer ${TOKENS.stripe}` } });
+    const invoice = ((await list.json()) as { data: Array<Record<string, unknown> & { id: string; lines: { has_more: boolean } }> }).data.find((i) => !i.lines.has_more)!;
+    const SUB = 'subscription ($after: String) { invoiceChanged(after: $after) { eventId invoice { number } } }';
+    const { data } = await stack.query<{ changeCursor: string }>('{ changeCursor }');
+    const sub = await subscribe<{ invoiceChanged: { eventId: string } }>(stack.gateway.url, stack.apiKey, SUB, { after: data!.changeCursor });
+    const created = Math.floor(Date.now() / 1000) + 5; // newer than anything the emulator sent for it
+    const event = (type: string, object: Record<string, unknown>) => JSON.stringify({ id: `evt_${randomUUID().replace(/-/g, '')}`, object: 'event', created, type, livemode: false, data: { object } });
+    const send = (payload: string) => fetch(hook('/webhooks/stripe/acme-stripe'), { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': stripeSdk.webhooks.generateTestHeaderString({ payload, secret: STRIPE_SECRET }) }, body: payload });
+    try {
+      const paid = event('invoice.paid', invoice);
+      expect((await send(paid)).status).toBe(200);
+      expect((await send(event('invoice.payment_succeeded', invoice))).status).toBe(200);
+      // Same second, other content: a real change, published.
+      const changed = event('invoice.updated', { ...invoice, description: `changed ${randomUUID().slice(0, 6)}` });
+      expect((await send(changed)).status).toBe(200);
+      const events = await sub.waitFor(2);
+      expect(events.map((e) => e.invoiceChanged.eventId)).toEqual([JSON.parse(paid).id, JSON.parse(changed).id]);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(sub.received).toHaveLength(2);
+    } finally {
+      await sub.close();
+    }
+  });
+
   it('rejects bad signatures (401), stale timestamps (400), unknown connections (404), big bodies (413)', async () => {
     const payload = JSON.stringify({ id: 'evt_reject', object: 'event', type: 'customer.updated', created: 1, data: { object: { id: 'cus_x', object: 'customer' } } });
     const post = (path: string, signature: string, body = payload) => fetch(hook(path), { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': signature }, body });
@@ -281,6 +306,42 @@ describe('webhooks → subscriptions', () => {
       expect(stack.hubspot.count('contacts.batchRead')).toBeLessThan(ids.length / 2);
       expect(stack.hubspot.count('contacts.get')).toBe(0);
     } finally {
+      await sub.close();
+    }
+  });
+
+  it('turns an id-only event for a record deleted since into DELETED (no retry); a non-retryable failure is dead-lettered at once', async () => {
+    const HUBSPOT_SECRET = 'hubspot-client-secret-for-tests';
+    stack.gateway.services.config.tenants[0]!.connections[0]!.webhookSecret = { type: 'static', token: HUBSPOT_SECRET };
+    const url = hook('/webhooks/hubspot/acme-hubspot');
+    const post = (eventId: number, objectId: number) => {
+      const now = Date.now();
+      const body = JSON.stringify([{ eventId, subscriptionId: 43, portalId: 62515, appId: 1, occurredAt: now, subscriptionType: 'contact.propertyChange', attemptNumber: 0, objectId, propertyName: 'firstname', propertyValue: 'x', changeSource: 'CRM' }]);
+      return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hubspot-signature-v3': signV3(HUBSPOT_SECRET, 'POST', url, body, now), 'x-hubspot-request-timestamp': String(now) }, body });
+    };
+    const gone = 987_654_321; // no such contact in the emulator
+    const { data } = await stack.query<{ changeCursor: string }>('{ changeCursor }');
+    const sub = await subscribe<ContactChange>(stack.gateway.url, stack.apiKey, CONTACT_SUB, { after: data!.changeCursor, filter: { provider: 'hubspot' } });
+    try {
+      stack.hubspot.resetRequests();
+      expect((await post(910_001, gone)).status).toBe(200);
+      const [event] = await sub.waitFor(1);
+      expect(event!.contactChanged).toMatchObject({ type: 'DELETED', id: encodeId('Contact', 'acme-hubspot', String(gone)), contact: null });
+      expect(stack.hubspot.count('contacts.batchRead')).toBe(1); // asked once, not retried
+
+      // A credential the provider refuses (403) will not heal by retrying: one attempt, then the dead-letter store.
+      stack.hubspot.injectFault({ kind: 'status', status: 403, match: 'contacts.batchRead' });
+      const existing = await fetch(`${stack.hubspot.url}/crm/v3/objects/contacts?limit=1`, { headers: { authorization: `Bearer ${TOKENS.hubspot}` } });
+      const id = Number(((await existing.json()) as { results: Array<{ id: string }> }).results[0]!.id);
+      expect((await post(910_002, id)).status).toBe(200);
+      await expect
+        .poll(async () => {
+          const res = await stack.query<{ deadLetters: { nodes: Array<{ eventId: string; attempts: number; error: string }> } }>('{ deadLetters(first: 50) { nodes { eventId attempts error } } }');
+          return res.data?.deadLetters.nodes.find((l) => l.eventId === '62515:43:910002') ?? null;
+        }, { timeout: 10_000 })
+        .toMatchObject({ attempts: 1, error: expect.stringMatching(/^UPSTREAM_FORBIDDEN/) });
+    } finally {
+      stack.hubspot.clearFaults();
       await sub.close();
     }
   });

@@ -264,6 +264,14 @@ describe('toEvents', () => {
     expect(big?.eventId).toBe('62515:5:1152921504606846976');
   });
 
+  it('refuses a body of more than 100 events (HubSpot never sends one) and takes exactly 100', () => {
+    const events = (n: number) => Array.from({ length: n }, (_, i) => ({ ...base, eventId: i + 1, subscriptionId: 5, subscriptionType: 'contact.creation', objectId: i + 1 }));
+    expect(eventsOf(body(events(100)))).toHaveLength(100);
+    const err = errorOf(toEvents(body(events(101))));
+    expect(err.code).toBe('UPSTREAM_BAD_RESPONSE');
+    expect(err.message).toMatch(/101 events; HubSpot sends at most 100/);
+  });
+
   it('answers UPSTREAM_BAD_RESPONSE for malformed JSON, a non-array, or a broken known event', () => {
     const secretish = '{"eventId": "pat-na1-secret-looking-text"';
     const notJson = errorOf(toEvents(Buffer.from(secretish, 'utf8')));

@@ -231,6 +231,9 @@ function eventsFor(event: Json, index: number): ChangeEvent[] {
   return out;
 }
 
+/** "Each request can contain up to 100 events" (HubSpot's webhook docs): a larger body is not HubSpot's. */
+export const MAX_EVENTS_PER_REQUEST = 100;
+
 export function toEvents(rawBody: Buffer): Result<ChangeEvent[]> {
   const bad = (message: string): Result<ChangeEvent[]> => ({ ok: false, error: new ConnectorError('UPSTREAM_BAD_RESPONSE', message) });
   let parsed: unknown;
@@ -242,6 +245,9 @@ export function toEvents(rawBody: Buffer): Result<ChangeEvent[]> {
   }
   if (!Array.isArray(parsed)) {
     return bad(`HubSpot webhook body must be a JSON array of events, got ${parsed === null ? 'null' : typeof parsed}.`);
+  }
+  if (parsed.length > MAX_EVENTS_PER_REQUEST) {
+    return bad(`HubSpot webhook body holds ${parsed.length} events; HubSpot sends at most ${MAX_EVENTS_PER_REQUEST} per request.`);
   }
   const events: ChangeEvent[] = [];
   try {

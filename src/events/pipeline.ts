@@ -2,6 +2,7 @@
 // the connector, drop out-of-order versions, refresh the cache) → change log → subscriptions.
 // Every replica runs the same pipeline; they share the work through the queue and the changes
 // through the log.
+import { createHash } from 'node:crypto';
 import DataLoader from 'dataloader';
 import { Redis } from 'ioredis';
 import { ConnectorError } from '../../connectors/sdk/errors.ts';
@@ -66,19 +67,27 @@ export class EventPipeline {
     let model = change.model;
     let type = change.type;
     if (!model && type !== 'DELETED') {
-      const fetched = await this.refetcher(item, change.entity).load(change.remoteId);
+      // DataLoader turns an Error in a slot into a rejection of that key: take it back as a value,
+      // so a record gone since the event was sent becomes a DELETED change instead of a retry.
+      const fetched = await this.refetcher(item, change.entity)
+        .load(change.remoteId)
+        .catch((err: unknown) => err);
       if (fetched instanceof ConnectorError) {
-        if (fetched.code === 'UPSTREAM_NOT_FOUND') type = 'DELETED'; // gone since the event was sent
+        if (fetched.code === 'UPSTREAM_NOT_FOUND') type = 'DELETED';
         else if (fetched.retryable) throw fetched;
         else throw new PermanentFailure(`${fetched.code}: ${fetched.message}`);
-      } else model = fetched;
+      } else if (fetched instanceof Error) throw fetched;
+      else model = fetched as EntityModel;
     }
 
     const updatedAt = model?.source.remoteUpdatedAt ? Date.parse(model.source.remoteUpdatedAt) : NaN;
     const version = Number.isFinite(updatedAt) ? updatedAt : (change.version ?? Date.parse(change.occurredAt));
     const recordKey = `${item.tenantId}:${item.connectionId}:${change.entity}:${change.remoteId}`;
-    if (!(await this.versions.advance(recordKey, version))) {
-      this.services.log.debug({ eventId: change.eventId, attempt }, 'older version than one already published; dropped');
+    const published = type === 'DELETED' ? null : model;
+    const fingerprint = createHash('sha256').update(type).update(JSON.stringify(published)).digest('base64url').slice(0, 22);
+    const verdict = await this.versions.advance(recordKey, version, fingerprint);
+    if (verdict !== 'newer') {
+      this.services.log.debug({ eventId: change.eventId, attempt, verdict }, 'older than, or identical to, a version already published; dropped');
       return;
     }
 
@@ -99,7 +108,7 @@ export class EventPipeline {
       type,
       occurredAt: change.occurredAt,
       remoteId: change.remoteId,
-      model: type === 'DELETED' ? null : model,
+      model: published,
       publishedAt: now,
     });
   }

@@ -3,18 +3,32 @@
 import type { Redis } from 'ioredis';
 import type { QueuedChange } from './model.ts';
 
-/** Remembers the newest version published per record; refuses older ones. */
+/**
+ * Remembers the newest version published per record, with a fingerprint of what was published:
+ * refuses older versions, and a change identical to the one already published at the same version
+ * (Stripe sends `invoice.paid` and `invoice.payment_succeeded` for one payment, in the same second,
+ * with the same invoice). A change with the same version but other content is still published.
+ */
 export interface VersionStore {
-  /** True if `version` is not older than the newest seen (and records it); false for stale changes. */
-  advance(key: string, version: number): Promise<boolean>;
+  advance(key: string, version: number, fingerprint: string): Promise<VersionVerdict>;
 }
 
-// Atomic compare-and-set: concurrent workers on several replicas cannot both win with the older one.
+export type VersionVerdict = 'newer' | 'duplicate' | 'stale';
+
+// Atomic compare-and-set: concurrent workers on several replicas cannot both win with the older
+// one. The value is "<version>:<fingerprint>".
 const ADVANCE_SCRIPT = `
 local current = redis.call('GET', KEYS[1])
-if current and tonumber(current) > tonumber(ARGV[1]) then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+if current then
+  local sep = string.find(current, ':', 1, true)
+  local version = tonumber(sep and string.sub(current, 1, sep - 1) or current)
+  if version > tonumber(ARGV[1]) then return 0 end
+  if version == tonumber(ARGV[1]) and sep and string.sub(current, sep + 1) == ARGV[3] then return 2 end
+end
+redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[3], 'EX', ARGV[2])
 return 1`;
+
+const VERDICTS: Record<number, VersionVerdict> = { 0: 'stale', 1: 'newer', 2: 'duplicate' };
 
 export class RedisVersionStore implements VersionStore {
   constructor(
@@ -23,19 +37,20 @@ export class RedisVersionStore implements VersionStore {
     private readonly ttlSeconds: number,
   ) {}
 
-  async advance(key: string, version: number): Promise<boolean> {
-    const res = await this.redis.eval(ADVANCE_SCRIPT, 1, `${this.prefix}:version:${key}`, String(version), String(this.ttlSeconds));
-    return res === 1;
+  async advance(key: string, version: number, fingerprint: string): Promise<VersionVerdict> {
+    const res = await this.redis.eval(ADVANCE_SCRIPT, 1, `${this.prefix}:version:${key}`, String(version), String(this.ttlSeconds), fingerprint);
+    return VERDICTS[res as number] ?? 'stale';
   }
 }
 
 export class MemoryVersionStore implements VersionStore {
-  private readonly versions = new Map<string, number>();
-  async advance(key: string, version: number): Promise<boolean> {
+  private readonly versions = new Map<string, { version: number; fingerprint: string }>();
+  async advance(key: string, version: number, fingerprint: string): Promise<VersionVerdict> {
     const current = this.versions.get(key);
-    if (current !== undefined && current > version) return false;
-    this.versions.set(key, version);
-    return true;
+    if (current && current.version > version) return 'stale';
+    if (current && current.version === version && current.fingerprint === fingerprint) return 'duplicate';
+    this.versions.set(key, { version, fingerprint });
+    return 'newer';
   }
 }
 
