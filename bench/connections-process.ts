@@ -40,7 +40,7 @@ const config = defaultGatewayConfig(
     // Not production: the emulator's OAuth endpoints are loopback http, which production refuses.
     // Both tenants share this gateway, so the comparison is like for like.
     mode: 'test',
-    redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    redisUrl: process.env.REDIS_URL as string, // set by bench/connections.ts
     keyPrefix: `sbbench:conn:${process.pid}`,
     cacheTtlSeconds: { Contact: 0, Invoice: 0, Order: 0, listPage: 0 },
     allowInsecureOAuth: true,

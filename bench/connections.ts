@@ -7,23 +7,23 @@
 //   3. a refresh stampede: 50 concurrent reads right after the provider expired the token — every
 //      one gets a 401, they share one refresh, and all succeed; latency vs 50 ordinary reads.
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
+import { freePort, startRedisServer, type RedisServer } from '../test/redis-server.ts';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
 const AUTH_QUERY = `{ connectors { id } }`;
 const READ_QUERY = `{ contacts(first: 20) { nodes { id name emails { address } } } }`;
 
-const port = await new Promise<number>((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const p = (s.address() as { port: number }).port;
-    s.close(() => resolve(p));
-  });
-});
+// Without REDIS_URL the gateway runs on a throwaway redis-server of the benchmark's own.
+const ownRedis = process.env.REDIS_URL ? null : await startRedisServer();
+const redisUrl = process.env.REDIS_URL ?? (ownRedis as RedisServer).url;
+const port = await freePort();
 const child = spawn(process.execPath, ['--import', 'tsx', 'bench/connections-process.ts'], {
   stdio: ['ignore', 'pipe', 'inherit'],
-  env: { ...process.env, LOG_LEVEL: 'silent', BENCH_GATEWAY_PORT: String(port) },
+  // TEST_REDIS_URL too: the child drives the connect flow with the test helpers, which refuse to
+  // load without knowing their Redis.
+  env: { ...process.env, REDIS_URL: redisUrl, TEST_REDIS_URL: redisUrl, LOG_LEVEL: 'silent', BENCH_GATEWAY_PORT: String(port) },
 });
 const info = await new Promise<{ url: string; hubspot: string; keys: { configured: string; oauth: string; runtime: string } }>((resolve, reject) => {
   createInterface({ input: child.stdout! }).once('line', (line) => resolve(JSON.parse(line)));
@@ -88,5 +88,10 @@ try {
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {
-  child.kill('SIGTERM');
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
+  await ownRedis?.stop();
 }

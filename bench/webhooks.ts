@@ -10,7 +10,7 @@
 //   (c) gateway RSS (and CPU) before and after, from its /metrics.
 // Numbers go to docs/benchmarks.md by hand. Every child is killed and every Redis key of the run's
 // prefix is deleted at the end, also on error. All traffic stays on 127.0.0.1.
-// Knobs (env): REDIS_URL, BENCH_DURATION_S (10), BENCH_CONNECTIONS (10), BENCH_PAYLOADS (40000),
+// Knobs (env): REDIS_URL (default: a throwaway redis-server), BENCH_DURATION_S (10), BENCH_CONNECTIONS (10), BENCH_PAYLOADS (40000),
 // BENCH_POINTS, BENCH_DRAIN_TIMEOUT_MS (20000), BENCH_GATEWAY_NODE_ARGS (e.g. --cpu-prof).
 // The subscribers must stay ahead of the gateway for (b) to measure the gateway: the table prints
 // each process's CPU share so that can be checked.
@@ -24,8 +24,12 @@ import { Redis } from 'ioredis';
 import Stripe from 'stripe';
 import { hostClockMs, type LatencySummary } from './latency-histogram.ts';
 import { removeKeys } from '../test/redis-cleanup.ts';
+import { startRedisServer, type RedisServer } from '../test/redis-server.ts';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+// Without REDIS_URL the benchmark runs on a throwaway redis-server of its own (never a Redis
+// someone runs for other work).
+const ownRedis = process.env.REDIS_URL ? null : await startRedisServer();
+const REDIS_URL = process.env.REDIS_URL ?? (ownRedis as RedisServer).url;
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const PAYLOADS = Number(process.env.BENCH_PAYLOADS ?? 40_000);
@@ -350,6 +354,7 @@ async function cleanup(): Promise<void> {
     console.error(`cleanup: could not delete the Redis keys under ${keyPrefix}:* (${String(err)})`);
   }
   redis.disconnect();
+  await ownRedis?.stop();
 }
 
 let cleaning: Promise<void> | null = null;

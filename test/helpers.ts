@@ -1,19 +1,17 @@
 // Test harness: real emulators, a real gateway on port 0, the real Redis (one key prefix per run),
 // and a small GraphQL-over-HTTP client. Every start has a matching stop.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { EmulatorHandle, ProviderEmulatorOptions } from '../connectors/sdk/emulator.ts';
 import { startEmulator as startHubspot, type HubSpotEmulatorHandle } from '../connectors/hubspot/emulator/index.ts';
 import { startEmulator as startStripe, type StripeEmulatorHandle } from '../connectors/stripe/emulator/index.ts';
 import { hashApiKey } from '../src/auth/tenants.ts';
+import { startRedisServer, type RedisServer } from './redis-server.ts';
+import { REDIS_URL } from './test-redis.ts';
 import { defaultGatewayConfig, type GatewayConfig, type TenantConfig } from '../src/config.ts';
 import { createGateway, type Gateway, type GatewayOptions } from '../src/server.ts';
 
-export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export { REDIS_URL } from './test-redis.ts';
+export { freePort } from './redis-server.ts';
 /** One prefix per test run (and per file, since each file is its own module instance). */
 export const RUN_PREFIX = `sbtest:${process.env.SB_TEST_RUN ?? 'adhoc'}:${randomUUID().slice(0, 8)}`;
 
@@ -106,56 +104,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** A private redis-server (own port and directory) for tests that stop or restart Redis. */
-export interface PrivateRedis {
-  url: string;
-  port: number;
-  stop(): Promise<void>;
-}
+export type PrivateRedis = RedisServer;
 
-export async function startPrivateRedis(): Promise<PrivateRedis> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'sb-redis-'));
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const onData = (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('Ready to accept connections')) {
-        child.stdout?.off('data', onData);
-        resolve();
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`redis-server exited early (${code}): ${out.slice(-500)}`)));
-    child.once('error', reject);
-  });
-  let stopped = false;
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    port,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGKILL');
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+export function startPrivateRedis(): Promise<PrivateRedis> {
+  return startRedisServer();
 }
 
 /** Sum of a Prometheus counter's samples whose labels include `match`. */
@@ -246,66 +199,10 @@ export async function runBounded<T>(items: readonly T[], concurrency: number, fn
  * A redis-server with AOF on (`appendfsync always`) in its own directory and port, which the test
  * can kill and start again on the same port and directory (the data survives through the AOF).
  */
-export interface DurableRedis extends PrivateRedis {
-  dir: string;
-  /** Kills the server (SIGKILL by default), waits `downMs`, starts it again on the same port/dir. */
-  restart(options?: { signal?: 'SIGTERM' | 'SIGKILL'; downMs?: number }): Promise<void>;
-  /** Tail of the server's own log (for failure messages). */
-  output(): string;
-}
+export type DurableRedis = RedisServer;
 
-export async function startDurableRedis(): Promise<DurableRedis> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'sb-redis-aof-'));
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir];
-  let out = '';
-  let child: ChildProcess | null = null;
-  const launch = () =>
-    new Promise<void>((resolve, reject) => {
-      const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      child = proc;
-      let ready = false;
-      const onData = (b: Buffer) => {
-        out = (out + b.toString()).slice(-20_000); // keep draining the pipes; remember the tail
-        if (!ready && out.includes('Ready to accept connections')) {
-          ready = true;
-          resolve();
-        }
-      };
-      proc.stdout?.on('data', onData);
-      proc.stderr?.on('data', onData);
-      proc.once('exit', (code, signal) => {
-        if (!ready) reject(new Error(`redis-server exited early (${code ?? signal}): ${out.slice(-500)}`));
-      });
-      proc.once('error', reject);
-    });
-  const kill = async (signal: 'SIGTERM' | 'SIGKILL') => {
-    const proc = child as ChildProcess | null;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill(signal);
-    await exited;
-  };
-  await launch();
-  let stopped = false;
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    port,
-    dir,
-    output: () => out,
-    async restart({ signal = 'SIGKILL', downMs = 0 } = {}) {
-      out = ''; // the readiness check must see the new process's line
-      await kill(signal);
-      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
-      await launch();
-    },
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+export function startDurableRedis(): Promise<DurableRedis> {
+  return startRedisServer({ durable: true });
 }
 
 /**

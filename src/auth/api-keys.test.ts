@@ -8,8 +8,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_SCOPES, ApiKeyInputError, MemoryApiKeyStore, RedisApiKeyStore, type ApiKeyStore } from './api-keys.ts';
 import { hashApiKey } from './tenants.ts';
+import { REDIS_URL } from '../../test/test-redis.ts';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 // Own prefix rather than test/helpers.ts's RUN_PREFIX: importing helpers loads the whole gateway.
 const PREFIX = `sbtest:apikeys:${randomUUID().slice(0, 8)}`;
 const KEY_RE = /^sbk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;

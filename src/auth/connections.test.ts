@@ -5,8 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryConnectionStore, RedisConnectionStore, type ConnectionStore, type ManagedConnection, type StatusEvent } from './connections.ts';
+import { REDIS_URL } from '../../test/test-redis.ts';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `sbtest:conn:${randomUUID().slice(0, 8)}`;
 const opened: ConnectionStore[] = [];
 

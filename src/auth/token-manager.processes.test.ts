@@ -16,8 +16,8 @@ import type { WorkerConfig, WorkerMessage, WorkerResult } from './testing/refres
 import { emulatorOAuthAdmin, emulatorTokens } from './testing/emulator-oauth.ts';
 import { CredentialVault, createVaultStore, parseMasterKeys, type VaultStore } from './vault.ts';
 import { TokenManager, type OAuthClientConfig, type TokenRecord } from './token-manager.ts';
+import { REDIS_URL } from '../../test/test-redis.ts';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const RUN = `tmproc-${randomUUID().slice(0, 8)}`;
 const VAULT_NAMESPACE = `${RUN}:vault`;
 const TOKEN_PREFIX = `${RUN}:token`;

@@ -7,8 +7,8 @@ import { startEmulator, type HubSpotEmulatorHandle } from '../../connectors/hubs
 import { emulatorOAuthAdmin, emulatorTokens } from './testing/emulator-oauth.ts';
 import { CredentialVault, createVaultStore, parseMasterKeys, type VaultStore } from './vault.ts';
 import { NeedsReauthError, TokenManager, type OAuthClientConfig, type StatusChange, type TokenRecord } from './token-manager.ts';
+import { REDIS_URL } from '../../test/test-redis.ts';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const RUN = `tmtest-${randomUUID().slice(0, 8)}`;
 const APP = { clientId: 'tm-client', clientSecret: 'tm-secret', redirectUris: ['http://127.0.0.1:9/callback'] };
 const TENANT = 'acme';

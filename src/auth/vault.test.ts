@@ -15,8 +15,8 @@ import {
   type MasterKeyring,
   type VaultRecordV1,
 } from './vault.ts';
+import { REDIS_URL } from '../../test/test-redis.ts';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const RUN = `sb-vault-test:${randomUUID().slice(0, 8)}`;
 
 const k = () => randomBytes(32).toString('base64');
