@@ -1,6 +1,6 @@
-// Shared by the HubSpot tests: recorded fixtures, validators built from HubSpot's official OpenAPI
-// specs, and the fixture → model mapping the conformance suite runs.
-import { existsSync, readFileSync } from 'node:fs';
+// Shared by the HubSpot tests: recorded fixtures, validators built from our schema extracts of
+// HubSpot's official OpenAPI specs (specs/), and the fixture → model mapping the conformance suite runs.
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
@@ -10,11 +10,11 @@ import { associatedIds, mapContact, mapInvoice, mapLineItems, mapOrder, type Hub
 
 const here = dirname(fileURLToPath(import.meta.url));
 /**
- * HubSpot's official OpenAPI specs (HubSpot/HubSpot-public-api-spec-collection). Not vendored in
- * the repo: HUBSPOT_SPEC_DIR, else connectors/hubspot/specs/, else the shared providers folder.
+ * Schema extracts of HubSpot's official OpenAPI specs (specs/README.md): every schema, path and
+ * parameter of the official files, without their prose, so validating against them is exactly as
+ * strict. HUBSPOT_SPEC_DIR may point at a folder of the official files instead (same names).
  */
-export const SPEC_DIR =
-  process.env.HUBSPOT_SPEC_DIR ?? [join(here, 'specs'), join(here, '../../../shared/providers/specs/hubspot')].find((d) => existsSync(d)) ?? join(here, 'specs');
+export const SPEC_DIR = process.env.HUBSPOT_SPEC_DIR ?? join(here, 'specs');
 export const SPEC_FILES = {
   contacts: 'CRM_Contacts_v3_contacts.json',
   invoices: 'CRM_Invoices_v3_invoices.json',
