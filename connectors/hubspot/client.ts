@@ -113,6 +113,15 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   return results;
 }
 
+/**
+ * Most rounds of per-record association paging one read may take. HubSpot lets an account allow up
+ * to 10,000 associated records per record and object type (its largest configurable association
+ * limit): 20 pages at the emulator's 500 per page, and 100 rounds still cover pages as small as
+ * 100. A server that hands out fresh cursors beyond that is broken, and following it would spend
+ * the connection's rate budget (against Prism the unbounded loop made ~760 calls per read).
+ */
+export const ASSOCIATION_PAGING_MAX_ROUNDS = 100;
+
 export function chunk<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -200,42 +209,61 @@ export class HubSpotClient {
   /**
    * Associated ids (in HubSpot's order) for many records via the v4 associations batch read,
    * ≤ 1000 ids per call. Records with no associations (HubSpot answers 207 with an error for
-   * them) map to an empty list. Follows per-record paging when a record has very many.
+   * them) map to an empty list. Follows per-record paging when a record has very many: a record
+   * whose cursor does not move (or comes back to one already followed) is done, and more than
+   * ASSOCIATION_PAGING_MAX_ROUNDS rounds fail the read instead of calling forever.
    */
   async associations(from: CrmObjectType, to: CrmObjectType, ids: readonly string[]): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>();
     const operation = `associations.${from}.${to}.batchRead`;
+    const followedCursors = new Map<string, Set<string>>();
     let pending: Array<{ id: string; after?: string }> = [...new Set(ids)].filter(isHubSpotId).map((id) => ({ id }));
     for (const { id } of pending) out.set(id, []);
-    while (pending.length > 0) {
-      const parts = chunk(pending, HUBSPOT_ASSOCIATIONS_BATCH_READ_MAX);
+    for (let round = 1; pending.length > 0; round++) {
+      if (round > ASSOCIATION_PAGING_MAX_ROUNDS) {
+        throw new ConnectorError(
+          'UPSTREAM_BAD_RESPONSE',
+          `HubSpot ${operation} kept answering with new paging cursors: the association paging loop stopped after ${ASSOCIATION_PAGING_MAX_ROUNDS} rounds (${pending.length} records still had a next page)`,
+        );
+      }
       const followUps: Array<{ id: string; after: string }> = [];
-      await mapLimit(parts, this.concurrency, async (part) => {
+      await mapLimit(chunk(pending, HUBSPOT_ASSOCIATIONS_BATCH_READ_MAX), this.concurrency, async (part) => {
         const res = await this.send(
           { method: 'POST', path: `/crm/v4/associations/${from}/${to}/batch/read`, json: { inputs: part }, operation, idempotent: true },
           [200, 207],
         );
-        const body = res.body;
-        if (!isObject(body) || !Array.isArray(body.results)) throw badShape(operation, res, 'no results array');
-        for (const r of body.results) {
-          if (!isObject(r) || !isObject(r.from) || !Array.isArray(r.to)) throw badShape(operation, res, 'a result without from/to');
-          const fromId = String(r.from.id);
+        for (const { fromId, toIds, after } of parseAssociationResults(res, operation)) {
           const list = out.get(fromId) ?? [];
-          for (const t of r.to) {
-            if (!isObject(t) || (typeof t.toObjectId !== 'string' && typeof t.toObjectId !== 'number')) {
-              throw badShape(operation, res, 'an association without toObjectId');
-            }
-            // Observed answers carry toObjectId as a number; the spec says string. Accept both.
-            const toId = String(t.toObjectId);
-            if (!list.includes(toId)) list.push(toId);
-          }
+          for (const toId of toIds) if (!list.includes(toId)) list.push(toId);
           out.set(fromId, list);
-          const after = nextAfter(r);
-          if (after) followUps.push({ id: fromId, after });
+          if (!after) continue;
+          const followed = followedCursors.get(fromId) ?? new Set<string>();
+          followedCursors.set(fromId, followed);
+          // A cursor already followed for this record would only fetch a page we have (or loop).
+          if (followed.has(after)) continue;
+          followed.add(after);
+          followUps.push({ id: fromId, after });
         }
       });
       pending = followUps;
     }
     return out;
   }
+}
+
+/** One v4 batch-read answer as (from id, associated ids, next cursor) per record. */
+function parseAssociationResults(res: UpstreamResponse, operation: string): Array<{ fromId: string; toIds: string[]; after: string | null }> {
+  const body = res.body;
+  if (!isObject(body) || !Array.isArray(body.results)) throw badShape(operation, res, 'no results array');
+  return body.results.map((r) => {
+    if (!isObject(r) || !isObject(r.from) || !Array.isArray(r.to)) throw badShape(operation, res, 'a result without from/to');
+    const toIds = r.to.map((t) => {
+      if (!isObject(t) || (typeof t.toObjectId !== 'string' && typeof t.toObjectId !== 'number')) {
+        throw badShape(operation, res, 'an association without toObjectId');
+      }
+      // Observed answers carry toObjectId as a number; the spec says string. Accept both.
+      return String(t.toObjectId);
+    });
+    return { fromId: String(r.from.id), toIds, after: nextAfter(r) };
+  });
 }

@@ -2,7 +2,8 @@
 // counts per operation (the README's table), filters, cursors and error mapping.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConnectorError } from '../sdk/errors.ts';
-import type { ContactModel, InvoiceModel, OrderModel } from '../sdk/models.ts';
+import type { ContactModel, InvoiceModel, LineItemModel, OrderModel } from '../sdk/models.ts';
+import type { LineItemOwnerLoader } from '../sdk/types.ts';
 import { createTestContext, type TestContextOptions } from '../sdk/testing.ts';
 import { modelProblems } from '../sdk/validate.ts';
 import { startEmulator, type HubSpotEmulatorHandle } from './emulator/index.ts';
@@ -110,18 +111,27 @@ describe('Invoice and Order', () => {
     ['Order', 'orders'],
   ] as const) {
     describe(entity, () => {
-      const loader = loaders[entity];
+      const loader = loaders[entity] as LineItemOwnerLoader<InvoiceModel | OrderModel>;
+      const lineItemsOf = (parents: Array<InvoiceModel | OrderModel>) => loader.lineItems!(parents, ctx());
       const check = (model: InvoiceModel | OrderModel) => {
-        const id = model.source.remoteId;
-        const contact = em.store.associated(type, id, 'contacts')[0];
-        const lineIds = em.store.associated(type, id, 'line_items');
-        const link = model.entity === 'Invoice' ? model.contactRemoteId : model.customerRemoteId;
-        expect(link).toBe(contact);
-        expect(model.lineItems.map((li) => li.remoteId)).toEqual(lineIds);
+        const contact = em.store.associated(type, model.source.remoteId, 'contacts')[0];
+        expect(model.entity === 'Invoice' ? model.contactRemoteId : model.customerRemoteId).toBe(contact);
+        // Line items cost reads of their own: the record leaves them to the lineItems loader.
+        expect(model.lineItems).toBeNull();
         expect(modelProblems(model, 'hubspot')).toEqual([]);
       };
+      const checkLines = (parents: Array<InvoiceModel | OrderModel>, slots: Array<LineItemModel[] | ConnectorError>) => {
+        expect(slots).toHaveLength(parents.length);
+        parents.forEach((parent, i) => {
+          const lines = slots[i] as LineItemModel[];
+          expect(lines.map((li) => li.remoteId)).toEqual(em.store.associated(type, parent.source.remoteId, 'line_items'));
+          expect(modelProblems({ ...parent, lineItems: lines }, 'hubspot')).toEqual([]);
+        });
+      };
+      const distinctLineItems = (parents: Array<InvoiceModel | OrderModel>) =>
+        new Set(parents.flatMap((p) => em.store.associated(type, p.source.remoteId, 'line_items'))).size;
 
-      it('byIds hydrates contact link and line items in a bounded number of calls', async () => {
+      it('byIds reads the records and their contact links: two calls in one round trip', async () => {
         const input = [...ids(type, 60).reverse(), '12345'];
         const result = await loader.byIds(input, ctx());
         expect(result).toHaveLength(input.length);
@@ -131,25 +141,38 @@ describe('Invoice and Order', () => {
           check(m as InvoiceModel | OrderModel);
         });
         expect((result[60] as ConnectorError).code).toBe('UPSTREAM_NOT_FOUND');
-        const lineItems = new Set(input.flatMap((id) => em.store.associated(type, id, 'line_items'))).size;
-        expect(em.count(`${type}.batchRead`)).toBe(1);
-        expect(em.count(`associations.${type}.contacts.batchRead`)).toBe(1);
-        expect(em.count(`associations.${type}.line_items.batchRead`)).toBe(1);
-        expect(em.count('line_items.batchRead')).toBe(Math.ceil(lineItems / 100));
-        expect(em.count()).toBe(3 + Math.ceil(lineItems / 100));
+        expect(em.requests().map((r) => r.operation).sort()).toEqual([`associations.${type}.contacts.batchRead`, `${type}.batchRead`]);
       });
 
-      it('list without filter: one list call with inline associations + line item batch reads', async () => {
+      it('lineItems of records read by id: one association read + line item batch reads, in association order', async () => {
+        const parents = (await loader.byIds(ids(type, 60), ctx())) as Array<InvoiceModel | OrderModel>;
+        em.resetRequests();
+        checkLines(parents, await lineItemsOf(parents));
+        expect(em.count(`associations.${type}.line_items.batchRead`)).toBe(1);
+        expect(em.count('line_items.batchRead')).toBe(Math.ceil(distinctLineItems(parents) / 100));
+        expect(em.count()).toBe(1 + Math.ceil(distinctLineItems(parents) / 100));
+      });
+
+      it('list without filter: one list call; lineItems then costs only the batch reads (links came inline)', async () => {
         const page = await loader.list({ first: 100, filter: {} }, ctx());
         expect(page.nodes).toHaveLength(100);
         page.nodes.forEach(check);
-        const lineItems = new Set(page.nodes.flatMap((n) => n.lineItems.map((li) => li.remoteId))).size;
-        expect(em.count(`${type}.list`)).toBe(1);
-        expect(em.count('line_items.batchRead')).toBe(Math.ceil(lineItems / 100));
-        expect(em.count()).toBe(1 + Math.ceil(lineItems / 100));
+        expect(em.requests().map((r) => r.operation)).toEqual([`${type}.list`]);
+        em.resetRequests();
+        checkLines(page.nodes, await lineItemsOf(page.nodes));
+        expect(em.count('line_items.batchRead')).toBe(Math.ceil(distinctLineItems(page.nodes) / 100));
+        expect(em.count()).toBe(Math.ceil(distinctLineItems(page.nodes) / 100));
       });
 
-      it('list filtered by contact goes through search + two association reads + line items', async () => {
+      it('lineItems of records without their raw answer (served from the cache) read the links again', async () => {
+        const page = await loader.list({ first: 30, filter: {} }, ctx());
+        const cachedForm = page.nodes.map((n) => ({ ...n, raw: undefined }));
+        em.resetRequests();
+        checkLines(cachedForm, await lineItemsOf(cachedForm));
+        expect(em.count(`associations.${type}.line_items.batchRead`)).toBe(1);
+      });
+
+      it('list filtered by contact goes through search + one contact association read', async () => {
         const first = em.store.all(type)[0]!;
         const contactId = em.store.associated(type, first.id, 'contacts')[0]!;
         const expected = em.store.associated('contacts', contactId, type);
@@ -157,10 +180,10 @@ describe('Invoice and Order', () => {
         expect(page.nodes.map((n) => n.source.remoteId).sort()).toEqual([...expected].sort());
         expect(page.totalCount).toBe(expected.length);
         page.nodes.forEach(check);
-        expect(em.count(`${type}.search`)).toBe(1);
-        expect(em.count(`associations.${type}.contacts.batchRead`)).toBe(1);
-        expect(em.count(`associations.${type}.line_items.batchRead`)).toBe(1);
-        expect(em.count('line_items.batchRead')).toBe(1);
+        expect(em.requests().map((r) => r.operation).sort()).toEqual([`associations.${type}.contacts.batchRead`, `${type}.search`]);
+        em.resetRequests();
+        checkLines(page.nodes, await lineItemsOf(page.nodes));
+        expect(em.requests().map((r) => r.operation).sort()).toEqual([`associations.${type}.line_items.batchRead`, 'line_items.batchRead']);
       });
 
       it('list filtered by updatedSince uses hs_lastmodifieddate', async () => {
@@ -175,7 +198,7 @@ describe('Invoice and Order', () => {
 });
 
 describe('large association sets', () => {
-  it('list falls back to the v4 associations read when embedded line items are truncated', async () => {
+  it('lineItems falls back to the v4 associations read when embedded line items are truncated', async () => {
     const local = await startEmulator({ credentials: [TOKEN], scale: { contacts: 2, invoices: 2, orders: 0 } });
     try {
       const invoice = local.store.all('invoices')[0]!;
@@ -185,15 +208,35 @@ describe('large association sets', () => {
         local.store.associate('invoices', invoice.id, 'line_items', li.id, at);
       }
       const expected = local.store.associated('invoices', invoice.id, 'line_items');
+      const other = local.store.associated('invoices', local.store.all('invoices')[1]!.id, 'line_items');
       const c = createTestContext({ connector: hubspot, baseUrl: local.url, token: TOKEN });
       const page = await loaders.Invoice.list({ first: 10, filter: {} }, c);
-      const model = page.nodes.find((n) => n.source.remoteId === invoice.id)!;
-      expect(model.lineItems.map((li) => li.remoteId)).toEqual(expected);
-      // 1 list + 2 association pages (500 + 122) + ceil(623 line items / 100) batch reads.
+      expect(local.count()).toBe(1);
+      const lines = await loaders.Invoice.lineItems!(page.nodes, c);
+      const index = page.nodes.findIndex((n) => n.source.remoteId === invoice.id);
+      expect((lines[index] as LineItemModel[]).map((li) => li.remoteId)).toEqual(expected);
+      // Only the truncated record is read through v4: 2 association pages (500 + 122), then
+      // ceil(line items of both invoices / 100) batch reads.
       expect(local.count('associations.invoices.line_items.batchRead')).toBe(2);
-      expect(local.count('line_items.batchRead')).toBe(Math.ceil(new Set([...expected, ...local.store.associated('invoices', local.store.all('invoices')[1]!.id, 'line_items')]).size / 100));
-      const byId = await loaders.Invoice.byIds([invoice.id], c);
-      expect((byId[0] as InvoiceModel).lineItems).toHaveLength(expected.length);
+      expect(local.count('line_items.batchRead')).toBe(Math.ceil(new Set([...expected, ...other]).size / 100));
+    } finally {
+      await local.stop();
+    }
+  });
+
+  it('a line item that cannot be mapped fails only its parent\'s slot (MAPPING_FAILED)', async () => {
+    const local = await startEmulator({ credentials: [TOKEN], scale: { contacts: 2, invoices: 2, orders: 0 } });
+    try {
+      const [broken, fine] = local.store.all('invoices');
+      const li = local.store.create('line_items', { name: 'Bad price', quantity: '1', price: '1,50', amount: '1', hs_line_item_currency_code: 'EUR' }, '2026-02-01T00:00:00.000Z');
+      local.store.associate('invoices', broken!.id, 'line_items', li.id, '2026-02-01T00:00:00.000Z');
+      const c = createTestContext({ connector: hubspot, baseUrl: local.url, token: TOKEN });
+      const parents = (await loaders.Invoice.byIds([broken!.id, fine!.id], c)) as InvoiceModel[];
+      const [brokenLines, fineLines] = await loaders.Invoice.lineItems!(parents, c);
+      expect(brokenLines).toBeInstanceOf(ConnectorError);
+      expect((brokenLines as ConnectorError).code).toBe('MAPPING_FAILED');
+      expect((brokenLines as ConnectorError).message).toContain(`line items of invoice ${broken!.id}`);
+      expect((fineLines as LineItemModel[]).map((l) => l.remoteId)).toEqual(local.store.associated('invoices', fine!.id, 'line_items'));
     } finally {
       await local.stop();
     }

@@ -1,11 +1,12 @@
 // The HubSpot connector: Contact, Invoice and Order loaders over the CRM v3 objects API, with
-// invoice/order links (contact, line items) read through associations in a bounded number of calls,
-// and webhooks (signature v3, id-only change events; webhooks.ts).
+// invoice/order contact links read through associations in a bounded number of calls, line items
+// deferred (read only when a query selects them: they cost calls of their own), and webhooks
+// (signature v3, id-only change events; webhooks.ts).
 // Call counts per operation are documented in README.md.
 import { defineConnector } from '../sdk/define.ts';
 import { ConnectorError } from '../sdk/errors.ts';
 import type { ContactModel, InvoiceModel, OrderModel } from '../sdk/models.ts';
-import type { ConnectorContext, EntityLoader, ListArgs, ListFilter, ListPage } from '../sdk/types.ts';
+import type { ConnectorContext, EntityLoader, LineItemOwnerLoader, ListArgs, ListFilter, ListPage } from '../sdk/types.ts';
 import {
   CONTACT_PROPERTIES,
   HubSpotClient,
@@ -16,7 +17,7 @@ import {
   type CrmObjectType,
 } from './client.ts';
 import { HUBSPOT_PAGE_MAX, hubspotManifest } from './manifest.ts';
-import { associatedIds, associationsTruncated, mapContact, mapInvoice, mapOrder, type HubSpotObject, type MapOptions, type Related } from './mappers.ts';
+import { associatedIds, associationsTruncated, mapContact, mapInvoice, mapLineItems, mapOrder, type HubSpotObject, type MapOptions, type Related } from './mappers.ts';
 import { hubspotWebhooks } from './webhooks.ts';
 
 export { hubspotManifest } from './manifest.ts';
@@ -137,57 +138,40 @@ const contactLoader: EntityLoader<ContactModel> = {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Invoice / Order: records + contact link + line items
+// Invoice / Order: records + contact link; line items only when asked for
 // ---------------------------------------------------------------------------------------------
 
-interface Links {
-  contact: Map<string, string | null>;
-  lineItemIds: Map<string, string[]>;
+/** Contact links of records read without inline associations (batch read, search): one v4 read per 1000. */
+async function contactLinks(type: CrmObjectType, ids: readonly string[], ctx: ConnectorContext): Promise<Map<string, string | null>> {
+  const links = new Map<string, string | null>();
+  for (const [id, list] of await client(ctx).associations(type, 'contacts', ids)) links.set(id, list[0] ?? null);
+  return links;
 }
 
-/** Reads the line item records for every id in `links` (batch reads of 100, in parallel up to maxConcurrency). */
-async function relatedFor(records: HubSpotObject[], links: Links, ctx: ConnectorContext): Promise<Map<string, Related>> {
-  const allLineItemIds = [...new Set(records.flatMap((r) => links.lineItemIds.get(r.id) ?? []))];
-  const lineItems = allLineItemIds.length > 0 ? await client(ctx).batchRead('line_items', allLineItemIds, LINE_ITEM_PROPERTIES) : new Map<string, HubSpotObject>();
-  const out = new Map<string, Related>();
-  for (const r of records) {
-    const ids = links.lineItemIds.get(r.id) ?? [];
-    out.set(r.id, {
-      contactRemoteId: links.contact.get(r.id) ?? null,
-      lineItemIds: ids,
-      lineItems: ids.map((id) => lineItems.get(id)).filter((li): li is HubSpotObject => li !== undefined),
-    });
-  }
-  return out;
-}
-
-/** Links from the v4 associations batch read (for records that came without inline associations). */
-async function linksViaAssociations(type: CrmObjectType, ids: readonly string[], ctx: ConnectorContext): Promise<Links> {
-  const hs = client(ctx);
-  const [contacts, lineItems] = await Promise.all([hs.associations(type, 'contacts', ids), hs.associations(type, 'line_items', ids)]);
-  const contact = new Map<string, string | null>();
-  for (const [id, list] of contacts) contact.set(id, list[0] ?? null);
-  return { contact, lineItemIds: lineItems };
+/** Contact links embedded in list answers (`associations=contacts`). */
+function inlineContactLinks(records: readonly HubSpotObject[]): Map<string, string | null> {
+  return new Map(records.map((r) => [r.id, associatedIds(r, 'contacts')?.[0] ?? null]));
 }
 
 /**
- * Links from `associations` embedded in list responses. A record whose embedded line item
- * collection is truncated (it carries paging) gets its full list from the v4 batch read instead:
- * one extra call for the whole page, and only when that happens.
+ * Line item ids per parent, in association order. A parent fresh from a list answer still carries
+ * them inline in `raw` (the list asks for `associations=line_items` at no extra cost); the others
+ * (batch read, search, served from the cache, or an embedded collection HubSpot truncated) get
+ * theirs from one v4 association read for all of them.
  */
-async function linksInline(type: CrmObjectType, records: HubSpotObject[], ctx: ConnectorContext): Promise<Links> {
-  const contact = new Map<string, string | null>();
-  const lineItemIds = new Map<string, string[]>();
-  const truncated: string[] = [];
-  for (const r of records) {
-    contact.set(r.id, associatedIds(r, 'contacts')?.[0] ?? null);
-    lineItemIds.set(r.id, associatedIds(r, 'line_items') ?? []);
-    if (associationsTruncated(r, 'line_items')) truncated.push(r.id);
+async function lineItemLinks(type: CrmObjectType, parents: readonly (InvoiceModel | OrderModel)[], ctx: ConnectorContext): Promise<Map<string, string[]>> {
+  const links = new Map<string, string[]>();
+  const unknown: string[] = [];
+  for (const parent of parents) {
+    const raw = parent.raw as HubSpotObject | undefined;
+    const inline = raw?.associations ? associatedIds(raw, 'line_items') : null;
+    if (raw && inline && !associationsTruncated(raw, 'line_items')) links.set(parent.source.remoteId, inline);
+    else unknown.push(parent.source.remoteId);
   }
-  if (truncated.length > 0) {
-    for (const [id, list] of await client(ctx).associations(type, 'line_items', truncated)) lineItemIds.set(id, list);
+  if (unknown.length > 0) {
+    for (const [id, list] of await client(ctx).associations(type, 'line_items', unknown)) links.set(id, list);
   }
-  return { contact, lineItemIds };
+  return links;
 }
 
 function commerceLoader<M extends InvoiceModel | OrderModel>(
@@ -195,20 +179,17 @@ function commerceLoader<M extends InvoiceModel | OrderModel>(
   entity: string,
   properties: readonly string[],
   map: (raw: HubSpotObject, related: Related, options: MapOptions) => M,
-): EntityLoader<M> {
+): LineItemOwnerLoader<M> {
   return {
     async byIds(ids, ctx) {
-      const hs = client(ctx);
-      // The record read and both association reads are independent: one round trip for all three.
-      const [found, links] = await Promise.all([hs.batchRead(type, ids, properties), linksViaAssociations(type, ids, ctx)]);
-      const records = [...found.values()];
-      const related = await relatedFor(records, links, ctx);
+      // The record read and the contact association read are independent: one round trip for both.
+      const [found, contacts] = await Promise.all([client(ctx).batchRead(type, ids, properties), contactLinks(type, ids, ctx)]);
       const options = mapOptions(ctx);
       return ids.map((id) => {
         const raw = found.get(id);
         if (!raw) return notFound(entity, id);
         try {
-          return map(raw, related.get(id) ?? { contactRemoteId: null, lineItems: [] }, options);
+          return map(raw, { contactRemoteId: contacts.get(id) ?? null }, options);
         } catch (err) {
           return mappingFailed(entity, id, err);
         }
@@ -217,16 +198,28 @@ function commerceLoader<M extends InvoiceModel | OrderModel>(
 
     async list(args, ctx): Promise<ListPage<M>> {
       const page = await fetchPage(type, args, ctx, properties, ['contacts', 'line_items']);
-      // Search answers carry no associations: read them for the page in two batch calls.
-      const links = page.searched ? await linksViaAssociations(type, page.results.map((r) => r.id), ctx) : await linksInline(type, page.results, ctx);
-      const related = await relatedFor(page.results, links, ctx);
+      // Search answers carry no associations: the contact links take one batch call for the page.
+      const contacts = page.searched ? await contactLinks(type, page.results.map((r) => r.id), ctx) : inlineContactLinks(page.results);
       const options = mapOptions(ctx);
       return {
-        nodes: mapAll(entity, page.results, (raw) => map(raw, related.get(raw.id) ?? { contactRemoteId: null, lineItems: [] }, options)),
+        nodes: mapAll(entity, page.results, (raw) => map(raw, { contactRemoteId: contacts.get(raw.id) ?? null }, options)),
         endCursor: page.endCursor,
         hasNextPage: page.endCursor !== null,
         totalCount: page.totalCount,
       };
+    },
+
+    async lineItems(parents, ctx) {
+      const links = await lineItemLinks(type, parents, ctx);
+      const allIds = [...new Set([...links.values()].flat())];
+      const records = allIds.length > 0 ? await client(ctx).batchRead('line_items', allIds, LINE_ITEM_PROPERTIES) : new Map<string, HubSpotObject>();
+      return parents.map((parent) => {
+        try {
+          return mapLineItems(links.get(parent.source.remoteId) ?? [], records, parent.currency);
+        } catch (err) {
+          return mappingFailed(`line items of ${entity}`, parent.source.remoteId, err);
+        }
+      });
     },
   };
 }

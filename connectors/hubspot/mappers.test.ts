@@ -5,6 +5,7 @@ import {
   mapContact,
   mapInvoice,
   mapLineItem,
+  mapLineItems,
   mapOrder,
   toCalendarDate,
   toE164,
@@ -24,11 +25,10 @@ const at = <T>(xs: T[], i: number): T => {
   return x;
 };
 
-const related = (record: HubSpotObject) => ({
-  contactRemoteId: associatedIds(record, 'contacts')?.[0] ?? null,
-  lineItemIds: associatedIds(record, 'line_items') ?? [],
-  lineItems,
-});
+const related = (record: HubSpotObject) => ({ contactRemoteId: associatedIds(record, 'contacts')?.[0] ?? null });
+const lineItemRecords = new Map(lineItems.map((li) => [li.id, li]));
+/** A record's line items as the connector's lineItems loader maps them (association order, parent currency). */
+const linesOf = (record: HubSpotObject, currency: string | null) => mapLineItems(associatedIds(record, 'line_items') ?? [], lineItemRecords, currency);
 
 describe('mapContact', () => {
   it('maps a full contact', () => {
@@ -94,7 +94,7 @@ describe('mapContact', () => {
 });
 
 describe('mapInvoice', () => {
-  it('maps an open USD invoice with associations and line items in association order', () => {
+  it('maps an open USD invoice with associations; line items deferred, mapped in association order', () => {
     const raw = at(invoices, 0);
     const inv = mapInvoice(raw, related(raw), { portalId: '62515' });
     expect(inv).toMatchObject({
@@ -116,7 +116,8 @@ describe('mapInvoice', () => {
       amountPaid: { amount: '0.00', currency: 'USD' },
       balance: { amount: '20.00', currency: 'USD' },
     });
-    expect(inv.lineItems).toEqual([
+    expect(inv.lineItems).toBeNull();
+    expect(linesOf(raw, inv.currency)).toEqual([
       { remoteId: '9301', description: 'Extra seat', quantity: '2', unitPrice: { amount: '5.00', currency: 'USD' }, amount: { amount: '10.00', currency: 'USD' }, sku: 'ADD-SEAT', productRemoteId: '1500004' },
       // No line item currency: the invoice's applies.
       { remoteId: '9302', description: 'Custom work', quantity: '1', unitPrice: { amount: '8.18', currency: 'USD' }, amount: { amount: '8.18', currency: 'USD' }, sku: null, productRemoteId: null },
@@ -134,8 +135,10 @@ describe('mapInvoice', () => {
     expect(inv.issueDate).toBe('2023-05-20');
     expect(inv.dueDate).toBe('2023-06-20');
     expect(inv.paidAt).toBe('2023-06-01T12:00:00.000Z');
-    expect(inv.lineItems).toHaveLength(1);
-    expect(inv.lineItems[0]?.unitPrice).toEqual({ amount: '15000', currency: 'JPY' });
+    const lines = linesOf(raw, inv.currency);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.unitPrice).toEqual({ amount: '15000', currency: 'JPY' });
+    expect(modelProblems({ ...inv, lineItems: lines }, 'hubspot')).toEqual([]);
     expect(modelProblems(inv, 'hubspot')).toEqual([]);
   });
 
@@ -146,20 +149,20 @@ describe('mapInvoice', () => {
     expect(inv.statusRaw).toBe('voided');
     expect(inv.number).toBeNull();
     expect(inv.contactRemoteId).toBeNull();
-    expect(inv.lineItems).toEqual([]);
+    expect(linesOf(raw, inv.currency)).toEqual([]);
     expect(inv.amountPaid).toBeNull();
   });
 
   it('normalizes unknown statuses to UNKNOWN and keeps the raw value', () => {
     const raw: HubSpotObject = { ...at(invoices, 0), properties: { ...at(invoices, 0).properties, hs_invoice_status: 'pending_approval' } };
-    const inv = mapInvoice(raw, { contactRemoteId: null, lineItems: [] });
+    const inv = mapInvoice(raw, { contactRemoteId: null });
     expect(inv.status).toBe('UNKNOWN');
     expect(inv.statusRaw).toBe('pending_approval');
   });
 
   it('fails loudly on an amount that is not a decimal', () => {
     const raw: HubSpotObject = { ...at(invoices, 0), properties: { ...at(invoices, 0).properties, hs_amount_billed: '1,234.50' } };
-    expect(() => mapInvoice(raw, { contactRemoteId: null, lineItems: [] })).toThrow(/hs_amount_billed/);
+    expect(() => mapInvoice(raw, { contactRemoteId: null })).toThrow(/hs_amount_billed/);
   });
 });
 
@@ -191,7 +194,8 @@ describe('mapOrder', () => {
       shippingAddress: { type: 'SHIPPING', name: 'Ada Lovelace', line1: 'Am Kanal 2', line2: null, city: 'Potsdam', region: 'BB', postalCode: '14467', country: 'DE' },
       placedAt: '2024-02-10T16:20:00.000Z',
     });
-    expect(o.lineItems.map((li) => li.remoteId)).toEqual(['9401']);
+    expect(o.lineItems).toBeNull();
+    expect(linesOf(raw, o.currency).map((li) => li.remoteId)).toEqual(['9401']);
     expect(modelProblems(o, 'hubspot')).toEqual([]);
   });
 
@@ -234,6 +238,10 @@ describe('helpers', () => {
     expect(toE164('+1 (415) 555-0100')).toBe('+14155550100');
     expect(toE164('415 555 0100')).toBeNull();
     expect(toE164('+0 123')).toBeNull();
+  });
+
+  it('leaves out line item ids without a record (deleted since the association was read)', () => {
+    expect(mapLineItems(['9302', '404', '9301'], lineItemRecords, 'USD').map((li) => li.remoteId)).toEqual(['9302', '9301']);
   });
 
   it('maps a line item without a currency to null money', () => {

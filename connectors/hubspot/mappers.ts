@@ -37,13 +37,13 @@ export interface MapOptions {
   portalId?: string | number | null;
 }
 
-/** What an invoice or order needs besides its own record: the links HubSpot keeps as associations. */
+/**
+ * What an invoice or order needs besides its own record: its contact, a link HubSpot keeps as an
+ * association. Line items are not part of the record's model (it leaves `lineItems` null): they cost
+ * reads of their own, so the connector serves them only when asked (mapLineItems).
+ */
 export interface Related {
   contactRemoteId: string | null;
-  /** The associated line item records (any order; unknown extras are ignored). */
-  lineItems: HubSpotObject[];
-  /** Line item ids in association order; defaults to the order of `lineItems`. */
-  lineItemIds?: string[];
 }
 
 export class HubSpotMappingError extends Error {
@@ -226,13 +226,15 @@ export function mapLineItem(raw: HubSpotObject, parentCurrency: string | null): 
   };
 }
 
-function lineItemsFor(related: Related, currency: string | null): LineItemModel[] {
-  const byId = new Map(related.lineItems.map((li) => [li.id, li]));
-  const order = related.lineItemIds ?? related.lineItems.map((li) => li.id);
+/**
+ * An invoice's or order's line items in association order (`ids`), from the line item records read
+ * for it; an id without a record (deleted since) is left out. Amounts default to the parent's currency.
+ */
+export function mapLineItems(ids: readonly string[], records: ReadonlyMap<string, HubSpotObject>, parentCurrency: string | null): LineItemModel[] {
   const out: LineItemModel[] = [];
-  for (const id of order) {
-    const li = byId.get(id);
-    if (li) out.push(mapLineItem(li, currency));
+  for (const id of ids) {
+    const li = records.get(id);
+    if (li) out.push(mapLineItem(li, parentCurrency));
   }
   return out;
 }
@@ -265,7 +267,7 @@ export function mapInvoice(raw: HubSpotObject, related: Related, options: MapOpt
     total: money(raw, 'hs_amount_billed', currency),
     amountPaid: money(raw, 'hs_amount_paid', currency),
     balance: money(raw, 'hs_balance_due', currency),
-    lineItems: lineItemsFor(related, currency),
+    lineItems: null,
     createdAt: src.remoteCreatedAt ?? toInstant(prop(raw, 'hs_createdate')),
     updatedAt: src.remoteUpdatedAt ?? toInstant(prop(raw, 'hs_lastmodifieddate')),
     raw,
@@ -347,7 +349,7 @@ export function mapOrder(raw: HubSpotObject, related: Related, options: MapOptio
     customerEmail: prop(raw, 'hs_billing_address_email'),
     customerName: joinName(prop(raw, 'hs_billing_address_firstname'), prop(raw, 'hs_billing_address_lastname')),
     currency,
-    lineItems: lineItemsFor(related, currency),
+    lineItems: null,
     subtotal: money(raw, 'hs_subtotal_price', currency),
     shipping: money(raw, 'hs_shipping_cost', currency),
     tax: money(raw, 'hs_tax', currency),

@@ -1,5 +1,6 @@
-// The connector's requests must be valid against HubSpot's official contacts v3 spec: Prism serves
-// the spec as a validating mock and answers 422 to any request that breaks it.
+// The connector's requests must be valid against HubSpot's contacts v3 spec (our schema extract of
+// the official file, specs/): Prism serves it as a validating mock and answers 422 to any request
+// that breaks it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -15,7 +16,10 @@ import { SPEC_DIR, SPEC_FILES } from './test-support.ts';
 const PRISM = join(dirname(fileURLToPath(import.meta.url)), '../../node_modules/.bin/prism');
 const TOKEN = 'pat-na1-prism';
 
-/** Prism needs two fixes to serve HubSpot's spec: no `"example": null`, and a concrete error media type. */
+/**
+ * Prism needs two fixes to serve HubSpot's spec: no `"example": null` (only the official files have
+ * examples; see HUBSPOT_SPEC_DIR), and a concrete error media type.
+ */
 function prepareSpec(dir: string): string {
   const strip = (node: unknown): unknown => {
     if (Array.isArray(node)) return node.map(strip);
@@ -65,7 +69,7 @@ async function waitUntilServing(url: string, child: ChildProcess, timeoutMs: num
   throw new Error(`prism did not start serving within ${timeoutMs} ms`);
 }
 
-describe('connector requests against Prism serving the official contacts v3 spec', () => {
+describe('connector requests against Prism serving the contacts v3 spec', () => {
   let dir: string;
   let prism: ChildProcess | undefined;
   let baseUrl: string;

@@ -1,20 +1,20 @@
-// Shared by the HubSpot tests: recorded fixtures, validators built from HubSpot's official OpenAPI
-// specs, and the fixture → model mapping the conformance suite runs.
-import { existsSync, readFileSync } from 'node:fs';
+// Shared by the HubSpot tests: recorded fixtures, validators built from our schema extracts of
+// HubSpot's official OpenAPI specs (specs/), and the fixture → model mapping the conformance suite runs.
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsImport from 'ajv-formats';
 import type { EntityModel } from '../sdk/models.ts';
-import { associatedIds, mapContact, mapInvoice, mapOrder, type HubSpotObject, type MapOptions } from './mappers.ts';
+import { associatedIds, mapContact, mapInvoice, mapLineItems, mapOrder, type HubSpotObject, type MapOptions } from './mappers.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /**
- * HubSpot's official OpenAPI specs (HubSpot/HubSpot-public-api-spec-collection). Not vendored in
- * the repo: HUBSPOT_SPEC_DIR, else connectors/hubspot/specs/, else the shared providers folder.
+ * Schema extracts of HubSpot's official OpenAPI specs (specs/README.md): every schema, path and
+ * parameter of the official files, without their prose, so validating against them is exactly as
+ * strict. HUBSPOT_SPEC_DIR may point at a folder of the official files instead (same names).
  */
-export const SPEC_DIR =
-  process.env.HUBSPOT_SPEC_DIR ?? [join(here, 'specs'), join(here, '../../../shared/providers/specs/hubspot')].find((d) => existsSync(d)) ?? join(here, 'specs');
+export const SPEC_DIR = process.env.HUBSPOT_SPEC_DIR ?? join(here, 'specs');
 export const SPEC_FILES = {
   contacts: 'CRM_Contacts_v3_contacts.json',
   invoices: 'CRM_Invoices_v3_invoices.json',
@@ -65,7 +65,11 @@ export function specValidator(kind: keyof typeof SPEC_FILES): SpecValidator {
   };
 }
 
-/** A list page (with inline associations) + the line items batch read → one fixture per record. */
+/**
+ * A list page (with inline associations) + the line items batch read → one fixture per record,
+ * mapped with its line items filled in as the connector's lineItems loader would, so the suite
+ * checks those too.
+ */
 function commerceFixtures(listFile: string, entity: 'Invoice' | 'Order') {
   const page = readFixture<{ results: HubSpotObject[] }>(listFile);
   const lineItems = readFixture<{ results: HubSpotObject[] }>('line-items-batch-read.json').results;
@@ -75,13 +79,11 @@ function commerceFixtures(listFile: string, entity: 'Invoice' | 'Order') {
     raw: { record, lineItems } as unknown,
     map: (raw: unknown): EntityModel => {
       const r = raw as { record: HubSpotObject; lineItems: HubSpotObject[] };
-      const related = {
-        contactRemoteId: associatedIds(r.record, 'contacts')?.[0] ?? null,
-        lineItemIds: associatedIds(r.record, 'line_items') ?? [],
-        lineItems: r.lineItems,
-      };
+      const related = { contactRemoteId: associatedIds(r.record, 'contacts')?.[0] ?? null };
       const options: MapOptions = { portalId: '62515' };
-      return entity === 'Invoice' ? mapInvoice(r.record, related, options) : mapOrder(r.record, related, options);
+      const model = entity === 'Invoice' ? mapInvoice(r.record, related, options) : mapOrder(r.record, related, options);
+      const records = new Map(r.lineItems.map((li) => [li.id, li]));
+      return { ...model, lineItems: mapLineItems(associatedIds(r.record, 'line_items') ?? [], records, model.currency) };
     },
   }));
 }

@@ -102,7 +102,8 @@ export interface InvoiceModel {
   total: MoneyModel | null;
   amountPaid: MoneyModel | null;
   balance: MoneyModel | null;
-  lineItems: LineItemModel[];
+  /** Null: deferred, served on demand by the connector's `loaders.Invoice.lineItems` (DeferredPartLoader). */
+  lineItems: LineItemModel[] | null;
   createdAt: string | null;
   updatedAt: string | null;
   raw: unknown;
@@ -128,7 +129,8 @@ export interface OrderModel {
   customerEmail: string | null;
   customerName: string | null;
   currency: string | null;
-  lineItems: LineItemModel[];
+  /** Null: deferred, served on demand by the connector's `loaders.Order.lineItems` (DeferredPartLoader). */
+  lineItems: LineItemModel[] | null;
   subtotal: MoneyModel | null;
   shipping: MoneyModel | null;
   tax: MoneyModel | null;

@@ -5,8 +5,8 @@ import { UpstreamClient, DEFAULT_UPSTREAM_OPTIONS, type UpstreamOptions } from '
 import { validateManifest } from './define.ts';
 import type { EmulatorHandle, ProviderEmulatorOptions } from './emulator.ts';
 import { ConnectorError } from './errors.ts';
-import type { EntityModel, EntityModelMap, EntityType } from './models.ts';
-import type { Connector, ConnectorContext, EntityLoader } from './types.ts';
+import type { EntityModel, EntityModelMap, EntityType, InvoiceModel, LineItemModel, OrderModel } from './models.ts';
+import type { Connector, ConnectorContext, EntityLoader, LineItemOwnerLoader } from './types.ts';
 import { modelProblems } from './validate.ts';
 
 export interface TestContextOptions {
@@ -153,6 +153,20 @@ export function runConformanceSuite(target: ConformanceTarget): void {
           }
           // The counting transport itself calls the real fetch once per request; nothing else may.
           expect(directCalls).toBe(transportCalls);
+        });
+
+        it.runIf(entity !== 'Contact')('serves line items its records leave out (null) through loaders.<entity>.lineItems, one slot per record', async () => {
+          const models = (await loader.byIds(known, ctx())).filter((m): m is EntityModel => !(m instanceof ConnectorError));
+          const deferred = models.filter((m): m is InvoiceModel | OrderModel => m.entity !== 'Contact' && m.lineItems === null);
+          if (deferred.length === 0) return;
+          const lineItems = (loader as LineItemOwnerLoader<InvoiceModel | OrderModel>).lineItems;
+          expect(lineItems, `${entity} records defer lineItems, so loaders.${entity}.lineItems must exist`).toBeTypeOf('function');
+          const slots = await lineItems!(deferred, ctx());
+          expect(slots).toHaveLength(deferred.length);
+          slots.forEach((slot, i) => {
+            expect(slot).not.toBeInstanceOf(ConnectorError);
+            expect(modelProblems({ ...deferred[i]!, lineItems: slot as LineItemModel[] }, id)).toEqual([]);
+          });
         });
 
         it('list paginates to the end with round-tripping cursors and no duplicates', async () => {

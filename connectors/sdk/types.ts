@@ -1,5 +1,5 @@
 import type { ConnectorError } from './errors.ts';
-import type { EntityModelMap, EntityType } from './models.ts';
+import type { ContactModel, EntityModelMap, EntityType, InvoiceModel, LineItemModel, OrderModel } from './models.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Manifest: facts about a provider, as data. Validated by defineConnector() and the conformance suite.
@@ -222,7 +222,26 @@ export interface EntityLoader<M> {
   list(args: ListArgs, ctx: ConnectorContext): Promise<ListPage<M>>;
 }
 
-export type ConnectorLoaders = { [E in EntityType]?: EntityLoader<EntityModelMap[E]> };
+/**
+ * Reads a part that a connector's models leave null because it costs upstream calls of its own
+ * (HubSpot line items: an association read and batch reads), for many records at once. The gateway
+ * calls it only when a query selects the part, batched per connection and tick like byIds, and
+ * caches the result with the record read it belongs to. `parents` are models this connector
+ * returned, without duplicates (`raw` is absent for records served from the cache). Same length
+ * and order as `parents`; each slot the part or a ConnectorError.
+ */
+export type DeferredPartLoader<M, P> = (parents: readonly M[], ctx: ConnectorContext) => Promise<Array<P | ConnectorError>>;
+
+/** Loader of records that carry line items; `lineItems` is required when the models defer them (null). */
+export interface LineItemOwnerLoader<M> extends EntityLoader<M> {
+  lineItems?: DeferredPartLoader<M, LineItemModel[]>;
+}
+
+export interface ConnectorLoaders {
+  Contact?: EntityLoader<ContactModel>;
+  Invoice?: LineItemOwnerLoader<InvoiceModel>;
+  Order?: LineItemOwnerLoader<OrderModel>;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Webhooks (implemented by the event-pipeline issue; the shape is fixed here)

@@ -38,8 +38,9 @@ export function modelProblems(model: EntityModel, provider?: string): string[] {
     oneOf(`${path}.type`, a.type, ['BILLING', 'SHIPPING', 'MAILING', 'OTHER']);
     for (const k of ['name', 'line1', 'line2', 'city', 'region', 'postalCode', 'country'] as const) str(`${path}.${k}`, a[k]);
   };
-  const lines = (items: LineItemModel[]) => {
-    if (!Array.isArray(items)) return p.push('lineItems: expected array');
+  const lines = (items: LineItemModel[] | null) => {
+    if (items === null) return; // deferred: the connector's lineItems loader serves them
+    if (!Array.isArray(items)) return p.push('lineItems: expected array or null (deferred)');
     items.forEach((li, i) => {
       str(`lineItems[${i}].description`, li.description);
       match(`lineItems[${i}].quantity`, li.quantity, DECIMAL);

@@ -236,7 +236,7 @@ describe('toEvents', () => {
     const model = created.model as InvoiceModel;
     expect(model.total).toEqual({ amount: '19.99', currency: 'USD' });
     expect(model.balance).toEqual({ amount: '19.99', currency: 'USD' });
-    expect(model.lineItems[0]).toMatchObject({ description: 'Widget', quantity: '1', amount: { amount: '19.99', currency: 'USD' } });
+    expect(model.lineItems?.[0]).toMatchObject({ description: 'Widget', quantity: '1', amount: { amount: '19.99', currency: 'USD' } });
     expect(modelProblems(model, 'stripe')).toEqual([]);
 
     for (const type of ['invoice.updated', 'invoice.finalized', 'invoice.payment_failed', 'invoice.paid', 'invoice.payment_succeeded']) {

@@ -22,6 +22,12 @@ export interface CachedPage {
   generation?: string | null;
 }
 
+export interface CachedPart<P = unknown> {
+  value: P;
+  /** fetchedAt of the record read the part belongs to: the part counts only with that very read. */
+  recordFetchedAt: string;
+}
+
 export interface CacheScope {
   tenantId: string;
   connectionId: string;
@@ -43,6 +49,14 @@ export function entityKey(scope: CacheScope, entity: EntityType, remoteId: strin
 /** The provider's raw record lives apart from the model: it is most of the bytes and rarely asked for. */
 export function rawKey(scope: CacheScope, entity: EntityType, remoteId: string): string {
   return `r:${part(scope.tenantId)}:${part(scope.connectionId)}:${entity}:${part(remoteId)}`;
+}
+
+/**
+ * A part of a record its connector serves apart (deferred line items), cached beside the record.
+ * Kept apart from the model because only queries that select it pay for it.
+ */
+export function deferredPartKey(scope: CacheScope, entity: EntityType, name: string, remoteId: string): string {
+  return `x:${part(scope.tenantId)}:${part(scope.connectionId)}:${entity}.${part(name)}:${part(remoteId)}`;
 }
 
 export function pageKey(scope: CacheScope, entity: EntityType, argsFingerprint: string): string {
@@ -132,6 +146,26 @@ export class EntityCache {
     });
     this.countLookups('raw', values);
     return values;
+  }
+
+  /** Deferred parts (e.g. `lineItems`) of records by remote id; undefined where not cached. */
+  async getParts<P>(scope: CacheScope, entity: EntityType, name: string, remoteIds: readonly string[]): Promise<Array<CachedPart<P> | undefined>> {
+    if (remoteIds.length === 0) return [];
+    const values = await this.guarded('part', remoteIds.map(() => undefined) as Array<CachedPart<P> | undefined>, async () => {
+      const got = await this.keyv.getMany<CachedPart<P>>(remoteIds.map((id) => deferredPartKey(scope, entity, name, id)));
+      return got.map((v) => (v && typeof v === 'object' && 'recordFetchedAt' in v ? v : undefined));
+    });
+    this.countLookups('part', values);
+    return values;
+  }
+
+  /** Writes deferred parts with the entity's TTL (a part never outlives what its record would). */
+  async setParts(scope: CacheScope, entity: EntityType, name: string, parts: Array<{ remoteId: string; part: CachedPart }>): Promise<void> {
+    const ttl = this.options.ttlSeconds[entity] * 1000;
+    if (parts.length === 0 || ttl <= 0) return;
+    await this.guarded('part-write', undefined, async () => {
+      await this.keyv.setMany(parts.map((p) => ({ key: deferredPartKey(scope, entity, name, p.remoteId), value: p.part, ttl })));
+    });
   }
 
   async deleteRecord(scope: CacheScope, entity: EntityType, remoteId: string): Promise<void> {

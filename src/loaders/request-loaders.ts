@@ -4,9 +4,9 @@
 import DataLoader from 'dataloader';
 import type { GraphQLError } from 'graphql';
 import { ConnectorError } from '../../connectors/sdk/errors.ts';
-import type { EntityModelMap, EntityType } from '../../connectors/sdk/models.ts';
-import type { Connector, ConnectorContext, EntityLoader } from '../../connectors/sdk/types.ts';
-import type { CachedRecord, EntityCache } from '../cache/entity-cache.ts';
+import type { EntityModelMap, EntityType, InvoiceModel, LineItemModel, OrderModel } from '../../connectors/sdk/models.ts';
+import type { Connector, ConnectorContext, EntityLoader, LineItemOwnerLoader } from '../../connectors/sdk/types.ts';
+import type { CachedPart, CachedRecord, EntityCache } from '../cache/entity-cache.ts';
 import type { ConnectionConfig } from '../config.ts';
 import { upstreamError } from '../errors.ts';
 import type { Served } from '../models.ts';
@@ -19,10 +19,12 @@ export interface ConnectionHandle {
 }
 
 type AnyServed = Served<EntityModelMap[EntityType]>;
+type ServedLineItemOwner = Served<InvoiceModel | OrderModel>;
 
 export class RequestLoaders {
   private readonly loaders = new Map<string, DataLoader<string, AnyServed>>();
   private readonly rawLoaders = new Map<string, DataLoader<string, unknown>>();
+  private readonly lineItemLoaders = new Map<string, DataLoader<ServedLineItemOwner, LineItemModel[], string>>();
   /** Cache writes of primed records, grouped so a page of 100 embedded records is one write. */
   private pendingPrimes: Array<{ connection: ConnectionHandle; entity: EntityType; model: EntityModelMap[EntityType] }> = [];
 
@@ -77,6 +79,52 @@ export class RequestLoaders {
   }
 
   /**
+   * Line items of an invoice or order whose connector deferred them (`lineItems` null): one
+   * connector call per tick for all parents of a connection and entity, cached beside the record.
+   * A cached value counts only with the record read it came with (the parent's fetchedAt), so a
+   * refetched record never shows line items older than itself.
+   */
+  lineItems(connection: ConnectionHandle, entity: 'Invoice' | 'Order', parent: ServedLineItemOwner): Promise<LineItemModel[]> {
+    const key = `${connection.config.id}\u0000${entity}`;
+    let loader = this.lineItemLoaders.get(key);
+    if (!loader) {
+      loader = new DataLoader<ServedLineItemOwner, LineItemModel[], string>((parents) => this.batchLineItems(connection, entity, parents), {
+        maxBatchSize: 1_000,
+        cacheKeyFn: (parent) => parent.source.remoteId,
+      });
+      this.lineItemLoaders.set(key, loader);
+    }
+    return loader.load(parent);
+  }
+
+  private async batchLineItems(connection: ConnectionHandle, entity: 'Invoice' | 'Order', parents: readonly ServedLineItemOwner[]): Promise<Array<LineItemModel[] | GraphQLError>> {
+    const scope = { tenantId: this.tenantId, connectionId: connection.config.id };
+    const cached = await this.cache.getParts<LineItemModel[]>(scope, entity, 'lineItems', parents.map((p) => p.source.remoteId));
+    const results: Array<LineItemModel[] | GraphQLError | undefined> = parents.map((p, i) => (cached[i]?.recordFetchedAt === p.served.fetchedAt ? cached[i].value : undefined));
+    const missing = parents.filter((_, i) => results[i] === undefined);
+    if (missing.length === 0) return results as LineItemModel[][];
+
+    const loader = connection.connector.loaders[entity] as LineItemOwnerLoader<InvoiceModel | OrderModel> | undefined;
+    const fetched = loader?.lineItems
+      ? await callConnector(connection, `${entity}.lineItems`, missing.length, () => loader.lineItems!(missing, connection.ctx))
+      : missing.map(() => new ConnectorError('UPSTREAM_BAD_RESPONSE', `${connection.connector.manifest.displayName} left ${entity} line items out of the record but has no lineItems loader`));
+    const upstreamScope = { provider: connection.connector.manifest.id, connectionId: connection.config.id };
+    const toCache: Array<{ remoteId: string; part: CachedPart }> = [];
+    const byId = new Map<string, LineItemModel[] | GraphQLError>();
+    missing.forEach((parent, i) => {
+      const slot = fetched[i];
+      if (Array.isArray(slot)) {
+        toCache.push({ remoteId: parent.source.remoteId, part: { value: slot, recordFetchedAt: parent.served.fetchedAt } });
+        byId.set(parent.source.remoteId, slot);
+      } else {
+        byId.set(parent.source.remoteId, upstreamError(slot ?? emptySlot(), upstreamScope));
+      }
+    });
+    await this.cache.setParts(scope, entity, 'lineItems', toCache);
+    return results.map((r, i) => r ?? (byId.get((parents[i] as ServedLineItemOwner).source.remoteId) as LineItemModel[] | GraphQLError));
+  }
+
+  /**
    * Records that arrived embedded in another response (Stripe expand[], list pages) are handed to
    * the loader and the cache, so resolving them later costs no upstream call.
    */
@@ -125,20 +173,9 @@ export class RequestLoaders {
     if (missIds.length === 0) return results as AnyServed[];
 
     const entityLoader = connection.connector.loaders[entity] as EntityLoader<EntityModelMap[E]> | undefined;
-    let fetched: Array<EntityModelMap[E] | ConnectorError>;
-    if (!entityLoader) {
-      fetched = missIds.map(() => new ConnectorError('UPSTREAM_NOT_FOUND', `${connection.connector.manifest.displayName} does not serve ${entity} records`));
-    } else {
-      try {
-        fetched = await entityLoader.byIds(missIds, connection.ctx);
-        if (fetched.length !== missIds.length) {
-          throw new ConnectorError('UPSTREAM_BAD_RESPONSE', `connector returned ${fetched.length} results for ${missIds.length} ids`);
-        }
-      } catch (err) {
-        logUpstreamFailure(connection, err, `${entity}.byIds`);
-        fetched = missIds.map(() => err as ConnectorError);
-      }
-    }
+    const fetched = entityLoader
+      ? await callConnector(connection, `${entity}.byIds`, missIds.length, () => entityLoader.byIds(missIds, connection.ctx))
+      : missIds.map(() => new ConnectorError('UPSTREAM_NOT_FOUND', `${connection.connector.manifest.displayName} does not serve ${entity} records`));
 
     const fetchedAt = new Date().toISOString();
     const toCache: CachedRecord[] = [];
@@ -146,7 +183,7 @@ export class RequestLoaders {
     missIds.forEach((id, i) => {
       const slot = fetched[i];
       if (slot instanceof ConnectorError || !slot) {
-        byId.set(id, upstreamError(slot ?? new ConnectorError('UPSTREAM_BAD_RESPONSE', 'connector returned an empty slot'), upstreamScope));
+        byId.set(id, upstreamError(slot ?? emptySlot(), upstreamScope));
       } else {
         toCache.push({ model: slot, fetchedAt });
         byId.set(id, this.serve(connection, slot, fetchedAt, 'MISS') as unknown as AnyServed);
@@ -156,6 +193,24 @@ export class RequestLoaders {
     return results.map((r, i) => r ?? (byId.get(ids[i] as string) as AnyServed | GraphQLError));
   }
 }
+
+/**
+ * Runs one batched connector call that answers per slot: `count` slots in order, or a thrown
+ * failure that then fills every slot. A wrong number of slots is the connector's bug, reported
+ * in every slot rather than misaligning results with keys.
+ */
+async function callConnector<T>(connection: ConnectionHandle, operation: string, count: number, call: () => Promise<Array<T | ConnectorError>>): Promise<Array<T | ConnectorError>> {
+  try {
+    const slots = await call();
+    if (slots.length !== count) throw new ConnectorError('UPSTREAM_BAD_RESPONSE', `connector returned ${slots.length} results for ${count} ids`);
+    return slots;
+  } catch (err) {
+    logUpstreamFailure(connection, err, operation);
+    return Array.from({ length: count }, () => err as ConnectorError);
+  }
+}
+
+const emptySlot = () => new ConnectorError('UPSTREAM_BAD_RESPONSE', 'connector returned an empty slot');
 
 /** One warn line per failed upstream call: code and status, never bodies or credentials. */
 export function logUpstreamFailure(connection: ConnectionHandle, err: unknown, operation: string): void {

@@ -1,5 +1,5 @@
 // Resolvers stay thin: arguments in, loaders and list service out. No provider knowledge here.
-import type { GraphQLResolveInfo } from 'graphql';
+import { GraphQLError, type GraphQLResolveInfo } from 'graphql';
 import { DateResolver, DateTimeResolver, EmailAddressResolver, CurrencyResolver, JSONResolver } from 'graphql-scalars';
 import type { EntityType } from '../../connectors/sdk/models.ts';
 import type { RequestContext } from '../context.ts';
@@ -16,6 +16,19 @@ function rawOf(entity: EntityType) {
     if (m.raw !== undefined) return m.raw;
     const handle = rc.connection(m.served.connectionId);
     return handle ? rc.loaders.raw(handle, entity, m.source.remoteId) : null;
+  };
+}
+
+/**
+ * Line items come with the model, or, where the connector deferred them (null) because they cost
+ * calls of their own, from its lineItems loader: only queries that select them pay for them.
+ */
+function lineItemsOf(entity: 'Invoice' | 'Order') {
+  return (m: ServedInvoice | ServedOrder, _: unknown, rc: RequestContext) => {
+    if (m.lineItems !== null) return m.lineItems;
+    const handle = rc.connection(m.served.connectionId);
+    if (!handle) throw new GraphQLError(`the connection of this ${entity} is no longer available`, { extensions: { code: 'UPSTREAM_NOT_FOUND' } });
+    return rc.loaders.lineItems(handle, entity, m);
   };
 }
 
@@ -66,12 +79,14 @@ export const resolvers: Resolvers = {
     source: (i) => sourceOf(i),
     contact: (i, _, rc) => loadLinked(rc, i.served.connectionId, 'Contact', i.contactRemoteId),
     order: (i, _, rc) => loadLinked(rc, i.served.connectionId, 'Order', i.orderRemoteId),
+    lineItems: lineItemsOf('Invoice'),
     raw: rawOf('Invoice'),
   },
   Order: {
     id: (o) => globalId('Order', o),
     source: (o) => sourceOf(o),
     customer: (o, _, rc) => loadLinked(rc, o.served.connectionId, 'Contact', o.customerRemoteId),
+    lineItems: lineItemsOf('Order'),
     raw: rawOf('Order'),
   },
   ProviderRef: {
