@@ -65,7 +65,9 @@ class ShapeWalker {
       if (found.length === 0) return;
       if (!best || found.length < best.length) best = found;
     }
-    out.push(...(best ?? [`${path}: no type to check against`]));
+    const enumLike = members.length > 1 && members.every((t) => t.isLiteral() || t.isIntersection());
+    if (enumLike) out.push(`${path}: ${JSON.stringify(value)} is not one of ${this.checker.typeToString(type)}`);
+    else out.push(...(best ?? [`${path}: no type to check against`]));
   }
 
   private isDecimal(type: ts.Type): boolean {
