@@ -117,7 +117,7 @@ export function listPlan(args: ListArgs, nowMs = Date.now()): { source: 'events'
 /**
  * One page of `GET /v1/events?types[]=…&created[gte]=…`, newest first. Each object appears once per
  * page with its newest snapshot (an object changed several times may reappear on a later page with
- * an older snapshot). The cursor is the last event id. Stripe keeps events for about 30 days.
+ * an older snapshot). The cursor is the last event id. Only used inside the 30-day event window (listPlan).
  */
 async function listChanged<M extends ContactModel | InvoiceModel | OrderModel>(
   entity: EntityType,
