@@ -48,7 +48,29 @@ export function createShapeChecker(types: Record<string, string>): ShapeChecker 
 }
 
 class ShapeWalker {
+  // The compiler's answers are slow to compute and asked for again for every value: kept per type.
+  private readonly names = new Map<ts.Type, string>();
+  private readonly shapes = new Map<ts.Type, { properties: Map<string, { type: ts.Type; optional: boolean }>; index: ts.Type | null }>();
+
   constructor(private readonly checker: ts.TypeChecker) {}
+
+  private nameOf(type: ts.Type): string {
+    let name = this.names.get(type);
+    if (name === undefined) this.names.set(type, (name = this.checker.typeToString(type)));
+    return name;
+  }
+
+  private shapeOf(type: ts.Type) {
+    let shape = this.shapes.get(type);
+    if (!shape) {
+      const properties = new Map(
+        this.checker.getPropertiesOfType(type).map((p) => [p.name, { type: this.checker.getTypeOfSymbol(p), optional: (p.flags & ts.SymbolFlags.Optional) !== 0 }]),
+      );
+      shape = { properties, index: this.checker.getIndexInfoOfType(type, ts.IndexKind.String)?.type ?? null };
+      this.shapes.set(type, shape);
+    }
+    return shape;
+  }
 
   check(value: unknown, type: ts.Type, path: string, out: string[]): void {
     if (type.flags & (ts.TypeFlags.Any | ts.TypeFlags.Unknown)) return;
@@ -66,12 +88,12 @@ class ShapeWalker {
       if (!best || found.length < best.length) best = found;
     }
     const enumLike = members.length > 1 && members.every((t) => t.isLiteral() || t.isIntersection());
-    if (enumLike) out.push(`${path}: ${JSON.stringify(value)} is not one of ${this.checker.typeToString(type)}`);
+    if (enumLike) out.push(`${path}: ${JSON.stringify(value)} is not one of ${this.nameOf(type)}`);
     else out.push(...(best ?? [`${path}: no type to check against`]));
   }
 
   private isDecimal(type: ts.Type): boolean {
-    return this.checker.typeToString(type) === 'Decimal';
+    return this.nameOf(type) === 'Decimal';
   }
 
   private kindOfType(type: ts.Type): string {
@@ -87,14 +109,13 @@ class ShapeWalker {
 
   private checkMember(value: unknown, type: ts.Type, path: string, out: string[]): void {
     const f = type.flags;
-    const name = this.checker.typeToString(type);
     const expect = (ok: boolean) => {
-      if (!ok) out.push(`${path}: ${JSON.stringify(value)} is not ${name}`);
+      if (!ok) out.push(`${path}: ${JSON.stringify(value)} is not ${this.nameOf(type)}`);
     };
     if (f & ts.TypeFlags.Null) return expect(value === null);
     if (f & ts.TypeFlags.StringLiteral) return expect(value === (type as ts.StringLiteralType).value);
     if (f & ts.TypeFlags.NumberLiteral) return expect(value === (type as ts.NumberLiteralType).value);
-    if (f & ts.TypeFlags.BooleanLiteral) return expect(value === (name === 'true'));
+    if (f & ts.TypeFlags.BooleanLiteral) return expect(value === (this.nameOf(type) === 'true'));
     if (f & ts.TypeFlags.String) return expect(typeof value === 'string');
     if (f & ts.TypeFlags.Number) return expect(typeof value === 'number');
     if (f & ts.TypeFlags.Boolean) return expect(typeof value === 'boolean');
@@ -109,29 +130,27 @@ class ShapeWalker {
       return;
     }
     if (f & ts.TypeFlags.Object) return this.checkObject(value, type, path, out);
-    out.push(`${path}: cannot check against ${name}`);
+    out.push(`${path}: cannot check against ${this.nameOf(type)}`);
   }
 
   private checkObject(value: unknown, type: ts.Type, path: string, out: string[]): void {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      out.push(`${path}: ${JSON.stringify(value)} is not an object (${this.checker.typeToString(type)})`);
+      out.push(`${path}: ${JSON.stringify(value)} is not an object (${this.nameOf(type)})`);
       return;
     }
     const record = value as Record<string, unknown>;
-    const index = this.checker.getIndexInfoOfType(type, ts.IndexKind.String);
-    const declared = new Map(this.checker.getPropertiesOfType(type).map((p) => [p.name, p]));
-    for (const [key, property] of declared) {
-      const optional = (property.flags & ts.SymbolFlags.Optional) !== 0;
+    const { properties, index } = this.shapeOf(type);
+    for (const [key, property] of properties) {
       if (!(key in record)) {
-        if (!optional) out.push(`${path}.${key}: missing (required in ${this.checker.typeToString(type)})`);
+        if (!property.optional) out.push(`${path}.${key}: missing (required in ${this.nameOf(type)})`);
         continue;
       }
-      this.check(record[key], this.checker.getTypeOfSymbol(property), `${path}.${key}`, out);
+      this.check(record[key], property.type, `${path}.${key}`, out);
     }
     for (const key of Object.keys(record)) {
-      if (declared.has(key)) continue;
-      if (index) this.check(record[key], index.type, `${path}.${key}`, out);
-      else out.push(`${path}.${key}: not in ${this.checker.typeToString(type)}`);
+      if (properties.has(key)) continue;
+      if (index) this.check(record[key], index, `${path}.${key}`, out);
+      else out.push(`${path}.${key}: not in ${this.nameOf(type)}`);
     }
   }
 }
