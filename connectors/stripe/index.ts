@@ -114,6 +114,15 @@ export function listPlan(args: ListArgs, nowMs = Date.now()): { source: 'events'
   return { source: 'list', after: eventCursor ? null : (args.after ?? null) };
 }
 
+/** listPlan for a loader call, saying in the log when an old `updatedSince` turns into a full listing. */
+function planList(args: ListArgs, ctx: ConnectorContext): ReturnType<typeof listPlan> {
+  const plan = listPlan(args);
+  if (plan.source === 'list' && args.filter.updatedSince) {
+    ctx.log.info({ updatedSince: args.filter.updatedSince }, "updatedSince is older than Stripe's 30-day event window: listing every record");
+  }
+  return plan;
+}
+
 /**
  * One page of `GET /v1/events?types[]=…&created[gte]=…`, newest first. Each object appears once per
  * page with its newest snapshot (an object changed several times may reappear on a later page with
@@ -163,7 +172,7 @@ const contacts: EntityLoader<ContactModel> = {
 
   async list(args, ctx) {
     const email = args.filter.email?.trim() || null;
-    const plan = listPlan(args);
+    const plan = planList(args, ctx);
     if (plan.source === 'events') {
       return listChanged<ContactModel>('Contact', args, ctx, async (raw, event) => {
         const c = raw as StripeCustomer;
@@ -191,7 +200,7 @@ const invoices: EntityLoader<InvoiceModel> = {
 
   async list(args, ctx) {
     const contactId = args.filter.contactRemoteId ?? null;
-    const plan = listPlan(args);
+    const plan = planList(args, ctx);
     if (plan.source === 'events') {
       return listChanged<InvoiceModel>('Invoice', args, ctx, async (raw, event) => {
         const inv = raw as StripeInvoice;
@@ -238,7 +247,7 @@ const orders: EntityLoader<OrderModel> = {
   async list(args, ctx) {
     const contactId = args.filter.contactRemoteId ?? null;
     const email = args.filter.email?.trim() || null;
-    const plan = listPlan(args);
+    const plan = planList(args, ctx);
     if (plan.source === 'events') {
       // Event snapshots carry no line_items: one line_items call per session on the page.
       return listChanged<OrderModel>('Order', args, ctx, async (raw, event) => {
