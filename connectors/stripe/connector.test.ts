@@ -4,15 +4,16 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConnectorError } from '../sdk/errors.ts';
 import type { ContactModel, InvoiceModel, OrderModel } from '../sdk/models.ts';
 import { createTestContext } from '../sdk/testing.ts';
-import type { UpstreamResponse } from '../sdk/types.ts';
+import type { ListPage, UpstreamResponse } from '../sdk/types.ts';
 import { modelProblems } from '../sdk/validate.ts';
 import { errorFromResponse, maskSecrets } from './client.ts';
 import { startEmulator, type StripeEmulatorHandle } from './emulator/index.ts';
 import type { InvoiceLineObject } from './emulator/store.ts';
-import { stripe } from './index.ts';
+import { EVENT_WINDOW_MARGIN_SECONDS, listPlan, stripe } from './index.ts';
 import { LIVE_KEY } from './test-support.ts';
 
 const loaders = stripe.loaders as Required<typeof stripe.loaders>;
+const DAY = 86_400;
 
 describe('Stripe connector against the emulator', () => {
   let emulator: StripeEmulatorHandle;
@@ -165,6 +166,30 @@ describe('Stripe connector against the emulator', () => {
     expect(emulator.count('checkout.sessions.lineItems')).toBe(distinct.size);
   });
 
+  it("updatedSince past Stripe's 30-day event window lists every record rather than missing older changes", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const changed = newest(emulator.store.customers.values())[5]?.id as string;
+    emulator.store.updateCustomer(changed, { name: 'Changed Forty Days Ago' }, now - 40 * DAY);
+    const since = new Date((now - 45 * DAY) * 1000).toISOString();
+    const nodes: ContactModel[] = [];
+    let after: string | null = null;
+    do {
+      const page: ListPage<ContactModel> = await loaders.Contact.list({ first: 7, after, filter: { updatedSince: since } }, ctx());
+      nodes.push(...page.nodes);
+      after = page.hasNextPage ? page.endCursor : null;
+    } while (after);
+    expect(nodes.find((n) => n.source.remoteId === changed)?.name).toBe('Changed Forty Days Ago');
+    expect(nodes.map((n) => n.source.remoteId)).toEqual(newest(emulator.store.customers.values()).map((c) => c.id));
+    expect(emulator.count('events.list')).toBe(0);
+    expect(emulator.count('customers.list')).toBe(Math.ceil(emulator.store.customers.size / 7));
+
+    const invoices = await loaders.Invoice.list({ first: 100, filter: { updatedSince: since } }, ctx());
+    expect(invoices.nodes).toHaveLength(emulator.store.invoices.size);
+    const orders = await loaders.Order.list({ first: 100, filter: { updatedSince: since } }, ctx());
+    expect(orders.nodes).toHaveLength(emulator.store.sessions.size);
+    expect(emulator.count('events.list')).toBe(0);
+  });
+
   it('a bad key → UPSTREAM_UNAUTHORIZED in every slot, without trying every id', async () => {
     const ids = [...emulator.store.customers.keys()].slice(0, 25);
     const badKey = 'sk_live_51ThisKeyIsNotKnownToTheEmulatorAtAll00000000';
@@ -173,6 +198,27 @@ describe('Stripe connector against the emulator', () => {
     expect(emulator.count()).toBeLessThanOrEqual(10);
     for (const s of out) expect((s as Error).message).not.toContain(badKey.slice(8, -4));
     await expect(loaders.Invoice.list({ first: 5, filter: {} }, ctx(badKey))).rejects.toMatchObject({ code: 'UPSTREAM_UNAUTHORIZED', upstreamStatus: 401 });
+  });
+});
+
+describe('Stripe listPlan: events inside the 30-day window, the plain list beyond it', () => {
+  const now = Date.UTC(2030, 0, 31);
+  const daysAgo = (days: number) => new Date(now - days * DAY * 1000).toISOString();
+  const plan = (updatedSince: string | null, after: string | null = null) => listPlan({ first: 10, after, filter: { updatedSince } }, now);
+
+  it('reads events only for an updatedSince inside the window (less a margin for skew)', () => {
+    expect(plan(null)).toEqual({ source: 'list', after: null });
+    expect(plan(null, 'cus_1')).toEqual({ source: 'list', after: 'cus_1' });
+    expect(plan(daysAgo(29))).toEqual({ source: 'events' });
+    expect(plan(daysAgo(29), 'evt_1')).toEqual({ source: 'events' });
+    expect(plan(daysAgo(30 - (EVENT_WINDOW_MARGIN_SECONDS / 2) / DAY))).toEqual({ source: 'list', after: null });
+    expect(plan(daysAgo(31))).toEqual({ source: 'list', after: null });
+    expect(plan(daysAgo(31), 'cus_1')).toEqual({ source: 'list', after: 'cus_1' });
+    expect(() => plan('yesterday')).toThrow(TypeError);
+  });
+
+  it('starts a walk over on the plain list when its updatedSince has left the window', () => {
+    expect(plan(daysAgo(31), 'evt_1')).toEqual({ source: 'list', after: null });
   });
 });
 

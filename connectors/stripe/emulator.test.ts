@@ -3,7 +3,9 @@
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_POPULATION, STRIPE_PEOPLE_OFFSET } from './emulator/seed.ts';
-import { createSeededStore, startEmulator, type StripeEmulatorHandle } from './emulator/index.ts';
+import { EMULATOR_API_VERSION, createSeededStore, startEmulator, type StripeEmulatorHandle } from './emulator/index.ts';
+import type { EventObject } from './emulator/store.ts';
+import { STRIPE_API_VERSION } from './client.ts';
 import { demoPeople } from '../sdk/demo-data.ts';
 import { LIVE_KEY, TEST_KEY } from './test-support.ts';
 
@@ -107,10 +109,11 @@ describe('Stripe emulator through the official stripe SDK', () => {
 
   it('lists events by wildcard type and types[], with full snapshots', async () => {
     const customerEvents = await sdk.events.list({ type: 'customer.*', limit: 100 });
-    expect(customerEvents.data.length).toBeGreaterThanOrEqual(SCALE.contacts);
+    const retained = emulator.store.retainedEvents().filter((e) => e.type.startsWith('customer.'));
+    expect(customerEvents.data.length).toBe(Math.min(100, retained.length));
+    expect(customerEvents.data.length).toBeGreaterThan(0);
     expect(customerEvents.data.every((e) => e.type.startsWith('customer.'))).toBe(true);
-    const created = customerEvents.data.find((e) => e.type === 'customer.created') as Stripe.Event;
-    expect((created.data.object as Stripe.Customer).object).toBe('customer');
+    expect((customerEvents.data[0]?.data.object as Stripe.Customer).object).toBe('customer');
     const paidOrVoided = await sdk.events.list({ types: ['invoice.paid', 'invoice.voided'], limit: 100 });
     expect(paidOrVoided.data.every((e) => e.type === 'invoice.paid' || e.type === 'invoice.voided')).toBe(true);
     const cutoff = paidOrVoided.data[5]?.created ?? 0;
@@ -176,16 +179,68 @@ describe('Stripe emulator through the official stripe SDK', () => {
 
   it('accepts Basic auth with the key as user name, sends Request-Id and Stripe-Version', async () => {
     const basic = Buffer.from(`${TEST_KEY}:`).toString('base64');
-    const res = await fetch(`${emulator.url}/v1/customers?limit=1`, { headers: { authorization: `Basic ${basic}`, 'stripe-version': '2024-06-20' } });
+    const res = await fetch(`${emulator.url}/v1/customers?limit=1`, { headers: { authorization: `Basic ${basic}`, 'stripe-version': STRIPE_API_VERSION } });
     expect(res.status).toBe(200);
     expect(res.headers.get('request-id')).toMatch(/^req_[A-Za-z0-9]{14}$/);
-    expect(res.headers.get('stripe-version')).toBe('2024-06-20');
+    expect(res.headers.get('stripe-version')).toBe(STRIPE_API_VERSION);
     const none = await fetch(`${emulator.url}/v1/customers`);
     expect(none.status).toBe(401);
     expect(((await none.json()) as { error: { message: string } }).error.message).toMatch(/^You did not provide an API key/);
     const unknownRoute = await fetch(`${emulator.url}/v1/widgets`, { headers: { authorization: `Bearer ${TEST_KEY}` } });
     expect(unknownRoute.status).toBe(404);
     expect(await unknownRoute.json()).toMatchObject({ error: { type: 'invalid_request_error', message: expect.stringMatching(/^Unrecognized request URL \(GET: \/v1\/widgets\)/) as unknown } });
+  });
+
+  it('rejects a malformed or unknown Stripe-Version like Stripe, and answers in the version the connector pins', async () => {
+    const call = (version?: string) =>
+      fetch(`${emulator.url}/v1/customers?limit=1`, { headers: { authorization: `Bearer ${TEST_KEY}`, ...(version === undefined ? {} : { 'stripe-version': version }) } });
+    // Malformed, made up, a date with the wrong release name, two values (a duplicated header).
+    for (const bad of ['2019-2-19', 'latest', '2025-09-30.acacia', '2026-10-29.endive', '2026-10-28.ENDIVE', '2019-12-03, 2019-12-03']) {
+      const res = await call(bad);
+      expect(res.status, bad).toBe(400);
+      const { error } = (await res.json()) as { error: Record<string, string> };
+      expect(error).toMatchObject({ type: 'invalid_request_error', message: `Invalid Stripe API version: ${bad}` });
+      expect(error['code']).toBeUndefined();
+    }
+    // A real version in another shape: refused loudly rather than answered in the wrong shape.
+    const other = await call('2025-03-31.basil');
+    expect(other.status).toBe(400);
+    expect(((await other.json()) as { error: { message: string } }).error.message).toContain(`answers only in Stripe API version ${STRIPE_API_VERSION}`);
+    for (const version of [STRIPE_API_VERSION, undefined]) {
+      const ok = await call(version);
+      expect(ok.status).toBe(200);
+      expect(ok.headers.get('stripe-version')).toBe(STRIPE_API_VERSION);
+    }
+    // One version everywhere: the connector's pin, the emulator's shapes, the official package's pin.
+    expect(EMULATOR_API_VERSION).toBe(STRIPE_API_VERSION);
+    expect(Stripe.API_VERSION).toBe(STRIPE_API_VERSION);
+  });
+
+  it('serves /v1/customers/search (a route, never a customer id "search")', async () => {
+    const all = await sdk.customers.list({ limit: 100 }).autoPagingToArray({ limit: 1000 });
+    const [a, b] = [all[4], all[9]] as [Stripe.Customer, Stripe.Customer];
+    emulator.resetRequests();
+    // email is a string field: exact, case-insensitive.
+    const found = await sdk.customers.search({ query: `email:'${(a.email ?? '').toUpperCase()}'` });
+    expect(found).toMatchObject({ object: 'search_result', url: '/v1/customers/search', has_more: false, next_page: null });
+    expect(found.data.map((c) => c.id)).toEqual([a.id]);
+    expect(emulator.count('customers.search')).toBe(1);
+    expect(emulator.count('customers.get')).toBe(0);
+    const either = await sdk.customers.search({ query: `email:"${a.email}" OR email:"${b.email}"` });
+    expect(new Set(either.data.map((c) => c.id))).toEqual(new Set([a.id, b.id]));
+    const both = await sdk.customers.search({ query: `email:"${a.email}" AND name:"${a.name}"`, expand: ['total_count'] });
+    expect(both.data.map((c) => c.id)).toEqual([a.id]);
+    expect(both.total_count).toBe(1);
+    expect((await sdk.customers.search({ query: `-email:"${a.email}" created>0` })).data.map((c) => c.id)).not.toContain(a.id);
+    // Pages through next_page, newest first, like the list.
+    const first = await sdk.customers.search({ query: 'created>0', limit: 7 });
+    expect(first).toMatchObject({ has_more: true, next_page: expect.any(String) as unknown });
+    const paged = await sdk.customers.search({ query: 'created>0', limit: 7 }).autoPagingToArray({ limit: 1000 });
+    expect(paged.map((c) => c.id)).toEqual(all.map((c) => c.id));
+    await expect(sdk.customers.search({ query: "nickname:'x'" })).rejects.toMatchObject({ statusCode: 400, param: 'query', message: expect.stringContaining('unsupported search field') as unknown });
+    await expect(sdk.customers.search({ query: "email:'x' AND name:'y' OR phone:'z'" })).rejects.toMatchObject({ statusCode: 400, param: 'query' });
+    await expect(sdk.customers.search({} as Stripe.CustomerSearchParams)).rejects.toMatchObject({ statusCode: 400, param: 'query', message: 'Missing required param: query.' });
+    await expect(sdk.customers.search({ query: 'created>0', starting_after: a.id } as Stripe.CustomerSearchParams)).rejects.toMatchObject({ param: 'starting_after' });
   });
 
   it('counts requests per operation', async () => {
@@ -216,11 +271,52 @@ describe('Stripe emulator rate limits', () => {
   });
 });
 
+describe('Stripe emulator events are kept 30 days', () => {
+  const DAY = 86_400;
+
+  it('seeds recent events: the demo lists customer, invoice and checkout events, all inside the window', async () => {
+    const emulator = await startEmulator({ credentials: [TEST_KEY], rateLimitPerSecond: 10_000 });
+    try {
+      const events = await client(emulator).events.list({ limit: 100 }).autoPagingToArray({ limit: 10_000 });
+      const windowStart = Math.floor(Date.now() / 1000) - 30 * DAY;
+      expect(events.every((e) => e.created >= windowStart)).toBe(true);
+      for (const prefix of ['customer.', 'invoice.', 'checkout.session.']) expect(events.some((e) => e.type.startsWith(prefix)), prefix).toBe(true);
+    } finally {
+      await emulator.stop();
+    }
+  });
+
+  it('never lists an older event, and retrieving one answers 404 resource_missing (on the emulator clock)', async () => {
+    const now = Math.floor(Date.UTC(2031, 4, 1) / 1000);
+    const emulator = await startEmulator({ credentials: [TEST_KEY], seed: 9, scale: SCALE, rateLimitPerSecond: 10_000, clock: () => now * 1000 });
+    try {
+      const sdk = client(emulator);
+      const customerId = [...emulator.store.customers.keys()][0] as string;
+      emulator.store.updateCustomer(customerId, { description: 'Changed long ago' }, now - 400 * DAY);
+      const old = emulator.store.events.at(-1) as EventObject;
+      emulator.store.updateCustomer(customerId, { description: 'Changed last month' }, now - 29 * DAY);
+      const recent = emulator.store.events.at(-1) as EventObject;
+      await expect(sdk.events.retrieve(old.id)).rejects.toMatchObject({ statusCode: 404, code: 'resource_missing', param: 'id', message: `No such event: '${old.id}'` });
+      expect((await sdk.events.retrieve(recent.id)).id).toBe(recent.id);
+      const listed = await sdk.events.list({ type: 'customer.updated', created: { lte: now - 20 * DAY }, limit: 100 });
+      expect(listed.data.map((e) => e.id)).toEqual([recent.id]);
+      await expect(sdk.events.list({ starting_after: old.id })).rejects.toMatchObject({ statusCode: 400, code: 'resource_missing', param: 'starting_after' });
+      // The seed is anchored at the emulator clock: its newest history is inside the window.
+      const seeded = await sdk.events.list({ limit: 100 }).autoPagingToArray({ limit: 10_000 });
+      expect(seeded.length).toBeGreaterThan(1);
+      expect(seeded.every((e) => e.created >= now - 30 * DAY && e.created <= now)).toBe(true);
+    } finally {
+      await emulator.stop();
+    }
+  });
+});
+
 describe('Stripe emulator seed', () => {
-  it('is deterministic per seed', () => {
-    const a = createSeededStore({ seed: 5, scale: SCALE });
-    const b = createSeededStore({ seed: 5, scale: SCALE });
-    const c = createSeededStore({ seed: 6, scale: SCALE });
+  it('is deterministic per seed (on one clock)', () => {
+    const clock = () => Date.UTC(2031, 0, 1);
+    const a = createSeededStore({ seed: 5, scale: SCALE, clock });
+    const b = createSeededStore({ seed: 5, scale: SCALE, clock });
+    const c = createSeededStore({ seed: 6, scale: SCALE, clock });
     const ids = (s: typeof a) => [...s.customers.keys(), ...s.invoices.keys(), ...s.sessions.keys(), ...s.events.map((e) => e.id)];
     expect(ids(a)).toEqual(ids(b));
     expect(JSON.stringify([...a.invoices.values()])).toBe(JSON.stringify([...b.invoices.values()]));

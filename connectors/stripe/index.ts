@@ -1,6 +1,7 @@
 // The Stripe connector: Customers → Contact, Invoices → Invoice, Checkout Sessions → Order.
 // Stripe has no batch read, so byIds fans out one GET per id (bounded); related customers come
-// embedded through expand[] and are primed; "updated since" reads the Events API.
+// embedded through expand[] and are primed; "updated since" reads the Events API inside Stripe's
+// 30-day event window and lists every record beyond it.
 import { defineConnector } from '../sdk/define.ts';
 import type { ContactModel, EntityType, InvoiceModel, OrderModel } from '../sdk/models.ts';
 import type { ConnectorContext, EntityLoader, ListArgs, ListPage, QueryValue } from '../sdk/types.ts';
@@ -87,10 +88,45 @@ function page<M>(nodes: M[], data: Array<{ id?: string }>, hasMore: boolean): Li
 // updatedSince through the Events API
 // ---------------------------------------------------------------------------------------------
 
+/** Stripe keeps events 30 days; `/v1/events` cannot tell what changed before that. */
+export const EVENT_RETENTION_SECONDS = 30 * 86_400;
+/**
+ * An `updatedSince` must be this much younger than the retention edge to be read from events: room
+ * for clock skew between us and Stripe and for the pages of a walk that takes a while.
+ */
+export const EVENT_WINDOW_MARGIN_SECONDS = 3_600;
+
+/**
+ * How a list call is answered. `events`: the change feed, for an `updatedSince` inside Stripe's event
+ * window. Otherwise the plain list from `after`: without `updatedSince`, or with one older than the
+ * window, where every record is listed (a superset of the changed ones) rather than silently missing
+ * the changes whose events Stripe no longer has. A walk that started on events and whose
+ * `updatedSince` has since left the window starts over on the plain list (its `evt_` cursor means
+ * nothing there).
+ */
+export function listPlan(args: ListArgs, nowMs = Date.now()): { source: 'events' } | { source: 'list'; after: string | null } {
+  if (!args.filter.updatedSince) return { source: 'list', after: args.after ?? null };
+  const since = Date.parse(args.filter.updatedSince);
+  if (Number.isNaN(since)) throw new TypeError(`filter.updatedSince is not an ISO-8601 instant: ${String(args.filter.updatedSince)}`);
+  const eventCursor = !args.after || args.after.startsWith('evt_');
+  const windowStartMs = nowMs - (EVENT_RETENTION_SECONDS - EVENT_WINDOW_MARGIN_SECONDS) * 1000;
+  if (eventCursor && since >= windowStartMs) return { source: 'events' };
+  return { source: 'list', after: eventCursor ? null : (args.after ?? null) };
+}
+
+/** listPlan for a loader call, saying in the log when an old `updatedSince` turns into a full listing. */
+function planList(args: ListArgs, ctx: ConnectorContext): ReturnType<typeof listPlan> {
+  const plan = listPlan(args);
+  if (plan.source === 'list' && args.filter.updatedSince) {
+    ctx.log.info({ updatedSince: args.filter.updatedSince }, "updatedSince is older than Stripe's 30-day event window: listing every record");
+  }
+  return plan;
+}
+
 /**
  * One page of `GET /v1/events?types[]=…&created[gte]=…`, newest first. Each object appears once per
  * page with its newest snapshot (an object changed several times may reappear on a later page with
- * an older snapshot). The cursor is the last event id. Stripe keeps events for about 30 days.
+ * an older snapshot). The cursor is the last event id. Only used inside the 30-day event window (listPlan).
  */
 async function listChanged<M extends ContactModel | InvoiceModel | OrderModel>(
   entity: EntityType,
@@ -99,7 +135,6 @@ async function listChanged<M extends ContactModel | InvoiceModel | OrderModel>(
   map: (raw: unknown, event: StripeEvent) => Promise<M | null>,
 ): Promise<ListPage<M>> {
   const since = Date.parse(args.filter.updatedSince ?? '');
-  if (Number.isNaN(since)) throw new TypeError(`filter.updatedSince is not an ISO-8601 instant: ${String(args.filter.updatedSince)}`);
   const query: Record<string, QueryValue> = {
     'types[]': CHANGE_EVENT_TYPES[entity],
     'created[gte]': Math.floor(since / 1000),
@@ -137,7 +172,8 @@ const contacts: EntityLoader<ContactModel> = {
 
   async list(args, ctx) {
     const email = args.filter.email?.trim() || null;
-    if (args.filter.updatedSince) {
+    const plan = planList(args, ctx);
+    if (plan.source === 'events') {
       return listChanged<ContactModel>('Contact', args, ctx, async (raw, event) => {
         const c = raw as StripeCustomer;
         if (email && c.email?.toLowerCase() !== email.toLowerCase()) return null;
@@ -145,7 +181,7 @@ const contacts: EntityLoader<ContactModel> = {
       });
     }
     // Stripe's email filter is an exact, case-sensitive match.
-    const query = { limit: pageSize(args.first), starting_after: args.after ?? undefined, email: email ?? undefined };
+    const query = { limit: pageSize(args.first), starting_after: plan.after ?? undefined, email: email ?? undefined };
     const list = expectList<StripeCustomer>(await stripeGet(ctx, { path: '/v1/customers', query, operation: 'customers.list' }), 'customers.list');
     return page(list.data.map((c) => mapCustomer(c)), list.data, list.has_more);
   },
@@ -164,14 +200,15 @@ const invoices: EntityLoader<InvoiceModel> = {
 
   async list(args, ctx) {
     const contactId = args.filter.contactRemoteId ?? null;
-    if (args.filter.updatedSince) {
+    const plan = planList(args, ctx);
+    if (plan.source === 'events') {
       return listChanged<InvoiceModel>('Invoice', args, ctx, async (raw, event) => {
         const inv = raw as StripeInvoice;
         if (contactId && customerIdOf(inv.customer) !== contactId) return null;
         return mapInvoice(await withAllLines(ctx, inv), eventMapOptions(event));
       });
     }
-    const query = { limit: pageSize(args.first), starting_after: args.after ?? undefined, customer: contactId ?? undefined, 'expand[]': ['data.customer'] };
+    const query = { limit: pageSize(args.first), starting_after: plan.after ?? undefined, customer: contactId ?? undefined, 'expand[]': ['data.customer'] };
     let body: unknown;
     try {
       body = await stripeGet(ctx, { path: '/v1/invoices', query, operation: 'invoices.list' });
@@ -210,7 +247,8 @@ const orders: EntityLoader<OrderModel> = {
   async list(args, ctx) {
     const contactId = args.filter.contactRemoteId ?? null;
     const email = args.filter.email?.trim() || null;
-    if (args.filter.updatedSince) {
+    const plan = planList(args, ctx);
+    if (plan.source === 'events') {
       // Event snapshots carry no line_items: one line_items call per session on the page.
       return listChanged<OrderModel>('Order', args, ctx, async (raw, event) => {
         const s = raw as StripeCheckoutSession;
@@ -222,7 +260,7 @@ const orders: EntityLoader<OrderModel> = {
     }
     const query = {
       limit: pageSize(args.first),
-      starting_after: args.after ?? undefined,
+      starting_after: plan.after ?? undefined,
       customer: contactId ?? undefined,
       'customer_details[email]': email ?? undefined,
       'expand[]': ['data.customer', 'data.line_items'],

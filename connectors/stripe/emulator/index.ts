@@ -18,6 +18,8 @@ import { PAGINATION, inRange, parseParams, validateParams, type ParamSpec, type 
 import { EmulatorAdminError, RecordMutations, parseFields, type RecordType } from './records.ts';
 import { DEFAULT_SCALE, DEFAULT_SEED, seedStore } from './seed.ts';
 import { EMULATOR_API_VERSION, StripeStore, type Json } from './store.ts';
+import { customerSearchPredicate, pageToken, readPageToken } from './search.ts';
+import { apiVersionError } from './versions.ts';
 import { WebhookSender, validateTarget, type WebhookDelivery } from './webhooks.ts';
 import { StripeOAuth, type StripeOAuthAdminInput, type StripeOAuthOptions } from './oauth.ts';
 
@@ -38,6 +40,8 @@ export interface StripeEmulatorOptions extends ProviderEmulatorOptions {
    * host connect.stripe.com). Access tokens they issue are accepted by the API like `credentials`.
    */
   oauth?: StripeOAuthOptions;
+  /** The emulator's clock in ms (default Date.now): the seed's present, mutation times and the 30-day event window. */
+  clock?: () => number;
 }
 
 export interface StripeEmulatorHandle extends EmulatorHandle {
@@ -68,9 +72,9 @@ export const LIVE_RATE_LIMIT = 100;
 export const TEST_RATE_LIMIT = 25;
 
 /** Builds the seeded store without starting a server (tests of the data itself, fixtures). */
-export function createSeededStore(options: Pick<ProviderEmulatorOptions, 'seed' | 'scale'> = {}): StripeStore {
+export function createSeededStore(options: Pick<StripeEmulatorOptions, 'seed' | 'scale' | 'clock'> = {}): StripeStore {
   const seed = options.seed ?? DEFAULT_SEED;
-  const store = new StripeStore(seed);
+  const store = new StripeStore(seed, false, options.clock);
   seedStore(store, seed, {
     contacts: options.scale?.contacts ?? DEFAULT_SCALE.contacts,
     invoices: options.scale?.invoices ?? DEFAULT_SCALE.invoices,
@@ -103,13 +107,10 @@ export async function startEmulator(options: StripeEmulatorOptions): Promise<Str
     }
     return id;
   };
-  const versionOf = (req: EmulatorRequest): string => {
-    const v = header(req, 'stripe-version');
-    return v && VERSION.test(v) ? v : EMULATOR_API_VERSION;
-  };
+  // Bodies are always rendered in the one version the emulator knows (a different one is refused).
   const headersFor = (req: EmulatorRequest): Record<string, string> => ({
     'request-id': requestId(req),
-    'stripe-version': versionOf(req),
+    'stripe-version': EMULATOR_API_VERSION,
   });
   const fail = (err: StripeApiError, req: EmulatorRequest, extra: Record<string, string> = {}): EmulatorReply => ({
     status: err.status,
@@ -154,9 +155,8 @@ export async function startEmulator(options: StripeEmulatorOptions): Promise<Str
     }
     if (!allow(key)) return fail(rateLimited(), req, { 'stripe-rate-limited-reason': 'global-rate' });
     const version = header(req, 'stripe-version');
-    if (version !== undefined && !VERSION.test(version)) {
-      return fail(invalidRequest(`Invalid Stripe API version: ${version}`), req);
-    }
+    const versionRefusal = version === undefined ? null : apiVersionError(version);
+    if (versionRefusal) return fail(versionRefusal, req);
     const account = header(req, 'stripe-account');
     if (account !== undefined && account !== store.accountId) {
       return fail(
@@ -207,6 +207,21 @@ export async function startEmulator(options: StripeEmulatorOptions): Promise<Str
       );
       const lookup = (id: string) => store.customers.get(id) ?? store.deletedCustomers.get(id);
       return list('/v1/customers', newestFirst(all, p, lookup, 'customer'), p);
+    }),
+    // Before /v1/customers/:id, so "search" is never taken for a customer id.
+    route('/v1/customers/search', 'customers.search', { query: 'string', limit: 'integer', page: 'string', expand: 'string_array' }, (_req, p) => {
+      if (p['query'] === undefined) throw invalidRequest('Missing required param: query.', 'query');
+      const matches = customerSearchPredicate(p['query'] as string);
+      const after = typeof p['page'] === 'string' ? readPageToken(p['page']) : null;
+      const hits = [...store.customers.values()].filter(matches).sort(desc);
+      const rest = after ? hits.filter((c) => desc(c, after) > 0) : hits;
+      const data = rest.slice(0, p.limit).map((c) => structuredClone(c));
+      const hasMore = rest.length > p.limit;
+      const expandData = p.expand.filter((path) => path !== 'total_count');
+      const expanded = list('/v1/customers/search', { data, has_more: hasMore }, { ...p, expand: expandData });
+      const body: Json = { object: 'search_result', data: expanded['data'], has_more: hasMore, next_page: hasMore ? pageToken(data.at(-1) as Sortable) : null, url: '/v1/customers/search' };
+      if (p.expand.includes('total_count')) body['total_count'] = hits.length;
+      return body;
     }),
     route('/v1/customers/:id', 'customers.get', { expand: 'string_array' }, (req, p) => {
       const id = req.params['id'] ?? '';
@@ -322,15 +337,16 @@ export async function startEmulator(options: StripeEmulatorOptions): Promise<Str
       // delivery_success: true = delivered to the endpoint; false = still pending or given up.
       // Events created while no endpoint was configured match neither.
       const success = p['delivery_success'] as boolean | undefined;
-      const all = store.events.filter(
+      const all = store.retainedEvents().filter(
         (e) => matchType(e.type) && inRange(e.created, p['created'] as Range | undefined) && (success === undefined || sender.deliveredOk(e.id) === success),
       );
-      const page = newestFirst(all, p, (id) => store.eventsById.get(id), 'event');
+      const page = newestFirst(all, p, (id) => store.retainedEvent(id), 'event');
       return list('/v1/events', { data: page.data.map((e) => structuredClone(e)), has_more: page.has_more }, p);
     }),
     route('/v1/events/:id', 'events.get', { expand: 'string_array' }, (req, p) => {
       const id = req.params['id'] ?? '';
-      const event = store.eventsById.get(id);
+      // Stripe keeps events 30 days: an older one is gone, like one that never existed.
+      const event = store.retainedEvent(id);
       if (!event) throw resourceMissing('event', id, 'id', 404);
       return one(structuredClone(event), p);
     }),
@@ -453,8 +469,6 @@ export async function startEmulator(options: StripeEmulatorOptions): Promise<Str
 startEmulator satisfies StartProviderEmulator;
 
 // ---------------------------------------------------------------------------------------------
-
-const VERSION = /^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$/;
 
 function header(req: EmulatorRequest, name: string): string | undefined {
   const v = req.headers[name];

@@ -1,6 +1,6 @@
 // Object builders shared by the seed and the admin mutations (records.ts), so both produce the
 // same shapes (API version 2026-10-28.endive).
-import { reorder, type CheckoutItemObject, type CustomerObject, type InvoiceObject, type Json, type SessionObject } from './store.ts';
+import { reorder, type CheckoutItemObject, type CustomerObject, type InvoiceObject, type Json, type SessionObject, type StripeStore } from './store.ts';
 
 /** What differs between one new draft invoice and another; the rest is Stripe's draft defaults. */
 export interface DraftInvoiceFields {
@@ -294,8 +294,61 @@ export function newCheckoutSession(f: CheckoutSessionFields): SessionObject {
     subscription: null,
     success_url: 'https://shop.example.com/thanks?session_id={CHECKOUT_SESSION_ID}',
     total_details: { amount_discount: 0, amount_shipping: 0, amount_tax: 0 },
-    ui_mode: 'hosted',
+    ui_mode: 'hosted_page',
     url: `https://checkout.stripe.com/c/pay/${id}#${f.url_fragment}`,
     wallet_options: null,
   }) as SessionObject;
+}
+
+/**
+ * The PaymentIntent a completed Checkout Session paid with (card, captured automatically).
+ * `processing` stands for a delayed payment method that has not settled yet.
+ */
+export function newPaymentIntent(store: StripeStore, id: string, session: SessionObject, at: number, status: 'succeeded' | 'processing'): Json & { id: string } {
+  return reorder({
+    id,
+    object: 'payment_intent',
+    allowed_payment_method_types: null,
+    amount: session['amount_total'],
+    amount_capturable: 0,
+    amount_details: { tip: {} },
+    amount_received: status === 'succeeded' ? session['amount_total'] : 0,
+    application: null,
+    application_fee_amount: null,
+    automatic_payment_methods: null,
+    canceled_at: null,
+    cancellation_reason: null,
+    capture_method: 'automatic_async',
+    client_secret: `${id}_secret_${store.chars(25)}`,
+    confirmation_method: 'automatic',
+    created: at,
+    currency: session['currency'],
+    customer: session.customer,
+    customer_account: null,
+    description: null,
+    excluded_payment_method_types: null,
+    last_payment_error: null,
+    latest_charge: status === 'succeeded' ? store.newId('ch') : null,
+    livemode: store.livemode,
+    managed_payments: null,
+    metadata: {},
+    next_action: null,
+    on_behalf_of: null,
+    payment_method: store.newId('pm'),
+    payment_method_configuration_details: null,
+    payment_method_options: { card: { installments: null, mandate_options: null, network: null, request_three_d_secure: 'automatic' } },
+    payment_method_types: ['card'],
+    payment_record: null,
+    processing: null,
+    receipt_email: null,
+    review: null,
+    setup_future_usage: null,
+    shipping: null,
+    source: null,
+    statement_descriptor: null,
+    statement_descriptor_suffix: null,
+    status,
+    transfer_data: null,
+    transfer_group: null,
+  });
 }

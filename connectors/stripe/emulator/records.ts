@@ -12,7 +12,7 @@ import {
   type SessionObject,
   type StripeStore,
 } from './store.ts';
-import { checkoutItem, draftInvoice, newCheckoutSession, newPrice, newProduct } from './objects.ts';
+import { checkoutItem, draftInvoice, newCheckoutSession, newPaymentIntent, newPrice, newProduct } from './objects.ts';
 
 export const RECORD_TYPES = ['customers', 'invoices', 'checkout_sessions'] as const;
 export type RecordType = (typeof RECORD_TYPES)[number];
@@ -29,7 +29,6 @@ export class EmulatorAdminError extends Error {
 }
 
 const bad = (message: string) => new EmulatorAdminError(400, message);
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 const DAY = 86_400;
 
 export function isRecordType(type: string): type is RecordType {
@@ -336,7 +335,7 @@ export class RecordMutations {
   /** Creates a record (emits customer.created / invoice.created; a session emits nothing until it completes or expires). */
   create(type: string, fields: Json): Json {
     const store = this.store;
-    const at = nowSeconds();
+    const at = store.now();
     switch (this.type(type)) {
       case 'customers': {
         const customer = store.insertCustomer(buildCustomer(store, fields, at), at);
@@ -368,7 +367,7 @@ export class RecordMutations {
 
   update(type: string, id: string, fields: Json): Json {
     const store = this.store;
-    const at = nowSeconds();
+    const at = store.now();
     switch (this.type(type)) {
       case 'customers': {
         const current = store.customers.get(id);
@@ -434,7 +433,7 @@ export class RecordMutations {
   /** Deletes a customer (customer.deleted) or a draft invoice (invoice.deleted); answers Stripe's deleted stub. */
   delete(type: string, id: string): Json {
     const store = this.store;
-    const at = nowSeconds();
+    const at = store.now();
     switch (this.type(type)) {
       case 'customers':
         if (!store.customers.has(id)) throw this.missing('customer', id);
@@ -525,22 +524,7 @@ export class RecordMutations {
     let paymentIntent: string | null = null;
     if (paymentStatus !== 'no_payment_required') {
       paymentIntent = store.newId('pi');
-      store.paymentIntents.set(
-        paymentIntent,
-        reorder({
-          id: paymentIntent,
-          object: 'payment_intent',
-          amount: s['amount_total'],
-          amount_received: paymentStatus === 'paid' ? s['amount_total'] : 0,
-          created: at,
-          currency: s['currency'],
-          customer: s.customer,
-          livemode: store.livemode,
-          metadata: {},
-          payment_method_types: ['card'],
-          status: paymentStatus === 'paid' ? 'succeeded' : 'processing',
-        }),
-      );
+      store.paymentIntents.set(paymentIntent, newPaymentIntent(store, paymentIntent, s, at, paymentStatus === 'paid' ? 'succeeded' : 'processing'));
     }
     store.completeSession(id, { customer_details: details, payment_intent: paymentIntent, payment_status: paymentStatus } as Partial<SessionObject>, at);
   }

@@ -2,7 +2,7 @@
 // priced in six currencies (JPY zero-decimal, KWD three-decimal), invoices through their real
 // lifecycle and Checkout Sessions. Everything is replayed through the store's mutation methods in
 // time order, so the Events log holds the snapshots Stripe would have recorded.
-import { DEMO_EPOCH_MS, demoPeople, type DemoPerson } from '../../sdk/demo-data.ts';
+import { demoPeople, type DemoPerson } from '../../sdk/demo-data.ts';
 import {
   reorder,
   type CheckoutItemObject,
@@ -13,7 +13,7 @@ import {
   type SessionObject,
   type StripeStore,
 } from './store.ts';
-import { checkoutItem, draftInvoice, newCheckoutSession, newPrice, newProduct } from './objects.ts';
+import { checkoutItem, draftInvoice, newCheckoutSession, newPaymentIntent, newPrice, newProduct } from './objects.ts';
 
 export interface SeedScale {
   contacts: number;
@@ -29,7 +29,6 @@ export const DEFAULT_SEED = 42;
 
 const DAY = 86_400;
 const HOUR = 3_600;
-const EPOCH = Math.floor(DEMO_EPOCH_MS / 1000);
 
 const CURRENCY_BY_COUNTRY: Record<string, string> = { US: 'usd', CA: 'cad', GB: 'gbp', DE: 'eur', FR: 'eur', NL: 'eur', JP: 'jpy' };
 /** Exclusive tax in basis points per currency (a simplification of real tax rules, for variety). */
@@ -75,14 +74,21 @@ interface Action {
   run: () => void;
 }
 
+/**
+ * Replays the data set's history up to the store clock's present. The history is anchored at the
+ * clock rather than at a fixed date because Stripe keeps events only 30 days: a fixed past anchor
+ * would leave /v1/events empty. Ids, amounts and the order of everything stay deterministic; only
+ * the absolute times move with the clock.
+ */
 export function seedStore(store: StripeStore, seed: number, scale: SeedScale): void {
+  const present = store.now();
   const r = () => store.random();
   const int = (min: number, max: number) => min + Math.floor(r() * (max - min + 1));
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
   const live = store.livemode;
 
   // --- catalog --------------------------------------------------------------------------------
-  const catalogCreated = EPOCH - 700 * DAY;
+  const catalogCreated = present - 700 * DAY;
   const taxRates = new Map<string, string>();
   for (const c of CURRENCIES) taxRates.set(c, store.newId('txr'));
   const products = CATALOG.map(([name, usd, physical]) => {
@@ -181,12 +187,12 @@ export function seedStore(store: StripeStore, seed: number, scale: SeedScale): v
 
   const planned: PlannedCustomer[] = [];
   for (const p of livePeople) {
-    const created = EPOCH - int(30 * DAY, 540 * DAY);
+    const created = present - int(30 * DAY, 540 * DAY);
     const customer = buildCustomer(p, created);
-    planned.push({ customer, person: p, limit: EPOCH - 60, deleted: false });
+    planned.push({ customer, person: p, limit: present - 60, deleted: false });
     at(created, () => store.insertCustomer(customer));
     if (r() < 0.25) {
-      const when = created + int(DAY, EPOCH - created - HOUR);
+      const when = created + int(DAY, present - created - HOUR);
       const kind = int(0, 3);
       at(when, () => {
         const current = store.customers.get(customer.id);
@@ -204,8 +210,8 @@ export function seedStore(store: StripeStore, seed: number, scale: SeedScale): v
     }
   }
   for (const p of deletedPeople) {
-    const created = EPOCH - int(200 * DAY, 400 * DAY);
-    const deletedAt = EPOCH - int(2 * DAY, 20 * DAY);
+    const created = present - int(200 * DAY, 400 * DAY);
+    const deletedAt = present - int(2 * DAY, 20 * DAY);
     const customer = buildCustomer(p, created);
     planned.push({ customer, person: p, limit: deletedAt - HOUR, deleted: true });
     at(created, () => store.insertCustomer(customer));
@@ -335,9 +341,9 @@ export function seedStore(store: StripeStore, seed: number, scale: SeedScale): v
     const currency = customer?.currency ?? CURRENCY_BY_COUNTRY[person.address.country] ?? 'usd';
     const roll = r();
     const status: SessionObject['status'] = roll < 0.7 ? 'complete' : roll < 0.85 ? 'expired' : 'open';
-    const earliest = (customer?.created ?? EPOCH - 400 * DAY) + HOUR;
+    const earliest = (customer?.created ?? present - 400 * DAY) + HOUR;
     const created =
-      status === 'open' ? EPOCH - int(HOUR, 20 * HOUR) : earliest + int(0, Math.max(0, EPOCH - 2 * DAY - earliest));
+      status === 'open' ? present - int(HOUR, 20 * HOUR) : earliest + int(0, Math.max(0, present - 2 * DAY - earliest));
     const id = store.newId('cs');
     const free = status === 'complete' && r() < 0.04;
     const discountPct = free ? 100 : r() < 0.1 ? pick([10, 20]) : 0;
@@ -400,7 +406,7 @@ export function seedStore(store: StripeStore, seed: number, scale: SeedScale): v
         const record = store.sessions.get(id);
         if (!record) return;
         if (piId) {
-          store.paymentIntents.set(piId, paymentIntent(piId, record.session, completedAt, pending ? 'processing' : 'succeeded', live, store));
+          store.paymentIntents.set(piId, newPaymentIntent(store, piId, record.session, completedAt, pending ? 'processing' : 'succeeded'));
         }
         store.completeSession(
           id,
@@ -435,54 +441,10 @@ export function seedStore(store: StripeStore, seed: number, scale: SeedScale): v
   // Delinquency is derived state (Stripe sets it when an invoice goes unpaid past its due date).
   for (const record of store.invoices.values()) {
     const inv = record.invoice;
-    const overdue = inv.status === 'open' && inv.due_date !== null && inv.due_date < EPOCH;
+    const overdue = inv.status === 'open' && inv.due_date !== null && inv.due_date < present;
     if (overdue || inv.status === 'uncollectible') {
       const customer = store.customers.get(inv.customer);
       if (customer) customer['delinquent'] = true;
     }
   }
-}
-
-function paymentIntent(id: string, session: SessionObject, at: number, status: string, live: boolean, store: StripeStore): Json & { id: string } {
-  return reorder({
-    id,
-    object: 'payment_intent',
-    amount: session['amount_total'],
-    amount_capturable: 0,
-    amount_details: { tip: {} },
-    amount_received: status === 'succeeded' ? session['amount_total'] : 0,
-    application: null,
-    application_fee_amount: null,
-    automatic_payment_methods: null,
-    canceled_at: null,
-    cancellation_reason: null,
-    capture_method: 'automatic_async',
-    client_secret: `${id}_secret_${store.chars(25)}`,
-    confirmation_method: 'automatic',
-    created: at,
-    currency: session['currency'],
-    customer: session.customer,
-    description: null,
-    last_payment_error: null,
-    latest_charge: status === 'succeeded' ? store.newId('ch') : null,
-    livemode: live,
-    metadata: {},
-    next_action: null,
-    on_behalf_of: null,
-    payment_method: store.newId('pm'),
-    payment_method_configuration_details: null,
-    payment_method_options: { card: { installments: null, mandate_options: null, network: null, request_three_d_secure: 'automatic' } },
-    payment_method_types: ['card'],
-    processing: null,
-    receipt_email: null,
-    review: null,
-    setup_future_usage: null,
-    shipping: null,
-    source: null,
-    statement_descriptor: null,
-    statement_descriptor_suffix: null,
-    status,
-    transfer_data: null,
-    transfer_group: null,
-  });
 }

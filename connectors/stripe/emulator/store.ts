@@ -84,8 +84,10 @@ const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 /** How many entries an embedded list (invoice.lines, expanded line_items) carries. */
 export const EMBEDDED_LIST_SIZE = 10;
 
+/** Stripe keeps events 30 days: older ones are never listed, and retrieving one answers 404. */
+export const EVENT_RETENTION_SECONDS = 30 * 86_400;
+
 const clone = <T>(v: T): T => structuredClone(v);
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 export class StripeStore {
   readonly customers = new Map<string, CustomerObject>();
@@ -102,9 +104,19 @@ export class StripeStore {
   private readonly rnd: () => number;
   private readonly listeners = new Set<EventListener>();
 
-  constructor(seed: number, readonly livemode = false) {
+  /** `clock` is the emulator's notion of now (ms): the seed's present, mutation times, event retention. */
+  constructor(
+    seed: number,
+    readonly livemode = false,
+    readonly clock: () => number = Date.now,
+  ) {
     this.rnd = seededRandom(seed ^ 0x5eed);
     this.accountId = `acct_1${this.chars(15)}`;
+  }
+
+  /** The emulator's clock in Unix seconds, the unit of every Stripe timestamp. */
+  now(): number {
+    return Math.floor(this.clock() / 1000);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -165,6 +177,21 @@ export class StripeStore {
   // Events
   // -------------------------------------------------------------------------------------------
 
+  /** An event the API still serves (younger than the retention window), else undefined. */
+  retainedEvent(id: string): EventObject | undefined {
+    const event = this.eventsById.get(id);
+    return event && this.isRetained(event) ? event : undefined;
+  }
+
+  /** Every event the API still serves, oldest first. */
+  retainedEvents(): EventObject[] {
+    return this.events.filter((e) => this.isRetained(e));
+  }
+
+  private isRetained(event: EventObject): boolean {
+    return event.created >= this.now() - EVENT_RETENTION_SECONDS;
+  }
+
   onEvent(listener: EventListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -198,7 +225,7 @@ export class StripeStore {
     return customer;
   }
 
-  updateCustomer(id: string, patch: Partial<CustomerObject>, at = nowSeconds()): CustomerObject {
+  updateCustomer(id: string, patch: Partial<CustomerObject>, at = this.now()): CustomerObject {
     const customer = this.customers.get(id);
     if (!customer) throw new Error(`no live customer ${id}`);
     const previous = applyPatch(customer, patch);
@@ -206,7 +233,7 @@ export class StripeStore {
     return customer;
   }
 
-  deleteCustomer(id: string, at = nowSeconds()): void {
+  deleteCustomer(id: string, at = this.now()): void {
     const customer = this.customers.get(id);
     if (!customer) throw new Error(`no live customer ${id}`);
     this.customers.delete(id);
@@ -227,7 +254,7 @@ export class StripeStore {
   }
 
   /** Generic change (description, metadata, lines on a draft): emits invoice.updated. */
-  updateInvoice(id: string, patch: Partial<InvoiceObject>, at = nowSeconds(), lines?: InvoiceLineObject[]): InvoiceRecord {
+  updateInvoice(id: string, patch: Partial<InvoiceObject>, at = this.now(), lines?: InvoiceLineObject[]): InvoiceRecord {
     const record = this.requireInvoice(id);
     const before = this.invoiceView(record);
     const previous = applyPatch(record.invoice, patch);
@@ -243,7 +270,7 @@ export class StripeStore {
     return record;
   }
 
-  finalizeInvoice(id: string, at = nowSeconds()): InvoiceRecord {
+  finalizeInvoice(id: string, at = this.now()): InvoiceRecord {
     const record = this.requireInvoice(id);
     const inv = record.invoice;
     if (inv.status !== 'draft') throw new Error(`invoice ${id} is ${inv.status}, not draft`);
@@ -272,7 +299,7 @@ export class StripeStore {
     return record;
   }
 
-  payInvoice(id: string, at = nowSeconds()): InvoiceRecord {
+  payInvoice(id: string, at = this.now()): InvoiceRecord {
     const record = this.requireInvoice(id);
     const inv = record.invoice;
     if (inv.status !== 'open' && inv.status !== 'uncollectible') throw new Error(`invoice ${id} is ${inv.status}`);
@@ -291,11 +318,11 @@ export class StripeStore {
     return record;
   }
 
-  voidInvoice(id: string, at = nowSeconds()): InvoiceRecord {
+  voidInvoice(id: string, at = this.now()): InvoiceRecord {
     return this.closeInvoice(id, 'void', 'voided_at', 'invoice.voided', at);
   }
 
-  markUncollectible(id: string, at = nowSeconds()): InvoiceRecord {
+  markUncollectible(id: string, at = this.now()): InvoiceRecord {
     return this.closeInvoice(id, 'uncollectible', 'marked_uncollectible_at', 'invoice.marked_uncollectible', at);
   }
 
@@ -313,7 +340,7 @@ export class StripeStore {
   }
 
   /** A failed collection attempt on an open invoice: emits invoice.payment_failed. */
-  failInvoicePayment(id: string, at = nowSeconds()): InvoiceRecord {
+  failInvoicePayment(id: string, at = this.now()): InvoiceRecord {
     const record = this.requireInvoice(id);
     const inv = record.invoice;
     if (inv.status !== 'open') throw new Error(`invoice ${id} is ${inv.status}, not open`);
@@ -326,7 +353,7 @@ export class StripeStore {
   }
 
   /** Only drafts can be deleted (like Stripe); the invoice.deleted snapshot is the full invoice. */
-  deleteInvoice(id: string, at = nowSeconds()): void {
+  deleteInvoice(id: string, at = this.now()): void {
     const record = this.requireInvoice(id);
     if (record.invoice.status !== 'draft') throw new Error(`invoice ${id} is ${record.invoice.status}, not draft`);
     const snapshot = this.invoiceView(record);
@@ -351,7 +378,7 @@ export class StripeStore {
     return record;
   }
 
-  completeSession(id: string, patch: Partial<SessionObject>, at = nowSeconds()): SessionRecord {
+  completeSession(id: string, patch: Partial<SessionObject>, at = this.now()): SessionRecord {
     const record = this.requireSession(id);
     if (record.session.status !== 'open') throw new Error(`session ${id} is ${record.session.status}`);
     applyPatch(record.session, { ...patch, status: 'complete', url: null } as Partial<SessionObject>);
@@ -359,7 +386,7 @@ export class StripeStore {
     return record;
   }
 
-  expireSession(id: string, at = nowSeconds()): SessionRecord {
+  expireSession(id: string, at = this.now()): SessionRecord {
     const record = this.requireSession(id);
     if (record.session.status !== 'open') throw new Error(`session ${id} is ${record.session.status}`);
     applyPatch(record.session, { status: 'expired', url: null } as Partial<SessionObject>);
@@ -368,7 +395,7 @@ export class StripeStore {
   }
 
   /** A delayed payment method (bank debit) settled or failed after checkout.session.completed. */
-  settleSessionPayment(id: string, succeeded: boolean, at = nowSeconds()): SessionRecord {
+  settleSessionPayment(id: string, succeeded: boolean, at = this.now()): SessionRecord {
     const record = this.requireSession(id);
     const s = record.session;
     if (s.status !== 'complete' || s['payment_status'] !== 'unpaid') throw new Error(`session ${id} has no pending async payment`);
