@@ -358,11 +358,30 @@ describe('HubSpot emulator', () => {
       expect(seen.size).toBe(150);
     });
 
+    it('allows 5 filter groups, 10 filters per group and 25 filters in total, and refuses more (changelog 2024-08-26)', async () => {
+      const filters = (n: number) => Array.from({ length: n }, () => ({ propertyName: 'email', operator: 'HAS_PROPERTY' }));
+      // Accepted: 10 in one group (the old limit was 6), and 10 + 10 + 5 = 25 over three groups.
+      expect((await search('contacts', { filterGroups: [{ filters: filters(10) }] })).status).toBe(200);
+      expect((await search('contacts', { filterGroups: [{ filters: filters(10) }, { filters: filters(10) }, { filters: filters(5) }] })).status).toBe(200);
+      expect((await search('contacts', { filterGroups: Array.from({ length: 5 }, () => ({ filters: filters(5) })) })).status).toBe(200);
+      const refused = [
+        [{ filters: filters(11) }],
+        [{ filters: filters(10) }, { filters: filters(10) }, { filters: filters(6) }],
+        Array.from({ length: 6 }, () => ({ filters: filters(1) })),
+      ];
+      for (const filterGroups of refused) {
+        const res = await search('contacts', { filterGroups });
+        expect(res.status).toBe(400);
+        expect(res.body).toMatchObject({ status: 'error', category: 'VALIDATION_ERROR', errors: [{ in: 'filterGroups' }] });
+        expect(spec.contacts.problems('Error', res.body)).toEqual([]);
+      }
+    });
+
     it('enforces HubSpot\'s search limits', async () => {
       expect((await search('contacts', { limit: 201 })).status).toBe(400);
       const tooManyGroups = Array.from({ length: 6 }, () => ({ filters: [{ propertyName: 'email', operator: 'HAS_PROPERTY' }] }));
       expect((await search('contacts', { filterGroups: tooManyGroups })).status).toBe(400);
-      const tooManyFilters = [{ filters: Array.from({ length: 7 }, () => ({ propertyName: 'email', operator: 'HAS_PROPERTY' })) }];
+      const tooManyFilters = [{ filters: Array.from({ length: 11 }, () => ({ propertyName: 'email', operator: 'HAS_PROPERTY' })) }];
       expect((await search('contacts', { filterGroups: tooManyFilters })).status).toBe(400);
       expect((await search('contacts', { filterGroups: [{ filters: [{ propertyName: 'email', operator: 'LIKE', value: 'x' }] }] })).status).toBe(400);
       expect((await search('contacts', { after: '9950', limit: 100 })).status).toBe(400);
