@@ -25,6 +25,13 @@ async function call(em: { url: string }, method: string, path: string, body?: un
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
 }
 
+/** A 2026-03 token-endpoint call that must succeed. */
+async function tokenCall(em: { url: string }, form: Record<string, string>): Promise<{ access_token: string; refresh_token: string }> {
+  const res = await fetch(`${em.url}/oauth/2026-03/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form) });
+  expect(res.status).toBe(200);
+  return (await res.json()) as { access_token: string; refresh_token: string };
+}
+
 const rateHeaderNames = [
   'x-hubspot-ratelimit-max',
   'x-hubspot-ratelimit-remaining',
@@ -529,6 +536,47 @@ describe('HubSpot emulator rate limits', () => {
       expect(limited.status).toBe(429);
       expect(limited.body).toMatchObject({ errorType: 'RATE_LIMIT', policyName: 'SECONDLY' });
       for (const h of rateHeaderNames) expect(limited.headers.get(h)).toBeNull();
+    } finally {
+      await em.stop();
+    }
+  });
+
+  it('gives OAuth-installed apps 110 per 10 s per installing account, no daily limit or headers, not reset by a refresh', async () => {
+    const apps = ['app-a', 'app-b'].map((clientId) => ({ clientId, clientSecret: `${clientId}-secret`, redirectUris: ['http://127.0.0.1:9/cb'] }));
+    const em = await start({ dailyLimit: 5, oauth: { clients: apps } });
+    /** Installs an app (authorization code flow on the 2026-03 endpoint): its access and refresh tokens. */
+    const install = async (app: (typeof apps)[number]) => {
+      const authorize = await fetch(`${em.url}/oauth/authorize?${new URLSearchParams({ client_id: app.clientId, redirect_uri: 'http://127.0.0.1:9/cb', scope: 'crm.objects.contacts.read' })}`, { redirect: 'manual' });
+      const code = new URL(authorize.headers.get('location') ?? '').searchParams.get('code') ?? '';
+      return tokenCall(em, { grant_type: 'authorization_code', client_id: app.clientId, client_secret: app.clientSecret, redirect_uri: 'http://127.0.0.1:9/cb', code });
+    };
+    try {
+      const a = await install(apps[0]!);
+      for (let i = 0; i < 110; i++) {
+        const ok = await call(em, 'GET', '/crm/v3/objects/contacts?limit=1', undefined, a.access_token);
+        expect(ok.status, `request ${i + 1}`).toBe(200);
+        if (i === 0) {
+          expect(ok.headers.get('x-hubspot-ratelimit-max')).toBe('110');
+          expect(ok.headers.get('x-hubspot-ratelimit-interval-milliseconds')).toBe('10000');
+          expect(ok.headers.get('x-hubspot-ratelimit-remaining')).toBe('109');
+          // No daily limit for OAuth apps, so no daily headers (the private-app daily cap here is 5).
+          expect(ok.headers.get('x-hubspot-ratelimit-daily')).toBeNull();
+          expect(ok.headers.get('x-hubspot-ratelimit-daily-remaining')).toBeNull();
+        }
+      }
+      const limited = await call(em, 'GET', '/crm/v3/objects/contacts?limit=1', undefined, a.access_token);
+      expect(limited.status).toBe(429);
+      expect(limited.body).toMatchObject({ errorType: 'RATE_LIMIT', policyName: 'TEN_SECONDLY_ROLLING' });
+      // The window is the account's, not the token's: a refreshed token is still limited.
+      const refreshed = await tokenCall(em, { grant_type: 'refresh_token', client_id: apps[0]!.clientId, client_secret: apps[0]!.clientSecret, refresh_token: a.refresh_token });
+      expect(refreshed.access_token).not.toBe(a.access_token);
+      expect((await call(em, 'GET', '/crm/v3/objects/contacts?limit=1', undefined, refreshed.access_token)).status).toBe(429);
+      // Another app installed in the same account has its own window; a private-app token keeps 190/10 s + daily.
+      const b = await install(apps[1]!);
+      expect((await call(em, 'GET', '/crm/v3/objects/contacts?limit=1', undefined, b.access_token)).status).toBe(200);
+      const privateApp = await call(em, 'GET', '/crm/v3/objects/contacts?limit=1', undefined, 't1');
+      expect(privateApp.headers.get('x-hubspot-ratelimit-max')).toBe('190');
+      expect(privateApp.headers.get('x-hubspot-ratelimit-daily')).toBe('5');
     } finally {
       await em.stop();
     }
