@@ -275,17 +275,24 @@ export class HubSpotOAuth {
     return out;
   }
 
+  /** The authenticated client and the `token` of an introspect or revoke call, or the error to answer. */
+  private tokenRequest(req: EmulatorRequest): { client: HubSpotOAuthClient; token: string } | EmulatorReply {
+    const authenticated = this.authenticateClient(req, '2026-03');
+    if ('reply' in authenticated) return authenticated.reply;
+    const token = authenticated.form.get('token') ?? '';
+    if (token === '') return fail('2026-03', 400, 'invalid_request', 'BAD_REQUEST', 'missing token').reply;
+    return { client: authenticated.client, token };
+  }
+
   /**
    * POST /oauth/2026-03/token/introspect: the token's metadata (PublicAccessTokenInfoResponse or
    * PublicRefreshTokenInfoResponse), or RFC 7662's {active:false} for a token that is unknown,
    * expired, revoked or another client's (UNCONFIRMED for HubSpot).
    */
   private introspect(req: EmulatorRequest): EmulatorReply {
-    const authenticated = this.authenticateClient(req, '2026-03');
-    if ('reply' in authenticated) return authenticated.reply;
-    const { form, client } = authenticated;
-    const token = form.get('token') ?? '';
-    if (token === '') return fail('2026-03', 400, 'invalid_request', 'BAD_REQUEST', 'missing token').reply;
+    const request = this.tokenRequest(req);
+    if ('status' in request) return request;
+    const { client, token } = request;
     const access = this.book.checkAccess(token);
     const refresh = access.status === 'unknown' ? this.book.liveRefresh(token) : undefined;
     const common = { client_id: client.clientId, app_id: this.appId, hub_id: this.hubId, hub_domain: `portal-${this.hubId}.example.com`, token };
@@ -340,11 +347,9 @@ export class HubSpotOAuth {
    * know (RFC 7009 §2.2; HubSpot's success answer is UNCONFIRMED, its spec lists only errors).
    */
   private revoke(req: EmulatorRequest): EmulatorReply {
-    const authenticated = this.authenticateClient(req, '2026-03');
-    if ('reply' in authenticated) return authenticated.reply;
-    const { form, client } = authenticated;
-    const token = form.get('token') ?? '';
-    if (token === '') return fail('2026-03', 400, 'invalid_request', 'BAD_REQUEST', 'missing token').reply;
+    const request = this.tokenRequest(req);
+    if ('status' in request) return request;
+    const { client, token } = request;
     if (this.book.liveRefresh(token)?.clientId === client.clientId) this.book.revokeRefresh(token);
     else if (this.book.checkAccess(token).status === 'live') this.book.revokeAccess(token, client.clientId);
     return { status: 200, headers: { 'cache-control': 'no-store' }, body: '' };
