@@ -57,6 +57,8 @@ export interface RecordedRequest {
   /** 0 when the fault injected was a timeout or a reset (no answer). */
   status: number;
   at: number;
+  /** The credential the call carried, as the provider reads it (tests tell tokens apart by it). */
+  credential: string | null;
 }
 
 export interface EmulatorOptions {
@@ -66,6 +68,8 @@ export interface EmulatorOptions {
   authenticate?: (req: EmulatorRequest) => EmulatorReply | null;
   /** The provider's error body for a status, e.g. HubSpot's {status:'error',category,...}. */
   errorBody: (status: number, message: string, req: EmulatorRequest) => unknown;
+  /** The credential a request carries (bearer token, API key), recorded in the request log. */
+  credentialOf?: (req: EmulatorRequest) => string | null;
   /** Extra headers on every counted answer (rate-limit headers). */
   commonHeaders?: (req: EmulatorRequest, operation: string) => Record<string, string>;
   /** Latency added to every counted request, like a real API's network + processing time. */
@@ -197,7 +201,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatorH
         ? route.operation.replace(/\{(\w+)\}/g, (_, k: string) => req.params[k] ?? k)
         : 'unmatched';
       const record = (status: number) =>
-        recorded.push({ method: req.method, path: req.path, operation, status, at: Date.now() });
+        recorded.push({ method: req.method, path: req.path, operation, status, at: Date.now(), credential: options.credentialOf?.(req) ?? null });
 
       if (latencyMs > 0) await sleep(latencyMs);
       const fault = takeFault(operation, req.path);

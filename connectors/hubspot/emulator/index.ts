@@ -10,7 +10,7 @@ import {
   type StartProviderEmulator,
 } from '../../sdk/emulator.ts';
 import { webhookHandle, type EmulatorWebhookHandle } from '../../sdk/emulator-kit/index.ts';
-import { HubSpotAuth } from './auth.ts';
+import { bearerToken, HubSpotAuth } from './auth.ts';
 import { errorBodyFor } from './errors.ts';
 import { HubSpotOAuth, type HubSpotOAuthOptions } from './oauth.ts';
 import {
@@ -140,6 +140,7 @@ export async function startEmulator(options: HubSpotEmulatorOptions): Promise<Hu
       },
     },
     authenticate: (req) => auth.authenticate(req),
+    credentialOf: bearerToken,
     errorBody: errorBodyFor,
     commonHeaders: (req) => auth.commonHeaders(req),
     ...(options.latencyMs !== undefined ? { latencyMs: options.latencyMs } : {}),

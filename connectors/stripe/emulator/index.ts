@@ -348,6 +348,7 @@ export async function startEmulator(options: StripeEmulatorOptions): Promise<Str
       },
     },
     authenticate,
+    credentialOf: apiKeyOf,
     latencyMs: options.latencyMs,
     port: options.port,
     commonHeaders: (req) => headersFor(req),
