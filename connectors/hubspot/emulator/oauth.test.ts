@@ -274,6 +274,10 @@ describe('HubSpot emulator OAuth', () => {
     expect((await token('/oauth/2026-03/token', refreshForm(t.refresh_token))).body).toMatchObject({ error: 'invalid_grant', status: 'BAD_REFRESH_TOKEN' });
     expect((await fetch(`${em.url}/oauth/v1/refresh-tokens/${t.refresh_token}`)).status).toBe(404);
     expect((await revoke('never-issued')).status).toBe(200);
+    // An access token can be revoked too: the API no longer accepts it.
+    expect((await api(t.access_token)).status).toBe(200);
+    expect((await revoke(t.access_token)).status).toBe(200);
+    expect((await api(t.access_token)).status).toBe(401);
     const noClient = await token('/oauth/2026-03/token/revoke', { token: t.refresh_token });
     expect(noClient.status).toBe(400);
     expect(noClient.body).toMatchObject({ error: 'invalid_client', category: 'INVALID_AUTHENTICATION' });
