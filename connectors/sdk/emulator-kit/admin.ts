@@ -133,11 +133,12 @@ function baseRoutes(base: BaseAdmin): EmulatorRoute[] {
 }
 
 function recordRoutes(records: AdminRecords): EmulatorRoute[] {
-  const p = (req: EmulatorRequest, name: string) => req.params[name] ?? '';
+  const type = (req: EmulatorRequest) => req.params.type ?? '';
+  const id = (req: EmulatorRequest) => req.params.id ?? '';
   return [
-    { method: 'POST', path: '/records/:type', operation: 'admin.records.create', handler: (req) => json(201, records.create(p(req, 'type'), adminBody(req))) },
-    { method: 'PATCH', path: '/records/:type/:id', operation: 'admin.records.update', handler: (req) => json(200, records.update(p(req, 'type'), p(req, 'id'), adminBody(req))) },
-    { method: 'DELETE', path: '/records/:type/:id', operation: 'admin.records.delete', handler: (req) => json(200, records.delete(p(req, 'type'), p(req, 'id'))) },
+    { method: 'POST', path: '/records/:type', operation: 'admin.records.create', handler: (req) => json(201, records.create(type(req), adminBody(req))) },
+    { method: 'PATCH', path: '/records/:type/:id', operation: 'admin.records.update', handler: (req) => json(200, records.update(type(req), id(req), adminBody(req))) },
+    { method: 'DELETE', path: '/records/:type/:id', operation: 'admin.records.delete', handler: (req) => json(200, records.delete(type(req), id(req))) },
   ];
 }
 

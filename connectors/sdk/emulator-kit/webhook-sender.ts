@@ -292,7 +292,8 @@ export class WebhookSender<I, M> {
     try {
       status = await post(target.url, this.scheme.headers(body, target, startedAt), body, this.scheme.timeoutMs, signal);
     } catch (err) {
-      error = signal.aborted ? String(signal.reason instanceof Error ? signal.reason.message : signal.reason) : err instanceof Error ? err.message : String(err);
+      const cause: unknown = signal.aborted ? signal.reason : err;
+      error = cause instanceof Error ? cause.message : String(cause);
     }
     const record: WebhookAttempt<M> = {
       ...this.scheme.describe(job.items),
@@ -336,7 +337,8 @@ export class WebhookSender<I, M> {
   }
 
   private isIdle(): boolean {
-    return this.buffer.length === 0 && this.windowTimer === null && !this.flushScheduled && this.queue.length === 0 && this.inFlight.size === 0 && this.retries.size === 0;
+    const nothingWaiting = this.buffer.length === 0 && this.windowTimer === null && !this.flushScheduled && this.queue.length === 0;
+    return nothingWaiting && this.inFlight.size === 0 && this.retries.size === 0;
   }
 
   private checkIdle(): void {
