@@ -402,7 +402,7 @@ export function emulatorRegistrations(
         scopes: apps.hubspot.scopes,
         authorizationUrl: `${hubspot.url}/oauth/authorize`,
         tokenUrl: apps.hubspot.tokenUrl ?? `${hubspot.url}/oauth/2026-03/token`,
-        revocationUrl: `${hubspot.url}/oauth/v1/refresh-tokens`,
+        revocationUrl: `${hubspot.url}/oauth/2026-03/token/revoke`,
       },
     },
   };

@@ -148,7 +148,7 @@ describe('emulator webhooks', () => {
     ]);
     expect(mapped.value[0]?.eventId).toBe(`777:${first.subscriptionId}:${first.eventId}`);
     expect(mapped.value[1]!.version!).toBeGreaterThan(mapped.value[0]!.version!);
-    expect(em.deliveries()).toEqual([expect.objectContaining({ batch: 1, attempt: 0, status: 200, error: null, eventIds: post.events.map((e) => e.eventId) })]);
+    expect(em.deliveries()).toEqual([expect.objectContaining({ delivery: 1, attempt: 1, status: 200, error: null, eventIds: post.events.map((e) => e.eventId) })]);
   });
 
   it('admin routes: configure the target, create, update and archive records (not counted as API calls)', async () => {
@@ -156,7 +156,7 @@ describe('emulator webhooks', () => {
     const em = await emulator();
     expect((await admin(em, 'GET', '/webhook')).body.target).toBeNull();
     const put = await admin(em, 'PUT', '/webhook', { url: rx.url, secret: SECRET, retryDelaysMs: [10] });
-    expect(put).toEqual({ status: 200, body: { url: rx.url, retryDelaysMs: [10], maxConcurrentRequests: 10 } });
+    expect(put).toEqual({ status: 200, body: { target: { url: rx.url, retryDelaysMs: [10], maxConcurrentRequests: 10 }, state: expect.objectContaining({ queued: 0 }) } });
 
     const contact = em.store.all('contacts')[0]!;
     const created = await admin(em, 'POST', '/records/invoices', {
@@ -177,7 +177,8 @@ describe('emulator webhooks', () => {
     const contactPatch = await admin(em, 'PATCH', `/records/contacts/${contact.id}`, { properties: { jobtitle: 'Chief Webhook Officer' } });
     expect(contactPatch.body.properties.lastmodifieddate).toBe(contactPatch.body.updatedAt);
 
-    expect((await admin(em, 'DELETE', `/records/invoices/${created.body.id}`)).status).toBe(204);
+    const archivedByAdmin = await admin(em, 'DELETE', `/records/invoices/${created.body.id}`);
+    expect(archivedByAdmin).toMatchObject({ status: 200, body: { id: created.body.id, archived: true, archivedAt: expect.any(String) } });
     const gone = await fetch(`${em.url}/crm/v3/objects/invoices/${created.body.id}`, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(gone.status).toBe(404);
     const archived = await fetch(`${em.url}/crm/v3/objects/invoices/${created.body.id}?archived=true`, { headers: { authorization: `Bearer ${TOKEN}` } });
@@ -240,7 +241,7 @@ describe('emulator webhooks', () => {
     for (const [method, path, body, status] of cases) {
       const res = await admin(em, method, path, body);
       expect(res.status, `${method} ${path} ${JSON.stringify(body)}`).toBe(status);
-      expect(res.body).toMatchObject({ status: 'error', message: expect.any(String) });
+      expect(res.body).toEqual({ error: status === 404 ? 'not_found' : 'bad_request', message: expect.any(String) });
     }
     expect(() => em.mutate.update('contacts', '999999', {})).toThrow(/No contact/);
     // Archived records are gone for the admin routes too.
@@ -286,9 +287,9 @@ describe('emulator webhooks', () => {
       return m.ok ? m.value[0]?.eventId : null;
     });
     expect(ids[0]).toBe(ids[1]);
-    expect(em.deliveries().map((d) => [d.batch, d.attempt, d.status])).toEqual([
-      [1, 0, 500],
-      [1, 1, 200],
+    expect(em.deliveries().map((d) => [d.delivery, d.attempt, d.status])).toEqual([
+      [1, 1, 500],
+      [1, 2, 200],
     ]);
   });
 
@@ -299,13 +300,13 @@ describe('emulator webhooks', () => {
     const c = em.mutate.create('contacts', { properties: { email: 'down@example.com' } });
     await em.waitForIdle();
     expect(em.deliveries().map((d) => [d.attempt, d.status])).toEqual([
-      [0, 503],
       [1, 503],
       [2, 503],
+      [3, 503],
     ]);
     em.mutate.update('contacts', c.id, { firstname: 'reject' });
     await em.waitForIdle();
-    expect(em.deliveries().slice(3).map((d) => [d.attempt, d.status])).toEqual([[0, 401]]);
+    expect(em.deliveries().slice(3).map((d) => [d.attempt, d.status])).toEqual([[1, 401]]);
 
     // Nothing listens on a port that was just closed: a connection error, retried.
     const closed = await new Receiver().start();
@@ -315,8 +316,8 @@ describe('emulator webhooks', () => {
     await em.waitForIdle();
     const failed = em.deliveries().slice(4);
     expect(failed.map((d) => [d.attempt, d.status])).toEqual([
-      [0, null],
       [1, null],
+      [2, null],
     ]);
     expect(failed[0]?.error).toMatch(/ECONNREFUSED/);
   });
@@ -347,12 +348,12 @@ describe('emulator webhooks', () => {
     const rx = await receiver();
     rx.answer = () => 500;
     const em = await emulator({ webhook: { url: rx.url, secret: SECRET, retryDelaysMs: [60_000] } });
-    const delivered = new Promise((resolve) => em.onDelivery(resolve));
+    const delivered = new Promise((resolve) => em.onWebhookDelivery(resolve));
     const c = em.mutate.create('contacts', { properties: { email: 'cancel@example.com' } });
     await delivered;
-    expect(em.webhookState()).toMatchObject({ retriesScheduled: 1, timers: 1 });
+    expect(em.webhookState()).toMatchObject({ retrying: 1, timers: 1 });
     expect((await admin(em, 'DELETE', '/webhook')).status).toBe(204);
-    expect(em.webhookState()).toEqual({ buffered: 0, queued: 0, inFlight: 0, retriesScheduled: 0, timers: 0 });
+    expect(em.webhookState()).toEqual({ buffered: 0, queued: 0, inFlight: 0, retrying: 0, timers: 0 });
     await em.waitForIdle();
     em.mutate.update('contacts', c.id, { firstname: 'Unsent' });
     expect(em.webhookState().buffered).toBe(0);
@@ -365,15 +366,15 @@ describe('emulator webhooks', () => {
     rx.answer = () => 500;
     const em = await startEmulator({ credentials: [TOKEN], scale: { contacts: 3, invoices: 1, orders: 1 }, webhook: { url: rx.url, secret: SECRET, retryDelaysMs: [60_000] }, webhookBatchWindowMs: 60_000 });
     started.push(em);
-    const delivered = new Promise((resolve) => em.onDelivery(resolve));
+    const delivered = new Promise((resolve) => em.onWebhookDelivery(resolve));
     // 100 events go at once; the 101st waits for the (long) batch window.
     for (let i = 0; i < 101; i++) em.mutate.create('contacts', { properties: { email: `s${i}@example.com` } });
     await delivered;
-    expect(em.webhookState()).toMatchObject({ buffered: 1, retriesScheduled: 1, timers: 2 });
+    expect(em.webhookState()).toMatchObject({ buffered: 1, retrying: 1, timers: 2 });
     const idle = em.waitForIdle();
     await em.stop();
     await idle;
-    expect(em.webhookState()).toEqual({ buffered: 0, queued: 0, inFlight: 0, retriesScheduled: 0, timers: 0 });
+    expect(em.webhookState()).toEqual({ buffered: 0, queued: 0, inFlight: 0, retrying: 0, timers: 0 });
     expect(rx.received).toHaveLength(1);
   });
 });

@@ -25,6 +25,13 @@ async function call(em: { url: string }, method: string, path: string, body?: un
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
 }
 
+/** A 2026-03 token-endpoint call that must succeed. */
+async function tokenCall(em: { url: string }, form: Record<string, string>): Promise<{ access_token: string; refresh_token: string }> {
+  const res = await fetch(`${em.url}/oauth/2026-03/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form) });
+  expect(res.status).toBe(200);
+  return (await res.json()) as { access_token: string; refresh_token: string };
+}
+
 const rateHeaderNames = [
   'x-hubspot-ratelimit-max',
   'x-hubspot-ratelimit-remaining',
@@ -358,11 +365,30 @@ describe('HubSpot emulator', () => {
       expect(seen.size).toBe(150);
     });
 
+    it('allows 5 filter groups, 10 filters per group and 25 filters in total, and refuses more (changelog 2024-08-26)', async () => {
+      const filters = (n: number) => Array.from({ length: n }, () => ({ propertyName: 'email', operator: 'HAS_PROPERTY' }));
+      // Accepted: 10 in one group (the old limit was 6), and 10 + 10 + 5 = 25 over three groups.
+      expect((await search('contacts', { filterGroups: [{ filters: filters(10) }] })).status).toBe(200);
+      expect((await search('contacts', { filterGroups: [{ filters: filters(10) }, { filters: filters(10) }, { filters: filters(5) }] })).status).toBe(200);
+      expect((await search('contacts', { filterGroups: Array.from({ length: 5 }, () => ({ filters: filters(5) })) })).status).toBe(200);
+      const refused = [
+        [{ filters: filters(11) }],
+        [{ filters: filters(10) }, { filters: filters(10) }, { filters: filters(6) }],
+        Array.from({ length: 6 }, () => ({ filters: filters(1) })),
+      ];
+      for (const filterGroups of refused) {
+        const res = await search('contacts', { filterGroups });
+        expect(res.status).toBe(400);
+        expect(res.body).toMatchObject({ status: 'error', category: 'VALIDATION_ERROR', errors: [{ in: 'filterGroups' }] });
+        expect(spec.contacts.problems('Error', res.body)).toEqual([]);
+      }
+    });
+
     it('enforces HubSpot\'s search limits', async () => {
       expect((await search('contacts', { limit: 201 })).status).toBe(400);
       const tooManyGroups = Array.from({ length: 6 }, () => ({ filters: [{ propertyName: 'email', operator: 'HAS_PROPERTY' }] }));
       expect((await search('contacts', { filterGroups: tooManyGroups })).status).toBe(400);
-      const tooManyFilters = [{ filters: Array.from({ length: 7 }, () => ({ propertyName: 'email', operator: 'HAS_PROPERTY' })) }];
+      const tooManyFilters = [{ filters: Array.from({ length: 11 }, () => ({ propertyName: 'email', operator: 'HAS_PROPERTY' })) }];
       expect((await search('contacts', { filterGroups: tooManyFilters })).status).toBe(400);
       expect((await search('contacts', { filterGroups: [{ filters: [{ propertyName: 'email', operator: 'LIKE', value: 'x' }] }] })).status).toBe(400);
       expect((await search('contacts', { after: '9950', limit: 100 })).status).toBe(400);
@@ -510,6 +536,47 @@ describe('HubSpot emulator rate limits', () => {
       expect(limited.status).toBe(429);
       expect(limited.body).toMatchObject({ errorType: 'RATE_LIMIT', policyName: 'SECONDLY' });
       for (const h of rateHeaderNames) expect(limited.headers.get(h)).toBeNull();
+    } finally {
+      await em.stop();
+    }
+  });
+
+  it('gives OAuth-installed apps 110 per 10 s per installing account, no daily limit or headers, not reset by a refresh', async () => {
+    const apps = ['app-a', 'app-b'].map((clientId) => ({ clientId, clientSecret: `${clientId}-secret`, redirectUris: ['http://127.0.0.1:9/cb'] }));
+    const em = await start({ dailyLimit: 5, oauth: { clients: apps } });
+    /** Installs an app (authorization code flow on the 2026-03 endpoint): its access and refresh tokens. */
+    const install = async (app: (typeof apps)[number]) => {
+      const authorize = await fetch(`${em.url}/oauth/authorize?${new URLSearchParams({ client_id: app.clientId, redirect_uri: 'http://127.0.0.1:9/cb', scope: 'crm.objects.contacts.read' })}`, { redirect: 'manual' });
+      const code = new URL(authorize.headers.get('location') ?? '').searchParams.get('code') ?? '';
+      return tokenCall(em, { grant_type: 'authorization_code', client_id: app.clientId, client_secret: app.clientSecret, redirect_uri: 'http://127.0.0.1:9/cb', code });
+    };
+    try {
+      const a = await install(apps[0]!);
+      for (let i = 0; i < 110; i++) {
+        const ok = await call(em, 'GET', '/crm/v3/objects/contacts?limit=1', undefined, a.access_token);
+        expect(ok.status, `request ${i + 1}`).toBe(200);
+        if (i === 0) {
+          expect(ok.headers.get('x-hubspot-ratelimit-max')).toBe('110');
+          expect(ok.headers.get('x-hubspot-ratelimit-interval-milliseconds')).toBe('10000');
+          expect(ok.headers.get('x-hubspot-ratelimit-remaining')).toBe('109');
+          // No daily limit for OAuth apps, so no daily headers (the private-app daily cap here is 5).
+          expect(ok.headers.get('x-hubspot-ratelimit-daily')).toBeNull();
+          expect(ok.headers.get('x-hubspot-ratelimit-daily-remaining')).toBeNull();
+        }
+      }
+      const limited = await call(em, 'GET', '/crm/v3/objects/contacts?limit=1', undefined, a.access_token);
+      expect(limited.status).toBe(429);
+      expect(limited.body).toMatchObject({ errorType: 'RATE_LIMIT', policyName: 'TEN_SECONDLY_ROLLING' });
+      // The window is the account's, not the token's: a refreshed token is still limited.
+      const refreshed = await tokenCall(em, { grant_type: 'refresh_token', client_id: apps[0]!.clientId, client_secret: apps[0]!.clientSecret, refresh_token: a.refresh_token });
+      expect(refreshed.access_token).not.toBe(a.access_token);
+      expect((await call(em, 'GET', '/crm/v3/objects/contacts?limit=1', undefined, refreshed.access_token)).status).toBe(429);
+      // Another app installed in the same account has its own window; a private-app token keeps 190/10 s + daily.
+      const b = await install(apps[1]!);
+      expect((await call(em, 'GET', '/crm/v3/objects/contacts?limit=1', undefined, b.access_token)).status).toBe(200);
+      const privateApp = await call(em, 'GET', '/crm/v3/objects/contacts?limit=1', undefined, 't1');
+      expect(privateApp.headers.get('x-hubspot-ratelimit-max')).toBe('190');
+      expect(privateApp.headers.get('x-hubspot-ratelimit-daily')).toBe('5');
     } finally {
       await em.stop();
     }

@@ -24,8 +24,8 @@ export const hubspotManifest = {
       authorizationUrl: 'https://app.hubspot.com/oauth/authorize',
       // The date-versioned token endpoint; the legacy /oauth/v1/token is deprecated (sunset 2027-02-16).
       tokenUrl: 'https://api.hubapi.com/oauth/2026-03/token',
-      // The v1 refresh-token DELETE is the documented way to give an installation's access back.
-      revocation: { type: 'hubspot-refresh-token', url: 'https://api.hubapi.com/oauth/v1/refresh-tokens' },
+      // RFC 7009 revocation on the date-versioned API; it replaces v1's DELETE /refresh-tokens/{token} (sunset 2027-02-16).
+      revocation: { type: 'rfc7009', url: 'https://api.hubapi.com/oauth/2026-03/token/revoke' },
       scopes: ['crm.objects.contacts.read', 'crm.objects.invoices.read', 'crm.objects.orders.read', 'crm.objects.line_items.read'],
       scopeSeparator: ' ',
       pkce: true,

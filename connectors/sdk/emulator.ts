@@ -1,8 +1,10 @@
 // Shared plumbing for provider emulators: an HTTP server on loopback with routing, request
-// counting, fault injection and latency. Each connector's emulator/ supplies the provider's
-// routes, auth check and error body shape; everything provider-neutral lives here once.
+// counting, fault injection and latency, and the admin API (its contract: ./emulator-kit/index.ts).
+// Each connector's emulator/ supplies the provider's routes, auth check and error body shape;
+// everything provider-neutral lives here and in ./emulator-kit/ once.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { ADMIN_PREFIX, adminError, adminRoutes, runAdmin, type ProviderAdmin } from './emulator-kit/admin.ts';
 
 export interface EmulatorRequest {
   method: string;
@@ -55,6 +57,8 @@ export interface RecordedRequest {
   /** 0 when the fault injected was a timeout or a reset (no answer). */
   status: number;
   at: number;
+  /** The credential the call carried, as the provider reads it (tests tell tokens apart by it). */
+  credential: string | null;
 }
 
 export interface EmulatorOptions {
@@ -64,17 +68,16 @@ export interface EmulatorOptions {
   authenticate?: (req: EmulatorRequest) => EmulatorReply | null;
   /** The provider's error body for a status, e.g. HubSpot's {status:'error',category,...}. */
   errorBody: (status: number, message: string, req: EmulatorRequest) => unknown;
+  /** The credential a request carries (bearer token, API key), recorded in the request log. */
+  credentialOf?: (req: EmulatorRequest) => string | null;
   /** Extra headers on every counted answer (rate-limit headers). */
   commonHeaders?: (req: EmulatorRequest, operation: string) => Record<string, string>;
   /** Latency added to every counted request, like a real API's network + processing time. */
   latencyMs?: number;
   port?: number;
   host?: string;
-  /**
-   * Provider-specific admin routes, matched under /__emulator (paths given without the prefix),
-   * never counted, never faulted: record mutations, webhook target configuration.
-   */
-  adminRoutes?: EmulatorRoute[];
+  /** The provider's part of the admin API under /__emulator: records, webhook target, OAuth, reset. */
+  admin?: ProviderAdmin;
 }
 
 export interface EmulatorHandle {
@@ -90,14 +93,14 @@ export interface EmulatorHandle {
   injectFault(spec: FaultSpec): void;
   clearFaults(): void;
   setLatency(ms: number): void;
+  /** POST /__emulator/reset: request log, faults, latency and the provider's transient state. */
+  reset(): void;
 }
 
 interface CompiledRoute extends EmulatorRoute {
   regex: RegExp;
   keys: string[];
 }
-
-const ADMIN_PREFIX = '/__emulator';
 
 function compile(route: EmulatorRoute): CompiledRoute {
   const keys: string[] = [];
@@ -138,7 +141,6 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export async function startEmulator(options: EmulatorOptions): Promise<EmulatorHandle> {
   const routes = options.routes.map(compile);
-  const adminRoutes = (options.adminRoutes ?? []).map((r) => compile({ ...r, path: ADMIN_PREFIX + r.path }));
   let latencyMs = options.latencyMs ?? 0;
   let faults: Array<FaultSpec & { remaining: number }> = [];
   let recorded: RecordedRequest[] = [];
@@ -155,40 +157,22 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatorH
   };
 
   const admin = async (req: EmulatorRequest): Promise<EmulatorReply> => {
-    const sub = req.path.slice(ADMIN_PREFIX.length);
-    if (sub === '/requests' && req.method === 'GET') {
-      const byOperation: Record<string, number> = {};
-      for (const r of recorded) byOperation[r.operation] = (byOperation[r.operation] ?? 0) + 1;
-      return { status: 200, body: { total: recorded.length, byOperation } };
-    }
-    if (sub === '/requests' && req.method === 'DELETE') {
-      recorded = [];
-      return { status: 204 };
-    }
-    if (sub === '/faults' && req.method === 'POST') {
-      const spec = JSON.parse(req.rawBody.toString('utf8')) as FaultSpec;
-      handle.injectFault(spec);
-      return { status: 201, body: spec };
-    }
-    if (sub === '/faults' && req.method === 'DELETE') {
-      faults = [];
-      return { status: 204 };
-    }
-    if (sub === '/latency' && req.method === 'PUT') {
-      const { ms } = JSON.parse(req.rawBody.toString('utf8')) as { ms: number };
-      latencyMs = ms;
-      return { status: 200, body: { ms } };
-    }
-    for (const r of adminRoutes) {
-      if (r.method !== req.method) continue;
+    let pathMatched = false;
+    for (const r of adminTable) {
       const m = r.regex.exec(req.path);
       if (!m) continue;
+      pathMatched = true;
+      if (r.method !== req.method) continue;
       r.keys.forEach((k, i) => (req.params[k] = decodeURIComponent(m[i + 1] ?? '')));
-      return r.handler(req);
+      return runAdmin(r.handler, req);
     }
-    return { status: 404, body: { message: `unknown emulator admin route ${req.method} ${req.path}` } };
+    return pathMatched
+      ? adminError(405, `${req.method} is not allowed on ${req.path}`)
+      : adminError(404, `unknown emulator admin route ${req.method} ${req.path}`);
   };
 
+  // Built lazily: the routes call the handle, which exists once the server listens.
+  let adminTable: CompiledRoute[] = [];
   const server = createServer(async (httpReq, res) => {
     try {
       const url = new URL(httpReq.url ?? '/', 'http://emulator.local');
@@ -217,7 +201,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatorH
         ? route.operation.replace(/\{(\w+)\}/g, (_, k: string) => req.params[k] ?? k)
         : 'unmatched';
       const record = (status: number) =>
-        recorded.push({ method: req.method, path: req.path, operation, status, at: Date.now() });
+        recorded.push({ method: req.method, path: req.path, operation, status, at: Date.now(), credential: options.credentialOf?.(req) ?? null });
 
       if (latencyMs > 0) await sleep(latencyMs);
       const fault = takeFault(operation, req.path);
@@ -292,7 +276,14 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatorH
     setLatency: (ms) => {
       latencyMs = ms;
     },
+    reset: () => {
+      recorded = [];
+      faults = [];
+      latencyMs = options.latencyMs ?? 0;
+      options.admin?.reset?.();
+    },
   };
+  adminTable = adminRoutes(handle, options.admin).map((r) => compile({ ...r, path: ADMIN_PREFIX + r.path }));
   return handle;
 }
 
@@ -343,6 +334,8 @@ export interface EmulatorWebhookTarget {
    * days; emulators compress the schedule so tests can watch it (default: 1 s, 2 s, 4 s, 8 s, 16 s).
    */
   retryDelaysMs?: number[];
+  /** Parallel POSTs to this target (HubSpot's throttling.maxConcurrentRequests; Stripe refuses it). */
+  maxConcurrentRequests?: number;
 }
 
 /** Signature of every emulator's start function. */

@@ -181,6 +181,14 @@ export class OAuthGrantBook<C, T, L extends OAuthGrantLogEntry = OAuthGrantLogEn
     return { accessToken: this.issueAccess(grant.clientId, extra), refreshToken };
   }
 
+  /** Revokes a live access token of `clientId`; false when there is none. */
+  revokeAccess(token: string, clientId: string): boolean {
+    const grant = this.access.get(token);
+    if (!grant || grant.revoked || grant.clientId !== clientId) return false;
+    grant.revoked = true;
+    return true;
+  }
+
   revokeRefresh(token: string): boolean {
     const grant = this.liveRefresh(token);
     if (grant) grant.revoked = true;

@@ -271,7 +271,7 @@ describe('Stripe emulator webhooks', () => {
     expect((await admin(e, 'POST', '/records/customers', { name: 'Silent' })).status).toBe(201);
     await e.waitForIdle();
     expect(hook.received).toHaveLength(before);
-    expect((await admin(e, 'GET', '/webhook')).json).toMatchObject({ target: null, queued: 0, inFlight: 0, retrying: 0 });
+    expect((await admin(e, 'GET', '/webhook')).json).toMatchObject({ target: null, state: { queued: 0, inFlight: 0, retrying: 0 } });
   });
 
   it('checkout sessions: complete and expire through the admin API deliver checkout.session.* events', async () => {
@@ -320,7 +320,7 @@ describe('Stripe emulator webhooks', () => {
     expect(idle).toBe(false);
     await e.stop();
     await idlePromise; // stop() settles waiters: nothing is pending any more
-    expect(e.webhookState()).toEqual({ queued: 0, inFlight: 0, retrying: 0 });
+    expect(e.webhookState()).toEqual({ buffered: 0, queued: 0, inFlight: 0, retrying: 0, timers: 0 });
     expect(hook.received).toHaveLength(1);
     expect(e.deliveries()).toHaveLength(1);
   });

@@ -214,7 +214,73 @@ describe('HubSpot emulator OAuth', () => {
     expect(res.status).toBe(200);
     expect(res.body.refresh_token).toBeUndefined();
     expect(res.body.scopes).toEqual(CLIENT.scopes);
+    // ClientCredentialsTokenResponse: token_use is "client_credentials", not "access_token".
+    expect(res.body).toMatchObject({ token_type: 'bearer', token_use: 'client_credentials', hub_id: em.portalId });
     expect((await api(res.body.access_token)).status).toBe(200);
+  });
+
+  it('puts the required category in 2026-03 error bodies (not in v1 ones)', async () => {
+    const code = await getCode();
+    const cases: Array<[Record<string, string>, string, string]> = [
+      [refreshForm('na1-0000-not-a-token'), 'invalid_grant', 'VALIDATION_ERROR'],
+      [codeForm(code, { client_secret: 'nope' }), 'invalid_client', 'INVALID_AUTHENTICATION'],
+      [{ grant_type: 'password', client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret }, 'unsupported_grant_type', 'VALIDATION_ERROR'],
+    ];
+    for (const [form, error, category] of cases) {
+      const res = await token('/oauth/2026-03/token', form);
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ error, category, message: expect.any(String), correlationId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    }
+    expect((await token('/oauth/v1/token', refreshForm('na1-0000-not-a-token'))).body.category).toBeUndefined();
+  });
+
+  it('introspects access and refresh tokens on /oauth/2026-03/token/introspect', async () => {
+    const t = await connect();
+    const introspect = (tokenValue: string, client = CLIENT) =>
+      token('/oauth/2026-03/token/introspect', { client_id: client.clientId, client_secret: client.clientSecret, token: tokenValue, token_type_hint: 'access_token' });
+    const access = await introspect(t.access_token);
+    expect(access.status).toBe(200);
+    expect(access.body).toMatchObject({
+      active: true,
+      token_use: 'access_token',
+      client_id: CLIENT.clientId,
+      hub_id: em.portalId,
+      app_id: em.appId,
+      scopes: SCOPE.split(' '),
+      is_private_distribution: false,
+      user_id: expect.any(Number),
+      signed_access_token: expect.objectContaining({ hubId: em.portalId, appId: em.appId }),
+    });
+    expect(access.body.expires_in).toBeGreaterThan(1700);
+    const refresh = await introspect(t.refresh_token);
+    expect(refresh.body).toMatchObject({ active: true, token_use: 'refresh_token', client_id: CLIENT.clientId, hub_id: em.portalId });
+    expect((await introspect('never-issued')).body).toEqual({ active: false });
+    const wrongSecret = await introspect(t.access_token, { ...CLIENT, clientSecret: 'nope' });
+    expect(wrongSecret.status).toBe(400);
+    expect(wrongSecret.body).toMatchObject({ error: 'invalid_client', category: 'INVALID_AUTHENTICATION' });
+  });
+
+  it('revokes a refresh token on /oauth/2026-03/token/revoke (RFC 7009: 200, also for unknown tokens)', async () => {
+    const t = await connect();
+    const revoke = (tokenValue: string) =>
+      fetch(`${em.url}/oauth/2026-03/token/revoke`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret, token: tokenValue, token_type_hint: 'refresh_token' }),
+      });
+    const res = await revoke(t.refresh_token);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('');
+    expect((await token('/oauth/2026-03/token', refreshForm(t.refresh_token))).body).toMatchObject({ error: 'invalid_grant', status: 'BAD_REFRESH_TOKEN' });
+    expect((await fetch(`${em.url}/oauth/v1/refresh-tokens/${t.refresh_token}`)).status).toBe(404);
+    expect((await revoke('never-issued')).status).toBe(200);
+    // An access token can be revoked too: the API no longer accepts it.
+    expect((await api(t.access_token)).status).toBe(200);
+    expect((await revoke(t.access_token)).status).toBe(200);
+    expect((await api(t.access_token)).status).toBe(401);
+    const noClient = await token('/oauth/2026-03/token/revoke', { token: t.refresh_token });
+    expect(noClient.status).toBe(400);
+    expect(noClient.body).toMatchObject({ error: 'invalid_client', category: 'INVALID_AUTHENTICATION' });
   });
 
   it('rotates refresh tokens when the switch is on, rejecting the old one', async () => {

@@ -18,14 +18,22 @@ export interface SearchFilter {
   values?: string[];
 }
 
-export class SearchValidationError extends Error {}
+export class SearchValidationError extends Error {
+  constructor(
+    message: string,
+    /** The request member at fault, for the body's `errors[].in`. */
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
 
-/** HubSpot's documented search limits. */
+/** HubSpot's documented search limits (filter limits: changelog 2024-08-26, REFERENCE.md §1). */
 export const SEARCH_LIMITS = {
   maxLimit: 200,
   maxFilterGroups: 5,
-  maxFiltersPerGroup: 6,
-  maxTotalFilters: 18,
+  maxFiltersPerGroup: 10,
+  maxTotalFilters: 25,
   maxQueryLength: 3000,
   maxResults: 10_000,
 } as const;
@@ -37,17 +45,17 @@ export function parseFilterGroups(raw: unknown): SearchFilter[][] {
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw)) throw new SearchValidationError('filterGroups must be an array');
   if (raw.length > SEARCH_LIMITS.maxFilterGroups) {
-    throw new SearchValidationError(`Too many filter groups: ${raw.length}. The maximum is ${SEARCH_LIMITS.maxFilterGroups}.`);
+    throw new SearchValidationError(`Too many filter groups: ${raw.length}. The maximum is ${SEARCH_LIMITS.maxFilterGroups}.`, 'filterGroups');
   }
   let total = 0;
   return raw.map((group) => {
     if (!isObject(group) || !Array.isArray(group.filters)) throw new SearchValidationError('each filter group needs a filters array');
     if (group.filters.length > SEARCH_LIMITS.maxFiltersPerGroup) {
-      throw new SearchValidationError(`Too many filters in a group: ${group.filters.length}. The maximum is ${SEARCH_LIMITS.maxFiltersPerGroup}.`);
+      throw new SearchValidationError(`Too many filters in a group: ${group.filters.length}. The maximum is ${SEARCH_LIMITS.maxFiltersPerGroup}.`, 'filterGroups');
     }
     total += group.filters.length;
     if (total > SEARCH_LIMITS.maxTotalFilters) {
-      throw new SearchValidationError(`Too many filters: the maximum across all groups is ${SEARCH_LIMITS.maxTotalFilters}.`);
+      throw new SearchValidationError(`Too many filters: the maximum across all groups is ${SEARCH_LIMITS.maxTotalFilters}.`, 'filterGroups');
     }
     return group.filters.map((f): SearchFilter => {
       if (!isObject(f) || typeof f.propertyName !== 'string' || typeof f.operator !== 'string') {

@@ -8,18 +8,18 @@ import {
   type EmulatorReply,
   type EmulatorRequest,
   type EmulatorRoute,
-  type EmulatorWebhookTarget,
   type ProviderEmulatorOptions,
   type StartProviderEmulator,
 } from '../../sdk/emulator.ts';
+import { RateWindows, webhookHandle, type EmulatorWebhookHandle } from '../../sdk/emulator-kit/index.ts';
 import { StripeApiError, apiError, invalidRequest, maskApiKey, rateLimited, resourceMissing, stripeErrorBody } from './errors.ts';
 import { applyExpand } from './expand.ts';
 import { PAGINATION, inRange, parseParams, validateParams, type ParamSpec, type Range, type ValidatedParams } from './params.ts';
-import { EmulatorAdminError, RecordMutations, parseFields, type RecordType } from './records.ts';
+import { RecordMutations, type RecordType } from './records.ts';
 import { DEFAULT_SCALE, DEFAULT_SEED, seedStore } from './seed.ts';
 import { EMULATOR_API_VERSION, StripeStore, type Json } from './store.ts';
-import { WebhookSender, validateTarget, type WebhookDelivery } from './webhooks.ts';
-import { StripeOAuth, type StripeOAuthAdminInput, type StripeOAuthOptions } from './oauth.ts';
+import { StripeEventDelivery } from './webhooks.ts';
+import { StripeOAuth, type StripeOAuthOptions } from './oauth.ts';
 
 export { StripeStore, EMULATOR_API_VERSION } from './store.ts';
 export { DEFAULT_SCALE, DEFAULT_SEED, STRIPE_PEOPLE_OFFSET } from './seed.ts';
@@ -40,19 +40,9 @@ export interface StripeEmulatorOptions extends ProviderEmulatorOptions {
   oauth?: StripeOAuthOptions;
 }
 
-export interface StripeEmulatorHandle extends EmulatorHandle {
+export interface StripeEmulatorHandle extends EmulatorHandle, EmulatorWebhookHandle<{ eventId: string; type: string }> {
   /** The live data: mutate it through its methods (they append the matching Events, and send webhooks). */
   readonly store: StripeStore;
-  /** Same as PUT (target) / DELETE (null) /__emulator/webhook. */
-  setWebhook(target: EmulatorWebhookTarget | null): void;
-  /** Every finished delivery attempt, oldest first. */
-  deliveries(): WebhookDelivery[];
-  /** Called after every finished delivery attempt (success, HTTP error or network error); returns unsubscribe. */
-  onWebhookDelivery(listener: (delivery: WebhookDelivery) => void): () => void;
-  /** Resolves when no webhook is queued, in flight or waiting for a retry. */
-  waitForIdle(): Promise<void>;
-  /** Deliveries queued, in flight, and waiting for a retry timer. */
-  webhookState(): { queued: number; inFlight: number; retrying: number };
   /** POST /__emulator/records/:type — throws EmulatorAdminError (status 400/404) where the route answers an error. */
   createRecord(type: RecordType, fields: Json): Json;
   /** PATCH /__emulator/records/:type/:id */
@@ -84,8 +74,8 @@ const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-
 export async function startEmulator(options: StripeEmulatorOptions): Promise<StripeEmulatorHandle> {
   const store = createSeededStore(options);
   // Attached after seeding: the seed's history is in /v1/events but is never delivered.
-  const sender = new WebhookSender({ concurrency: options.webhookConcurrency, timeoutMs: options.webhookTimeoutMs });
-  if (options.webhook) sender.setTarget(options.webhook);
+  const sender = new StripeEventDelivery({ concurrency: options.webhookConcurrency, timeoutMs: options.webhookTimeoutMs });
+  if (options.webhook) sender.webhooks.setTarget(options.webhook);
   const unsubscribe = store.onEvent((event) => sender.enqueue(event));
   const records = new RecordMutations(store);
   const credentials = new Set(options.credentials);
@@ -117,16 +107,11 @@ export async function startEmulator(options: StripeEmulatorOptions): Promise<Str
     body: JSON.stringify(stripeErrorBody(err, requestId(req), store.livemode), null, 2),
   });
 
-  // --- rate limit: a sliding one-second window per key ------------------------------------------
-  const windows = new Map<string, number[]>();
+  // --- rate limit: a rolling one-second window per key ------------------------------------------
+  const windows = new RateWindows();
   const allow = (key: string): boolean => {
-    const limit = options.rateLimitPerSecond ?? (/^[rs]k_live_/.test(key) ? LIVE_RATE_LIMIT : TEST_RATE_LIMIT);
-    const now = Date.now();
-    const stamps = (windows.get(key) ?? []).filter((t) => now - t < 1000);
-    windows.set(key, stamps);
-    if (stamps.length >= limit) return false;
-    stamps.push(now);
-    return true;
+    const max = options.rateLimitPerSecond ?? (/^[rs]k_live_/.test(key) ? LIVE_RATE_LIMIT : TEST_RATE_LIMIT);
+    return windows.take(key, [{ name: 'global-rate', max, intervalMs: 1000 }]).allowed;
   };
 
   const authenticate = (req: EmulatorRequest): EmulatorReply | null => {
@@ -348,79 +333,22 @@ export async function startEmulator(options: StripeEmulatorOptions): Promise<Str
     }
   }
 
-  // --- admin: webhook endpoint and record mutations (never counted as API calls) -----------------
-  const adminJson = (status: number, body?: unknown): EmulatorReply => (body === undefined ? { status } : { status, headers: JSON_HEADERS, body });
-  const admin = (fn: (req: EmulatorRequest) => EmulatorReply): EmulatorRoute['handler'] => (req) => {
-    try {
-      return fn(req);
-    } catch (err) {
-      if (err instanceof EmulatorAdminError) return adminJson(err.status, { message: err.message });
-      if (err instanceof TypeError) return adminJson(400, { message: err.message });
-      throw err;
-    }
-  };
-  const webhookState = () => ({ target: sender.describeTarget(), ...sender.state() });
-  const adminRoutes: EmulatorRoute[] = [
-    {
-      method: 'PUT',
-      path: '/oauth',
-      operation: 'admin.oauth.set',
-      handler: admin((req) => {
-        let input: unknown;
-        try {
-          input = JSON.parse(req.rawBody.toString('utf8'));
-        } catch {
-          throw new TypeError('Body is not valid JSON.');
-        }
-        oauth.configure(input as StripeOAuthAdminInput);
-        return adminJson(200, oauth.state());
-      }),
-    },
-    { method: 'GET', path: '/oauth', operation: 'admin.oauth.get', handler: admin(() => adminJson(200, { ...oauth.state(), grants: oauth.grants() })) },
-    {
-      method: 'PUT',
-      path: '/webhook',
-      operation: 'admin.webhook.set',
-      handler: admin((req) => {
-        sender.setTarget(validateTarget(parseFields(req.rawBody)));
-        return adminJson(200, webhookState());
-      }),
-    },
-    { method: 'GET', path: '/webhook', operation: 'admin.webhook.get', handler: admin(() => adminJson(200, { ...webhookState(), deliveries: sender.deliveries() })) },
-    {
-      method: 'DELETE',
-      path: '/webhook',
-      operation: 'admin.webhook.delete',
-      handler: admin(() => {
-        sender.setTarget(null);
-        return adminJson(204);
-      }),
-    },
-    {
-      method: 'POST',
-      path: '/records/:type',
-      operation: 'admin.records.create',
-      handler: admin((req) => adminJson(201, records.create(req.params['type'] ?? '', parseFields(req.rawBody)))),
-    },
-    {
-      method: 'PATCH',
-      path: '/records/:type/:id',
-      operation: 'admin.records.update',
-      handler: admin((req) => adminJson(200, records.update(req.params['type'] ?? '', req.params['id'] ?? '', parseFields(req.rawBody)))),
-    },
-    {
-      method: 'DELETE',
-      path: '/records/:type/:id',
-      operation: 'admin.records.delete',
-      handler: admin((req) => adminJson(200, records.delete(req.params['type'] ?? '', req.params['id'] ?? ''))),
-    },
-  ];
-
   const base = await startBaseEmulator({
     name: 'stripe',
     routes,
-    adminRoutes,
+    // The kit's admin API: records, webhook target, OAuth switches, reset.
+    admin: {
+      records,
+      webhooks: sender.webhooks,
+      oauth,
+      reset: () => {
+        windows.reset();
+        sender.webhooks.clearLog();
+        oauth.resetGrants();
+      },
+    },
     authenticate,
+    credentialOf: apiKeyOf,
     latencyMs: options.latencyMs,
     port: options.port,
     commonHeaders: (req) => headersFor(req),
@@ -430,19 +358,14 @@ export async function startEmulator(options: StripeEmulatorOptions): Promise<Str
     },
   });
   const stopBase = base.stop.bind(base);
-  const handle: StripeEmulatorHandle = Object.assign(base, {
+  const handle: StripeEmulatorHandle = Object.assign(base, webhookHandle(sender.webhooks), {
     store,
     oauth,
     async stop() {
       unsubscribe();
-      sender.stop();
+      await sender.webhooks.stop();
       await stopBase();
     },
-    setWebhook: (target: EmulatorWebhookTarget | null) => sender.setTarget(target),
-    deliveries: () => sender.deliveries(),
-    onWebhookDelivery: (listener: (delivery: WebhookDelivery) => void) => sender.onDelivery(listener),
-    waitForIdle: () => sender.waitForIdle(),
-    webhookState: () => sender.state(),
     createRecord: (type: RecordType, fields: Json) => records.create(type, fields),
     updateRecord: (type: RecordType, id: string, fields: Json) => records.update(type, id, fields),
     deleteRecord: (type: RecordType, id: string) => records.delete(type, id),

@@ -13,20 +13,13 @@ import {
   type StripeStore,
 } from './store.ts';
 import { checkoutItem, draftInvoice, newCheckoutSession, newPrice, newProduct } from './objects.ts';
+import { EmulatorAdminError } from '../../sdk/emulator-kit/index.ts';
 
 export const RECORD_TYPES = ['customers', 'invoices', 'checkout_sessions'] as const;
 export type RecordType = (typeof RECORD_TYPES)[number];
 
-/** A rejected admin mutation: 400 (bad body, impossible transition) or 404 (unknown type or id). */
-export class EmulatorAdminError extends Error {
-  override readonly name = 'EmulatorAdminError';
-  constructor(
-    readonly status: 400 | 404,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** A rejected admin mutation (the kit's): 400 (bad body, impossible transition) or 404 (unknown type or id). */
+export { EmulatorAdminError };
 
 const bad = (message: string) => new EmulatorAdminError(400, message);
 const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -34,20 +27,6 @@ const DAY = 86_400;
 
 export function isRecordType(type: string): type is RecordType {
   return (RECORD_TYPES as readonly string[]).includes(type);
-}
-
-/** Parses an admin JSON body; an empty body is `{}`. */
-export function parseFields(raw: Buffer): Json {
-  const text = raw.toString('utf8').trim();
-  if (text === '') return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw bad(`Invalid JSON body: ${(err as Error).message}`);
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw bad('The body must be a JSON object of fields.');
-  return parsed as Json;
 }
 
 // ---------------------------------------------------------------------------------------------
