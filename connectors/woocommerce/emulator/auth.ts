@@ -89,7 +89,11 @@ export class KeyAuthenticator {
     }
     const method = q.get('oauth_signature_method');
     if (method !== 'HMAC-SHA1' && method !== 'HMAC-SHA256') return wpError(401, 'woocommerce_rest_authentication_error', 'Invalid signature - signature method is invalid.');
-    const params = [...q.entries()].filter(([k]) => k !== 'oauth_signature').map(([k, v]) => [rfc3986(k), rfc3986(v)] as const);
+    // PHP's $_GET keeps the last value of a repeated key (the official client repeats its query
+    // parameters after the OAuth ones); WooCommerce signs what $_GET holds.
+    const lastWins = new Map<string, string>();
+    for (const [k, v] of q.entries()) if (k !== 'oauth_signature') lastWins.set(k, v);
+    const params = [...lastWins.entries()].map(([k, v]) => [rfc3986(k), rfc3986(v)] as const);
     params.sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0));
     const baseUrl = `http://${req.headers.host ?? '127.0.0.1'}${req.path}`;
     const base = `${req.method.toUpperCase()}&${rfc3986(baseUrl)}&${rfc3986(params.map(([k, v]) => `${k}=${v}`).join('&'))}`;

@@ -63,7 +63,8 @@ function paginate<T>(req: EmulatorRequest, all: T[]): { items: T[]; headers: Rec
   const totalPages = Math.ceil(total / perPage);
   const currentPage = Math.floor(offset / perPage) + 1;
   const base = new URL(`http://${req.headers.host ?? '127.0.0.1'}${req.path}`);
-  for (const [k, v] of req.query) base.searchParams.append(k, v);
+  // As PHP reads the query: a repeated key keeps its last value (arrays use key[]).
+  for (const [k, v] of req.query) k.endsWith('[]') ? base.searchParams.append(k, v) : base.searchParams.set(k, v);
   const link = (p: number) => {
     const u = new URL(base);
     u.searchParams.set('page', String(p));
