@@ -3,7 +3,7 @@
 // (the `*_gmt` twin is UTC, the other one the site's time zone), and empty fields as "" — so the
 // mappers read only the `_gmt` dates, turn "" into null, and never let a float touch an amount.
 import { ConnectorError } from '../sdk/errors.ts';
-import type { AddressModel, AddressType, ContactModel, LineItemModel, MoneyModel, OrderModel, OrderStatus, PaymentStatus, FulfillmentStatus, PhoneModel } from '../sdk/models.ts';
+import type { AddressModel, AddressType, ContactModel, LineItemModel, MoneyModel, OrderModel, OrderStatus, PaymentStatus, FulfillmentStatus, PhoneModel, SourceModel } from '../sdk/models.ts';
 import { moneyFromDecimal } from '../sdk/money.ts';
 
 export const PROVIDER = 'woocommerce';
@@ -148,6 +148,14 @@ function wrap<T>(what: string, id: unknown, fn: () => T): T {
   }
 }
 
+/** Source and dates from the *_gmt fields; a record never modified since creation reports its creation. */
+function provenance(r: { id: number; date_created_gmt: string | null; date_modified_gmt: string | null }, remoteUrl: string | null, remoteDeleted: boolean) {
+  const createdAt = gmtInstant(r.date_created_gmt);
+  const updatedAt = gmtInstant(r.date_modified_gmt) ?? createdAt;
+  const source: SourceModel = { provider: PROVIDER, remoteId: String(r.id), remoteUrl, remoteCreatedAt: createdAt, remoteUpdatedAt: updatedAt, remoteDeleted };
+  return { source, createdAt, updatedAt };
+}
+
 function expectObject(raw: unknown, what: string): Record<string, unknown> {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || typeof (raw as { id?: unknown }).id !== 'number') {
     throw new ConnectorError('MAPPING_FAILED', `WooCommerce ${what} is not an object with a numeric id`, { retryable: false });
@@ -171,19 +179,11 @@ export function mapCustomer(raw: unknown, options: MapOptions = {}): ContactMode
     ];
     const phones = [phone(c.billing?.phone), phone((c.shipping as WooAddress | undefined)?.phone)].filter((p): p is PhoneModel => p !== null);
     const uniquePhones = phones.filter((p, i) => phones.findIndex((q) => q.number === p.number) === i);
-    const createdAt = gmtInstant(c.date_created_gmt);
     // date_modified is null until the customer is first saved again.
-    const updatedAt = gmtInstant(c.date_modified_gmt) ?? createdAt;
+    const { source, createdAt, updatedAt } = provenance(c, adminUrl(options, `user-edit.php?user_id=${id}`), false);
     return {
       entity: 'Contact',
-      source: {
-        provider: PROVIDER,
-        remoteId: id,
-        remoteUrl: adminUrl(options, `user-edit.php?user_id=${id}`),
-        remoteCreatedAt: createdAt,
-        remoteUpdatedAt: updatedAt,
-        remoteDeleted: false,
-      },
+      source,
       firstName: blank(c.first_name) ?? blank(c.billing?.first_name),
       lastName: blank(c.last_name) ?? blank(c.billing?.last_name),
       name: fullName(c.first_name, c.last_name) ?? fullName(c.billing?.first_name, c.billing?.last_name) ?? blank(c.username),
@@ -279,18 +279,10 @@ export function mapOrder(raw: unknown, options: MapOptions = {}): OrderModel {
     if (currency === null) throw new RangeError('order has no currency');
     const items = Array.isArray(o.line_items) ? o.line_items : [];
     const refundedSum = o.refunds?.length ? sumDecimals(o.refunds.map((r) => r.total)).replace(/^-/, '') : null;
-    const createdAt = gmtInstant(o.date_created_gmt);
-    const updatedAt = gmtInstant(o.date_modified_gmt) ?? createdAt;
+    const { source, createdAt, updatedAt } = provenance(o, adminUrl(options, `post.php?post=${id}&action=edit`), o.status === 'trash');
     return {
       entity: 'Order',
-      source: {
-        provider: PROVIDER,
-        remoteId: id,
-        remoteUrl: adminUrl(options, `post.php?post=${id}&action=edit`),
-        remoteCreatedAt: createdAt,
-        remoteUpdatedAt: updatedAt,
-        remoteDeleted: o.status === 'trash',
-      },
+      source,
       number: blank(o.number) ?? id,
       status: orderStatus(o.status),
       statusRaw: o.status,
