@@ -84,6 +84,8 @@ const contacts: EntityLoader<ContactModel> = {
 
   async list(args, ctx) {
     const email = args.filter.email?.trim() || null;
+    // WordPress refuses a malformed email= with 400 rest_invalid_param; no customer has it anyway.
+    if (email !== null && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) return { nodes: [], endCursor: null, hasNextPage: false, totalCount: 0 };
     if (args.filter.updatedSince) return listCustomersChangedSince(args, ctx, email);
     const query = { ...FIXED.customers, ...pageQuery(args.first, args.after), orderby: 'id', order: 'asc', email: email ?? undefined };
     const page = await wooList<WooCustomer>(ctx, 'customers', query, 'customers.list');
