@@ -176,6 +176,15 @@ describe('webhook delivery', () => {
     expect(JSON.parse(text)).toMatchObject({ id: customer.id, first_name: 'Zoë', billing: { city: 'Köln' } });
   });
 
+  it('sends customer.created with the complete new customer', async () => {
+    received.length = 0;
+    const res = await admin('POST', '/records/customers', { email: 'new.buyer@example.org', first_name: 'Nova', billing: { city: 'Oslo' } });
+    expect(res.status).toBe(201);
+    await em.waitForIdle();
+    expect(received.map((r) => r.headers['x-wc-webhook-topic'])).toEqual(['customer.created']);
+    expect(JSON.parse(received[0]!.body.toString())).toMatchObject({ email: 'new.buyer@example.org', first_name: 'Nova', billing: { city: 'Oslo' }, date_modified_gmt: null });
+  });
+
   it('sends {id} for a trashed order and order.restored when it leaves the trash', async () => {
     received.length = 0;
     const order = [...em.store.orders.values()].find((o) => o.status === 'processing')!;

@@ -70,9 +70,11 @@ function adminRecords(store: WooStore): AdminRecords {
       if (type === 'webhooks') return { id: nextWebhookId++, status: 'active', topic: typeof fields['topic'] === 'string' ? fields['topic'] : 'order.updated' };
       if (type === 'customers') {
         const email = str(fields['email'], 'email');
-        const c = store.addCustomer({ createdMs: Date.now(), modifiedMs: null, email, first_name: '', last_name: '', role: 'customer', username: email.split('@')[0] ?? email, billing: emptyAddress(), shipping: emptyAddress(), is_paying_customer: false });
-        applyCustomer(c, fields);
-        return store.customerJson(c);
+        const draft: CustomerRecord = { id: 0, createdMs: Date.now(), modifiedMs: null, email, first_name: '', last_name: '', role: 'customer', username: email.split('@')[0] ?? email, billing: emptyAddress(), shipping: emptyAddress(), is_paying_customer: false };
+        applyCustomer(draft, fields);
+        // Complete before it is stored: customer.created carries the whole record.
+        const { id: _draftId, ...complete } = draft;
+        return store.customerJson(store.addCustomer(complete));
       }
       throw new EmulatorAdminError(400, 'orders are created by checkout; update or delete a seeded order instead');
     },

@@ -97,7 +97,8 @@ export function seedStore(store: WooStore, seed = DEFAULT_SEED, scale: { contact
     const modifiedMs = createdMs + int(0, 20) * DAY_MS + int(0, 3600) * 1000;
     const paid = ['completed', 'processing', 'refunded'].includes(status);
     const billing = buyer ? { ...buyer.billing } : addressOf(person as DemoPerson, true);
-    const grand = lines.reduce((a, l) => a + l.total + l.tax, 0);
+    const shippingTotal = currency === 'JPY' ? 0 : 4_990;
+    const grand = lines.reduce((a, l) => a + l.total + l.tax, 0) + shippingTotal;
     store.addOrder(
       {
         status,
@@ -110,7 +111,7 @@ export function seedStore(store: WooStore, seed = DEFAULT_SEED, scale: { contact
         billing,
         shipping: { ...billing, email: undefined },
         lines,
-        shipping_total: currency === 'JPY' ? 0 : 4_990,
+        shipping_total: shippingTotal,
         discount_total: lines.reduce((a, l) => a + (l.subtotal - l.total), 0),
         refunds: status === 'refunded' ? [{ id: 9000 + i, reason: 'Customer request', total: grand }] : i % 11 === 3 && paid ? [{ id: 9000 + i, reason: 'Damaged item', total: lines[0]?.total ?? 0 }] : [],
       },

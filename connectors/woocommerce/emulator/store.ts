@@ -256,7 +256,6 @@ export class WooStore {
       is_editable: o.status === 'pending' || o.status === 'on-hold',
       needs_payment: o.status === 'pending' || o.status === 'failed',
       needs_processing: true,
-      date_created_gmt: wpDate(o.createdMs, 0),
       currency_symbol: o.currency,
       _links: { self: [{ href: `${base}/wp-json/wc/v3/orders/${o.id}` }], collection: [{ href: `${base}/wp-json/wc/v3/orders` }], ...(o.customer_id ? { customer: [{ href: `${base}/wp-json/wc/v3/customers/${o.customer_id}` }] } : {}) },
     };
