@@ -6,7 +6,9 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as wooModule from '@woocommerce/woocommerce-rest-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type WooEmulatorHandle } from './emulator/index.ts';
+import { seedStore as seedHubSpot } from '../hubspot/emulator/seed.ts';
+import { createSeededStore as seedStripe } from '../stripe/emulator/index.ts';
+import { createSeededStore, startEmulator, type WooEmulatorHandle } from './emulator/index.ts';
 import { CONSUMER_KEY, CONSUMER_SECRET } from './test-support.ts';
 import { signWooPayload } from './webhooks.ts';
 
@@ -119,6 +121,20 @@ describe('WooCommerce behaviour', () => {
     expect(await ids(at)).not.toContain(order.id);
     const before = new Date(Math.floor(order.modifiedMs / 1000) * 1000 - 1000).toISOString().slice(0, 19);
     expect(await ids(before)).toContain(order.id);
+  });
+});
+
+describe('demo data', () => {
+  it('shares people (same e-mail) with the HubSpot and Stripe demo stores, guest buyers included', () => {
+    const woo = createSeededStore();
+    const hubspot = new Set(seedHubSpot().all('contacts').map((c) => c.properties['email']));
+    const stripe = new Set([...seedStripe().customers.values()].map((c) => c.email));
+    const customers = [...woo.customers.values()].map((c) => c.email);
+    const guests = [...woo.orders.values()].filter((o) => o.customer_id === 0).map((o) => o.billing.email);
+    expect(customers.filter((e) => hubspot.has(e)).length).toBeGreaterThan(50);
+    expect(customers.filter((e) => stripe.has(e)).length).toBeGreaterThan(30);
+    expect(guests.length).toBeGreaterThan(30);
+    expect(guests.filter((e) => e !== undefined && stripe.has(e)).length).toBeGreaterThan(0);
   });
 });
 
