@@ -90,7 +90,7 @@ describe('reads', () => {
     const [model] = (await orders.byIds([String(kwd.id)], ctx())) as OrderModel[];
     const line = kwd.lines.find((l) => l.total % 10 !== 0)!;
     const exact = `${Math.floor(line.total / 1000)}.${String(line.total % 1000).padStart(3, '0')}`;
-    expect(model!.lineItems.find((l) => l.remoteId === String(line.id))?.amount).toEqual({ amount: exact, currency: 'KWD' });
+    expect(model!.lineItems!.find((l) => l.remoteId === String(line.id))?.amount).toEqual({ amount: exact, currency: 'KWD' });
     const jpy = [...em.store.orders.values()].find((o) => o.currency === 'JPY')!;
     const [yen] = (await orders.byIds([String(jpy.id)], ctx())) as OrderModel[];
     expect(yen!.total?.amount).toMatch(/^\d+$/);

@@ -31,9 +31,9 @@ describe('mapOrder', () => {
       updatedAt: '2026-03-15T15:40:12Z',
     });
     expect(o.source.remoteUrl).toBe('https://shop.example.com/wp-admin/post.php?post=727&action=edit');
-    expect(o.lineItems[0]).toEqual({ remoteId: '315', description: 'Woo Single #1', quantity: '2', unitPrice: { amount: '20.25', currency: 'USD' }, amount: { amount: '40.50', currency: 'USD' }, sku: 'woo-single-1', productRemoteId: '93' });
+    expect(o.lineItems![0]).toEqual({ remoteId: '315', description: 'Woo Single #1', quantity: '2', unitPrice: { amount: '20.25', currency: 'USD' }, amount: { amount: '40.50', currency: 'USD' }, sku: 'woo-single-1', productRemoteId: '93' });
     // Variations link the variation; an empty sku is null; an integer price is padded.
-    expect(o.lineItems[1]).toMatchObject({ sku: null, productRemoteId: '23', unitPrice: { amount: '12.00', currency: 'USD' } });
+    expect(o.lineItems![1]).toMatchObject({ sku: null, productRemoteId: '23', unitPrice: { amount: '12.00', currency: 'USD' } });
     expect(o.shippingAddress).toMatchObject({ type: 'SHIPPING', line2: 'Suite 4', region: 'CA', country: 'US', name: 'Grace Hopper' });
   });
 
@@ -59,7 +59,7 @@ describe('mapOrder', () => {
     const o = mapOrder(readFixture('order-kwd-refunded.json'));
     expect(modelProblems(o, 'woocommerce')).toEqual([]);
     expect(o).toMatchObject({ number: 'KW-1301', status: 'COMPLETED', paymentStatus: 'REFUNDED', statusRaw: 'refunded', total: { amount: '15.065', currency: 'KWD' }, shipping: { amount: '1.250', currency: 'KWD' }, refunded: { amount: '15.065', currency: 'KWD' } });
-    expect(o.lineItems[0]?.unitPrice).toEqual({ amount: '13.815', currency: 'KWD' });
+    expect(o.lineItems![0]?.unitPrice).toEqual({ amount: '13.815', currency: 'KWD' });
   });
 
   it('normalizes amounts served with more decimals than the currency has (dp=3) without rounding anything away', () => {
