@@ -15,7 +15,8 @@ runConformanceSuite({
   connector: shopify,
   startEmulator,
   token: TEST_TOKEN,
-  emulatorOptions: { seed, scale },
+  // A Plus plan's restore rate (1000 points/s): the suite walks every page back to back.
+  emulatorOptions: { seed, scale, rateLimitPerSecond: 1000 },
   knownIds: {
     Contact: [...store.customers.keys()].slice(0, 3).map(String),
     Order: [...store.orders.keys()].slice(0, 3).map(String),

@@ -70,7 +70,8 @@ export async function startEmulator(options: ShopifyEmulatorOptions): Promise<Sh
   const shop = options.shop ?? EMULATOR_SHOP;
   const store = new ShopStore(options.seed ?? DEFAULT_SEED, { contacts: options.scale?.contacts ?? DEFAULT_SCALE.contacts, orders: options.scale?.orders ?? DEFAULT_SCALE.orders });
   const schema = buildShopSchema(store);
-  const buckets = new CostBuckets(options.bucket ?? DEFAULT_BUCKET);
+  // rateLimitPerSecond (the kit's option) is the restore rate in points per second here.
+  const buckets = new CostBuckets(options.bucket ?? { ...DEFAULT_BUCKET, restoreRate: options.rateLimitPerSecond ?? DEFAULT_BUCKET.restoreRate });
   const credentials = new Set(options.credentials);
   const clients: ShopifyOAuthClient[] = (options.oauthClients ?? []).map((c) => ({ clientId: c.clientId, clientSecret: c.clientSecret, redirectUris: c.redirectUris }));
   const oauth = new ShopifyOAuth(clients, shop);
