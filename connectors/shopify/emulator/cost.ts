@@ -89,11 +89,8 @@ function fieldCost(input: CostInput, field: GraphQLField<unknown, unknown>, node
     // One node: what `nodes { … }` or `edges { node { … } }` select (pageInfo is part of the 2).
     const size = Number(argument(input, node, 'first') ?? argument(input, node, 'last') ?? 0);
     const nodeType = getNamedType((named.getFields()['nodes'] ?? named.getFields()['edges'])!.type);
-    const perNode = (sel: SelectionSetNode | undefined, v?: unknown) => connectionNodeCost(input, named, nodeType, sel, v);
-    if (value === undefined) return 2 + size * perNode(node.selectionSet);
-    const actual = (value as { nodes?: unknown[]; edges?: unknown[] }) ?? {};
-    const count = Math.max(actual.nodes?.length ?? 0, actual.edges?.length ?? 0);
-    return 2 + count * perNode(node.selectionSet);
+    if (value === undefined) return 2 + size * connectionNodeCost(input, named, nodeType, node.selectionSet);
+    return 2 + connectionActualCost(input, named, nodeType, node.selectionSet, value as { nodes?: unknown[]; edges?: Array<{ node?: unknown }> });
   }
   if (isListType(unwrapped)) {
     if (value !== undefined) return (value as unknown[]).reduce<number>((sum, v) => sum + elementCost(input, named, node.selectionSet, v), 0);
@@ -105,7 +102,7 @@ function fieldCost(input: CostInput, field: GraphQLField<unknown, unknown>, node
 }
 
 /** Cost of one node of a connection, whichever of `nodes` / `edges { node }` the query used. */
-function connectionNodeCost(input: CostInput, connection: GraphQLObjectType, nodeType: GraphQLNamedType, selection: SelectionSetNode | undefined, _v?: unknown): number {
+function connectionNodeCost(input: CostInput, connection: GraphQLObjectType, nodeType: GraphQLNamedType, selection: SelectionSetNode | undefined): number {
   if (!selection) return 0;
   let best = 0;
   for (const f of fieldsFor(input, connection, selection)) {
@@ -113,6 +110,25 @@ function connectionNodeCost(input: CostInput, connection: GraphQLObjectType, nod
     if (f.name.value === 'edges' && f.selectionSet) {
       const edgeType = getNamedType(connection.getFields()['edges']!.type) as GraphQLObjectType;
       for (const e of fieldsFor(input, edgeType, f.selectionSet)) if (e.name.value === 'node') best = Math.max(best, elementCost(input, nodeType, e.selectionSet));
+    }
+  }
+  return best;
+}
+
+/** The nodes a connection returned, each at its actual cost (`nodes` and `edges` list the same records). */
+function connectionActualCost(input: CostInput, connection: GraphQLObjectType, nodeType: GraphQLNamedType, selection: SelectionSetNode | undefined, value: { nodes?: unknown[]; edges?: Array<{ node?: unknown }> }): number {
+  if (!selection) return 0;
+  let best = 0;
+  const sum = (items: unknown[], sel: SelectionSetNode | undefined) => items.reduce<number>((acc, v) => acc + elementCost(input, nodeType, sel, v), 0);
+  for (const f of fieldsFor(input, connection, selection)) {
+    const key = f.alias?.value ?? f.name.value;
+    if (f.name.value === 'nodes') best = Math.max(best, sum((value as Record<string, unknown[]>)[key] ?? [], f.selectionSet));
+    if (f.name.value === 'edges' && f.selectionSet) {
+      const edgeType = getNamedType(connection.getFields()['edges']!.type) as GraphQLObjectType;
+      const edges = ((value as Record<string, Array<Record<string, unknown>>>)[key] ?? []);
+      for (const e of fieldsFor(input, edgeType, f.selectionSet)) {
+        if (e.name.value === 'node') best = Math.max(best, sum(edges.map((edge) => edge[e.alias?.value ?? 'node']), e.selectionSet));
+      }
     }
   }
   return best;
