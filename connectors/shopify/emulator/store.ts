@@ -148,7 +148,7 @@ export class ShopStore {
       // Every seventh order is a guest checkout (no customer record).
       const customer = i % 7 === 6 || customers.length === 0 ? null : pick(customers);
       const currency = pick(CURRENCIES);
-      const lines = i % 17 === 3 ? 7 : 1 + Math.floor(rnd() * 3);
+      const lines = i % 50 === 3 ? 7 : 1 + Math.floor(rnd() * 3);
       const placed = DEMO_EPOCH_MS + 86_400_000 + i * 1_800_000;
       this.addOrder(
         {
