@@ -56,6 +56,19 @@ export function refillWaitMs(cost: number, available: number, restoreRate: numbe
   return Math.ceil(((cost - available) / Math.max(restoreRate, 1)) * 1000);
 }
 
+/**
+ * How many records of `recordCost` a connection page should ask for now: `wanted`, or fewer when
+ * the bucket (as last reported) cannot hold a full page within MAX_THROTTLE_WAIT_MS. A smaller page
+ * goes out at once and hasNextPage carries the rest, instead of failing UPSTREAM_RATE_LIMITED.
+ */
+export function pageThatFits(connectionId: string, wanted: number, recordCost: number): number {
+  const available = estimatedAvailable(connectionId);
+  const restoreRate = buckets.get(connectionId)?.restoreRate ?? 0;
+  // Waiting for room for the full page is fine when it is short (shopifyGraphql waits).
+  if (available === null || refillWaitMs(2 + wanted * recordCost, available, restoreRate) <= MAX_THROTTLE_WAIT_MS) return wanted;
+  return Math.max(1, Math.min(wanted, Math.floor((available - 2) / recordCost)));
+}
+
 /** Forgets every remembered bucket (tests). */
 export function forgetBuckets(): void {
   buckets.clear();

@@ -119,6 +119,18 @@ describe('Shopify emulator: cost, throttling and the connector', () => {
     }
   });
 
+  it('on a Standard shop, a page the bucket cannot hold soon is shrunk to what it holds instead of failing', async () => {
+    const c = ctx();
+    const first = await shopify.loaders.Order!.list({ first: ORDERS_PER_PAGE, filter: {} }, c);
+    expect(first.nodes).toHaveLength(ORDERS_PER_PAGE);
+    // ~700 points stay spent; room for 29 more orders (988) is > 2 s away at 100 points/s.
+    const second = await shopify.loaders.Order!.list({ first: ORDERS_PER_PAGE, after: first.endCursor, filter: {} }, c);
+    expect(second.nodes.length).toBeGreaterThan(0);
+    expect(second.nodes.length).toBeLessThan(ORDERS_PER_PAGE);
+    expect(second.hasNextPage).toBe(true);
+    expect(emulator.requests().every((r) => r.status === 200)).toBe(true);
+  });
+
   it('answers 401 with Shopify body for a bad or missing token', async () => {
     const bad = await post('{ shop { name } }', {}, 'shpat_wrong');
     expect(bad).toEqual({ status: 401, body: { errors: INVALID_TOKEN_MESSAGE } });

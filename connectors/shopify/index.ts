@@ -7,7 +7,7 @@ import { defineConnector } from '../sdk/define.ts';
 import { ConnectorError } from '../sdk/errors.ts';
 import type { ContactModel, OrderModel } from '../sdk/models.ts';
 import type { ConnectorContext, EntityLoader, ListArgs, ListPage } from '../sdk/types.ts';
-import { shopifyGraphql } from './client.ts';
+import { pageThatFits, shopifyGraphql } from './client.ts';
 import { mapCustomer, mapOrder, gidFor, isShopifyId, type MapOptions, type ShopifyCustomer, type ShopifyLineItem, type ShopifyOrder, type ShopifyPageInfo } from './mappers.ts';
 import { SHOP_DOMAIN_PATTERN } from './oauth-hmac.ts';
 import {
@@ -138,7 +138,7 @@ const contacts: EntityLoader<ContactModel> = {
   async list(args, ctx) {
     const email = args.filter.email?.trim();
     const search = searchArgs(args, email ? [`email:${searchValue(email)}`] : []);
-    const first = Math.max(1, Math.min(args.first, CUSTOMERS_PER_PAGE));
+    const first = pageThatFits(ctx.connection.id, Math.max(1, Math.min(args.first, CUSTOMERS_PER_PAGE)), CUSTOMER_COST);
     const data = await shopifyGraphql<{ customers: { nodes: ShopifyCustomer[]; pageInfo: ShopifyPageInfo } }>(ctx, {
       query: CUSTOMERS_LIST,
       variables: { first, after: args.after ?? null, ...search },
@@ -168,7 +168,7 @@ const orders: EntityLoader<OrderModel> = {
     }
     if (args.filter.email?.trim()) extra.push(`email:${searchValue(args.filter.email.trim())}`);
     const search = searchArgs(args, extra);
-    const first = Math.max(1, Math.min(args.first, ORDERS_PER_PAGE));
+    const first = pageThatFits(ctx.connection.id, Math.max(1, Math.min(args.first, ORDERS_PER_PAGE)), ORDER_COST);
     const data = await shopifyGraphql<{ orders: { nodes: ShopifyOrder[]; pageInfo: ShopifyPageInfo } }>(ctx, {
       query: ORDERS_LIST,
       variables: { first, after: args.after ?? null, ...search },
