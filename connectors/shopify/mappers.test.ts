@@ -3,6 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { modelProblems } from '../sdk/validate.ts';
 import { CUSTOMER, CUSTOMER_BARE, ORDER_BHD_REFUNDED, ORDER_JPY, ORDER_KWD_GUEST, ORDER_USD } from './fixtures/fixtures.ts';
+import { demoPeople } from '../sdk/demo-data.ts';
+import { SHARED_PEOPLE, SHARED_PEOPLE_FROM, ShopStore } from './emulator/index.ts';
 import { idFromGid, mapCustomer, mapOrder, multiplyDecimal } from './mappers.ts';
 import { searchValue } from './queries.ts';
 
@@ -76,5 +78,12 @@ describe('Shopify mappers', () => {
     expect(searchValue('a@b.com')).toBe('"a@b.com"');
     expect(searchValue('x" OR email:*')).toBe('"x\\" OR email:*"');
     expect(searchValue('back\\slash')).toBe('"back\\\\slash"');
+  });
+
+  it('the emulator seed shares its first customers with the HubSpot and Stripe demo people (same e-mails)', () => {
+    const people = demoPeople(600, 42);
+    const emails = [...new ShopStore(42).customers.values()].map((c) => c.email);
+    expect(emails.slice(0, SHARED_PEOPLE)).toEqual(people.slice(SHARED_PEOPLE_FROM, SHARED_PEOPLE_FROM + SHARED_PEOPLE).map((p) => p.email));
+    expect(new Set(emails).size).toBe(emails.length);
   });
 });

@@ -21,7 +21,7 @@ import { buildShopSchema } from './schema.ts';
 import { DEFAULT_SCALE, DEFAULT_SEED, EMULATOR_SHOP, ShopStore } from './store.ts';
 import { shopifyWebhookSender, webhookItem, type ShopifyWebhookDelivery } from './webhooks.ts';
 
-export { ShopStore, EMULATOR_SHOP, SHARED_PEOPLE, DEFAULT_SCALE, DEFAULT_SEED, restOrder, restCustomer } from './store.ts';
+export { ShopStore, EMULATOR_SHOP, SHARED_PEOPLE, SHARED_PEOPLE_FROM, DEFAULT_SCALE, DEFAULT_SEED, restOrder, restCustomer } from './store.ts';
 export { CostBuckets } from './cost.ts';
 export type { ShopifyWebhookDelivery } from './webhooks.ts';
 

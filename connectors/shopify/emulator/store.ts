@@ -72,9 +72,13 @@ export const DEFAULT_SEED = 42;
 export const DEFAULT_SCALE = { contacts: 60, orders: 120 };
 /** The shop's domain (the emulator serves one shop). */
 export const EMULATOR_SHOP = 'switchboard-demo.myshopify.com';
-/** Demo people 0..N-1 are the ones HubSpot's and Stripe's seeds hold too (same e-mails). */
+/**
+ * The first SHARED_PEOPLE customers are demo people [250, 262): HubSpot's seed holds [0, 300) and
+ * Stripe's [250, 500), so these e-mails exist in all three providers.
+ */
 export const SHARED_PEOPLE = 12;
-/** Shop-only customers come from far down the shared population, so nobody else holds them. */
+export const SHARED_PEOPLE_FROM = 250;
+/** Shop-only customers come from past both populations, so nobody else holds them. */
 const SHOP_ONLY_OFFSET = 500;
 
 const FINANCIAL = ['PAID', 'PAID', 'PAID', 'PENDING', 'AUTHORIZED', 'PARTIALLY_REFUNDED', 'REFUNDED', 'PARTIALLY_PAID', 'VOIDED'];
@@ -124,8 +128,7 @@ export class ShopStore {
     const people = demoPeople(scale.contacts + SHOP_ONLY_OFFSET, seed);
     const customers: CustomerRecord[] = [];
     for (let i = 0; i < scale.contacts; i++) {
-      // The first SHARED_PEOPLE are the people HubSpot and Stripe hold too; the rest are shop-only.
-      const p = people[i < SHARED_PEOPLE ? i : i + SHOP_ONLY_OFFSET] as (typeof people)[number];
+      const p = people[i < SHARED_PEOPLE ? SHARED_PEOPLE_FROM + i : SHOP_ONLY_OFFSET + i] as (typeof people)[number];
       const created = DEMO_EPOCH_MS + i * 3_600_000;
       const c: CustomerRecord = {
         id: this.nextCustomerId++,
