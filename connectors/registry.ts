@@ -3,6 +3,7 @@ import { hubspot } from './hubspot/index.ts';
 import { startEmulator as startHubspotEmulator } from './hubspot/emulator/index.ts';
 import type { StartProviderEmulator } from './sdk/emulator.ts';
 import type { Connector } from './sdk/types.ts';
+import { shopifyRegistration } from './shopify/registration.ts';
 import { stripe } from './stripe/index.ts';
 import { startEmulator as startStripeEmulator } from './stripe/emulator/index.ts';
 
@@ -14,6 +15,7 @@ export interface RegisteredConnector {
 export const CONNECTORS: readonly RegisteredConnector[] = [
   { connector: hubspot, startEmulator: startHubspotEmulator },
   { connector: stripe, startEmulator: startStripeEmulator },
+  shopifyRegistration,
 ];
 
 export function connectorMap(): Map<string, Connector> {

@@ -55,7 +55,7 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
     services.log.warn({ connector: connectorId, connectionId, code: verified.error.code }, 'webhook rejected');
     return sendJson(res, status, { error: verified.error.message, code: verified.error.code });
   }
-  const events = webhooks.toEvents(rawBody);
+  const events = (webhooks.toEvents as (rawBody: Buffer, headers: Record<string, string | undefined>) => ReturnType<NonNullable<typeof webhooks>['toEvents']>).call(webhooks, rawBody, headers);
   if (!events.ok) return sendJson(res, 400, { error: events.error.message, code: events.error.code });
 
   const receivedAt = new Date().toISOString();

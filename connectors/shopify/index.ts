@@ -1,0 +1,227 @@
+// The Shopify connector: Customer → Contact, Order → Order over the GraphQL Admin API (REST is
+// legacy for new apps). Batch reads go through nodes(ids:) with global ids; lists use first/after
+// with Shopify's search syntax for filters; each order's customer comes in the same query and is
+// primed, so orders with their contacts cost no extra call. Page and batch sizes follow from the
+// query cost (queries.ts): Shopify refuses a query above 1000 requested points.
+import { defineConnector } from '../sdk/define.ts';
+import { ConnectorError } from '../sdk/errors.ts';
+import type { ContactModel, OrderModel } from '../sdk/models.ts';
+import type { ConnectorContext, EntityLoader, ListArgs, ListPage } from '../sdk/types.ts';
+import { pageThatFits, shopifyGraphql } from './client.ts';
+import { mapCustomer, mapOrder, gidFor, isShopifyId, type MapOptions, type ShopifyCustomer, type ShopifyLineItem, type ShopifyOrder, type ShopifyPageInfo } from './mappers.ts';
+import { SHOP_DOMAIN_PATTERN } from './oauth-hmac.ts';
+import {
+  CUSTOMERS_BY_IDS,
+  CUSTOMERS_LIST,
+  CUSTOMER_COST,
+  LINE_ITEMS_PER_ORDER,
+  MAX_ITEMS,
+  MORE_LINE_ITEMS_COST,
+  ORDERS_BY_IDS,
+  ORDERS_LIST,
+  ORDER_COST,
+  ORDER_LINE_ITEMS,
+  perQuery,
+  searchValue,
+} from './queries.ts';
+import { SHOPIFY_HMAC_HEADER, shopifyWebhooks } from './webhooks.ts';
+
+export const CUSTOMERS_PER_BATCH = perQuery(CUSTOMER_COST, false);
+export const ORDERS_PER_BATCH = perQuery(ORDER_COST, false);
+export const CUSTOMERS_PER_PAGE = perQuery(CUSTOMER_COST, true);
+export const ORDERS_PER_PAGE = perQuery(ORDER_COST, true);
+
+const mapOptions = (ctx: ConnectorContext): MapOptions => ({ shop: typeof ctx.connection.settings['shop'] === 'string' ? ctx.connection.settings['shop'] : null });
+
+/** Splits ids into chunks of `size`. */
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/**
+ * nodes(ids:) per chunk; a null slot (no such record, or one of another type) is NOT_FOUND. A chunk
+ * that fails puts its error in its own slots; ids Shopify cannot have are answered without a call.
+ */
+async function byIdsThroughNodes<M>(
+  ids: readonly string[],
+  type: 'Order' | 'Customer',
+  size: number,
+  read: (chunk: string[]) => Promise<Array<M | null>>,
+): Promise<Array<M | ConnectorError>> {
+  const distinct = [...new Set(ids)].filter(isShopifyId);
+  const results = new Map<string, M | ConnectorError>();
+  await Promise.all(
+    chunks(distinct, size).map(async (chunk) => {
+      try {
+        const models = await read(chunk);
+        chunk.forEach((id, i) => results.set(id, models[i] ?? notFound(type, id)));
+      } catch (err) {
+        const error = err instanceof ConnectorError ? err : new ConnectorError('MAPPING_FAILED', `unexpected failure: ${(err as Error).message}`, { cause: err, retryable: false });
+        for (const id of chunk) results.set(id, error);
+      }
+    }),
+  );
+  return ids.map((id) => results.get(id) ?? notFound(type, id));
+}
+
+const notFound = (type: string, id: string) => new ConnectorError('UPSTREAM_NOT_FOUND', `Shopify has no ${type} ${JSON.stringify(id)}`, { retryable: false });
+
+/** The search `query` argument and sort for a list filter. */
+function searchArgs(args: ListArgs, extra: string[] = []): { query: string | null; sortKey: string; reverse: boolean } {
+  const terms = [...extra];
+  if (args.filter.updatedSince) {
+    const since = new Date(args.filter.updatedSince);
+    if (Number.isNaN(since.getTime())) throw new TypeError(`filter.updatedSince is not an ISO-8601 instant: ${String(args.filter.updatedSince)}`);
+    terms.push(`updated_at:>=${searchValue(since.toISOString())}`);
+  }
+  // Changed-since reads oldest change first, so a sync can resume from the last page; else by id.
+  return { query: terms.length ? terms.join(' AND ') : null, sortKey: args.filter.updatedSince ? 'UPDATED_AT' : 'ID', reverse: false };
+}
+
+function page<M>(nodes: M[], pageInfo: ShopifyPageInfo): ListPage<M> {
+  return { nodes, endCursor: pageInfo.endCursor, hasNextPage: pageInfo.hasNextPage && nodes.length > 0 };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Reads the line items beyond the first LINE_ITEMS_PER_ORDER (one call per 50). */
+async function withAllLineItems(ctx: ConnectorContext, order: ShopifyOrder): Promise<ShopifyOrder> {
+  if (!order.lineItems?.pageInfo?.hasNextPage) return order;
+  const nodes: ShopifyLineItem[] = [...order.lineItems.nodes];
+  let after = order.lineItems.pageInfo.endCursor;
+  for (;;) {
+    const data = await shopifyGraphql<{ order: { lineItems: { nodes: ShopifyLineItem[]; pageInfo: ShopifyPageInfo } } | null }>(ctx, {
+      query: ORDER_LINE_ITEMS,
+      variables: { id: order.id, after },
+      operation: 'orders.lineItems',
+      cost: MORE_LINE_ITEMS_COST,
+    });
+    const more = data.order?.lineItems;
+    if (!more) break;
+    nodes.push(...more.nodes);
+    if (!more.pageInfo.hasNextPage) break;
+    after = more.pageInfo.endCursor;
+  }
+  return { ...order, lineItems: { nodes, pageInfo: { hasNextPage: false, endCursor: null } } };
+}
+
+/** Maps orders and primes each embedded customer once. */
+async function mapOrders(ctx: ConnectorContext, raws: ShopifyOrder[]): Promise<OrderModel[]> {
+  const options = mapOptions(ctx);
+  const primed = new Set<string>();
+  const models: OrderModel[] = [];
+  for (const raw of raws) {
+    const complete = await withAllLineItems(ctx, raw);
+    models.push(mapOrder(complete, options));
+    if (raw.customer && !primed.has(raw.customer.id)) {
+      primed.add(raw.customer.id);
+      ctx.prime('Contact', mapCustomer(raw.customer, options));
+    }
+  }
+  return models;
+}
+
+const isType = <T>(typename: string) => (n: unknown): n is T => n !== null && typeof n === 'object' && (n as { __typename?: string }).__typename === typename;
+
+const contacts: EntityLoader<ContactModel> = {
+  byIds: (ids, ctx) =>
+    byIdsThroughNodes(ids, 'Customer', CUSTOMERS_PER_BATCH, async (chunk) => {
+      const data = await shopifyGraphql<{ nodes: unknown[] }>(ctx, { query: CUSTOMERS_BY_IDS, variables: { ids: chunk.map((id) => gidFor('Customer', id)) }, operation: 'customers.byIds', cost: chunk.length * CUSTOMER_COST });
+      return chunk.map((_, i) => {
+        const node = data.nodes?.[i];
+        return isType<ShopifyCustomer>('Customer')(node) ? mapCustomer(node, mapOptions(ctx)) : null;
+      });
+    }),
+
+  async list(args, ctx) {
+    const email = args.filter.email?.trim();
+    const search = searchArgs(args, email ? [`email:${searchValue(email)}`] : []);
+    const first = pageThatFits(ctx.connection.id, Math.max(1, Math.min(args.first, CUSTOMERS_PER_PAGE)), CUSTOMER_COST);
+    const data = await shopifyGraphql<{ customers: { nodes: ShopifyCustomer[]; pageInfo: ShopifyPageInfo } }>(ctx, {
+      query: CUSTOMERS_LIST,
+      variables: { first, after: args.after ?? null, ...search },
+      operation: 'customers.list',
+      cost: 2 + first * CUSTOMER_COST,
+    });
+    return page(data.customers.nodes.map((c) => mapCustomer(c, mapOptions(ctx))), data.customers.pageInfo);
+  },
+};
+
+const orders: EntityLoader<OrderModel> = {
+  byIds: (ids, ctx) =>
+    byIdsThroughNodes(ids, 'Order', ORDERS_PER_BATCH, async (chunk) => {
+      const data = await shopifyGraphql<{ nodes: unknown[] }>(ctx, { query: ORDERS_BY_IDS, variables: { ids: chunk.map((id) => gidFor('Order', id)) }, operation: 'orders.byIds', cost: chunk.length * ORDER_COST });
+      const found = chunk.map((_, i) => data.nodes?.[i]).map((n) => (isType<ShopifyOrder>('Order')(n) ? n : null));
+      const mapped = await mapOrders(ctx, found.filter((n): n is ShopifyOrder => n !== null));
+      let next = 0;
+      return found.map((n) => (n === null ? null : (mapped[next++] as OrderModel)));
+    }),
+
+  async list(args, ctx) {
+    const extra: string[] = [];
+    if (args.filter.contactRemoteId) {
+      // An id Shopify cannot have owns no orders; never send it into the search string.
+      if (!isShopifyId(args.filter.contactRemoteId)) return { nodes: [], endCursor: null, hasNextPage: false };
+      extra.push(`customer_id:${args.filter.contactRemoteId}`);
+    }
+    if (args.filter.email?.trim()) extra.push(`email:${searchValue(args.filter.email.trim())}`);
+    const search = searchArgs(args, extra);
+    const first = pageThatFits(ctx.connection.id, Math.max(1, Math.min(args.first, ORDERS_PER_PAGE)), ORDER_COST);
+    const data = await shopifyGraphql<{ orders: { nodes: ShopifyOrder[]; pageInfo: ShopifyPageInfo } }>(ctx, {
+      query: ORDERS_LIST,
+      variables: { first, after: args.after ?? null, ...search },
+      operation: 'orders.list',
+      cost: 2 + first * ORDER_COST,
+    });
+    return page(await mapOrders(ctx, data.orders.nodes), data.orders.pageInfo);
+  },
+};
+
+export { LINE_ITEMS_PER_ORDER };
+
+export const shopify = defineConnector({
+  manifest: {
+    id: 'shopify',
+    displayName: 'Shopify',
+    auth: {
+      // Per-shop OAuth (public and custom distribution apps). Since 2025-12-10 offline tokens can
+      // expire (3600 s, `expiring: 1` at the token endpoint) and come with a refresh token that is
+      // replaced on every use.
+      oauth2: {
+        authorizationUrl: 'https://{shop}/admin/oauth/authorize',
+        tokenUrl: 'https://{shop}/admin/oauth/access_token',
+        // Uninstalling the app is the revocation; there is no token revocation endpoint.
+        revocation: { type: 'none' },
+        scopes: ['read_customers', 'read_orders'],
+        scopeSeparator: ',',
+        pkce: false,
+        clientAuth: 'client_secret_post',
+        grants: ['authorization_code'],
+        refreshTokenRotation: 'always',
+        connectParams: [{ name: 'shop', pattern: SHOP_DOMAIN_PATTERN, description: "The shop's permanent domain, e.g. acme.myshopify.com" }],
+        settingsFromTokenResponse: { scope: 'scope' },
+      },
+      // Custom apps created in a shop's admin get a static Admin API access token.
+      apiKey: { label: 'Admin API access token (custom app)', pattern: '^shpat_[A-Za-z0-9]{16,}$' },
+    },
+    // Per shop: connections set baseUrl to https://{shop} (contract v2: derived from connectParams).
+    defaultBaseUrl: 'https://shop.myshopify.com',
+    maxBatchSize: { Contact: CUSTOMERS_PER_BATCH, Order: ORDERS_PER_BATCH },
+    maxConcurrency: 4,
+    maxPageSize: MAX_ITEMS,
+    entities: ['Contact', 'Order'],
+    rateLimits: {
+      // The request budget is only a backstop; the cost bucket is what Shopify enforces.
+      requests: 40,
+      windowMs: 1000,
+      notes: 'GraphQL Admin: a cost bucket per app and shop (1000 points on Standard plans, restoring 100/s; Advanced 200/s, Plus 1000/s), a single query at most 1000 requested points. The client plans from extensions.cost.throttleStatus.',
+    },
+    // No timestamp in the MAC: replays are caught by the dedupe key (X-Shopify-Event-Id).
+    webhooks: { scheme: 'shopify-hmac', toleranceSeconds: null, signatureHeader: SHOPIFY_HMAC_HEADER, timestampHeader: null },
+    remoteUrlTemplate: { Contact: 'https://{shop}/admin/customers/{id}', Order: 'https://{shop}/admin/orders/{id}' },
+  },
+  loaders: { Contact: contacts, Order: orders },
+  webhooks: shopifyWebhooks,
+});
