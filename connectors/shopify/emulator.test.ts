@@ -157,7 +157,7 @@ describe('Shopify emulator: cost, throttling and the connector', () => {
     const page = await shopify.loaders.Order!.list({ first: ORDERS_PER_PAGE, filter: {} }, c);
     const withCustomer = page.nodes.filter((o) => o.customerRemoteId !== null);
     expect(new Set(c.primed.map((p) => p.model.source.remoteId))).toEqual(new Set(withCustomer.map((o) => o.customerRemoteId)));
-    const long = page.nodes.filter((o) => o.lineItems.length > 5);
+    const long = page.nodes.filter((o) => o.lineItems!.length > 5);
     expect(long.length).toBeGreaterThan(0);
     for (const o of long) expect(o.lineItems).toHaveLength(7);
     // One page, plus one call per order with more than five line items.

@@ -41,7 +41,7 @@ describe('Shopify mappers', () => {
   it('keeps zero-decimal JPY amounts whole', () => {
     const o = mapOrder(ORDER_JPY);
     expect(o.total).toEqual({ amount: '8885', currency: 'JPY' });
-    expect(o.lineItems[0]?.amount).toEqual({ amount: '7350', currency: 'JPY' });
+    expect(o.lineItems![0]?.amount).toEqual({ amount: '7350', currency: 'JPY' });
     expect(o).toMatchObject({ paymentStatus: 'UNPAID', paymentStatusRaw: 'AUTHORIZED', fulfillmentStatus: 'UNFULFILLED' });
   });
 
@@ -52,7 +52,7 @@ describe('Shopify mappers', () => {
     expect(kwd).toMatchObject({ status: 'CANCELLED', statusRaw: 'cancelled', customerRemoteId: null, customerEmail: 'guest.3@example.com', billingAddress: null, paymentStatus: 'UNPAID', paymentStatusRaw: 'VOIDED' });
     const bhd = mapOrder(ORDER_BHD_REFUNDED);
     // 1.111 × 3 is 3.3329999999999997 in floating point.
-    expect(bhd.lineItems[0]?.amount).toEqual({ amount: '3.333', currency: 'BHD' });
+    expect(bhd.lineItems![0]?.amount).toEqual({ amount: '3.333', currency: 'BHD' });
     expect(bhd).toMatchObject({ status: 'COMPLETED', paymentStatus: 'REFUNDED', refunded: { amount: '3.233', currency: 'BHD' }, fulfillmentStatus: 'UNKNOWN', fulfillmentStatusRaw: 'RESTOCKED' });
   });
 
