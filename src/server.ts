@@ -33,6 +33,7 @@ import { EntityCache } from './cache/entity-cache.ts';
 import { createKvStore, type KvStore } from './cache/store.ts';
 import { ConfigError, type ApiKeyScope, type GatewayConfig } from './config.ts';
 import { RequestContext, type GatewayServices } from './context.ts';
+import { ConnectorContexts } from './connector-context.ts';
 import { formatError, isStoreOutage, serviceUnavailable, unauthenticated } from './errors.ts';
 import { withDeadline } from './util/bounded.ts';
 import { graphiqlPage, EXAMPLE_QUERY } from './http/graphiql.ts';
@@ -163,22 +164,24 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     (key, requests, windowMs) =>
       sharedRedis ? new SharedRateBudget(sharedRedis, `${config.keyPrefix}:rate:${key}`, requests, windowMs, config.limits.cacheOpTimeoutMs) : new RateBudget(requests, windowMs),
   );
+  const credentials = options.credentials ?? new VaultCredentialStore({ vault, tokens, apps, connections });
+  const contexts = new ConnectorContexts({ connectors, upstream, credentials, log });
+  const events = new EventPipeline({ config, directory, contexts, cache, log });
   const services: GatewayServices = {
     config,
     directory,
     connectors,
     upstream,
     cache,
-    credentials: options.credentials ?? new VaultCredentialStore({ vault, tokens, apps, connections }),
+    credentials,
     connections,
     vault,
     apiKeys,
-    connect: new ConnectFlow({ config, connectors, apps, connections, vault, tokens, directory, upstream }),
+    connect: new ConnectFlow({ config, connectors, apps, connections, vault, tokens, directory, contexts }),
     log,
-    events: null,
+    contexts,
+    events,
   };
-  const events = new EventPipeline(services);
-  services.events = events;
   events.start();
   if (!events.queue.durable) log.warn('no REDIS_URL: webhook events are queued in memory and are NOT durable (lost if the process stops)');
 

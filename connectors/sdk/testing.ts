@@ -49,7 +49,7 @@ export function createTestContext(options: TestContextOptions): TestContext {
     signal,
     log: silentLog,
     accessToken,
-    fetch: upstream.forScope({ manifest: options.connector.manifest, connection, signal, deadline: Date.now() + (options.deadlineMs ?? 15_000) }),
+    fetch: upstream.forScope({ manifest: options.connector.manifest, connection, signal, deadline: Date.now() + (options.deadlineMs ?? 15_000), credential: { token: accessToken, renew: async () => null } }),
     prime: (entity, model) => {
       primed.push({ entity, model });
     },

@@ -25,10 +25,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as client from 'openid-client';
 import { ConnectorError } from '../../connectors/sdk/errors.ts';
-import type { Connector, ConnectorContext, EntityLoader } from '../../connectors/sdk/types.ts';
+import type { Connector, EntityLoader } from '../../connectors/sdk/types.ts';
 import type { GatewayConfig } from '../config.ts';
 import { badUserInput } from '../errors.ts';
-import type { UpstreamClient } from '../http/upstream.ts';
+import type { ConnectorContexts } from '../connector-context.ts';
 import type { ConnectionAuth, ConnectionStore, ManagedConnection, StatusEvent } from './connections.ts';
 import type { StoredCredential } from './credentials.ts';
 import { grantedScopes, oauthConfiguration } from './oauth-client.ts';
@@ -66,7 +66,7 @@ export interface ConnectFlowDeps {
   vault: CredentialVault;
   tokens: TokenManager;
   directory: TenantDirectory;
-  upstream: UpstreamClient;
+  contexts: ConnectorContexts;
 }
 
 export interface DisconnectResult {
@@ -557,14 +557,7 @@ export class ConnectFlow {
     if (!loader) return;
     const signal = AbortSignal.timeout(this.deps.config.limits.requestDeadlineMs);
     const info = { id: target.id, tenantId, provider: connector.manifest.id, baseUrl: target.baseUrl, settings: target.settings };
-    const ctx: ConnectorContext = {
-      connection: info,
-      signal,
-      log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
-      fetch: this.deps.upstream.forScope({ manifest: connector.manifest, connection: info, signal, deadline: Date.now() + this.deps.config.limits.requestDeadlineMs }),
-      accessToken: async () => token,
-      prime: () => undefined,
-    };
+    const ctx = this.deps.contexts.forCredential(connector, info, token, { signal, deadline: Date.now() + this.deps.config.limits.requestDeadlineMs });
     try {
       await loader.list({ first: 1, filter: {} }, ctx);
     } catch (err) {

@@ -48,7 +48,27 @@ export interface CallScope {
   deadline: number;
   /** Overrides the manifest's documented limit (e.g. Stripe test-mode keys get 25 req/s). */
   rateLimit?: { requests: number; windowMs: number } | undefined;
+  /** The connection's credential: placed on every request that does not carry it, renewed once on a 401. */
+  credential?: UpstreamCredential | undefined;
 }
+
+/** Where a connection's token comes from, and how to get a replacement when the provider refuses it. */
+export interface UpstreamCredential {
+  token(): Promise<string>;
+  /**
+   * The provider answered 401 to `rejected`: a replacement to re-send with once, or null when the
+   * credential cannot be renewed (static keys); then the 401 stands.
+   */
+  renew(rejected: string): Promise<string | null>;
+}
+
+/** The header a token travels in, and its scheme (null: the bare token). */
+export interface TokenPlacement {
+  header: string;
+  scheme: string | null;
+}
+
+export const BEARER_PLACEMENT: TokenPlacement = { header: 'authorization', scheme: 'Bearer' };
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 /** Statuses that count as the provider being unhealthy (429 is the provider working as designed). */
@@ -122,7 +142,27 @@ export class UpstreamClient {
     return budget;
   }
 
+  /**
+   * Places the credential, sends, and on a 401 to a token we placed or the connector placed,
+   * renews it once and re-sends: the one re-send layer besides the retry policy. A second 401
+   * stands and becomes UPSTREAM_UNAUTHORIZED in the connector.
+   */
   private async send(scope: CallScope, request: UpstreamRequest): Promise<UpstreamResponse> {
+    const { credential } = scope;
+    if (!credential) return this.sendWithPolicies(scope, request);
+    const placement = tokenPlacementOf(scope.manifest);
+    const given = headerValue(request.headers, placement.header);
+    const sent = given === undefined ? withToken(request, placement, await credential.token()) : request;
+    const res = await this.sendWithPolicies(scope, sent);
+    if (res.status !== 401) return res;
+    const rejected = tokenIn(headerValue(sent.headers, placement.header), placement);
+    if (!rejected) return res;
+    const renewed = await credential.renew(rejected);
+    if (!renewed || renewed === rejected) return res;
+    return this.sendWithPolicies(scope, withToken(sent, placement, renewed));
+  }
+
+  private async sendWithPolicies(scope: CallScope, request: UpstreamRequest): Promise<UpstreamResponse> {
     const method = request.method ?? 'GET';
     const idempotent = request.idempotent ?? method === 'GET';
     const connector = scope.manifest.id;
@@ -233,4 +273,27 @@ export class UpstreamClient {
     }
     return { status: res.status, headers: res.headers, body: parsed, text, url };
   }
+}
+
+/** The manifest's token placement; `Authorization: Bearer` unless the connector declares another. */
+export function tokenPlacementOf(manifest: ConnectorManifest): TokenPlacement {
+  return (manifest.auth as { tokenPlacement?: TokenPlacement }).tokenPlacement ?? BEARER_PLACEMENT;
+}
+
+function headerValue(headers: Record<string, string> | undefined, name: string): string | undefined {
+  return Object.entries(headers ?? {}).find(([k]) => k.toLowerCase() === name)?.[1];
+}
+
+/** The request with `token` in the placement header (replacing any value it had). */
+function withToken(request: UpstreamRequest, placement: TokenPlacement, token: string): UpstreamRequest {
+  const headers = Object.fromEntries(Object.entries(request.headers ?? {}).filter(([k]) => k.toLowerCase() !== placement.header));
+  headers[placement.header] = placement.scheme ? `${placement.scheme} ${token}` : token;
+  return { ...request, headers };
+}
+
+function tokenIn(value: string | undefined, placement: TokenPlacement): string | null {
+  if (!value) return null;
+  if (!placement.scheme) return value.trim() || null;
+  const [scheme, token, ...rest] = value.trim().split(/\s+/);
+  return scheme?.toLowerCase() === placement.scheme.toLowerCase() && token && rest.length === 0 ? token : null;
 }
