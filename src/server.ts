@@ -34,7 +34,7 @@ import { createKvStore, type KvStore } from './cache/store.ts';
 import { ConfigError, type ApiKeyScope, type GatewayConfig } from './config.ts';
 import { RequestContext, type GatewayServices } from './context.ts';
 import { ConnectorContexts } from './connector-context.ts';
-import { formatError, isStoreOutage, serviceUnavailable, unauthenticated } from './errors.ts';
+import { formatError, serviceUnavailable, toPublicError, unauthenticated } from './errors.ts';
 import { withDeadline } from './util/bounded.ts';
 import { graphiqlPage, EXAMPLE_QUERY } from './http/graphiql.ts';
 import { publicBaseOf, readBody, sendJson as sendJsonWith } from './http/respond.ts';
@@ -340,7 +340,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
               }
             } catch (err) {
               // A store outage, or a lock held too long by a refresh: retryable, not a server fault.
-              if (!isStoreOutage(err) && !(err instanceof TokenRefreshError)) throw err;
+              if (toPublicError(err).extensions.code !== 'SERVICE_UNAVAILABLE') throw err;
               log.warn({ connector, err: (err as Error).name }, 'connect flow: store unreachable');
               answer = { status: 503, headers: { 'retry-after': '5' }, body: { error: 'temporarily unavailable; start the connection again in a moment', code: 'SERVICE_UNAVAILABLE' } };
             }

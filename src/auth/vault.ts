@@ -45,6 +45,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import KeyvRedis, { Keyv, createClient, type RedisClientType } from '@keyv/redis';
 import { ConfigError } from '../config.ts';
+import { StoreOutage } from '../util/store-outage.ts';
 
 const ALGORITHM = 'aes-256-gcm';
 const KEY_BYTES = 32;
@@ -153,7 +154,7 @@ export class VaultDecryptError extends Error {
 }
 
 /** The backing store did not accept a write (Keyv reported failure). */
-export class VaultStoreError extends Error {
+export class VaultStoreError extends StoreOutage {
   override readonly name = 'VaultStoreError';
   readonly code = 'VAULT_STORE_FAILED' as const;
 }

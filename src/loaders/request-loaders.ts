@@ -8,7 +8,8 @@ import type { EntityModelMap, EntityType } from '../../connectors/sdk/models.ts'
 import type { Connector, ConnectorContext, EntityLoader } from '../../connectors/sdk/types.ts';
 import type { CachedRecord, EntityCache } from '../cache/entity-cache.ts';
 import type { ConnectionConfig } from '../config.ts';
-import { upstreamError } from '../errors.ts';
+import { toPublicError } from '../errors.ts';
+import { byIdsViolation } from './contract.ts';
 import type { Served } from '../models.ts';
 
 export interface ConnectionHandle {
@@ -131,9 +132,8 @@ export class RequestLoaders {
     } else {
       try {
         fetched = await entityLoader.byIds(missIds, connection.ctx);
-        if (fetched.length !== missIds.length) {
-          throw new ConnectorError('UPSTREAM_BAD_RESPONSE', `connector returned ${fetched.length} results for ${missIds.length} ids`);
-        }
+        const broken = byIdsViolation(connection.connector, entity, missIds, fetched);
+        if (broken) throw broken;
       } catch (err) {
         logUpstreamFailure(connection, err, `${entity}.byIds`);
         fetched = missIds.map(() => err as ConnectorError);
@@ -146,7 +146,7 @@ export class RequestLoaders {
     missIds.forEach((id, i) => {
       const slot = fetched[i];
       if (slot instanceof ConnectorError || !slot) {
-        byId.set(id, upstreamError(slot ?? new ConnectorError('UPSTREAM_BAD_RESPONSE', 'connector returned an empty slot'), upstreamScope));
+        byId.set(id, toPublicError(slot, upstreamScope));
       } else {
         toCache.push({ model: slot, fetchedAt });
         byId.set(id, this.serve(connection, slot, fetchedAt, 'MISS') as unknown as AnyServed);

@@ -13,11 +13,13 @@ const OUTAGE_REPLY = /^(READONLY|LOADING|OOM|NOAUTH|MASTERDOWN|CLUSTERDOWN|BUSY)
 /** Transport failures: ioredis and node-redis raise plain Errors with these messages or socket codes. */
 const TRANSPORT_FAILURE = /^(Connection is closed|Stream isn't writeable|The client is closed|Socket closed unexpectedly)|\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE)\b/;
 
+const isReplyError = (err: Error): boolean => err instanceof (ReplyError as new () => Error);
+
 /** Whether `err` means the store could not answer: a StoreOutage, or a Redis client's outage error. */
 export function isStoreOutage(err: unknown): err is Error {
   if (err instanceof StoreOutage) return true;
   if (!(err instanceof Error)) return false;
-  if (err instanceof (ReplyError as new () => Error)) return OUTAGE_REPLY.test(err.message);
+  if (isReplyError(err)) return OUTAGE_REPLY.test(err.message);
   // ioredis gives up after maxRetriesPerRequest with a class it does not export (MaxRetriesPerRequestError).
   if (err.message.startsWith('Reached the max retries per request limit')) return true;
   const code = (err as NodeJS.ErrnoException).code;
