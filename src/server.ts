@@ -38,7 +38,7 @@ import { formatError, serviceUnavailable, toPublicError, unauthenticated } from 
 import { withDeadline } from './util/bounded.ts';
 import { graphiqlPage, EXAMPLE_QUERY } from './http/graphiql.ts';
 import { publicBaseOf, readBody, sendJson as sendJsonWith } from './http/respond.ts';
-import { RateBudget, SharedRateBudget } from './http/rate-budget.ts';
+import { localBudgets, sharedBudgets } from './http/rate-budget.ts';
 import { UpstreamClient } from './http/upstream.ts';
 import { createLogger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
@@ -161,8 +161,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     },
     globalThis.fetch,
     // With Redis, a connection's allowance is shared by every replica; without, per process.
-    (key, requests, windowMs) =>
-      sharedRedis ? new SharedRateBudget(sharedRedis, `${config.keyPrefix}:rate:${key}`, requests, windowMs, config.limits.cacheOpTimeoutMs) : new RateBudget(requests, windowMs),
+    sharedRedis ? sharedBudgets(sharedRedis, config.keyPrefix, config.limits.cacheOpTimeoutMs) : localBudgets,
   );
   const credentials = options.credentials ?? new VaultCredentialStore({ vault, tokens, apps, connections });
   const contexts = new ConnectorContexts({ connectors, upstream, credentials, log });

@@ -40,8 +40,8 @@ const broken = defineConnector({
     maxConcurrency: 1,
     maxPageSize: 100,
     entities: ['Contact'],
-    rateLimits: { requests: 100, windowMs: 1000 },
-    webhooks: { scheme: 'none', toleranceSeconds: null, signatureHeader: null, timestampHeader: null },
+    rateLimits: { windows: [{ requests: 100, windowMs: 1000 }] },
+    webhooks: { toleranceSeconds: null, signatureHeader: null, timestampHeader: null },
   },
   loaders: {
     Contact: {

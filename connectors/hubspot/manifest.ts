@@ -25,7 +25,7 @@ export const hubspotManifest = {
       // The date-versioned token endpoint; the legacy /oauth/v1/token is deprecated (sunset 2027-02-16).
       tokenUrl: 'https://api.hubapi.com/oauth/2026-03/token',
       // The v1 refresh-token DELETE is the documented way to give an installation's access back.
-      revocation: { type: 'hubspot-refresh-token', url: 'https://api.hubapi.com/oauth/v1/refresh-tokens' },
+      revocation: { type: 'token-in-path', url: 'https://api.hubapi.com/oauth/v1/refresh-tokens' },
       scopes: ['crm.objects.contacts.read', 'crm.objects.invoices.read', 'crm.objects.orders.read', 'crm.objects.line_items.read'],
       scopeSeparator: ' ',
       pkce: true,
@@ -43,16 +43,14 @@ export const hubspotManifest = {
   maxPageSize: HUBSPOT_PAGE_MAX,
   entities: ['Contact', 'Invoice', 'Order'],
   rateLimits: {
-    requests: 190,
-    windowMs: 10_000,
+    windows: [{ requests: 190, windowMs: 10_000 }],
     notes:
       'Private apps (Professional/Enterprise): 190 per 10 s per app, plus a daily cap per account; public OAuth apps: 110 per 10 s per installing account. CRM search is exempt from the 10 s limit but limited to 5 requests per second per account and returns no rate-limit headers.',
   },
+  events: { source: 'webhooks' },
   webhooks: {
-    scheme: 'hubspot-v3',
     toleranceSeconds: HUBSPOT_WEBHOOK_TOLERANCE_SECONDS,
     signatureHeader: 'x-hubspot-signature-v3',
     timestampHeader: 'x-hubspot-request-timestamp',
   },
-  remoteUrlTemplate: { ...REMOTE_URL_TEMPLATES },
 } satisfies ConnectorManifest;

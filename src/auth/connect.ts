@@ -35,6 +35,7 @@ import { grantedScopes, oauthConfiguration } from './oauth-client.ts';
 import { matchesPattern, stringSettings, type ProviderApps, type ResolvedOAuthApp } from './provider-apps.ts';
 import type { Tenant, TenantDirectory } from './tenants.ts';
 import type { TokenManager, TokenRecord } from './token-manager.ts';
+import { revokeAtProvider, type RevocationOutcome } from './revocation.ts';
 import { VaultDecryptError, type CredentialVault } from './vault.ts';
 
 export interface HttpAnswer {
@@ -102,6 +103,17 @@ function readCookie(header: string | null | undefined, name: string): string | n
   return null;
 }
 const refuse = (message: string): HttpAnswer => ({ status: 400, body: { error: message, code: 'BAD_REQUEST' } });
+
+/** The tenant's connect parameters plus the token-response fields the connector keeps as settings. */
+function settingsFromGrant(app: ResolvedOAuthApp, tokens: client.TokenEndpointResponse, params: Record<string, string>): Record<string, string> {
+  const raw = tokens as Record<string, unknown>;
+  const settings: Record<string, string> = { ...params };
+  for (const [name, field] of Object.entries(app.mode.settingsFromTokenResponse ?? {})) {
+    const v = raw[field];
+    if (typeof v === 'string' || typeof v === 'number') settings[name] = String(v);
+  }
+  return settings;
+}
 
 /** Whether `url` is allowed by an allow-list entry: the same URL, or under an entry ending in "/". */
 export function returnUrlAllowed(url: string, allowList: readonly string[]): boolean {
@@ -269,23 +281,25 @@ export class ConnectFlow {
       const code = err instanceof client.ResponseBodyError ? err.error : null;
       return refuse(code ? `the provider rejected the authorization code (${code})` : 'the authorization code could not be exchanged with the provider');
     }
-    let connection: ManagedConnection;
+    let connections: ManagedConnection[];
     try {
-      connection = await this.storeOAuth(pending.tenantId, connectorId, app, tokens, pending.params, pending.reconnect, 'OAUTH2');
+      const callbackParams = Object.fromEntries(requestUrl.searchParams);
+      connections = await this.storeGrant(pending.tenantId, connectorId, app, tokens, pending.params, callbackParams, pending.reconnect, 'OAUTH2');
     } catch (err) {
       if (err instanceof ConnectorError) return refuse(err.message);
       throw err;
     }
-    return this.finish(pending, state, connection, null);
+    return this.finish(pending, state, connections, null);
   }
 
-  private finish(pending: PendingAuthorization, state: string, connection: ManagedConnection | null, error: string | null, errorCode = 'access_denied'): HttpAnswer {
-    const answer = this.finishAnswer(pending, connection, error, errorCode);
+  private finish(pending: PendingAuthorization, state: string, connections: ManagedConnection[] | null, error: string | null, errorCode = 'access_denied'): HttpAnswer {
+    const answer = this.finishAnswer(pending, connections, error, errorCode);
     const clear = setCookie(bindingCookieName(state), '', { https: pending.redirectUri.startsWith('https:'), path: new URL(pending.redirectUri).pathname, maxAge: 0, sameSite: 'Lax' });
     return { ...answer, headers: { ...answer.headers, 'set-cookie': clear } };
   }
 
-  private finishAnswer(pending: PendingAuthorization, connection: ManagedConnection | null, error: string | null, errorCode: string): HttpAnswer {
+  private finishAnswer(pending: PendingAuthorization, connections: ManagedConnection[] | null, error: string | null, errorCode: string): HttpAnswer {
+    const connection = connections?.[0] ?? null;
     if (pending.returnUrl) {
       const target = new URL(pending.returnUrl);
       if (connection) {
@@ -295,7 +309,8 @@ export class ConnectFlow {
       return { status: 302, headers: { location: target.href, 'cache-control': 'no-store' } };
     }
     if (!connection) return refuse(error ?? 'the connection failed');
-    return { status: 200, body: { status: 'connected', connectionId: connection.id, provider: connection.provider, message: 'Connected. You can close this window.' } };
+    const more = connections && connections.length > 1 ? { connectionIds: connections.map((c) => c.id) } : {};
+    return { status: 200, body: { status: 'connected', connectionId: connection.id, ...more, provider: connection.provider, message: 'Connected. You can close this window.' } };
   }
 
   // ─── other ways to connect ──────────────────────────────────────────────────────────────────
@@ -315,7 +330,8 @@ export class ConnectFlow {
       if (code) throw badUserInput(`the provider refused the client-credentials grant (${code})`, 'scopes');
       throw new ConnectorError('UPSTREAM_UNAVAILABLE', `${connector.manifest.displayName}'s token endpoint could not be reached`);
     }
-    return this.storeOAuth(tenant.id, connectorId, app, tokens, {}, null, 'CLIENT_CREDENTIALS', requested);
+    const [first] = await this.storeGrant(tenant.id, connectorId, app, tokens, {}, {}, null, 'CLIENT_CREDENTIALS', requested);
+    return first as ManagedConnection;
   }
 
   async connectWithSecret(
@@ -468,6 +484,56 @@ export class ConnectFlow {
     });
   }
 
+  /**
+   * Stores the connections one grant makes: one, or what the connector's afterConnect hook answers
+   * (several provider accounts, values the token response lacks). A reconnect replaces its
+   * connection with the first.
+   */
+  private async storeGrant(
+    tenantId: string,
+    connectorId: string,
+    app: ResolvedOAuthApp,
+    tokens: client.TokenEndpointResponse,
+    params: Record<string, string>,
+    callbackParams: Record<string, string>,
+    reconnect: string | null,
+    auth: ConnectionAuth,
+    requestedScopes?: string[],
+  ): Promise<ManagedConnection[]> {
+    const connector = this.connector(connectorId);
+    const afterConnect = connector.auth?.afterConnect;
+    if (!afterConnect) return [await this.storeOAuth(tenantId, connectorId, app, tokens, params, reconnect, auth, requestedScopes)];
+    const settings = settingsFromGrant(app, tokens, params);
+    const info = { id: `${connectorId}-pending`, tenantId, provider: connectorId, baseUrl: this.grantBaseUrl(connectorId, app, tokens) ?? connector.manifest.defaultBaseUrl, settings };
+    const bounds = { signal: AbortSignal.timeout(this.deps.config.limits.requestDeadlineMs), deadline: Date.now() + this.deps.config.limits.requestDeadlineMs };
+    const ctx = this.deps.contexts.forCredential(connector, info, tokens.access_token, bounds);
+    const granted = await afterConnect({ tokenResponse: tokens as Record<string, unknown>, callbackParams, settings }, ctx);
+    if (granted.length === 0) throw new ConnectorError('UPSTREAM_FORBIDDEN', `${connector.manifest.displayName} granted access to no account; nothing was stored`, { retryable: false });
+    const stored: ManagedConnection[] = [];
+    for (const [i, g] of granted.entries()) {
+      stored.push(await this.storeOAuth(tenantId, connectorId, app, tokens, { ...params, ...g.settings }, i === 0 ? reconnect : null, auth, requestedScopes));
+    }
+    return stored;
+  }
+
+  /** This connection's API base URL: from the token response when the connector says so (checked against its host pattern), else the registration's. */
+  private grantBaseUrl(connectorId: string, app: ResolvedOAuthApp, tokens: client.TokenEndpointResponse): string | null {
+    const raw = tokens as Record<string, unknown>;
+    const fromToken = app.mode.baseUrlFromTokenResponse;
+    const instance = fromToken ? raw[fromToken.field] : undefined;
+    if (!fromToken || typeof instance !== 'string') return this.deps.config.providers[connectorId]?.baseUrl ?? null;
+    let parsed: URL | null = null;
+    try {
+      parsed = new URL(instance);
+    } catch {
+      parsed = null;
+    }
+    if (!parsed || parsed.protocol !== 'https:' || !matchesPattern(fromToken.hostPattern, parsed.hostname)) {
+      throw new ConnectorError('UPSTREAM_BAD_RESPONSE', `the token response named an API host that is not one of the provider's (${fromToken.field})`, { retryable: false });
+    }
+    return parsed.origin;
+  }
+
   private async storeOAuth(
     tenantId: string,
     connectorId: string,
@@ -478,27 +544,8 @@ export class ConnectFlow {
     auth: ConnectionAuth,
     requestedScopes?: string[],
   ): Promise<ManagedConnection> {
-    const raw = tokens as Record<string, unknown>;
-    const settings: Record<string, unknown> = { ...params };
-    for (const [name, field] of Object.entries(app.mode.settingsFromTokenResponse ?? {})) {
-      const v = raw[field];
-      if (typeof v === 'string' || typeof v === 'number') settings[name] = String(v);
-    }
-    let baseUrl = this.deps.config.providers[connectorId]?.baseUrl ?? null;
-    const fromToken = app.mode.baseUrlFromTokenResponse;
-    const instance = fromToken ? raw[fromToken.field] : undefined;
-    if (fromToken && typeof instance === 'string') {
-      let parsed: URL | null = null;
-      try {
-        parsed = new URL(instance);
-      } catch {
-        parsed = null;
-      }
-      if (!parsed || parsed.protocol !== 'https:' || !matchesPattern(fromToken.hostPattern, parsed.hostname)) {
-        throw new ConnectorError('UPSTREAM_BAD_RESPONSE', `the token response named an API host that is not one of the provider's (${fromToken.field})`, { retryable: false });
-      }
-      baseUrl = parsed.origin;
-    }
+    const settings: Record<string, unknown> = settingsFromGrant(app, tokens, params);
+    const baseUrl = this.grantBaseUrl(connectorId, app, tokens);
     const now = Date.now();
     const scopes = grantedScopes(tokens) ?? requestedScopes ?? app.scopes;
     const record: StoredCredential = {
@@ -568,39 +615,17 @@ export class ConnectFlow {
     }
   }
 
-  private async revoke(connection: ManagedConnection, stored: TokenRecord): Promise<'revoked' | 'unsupported' | 'shared'> {
+  private async revoke(connection: ManagedConnection, stored: TokenRecord): Promise<RevocationOutcome> {
     const app = this.deps.apps.oauthApp(connection.provider, stringSettings(connection.settings));
     if (!app || !app.revocationUrl) return 'unsupported';
-    const revocation = app.mode.revocation;
-    const timeout = AbortSignal.timeout(this.deps.config.limits.upstreamAttemptTimeoutMs);
-    if (revocation.type === 'rfc7009') {
-      const token = stored.refreshToken || stored.accessToken;
-      await client.tokenRevocation(this.oauthConfig(app), token, { token_type_hint: stored.refreshToken ? 'refresh_token' : 'access_token' });
-      return 'revoked';
-    }
-    if (revocation.type === 'hubspot-refresh-token') {
-      if (!stored.refreshToken) return 'unsupported';
-      const res = await fetch(`${app.revocationUrl.replace(/\/$/, '')}/${encodeURIComponent(stored.refreshToken)}`, { method: 'DELETE', signal: timeout });
-      // 404: already gone at HubSpot, which is what we wanted.
-      if (res.status !== 204 && res.status !== 200 && res.status !== 404) throw new Error(`revocation answered ${res.status}`);
-      return 'revoked';
-    }
-    if (revocation.type === 'stripe-deauthorize') {
-      const account = connection.settings.connectedAccountId;
-      if (typeof account !== 'string') return 'unsupported';
-      // Deauthorizing unlinks the whole account from the platform: not while another connection uses it.
-      const sharing = await this.deps.connections.bySetting(connection.provider, 'connectedAccountId', account);
-      if (sharing.some((c) => c.id !== connection.id)) return 'shared';
-      const body = new URLSearchParams({ client_id: app.clientId, stripe_user_id: account });
-      const res = await fetch(app.revocationUrl, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${app.clientSecret}`, 'content-type': 'application/x-www-form-urlencoded' },
-        body,
-        signal: timeout,
-      });
-      if (!res.ok) throw new Error(`revocation answered ${res.status}`);
-      return 'revoked';
-    }
-    return 'unsupported';
+    return revokeAtProvider({
+      app,
+      revocationUrl: app.revocationUrl,
+      connection,
+      stored,
+      connections: this.deps.connections,
+      oauthConfig: () => this.oauthConfig(app),
+      signal: AbortSignal.timeout(this.deps.config.limits.upstreamAttemptTimeoutMs),
+    });
   }
 }

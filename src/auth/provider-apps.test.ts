@@ -47,8 +47,8 @@ function manifest(id: string, auth: ConnectorManifest['auth']): ConnectorManifes
     maxConcurrency: 4,
     maxPageSize: 100,
     entities: ['Contact'],
-    rateLimits: { requests: 100, windowMs: 10_000 },
-    webhooks: { scheme: 'none', toleranceSeconds: null, signatureHeader: null, timestampHeader: null },
+    rateLimits: { windows: [{ requests: 100, windowMs: 10_000 }] },
+    webhooks: { toleranceSeconds: null, signatureHeader: null, timestampHeader: null },
   };
 }
 

@@ -23,7 +23,8 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
   const connectorId = decodeURIComponent(m[1] as string);
   const connectionId = m[2] === undefined ? null : decodeURIComponent(m[2]);
   const connector = services.connectors.get(connectorId);
-  const webhooks = connector?.webhooks;
+  // A connector whose changes come only from polling serves no webhook URL.
+  const webhooks = connector?.manifest.events?.source === 'polling' ? undefined : connector?.webhooks;
 
   // Who the body is for, and the secret it must be signed with.
   let target: { kind: 'connection'; tenantId: string; connectionId: string; account: string | null } | { kind: 'app'; accountSetting: string } | null = null;
@@ -48,14 +49,22 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
 
   const headers: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
+  const { signatureHeader } = connector!.manifest.webhooks;
+  if (signatureHeader && !headers[signatureHeader]) {
+    services.log.warn({ connector: connectorId, connectionId, code: 'WEBHOOK_SIGNATURE_INVALID' }, 'webhook rejected: no signature header');
+    return sendJson(res, 401, { error: `the request carries no ${signatureHeader} header: is a proxy stripping it, or is this URL registered for another provider?`, code: 'WEBHOOK_SIGNATURE_INVALID' });
+  }
   const base = publicBaseOf(req, services.config.publicUrl);
   const verified = webhooks.verify({ rawBody, headers, url: new URL(req.url ?? '/', base).toString(), method: 'POST', secret, now: Date.now() });
   if (!verified.ok) {
-    const status = verified.error.code === 'WEBHOOK_TIMESTAMP_OUT_OF_RANGE' ? 400 : 401;
+    const stale = verified.error.code === 'WEBHOOK_TIMESTAMP_OUT_OF_RANGE';
     services.log.warn({ connector: connectorId, connectionId, code: verified.error.code }, 'webhook rejected');
-    return sendJson(res, status, { error: verified.error.message, code: verified.error.code });
+    // A stale or future timestamp says which header and tolerance it was checked against (a clock to fix, or a replay).
+    const { timestampHeader, toleranceSeconds } = connector!.manifest.webhooks;
+    const clock = stale ? { timestampHeader: timestampHeader ?? signatureHeader, toleranceSeconds } : {};
+    return sendJson(res, stale ? 400 : 401, { error: verified.error.message, code: verified.error.code, ...clock });
   }
-  const events = webhooks.toEvents(rawBody);
+  const events = webhooks.toEvents(rawBody, headers);
   if (!events.ok) return sendJson(res, 400, { error: events.error.message, code: events.error.code });
 
   const receivedAt = new Date().toISOString();

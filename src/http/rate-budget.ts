@@ -1,10 +1,145 @@
+// A connection's request allowance, as the connector's manifest declares it (rateLimits): every
+// window, and the number of requests in flight at once. With Redis the allowance is shared by
+// every replica (N gateways together stay within what the provider documents); without, per process.
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ConnectorError } from '../../connectors/sdk/errors.ts';
+import type { RateLimits } from '../../connectors/sdk/types.ts';
 import { withDeadline } from '../util/bounded.ts';
 
-/** What the upstream wrapper needs from a budget: wait for one request's worth of allowance. */
+/** What one window needs to give: wait for one request's worth of allowance. */
 export interface Budget {
   take(signal: AbortSignal, deadline: number): Promise<void>;
+}
+
+/** Gives back a slot of the concurrency limit once the request has its answer. */
+export type Release = () => void;
+
+/** What the upstream layer needs from a connection's budget: a turn within every limit. */
+export interface ConnectionBudget {
+  acquire(signal: AbortSignal, deadline: number): Promise<Release>;
+}
+
+/** How the budget of each connection is built (shared on Redis, or per process). */
+export type BudgetFactory = (key: string, limits: RateLimits) => ConnectionBudget;
+
+/** Every window of the connection, then a concurrency slot (held until `release`). */
+export class WindowsAndConcurrency implements ConnectionBudget {
+  constructor(
+    private readonly windows: readonly Budget[],
+    private readonly concurrency: ConcurrencyLimit | null,
+  ) {}
+
+  async acquire(signal: AbortSignal, deadline: number): Promise<Release> {
+    // Windows first: a request waiting for its window does not hold a concurrency slot meanwhile.
+    for (const window of this.windows) await window.take(signal, deadline);
+    return this.concurrency ? this.concurrency.enter(signal, deadline) : noRelease;
+  }
+}
+
+const noRelease: Release = () => undefined;
+
+/** Per-process budgets (the embedded default without Redis). */
+export const localBudgets: BudgetFactory = (_key, limits) =>
+  new WindowsAndConcurrency(
+    limits.windows.map((w) => new RateBudget(w.requests, w.windowMs)),
+    limits.concurrency ? new LocalConcurrency(limits.concurrency) : null,
+  );
+
+/** Budgets shared by every replica through Redis, each falling back to a local one while Redis is away. */
+export function sharedBudgets(redis: Redis, keyPrefix: string, timeoutMs: number): BudgetFactory {
+  return (key, limits) =>
+    new WindowsAndConcurrency(
+      // The first window keeps the key it always had, so a rolling deploy shares it with older replicas.
+      limits.windows.map((w, i) => new SharedRateBudget(redis, `${keyPrefix}:rate:${key}${i === 0 ? '' : `:${w.windowMs}`}`, w.requests, w.windowMs, timeoutMs)),
+      limits.concurrency ? new SharedConcurrency(redis, `${keyPrefix}:inflight:${key}`, limits.concurrency, timeoutMs) : null,
+    );
+}
+
+/** A limit on requests in flight at once. */
+export interface ConcurrencyLimit {
+  enter(signal: AbortSignal, deadline: number): Promise<Release>;
+}
+
+/** In-process semaphore, FIFO. */
+export class LocalConcurrency implements ConcurrencyLimit {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly limit: number) {}
+
+  async enter(signal: AbortSignal, deadline: number): Promise<Release> {
+    while (this.active >= this.limit) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw noSlot(this.limit);
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          this.waiting.splice(this.waiting.indexOf(wake), 1);
+          reject(noSlot(this.limit));
+        }, left);
+        const wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        this.waiting.push(wake);
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      });
+    }
+    this.active++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.active--;
+      this.waiting.shift()?.();
+    };
+  }
+}
+
+const noSlot = (limit: number) => new ConnectorError('UPSTREAM_RATE_LIMITED', `the connection already has ${limit} requests in flight (the provider's concurrency limit); none finished before the request deadline`);
+
+// A lease per request in flight, in a sorted set scored by expiry (Redis clock): a replica that dies
+// holding leases frees them when they expire. KEYS[1] set; ARGV: limit, lease ms, member.
+const ENTER = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+return 1`;
+/** How often a request waiting for a shared slot asks again. */
+const SLOT_POLL_MS = 20;
+
+/** The concurrency limit shared by every replica; the local semaphore serves while Redis does not answer. */
+export class SharedConcurrency implements ConcurrencyLimit {
+  private readonly local: LocalConcurrency;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly key: string,
+    private readonly limit: number,
+    private readonly timeoutMs = 250,
+  ) {
+    this.local = new LocalConcurrency(limit);
+  }
+
+  async enter(signal: AbortSignal, deadline: number): Promise<Release> {
+    const member = randomUUID();
+    // The lease outlives the request at most by its deadline; a crashed holder frees it then.
+    const leaseMs = Math.max(1_000, deadline - Date.now());
+    for (;;) {
+      let entered: number;
+      try {
+        entered = (await withDeadline(this.redis.eval(ENTER, 1, this.key, String(this.limit), String(leaseMs), member) as Promise<number>, this.timeoutMs, 'the shared concurrency limit')) as number;
+      } catch {
+        return this.local.enter(signal, deadline);
+      }
+      if (entered === 1) return () => void this.redis.zrem(this.key, member).catch(() => undefined);
+      if (Date.now() + SLOT_POLL_MS > deadline) throw noSlot(this.limit);
+      await pause(SLOT_POLL_MS, signal);
+    }
+  }
 }
 
 /**

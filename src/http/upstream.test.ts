@@ -33,7 +33,7 @@ afterAll(async () => {
   await new Promise((r) => server.close(r));
 });
 
-const manifest = { id: 'fake', displayName: 'Fake', auth: { apiKey: { label: 'key' } }, rateLimits: { requests: 1000, windowMs: 1000 } } as ConnectorManifest;
+const manifest = { id: 'fake', displayName: 'Fake', auth: { apiKey: { label: 'key' } }, maxConcurrency: 4, rateLimits: { windows: [{ requests: 1000, windowMs: 1000 }] } } as ConnectorManifest;
 
 function client(overrides: Partial<typeof DEFAULT_UPSTREAM_OPTIONS> = {}, deadlineMs = 5_000, metrics: Metrics | null = null) {
   const c = new UpstreamClient(metrics, { ...DEFAULT_UPSTREAM_OPTIONS, baseDelayMs: 5, maxDelayMs: 20, ...overrides });

@@ -14,7 +14,7 @@ import {
 import { ConnectorError, parseRetryAfter } from '../../connectors/sdk/errors.ts';
 import type { ConnectionInfo, ConnectorManifest, QueryValue, UpstreamFetch, UpstreamRequest, UpstreamResponse } from '../../connectors/sdk/types.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { RateBudget, type Budget } from './rate-budget.ts';
+import { LocalConcurrency, localBudgets, type BudgetFactory, type ConnectionBudget } from './rate-budget.ts';
 
 export interface UpstreamOptions {
   /** Longest one attempt may take. */
@@ -100,7 +100,7 @@ function appendParams(params: URLSearchParams, values: Record<string, QueryValue
 
 export class UpstreamClient {
   private readonly breakers = new Map<string, CircuitBreakerPolicy>();
-  private readonly budgets = new Map<string, Budget>();
+  private readonly budgets = new Map<string, ConnectionBudget>();
 
   constructor(
     private readonly metrics: Metrics | null,
@@ -108,12 +108,23 @@ export class UpstreamClient {
     /** The transport; captured once so tests can prove connectors use nothing else. */
     private readonly fetchImpl: typeof fetch = globalThis.fetch,
     /** Builds a connection's budget (shared across replicas when Redis is configured); default in-process. */
-    private readonly budgetFactory: (key: string, requests: number, windowMs: number) => Budget = (_key, requests, windowMs) => new RateBudget(requests, windowMs),
+    private readonly budgetFactory: BudgetFactory = localBudgets,
   ) {}
 
-  /** The wrapped fetch handed to a connector for one connection within one request. */
+  /**
+   * The wrapped fetch handed to a connector for one connection within one request. At most
+   * manifest.maxConcurrency of its calls are in flight at once; the rest wait their turn here.
+   */
   forScope(scope: CallScope): UpstreamFetch {
-    return (request) => this.send(scope, request);
+    const fanOut = new LocalConcurrency(scope.manifest.maxConcurrency ?? 1);
+    return async (request) => {
+      const release = await fanOut.enter(scope.signal, scope.deadline);
+      try {
+        return await this.send(scope, request);
+      } finally {
+        release();
+      }
+    };
   }
 
   private breakerFor(scope: CallScope): CircuitBreakerPolicy {
@@ -131,12 +142,13 @@ export class UpstreamClient {
     return breaker;
   }
 
-  private budgetFor(scope: CallScope): Budget {
+  private budgetFor(scope: CallScope): ConnectionBudget {
     const key = `${scope.manifest.id}:${scope.connection.id}`;
     let budget = this.budgets.get(key);
     if (!budget) {
-      const limit = scope.rateLimit ?? scope.manifest.rateLimits;
-      budget = this.budgetFactory(key, limit.requests, limit.windowMs);
+      // A connection's own allowance (tenants file) replaces the manifest's windows, not its concurrency limit.
+      const limits = scope.rateLimit ? { ...scope.manifest.rateLimits, windows: [scope.rateLimit] } : scope.manifest.rateLimits;
+      budget = this.budgetFactory(key, limits);
       this.budgets.set(key, budget);
     }
     return budget;
@@ -200,8 +212,12 @@ export class UpstreamClient {
 
     try {
       return await policy.execute(async () => {
-        await budget.take(scope.signal, scope.deadline);
-        return breaker.execute(() => this.attempt(scope, request, method));
+        const release = await budget.acquire(scope.signal, scope.deadline);
+        try {
+          return await breaker.execute(() => this.attempt(scope, request, method));
+        } finally {
+          release();
+        }
       }, scope.signal);
     } catch (err) {
       if (err instanceof AttemptFailure) throw err.error;
