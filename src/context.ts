@@ -9,7 +9,7 @@ import type { CredentialStore } from './auth/credentials.ts';
 import type { ConnectionStore } from './auth/connections.ts';
 import type { CredentialVault } from './auth/vault.ts';
 import type { ApiKeyStore } from './auth/api-keys.ts';
-import type { ConnectFlow } from './auth/connect.ts';
+import type { ConnectFlow } from './auth/connect/flow.ts';
 import type { Principal, Tenant, TenantDirectory } from './auth/tenants.ts';
 import type { ConnectionConfig, GatewayConfig } from './config.ts';
 import type { UpstreamClient } from './http/upstream.ts';

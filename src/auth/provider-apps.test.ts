@@ -11,7 +11,7 @@ import { defineConnector } from '../../connectors/sdk/define.ts';
 import type { ContactModel } from '../../connectors/sdk/models.ts';
 import type { Connector, ConnectorManifest, EntityLoader, OAuth2Mode } from '../../connectors/sdk/types.ts';
 import type { ApiKeyScope, ConnectionConfig, GatewayConfig, ProviderRegistration } from '../config.ts';
-import { returnUrlAllowed } from './connect.ts';
+import { returnUrlAllowed } from './connect/browser.ts';
 import { fillTemplate, ProviderApps, resolveFileCredential } from './provider-apps.ts';
 import { scopeError, scopesFromClaim } from './scopes.ts';
 

@@ -19,14 +19,12 @@ import type { QueuedChange } from './model.ts';
 import { BullChangeQueue, MemoryChangeQueue, PermanentFailure, type ChangeQueue } from './queue.ts';
 import { MemoryDeadLetterStore, MemoryVersionStore, RedisDeadLetterStore, RedisVersionStore, type DeadLetterStore, type VersionStore } from './stores.ts';
 
-/** How long a worker's refetch may take (no client is waiting, but it must end). */
-const REFETCH_DEADLINE_MS = 30_000;
 /** Thin events arriving within this window are refetched in one batch. */
 const REFETCH_BATCH_WINDOW_MS = 10;
 
 /** What the worker needs: where connections live, how to call their connector, the cache to refresh. */
 export interface EventPipelineDeps {
-  config: Pick<GatewayConfig, 'redisUrl' | 'keyPrefix' | 'events'>;
+  config: Pick<GatewayConfig, 'redisUrl' | 'keyPrefix' | 'events' | 'limits'>;
   directory: TenantDirectory;
   contexts: ConnectorContexts;
   cache: EntityCache;
@@ -134,7 +132,7 @@ export class EventPipeline {
       loader = new DataLoader<string, EntityModel | ConnectorError>(
         async (ids) => {
           const owner = await this.services.directory.ownerOf(item.connectionId);
-          const bounds = { signal: new AbortController().signal, deadline: Date.now() + REFETCH_DEADLINE_MS };
+          const bounds = { signal: new AbortController().signal, deadline: Date.now() + this.services.config.limits.refetchDeadlineMs };
           const handle = owner ? this.services.contexts.forConnection(owner.tenant.id, owner.connection, bounds) : null;
           const entityLoader = handle?.connector.loaders[entity] as EntityLoader<EntityModelMap[EntityType]> | undefined;
           if (!handle || !entityLoader) return ids.map(() => new ConnectorError('UPSTREAM_NOT_FOUND', `connection ${item.connectionId} cannot read ${entity}`, { retryable: false }));

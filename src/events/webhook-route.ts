@@ -13,7 +13,6 @@ import type { EventPipeline } from './pipeline.ts';
 import type { QueuedChange } from './model.ts';
 import type { ManagedConnection } from '../auth/connections.ts';
 
-export const WEBHOOK_MAX_BODY_BYTES = 1024 * 1024;
 const RETRY_AFTER_SECONDS = 5;
 
 export async function handleWebhook(req: IncomingMessage, res: ServerResponse, url: URL, services: GatewayServices, pipeline: EventPipeline): Promise<void> {
@@ -42,10 +41,11 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
     secret = await services.credentials.appWebhookSecret(connectorId);
     if (secret) target = { kind: 'app', accountSetting: webhooks.accountSetting };
   }
-  const rawBody = await readBody(req, WEBHOOK_MAX_BODY_BYTES);
+  const maxBytes = services.config.limits.webhookMaxBodyBytes;
+  const rawBody = await readBody(req, maxBytes);
   // One answer for every kind of unknown: the URL reveals nothing about other tenants' setup.
   if (!webhooks || !target || !secret) return sendJson(res, 404, { error: 'no webhook endpoint for this connector and connection' });
-  if (rawBody === null) return sendJson(res, 413, { error: `body exceeds ${WEBHOOK_MAX_BODY_BYTES} bytes` });
+  if (rawBody === null) return sendJson(res, 413, { error: `body exceeds ${maxBytes} bytes` });
 
   const headers: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;

@@ -13,6 +13,7 @@ import {
 } from 'cockatiel';
 import { ConnectorError, parseRetryAfter } from '../../connectors/sdk/errors.ts';
 import type { ConnectionInfo, ConnectorManifest, QueryValue, UpstreamFetch, UpstreamRequest, UpstreamResponse } from '../../connectors/sdk/types.ts';
+import { DEFAULT_LIMITS } from '../config.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { LocalConcurrency, localBudgets, type BudgetFactory, type ConnectionBudget } from './rate-budget.ts';
 
@@ -30,13 +31,14 @@ export interface UpstreamOptions {
   breakerHalfOpenAfterMs: number;
 }
 
+/** The gateway's defaults (DEFAULT_LIMITS), for callers without a config (tests, the conformance suite). */
 export const DEFAULT_UPSTREAM_OPTIONS: UpstreamOptions = {
-  attemptTimeoutMs: 5_000,
-  maxAttempts: 3,
-  baseDelayMs: 100,
-  maxDelayMs: 2_000,
-  breakerThreshold: 5,
-  breakerHalfOpenAfterMs: 10_000,
+  attemptTimeoutMs: DEFAULT_LIMITS.upstreamAttemptTimeoutMs,
+  maxAttempts: DEFAULT_LIMITS.upstreamMaxAttempts,
+  baseDelayMs: DEFAULT_LIMITS.upstreamBaseDelayMs,
+  maxDelayMs: DEFAULT_LIMITS.upstreamMaxDelayMs,
+  breakerThreshold: DEFAULT_LIMITS.breakerThreshold,
+  breakerHalfOpenAfterMs: DEFAULT_LIMITS.breakerHalfOpenAfterMs,
 };
 
 export interface CallScope {

@@ -1,5 +1,5 @@
 // Connections, connect sessions, API keys and connection status events: thin, like every
-// resolver. The work is in src/auth/connect.ts; scopes are checked before any resolver runs
+// resolver. The work is in src/auth/connect/; scopes are checked before any resolver runs
 // (src/auth/scopes.ts).
 import type { ApiKeyScope } from '../config.ts';
 import type { ManagedConnection, StatusEvent } from '../auth/connections.ts';

@@ -22,27 +22,25 @@
 // Also: the client-credentials grant (same openid-client configuration), API-key / basic
 // credentials checked against the provider before they are stored, disconnect (revoke at the
 // provider where it has a way, then delete), and enable/disable.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as client from 'openid-client';
-import { ConnectorError } from '../../connectors/sdk/errors.ts';
-import type { Connector, EntityLoader } from '../../connectors/sdk/types.ts';
-import type { GatewayConfig } from '../config.ts';
-import { badUserInput } from '../errors.ts';
-import type { ConnectorContexts } from '../connector-context.ts';
-import type { ConnectionAuth, ConnectionStore, ManagedConnection, StatusEvent } from './connections.ts';
-import type { StoredCredential } from './credentials.ts';
-import { grantedScopes, oauthConfiguration } from './oauth-client.ts';
-import { matchesPattern, stringSettings, type ProviderApps, type ResolvedOAuthApp } from './provider-apps.ts';
-import type { Tenant, TenantDirectory } from './tenants.ts';
-import type { TokenManager, TokenRecord } from './token-manager.ts';
+import { ConnectorError } from '../../../connectors/sdk/errors.ts';
+import type { Connector, EntityLoader } from '../../../connectors/sdk/types.ts';
+import type { GatewayConfig } from '../../config.ts';
+import { badUserInput } from '../../errors.ts';
+import type { ConnectorContexts } from '../../connector-context.ts';
+import type { ConnectionAuth, ConnectionStore, ManagedConnection, StatusEvent } from '../connections.ts';
+import type { StoredCredential } from '../credentials.ts';
+import { grantedScopes, oauthConfiguration } from '../oauth-client.ts';
+import { matchesPattern, stringSettings, type ProviderApps, type ResolvedOAuthApp } from '../provider-apps.ts';
+import type { Tenant, TenantDirectory } from '../tenants.ts';
+import type { TokenManager, TokenRecord } from '../token-manager.ts';
+import { VaultDecryptError, type CredentialVault } from '../vault.ts';
+import { bindingCookieName, confirmCookieName, confirmationPage, newToken, readCookie, refuse, returnUrlAllowed, setCookie, stateDigest, type HttpAnswer } from './browser.ts';
+import { baseUrlFromGrant, settingsFromGrant } from './grants.ts';
 import { revokeAtProvider, type RevocationOutcome } from './revocation.ts';
-import { VaultDecryptError, type CredentialVault } from './vault.ts';
 
-export interface HttpAnswer {
-  status: number;
-  headers?: Record<string, string>;
-  body?: unknown;
-}
+export type { HttpAnswer } from './browser.ts';
 
 interface ConnectSession {
   tenantId: string;
@@ -74,63 +72,6 @@ export interface DisconnectResult {
   connectionId: string;
   revokedAtProvider: boolean;
   message: string;
-}
-
-const newToken = () => randomBytes(32).toString('base64url');
-const stateDigest = (state: string) => createHash('sha256').update(state).digest('base64url');
-const confirmCookieName = (sessionToken: string) => `sb_confirm_${createHash('sha256').update(sessionToken).digest('hex').slice(0, 16)}`;
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-/** One cookie per pending authorization, so two flows in two tabs do not overwrite each other. */
-const bindingCookieName = (state: string) => `sb_connect_${stateDigest(state).slice(0, 16).replace(/[-_]/g, 'x')}`;
-
-/**
- * A Set-Cookie value. Over https the name gets the `__Host-` prefix (Secure, Path=/, no Domain), so
- * neither a sibling subdomain nor a plain-http page can plant it; over http (local development,
- * the demo) it is scoped to `path`.
- */
-function setCookie(name: string, value: string, o: { https: boolean; path: string; maxAge: number; sameSite: 'Lax' | 'Strict' }): string {
-  const attributes = o.https ? `; Path=/; Secure` : `; Path=${o.path}`;
-  return `${o.https ? `__Host-${name}` : name}=${value}${attributes}; Max-Age=${o.maxAge}; HttpOnly; SameSite=${o.sameSite}`;
-}
-
-/** A cookie's value, under its plain or its `__Host-` name (setCookie uses either). */
-function readCookie(header: string | null | undefined, name: string): string | null {
-  for (const part of (header ?? '').split(';')) {
-    const i = part.indexOf('=');
-    const key = i > 0 ? part.slice(0, i).trim() : '';
-    if (key === name || key === `__Host-${name}`) return part.slice(i + 1).trim();
-  }
-  return null;
-}
-const refuse = (message: string): HttpAnswer => ({ status: 400, body: { error: message, code: 'BAD_REQUEST' } });
-
-/** The tenant's connect parameters plus the token-response fields the connector keeps as settings. */
-function settingsFromGrant(app: ResolvedOAuthApp, tokens: client.TokenEndpointResponse, params: Record<string, string>): Record<string, string> {
-  const raw = tokens as Record<string, unknown>;
-  const settings: Record<string, string> = { ...params };
-  for (const [name, field] of Object.entries(app.mode.settingsFromTokenResponse ?? {})) {
-    const v = raw[field];
-    if (typeof v === 'string' || typeof v === 'number') settings[name] = String(v);
-  }
-  return settings;
-}
-
-/** Whether `url` is allowed by an allow-list entry: the same URL, or under an entry ending in "/". */
-export function returnUrlAllowed(url: string, allowList: readonly string[]): boolean {
-  let parsed: URL;
-  // An empty fragment ("…#") leaves URL.hash empty: refuse any '#' in the text itself.
-  if (url.includes('#')) return false;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return false;
-  }
-  if (parsed.username || parsed.password || parsed.hash) return false;
-  const href = parsed.href;
-  return allowList.some((entry) => {
-    const allowed = new URL(entry).href;
-    return allowed.endsWith('/') ? href.startsWith(allowed) : href === allowed || href.startsWith(`${allowed}?`);
-  });
 }
 
 export class ConnectFlow {
@@ -176,16 +117,7 @@ export class ConnectFlow {
     const tenant = this.deps.directory.byId(session.tenantId);
     const confirm = newToken();
     const action = `/connect/${encodeURIComponent(connectorId)}${requestUrl.search}`;
-    const provider = escapeHtml(connector.manifest.displayName);
-    const who = escapeHtml(tenant?.name ?? session.tenantId);
-    const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Connect ${provider}</title><meta name="referrer" content="no-referrer">
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1b1b1b}button{font:inherit;padding:.6rem 1.2rem;border-radius:6px;border:0;background:#2d5be3;color:#fff;cursor:pointer}small{color:#555}</style></head>
-<body><h1>Connect ${provider}</h1>
-<p>You are about to give <strong>${who}</strong> read access to your ${provider} account through Switchboard.</p>
-<p><small>Continue only if you started this from ${who}. ${provider} will ask you to approve the access next.</small></p>
-<form method="post" action="${escapeHtml(action)}"><input type="hidden" name="confirm" value="${confirm}"><button type="submit">Continue to ${provider}</button></form>
-</body></html>`;
+    const html = confirmationPage(connector.manifest.displayName, tenant?.name ?? session.tenantId, action, confirm);
     const cookie = setCookie(confirmCookieName(token), confirm, { https: this.deps.config.publicUrl?.startsWith('https:') === true, path: `/connect/${encodeURIComponent(connectorId)}`, maxAge: this.deps.config.connectSessionTtlSeconds, sameSite: 'Strict' });
     return {
       status: 200,
@@ -516,22 +448,9 @@ export class ConnectFlow {
     return stored;
   }
 
-  /** This connection's API base URL: from the token response when the connector says so (checked against its host pattern), else the registration's. */
+  /** This connection's API base URL: from the token response when the connector says so, else the registration's. */
   private grantBaseUrl(connectorId: string, app: ResolvedOAuthApp, tokens: client.TokenEndpointResponse): string | null {
-    const raw = tokens as Record<string, unknown>;
-    const fromToken = app.mode.baseUrlFromTokenResponse;
-    const instance = fromToken ? raw[fromToken.field] : undefined;
-    if (!fromToken || typeof instance !== 'string') return this.deps.config.providers[connectorId]?.baseUrl ?? null;
-    let parsed: URL | null = null;
-    try {
-      parsed = new URL(instance);
-    } catch {
-      parsed = null;
-    }
-    if (!parsed || parsed.protocol !== 'https:' || !matchesPattern(fromToken.hostPattern, parsed.hostname)) {
-      throw new ConnectorError('UPSTREAM_BAD_RESPONSE', `the token response named an API host that is not one of the provider's (${fromToken.field})`, { retryable: false });
-    }
-    return parsed.origin;
+    return baseUrlFromGrant(app, tokens) ?? this.deps.config.providers[connectorId]?.baseUrl ?? null;
   }
 
   private async storeOAuth(

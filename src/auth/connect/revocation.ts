@@ -1,9 +1,9 @@
 // Giving access back at disconnect, by the revocation kind the connector declares
 // (manifest.auth.oauth2.revocation). The kinds are generic HTTP shapes; no provider is named here.
 import * as client from 'openid-client';
-import type { ConnectionStore, ManagedConnection } from './connections.ts';
-import type { ResolvedOAuthApp } from './provider-apps.ts';
-import type { TokenRecord } from './token-manager.ts';
+import type { ConnectionStore, ManagedConnection } from '../connections.ts';
+import type { ResolvedOAuthApp } from '../provider-apps.ts';
+import type { TokenRecord } from '../token-manager.ts';
 
 /** 'shared': another connection uses the same provider account, so access stays (deauthorizing would cut it off too). */
 export type RevocationOutcome = 'revoked' | 'unsupported' | 'shared';
