@@ -2,7 +2,7 @@
 // named constant here with its default; docs/configuration.md lists them.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import type { JwtSettings } from './auth/jwt.ts';
+import type { JwtSettings } from './callers/jwt.ts';
 
 /**
  * Every limit and timeout of the gateway, with its one default. docs/configuration.md lists them

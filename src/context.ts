@@ -3,16 +3,16 @@
 import type { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import type { Connector } from '../connectors/sdk/types.ts';
-import type { ConnectorContexts } from './connector-context.ts';
+import type { ConnectorContexts } from './upstream/connector-context.ts';
 import type { EntityCache } from './cache/entity-cache.ts';
-import type { CredentialStore } from './auth/credentials.ts';
-import type { ConnectionStore } from './auth/connections.ts';
-import type { CredentialVault } from './auth/vault.ts';
-import type { ApiKeyStore } from './auth/api-keys.ts';
-import type { ConnectFlow } from './auth/connect/flow.ts';
-import type { Principal, Tenant, TenantDirectory } from './auth/tenants.ts';
+import type { CredentialStore } from './accounts/credentials.ts';
+import type { ConnectionStore } from './accounts/connections.ts';
+import type { CredentialVault } from './accounts/vault.ts';
+import type { ApiKeyStore } from './callers/api-keys.ts';
+import type { ConnectFlow } from './accounts/connect/flow.ts';
+import type { Principal, Tenant, TenantDirectory } from './callers/tenants.ts';
 import type { ConnectionConfig, GatewayConfig } from './config.ts';
-import type { UpstreamClient } from './http/upstream.ts';
+import type { UpstreamClient } from './upstream/client.ts';
 import type { EventPipeline } from './events/pipeline.ts';
 import { RequestLoaders, type ConnectionHandle } from './loaders/request-loaders.ts';
 

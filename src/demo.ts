@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CONNECTORS, type RegisteredConnector } from '../connectors/registry.ts';
 import type { EmulatorHandle } from '../connectors/sdk/emulator.ts';
-import { hashApiKey } from './auth/tenants.ts';
+import { hashApiKey } from './callers/tenants.ts';
 import type { GatewayConfig, TenantConfig } from './config.ts';
 
 export interface Demo {

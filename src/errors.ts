@@ -5,8 +5,8 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { HeaderMap } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { CONNECTOR_ERROR_CODES, ConnectorError, type ConnectorErrorCode } from '../connectors/sdk/errors.ts';
-import { ApiKeyInputError } from './auth/api-keys.ts';
-import { TokenRefreshError } from './auth/token-manager.ts';
+import { ApiKeyInputError } from './callers/api-keys.ts';
+import { TokenRefreshError } from './accounts/token-manager.ts';
 import { isStoreOutage } from './util/store-outage.ts';
 
 export { StoreOutage, isStoreOutage } from './util/store-outage.ts';

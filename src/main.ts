@@ -4,7 +4,7 @@ import { ConfigError, defaultGatewayConfig, jwtSettingsFromEnv, loadTenantsFile,
 import { startDemo, type Demo } from './demo.ts';
 import { createLogger } from './observability/logger.ts';
 import { createGateway } from './server.ts';
-import { loadVaultKeyring } from './auth/vault.ts';
+import { loadVaultKeyring } from './accounts/vault.ts';
 
 async function main(): Promise<void> {
   const env = parseEnv(process.env);

@@ -9,10 +9,10 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { connectorMap } from '../connectors/registry.ts';
 import type { Connector } from '../connectors/sdk/types.ts';
-import { createAuthenticator } from './auth/authenticate.ts';
-import type { CredentialStore } from './auth/credentials.ts';
-import { JwtVerifier } from './auth/jwt.ts';
-import { loadVaultKeyring, type MasterKeyring } from './auth/vault.ts';
+import { createAuthenticator } from './callers/authenticate.ts';
+import type { CredentialStore } from './accounts/credentials.ts';
+import { JwtVerifier } from './callers/jwt.ts';
+import { loadVaultKeyring, type MasterKeyring } from './accounts/vault.ts';
 import type { GatewayConfig } from './config.ts';
 import type { GatewayServices } from './context.ts';
 import { buildSchema, depthLimit, startApollo } from './gateway/apollo.ts';
@@ -22,7 +22,7 @@ import { attachGraphqlWs } from './gateway/websocket.ts';
 import { createLogger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 
-export { bearerToken } from './auth/authenticate.ts';
+export { bearerToken } from './callers/authenticate.ts';
 export { buildSchema, loadTypeDefs } from './gateway/apollo.ts';
 
 export interface Gateway {

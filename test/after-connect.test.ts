@@ -8,7 +8,7 @@ import { hubspot } from '../connectors/hubspot/index.ts';
 import { defineConnector } from '../connectors/sdk/define.ts';
 import type { ConnectGrant, Connector } from '../connectors/sdk/types.ts';
 import { connectorMap } from '../connectors/registry.ts';
-import { hashApiKey } from '../src/auth/tenants.ts';
+import { hashApiKey } from '../src/callers/tenants.ts';
 import { cookieBrowser, freePort, startConnect, startStack, type Stack } from './helpers.ts';
 
 const APP = { clientId: 'multi-app', clientSecret: 'multi-app-secret-000000000000' };

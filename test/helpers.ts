@@ -5,7 +5,7 @@ import type { EmulatorHandle, ProviderEmulatorOptions } from '../connectors/sdk/
 import type { HubSpotEmulatorHandle } from '../connectors/hubspot/emulator/index.ts';
 import type { StripeEmulatorHandle } from '../connectors/stripe/emulator/index.ts';
 import { CONNECTORS } from '../connectors/registry.ts';
-import { hashApiKey } from '../src/auth/tenants.ts';
+import { hashApiKey } from '../src/callers/tenants.ts';
 import { startRedisServer, type RedisServer } from './redis-server.ts';
 import { REDIS_URL } from './test-redis.ts';
 import { defaultGatewayConfig, type GatewayConfig, type TenantConfig } from '../src/config.ts';

@@ -81,7 +81,7 @@ const authSchema = z
   .refine((a) => a.oauth2 || a.apiKey || a.basic, 'at least one auth mode (oauth2, apiKey, basic)');
 
 /**
- * A connection's documented allowance, enforced by the shared budget (src/http/rate-budget.ts)
+ * A connection's documented allowance, enforced by the shared budget (src/upstream/rate-budget.ts)
  * across every replica: each window (HubSpot 110 per 10 s; Xero 60 per minute and 5,000 per day)
  * and the concurrency limit (Xero 5, QuickBooks 10 in flight).
  */

@@ -7,11 +7,11 @@
 // not the provider's event shape, 503 + Retry-After when the queue cannot confirm the write.
 // Nothing is queued on any rejection.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { publicBaseOf, readBody, sendJson } from '../http/respond.ts';
+import { publicBaseOf, readBody, sendJson } from '../inbound/respond.ts';
 import type { GatewayServices } from '../context.ts';
 import type { EventPipeline } from './pipeline.ts';
 import type { QueuedChange } from './model.ts';
-import type { ManagedConnection } from '../auth/connections.ts';
+import type { ManagedConnection } from '../accounts/connections.ts';
 
 const RETRY_AFTER_SECONDS = 5;
 

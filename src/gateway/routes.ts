@@ -2,14 +2,14 @@
 // (/connect/<connector>[/callback], /webhooks/…). Handlers answer; nothing here builds services.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
-import type { Authenticate } from '../auth/authenticate.ts';
-import type { HttpAnswer } from '../auth/connect/flow.ts';
+import type { Authenticate } from '../callers/authenticate.ts';
+import type { HttpAnswer } from '../accounts/connect/flow.ts';
 import type { KvStore } from '../cache/store.ts';
 import { RequestContext, type GatewayServices } from '../context.ts';
 import { toPublicError } from '../errors.ts';
 import { handleWebhook } from '../events/webhook-route.ts';
-import { graphiqlPage } from '../http/graphiql.ts';
-import { publicBaseOf, readBody, sendJson as sendJsonWith } from '../http/respond.ts';
+import { graphiqlPage } from '../inbound/graphiql.ts';
+import { publicBaseOf, readBody, sendJson as sendJsonWith } from '../inbound/respond.ts';
 import type { Metrics } from '../observability/metrics.ts';
 
 export interface RouteDeps {

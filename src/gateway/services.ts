@@ -3,22 +3,22 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Connector } from '../../connectors/sdk/types.ts';
-import { MemoryApiKeyStore, RedisApiKeyStore, type ApiKeyStore } from '../auth/api-keys.ts';
-import { ConnectFlow } from '../auth/connect/flow.ts';
-import { MemoryConnectionStore, RedisConnectionStore, recordStatus, type ConnectionStore } from '../auth/connections.ts';
-import { VaultCredentialStore, type CredentialStore } from '../auth/credentials.ts';
-import { ProviderApps } from '../auth/provider-apps.ts';
-import { TenantDirectory } from '../auth/tenants.ts';
-import { TokenManager } from '../auth/token-manager.ts';
-import { CredentialVault, createVaultStore, type MasterKeyring } from '../auth/vault.ts';
+import { MemoryApiKeyStore, RedisApiKeyStore, type ApiKeyStore } from '../callers/api-keys.ts';
+import { ConnectFlow } from '../accounts/connect/flow.ts';
+import { MemoryConnectionStore, RedisConnectionStore, recordStatus, type ConnectionStore } from '../accounts/connections.ts';
+import { VaultCredentialStore, type CredentialStore } from '../accounts/credentials.ts';
+import { ProviderApps } from '../accounts/provider-apps.ts';
+import { TenantDirectory } from '../callers/tenants.ts';
+import { TokenManager } from '../accounts/token-manager.ts';
+import { CredentialVault, createVaultStore, type MasterKeyring } from '../accounts/vault.ts';
 import { EntityCache } from '../cache/entity-cache.ts';
 import { createKvStore, type KvStore } from '../cache/store.ts';
 import { ConfigError, type GatewayConfig } from '../config.ts';
-import { ConnectorContexts } from '../connector-context.ts';
+import { ConnectorContexts } from '../upstream/connector-context.ts';
 import type { GatewayServices } from '../context.ts';
 import { EventPipeline } from '../events/pipeline.ts';
-import { localBudgets, sharedBudgets } from '../http/rate-budget.ts';
-import { UpstreamClient } from '../http/upstream.ts';
+import { localBudgets, sharedBudgets } from '../upstream/rate-budget.ts';
+import { UpstreamClient } from '../upstream/client.ts';
 import type { Metrics } from '../observability/metrics.ts';
 
 export interface BuiltServices {

@@ -7,12 +7,12 @@ import { GraphQLError, parse, specifiedRules, validate, type GraphQLSchema, type
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Authenticate } from '../auth/authenticate.ts';
-import { scopeError } from '../auth/scopes.ts';
-import type { Principal } from '../auth/tenants.ts';
+import type { Authenticate } from '../callers/authenticate.ts';
+import { scopeError } from '../callers/scopes.ts';
+import type { Principal } from '../callers/tenants.ts';
 import { RequestContext, type GatewayServices } from '../context.ts';
 import { sharedSubscribe } from '../events/shared-execution.ts';
-import { publicBaseOf } from '../http/respond.ts';
+import { publicBaseOf } from '../inbound/respond.ts';
 
 export interface GraphqlWsDeps {
   server: Server;

@@ -1,12 +1,12 @@
 // Connections, connect sessions, API keys and connection status events: thin, like every
-// resolver. The work is in src/auth/connect/; scopes are checked before any resolver runs
-// (src/auth/scopes.ts).
+// resolver. The work is in src/accounts/connect/; scopes are checked before any resolver runs
+// (src/callers/scopes.ts).
 import type { ApiKeyScope } from '../config.ts';
-import type { ManagedConnection, StatusEvent } from '../auth/connections.ts';
+import type { ManagedConnection, StatusEvent } from '../accounts/connections.ts';
 import type { RequestContext } from '../context.ts';
 import { badUserInput, toPublicError } from '../errors.ts';
 import type { Resolvers } from '../generated/graphql.ts';
-import { pushStream } from '../events/subscribe.ts';
+import { pushStream } from '../util/push-stream.ts';
 
 /** File-defined connections, shown with the same shape as runtime ones. */
 function listConnections(rc: RequestContext): Promise<ManagedConnection[]> {

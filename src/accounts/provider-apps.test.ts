@@ -13,7 +13,7 @@ import type { Connector, ConnectorManifest, EntityLoader, OAuth2Mode } from '../
 import type { ApiKeyScope, ConnectionConfig, GatewayConfig, ProviderRegistration } from '../config.ts';
 import { returnUrlAllowed } from './connect/browser.ts';
 import { fillTemplate, ProviderApps, resolveFileCredential } from './provider-apps.ts';
-import { scopeError, scopesFromClaim } from './scopes.ts';
+import { scopeError, scopesFromClaim } from '../callers/scopes.ts';
 
 // ─── fake connectors ────────────────────────────────────────────────────────────────────────────
 

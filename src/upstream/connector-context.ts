@@ -5,10 +5,10 @@
 // layer's fetch (budget, breaker, retries, credential placement and renewal), a logger, the
 // caller's signal and deadline.
 import type { Logger } from 'pino';
-import type { Connector, ConnectorContext, ConnectionInfo } from '../connectors/sdk/types.ts';
-import type { CredentialStore } from './auth/credentials.ts';
-import type { ConnectionConfig } from './config.ts';
-import type { UpstreamClient, UpstreamCredential } from './http/upstream.ts';
+import type { Connector, ConnectorContext, ConnectionInfo } from '../../connectors/sdk/types.ts';
+import type { CredentialStore } from '../accounts/credentials.ts';
+import type { ConnectionConfig } from '../config.ts';
+import type { UpstreamClient, UpstreamCredential } from './client.ts';
 
 /** What one call (or one request's worth of calls) is bounded by. */
 export interface CallBounds {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectorError } from '../../connectors/sdk/errors.ts';
 import type { ConnectorManifest } from '../../connectors/sdk/types.ts';
 import { Metrics } from '../observability/metrics.ts';
-import { DEFAULT_UPSTREAM_OPTIONS, UpstreamClient, buildUrl } from './upstream.ts';
+import { DEFAULT_UPSTREAM_OPTIONS, UpstreamClient, buildUrl } from './client.ts';
 
 type Step = { status: number; headers?: Record<string, string>; body?: string; hang?: boolean };
 let script: Step[] = [];
