@@ -73,8 +73,8 @@ const authSchema = z
     basic: z.object({ label: z.string().min(1) }).optional(),
     /**
      * Where the upstream layer puts the credential: header (lower case) and scheme, null for the
-     * bare token (Shopify: `x-shopify-access-token`). Default `authorization: Bearer`; connections
-     * with `basic` credentials use scheme `Basic`.
+     * bare token (Shopify: `x-shopify-access-token`). Default `authorization: Bearer`. A connector
+     * that sets the header itself (HubSpot, Stripe) keeps it; renewal on a 401 works either way.
      */
     tokenPlacement: z.object({ header: z.string().regex(/^[a-z0-9-]+$/, 'a lower-case header name'), scheme: z.string().min(1).nullable() }).optional(),
   })

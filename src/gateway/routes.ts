@@ -92,8 +92,9 @@ export function createRequestListener(deps: RouteDeps): (req: IncomingMessage, r
 /** GraphQL over HTTP through Apollo, with the body limit, a per-request context and the client's disconnect as abort. */
 function graphqlHandler({ services, apollo, authenticate }: RouteDeps): Handler {
   const { config } = services;
-  const { maxBodyBytes, requestDeadlineMs } = config.limits;
   return async (req, res, url) => {
+    // Read per request: limits may be changed on a running gateway (tests shorten the deadline).
+    const { maxBodyBytes, requestDeadlineMs } = config.limits;
     let body: unknown;
     if (req.method === 'POST') {
       const raw = await readBody(req, maxBodyBytes);
