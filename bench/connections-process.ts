@@ -7,8 +7,8 @@
 // Prints one JSON line with what the parent needs, then serves until killed.
 import { randomUUID } from 'node:crypto';
 import { startEmulator } from '../connectors/hubspot/emulator/index.ts';
-import { hashApiKey } from '../src/auth/tenants.ts';
-import { generateMasterKeyEntry, parseMasterKeys } from '../src/auth/vault.ts';
+import { hashApiKey } from '../src/callers/tenants.ts';
+import { generateMasterKeyEntry, parseMasterKeys } from '../src/accounts/vault.ts';
 import { defaultGatewayConfig } from '../src/config.ts';
 import { createGateway } from '../src/server.ts';
 import { cookieBrowser, startConnect } from '../test/helpers.ts';

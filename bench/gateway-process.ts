@@ -4,7 +4,7 @@
 import { defaultGatewayConfig } from '../src/config.ts';
 import { startDemo } from '../src/demo.ts';
 import { createGateway } from '../src/server.ts';
-import { generateMasterKeyEntry, parseMasterKeys } from '../src/auth/vault.ts';
+import { generateMasterKeyEntry, parseMasterKeys } from '../src/accounts/vault.ts';
 import { removeKeys } from '../test/redis-cleanup.ts';
 
 const latencyMs = Number(process.env.BENCH_EMULATOR_LATENCY_MS ?? 20);

@@ -4,11 +4,11 @@
 // secret. The parent chooses the API key, secret and key prefix (env) and deletes the prefix's
 // keys at the end. Prints one JSON line with the URLs, then serves until told to stop.
 import { startEmulator as startStripe } from '../connectors/stripe/emulator/index.ts';
-import { hashApiKey } from '../src/auth/tenants.ts';
+import { hashApiKey } from '../src/callers/tenants.ts';
 import { defaultGatewayConfig } from '../src/config.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { createGateway } from '../src/server.ts';
-import { generateMasterKeyEntry, parseMasterKeys } from '../src/auth/vault.ts';
+import { generateMasterKeyEntry, parseMasterKeys } from '../src/accounts/vault.ts';
 import { removeKeys } from '../test/redis-cleanup.ts';
 
 const env = (name: string): string => {

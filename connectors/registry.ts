@@ -1,20 +1,20 @@
-// The explicit list of connectors. Adding a provider: one folder under connectors/, one line here.
-import { hubspot } from './hubspot/index.ts';
+// The explicit list of connectors. Adding a provider: one folder under connectors/, one line here
+// (its connector, its emulator, its demo declaration); nothing else in the gateway names it.
+import { hubspotDemo } from './hubspot/demo.ts';
 import { startEmulator as startHubspotEmulator } from './hubspot/emulator/index.ts';
-import type { StartProviderEmulator } from './sdk/emulator.ts';
+import { hubspot } from './hubspot/index.ts';
+import type { RegisteredConnector } from './sdk/registration.ts';
 import type { Connector } from './sdk/types.ts';
 import { shopifyRegistration } from './shopify/registration.ts';
-import { stripe } from './stripe/index.ts';
+import { stripeDemo } from './stripe/demo.ts';
 import { startEmulator as startStripeEmulator } from './stripe/emulator/index.ts';
+import { stripe } from './stripe/index.ts';
 
-export interface RegisteredConnector {
-  connector: Connector;
-  startEmulator: StartProviderEmulator;
-}
+export type { RegisteredConnector } from './sdk/registration.ts';
 
 export const CONNECTORS: readonly RegisteredConnector[] = [
-  { connector: hubspot, startEmulator: startHubspotEmulator },
-  { connector: stripe, startEmulator: startStripeEmulator },
+  { connector: hubspot, startEmulator: startHubspotEmulator, demo: hubspotDemo },
+  { connector: stripe, startEmulator: startStripeEmulator, demo: stripeDemo },
   shopifyRegistration,
 ];
 

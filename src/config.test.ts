@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseEnv, parseTenantsFile } from './config.ts';
+import { ConfigError, DEFAULT_LIMITS, defaultGatewayConfig, overridesFromEnv, parseEnv, parseTenantsFile } from './config.ts';
 
 const HASH = 'a'.repeat(64);
 const valid = {
@@ -66,5 +67,19 @@ describe('environment', () => {
     expect(() => parseEnv({ PORT: '99999' })).toThrow(/PORT/);
     expect(() => parseEnv({ REDIS_URL: 'localhost:6379' })).toThrow(/REDIS_URL: a redis:\/\/ or rediss:\/\/ URL/);
     expect(() => parseEnv({ SWITCHBOARD_DEMO_API_KEY: 'short' })).toThrow(/at least 16 characters/);
+  });
+});
+
+describe('limits', () => {
+  it('docs/configuration.md lists every limit of DEFAULT_LIMITS', () => {
+    const doc = readFileSync(new URL('../docs/configuration.md', import.meta.url), 'utf8');
+    expect(Object.keys(DEFAULT_LIMITS).filter((k) => !doc.includes(`\`${k}\``))).toEqual([]);
+  });
+
+  it('the environment overrides defaults through the config, one set of defaults', () => {
+    const config = defaultGatewayConfig([], overridesFromEnv(parseEnv({ REQUEST_DEADLINE_MS: '4000', CACHE_TTL_SECONDS: '30' })));
+    expect(config.limits).toEqual({ ...DEFAULT_LIMITS, requestDeadlineMs: 4000 });
+    expect(config.cacheTtlSeconds).toEqual({ Contact: 30, Invoice: 30, Order: 30, listPage: 30 });
+    expect(defaultGatewayConfig([]).limits).toEqual(DEFAULT_LIMITS);
   });
 });

@@ -2,32 +2,58 @@
 // named constant here with its default; docs/configuration.md lists them.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import type { JwtSettings } from './auth/jwt.ts';
+import type { JwtSettings } from './callers/jwt.ts';
 
-export const LIMITS = {
+/**
+ * Every limit and timeout of the gateway, with its one default. docs/configuration.md lists them
+ * (src/config.test.ts fails when it misses one); environment variables override a few.
+ */
+export const DEFAULT_LIMITS = {
   /** Largest `first` a connection field accepts (BAD_USER_INPUT above it). */
-  MAX_PAGE_SIZE: 100,
-  /** Default `first` when the client gives none. */
-  DEFAULT_PAGE_SIZE: 20,
+  maxPageSize: 100,
+  /** `first` when the client gives none. */
+  defaultPageSize: 20,
   /** Most ids `nodes(ids:)` accepts in one call. */
-  MAX_NODES_IDS: 500,
-  /** Deepest selection set a document may have. */
-  MAX_QUERY_DEPTH: 12,
-  /** Largest HTTP request body for /graphql. */
-  MAX_BODY_BYTES: 1024 * 1024,
+  maxNodesIds: 500,
+  /** Deepest selection set a document may have (introspection exempt). */
+  maxQueryDepth: 12,
+  /** Largest HTTP request body for /graphql, and largest WebSocket message. */
+  maxBodyBytes: 1024 * 1024,
+  /** Largest webhook body a provider may POST. */
+  webhookMaxBodyBytes: 1024 * 1024,
+  /** Largest connect-flow confirmation form. */
+  connectFormMaxBytes: 4096,
   /** Time budget of one GraphQL request, upstream retries included. */
-  REQUEST_DEADLINE_MS: 10_000,
+  requestDeadlineMs: 10_000,
+  /** Time budget of the event worker's refetch of a thin webhook event (no client waits, but it must end). */
+  refetchDeadlineMs: 30_000,
   /** Longest single upstream attempt. */
-  UPSTREAM_ATTEMPT_TIMEOUT_MS: 5_000,
+  upstreamAttemptTimeoutMs: 5_000,
   /** Upstream attempts for idempotent reads (1 = no retry). */
-  UPSTREAM_MAX_ATTEMPTS: 3,
-  /** Longest a cache operation may take before it counts as a miss (Redis slow or down). */
-  CACHE_OP_TIMEOUT_MS: 250,
+  upstreamMaxAttempts: 3,
+  /** First retry delay upstream; grows exponentially with full jitter up to upstreamMaxDelayMs. */
+  upstreamBaseDelayMs: 100,
+  upstreamMaxDelayMs: 2_000,
+  /** Consecutive upstream failures (transport, timeout, 5xx) that open a connection's circuit. */
+  breakerThreshold: 5,
+  /** How long an open circuit rejects before one probe goes through. */
+  breakerHalfOpenAfterMs: 10_000,
+  /** Longest a cache or store operation may take before it counts as a miss or an outage (Redis slow or down). */
+  cacheOpTimeoutMs: 250,
+  /** Longest a runtime API-key lookup may take before the request is answered SERVICE_UNAVAILABLE. */
+  apiKeyCheckTimeoutMs: 2_000,
+  /** How long /readyz waits for Redis to answer a ping. */
+  readinessPingTimeoutMs: 1_000,
+  /** How long a new Redis connection may take to open. */
+  redisConnectTimeoutMs: 2_000,
   /** How often an open subscription socket's API key or JWT is checked again (revoked/expired → closed). */
-  CREDENTIAL_RECHECK_MS: 30_000,
-  /** How long a connect link stays valid (it is also single-use). */
-  CONNECT_SESSION_TTL_SECONDS: 600,
+  credentialRecheckMs: 30_000,
 } as const;
+
+export type GatewayLimits = { -readonly [K in keyof typeof DEFAULT_LIMITS]: number };
+
+/** How long a connect link stays valid (it is also single-use). */
+export const DEFAULT_CONNECT_SESSION_TTL_SECONDS = 600;
 
 export const DEFAULT_EVENT_SETTINGS = {
   workerConcurrency: 20,
@@ -167,17 +193,8 @@ export interface GatewayConfig {
   /** Allow http:// OAuth endpoints (emulators and test servers on loopback); never in production. */
   allowInsecureOAuth: boolean;
   cacheTtlSeconds: { Contact: number; Invoice: number; Order: number; listPage: number };
-  limits: {
-    maxPageSize: number;
-    requestDeadlineMs: number;
-    upstreamAttemptTimeoutMs: number;
-    upstreamMaxAttempts: number;
-    maxQueryDepth: number;
-    maxBodyBytes: number;
-    cacheOpTimeoutMs: number;
-    /** How often open WebSocket subscriptions have their credential checked again. */
-    credentialRecheckMs: number;
-  };
+  /** Every limit and timeout (DEFAULT_LIMITS documents each). */
+  limits: GatewayLimits;
   logLevel: string;
   /** Preset in the local landing page and GraphiQL (demo only). */
   demoApiKey?: string | undefined;
@@ -241,8 +258,8 @@ const envSchema = z.object({
   SWITCHBOARD_CONFIG: z.string().optional(),
   SWITCHBOARD_DEMO_API_KEY: z.string().min(16, 'at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  REQUEST_DEADLINE_MS: z.coerce.number().int().positive().default(LIMITS.REQUEST_DEADLINE_MS),
-  UPSTREAM_TIMEOUT_MS: z.coerce.number().int().positive().default(LIMITS.UPSTREAM_ATTEMPT_TIMEOUT_MS),
+  REQUEST_DEADLINE_MS: z.coerce.number().int().positive().default(DEFAULT_LIMITS.requestDeadlineMs),
+  UPSTREAM_TIMEOUT_MS: z.coerce.number().int().positive().default(DEFAULT_LIMITS.upstreamAttemptTimeoutMs),
   CACHE_TTL_SECONDS: z.coerce.number().int().min(0).optional(),
   SWITCHBOARD_PUBLIC_URL: z.url().optional(),
   SWITCHBOARD_JWT_ISSUER: z.string().min(1).optional(),
@@ -272,6 +289,15 @@ export function jwtSettingsFromEnv(e: Env): JwtSettings | undefined {
   return { issuer: e.SWITCHBOARD_JWT_ISSUER, audience: e.SWITCHBOARD_JWT_AUDIENCE, jwksUrl: e.SWITCHBOARD_JWT_JWKS_URL, tenantClaim: e.SWITCHBOARD_JWT_TENANT_CLAIM, clockToleranceSeconds: 5 };
 }
 
+/** The environment's overrides of the defaults (limits, cache TTL), as config fields: main.ts passes them to defaultGatewayConfig. */
+export function overridesFromEnv(e: Env): Pick<GatewayConfig, 'limits' | 'cacheTtlSeconds'> {
+  const t = e.CACHE_TTL_SECONDS;
+  return {
+    limits: { ...DEFAULT_LIMITS, requestDeadlineMs: e.REQUEST_DEADLINE_MS, upstreamAttemptTimeoutMs: e.UPSTREAM_TIMEOUT_MS },
+    cacheTtlSeconds: t === undefined ? { ...DEFAULT_CACHE_TTL_SECONDS } : { Contact: t, Invoice: t, Order: t, listPage: Math.min(t, DEFAULT_CACHE_TTL_SECONDS.listPage) },
+  };
+}
+
 /** A GatewayConfig with every default filled; tests and main.ts override what they need. */
 export function defaultGatewayConfig(tenants: TenantConfig[], overrides: Partial<GatewayConfig> = {}): GatewayConfig {
   return {
@@ -282,19 +308,10 @@ export function defaultGatewayConfig(tenants: TenantConfig[], overrides: Partial
     keyPrefix: 'sb',
     tenants,
     providers: {},
-    connectSessionTtlSeconds: LIMITS.CONNECT_SESSION_TTL_SECONDS,
+    connectSessionTtlSeconds: DEFAULT_CONNECT_SESSION_TTL_SECONDS,
     allowInsecureOAuth: false,
     cacheTtlSeconds: { ...DEFAULT_CACHE_TTL_SECONDS },
-    limits: {
-      maxPageSize: LIMITS.MAX_PAGE_SIZE,
-      requestDeadlineMs: LIMITS.REQUEST_DEADLINE_MS,
-      upstreamAttemptTimeoutMs: LIMITS.UPSTREAM_ATTEMPT_TIMEOUT_MS,
-      upstreamMaxAttempts: LIMITS.UPSTREAM_MAX_ATTEMPTS,
-      maxQueryDepth: LIMITS.MAX_QUERY_DEPTH,
-      maxBodyBytes: LIMITS.MAX_BODY_BYTES,
-      cacheOpTimeoutMs: LIMITS.CACHE_OP_TIMEOUT_MS,
-      credentialRecheckMs: LIMITS.CREDENTIAL_RECHECK_MS,
-    },
+    limits: { ...DEFAULT_LIMITS },
     logLevel: 'silent',
     events: { ...DEFAULT_EVENT_SETTINGS },
     ...overrides,

@@ -2,16 +2,17 @@
 // request's loaders, deadline and abort signal, and the partial errors collected along the way.
 import type { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
-import type { Connector, ConnectorContext, UpstreamFetch } from '../connectors/sdk/types.ts';
+import type { Connector } from '../connectors/sdk/types.ts';
+import type { ConnectorContexts } from './upstream/connector-context.ts';
 import type { EntityCache } from './cache/entity-cache.ts';
-import type { CredentialStore } from './auth/credentials.ts';
-import type { ConnectionStore } from './auth/connections.ts';
-import type { CredentialVault } from './auth/vault.ts';
-import type { ApiKeyStore } from './auth/api-keys.ts';
-import type { ConnectFlow } from './auth/connect.ts';
-import type { Principal, Tenant, TenantDirectory } from './auth/tenants.ts';
+import type { CredentialStore } from './accounts/credentials.ts';
+import type { ConnectionStore } from './accounts/connections.ts';
+import type { CredentialVault } from './accounts/vault.ts';
+import type { ApiKeyStore } from './callers/api-keys.ts';
+import type { ConnectFlow } from './accounts/connect/flow.ts';
+import type { Principal, Tenant, TenantDirectory } from './callers/tenants.ts';
 import type { ConnectionConfig, GatewayConfig } from './config.ts';
-import type { UpstreamClient } from './http/upstream.ts';
+import type { UpstreamClient } from './upstream/client.ts';
 import type { EventPipeline } from './events/pipeline.ts';
 import { RequestLoaders, type ConnectionHandle } from './loaders/request-loaders.ts';
 
@@ -32,8 +33,9 @@ export interface GatewayServices {
   /** Connecting provider accounts. */
   connect: ConnectFlow;
   log: Logger;
-  /** The event pipeline (set once built; it needs the other services). */
-  events: EventPipeline | null;
+  /** Builds the context a connector is called with (requests, the event worker, the connect flow). */
+  contexts: ConnectorContexts;
+  events: EventPipeline;
 }
 
 export class RequestContext {
@@ -65,7 +67,6 @@ export class RequestContext {
   }
 
   get events(): EventPipeline {
-    if (!this.services.events) throw new Error('event pipeline not started');
     return this.services.events;
   }
 
@@ -83,45 +84,15 @@ export class RequestContext {
   private handleFor(config: ConnectionConfig): ConnectionHandle | null {
     const existing = this.handles.get(config.id);
     if (existing) return existing;
-    const connector = this.services.connectors.get(config.provider);
-    if (!connector) return null; // rejected at startup; kept defensive
-    const info = {
-      id: config.id,
-      tenantId: this.tenant.id,
-      provider: config.provider,
-      baseUrl: config.baseUrl ?? connector.manifest.defaultBaseUrl,
-      settings: config.settings,
-    };
-    const log = this.services.log.child({ connector: connector.manifest.id, connectionId: config.id });
-    const handle: ConnectionHandle = { config, connector, ctx: undefined as unknown as ConnectorContext };
-    handle.ctx = {
-      connection: info,
+    let handle: ConnectionHandle | null = null;
+    const built = this.services.contexts.forConnection(this.tenant.id, config, {
       signal: this.signal,
-      log,
-      fetch: this.renewingFetch(config, this.services.upstream.forScope({ manifest: connector.manifest, connection: info, signal: this.signal, deadline: this.deadline, rateLimit: config.rateLimit })),
-      accessToken: () => this.services.credentials.accessToken(this.tenant.id, config),
-      prime: (entity, model) => this.loaders.primeOne(handle, entity, model),
-    };
+      deadline: this.deadline,
+      prime: (entity, model) => handle && this.loaders.primeOne(handle, entity, model),
+    });
+    if (!built) return null;
+    handle = { config, ...built };
     this.handles.set(config.id, handle);
     return handle;
-  }
-
-  /**
-   * A 401 to a bearer token we handed out means the provider no longer takes it (revoked early,
-   * clock skew): renew it once through the credential store and repeat the call with the new one.
-   * A second 401 stands and becomes UPSTREAM_UNAUTHORIZED in the connector.
-   */
-  private renewingFetch(config: ConnectionConfig, fetch: UpstreamFetch): UpstreamFetch {
-    return async (request) => {
-      const res = await fetch(request);
-      if (res.status !== 401) return res;
-      const header = Object.entries(request.headers ?? {}).find(([k]) => k.toLowerCase() === 'authorization')?.[1];
-      const rejected = header ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : undefined;
-      if (!rejected) return res;
-      const renewed = await this.services.credentials.afterUnauthorized(this.tenant.id, config, rejected);
-      if (!renewed || renewed === rejected) return res;
-      const headers = Object.fromEntries(Object.entries(request.headers ?? {}).map(([k, v]) => [k, k.toLowerCase() === 'authorization' ? `Bearer ${renewed}` : v]));
-      return fetch({ ...request, headers });
-    };
   }
 }

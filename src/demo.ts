@@ -3,9 +3,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { CONNECTORS } from '../connectors/registry.ts';
+import { CONNECTORS, type RegisteredConnector } from '../connectors/registry.ts';
 import type { EmulatorHandle } from '../connectors/sdk/emulator.ts';
-import { hashApiKey } from './auth/tenants.ts';
+import { hashApiKey } from './callers/tenants.ts';
 import type { GatewayConfig, TenantConfig } from './config.ts';
 
 export interface Demo {
@@ -18,20 +18,6 @@ export interface Demo {
   connectWebhooks(gatewayBase: string): Promise<void>;
   stop(): Promise<void>;
 }
-
-/** Demo credentials the emulators accept; they are not secrets of any real account. */
-const DEMO_TOKENS: Record<string, string> = {
-  hubspot: 'pat-na1-demo0000-0000-4000-8000-000000000000',
-  stripe: 'sk_test_switchboard_demo_key_0000000000',
-};
-/** Demo webhook signing secrets (HubSpot: the app's client secret; Stripe: the endpoint secret). */
-const DEMO_WEBHOOK_SECRETS: Record<string, string> = {
-  hubspot: 'demo-hubspot-client-secret-00000000',
-  stripe: 'whsec_switchboard_demo_secret_0000000',
-};
-
-/** The demo's OAuth apps at the emulated providers (Stripe's client authenticates with the platform key). */
-const DEMO_OAUTH_CLIENT_IDS: Record<string, string> = { hubspot: 'switchboard-demo-app', stripe: 'ca_SwitchboardDemo' };
 
 /** Where `npm run demo:change` finds the running demo's emulators. */
 export const DEMO_STATE_FILE = join(process.cwd(), '.tmp', 'demo.json');
@@ -50,11 +36,11 @@ export async function startDemo(options: { apiKey?: string | undefined; latencyM
   const port = options.gatewayPort;
   const redirectUris = (id: string) => (port ? ['localhost', '127.0.0.1'].map((host) => `http://${host}:${port}/connect/${id}/callback`) : []);
   try {
-    for (const { connector, startEmulator } of CONNECTORS) {
+    for (const { connector, startEmulator, demo } of CONNECTORS) {
       const id = connector.manifest.id;
-      const token = DEMO_TOKENS[id] ?? `demo-token-${id}`;
-      const clientId = DEMO_OAUTH_CLIENT_IDS[id] ?? `demo-app-${id}`;
-      const clientSecret = id === 'stripe' ? token : (DEMO_WEBHOOK_SECRETS[id] ?? `demo-client-secret-${id}`);
+      const { token, webhookSecret } = demo;
+      const clientId = demo.oauthClient.clientId;
+      const clientSecret = demo.oauthClient.clientSecret ?? webhookSecret;
       const emulator = await startEmulator({
         credentials: [token],
         latencyMs: options.latencyMs ?? 0,
@@ -75,7 +61,7 @@ export async function startDemo(options: { apiKey?: string | undefined; latencyM
             tokenUrl: local(oauth.tokenUrl),
             ...(oauth.revocation.type !== 'none' ? { revocationUrl: local(oauth.revocation.url) } : {}),
           },
-          webhookSecret: { type: 'static', token: DEMO_WEBHOOK_SECRETS[id] ?? `demo-webhook-secret-${id}` },
+          webhookSecret: { type: 'static', token: webhookSecret },
         };
       }
       connections.push({
@@ -83,10 +69,9 @@ export async function startDemo(options: { apiKey?: string | undefined; latencyM
         provider: id,
         baseUrl: emulator.url,
         credentials: { type: 'static', token },
-        webhookSecret: { type: 'static', token: DEMO_WEBHOOK_SECRETS[id] ?? `demo-webhook-secret-${id}` },
-        settings: id === 'hubspot' ? { portalId: '62515' } : {},
-        // The demo Stripe key is a test-mode key, and Stripe allows test mode 25 req/s.
-        ...(id === 'stripe' ? { rateLimit: { requests: 25, windowMs: 1_000 } } : {}),
+        webhookSecret: { type: 'static', token: webhookSecret },
+        settings: { ...demo.settings },
+        ...(demo.rateLimit ? { rateLimit: demo.rateLimit } : {}),
       });
     }
   } catch (err) {
@@ -101,17 +86,18 @@ export async function startDemo(options: { apiKey?: string | undefined; latencyM
     async connectWebhooks(gatewayBase: string) {
       // Register the gateway's webhook URL at each emulator, as a tenant would at the provider.
       for (const [i, emulator] of emulators.entries()) {
-        const id = connections[i]?.provider as string;
+        const { connector, demo } = CONNECTORS[i] as RegisteredConnector;
+        const id = connector.manifest.id;
         const res = await fetch(`${emulator.url}/__emulator/webhook`, {
           method: 'PUT',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ url: `${gatewayBase}/webhooks/${id}/demo-${id}`, secret: DEMO_WEBHOOK_SECRETS[id] }),
+          body: JSON.stringify({ url: `${gatewayBase}/webhooks/${id}/demo-${id}`, secret: demo.webhookSecret }),
         });
         if (!res.ok) throw new Error(`could not register the demo webhook at the ${id} emulator: ${res.status}`);
       }
       const state: DemoState = {
         gateway: `${gatewayBase}/graphql`,
-        emulators: Object.fromEntries(emulators.map((e, i) => [connections[i]?.provider as string, { url: e.url, token: DEMO_TOKENS[connections[i]?.provider as string] ?? '' }])),
+        emulators: Object.fromEntries(emulators.map((e, i) => [connections[i]?.provider as string, { url: e.url, token: CONNECTORS[i]?.demo.token ?? '' }])),
       };
       mkdirSync(dirname(DEMO_STATE_FILE), { recursive: true });
       writeFileSync(DEMO_STATE_FILE, `${JSON.stringify(state, null, 2)}\n`);

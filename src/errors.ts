@@ -5,6 +5,11 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { HeaderMap } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { CONNECTOR_ERROR_CODES, ConnectorError, type ConnectorErrorCode } from '../connectors/sdk/errors.ts';
+import { ApiKeyInputError } from './callers/api-keys.ts';
+import { TokenRefreshError } from './accounts/token-manager.ts';
+import { isStoreOutage } from './util/store-outage.ts';
+
+export { StoreOutage, isStoreOutage } from './util/store-outage.ts';
 
 export const GATEWAY_ERROR_CODES = [
   'BAD_USER_INPUT',
@@ -14,6 +19,8 @@ export const GATEWAY_ERROR_CODES = [
   'GRAPHQL_VALIDATION_FAILED',
   'PERSISTED_QUERY_NOT_FOUND',
   'SERVICE_UNAVAILABLE',
+  /** Malformed HTTP input outside GraphQL: a body that is not JSON, a connect-flow request that cannot be honoured. */
+  'BAD_REQUEST',
   'INTERNAL_SERVER_ERROR',
   ...CONNECTOR_ERROR_CODES,
 ] as const;
@@ -25,6 +32,7 @@ export const HTTP_STATUS: Partial<Record<GatewayErrorCode, number>> = {
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   SERVICE_UNAVAILABLE: 503,
+  BAD_REQUEST: 400,
 };
 
 export function badUserInput(message: string, argument?: string): GraphQLError {
@@ -40,39 +48,41 @@ export function serviceUnavailable(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503, headers: new HeaderMap([['retry-after', '5']]) as never } } });
 }
 
-/** Whether an error means the gateway's own Redis could not be reached (ioredis gave up, or the socket is down). */
-export function isStoreOutage(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  if (['MaxRetriesPerRequestError', 'DeadlineExceeded', 'VaultStoreError', 'StoreBusyError'].includes(err.name)) return true;
-  // Redis error replies during failover, loading, memory pressure or misconfigured auth.
-  if (err.name === 'ReplyError' && /^(READONLY|LOADING|OOM|NOAUTH|MASTERDOWN|CLUSTERDOWN|BUSY)\b/.test(err.message)) return true;
-  // ioredis transport errors carry these in their message.
-  return /^(Connection is closed|Stream isn't writeable)|\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT)\b/.test(err.message);
+export interface ErrorScope {
+  /** The connector the failure concerns (its id). */
+  provider?: string;
+  /** The connection it concerns; with it, anything that is not a ConnectorError counts as the provider's failure. */
+  connectionId?: string;
+  path?: ReadonlyArray<string | number>;
 }
 
-/** A provider failure while connecting (no connection exists yet), as a GraphQL error with its code. */
-export function connectError(err: ConnectorError, provider: string): GraphQLError {
-  return new GraphQLError(`${provider}: ${err.message}`, {
-    originalError: err,
-    extensions: { code: err.code, provider, retryable: err.retryable, ...(err.retryAfterMs !== null ? { retryAfterMs: err.retryAfterMs } : {}), ...(err.upstreamStatus !== null ? { upstreamStatus: err.upstreamStatus } : {}) },
-  });
+/**
+ * The one translation of an error into what a client sees. A public GraphQL error passes as it
+ * is; a ConnectorError keeps its code and says which provider (and connection) it concerns; an
+ * outage of the gateway's own store, or a token refresh that could not finish, is
+ * SERVICE_UNAVAILABLE; bad API-key input is BAD_USER_INPUT. Anything else is an internal fault
+ * (INTERNAL_SERVER_ERROR, masked by formatError) — except inside a connection's scope, where an
+ * unexpected failure of the connector is reported as that provider being unavailable.
+ */
+export function toPublicError(err: unknown, scope: ErrorScope = {}): GraphQLError {
+  if (err instanceof GraphQLError && isPublicCode(err.extensions.code)) return err;
+  if (err instanceof ConnectorError) return connectorFailure(err, scope);
+  if (scope.connectionId !== undefined) return connectorFailure(new ConnectorError('UPSTREAM_UNAVAILABLE', 'unexpected failure while reading from the provider', { cause: err }), scope);
+  if (err instanceof ApiKeyInputError) return badUserInput(err.message);
+  if (isStoreOutage(err) || err instanceof TokenRefreshError) return serviceUnavailable("the gateway's store is unreachable or busy right now; retry shortly");
+  return new GraphQLError('Internal server error', { originalError: err instanceof Error ? err : undefined, path: scope.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
 }
 
-export interface UpstreamScope {
-  provider: string;
-  connectionId: string;
-}
-
-/** A connector failure as a GraphQL error, naming the provider and connection it concerns. */
-export function upstreamError(err: unknown, scope: UpstreamScope, path?: ReadonlyArray<string | number>): GraphQLError {
-  const e = err instanceof ConnectorError ? err : new ConnectorError('UPSTREAM_UNAVAILABLE', 'unexpected failure while reading from the provider', { cause: err });
-  return new GraphQLError(`${scope.provider} (connection ${scope.connectionId}): ${e.message}`, {
-    path,
+function connectorFailure(e: ConnectorError, scope: ErrorScope): GraphQLError {
+  const provider = scope.provider ?? 'provider';
+  const where = scope.connectionId !== undefined ? `${provider} (connection ${scope.connectionId})` : provider;
+  return new GraphQLError(`${where}: ${e.message}`, {
+    path: scope.path,
     originalError: e,
     extensions: {
       code: e.code satisfies ConnectorErrorCode,
-      provider: scope.provider,
-      connectionId: scope.connectionId,
+      provider,
+      ...(scope.connectionId !== undefined ? { connectionId: scope.connectionId } : {}),
       retryable: e.retryable,
       ...(e.retryAfterMs !== null ? { retryAfterMs: e.retryAfterMs } : {}),
       ...(e.upstreamStatus !== null ? { upstreamStatus: e.upstreamStatus } : {}),
@@ -82,6 +92,7 @@ export function upstreamError(err: unknown, scope: UpstreamScope, path?: Readonl
 }
 
 const PUBLIC_CODES = new Set<string>(GATEWAY_ERROR_CODES);
+const isPublicCode = (code: unknown): boolean => typeof code === 'string' && PUBLIC_CODES.has(code);
 
 /**
  * Apollo's formatError: errors we raised on purpose (a known code) go out as they are; anything
@@ -90,8 +101,14 @@ const PUBLIC_CODES = new Set<string>(GATEWAY_ERROR_CODES);
 export function formatError(mode: 'production' | 'development' | 'test', onInternal: (err: unknown) => void) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const code = formatted.extensions?.code;
-    if (typeof code === 'string' && PUBLIC_CODES.has(code) && code !== 'INTERNAL_SERVER_ERROR') return formatted;
-    onInternal(unwrapResolverError(error));
+    if (isPublicCode(code) && code !== 'INTERNAL_SERVER_ERROR') return formatted;
+    // A known error thrown as it is (not yet translated) gets its public code here.
+    const original = unwrapResolverError(error);
+    const translated = toPublicError(original);
+    if (translated.extensions.code !== 'INTERNAL_SERVER_ERROR') {
+      return { ...translated.toJSON(), ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}) };
+    }
+    onInternal(original);
     if (mode === 'development') return formatted;
     return {
       message: 'Internal server error',

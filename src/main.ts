@@ -1,10 +1,10 @@
 // Process entry point (`npm start`): reads the environment, starts the demo emulators when no
 // tenants file is given, starts the gateway, and stops cleanly on SIGINT/SIGTERM.
-import { ConfigError, defaultGatewayConfig, jwtSettingsFromEnv, loadTenantsFile, parseEnv, type GatewayConfig } from './config.ts';
+import { ConfigError, defaultGatewayConfig, jwtSettingsFromEnv, loadTenantsFile, overridesFromEnv, parseEnv, type GatewayConfig } from './config.ts';
 import { startDemo, type Demo } from './demo.ts';
 import { createLogger } from './observability/logger.ts';
 import { createGateway } from './server.ts';
-import { loadVaultKeyring } from './auth/vault.ts';
+import { loadVaultKeyring } from './accounts/vault.ts';
 
 async function main(): Promise<void> {
   const env = parseEnv(process.env);
@@ -36,13 +36,8 @@ async function main(): Promise<void> {
     providers,
     // The demo's OAuth endpoints are the emulators on loopback http.
     allowInsecureOAuth: demo !== null && env.NODE_ENV !== 'production',
+    ...overridesFromEnv(env),
   });
-  config.limits.requestDeadlineMs = env.REQUEST_DEADLINE_MS;
-  config.limits.upstreamAttemptTimeoutMs = env.UPSTREAM_TIMEOUT_MS;
-  if (env.CACHE_TTL_SECONDS !== undefined) {
-    const t = env.CACHE_TTL_SECONDS;
-    config.cacheTtlSeconds = { Contact: t, Invoice: t, Order: t, listPage: Math.min(t, config.cacheTtlSeconds.listPage) };
-  }
 
   const gateway = await createGateway(config, { logger: log, keyring });
   await demo?.connectWebhooks(gateway.url.replace(/\/graphql$/, ''));

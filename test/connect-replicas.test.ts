@@ -14,7 +14,7 @@
 // The only common things in memory are stateless module code (connector definitions) and Node's
 // HTTP connection pool, neither of which holds tokens or locks. So the only thing that can merge
 // A's refresh with B's is the Redis lock, the same as between two processes.
-// (src/auth/token-manager.processes.test.ts runs the same stampede against TokenManager directly
+// (src/accounts/token-manager.processes.test.ts runs the same stampede against TokenManager directly
 // in two OS processes; test/replicas.test.ts runs a real second gateway process for events.)
 //
 // The HubSpot token endpoint is reached through a small pass-through proxy in this file. It
@@ -26,8 +26,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey } from '../src/auth/tenants.ts';
-import type { TokenRecord } from '../src/auth/token-manager.ts';
+import { hashApiKey } from '../src/callers/tenants.ts';
+import type { TokenRecord } from '../src/accounts/token-manager.ts';
 import { defaultGatewayConfig } from '../src/config.ts';
 import { createGateway, type Gateway } from '../src/server.ts';
 import { REDIS_URL, RUN_PREFIX, TOKENS, freePort, graphql, startStack, type GraphQLResult, type Stack, cookieBrowser, emulatorRegistrations, startConnect } from './helpers.ts';

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey } from '../src/auth/tenants.ts';
+import { hashApiKey } from '../src/callers/tenants.ts';
 import { cookieBrowser, emulatorRegistrations, freePort, graphql, startConnect, startStack, type Stack } from './helpers.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

@@ -5,10 +5,10 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { hashApiKey } from '../src/auth/tenants.ts';
+import { hashApiKey } from '../src/callers/tenants.ts';
 import { defaultGatewayConfig } from '../src/config.ts';
 import { createGateway } from '../src/server.ts';
-import type { TokenRecord } from '../src/auth/token-manager.ts';
+import type { TokenRecord } from '../src/accounts/token-manager.ts';
 import { RUN_PREFIX, REDIS_URL, TOKENS, freePort, graphql, postStripeWebhook, startStack, stripeCustomers, stripeEventBody, subscribe, type Stack, cookieBrowser, emulatorRegistrations, startConnect } from './helpers.ts';
 
 const browser = cookieBrowser();

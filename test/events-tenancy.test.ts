@@ -3,7 +3,7 @@
 // subscriber, all of them once, and not one reaches tenant A's subscriber.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey } from '../src/auth/tenants.ts';
+import { hashApiKey } from '../src/callers/tenants.ts';
 import { TOKENS, postStripeWebhook, runBounded, startStack, stripeCustomers, stripeEventBody, subscribe, type Stack } from './helpers.ts';
 
 const SECRET_A = 'whsec_switchboard_tenant_a_0000';

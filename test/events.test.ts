@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey } from '../src/auth/tenants.ts';
+import { hashApiKey } from '../src/callers/tenants.ts';
 import { createGateway, type Gateway } from '../src/server.ts';
 import { defaultGatewayConfig } from '../src/config.ts';
 import { encodeId } from '../src/ids.ts';

@@ -2,9 +2,10 @@
 // and a small GraphQL-over-HTTP client. Every start has a matching stop.
 import { randomUUID } from 'node:crypto';
 import type { EmulatorHandle, ProviderEmulatorOptions } from '../connectors/sdk/emulator.ts';
-import { startEmulator as startHubspot, type HubSpotEmulatorHandle } from '../connectors/hubspot/emulator/index.ts';
-import { startEmulator as startStripe, type StripeEmulatorHandle } from '../connectors/stripe/emulator/index.ts';
-import { hashApiKey } from '../src/auth/tenants.ts';
+import type { HubSpotEmulatorHandle } from '../connectors/hubspot/emulator/index.ts';
+import type { StripeEmulatorHandle } from '../connectors/stripe/emulator/index.ts';
+import { CONNECTORS } from '../connectors/registry.ts';
+import { hashApiKey } from '../src/callers/tenants.ts';
 import { startRedisServer, type RedisServer } from './redis-server.ts';
 import { REDIS_URL } from './test-redis.ts';
 import { defaultGatewayConfig, type GatewayConfig, type TenantConfig } from '../src/config.ts';
@@ -15,13 +16,23 @@ export { freePort } from './redis-server.ts';
 /** One prefix per test run (and per file, since each file is its own module instance). */
 export const RUN_PREFIX = `sbtest:${process.env.SB_TEST_RUN ?? 'adhoc'}:${randomUUID().slice(0, 8)}`;
 
-export const TOKENS = {
-  hubspot: 'pat-na1-test0000-0000-4000-8000-000000000000',
-  stripe: 'sk_test_switchboard_test_key_000000000000',
-};
+/** The test credential of every registered connector, by connector id (from its registry entry). */
+const TEST_TOKENS: Readonly<Record<string, string>> = Object.fromEntries(CONNECTORS.map(({ connector, demo }) => [connector.manifest.id, demo.testToken]));
+
+/** Typed shortcuts for the tests written against the first two providers; a new provider needs none. */
+export const TOKENS = { hubspot: tokenOf('hubspot'), stripe: tokenOf('stripe') };
+
+function tokenOf(id: string): string {
+  const token = TEST_TOKENS[id];
+  if (!token) throw new Error(`no registered connector "${id}"`);
+  return token;
+}
 
 export interface Stack {
   gateway: Gateway;
+  /** Every registered connector's emulator, by connector id. */
+  emulators: ReadonlyMap<string, EmulatorHandle>;
+  /** Typed views of two of them, for the tests that use their emulator-specific controls. */
   hubspot: HubSpotEmulatorHandle;
   stripe: StripeEmulatorHandle;
   apiKey: string;
@@ -41,14 +52,14 @@ export interface StackOptions {
   seed?: number;
   scale?: ProviderEmulatorOptions['scale'];
   emulatorOptions?: Partial<ProviderEmulatorOptions>;
-  /** OAuth apps registered at each emulator. */
-  oauthClients?: { hubspot?: ProviderEmulatorOptions['oauthClients']; stripe?: ProviderEmulatorOptions['oauthClients'] };
+  /** OAuth apps registered at each emulator, by connector id. */
+  oauthClients?: Record<string, ProviderEmulatorOptions['oauthClients']>;
   config?: Partial<GatewayConfig>;
   gatewayOptions?: GatewayOptions;
   /** Preset the stack's API key in GraphiQL and Sandbox, as the demo does. */
   presetKeyInPages?: boolean;
   /** Extra tenants, given the emulators of this stack. */
-  extraTenants?: (e: { hubspot: EmulatorHandle; stripe: EmulatorHandle }) => TenantConfig[];
+  extraTenants?: (e: { hubspot: EmulatorHandle; stripe: EmulatorHandle; emulators: ReadonlyMap<string, EmulatorHandle> }) => TenantConfig[];
 }
 
 export async function graphql<T>(url: string, apiKey: string | null, query: string, variables?: Record<string, unknown>): Promise<GraphQLResult<T>> {
@@ -63,19 +74,29 @@ export async function graphql<T>(url: string, apiKey: string | null, query: stri
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const emuOpts = { seed: options.seed ?? 7, latencyMs: options.latencyMs ?? 0, ...(options.scale ? { scale: options.scale } : {}), ...options.emulatorOptions };
-  const hubspot = await startHubspot({ credentials: [TOKENS.hubspot], ...emuOpts, ...(options.oauthClients?.hubspot ? { oauthClients: options.oauthClients.hubspot } : {}) });
-  const stripe = await startStripe({ credentials: [TOKENS.stripe], rateLimitPerSecond: 1000, ...emuOpts, ...(options.oauthClients?.stripe ? { oauthClients: options.oauthClients.stripe } : {}) });
+  // Every registered connector's emulator, and one connection to each for tenant acme.
+  const emulators = new Map<string, EmulatorHandle>();
+  const connections: TenantConfig['connections'] = [];
+  try {
+    for (const { connector, startEmulator, demo } of CONNECTORS) {
+      const id = connector.manifest.id;
+      const oauthClients = options.oauthClients?.[id];
+      const emulator = await startEmulator({ credentials: [demo.testToken], ...demo.test?.emulatorOptions, ...emuOpts, ...(oauthClients ? { oauthClients } : {}) });
+      emulators.set(id, emulator);
+      const rateLimit = demo.test?.rateLimit;
+      connections.push({ id: `acme-${id}`, provider: id, baseUrl: emulator.url, credentials: { type: 'static', token: demo.testToken }, settings: { ...demo.settings }, ...(rateLimit ? { rateLimit } : {}) });
+    }
+  } catch (err) {
+    await Promise.all([...emulators.values()].map((e) => e.stop()));
+    throw err;
+  }
+  const hubspot = emulators.get('hubspot') as HubSpotEmulatorHandle;
+  const stripe = emulators.get('stripe') as StripeEmulatorHandle;
+  const stopEmulators = () => Promise.all([...emulators.values()].map((e) => e.stop()));
   const apiKey = `sb_test_${randomUUID()}`;
   const tenants: TenantConfig[] = [
-    {
-      id: 'acme',
-      apiKeys: [{ id: 'k1', sha256: hashApiKey(apiKey) }],
-      connections: [
-        { id: 'acme-hubspot', provider: 'hubspot', baseUrl: hubspot.url, credentials: { type: 'static', token: TOKENS.hubspot }, settings: { portalId: '62515' } },
-        { id: 'acme-stripe', provider: 'stripe', baseUrl: stripe.url, credentials: { type: 'static', token: TOKENS.stripe }, settings: {}, rateLimit: { requests: 1000, windowMs: 1000 } },
-      ],
-    },
-    ...(options.extraTenants?.({ hubspot, stripe }) ?? []),
+    { id: 'acme', apiKeys: [{ id: 'k1', sha256: hashApiKey(apiKey) }], connections },
+    ...(options.extraTenants?.({ hubspot, stripe, emulators }) ?? []),
   ];
   const config = defaultGatewayConfig(tenants, {
     mode: 'test',
@@ -88,18 +109,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   try {
     gateway = await createGateway(config, options.gatewayOptions);
   } catch (err) {
-    await Promise.all([hubspot.stop(), stripe.stop()]);
+    await stopEmulators();
     throw err;
   }
   return {
     gateway,
+    emulators,
     hubspot,
     stripe,
     apiKey,
     query: (q, variables, key) => graphql(gateway.url, key === undefined ? apiKey : key, q, variables),
     async stop() {
       await gateway.stop();
-      await Promise.all([hubspot.stop(), stripe.stop()]);
+      await stopEmulators();
     },
   };
 }

@@ -30,8 +30,8 @@ import { connectorMap } from '../connectors/registry.ts';
 import { defineConnector } from '../connectors/sdk/define.ts';
 import type { Connector } from '../connectors/sdk/types.ts';
 import type { ConnectionConfig } from '../src/config.ts';
-import { hashApiKey } from '../src/auth/tenants.ts';
-import type { TokenRecord } from '../src/auth/token-manager.ts';
+import { hashApiKey } from '../src/callers/tenants.ts';
+import type { TokenRecord } from '../src/accounts/token-manager.ts';
 import { RUN_PREFIX, cookieBrowser, startConnect, startStack, type Stack } from './helpers.ts';
 
 /** The browser's cookies for the gateway (the connect flow's binding cookie). */

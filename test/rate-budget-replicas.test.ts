@@ -3,7 +3,7 @@
 // send the full allowance. Without Redis a replica falls back to its own bucket and keeps working.
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SharedRateBudget } from '../src/http/rate-budget.ts';
+import { SharedRateBudget } from '../src/upstream/rate-budget.ts';
 import { defaultGatewayConfig } from '../src/config.ts';
 import { createGateway, type Gateway } from '../src/server.ts';
 import { freePort, graphql, startStack, type Stack } from './helpers.ts';

@@ -3,7 +3,7 @@
 // mid-flight degrades to cache misses with correct answers.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { hashApiKey } from '../src/auth/tenants.ts';
+import { hashApiKey } from '../src/callers/tenants.ts';
 import { TOKENS, startPrivateRedis, startStack, type PrivateRedis, type Stack } from './helpers.ts';
 
 // Two list fields, one per provider: the failing provider's field gets an error, the other its data.

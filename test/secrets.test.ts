@@ -2,7 +2,7 @@
 // line, including when providers reject them and when things fail unexpectedly.
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey } from '../src/auth/tenants.ts';
+import { hashApiKey } from '../src/callers/tenants.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { TOKENS, startStack, type Stack } from './helpers.ts';
 

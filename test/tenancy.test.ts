@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator as startHubspot } from '../connectors/hubspot/emulator/index.ts';
 import type { EmulatorHandle } from '../connectors/sdk/emulator.ts';
-import { hashApiKey } from '../src/auth/tenants.ts';
+import { hashApiKey } from '../src/callers/tenants.ts';
 import { encodeId } from '../src/ids.ts';
 import { TOKENS, startStack, type Stack } from './helpers.ts';
 

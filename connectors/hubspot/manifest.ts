@@ -43,16 +43,14 @@ export const hubspotManifest = {
   maxPageSize: HUBSPOT_PAGE_MAX,
   entities: ['Contact', 'Invoice', 'Order'],
   rateLimits: {
-    requests: 190,
-    windowMs: 10_000,
+    windows: [{ requests: 190, windowMs: 10_000 }],
     notes:
       'Private apps (Professional/Enterprise): 190 per 10 s per app, plus a daily cap per account; public OAuth apps: 110 per 10 s per installing account. CRM search is exempt from the 10 s limit but limited to 5 requests per second per account and returns no rate-limit headers.',
   },
+  events: { source: 'webhooks' },
   webhooks: {
-    scheme: 'hubspot-v3',
     toleranceSeconds: HUBSPOT_WEBHOOK_TOLERANCE_SECONDS,
     signatureHeader: 'x-hubspot-signature-v3',
     timestampHeader: 'x-hubspot-request-timestamp',
   },
-  remoteUrlTemplate: { ...REMOTE_URL_TEMPLATES },
 } satisfies ConnectorManifest;

@@ -1,52 +1,8 @@
-import { z } from 'zod';
+// defineConnector(): a connector is checked when its module is imported, so a broken one fails
+// the first test (and startup) with `manifest.<path>: <problem>` instead of misbehaving later.
+import { manifestSchema } from './manifest.ts';
 import { ENTITY_TYPES } from './models.ts';
 import type { Connector } from './types.ts';
-
-const entity = z.enum(ENTITY_TYPES);
-
-const manifestSchema = z.object({
-  id: z.string().regex(/^[a-z][a-z0-9-]{1,31}$/, 'lower-case letters, digits and dashes, 2-32 chars'),
-  displayName: z.string().min(1),
-  auth: z
-    .object({
-      oauth2: z
-        .object({
-          authorizationUrl: z.string().regex(/^https:\/\/\S+$/, 'an https URL (may hold {param} placeholders)'),
-          tokenUrl: z.string().regex(/^https:\/\/\S+$/, 'an https URL (may hold {param} placeholders)'),
-          revocation: z.discriminatedUnion('type', [
-            z.object({ type: z.enum(['rfc7009', 'hubspot-refresh-token', 'stripe-deauthorize']), url: z.url() }),
-            z.object({ type: z.literal('none') }),
-          ]),
-          scopes: z.array(z.string().min(1)),
-          scopeSeparator: z.enum([' ', ',']),
-          pkce: z.boolean(),
-          clientAuth: z.enum(['client_secret_post', 'client_secret_basic']),
-          grants: z.array(z.enum(['authorization_code', 'client_credentials'])).min(1),
-          refreshTokenRotation: z.enum(['never', 'optional', 'always']),
-          connectParams: z.array(z.object({ name: z.string().regex(/^[a-z][a-zA-Z0-9_]{0,31}$/), pattern: z.string().min(1), description: z.string().min(1) })).optional(),
-          settingsFromTokenResponse: z.record(z.string(), z.string()).optional(),
-          baseUrlFromTokenResponse: z.object({ field: z.string().min(1), hostPattern: z.string().min(1) }).optional(),
-          authorizeParams: z.record(z.string(), z.string()).optional(),
-        })
-        .optional(),
-      apiKey: z.object({ label: z.string().min(1), pattern: z.string().optional() }).optional(),
-      basic: z.object({ label: z.string().min(1) }).optional(),
-    })
-    .refine((a) => a.oauth2 || a.apiKey || a.basic, 'at least one auth mode (oauth2, apiKey, basic)'),
-  defaultBaseUrl: z.url(),
-  maxBatchSize: z.partialRecord(entity, z.number().int().min(1).max(10_000)),
-  maxConcurrency: z.number().int().min(1).max(100),
-  maxPageSize: z.number().int().min(1).max(10_000),
-  entities: z.array(entity).min(1),
-  rateLimits: z.object({ requests: z.number().int().positive(), windowMs: z.number().int().positive(), notes: z.string().optional() }),
-  webhooks: z.object({
-    scheme: z.enum(['hubspot-v3', 'stripe-v1', 'shopify-hmac', 'woocommerce-hmac', 'quickbooks-hmac', 'xero-hmac', 'none']),
-    toleranceSeconds: z.number().int().positive().nullable(),
-    signatureHeader: z.string().nullable(),
-    timestampHeader: z.string().nullable(),
-  }),
-  remoteUrlTemplate: z.partialRecord(entity, z.string()).optional(),
-});
 
 /** Returns the problems with a manifest, one line each; empty when valid. */
 export function validateManifest(connector: Connector): string[] {
@@ -64,6 +20,13 @@ export function validateManifest(connector: Connector): string[] {
   for (const e of Object.keys(connector.loaders)) {
     if (!m.entities.includes(e as (typeof ENTITY_TYPES)[number])) problems.push(`loaders.${e} exists but manifest.entities does not list it`);
   }
+  // Declared budgets the shared budget cannot enforce yet are refused rather than silently ignored.
+  if (m.rateLimits.dailyAllocation) problems.push('manifest.rateLimits.dailyAllocation: a header-fed daily allocation is not enforced by the shared budget yet; declare the day as a window ({ requests, windowMs: 86_400_000 }) until it is');
+  if (m.rateLimits.costBucket) problems.push('manifest.rateLimits.costBucket: query-cost buckets are not enforced by the shared budget yet; declare request windows until they are');
+  const source = m.events?.source;
+  if (source === undefined && connector.webhooks) problems.push('manifest.events is missing but the connector has webhooks: declare { source: "webhooks" }');
+  if (source !== undefined && source !== 'polling' && !connector.webhooks) problems.push(`manifest.events.source is "${source}" but the connector has no webhooks (verify, toEvents)`);
+  if (source === 'polling' || source === 'both') problems.push(`manifest.events.source "${source}": the poller is not built yet (it comes with the first provider without signed webhooks); use "webhooks" until then`);
   return problems;
 }
 

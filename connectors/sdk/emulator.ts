@@ -6,60 +6,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import { ADMIN_PREFIX, adminError, adminRoutes, runAdmin, type ProviderAdmin } from './emulator-kit/admin.ts';
 
-export interface EmulatorRequest {
-  method: string;
-  /** Path without the query string. */
-  path: string;
-  url: URL;
-  query: URLSearchParams;
-  /** Lower-cased names. */
-  headers: IncomingMessage['headers'];
-  rawBody: Buffer;
-  params: Record<string, string>;
-}
-
-export interface EmulatorReply {
-  status: number;
-  headers?: Record<string, string>;
-  /** Serialized as JSON unless it is a string (sent as-is). */
-  body?: unknown;
-}
-
-export interface EmulatorRoute {
-  method: string;
-  /** Path pattern with :params, e.g. '/crm/v3/objects/:objectType/batch/read'. */
-  path: string;
-  /** Counter label, e.g. 'contacts.batchRead' (params may be used: '{objectType}.batchRead'). */
-  operation: string;
-  handler: (req: EmulatorRequest) => EmulatorReply | Promise<EmulatorReply>;
-}
-
-export type FaultKind = 'status' | 'timeout' | 'malformed' | 'reset' | 'latency';
-
-export interface FaultSpec {
-  kind: FaultKind;
-  /** Only requests whose operation equals this, or whose path matches it as a regex source. */
-  match?: string;
-  /** For 'status': the HTTP status to answer (its body comes from the emulator's errorBody). */
-  status?: number;
-  /** For 'status' 429/503: the Retry-After header, in seconds. */
-  retryAfterSeconds?: number;
-  /** For 'latency': extra delay before the real answer. */
-  latencyMs?: number;
-  /** How many matching requests the fault applies to; default: every one until cleared. */
-  times?: number;
-}
-
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  operation: string;
-  /** 0 when the fault injected was a timeout or a reset (no answer). */
-  status: number;
-  at: number;
-  /** The credential the call carried, as the provider reads it (tests tell tokens apart by it). */
-  credential: string | null;
-}
+export type { EmulatorReply, EmulatorRequest, EmulatorRoute, FaultKind, FaultSpec, RecordedRequest } from './emulator-kit/wire.ts';
+import type { EmulatorReply, EmulatorRequest, EmulatorRoute, FaultSpec, RecordedRequest } from './emulator-kit/wire.ts';
 
 export interface EmulatorOptions {
   name: string;

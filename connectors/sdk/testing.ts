@@ -1,7 +1,7 @@
 // The conformance suite every connector runs against its emulator (connectors/<id>/conformance.test.ts),
 // and the test context helper. One suite, many connectors: a new connector is done when it passes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UpstreamClient, DEFAULT_UPSTREAM_OPTIONS, type UpstreamOptions } from '../../src/http/upstream.ts';
+import { UpstreamClient, DEFAULT_UPSTREAM_OPTIONS, type UpstreamOptions } from '../../src/upstream/client.ts';
 import { validateManifest } from './define.ts';
 import type { EmulatorHandle, ProviderEmulatorOptions } from './emulator.ts';
 import { ConnectorError } from './errors.ts';
@@ -49,7 +49,7 @@ export function createTestContext(options: TestContextOptions): TestContext {
     signal,
     log: silentLog,
     accessToken,
-    fetch: upstream.forScope({ manifest: options.connector.manifest, connection, signal, deadline: Date.now() + (options.deadlineMs ?? 15_000) }),
+    fetch: upstream.forScope({ manifest: options.connector.manifest, connection, signal, deadline: Date.now() + (options.deadlineMs ?? 15_000), credential: { token: accessToken, renew: async () => null } }),
     prime: (entity, model) => {
       primed.push({ entity, model });
     },

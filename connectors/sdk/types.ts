@@ -2,110 +2,23 @@ import type { ConnectorError } from './errors.ts';
 import type { ContactModel, EntityModelMap, EntityType, InvoiceModel, LineItemModel, OrderModel } from './models.ts';
 
 // ---------------------------------------------------------------------------------------------
-// Manifest: facts about a provider, as data. Validated by defineConnector() and the conformance suite.
+// Manifest: facts about a provider, as data (connectors/sdk/manifest.ts: the zod schema, and the
+// types inferred from it). Validated by defineConnector() and the conformance suite.
 // ---------------------------------------------------------------------------------------------
 
-/**
- * How a tenant connects an account of this provider through the OAuth 2.0 authorization-code flow
- * (or client credentials). Facts about the provider, as data: the gateway's connect flow, token
- * manager and disconnect read them; the operator's app registration (client id/secret) and any
- * endpoint overrides (sandboxes, emulators) come from the gateway configuration.
- */
-export interface OAuth2Mode {
-  /** May hold `{param}` placeholders filled from `connectParams` (Shopify: `https://{shop}/admin/oauth/authorize`). */
-  authorizationUrl: string;
-  /** Same placeholders allowed. */
-  tokenUrl: string;
-  /** How access is given back at disconnect. */
-  revocation: { type: 'rfc7009'; url: string } | { type: 'hubspot-refresh-token'; url: string } | { type: 'stripe-deauthorize'; url: string } | { type: 'none' };
-  /** Scopes requested by default (the operator may override them). */
-  scopes: string[];
-  /** How the provider separates scopes in the `scope` parameter. */
-  scopeSeparator: ' ' | ',';
-  /** Send a PKCE S256 challenge (providers that reject or ignore it say false). */
-  pkce: boolean;
-  /** How the gateway authenticates at the token endpoint. */
-  clientAuth: 'client_secret_post' | 'client_secret_basic';
-  /** Grants the provider offers for data access. */
-  grants: Array<'authorization_code' | 'client_credentials'>;
-  /**
-   * Refresh-token rotation: 'never' (the same refresh token forever), 'optional' (the provider may
-   * return a new one; the gateway always stores what it gets), 'always' (Xero: every refresh
-   * rotates; QuickBooks: rotates about daily).
-   */
-  refreshTokenRotation: 'never' | 'optional' | 'always';
-  /** Values the tenant supplies to start a connection (Shopify's shop domain), checked by pattern. */
-  connectParams?: Array<{ name: string; pattern: string; description: string }>;
-  /** Token-response fields kept as non-secret connection settings: settings key → response field. */
-  settingsFromTokenResponse?: Record<string, string>;
-  /**
-   * Token-response field holding this connection's API base URL (Salesforce: `instance_url`), with
-   * the host pattern it must match: the URL receives the token, so it is never taken unchecked.
-   */
-  baseUrlFromTokenResponse?: { field: string; hostPattern: string };
-  /** Extra fixed authorize parameters (Salesforce: `prompt=consent`). */
-  authorizeParams?: Record<string, string>;
-}
-
-/** A long-lived secret the tenant pastes in (private-app token, secret API key), sent as a bearer token. */
-export interface ApiKeyMode {
-  /** What the provider calls it, for error messages and docs ("private app access token"). */
-  label: string;
-  /** A pattern the key must match before it is tried against the provider. */
-  pattern?: string;
-}
-
-/** User name + password (WooCommerce consumer key/secret), sent as HTTP Basic. */
-export interface BasicMode {
-  label: string;
-}
-
-/** Every way a connection to this provider can authenticate; at least one is present. */
-export interface AuthModes {
-  oauth2?: OAuth2Mode;
-  apiKey?: ApiKeyMode;
-  basic?: BasicMode;
-}
-
-export type WebhookSignatureScheme =
-  | 'hubspot-v3'
-  | 'stripe-v1'
-  | 'shopify-hmac'
-  | 'woocommerce-hmac'
-  | 'quickbooks-hmac'
-  | 'xero-hmac'
-  | 'none';
-
-export interface ConnectorManifest {
-  /** Lower-case, URL-safe id: used in config files, webhook URLs, metrics labels, opaque ids. */
-  id: string;
-  displayName: string;
-  auth: AuthModes;
-  /** The real API's base URL; a connection may override it (emulator, sandbox, Prism). */
-  defaultBaseUrl: string;
-  /** Most ids one upstream batch read may carry, per entity (1 = the provider has no batch read). */
-  maxBatchSize: Partial<Record<EntityType, number>>;
-  /** Parallel upstream calls a single byIds() may have in flight (fan-out providers). */
-  maxConcurrency: number;
-  /** Largest page the provider's list endpoint serves. */
-  maxPageSize: number;
-  entities: EntityType[];
-  rateLimits: {
-    /** Requests allowed per window per connection, as documented. */
-    requests: number;
-    windowMs: number;
-    notes?: string;
-  };
-  webhooks: {
-    scheme: WebhookSignatureScheme;
-    /** Seconds a signed timestamp may be away from now, in either direction. */
-    toleranceSeconds: number | null;
-    signatureHeader: string | null;
-    timestampHeader: string | null;
-  };
-  /** Base URL pattern for a record in the provider's web app; {id} and connection settings fill it. */
-  remoteUrlTemplate?: Partial<Record<EntityType, string>>;
-}
+export type {
+  ApiKeyMode,
+  AuthModes,
+  BasicMode,
+  ConnectorManifest,
+  EventSource,
+  OAuth2Mode,
+  RateLimits,
+  RateWindow,
+  Revocation,
+  TokenPlacement,
+} from './manifest.ts';
+import type { ConnectorManifest } from './manifest.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Context handed to every connector call: all I/O goes through here.
@@ -283,13 +196,49 @@ export interface ChangeEvent {
 
 export interface ConnectorWebhooks {
   verify(input: WebhookVerifyInput): Result<void>;
-  toEvents(rawBody: Buffer): Result<ChangeEvent[]>;
+  /**
+   * The verified body as changes. `headers` (lower-cased names) carry what some providers put
+   * outside the body: Shopify and WooCommerce send topic, event id and shop there. The gateway
+   * always passes them; unit tests of providers that need only the body may leave them out.
+   */
+  toEvents(rawBody: Buffer, headers?: Record<string, string | undefined>): Result<ChangeEvent[]>;
   /**
    * The connection setting that holds the account id events carry (`ChangeEvent.account`). With it,
    * the gateway also serves one app-level URL, POST /webhooks/<connector>, and routes each event to
    * the runtime connections whose setting matches (HubSpot public apps have one target URL per app).
    */
   accountSetting?: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Auth hooks: what differs between providers after the OAuth exchange
+// ---------------------------------------------------------------------------------------------
+
+/** What the connect flow learnt from one authorization, before any connection is stored. */
+export interface ConnectGrant {
+  /** The token endpoint's whole answer (access_token, scope, provider-specific fields). */
+  tokenResponse: Readonly<Record<string, unknown>>;
+  /** The query the provider sent back to the callback (QuickBooks: `realmId`); empty for client credentials. */
+  callbackParams: Readonly<Record<string, string>>;
+  /** Settings known so far: the tenant's connect parameters and `settingsFromTokenResponse`. */
+  settings: Readonly<Record<string, string>>;
+}
+
+/** One connection to create from a grant: its settings (merged over the grant's) and a label for people. */
+export interface GrantedConnection {
+  settings: Record<string, string>;
+  label?: string;
+}
+
+export interface ConnectorAuthHooks {
+  /**
+   * Runs after the token exchange, with a context carrying the new token. Answers the connections
+   * to create: one per provider account the grant reaches (Xero: one per organisation listed by
+   * `GET /connections`), with the values the token response lacks (QuickBooks: `realmId` from the
+   * callback). An empty list refuses the connection; a ConnectorError refuses it with its message.
+   * Without the hook, a grant makes one connection with the grant's settings.
+   */
+  afterConnect?(grant: ConnectGrant, ctx: ConnectorContext): Promise<GrantedConnection[]>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -300,4 +249,5 @@ export interface Connector {
   manifest: ConnectorManifest;
   loaders: ConnectorLoaders;
   webhooks?: ConnectorWebhooks;
+  auth?: ConnectorAuthHooks;
 }

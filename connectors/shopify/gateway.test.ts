@@ -4,7 +4,7 @@
 // subscriber as a refetched order.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey } from '../../src/auth/tenants.ts';
+import { hashApiKey } from '../../src/callers/tenants.ts';
 import { defaultGatewayConfig, type TenantConfig } from '../../src/config.ts';
 import { encodeId } from '../../src/ids.ts';
 import { createGateway, type Gateway } from '../../src/server.ts';

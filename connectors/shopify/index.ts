@@ -213,14 +213,14 @@ export const shopify = defineConnector({
     maxPageSize: MAX_ITEMS,
     entities: ['Contact', 'Order'],
     rateLimits: {
-      // The request budget is only a backstop; the cost bucket is what Shopify enforces.
-      requests: 40,
-      windowMs: 1000,
+      // The request window is only a backstop; the cost bucket is what Shopify enforces, and the
+      // client plans from it (contract v2 declares costBucket, not enforced by the shared budget yet).
+      windows: [{ requests: 40, windowMs: 1000 }],
       notes: 'GraphQL Admin: a cost bucket per app and shop (1000 points on Standard plans, restoring 100/s; Advanced 200/s, Plus 1000/s), a single query at most 1000 requested points. The client plans from extensions.cost.throttleStatus.',
     },
+    events: { source: 'webhooks' },
     // No timestamp in the MAC: replays are caught by the dedupe key (X-Shopify-Event-Id).
-    webhooks: { scheme: 'shopify-hmac', toleranceSeconds: null, signatureHeader: SHOPIFY_HMAC_HEADER, timestampHeader: null },
-    remoteUrlTemplate: { Contact: 'https://{shop}/admin/customers/{id}', Order: 'https://{shop}/admin/orders/{id}' },
+    webhooks: { toleranceSeconds: null, signatureHeader: SHOPIFY_HMAC_HEADER, timestampHeader: null },
   },
   loaders: { Contact: contacts, Order: orders },
   webhooks: shopifyWebhooks,

@@ -295,7 +295,7 @@ export const stripe = defineConnector({
       oauth2: {
         authorizationUrl: 'https://connect.stripe.com/oauth/authorize',
         tokenUrl: 'https://connect.stripe.com/oauth/token',
-        revocation: { type: 'stripe-deauthorize', url: 'https://connect.stripe.com/oauth/deauthorize' },
+        revocation: { type: 'account-deauthorize', url: 'https://connect.stripe.com/oauth/deauthorize', accountSetting: 'connectedAccountId', accountParam: 'stripe_user_id' },
         scopes: ['read_only'],
         scopeSeparator: ' ',
         // Stripe Connect OAuth has no PKCE; state still guards the callback.
@@ -314,18 +314,12 @@ export const stripe = defineConnector({
     maxPageSize: MAX_PAGE_SIZE,
     entities: ['Contact', 'Invoice', 'Order'],
     rateLimits: {
-      requests: 100,
-      windowMs: 1000,
+      windows: [{ requests: 100, windowMs: 1000 }],
       notes: 'Live-mode keys; test-mode (sk_test_) keys get 25 req/s. Stripe also runs per-endpoint and concurrency limiters (429, or 400 with code rate_limit).',
     },
+    events: { source: 'webhooks' },
     // The timestamp travels inside Stripe-Signature (t=…), so there is no separate timestamp header.
-    webhooks: { scheme: 'stripe-v1', toleranceSeconds: STRIPE_WEBHOOK_TOLERANCE_SECONDS, signatureHeader: STRIPE_SIGNATURE_HEADER, timestampHeader: null },
-    // Checkout Sessions have no Dashboard page of their own; Order.source.remoteUrl points at the
-    // session's payment (payments/{payment_intent}) when there is one.
-    remoteUrlTemplate: {
-      Contact: 'https://dashboard.stripe.com/customers/{id}',
-      Invoice: 'https://dashboard.stripe.com/invoices/{id}',
-    },
+    webhooks: { toleranceSeconds: STRIPE_WEBHOOK_TOLERANCE_SECONDS, signatureHeader: STRIPE_SIGNATURE_HEADER, timestampHeader: null },
   },
   loaders: { Contact: contacts, Invoice: invoices, Order: orders },
   webhooks: stripeWebhooks,

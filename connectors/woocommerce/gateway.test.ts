@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectorMap } from '../registry.ts';
-import { hashApiKey } from '../../src/auth/tenants.ts';
+import { hashApiKey } from '../../src/callers/tenants.ts';
 import type { TenantConfig } from '../../src/config.ts';
 import { encodeId } from '../../src/ids.ts';
 import { graphql, startStack, subscribe, type Stack } from '../../test/helpers.ts';

@@ -34,18 +34,10 @@ export function isPing(rawBody: Buffer, headers: Headers): boolean {
 
 const fail = (code: 'WEBHOOK_SIGNATURE_INVALID', message: string): Result<never> => ({ ok: false, error: new ConnectorError(code, message, { retryable: false }) });
 
-/**
- * Headers of bodies that passed verify(), for toEvents(rawBody) under contract v1 (which gives
- * toEvents no headers). The gateway calls verify then toEvents with the same Buffer; contract v2
- * passes the headers directly and this bridge goes away.
- */
-const verifiedHeaders = new WeakMap<Buffer, Headers>();
-
 export function verifyWooWebhook(input: WebhookVerifyInput): Result<void> {
   const { rawBody, headers, secret } = input;
   if (isPing(rawBody, headers)) {
     // Unsigned by WooCommerce itself; it carries no change, so toEvents turns it into none.
-    verifiedHeaders.set(rawBody, headers);
     return { ok: true, value: undefined };
   }
   const given = headers[SIGNATURE_HEADER];
@@ -58,7 +50,6 @@ export function verifyWooWebhook(input: WebhookVerifyInput): Result<void> {
       'X-WC-Webhook-Signature does not match: the secret must be the webhook\'s own "Secret" (WooCommerce › Settings › Advanced › Webhooks), not the REST consumer secret, without surrounding spaces; and the body must reach us byte for byte (no proxy re-encoding the JSON)',
     );
   }
-  verifiedHeaders.set(rawBody, headers);
   return { ok: true, value: undefined };
 }
 
@@ -81,8 +72,7 @@ export function wooEventId(topic: string, id: number, modifiedGmt: string | null
   return `${topic}:${id}:${modifiedGmt}:${createHash('sha256').update(rawBody).digest('hex').slice(0, 16)}`;
 }
 
-export function wooToEvents(rawBody: Buffer, given?: Headers): Result<ChangeEvent[]> {
-  const headers = given ?? verifiedHeaders.get(rawBody);
+export function wooToEvents(rawBody: Buffer, headers?: Headers): Result<ChangeEvent[]> {
   if (!headers) return bad('WooCommerce events are described by their X-WC-Webhook-* headers, which did not reach toEvents');
   if (isPing(rawBody, headers)) return { ok: true, value: [] };
   const topic = headers[WOO_HEADERS.topic] ?? '';
@@ -133,7 +123,7 @@ export function wooToEvents(rawBody: Buffer, given?: Headers): Result<ChangeEven
   }
 }
 
-export const wooWebhooks: ConnectorWebhooks & { toEvents(rawBody: Buffer, headers?: Headers): Result<ChangeEvent[]> } = {
+export const wooWebhooks: ConnectorWebhooks = {
   verify: verifyWooWebhook,
   toEvents: wooToEvents,
 };

@@ -8,17 +8,28 @@ import { Redis } from 'ioredis';
 import { ConnectorError } from '../../connectors/sdk/errors.ts';
 import type { EntityModel, EntityModelMap, EntityType } from '../../connectors/sdk/models.ts';
 import type { EntityLoader } from '../../connectors/sdk/types.ts';
-import { RequestContext, type GatewayServices } from '../context.ts';
+import type { Logger } from 'pino';
+import type { TenantDirectory } from '../callers/tenants.ts';
+import type { EntityCache } from '../cache/entity-cache.ts';
+import type { GatewayConfig } from '../config.ts';
+import type { ConnectorContexts } from '../upstream/connector-context.ts';
 import { bounded } from '../util/bounded.ts';
 import { RedisChangeLog, MemoryChangeLog, type ChangeLog } from './change-log.ts';
 import type { QueuedChange } from './model.ts';
 import { BullChangeQueue, MemoryChangeQueue, PermanentFailure, type ChangeQueue } from './queue.ts';
 import { MemoryDeadLetterStore, MemoryVersionStore, RedisDeadLetterStore, RedisVersionStore, type DeadLetterStore, type VersionStore } from './stores.ts';
 
-/** How long a worker's refetch may take (no client is waiting, but it must end). */
-const REFETCH_DEADLINE_MS = 30_000;
 /** Thin events arriving within this window are refetched in one batch. */
 const REFETCH_BATCH_WINDOW_MS = 10;
+
+/** What the worker needs: where connections live, how to call their connector, the cache to refresh. */
+export interface EventPipelineDeps {
+  config: Pick<GatewayConfig, 'redisUrl' | 'keyPrefix' | 'events' | 'limits'>;
+  directory: TenantDirectory;
+  contexts: ConnectorContexts;
+  cache: EntityCache;
+  log: Logger;
+}
 
 export class EventPipeline {
   readonly queue: ChangeQueue;
@@ -28,7 +39,7 @@ export class EventPipeline {
   private readonly redis: Redis | null;
   private readonly refetchers = new Map<string, DataLoader<string, EntityModel | ConnectorError>>();
 
-  constructor(private readonly services: GatewayServices) {
+  constructor(private readonly services: EventPipelineDeps) {
     const { config } = services;
     const onError = (err: unknown) => services.log.warn({ err: String(err) }, 'event pipeline: Redis error');
     const prefix = `${config.keyPrefix}:events`;
@@ -121,8 +132,8 @@ export class EventPipeline {
       loader = new DataLoader<string, EntityModel | ConnectorError>(
         async (ids) => {
           const owner = await this.services.directory.ownerOf(item.connectionId);
-          const rc = owner ? new RequestContext(this.services, { tenant: owner.tenant, scopes: new Set(['read']) }, new AbortController().signal, Date.now() + REFETCH_DEADLINE_MS) : null;
-          const handle = rc?.connection(item.connectionId);
+          const bounds = { signal: new AbortController().signal, deadline: Date.now() + this.services.config.limits.refetchDeadlineMs };
+          const handle = owner ? this.services.contexts.forConnection(owner.tenant.id, owner.connection, bounds) : null;
           const entityLoader = handle?.connector.loaders[entity] as EntityLoader<EntityModelMap[EntityType]> | undefined;
           if (!handle || !entityLoader) return ids.map(() => new ConnectorError('UPSTREAM_NOT_FOUND', `connection ${item.connectionId} cannot read ${entity}`, { retryable: false }));
           try {
@@ -158,7 +169,7 @@ export class EventPipeline {
   }
 }
 
-function settings(e: GatewayServices['config']['events']) {
+function settings(e: GatewayConfig['events']) {
   return { concurrency: e.workerConcurrency, maxAttempts: e.maxAttempts, retryBaseDelayMs: e.retryBaseDelayMs, dedupeTtlSeconds: e.dedupeTtlSeconds };
 }
 

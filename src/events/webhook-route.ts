@@ -7,13 +7,12 @@
 // not the provider's event shape, 503 + Retry-After when the queue cannot confirm the write.
 // Nothing is queued on any rejection.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { publicBaseOf, readBody, sendJson } from '../http/respond.ts';
+import { publicBaseOf, readBody, sendJson } from '../inbound/respond.ts';
 import type { GatewayServices } from '../context.ts';
 import type { EventPipeline } from './pipeline.ts';
 import type { QueuedChange } from './model.ts';
-import type { ManagedConnection } from '../auth/connections.ts';
+import type { ManagedConnection } from '../accounts/connections.ts';
 
-export const WEBHOOK_MAX_BODY_BYTES = 1024 * 1024;
 const RETRY_AFTER_SECONDS = 5;
 
 export async function handleWebhook(req: IncomingMessage, res: ServerResponse, url: URL, services: GatewayServices, pipeline: EventPipeline): Promise<void> {
@@ -23,7 +22,8 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
   const connectorId = decodeURIComponent(m[1] as string);
   const connectionId = m[2] === undefined ? null : decodeURIComponent(m[2]);
   const connector = services.connectors.get(connectorId);
-  const webhooks = connector?.webhooks;
+  // A connector whose changes come only from polling serves no webhook URL.
+  const webhooks = connector?.manifest.events?.source === 'polling' ? undefined : connector?.webhooks;
 
   // Who the body is for, and the secret it must be signed with.
   let target: { kind: 'connection'; tenantId: string; connectionId: string; account: string | null } | { kind: 'app'; accountSetting: string } | null = null;
@@ -41,21 +41,30 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
     secret = await services.credentials.appWebhookSecret(connectorId);
     if (secret) target = { kind: 'app', accountSetting: webhooks.accountSetting };
   }
-  const rawBody = await readBody(req, WEBHOOK_MAX_BODY_BYTES);
+  const maxBytes = services.config.limits.webhookMaxBodyBytes;
+  const rawBody = await readBody(req, maxBytes);
   // One answer for every kind of unknown: the URL reveals nothing about other tenants' setup.
   if (!webhooks || !target || !secret) return sendJson(res, 404, { error: 'no webhook endpoint for this connector and connection' });
-  if (rawBody === null) return sendJson(res, 413, { error: `body exceeds ${WEBHOOK_MAX_BODY_BYTES} bytes` });
+  if (rawBody === null) return sendJson(res, 413, { error: `body exceeds ${maxBytes} bytes` });
 
   const headers: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
+  const { signatureHeader } = connector!.manifest.webhooks;
+  if (signatureHeader && !headers[signatureHeader]) {
+    services.log.warn({ connector: connectorId, connectionId, code: 'WEBHOOK_SIGNATURE_INVALID' }, 'webhook rejected: no signature header');
+    return sendJson(res, 401, { error: `the request carries no ${signatureHeader} header: is a proxy stripping it, or is this URL registered for another provider?`, code: 'WEBHOOK_SIGNATURE_INVALID' });
+  }
   const base = publicBaseOf(req, services.config.publicUrl);
   const verified = webhooks.verify({ rawBody, headers, url: new URL(req.url ?? '/', base).toString(), method: 'POST', secret, now: Date.now() });
   if (!verified.ok) {
-    const status = verified.error.code === 'WEBHOOK_TIMESTAMP_OUT_OF_RANGE' ? 400 : 401;
+    const stale = verified.error.code === 'WEBHOOK_TIMESTAMP_OUT_OF_RANGE';
     services.log.warn({ connector: connectorId, connectionId, code: verified.error.code }, 'webhook rejected');
-    return sendJson(res, status, { error: verified.error.message, code: verified.error.code });
+    // A stale or future timestamp says which header and tolerance it was checked against (a clock to fix, or a replay).
+    const { timestampHeader, toleranceSeconds } = connector!.manifest.webhooks;
+    const clock = stale ? { timestampHeader: timestampHeader ?? signatureHeader, toleranceSeconds } : {};
+    return sendJson(res, stale ? 400 : 401, { error: verified.error.message, code: verified.error.code, ...clock });
   }
-  const events = (webhooks.toEvents as (rawBody: Buffer, headers: Record<string, string | undefined>) => ReturnType<NonNullable<typeof webhooks>['toEvents']>).call(webhooks, rawBody, headers);
+  const events = webhooks.toEvents(rawBody, headers);
   if (!events.ok) return sendJson(res, 400, { error: events.error.message, code: events.error.code });
 
   const receivedAt = new Date().toISOString();

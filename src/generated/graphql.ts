@@ -4,8 +4,8 @@ import type { ServedContact, ServedInvoice, ServedOrder, ServedSource, PageResul
 import type { PublishedChange } from '../events/model.ts';
 import type { DeadLetterRecord, DeadLetterPage, DeadLetterRecordEdge } from '../events/stores.ts';
 import type { MoneyModel, AddressModel, LineItemModel, EmailModel, PhoneModel } from '../../connectors/sdk/models.ts';
-import type { ManagedConnection, StatusEvent } from '../auth/connections.ts';
-import type { ApiKeyInfo } from '../auth/api-keys.ts';
+import type { ManagedConnection, StatusEvent } from '../accounts/connections.ts';
+import type { ApiKeyInfo } from '../callers/api-keys.ts';
 import type { RequestContext } from '../context.ts';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;

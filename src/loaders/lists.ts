@@ -8,7 +8,8 @@ import type { GraphQLError } from 'graphql';
 import type { EntityModelMap, EntityType } from '../../connectors/sdk/models.ts';
 import type { EntityLoader, ListFilter, ListPage } from '../../connectors/sdk/types.ts';
 import type { RequestContext } from '../context.ts';
-import { badUserInput, upstreamError } from '../errors.ts';
+import { badUserInput, toPublicError } from '../errors.ts';
+import { listViolation } from './contract.ts';
 import type { PageResult, Served } from '../models.ts';
 import { logUpstreamFailure, type ConnectionHandle } from './request-loaders.ts';
 
@@ -145,7 +146,7 @@ export async function listAcross<E extends EntityType>(rc: RequestContext, entit
 }
 
 function asUpstream(err: unknown, handle: ConnectionHandle, path: ReadonlyArray<string | number>): GraphQLError {
-  return upstreamError(err, { provider: handle.connector.manifest.id, connectionId: handle.config.id }, path);
+  return toPublicError(err, { provider: handle.connector.manifest.id, connectionId: handle.config.id, path });
 }
 
 /** One provider page: from the page cache (ids → entity cache/loader) or from the connector. */
@@ -172,6 +173,8 @@ async function fetchPage<E extends EntityType>(
 
   const entityLoader = handle.connector.loaders[entity] as EntityLoader<EntityModelMap[E]>;
   const page = await entityLoader.list(args, handle.ctx);
+  const broken = listViolation(handle.connector, entity, args.first, page);
+  if (broken) throw broken;
   const fetchedAt = new Date().toISOString();
   const nodes = await rc.loaders.prime(handle, entity, page.nodes, fetchedAt);
   await rc.services.cache.setPage(scope, entity, fingerprint, {

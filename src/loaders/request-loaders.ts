@@ -8,7 +8,8 @@ import type { EntityModelMap, EntityType, InvoiceModel, LineItemModel, OrderMode
 import type { Connector, ConnectorContext, EntityLoader, LineItemOwnerLoader } from '../../connectors/sdk/types.ts';
 import type { CachedPart, CachedRecord, EntityCache } from '../cache/entity-cache.ts';
 import type { ConnectionConfig } from '../config.ts';
-import { upstreamError } from '../errors.ts';
+import { toPublicError } from '../errors.ts';
+import { slotsViolation } from './contract.ts';
 import type { Served } from '../models.ts';
 
 export interface ConnectionHandle {
@@ -106,7 +107,7 @@ export class RequestLoaders {
 
     const loader = connection.connector.loaders[entity] as LineItemOwnerLoader<InvoiceModel | OrderModel> | undefined;
     const fetched = loader?.lineItems
-      ? await callConnector(connection, `${entity}.lineItems`, missing.length, () => loader.lineItems!(missing, connection.ctx))
+      ? await callConnector(connection, `${entity}.lineItems`, missing.map((p) => p.source.remoteId), () => loader.lineItems!(missing, connection.ctx))
       : missing.map(() => new ConnectorError('UPSTREAM_BAD_RESPONSE', `${connection.connector.manifest.displayName} left ${entity} line items out of the record but has no lineItems loader`));
     const upstreamScope = { provider: connection.connector.manifest.id, connectionId: connection.config.id };
     const toCache: Array<{ remoteId: string; part: CachedPart }> = [];
@@ -117,7 +118,7 @@ export class RequestLoaders {
         toCache.push({ remoteId: parent.source.remoteId, part: { value: slot, recordFetchedAt: parent.served.fetchedAt } });
         byId.set(parent.source.remoteId, slot);
       } else {
-        byId.set(parent.source.remoteId, upstreamError(slot ?? emptySlot(), upstreamScope));
+        byId.set(parent.source.remoteId, toPublicError(slot, upstreamScope));
       }
     });
     await this.cache.setParts(scope, entity, 'lineItems', toCache);
@@ -174,7 +175,7 @@ export class RequestLoaders {
 
     const entityLoader = connection.connector.loaders[entity] as EntityLoader<EntityModelMap[E]> | undefined;
     const fetched = entityLoader
-      ? await callConnector(connection, `${entity}.byIds`, missIds.length, () => entityLoader.byIds(missIds, connection.ctx))
+      ? await callConnector(connection, `${entity}.byIds`, missIds, () => entityLoader.byIds(missIds, connection.ctx))
       : missIds.map(() => new ConnectorError('UPSTREAM_NOT_FOUND', `${connection.connector.manifest.displayName} does not serve ${entity} records`));
 
     const fetchedAt = new Date().toISOString();
@@ -183,7 +184,7 @@ export class RequestLoaders {
     missIds.forEach((id, i) => {
       const slot = fetched[i];
       if (slot instanceof ConnectorError || !slot) {
-        byId.set(id, upstreamError(slot ?? emptySlot(), upstreamScope));
+        byId.set(id, toPublicError(slot, upstreamScope));
       } else {
         toCache.push({ model: slot, fetchedAt });
         byId.set(id, this.serve(connection, slot, fetchedAt, 'MISS') as unknown as AnyServed);
@@ -199,18 +200,18 @@ export class RequestLoaders {
  * failure that then fills every slot. A wrong number of slots is the connector's bug, reported
  * in every slot rather than misaligning results with keys.
  */
-async function callConnector<T>(connection: ConnectionHandle, operation: string, count: number, call: () => Promise<Array<T | ConnectorError>>): Promise<Array<T | ConnectorError>> {
+/** Calls a connector's batch method; a broken answer (wrong slot count, empty slot) or a throw becomes every slot's error. */
+async function callConnector<T>(connection: ConnectionHandle, operation: string, ids: readonly string[], call: () => Promise<Array<T | ConnectorError>>): Promise<Array<T | ConnectorError>> {
   try {
     const slots = await call();
-    if (slots.length !== count) throw new ConnectorError('UPSTREAM_BAD_RESPONSE', `connector returned ${slots.length} results for ${count} ids`);
+    const broken = slotsViolation(connection.connector, operation, ids, slots);
+    if (broken) throw broken;
     return slots;
   } catch (err) {
     logUpstreamFailure(connection, err, operation);
-    return Array.from({ length: count }, () => err as ConnectorError);
+    return ids.map(() => err as ConnectorError);
   }
 }
-
-const emptySlot = () => new ConnectorError('UPSTREAM_BAD_RESPONSE', 'connector returned an empty slot');
 
 /** One warn line per failed upstream call: code and status, never bodies or credentials. */
 export function logUpstreamFailure(connection: ConnectionHandle, err: unknown, operation: string): void {

@@ -1,15 +1,12 @@
 // Connections, connect sessions, API keys and connection status events: thin, like every
-// resolver. The work is in src/auth/connect.ts; scopes are checked before any resolver runs
-// (src/auth/scopes.ts).
+// resolver. The work is in src/accounts/connect/; scopes are checked before any resolver runs
+// (src/callers/scopes.ts).
 import type { ApiKeyScope } from '../config.ts';
-import type { ManagedConnection, StatusEvent } from '../auth/connections.ts';
-import { ApiKeyInputError } from '../auth/api-keys.ts';
-import { TokenRefreshError } from '../auth/token-manager.ts';
+import type { ManagedConnection, StatusEvent } from '../accounts/connections.ts';
 import type { RequestContext } from '../context.ts';
-import { ConnectorError } from '../../connectors/sdk/errors.ts';
-import { badUserInput, connectError, isStoreOutage, serviceUnavailable } from '../errors.ts';
+import { badUserInput, toPublicError } from '../errors.ts';
 import type { Resolvers } from '../generated/graphql.ts';
-import { pushStream } from '../events/subscribe.ts';
+import { pushStream } from '../util/push-stream.ts';
 
 /** File-defined connections, shown with the same shape as runtime ones. */
 function listConnections(rc: RequestContext): Promise<ManagedConnection[]> {
@@ -45,10 +42,8 @@ async function guarded<T>(provider: string | null, fn: () => Promise<T>): Promis
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof ApiKeyInputError) throw badUserInput(err.message);
-    if (err instanceof ConnectorError) throw connectError(err, provider ?? 'provider');
-    if (isStoreOutage(err) || err instanceof TokenRefreshError) throw serviceUnavailable('the gateway\'s store is unreachable or busy right now; retry shortly');
-    throw err;
+    const translated = toPublicError(err, provider ? { provider } : {});
+    throw translated.extensions.code === 'INTERNAL_SERVER_ERROR' ? err : translated;
   }
 }
 

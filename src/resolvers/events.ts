@@ -69,7 +69,7 @@ export const eventResolvers: Resolvers = {
   Query: {
     changeCursor: async (_, __, rc) => rc.events.headCursor(),
     deadLetters: async (_, { first, after }, rc) => {
-      const n = first ?? 20;
+      const n = first ?? rc.config.limits.defaultPageSize;
       if (n < 0 || n > rc.config.limits.maxPageSize) throw badUserInput(`\`first\` must be between 0 and ${rc.config.limits.maxPageSize}`, 'first');
       return rc.events.deadLetters.list(rc.tenant.id, n, after ?? null);
     },

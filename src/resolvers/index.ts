@@ -3,7 +3,6 @@ import { GraphQLError, type GraphQLResolveInfo } from 'graphql';
 import { DateResolver, DateTimeResolver, EmailAddressResolver, CurrencyResolver, JSONResolver } from 'graphql-scalars';
 import type { EntityType } from '../../connectors/sdk/models.ts';
 import type { RequestContext } from '../context.ts';
-import { LIMITS } from '../config.ts';
 import { badUserInput } from '../errors.ts';
 import type { Resolvers } from '../generated/graphql.ts';
 import { listAcross } from '../loaders/lists.ts';
@@ -47,7 +46,7 @@ export const resolvers: Resolvers = {
   Query: {
     node: (_, { id }, rc) => loadByGlobalId(rc, id),
     nodes: (_, { ids }, rc) => {
-      if (ids.length > LIMITS.MAX_NODES_IDS) throw badUserInput(`\`ids\` accepts at most ${LIMITS.MAX_NODES_IDS} ids (got ${ids.length})`, 'ids');
+      if (ids.length > rc.config.limits.maxNodesIds) throw badUserInput(`\`ids\` accepts at most ${rc.config.limits.maxNodesIds} ids (got ${ids.length})`, 'ids');
       // A failing id becomes an error at its own index (graphql-js turns a returned Error into a
       // field error) while the others still resolve.
       return Promise.all(ids.map((id) => loadByGlobalId(rc, id).catch((err: unknown) => err as Error))) as Promise<Array<ServedContact | null>>;
@@ -56,11 +55,11 @@ export const resolvers: Resolvers = {
     invoice: (_, { id }, rc) => loadByGlobalId(rc, id, 'Invoice') as Promise<ServedInvoice | null>,
     order: (_, { id }, rc) => loadByGlobalId(rc, id, 'Order') as Promise<ServedOrder | null>,
     contacts: (_, { first, after, filter }, rc, info) =>
-      listAcross(rc, 'Contact', { first: first ?? 20, after, filter: { ...filter }, path: pathOf(info) }),
+      listAcross(rc, 'Contact', { first: first ?? rc.config.limits.defaultPageSize, after, filter: { ...filter }, path: pathOf(info) }),
     invoices: (_, { first, after, filter }, rc, info) =>
-      listAcross(rc, 'Invoice', { first: first ?? 20, after, filter: { ...filter }, path: pathOf(info) }),
+      listAcross(rc, 'Invoice', { first: first ?? rc.config.limits.defaultPageSize, after, filter: { ...filter }, path: pathOf(info) }),
     orders: (_, { first, after, filter }, rc, info) =>
-      listAcross(rc, 'Order', { first: first ?? 20, after, filter: { ...filter }, path: pathOf(info) }),
+      listAcross(rc, 'Order', { first: first ?? rc.config.limits.defaultPageSize, after, filter: { ...filter }, path: pathOf(info) }),
   },
 
   Node: {
@@ -70,8 +69,8 @@ export const resolvers: Resolvers = {
   Contact: {
     id: (c) => globalId('Contact', c),
     source: (c) => sourceOf(c),
-    invoices: (c, { first, after }, rc, info) => nestedList(rc, 'Invoice', c.served.connectionId, c.source.remoteId, first ?? 20, after, info),
-    orders: (c, { first, after }, rc, info) => nestedList(rc, 'Order', c.served.connectionId, c.source.remoteId, first ?? 20, after, info),
+    invoices: (c, { first, after }, rc, info) => nestedList(rc, 'Invoice', c.served.connectionId, c.source.remoteId, first ?? rc.config.limits.defaultPageSize, after, info),
+    orders: (c, { first, after }, rc, info) => nestedList(rc, 'Order', c.served.connectionId, c.source.remoteId, first ?? rc.config.limits.defaultPageSize, after, info),
     raw: rawOf('Contact'),
   },
   Invoice: {

@@ -1,3 +1,6 @@
+// Time bounds for calls to the gateway's own store (Redis): shutdown steps and store operations.
+import { StoreOutage } from './store-outage.ts';
+
 /**
  * Waits for `work` at most `ms`, then moves on (the timer does not keep the process alive).
  * For shutdown steps that talk to Redis: with Redis gone a graceful close would wait forever.
@@ -14,7 +17,7 @@ export async function bounded(work: Promise<unknown>, ms: number, onError?: (err
   clearTimeout(timer);
 }
 
-export class DeadlineExceeded extends Error {
+export class DeadlineExceeded extends StoreOutage {
   override readonly name = 'DeadlineExceeded';
 }
 

@@ -3,7 +3,7 @@
 // (records, webhook target, OAuth switches, transient state to reset) as plain objects. Admin
 // calls are never counted, faulted or rate limited, and answer the same statuses and the same
 // error body ({error, message}) whatever the provider.
-import type { EmulatorReply, EmulatorRequest, EmulatorRoute, FaultSpec, RecordedRequest } from '../emulator.ts';
+import type { EmulatorReply, EmulatorRequest, EmulatorRoute, FaultSpec, RecordedRequest } from './wire.ts';
 
 export const ADMIN_PREFIX = '/__emulator';
 

@@ -15,7 +15,7 @@
 // - Comma-separated entries `<kid>:<key>`; whitespace around entries is ignored.
 // - kid: 1-64 chars of letters, digits, `.`, `_`, `-`; unique within the list.
 // - key: exactly 32 bytes, standard base64 (`+/`, `=` padding optional) or base64url (`-_`).
-//   Generate one with `openssl rand -base64 32` (or `node src/auth/vault-cli.ts generate-key <kid>`).
+//   Generate one with `openssl rand -base64 32` (or `node src/accounts/vault-cli.ts generate-key <kid>`).
 // - SWITCHBOARD_MASTER_KEY_ID names the key new records are written with; it must be in the list.
 //   It may be omitted when the list has exactly one key.
 // - In production both must be set and valid or startup stops (loadVaultKeyring throws
@@ -45,6 +45,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import KeyvRedis, { Keyv, createClient, type RedisClientType } from '@keyv/redis';
 import { ConfigError } from '../config.ts';
+import { StoreOutage } from '../util/store-outage.ts';
 
 const ALGORITHM = 'aes-256-gcm';
 const KEY_BYTES = 32;
@@ -153,7 +154,7 @@ export class VaultDecryptError extends Error {
 }
 
 /** The backing store did not accept a write (Keyv reported failure). */
-export class VaultStoreError extends Error {
+export class VaultStoreError extends StoreOutage {
   override readonly name = 'VaultStoreError';
   readonly code = 'VAULT_STORE_FAILED' as const;
 }

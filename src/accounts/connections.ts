@@ -19,11 +19,12 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Redis } from 'ioredis';
+import { StoreOutage } from '../util/store-outage.ts';
 
 export type ConnectionStatus = 'ACTIVE' | 'NEEDS_REAUTH' | 'DISABLED';
 
 /** Concurrent writers kept a compare-and-set from landing: retryable, reported like an outage. */
-export class StoreBusyError extends Error {
+export class StoreBusyError extends StoreOutage {
   override readonly name = 'StoreBusyError';
 }
 export type ConnectionAuth = 'OAUTH2' | 'CLIENT_CREDENTIALS' | 'API_KEY' | 'BASIC' | 'CONFIGURED';

@@ -11,9 +11,9 @@ import { defineConnector } from '../../connectors/sdk/define.ts';
 import type { ContactModel } from '../../connectors/sdk/models.ts';
 import type { Connector, ConnectorManifest, EntityLoader, OAuth2Mode } from '../../connectors/sdk/types.ts';
 import type { ApiKeyScope, ConnectionConfig, GatewayConfig, ProviderRegistration } from '../config.ts';
-import { returnUrlAllowed } from './connect.ts';
+import { returnUrlAllowed } from './connect/browser.ts';
 import { fillTemplate, ProviderApps, resolveFileCredential } from './provider-apps.ts';
-import { scopeError, scopesFromClaim } from './scopes.ts';
+import { scopeError, scopesFromClaim } from '../callers/scopes.ts';
 
 // ─── fake connectors ────────────────────────────────────────────────────────────────────────────
 
@@ -47,8 +47,8 @@ function manifest(id: string, auth: ConnectorManifest['auth']): ConnectorManifes
     maxConcurrency: 4,
     maxPageSize: 100,
     entities: ['Contact'],
-    rateLimits: { requests: 100, windowMs: 10_000 },
-    webhooks: { scheme: 'none', toleranceSeconds: null, signatureHeader: null, timestampHeader: null },
+    rateLimits: { windows: [{ requests: 100, windowMs: 10_000 }] },
+    webhooks: { toleranceSeconds: null, signatureHeader: null, timestampHeader: null },
   };
 }
 

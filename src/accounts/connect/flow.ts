@@ -22,26 +22,25 @@
 // Also: the client-credentials grant (same openid-client configuration), API-key / basic
 // credentials checked against the provider before they are stored, disconnect (revoke at the
 // provider where it has a way, then delete), and enable/disable.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as client from 'openid-client';
-import { ConnectorError } from '../../connectors/sdk/errors.ts';
-import type { Connector, ConnectorContext, EntityLoader } from '../../connectors/sdk/types.ts';
-import type { GatewayConfig } from '../config.ts';
-import { badUserInput } from '../errors.ts';
-import type { UpstreamClient } from '../http/upstream.ts';
-import type { ConnectionAuth, ConnectionStore, ManagedConnection, StatusEvent } from './connections.ts';
-import type { StoredCredential } from './credentials.ts';
-import { grantedScopes, oauthConfiguration } from './oauth-client.ts';
-import { matchesPattern, stringSettings, type ProviderApps, type ResolvedOAuthApp } from './provider-apps.ts';
-import type { Tenant, TenantDirectory } from './tenants.ts';
-import type { TokenManager, TokenRecord } from './token-manager.ts';
-import { VaultDecryptError, type CredentialVault } from './vault.ts';
+import { ConnectorError } from '../../../connectors/sdk/errors.ts';
+import type { Connector, EntityLoader } from '../../../connectors/sdk/types.ts';
+import type { GatewayConfig } from '../../config.ts';
+import { badUserInput } from '../../errors.ts';
+import type { ConnectorContexts } from '../../upstream/connector-context.ts';
+import type { ConnectionAuth, ConnectionStore, ManagedConnection, StatusEvent } from '../connections.ts';
+import type { StoredCredential } from '../credentials.ts';
+import { grantedScopes, oauthConfiguration } from '../oauth-client.ts';
+import { matchesPattern, stringSettings, type ProviderApps, type ResolvedOAuthApp } from '../provider-apps.ts';
+import type { Tenant, TenantDirectory } from '../../callers/tenants.ts';
+import type { TokenManager, TokenRecord } from '../token-manager.ts';
+import { VaultDecryptError, type CredentialVault } from '../vault.ts';
+import { bindingCookieName, confirmCookieName, confirmationPage, newToken, readCookie, refuse, returnUrlAllowed, setCookie, stateDigest, type HttpAnswer } from './browser.ts';
+import { baseUrlFromGrant, settingsFromGrant } from './grants.ts';
+import { revokeAtProvider, type RevocationOutcome } from './revocation.ts';
 
-export interface HttpAnswer {
-  status: number;
-  headers?: Record<string, string>;
-  body?: unknown;
-}
+export type { HttpAnswer } from './browser.ts';
 
 interface ConnectSession {
   tenantId: string;
@@ -66,59 +65,13 @@ export interface ConnectFlowDeps {
   vault: CredentialVault;
   tokens: TokenManager;
   directory: TenantDirectory;
-  upstream: UpstreamClient;
+  contexts: ConnectorContexts;
 }
 
 export interface DisconnectResult {
   connectionId: string;
   revokedAtProvider: boolean;
   message: string;
-}
-
-const newToken = () => randomBytes(32).toString('base64url');
-const stateDigest = (state: string) => createHash('sha256').update(state).digest('base64url');
-const confirmCookieName = (sessionToken: string) => `sb_confirm_${createHash('sha256').update(sessionToken).digest('hex').slice(0, 16)}`;
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-/** One cookie per pending authorization, so two flows in two tabs do not overwrite each other. */
-const bindingCookieName = (state: string) => `sb_connect_${stateDigest(state).slice(0, 16).replace(/[-_]/g, 'x')}`;
-
-/**
- * A Set-Cookie value. Over https the name gets the `__Host-` prefix (Secure, Path=/, no Domain), so
- * neither a sibling subdomain nor a plain-http page can plant it; over http (local development,
- * the demo) it is scoped to `path`.
- */
-function setCookie(name: string, value: string, o: { https: boolean; path: string; maxAge: number; sameSite: 'Lax' | 'Strict' }): string {
-  const attributes = o.https ? `; Path=/; Secure` : `; Path=${o.path}`;
-  return `${o.https ? `__Host-${name}` : name}=${value}${attributes}; Max-Age=${o.maxAge}; HttpOnly; SameSite=${o.sameSite}`;
-}
-
-/** A cookie's value, under its plain or its `__Host-` name (setCookie uses either). */
-function readCookie(header: string | null | undefined, name: string): string | null {
-  for (const part of (header ?? '').split(';')) {
-    const i = part.indexOf('=');
-    const key = i > 0 ? part.slice(0, i).trim() : '';
-    if (key === name || key === `__Host-${name}`) return part.slice(i + 1).trim();
-  }
-  return null;
-}
-const refuse = (message: string): HttpAnswer => ({ status: 400, body: { error: message, code: 'BAD_REQUEST' } });
-
-/** Whether `url` is allowed by an allow-list entry: the same URL, or under an entry ending in "/". */
-export function returnUrlAllowed(url: string, allowList: readonly string[]): boolean {
-  let parsed: URL;
-  // An empty fragment ("…#") leaves URL.hash empty: refuse any '#' in the text itself.
-  if (url.includes('#')) return false;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return false;
-  }
-  if (parsed.username || parsed.password || parsed.hash) return false;
-  const href = parsed.href;
-  return allowList.some((entry) => {
-    const allowed = new URL(entry).href;
-    return allowed.endsWith('/') ? href.startsWith(allowed) : href === allowed || href.startsWith(`${allowed}?`);
-  });
 }
 
 export class ConnectFlow {
@@ -164,16 +117,7 @@ export class ConnectFlow {
     const tenant = this.deps.directory.byId(session.tenantId);
     const confirm = newToken();
     const action = `/connect/${encodeURIComponent(connectorId)}${requestUrl.search}`;
-    const provider = escapeHtml(connector.manifest.displayName);
-    const who = escapeHtml(tenant?.name ?? session.tenantId);
-    const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Connect ${provider}</title><meta name="referrer" content="no-referrer">
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1b1b1b}button{font:inherit;padding:.6rem 1.2rem;border-radius:6px;border:0;background:#2d5be3;color:#fff;cursor:pointer}small{color:#555}</style></head>
-<body><h1>Connect ${provider}</h1>
-<p>You are about to give <strong>${who}</strong> read access to your ${provider} account through Switchboard.</p>
-<p><small>Continue only if you started this from ${who}. ${provider} will ask you to approve the access next.</small></p>
-<form method="post" action="${escapeHtml(action)}"><input type="hidden" name="confirm" value="${confirm}"><button type="submit">Continue to ${provider}</button></form>
-</body></html>`;
+    const html = confirmationPage(connector.manifest.displayName, tenant?.name ?? session.tenantId, action, confirm);
     const cookie = setCookie(confirmCookieName(token), confirm, { https: this.deps.config.publicUrl?.startsWith('https:') === true, path: `/connect/${encodeURIComponent(connectorId)}`, maxAge: this.deps.config.connectSessionTtlSeconds, sameSite: 'Strict' });
     return {
       status: 200,
@@ -269,23 +213,25 @@ export class ConnectFlow {
       const code = err instanceof client.ResponseBodyError ? err.error : null;
       return refuse(code ? `the provider rejected the authorization code (${code})` : 'the authorization code could not be exchanged with the provider');
     }
-    let connection: ManagedConnection;
+    let connections: ManagedConnection[];
     try {
-      connection = await this.storeOAuth(pending.tenantId, connectorId, app, tokens, pending.params, pending.reconnect, 'OAUTH2');
+      const callbackParams = Object.fromEntries(requestUrl.searchParams);
+      connections = await this.storeGrant(pending.tenantId, connectorId, app, tokens, pending.params, callbackParams, pending.reconnect, 'OAUTH2');
     } catch (err) {
       if (err instanceof ConnectorError) return refuse(err.message);
       throw err;
     }
-    return this.finish(pending, state, connection, null);
+    return this.finish(pending, state, connections, null);
   }
 
-  private finish(pending: PendingAuthorization, state: string, connection: ManagedConnection | null, error: string | null, errorCode = 'access_denied'): HttpAnswer {
-    const answer = this.finishAnswer(pending, connection, error, errorCode);
+  private finish(pending: PendingAuthorization, state: string, connections: ManagedConnection[] | null, error: string | null, errorCode = 'access_denied'): HttpAnswer {
+    const answer = this.finishAnswer(pending, connections, error, errorCode);
     const clear = setCookie(bindingCookieName(state), '', { https: pending.redirectUri.startsWith('https:'), path: new URL(pending.redirectUri).pathname, maxAge: 0, sameSite: 'Lax' });
     return { ...answer, headers: { ...answer.headers, 'set-cookie': clear } };
   }
 
-  private finishAnswer(pending: PendingAuthorization, connection: ManagedConnection | null, error: string | null, errorCode: string): HttpAnswer {
+  private finishAnswer(pending: PendingAuthorization, connections: ManagedConnection[] | null, error: string | null, errorCode: string): HttpAnswer {
+    const connection = connections?.[0] ?? null;
     if (pending.returnUrl) {
       const target = new URL(pending.returnUrl);
       if (connection) {
@@ -295,7 +241,8 @@ export class ConnectFlow {
       return { status: 302, headers: { location: target.href, 'cache-control': 'no-store' } };
     }
     if (!connection) return refuse(error ?? 'the connection failed');
-    return { status: 200, body: { status: 'connected', connectionId: connection.id, provider: connection.provider, message: 'Connected. You can close this window.' } };
+    const more = connections && connections.length > 1 ? { connectionIds: connections.map((c) => c.id) } : {};
+    return { status: 200, body: { status: 'connected', connectionId: connection.id, ...more, provider: connection.provider, message: 'Connected. You can close this window.' } };
   }
 
   // ─── other ways to connect ──────────────────────────────────────────────────────────────────
@@ -315,7 +262,8 @@ export class ConnectFlow {
       if (code) throw badUserInput(`the provider refused the client-credentials grant (${code})`, 'scopes');
       throw new ConnectorError('UPSTREAM_UNAVAILABLE', `${connector.manifest.displayName}'s token endpoint could not be reached`);
     }
-    return this.storeOAuth(tenant.id, connectorId, app, tokens, {}, null, 'CLIENT_CREDENTIALS', requested);
+    const [first] = await this.storeGrant(tenant.id, connectorId, app, tokens, {}, {}, null, 'CLIENT_CREDENTIALS', requested);
+    return first as ManagedConnection;
   }
 
   async connectWithSecret(
@@ -468,6 +416,43 @@ export class ConnectFlow {
     });
   }
 
+  /**
+   * Stores the connections one grant makes: one, or what the connector's afterConnect hook answers
+   * (several provider accounts, values the token response lacks). A reconnect replaces its
+   * connection with the first.
+   */
+  private async storeGrant(
+    tenantId: string,
+    connectorId: string,
+    app: ResolvedOAuthApp,
+    tokens: client.TokenEndpointResponse,
+    params: Record<string, string>,
+    callbackParams: Record<string, string>,
+    reconnect: string | null,
+    auth: ConnectionAuth,
+    requestedScopes?: string[],
+  ): Promise<ManagedConnection[]> {
+    const connector = this.connector(connectorId);
+    const afterConnect = connector.auth?.afterConnect;
+    if (!afterConnect) return [await this.storeOAuth(tenantId, connectorId, app, tokens, params, reconnect, auth, requestedScopes)];
+    const settings = settingsFromGrant(app, tokens, params);
+    const info = { id: `${connectorId}-pending`, tenantId, provider: connectorId, baseUrl: this.grantBaseUrl(connectorId, app, tokens) ?? connector.manifest.defaultBaseUrl, settings };
+    const bounds = { signal: AbortSignal.timeout(this.deps.config.limits.requestDeadlineMs), deadline: Date.now() + this.deps.config.limits.requestDeadlineMs };
+    const ctx = this.deps.contexts.forCredential(connector, info, tokens.access_token, bounds);
+    const granted = await afterConnect({ tokenResponse: tokens as Record<string, unknown>, callbackParams, settings }, ctx);
+    if (granted.length === 0) throw new ConnectorError('UPSTREAM_FORBIDDEN', `${connector.manifest.displayName} granted access to no account; nothing was stored`, { retryable: false });
+    const stored: ManagedConnection[] = [];
+    for (const [i, g] of granted.entries()) {
+      stored.push(await this.storeOAuth(tenantId, connectorId, app, tokens, { ...params, ...g.settings }, i === 0 ? reconnect : null, auth, requestedScopes));
+    }
+    return stored;
+  }
+
+  /** This connection's API base URL: from the token response when the connector says so, else the registration's. */
+  private grantBaseUrl(connectorId: string, app: ResolvedOAuthApp, tokens: client.TokenEndpointResponse): string | null {
+    return baseUrlFromGrant(app, tokens) ?? this.deps.config.providers[connectorId]?.baseUrl ?? null;
+  }
+
   private async storeOAuth(
     tenantId: string,
     connectorId: string,
@@ -478,27 +463,8 @@ export class ConnectFlow {
     auth: ConnectionAuth,
     requestedScopes?: string[],
   ): Promise<ManagedConnection> {
-    const raw = tokens as Record<string, unknown>;
-    const settings: Record<string, unknown> = { ...params };
-    for (const [name, field] of Object.entries(app.mode.settingsFromTokenResponse ?? {})) {
-      const v = raw[field];
-      if (typeof v === 'string' || typeof v === 'number') settings[name] = String(v);
-    }
-    let baseUrl = this.deps.config.providers[connectorId]?.baseUrl ?? null;
-    const fromToken = app.mode.baseUrlFromTokenResponse;
-    const instance = fromToken ? raw[fromToken.field] : undefined;
-    if (fromToken && typeof instance === 'string') {
-      let parsed: URL | null = null;
-      try {
-        parsed = new URL(instance);
-      } catch {
-        parsed = null;
-      }
-      if (!parsed || parsed.protocol !== 'https:' || !matchesPattern(fromToken.hostPattern, parsed.hostname)) {
-        throw new ConnectorError('UPSTREAM_BAD_RESPONSE', `the token response named an API host that is not one of the provider's (${fromToken.field})`, { retryable: false });
-      }
-      baseUrl = parsed.origin;
-    }
+    const settings: Record<string, unknown> = settingsFromGrant(app, tokens, params);
+    const baseUrl = this.grantBaseUrl(connectorId, app, tokens);
     const now = Date.now();
     const scopes = grantedScopes(tokens) ?? requestedScopes ?? app.scopes;
     const record: StoredCredential = {
@@ -557,14 +523,7 @@ export class ConnectFlow {
     if (!loader) return;
     const signal = AbortSignal.timeout(this.deps.config.limits.requestDeadlineMs);
     const info = { id: target.id, tenantId, provider: connector.manifest.id, baseUrl: target.baseUrl, settings: target.settings };
-    const ctx: ConnectorContext = {
-      connection: info,
-      signal,
-      log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
-      fetch: this.deps.upstream.forScope({ manifest: connector.manifest, connection: info, signal, deadline: Date.now() + this.deps.config.limits.requestDeadlineMs }),
-      accessToken: async () => token,
-      prime: () => undefined,
-    };
+    const ctx = this.deps.contexts.forCredential(connector, info, token, { signal, deadline: Date.now() + this.deps.config.limits.requestDeadlineMs });
     try {
       await loader.list({ first: 1, filter: {} }, ctx);
     } catch (err) {
@@ -575,39 +534,17 @@ export class ConnectFlow {
     }
   }
 
-  private async revoke(connection: ManagedConnection, stored: TokenRecord): Promise<'revoked' | 'unsupported' | 'shared'> {
+  private async revoke(connection: ManagedConnection, stored: TokenRecord): Promise<RevocationOutcome> {
     const app = this.deps.apps.oauthApp(connection.provider, stringSettings(connection.settings));
     if (!app || !app.revocationUrl) return 'unsupported';
-    const revocation = app.mode.revocation;
-    const timeout = AbortSignal.timeout(this.deps.config.limits.upstreamAttemptTimeoutMs);
-    if (revocation.type === 'rfc7009') {
-      const token = stored.refreshToken || stored.accessToken;
-      await client.tokenRevocation(this.oauthConfig(app), token, { token_type_hint: stored.refreshToken ? 'refresh_token' : 'access_token' });
-      return 'revoked';
-    }
-    if (revocation.type === 'hubspot-refresh-token') {
-      if (!stored.refreshToken) return 'unsupported';
-      const res = await fetch(`${app.revocationUrl.replace(/\/$/, '')}/${encodeURIComponent(stored.refreshToken)}`, { method: 'DELETE', signal: timeout });
-      // 404: already gone at HubSpot, which is what we wanted.
-      if (res.status !== 204 && res.status !== 200 && res.status !== 404) throw new Error(`revocation answered ${res.status}`);
-      return 'revoked';
-    }
-    if (revocation.type === 'stripe-deauthorize') {
-      const account = connection.settings.connectedAccountId;
-      if (typeof account !== 'string') return 'unsupported';
-      // Deauthorizing unlinks the whole account from the platform: not while another connection uses it.
-      const sharing = await this.deps.connections.bySetting(connection.provider, 'connectedAccountId', account);
-      if (sharing.some((c) => c.id !== connection.id)) return 'shared';
-      const body = new URLSearchParams({ client_id: app.clientId, stripe_user_id: account });
-      const res = await fetch(app.revocationUrl, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${app.clientSecret}`, 'content-type': 'application/x-www-form-urlencoded' },
-        body,
-        signal: timeout,
-      });
-      if (!res.ok) throw new Error(`revocation answered ${res.status}`);
-      return 'revoked';
-    }
-    return 'unsupported';
+    return revokeAtProvider({
+      app,
+      revocationUrl: app.revocationUrl,
+      connection,
+      stored,
+      connections: this.deps.connections,
+      oauthConfig: () => this.oauthConfig(app),
+      signal: AbortSignal.timeout(this.deps.config.limits.upstreamAttemptTimeoutMs),
+    });
   }
 }

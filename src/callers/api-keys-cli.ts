@@ -1,9 +1,9 @@
-// Operator commands for runtime tenant API keys (see src/auth/api-keys.ts for the key format and
+// Operator commands for runtime tenant API keys (see src/callers/api-keys.ts for the key format and
 // the Redis layout). Needs REDIS_URL: keys issued into a CLI process's memory would be useless.
-//   tsx src/auth/api-keys-cli.ts create --tenant <id> [--scopes read,subscribe,admin] [--label text]
+//   tsx src/callers/api-keys-cli.ts create --tenant <id> [--scopes read,subscribe,admin] [--label text]
 //       prints the new key once (it is stored only as a SHA-256 digest) and its key id
-//   tsx src/auth/api-keys-cli.ts revoke --tenant <id> --id <keyId>
-//   tsx src/auth/api-keys-cli.ts list --tenant <id>      ids, scopes, labels, dates; never keys
+//   tsx src/callers/api-keys-cli.ts revoke --tenant <id> --id <keyId>
+//   tsx src/callers/api-keys-cli.ts list --tenant <id>      ids, scopes, labels, dates; never keys
 // Keys live under "<SWITCHBOARD_KEY_PREFIX (default sb)>:apikey:…", where the gateway looks.
 // Exit codes: 0 done, 1 no such key, 2 usage, input or configuration error (Redis unreachable too).
 import { parseArgs } from 'node:util';

@@ -242,7 +242,7 @@ describe('api-keys-cli', () => {
 
   function cli(args: string[], env: NodeJS.ProcessEnv = baseEnv): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
-      execFile(process.execPath, ['--import', 'tsx', 'src/auth/api-keys-cli.ts', ...args], { cwd: REPO, env, timeout: 20_000 }, (err, stdout, stderr) => {
+      execFile(process.execPath, ['--import', 'tsx', 'src/callers/api-keys-cli.ts', ...args], { cwd: REPO, env, timeout: 20_000 }, (err, stdout, stderr) => {
         resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
       });
     });

@@ -6,17 +6,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectorError } from '../../connectors/sdk/errors.ts';
 import type { ConnectorManifest } from '../../connectors/sdk/types.ts';
 import { Metrics } from '../observability/metrics.ts';
-import { DEFAULT_UPSTREAM_OPTIONS, UpstreamClient, buildUrl } from './upstream.ts';
+import { DEFAULT_UPSTREAM_OPTIONS, UpstreamClient, buildUrl } from './client.ts';
 
 type Step = { status: number; headers?: Record<string, string>; body?: string; hang?: boolean };
 let script: Step[] = [];
 let hits = 0;
+/** The credential header of every request the server received, in order. */
+let seenAuth: Array<string | undefined> = [];
 let server: Server;
 let base: string;
 
 beforeAll(async () => {
   server = createServer((req, res) => {
     hits++;
+    seenAuth.push(req.headers['authorization'] ?? (req.headers['x-shopify-access-token'] as string | undefined));
     const step = script.shift() ?? { status: 200, body: '{"ok":true}' };
     if (step.hang) return;
     res.writeHead(step.status, { 'content-type': 'application/json', ...step.headers });
@@ -30,7 +33,7 @@ afterAll(async () => {
   await new Promise((r) => server.close(r));
 });
 
-const manifest = { id: 'fake', displayName: 'Fake', rateLimits: { requests: 1000, windowMs: 1000 } } as ConnectorManifest;
+const manifest = { id: 'fake', displayName: 'Fake', auth: { apiKey: { label: 'key' } }, maxConcurrency: 4, rateLimits: { windows: [{ requests: 1000, windowMs: 1000 }] } } as ConnectorManifest;
 
 function client(overrides: Partial<typeof DEFAULT_UPSTREAM_OPTIONS> = {}, deadlineMs = 5_000, metrics: Metrics | null = null) {
   const c = new UpstreamClient(metrics, { ...DEFAULT_UPSTREAM_OPTIONS, baseDelayMs: 5, maxDelayMs: 20, ...overrides });
@@ -40,7 +43,53 @@ function client(overrides: Partial<typeof DEFAULT_UPSTREAM_OPTIONS> = {}, deadli
 function reset(steps: Step[]) {
   script = steps;
   hits = 0;
+  seenAuth = [];
 }
+
+/** A wrapped fetch whose scope carries a credential that renews `old` → `renewed` once. */
+function withCredential(m: ConnectorManifest, renewed: string | null) {
+  const renewals: string[] = [];
+  const c = new UpstreamClient(null, { ...DEFAULT_UPSTREAM_OPTIONS, baseDelayMs: 5, maxDelayMs: 20 });
+  const credential = {
+    token: async () => 'old',
+    renew: async (rejected: string) => {
+      renewals.push(rejected);
+      return renewed;
+    },
+  };
+  const fetch = c.forScope({ manifest: m, connection: { id: 'c1', tenantId: 't1', provider: 'fake', baseUrl: base, settings: {} }, signal: new AbortController().signal, deadline: Date.now() + 5_000, credential });
+  return { fetch, renewals };
+}
+
+describe('UpstreamClient credential', () => {
+  it('places the token (Authorization: Bearer by default), renews it once on a 401 and re-sends', async () => {
+    reset([{ status: 401 }, { status: 200, body: '{"n":1}' }]);
+    const { fetch, renewals } = withCredential(manifest, 'new');
+    const res = await fetch({ path: '/x', operation: 'x' });
+    expect(res.status).toBe(200);
+    expect(seenAuth).toEqual(['Bearer old', 'Bearer new']);
+    expect(renewals).toEqual(['old']);
+  });
+
+  it('lets a second 401 stand, and never renews a credential that cannot be renewed', async () => {
+    reset([{ status: 401 }, { status: 401 }]);
+    const renewing = withCredential(manifest, 'new');
+    expect((await renewing.fetch({ path: '/x', operation: 'x' })).status).toBe(401);
+    expect(hits).toBe(2);
+    reset([{ status: 401 }]);
+    const fixed = withCredential(manifest, null);
+    expect((await fixed.fetch({ path: '/x', operation: 'x' })).status).toBe(401);
+    expect(hits).toBe(1);
+  });
+
+  it('uses the token placement the connector declares (Shopify: X-Shopify-Access-Token, no scheme)', async () => {
+    reset([{ status: 401 }, { status: 200 }]);
+    const shopify = { ...manifest, auth: { apiKey: { label: 'token' }, tokenPlacement: { header: 'x-shopify-access-token', scheme: null } } } as ConnectorManifest;
+    const { fetch } = withCredential(shopify, 'new');
+    expect((await fetch({ path: '/x', operation: 'x' })).status).toBe(200);
+    expect(seenAuth).toEqual(['old', 'new']);
+  });
+});
 
 describe('UpstreamClient', () => {
   it('builds URLs with repeated array params', () => {

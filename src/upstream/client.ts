@@ -13,8 +13,9 @@ import {
 } from 'cockatiel';
 import { ConnectorError, parseRetryAfter } from '../../connectors/sdk/errors.ts';
 import type { ConnectionInfo, ConnectorManifest, QueryValue, UpstreamFetch, UpstreamRequest, UpstreamResponse } from '../../connectors/sdk/types.ts';
+import { DEFAULT_LIMITS } from '../config.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { RateBudget, type Budget } from './rate-budget.ts';
+import { LocalConcurrency, localBudgets, type BudgetFactory, type ConnectionBudget } from './rate-budget.ts';
 
 export interface UpstreamOptions {
   /** Longest one attempt may take. */
@@ -30,13 +31,14 @@ export interface UpstreamOptions {
   breakerHalfOpenAfterMs: number;
 }
 
+/** The gateway's defaults (DEFAULT_LIMITS), for callers without a config (tests, the conformance suite). */
 export const DEFAULT_UPSTREAM_OPTIONS: UpstreamOptions = {
-  attemptTimeoutMs: 5_000,
-  maxAttempts: 3,
-  baseDelayMs: 100,
-  maxDelayMs: 2_000,
-  breakerThreshold: 5,
-  breakerHalfOpenAfterMs: 10_000,
+  attemptTimeoutMs: DEFAULT_LIMITS.upstreamAttemptTimeoutMs,
+  maxAttempts: DEFAULT_LIMITS.upstreamMaxAttempts,
+  baseDelayMs: DEFAULT_LIMITS.upstreamBaseDelayMs,
+  maxDelayMs: DEFAULT_LIMITS.upstreamMaxDelayMs,
+  breakerThreshold: DEFAULT_LIMITS.breakerThreshold,
+  breakerHalfOpenAfterMs: DEFAULT_LIMITS.breakerHalfOpenAfterMs,
 };
 
 export interface CallScope {
@@ -48,7 +50,27 @@ export interface CallScope {
   deadline: number;
   /** Overrides the manifest's documented limit (e.g. Stripe test-mode keys get 25 req/s). */
   rateLimit?: { requests: number; windowMs: number } | undefined;
+  /** The connection's credential: placed on every request that does not carry it, renewed once on a 401. */
+  credential?: UpstreamCredential | undefined;
 }
+
+/** Where a connection's token comes from, and how to get a replacement when the provider refuses it. */
+export interface UpstreamCredential {
+  token(): Promise<string>;
+  /**
+   * The provider answered 401 to `rejected`: a replacement to re-send with once, or null when the
+   * credential cannot be renewed (static keys); then the 401 stands.
+   */
+  renew(rejected: string): Promise<string | null>;
+}
+
+/** The header a token travels in, and its scheme (null: the bare token). */
+export interface TokenPlacement {
+  header: string;
+  scheme: string | null;
+}
+
+export const BEARER_PLACEMENT: TokenPlacement = { header: 'authorization', scheme: 'Bearer' };
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 /** Statuses that count as the provider being unhealthy (429 is the provider working as designed). */
@@ -80,7 +102,7 @@ function appendParams(params: URLSearchParams, values: Record<string, QueryValue
 
 export class UpstreamClient {
   private readonly breakers = new Map<string, CircuitBreakerPolicy>();
-  private readonly budgets = new Map<string, Budget>();
+  private readonly budgets = new Map<string, ConnectionBudget>();
 
   constructor(
     private readonly metrics: Metrics | null,
@@ -88,12 +110,23 @@ export class UpstreamClient {
     /** The transport; captured once so tests can prove connectors use nothing else. */
     private readonly fetchImpl: typeof fetch = globalThis.fetch,
     /** Builds a connection's budget (shared across replicas when Redis is configured); default in-process. */
-    private readonly budgetFactory: (key: string, requests: number, windowMs: number) => Budget = (_key, requests, windowMs) => new RateBudget(requests, windowMs),
+    private readonly budgetFactory: BudgetFactory = localBudgets,
   ) {}
 
-  /** The wrapped fetch handed to a connector for one connection within one request. */
+  /**
+   * The wrapped fetch handed to a connector for one connection within one request. At most
+   * manifest.maxConcurrency of its calls are in flight at once; the rest wait their turn here.
+   */
   forScope(scope: CallScope): UpstreamFetch {
-    return (request) => this.send(scope, request);
+    const fanOut = new LocalConcurrency(scope.manifest.maxConcurrency ?? 1);
+    return async (request) => {
+      const release = await fanOut.enter(scope.signal, scope.deadline);
+      try {
+        return await this.send(scope, request);
+      } finally {
+        release();
+      }
+    };
   }
 
   private breakerFor(scope: CallScope): CircuitBreakerPolicy {
@@ -111,18 +144,39 @@ export class UpstreamClient {
     return breaker;
   }
 
-  private budgetFor(scope: CallScope): Budget {
+  private budgetFor(scope: CallScope): ConnectionBudget {
     const key = `${scope.manifest.id}:${scope.connection.id}`;
     let budget = this.budgets.get(key);
     if (!budget) {
-      const limit = scope.rateLimit ?? scope.manifest.rateLimits;
-      budget = this.budgetFactory(key, limit.requests, limit.windowMs);
+      // A connection's own allowance (tenants file) replaces the manifest's windows, not its concurrency limit.
+      const limits = scope.rateLimit ? { ...scope.manifest.rateLimits, windows: [scope.rateLimit] } : scope.manifest.rateLimits;
+      budget = this.budgetFactory(key, limits);
       this.budgets.set(key, budget);
     }
     return budget;
   }
 
+  /**
+   * Places the credential, sends, and on a 401 to a token we placed or the connector placed,
+   * renews it once and re-sends: the one re-send layer besides the retry policy. A second 401
+   * stands and becomes UPSTREAM_UNAUTHORIZED in the connector.
+   */
   private async send(scope: CallScope, request: UpstreamRequest): Promise<UpstreamResponse> {
+    const { credential } = scope;
+    if (!credential) return this.sendWithPolicies(scope, request);
+    const placement = tokenPlacementOf(scope.manifest);
+    const given = headerValue(request.headers, placement.header);
+    const sent = given === undefined ? withToken(request, placement, await credential.token()) : request;
+    const res = await this.sendWithPolicies(scope, sent);
+    if (res.status !== 401) return res;
+    const rejected = tokenIn(headerValue(sent.headers, placement.header), placement);
+    if (!rejected) return res;
+    const renewed = await credential.renew(rejected);
+    if (!renewed || renewed === rejected) return res;
+    return this.sendWithPolicies(scope, withToken(sent, placement, renewed));
+  }
+
+  private async sendWithPolicies(scope: CallScope, request: UpstreamRequest): Promise<UpstreamResponse> {
     const method = request.method ?? 'GET';
     const idempotent = request.idempotent ?? method === 'GET';
     const connector = scope.manifest.id;
@@ -160,8 +214,12 @@ export class UpstreamClient {
 
     try {
       return await policy.execute(async () => {
-        await budget.take(scope.signal, scope.deadline);
-        return breaker.execute(() => this.attempt(scope, request, method));
+        const release = await budget.acquire(scope.signal, scope.deadline);
+        try {
+          return await breaker.execute(() => this.attempt(scope, request, method));
+        } finally {
+          release();
+        }
       }, scope.signal);
     } catch (err) {
       if (err instanceof AttemptFailure) throw err.error;
@@ -233,4 +291,27 @@ export class UpstreamClient {
     }
     return { status: res.status, headers: res.headers, body: parsed, text, url };
   }
+}
+
+/** The manifest's token placement; `Authorization: Bearer` unless the connector declares another. */
+export function tokenPlacementOf(manifest: ConnectorManifest): TokenPlacement {
+  return (manifest.auth as { tokenPlacement?: TokenPlacement }).tokenPlacement ?? BEARER_PLACEMENT;
+}
+
+function headerValue(headers: Record<string, string> | undefined, name: string): string | undefined {
+  return Object.entries(headers ?? {}).find(([k]) => k.toLowerCase() === name)?.[1];
+}
+
+/** The request with `token` in the placement header (replacing any value it had). */
+function withToken(request: UpstreamRequest, placement: TokenPlacement, token: string): UpstreamRequest {
+  const headers = Object.fromEntries(Object.entries(request.headers ?? {}).filter(([k]) => k.toLowerCase() !== placement.header));
+  headers[placement.header] = placement.scheme ? `${placement.scheme} ${token}` : token;
+  return { ...request, headers };
+}
+
+function tokenIn(value: string | undefined, placement: TokenPlacement): string | null {
+  if (!value) return null;
+  if (!placement.scheme) return value.trim() || null;
+  const [scheme, token, ...rest] = value.trim().split(/\s+/);
+  return scheme?.toLowerCase() === placement.scheme.toLowerCase() && token && rest.length === 0 ? token : null;
 }

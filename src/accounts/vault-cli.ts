@@ -1,7 +1,7 @@
-// Operator commands for the credential vault (see src/auth/vault.ts for the key format):
-//   tsx src/auth/vault-cli.ts generate-key <kid>     prints a new "<kid>:<base64>" entry for
+// Operator commands for the credential vault (see src/accounts/vault.ts for the key format):
+//   tsx src/accounts/vault-cli.ts generate-key <kid>     prints a new "<kid>:<base64>" entry for
 //                                                     SWITCHBOARD_MASTER_KEYS (keep it secret)
-//   tsx src/auth/vault-cli.ts rewrap <old kid|all>   re-wraps records' data keys under
+//   tsx src/accounts/vault-cli.ts rewrap <old kid|all>   re-wraps records' data keys under
 //                                                     SWITCHBOARD_MASTER_KEY_ID (needs REDIS_URL)
 // Exit codes: 0 done, 1 some records could not be re-wrapped, 2 usage or configuration error.
 import { ConfigError } from '../config.ts';

@@ -1,4 +1,4 @@
-// Test-only child process for src/auth/token-manager.processes.test.ts: a second OS process with
+// Test-only child process for src/accounts/token-manager.processes.test.ts: a second OS process with
 // its own Redis connections, vault and TokenManager, so the refresh stampede test exercises the
 // cross-process lock for real instead of two TokenManager instances sharing one process.
 //
@@ -8,7 +8,7 @@
 //   stdin  ← go               fire `callers` concurrent accessToken() calls at once
 //   stdout → {"type":"result", ...WorkerResult}, then exit 0
 // Exits 1 on any setup error or when stdin closes before "go", 3 when `timeoutMs` passes first.
-// Run as: node --import tsx src/auth/testing/refresh-worker.ts
+// Run as: node --import tsx src/accounts/testing/refresh-worker.ts
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { CredentialVault, createVaultStore, parseMasterKeys, type VaultSecret } from '../vault.ts';

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { API_KEY_SCOPES, type ApiKeyScope, type ConnectionConfig, type ProviderRegistration, type TenantConfig } from '../config.ts';
 import { withDeadline } from '../util/bounded.ts';
-import type { ConnectionStore, ManagedConnection } from './connections.ts';
+import type { ConnectionStore, ManagedConnection } from '../accounts/connections.ts';
 
 export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');

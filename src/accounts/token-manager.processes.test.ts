@@ -1,5 +1,5 @@
 // Refresh stampede across two real OS processes: this test process and a child started with
-// `node --import tsx src/auth/testing/refresh-worker.ts`, each with its own Redis connections,
+// `node --import tsx src/accounts/testing/refresh-worker.ts`, each with its own Redis connections,
 // vault and TokenManager, sharing only Redis (vault records, lock and fence keys) and the HubSpot
 // emulator's token endpoint. 25 + 25 concurrent accessToken() calls on an expired credential must
 // cause exactly 1 refresh_token grant, hand all 50 callers the same new token and leave it in the

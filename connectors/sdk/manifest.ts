@@ -1,0 +1,141 @@
+// The connector manifest: facts about a provider, as data, written once as a zod schema. The
+// TypeScript types are inferred from it, so the shape the gateway reads and the shape
+// defineConnector() checks cannot drift apart. Every field here is read by the gateway (or, for
+// the webhook headers and tolerance, by the webhook route and the conformance suite).
+import { z } from 'zod';
+import { ENTITY_TYPES } from './models.ts';
+
+const entity = z.enum(ENTITY_TYPES);
+const httpsTemplate = z.string().regex(/^https:\/\/\S+$/, 'an https URL (may hold {param} placeholders)');
+
+/**
+ * How access is given back at disconnect, by kind (the gateway knows kinds, never providers):
+ * - `rfc7009`: POST the refresh (else access) token to a token revocation endpoint;
+ * - `token-in-path`: `DELETE <url>/<refresh token>` (HubSpot's v1 refresh-token endpoint);
+ * - `account-deauthorize`: POST `client_id` + the connected account (a connection setting, under
+ *   `accountParam`) with the app's secret as bearer (Stripe Connect); skipped while another
+ *   connection uses the same account, since it unlinks the whole account;
+ * - `none`.
+ */
+const revocationSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('rfc7009'), url: httpsTemplate }),
+  z.object({ type: z.literal('token-in-path'), url: httpsTemplate }),
+  z.object({ type: z.literal('account-deauthorize'), url: httpsTemplate, accountSetting: z.string().min(1), accountParam: z.string().min(1) }),
+  z.object({ type: z.literal('none') }),
+]);
+
+/**
+ * How a tenant connects an account through OAuth 2.0 (authorization code or client credentials).
+ * The operator's app registration (client id/secret) and endpoint overrides (sandboxes, emulators)
+ * come from the gateway configuration.
+ */
+const oauth2Schema = z.object({
+  /** May hold `{param}` placeholders filled from `connectParams` (Shopify: `https://{shop}/admin/oauth/authorize`). */
+  authorizationUrl: httpsTemplate,
+  /** Same placeholders allowed. */
+  tokenUrl: httpsTemplate,
+  revocation: revocationSchema,
+  /** Scopes requested by default (the operator may override them). */
+  scopes: z.array(z.string().min(1)),
+  /** How the provider separates scopes in the `scope` parameter. */
+  scopeSeparator: z.enum([' ', ',']),
+  /** Send a PKCE S256 challenge (providers that reject or ignore it say false). */
+  pkce: z.boolean(),
+  /** How the gateway authenticates at the token endpoint. */
+  clientAuth: z.enum(['client_secret_post', 'client_secret_basic']),
+  /** Grants the provider offers for data access. */
+  grants: z.array(z.enum(['authorization_code', 'client_credentials'])).min(1),
+  /**
+   * Refresh-token rotation: 'never' (the same refresh token forever), 'optional' (the provider may
+   * return a new one; the gateway always stores what it gets), 'always' (Xero: every refresh
+   * rotates; QuickBooks: rotates about daily).
+   */
+  refreshTokenRotation: z.enum(['never', 'optional', 'always']),
+  /** Values the tenant supplies to start a connection (Shopify's shop domain), checked by pattern. */
+  connectParams: z.array(z.object({ name: z.string().regex(/^[a-z][a-zA-Z0-9_]{0,31}$/), pattern: z.string().min(1), description: z.string().min(1) })).optional(),
+  /** Token-response fields kept as non-secret connection settings: settings key → response field. */
+  settingsFromTokenResponse: z.record(z.string(), z.string()).optional(),
+  /**
+   * Token-response field holding this connection's API base URL (Salesforce: `instance_url`), with
+   * the host pattern it must match: the URL receives the token, so it is never taken unchecked.
+   */
+  baseUrlFromTokenResponse: z.object({ field: z.string().min(1), hostPattern: z.string().min(1) }).optional(),
+  /** Extra fixed authorize parameters (Salesforce: `prompt=consent`). */
+  authorizeParams: z.record(z.string(), z.string()).optional(),
+});
+
+const authSchema = z
+  .object({
+    oauth2: oauth2Schema.optional(),
+    /** A long-lived secret the tenant pastes in (private-app token, secret API key). */
+    apiKey: z.object({ label: z.string().min(1), pattern: z.string().optional() }).optional(),
+    /** User name + password (WooCommerce consumer key/secret), sent as HTTP Basic. */
+    basic: z.object({ label: z.string().min(1) }).optional(),
+    /**
+     * Where the upstream layer puts the credential: header (lower case) and scheme, null for the
+     * bare token (Shopify: `x-shopify-access-token`). Default `authorization: Bearer`. A connector
+     * that sets the header itself (HubSpot, Stripe) keeps it; renewal on a 401 works either way.
+     */
+    tokenPlacement: z.object({ header: z.string().regex(/^[a-z0-9-]+$/, 'a lower-case header name'), scheme: z.string().min(1).nullable() }).optional(),
+  })
+  .refine((a) => a.oauth2 || a.apiKey || a.basic, 'at least one auth mode (oauth2, apiKey, basic)');
+
+/**
+ * A connection's documented allowance, enforced by the shared budget (src/upstream/rate-budget.ts)
+ * across every replica: each window (HubSpot 110 per 10 s; Xero 60 per minute and 5,000 per day)
+ * and the concurrency limit (Xero 5, QuickBooks 10 in flight).
+ */
+const rateLimitsSchema = z.object({
+  windows: z.array(z.object({ requests: z.number().int().positive(), windowMs: z.number().int().positive() })).min(1),
+  /** Requests in flight at once per connection, across replicas. */
+  concurrency: z.number().int().positive().optional(),
+  /** A daily allocation the provider reports in a response header (Salesforce `Sforce-Limit-Info: api-usage=10018/100000`). Not enforced yet: defineConnector refuses it. */
+  dailyAllocation: z.object({ header: z.string().min(1), pattern: z.string().min(1) }).optional(),
+  /** A query-cost bucket (Shopify GraphQL: capacity in points, restored per second). Not enforced yet: defineConnector refuses it. */
+  costBucket: z.object({ capacity: z.number().int().positive(), restorePerSecond: z.number().positive() }).optional(),
+  notes: z.string().optional(),
+});
+
+export const manifestSchema = z.object({
+  /** Lower-case, URL-safe id: used in config files, webhook URLs, metrics labels, opaque ids. */
+  id: z.string().regex(/^[a-z][a-z0-9-]{1,31}$/, 'lower-case letters, digits and dashes, 2-32 chars'),
+  displayName: z.string().min(1),
+  auth: authSchema,
+  /** The real API's base URL; a connection may override it (emulator, sandbox, Prism). */
+  defaultBaseUrl: z.url(),
+  /** Most ids one upstream batch read may carry, per entity (1 = the provider has no batch read). */
+  maxBatchSize: z.partialRecord(entity, z.number().int().min(1).max(10_000)),
+  /** Upstream calls one request may have in flight on one connection (fan-out providers); the upstream layer holds the rest back. */
+  maxConcurrency: z.number().int().min(1).max(100),
+  /** Largest page the provider's list endpoint serves. */
+  maxPageSize: z.number().int().min(1).max(10_000),
+  entities: z.array(entity).min(1),
+  rateLimits: rateLimitsSchema,
+  /**
+   * Where changes come from: signed webhooks (the webhook route), polling (a per-connection poller
+   * with a lease and a persisted cursor, built with the Salesforce connector), or both. Both feed
+   * the same queue, dedupe, ordering and dead-letter path. Absent: the connector reports no changes.
+   */
+  events: z.object({ source: z.enum(['webhooks', 'polling', 'both']) }).optional(),
+  /**
+   * Signed webhooks: the header carrying the signature (a request without it is refused before any
+   * work), the header carrying the signed timestamp (null: inside the signature header) and the
+   * tolerance in seconds, either way (null: the provider signs no timestamp).
+   */
+  webhooks: z.object({
+    signatureHeader: z.string().regex(/^[a-z0-9-]+$/, 'a lower-case header name').nullable(),
+    timestampHeader: z.string().regex(/^[a-z0-9-]+$/, 'a lower-case header name').nullable(),
+    toleranceSeconds: z.number().int().positive().nullable(),
+  }),
+});
+
+export type ConnectorManifest = z.infer<typeof manifestSchema>;
+export type AuthModes = ConnectorManifest['auth'];
+export type OAuth2Mode = NonNullable<AuthModes['oauth2']>;
+export type ApiKeyMode = NonNullable<AuthModes['apiKey']>;
+export type BasicMode = NonNullable<AuthModes['basic']>;
+export type TokenPlacement = NonNullable<AuthModes['tokenPlacement']>;
+export type Revocation = OAuth2Mode['revocation'];
+export type RateLimits = ConnectorManifest['rateLimits'];
+export type RateWindow = RateLimits['windows'][number];
+export type EventSource = NonNullable<ConnectorManifest['events']>['source'];

@@ -1,0 +1,56 @@
+// Giving access back at disconnect, by the revocation kind the connector declares
+// (manifest.auth.oauth2.revocation). The kinds are generic HTTP shapes; no provider is named here.
+import * as client from 'openid-client';
+import type { ConnectionStore, ManagedConnection } from '../connections.ts';
+import type { ResolvedOAuthApp } from '../provider-apps.ts';
+import type { TokenRecord } from '../token-manager.ts';
+
+/** 'shared': another connection uses the same provider account, so access stays (deauthorizing would cut it off too). */
+export type RevocationOutcome = 'revoked' | 'unsupported' | 'shared';
+
+export interface RevocationRequest {
+  app: ResolvedOAuthApp;
+  revocationUrl: string;
+  connection: ManagedConnection;
+  stored: TokenRecord;
+  connections: Pick<ConnectionStore, 'bySetting'>;
+  oauthConfig: () => client.Configuration;
+  signal: AbortSignal;
+}
+
+/** Revokes at the provider; throws when the provider does not confirm (the caller deletes the credentials anyway). */
+export async function revokeAtProvider(r: RevocationRequest): Promise<RevocationOutcome> {
+  const { app, revocationUrl, connection, stored, signal } = r;
+  const revocation = app.mode.revocation;
+  switch (revocation.type) {
+    case 'rfc7009': {
+      const token = stored.refreshToken || stored.accessToken;
+      await client.tokenRevocation(r.oauthConfig(), token, { token_type_hint: stored.refreshToken ? 'refresh_token' : 'access_token' });
+      return 'revoked';
+    }
+    case 'token-in-path': {
+      if (!stored.refreshToken) return 'unsupported';
+      const res = await fetch(`${revocationUrl.replace(/\/$/, '')}/${encodeURIComponent(stored.refreshToken)}`, { method: 'DELETE', signal });
+      // 404: already gone at the provider, which is what we wanted.
+      if (res.status !== 204 && res.status !== 200 && res.status !== 404) throw new Error(`revocation answered ${res.status}`);
+      return 'revoked';
+    }
+    case 'account-deauthorize': {
+      const account = connection.settings[revocation.accountSetting];
+      if (typeof account !== 'string') return 'unsupported';
+      // Deauthorizing unlinks the whole account from the app: not while another connection uses it.
+      const sharing = await r.connections.bySetting(connection.provider, revocation.accountSetting, account);
+      if (sharing.some((c) => c.id !== connection.id)) return 'shared';
+      const res = await fetch(revocationUrl, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${app.clientSecret}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ client_id: app.clientId, [revocation.accountParam]: account }),
+        signal,
+      });
+      if (!res.ok) throw new Error(`revocation answered ${res.status}`);
+      return 'revoked';
+    }
+    case 'none':
+      return 'unsupported';
+  }
+}

@@ -1,0 +1,130 @@
+// Builds every long-lived service of one gateway from its config, in dependency order, and closes
+// them again. The services object is complete when it is handed out: nothing is filled in later.
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Connector } from '../../connectors/sdk/types.ts';
+import { MemoryApiKeyStore, RedisApiKeyStore, type ApiKeyStore } from '../callers/api-keys.ts';
+import { ConnectFlow } from '../accounts/connect/flow.ts';
+import { MemoryConnectionStore, RedisConnectionStore, recordStatus, type ConnectionStore } from '../accounts/connections.ts';
+import { VaultCredentialStore, type CredentialStore } from '../accounts/credentials.ts';
+import { ProviderApps } from '../accounts/provider-apps.ts';
+import { TenantDirectory } from '../callers/tenants.ts';
+import { TokenManager } from '../accounts/token-manager.ts';
+import { CredentialVault, createVaultStore, type MasterKeyring } from '../accounts/vault.ts';
+import { EntityCache } from '../cache/entity-cache.ts';
+import { createKvStore, type KvStore } from '../cache/store.ts';
+import { ConfigError, type GatewayConfig } from '../config.ts';
+import { ConnectorContexts } from '../upstream/connector-context.ts';
+import type { GatewayServices } from '../context.ts';
+import { EventPipeline } from '../events/pipeline.ts';
+import { localBudgets, sharedBudgets } from '../upstream/rate-budget.ts';
+import { UpstreamClient } from '../upstream/client.ts';
+import type { Metrics } from '../observability/metrics.ts';
+
+export interface BuiltServices {
+  services: GatewayServices;
+  /** The cache's key-value store (the readiness probe pings it). */
+  kv: KvStore;
+  close(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  connectors: ReadonlyMap<string, Connector>;
+  /** The operator's provider registrations, already checked by checkStartup. */
+  apps: ProviderApps;
+  credentials?: CredentialStore | undefined;
+  keyring: MasterKeyring;
+  log: Logger;
+  metrics: Metrics;
+}
+
+/**
+ * Refuses a config that cannot work (unknown providers, missing variables, insecure OAuth in
+ * production), naming every problem; answers the provider registrations the services use.
+ */
+export function checkStartup(config: GatewayConfig, connectors: ReadonlyMap<string, Connector>, env: NodeJS.ProcessEnv): ProviderApps {
+  const apps = new ProviderApps(config, connectors);
+  const problems: string[] = [...apps.problems()];
+  if (config.allowInsecureOAuth && config.mode === 'production') problems.push('allowInsecureOAuth (http:// OAuth endpoints) is for emulators and tests; it is refused in production');
+  const oauthProviders = Object.entries(config.providers).filter(([, r]) => r.oauth && !r.oauth.redirectUri);
+  if (config.mode === 'production' && oauthProviders.length && !config.publicUrl) {
+    // Connect links and redirect URIs would otherwise be built from the request's Host header.
+    problems.push(`SWITCHBOARD_PUBLIC_URL must be set in production when OAuth apps are registered (providers: ${oauthProviders.map(([id]) => id).join(', ')})`);
+  }
+  for (const t of config.tenants) {
+    for (const c of t.connections) {
+      if (!connectors.has(c.provider)) problems.push(`tenant ${t.id}, connection ${c.id}: unknown provider "${c.provider}" (known: ${[...connectors.keys()].join(', ')})`);
+      if (c.credentials.type === 'env' && !env[c.credentials.variable]) problems.push(`tenant ${t.id}, connection ${c.id}: environment variable ${c.credentials.variable} is not set`);
+    }
+  }
+  if (problems.length) throw new ConfigError(`configuration is invalid:\n  ${problems.join('\n  ')}`);
+  return apps;
+}
+
+export async function buildServices(config: GatewayConfig, options: ServiceOptions): Promise<BuiltServices> {
+  const { connectors, apps, log, metrics, keyring } = options;
+  const { limits } = config;
+  const kv = await createKvStore({
+    redisUrl: config.redisUrl,
+    namespace: `${config.keyPrefix}:cache`,
+    onError: (err) => log.warn({ err: String(err) }, 'cache store error (answers fall back to the providers)'),
+  });
+  const cache = new EntityCache(kv.keyv, metrics, {
+    ttlSeconds: config.cacheTtlSeconds,
+    opTimeoutMs: limits.cacheOpTimeoutMs,
+    onError: (err, op) => log.debug({ op, err: String(err) }, 'cache operation failed; treated as a miss'),
+  });
+  const onRedisError = (what: string) => (err: unknown) => log.warn({ err: String(err) }, `${what}: Redis error`);
+  const connections: ConnectionStore = config.redisUrl ? new RedisConnectionStore(config.redisUrl, `${config.keyPrefix}:conn`, onRedisError('connection store')) : new MemoryConnectionStore();
+  // Token-refresh locks, rate budgets and API-key lookups: short commands on one plain connection.
+  const sharedRedis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, connectTimeout: limits.redisConnectTimeoutMs }) : null;
+  sharedRedis?.on('error', onRedisError('token locks / rate budgets / API keys'));
+  const apiKeys: ApiKeyStore = sharedRedis ? new RedisApiKeyStore(sharedRedis, config.keyPrefix) : new MemoryApiKeyStore();
+  const vaultStore = await createVaultStore({ redisUrl: config.redisUrl, namespace: `${config.keyPrefix}:vault`, onError: onRedisError('vault') });
+  const vault = new CredentialVault({ keyv: vaultStore.keyv, keyring });
+  const directory = new TenantDirectory(config.tenants, connections, config.providers, limits.cacheOpTimeoutMs, (err) =>
+    log.warn({ err: String(err) }, 'runtime connections unavailable (Redis); serving tenants-file connections only'),
+  );
+  const tokens = new TokenManager({
+    vault,
+    redis: sharedRedis,
+    keyPrefix: `${config.keyPrefix}:token`,
+    onStatusChange: async (change) => {
+      await recordStatus(connections, change.tenantId, change.connectionId, change.status, change.reason);
+      log.warn({ tenantId: change.tenantId, connectionId: change.connectionId, status: change.status }, 'connection status changed');
+    },
+    onRefreshed: async (_tenantId, connectionId, at) => {
+      await connections.update(connectionId, { lastRefreshedAt: new Date(at).toISOString() });
+    },
+  });
+  const upstream = new UpstreamClient(
+    metrics,
+    {
+      attemptTimeoutMs: limits.upstreamAttemptTimeoutMs,
+      maxAttempts: limits.upstreamMaxAttempts,
+      baseDelayMs: limits.upstreamBaseDelayMs,
+      maxDelayMs: limits.upstreamMaxDelayMs,
+      breakerThreshold: limits.breakerThreshold,
+      breakerHalfOpenAfterMs: limits.breakerHalfOpenAfterMs,
+    },
+    globalThis.fetch,
+    // With Redis, a connection's allowance is shared by every replica; without, per process.
+    sharedRedis ? sharedBudgets(sharedRedis, config.keyPrefix, limits.cacheOpTimeoutMs) : localBudgets,
+  );
+  const credentials = options.credentials ?? new VaultCredentialStore({ vault, tokens, apps, connections });
+  const contexts = new ConnectorContexts({ connectors, upstream, credentials, log });
+  const events = new EventPipeline({ config, directory, contexts, cache, log });
+  const connect = new ConnectFlow({ config, connectors, apps, connections, vault, tokens, directory, contexts });
+  const services: GatewayServices = { config, directory, connectors, upstream, cache, credentials, connections, vault, apiKeys, connect, log, contexts, events };
+  events.start();
+  if (!events.queue.durable) log.warn('no REDIS_URL: webhook events are queued in memory and are NOT durable (lost if the process stops)');
+  return {
+    services,
+    kv,
+    async close() {
+      await events.close();
+      await kv.close();
+      await Promise.allSettled([connections.close(), apiKeys.close(), vaultStore.close(), sharedRedis?.quit()]);
+    },
+  };
+}

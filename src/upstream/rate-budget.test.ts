@@ -1,0 +1,52 @@
+// The shared budget enforces every limit a manifest declares: each request window, and the
+// requests in flight at once — per process, and across replicas through Redis.
+import { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { REDIS_URL } from '../../test/test-redis.ts';
+import { localBudgets, sharedBudgets } from './rate-budget.ts';
+
+const signal = new AbortController().signal;
+const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+afterAll(() => redis.quit());
+
+describe('connection budgets', () => {
+  it('enforces every window: a short burst window and a longer one (the longer one binds here)', async () => {
+    const budget = localBudgets('k', { windows: [{ requests: 10, windowMs: 100 }, { requests: 3, windowMs: 60_000 }] });
+    for (let i = 0; i < 3; i++) (await budget.acquire(signal, Date.now() + 1_000))();
+    // The 10-per-100-ms window has room; the 3-per-minute one does not, and cannot refill before the deadline.
+    await expect(budget.acquire(signal, Date.now() + 200)).rejects.toMatchObject({ code: 'UPSTREAM_RATE_LIMITED' });
+  });
+
+  it('holds a request back while `concurrency` others are in flight, and lets it go when one finishes', async () => {
+    const budget = localBudgets('k', { windows: [{ requests: 100, windowMs: 1_000 }], concurrency: 2 });
+    const first = await budget.acquire(signal, Date.now() + 1_000);
+    await budget.acquire(signal, Date.now() + 1_000);
+    let third = false;
+    const waiting = budget.acquire(signal, Date.now() + 1_000).then((release) => {
+      third = true;
+      return release;
+    });
+    await new Promise((r) => setImmediate(r));
+    expect(third).toBe(false);
+    first();
+    (await waiting)();
+    expect(third).toBe(true);
+  });
+
+  it('shares the concurrency limit between replicas through Redis', async () => {
+    const prefix = `sbtest:budget:${randomUUID().slice(0, 8)}`;
+    const limits = { windows: [{ requests: 100, windowMs: 1_000 }], concurrency: 2 };
+    // Two replicas: each builds its own budget for the same connection.
+    const a = sharedBudgets(redis, prefix, 250)('fake:c1', limits);
+    const b = sharedBudgets(redis, prefix, 250)('fake:c1', limits);
+    const one = await a.acquire(signal, Date.now() + 2_000);
+    await b.acquire(signal, Date.now() + 2_000);
+    // Both slots are taken (one on each replica): a third cannot enter on either before its deadline.
+    await expect(a.acquire(signal, Date.now() + 150)).rejects.toMatchObject({ code: 'UPSTREAM_RATE_LIMITED' });
+    one();
+    const started = Date.now();
+    (await b.acquire(signal, Date.now() + 2_000))();
+    expect(Date.now() - started).toBeLessThan(500);
+  });
+});

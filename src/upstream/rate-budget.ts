@@ -1,0 +1,266 @@
+// A connection's request allowance, as the connector's manifest declares it (rateLimits): every
+// window, and the number of requests in flight at once. With Redis the allowance is shared by
+// every replica (N gateways together stay within what the provider documents); without, per process.
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { ConnectorError } from '../../connectors/sdk/errors.ts';
+import type { RateLimits } from '../../connectors/sdk/types.ts';
+import { withDeadline } from '../util/bounded.ts';
+
+/** What one window needs to give: wait for one request's worth of allowance. */
+export interface Budget {
+  take(signal: AbortSignal, deadline: number): Promise<void>;
+}
+
+/** Gives back a slot of the concurrency limit once the request has its answer. */
+export type Release = () => void;
+
+/** What the upstream layer needs from a connection's budget: a turn within every limit. */
+export interface ConnectionBudget {
+  acquire(signal: AbortSignal, deadline: number): Promise<Release>;
+}
+
+/** How the budget of each connection is built (shared on Redis, or per process). */
+export type BudgetFactory = (key: string, limits: RateLimits) => ConnectionBudget;
+
+/** Every window of the connection, then a concurrency slot (held until `release`). */
+export class WindowsAndConcurrency implements ConnectionBudget {
+  constructor(
+    private readonly windows: readonly Budget[],
+    private readonly concurrency: ConcurrencyLimit | null,
+  ) {}
+
+  async acquire(signal: AbortSignal, deadline: number): Promise<Release> {
+    // Windows first: a request waiting for its window does not hold a concurrency slot meanwhile.
+    for (const window of this.windows) await window.take(signal, deadline);
+    return this.concurrency ? this.concurrency.enter(signal, deadline) : noRelease;
+  }
+}
+
+const noRelease: Release = () => undefined;
+
+/** Per-process budgets (the embedded default without Redis). */
+export const localBudgets: BudgetFactory = (_key, limits) =>
+  new WindowsAndConcurrency(
+    limits.windows.map((w) => new RateBudget(w.requests, w.windowMs)),
+    limits.concurrency ? new LocalConcurrency(limits.concurrency) : null,
+  );
+
+/** Budgets shared by every replica through Redis, each falling back to a local one while Redis is away. */
+export function sharedBudgets(redis: Redis, keyPrefix: string, timeoutMs: number): BudgetFactory {
+  return (key, limits) =>
+    new WindowsAndConcurrency(
+      // The first window keeps the key it always had, so a rolling deploy shares it with older replicas.
+      limits.windows.map((w, i) => new SharedRateBudget(redis, `${keyPrefix}:rate:${key}${i === 0 ? '' : `:${w.windowMs}`}`, w.requests, w.windowMs, timeoutMs)),
+      limits.concurrency ? new SharedConcurrency(redis, `${keyPrefix}:inflight:${key}`, limits.concurrency, timeoutMs) : null,
+    );
+}
+
+/** A limit on requests in flight at once. */
+export interface ConcurrencyLimit {
+  enter(signal: AbortSignal, deadline: number): Promise<Release>;
+}
+
+/** In-process semaphore, FIFO. */
+export class LocalConcurrency implements ConcurrencyLimit {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly limit: number) {}
+
+  async enter(signal: AbortSignal, deadline: number): Promise<Release> {
+    while (this.active >= this.limit) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw noSlot(this.limit);
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          this.waiting.splice(this.waiting.indexOf(wake), 1);
+          reject(noSlot(this.limit));
+        }, left);
+        const wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        this.waiting.push(wake);
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      });
+    }
+    this.active++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.active--;
+      this.waiting.shift()?.();
+    };
+  }
+}
+
+const noSlot = (limit: number) => new ConnectorError('UPSTREAM_RATE_LIMITED', `the connection already has ${limit} requests in flight (the provider's concurrency limit); none finished before the request deadline`);
+
+// A lease per request in flight, in a sorted set scored by expiry (Redis clock): a replica that dies
+// holding leases frees them when they expire. KEYS[1] set; ARGV: limit, lease ms, member.
+const ENTER = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+return 1`;
+/** How often a request waiting for a shared slot asks again. */
+const SLOT_POLL_MS = 20;
+
+/** The concurrency limit shared by every replica; the local semaphore serves while Redis does not answer. */
+export class SharedConcurrency implements ConcurrencyLimit {
+  private readonly local: LocalConcurrency;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly key: string,
+    private readonly limit: number,
+    private readonly timeoutMs = 250,
+  ) {
+    this.local = new LocalConcurrency(limit);
+  }
+
+  async enter(signal: AbortSignal, deadline: number): Promise<Release> {
+    const member = randomUUID();
+    // The lease outlives the request at most by its deadline; a crashed holder frees it then.
+    const leaseMs = Math.max(1_000, deadline - Date.now());
+    for (;;) {
+      let entered: number;
+      try {
+        entered = (await withDeadline(this.redis.eval(ENTER, 1, this.key, String(this.limit), String(leaseMs), member) as Promise<number>, this.timeoutMs, 'the shared concurrency limit')) as number;
+      } catch {
+        return this.local.enter(signal, deadline);
+      }
+      if (entered === 1) return () => void this.redis.zrem(this.key, member).catch(() => undefined);
+      if (Date.now() + SLOT_POLL_MS > deadline) throw noSlot(this.limit);
+      await pause(SLOT_POLL_MS, signal);
+    }
+  }
+}
+
+/**
+ * A token bucket holding one connection's documented request allowance (e.g. HubSpot 190 per
+ * 10 s, Stripe 100 per s), so the gateway slows itself down instead of collecting 429s.
+ * In-process: the embedded default, and the fallback of SharedRateBudget while Redis is away.
+ * Hand-written because it is ~30 lines and the candidates (bottleneck, limiter) are unmaintained.
+ */
+export class RateBudget implements Budget {
+  private tokens: number;
+  private last = Date.now();
+  private readonly perMs: number;
+
+  constructor(
+    private readonly capacity: number,
+    windowMs: number,
+  ) {
+    this.tokens = capacity;
+    this.perMs = capacity / windowMs;
+  }
+
+  private refill(): void {
+    const now = Date.now();
+    this.tokens = Math.min(this.capacity, this.tokens + (now - this.last) * this.perMs);
+    this.last = now;
+  }
+
+  /** Waits for one token; fails with UPSTREAM_RATE_LIMITED if none can arrive before the deadline. */
+  async take(signal: AbortSignal, deadline: number): Promise<void> {
+    for (;;) {
+      this.refill();
+      if (this.tokens >= 1) {
+        this.tokens -= 1;
+        return;
+      }
+      await waitForCapacity(Math.ceil((1 - this.tokens) / this.perMs), signal, deadline);
+    }
+  }
+}
+
+/** Waits `waitMs` for capacity, or fails with UPSTREAM_RATE_LIMITED when that ends past the deadline. */
+async function waitForCapacity(waitMs: number, signal: AbortSignal, deadline: number): Promise<void> {
+  if (Date.now() + waitMs > deadline) {
+    throw new ConnectorError('UPSTREAM_RATE_LIMITED', 'the connection has used its request allowance; no capacity before the request deadline', { retryAfterMs: waitMs });
+  }
+  await pause(waitMs, signal);
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+const FAILED_ASK_MS = 1_000;
+
+// GCRA (the generic cell rate algorithm): one number per connection — the theoretical arrival time
+// of the next request — on Redis's own clock, so replicas with skewed clocks agree.
+// KEYS[1] tat; ARGV[1] emission interval (ms per request), ARGV[2] burst tolerance (ms).
+// Returns 0 when the request may go now (and books it), else the ms to wait before asking again.
+const GCRA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local wait = tat - tolerance - now
+if wait > 0 then return math.ceil(wait) end
+local next = tat + interval
+redis.call('SET', KEYS[1], tostring(next), 'PX', math.ceil(next - now + tolerance + 1000))
+return 0`;
+
+/**
+ * One connection's allowance shared by every replica (GCRA in Redis, one round trip per upstream
+ * call): N gateways together stay within what the provider documents for that connection. When
+ * Redis does not answer within `timeoutMs`, this replica falls back to its own bucket.
+ */
+export class SharedRateBudget implements Budget {
+  private readonly interval: number;
+  private readonly tolerance: number;
+  private readonly local: RateBudget;
+  private failedAt = 0;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly key: string,
+    capacity: number,
+    windowMs: number,
+    private readonly timeoutMs = 250,
+  ) {
+    this.interval = windowMs / capacity;
+    this.tolerance = windowMs - this.interval;
+    this.local = new RateBudget(capacity, windowMs);
+  }
+
+  async take(signal: AbortSignal, deadline: number): Promise<void> {
+    for (;;) {
+      // After a failure, the local bucket serves for a second: one wait per second, not per call.
+      if (Date.now() - this.failedAt < FAILED_ASK_MS) return this.local.take(signal, deadline);
+      let wait: number;
+      try {
+        wait = await this.ask();
+      } catch {
+        this.failedAt = Date.now();
+        return this.local.take(signal, deadline);
+      }
+      if (wait <= 0) return;
+      await waitForCapacity(wait, signal, deadline);
+    }
+  }
+
+  private ask(): Promise<number> {
+    return withDeadline(this.redis.eval(GCRA, 1, this.key, String(this.interval), String(this.tolerance)) as Promise<number>, this.timeoutMs, 'the shared rate budget');
+  }
+}
