@@ -1,6 +1,7 @@
 // The read path end to end: GraphQL over HTTP → DataLoader → cache (real Redis) → connectors →
 // emulators, with the emulators' request counters proving how many upstream calls were made.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONNECTORS } from '../connectors/registry.ts';
 import { encodeId } from '../src/ids.ts';
 import { TOKENS, counterValue, startStack, type Stack } from './helpers.ts';
 
@@ -171,7 +172,8 @@ describe('read path', () => {
       if (!res.data?.orders.pageInfo.hasNextPage) break;
       after = res.data.orders.pageInfo.endCursor;
     }
-    expect(providers).toEqual(new Set(['hubspot', 'stripe']));
+    // Every registered connector that serves orders is in the test stack.
+    expect(providers).toEqual(new Set(CONNECTORS.filter((c) => c.connector.manifest.entities.includes('Order')).map((c) => c.connector.manifest.id)));
     expect(seen.size).toBeGreaterThanOrEqual(300);
   });
 
@@ -204,7 +206,8 @@ describe('read path', () => {
       { email: shared },
     );
     expect(res.errors).toBeUndefined();
-    expect(new Set(res.data?.contacts.nodes.map((n) => n.source.provider))).toEqual(new Set(['hubspot', 'stripe']));
+    // The demo people are shared by several providers (Shopify's too): at least both of these.
+    expect(res.data?.contacts.nodes.map((n) => n.source.provider)).toEqual(expect.arrayContaining(['hubspot', 'stripe']));
   });
 
   it('answers bad input with BAD_USER_INPUT and a precise message', async () => {

@@ -208,6 +208,12 @@ export interface ConnectorWebhooks {
    * the runtime connections whose setting matches (HubSpot public apps have one target URL per app).
    */
   accountSetting?: string;
+  /**
+   * A delivery that is part of the provider's subscription handshake and carries no change, sent
+   * unsigned (WooCommerce's `webhook_id=<id>` ping when a webhook is created): the gateway answers it
+   * 200 before verification and enqueues nothing, so accepting it unsigned reveals and changes nothing.
+   */
+  isHandshake?(rawBody: Buffer, headers: Record<string, string | undefined>): boolean;
 }
 
 // ---------------------------------------------------------------------------------------------

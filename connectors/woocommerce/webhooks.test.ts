@@ -43,15 +43,17 @@ describe('verify', () => {
     expect(verifyWooWebhook(input(pretty, { 'x-wc-webhook-signature': VECTOR.signature })).ok).toBe(false);
   });
 
-  it('lets the unsigned creation ping through (it carries no change) and nothing else unsigned', () => {
+  it('knows the unsigned creation ping as a handshake (no change) and nothing else unsigned; verify never accepts it', () => {
     expect(isPing(Buffer.from('webhook_id=42'), {})).toBe(true);
-    expect(verifyWooWebhook(input('webhook_id=42', { 'content-type': 'application/x-www-form-urlencoded' })).ok).toBe(true);
-    expect(wooToEvents(Buffer.from('webhook_id=42'), {})).toEqual({ ok: true, value: [] });
+    expect(wooWebhooks.isHandshake?.(Buffer.from('webhook_id=42'), { 'content-type': 'application/x-www-form-urlencoded' })).toBe(true);
     for (const body of ['webhook_id=42&x=1', 'webhook_id=', '{"webhook_id":42}', 'webhook_id=42\n{"id":1}']) {
+      expect(isPing(Buffer.from(body), {}), body).toBe(false);
       expect(verifyWooWebhook(input(body, {})).ok, body).toBe(false);
     }
+    // A handshake is answered before verification; verification itself never lets an unsigned body through.
+    expect(verifyWooWebhook(input('webhook_id=42', {})).ok).toBe(false);
     // A signature header turns it into an ordinary delivery that must verify.
-    expect(verifyWooWebhook(input('webhook_id=42', { 'x-wc-webhook-signature': 'bogus' })).ok).toBe(false);
+    expect(isPing(Buffer.from('webhook_id=42'), { 'x-wc-webhook-signature': 'bogus' })).toBe(false);
   });
 });
 
@@ -93,11 +95,10 @@ describe('toEvents', () => {
     expect(wooToEvents(Buffer.from('{"id":'), delivery('order.updated', {}).headers)).toMatchObject({ ok: false });
   });
 
-  it('under contract v1 (toEvents without headers) reads the headers verify() accepted for that same body', () => {
+  it('needs the headers (topic and ids travel there)', () => {
     const { body, headers } = delivery('order.updated', readFixture('order-usd-partially-refunded.json'));
     expect(wooWebhooks.toEvents(Buffer.from(body))).toMatchObject({ ok: false });
-    expect(wooWebhooks.verify(input(body, headers)).ok).toBe(true);
-    expect(wooWebhooks.toEvents(body)).toMatchObject({ ok: true, value: [{ type: 'UPDATED', remoteId: '727' }] });
+    expect(wooWebhooks.toEvents(Buffer.from(body), headers)).toMatchObject({ ok: true, value: [{ type: 'UPDATED', remoteId: '727' }] });
   });
 });
 

@@ -36,10 +36,6 @@ const fail = (code: 'WEBHOOK_SIGNATURE_INVALID', message: string): Result<never>
 
 export function verifyWooWebhook(input: WebhookVerifyInput): Result<void> {
   const { rawBody, headers, secret } = input;
-  if (isPing(rawBody, headers)) {
-    // Unsigned by WooCommerce itself; it carries no change, so toEvents turns it into none.
-    return { ok: true, value: undefined };
-  }
   const given = headers[SIGNATURE_HEADER];
   if (!given) return fail('WEBHOOK_SIGNATURE_INVALID', `missing ${SIGNATURE_HEADER} header: is this a WooCommerce webhook delivery?`);
   const expected = Buffer.from(signWooPayload(rawBody, secret), 'utf8');
@@ -74,7 +70,6 @@ export function wooEventId(topic: string, id: number, modifiedGmt: string | null
 
 export function wooToEvents(rawBody: Buffer, headers?: Headers): Result<ChangeEvent[]> {
   if (!headers) return bad('WooCommerce events are described by their X-WC-Webhook-* headers, which did not reach toEvents');
-  if (isPing(rawBody, headers)) return { ok: true, value: [] };
   const topic = headers[WOO_HEADERS.topic] ?? '';
   const [resource = '', event = ''] = topic.split('.');
   const entity = ENTITY_OF[resource];
@@ -126,4 +121,6 @@ export function wooToEvents(rawBody: Buffer, headers?: Headers): Result<ChangeEv
 export const wooWebhooks: ConnectorWebhooks = {
   verify: verifyWooWebhook,
   toEvents: wooToEvents,
+  // The creation ping is unsigned by WooCommerce itself and carries no change.
+  isHandshake: isPing,
 };

@@ -49,6 +49,8 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
 
   const headers: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
+  // A handshake carries no change: answered before verification, nothing is queued.
+  if (webhooks.isHandshake?.(rawBody, headers)) return sendJson(res, 200, { received: 0 });
   const { signatureHeader } = connector!.manifest.webhooks;
   if (signatureHeader && !headers[signatureHeader]) {
     services.log.warn({ connector: connectorId, connectionId, code: 'WEBHOOK_SIGNATURE_INVALID' }, 'webhook rejected: no signature header');
