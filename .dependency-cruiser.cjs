@@ -42,7 +42,11 @@ module.exports = {
     above('cache/', ['loaders/', 'resolvers/', 'gateway/', 'events/', 'context\\.ts', 'inbound/'], 'The cache sits below the loaders.'),
     above('loaders/', ['resolvers/', 'gateway/', 'inbound/'], 'Loaders sit below the resolvers.'),
     above('resolvers/', ['gateway/'], 'Resolvers sit below the composition.'),
-    above('(accounts|callers)/', ['loaders/', 'resolvers/', 'gateway/', 'events/', 'inbound/'], 'Who is calling and the accounts we hold are services the layers above use.'),
+    above(
+      '(accounts|callers)/',
+      ['loaders/', 'resolvers/', 'gateway/', 'events/', 'inbound/'],
+      'Who is calling and the accounts we hold are services the layers above use.',
+    ),
     above('events/', ['resolvers/', 'gateway/'], 'The event pipeline sits below the resolvers and the composition.'),
   ],
   options: {

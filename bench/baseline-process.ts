@@ -4,14 +4,34 @@ import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 
 const typeDefs = /* GraphQL */ `
-  type Money { amount: String! currency: String! }
-  type Email { address: String! }
-  type Contact { name: String emails: [Email!]! }
-  type Invoice { number: String total: Money contact: Contact }
-  type InvoiceEdge { node: Invoice! }
-  type InvoiceConnection { edges: [InvoiceEdge!]! }
-  type Query { invoices(first: Int, filter: InvoiceFilter): InvoiceConnection! }
-  input InvoiceFilter { provider: String }
+  type Money {
+    amount: String!
+    currency: String!
+  }
+  type Email {
+    address: String!
+  }
+  type Contact {
+    name: String
+    emails: [Email!]!
+  }
+  type Invoice {
+    number: String
+    total: Money
+    contact: Contact
+  }
+  type InvoiceEdge {
+    node: Invoice!
+  }
+  type InvoiceConnection {
+    edges: [InvoiceEdge!]!
+  }
+  type Query {
+    invoices(first: Int, filter: InvoiceFilter): InvoiceConnection!
+  }
+  input InvoiceFilter {
+    provider: String
+  }
 `;
 const invoices = Array.from({ length: 100 }, (_, i) => ({
   number: `INV-${1000 + i}`,

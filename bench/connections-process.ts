@@ -31,7 +31,16 @@ const config = defaultGatewayConfig(
     {
       id: 'configured',
       apiKeys: [{ id: 'file', sha256: hashApiKey(keys.configured) }],
-      connections: [{ id: 'configured-hubspot', provider: 'hubspot', baseUrl: hubspot.url, credentials: { type: 'static', token: TOKEN }, settings: {}, rateLimit: { requests: 1_000_000, windowMs: 1000 } }],
+      connections: [
+        {
+          id: 'configured-hubspot',
+          provider: 'hubspot',
+          baseUrl: hubspot.url,
+          credentials: { type: 'static', token: TOKEN },
+          settings: {},
+          rateLimit: { requests: 1_000_000, windowMs: 1000 },
+        },
+      ],
     },
     { id: 'oauth', apiKeys: [{ id: 'file', sha256: hashApiKey(keys.oauth) }], connections: [] },
   ],
@@ -67,7 +76,13 @@ const runtimeKey = (await gateway.services.apiKeys.create('configured', { scopes
 
 // The connect flow, played by fetch.
 const gql = async (query: string, key: string) =>
-  (await (await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query }) })).json()) as {
+  (await (
+    await fetch(gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ query }),
+    })
+  ).json()) as {
     data: Record<string, { url: string }>;
   };
 const session = await gql(`mutation { createConnectSession(connector: "hubspot") { url } }`, keys.oauth);

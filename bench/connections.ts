@@ -44,14 +44,19 @@ async function load(query: string, key: string, duration = DURATION_S) {
 
 async function timed(key: string): Promise<number> {
   const started = performance.now();
-  const res = await fetch(info.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query: READ_QUERY }) });
+  const res = await fetch(info.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify({ query: READ_QUERY }),
+  });
   const body = (await res.json()) as { errors?: unknown[] };
   if (res.status !== 200 || body.errors) throw new Error(`read failed: ${res.status} ${JSON.stringify(body.errors)}`);
   return performance.now() - started;
 }
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)] as number;
-const refreshes = async () => ((await (await fetch(`${info.hubspot}/__emulator/oauth`)).json()) as { byGrantType: Record<string, { ok: number }> }).byGrantType.refresh_token?.ok ?? 0;
+const refreshes = async () =>
+  ((await (await fetch(`${info.hubspot}/__emulator/oauth`)).json()) as { byGrantType: Record<string, { ok: number }> }).byGrantType.refresh_token?.ok ?? 0;
 
 try {
   // Warm-up both paths (JIT, connections, first vault read).
@@ -67,7 +72,11 @@ try {
 
   const ordinary = await Promise.all(Array.from({ length: 50 }, () => timed(info.keys.oauth)));
   const before = await refreshes();
-  await fetch(`${info.hubspot}/__emulator/oauth`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ expireAllAccessTokens: true }) });
+  await fetch(`${info.hubspot}/__emulator/oauth`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ expireAllAccessTokens: true }),
+  });
   const stampede = await Promise.all(Array.from({ length: 50 }, () => timed(info.keys.oauth)));
   const refreshCount = (await refreshes()) - before;
 

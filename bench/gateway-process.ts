@@ -12,7 +12,9 @@ const demo = await startDemo({ latencyMs });
 const base = { mode: 'production' as const, redisUrl: process.env.REDIS_URL ?? null, keyPrefix: `sbbench:${process.pid}` };
 // Production mode needs a vault master key; a random one per run is enough here.
 const keyring = parseMasterKeys(process.env.SWITCHBOARD_MASTER_KEYS ?? generateMasterKeyEntry('bench'), process.env.SWITCHBOARD_MASTER_KEY_ID);
-const cold = await createGateway(defaultGatewayConfig(demo.tenants, { ...base, cacheTtlSeconds: { Contact: 0, Invoice: 0, Order: 0, listPage: 0 } }), { keyring });
+const cold = await createGateway(defaultGatewayConfig(demo.tenants, { ...base, cacheTtlSeconds: { Contact: 0, Invoice: 0, Order: 0, listPage: 0 } }), {
+  keyring,
+});
 const warm = await createGateway(defaultGatewayConfig(demo.tenants, { ...base, keyPrefix: `${base.keyPrefix}:warm` }), { keyring });
 process.stdout.write(
   `${JSON.stringify({ cold: cold.url, warm: warm.url, apiKey: demo.apiKey, emulators: Object.fromEntries(demo.emulators.map((e) => [e.name, e.url])) })}\n`,

@@ -11,7 +11,10 @@ const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const LATENCY_SAMPLES = Number(process.env.BENCH_SAMPLES ?? 30);
 
 function startChild<T>(script: string): Promise<{ info: T; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'silent', NODE_ENV: 'production' } });
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, LOG_LEVEL: 'silent', NODE_ENV: 'production' },
+  });
   return new Promise((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });
     rl.once('line', (line) => resolve({ info: JSON.parse(line) as T, child }));
@@ -74,7 +77,7 @@ try {
     rows.push([provider, String(calls), String(1 + 100), `${((1 + 100) / calls).toFixed(0)}x fewer`, ms(t)]);
   }
   console.log('Upstream calls, one cold query (100 invoices + their contacts)');
-  console.table(rows.map(([provider, calls, naive, ratio, t]) => ({ provider, 'upstream calls': calls, 'naive 1+N': naive, saving: ratio, 'latency': t })));
+  console.table(rows.map(([provider, calls, naive, ratio, t]) => ({ provider, 'upstream calls': calls, 'naive 1+N': naive, saving: ratio, latency: t })));
 
   // 2. Latency per provider: cold (cache off) vs warm (cache hit), and the bare Apollo baseline.
   const latencyRows: Array<Record<string, string>> = [];
@@ -98,9 +101,23 @@ try {
   const baseTp = await throughput(base.info.url, null, null);
   for (const provider of Object.keys(emulators)) {
     const tp = await throughput(warm, apiKey, provider);
-    tpRows.push({ case: `${provider}: warm (cache hit)`, 'req/s': tp.rps.toFixed(0), p50: `${tp.p50} ms`, p99: `${tp.p99} ms`, errors: String(tp.errors), 'vs baseline': (tp.rps / baseTp.rps).toFixed(2) });
+    tpRows.push({
+      case: `${provider}: warm (cache hit)`,
+      'req/s': tp.rps.toFixed(0),
+      p50: `${tp.p50} ms`,
+      p99: `${tp.p99} ms`,
+      errors: String(tp.errors),
+      'vs baseline': (tp.rps / baseTp.rps).toFixed(2),
+    });
   }
-  tpRows.push({ case: 'baseline: bare Apollo, static data', 'req/s': baseTp.rps.toFixed(0), p50: `${baseTp.p50} ms`, p99: `${baseTp.p99} ms`, errors: String(baseTp.errors), 'vs baseline': '1.00' });
+  tpRows.push({
+    case: 'baseline: bare Apollo, static data',
+    'req/s': baseTp.rps.toFixed(0),
+    p50: `${baseTp.p50} ms`,
+    p99: `${baseTp.p99} ms`,
+    errors: String(baseTp.errors),
+    'vs baseline': '1.00',
+  });
   console.log(`Throughput, autocannon, 10 connections, ${DURATION_S} s each`);
   console.table(tpRows);
   const mem = await fetch(cold.replace(/\/graphql$/, '/metrics')).then((r) => r.text());

@@ -45,8 +45,13 @@ const tenants = [
 // Warnings and errors go to stderr, where the parent counts them.
 // Production mode needs a vault master key; a random one per run is enough here.
 const keyring = parseMasterKeys(process.env.SWITCHBOARD_MASTER_KEYS ?? generateMasterKeyEntry('bench'), process.env.SWITCHBOARD_MASTER_KEY_ID);
-const gateway = await createGateway(defaultGatewayConfig(tenants, { mode: 'production', redisUrl, keyPrefix }), { logger: createLogger('warn', process.stderr), keyring });
-process.stdout.write(`${JSON.stringify({ ready: true, url: gateway.url, webhookUrl: `${gateway.url.replace(/\/graphql$/, '')}/webhooks/stripe/${connectionId}`, pid: process.pid })}\n`);
+const gateway = await createGateway(defaultGatewayConfig(tenants, { mode: 'production', redisUrl, keyPrefix }), {
+  logger: createLogger('warn', process.stderr),
+  keyring,
+});
+process.stdout.write(
+  `${JSON.stringify({ ready: true, url: gateway.url, webhookUrl: `${gateway.url.replace(/\/graphql$/, '')}/webhooks/stripe/${connectionId}`, pid: process.pid })}\n`,
+);
 
 let stopping = false;
 const stop = async () => {

@@ -58,7 +58,10 @@ function onMessage(sub: Sub, data: WebSocket.RawData): void {
   if (msg.type === 'error') return noteError(`error message: ${JSON.stringify(msg.payload)}`);
   if (msg.type === 'complete') return noteError('the server completed the subscription');
   if (msg.type !== 'next') return;
-  const payload = msg.payload as { data?: { contactChanged?: { contact?: { name?: string | null } | null; source?: { fetchedAt?: string } } }; errors?: unknown };
+  const payload = msg.payload as {
+    data?: { contactChanged?: { contact?: { name?: string | null } | null; source?: { fetchedAt?: string } } };
+    errors?: unknown;
+  };
   if (payload.errors) noteError(`next with errors: ${JSON.stringify(payload.errors)}`);
   const change = payload.data?.contactChanged;
   const name = change?.contact?.name ?? '';
@@ -163,8 +166,23 @@ process.on('message', (raw) => {
         max = Math.max(max, s.received);
       }
       const closedCodes: Record<string, number> = {};
-      for (const s of subs) if (s.closed) closedCodes[`${s.closed.code} ${s.closed.reason}`.trim()] = (closedCodes[`${s.closed.code} ${s.closed.reason}`.trim()] ?? 0) + 1;
-      send({ type: 'stats', subscribers: subs.length, delivered, duplicates, foreign, latency: hist.summary(), toPublish: toPublish.summary(), fromPublish: fromPublish.summary(), perSubscriber: { min: subs.length ? min : 0, max }, closedCodes, errorCount, errors, cpuSeconds: (process.cpuUsage().user + process.cpuUsage().system) / 1e6 });
+      for (const s of subs)
+        if (s.closed) closedCodes[`${s.closed.code} ${s.closed.reason}`.trim()] = (closedCodes[`${s.closed.code} ${s.closed.reason}`.trim()] ?? 0) + 1;
+      send({
+        type: 'stats',
+        subscribers: subs.length,
+        delivered,
+        duplicates,
+        foreign,
+        latency: hist.summary(),
+        toPublish: toPublish.summary(),
+        fromPublish: fromPublish.summary(),
+        perSubscriber: { min: subs.length ? min : 0, max },
+        closedCodes,
+        errorCount,
+        errors,
+        cpuSeconds: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
+      });
       return;
     }
     case 'close':

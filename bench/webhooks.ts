@@ -221,7 +221,11 @@ function postWebhook(url: URL, event: SignedEvent): Promise<number> {
 }
 
 async function graphqlPost<T>(url: string, query: string): Promise<T> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` }, body: JSON.stringify({ query }) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+    body: JSON.stringify({ query }),
+  });
   const body = (await res.json()) as { data?: T; errors?: unknown };
   if (!body.data || body.errors) throw new Error(`query failed (${res.status}): ${JSON.stringify(body.errors)}`);
   return body.data;
@@ -240,7 +244,12 @@ async function processSample(gatewayUrl: string): Promise<ProcessSample> {
   const rss = metric('process_resident_memory_bytes');
   const cpu = metric('process_cpu_seconds_total');
   if (!rss || !cpu) throw new Error('the gateway /metrics has no process metrics (is it running with mode production?)');
-  return { rssMiB: Number(rss) / 2 ** 20, cpuSeconds: Number(cpu), lagMaxMs: Number(metric('nodejs_eventloop_lag_max_seconds') ?? 0) * 1000, at: hostClockMs() };
+  return {
+    rssMiB: Number(rss) / 2 ** 20,
+    cpuSeconds: Number(cpu),
+    lagMaxMs: Number(metric('nodejs_eventloop_lag_max_seconds') ?? 0) * 1000,
+    at: hostClockMs(),
+  };
 }
 const share = (cpuSeconds: number, fromMs: number, toMs: number) => `${((100 * cpuSeconds) / ((toMs - fromMs) / 1000)).toFixed(0)} %`;
 const cpuShare = (a: ProcessSample, b: ProcessSample) => share(b.cpuSeconds - a.cpuSeconds, a.at, b.at);
@@ -389,18 +398,43 @@ async function fixedRatePoint(gw: GatewayInfo, rate: number, subscriberCount: nu
   const { changeCursor } = await graphqlPost<{ changeCursor: string }>(gw.url, '{ changeCursor }');
   const subs = await startChild<{ pid: number }>('bench/webhook-subscribers-process.ts', {});
   subscriberChildren.push(subs.child);
-  const query = /* GraphQL */ `subscription ($after: String, $filter: ChangeFilter) { contactChanged(after: $after, filter: $filter) { eventId type contact { name } source { fetchedAt } } }`;
+  const query = /* GraphQL */ `
+    subscription ($after: String, $filter: ChangeFilter) {
+      contactChanged(after: $after, filter: $filter) {
+        eventId
+        type
+        contact {
+          name
+        }
+        source {
+          fetchedAt
+        }
+      }
+    }
+  `;
   const connected = await ask<{ connected: number; failed: number; ms: number }>(
     subs.child,
-    { type: 'connect', wsUrl: gw.url.replace(/^http/, 'ws'), apiKey, count: subscriberCount, query, variables: { after: changeCursor, filter: { connectionId } } },
+    {
+      type: 'connect',
+      wsUrl: gw.url.replace(/^http/, 'ws'),
+      apiKey,
+      count: subscriberCount,
+      query,
+      variables: { after: changeCursor, filter: { connectionId } },
+    },
     'connected',
     120_000,
   );
   // A probe Event: every subscriber must have it before the timed phase starts.
   const hookUrl = new URL(gw.webhookUrl);
-  const probeStatus = await postWebhook(hookUrl, sign(customerUpdated(`evt_bench_${runId}_${tag}_probe`, `cus_bench_${tag}_probe`, `probe:${tag}:0:${hostClockMs()}`)));
+  const probeStatus = await postWebhook(
+    hookUrl,
+    sign(customerUpdated(`evt_bench_${runId}_${tag}_probe`, `cus_bench_${tag}_probe`, `probe:${tag}:0:${hostClockMs()}`)),
+  );
   const probe = await ask<{ received: number; of: number }>(subs.child, { type: 'waitProbe', tag, timeoutMs: 30_000 }, 'probe', 35_000);
-  console.log(`[${label}] ${connected.connected} subscribers connected in ${(connected.ms / 1000).toFixed(1)} s (${connected.failed} failed); probe Event (${probeStatus}) reached ${probe.received} of ${probe.of}`);
+  console.log(
+    `[${label}] ${connected.connected} subscribers connected in ${(connected.ms / 1000).toFixed(1)} s (${connected.failed} failed); probe Event (${probeStatus}) reached ${probe.received} of ${probe.of}`,
+  );
 
   const total = rate * seconds;
   await ask(subs.child, { type: 'arm', tag, events: total }, 'armed', 10_000);
@@ -460,7 +494,11 @@ async function fixedRatePoint(gw: GatewayInfo, rate: number, subscriberCount: nu
   const published = (await redis.xlen(streamKey)) - xlenBefore;
   await ask(subs.child, { type: 'close' }, 'closed', 10_000).catch(() => undefined);
 
-  const non2xx = [...statuses].filter(([s]) => s < 200 || s >= 300).map(([s, n]) => `${s}×${n}`).join(', ') || '0';
+  const non2xx =
+    [...statuses]
+      .filter(([s]) => s < 200 || s >= 300)
+      .map(([s, n]) => `${s}×${n}`)
+      .join(', ') || '0';
   const result: PointResult = {
     label,
     rate,
@@ -490,7 +528,10 @@ async function fixedRatePoint(gw: GatewayInfo, rate: number, subscriberCount: nu
       `CPU gateway ${result.cpu.gateway}, subscribers ${result.cpu.subscribers}, Redis ${result.cpu.redis}, sender ${result.cpu.sender}`,
   );
   const closed = Object.entries(stats.closedCodes);
-  if (closed.length || stats.errorCount) console.log(`[${label}] subscriber sockets closed: ${closed.map(([k, n]) => `${n}× ${k}`).join('; ') || 'none'}; errors: ${stats.errorCount} ${stats.errors.join(' | ')}`);
+  if (closed.length || stats.errorCount)
+    console.log(
+      `[${label}] subscriber sockets closed: ${closed.map(([k, n]) => `${n}× ${k}`).join('; ') || 'none'}; errors: ${stats.errorCount} ${stats.errors.join(' | ')}`,
+    );
   if (stats.latency.negative) console.log(`[${label}] ${stats.latency.negative} deliveries had a negative latency (clock problem)`);
   return result;
 }
@@ -520,7 +561,9 @@ async function main(): Promise<void> {
   const publishedA = (await redis.xlen(streamKey)) - xlenBefore;
   const afterA = await processSample(gw.info.url);
 
-  console.log(`(a) Verified webhooks accepted per second — autocannon, ${CONNECTIONS} connections, ${DURATION_S} s each, ${PAYLOADS} distinct signed Events (cycled)`);
+  console.log(
+    `(a) Verified webhooks accepted per second — autocannon, ${CONNECTIONS} connections, ${DURATION_S} s each, ${PAYLOADS} distinct signed Events (cycled)`,
+  );
   const row = (name: string, r: AcceptResult, ratio: number) => ({
     case: name,
     'accepted/s': r.acceptedPerS.toFixed(0),
@@ -531,7 +574,10 @@ async function main(): Promise<void> {
     errors: r.errors,
     'vs baseline': ratio.toFixed(2),
   });
-  console.table([row('gateway: verify, dedupe, durable enqueue (BullMQ)', gwTp, gwTp.acceptedPerS / baseTp.acceptedPerS), row('baseline: node:http, HMAC verify only', baseTp, 1)]);
+  console.table([
+    row('gateway: verify, dedupe, durable enqueue (BullMQ)', gwTp, gwTp.acceptedPerS / baseTp.acceptedPerS),
+    row('baseline: node:http, HMAC verify only', baseTp, 1),
+  ]);
   console.log(
     `gateway: ${publishedA} Events published to the change log for ${gwTp.ok} answered 2xx (${gwTp.sent} sent; the difference is requests in flight when autocannon stopped); ` +
       `queue ${drain.drained ? 'empty' : `NOT empty (${drain.left} left)`} ${(drain.ms / 1000).toFixed(1)} s after the load stopped ` +

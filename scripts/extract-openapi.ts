@@ -47,29 +47,56 @@ function object(kind: string, rules: Record<string, Rule>, value: Json, at: stri
   const out: JsonObject = {};
   for (const [key, child] of Object.entries(expectObject(value, at))) {
     const rule = rules[key] ?? (key.startsWith('x-') ? 'drop' : undefined);
-    if (rule === undefined) throw new ExtractError(`${at}: unexpected key ${JSON.stringify(key)} in an OpenAPI ${kind}; tell the extractor whether it is structure or prose`);
+    if (rule === undefined)
+      throw new ExtractError(`${at}: unexpected key ${JSON.stringify(key)} in an OpenAPI ${kind}; tell the extractor whether it is structure or prose`);
     if (rule === 'drop') continue;
     out[key] = rule === 'keep' ? child : rule === 'empty' ? '' : rule(child, `${at}/${key}`);
   }
   return out;
 }
 
-const mapOf = (each: (value: Json, at: string) => Json) => (value: Json, at: string): Json =>
-  Object.fromEntries(Object.entries(expectObject(value, at)).map(([k, v]) => [k, each(v, `${at}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`)]));
+const mapOf =
+  (each: (value: Json, at: string) => Json) =>
+  (value: Json, at: string): Json =>
+    Object.fromEntries(Object.entries(expectObject(value, at)).map(([k, v]) => [k, each(v, `${at}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`)]));
 
-const listOf = (each: (value: Json, at: string) => Json) => (value: Json, at: string): Json => {
-  if (!Array.isArray(value)) throw new ExtractError(`${at}: expected an array`);
-  return value.map((v, i) => each(v, `${at}/${i}`));
-};
+const listOf =
+  (each: (value: Json, at: string) => Json) =>
+  (value: Json, at: string): Json => {
+    if (!Array.isArray(value)) throw new ExtractError(`${at}: expected an array`);
+    return value.map((v, i) => each(v, `${at}/${i}`));
+  };
 
 /** Prose every OpenAPI object may carry. */
 const PROSE: Record<string, Rule> = { description: 'drop', summary: 'drop', example: 'drop', examples: 'drop', externalDocs: 'drop' };
 
 // JSON Schema keywords that constrain data (kept as they are) ...
 const SCHEMA_FACTS = [
-  '$ref', 'type', 'format', 'enum', 'const', 'default', 'nullable', 'readOnly', 'writeOnly', 'deprecated', 'required',
-  'pattern', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf', 'minLength', 'maxLength',
-  'minItems', 'maxItems', 'uniqueItems', 'minProperties', 'maxProperties', 'discriminator',
+  '$ref',
+  'type',
+  'format',
+  'enum',
+  'const',
+  'default',
+  'nullable',
+  'readOnly',
+  'writeOnly',
+  'deprecated',
+  'required',
+  'pattern',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'multipleOf',
+  'minLength',
+  'maxLength',
+  'minItems',
+  'maxItems',
+  'uniqueItems',
+  'minProperties',
+  'maxProperties',
+  'discriminator',
 ] as const;
 
 function schema(value: Json, at: string): Json {
@@ -112,7 +139,8 @@ const PARAMETER_FACTS: Record<string, Rule> = {
 
 const parameter = (value: Json, at: string): Json => object('parameter', { ...PARAMETER_FACTS, name: 'keep', in: 'keep' }, value, at);
 const header = (value: Json, at: string): Json => object('header', PARAMETER_FACTS, value, at);
-const requestBody = (value: Json, at: string): Json => object('request body', { ...PROSE, $ref: 'keep', required: 'keep', content: mapOf(mediaType) }, value, at);
+const requestBody = (value: Json, at: string): Json =>
+  object('request body', { ...PROSE, $ref: 'keep', required: 'keep', content: mapOf(mediaType) }, value, at);
 
 function response(value: Json, at: string): Json {
   // A reference stands for the response it names; prose beside it goes.
@@ -174,7 +202,12 @@ const components = (value: Json, at: string): Json =>
   );
 
 const server = (value: Json, at: string): Json =>
-  object('server', { ...PROSE, url: 'keep', variables: mapOf((v, a) => object('server variable', { ...PROSE, enum: 'keep', default: 'keep' }, v, a)) }, value, at);
+  object(
+    'server',
+    { ...PROSE, url: 'keep', variables: mapOf((v, a) => object('server variable', { ...PROSE, enum: 'keep', default: 'keep' }, v, a)) },
+    value,
+    at,
+  );
 
 /** The facts of an OpenAPI 3 document, without prose (and without a source header). */
 export function extractSchema(spec: Json): JsonObject {
@@ -232,7 +265,9 @@ function main(argv: string[]): void {
     process.exit(2);
   }
   const sources = readSources(outputDir);
-  const inputs = readdirSync(inputDir).filter((f) => f.endsWith('.json') && f !== 'sources.json').sort();
+  const inputs = readdirSync(inputDir)
+    .filter((f) => f.endsWith('.json') && f !== 'sources.json')
+    .sort();
   if (inputs.length === 0) throw new ExtractError(`${inputDir}: no .json files`);
   for (const name of inputs) {
     const source = sources[name];

@@ -23,7 +23,11 @@ describe('tenants file', () => {
     const bad = {
       tenants: [
         { id: 'acme', apiKeys: [{ id: 'k', sha256: 'not-hex' }], connections: [{ id: 'c1', provider: 'hubspot', credentials: { type: 'static' } }] },
-        { id: 'acme', apiKeys: [{ id: 'k', sha256: HASH }], connections: [{ id: 'c1', provider: 'stripe', baseUrl: 'nope', credentials: { type: 'static', token: 't' } }] },
+        {
+          id: 'acme',
+          apiKeys: [{ id: 'k', sha256: HASH }],
+          connections: [{ id: 'c1', provider: 'stripe', baseUrl: 'nope', credentials: { type: 'static', token: 't' } }],
+        },
       ],
     };
     let message = '';
@@ -43,10 +47,16 @@ describe('tenants file', () => {
     const dup = {
       tenants: [
         { id: 'acme', apiKeys: [{ id: 'k', sha256: HASH }], connections: [{ id: 'c1', provider: 'hubspot', credentials: { type: 'static', token: 't' } }] },
-        { id: 'acme', apiKeys: [{ id: 'k', sha256: 'b'.repeat(64) }], connections: [{ id: 'c1', provider: 'stripe', credentials: { type: 'static', token: 't' } }] },
+        {
+          id: 'acme',
+          apiKeys: [{ id: 'k', sha256: 'b'.repeat(64) }],
+          connections: [{ id: 'c1', provider: 'stripe', credentials: { type: 'static', token: 't' } }],
+        },
       ],
     };
-    expect(() => parseTenantsFile(JSON.stringify(dup), 't.json')).toThrow(/duplicate tenant id "acme"[\s\S]*connection id "c1" is already used by tenant "acme"/);
+    expect(() => parseTenantsFile(JSON.stringify(dup), 't.json')).toThrow(
+      /duplicate tenant id "acme"[\s\S]*connection id "c1" is already used by tenant "acme"/,
+    );
   });
 
   it('rejects text that is not JSON with a clear message', () => {

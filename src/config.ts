@@ -161,7 +161,12 @@ export const tenantsFileSchema = z
       });
       t.connections.forEach((c, ci) => {
         const owner = seenConn.get(c.id);
-        if (owner) ctx.addIssue({ code: 'custom', path: ['tenants', ti, 'connections', ci, 'id'], message: `connection id "${c.id}" is already used by tenant "${owner}" (ids are global)` });
+        if (owner)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['tenants', ti, 'connections', ci, 'id'],
+            message: `connection id "${c.id}" is already used by tenant "${owner}" (ids are global)`,
+          });
         seenConn.set(c.id, t.id);
       });
     });
@@ -253,8 +258,14 @@ const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().default('127.0.0.1'),
   NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(),
-  SWITCHBOARD_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/).default('sb'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
+    .optional(),
+  SWITCHBOARD_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]{1,64}$/)
+    .default('sb'),
   SWITCHBOARD_CONFIG: z.string().optional(),
   SWITCHBOARD_DEMO_API_KEY: z.string().min(16, 'at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -286,7 +297,13 @@ export function parseEnv(env: NodeJS.ProcessEnv): Env {
 /** JWT settings from the environment, or undefined when JWTs are not enabled. */
 export function jwtSettingsFromEnv(e: Env): JwtSettings | undefined {
   if (!e.SWITCHBOARD_JWT_ISSUER || !e.SWITCHBOARD_JWT_AUDIENCE || !e.SWITCHBOARD_JWT_JWKS_URL) return undefined;
-  return { issuer: e.SWITCHBOARD_JWT_ISSUER, audience: e.SWITCHBOARD_JWT_AUDIENCE, jwksUrl: e.SWITCHBOARD_JWT_JWKS_URL, tenantClaim: e.SWITCHBOARD_JWT_TENANT_CLAIM, clockToleranceSeconds: 5 };
+  return {
+    issuer: e.SWITCHBOARD_JWT_ISSUER,
+    audience: e.SWITCHBOARD_JWT_AUDIENCE,
+    jwksUrl: e.SWITCHBOARD_JWT_JWKS_URL,
+    tenantClaim: e.SWITCHBOARD_JWT_TENANT_CLAIM,
+    clockToleranceSeconds: 5,
+  };
 }
 
 /** The environment's overrides of the defaults (limits, cache TTL), as config fields: main.ts passes them to defaultGatewayConfig. */
@@ -294,7 +311,8 @@ export function overridesFromEnv(e: Env): Pick<GatewayConfig, 'limits' | 'cacheT
   const t = e.CACHE_TTL_SECONDS;
   return {
     limits: { ...DEFAULT_LIMITS, requestDeadlineMs: e.REQUEST_DEADLINE_MS, upstreamAttemptTimeoutMs: e.UPSTREAM_TIMEOUT_MS },
-    cacheTtlSeconds: t === undefined ? { ...DEFAULT_CACHE_TTL_SECONDS } : { Contact: t, Invoice: t, Order: t, listPage: Math.min(t, DEFAULT_CACHE_TTL_SECONDS.listPage) },
+    cacheTtlSeconds:
+      t === undefined ? { ...DEFAULT_CACHE_TTL_SECONDS } : { Contact: t, Invoice: t, Order: t, listPage: Math.min(t, DEFAULT_CACHE_TTL_SECONDS.listPage) },
   };
 }
 

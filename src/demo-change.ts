@@ -17,7 +17,9 @@ async function main(): Promise<void> {
     const emulator = state.emulators[connector.manifest.id];
     if (emulator) for (const line of await demo.change(emulator)) console.log(line);
   }
-  console.log(`\nWatch them with, in Sandbox or GraphiQL (${state.gateway}):\n  subscription { contactChanged { type contact { name } } }\n  subscription { invoiceChanged { type invoice { number status } } }`);
+  console.log(
+    `\nWatch them with, in Sandbox or GraphiQL (${state.gateway}):\n  subscription { contactChanged { type contact { name } } }\n  subscription { invoiceChanged { type invoice { number status } } }`,
+  );
 }
 
 main().catch((err: unknown) => {

@@ -45,7 +45,9 @@ export function unauthenticated(message: string): GraphQLError {
 
 /** The gateway's own store (Redis) cannot answer right now: retry later (HTTP 503). */
 export function serviceUnavailable(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503, headers: new HeaderMap([['retry-after', '5']]) as never } } });
+  return new GraphQLError(message, {
+    extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503, headers: new HeaderMap([['retry-after', '5']]) as never } },
+  });
 }
 
 export interface ErrorScope {
@@ -67,10 +69,15 @@ export interface ErrorScope {
 export function toPublicError(err: unknown, scope: ErrorScope = {}): GraphQLError {
   if (err instanceof GraphQLError && isPublicCode(err.extensions.code)) return err;
   if (err instanceof ConnectorError) return connectorFailure(err, scope);
-  if (scope.connectionId !== undefined) return connectorFailure(new ConnectorError('UPSTREAM_UNAVAILABLE', 'unexpected failure while reading from the provider', { cause: err }), scope);
+  if (scope.connectionId !== undefined)
+    return connectorFailure(new ConnectorError('UPSTREAM_UNAVAILABLE', 'unexpected failure while reading from the provider', { cause: err }), scope);
   if (err instanceof ApiKeyInputError) return badUserInput(err.message);
   if (isStoreOutage(err) || err instanceof TokenRefreshError) return serviceUnavailable("the gateway's store is unreachable or busy right now; retry shortly");
-  return new GraphQLError('Internal server error', { originalError: err instanceof Error ? err : undefined, path: scope.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+  return new GraphQLError('Internal server error', {
+    originalError: err instanceof Error ? err : undefined,
+    path: scope.path,
+    extensions: { code: 'INTERNAL_SERVER_ERROR' },
+  });
 }
 
 function connectorFailure(e: ConnectorError, scope: ErrorScope): GraphQLError {
@@ -106,7 +113,11 @@ export function formatError(mode: 'production' | 'development' | 'test', onInter
     const original = unwrapResolverError(error);
     const translated = toPublicError(original);
     if (translated.extensions.code !== 'INTERNAL_SERVER_ERROR') {
-      return { ...translated.toJSON(), ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}) };
+      return {
+        ...translated.toJSON(),
+        ...(formatted.locations ? { locations: formatted.locations } : {}),
+        ...(formatted.path ? { path: formatted.path } : {}),
+      };
     }
     onInternal(original);
     if (mode === 'development') return formatted;

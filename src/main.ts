@@ -65,7 +65,8 @@ async function main(): Promise<void> {
       '  Connections you add (createConnectSession, connectWithApiKey): kept in memory, gone after a restart (set REDIS_URL).',
     );
   }
-  if (keyring.ephemeral) lines.push('  Credential vault: random master key for this run (set SWITCHBOARD_MASTER_KEYS to keep credentials readable across restarts).');
+  if (keyring.ephemeral)
+    lines.push('  Credential vault: random master key for this run (set SWITCHBOARD_MASTER_KEYS to keep credentials readable across restarts).');
   process.stdout.write(`${lines.join('\n')}\n\n`);
 
   const shutdown = async (signal: string) => {

@@ -60,7 +60,11 @@ afterAll(() => stack?.stop());
 describe('auth.afterConnect', () => {
   it('reads the callback query, calls the provider with the new token, and turns one grant into several connections', async () => {
     const browser = cookieBrowser();
-    const session = await stack.query<{ createConnectSession: { url: string } }>('mutation { createConnectSession(connector: "multi") { url } }', undefined, KEY);
+    const session = await stack.query<{ createConnectSession: { url: string } }>(
+      'mutation { createConnectSession(connector: "multi") { url } }',
+      undefined,
+      KEY,
+    );
     expect(session.errors).toBeUndefined();
     const start = await startConnect(browser, session.data!.createConnectSession.url);
     expect(start.status).toBe(303);
@@ -79,7 +83,11 @@ describe('auth.afterConnect', () => {
     expect(seen[0]).toMatchObject({ listedStatus: 200, sentToken: true, grant: { callbackParams: { realmId: '4620816365' } } });
     expect(seen[0]!.grant.settings.portalId).toBeTruthy(); // settingsFromTokenResponse, before the hook
 
-    const listed = await stack.query<{ connections: Array<{ id: string; provider: string; status: string }> }>('{ connections { id provider status } }', undefined, KEY);
+    const listed = await stack.query<{ connections: Array<{ id: string; provider: string; status: string }> }>(
+      '{ connections { id provider status } }',
+      undefined,
+      KEY,
+    );
     expect(listed.data!.connections.map((c) => c.id).sort()).toEqual([...body.connectionIds].sort());
     for (const id of body.connectionIds) {
       const managed = await stack.gateway.services.connections.get(id);

@@ -30,7 +30,19 @@ import { hashApiKey } from '../src/callers/tenants.ts';
 import type { TokenRecord } from '../src/accounts/token-manager.ts';
 import { defaultGatewayConfig } from '../src/config.ts';
 import { createGateway, type Gateway } from '../src/server.ts';
-import { REDIS_URL, RUN_PREFIX, TOKENS, freePort, graphql, startStack, type GraphQLResult, type Stack, cookieBrowser, emulatorRegistrations, startConnect } from './helpers.ts';
+import {
+  REDIS_URL,
+  RUN_PREFIX,
+  TOKENS,
+  freePort,
+  graphql,
+  startStack,
+  type GraphQLResult,
+  type Stack,
+  cookieBrowser,
+  emulatorRegistrations,
+  startConnect,
+} from './helpers.ts';
 
 const browser = cookieBrowser();
 
@@ -112,7 +124,9 @@ beforeAll(async () => {
       stripe: [{ clientId: STRIPE_APP.clientId, clientSecret: '', redirectUris: [callback('stripe')] }],
     },
     config: { port, keyPrefix: prefix, allowInsecureOAuth: true, cacheTtlSeconds: { ...NO_CACHE } },
-    extraTenants: () => [{ id: 'beta', apiKeys: [{ id: 'b1', sha256: hashApiKey(BETA_KEY) }], connections: [], connectReturnUrls: ['https://app.example.com/integrations/'] }],
+    extraTenants: () => [
+      { id: 'beta', apiKeys: [{ id: 'b1', sha256: hashApiKey(BETA_KEY) }], connections: [], connectReturnUrls: ['https://app.example.com/integrations/'] },
+    ],
   });
   const { hubspot } = stack;
   const proxy = await startTokenProxy(hubspot.url);
@@ -175,7 +189,10 @@ function expectAllSucceeded(results: ContactsResult[], id: string): void {
 
 /** How many API calls the emulator logged with `token` since log entry `since` (HubSpot's rate window is per account, not per token). */
 function callsMadeWith(token: string, since: number): number {
-  return stack.hubspot.requests().slice(since).filter((r) => r.credential === token).length;
+  return stack.hubspot
+    .requests()
+    .slice(since)
+    .filter((r) => r.credential === token).length;
 }
 
 describe('two gateway replicas, one runtime OAuth connection, 50 concurrent queries', () => {
@@ -211,7 +228,10 @@ describe('two gateway replicas, one runtime OAuth connection, 50 concurrent quer
     const refreshes = stack.hubspot.oauth.successfulGrants('refresh_token') - grantsBefore;
     expect(refreshes).toBe(1);
     expect(refreshCalls - proxiedBefore).toBe(1);
-    const upstream = stack.hubspot.requests().slice(logBefore).filter((r) => r.operation === 'contacts.list');
+    const upstream = stack.hubspot
+      .requests()
+      .slice(logBefore)
+      .filter((r) => r.operation === 'contacts.list');
     expect(upstream.map((r) => r.status)).toEqual(Array(TOTAL).fill(200));
 
     const after = (await vault.get<TokenRecord>('beta', id))!;
@@ -223,7 +243,9 @@ describe('two gateway replicas, one runtime OAuth connection, 50 concurrent quer
     const usedByNew = callsMadeWith(after.accessToken, logBefore);
     const usedByOld = callsMadeWith(before.accessToken, logBefore);
     expect({ usedByNew, usedByOld }).toEqual({ usedByNew: TOTAL, usedByOld: 0 });
-    console.info(`[connect-replicas] expired-in-vault: ${TOTAL} queries (A ${PER_REPLICA}, B ${PER_REPLICA}) in ${elapsedMs} ms, refresh_token grants: ${refreshes}, provider calls with the new token: ${usedByNew}, with the old one: ${usedByOld}`);
+    console.info(
+      `[connect-replicas] expired-in-vault: ${TOTAL} queries (A ${PER_REPLICA}, B ${PER_REPLICA}) in ${elapsedMs} ms, refresh_token grants: ${refreshes}, provider calls with the new token: ${usedByNew}, with the old one: ${usedByOld}`,
+    );
   });
 
   it('expired early at the provider: every query gets a 401 first, A and B share exactly 1 forced refresh, all 50 succeed', async () => {
@@ -233,7 +255,11 @@ describe('two gateway replicas, one runtime OAuth connection, 50 concurrent quer
     const grantsBefore = stack.hubspot.oauth.successfulGrants('refresh_token');
     const proxiedBefore = refreshCalls;
     const logBefore = stack.hubspot.requests().length;
-    const unauthorized = () => stack.hubspot.requests().slice(logBefore).filter((r) => r.operation === 'contacts.list' && r.status === 401).length;
+    const unauthorized = () =>
+      stack.hubspot
+        .requests()
+        .slice(logBefore)
+        .filter((r) => r.operation === 'contacts.list' && r.status === 401).length;
     let unauthorizedWhenRefreshArrived = -1;
     let gateOpenedFully = false;
     holdRefresh = async () => {
@@ -241,7 +267,11 @@ describe('two gateway replicas, one runtime OAuth connection, 50 concurrent quer
       // Well inside the token manager's HTTP timeout for the refresh (6 s).
       gateOpenedFully = await waitUntil(() => unauthorized() >= TOTAL, 4_000);
     };
-    const res = await fetch(`${stack.hubspot.url}/__emulator/oauth`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ expireAllAccessTokens: true }) });
+    const res = await fetch(`${stack.hubspot.url}/__emulator/oauth`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ expireAllAccessTokens: true }),
+    });
     expect(res.ok).toBe(true);
 
     let results: ContactsResult[];
@@ -258,7 +288,11 @@ describe('two gateway replicas, one runtime OAuth connection, 50 concurrent quer
     const refreshes = stack.hubspot.oauth.successfulGrants('refresh_token') - grantsBefore;
     expect(refreshes).toBe(1);
     expect(refreshCalls - proxiedBefore).toBe(1);
-    const statuses = stack.hubspot.requests().slice(logBefore).filter((r) => r.operation === 'contacts.list').map((r) => r.status);
+    const statuses = stack.hubspot
+      .requests()
+      .slice(logBefore)
+      .filter((r) => r.operation === 'contacts.list')
+      .map((r) => r.status);
     expect(statuses.filter((s) => s === 401)).toHaveLength(TOTAL);
     expect(statuses.filter((s) => s === 200)).toHaveLength(TOTAL);
     expect(statuses).toHaveLength(2 * TOTAL);

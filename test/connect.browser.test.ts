@@ -33,7 +33,16 @@ describe.skipIf(!available)('connect flow in Chromium', () => {
     Object.assign(stack.gateway.services.config.providers, emulatorRegistrations(stack, { hubspot: { ...APP, scopes: ['crm.objects.contacts.read'] } }));
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless=new',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   });
   afterAll(async () => {
@@ -43,7 +52,17 @@ describe.skipIf(!available)('connect flow in Chromium', () => {
 
   it('connects through a cross-site consent page; another browser cannot finish the same flow', async () => {
     const gateway = `http://localhost:${port}/graphql`;
-    const session = await graphql<{ createConnectSession: { url: string } }>(gateway, KEY, `mutation { createConnectSession(connector: "hubspot") { url } }`);
+    const session = await graphql<{ createConnectSession: { url: string } }>(
+      gateway,
+      KEY,
+      `
+        mutation {
+          createConnectSession(connector: "hubspot") {
+            url
+          }
+        }
+      `,
+    );
     expect(session.errors).toBeUndefined();
     const url = session.data!.createConnectSession.url;
     expect(url.startsWith(`http://localhost:${port}/connect/hubspot?session=`)).toBe(true);
@@ -63,12 +82,33 @@ describe.skipIf(!available)('connect flow in Chromium', () => {
     const finalUrl = new URL(page.url());
     expect(finalUrl.origin + finalUrl.pathname).toBe(`http://localhost:${port}/connect/hubspot/callback`);
 
-    const listed = await graphql<{ connections: Array<{ id: string; status: string }> }>(gateway, KEY, `{ connections { id status } }`);
+    const listed = await graphql<{ connections: Array<{ id: string; status: string }> }>(
+      gateway,
+      KEY,
+      `
+        {
+          connections {
+            id
+            status
+          }
+        }
+      `,
+    );
     expect(listed.data!.connections).toEqual([{ id: body.connectionId, status: 'ACTIVE' }]);
 
     // Same flow, victim's browser: start a new flow, stop at the consent redirect, open the
     // provider's page in a second browser context (no binding cookie).
-    const second = await graphql<{ createConnectSession: { url: string } }>(gateway, KEY, `mutation { createConnectSession(connector: "hubspot") { url } }`);
+    const second = await graphql<{ createConnectSession: { url: string } }>(
+      gateway,
+      KEY,
+      `
+        mutation {
+          createConnectSession(connector: "hubspot") {
+            url
+          }
+        }
+      `,
+    );
     // The attacker's own "browser" starts the flow and keeps the consent URL (and the cookie).
     const started = await startConnect(cookieBrowser(), second.data!.createConnectSession.url);
     const consentUrl = started.headers.get('location')!;
@@ -78,7 +118,17 @@ describe.skipIf(!available)('connect flow in Chromium', () => {
     const refused = await victimPage.goto(consentUrl);
     expect(refused?.status()).toBe(400);
     expect(await victimPage.textContent('body')).toContain('did not start');
-    const after = await graphql<{ connections: unknown[] }>(gateway, KEY, `{ connections { id } }`);
+    const after = await graphql<{ connections: unknown[] }>(
+      gateway,
+      KEY,
+      `
+        {
+          connections {
+            id
+          }
+        }
+      `,
+    );
     expect(after.data!.connections).toHaveLength(1);
     await Promise.all([context.close(), victim.close()]);
   });

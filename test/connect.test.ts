@@ -9,7 +9,22 @@ import { hashApiKey } from '../src/callers/tenants.ts';
 import { defaultGatewayConfig } from '../src/config.ts';
 import { createGateway } from '../src/server.ts';
 import type { TokenRecord } from '../src/accounts/token-manager.ts';
-import { RUN_PREFIX, REDIS_URL, TOKENS, freePort, graphql, postStripeWebhook, startStack, stripeCustomers, stripeEventBody, subscribe, type Stack, cookieBrowser, emulatorRegistrations, startConnect } from './helpers.ts';
+import {
+  RUN_PREFIX,
+  REDIS_URL,
+  TOKENS,
+  freePort,
+  graphql,
+  postStripeWebhook,
+  startStack,
+  stripeCustomers,
+  stripeEventBody,
+  subscribe,
+  type Stack,
+  cookieBrowser,
+  emulatorRegistrations,
+  startConnect,
+} from './helpers.ts';
 
 const browser = cookieBrowser();
 
@@ -139,7 +154,9 @@ describe('OAuth connect flow (HubSpot emulator: authorization code + PKCE + stat
     expect(row).toMatchObject({ provider: 'hubspot', status: 'ACTIVE', authType: 'OAUTH2', scopes: ['crm.objects.contacts.read'], lastError: null });
     expect(row.lastRefreshedAt).not.toBeNull();
 
-    const data = await beta<{ contacts: { nodes: Array<{ source: { connectionId: string } }> } }>(`{ contacts(first: 3) { nodes { source { connectionId } } } }`);
+    const data = await beta<{ contacts: { nodes: Array<{ source: { connectionId: string } }> } }>(
+      `{ contacts(first: 3) { nodes { source { connectionId } } } }`,
+    );
     expect(data.errors).toBeUndefined();
     expect(data.data!.contacts.nodes.length).toBe(3);
     expect(data.data!.contacts.nodes.every((n) => n.source.connectionId === connectionId)).toBe(true);
@@ -166,7 +183,12 @@ describe('OAuth connect flow (HubSpot emulator: authorization code + PKCE + stat
     // Pressing Continue without the confirmation page's cookie (a cross-site auto-POST) is refused,
     // and leaves the link usable by the person who opens it.
     const fresh = await sessionUrl('hubspot');
-    const forged = await fetch(fresh, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'confirm=whatever' });
+    const forged = await fetch(fresh, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'confirm=whatever',
+    });
     expect(forged.status).toBe(400);
     expect(((await forged.json()) as { error: string }).error).toMatch(/press Continue/);
     expect((await startConnect(cookieBrowser(), fresh)).status).toBe(303);
@@ -218,7 +240,10 @@ describe('OAuth connect flow (HubSpot emulator: authorization code + PKCE + stat
     mismatched.searchParams.set('code', c.searchParams.get('code')!);
     const r2 = await browser(mismatched, { redirect: 'manual' });
     expect(r2.status).toBe(400);
-    const errors = stack.hubspot.oauth.grants().slice(grantsBefore).map((g) => g.error);
+    const errors = stack.hubspot.oauth
+      .grants()
+      .slice(grantsBefore)
+      .map((g) => g.error);
     expect(errors).toEqual([null, 'invalid_grant', 'invalid_grant']);
     expect((await connections()).length).toBe(before + 1);
   });
@@ -262,15 +287,25 @@ describe('token lifecycle through the gateway', () => {
     const id = await connectHubSpot();
     const refreshesBefore = stack.hubspot.oauth.successfulGrants('refresh_token');
     // The provider expires every token early; the gateway still believes its token is fresh.
-    await fetch(`${stack.hubspot.url}/__emulator/oauth`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ expireAllAccessTokens: true }) });
-    const res = await beta<{ contacts: { nodes: unknown[] } }>(`query($id: ID!) { contacts(first: 2, filter: { connectionId: $id }) { nodes { id } } }`, { id });
+    await fetch(`${stack.hubspot.url}/__emulator/oauth`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ expireAllAccessTokens: true }),
+    });
+    const res = await beta<{ contacts: { nodes: unknown[] } }>(`query($id: ID!) { contacts(first: 2, filter: { connectionId: $id }) { nodes { id } } }`, {
+      id,
+    });
     expect(res.errors).toBeUndefined();
     expect(stack.hubspot.oauth.successfulGrants('refresh_token')).toBe(refreshesBefore + 1);
   });
 
   it('a rejected refresh token → NEEDS_REAUTH, a status event, and UPSTREAM_UNAUTHORIZED with a clear message', async () => {
     const id = await connectHubSpot();
-    const events = await subscribe<{ connectionStatusChanged: { connectionId: string; status: string; reason: string } }>(stack.gateway.url, BETA_KEY, `subscription { connectionStatusChanged { connectionId status reason } }`);
+    const events = await subscribe<{ connectionStatusChanged: { connectionId: string; status: string; reason: string } }>(
+      stack.gateway.url,
+      BETA_KEY,
+      `subscription { connectionStatusChanged { connectionId status reason } }`,
+    );
     try {
       const record = await stack.gateway.services.vault.get<TokenRecord>('beta', id);
       await fetch(`${stack.hubspot.url}/__emulator/oauth`, {
@@ -317,7 +352,9 @@ describe('token lifecycle through the gateway', () => {
 
 describe('other ways to connect, disconnect, scopes', () => {
   it('client credentials (HubSpot 2026-03 token endpoint) through the same OAuth configuration', async () => {
-    const res = await beta<{ connectWithClientCredentials: ConnectionRow }>(`mutation { connectWithClientCredentials(connector: "hubspot", scopes: ["crm.objects.contacts.read"]) { id status authType scopes } }`);
+    const res = await beta<{ connectWithClientCredentials: ConnectionRow }>(
+      `mutation { connectWithClientCredentials(connector: "hubspot", scopes: ["crm.objects.contacts.read"]) { id status authType scopes } }`,
+    );
     expect(res.errors).toBeUndefined();
     expect(res.data!.connectWithClientCredentials).toMatchObject({ status: 'ACTIVE', authType: 'CLIENT_CREDENTIALS', scopes: ['crm.objects.contacts.read'] });
     const id = res.data!.connectWithClientCredentials.id;
@@ -333,16 +370,26 @@ describe('other ways to connect, disconnect, scopes', () => {
     const shape = await beta(`mutation { connectWithApiKey(connector: "stripe", apiKey: "not-a-stripe-key") { id } }`);
     expect(shape.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect((await connections()).length).toBe(before);
-    const good = await beta<{ connectWithApiKey: ConnectionRow }>(`mutation($k: String!) { connectWithApiKey(connector: "stripe", apiKey: $k) { id status authType } }`, { k: TOKENS.stripe });
+    const good = await beta<{ connectWithApiKey: ConnectionRow }>(
+      `mutation($k: String!) { connectWithApiKey(connector: "stripe", apiKey: $k) { id status authType } }`,
+      { k: TOKENS.stripe },
+    );
     expect(good.errors).toBeUndefined();
     expect(good.data!.connectWithApiKey).toMatchObject({ status: 'ACTIVE', authType: 'API_KEY' });
   });
 
   it('webhooks addressed to a runtime connection are verified with the registered secret and reach subscribers', async () => {
-    const made = await beta<{ connectWithApiKey: { id: string } }>(`mutation($k: String!) { connectWithApiKey(connector: "stripe", apiKey: $k) { id } }`, { k: TOKENS.stripe });
+    const made = await beta<{ connectWithApiKey: { id: string } }>(`mutation($k: String!) { connectWithApiKey(connector: "stripe", apiKey: $k) { id } }`, {
+      k: TOKENS.stripe,
+    });
     const id = made.data!.connectWithApiKey.id;
     const url = `${stack.gateway.url.replace(/\/graphql$/, '')}/webhooks/stripe/${id}`;
-    const changes = await subscribe<{ contactChanged: { source: { connectionId: string } } }>(stack.gateway.url, BETA_KEY, `subscription($id: ID!) { contactChanged(filter: { connectionId: $id }) { source { connectionId } } }`, { id });
+    const changes = await subscribe<{ contactChanged: { source: { connectionId: string } } }>(
+      stack.gateway.url,
+      BETA_KEY,
+      `subscription($id: ID!) { contactChanged(filter: { connectionId: $id }) { source { connectionId } } }`,
+      { id },
+    );
     try {
       const [customer] = await stripeCustomers(stack.stripe.url, 1);
       const body = stripeEventBody(`evt_${randomUUID().replace(/-/g, '')}`, 'customer.updated', customer!, Math.floor(Date.now() / 1000));
@@ -364,7 +411,11 @@ describe('other ways to connect, disconnect, scopes', () => {
     const row = await stack.gateway.services.connections.get(id);
     expect(row?.settings.portalId).toMatch(/^\d+$/);
     const appUrl = `${stack.gateway.url.replace(/\/graphql$/, '')}/webhooks/hubspot`;
-    const put = await fetch(`${stack.hubspot.url}/__emulator/webhook`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: appUrl, secret: HUBSPOT_APP.clientSecret }) });
+    const put = await fetch(`${stack.hubspot.url}/__emulator/webhook`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: appUrl, secret: HUBSPOT_APP.clientSecret }),
+    });
     expect(put.ok).toBe(true);
     const changes = await subscribe<{ contactChanged: { source: { connectionId: string; remoteId: string } } }>(
       stack.gateway.url,
@@ -372,18 +423,32 @@ describe('other ways to connect, disconnect, scopes', () => {
       `subscription($id: ID!) { contactChanged(filter: { connectionId: $id }) { source { connectionId remoteId } } }`,
       { id },
     );
-    const acmeChanges = await subscribe<{ contactChanged: { source: { connectionId: string } } }>(stack.gateway.url, stack.apiKey, `subscription { contactChanged { source { connectionId } } }`);
+    const acmeChanges = await subscribe<{ contactChanged: { source: { connectionId: string } } }>(
+      stack.gateway.url,
+      stack.apiKey,
+      `subscription { contactChanged { source { connectionId } } }`,
+    );
     try {
-      const list = (await (await fetch(`${stack.hubspot.url}/crm/v3/objects/contacts?limit=1`, { headers: { authorization: `Bearer ${TOKENS.hubspot}` } })).json()) as { results: Array<{ id: string }> };
+      const list = (await (
+        await fetch(`${stack.hubspot.url}/crm/v3/objects/contacts?limit=1`, { headers: { authorization: `Bearer ${TOKENS.hubspot}` } })
+      ).json()) as { results: Array<{ id: string }> };
       const contactId = list.results[0]!.id;
-      const patch = await fetch(`${stack.hubspot.url}/__emulator/records/contacts/${contactId}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ properties: { firstname: 'Routed' } }) });
+      const patch = await fetch(`${stack.hubspot.url}/__emulator/records/contacts/${contactId}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ properties: { firstname: 'Routed' } }),
+      });
       expect(patch.ok).toBe(true);
       const [change] = await changes.waitFor(1);
       expect(change?.contactChanged.source).toEqual({ connectionId: id, remoteId: contactId });
       // acme's tenants-file HubSpot connection has no entry in the app's routing: nothing for acme.
       expect(acmeChanges.received).toEqual([]);
       // Signed with another secret → refused, like per-connection URLs.
-      const forged = await fetch(appUrl, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hubspot-signature-v3': 'AAAA', 'x-hubspot-request-timestamp': String(Date.now()) }, body: '[]' });
+      const forged = await fetch(appUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-hubspot-signature-v3': 'AAAA', 'x-hubspot-request-timestamp': String(Date.now()) },
+        body: '[]',
+      });
       expect(forged.status).toBe(401);
     } finally {
       await Promise.all([changes.close(), acmeChanges.close()]);
@@ -391,10 +456,16 @@ describe('other ways to connect, disconnect, scopes', () => {
     }
   });
 
-  it('a subscription opened before a connection was created receives that connection\'s changes', async () => {
-    const changes = await subscribe<{ contactChanged: { source: { connectionId: string } } }>(stack.gateway.url, BETA_KEY, `subscription { contactChanged { source { connectionId } } }`);
+  it("a subscription opened before a connection was created receives that connection's changes", async () => {
+    const changes = await subscribe<{ contactChanged: { source: { connectionId: string } } }>(
+      stack.gateway.url,
+      BETA_KEY,
+      `subscription { contactChanged { source { connectionId } } }`,
+    );
     try {
-      const made = await beta<{ connectWithApiKey: { id: string } }>(`mutation($k: String!) { connectWithApiKey(connector: "stripe", apiKey: $k) { id } }`, { k: TOKENS.stripe });
+      const made = await beta<{ connectWithApiKey: { id: string } }>(`mutation($k: String!) { connectWithApiKey(connector: "stripe", apiKey: $k) { id } }`, {
+        k: TOKENS.stripe,
+      });
       const id = made.data!.connectWithApiKey.id;
       const [customer] = await stripeCustomers(stack.stripe.url, 1);
       const body = stripeEventBody(`evt_${randomUUID().replace(/-/g, '')}`, 'customer.updated', customer!, Math.floor(Date.now() / 1000));
@@ -415,7 +486,10 @@ describe('other ways to connect, disconnect, scopes', () => {
     const { connectionId } = (await done.json()) as { connectionId: string };
     const q = await beta(`query($id: ID!) { invoices(first: 1, filter: { connectionId: $id }) { nodes { id } } }`, { id: connectionId });
     expect(q.errors).toBeUndefined();
-    const res = await beta<{ disconnect: { revokedAtProvider: boolean } }>(`mutation($id: ID!) { disconnect(connectionId: $id) { connectionId revokedAtProvider message } }`, { id: connectionId });
+    const res = await beta<{ disconnect: { revokedAtProvider: boolean } }>(
+      `mutation($id: ID!) { disconnect(connectionId: $id) { connectionId revokedAtProvider message } }`,
+      { id: connectionId },
+    );
     expect(res.errors).toBeUndefined();
     expect(res.data!.disconnect.revokedAtProvider).toBe(true);
     expect(stack.stripe.oauth.state().liveAccessTokens).toBe(0);
@@ -425,7 +499,9 @@ describe('other ways to connect, disconnect, scopes', () => {
   it('disconnect revokes the HubSpot refresh token and deletes the vault record', async () => {
     const id = await connectHubSpot();
     const record = await stack.gateway.services.vault.get<TokenRecord>('beta', id);
-    const res = await beta<{ disconnect: { revokedAtProvider: boolean } }>(`mutation($id: ID!) { disconnect(connectionId: $id) { revokedAtProvider } }`, { id });
+    const res = await beta<{ disconnect: { revokedAtProvider: boolean } }>(`mutation($id: ID!) { disconnect(connectionId: $id) { revokedAtProvider } }`, {
+      id,
+    });
     expect(res.data!.disconnect.revokedAtProvider).toBe(true);
     expect((await fetch(`${stack.hubspot.url}/oauth/v1/refresh-tokens/${record!.refreshToken}`)).status).toBe(404);
     expect(await stack.gateway.services.vault.get('beta', id)).toBeNull();
@@ -440,7 +516,9 @@ describe('other ways to connect, disconnect, scopes', () => {
     expect(denied.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect((await stack.query(`{ connections { id } }`, undefined, READONLY_KEY)).status).toBe(200);
 
-    const created = await beta<{ createApiKey: { key: string; apiKey: { id: string; scopes: string[] } } }>(`mutation { createApiKey(scopes: [read], label: "ci") { key apiKey { id scopes } } }`);
+    const created = await beta<{ createApiKey: { key: string; apiKey: { id: string; scopes: string[] } } }>(
+      `mutation { createApiKey(scopes: [read], label: "ci") { key apiKey { id scopes } } }`,
+    );
     expect(created.errors).toBeUndefined();
     const { key, apiKey } = created.data!.createApiKey;
     expect(apiKey.scopes).toEqual(['read']);
@@ -454,15 +532,23 @@ describe('other ways to connect, disconnect, scopes', () => {
 
   it('DISABLED connections stay listed but are not queried; enabling restores them', async () => {
     const id = await connectHubSpot();
-    const off = await beta<{ setConnectionEnabled: ConnectionRow }>(`mutation($id: ID!) { setConnectionEnabled(connectionId: $id, enabled: false) { id status lastError } }`, { id });
+    const off = await beta<{ setConnectionEnabled: ConnectionRow }>(
+      `mutation($id: ID!) { setConnectionEnabled(connectionId: $id, enabled: false) { id status lastError } }`,
+      { id },
+    );
     expect(off.data!.setConnectionEnabled).toMatchObject({ status: 'DISABLED', lastError: 'disabled by the tenant' });
     const before = stack.hubspot.count();
     const q = await beta<{ contacts: { nodes: unknown[] } }>(`query($id: ID!) { contacts(first: 1, filter: { connectionId: $id }) { nodes { id } } }`, { id });
     expect(q.data?.contacts.nodes).toEqual([]);
     expect(stack.hubspot.count()).toBe(before);
-    const on = await beta<{ setConnectionEnabled: ConnectionRow }>(`mutation($id: ID!) { setConnectionEnabled(connectionId: $id, enabled: true) { status lastError } }`, { id });
+    const on = await beta<{ setConnectionEnabled: ConnectionRow }>(
+      `mutation($id: ID!) { setConnectionEnabled(connectionId: $id, enabled: true) { status lastError } }`,
+      { id },
+    );
     expect(on.data!.setConnectionEnabled).toMatchObject({ status: 'ACTIVE', lastError: null });
-    const again = await beta<{ contacts: { nodes: unknown[] } }>(`query($id: ID!) { contacts(first: 1, filter: { connectionId: $id }) { nodes { id } } }`, { id });
+    const again = await beta<{ contacts: { nodes: unknown[] } }>(`query($id: ID!) { contacts(first: 1, filter: { connectionId: $id }) { nodes { id } } }`, {
+      id,
+    });
     expect(again.data?.contacts.nodes).toHaveLength(1);
   });
 
@@ -475,7 +561,10 @@ describe('other ways to connect, disconnect, scopes', () => {
       const id = await connectHubSpot();
       await betaEvents.waitFor(1);
       // Then an event of acme's own; events are delivered in order, so a leaked beta event would come first.
-      const acme = await stack.query<{ connectWithApiKey: { id: string } }>(`mutation($k: String!) { connectWithApiKey(connector: "stripe", apiKey: $k) { id } }`, { k: TOKENS.stripe });
+      const acme = await stack.query<{ connectWithApiKey: { id: string } }>(
+        `mutation($k: String!) { connectWithApiKey(connector: "stripe", apiKey: $k) { id } }`,
+        { k: TOKENS.stripe },
+      );
       const [first] = await acmeEvents.waitFor(1);
       expect(first?.connectionStatusChanged.connectionId).toBe(acme.data!.connectWithApiKey.id);
       expect(acmeEvents.received.map((e) => e.connectionStatusChanged.connectionId)).not.toContain(id);
@@ -508,11 +597,16 @@ describe('other ways to connect, disconnect, scopes', () => {
 
   it('settings that name the provider account cannot be supplied by the tenant (webhook routing relies on them)', async () => {
     for (const settings of [{ connectedAccountId: 'acct_VICTIM' }]) {
-      const res = await beta(`mutation($k: String!, $s: JSON) { connectWithApiKey(connector: "stripe", apiKey: $k, settings: $s) { id } }`, { k: TOKENS.stripe, s: settings });
+      const res = await beta(`mutation($k: String!, $s: JSON) { connectWithApiKey(connector: "stripe", apiKey: $k, settings: $s) { id } }`, {
+        k: TOKENS.stripe,
+        s: settings,
+      });
       expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
       expect(res.errors?.[0]?.message).toMatch(/learnt from the provider/);
     }
-    const hs = await beta(`mutation($k: String!) { connectWithApiKey(connector: "hubspot", apiKey: $k, settings: { portalId: "1" }) { id } }`, { k: TOKENS.hubspot });
+    const hs = await beta(`mutation($k: String!) { connectWithApiKey(connector: "hubspot", apiKey: $k, settings: { portalId: "1" }) { id } }`, {
+      k: TOKENS.hubspot,
+    });
     expect(hs.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 
@@ -529,11 +623,18 @@ describe('other ways to connect, disconnect, scopes', () => {
   it('enabling a connection that needs re-authorization keeps NEEDS_REAUTH', async () => {
     const id = await connectHubSpot();
     const record = await stack.gateway.services.vault.get<TokenRecord>('beta', id);
-    await fetch(`${stack.hubspot.url}/__emulator/oauth`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ revokeRefreshToken: record!.refreshToken, expireAllAccessTokens: true }) });
+    await fetch(`${stack.hubspot.url}/__emulator/oauth`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ revokeRefreshToken: record!.refreshToken, expireAllAccessTokens: true }),
+    });
     await beta(`query($id: ID!) { contacts(first: 1, filter: { connectionId: $id }) { nodes { id } } }`, { id });
     expect((await connections()).find((c) => c.id === id)!.status).toBe('NEEDS_REAUTH');
     await beta(`mutation($id: ID!) { setConnectionEnabled(connectionId: $id, enabled: false) { status } }`, { id });
-    const on = await beta<{ setConnectionEnabled: ConnectionRow }>(`mutation($id: ID!) { setConnectionEnabled(connectionId: $id, enabled: true) { status lastError } }`, { id });
+    const on = await beta<{ setConnectionEnabled: ConnectionRow }>(
+      `mutation($id: ID!) { setConnectionEnabled(connectionId: $id, enabled: true) { status lastError } }`,
+      { id },
+    );
     expect(on.data!.setConnectionEnabled.status).toBe('NEEDS_REAUTH');
     expect(on.data!.setConnectionEnabled.lastError).toMatch(/invalid_grant/);
   });
@@ -545,21 +646,30 @@ describe('other ways to connect, disconnect, scopes', () => {
       return ((await done.json()) as { connectionId: string }).connectionId;
     };
     const [first, second] = [await connectStripe(), await connectStripe()];
-    const res = await beta<{ disconnect: { revokedAtProvider: boolean; message: string } }>(`mutation($id: ID!) { disconnect(connectionId: $id) { revokedAtProvider message } }`, { id: first });
+    const res = await beta<{ disconnect: { revokedAtProvider: boolean; message: string } }>(
+      `mutation($id: ID!) { disconnect(connectionId: $id) { revokedAtProvider message } }`,
+      { id: first },
+    );
     expect(res.data!.disconnect).toMatchObject({ revokedAtProvider: false, message: expect.stringMatching(/other connections use this provider account/) });
     const q = await beta(`query($id: ID!) { invoices(first: 1, filter: { connectionId: $id }) { nodes { id } } }`, { id: second });
     expect(q.errors).toBeUndefined();
-    const last = await beta<{ disconnect: { revokedAtProvider: boolean } }>(`mutation($id: ID!) { disconnect(connectionId: $id) { revokedAtProvider } }`, { id: second });
+    const last = await beta<{ disconnect: { revokedAtProvider: boolean } }>(`mutation($id: ID!) { disconnect(connectionId: $id) { revokedAtProvider } }`, {
+      id: second,
+    });
     expect(last.data!.disconnect.revokedAtProvider).toBe(true);
   });
 
-  it('a runtime connection\'s own webhook URL takes only events of its own account', async () => {
+  it("a runtime connection's own webhook URL takes only events of its own account", async () => {
     const callback = await authorize('stripe');
     const { connectionId } = (await (await browser(callback, { redirect: 'manual' })).json()) as { connectionId: string };
     const account = (await stack.gateway.services.connections.get(connectionId))!.settings.connectedAccountId as string;
     const url = `${stack.gateway.url.replace(/\/graphql$/, '')}/webhooks/stripe/${connectionId}`;
     const [customer] = await stripeCustomers(stack.stripe.url, 1);
-    const event = (acct: string) => JSON.stringify({ ...JSON.parse(stripeEventBody(`evt_${randomUUID().replace(/-/g, '')}`, 'customer.updated', customer!, Math.floor(Date.now() / 1000))), account: acct });
+    const event = (acct: string) =>
+      JSON.stringify({
+        ...JSON.parse(stripeEventBody(`evt_${randomUUID().replace(/-/g, '')}`, 'customer.updated', customer!, Math.floor(Date.now() / 1000))),
+        account: acct,
+      });
     const foreign = await postStripeWebhook(url, event('acct_SomebodyElse'), STRIPE_WEBHOOK_SECRET);
     expect(await foreign.json()).toEqual({ received: 1, routed: 0, unrouted: 1 });
     const own = await postStripeWebhook(url, event(account), STRIPE_WEBHOOK_SECRET);
@@ -569,7 +679,11 @@ describe('other ways to connect, disconnect, scopes', () => {
 
   it('disconnect waits for a refresh in flight: no credential is stored after it, and the rotated token is revoked', async () => {
     const id = await connectHubSpot();
-    await fetch(`${stack.hubspot.url}/__emulator/oauth`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rotateRefreshTokens: true }) });
+    await fetch(`${stack.hubspot.url}/__emulator/oauth`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ rotateRefreshTokens: true }),
+    });
     const liveBefore = stack.hubspot.oauth.state().liveRefreshTokens;
     const vault = stack.gateway.services.vault;
     const record = (await vault.get<TokenRecord>('beta', id))!;
@@ -592,7 +706,9 @@ describe('other ways to connect, disconnect, scopes', () => {
     try {
       const query = beta(`query($id: ID!) { contacts(first: 1, filter: { connectionId: $id }) { nodes { id } } }`, { id });
       await writing;
-      const disconnecting = beta<{ disconnect: { revokedAtProvider: boolean } }>(`mutation($id: ID!) { disconnect(connectionId: $id) { revokedAtProvider } }`, { id });
+      const disconnecting = beta<{ disconnect: { revokedAtProvider: boolean } }>(`mutation($id: ID!) { disconnect(connectionId: $id) { revokedAtProvider } }`, {
+        id,
+      });
       // Let the held write go once the disconnect has had every chance to run first.
       setTimeout(release, 200);
       const [disconnected] = await Promise.all([disconnecting, query]);
@@ -603,7 +719,11 @@ describe('other ways to connect, disconnect, scopes', () => {
     } finally {
       vault.put = originalPut;
       release();
-      await fetch(`${stack.hubspot.url}/__emulator/oauth`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rotateRefreshTokens: false }) });
+      await fetch(`${stack.hubspot.url}/__emulator/oauth`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ rotateRefreshTokens: false }),
+      });
     }
   });
 
@@ -632,7 +752,9 @@ describe('other ways to connect, disconnect, scopes', () => {
       expect(link.origin).toBe('https://switchboard.example.com');
       // Served over plain http here; the page is built for its public (https) origin.
       const page = await fetch(`${stack.gateway.url.replace(/\/graphql$/, '')}${link.pathname}${link.search}`);
-      expect(page.headers.get('set-cookie')).toMatch(/^__Host-sb_confirm_[0-9a-f]{16}=[A-Za-z0-9_-]+; Path=\/; Secure; Max-Age=\d+; HttpOnly; SameSite=Strict$/);
+      expect(page.headers.get('set-cookie')).toMatch(
+        /^__Host-sb_confirm_[0-9a-f]{16}=[A-Za-z0-9_-]+; Path=\/; Secure; Max-Age=\d+; HttpOnly; SameSite=Strict$/,
+      );
     } finally {
       delete config.publicUrl;
     }
@@ -640,8 +762,12 @@ describe('other ways to connect, disconnect, scopes', () => {
 
   it('production refuses registered OAuth apps without SWITCHBOARD_PUBLIC_URL, and http:// OAuth endpoints', async () => {
     const providers = { hubspot: { oauth: { clientId: 'x', clientSecret: { type: 'static' as const, token: 'y' } } } };
-    await expect(createGateway(defaultGatewayConfig([], { mode: 'production', providers }))).rejects.toThrow(/SWITCHBOARD_PUBLIC_URL must be set in production/);
-    await expect(createGateway(defaultGatewayConfig([], { mode: 'production', providers, publicUrl: 'https://sb.example.com', allowInsecureOAuth: true }))).rejects.toThrow(/refused in production/);
+    await expect(createGateway(defaultGatewayConfig([], { mode: 'production', providers }))).rejects.toThrow(
+      /SWITCHBOARD_PUBLIC_URL must be set in production/,
+    );
+    await expect(
+      createGateway(defaultGatewayConfig([], { mode: 'production', providers, publicUrl: 'https://sb.example.com', allowInsecureOAuth: true })),
+    ).rejects.toThrow(/refused in production/);
   });
 
   it('no token, refresh token or client secret appears in Redis or in the logs', async () => {
@@ -654,7 +780,14 @@ describe('other ways to connect, disconnect, scopes', () => {
       cursor = next;
       for (const k of keys) {
         const type = await admin.type(k);
-        const value = type === 'string' ? await admin.get(k) : type === 'set' ? (await admin.smembers(k)).join(' ') : type === 'hash' ? JSON.stringify(await admin.hgetall(k)) : '';
+        const value =
+          type === 'string'
+            ? await admin.get(k)
+            : type === 'set'
+              ? (await admin.smembers(k)).join(' ')
+              : type === 'hash'
+                ? JSON.stringify(await admin.hgetall(k))
+                : '';
         for (const s of secrets) expect(`${k} ${value}`).not.toContain(s);
       }
     } while (cursor !== '0');

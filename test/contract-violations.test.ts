@@ -46,7 +46,11 @@ const broken = defineConnector({
   loaders: {
     Contact: {
       byIds: async (ids: readonly string[]) => ids.slice(1).map(contact),
-      list: async ({ first }: { first: number }) => ({ nodes: Array.from({ length: first + 2 }, (_, i) => contact(String(i))), endCursor: null, hasNextPage: false }),
+      list: async ({ first }: { first: number }) => ({
+        nodes: Array.from({ length: first + 2 }, (_, i) => contact(String(i))),
+        endCursor: null,
+        hasNextPage: false,
+      }),
     },
   },
 } as never);
@@ -55,7 +59,13 @@ let gateway: Gateway;
 const apiKey = `sb_test_${randomUUID()}`;
 
 beforeAll(async () => {
-  const tenants = [{ id: 't', apiKeys: [{ id: 'k', sha256: hashApiKey(apiKey) }], connections: [{ id: 'c-broken', provider: 'broken', credentials: { type: 'static' as const, token: 'x' }, settings: {} }] }];
+  const tenants = [
+    {
+      id: 't',
+      apiKeys: [{ id: 'k', sha256: hashApiKey(apiKey) }],
+      connections: [{ id: 'c-broken', provider: 'broken', credentials: { type: 'static' as const, token: 'x' }, settings: {} }],
+    },
+  ];
   gateway = await createGateway(defaultGatewayConfig(tenants, { mode: 'test' }), { connectors: new Map([['broken', broken]]) });
 });
 afterAll(() => gateway?.stop());
@@ -70,7 +80,9 @@ describe('connector contract violations', () => {
 
   it('list answering more nodes than `first`: "must return at most `first` nodes (got 5 for first: 3)"', async () => {
     const res = await graphql<{ contacts: unknown }>(gateway.url, apiKey, '{ contacts(first: 3) { nodes { id } } }');
-    expect(res.errors?.[0]?.message).toBe('broken (connection c-broken): Broken connector: Contact.list must return at most `first` nodes (got 5 for first: 3)');
+    expect(res.errors?.[0]?.message).toBe(
+      'broken (connection c-broken): Broken connector: Contact.list must return at most `first` nodes (got 5 for first: 3)',
+    );
     expect(res.errors?.[0]?.extensions?.code).toBe('UPSTREAM_BAD_RESPONSE');
   });
 });

@@ -47,12 +47,15 @@ describe('zero-config demo (npm start)', () => {
       let after: string | null = null;
       for (let i = 0; i < 30; i++) {
         const sel = field === 'contacts' ? 'emails { address }' : 'id';
-        const res: Awaited<ReturnType<typeof graphql<Record<string, { nodes: Array<{ emails?: Array<{ address: string }> }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } }>>>> = await graphql(
-          url,
-          KEY,
-          `query ($after: String) { ${field}(first: 100, after: $after) { nodes { ${sel} } pageInfo { hasNextPage endCursor } } }`,
-          { after },
-        );
+        const res: Awaited<
+          ReturnType<
+            typeof graphql<
+              Record<string, { nodes: Array<{ emails?: Array<{ address: string }> }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } }>
+            >
+          >
+        > = await graphql(url, KEY, `query ($after: String) { ${field}(first: 100, after: $after) { nodes { ${sel} } pageInfo { hasNextPage endCursor } } }`, {
+          after,
+        });
         expect(res.errors).toBeUndefined();
         const page = res.data![field]!;
         n += page.nodes.length;

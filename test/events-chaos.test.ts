@@ -31,10 +31,15 @@ const SENDER_DEADLINE_MS = 60_000;
 type ContactChange = { contactChanged: { eventId: string; cursor: string } };
 const CONTACT_SUB = /* GraphQL */ `
   subscription ($after: String) {
-    contactChanged(after: $after) { eventId cursor }
+    contactChanged(after: $after) {
+      eventId
+      cursor
+    }
   }
 `;
-type Letters = { deadLetters: { nodes: Array<{ id: string; eventId: string; error: string; attempts: number }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } } };
+type Letters = {
+  deadLetters: { nodes: Array<{ id: string; eventId: string; error: string; attempts: number }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+};
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -61,7 +66,10 @@ describe('chaos: Redis restarted while 5,000 webhooks arrive', () => {
     const out: Letters['deadLetters']['nodes'] = [];
     let after: string | null = null;
     for (;;) {
-      const res: Awaited<ReturnType<typeof stack.query<Letters>>> = await stack.query<Letters>('query ($after: String) { deadLetters(first: 100, after: $after) { nodes { id eventId error attempts } pageInfo { hasNextPage endCursor } } }', { after });
+      const res: Awaited<ReturnType<typeof stack.query<Letters>>> = await stack.query<Letters>(
+        'query ($after: String) { deadLetters(first: 100, after: $after) { nodes { id eventId error attempts } pageInfo { hasNextPage endCursor } } }',
+        { after },
+      );
       if (!res.data) throw new Error(`deadLetters failed: ${JSON.stringify(res.errors)}`);
       out.push(...res.data.deadLetters.nodes);
       if (!res.data.deadLetters.pageInfo.hasNextPage) return out;
@@ -74,7 +82,18 @@ describe('chaos: Redis restarted while 5,000 webhooks arrive', () => {
     // completion) was lost in the outage: the same change is appended a second time.
     const log = new RedisChangeLog(redis.url, `sbtest:${randomUUID().slice(0, 8)}:once`, 1_000, () => undefined, 60);
     try {
-      const change = { tenantId: 'acme', connectionId: 'acme-stripe', provider: 'stripe', entity: 'Contact' as const, eventId: `evt_once_${randomUUID()}`, type: 'UPDATED' as const, occurredAt: new Date().toISOString(), remoteId: 'cus_once', model: null, publishedAt: new Date().toISOString() };
+      const change = {
+        tenantId: 'acme',
+        connectionId: 'acme-stripe',
+        provider: 'stripe',
+        entity: 'Contact' as const,
+        eventId: `evt_once_${randomUUID()}`,
+        type: 'UPDATED' as const,
+        occurredAt: new Date().toISOString(),
+        remoteId: 'cus_once',
+        model: null,
+        publishedAt: new Date().toISOString(),
+      };
       const first = await log.append(change);
       const again = await log.append({ ...change, publishedAt: new Date().toISOString() });
       expect(again).toBe(first);
@@ -98,11 +117,18 @@ describe('chaos: Redis restarted while 5,000 webhooks arrive', () => {
     });
 
     const { data } = await stack.query<{ changeCursor: string }>('{ changeCursor }');
-    const sub = await subscribeResuming<ContactChange>(stack.gateway.url, stack.apiKey, CONTACT_SUB, { after: data!.changeCursor }, (p) => p.contactChanged.cursor);
+    const sub = await subscribeResuming<ContactChange>(
+      stack.gateway.url,
+      stack.apiKey,
+      CONTACT_SUB,
+      { after: data!.changeCursor },
+      (p) => p.contactChanged.cursor,
+    );
 
     // Diagnostics only: jobs BullMQ recovers as stalled (the worker is internal; absent → none seen).
     const stalled: string[] = [];
-    const worker = (stack.gateway.services.events?.queue as unknown as { worker?: { on(event: 'stalled', fn: (jobId: string) => void): void } } | undefined)?.worker;
+    const worker = (stack.gateway.services.events?.queue as unknown as { worker?: { on(event: 'stalled', fn: (jobId: string) => void): void } } | undefined)
+      ?.worker;
     worker?.on('stalled', (jobId) => stalled.push(jobId));
 
     const started = Date.now();
@@ -182,7 +208,11 @@ describe('chaos: Redis restarted while 5,000 webhooks arrive', () => {
         missing: missing.length,
         subscriberInterruptions: sub.interruptions.length,
         stalledJobs: stalled.length,
-        restart: { atAccepted: restartWindow.acceptedBefore, downMs: restartWindow.readyAt - restartWindow.killedAt, acceptedWhenUp: restartWindow.acceptedAfterReady },
+        restart: {
+          atAccepted: restartWindow.acceptedBefore,
+          downMs: restartWindow.readyAt - restartWindow.killedAt,
+          acceptedWhenUp: restartWindow.acceptedAfterReady,
+        },
         postedMs: posted - started,
         settledMs: settled - started,
       };

@@ -19,10 +19,19 @@ const RETRY_BASE_MS = 8_000;
 type ContactChange = { contactChanged: { eventId: string; cursor: string; type: string; contact: { name: string | null } | null } };
 const CONTACT_SUB = /* GraphQL */ `
   subscription ($after: String) {
-    contactChanged(after: $after) { eventId cursor type contact { name } }
+    contactChanged(after: $after) {
+      eventId
+      cursor
+      type
+      contact {
+        name
+      }
+    }
   }
 `;
-type Letters = { deadLetters: { nodes: Array<{ id: string; eventId: string; entity: string; remoteId: string; error: string; attempts: number; failedAt: string }> } };
+type Letters = {
+  deadLetters: { nodes: Array<{ id: string; eventId: string; entity: string; remoteId: string; error: string; attempts: number; failedAt: string }> };
+};
 const LETTERS = '{ deadLetters(first: 50) { nodes { id eventId entity remoteId error attempts failedAt } } }';
 
 describe('poison payload among 1,000 good ones', () => {
@@ -30,7 +39,9 @@ describe('poison payload among 1,000 good ones', () => {
   beforeAll(async () => {
     stack = await startStack({
       scale: { contacts: 10, invoices: 5, orders: 5 },
-      config: { events: { workerConcurrency: 10, maxAttempts: MAX_ATTEMPTS, retryBaseDelayMs: RETRY_BASE_MS, dedupeTtlSeconds: 3600, retainedChanges: 20_000 } },
+      config: {
+        events: { workerConcurrency: 10, maxAttempts: MAX_ATTEMPTS, retryBaseDelayMs: RETRY_BASE_MS, dedupeTtlSeconds: 3600, retainedChanges: 20_000 },
+      },
     });
     stack.gateway.services.config.tenants[0]!.connections[1]!.webhookSecret = { type: 'static', token: SECRET };
   });
@@ -69,7 +80,9 @@ describe('poison payload among 1,000 good ones', () => {
       expect(poisonRes.status).toBe(200);
       // The poison has failed once and now sits in the queue, waiting to be retried.
       const poisonPath = `/v1/checkout/sessions/${session.id}`;
-      await expect.poll(() => stack.stripe.requests().filter((r) => r.path === poisonPath && r.status === 500).length, { timeout: 10_000, interval: 20 }).toBeGreaterThan(0);
+      await expect
+        .poll(() => stack.stripe.requests().filter((r) => r.path === poisonPath && r.status === 500).length, { timeout: 10_000, interval: 20 })
+        .toBeGreaterThan(0);
       const statuses = new Map<number, number>();
       await runBounded(good, IN_FLIGHT, async ({ payload }) => {
         const res = await postStripeWebhook(hook, payload, SECRET);
@@ -116,7 +129,9 @@ describe('poison payload among 1,000 good ones', () => {
       const { data: head } = await stack.query<{ changeCursor: string }>('{ changeCursor }');
       expect(head?.changeCursor).toBe(sub.received[sub.received.length - 1]!.contactChanged.cursor);
       expect(sub.received).toHaveLength(GOOD);
-      console.info(`poison: posted ${GOOD + 1} in ${posted - started} ms, all ${GOOD} delivered at +${allDelivered - started} ms, dead letter seen at +${deadLettered - started} ms (failedAt +${Date.parse(letters[0]!.failedAt) - started} ms)`);
+      console.info(
+        `poison: posted ${GOOD + 1} in ${posted - started} ms, all ${GOOD} delivered at +${allDelivered - started} ms, dead letter seen at +${deadLettered - started} ms (failedAt +${Date.parse(letters[0]!.failedAt) - started} ms)`,
+      );
     } finally {
       await sub.close();
     }

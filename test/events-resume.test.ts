@@ -13,13 +13,27 @@ type Change = { contactChanged: { cursor: string; source: { remoteId: string } }
 
 function change(n: number): Omit<PublishedChange, 'cursor'> {
   const now = new Date().toISOString();
-  return { tenantId: 'acme', connectionId: 'acme-hubspot', provider: 'hubspot', entity: 'Contact', eventId: `resume-${n}-${randomUUID()}`, type: 'DELETED', occurredAt: now, remoteId: String(n), model: null, publishedAt: now };
+  return {
+    tenantId: 'acme',
+    connectionId: 'acme-hubspot',
+    provider: 'hubspot',
+    entity: 'Contact',
+    eventId: `resume-${n}-${randomUUID()}`,
+    type: 'DELETED',
+    occurredAt: now,
+    remoteId: String(n),
+    model: null,
+    publishedAt: now,
+  };
 }
 
 describe('subscription resume on a fresh change log', () => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack({ scale: { contacts: 5, invoices: 5, orders: 5 }, config: { events: { workerConcurrency: 2, maxAttempts: 2, retryBaseDelayMs: 20, dedupeTtlSeconds: 3600, retainedChanges: RETAINED } } });
+    stack = await startStack({
+      scale: { contacts: 5, invoices: 5, orders: 5 },
+      config: { events: { workerConcurrency: 2, maxAttempts: 2, retryBaseDelayMs: 20, dedupeTtlSeconds: 3600, retainedChanges: RETAINED } },
+    });
   });
   afterAll(async () => {
     await stack?.stop();

@@ -15,7 +15,13 @@ const IN_FLIGHT = 50;
 type ContactChange = { contactChanged: { eventId: string; cursor: string; source: { connectionId: string } } };
 const CONTACT_SUB = /* GraphQL */ `
   subscription ($after: String) {
-    contactChanged(after: $after) { eventId cursor source { connectionId } }
+    contactChanged(after: $after) {
+      eventId
+      cursor
+      source {
+        connectionId
+      }
+    }
   }
 `;
 
@@ -30,7 +36,14 @@ describe('cross-tenant isolation under load', () => {
           id: 'globex',
           apiKeys: [{ id: 'k', sha256: hashApiKey(KEY_B) }],
           connections: [
-            { id: 'globex-stripe', provider: 'stripe', baseUrl: e.stripe.url, credentials: { type: 'static', token: TOKENS.stripe }, settings: {}, webhookSecret: { type: 'static', token: SECRET_B } },
+            {
+              id: 'globex-stripe',
+              provider: 'stripe',
+              baseUrl: e.stripe.url,
+              credentials: { type: 'static', token: TOKENS.stripe },
+              settings: {},
+              webhookSecret: { type: 'static', token: SECRET_B },
+            },
           ],
         },
       ],
@@ -73,7 +86,11 @@ describe('cross-tenant isolation under load', () => {
       // A barrier for A: one event of A's own, appended after every B event (B has received them
       // all). A's subscriber reads the log in order, so once this arrives A has seen past them all.
       const own = `evt_a_${run}`;
-      const res = await postStripeWebhook(`${base}/webhooks/stripe/acme-stripe`, stripeEventBody(own, 'customer.updated', { ...customers[0]!, name: 'Acme own' }, created), SECRET_A);
+      const res = await postStripeWebhook(
+        `${base}/webhooks/stripe/acme-stripe`,
+        stripeEventBody(own, 'customer.updated', { ...customers[0]!, name: 'Acme own' }, created),
+        SECRET_A,
+      );
       expect(res.status).toBe(200);
       await subA.waitFor(1, 10_000);
 

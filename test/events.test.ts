@@ -15,15 +15,40 @@ const STRIPE_SECRET = 'whsec_switchboard_test_secret_0000';
 const stripeSdk = new Stripe('sk_test_unused');
 const OTHER_KEY = `sb_test_${randomUUID()}`;
 
-type ContactChange = { contactChanged: { eventId: string; cursor: string; type: string; id: string; source: { provider: string; connectionId: string }; contact: { name: string | null } | null } };
+type ContactChange = {
+  contactChanged: {
+    eventId: string;
+    cursor: string;
+    type: string;
+    id: string;
+    source: { provider: string; connectionId: string };
+    contact: { name: string | null } | null;
+  };
+};
 const CONTACT_SUB = /* GraphQL */ `
   subscription ($after: String, $filter: ChangeFilter) {
-    contactChanged(after: $after, filter: $filter) { eventId cursor type id source { provider connectionId } contact { name } }
+    contactChanged(after: $after, filter: $filter) {
+      eventId
+      cursor
+      type
+      id
+      source {
+        provider
+        connectionId
+      }
+      contact {
+        name
+      }
+    }
   }
 `;
 
 async function admin(emulatorUrl: string, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(`${emulatorUrl}/__emulator${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`${emulatorUrl}/__emulator${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await res.text();
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
   return text ? (JSON.parse(text) as Record<string, unknown>) : {};
@@ -45,14 +70,27 @@ describe('webhooks → subscriptions', () => {
         {
           id: 'globex',
           apiKeys: [{ id: 'k', sha256: hashApiKey(OTHER_KEY) }],
-          connections: [{ id: 'globex-stripe', provider: 'stripe', baseUrl: e.stripe.url, credentials: { type: 'static', token: TOKENS.stripe }, settings: {}, webhookSecret: { type: 'static', token: 'whsec_globex_secret' } }],
+          connections: [
+            {
+              id: 'globex-stripe',
+              provider: 'stripe',
+              baseUrl: e.stripe.url,
+              credentials: { type: 'static', token: TOKENS.stripe },
+              settings: {},
+              webhookSecret: { type: 'static', token: 'whsec_globex_secret' },
+            },
+          ],
         },
       ],
     });
     // Give acme's Stripe connection its webhook secret (startStack's default tenant has none).
     const acme = stack.gateway.services.config.tenants[0]!;
     acme.connections[1]!.webhookSecret = { type: 'static', token: STRIPE_SECRET };
-    await admin(stack.stripe.url, 'PUT', '/webhook', { url: `${stack.gateway.url.replace(/\/graphql$/, '')}/webhooks/stripe/acme-stripe`, secret: STRIPE_SECRET, retryDelaysMs: [50, 100, 200] });
+    await admin(stack.stripe.url, 'PUT', '/webhook', {
+      url: `${stack.gateway.url.replace(/\/graphql$/, '')}/webhooks/stripe/acme-stripe`,
+      secret: STRIPE_SECRET,
+      retryDelaysMs: [50, 100, 200],
+    });
     // A second replica on the same Redis and key prefix.
     second = await createGateway(defaultGatewayConfig(stack.gateway.services.config.tenants, { ...stack.gateway.services.config, port: 0 }));
   });
@@ -74,7 +112,12 @@ describe('webhooks → subscriptions', () => {
       const newName = `Renamed ${randomUUID().slice(0, 6)}`;
       await admin(stack.stripe.url, 'PATCH', `/records/customers/${customer}`, { name: newName });
       const [event] = await sub.waitFor(1);
-      expect(event!.contactChanged).toMatchObject({ type: 'UPDATED', id, source: { provider: 'stripe', connectionId: 'acme-stripe' }, contact: { name: newName } });
+      expect(event!.contactChanged).toMatchObject({
+        type: 'UPDATED',
+        id,
+        source: { provider: 'stripe', connectionId: 'acme-stripe' },
+        contact: { name: newName },
+      });
       expect(before.data?.contact.name).not.toBe(newName);
       // A query made after the event sees the new version (the cache was refreshed first).
       const after = await stack.query<{ contact: { name: string } }>('query ($id: ID!) { contact(id: $id) { name } }', { id });
@@ -97,7 +140,10 @@ describe('webhooks → subscriptions', () => {
     const { data } = await graphql<{ changeCursor: string }>(stack.gateway.url, stack.apiKey, '{ changeCursor }');
     const sub = await subscribe<ContactChange>(stack.gateway.url, stack.apiKey, CONTACT_SUB, { after: data!.changeCursor, filter: { types: ['CREATED'] } });
     try {
-      const created = await admin(stack.stripe.url, 'POST', '/records/customers', { name: `New ${randomUUID().slice(0, 6)}`, email: 'new.customer@example.com' });
+      const created = await admin(stack.stripe.url, 'POST', '/records/customers', {
+        name: `New ${randomUUID().slice(0, 6)}`,
+        email: 'new.customer@example.com',
+      });
       await sub.waitFor(1);
       const after = await stack.query<List>(LIST);
       expect(after.data!.contacts.nodes.map((n) => n.source.remoteId)).toContain(created.id);
@@ -132,9 +178,39 @@ describe('webhooks → subscriptions', () => {
     const { data } = await stack.query<{ changeCursor: string }>('{ changeCursor }');
     const sub = await subscribe<ContactChange>(stack.gateway.url, stack.apiKey, CONTACT_SUB, { after: data!.changeCursor });
     try {
-      const payload = JSON.stringify({ id: `evt_${randomUUID().replace(/-/g, '')}`, object: 'event', api_version: '2026-10-28.endive', created: Math.floor(Date.now() / 1000), type: 'customer.updated', livemode: false, pending_webhooks: 1, request: { id: null, idempotency_key: null }, data: { object: { id: customer, object: 'customer', name: 'Dedupe Check', email: 'dedupe@example.com', created: 1700000000, livemode: false, metadata: {}, address: null, phone: null, shipping: null, description: null, currency: 'usd', balance: 0 } } });
+      const payload = JSON.stringify({
+        id: `evt_${randomUUID().replace(/-/g, '')}`,
+        object: 'event',
+        api_version: '2026-10-28.endive',
+        created: Math.floor(Date.now() / 1000),
+        type: 'customer.updated',
+        livemode: false,
+        pending_webhooks: 1,
+        request: { id: null, idempotency_key: null },
+        data: {
+          object: {
+            id: customer,
+            object: 'customer',
+            name: 'Dedupe Check',
+            email: 'dedupe@example.com',
+            created: 1700000000,
+            livemode: false,
+            metadata: {},
+            address: null,
+            phone: null,
+            shipping: null,
+            description: null,
+            currency: 'usd',
+            balance: 0,
+          },
+        },
+      });
       for (let i = 0; i < 3; i++) {
-        const res = await fetch(hook('/webhooks/stripe/acme-stripe'), { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': stripeSdk.webhooks.generateTestHeaderString({ payload, secret: STRIPE_SECRET }) }, body: payload });
+        const res = await fetch(hook('/webhooks/stripe/acme-stripe'), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'stripe-signature': stripeSdk.webhooks.generateTestHeaderString({ payload, secret: STRIPE_SECRET }) },
+          body: payload,
+        });
         expect(res.status).toBe(200);
       }
       const [event] = await sub.waitFor(1);
@@ -152,8 +228,36 @@ describe('webhooks → subscriptions', () => {
     const { data } = await stack.query<{ changeCursor: string }>('{ changeCursor }');
     const sub = await subscribe<ContactChange>(stack.gateway.url, stack.apiKey, CONTACT_SUB, { after: data!.changeCursor });
     const event = (name: string, created: number) =>
-      JSON.stringify({ id: `evt_${randomUUID().replace(/-/g, '')}`, object: 'event', created, type: 'customer.updated', livemode: false, data: { object: { id: customer, object: 'customer', name, email: 'order@example.com', created: 1700000000, livemode: false, metadata: {}, address: null, phone: null, shipping: null, description: null, currency: 'usd', balance: 0 } } });
-    const send = (payload: string) => fetch(hook('/webhooks/stripe/acme-stripe'), { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': stripeSdk.webhooks.generateTestHeaderString({ payload, secret: STRIPE_SECRET }) }, body: payload });
+      JSON.stringify({
+        id: `evt_${randomUUID().replace(/-/g, '')}`,
+        object: 'event',
+        created,
+        type: 'customer.updated',
+        livemode: false,
+        data: {
+          object: {
+            id: customer,
+            object: 'customer',
+            name,
+            email: 'order@example.com',
+            created: 1700000000,
+            livemode: false,
+            metadata: {},
+            address: null,
+            phone: null,
+            shipping: null,
+            description: null,
+            currency: 'usd',
+            balance: 0,
+          },
+        },
+      });
+    const send = (payload: string) =>
+      fetch(hook('/webhooks/stripe/acme-stripe'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'stripe-signature': stripeSdk.webhooks.generateTestHeaderString({ payload, secret: STRIPE_SECRET }) },
+        body: payload,
+      });
     try {
       const now = Math.floor(Date.now() / 1000);
       expect((await send(event('Newer', now))).status).toBe(200);
@@ -163,7 +267,9 @@ describe('webhooks → subscriptions', () => {
       expect((await send(event('Newest', now + 1))).status).toBe(200);
       const events = await sub.waitFor(2);
       expect(events.map((e) => e.contactChanged.contact?.name)).toEqual(['Newer', 'Newest']);
-      const current = await stack.query<{ contact: { name: string } }>('query ($id: ID!) { contact(id: $id) { name } }', { id: encodeId('Contact', 'acme-stripe', customer) });
+      const current = await stack.query<{ contact: { name: string } }>('query ($id: ID!) { contact(id: $id) { name } }', {
+        id: encodeId('Contact', 'acme-stripe', customer),
+      });
       expect(current.data?.contact.name).toBe('Newest');
     } finally {
       await sub.close();
@@ -172,13 +278,21 @@ describe('webhooks → subscriptions', () => {
 
   it('publishes one change for invoice.paid + invoice.payment_succeeded carrying the same invoice in the same second', async () => {
     const list = await fetch(`${stack.stripe.url}/v1/invoices?limit=5`, { headers: { authorization: `Bearer ${TOKENS.stripe}` } });
-    const invoice = ((await list.json()) as { data: Array<Record<string, unknown> & { id: string; lines: { has_more: boolean } }> }).data.find((i) => !i.lines.has_more)!;
+    const invoice = ((await list.json()) as { data: Array<Record<string, unknown> & { id: string; lines: { has_more: boolean } }> }).data.find(
+      (i) => !i.lines.has_more,
+    )!;
     const SUB = 'subscription ($after: String) { invoiceChanged(after: $after) { eventId invoice { number } } }';
     const { data } = await stack.query<{ changeCursor: string }>('{ changeCursor }');
     const sub = await subscribe<{ invoiceChanged: { eventId: string } }>(stack.gateway.url, stack.apiKey, SUB, { after: data!.changeCursor });
     const created = Math.floor(Date.now() / 1000) + 5; // newer than anything the emulator sent for it
-    const event = (type: string, object: Record<string, unknown>) => JSON.stringify({ id: `evt_${randomUUID().replace(/-/g, '')}`, object: 'event', created, type, livemode: false, data: { object } });
-    const send = (payload: string) => fetch(hook('/webhooks/stripe/acme-stripe'), { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': stripeSdk.webhooks.generateTestHeaderString({ payload, secret: STRIPE_SECRET }) }, body: payload });
+    const event = (type: string, object: Record<string, unknown>) =>
+      JSON.stringify({ id: `evt_${randomUUID().replace(/-/g, '')}`, object: 'event', created, type, livemode: false, data: { object } });
+    const send = (payload: string) =>
+      fetch(hook('/webhooks/stripe/acme-stripe'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'stripe-signature': stripeSdk.webhooks.generateTestHeaderString({ payload, secret: STRIPE_SECRET }) },
+        body: payload,
+      });
     try {
       const paid = event('invoice.paid', invoice);
       expect((await send(paid)).status).toBe(200);
@@ -196,10 +310,25 @@ describe('webhooks → subscriptions', () => {
   });
 
   it('rejects bad signatures (401), stale timestamps (400), unknown connections (404), big bodies (413)', async () => {
-    const payload = JSON.stringify({ id: 'evt_reject', object: 'event', type: 'customer.updated', created: 1, data: { object: { id: 'cus_x', object: 'customer' } } });
-    const post = (path: string, signature: string, body = payload) => fetch(hook(path), { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': signature }, body });
+    const payload = JSON.stringify({
+      id: 'evt_reject',
+      object: 'event',
+      type: 'customer.updated',
+      created: 1,
+      data: { object: { id: 'cus_x', object: 'customer' } },
+    });
+    const post = (path: string, signature: string, body = payload) =>
+      fetch(hook(path), { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': signature }, body });
     expect((await post('/webhooks/stripe/acme-stripe', stripeSdk.webhooks.generateTestHeaderString({ payload, secret: 'whsec_wrong' }))).status).toBe(401);
-    expect((await post('/webhooks/stripe/acme-stripe', stripeSdk.webhooks.generateTestHeaderString({ payload, secret: STRIPE_SECRET }), payload.replace('cus_x', 'cus_y'))).status).toBe(401);
+    expect(
+      (
+        await post(
+          '/webhooks/stripe/acme-stripe',
+          stripeSdk.webhooks.generateTestHeaderString({ payload, secret: STRIPE_SECRET }),
+          payload.replace('cus_x', 'cus_y'),
+        )
+      ).status,
+    ).toBe(401);
     expect((await post('/webhooks/stripe/acme-stripe', '')).status).toBe(401);
     const stale = stripeSdk.webhooks.generateTestHeaderString({ payload, secret: STRIPE_SECRET, timestamp: Math.floor(Date.now() / 1000) - 301 });
     expect((await post('/webhooks/stripe/acme-stripe', stale)).status).toBe(400);
@@ -211,7 +340,7 @@ describe('webhooks → subscriptions', () => {
     expect((await post('/webhooks/stripe/acme-stripe', 'x', big)).status).toBe(413);
   });
 
-  it('never delivers one tenant\'s changes to another tenant\'s subscriber', async () => {
+  it("never delivers one tenant's changes to another tenant's subscriber", async () => {
     const { data } = await graphql<{ changeCursor: string }>(stack.gateway.url, OTHER_KEY, '{ changeCursor }');
     const other = await subscribe<ContactChange>(stack.gateway.url, OTHER_KEY, CONTACT_SUB, { after: data!.changeCursor });
     const mine = await subscribe<ContactChange>(stack.gateway.url, stack.apiKey, CONTACT_SUB, { after: data!.changeCursor });
@@ -254,14 +383,19 @@ describe('webhooks → subscriptions', () => {
     const session = ((await sessions.json()) as { data: Array<{ id: string; status: string }> }).data[0]!;
     stack.stripe.injectFault({ kind: 'status', status: 500, match: 'checkout.sessions.get' });
     try {
-      await admin(stack.stripe.url, 'PATCH', `/records/checkout_sessions/${session.id}`, { status: session.status === 'open' ? 'expired' : 'complete' }).catch(() => undefined);
+      await admin(stack.stripe.url, 'PATCH', `/records/checkout_sessions/${session.id}`, { status: session.status === 'open' ? 'expired' : 'complete' }).catch(
+        () => undefined,
+      );
       let letters: Array<{ id: string; eventId: string; error: string; attempts: number }> = [];
       await expect
-        .poll(async () => {
-          const res = await stack.query<{ deadLetters: { nodes: typeof letters } }>('{ deadLetters(first: 10) { nodes { id eventId error attempts } } }');
-          letters = res.data?.deadLetters.nodes ?? [];
-          return letters.length;
-        }, { timeout: 15_000 })
+        .poll(
+          async () => {
+            const res = await stack.query<{ deadLetters: { nodes: typeof letters } }>('{ deadLetters(first: 10) { nodes { id eventId error attempts } } }');
+            letters = res.data?.deadLetters.nodes ?? [];
+            return letters.length;
+          },
+          { timeout: 15_000 },
+        )
         .toBeGreaterThan(0);
       expect(letters[0]!.attempts).toBe(2);
       const other = await graphql<{ deadLetters: { nodes: unknown[] } }>(stack.gateway.url, OTHER_KEY, '{ deadLetters(first: 10) { nodes { id } } }');
@@ -276,7 +410,7 @@ describe('webhooks → subscriptions', () => {
     }
   });
 
-  it('refetches HubSpot\'s id-only events in batches and publishes the full records', async () => {
+  it("refetches HubSpot's id-only events in batches and publishes the full records", async () => {
     const HUBSPOT_SECRET = 'hubspot-client-secret-for-tests';
     stack.gateway.services.config.tenants[0]!.connections[0]!.webhookSecret = { type: 'static', token: HUBSPOT_SECRET };
     const list = await fetch(`${stack.hubspot.url}/crm/v3/objects/contacts?limit=15`, { headers: { authorization: `Bearer ${TOKENS.hubspot}` } });
@@ -289,13 +423,29 @@ describe('webhooks → subscriptions', () => {
       // than the emulator's sender, whose batch window would make the batch size timing-dependent).
       const now = Date.now();
       const body = JSON.stringify(
-        ids.map((id, i) => ({ eventId: 900_000 + i, subscriptionId: 42, portalId: 62515, appId: 1, occurredAt: now, subscriptionType: 'contact.propertyChange', attemptNumber: 0, objectId: Number(id), propertyName: 'firstname', propertyValue: `Batch${i}`, changeSource: 'CRM' })),
+        ids.map((id, i) => ({
+          eventId: 900_000 + i,
+          subscriptionId: 42,
+          portalId: 62515,
+          appId: 1,
+          occurredAt: now,
+          subscriptionType: 'contact.propertyChange',
+          attemptNumber: 0,
+          objectId: Number(id),
+          propertyName: 'firstname',
+          propertyValue: `Batch${i}`,
+          changeSource: 'CRM',
+        })),
       );
       const url = hook('/webhooks/hubspot/acme-hubspot');
       stack.hubspot.resetRequests();
       const posted = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-hubspot-signature-v3': signV3(HUBSPOT_SECRET, 'POST', url, body, now), 'x-hubspot-request-timestamp': String(now) },
+        headers: {
+          'content-type': 'application/json',
+          'x-hubspot-signature-v3': signV3(HUBSPOT_SECRET, 'POST', url, body, now),
+          'x-hubspot-request-timestamp': String(now),
+        },
         body,
       });
       expect(posted.status).toBe(200);
@@ -316,8 +466,30 @@ describe('webhooks → subscriptions', () => {
     const url = hook('/webhooks/hubspot/acme-hubspot');
     const post = (eventId: number, objectId: number) => {
       const now = Date.now();
-      const body = JSON.stringify([{ eventId, subscriptionId: 43, portalId: 62515, appId: 1, occurredAt: now, subscriptionType: 'contact.propertyChange', attemptNumber: 0, objectId, propertyName: 'firstname', propertyValue: 'x', changeSource: 'CRM' }]);
-      return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hubspot-signature-v3': signV3(HUBSPOT_SECRET, 'POST', url, body, now), 'x-hubspot-request-timestamp': String(now) }, body });
+      const body = JSON.stringify([
+        {
+          eventId,
+          subscriptionId: 43,
+          portalId: 62515,
+          appId: 1,
+          occurredAt: now,
+          subscriptionType: 'contact.propertyChange',
+          attemptNumber: 0,
+          objectId,
+          propertyName: 'firstname',
+          propertyValue: 'x',
+          changeSource: 'CRM',
+        },
+      ]);
+      return fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-hubspot-signature-v3': signV3(HUBSPOT_SECRET, 'POST', url, body, now),
+          'x-hubspot-request-timestamp': String(now),
+        },
+        body,
+      });
     };
     const gone = 987_654_321; // no such contact in the emulator
     const { data } = await stack.query<{ changeCursor: string }>('{ changeCursor }');
@@ -335,10 +507,15 @@ describe('webhooks → subscriptions', () => {
       const id = Number(((await existing.json()) as { results: Array<{ id: string }> }).results[0]!.id);
       expect((await post(910_002, id)).status).toBe(200);
       await expect
-        .poll(async () => {
-          const res = await stack.query<{ deadLetters: { nodes: Array<{ eventId: string; attempts: number; error: string }> } }>('{ deadLetters(first: 50) { nodes { eventId attempts error } } }');
-          return res.data?.deadLetters.nodes.find((l) => l.eventId === '62515:43:910002') ?? null;
-        }, { timeout: 10_000 })
+        .poll(
+          async () => {
+            const res = await stack.query<{ deadLetters: { nodes: Array<{ eventId: string; attempts: number; error: string }> } }>(
+              '{ deadLetters(first: 50) { nodes { eventId attempts error } } }',
+            );
+            return res.data?.deadLetters.nodes.find((l) => l.eventId === '62515:43:910002') ?? null;
+          },
+          { timeout: 10_000 },
+        )
         .toMatchObject({ attempts: 1, error: expect.stringMatching(/^UPSTREAM_FORBIDDEN/) });
     } finally {
       stack.hubspot.clearFaults();

@@ -18,7 +18,16 @@ describe.skipIf(!available)('offline GraphiQL in Chromium', () => {
     stack = await startStack({ redisUrl: null, scale: { contacts: 20, invoices: 20, orders: 10 }, presetKeyInPages: true });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless=new',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   });
   afterAll(async () => {

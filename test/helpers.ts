@@ -73,7 +73,12 @@ export async function graphql<T>(url: string, apiKey: string | null, query: stri
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const emuOpts = { seed: options.seed ?? 7, latencyMs: options.latencyMs ?? 0, ...(options.scale ? { scale: options.scale } : {}), ...options.emulatorOptions };
+  const emuOpts = {
+    seed: options.seed ?? 7,
+    latencyMs: options.latencyMs ?? 0,
+    ...(options.scale ? { scale: options.scale } : {}),
+    ...options.emulatorOptions,
+  };
   // Every registered connector's emulator, and one connection to each for tenant acme.
   const emulators = new Map<string, EmulatorHandle>();
   const connections: TenantConfig['connections'] = [];
@@ -81,10 +86,22 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     for (const { connector, startEmulator, demo } of CONNECTORS) {
       const id = connector.manifest.id;
       const oauthClients = options.oauthClients?.[id];
-      const emulator = await startEmulator({ credentials: [demo.testToken], ...demo.test?.emulatorOptions, ...emuOpts, ...(oauthClients ? { oauthClients } : {}) });
+      const emulator = await startEmulator({
+        credentials: [demo.testToken],
+        ...demo.test?.emulatorOptions,
+        ...emuOpts,
+        ...(oauthClients ? { oauthClients } : {}),
+      });
       emulators.set(id, emulator);
       const rateLimit = demo.test?.rateLimit;
-      connections.push({ id: `acme-${id}`, provider: id, baseUrl: emulator.url, credentials: { type: 'static', token: demo.testToken }, settings: { ...demo.settings }, ...(rateLimit ? { rateLimit } : {}) });
+      connections.push({
+        id: `acme-${id}`,
+        provider: id,
+        baseUrl: emulator.url,
+        credentials: { type: 'static', token: demo.testToken },
+        settings: { ...demo.settings },
+        ...(rateLimit ? { rateLimit } : {}),
+      });
     }
   } catch (err) {
     await Promise.all([...emulators.values()].map((e) => e.stop()));
@@ -152,7 +169,14 @@ export interface Subscriber<T> {
 export async function subscribe<T>(httpUrl: string, apiKey: string, query: string, variables: Record<string, unknown> = {}): Promise<Subscriber<T>> {
   const { createClient } = await import('graphql-ws');
   const { default: WebSocket } = await import('ws');
-  const client = createClient({ url: httpUrl.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${apiKey}` }, retryAttempts: 0, lazy: false, onNonLazyError: () => undefined });
+  const client = createClient({
+    url: httpUrl.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${apiKey}` },
+    retryAttempts: 0,
+    lazy: false,
+    onNonLazyError: () => undefined,
+  });
   const received: T[] = [];
   const errors: unknown[] = [];
   let wake: (() => void) | null = null;
@@ -258,7 +282,13 @@ export async function subscribeResuming<T>(
   let unsubscribe: (() => void) | null = null;
 
   const connect = async () => {
-    const client = createClient({ url: httpUrl.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${apiKey}` }, retryAttempts: 0, lazy: false });
+    const client = createClient({
+      url: httpUrl.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${apiKey}` },
+      retryAttempts: 0,
+      lazy: false,
+    });
     current = client;
     let open = false;
     await new Promise<void>((resolve) => {
@@ -398,7 +428,11 @@ export async function startConnect(browser: (input: string | URL, init?: Request
   const confirm = /name="confirm" value="([^"]+)"/.exec(html)?.[1];
   if (!action || !confirm) throw new Error('the connect page has no confirmation form');
   const target = new URL(action.replace(/&#38;/g, '&'), connectUrl);
-  return browser(target, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ confirm }).toString() });
+  return browser(target, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ confirm }).toString(),
+  });
 }
 
 /**

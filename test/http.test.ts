@@ -52,7 +52,10 @@ describe('limits and surface', () => {
   });
 
   it('answers CORS preflight so Apollo Sandbox (another origin) can call it', async () => {
-    const res = await fetch(stack.gateway.url, { method: 'OPTIONS', headers: { origin: 'https://studio.apollographql.com', 'access-control-request-method': 'POST' } });
+    const res = await fetch(stack.gateway.url, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://studio.apollographql.com', 'access-control-request-method': 'POST' },
+    });
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-headers')).toContain('authorization');
   });

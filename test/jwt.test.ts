@@ -26,7 +26,11 @@ describe('JWT client authentication', () => {
     });
     await new Promise<void>((r) => jwks.listen(0, '127.0.0.1', r));
     const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`;
-    stack = await startStack({ redisUrl: null, scale: { contacts: 5, invoices: 5, orders: 5 }, config: { jwt: { issuer: ISSUER, audience: AUDIENCE, jwksUrl, tenantClaim: 'https://switchboard/tenant', clockToleranceSeconds: 0 } } });
+    stack = await startStack({
+      redisUrl: null,
+      scale: { contacts: 5, invoices: 5, orders: 5 },
+      config: { jwt: { issuer: ISSUER, audience: AUDIENCE, jwksUrl, tenantClaim: 'https://switchboard/tenant', clockToleranceSeconds: 0 } },
+    });
   });
   afterAll(async () => {
     await stack?.stop();

@@ -7,7 +7,11 @@ import { startStack, type Stack } from './helpers.ts';
 const CACHE_OFF = { Contact: 0, Invoice: 0, Order: 0, listPage: 0 };
 const LINE_ITEM_FIELDS = 'lineItems { remoteId description quantity unitPrice { amount currency } amount { amount currency } }';
 
-type Node = { contact?: { name: string | null } | null; customer?: { name: string | null } | null; lineItems?: Array<{ remoteId: string; amount: { currency: string } | null }> };
+type Node = {
+  contact?: { name: string | null } | null;
+  customer?: { name: string | null } | null;
+  lineItems?: Array<{ remoteId: string; amount: { currency: string } | null }>;
+};
 
 describe('line items only when selected (cache off)', () => {
   let stack: Stack;
@@ -24,7 +28,10 @@ describe('line items only when selected (cache off)', () => {
     expect(res.errors).toBeUndefined();
     const nodes = Object.values(res.data ?? {})[0]?.nodes ?? [];
     expect(nodes).toHaveLength(100);
-    const operations = stack.hubspot.requests().map((r) => r.operation).sort();
+    const operations = stack.hubspot
+      .requests()
+      .map((r) => r.operation)
+      .sort();
     if (process.env.PRINT_CALLS) console.log(query, operations);
     return { nodes, operations };
   }
@@ -42,7 +49,9 @@ describe('line items only when selected (cache off)', () => {
   });
 
   it('selecting lineItems adds only the line item batch reads (ids came inline with the list)', async () => {
-    const { nodes, operations } = await hubspotCalls(`{ invoices(first: 100, filter: { provider: "hubspot" }) { nodes { number contact { name } ${LINE_ITEM_FIELDS} } } }`);
+    const { nodes, operations } = await hubspotCalls(
+      `{ invoices(first: 100, filter: { provider: "hubspot" }) { nodes { number contact { name } ${LINE_ITEM_FIELDS} } } }`,
+    );
     const distinct = new Set(nodes.flatMap((n) => n.lineItems?.map((li) => li.remoteId) ?? []));
     expect(nodes.every((n) => (n.lineItems?.length ?? 0) > 0)).toBe(true);
     const batches = Math.ceil(distinct.size / 100);
@@ -59,9 +68,13 @@ describe('line items only when selected (cache off)', () => {
 
   it('a filtered list (search) reads line item links through one association read, only when selected', async () => {
     const since = '2000-01-01T00:00:00Z';
-    const without = await hubspotCalls(`{ invoices(first: 100, filter: { provider: "hubspot", updatedSince: "${since}" }) { nodes { number contact { name } } } }`);
+    const without = await hubspotCalls(
+      `{ invoices(first: 100, filter: { provider: "hubspot", updatedSince: "${since}" }) { nodes { number contact { name } } } }`,
+    );
     expect(without.operations).toEqual(['associations.invoices.contacts.batchRead', 'contacts.batchRead', 'invoices.search']);
-    const withLines = await hubspotCalls(`{ invoices(first: 100, filter: { provider: "hubspot", updatedSince: "${since}" }) { nodes { number ${LINE_ITEM_FIELDS} } } }`);
+    const withLines = await hubspotCalls(
+      `{ invoices(first: 100, filter: { provider: "hubspot", updatedSince: "${since}" }) { nodes { number ${LINE_ITEM_FIELDS} } } }`,
+    );
     const distinct = new Set(withLines.nodes.flatMap((n) => n.lineItems?.map((li) => li.remoteId) ?? []));
     expect(withLines.operations).toEqual([
       'associations.invoices.contacts.batchRead',
@@ -73,7 +86,9 @@ describe('line items only when selected (cache off)', () => {
 
   it('Stripe keeps its embedded line items: selecting them costs no extra call', async () => {
     stack.stripe.resetRequests();
-    const res = await stack.query<{ invoices: { nodes: Node[] } }>(`{ invoices(first: 100, filter: { provider: "stripe" }) { nodes { number ${LINE_ITEM_FIELDS} } } }`);
+    const res = await stack.query<{ invoices: { nodes: Node[] } }>(
+      `{ invoices(first: 100, filter: { provider: "stripe" }) { nodes { number ${LINE_ITEM_FIELDS} } } }`,
+    );
     expect(res.errors).toBeUndefined();
     expect(res.data?.invoices.nodes.every((n) => (n.lineItems?.length ?? 0) > 0)).toBe(true);
     expect(stack.stripe.requests().map((r) => r.operation)).toEqual(['invoices.list']);

@@ -226,7 +226,10 @@ beforeAll(async () => {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       // RFC 7009, at /token/revocation (oidc-provider's default route); a client revokes only its own tokens.
-      revocation: { enabled: true, allowedPolicy: async (_ctx: unknown, c: { clientId: string }, token: { clientId: string }) => token.clientId === c.clientId },
+      revocation: {
+        enabled: true,
+        allowedPolicy: async (_ctx: unknown, c: { clientId: string }, token: { clientId: string }) => token.clientId === c.clientId,
+      },
       resourceIndicators: {
         enabled: true,
         defaultResource: async () => RESOURCE,
@@ -237,7 +240,15 @@ beforeAll(async () => {
         },
       },
     },
-    ttl: { AccessToken: ACCESS_TOKEN_TTL, ClientCredentials: ACCESS_TOKEN_TTL, AuthorizationCode: 60, RefreshToken: 3600, Grant: 3600, Interaction: 600, Session: 3600 },
+    ttl: {
+      AccessToken: ACCESS_TOKEN_TTL,
+      ClientCredentials: ACCESS_TOKEN_TTL,
+      AuthorizationCode: 60,
+      RefreshToken: 3600,
+      Grant: 3600,
+      Interaction: 600,
+      Session: 3600,
+    },
   });
   handle = provider.callback();
   provider.on('grant.success', (ctx) => tokenRequests.push({ grantType: String(ctx.oidc.params?.grant_type), error: null }));
@@ -320,7 +331,8 @@ async function authorize(connector = 'hubspot'): Promise<{ authorizeUrl: URL; ca
   let next = authorizeUrl;
   for (let hop = 0; hop < 10 && next.origin === issuer; hop++) {
     const res = await browser.get(next);
-    if (res.status < 300 || res.status >= 400) throw new Error(`authorization server answered ${res.status} at ${next.pathname}: ${(await res.text()).slice(0, 300)}`);
+    if (res.status < 300 || res.status >= 400)
+      throw new Error(`authorization server answered ${res.status} at ${next.pathname}: ${(await res.text()).slice(0, 300)}`);
     next = new URL(res.headers.get('location')!, next);
   }
   expect(next.origin).toBe(gatewayOrigin);
@@ -328,7 +340,9 @@ async function authorize(connector = 'hubspot'): Promise<{ authorizeUrl: URL; ca
 }
 
 async function connectionRows(): Promise<Array<{ id: string; status: string; authType: string; scopes: string[]; lastError: string | null }>> {
-  const res = await beta<{ connections: Array<{ id: string; status: string; authType: string; scopes: string[]; lastError: string | null }> }>(`{ connections { id status authType scopes lastError } }`);
+  const res = await beta<{ connections: Array<{ id: string; status: string; authType: string; scopes: string[]; lastError: string | null }> }>(
+    `{ connections { id status authType scopes lastError } }`,
+  );
   expect(res.errors).toBeUndefined();
   return res.data!.connections;
 }
@@ -427,7 +441,10 @@ describe('gateway OAuth against oidc-provider (a standards-compliant authorizati
     expect(await provider.RefreshToken.find(afterForced.refreshToken)).toBeUndefined();
 
     // The gateway's next refresh is refused (invalid_grant) → NEEDS_REAUTH, never a crash.
-    await expect(credentials.afterUnauthorized('beta', connection, third!)).rejects.toMatchObject({ code: 'UPSTREAM_UNAUTHORIZED', message: expect.stringMatching(/re-authorized/) });
+    await expect(credentials.afterUnauthorized('beta', connection, third!)).rejects.toMatchObject({
+      code: 'UPSTREAM_UNAUTHORIZED',
+      message: expect.stringMatching(/re-authorized/),
+    });
     const row = (await connectionRows()).find((c) => c.id === connectionId)!;
     expect(row.status).toBe('NEEDS_REAUTH');
     expect(row.lastError).toMatch(/invalid_grant/);
@@ -460,7 +477,7 @@ describe('gateway OAuth against oidc-provider (a standards-compliant authorizati
     ]);
   });
 
-  it('a replayed code, and a code presented with another flow\'s PKCE verifier, are refused by the server: 400, nothing stored', async () => {
+  it("a replayed code, and a code presented with another flow's PKCE verifier, are refused by the server: 400, nothing stored", async () => {
     const idsBefore = (await connectionRows()).map((c) => c.id);
     const before = tokenRequests.length;
 
@@ -498,7 +515,12 @@ describe('gateway OAuth against oidc-provider (a standards-compliant authorizati
       'authorization_code:ok',
     ]);
     // Only flows A and C stored a connection.
-    expect((await connectionRows()).map((row) => row.id).filter((id) => !idsBefore.includes(id)).sort()).toEqual([idA, idC].sort());
+    expect(
+      (await connectionRows())
+        .map((row) => row.id)
+        .filter((id) => !idsBefore.includes(id))
+        .sort(),
+    ).toEqual([idA, idC].sort());
   });
 });
 

@@ -14,7 +14,10 @@ describe('shared rate budget', () => {
   let stack: Stack;
   let second: Gateway;
   beforeAll(async () => {
-    stack = await startStack({ scale: { contacts: 5, invoices: 2, orders: 2 }, config: { cacheTtlSeconds: { Contact: 0, Invoice: 0, Order: 0, listPage: 0 } } });
+    stack = await startStack({
+      scale: { contacts: 5, invoices: 2, orders: 2 },
+      config: { cacheTtlSeconds: { Contact: 0, Invoice: 0, Order: 0, listPage: 0 } },
+    });
     // 4 requests per second for acme's Stripe connection, on both replicas.
     stack.gateway.services.config.tenants[0]!.connections[1]!.rateLimit = { requests: 4, windowMs: 1000 };
     second = await createGateway(defaultGatewayConfig(stack.gateway.services.config.tenants, { ...stack.gateway.services.config, port: 0 }));
@@ -24,14 +27,17 @@ describe('shared rate budget', () => {
     await stack?.stop();
   });
 
-  it('two replicas together stay within one connection\'s allowance', async () => {
+  it("two replicas together stay within one connection's allowance", async () => {
     stack.stripe.resetRequests();
     const results = await Promise.all([
       ...Array.from({ length: 4 }, () => graphql(stack.gateway.url, stack.apiKey, QUERY)),
       ...Array.from({ length: 4 }, () => graphql(second.url, stack.apiKey, QUERY)),
     ]);
     expect(results.every((r) => r.status === 200 && !r.errors)).toBe(true);
-    const times = stack.stripe.requests().map((r) => r.at).sort((a, b) => a - b);
+    const times = stack.stripe
+      .requests()
+      .map((r) => r.at)
+      .sort((a, b) => a - b);
     expect(times).toHaveLength(8);
     // 4 at once (the burst), then one per 250 ms: the eighth goes out ~1 s after the first.
     // Per-process buckets would have sent all eight at once.
@@ -39,7 +45,7 @@ describe('shared rate budget', () => {
     expect(times[3]! - times[0]!).toBeLessThan(500);
   });
 
-  it('falls back to the replica\'s own bucket when Redis does not answer', async () => {
+  it("falls back to the replica's own bucket when Redis does not answer", async () => {
     const port = await freePort();
     const dead = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
     dead.on('error', () => undefined);

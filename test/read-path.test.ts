@@ -24,8 +24,31 @@ async function hubspotContactIds(stack: Stack, count: number): Promise<string[]>
 const INVOICES_WITH_CONTACTS = /* GraphQL */ `
   query ($first: Int, $provider: String) {
     invoices(first: $first, filter: { provider: $provider }) {
-      edges { node { id number total { amount currency } contact { id name emails { address } } source { provider cacheStatus } } }
-      pageInfo { hasNextPage endCursor }
+      edges {
+        node {
+          id
+          number
+          total {
+            amount
+            currency
+          }
+          contact {
+            id
+            name
+            emails {
+              address
+            }
+          }
+          source {
+            provider
+            cacheStatus
+          }
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
     }
   }
 `;
@@ -78,7 +101,10 @@ describe('read path', () => {
   it('nested contacts of 100 invoices are batched: ≤ ceil(distinct/100) HubSpot reads, Stripe contacts embedded', async () => {
     stack.hubspot.resetRequests();
     stack.stripe.resetRequests();
-    const hs = await stack.query<{ invoices: { edges: Array<{ node: { contact: { id: string } | null } }> } }>(INVOICES_WITH_CONTACTS, { first: 100, provider: 'hubspot' });
+    const hs = await stack.query<{ invoices: { edges: Array<{ node: { contact: { id: string } | null } }> } }>(INVOICES_WITH_CONTACTS, {
+      first: 100,
+      provider: 'hubspot',
+    });
     expect(hs.errors).toBeUndefined();
     const edges = hs.data?.invoices.edges ?? [];
     expect(edges).toHaveLength(100);
@@ -90,7 +116,10 @@ describe('read path', () => {
     // pins the cold count at exactly 2). Line items are not selected, so none are read.
     expect(stack.hubspot.count()).toBeLessThanOrEqual(2);
 
-    const st = await stack.query<{ invoices: { edges: Array<{ node: { contact: { id: string } | null } }> } }>(INVOICES_WITH_CONTACTS, { first: 100, provider: 'stripe' });
+    const st = await stack.query<{ invoices: { edges: Array<{ node: { contact: { id: string } | null } }> } }>(INVOICES_WITH_CONTACTS, {
+      first: 100,
+      provider: 'stripe',
+    });
     expect(st.errors).toBeUndefined();
     expect(st.data?.invoices.edges).toHaveLength(100);
     expect(st.data?.invoices.edges.every((e) => e.node.contact !== null)).toBe(true);
@@ -127,7 +156,8 @@ describe('read path', () => {
 
   it('caches deferred HubSpot line items with the record read they came with', async () => {
     type Page = { invoices: { nodes: Array<{ id: string; lineItems: Array<{ remoteId: string }>; source: { cacheStatus: string } }> } };
-    const query = (first: number) => `{ invoices(first: ${first}, filter: { provider: "hubspot" }) { nodes { id lineItems { remoteId } source { cacheStatus } } } }`;
+    const query = (first: number) =>
+      `{ invoices(first: ${first}, filter: { provider: "hubspot" }) { nodes { id lineItems { remoteId } source { cacheStatus } } } }`;
     stack.hubspot.resetRequests();
     const cold = await stack.query<Page>(query(20));
     expect(cold.errors).toBeUndefined();
@@ -151,7 +181,9 @@ describe('read path', () => {
 
     // By id, the record and its line items now both come from the cache.
     stack.hubspot.resetRequests();
-    const one = await stack.query<{ invoice: { lineItems: Array<{ remoteId: string }> } }>('query ($id: ID!) { invoice(id: $id) { lineItems { remoteId } } }', { id: cold.data?.invoices.nodes[0]?.id });
+    const one = await stack.query<{ invoice: { lineItems: Array<{ remoteId: string }> } }>('query ($id: ID!) { invoice(id: $id) { lineItems { remoteId } } }', {
+      id: cold.data?.invoices.nodes[0]?.id,
+    });
     expect(one.data?.invoice.lineItems).toEqual(cold.data?.invoices.nodes[0]?.lineItems);
     expect(stack.hubspot.count()).toBe(0);
   });
@@ -161,8 +193,19 @@ describe('read path', () => {
     const providers = new Set<string>();
     let after: string | null = null;
     for (let page = 0; page < 100; page++) {
-      const res: Awaited<ReturnType<typeof stack.query<{ orders: { edges: Array<{ cursor: string; node: { id: string; source: { provider: string } } }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } } }>>> =
-        await stack.query('query ($after: String) { orders(first: 100, after: $after) { edges { cursor node { id source { provider } } } pageInfo { hasNextPage endCursor } } }', { after });
+      const res: Awaited<
+        ReturnType<
+          typeof stack.query<{
+            orders: {
+              edges: Array<{ cursor: string; node: { id: string; source: { provider: string } } }>;
+              pageInfo: { hasNextPage: boolean; endCursor: string | null };
+            };
+          }>
+        >
+      > = await stack.query(
+        'query ($after: String) { orders(first: 100, after: $after) { edges { cursor node { id source { provider } } } pageInfo { hasNextPage endCursor } } }',
+        { after },
+      );
       expect(res.errors).toBeUndefined();
       for (const e of res.data?.orders.edges ?? []) {
         expect(seen.has(e.node.id)).toBe(false);
@@ -193,7 +236,9 @@ describe('read path', () => {
     const stripeEmails = new Set((all.data?.contacts.nodes ?? []).flatMap((n) => n.emails.map((e) => e.address)));
     let shared: string | undefined;
     for (let after: string | null = null, i = 0; i < 4 && !shared; i++) {
-      const hs: Awaited<ReturnType<typeof stack.query<{ contacts: { nodes: Array<{ emails: Array<{ address: string }> }>; pageInfo: { endCursor: string | null } } }>>> = await stack.query(
+      const hs: Awaited<
+        ReturnType<typeof stack.query<{ contacts: { nodes: Array<{ emails: Array<{ address: string }> }>; pageInfo: { endCursor: string | null } } }>>
+      > = await stack.query(
         'query ($after: String) { contacts(first: 100, after: $after, filter: { provider: "hubspot" }) { nodes { emails { address } } pageInfo { endCursor } } }',
         { after },
       );
@@ -238,7 +283,9 @@ describe('read path', () => {
   it('exposes Prometheus metrics, health and readiness', async () => {
     const base = stack.gateway.url.replace(/\/graphql$/, '');
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toMatch(/switchboard_upstream_requests_total\{connector="hubspot",operation="contacts.batchRead",status="207"\}|switchboard_upstream_requests_total\{connector="hubspot",operation="[a-z_.A-Z]+",status="200"\}/);
+    expect(metrics).toMatch(
+      /switchboard_upstream_requests_total\{connector="hubspot",operation="contacts.batchRead",status="207"\}|switchboard_upstream_requests_total\{connector="hubspot",operation="[a-z_.A-Z]+",status="200"\}/,
+    );
     expect(metrics).toContain('switchboard_upstream_request_duration_seconds_bucket');
     expect(metrics).toContain('switchboard_cache_requests_total');
     expect(metrics).toContain('switchboard_graphql_request_duration_seconds_bucket');

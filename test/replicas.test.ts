@@ -27,7 +27,15 @@ describe('two gateway processes on one Redis', () => {
     writeFileSync(tenantsFile, JSON.stringify({ tenants: config.tenants }));
     const { REDIS_URL: _r, ...env } = process.env;
     child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: { ...env, PORT: '0', LOG_LEVEL: 'silent', NODE_ENV: 'production', SWITCHBOARD_CONFIG: tenantsFile, REDIS_URL, SWITCHBOARD_KEY_PREFIX: config.keyPrefix },
+      env: {
+        ...env,
+        PORT: '0',
+        LOG_LEVEL: 'silent',
+        NODE_ENV: 'production',
+        SWITCHBOARD_CONFIG: tenantsFile,
+        REDIS_URL,
+        SWITCHBOARD_KEY_PREFIX: config.keyPrefix,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -61,7 +69,16 @@ describe('two gateway processes on one Redis', () => {
       const customers = await fetch(`${stack.stripe.url}/v1/customers?limit=1`, { headers: { authorization: `Bearer ${TOKENS.stripe}` } });
       const customer = ((await customers.json()) as { data: Array<{ id: string }> }).data[0]!.id;
       const eventId = `evt_${randomUUID().replace(/-/g, '')}`;
-      const payload = JSON.stringify({ id: eventId, object: 'event', created: Math.floor(Date.now() / 1000), type: 'customer.updated', livemode: false, data: { object: { id: customer, object: 'customer', name: 'Across replicas', email: 'x@example.com', created: 1700000000, livemode: false, metadata: {} } } });
+      const payload = JSON.stringify({
+        id: eventId,
+        object: 'event',
+        created: Math.floor(Date.now() / 1000),
+        type: 'customer.updated',
+        livemode: false,
+        data: {
+          object: { id: customer, object: 'customer', name: 'Across replicas', email: 'x@example.com', created: 1700000000, livemode: false, metadata: {} },
+        },
+      });
       const res = await fetch(`${stack.gateway.url.replace(/\/graphql$/, '')}/webhooks/stripe/acme-stripe`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'stripe-signature': stripeSdk.webhooks.generateTestHeaderString({ payload, secret: SECRET }) },

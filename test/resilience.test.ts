@@ -7,7 +7,8 @@ import { hashApiKey } from '../src/callers/tenants.ts';
 import { TOKENS, startPrivateRedis, startStack, type PrivateRedis, type Stack } from './helpers.ts';
 
 // Two list fields, one per provider: the failing provider's field gets an error, the other its data.
-const BOTH = '{ hubspot: contacts(first: 5, filter: { provider: "hubspot" }) { nodes { id source { provider } } } stripe: contacts(first: 5, filter: { provider: "stripe" }) { nodes { id source { provider } } } }';
+const BOTH =
+  '{ hubspot: contacts(first: 5, filter: { provider: "hubspot" }) { nodes { id source { provider } } } stripe: contacts(first: 5, filter: { provider: "stripe" }) { nodes { id source { provider } } } }';
 
 describe('provider faults', () => {
   let stack: Stack;
@@ -137,7 +138,9 @@ describe('Redis outage: runtime connections and keys', () => {
         {
           id: 'other',
           apiKeys: [{ id: 'o1', sha256: hashApiKey(OTHER_KEY) }],
-          connections: [{ id: 'other-hubspot', provider: 'hubspot', baseUrl: hubspot.url, credentials: { type: 'static', token: TOKENS.hubspot }, settings: {} }],
+          connections: [
+            { id: 'other-hubspot', provider: 'hubspot', baseUrl: hubspot.url, credentials: { type: 'static', token: TOKENS.hubspot }, settings: {} },
+          ],
         },
       ],
     });

@@ -24,7 +24,9 @@ describe('tenant isolation', () => {
         {
           id: 'globex',
           apiKeys: [{ id: 'k1', sha256: hashApiKey(otherKey) }],
-          connections: [{ id: 'globex-hubspot', provider: 'hubspot', baseUrl: otherHubspot.url, credentials: { type: 'static', token: OTHER_TOKEN }, settings: {} }],
+          connections: [
+            { id: 'globex-hubspot', provider: 'hubspot', baseUrl: otherHubspot.url, credentials: { type: 'static', token: OTHER_TOKEN }, settings: {} },
+          ],
         },
       ],
     });
@@ -35,9 +37,11 @@ describe('tenant isolation', () => {
   });
 
   const LIST = '{ contacts(first: 50, filter: { provider: "hubspot" }) { nodes { id name emails { address } source { remoteId connectionId } } } }';
-  type ListResult = { contacts: { nodes: Array<{ id: string; name: string; emails: Array<{ address: string }>; source: { remoteId: string; connectionId: string } }> } };
+  type ListResult = {
+    contacts: { nodes: Array<{ id: string; name: string; emails: Array<{ address: string }>; source: { remoteId: string; connectionId: string } }> };
+  };
 
-  it('never returns another tenant\'s records, even for the same remote ids and a warm cache', async () => {
+  it("never returns another tenant's records, even for the same remote ids and a warm cache", async () => {
     const a1 = await stack.query<ListResult>(LIST);
     const b1 = await stack.query<ListResult>(LIST, {}, otherKey);
     const a2 = await stack.query<ListResult>(LIST); // now from the cache
@@ -55,7 +59,7 @@ describe('tenant isolation', () => {
     expect(b2.data).toEqual(b1.data);
   });
 
-  it('resolves another tenant\'s global id to nothing', async () => {
+  it("resolves another tenant's global id to nothing", async () => {
     const b = await stack.query<ListResult>(LIST, {}, otherKey);
     const foreign = b.data!.contacts.nodes[0]!.id;
     const res = await stack.query<{ node: unknown }>('query ($id: ID!) { node(id: $id) { id } }', { id: foreign });
@@ -68,7 +72,7 @@ describe('tenant isolation', () => {
     expect(res2.errors?.[0]?.message).toBe(res.errors?.[0]?.message);
   });
 
-  it('does not accept one tenant\'s provider token as a GraphQL API key', async () => {
+  it("does not accept one tenant's provider token as a GraphQL API key", async () => {
     const res = await stack.query('{ contacts(first: 1) { nodes { id } } }', {}, TOKENS.hubspot);
     expect(res.status).toBe(401);
   });

@@ -24,7 +24,10 @@ describe('subscription sockets and revoked credentials', () => {
     const revoked = await subscribe<unknown>(stack.gateway.url, issued.key, query);
     const kept = await subscribe<unknown>(stack.gateway.url, stack.apiKey, query);
     const statusEvent = async () => {
-      const made = await stack.query<{ connectWithApiKey: { id: string } }>(`mutation($k: String!) { connectWithApiKey(connector: "stripe", apiKey: $k) { id } }`, { k: TOKENS.stripe });
+      const made = await stack.query<{ connectWithApiKey: { id: string } }>(
+        `mutation($k: String!) { connectWithApiKey(connector: "stripe", apiKey: $k) { id } }`,
+        { k: TOKENS.stripe },
+      );
       expect(made.errors).toBeUndefined();
     };
     try {

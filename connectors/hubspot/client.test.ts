@@ -33,7 +33,9 @@ async function startPagingServer(page: (input: BatchReadInput, call: number) => 
           ...(after ? { paging: { next: { after, link: `?after=${after}` } } } : {}),
         };
       });
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'COMPLETE', results, startedAt: '2026-01-01T00:00:00Z', completedAt: '2026-01-01T00:00:00Z' }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ status: 'COMPLETE', results, startedAt: '2026-01-01T00:00:00Z', completedAt: '2026-01-01T00:00:00Z' }));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -67,7 +69,10 @@ describe('v4 association paging', () => {
     expect(links.get('7')).toEqual(['501']);
     expect(links.get('8')).toEqual(['501']);
     expect(server.received).toHaveLength(2);
-    expect(server.received[1]).toEqual([{ id: '7', after: 'NTI1Cg%3D%3D' }, { id: '8', after: 'NTI1Cg%3D%3D' }]);
+    expect(server.received[1]).toEqual([
+      { id: '7', after: 'NTI1Cg%3D%3D' },
+      { id: '8', after: 'NTI1Cg%3D%3D' },
+    ]);
   });
 
   it('stops when a cursor comes back: a cycle of two cursors costs three calls', async () => {
@@ -80,7 +85,10 @@ describe('v4 association paging', () => {
     const server = await startPagingServer((_input, call) => ({ toIds: [call], after: `fresh-${call}` }));
     const error = await clientFor(server.url)
       .associations('invoices', 'contacts', ['7'])
-      .then(() => null, (err: unknown) => err);
+      .then(
+        () => null,
+        (err: unknown) => err,
+      );
     expect(error).toBeInstanceOf(ConnectorError);
     expect((error as ConnectorError).code).toBe('UPSTREAM_BAD_RESPONSE');
     expect((error as ConnectorError).message).toContain(`association paging loop stopped after ${ASSOCIATION_PAGING_MAX_ROUNDS} rounds`);

@@ -10,24 +10,63 @@ export type CrmObjectType = 'contacts' | 'invoices' | 'orders' | 'line_items';
 
 // Properties requested explicitly on every read (HubSpot returns only a few defaults otherwise).
 export const CONTACT_PROPERTIES = [
-  'email', 'firstname', 'lastname', 'phone', 'mobilephone', 'company', 'jobtitle', 'address', 'city', 'state', 'zip',
-  'country', 'lifecyclestage', 'hs_additional_emails', 'createdate', 'lastmodifieddate', 'hs_object_id',
+  'email',
+  'firstname',
+  'lastname',
+  'phone',
+  'mobilephone',
+  'company',
+  'jobtitle',
+  'address',
+  'city',
+  'state',
+  'zip',
+  'country',
+  'lifecyclestage',
+  'hs_additional_emails',
+  'createdate',
+  'lastmodifieddate',
+  'hs_object_id',
 ] as const;
 
 export const INVOICE_PROPERTIES = [
-  'hs_number', 'hs_invoice_status', 'hs_currency', 'hs_invoice_date', 'hs_due_date', 'hs_payment_date', 'hs_subtotal',
-  'hs_tax', 'hs_discount', 'hs_amount_billed', 'hs_amount_paid', 'hs_balance_due', 'hs_createdate',
-  'hs_lastmodifieddate', 'hs_object_id',
+  'hs_number',
+  'hs_invoice_status',
+  'hs_currency',
+  'hs_invoice_date',
+  'hs_due_date',
+  'hs_payment_date',
+  'hs_subtotal',
+  'hs_tax',
+  'hs_discount',
+  'hs_amount_billed',
+  'hs_amount_paid',
+  'hs_balance_due',
+  'hs_createdate',
+  'hs_lastmodifieddate',
+  'hs_object_id',
 ] as const;
 
 const ADDRESS_FIELDS = ['firstname', 'lastname', 'street', 'city', 'state', 'postal_code', 'country'] as const;
 export const ORDER_PROPERTIES = [
-  'hs_order_name', 'hs_external_order_id', 'hs_currency_code', 'hs_subtotal_price', 'hs_shipping_cost', 'hs_tax',
-  'hs_order_discount', 'hs_total_price', 'hs_refund_amount', 'hs_pipeline_stage', 'hs_payment_status',
-  'hs_fulfillment_status', 'hs_billing_address_email',
+  'hs_order_name',
+  'hs_external_order_id',
+  'hs_currency_code',
+  'hs_subtotal_price',
+  'hs_shipping_cost',
+  'hs_tax',
+  'hs_order_discount',
+  'hs_total_price',
+  'hs_refund_amount',
+  'hs_pipeline_stage',
+  'hs_payment_status',
+  'hs_fulfillment_status',
+  'hs_billing_address_email',
   ...ADDRESS_FIELDS.map((f) => `hs_billing_address_${f}`),
   ...ADDRESS_FIELDS.map((f) => `hs_shipping_address_${f}`),
-  'hs_createdate', 'hs_lastmodifieddate', 'hs_object_id',
+  'hs_createdate',
+  'hs_lastmodifieddate',
+  'hs_object_id',
 ] as const;
 
 export const LINE_ITEM_PROPERTIES = ['name', 'quantity', 'price', 'amount', 'hs_sku', 'hs_product_id', 'hs_line_item_currency_code'] as const;
@@ -59,8 +98,7 @@ export function errorFromResponse(res: UpstreamResponse, operation: string, toke
   const body = isObject(res.body) ? res.body : {};
   const category = typeof body.category === 'string' ? body.category : typeof body.errorType === 'string' ? body.errorType : null;
   const detail = typeof body.message === 'string' ? redact(body.message, token) : null;
-  const correlationId =
-    (typeof body.correlationId === 'string' ? body.correlationId : null) ?? res.headers.get('x-hubspot-correlation-id');
+  const correlationId = (typeof body.correlationId === 'string' ? body.correlationId : null) ?? res.headers.get('x-hubspot-correlation-id');
   const parts = [`HubSpot ${operation} answered ${res.status}`];
   if (category) parts.push(category);
   const message = detail ? `${parts.join(' ')}: ${detail}` : parts.join(' ');

@@ -9,7 +9,11 @@ import { recordedFixtures } from './test-support.ts';
 const SEED = 7;
 const scale = { contacts: 30, invoices: 25, orders: 15 };
 const store = seedStore({ seed: SEED, scale });
-const firstIds = (type: 'contacts' | 'invoices' | 'orders') => store.all(type).slice(0, 3).map((o) => o.id);
+const firstIds = (type: 'contacts' | 'invoices' | 'orders') =>
+  store
+    .all(type)
+    .slice(0, 3)
+    .map((o) => o.id);
 
 runConformanceSuite({
   connector: hubspot,

@@ -31,7 +31,11 @@ beforeEach(() => {
   em.resetRequests();
 });
 
-const ids = (type: 'contacts' | 'invoices' | 'orders', n: number, from = 0) => em.store.all(type).slice(from, from + n).map((o) => o.id);
+const ids = (type: 'contacts' | 'invoices' | 'orders', n: number, from = 0) =>
+  em.store
+    .all(type)
+    .slice(from, from + n)
+    .map((o) => o.id);
 const isError = (v: unknown): v is ConnectorError => v instanceof ConnectorError;
 
 describe('Contact', () => {
@@ -82,7 +86,10 @@ describe('Contact', () => {
     expect(byEmail.hasNextPage).toBe(false);
 
     const since = '2025-12-01T00:00:00.000Z';
-    const expected = em.store.all('contacts').filter((c) => Date.parse(c.updatedAt) >= Date.parse(since)).map((c) => c.id);
+    const expected = em.store
+      .all('contacts')
+      .filter((c) => Date.parse(c.updatedAt) >= Date.parse(since))
+      .map((c) => c.id);
     const seen: string[] = [];
     let after: string | null = null;
     for (;;) {
@@ -141,7 +148,12 @@ describe('Invoice and Order', () => {
           check(m as InvoiceModel | OrderModel);
         });
         expect((result[60] as ConnectorError).code).toBe('UPSTREAM_NOT_FOUND');
-        expect(em.requests().map((r) => r.operation).sort()).toEqual([`associations.${type}.contacts.batchRead`, `${type}.batchRead`]);
+        expect(
+          em
+            .requests()
+            .map((r) => r.operation)
+            .sort(),
+        ).toEqual([`associations.${type}.contacts.batchRead`, `${type}.batchRead`]);
       });
 
       it('lineItems of records read by id: one association read + line item batch reads, in association order', async () => {
@@ -180,10 +192,20 @@ describe('Invoice and Order', () => {
         expect(page.nodes.map((n) => n.source.remoteId).sort()).toEqual([...expected].sort());
         expect(page.totalCount).toBe(expected.length);
         page.nodes.forEach(check);
-        expect(em.requests().map((r) => r.operation).sort()).toEqual([`associations.${type}.contacts.batchRead`, `${type}.search`]);
+        expect(
+          em
+            .requests()
+            .map((r) => r.operation)
+            .sort(),
+        ).toEqual([`associations.${type}.contacts.batchRead`, `${type}.search`]);
         em.resetRequests();
         checkLines(page.nodes, await lineItemsOf(page.nodes));
-        expect(em.requests().map((r) => r.operation).sort()).toEqual([`associations.${type}.line_items.batchRead`, 'line_items.batchRead']);
+        expect(
+          em
+            .requests()
+            .map((r) => r.operation)
+            .sort(),
+        ).toEqual([`associations.${type}.line_items.batchRead`, 'line_items.batchRead']);
       });
 
       it('list filtered by updatedSince uses hs_lastmodifieddate', async () => {
@@ -224,11 +246,15 @@ describe('large association sets', () => {
     }
   });
 
-  it('a line item that cannot be mapped fails only its parent\'s slot (MAPPING_FAILED)', async () => {
+  it("a line item that cannot be mapped fails only its parent's slot (MAPPING_FAILED)", async () => {
     const local = await startEmulator({ credentials: [TOKEN], scale: { contacts: 2, invoices: 2, orders: 0 } });
     try {
       const [broken, fine] = local.store.all('invoices');
-      const li = local.store.create('line_items', { name: 'Bad price', quantity: '1', price: '1,50', amount: '1', hs_line_item_currency_code: 'EUR' }, '2026-02-01T00:00:00.000Z');
+      const li = local.store.create(
+        'line_items',
+        { name: 'Bad price', quantity: '1', price: '1,50', amount: '1', hs_line_item_currency_code: 'EUR' },
+        '2026-02-01T00:00:00.000Z',
+      );
       local.store.associate('invoices', broken!.id, 'line_items', li.id, '2026-02-01T00:00:00.000Z');
       const c = createTestContext({ connector: hubspot, baseUrl: local.url, token: TOKEN });
       const parents = (await loaders.Invoice.byIds([broken!.id, fine!.id], c)) as InvoiceModel[];

@@ -13,7 +13,10 @@ export const hubspotDemo: ConnectorDemo = {
     const contact = (list.results as Array<{ id: string; properties: { lastname: string | null } }>)[0];
     if (!contact) return ['HubSpot: no contact to change'];
     const stamp = new Date().toISOString().slice(11, 19);
-    await emulatorCall(`${url}/__emulator/records/contacts/${contact.id}`, { method: 'PATCH', body: JSON.stringify({ properties: { firstname: `Demo ${stamp}` } }) });
+    await emulatorCall(`${url}/__emulator/records/contacts/${contact.id}`, {
+      method: 'PATCH',
+      body: JSON.stringify({ properties: { firstname: `Demo ${stamp}` } }),
+    });
     return [`HubSpot: contact ${contact.id} renamed to "Demo ${stamp} ${contact.properties.lastname ?? ''}" → contactChanged`];
   },
 };

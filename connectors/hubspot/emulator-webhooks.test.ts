@@ -37,7 +37,13 @@ class Receiver {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const rawBody = Buffer.concat(chunks);
-        const got: Received = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawBody, events: JSON.parse(rawBody.toString('utf8')) as HubSpotWebhookEvent[] };
+        const got: Received = {
+          method: req.method ?? '',
+          url: req.url ?? '',
+          headers: req.headers,
+          rawBody,
+          events: JSON.parse(rawBody.toString('utf8')) as HubSpotWebhookEvent[],
+        };
         this.received.push(got);
         const status = this.answer(got, res);
         if (status !== 'hold') res.writeHead(status).end();
@@ -85,7 +91,13 @@ async function receiver(path?: string): Promise<Receiver> {
 }
 
 async function emulator(options: Partial<HubSpotEmulatorOptions> = {}): Promise<HubSpotEmulatorHandle> {
-  const em = await startEmulator({ credentials: [TOKEN], scale: { contacts: 5, invoices: 3, orders: 2 }, searchRateLimit: null, webhookBatchWindowMs: 20, ...options });
+  const em = await startEmulator({
+    credentials: [TOKEN],
+    scale: { contacts: 5, invoices: 3, orders: 2 },
+    searchRateLimit: null,
+    webhookBatchWindowMs: 20,
+    ...options,
+  });
   started.push(em);
   return em;
 }
@@ -134,7 +146,18 @@ describe('emulator webhooks', () => {
       ['contact.propertyChange', 'phone', '+44 20 7946 0000'],
     ]);
     const first = post.events[0]!;
-    expect(Object.keys(first)).toEqual(['eventId', 'subscriptionId', 'portalId', 'appId', 'occurredAt', 'subscriptionType', 'attemptNumber', 'objectId', 'changeSource', 'changeFlag']);
+    expect(Object.keys(first)).toEqual([
+      'eventId',
+      'subscriptionId',
+      'portalId',
+      'appId',
+      'occurredAt',
+      'subscriptionType',
+      'attemptNumber',
+      'objectId',
+      'changeSource',
+      'changeFlag',
+    ]);
     expect(first).toMatchObject({ portalId: 777, appId: 4242, attemptNumber: 0, objectId: Number(created.id), changeFlag: 'NEW' });
     expect(post.events.map((e) => e.eventId)).toEqual([first.eventId, first.eventId + 1, first.eventId + 2]);
     expect(new Set(post.events.map((e) => e.subscriptionId)).size).toBe(2);
@@ -148,7 +171,9 @@ describe('emulator webhooks', () => {
     ]);
     expect(mapped.value[0]?.eventId).toBe(`777:${first.subscriptionId}:${first.eventId}`);
     expect(mapped.value[1]!.version!).toBeGreaterThan(mapped.value[0]!.version!);
-    expect(em.deliveries()).toEqual([expect.objectContaining({ delivery: 1, attempt: 1, status: 200, error: null, eventIds: post.events.map((e) => e.eventId) })]);
+    expect(em.deliveries()).toEqual([
+      expect.objectContaining({ delivery: 1, attempt: 1, status: 200, error: null, eventIds: post.events.map((e) => e.eventId) }),
+    ]);
   });
 
   it('admin routes: configure the target, create, update and archive records (not counted as API calls)', async () => {
@@ -156,7 +181,10 @@ describe('emulator webhooks', () => {
     const em = await emulator();
     expect((await admin(em, 'GET', '/webhook')).body.target).toBeNull();
     const put = await admin(em, 'PUT', '/webhook', { url: rx.url, secret: SECRET, retryDelaysMs: [10] });
-    expect(put).toEqual({ status: 200, body: { target: { url: rx.url, retryDelaysMs: [10], maxConcurrentRequests: 10 }, state: expect.objectContaining({ queued: 0 }) } });
+    expect(put).toEqual({
+      status: 200,
+      body: { target: { url: rx.url, retryDelaysMs: [10], maxConcurrentRequests: 10 }, state: expect.objectContaining({ queued: 0 }) },
+    });
 
     const contact = em.store.all('contacts')[0]!;
     const created = await admin(em, 'POST', '/records/invoices', {
@@ -306,7 +334,12 @@ describe('emulator webhooks', () => {
     ]);
     em.mutate.update('contacts', c.id, { firstname: 'reject' });
     await em.waitForIdle();
-    expect(em.deliveries().slice(3).map((d) => [d.attempt, d.status])).toEqual([[1, 401]]);
+    expect(
+      em
+        .deliveries()
+        .slice(3)
+        .map((d) => [d.attempt, d.status]),
+    ).toEqual([[1, 401]]);
 
     // Nothing listens on a port that was just closed: a connection error, retried.
     const closed = await new Receiver().start();
@@ -364,7 +397,12 @@ describe('emulator webhooks', () => {
   it('stop() cancels pending retries and batch timers and leaves no timers behind', async () => {
     const rx = await receiver();
     rx.answer = () => 500;
-    const em = await startEmulator({ credentials: [TOKEN], scale: { contacts: 3, invoices: 1, orders: 1 }, webhook: { url: rx.url, secret: SECRET, retryDelaysMs: [60_000] }, webhookBatchWindowMs: 60_000 });
+    const em = await startEmulator({
+      credentials: [TOKEN],
+      scale: { contacts: 3, invoices: 1, orders: 1 },
+      webhook: { url: rx.url, secret: SECRET, retryDelaysMs: [60_000] },
+      webhookBatchWindowMs: 60_000,
+    });
     started.push(em);
     const delivered = new Promise((resolve) => em.onWebhookDelivery(resolve));
     // 100 events go at once; the 101st waits for the (long) batch window.

@@ -20,14 +20,22 @@ async function call(em: { url: string }, method: string, path: string, body?: un
   const headers: Record<string, string> = {};
   if (token !== null) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${em.url}${path}`, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+  const res = await fetch(`${em.url}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
 }
 
 /** A 2026-03 token-endpoint call that must succeed. */
 async function tokenCall(em: { url: string }, form: Record<string, string>): Promise<{ access_token: string; refresh_token: string }> {
-  const res = await fetch(`${em.url}/oauth/2026-03/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form) });
+  const res = await fetch(`${em.url}/oauth/2026-03/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(form),
+  });
   expect(res.status).toBe(200);
   return (await res.json()) as { access_token: string; refresh_token: string };
 }
@@ -139,7 +147,7 @@ describe('HubSpot emulator', () => {
       expect(spec.contacts.problems('CollectionResponseSimplePublicObjectWithAssociationsForwardPaging', res.body)).toEqual([]);
     });
 
-    it('embeds associations in HubSpot\'s shape', async () => {
+    it("embeds associations in HubSpot's shape", async () => {
       const res = await call(em, 'GET', '/crm/v3/objects/invoices?limit=5&associations=contacts,line_items,unknown_thing');
       expect(spec.invoices.problems('CollectionResponseSimplePublicObjectWithAssociationsForwardPaging', res.body)).toEqual([]);
       for (const r of res.body.results) {
@@ -192,7 +200,7 @@ describe('HubSpot emulator', () => {
   });
 
   describe('get one', () => {
-    it('answers a record, or 404 with HubSpot\'s error body', async () => {
+    it("answers a record, or 404 with HubSpot's error body", async () => {
       const first = em.store.all('orders')[0];
       if (!first) throw new Error('seed');
       const ok = await call(em, 'GET', `/crm/v3/objects/orders/${first.id}?properties=hs_total_price&associations=contacts`);
@@ -215,11 +223,17 @@ describe('HubSpot emulator', () => {
   });
 
   describe('batch read', () => {
-    const ids = () => em.store.all('contacts').slice(0, 3).map((c) => c.id);
+    const ids = () =>
+      em.store
+        .all('contacts')
+        .slice(0, 3)
+        .map((c) => c.id);
 
     it('answers 200 when every id exists, in the spec shape', async () => {
       const res = await call(em, 'POST', '/crm/v3/objects/contacts/batch/read', {
-        inputs: ids().reverse().map((id) => ({ id })),
+        inputs: ids()
+          .reverse()
+          .map((id) => ({ id })),
         properties: ['email', 'firstname'],
         propertiesWithHistory: [],
       });
@@ -299,14 +313,19 @@ describe('HubSpot emulator', () => {
     it('filters with EQ (case-insensitive), IN, HAS_PROPERTY and NOT_HAS_PROPERTY', async () => {
       const c = em.store.all('contacts')[10];
       if (!c) throw new Error('seed');
-      const eq = await search('contacts', { filterGroups: [{ filters: [{ propertyName: 'email', operator: 'EQ', value: (c.properties.email ?? '').toUpperCase() }] }] });
+      const eq = await search('contacts', {
+        filterGroups: [{ filters: [{ propertyName: 'email', operator: 'EQ', value: (c.properties.email ?? '').toUpperCase() }] }],
+      });
       expect(eq.body.results.map((r: { id: string }) => r.id)).toEqual([c.id]);
       const inOp = await search('contacts', {
         filterGroups: [{ filters: [{ propertyName: 'hs_object_id', operator: 'IN', values: [c.id, em.store.all('contacts')[11]?.id] }] }],
       });
       expect(inOp.body.total).toBe(2);
       const withMobile = await search('contacts', { filterGroups: [{ filters: [{ propertyName: 'mobilephone', operator: 'HAS_PROPERTY' }] }], limit: 0 });
-      const withoutMobile = await search('contacts', { filterGroups: [{ filters: [{ propertyName: 'mobilephone', operator: 'NOT_HAS_PROPERTY' }] }], limit: 0 });
+      const withoutMobile = await search('contacts', {
+        filterGroups: [{ filters: [{ propertyName: 'mobilephone', operator: 'NOT_HAS_PROPERTY' }] }],
+        limit: 0,
+      });
       expect(withMobile.body.total + withoutMobile.body.total).toBe(300);
       expect(withMobile.body.total).toBe(200);
     });
@@ -325,7 +344,9 @@ describe('HubSpot emulator', () => {
       expect(times).toEqual([...times].sort((a, b) => a - b));
       const gt = await search('invoices', { filterGroups: [{ filters: [{ propertyName: 'hs_lastmodifieddate', operator: 'GT', value: String(pivot) }] }] });
       const lt = await search('invoices', { filterGroups: [{ filters: [{ propertyName: 'hs_lastmodifieddate', operator: 'LT', value: String(pivot) }] }] });
-      const lte = await search('invoices', { filterGroups: [{ filters: [{ propertyName: 'hs_lastmodifieddate', operator: 'LTE', value: new Date(pivot).toISOString() }] }] });
+      const lte = await search('invoices', {
+        filterGroups: [{ filters: [{ propertyName: 'hs_lastmodifieddate', operator: 'LTE', value: new Date(pivot).toISOString() }] }],
+      });
       expect(gt.body.total + lte.body.total).toBe(all.length);
       expect(lt.body.total + gte.body.total).toBe(all.length);
       // Two groups are OR-ed.
@@ -345,7 +366,10 @@ describe('HubSpot emulator', () => {
         const first = em.store.all(type)[0];
         if (!first) throw new Error('seed');
         const contactId = em.store.associated(type, first.id, 'contacts')[0] ?? '';
-        const res = await search(type, { filterGroups: [{ filters: [{ propertyName: 'associations.contact', operator: 'EQ', value: contactId }] }], limit: 100 });
+        const res = await search(type, {
+          filterGroups: [{ filters: [{ propertyName: 'associations.contact', operator: 'EQ', value: contactId }] }],
+          limit: 100,
+        });
         expect(res.status).toBe(200);
         const expected = em.store.associated('contacts', contactId, type).sort();
         expect(res.body.results.map((r: { id: string }) => r.id).sort()).toEqual(expected);
@@ -384,7 +408,7 @@ describe('HubSpot emulator', () => {
       }
     });
 
-    it('enforces HubSpot\'s search limits', async () => {
+    it("enforces HubSpot's search limits", async () => {
       expect((await search('contacts', { limit: 201 })).status).toBe(400);
       const tooManyGroups = Array.from({ length: 6 }, () => ({ filters: [{ propertyName: 'email', operator: 'HAS_PROPERTY' }] }));
       expect((await search('contacts', { filterGroups: tooManyGroups })).status).toBe(400);
@@ -408,7 +432,11 @@ describe('HubSpot emulator', () => {
           properties: ['jobtitle'],
         });
         expect(res.body.results).toHaveLength(1);
-        expect(res.body.results[0]).toMatchObject({ id: target.id, updatedAt: '2027-01-01T00:00:00.000Z', properties: { jobtitle: 'CFO', lastmodifieddate: '2027-01-01T00:00:00.000Z' } });
+        expect(res.body.results[0]).toMatchObject({
+          id: target.id,
+          updatedAt: '2027-01-01T00:00:00.000Z',
+          properties: { jobtitle: 'CFO', lastmodifieddate: '2027-01-01T00:00:00.000Z' },
+        });
       } finally {
         await local.stop();
       }
@@ -546,9 +574,18 @@ describe('HubSpot emulator rate limits', () => {
     const em = await start({ dailyLimit: 5, oauth: { clients: apps } });
     /** Installs an app (authorization code flow on the 2026-03 endpoint): its access and refresh tokens. */
     const install = async (app: (typeof apps)[number]) => {
-      const authorize = await fetch(`${em.url}/oauth/authorize?${new URLSearchParams({ client_id: app.clientId, redirect_uri: 'http://127.0.0.1:9/cb', scope: 'crm.objects.contacts.read' })}`, { redirect: 'manual' });
+      const authorize = await fetch(
+        `${em.url}/oauth/authorize?${new URLSearchParams({ client_id: app.clientId, redirect_uri: 'http://127.0.0.1:9/cb', scope: 'crm.objects.contacts.read' })}`,
+        { redirect: 'manual' },
+      );
       const code = new URL(authorize.headers.get('location') ?? '').searchParams.get('code') ?? '';
-      return tokenCall(em, { grant_type: 'authorization_code', client_id: app.clientId, client_secret: app.clientSecret, redirect_uri: 'http://127.0.0.1:9/cb', code });
+      return tokenCall(em, {
+        grant_type: 'authorization_code',
+        client_id: app.clientId,
+        client_secret: app.clientSecret,
+        redirect_uri: 'http://127.0.0.1:9/cb',
+        code,
+      });
     };
     try {
       const a = await install(apps[0]!);
@@ -568,7 +605,12 @@ describe('HubSpot emulator rate limits', () => {
       expect(limited.status).toBe(429);
       expect(limited.body).toMatchObject({ errorType: 'RATE_LIMIT', policyName: 'TEN_SECONDLY_ROLLING' });
       // The window is the account's, not the token's: a refreshed token is still limited.
-      const refreshed = await tokenCall(em, { grant_type: 'refresh_token', client_id: apps[0]!.clientId, client_secret: apps[0]!.clientSecret, refresh_token: a.refresh_token });
+      const refreshed = await tokenCall(em, {
+        grant_type: 'refresh_token',
+        client_id: apps[0]!.clientId,
+        client_secret: apps[0]!.clientSecret,
+        refresh_token: a.refresh_token,
+      });
       expect(refreshed.access_token).not.toBe(a.access_token);
       expect((await call(em, 'GET', '/crm/v3/objects/contacts?limit=1', undefined, refreshed.access_token)).status).toBe(429);
       // Another app installed in the same account has its own window; a private-app token keeps 190/10 s + daily.

@@ -17,7 +17,17 @@ import {
   type CrmObjectType,
 } from './client.ts';
 import { HUBSPOT_PAGE_MAX, hubspotManifest } from './manifest.ts';
-import { associatedIds, associationsTruncated, mapContact, mapInvoice, mapLineItems, mapOrder, type HubSpotObject, type MapOptions, type Related } from './mappers.ts';
+import {
+  associatedIds,
+  associationsTruncated,
+  mapContact,
+  mapInvoice,
+  mapLineItems,
+  mapOrder,
+  type HubSpotObject,
+  type MapOptions,
+  type Related,
+} from './mappers.ts';
 import { hubspotWebhooks } from './webhooks.ts';
 
 export { hubspotManifest } from './manifest.ts';
@@ -199,7 +209,13 @@ function commerceLoader<M extends InvoiceModel | OrderModel>(
     async list(args, ctx): Promise<ListPage<M>> {
       const page = await fetchPage(type, args, ctx, properties, ['contacts', 'line_items']);
       // Search answers carry no associations: the contact links take one batch call for the page.
-      const contacts = page.searched ? await contactLinks(type, page.results.map((r) => r.id), ctx) : inlineContactLinks(page.results);
+      const contacts = page.searched
+        ? await contactLinks(
+            type,
+            page.results.map((r) => r.id),
+            ctx,
+          )
+        : inlineContactLinks(page.results);
       const options = mapOptions(ctx);
       return {
         nodes: mapAll(entity, page.results, (raw) => map(raw, { contactRemoteId: contacts.get(raw.id) ?? null }, options)),

@@ -118,9 +118,25 @@ describe('mapInvoice', () => {
     });
     expect(inv.lineItems).toBeNull();
     expect(linesOf(raw, inv.currency)).toEqual([
-      { remoteId: '9301', description: 'Extra seat', quantity: '2', unitPrice: { amount: '5.00', currency: 'USD' }, amount: { amount: '10.00', currency: 'USD' }, sku: 'ADD-SEAT', productRemoteId: '1500004' },
+      {
+        remoteId: '9301',
+        description: 'Extra seat',
+        quantity: '2',
+        unitPrice: { amount: '5.00', currency: 'USD' },
+        amount: { amount: '10.00', currency: 'USD' },
+        sku: 'ADD-SEAT',
+        productRemoteId: '1500004',
+      },
       // No line item currency: the invoice's applies.
-      { remoteId: '9302', description: 'Custom work', quantity: '1', unitPrice: { amount: '8.18', currency: 'USD' }, amount: { amount: '8.18', currency: 'USD' }, sku: null, productRemoteId: null },
+      {
+        remoteId: '9302',
+        description: 'Custom work',
+        quantity: '1',
+        unitPrice: { amount: '8.18', currency: 'USD' },
+        amount: { amount: '8.18', currency: 'USD' },
+        sku: null,
+        productRemoteId: null,
+      },
     ]);
     expect(modelProblems(inv, 'hubspot')).toEqual([]);
   });
@@ -190,8 +206,26 @@ describe('mapOrder', () => {
       discount: { amount: '0.00', currency: 'EUR' },
       total: { amount: '183.27', currency: 'EUR' },
       refunded: null,
-      billingAddress: { type: 'BILLING', name: 'Ada Lovelace', line1: 'Invalidenstraße 1', line2: null, city: 'Berlin', region: 'BE', postalCode: '10115', country: 'DE' },
-      shippingAddress: { type: 'SHIPPING', name: 'Ada Lovelace', line1: 'Am Kanal 2', line2: null, city: 'Potsdam', region: 'BB', postalCode: '14467', country: 'DE' },
+      billingAddress: {
+        type: 'BILLING',
+        name: 'Ada Lovelace',
+        line1: 'Invalidenstraße 1',
+        line2: null,
+        city: 'Berlin',
+        region: 'BE',
+        postalCode: '10115',
+        country: 'DE',
+      },
+      shippingAddress: {
+        type: 'SHIPPING',
+        name: 'Ada Lovelace',
+        line1: 'Am Kanal 2',
+        line2: null,
+        city: 'Potsdam',
+        region: 'BB',
+        postalCode: '14467',
+        country: 'DE',
+      },
       placedAt: '2024-02-10T16:20:00.000Z',
     });
     expect(o.lineItems).toBeNull();

@@ -278,7 +278,11 @@ export function mapInvoice(raw: HubSpotObject, related: Related, options: MapOpt
 // Order
 // ---------------------------------------------------------------------------------------------
 
-const norm = (v: string) => v.trim().toLowerCase().replace(/[\s-]+/g, '_');
+const norm = (v: string) =>
+  v
+    .trim()
+    .toLowerCase()
+    .replace(/[\s-]+/g, '_');
 
 const ORDER_STATUS: Record<string, OrderStatus> = {
   open: 'OPEN',

@@ -30,7 +30,10 @@ describe('@hubspot/api-client against the emulator', () => {
   });
 
   it('contacts batchApi.read answers 200, and 207 with errors for missing ids', async () => {
-    const ids = em.store.all('contacts').slice(0, 3).map((c) => c.id);
+    const ids = em.store
+      .all('contacts')
+      .slice(0, 3)
+      .map((c) => c.id);
     const ok = await client.crm.contacts.batchApi.read({ inputs: ids.map((id) => ({ id })), properties: ['email', 'firstname'], propertiesWithHistory: [] });
     expect(ok.status).toBe('COMPLETE');
     expect(ok.results.map((r) => r.id).sort()).toEqual([...ids].sort());
@@ -69,7 +72,7 @@ describe('@hubspot/api-client against the emulator', () => {
     expect(res.results[0]?.to.map((t) => String(t.toObjectId))).toEqual(em.store.associated('invoices', inv.id, 'line_items'));
   });
 
-  it('surfaces the emulator\'s 401 as an ApiException', async () => {
+  it("surfaces the emulator's 401 as an ApiException", async () => {
     const bad = new Client({ accessToken: 'nope', basePath: em.url });
     await expect(bad.crm.contacts.basicApi.getPage(1)).rejects.toMatchObject({ code: 401, body: { category: 'INVALID_AUTHENTICATION' } });
   });

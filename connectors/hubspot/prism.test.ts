@@ -125,7 +125,9 @@ describe('connector requests against Prism serving the contacts v3 spec', () => 
   });
 
   it('Contact.list with filters sends a valid search request', async () => {
-    const page = await hubspot.loaders.Contact!.list({ first: 25, filter: { updatedSince: '2026-01-01T00:00:00Z', email: 'a@b.example' } }, ctx()).catch(not422);
+    const page = await hubspot.loaders
+      .Contact!.list({ first: 25, filter: { updatedSince: '2026-01-01T00:00:00Z', email: 'a@b.example' } }, ctx())
+      .catch(not422);
     expect(Array.isArray(page.nodes)).toBe(true);
   });
 });

@@ -24,7 +24,9 @@ function proseIn(node: unknown, at = '#', underPropertyNames = false): string[] 
 }
 
 describe('committed spec extracts', () => {
-  const files = readdirSync(SPECS).filter((f) => f.endsWith('.json') && f !== 'sources.json').sort();
+  const files = readdirSync(SPECS)
+    .filter((f) => f.endsWith('.json') && f !== 'sources.json')
+    .sort();
 
   it('are exactly the files the tests read, each with a source in sources.json', () => {
     expect(files).toEqual(Object.values(SPEC_FILES).sort());
@@ -60,7 +62,17 @@ describe('extract-openapi', () => {
           summary: 'List things',
           description: 'Lists the things.',
           operationId: 'get-things',
-          parameters: [{ name: 'limit', in: 'query', description: 'Page size.', required: false, style: 'form', explode: true, schema: { type: 'integer', format: 'int32', example: 10, default: 10 } }],
+          parameters: [
+            {
+              name: 'limit',
+              in: 'query',
+              description: 'Page size.',
+              required: false,
+              style: 'form',
+              explode: true,
+              schema: { type: 'integer', format: 'int32', example: 10, default: 10 },
+            },
+          ],
           responses: {
             '200': { description: 'successful operation', content: { 'application/json': { schema: { $ref: '#/components/schemas/Thing' }, example: null } } },
             default: { description: '', $ref: '#/components/responses/Error' },
@@ -79,14 +91,19 @@ describe('extract-openapi', () => {
           description: 'A thing.',
           properties: {
             id: { type: 'string', example: '512' },
-            description: { type: 'string', description: 'The thing\'s own description field (a name, kept).' },
+            description: { type: 'string', description: "The thing's own description field (a name, kept)." },
             kind: { type: 'string', enum: ['a', 'b'], externalDocs: { url: 'https://example.com' } },
           },
           example: { id: '512' },
         },
       },
       responses: { Error: { description: 'An error occurred.', content: { '*/*': { schema: { type: 'object' } } } } },
-      securitySchemes: { oauth2: { type: 'oauth2', flows: { authorizationCode: { authorizationUrl: 'https://x/authorize', tokenUrl: 'https://x/token', scopes: { 'things.read': 'Read things' } } } } },
+      securitySchemes: {
+        oauth2: {
+          type: 'oauth2',
+          flows: { authorizationCode: { authorizationUrl: 'https://x/authorize', tokenUrl: 'https://x/token', scopes: { 'things.read': 'Read things' } } },
+        },
+      },
     },
   };
 
@@ -97,7 +114,9 @@ describe('extract-openapi', () => {
     expect(text).not.toMatch(/introduction|Lists the things|Page size|A thing\.|successful operation|Read things|Production|An error occurred/);
     expect(out.info).toMatchObject({ title: 'Things', version: 'v3', 'x-extract': { source: { ...source, sha256: expect.any(String) } } });
     const get = out.paths['/things'].get;
-    expect(get.parameters).toEqual([{ name: 'limit', in: 'query', required: false, style: 'form', explode: true, schema: { type: 'integer', format: 'int32', default: 10 } }]);
+    expect(get.parameters).toEqual([
+      { name: 'limit', in: 'query', required: false, style: 'form', explode: true, schema: { type: 'integer', format: 'int32', default: 10 } },
+    ]);
     expect(get.responses).toEqual({
       '200': { description: '', content: { 'application/json': { schema: { $ref: '#/components/schemas/Thing' } } } },
       default: { $ref: '#/components/responses/Error' },

@@ -102,5 +102,10 @@ export function recordedFixtures(): Array<{ name: string; entity: 'Contact' | 'I
     raw: readFixture('contact-archived.json'),
     map: (r: unknown): EntityModel => mapContact(r as HubSpotObject),
   };
-  return [...contacts, archived, ...commerceFixtures('invoices-list-with-associations.json', 'Invoice'), ...commerceFixtures('orders-list-with-associations.json', 'Order')];
+  return [
+    ...contacts,
+    archived,
+    ...commerceFixtures('invoices-list-with-associations.json', 'Invoice'),
+    ...commerceFixtures('orders-list-with-associations.json', 'Order'),
+  ];
 }

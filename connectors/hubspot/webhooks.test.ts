@@ -54,12 +54,26 @@ describe('verify (signature v3)', () => {
     expect(sdk(URI, BODY, TS)).toBe(V3);
     const now = Date.now();
     const url = 'https://gateway.example.org/webhooks/hubspot/conn_1?tenant=acme&x=1';
-    const body = JSON.stringify([{ eventId: 7, subscriptionId: 1, portalId: 62515, appId: 1, occurredAt: now, subscriptionType: 'contact.propertyChange', attemptNumber: 0, objectId: 9, changeSource: 'CRM_UI', propertyName: 'email', propertyValue: 'zoë@example.com' }]);
+    const body = JSON.stringify([
+      {
+        eventId: 7,
+        subscriptionId: 1,
+        portalId: 62515,
+        appId: 1,
+        occurredAt: now,
+        subscriptionType: 'contact.propertyChange',
+        attemptNumber: 0,
+        objectId: 9,
+        changeSource: 'CRM_UI',
+        propertyName: 'email',
+        propertyValue: 'zoë@example.com',
+      },
+    ]);
     const headers = { 'x-hubspot-signature-v3': sdk(url, body, now - 1000), 'x-hubspot-request-timestamp': String(now - 1000) };
     expect(verify(input({ url, now, rawBody: Buffer.from(body, 'utf8') }, headers)).ok).toBe(true);
   });
 
-  it('is the connector\'s webhooks implementation, matching the manifest', () => {
+  it("is the connector's webhooks implementation, matching the manifest", () => {
     expect(hubspot.webhooks).toBe(hubspotWebhooks);
     expect(hubspotManifest.webhooks.toleranceSeconds * 1000).toBe(SIGNATURE_TOLERANCE_MS);
     expect(hubspotManifest.webhooks.signatureHeader).toBe('x-hubspot-signature-v3');
@@ -135,7 +149,10 @@ describe('verify (signature v3)', () => {
     const url = 'https://example.com/webhooks/hubspot?next=https%3A%2F%2Fapp.example%2Fa%2Cb&q=a%20b';
     expect(signedUri(url)).toBe('https://example.com/webhooks/hubspot?next=https://app.example/a,b&q=a%20b');
     const now = Date.now();
-    const asDecoded = input({ url, now }, { 'x-hubspot-signature-v3': signV3(SECRET, 'POST', signedUri(url), BODY, now), 'x-hubspot-request-timestamp': String(now) });
+    const asDecoded = input(
+      { url, now },
+      { 'x-hubspot-signature-v3': signV3(SECRET, 'POST', signedUri(url), BODY, now), 'x-hubspot-request-timestamp': String(now) },
+    );
     const asGiven = input({ url, now }, { 'x-hubspot-signature-v3': signV3(SECRET, 'POST', url, BODY, now), 'x-hubspot-request-timestamp': String(now) });
     expect(verify(asDecoded).ok).toBe(true);
     expect(verify(asGiven).ok).toBe(true);
@@ -172,7 +189,16 @@ const common = { occurredAt: new Date(1_700_000_123_456).toISOString(), version:
 describe('toEvents', () => {
   it('maps the documented example', () => {
     expect(eventsOf(Buffer.from(BODY, 'utf8'))).toEqual([
-      { eventId: '62515:12345:1', type: 'CREATED', entity: 'Contact', remoteId: '123', occurredAt: '2019-07-26T04:00:00.000Z', version: 1564113600000, model: null, account: '62515' },
+      {
+        eventId: '62515:12345:1',
+        type: 'CREATED',
+        entity: 'Contact',
+        remoteId: '123',
+        occurredAt: '2019-07-26T04:00:00.000Z',
+        version: 1564113600000,
+        model: null,
+        account: '62515',
+      },
     ]);
   });
 
@@ -196,7 +222,17 @@ describe('toEvents', () => {
   });
 
   it('maps a merge to an update of the survivor and deletions of the merged records', () => {
-    const merge = { ...base, eventId: 9, subscriptionId: 20, subscriptionType: 'contact.merge', objectId: 201, primaryObjectId: 201, mergedObjectIds: [202, 203], newObjectId: 201, numberOfPropertiesMoved: 4 };
+    const merge = {
+      ...base,
+      eventId: 9,
+      subscriptionId: 20,
+      subscriptionType: 'contact.merge',
+      objectId: 201,
+      primaryObjectId: 201,
+      mergedObjectIds: [202, 203],
+      newObjectId: 201,
+      numberOfPropertiesMoved: 4,
+    };
     expect(eventsOf(body([merge]))).toEqual([
       { ...common, eventId: '62515:20:9', type: 'UPDATED', entity: 'Contact', remoteId: '201' },
       { ...common, eventId: '62515:20:9:202', type: 'DELETED', entity: 'Contact', remoteId: '202' },
@@ -217,12 +253,39 @@ describe('toEvents', () => {
     const events = eventsOf(
       body([
         { ...base, eventId: 1, subscriptionId: 30, subscriptionType: 'object.creation', objectTypeId: '0-53', objectId: 30001, changeFlag: 'NEW' },
-        { ...base, eventId: 2, subscriptionId: 31, subscriptionType: 'object.propertyChange', objectTypeId: '0-53', objectId: 30001, propertyName: 'hs_invoice_status', propertyValue: 'paid' },
+        {
+          ...base,
+          eventId: 2,
+          subscriptionId: 31,
+          subscriptionType: 'object.propertyChange',
+          objectTypeId: '0-53',
+          objectId: 30001,
+          propertyName: 'hs_invoice_status',
+          propertyValue: 'paid',
+        },
         { ...base, eventId: 3, subscriptionId: 32, subscriptionType: 'object.deletion', objectTypeId: '0-53', objectId: 30002 },
         { ...base, eventId: 4, subscriptionId: 40, subscriptionType: 'object.creation', objectTypeId: '0-123', objectId: 50001 },
-        { ...base, eventId: 5, subscriptionId: 41, subscriptionType: 'object.propertyChange', objectTypeId: '0-123', objectId: 50001, propertyName: 'hs_pipeline_stage', propertyValue: 'shipped' },
+        {
+          ...base,
+          eventId: 5,
+          subscriptionId: 41,
+          subscriptionType: 'object.propertyChange',
+          objectTypeId: '0-123',
+          objectId: 50001,
+          propertyName: 'hs_pipeline_stage',
+          propertyValue: 'shipped',
+        },
         { ...base, eventId: 6, subscriptionId: 42, subscriptionType: 'object.deletion', objectTypeId: '0-123', objectId: 50002 },
-        { ...base, eventId: 7, subscriptionId: 50, subscriptionType: 'object.propertyChange', objectTypeId: '0-1', objectId: 1001, propertyName: 'phone', propertyValue: '' },
+        {
+          ...base,
+          eventId: 7,
+          subscriptionId: 50,
+          subscriptionType: 'object.propertyChange',
+          objectTypeId: '0-1',
+          objectId: 1001,
+          propertyName: 'phone',
+          propertyValue: '',
+        },
       ]),
     );
     expect(events.map((e) => [e.eventId, e.type, e.entity, e.remoteId])).toEqual([
@@ -246,7 +309,16 @@ describe('toEvents', () => {
         { ...base, eventId: 1, subscriptionId: 1, subscriptionType: 'deal.creation', objectId: 5 },
         { ...base, eventId: 2, subscriptionId: 2, subscriptionType: 'object.creation', objectTypeId: '0-2', objectId: 6 },
         { ...base, eventId: 3, subscriptionId: 3, subscriptionType: 'object.creation', objectId: 7 },
-        { ...base, eventId: 4, subscriptionId: 4, subscriptionType: 'contact.associationChange', fromObjectId: 1, toObjectId: 2, associationType: 'CONTACT_TO_COMPANY', associationRemoved: false },
+        {
+          ...base,
+          eventId: 4,
+          subscriptionId: 4,
+          subscriptionType: 'contact.associationChange',
+          fromObjectId: 1,
+          toObjectId: 2,
+          associationType: 'CONTACT_TO_COMPANY',
+          associationRemoved: false,
+        },
         { ...base, eventId: 5, subscriptionId: 5, subscriptionType: 'conversation.creation', objectId: 8 },
         { ...base, eventId: 6, subscriptionId: 6, subscriptionType: 'contact.toString', objectId: 9 },
         { ...base, eventId: 7, subscriptionId: 7, subscriptionType: 'object.privacyDeletion', objectTypeId: '0-1', objectId: 10 },
@@ -265,7 +337,8 @@ describe('toEvents', () => {
   });
 
   it('refuses a body of more than 100 events (HubSpot never sends one) and takes exactly 100', () => {
-    const events = (n: number) => Array.from({ length: n }, (_, i) => ({ ...base, eventId: i + 1, subscriptionId: 5, subscriptionType: 'contact.creation', objectId: i + 1 }));
+    const events = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({ ...base, eventId: i + 1, subscriptionId: 5, subscriptionType: 'contact.creation', objectId: i + 1 }));
     expect(eventsOf(body(events(100)))).toHaveLength(100);
     const err = errorOf(toEvents(body(events(101))));
     expect(err.code).toBe('UPSTREAM_BAD_RESPONSE');

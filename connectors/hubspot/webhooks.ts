@@ -104,7 +104,7 @@ function mismatchHint(input: WebhookVerifyInput, method: string, provided: Buffe
       return ` It matches the same URL with ${other}://: the gateway probably sits behind a TLS-terminating proxy; configure its public URL.`;
     }
   }
-  return ' Check that the URL is exactly the one HubSpot called (public host, scheme, query string in its order), that the body is the raw bytes (not re-serialized JSON), and that the secret is the app\'s client secret (not an access token).';
+  return " Check that the URL is exactly the one HubSpot called (public host, scheme, query string in its order), that the body is the raw bytes (not re-serialized JSON), and that the secret is the app's client secret (not an access token).";
 }
 
 export function verify(input: WebhookVerifyInput): Result<void> {
@@ -218,7 +218,13 @@ function eventsFor(event: Json, index: number): ChangeEvent[] {
   if (typeof occurredAtMs !== 'number' || !Number.isSafeInteger(occurredAtMs) || occurredAtMs < 0) {
     throw new BadEvent(`event [${index}] has no valid occurredAt (epoch ms)`);
   }
-  const base = { entity: kind.entity, occurredAt: new Date(occurredAtMs).toISOString(), version: occurredAtMs, model: null, account: idOf(event, 'portalId', index) };
+  const base = {
+    entity: kind.entity,
+    occurredAt: new Date(occurredAtMs).toISOString(),
+    version: occurredAtMs,
+    model: null,
+    account: idOf(event, 'portalId', index),
+  };
   if (kind.action !== 'MERGE') return [{ ...base, eventId, type: kind.action, remoteId: objectId }];
 
   // Merge: the surviving record changed (or was created by the merge); the others are gone.

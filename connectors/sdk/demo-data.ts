@@ -13,14 +13,69 @@ export interface DemoPerson {
   address: { line1: string; city: string; region: string; postalCode: string; country: string };
 }
 
-const FIRST = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Donald', 'Frances', 'Ken', 'Margaret', 'Dennis', 'Radia', 'Tim', 'Sophie', 'Linus', 'Hedy', 'John', 'Katherine', 'Guido', 'Anita', 'Bjarne', 'Yukihiro', 'Annie', 'Niklaus', 'Shafi'];
-const LAST = ['Lovelace', 'Hopper', 'Turing', 'Dijkstra', 'Liskov', 'Knuth', 'Allen', 'Thompson', 'Hamilton', 'Ritchie', 'Perlman', 'Berners-Lee', 'Wilson', 'Torvalds', 'Lamarr', 'McCarthy', 'Johnson', 'van Rossum', 'Borg', 'Stroustrup', 'Matsumoto', 'Easley', 'Wirth', 'Goldwasser'];
+const FIRST = [
+  'Ada',
+  'Grace',
+  'Alan',
+  'Edsger',
+  'Barbara',
+  'Donald',
+  'Frances',
+  'Ken',
+  'Margaret',
+  'Dennis',
+  'Radia',
+  'Tim',
+  'Sophie',
+  'Linus',
+  'Hedy',
+  'John',
+  'Katherine',
+  'Guido',
+  'Anita',
+  'Bjarne',
+  'Yukihiro',
+  'Annie',
+  'Niklaus',
+  'Shafi',
+];
+const LAST = [
+  'Lovelace',
+  'Hopper',
+  'Turing',
+  'Dijkstra',
+  'Liskov',
+  'Knuth',
+  'Allen',
+  'Thompson',
+  'Hamilton',
+  'Ritchie',
+  'Perlman',
+  'Berners-Lee',
+  'Wilson',
+  'Torvalds',
+  'Lamarr',
+  'McCarthy',
+  'Johnson',
+  'van Rossum',
+  'Borg',
+  'Stroustrup',
+  'Matsumoto',
+  'Easley',
+  'Wirth',
+  'Goldwasser',
+];
 const COMPANIES = ['Acme Corp', 'Globex', 'Initech', 'Umbrella', 'Hooli', 'Stark Industries', 'Wayne Enterprises', 'Soylent', 'Tyrell', 'Cyberdyne'];
 const TITLES = ['CEO', 'CTO', 'Head of Finance', 'Engineer', 'Buyer', 'Operations Manager', 'Accountant', 'Founder'];
 const CITIES: Array<[string, string, string, string]> = [
-  ['Berlin', 'BE', '10115', 'DE'], ['London', 'ENG', 'EC1A 1BB', 'GB'], ['New York', 'NY', '10001', 'US'],
-  ['San Francisco', 'CA', '94105', 'US'], ['Paris', 'IDF', '75001', 'FR'], ['Tokyo', '13', '100-0001', 'JP'],
-  ['Toronto', 'ON', 'M5H 2N2', 'CA'], ['Amsterdam', 'NH', '1012 JS', 'NL'],
+  ['Berlin', 'BE', '10115', 'DE'],
+  ['London', 'ENG', 'EC1A 1BB', 'GB'],
+  ['New York', 'NY', '10001', 'US'],
+  ['San Francisco', 'CA', '94105', 'US'],
+  ['Paris', 'IDF', '75001', 'FR'],
+  ['Tokyo', '13', '100-0001', 'JP'],
+  ['Toronto', 'ON', 'M5H 2N2', 'CA'],
+  ['Amsterdam', 'NH', '1012 JS', 'NL'],
 ];
 
 export function demoPeople(count: number, seed = 42): DemoPerson[] {

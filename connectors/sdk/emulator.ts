@@ -145,9 +145,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatorH
         r.keys.forEach((k, i) => (req.params[k] = decodeURIComponent(m[i + 1] ?? '')));
         break;
       }
-      const operation = route
-        ? route.operation.replace(/\{(\w+)\}/g, (_, k: string) => req.params[k] ?? k)
-        : 'unmatched';
+      const operation = route ? route.operation.replace(/\{(\w+)\}/g, (_, k: string) => req.params[k] ?? k) : 'unmatched';
       const record = (status: number) =>
         recorded.push({ method: req.method, path: req.path, operation, status, at: Date.now(), credential: options.credentialOf?.(req) ?? null });
 

@@ -24,11 +24,7 @@ export interface ConnectorErrorOptions {
   cause?: unknown;
 }
 
-const RETRYABLE_BY_DEFAULT: ReadonlySet<ConnectorErrorCode> = new Set([
-  'UPSTREAM_RATE_LIMITED',
-  'UPSTREAM_UNAVAILABLE',
-  'UPSTREAM_TIMEOUT',
-]);
+const RETRYABLE_BY_DEFAULT: ReadonlySet<ConnectorErrorCode> = new Set(['UPSTREAM_RATE_LIMITED', 'UPSTREAM_UNAVAILABLE', 'UPSTREAM_TIMEOUT']);
 
 export class ConnectorError extends Error {
   override readonly name = 'ConnectorError';

@@ -52,7 +52,9 @@ const oauth2Schema = z.object({
    */
   refreshTokenRotation: z.enum(['never', 'optional', 'always']),
   /** Values the tenant supplies to start a connection (Shopify's shop domain), checked by pattern. */
-  connectParams: z.array(z.object({ name: z.string().regex(/^[a-z][a-zA-Z0-9_]{0,31}$/), pattern: z.string().min(1), description: z.string().min(1) })).optional(),
+  connectParams: z
+    .array(z.object({ name: z.string().regex(/^[a-z][a-zA-Z0-9_]{0,31}$/), pattern: z.string().min(1), description: z.string().min(1) }))
+    .optional(),
   /** Token-response fields kept as non-secret connection settings: settings key → response field. */
   settingsFromTokenResponse: z.record(z.string(), z.string()).optional(),
   /**
@@ -123,8 +125,14 @@ export const manifestSchema = z.object({
    * tolerance in seconds, either way (null: the provider signs no timestamp).
    */
   webhooks: z.object({
-    signatureHeader: z.string().regex(/^[a-z0-9-]+$/, 'a lower-case header name').nullable(),
-    timestampHeader: z.string().regex(/^[a-z0-9-]+$/, 'a lower-case header name').nullable(),
+    signatureHeader: z
+      .string()
+      .regex(/^[a-z0-9-]+$/, 'a lower-case header name')
+      .nullable(),
+    timestampHeader: z
+      .string()
+      .regex(/^[a-z0-9-]+$/, 'a lower-case header name')
+      .nullable(),
     toleranceSeconds: z.number().int().positive().nullable(),
   }),
 });

@@ -49,7 +49,13 @@ export function createTestContext(options: TestContextOptions): TestContext {
     signal,
     log: silentLog,
     accessToken,
-    fetch: upstream.forScope({ manifest: options.connector.manifest, connection, signal, deadline: Date.now() + (options.deadlineMs ?? 15_000), credential: { token: accessToken, renew: async () => null } }),
+    fetch: upstream.forScope({
+      manifest: options.connector.manifest,
+      connection,
+      signal,
+      deadline: Date.now() + (options.deadlineMs ?? 15_000),
+      credential: { token: accessToken, renew: async () => null },
+    }),
     prime: (entity, model) => {
       primed.push({ entity, model });
     },
@@ -88,8 +94,7 @@ export function runConformanceSuite(target: ConformanceTarget): void {
     afterAll(async () => {
       await emulator?.stop();
     });
-    const ctx = (extra: Partial<TestContextOptions> = {}) =>
-      createTestContext({ connector, baseUrl: emulator.url, token: target.token, ...extra });
+    const ctx = (extra: Partial<TestContextOptions> = {}) => createTestContext({ connector, baseUrl: emulator.url, token: target.token, ...extra });
 
     it('has a valid manifest', () => {
       expect(validateManifest(connector)).toEqual([]);

@@ -121,7 +121,8 @@ function readCost(body: Record<string, unknown>): QueryCost | null {
  * MAX_THROTTLE_WAIT_MS.
  */
 export async function shopifyGraphql<T>(ctx: ConnectorContext, q: ShopifyQuery): Promise<T> {
-  if (q.cost > MAX_QUERY_COST) throw new ConnectorError('MAPPING_FAILED', `${q.operation} would cost ${q.cost} points; Shopify refuses more than ${MAX_QUERY_COST}`, { retryable: false });
+  if (q.cost > MAX_QUERY_COST)
+    throw new ConnectorError('MAPPING_FAILED', `${q.operation} would cost ${q.cost} points; Shopify refuses more than ${MAX_QUERY_COST}`, { retryable: false });
   const connectionId = ctx.connection.id;
   const planned = estimatedAvailable(connectionId);
   const restore = buckets.get(connectionId)?.restoreRate ?? 0;
@@ -137,7 +138,11 @@ export async function shopifyGraphql<T>(ctx: ConnectorContext, q: ShopifyQuery):
     if (throttled) {
       const t = cost?.throttleStatus;
       const wait = t ? refillWaitMs(cost.requestedQueryCost, t.currentlyAvailable, t.restoreRate) : MAX_THROTTLE_WAIT_MS + 1;
-      if (attempt > 1 || wait > MAX_THROTTLE_WAIT_MS) throw rateLimited(`Shopify throttled ${q.operation} (requested ${cost?.requestedQueryCost ?? '?'} points, ${t?.currentlyAvailable ?? '?'} available)`, wait);
+      if (attempt > 1 || wait > MAX_THROTTLE_WAIT_MS)
+        throw rateLimited(
+          `Shopify throttled ${q.operation} (requested ${cost?.requestedQueryCost ?? '?'} points, ${t?.currentlyAvailable ?? '?'} available)`,
+          wait,
+        );
       await sleep(wait, ctx.signal);
       continue;
     }
@@ -183,6 +188,7 @@ function dataOf<T>(body: Record<string, unknown>, errors: GraphqlError[], operat
     // Our own query was refused (MAX_COST_EXCEEDED, a syntax or schema error): retrying cannot help.
     throw new ConnectorError('UPSTREAM_BAD_RESPONSE', message, { upstreamStatus: 200, retryable: false });
   }
-  if (data === null || typeof data !== 'object') throw new ConnectorError('UPSTREAM_BAD_RESPONSE', `Shopify answered ${operation} without data`, { retryable: false });
+  if (data === null || typeof data !== 'object')
+    throw new ConnectorError('UPSTREAM_BAD_RESPONSE', `Shopify answered ${operation} without data`, { retryable: false });
   return data as T;
 }

@@ -15,7 +15,17 @@ import { TEST_TOKEN } from './test-support.ts';
 
 interface Answer {
   status: number;
-  body: { data?: Record<string, unknown> | null; errors?: Array<{ message: string; extensions?: { code?: string } }>; extensions?: { cost: { requestedQueryCost: number; actualQueryCost: number | null; throttleStatus: { maximumAvailable: number; currentlyAvailable: number; restoreRate: number } } } };
+  body: {
+    data?: Record<string, unknown> | null;
+    errors?: Array<{ message: string; extensions?: { code?: string } }>;
+    extensions?: {
+      cost: {
+        requestedQueryCost: number;
+        actualQueryCost: number | null;
+        throttleStatus: { maximumAvailable: number; currentlyAvailable: number; restoreRate: number };
+      };
+    };
+  };
 }
 
 describe('Shopify emulator: cost, throttling and the connector', () => {
@@ -32,7 +42,11 @@ describe('Shopify emulator: cost, throttling and the connector', () => {
   });
 
   const post = async (query: string, variables: Record<string, unknown> = {}, token = TEST_TOKEN): Promise<Answer> => {
-    const res = await fetch(new URL(GRAPHQL_PATH, emulator.url), { method: 'POST', headers: { 'content-type': 'application/json', 'x-shopify-access-token': token }, body: JSON.stringify({ query, variables }) });
+    const res = await fetch(new URL(GRAPHQL_PATH, emulator.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-shopify-access-token': token },
+      body: JSON.stringify({ query, variables }),
+    });
     return { status: res.status, body: (await res.json()) as Answer['body'] };
   };
   const ctx = () => createTestContext({ connector: shopify, baseUrl: emulator.url, token: TEST_TOKEN });
@@ -78,7 +92,11 @@ describe('Shopify emulator: cost, throttling and the connector', () => {
     expect(status).toBe(200);
     expect(body.data).toBeUndefined();
     expect(body.errors).toEqual([{ message: 'Throttled', extensions: { code: 'THROTTLED', documentation: expect.any(String) } }]);
-    expect(body.extensions?.cost).toMatchObject({ requestedQueryCost: 2 + 2 * ORDER_COST, actualQueryCost: null, throttleStatus: { maximumAvailable: 1000, restoreRate: 100 } });
+    expect(body.extensions?.cost).toMatchObject({
+      requestedQueryCost: 2 + 2 * ORDER_COST,
+      actualQueryCost: null,
+      throttleStatus: { maximumAvailable: 1000, restoreRate: 100 },
+    });
     expect(body.extensions?.cost.throttleStatus.currentlyAvailable).toBeLessThan(2 + 2 * ORDER_COST);
   });
 
@@ -134,7 +152,11 @@ describe('Shopify emulator: cost, throttling and the connector', () => {
   it('answers 401 with Shopify body for a bad or missing token', async () => {
     const bad = await post('{ shop { name } }', {}, 'shpat_wrong');
     expect(bad).toEqual({ status: 401, body: { errors: INVALID_TOKEN_MESSAGE } });
-    const res = await fetch(new URL(GRAPHQL_PATH, emulator.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ orders(first:1){ nodes { id } } }"}' });
+    const res = await fetch(new URL(GRAPHQL_PATH, emulator.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"query":"{ orders(first:1){ nodes { id } } }"}',
+    });
     expect(res.status).toBe(401);
   });
 
@@ -172,7 +194,9 @@ describe('Shopify emulator: cost, throttling and the connector', () => {
       // The client always speaks https to the shop; send it to the emulator instead.
       customFetchApi: (url, init) => fetch(String(url).replace(`https://${emulator.shop}`, emulator.url), init),
     });
-    const { data, errors, extensions } = await client.request(`query { orders(first: 3, sortKey: ID) { nodes { id name totalPriceSet { shopMoney { amount currencyCode } } customer { email } } } customers(first: 2) { nodes { id email } } }`);
+    const { data, errors, extensions } = await client.request(
+      `query { orders(first: 3, sortKey: ID) { nodes { id name totalPriceSet { shopMoney { amount currencyCode } } customer { email } } } customers(first: 2) { nodes { id email } } }`,
+    );
     expect(errors).toBeUndefined();
     expect((data as { orders: { nodes: unknown[] } }).orders.nodes).toHaveLength(3);
     expect((data as { customers: { nodes: Array<{ email: string }> } }).customers.nodes[0]?.email).toMatch(/@/);

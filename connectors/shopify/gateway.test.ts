@@ -13,7 +13,8 @@ import { startEmulator, type ShopifyEmulatorHandle } from './emulator/index.ts';
 import { ORDERS_PER_PAGE } from './index.ts';
 import { APP_SECRET, TEST_TOKEN } from './test-support.ts';
 
-const ORDERS_WITH_CUSTOMERS = '{ orders(first: 100, filter: { provider: "shopify" }) { nodes { id number total { amount currency } customer { name } source { remoteId connectionId } } } }';
+const ORDERS_WITH_CUSTOMERS =
+  '{ orders(first: 100, filter: { provider: "shopify" }) { nodes { id number total { amount currency } customer { name } source { remoteId connectionId } } } }';
 
 describe('Shopify through the gateway', () => {
   let acmeShop: ShopifyEmulatorHandle;
@@ -23,7 +24,13 @@ describe('Shopify through the gateway', () => {
   const globexKey = `sb_test_${randomUUID()}`;
 
   beforeAll(async () => {
-    acmeShop = await startEmulator({ credentials: [TEST_TOKEN], seed: 7, scale: { contacts: 40, orders: 120 }, rateLimitPerSecond: 1000, shop: 'acme-coffee.myshopify.com' });
+    acmeShop = await startEmulator({
+      credentials: [TEST_TOKEN],
+      seed: 7,
+      scale: { contacts: 40, orders: 120 },
+      rateLimitPerSecond: 1000,
+      shop: 'acme-coffee.myshopify.com',
+    });
     globexShop = await startEmulator({ credentials: [TEST_TOKEN], seed: 8, scale: { contacts: 5, orders: 5 }, shop: 'globex-tea.myshopify.com' });
     const connection = (id: string, shop: ShopifyEmulatorHandle) => ({
       id,
@@ -37,7 +44,9 @@ describe('Shopify through the gateway', () => {
       { id: 'acme', apiKeys: [{ id: 'k1', sha256: hashApiKey(acmeKey) }], connections: [connection('acme-shopify', acmeShop)] },
       { id: 'globex', apiKeys: [{ id: 'k2', sha256: hashApiKey(globexKey) }], connections: [connection('globex-shopify', globexShop)] },
     ] as TenantConfig[];
-    gateway = await createGateway(defaultGatewayConfig(tenants, { mode: 'test', redisUrl: REDIS_URL, keyPrefix: `${RUN_PREFIX}:shopify:${randomUUID().slice(0, 6)}` }));
+    gateway = await createGateway(
+      defaultGatewayConfig(tenants, { mode: 'test', redisUrl: REDIS_URL, keyPrefix: `${RUN_PREFIX}:shopify:${randomUUID().slice(0, 6)}` }),
+    );
   });
   afterAll(async () => {
     await gateway?.stop();
@@ -46,7 +55,11 @@ describe('Shopify through the gateway', () => {
 
   it('orders(first:100){ customer { name } } cold costs one call per cost-sized page and none for the customers; warm costs none', async () => {
     acmeShop.resetRequests();
-    const res = await graphql<{ orders: { nodes: Array<{ number: string; customer: { name: string } | null; source: { remoteId: string } }> } }>(gateway.url, acmeKey, ORDERS_WITH_CUSTOMERS);
+    const res = await graphql<{ orders: { nodes: Array<{ number: string; customer: { name: string } | null; source: { remoteId: string } }> } }>(
+      gateway.url,
+      acmeKey,
+      ORDERS_WITH_CUSTOMERS,
+    );
     expect(res.errors).toBeUndefined();
     const nodes = res.data?.orders.nodes ?? [];
     expect(nodes).toHaveLength(100);
@@ -73,7 +86,12 @@ describe('Shopify through the gateway', () => {
   it('reads orders and customers by global id through nodes(ids:) in one call per batch', async () => {
     const ids = [...acmeShop.store.orders.keys()].slice(100, 110).map((id) => encodeId('Order', 'acme-shopify', String(id)));
     acmeShop.resetRequests();
-    const res = await graphql<{ nodes: Array<{ id: string; customer: { id: string } | null } | null> }>(gateway.url, acmeKey, 'query ($ids: [ID!]!) { nodes(ids: $ids) { id ... on Order { customer { id } } } }', { ids });
+    const res = await graphql<{ nodes: Array<{ id: string; customer: { id: string } | null } | null> }>(
+      gateway.url,
+      acmeKey,
+      'query ($ids: [ID!]!) { nodes(ids: $ids) { id ... on Order { customer { id } } } }',
+      { ids },
+    );
     expect(res.errors).toBeUndefined();
     expect(res.data?.nodes.map((n) => n?.id)).toEqual(ids);
     const long = [...acmeShop.store.orders.values()].slice(100, 110).filter((o) => o.lineItems.length > 5).length;
@@ -94,7 +112,9 @@ describe('Shopify through the gateway', () => {
   it('a signed Shopify webhook reaches a graphql-ws subscriber as the refetched order', async () => {
     const base = gateway.url.replace(/\/graphql$/, '');
     acmeShop.setWebhook({ url: `${base}/webhooks/shopify/acme-shopify`, secret: APP_SECRET, retryDelaysMs: [50, 100] });
-    const acme = await subscribe<{ orderChanged: { type: string; eventId: string; order: { paymentStatus: string; paymentStatusRaw: string; source: { remoteId: string } } | null } }>(
+    const acme = await subscribe<{
+      orderChanged: { type: string; eventId: string; order: { paymentStatus: string; paymentStatusRaw: string; source: { remoteId: string } } | null };
+    }>(
       gateway.url,
       acmeKey,
       'subscription { orderChanged(filter: { provider: "shopify" }) { type eventId order { paymentStatus paymentStatusRaw source { remoteId } } } }',
@@ -104,7 +124,10 @@ describe('Shopify through the gateway', () => {
       const pending = [...acmeShop.store.orders.values()].find((o) => o.financialStatus === 'PENDING')!;
       acmeShop.updateRecord('orders', String(pending.id), { financial_status: 'paid' });
       const [change] = await acme.waitFor(1);
-      expect(change?.orderChanged).toMatchObject({ type: 'UPDATED', order: { paymentStatus: 'PAID', paymentStatusRaw: 'PAID', source: { remoteId: String(pending.id) } } });
+      expect(change?.orderChanged).toMatchObject({
+        type: 'UPDATED',
+        order: { paymentStatus: 'PAID', paymentStatusRaw: 'PAID', source: { remoteId: String(pending.id) } },
+      });
       await acmeShop.waitForIdle();
       expect(acmeShop.deliveries().map((d) => d.status)).toEqual([200, 200]);
       expect(globex.received).toEqual([]);

@@ -8,7 +8,17 @@ import { ConnectorError } from '../sdk/errors.ts';
 import type { ContactModel, OrderModel } from '../sdk/models.ts';
 import type { ConnectorContext, EntityLoader, ListArgs, ListPage } from '../sdk/types.ts';
 import { pageThatFits, shopifyGraphql } from './client.ts';
-import { mapCustomer, mapOrder, gidFor, isShopifyId, type MapOptions, type ShopifyCustomer, type ShopifyLineItem, type ShopifyOrder, type ShopifyPageInfo } from './mappers.ts';
+import {
+  mapCustomer,
+  mapOrder,
+  gidFor,
+  isShopifyId,
+  type MapOptions,
+  type ShopifyCustomer,
+  type ShopifyLineItem,
+  type ShopifyOrder,
+  type ShopifyPageInfo,
+} from './mappers.ts';
 import { SHOP_DOMAIN_PATTERN } from './oauth-hmac.ts';
 import {
   CUSTOMERS_BY_IDS,
@@ -31,7 +41,9 @@ export const ORDERS_PER_BATCH = perQuery(ORDER_COST, false);
 export const CUSTOMERS_PER_PAGE = perQuery(CUSTOMER_COST, true);
 export const ORDERS_PER_PAGE = perQuery(ORDER_COST, true);
 
-const mapOptions = (ctx: ConnectorContext): MapOptions => ({ shop: typeof ctx.connection.settings['shop'] === 'string' ? ctx.connection.settings['shop'] : null });
+const mapOptions = (ctx: ConnectorContext): MapOptions => ({
+  shop: typeof ctx.connection.settings['shop'] === 'string' ? ctx.connection.settings['shop'] : null,
+});
 
 /** Splits ids into chunks of `size`. */
 function chunks<T>(items: readonly T[], size: number): T[][] {
@@ -58,7 +70,10 @@ async function byIdsThroughNodes<M>(
         const models = await read(chunk);
         chunk.forEach((id, i) => results.set(id, models[i] ?? notFound(type, id)));
       } catch (err) {
-        const error = err instanceof ConnectorError ? err : new ConnectorError('MAPPING_FAILED', `unexpected failure: ${(err as Error).message}`, { cause: err, retryable: false });
+        const error =
+          err instanceof ConnectorError
+            ? err
+            : new ConnectorError('MAPPING_FAILED', `unexpected failure: ${(err as Error).message}`, { cause: err, retryable: false });
         for (const id of chunk) results.set(id, error);
       }
     }),
@@ -123,12 +138,20 @@ async function mapOrders(ctx: ConnectorContext, raws: ShopifyOrder[]): Promise<O
   return models;
 }
 
-const isType = <T>(typename: string) => (n: unknown): n is T => n !== null && typeof n === 'object' && (n as { __typename?: string }).__typename === typename;
+const isType =
+  <T>(typename: string) =>
+  (n: unknown): n is T =>
+    n !== null && typeof n === 'object' && (n as { __typename?: string }).__typename === typename;
 
 const contacts: EntityLoader<ContactModel> = {
   byIds: (ids, ctx) =>
     byIdsThroughNodes(ids, 'Customer', CUSTOMERS_PER_BATCH, async (chunk) => {
-      const data = await shopifyGraphql<{ nodes: unknown[] }>(ctx, { query: CUSTOMERS_BY_IDS, variables: { ids: chunk.map((id) => gidFor('Customer', id)) }, operation: 'customers.byIds', cost: chunk.length * CUSTOMER_COST });
+      const data = await shopifyGraphql<{ nodes: unknown[] }>(ctx, {
+        query: CUSTOMERS_BY_IDS,
+        variables: { ids: chunk.map((id) => gidFor('Customer', id)) },
+        operation: 'customers.byIds',
+        cost: chunk.length * CUSTOMER_COST,
+      });
       return chunk.map((_, i) => {
         const node = data.nodes?.[i];
         return isType<ShopifyCustomer>('Customer')(node) ? mapCustomer(node, mapOptions(ctx)) : null;
@@ -145,16 +168,27 @@ const contacts: EntityLoader<ContactModel> = {
       operation: 'customers.list',
       cost: 2 + first * CUSTOMER_COST,
     });
-    return page(data.customers.nodes.map((c) => mapCustomer(c, mapOptions(ctx))), data.customers.pageInfo);
+    return page(
+      data.customers.nodes.map((c) => mapCustomer(c, mapOptions(ctx))),
+      data.customers.pageInfo,
+    );
   },
 };
 
 const orders: EntityLoader<OrderModel> = {
   byIds: (ids, ctx) =>
     byIdsThroughNodes(ids, 'Order', ORDERS_PER_BATCH, async (chunk) => {
-      const data = await shopifyGraphql<{ nodes: unknown[] }>(ctx, { query: ORDERS_BY_IDS, variables: { ids: chunk.map((id) => gidFor('Order', id)) }, operation: 'orders.byIds', cost: chunk.length * ORDER_COST });
+      const data = await shopifyGraphql<{ nodes: unknown[] }>(ctx, {
+        query: ORDERS_BY_IDS,
+        variables: { ids: chunk.map((id) => gidFor('Order', id)) },
+        operation: 'orders.byIds',
+        cost: chunk.length * ORDER_COST,
+      });
       const found = chunk.map((_, i) => data.nodes?.[i]).map((n) => (isType<ShopifyOrder>('Order')(n) ? n : null));
-      const mapped = await mapOrders(ctx, found.filter((n): n is ShopifyOrder => n !== null));
+      const mapped = await mapOrders(
+        ctx,
+        found.filter((n): n is ShopifyOrder => n !== null),
+      );
       let next = 0;
       return found.map((n) => (n === null ? null : (mapped[next++] as OrderModel)));
     }),
@@ -216,7 +250,8 @@ export const shopify = defineConnector({
       // The request window is only a backstop; the cost bucket is what Shopify enforces, and the
       // client plans from it (contract v2 declares costBucket, not enforced by the shared budget yet).
       windows: [{ requests: 40, windowMs: 1000 }],
-      notes: 'GraphQL Admin: a cost bucket per app and shop (1000 points on Standard plans, restoring 100/s; Advanced 200/s, Plus 1000/s), a single query at most 1000 requested points. The client plans from extensions.cost.throttleStatus.',
+      notes:
+        'GraphQL Admin: a cost bucket per app and shop (1000 points on Standard plans, restoring 100/s; Advanced 200/s, Plus 1000/s), a single query at most 1000 requested points. The client plans from extensions.cost.throttleStatus.',
     },
     events: { source: 'webhooks' },
     // No timestamp in the MAC: replays are caught by the dedupe key (X-Shopify-Event-Id).

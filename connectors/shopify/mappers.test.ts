@@ -33,8 +33,24 @@ describe('Shopify mappers', () => {
     });
     expect(o.source).toMatchObject({ remoteId: '5000000001', remoteUrl: 'https://acme.myshopify.com/admin/orders/5000000001' });
     expect(o.lineItems).toEqual([
-      { remoteId: '9000000001', description: 'Espresso beans 1 kg', quantity: '3', unitPrice: { amount: '24.50', currency: 'USD' }, amount: { amount: '73.50', currency: 'USD' }, sku: 'COF-1KG', productRemoteId: null },
-      { remoteId: '9000000002', description: 'Paper filters (100)', quantity: '1', unitPrice: { amount: '6.00', currency: 'USD' }, amount: { amount: '6.00', currency: 'USD' }, sku: null, productRemoteId: null },
+      {
+        remoteId: '9000000001',
+        description: 'Espresso beans 1 kg',
+        quantity: '3',
+        unitPrice: { amount: '24.50', currency: 'USD' },
+        amount: { amount: '73.50', currency: 'USD' },
+        sku: 'COF-1KG',
+        productRemoteId: null,
+      },
+      {
+        remoteId: '9000000002',
+        description: 'Paper filters (100)',
+        quantity: '1',
+        unitPrice: { amount: '6.00', currency: 'USD' },
+        amount: { amount: '6.00', currency: 'USD' },
+        sku: null,
+        productRemoteId: null,
+      },
     ]);
   });
 
@@ -49,17 +65,38 @@ describe('Shopify mappers', () => {
     const kwd = mapOrder(ORDER_KWD_GUEST);
     expect(kwd.total).toEqual({ amount: '31.955', currency: 'KWD' });
     expect(kwd.tax).toEqual({ amount: '2.450', currency: 'KWD' });
-    expect(kwd).toMatchObject({ status: 'CANCELLED', statusRaw: 'cancelled', customerRemoteId: null, customerEmail: 'guest.3@example.com', billingAddress: null, paymentStatus: 'UNPAID', paymentStatusRaw: 'VOIDED' });
+    expect(kwd).toMatchObject({
+      status: 'CANCELLED',
+      statusRaw: 'cancelled',
+      customerRemoteId: null,
+      customerEmail: 'guest.3@example.com',
+      billingAddress: null,
+      paymentStatus: 'UNPAID',
+      paymentStatusRaw: 'VOIDED',
+    });
     const bhd = mapOrder(ORDER_BHD_REFUNDED);
     // 1.111 × 3 is 3.3329999999999997 in floating point.
     expect(bhd.lineItems![0]?.amount).toEqual({ amount: '3.333', currency: 'BHD' });
-    expect(bhd).toMatchObject({ status: 'COMPLETED', paymentStatus: 'REFUNDED', refunded: { amount: '3.233', currency: 'BHD' }, fulfillmentStatus: 'UNKNOWN', fulfillmentStatusRaw: 'RESTOCKED' });
+    expect(bhd).toMatchObject({
+      status: 'COMPLETED',
+      paymentStatus: 'REFUNDED',
+      refunded: { amount: '3.233', currency: 'BHD' },
+      fulfillmentStatus: 'UNKNOWN',
+      fulfillmentStatusRaw: 'RESTOCKED',
+    });
   });
 
   it('maps customers, with and without address and phone', () => {
     const c = mapCustomer(CUSTOMER);
     expect(modelProblems(c, 'shopify')).toEqual([]);
-    expect(c).toMatchObject({ firstName: 'Ada', name: 'Ada Lovelace', companyName: 'Acme Corp', tags: ['vip', 'wholesale'], emails: [{ address: 'ada.lovelace.0@acmecorp.example', primary: true }], phones: [{ e164: '+14155551000' }] });
+    expect(c).toMatchObject({
+      firstName: 'Ada',
+      name: 'Ada Lovelace',
+      companyName: 'Acme Corp',
+      tags: ['vip', 'wholesale'],
+      emails: [{ address: 'ada.lovelace.0@acmecorp.example', primary: true }],
+      phones: [{ e164: '+14155551000' }],
+    });
     expect(c.addresses[0]).toMatchObject({ type: 'MAILING', country: 'GB' });
     const bare = mapCustomer(CUSTOMER_BARE);
     expect(modelProblems(bare, 'shopify')).toEqual([]);

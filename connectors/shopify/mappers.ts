@@ -3,7 +3,17 @@
 // Decimal string); ids are the numeric part of Shopify's global ids (gid://shopify/Order/123 →
 // "123"), which is also the REST/webhook `id`, so webhook events and reads name records alike.
 import { ConnectorError } from '../sdk/errors.ts';
-import type { AddressModel, AddressType, ContactModel, FulfillmentStatus, LineItemModel, MoneyModel, OrderModel, OrderStatus, PaymentStatus } from '../sdk/models.ts';
+import type {
+  AddressModel,
+  AddressType,
+  ContactModel,
+  FulfillmentStatus,
+  LineItemModel,
+  MoneyModel,
+  OrderModel,
+  OrderStatus,
+  PaymentStatus,
+} from '../sdk/models.ts';
 import { moneyFromDecimal } from '../sdk/money.ts';
 
 export const PROVIDER = 'shopify';
@@ -95,7 +105,8 @@ const GID = /^gid:\/\/shopify\/([A-Za-z]+)\/(\d+)(?:\?.*)?$/;
 /** gid://shopify/Order/123 → "123"; throws on anything else (a broken answer, not a missing record). */
 export function idFromGid(gid: string, type?: string): string {
   const m = GID.exec(gid);
-  if (!m || (type !== undefined && m[1] !== type)) throw new ConnectorError('MAPPING_FAILED', `not a Shopify ${type ?? ''} global id: ${JSON.stringify(gid)}`, { retryable: false });
+  if (!m || (type !== undefined && m[1] !== type))
+    throw new ConnectorError('MAPPING_FAILED', `not a Shopify ${type ?? ''} global id: ${JSON.stringify(gid)}`, { retryable: false });
   return m[2] as string;
 }
 
@@ -104,7 +115,8 @@ export const gidFor = (type: 'Order' | 'Customer', id: string) => `gid://shopify
 /** The numeric ids Shopify issues; anything else cannot exist there. */
 export const isShopifyId = (id: string) => /^[1-9]\d{0,19}$/.test(id);
 
-const money = (bag: ShopifyMoneyBag | null | undefined): MoneyModel | null => (bag?.shopMoney ? moneyFromDecimal(bag.shopMoney.amount, bag.shopMoney.currencyCode) : null);
+const money = (bag: ShopifyMoneyBag | null | undefined): MoneyModel | null =>
+  bag?.shopMoney ? moneyFromDecimal(bag.shopMoney.amount, bag.shopMoney.currencyCode) : null;
 
 /** Exact decimal × integer quantity ("19.99" × 3 → "59.97"), no float involved. */
 export function multiplyDecimal(amount: string, quantity: number): string {

@@ -28,7 +28,8 @@ export const shopifyDemo: ConnectorDemo = {
       headers: { 'x-shopify-access-token': token },
       body: JSON.stringify({ query: '{ orders(first: 20) { nodes { id name displayFinancialStatus } } }' }),
     });
-    const orders = (found['data'] as { orders?: { nodes?: Array<{ id: string; name: string; displayFinancialStatus: string }> } } | undefined)?.orders?.nodes ?? [];
+    const orders =
+      (found['data'] as { orders?: { nodes?: Array<{ id: string; name: string; displayFinancialStatus: string }> } } | undefined)?.orders?.nodes ?? [];
     const order = orders.find((o) => o.displayFinancialStatus !== 'PAID');
     if (!order) return ['Shopify: no unpaid order left to pay'];
     const id = order.id.slice(order.id.lastIndexOf('/') + 1);

@@ -17,7 +17,15 @@ interface Received {
   body: Buffer;
 }
 
-const shopify = shopifyApi({ apiKey: APP_CLIENT_ID, apiSecretKey: APP_SECRET, scopes: ['read_orders'], hostName: 'gateway.example', apiVersion: ApiVersion.July26, isEmbeddedApp: false, logger: { level: 0 } });
+const shopify = shopifyApi({
+  apiKey: APP_CLIENT_ID,
+  apiSecretKey: APP_SECRET,
+  scopes: ['read_orders'],
+  hostName: 'gateway.example',
+  apiVersion: ApiVersion.July26,
+  isEmbeddedApp: false,
+  logger: { level: 0 },
+});
 
 describe('Shopify webhooks and OAuth callback', () => {
   let emulator: ShopifyEmulatorHandle;
@@ -53,7 +61,8 @@ describe('Shopify webhooks and OAuth callback', () => {
     await new Promise<void>((r) => receiver.close(() => r()));
   });
 
-  const verify = (r: Received, secret = APP_SECRET, body = r.body) => verifyShopifyWebhook({ rawBody: body, headers: r.headers, url: 'https://gateway.example/webhooks/shopify', method: 'POST', secret, now: Date.now() });
+  const verify = (r: Received, secret = APP_SECRET, body = r.body) =>
+    verifyShopifyWebhook({ rawBody: body, headers: r.headers, url: 'https://gateway.example/webhooks/shopify', method: 'POST', secret, now: Date.now() });
 
   it('a paid order arrives as orders/updated + orders/paid, signed, and both verifiers accept it', async () => {
     const orderId = String([...emulator.store.orders.keys()][0]);
@@ -68,15 +77,29 @@ describe('Shopify webhooks and OAuth callback', () => {
       expect(verify(r)).toEqual({ ok: true, value: undefined });
       // The official test helper computes the same header.
       expect(r.headers['x-shopify-hmac-sha256']).toBe(getHmac(r.body.toString('utf8'), APP_SECRET));
-      const official = await shopify.webhooks.validate({ rawBody: r.body.toString('utf8'), rawRequest: { headers: r.headers, method: 'POST', url: '/webhooks/shopify' } as never });
+      const official = await shopify.webhooks.validate({
+        rawBody: r.body.toString('utf8'),
+        rawRequest: { headers: r.headers, method: 'POST', url: '/webhooks/shopify' } as never,
+      });
       // The library reports the topic in its GraphQL enum form (ORDERS_UPDATED).
-      expect(official).toMatchObject({ valid: true, topic: String(r.headers['x-shopify-topic']).toUpperCase().replace('/', '_'), domain: emulator.shop, apiVersion: '2026-07' });
+      expect(official).toMatchObject({
+        valid: true,
+        topic: String(r.headers['x-shopify-topic']).toUpperCase().replace('/', '_'),
+        domain: emulator.shop,
+        apiVersion: '2026-07',
+      });
     }
     const changes = [a, b].map((r) => shopifyWebhookToChanges(r.body, r.headers));
     const events = changes.flatMap((c) => (c.ok ? c.value : []));
     expect(events).toHaveLength(2);
     expect(new Set(events.map((e) => e.eventId)).size).toBe(2);
-    expect(events[0]).toMatchObject({ entity: 'Order', remoteId: orderId, model: null, account: emulator.shop, occurredAt: a.headers['x-shopify-triggered-at'] });
+    expect(events[0]).toMatchObject({
+      entity: 'Order',
+      remoteId: orderId,
+      model: null,
+      account: emulator.shop,
+      occurredAt: a.headers['x-shopify-triggered-at'],
+    });
     expect(events[0]?.version).toBe(Date.parse(JSON.parse(a.body.toString('utf8')).updated_at));
   });
 
@@ -85,8 +108,14 @@ describe('Shopify webhooks and OAuth callback', () => {
     const tampered = Buffer.from(r.body.toString('utf8').replace('"paid"', '"refunded"'));
     expect(verify(r, APP_SECRET, tampered)).toMatchObject({ ok: false, error: { code: 'WEBHOOK_SIGNATURE_INVALID' } });
     expect(verify(r, 'another-secret')).toMatchObject({ ok: false, error: { code: 'WEBHOOK_SIGNATURE_INVALID' } });
-    expect(verify({ ...r, headers: { ...r.headers, 'x-shopify-hmac-sha256': '' } })).toMatchObject({ ok: false, error: { message: expect.stringContaining('no X-Shopify-Hmac-Sha256') } });
-    expect(verify(r, APP_SECRET, JSON.parse(r.body.toString('utf8')))).toMatchObject({ ok: false, error: { message: expect.stringContaining('not raw bytes') } });
+    expect(verify({ ...r, headers: { ...r.headers, 'x-shopify-hmac-sha256': '' } })).toMatchObject({
+      ok: false,
+      error: { message: expect.stringContaining('no X-Shopify-Hmac-Sha256') },
+    });
+    expect(verify(r, APP_SECRET, JSON.parse(r.body.toString('utf8')))).toMatchObject({
+      ok: false,
+      error: { message: expect.stringContaining('not raw bytes') },
+    });
     // A known vector: base64 HMAC-SHA256 of "{}" with key "secret".
     expect(shopifyWebhookHmac('{}', 'secret')).toBe(getHmac('{}', 'secret'));
   });
@@ -106,19 +135,39 @@ describe('Shopify webhooks and OAuth callback', () => {
 
   it('compliance webhooks are verified, produce no change and parse into a request', async () => {
     const before = received.length;
-    emulator.sendCompliance('customers/redact', { shop_id: 1, customer: { id: 7000000001, email: 'ada@example.com', phone: null }, orders_to_redact: [5000000001, 5000000002] });
-    emulator.sendCompliance('customers/data_request', { shop_id: 1, customer: { id: 7000000001, email: 'ada@example.com' }, orders_requested: [5000000001], data_request: { id: 9999 } });
+    emulator.sendCompliance('customers/redact', {
+      shop_id: 1,
+      customer: { id: 7000000001, email: 'ada@example.com', phone: null },
+      orders_to_redact: [5000000001, 5000000002],
+    });
+    emulator.sendCompliance('customers/data_request', {
+      shop_id: 1,
+      customer: { id: 7000000001, email: 'ada@example.com' },
+      orders_requested: [5000000001],
+      data_request: { id: 9999 },
+    });
     await waitFor(before + 2);
     const [redact, dataRequest] = received.slice(before) as [Received, Received];
     expect(verify(redact)).toMatchObject({ ok: true });
     expect(shopifyWebhookToChanges(redact.body, redact.headers)).toEqual({ ok: true, value: [] });
-    expect(complianceRequestOf(redact.body, redact.headers)).toMatchObject({ ok: true, value: { topic: 'customers/redact', shop: emulator.shop, customerRemoteId: '7000000001', orderRemoteIds: ['5000000001', '5000000002'] } });
-    expect(complianceRequestOf(dataRequest.body, dataRequest.headers)).toMatchObject({ ok: true, value: { topic: 'customers/data_request', dataRequestId: '9999', orderRemoteIds: ['5000000001'] } });
+    expect(complianceRequestOf(redact.body, redact.headers)).toMatchObject({
+      ok: true,
+      value: { topic: 'customers/redact', shop: emulator.shop, customerRemoteId: '7000000001', orderRemoteIds: ['5000000001', '5000000002'] },
+    });
+    expect(complianceRequestOf(dataRequest.body, dataRequest.headers)).toMatchObject({
+      ok: true,
+      value: { topic: 'customers/data_request', dataRequestId: '9999', orderRemoteIds: ['5000000001'] },
+    });
   });
 
   it('the OAuth callback carries an hmac both our check and the official helper accept; tokens expire in 3600 s and refresh tokens rotate', async () => {
     const authorize = new URL('/admin/oauth/authorize', emulator.url);
-    authorize.search = new URLSearchParams({ client_id: APP_CLIENT_ID, scope: 'read_customers,read_orders', redirect_uri: 'https://gateway.example/connect/shopify/callback', state: 'nonce-123' }).toString();
+    authorize.search = new URLSearchParams({
+      client_id: APP_CLIENT_ID,
+      scope: 'read_customers,read_orders',
+      redirect_uri: 'https://gateway.example/connect/shopify/callback',
+      state: 'nonce-123',
+    }).toString();
     const res = await fetch(authorize, { redirect: 'manual' });
     expect(res.status).toBe(302);
     const callback = new URL(res.headers.get('location') ?? '');
@@ -132,16 +181,27 @@ describe('Shopify webhooks and OAuth callback', () => {
     expect(verifyCallbackQuery(callback.searchParams, APP_SECRET, Date.now() + 120_000)).toEqual({ ok: false, reason: 'stale_timestamp' });
 
     const token = async (body: Record<string, string>) => {
-      const r = await fetch(new URL('/admin/oauth/access_token', emulator.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_id: APP_CLIENT_ID, client_secret: APP_SECRET, ...body }) });
+      const r = await fetch(new URL('/admin/oauth/access_token', emulator.url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ client_id: APP_CLIENT_ID, client_secret: APP_SECRET, ...body }),
+      });
       return { status: r.status, body: (await r.json()) as Record<string, unknown> };
     };
     const first = await token({ code: callback.searchParams.get('code') ?? '', expiring: '1' });
-    expect(first).toMatchObject({ status: 200, body: { access_token: expect.stringMatching(/^shpat_/), expires_in: 3600, refresh_token: expect.any(String), scope: 'read_customers,read_orders' } });
+    expect(first).toMatchObject({
+      status: 200,
+      body: { access_token: expect.stringMatching(/^shpat_/), expires_in: 3600, refresh_token: expect.any(String), scope: 'read_customers,read_orders' },
+    });
     const refreshed = await token({ grant_type: 'refresh_token', refresh_token: String(first.body['refresh_token']) });
     expect(refreshed.status).toBe(200);
     expect(refreshed.body['refresh_token']).not.toBe(first.body['refresh_token']);
     expect((await token({ grant_type: 'refresh_token', refresh_token: String(first.body['refresh_token']) })).status).toBe(400);
-    const api = await fetch(new URL('/admin/api/2026-07/graphql.json', emulator.url), { method: 'POST', headers: { 'x-shopify-access-token': String(refreshed.body['access_token']), 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ customers(first: 1) { nodes { id } } }' }) });
+    const api = await fetch(new URL('/admin/api/2026-07/graphql.json', emulator.url), {
+      method: 'POST',
+      headers: { 'x-shopify-access-token': String(refreshed.body['access_token']), 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ customers(first: 1) { nodes { id } } }' }),
+    });
     expect(api.status).toBe(200);
   });
 });

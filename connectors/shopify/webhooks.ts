@@ -47,15 +47,22 @@ function header(headers: Headers, name: string): string | undefined {
  */
 export function verifyShopifyWebhook(input: WebhookVerifyInput): Result<void> {
   const { secret } = input;
-  if (typeof secret !== 'string' || secret.trim() === '') return fail(invalid("No webhook secret is configured for this connection (Shopify signs with the app's client secret)."));
-  if (!Buffer.isBuffer(input.rawBody)) return fail(invalid(`The webhook body was handed over as a parsed ${typeof input.rawBody}, not raw bytes. ${RAW_BODY_HINT}`));
+  if (typeof secret !== 'string' || secret.trim() === '')
+    return fail(invalid("No webhook secret is configured for this connection (Shopify signs with the app's client secret)."));
+  if (!Buffer.isBuffer(input.rawBody))
+    return fail(invalid(`The webhook body was handed over as a parsed ${typeof input.rawBody}, not raw bytes. ${RAW_BODY_HINT}`));
   const given = header(input.headers, H.hmac);
-  if (!given) return fail(invalid('The request has no X-Shopify-Hmac-Sha256 header (webhooks sent from the admin Notifications page are not signed for apps).'));
+  if (!given)
+    return fail(invalid('The request has no X-Shopify-Hmac-Sha256 header (webhooks sent from the admin Notifications page are not signed for apps).'));
   const expected = createHmac('sha256', secret).update(input.rawBody).digest();
   const decoded = /^[A-Za-z0-9+/]{43}=$/.test(given) ? Buffer.from(given, 'base64') : null;
   if (!decoded || decoded.length !== expected.length || !timingSafeEqual(decoded, expected)) {
     const notes = secret !== secret.trim() ? ' The configured secret has leading or trailing whitespace.' : '';
-    return fail(invalid(`X-Shopify-Hmac-Sha256 does not match the body. ${RAW_BODY_HINT} The key is the app's client secret (custom apps made in the admin: the webhook signing secret shown there).${notes}`));
+    return fail(
+      invalid(
+        `X-Shopify-Hmac-Sha256 does not match the body. ${RAW_BODY_HINT} The key is the app's client secret (custom apps made in the admin: the webhook signing secret shown there).${notes}`,
+      ),
+    );
   }
   return ok(undefined);
 }
@@ -95,7 +102,8 @@ export interface ComplianceRequest {
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-const idText = (v: unknown): string | null => (typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : typeof v === 'string' && /^\d+$/.test(v) ? v : null);
+const idText = (v: unknown): string | null =>
+  typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : typeof v === 'string' && /^\d+$/.test(v) ? v : null;
 
 function parseBody(rawBody: Buffer): Result<Record<string, unknown>> {
   try {

@@ -81,7 +81,9 @@ export async function stripeGet<T>(ctx: ConnectorContext, request: StripeRequest
       if (!err.message.includes(token)) throw err;
       throw new ConnectorError(err.code, maskSecrets(err.message, [token]), err);
     }
-    throw new ConnectorError('UPSTREAM_UNAVAILABLE', `request to Stripe failed: ${maskSecrets(String((err as Error)?.message ?? err), [token])}`, { cause: err });
+    throw new ConnectorError('UPSTREAM_UNAVAILABLE', `request to Stripe failed: ${maskSecrets(String((err as Error)?.message ?? err), [token])}`, {
+      cause: err,
+    });
   }
   if (res.status >= 200 && res.status < 300) {
     if (res.body === null || typeof res.body !== 'object' || Array.isArray(res.body)) {
@@ -134,11 +136,7 @@ const SHORT_CIRCUIT = new Set(['UPSTREAM_UNAUTHORIZED', 'UPSTREAM_FORBIDDEN', 'U
  * for an upstream failure. After a 401/403/429 (already retried by ctx.fetch) the remaining ids
  * are not requested and share that error, so a bad key costs `concurrency` calls, not n.
  */
-export async function fanOutByIds<M>(
-  ids: readonly string[],
-  concurrency: number,
-  fetchOne: (id: string) => Promise<M>,
-): Promise<Array<M | ConnectorError>> {
+export async function fanOutByIds<M>(ids: readonly string[], concurrency: number, fetchOne: (id: string) => Promise<M>): Promise<Array<M | ConnectorError>> {
   const distinct = [...new Set(ids)];
   const results = new Map<string, M | ConnectorError>();
   let stop: ConnectorError | null = null;

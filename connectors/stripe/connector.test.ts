@@ -52,7 +52,10 @@ describe('Stripe connector against the emulator', () => {
   it('invoices byIds: expand[]=customer primes the contact at no extra cost', async () => {
     const records = [...emulator.store.invoices.values()].slice(0, 3);
     const c = ctx();
-    const out = (await loaders.Invoice.byIds(records.map((r) => r.invoice.id), c)) as InvoiceModel[];
+    const out = (await loaders.Invoice.byIds(
+      records.map((r) => r.invoice.id),
+      c,
+    )) as InvoiceModel[];
     expect(emulator.count()).toBe(3);
     expect(emulator.count('invoices.get')).toBe(3);
     out.forEach((inv, i) => {
@@ -211,7 +214,7 @@ describe('Stripe listPlan: events inside the 30-day window, the plain list beyon
     expect(plan(null, 'cus_1')).toEqual({ source: 'list', after: 'cus_1' });
     expect(plan(daysAgo(29))).toEqual({ source: 'events' });
     expect(plan(daysAgo(29), 'evt_1')).toEqual({ source: 'events' });
-    expect(plan(daysAgo(30 - (EVENT_WINDOW_MARGIN_SECONDS / 2) / DAY))).toEqual({ source: 'list', after: null });
+    expect(plan(daysAgo(30 - EVENT_WINDOW_MARGIN_SECONDS / 2 / DAY))).toEqual({ source: 'list', after: null });
     expect(plan(daysAgo(31))).toEqual({ source: 'list', after: null });
     expect(plan(daysAgo(31), 'cus_1')).toEqual({ source: 'list', after: 'cus_1' });
     expect(() => plan('yesterday')).toThrow(TypeError);

@@ -94,7 +94,14 @@ function expectSigned(r: Received, secret = SECRET): void {
   const header = r.headers['stripe-signature'];
   expect(header).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
   expect(r.headers['content-type']).toMatch(/^application\/json/);
-  const verdict = webhooks.verify({ rawBody: r.body, headers: { 'stripe-signature': header as string }, url: 'http://127.0.0.1/webhooks/stripe', method: 'POST', secret, now: Date.now() });
+  const verdict = webhooks.verify({
+    rawBody: r.body,
+    headers: { 'stripe-signature': header as string },
+    url: 'http://127.0.0.1/webhooks/stripe',
+    method: 'POST',
+    secret,
+    now: Date.now(),
+  });
   expect(verdict).toEqual({ ok: true, value: undefined });
   const event = sdk.webhooks.constructEvent(r.body, header as string, secret);
   expect(event.id).toBe(r.event.id);
@@ -120,7 +127,11 @@ describe('Stripe emulator webhooks', () => {
     const patched = await admin(e, 'PATCH', `/records/customers/${customerId}`, { name: 'Ada King', metadata: { vip: 'true' } });
     expect(patched).toMatchObject({ status: 200, json: { name: 'Ada King', metadata: { vip: 'true' } } });
 
-    const inv = await admin(e, 'POST', '/records/invoices', { customer: customerId, currency: 'usd', lines: [{ amount: 1999, description: 'Widget', quantity: 1 }] });
+    const inv = await admin(e, 'POST', '/records/invoices', {
+      customer: customerId,
+      currency: 'usd',
+      lines: [{ amount: 1999, description: 'Widget', quantity: 1 }],
+    });
     expect(inv).toMatchObject({ status: 201, json: { object: 'invoice', status: 'draft', amount_due: 1999, currency: 'usd', customer: customerId } });
     const invoiceId = inv.json?.['id'] as string;
     const paid = await admin(e, 'PATCH', `/records/invoices/${invoiceId}`, { status: 'paid' });
@@ -154,7 +165,9 @@ describe('Stripe emulator webhooks', () => {
 
     // The connector maps what arrived: updated customer, and the invoice in exact money.
     const updated = hook.received.find((r) => r.event.type === 'customer.updated') as Received;
-    expect(changesOf(updated)).toEqual([expect.objectContaining({ eventId: updated.event.id, type: 'UPDATED', entity: 'Contact', remoteId: customerId, version: updated.event.created * 1000 })]);
+    expect(changesOf(updated)).toEqual([
+      expect.objectContaining({ eventId: updated.event.id, type: 'UPDATED', entity: 'Contact', remoteId: customerId, version: updated.event.created * 1000 }),
+    ]);
     const paidEvent = hook.received.find((r) => r.event.type === 'invoice.paid') as Received;
     const [change] = changesOf(paidEvent);
     expect(change).toMatchObject({ type: 'UPDATED', entity: 'Invoice', remoteId: invoiceId });
@@ -244,12 +257,21 @@ describe('Stripe emulator webhooks', () => {
     expect(JSON.stringify(set.json)).not.toContain(SECRET);
 
     expect(await admin(e, 'POST', '/records/widgets', {})).toMatchObject({ status: 404 });
-    expect(await admin(e, 'PATCH', '/records/customers/cus_missing', { name: 'x' })).toMatchObject({ status: 404, json: { message: "No such customer: 'cus_missing'" } });
+    expect(await admin(e, 'PATCH', '/records/customers/cus_missing', { name: 'x' })).toMatchObject({
+      status: 404,
+      json: { message: "No such customer: 'cus_missing'" },
+    });
     expect(await admin(e, 'DELETE', '/records/invoices/in_missing')).toMatchObject({ status: 404 });
     expect(await admin(e, 'POST', '/records/customers', '{"name":')).toMatchObject({ status: 400 });
     expect(await admin(e, 'POST', '/records/customers', '[1]')).toMatchObject({ status: 400 });
-    expect(await admin(e, 'POST', '/records/customers', { nickname: 'x' })).toMatchObject({ status: 400, json: { message: expect.stringMatching(/unknown parameter: nickname/) } });
-    expect(await admin(e, 'POST', '/records/invoices', { lines: [{ amount: 5 }] })).toMatchObject({ status: 400, json: { message: 'Missing required param: customer' } });
+    expect(await admin(e, 'POST', '/records/customers', { nickname: 'x' })).toMatchObject({
+      status: 400,
+      json: { message: expect.stringMatching(/unknown parameter: nickname/) },
+    });
+    expect(await admin(e, 'POST', '/records/invoices', { lines: [{ amount: 5 }] })).toMatchObject({
+      status: 400,
+      json: { message: 'Missing required param: customer' },
+    });
     expect(await admin(e, 'POST', '/records/invoices', { customer: 'cus_nope', lines: [] })).toMatchObject({ status: 400 });
 
     const c = await admin(e, 'POST', '/records/customers', { name: 'Temp' });
@@ -277,7 +299,11 @@ describe('Stripe emulator webhooks', () => {
   it('checkout sessions: complete and expire through the admin API deliver checkout.session.* events', async () => {
     const hook = await receiver();
     const e = await emulator({ webhook: { url: hook.url, secret: SECRET } });
-    const s = await admin(e, 'POST', '/records/checkout_sessions', { customer_email: 'buyer@example.com', currency: 'gbp', line_items: [{ unit_amount: 1500, quantity: 2, description: 'Mug' }] });
+    const s = await admin(e, 'POST', '/records/checkout_sessions', {
+      customer_email: 'buyer@example.com',
+      currency: 'gbp',
+      line_items: [{ unit_amount: 1500, quantity: 2, description: 'Mug' }],
+    });
     expect(s).toMatchObject({ status: 201, json: { object: 'checkout.session', status: 'open', amount_total: 3000 } });
     const id = s.json?.['id'] as string;
     expect((await admin(e, 'PATCH', `/records/checkout_sessions/${id}`, { status: 'complete', customer_details: { name: 'Buyer One' } })).json).toMatchObject({

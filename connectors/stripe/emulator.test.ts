@@ -119,7 +119,10 @@ describe('Stripe emulator through the official stripe SDK', () => {
     const cutoff = paidOrVoided.data[5]?.created ?? 0;
     const recent = await sdk.events.list({ types: ['invoice.paid', 'invoice.voided'], created: { gte: cutoff }, limit: 100 });
     expect(recent.data.every((e) => e.created >= cutoff)).toBe(true);
-    expect((await sdk.events.list({ type: 'checkout.session.completed', limit: 1 })).data[0]?.data.object).toMatchObject({ object: 'checkout.session', status: 'complete' });
+    expect((await sdk.events.list({ type: 'checkout.session.completed', limit: 1 })).data[0]?.data.object).toMatchObject({
+      object: 'checkout.session',
+      status: 'complete',
+    });
   });
 
   it('records mutations as events with previous_attributes', async () => {
@@ -145,7 +148,11 @@ describe('Stripe emulator through the official stripe SDK', () => {
     expect((err as Stripe.errors.StripeError).requestId).toMatch(/^req_/);
     await expect(sdk.invoices.retrieve('in_nope')).rejects.toMatchObject({ statusCode: 404, message: "No such invoice: 'in_nope'" });
     await expect(sdk.checkout.sessions.retrieve('cs_test_nope')).rejects.toMatchObject({ message: "No such checkout.session: 'cs_test_nope'" });
-    await expect(sdk.customers.list({ starting_after: 'cus_gone' })).rejects.toMatchObject({ statusCode: 400, code: 'resource_missing', param: 'starting_after' });
+    await expect(sdk.customers.list({ starting_after: 'cus_gone' })).rejects.toMatchObject({
+      statusCode: 400,
+      code: 'resource_missing',
+      param: 'starting_after',
+    });
   });
 
   it('rejects what Stripe rejects: unknown parameters, out-of-range limits, bad expansions', async () => {
@@ -155,7 +162,10 @@ describe('Stripe emulator through the official stripe SDK', () => {
       param: 'foo',
       message: 'Received unknown parameter: foo',
     });
-    await expect(sdk.customers.list({ limit: 101 })).rejects.toMatchObject({ param: 'limit', message: "This value must be less than or equal to 100 (it currently is '101')" });
+    await expect(sdk.customers.list({ limit: 101 })).rejects.toMatchObject({
+      param: 'limit',
+      message: "This value must be less than or equal to 100 (it currently is '101')",
+    });
     await expect(sdk.customers.list({ limit: 0 })).rejects.toMatchObject({ param: 'limit', message: 'This value must be greater than or equal to 1.' });
     await expect(sdk.customers.list({ created: { after: 1 } } as unknown as Stripe.CustomerListParams)).rejects.toMatchObject({ param: 'created[after]' });
     await expect(sdk.invoices.list({ expand: ['customer'] })).rejects.toMatchObject({
@@ -170,7 +180,9 @@ describe('Stripe emulator through the official stripe SDK', () => {
 
   it('bad key → StripeAuthenticationError with the key masked, never echoed', async () => {
     const wrong = 'sk_test_51WrongKeyThatTheEmulatorDoesNotKnowAbout9999';
-    const err = await client(emulator, wrong).customers.list().catch((e: unknown) => e);
+    const err = await client(emulator, wrong)
+      .customers.list()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Stripe.errors.StripeAuthenticationError);
     expect((err as Stripe.errors.StripeError).statusCode).toBe(401);
     expect((err as Error).message).toBe(`Invalid API Key provided: sk_test_${'*'.repeat(wrong.length - 8 - 4)}9999`);
@@ -188,12 +200,16 @@ describe('Stripe emulator through the official stripe SDK', () => {
     expect(((await none.json()) as { error: { message: string } }).error.message).toMatch(/^You did not provide an API key/);
     const unknownRoute = await fetch(`${emulator.url}/v1/widgets`, { headers: { authorization: `Bearer ${TEST_KEY}` } });
     expect(unknownRoute.status).toBe(404);
-    expect(await unknownRoute.json()).toMatchObject({ error: { type: 'invalid_request_error', message: expect.stringMatching(/^Unrecognized request URL \(GET: \/v1\/widgets\)/) as unknown } });
+    expect(await unknownRoute.json()).toMatchObject({
+      error: { type: 'invalid_request_error', message: expect.stringMatching(/^Unrecognized request URL \(GET: \/v1\/widgets\)/) as unknown },
+    });
   });
 
   it('rejects a malformed or unknown Stripe-Version like Stripe, and answers in the version the connector pins', async () => {
     const call = (version?: string) =>
-      fetch(`${emulator.url}/v1/customers?limit=1`, { headers: { authorization: `Bearer ${TEST_KEY}`, ...(version === undefined ? {} : { 'stripe-version': version }) } });
+      fetch(`${emulator.url}/v1/customers?limit=1`, {
+        headers: { authorization: `Bearer ${TEST_KEY}`, ...(version === undefined ? {} : { 'stripe-version': version }) },
+      });
     // Malformed, made up, a date with the wrong release name, two values (a duplicated header).
     for (const bad of ['2019-2-19', 'latest', '2025-09-30.acacia', '2026-10-29.endive', '2026-10-28.ENDIVE', '2019-12-03, 2019-12-03']) {
       const res = await call(bad);
@@ -237,10 +253,20 @@ describe('Stripe emulator through the official stripe SDK', () => {
     expect(first).toMatchObject({ has_more: true, next_page: expect.any(String) as unknown });
     const paged = await sdk.customers.search({ query: 'created>0', limit: 7 }).autoPagingToArray({ limit: 1000 });
     expect(paged.map((c) => c.id)).toEqual(all.map((c) => c.id));
-    await expect(sdk.customers.search({ query: "nickname:'x'" })).rejects.toMatchObject({ statusCode: 400, param: 'query', message: expect.stringContaining('unsupported search field') as unknown });
+    await expect(sdk.customers.search({ query: "nickname:'x'" })).rejects.toMatchObject({
+      statusCode: 400,
+      param: 'query',
+      message: expect.stringContaining('unsupported search field') as unknown,
+    });
     await expect(sdk.customers.search({ query: "email:'x' AND name:'y' OR phone:'z'" })).rejects.toMatchObject({ statusCode: 400, param: 'query' });
-    await expect(sdk.customers.search({} as Stripe.CustomerSearchParams)).rejects.toMatchObject({ statusCode: 400, param: 'query', message: 'Missing required param: query.' });
-    await expect(sdk.customers.search({ query: 'created>0', starting_after: a.id } as Stripe.CustomerSearchParams)).rejects.toMatchObject({ param: 'starting_after' });
+    await expect(sdk.customers.search({} as Stripe.CustomerSearchParams)).rejects.toMatchObject({
+      statusCode: 400,
+      param: 'query',
+      message: 'Missing required param: query.',
+    });
+    await expect(sdk.customers.search({ query: 'created>0', starting_after: a.id } as Stripe.CustomerSearchParams)).rejects.toMatchObject({
+      param: 'starting_after',
+    });
   });
 
   it('counts requests per operation', async () => {
@@ -280,7 +306,11 @@ describe('Stripe emulator events are kept 30 days', () => {
       const events = await client(emulator).events.list({ limit: 100 }).autoPagingToArray({ limit: 10_000 });
       const windowStart = Math.floor(Date.now() / 1000) - 30 * DAY;
       expect(events.every((e) => e.created >= windowStart)).toBe(true);
-      for (const prefix of ['customer.', 'invoice.', 'checkout.session.']) expect(events.some((e) => e.type.startsWith(prefix)), prefix).toBe(true);
+      for (const prefix of ['customer.', 'invoice.', 'checkout.session.'])
+        expect(
+          events.some((e) => e.type.startsWith(prefix)),
+          prefix,
+        ).toBe(true);
     } finally {
       await emulator.stop();
     }
@@ -296,7 +326,12 @@ describe('Stripe emulator events are kept 30 days', () => {
       const old = emulator.store.events.at(-1) as EventObject;
       emulator.store.updateCustomer(customerId, { description: 'Changed last month' }, now - 29 * DAY);
       const recent = emulator.store.events.at(-1) as EventObject;
-      await expect(sdk.events.retrieve(old.id)).rejects.toMatchObject({ statusCode: 404, code: 'resource_missing', param: 'id', message: `No such event: '${old.id}'` });
+      await expect(sdk.events.retrieve(old.id)).rejects.toMatchObject({
+        statusCode: 404,
+        code: 'resource_missing',
+        param: 'id',
+        message: `No such event: '${old.id}'`,
+      });
       expect((await sdk.events.retrieve(recent.id)).id).toBe(recent.id);
       const listed = await sdk.events.list({ type: 'customer.updated', created: { lte: now - 20 * DAY }, limit: 100 });
       expect(listed.data.map((e) => e.id)).toEqual([recent.id]);

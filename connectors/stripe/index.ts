@@ -45,12 +45,7 @@ export const CHANGE_EVENT_TYPES: Record<EntityType, readonly string[]> = {
     'invoice.voided',
     'invoice.sent',
   ],
-  Order: [
-    'checkout.session.completed',
-    'checkout.session.expired',
-    'checkout.session.async_payment_succeeded',
-    'checkout.session.async_payment_failed',
-  ],
+  Order: ['checkout.session.completed', 'checkout.session.expired', 'checkout.session.async_payment_succeeded', 'checkout.session.async_payment_failed'],
 };
 
 const enc = encodeURIComponent;
@@ -183,7 +178,11 @@ const contacts: EntityLoader<ContactModel> = {
     // Stripe's email filter is an exact, case-sensitive match.
     const query = { limit: pageSize(args.first), starting_after: plan.after ?? undefined, email: email ?? undefined };
     const list = expectList<StripeCustomer>(await stripeGet(ctx, { path: '/v1/customers', query, operation: 'customers.list' }), 'customers.list');
-    return page(list.data.map((c) => mapCustomer(c)), list.data, list.has_more);
+    return page(
+      list.data.map((c) => mapCustomer(c)),
+      list.data,
+      list.has_more,
+    );
   },
 };
 
@@ -295,7 +294,12 @@ export const stripe = defineConnector({
       oauth2: {
         authorizationUrl: 'https://connect.stripe.com/oauth/authorize',
         tokenUrl: 'https://connect.stripe.com/oauth/token',
-        revocation: { type: 'account-deauthorize', url: 'https://connect.stripe.com/oauth/deauthorize', accountSetting: 'connectedAccountId', accountParam: 'stripe_user_id' },
+        revocation: {
+          type: 'account-deauthorize',
+          url: 'https://connect.stripe.com/oauth/deauthorize',
+          accountSetting: 'connectedAccountId',
+          accountParam: 'stripe_user_id',
+        },
         scopes: ['read_only'],
         scopeSeparator: ' ',
         // Stripe Connect OAuth has no PKCE; state still guards the callback.
@@ -315,7 +319,8 @@ export const stripe = defineConnector({
     entities: ['Contact', 'Invoice', 'Order'],
     rateLimits: {
       windows: [{ requests: 100, windowMs: 1000 }],
-      notes: 'Live-mode keys; test-mode (sk_test_) keys get 25 req/s. Stripe also runs per-endpoint and concurrency limiters (429, or 400 with code rate_limit).',
+      notes:
+        'Live-mode keys; test-mode (sk_test_) keys get 25 req/s. Stripe also runs per-endpoint and concurrency limiters (429, or 400 with code rate_limit).',
     },
     events: { source: 'webhooks' },
     // The timestamp travels inside Stripe-Signature (t=…), so there is no separate timestamp header.
@@ -324,4 +329,3 @@ export const stripe = defineConnector({
   loaders: { Contact: contacts, Invoice: invoices, Order: orders },
   webhooks: stripeWebhooks,
 });
-

@@ -2,16 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConnectorError } from '../sdk/errors.ts';
 import type { ContactModel, InvoiceModel, OrderModel } from '../sdk/models.ts';
 import { modelProblems } from '../sdk/validate.ts';
-import {
-  dateFromUnix,
-  isoFromUnix,
-  mapCheckoutSession,
-  mapCustomer,
-  mapInvoice,
-  moneyFromMinorDecimal,
-  splitName,
-  toE164,
-} from './mappers.ts';
+import { dateFromUnix, isoFromUnix, mapCheckoutSession, mapCustomer, mapInvoice, moneyFromMinorDecimal, splitName, toE164 } from './mappers.ts';
 import { FIXTURES, readFixture } from './test-support.ts';
 
 describe('every recorded fixture maps to a valid model', () => {
@@ -44,7 +35,16 @@ describe('Customer → Contact', () => {
       updatedAt: null,
     });
     expect(c.addresses).toEqual([
-      { type: 'BILLING', name: 'Jenny van der Rosen', line1: 'Rosenthaler Str. 40', line2: '3. OG', city: 'Berlin', region: null, postalCode: '10178', country: 'DE' },
+      {
+        type: 'BILLING',
+        name: 'Jenny van der Rosen',
+        line1: 'Rosenthaler Str. 40',
+        line2: '3. OG',
+        city: 'Berlin',
+        region: null,
+        postalCode: '10178',
+        country: 'DE',
+      },
       { type: 'SHIPPING', name: 'Initech Warehouse', line1: 'Lagerweg 7', line2: null, city: 'Potsdam', region: 'BB', postalCode: '14467', country: 'DE' },
     ]);
     expect(c.source).toEqual({

@@ -90,7 +90,10 @@ describe('emulator responses fit the official stripe package types of the pinned
     expect(types.size).toBeGreaterThan(5);
     const invoiceEvents = events.data.filter((e) => String(e['type']).startsWith('invoice.'));
     const others = events.data.filter((e) => !String(e['type']).startsWith('invoice.'));
-    const invoiceSnapshots = invoiceEvents.map((e) => ({ ...e, data: { ...(e['data'] as Json), object: withoutLinesCount((e['data'] as { object: Json }).object) } }));
+    const invoiceSnapshots = invoiceEvents.map((e) => ({
+      ...e,
+      data: { ...(e['data'] as Json), object: withoutLinesCount((e['data'] as { object: Json }).object) },
+    }));
     expect(problemsOf('Event', [...invoiceSnapshots, ...others])).toEqual([]);
   });
 

@@ -64,7 +64,9 @@ class ShapeWalker {
     let shape = this.shapes.get(type);
     if (!shape) {
       const properties = new Map(
-        this.checker.getPropertiesOfType(type).map((p) => [p.name, { type: this.checker.getTypeOfSymbol(p), optional: (p.flags & ts.SymbolFlags.Optional) !== 0 }]),
+        this.checker
+          .getPropertiesOfType(type)
+          .map((p) => [p.name, { type: this.checker.getTypeOfSymbol(p), optional: (p.flags & ts.SymbolFlags.Optional) !== 0 }]),
       );
       shape = { properties, index: this.checker.getIndexInfoOfType(type, ts.IndexKind.String)?.type ?? null };
       this.shapes.set(type, shape);

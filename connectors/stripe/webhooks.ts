@@ -107,13 +107,16 @@ export function verifyStripeSignature(input: WebhookVerifyInput, toleranceSecond
     if (Buffer.isBuffer(rawBody)) body = rawBody;
     else if (typeof rawBody === 'string') body = Buffer.from(rawBody, 'utf8');
     else {
-      return fail(invalidSignature(`The webhook body was handed over as a parsed ${rawBody === null ? 'null' : typeof rawBody}, not as raw bytes. ${RAW_BODY_HINT}`));
+      return fail(
+        invalidSignature(`The webhook body was handed over as a parsed ${rawBody === null ? 'null' : typeof rawBody}, not as raw bytes. ${RAW_BODY_HINT}`),
+      );
     }
     const header = headerValue(input.headers, STRIPE_SIGNATURE_HEADER)?.trim();
     if (!header) return fail(invalidSignature('The request has no Stripe-Signature header.'));
     const parsed = parseSignatureHeader(header);
     if (parsed.timestamp === null) return fail(invalidSignature('The Stripe-Signature header has no valid t= timestamp.'));
-    if (parsed.signatures.length === 0) return fail(invalidSignature('The Stripe-Signature header has no v1 signature (v0 and other schemes are not accepted).'));
+    if (parsed.signatures.length === 0)
+      return fail(invalidSignature('The Stripe-Signature header has no v1 signature (v0 and other schemes are not accepted).'));
 
     const expected = computeStripeSignature(parsed.timestamp, body, secret);
     if (!anySignatureMatches(expected, parsed.signatures)) {

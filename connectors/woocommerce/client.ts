@@ -35,7 +35,13 @@ export function errorFromResponse(res: UpstreamResponse): ConnectorError {
   let code = (wpCode && CODE_OVERRIDES[wpCode]) || codeForStatus(res.status);
   // A 404 with WordPress's "no route" is the store's setup, not a missing record.
   if (res.status === 404 && wpCode === null) code = 'UPSTREAM_BAD_RESPONSE';
-  const detail = body?.message ? maskKeys(String(body.message).replace(/<[^>]+>/g, '').trim()) : `HTTP ${res.status}`;
+  const detail = body?.message
+    ? maskKeys(
+        String(body.message)
+          .replace(/<[^>]+>/g, '')
+          .trim(),
+      )
+    : `HTTP ${res.status}`;
   const hint =
     wpCode === 'rest_no_route'
       ? ' (is WooCommerce active at this store URL, with pretty permalinks on?)'
@@ -77,7 +83,10 @@ function intHeader(res: UpstreamResponse, name: string): number | null {
 export async function wooList<T>(ctx: ConnectorContext, resource: string, query: Record<string, QueryValue>, operation: string): Promise<WooPage<T>> {
   const res = await wooGet(ctx, `${API_PREFIX}/${resource}`, query, operation);
   if (!Array.isArray(res.body)) {
-    throw new ConnectorError('UPSTREAM_BAD_RESPONSE', `WooCommerce ${operation} answered ${res.status} without a JSON array`, { upstreamStatus: res.status, retryable: false });
+    throw new ConnectorError('UPSTREAM_BAD_RESPONSE', `WooCommerce ${operation} answered ${res.status} without a JSON array`, {
+      upstreamStatus: res.status,
+      retryable: false,
+    });
   }
   return {
     items: res.body as T[],

@@ -12,7 +12,8 @@ import { modifiedAfterParam, woocommerce } from './index.ts';
 import { BASIC_TOKEN, CONSUMER_KEY, CONSUMER_SECRET } from './test-support.ts';
 
 let em: WooEmulatorHandle;
-const ctx = (extra: Partial<Parameters<typeof createTestContext>[0]> = {}) => createTestContext({ connector: woocommerce, baseUrl: em.url, token: BASIC_TOKEN, upstream: { attemptTimeoutMs: 500, maxAttempts: 2 }, ...extra });
+const ctx = (extra: Partial<Parameters<typeof createTestContext>[0]> = {}) =>
+  createTestContext({ connector: woocommerce, baseUrl: em.url, token: BASIC_TOKEN, upstream: { attemptTimeoutMs: 500, maxAttempts: 2 }, ...extra });
 const contacts = woocommerce.loaders.Contact!;
 const orders = woocommerce.loaders.Order!;
 
@@ -36,7 +37,7 @@ async function all<M>(list: (after: string | null) => Promise<{ nodes: M[]; endC
 }
 
 describe('errors', () => {
-  it('maps WordPress error bodies to codes, with the store\'s message and a hint', async () => {
+  it("maps WordPress error bodies to codes, with the store's message and a hint", async () => {
     const wrongSecret = createTestContext({ connector: woocommerce, baseUrl: em.url, token: Buffer.from(`${CONSUMER_KEY}:cs_wrong`).toString('base64') });
     const err = await orders.list({ first: 5, filter: {} }, wrongSecret).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConnectorError);
@@ -46,21 +47,40 @@ describe('errors', () => {
   });
 
   it.each([
-    [{ code: 'rest_no_route', message: 'No route was found matching the URL and request method.', data: { status: 404 } }, 404, 'UPSTREAM_BAD_RESPONSE', /pretty permalinks/],
+    [
+      { code: 'rest_no_route', message: 'No route was found matching the URL and request method.', data: { status: 404 } },
+      404,
+      'UPSTREAM_BAD_RESPONSE',
+      /pretty permalinks/,
+    ],
     [{ code: 'rest_invalid_param', message: 'Invalid parameter(s): per_page', data: { status: 400 } }, 400, 'UPSTREAM_BAD_RESPONSE', /per_page/],
     [{ code: 'woocommerce_rest_cannot_view', message: 'Sorry, you cannot list resources.', data: { status: 403 } }, 403, 'UPSTREAM_FORBIDDEN', /cannot list/],
     [{ code: 'woocommerce_rest_shop_order_invalid_id', message: 'Invalid ID.', data: { status: 404 } }, 404, 'UPSTREAM_NOT_FOUND', /Invalid ID/],
-    [{ code: 'internal_server_error', message: '<p>There has been a critical error on this website.</p>', data: { status: 500 } }, 500, 'UPSTREAM_UNAVAILABLE', /critical error on this website\.$/],
+    [
+      { code: 'internal_server_error', message: '<p>There has been a critical error on this website.</p>', data: { status: 500 } },
+      500,
+      'UPSTREAM_UNAVAILABLE',
+      /critical error on this website\.$/,
+    ],
     ['<html>Bad gateway</html>', 502, 'UPSTREAM_UNAVAILABLE', /HTTP 502/],
   ])('%j (%i) → %s', (body, status, code, message) => {
-    const error = errorFromResponse({ status, headers: new Headers(), body: typeof body === 'string' ? null : body, text: String(body), url: 'https://shop.example.com/wp-json/wc/v3/orders' });
+    const error = errorFromResponse({
+      status,
+      headers: new Headers(),
+      body: typeof body === 'string' ? null : body,
+      text: String(body),
+      url: 'https://shop.example.com/wp-json/wc/v3/orders',
+    });
     expect(error.code).toBe(code);
     expect(error.message).toMatch(message);
   });
 
   it('refuses to send keys to a plain-http store that is not on loopback', async () => {
     const remote = createTestContext({ connector: woocommerce, baseUrl: 'http://shop.example.com', token: BASIC_TOKEN });
-    await expect(orders.list({ first: 1, filter: {} }, remote)).rejects.toMatchObject({ code: 'UPSTREAM_FORBIDDEN', message: expect.stringMatching(/plain http:\/\/.*use https:\/\//) });
+    await expect(orders.list({ first: 1, filter: {} }, remote)).rejects.toMatchObject({
+      code: 'UPSTREAM_FORBIDDEN',
+      message: expect.stringMatching(/plain http:\/\/.*use https:\/\//),
+    });
     await expect(contacts.byIds(['1'], remote)).rejects.toMatchObject({ code: 'UPSTREAM_FORBIDDEN' });
   });
 });
@@ -150,7 +170,9 @@ describe('updatedSince', () => {
     const since = '2025-06-01T00:00:00Z';
     em.resetRequests();
     const changed = await all<ContactModel>((after) => contacts.list({ first: 100, after, filter: { updatedSince: since } }, ctx()));
-    const expected = [...em.store.customers.values()].filter((c) => Math.floor((c.modifiedMs ?? c.createdMs) / 1000) * 1000 >= Date.parse(since)).map((c) => String(c.id));
+    const expected = [...em.store.customers.values()]
+      .filter((c) => Math.floor((c.modifiedMs ?? c.createdMs) / 1000) * 1000 >= Date.parse(since))
+      .map((c) => String(c.id));
     expect(changed.map((c) => c.source.remoteId)).toEqual(expected);
     expect(expected.length).toBeLessThan(em.store.customers.size);
     // One call per 100 customers scanned.

@@ -19,7 +19,8 @@ const loaded = wooModule as unknown as { default: WooClientClass | { default: Wo
 const WooCommerceRestApi: WooClientClass = typeof loaded.default === 'function' ? loaded.default : loaded.default.default;
 
 let em: WooEmulatorHandle;
-const client = (key = CONSUMER_KEY, secret = CONSUMER_SECRET) => new WooCommerceRestApi({ url: em.url, consumerKey: key, consumerSecret: secret, version: 'wc/v3' });
+const client = (key = CONSUMER_KEY, secret = CONSUMER_SECRET) =>
+  new WooCommerceRestApi({ url: em.url, consumerKey: key, consumerSecret: secret, version: 'wc/v3' });
 const basic = `Basic ${Buffer.from(`${CONSUMER_KEY}:${CONSUMER_SECRET}`).toString('base64')}`;
 const get = async (path: string) => {
   const res = await fetch(`${em.url}/wp-json/wc/v3/${path}`, { headers: { authorization: basic } });
@@ -65,18 +66,25 @@ describe('official client against the emulator', () => {
     expect((res.data as Array<{ id: number }>).map((c) => c.id)).toEqual(ids);
   });
 
-  it('answers a wrong secret and an unknown key with WooCommerce\'s 401 bodies', async () => {
+  it("answers a wrong secret and an unknown key with WooCommerce's 401 bodies", async () => {
     expect(await failureOf(client(CONSUMER_KEY, 'cs_wrong').get('orders'))).toEqual({
       status: 401,
       data: { code: 'woocommerce_rest_authentication_error', message: 'Invalid signature - provided signature does not match.', data: { status: 401 } },
     });
-    expect(await failureOf(client('ck_unknown', CONSUMER_SECRET).get('customers'))).toMatchObject({ status: 401, data: { message: 'Consumer key is invalid.' } });
+    expect(await failureOf(client('ck_unknown', CONSUMER_SECRET).get('customers'))).toMatchObject({
+      status: 401,
+      data: { message: 'Consumer key is invalid.' },
+    });
   });
 
   it('refuses per_page over 100 with rest_invalid_param', async () => {
     expect(await failureOf(client().get('orders', { per_page: 101 }))).toMatchObject({
       status: 400,
-      data: { code: 'rest_invalid_param', message: 'Invalid parameter(s): per_page', data: { status: 400, params: { per_page: 'per_page must be between 1 (inclusive) and 100 (inclusive)' } } },
+      data: {
+        code: 'rest_invalid_param',
+        message: 'Invalid parameter(s): per_page',
+        data: { status: 400, params: { per_page: 'per_page must be between 1 (inclusive) and 100 (inclusive)' } },
+      },
     });
   });
 });
@@ -102,7 +110,7 @@ describe('WooCommerce behaviour', () => {
     expect(Number(all.headers.get('x-wp-total'))).toBe(em.store.customers.size);
   });
 
-  it('rounds amounts to the store\'s 2 decimals unless dp asks for more', async () => {
+  it("rounds amounts to the store's 2 decimals unless dp asks for more", async () => {
     const kwd = [...em.store.orders.values()].find((o) => o.currency === 'KWD' && o.lines.some((l) => l.total % 10 !== 0));
     expect(kwd).toBeDefined();
     const line = kwd!.lines.find((l) => l.total % 10 !== 0)!;
@@ -127,7 +135,11 @@ describe('WooCommerce behaviour', () => {
 describe('demo data', () => {
   it('shares people (same e-mail) with the HubSpot and Stripe demo stores, guest buyers included', () => {
     const woo = createSeededStore();
-    const hubspot = new Set(seedHubSpot().all('contacts').map((c) => c.properties['email']));
+    const hubspot = new Set(
+      seedHubSpot()
+        .all('contacts')
+        .map((c) => c.properties['email']),
+    );
     const stripe = new Set([...seedStripe().customers.values()].map((c) => c.email));
     const customers = [...woo.customers.values()].map((c) => c.email);
     const guests = [...woo.orders.values()].filter((o) => o.customer_id === 0).map((o) => o.billing.email);
@@ -163,7 +175,11 @@ describe('webhook delivery', () => {
   });
 
   const admin = (method: string, path: string, body?: unknown) =>
-    fetch(`${em.url}/__emulator${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    fetch(`${em.url}/__emulator${path}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
 
   it('pings a new webhook unsigned with a form body', async () => {
     expect((await admin('PUT', '/webhook', { url: receiverUrl, secret: SECRET })).status).toBe(200);
@@ -183,7 +199,13 @@ describe('webhook delivery', () => {
     await em.waitForIdle();
     expect(received).toHaveLength(1);
     const { headers, body } = received[0]!;
-    expect(headers).toMatchObject({ 'x-wc-webhook-topic': 'customer.updated', 'x-wc-webhook-resource': 'customer', 'x-wc-webhook-event': 'updated', 'x-wc-webhook-id': '2', 'x-wc-webhook-source': `${em.url}/` });
+    expect(headers).toMatchObject({
+      'x-wc-webhook-topic': 'customer.updated',
+      'x-wc-webhook-resource': 'customer',
+      'x-wc-webhook-event': 'updated',
+      'x-wc-webhook-id': '2',
+      'x-wc-webhook-source': `${em.url}/`,
+    });
     expect(headers['x-wc-webhook-signature']).toBe(signWooPayload(body, SECRET));
     expect(headers['x-wc-webhook-delivery-id']).toMatch(/^[0-9a-f]{32}$/);
     const text = body.toString('utf8');
@@ -198,7 +220,12 @@ describe('webhook delivery', () => {
     expect(res.status).toBe(201);
     await em.waitForIdle();
     expect(received.map((r) => r.headers['x-wc-webhook-topic'])).toEqual(['customer.created']);
-    expect(JSON.parse(received[0]!.body.toString())).toMatchObject({ email: 'new.buyer@example.org', first_name: 'Nova', billing: { city: 'Oslo' }, date_modified_gmt: null });
+    expect(JSON.parse(received[0]!.body.toString())).toMatchObject({
+      email: 'new.buyer@example.org',
+      first_name: 'Nova',
+      billing: { city: 'Oslo' },
+      date_modified_gmt: null,
+    });
   });
 
   it('sends {id} for a trashed order and order.restored when it leaves the trash', async () => {

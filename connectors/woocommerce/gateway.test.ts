@@ -18,17 +18,47 @@ const OTHER_KEY = `sb_test_other_${randomUUID()}`;
 const WEBHOOK_SECRET = 'woo-shop-webhook-secret';
 
 const ORDERS_WITH_CUSTOMERS = /* GraphQL */ `
-  { orders(first: 100, filter: { provider: "woocommerce" }) { nodes { id number customerEmail customer { name } source { connectionId } } } }
+  {
+    orders(first: 100, filter: { provider: "woocommerce" }) {
+      nodes {
+        id
+        number
+        customerEmail
+        customer {
+          name
+        }
+        source {
+          connectionId
+        }
+      }
+    }
+  }
 `;
-type OrdersResult = { orders: { nodes: Array<{ id: string; number: string; customerEmail: string | null; customer: { name: string | null } | null; source: { connectionId: string } }> } };
-type ContactChange = { contactChanged: { type: string; id: string; source: { provider: string; connectionId: string }; contact: { name: string | null } | null } };
-const CONTACT_SUB = 'subscription ($after: String) { contactChanged(after: $after, filter: { provider: "woocommerce" }) { type id source { provider connectionId } contact { name } } }';
+type OrdersResult = {
+  orders: {
+    nodes: Array<{ id: string; number: string; customerEmail: string | null; customer: { name: string | null } | null; source: { connectionId: string } }>;
+  };
+};
+type ContactChange = {
+  contactChanged: { type: string; id: string; source: { provider: string; connectionId: string }; contact: { name: string | null } | null };
+};
+const CONTACT_SUB =
+  'subscription ($after: String) { contactChanged(after: $after, filter: { provider: "woocommerce" }) { type id source { provider connectionId } contact { name } } }';
 
 function tenant(id: string, apiKey: string, store: WooEmulatorHandle): TenantConfig {
   return {
     id,
     apiKeys: [{ id: `${id}-key`, sha256: hashApiKey(apiKey) }],
-    connections: [{ id: `${id}-woo`, provider: 'woocommerce', baseUrl: store.url, credentials: { type: 'static', token: BASIC_TOKEN }, settings: {}, webhookSecret: { type: 'static', token: WEBHOOK_SECRET } }],
+    connections: [
+      {
+        id: `${id}-woo`,
+        provider: 'woocommerce',
+        baseUrl: store.url,
+        credentials: { type: 'static', token: BASIC_TOKEN },
+        settings: {},
+        webhookSecret: { type: 'static', token: WEBHOOK_SECRET },
+      },
+    ],
   };
 }
 
@@ -68,7 +98,9 @@ describe('WooCommerce through the gateway', () => {
     const coldCalls = shop.count();
     expect(coldCalls).toBe(2);
     const naive = 1 + linked.length;
-    console.info(`woocommerce orders(first:100){customer{name}}: ${coldCalls} upstream calls cold (naive 1 + N = ${naive}; ${linked.length} linked, ${guests.length} guest orders)`);
+    console.info(
+      `woocommerce orders(first:100){customer{name}}: ${coldCalls} upstream calls cold (naive 1 + N = ${naive}; ${linked.length} linked, ${guests.length} guest orders)`,
+    );
     shop.resetRequests();
     const warm = await q<OrdersResult>(SHOP_KEY, ORDERS_WITH_CUSTOMERS);
     expect(warm.data!.orders.nodes.map((n) => n.id)).toEqual(nodes.map((n) => n.id));
@@ -76,7 +108,7 @@ describe('WooCommerce through the gateway', () => {
     expect(shop.count()).toBeLessThanOrEqual(1);
   });
 
-  it('keeps tenants apart: each sees only its own store, and cannot read the other\'s records by id', async () => {
+  it("keeps tenants apart: each sees only its own store, and cannot read the other's records by id", async () => {
     const mine = await q<OrdersResult>(OTHER_KEY, ORDERS_WITH_CUSTOMERS);
     expect(mine.errors).toBeUndefined();
     expect(mine.data!.orders.nodes).toHaveLength(12);
@@ -86,7 +118,7 @@ describe('WooCommerce through the gateway', () => {
     expect(stolen.data?.node ?? null).toBeNull();
   });
 
-  it('delivers a signed customer.updated to the tenant\'s subscriber only, and answers the creation ping 200 without an event', async () => {
+  it("delivers a signed customer.updated to the tenant's subscriber only, and answers the creation ping 200 without an event", async () => {
     const base = stack.gateway.url.replace(/\/graphql$/, '');
     shop.setWebhook({ url: `${base}/webhooks/woocommerce/shop-woo`, secret: WEBHOOK_SECRET });
     const cursor = async (key: string) => (await q<{ changeCursor: string }>(key, '{ changeCursor }')).data!.changeCursor;
@@ -102,7 +134,12 @@ describe('WooCommerce through the gateway', () => {
       const newName = `Renamed ${randomUUID().slice(0, 6)}`;
       shop.records.update('customers', String(customer.id), { first_name: newName });
       const [event] = await mine.waitFor(1);
-      expect(event!.contactChanged).toMatchObject({ type: 'UPDATED', id: encodeId('Contact', 'shop-woo', String(customer.id)), source: { provider: 'woocommerce', connectionId: 'shop-woo' }, contact: { name: `${newName} ${customer.last_name}` } });
+      expect(event!.contactChanged).toMatchObject({
+        type: 'UPDATED',
+        id: encodeId('Contact', 'shop-woo', String(customer.id)),
+        source: { provider: 'woocommerce', connectionId: 'shop-woo' },
+        contact: { name: `${newName} ${customer.last_name}` },
+      });
       expect(shop.deliveries().at(-1)).toMatchObject({ topic: 'customer.updated', status: 200 });
       // The ping produced no event: the update is the first and only one.
       expect(mine.received).toHaveLength(1);

@@ -24,7 +24,9 @@ const FIXED: Record<Resource, Record<string, QueryValue>> = {
 };
 
 function notFound(resource: Resource, id: string): ConnectorError {
-  return new ConnectorError('UPSTREAM_NOT_FOUND', `WooCommerce has no ${resource === 'orders' ? 'order' : 'customer'} with id ${JSON.stringify(id)}`, { retryable: false });
+  return new ConnectorError('UPSTREAM_NOT_FOUND', `WooCommerce has no ${resource === 'orders' ? 'order' : 'customer'} with id ${JSON.stringify(id)}`, {
+    retryable: false,
+  });
 }
 
 /** byIds through `include=`: one list call per 100 distinct ids, answered in the input order. */
@@ -33,7 +35,12 @@ function batchRead<Raw extends { id: number }, M>(resource: Resource, map: (raw:
     const wanted = [...new Set(ids.filter(isWooId))];
     const found = new Map<string, M | ConnectorError>();
     for (const chunk of chunks(wanted)) {
-      const page = await wooList<Raw>(ctx, resource, { ...FIXED[resource], include: chunk.join(','), per_page: chunk.length, orderby: 'include' }, `${resource}.batchRead`);
+      const page = await wooList<Raw>(
+        ctx,
+        resource,
+        { ...FIXED[resource], include: chunk.join(','), per_page: chunk.length, orderby: 'include' },
+        `${resource}.batchRead`,
+      );
       for (const raw of page.items) {
         try {
           found.set(String(raw.id), map(raw, mapOptions(ctx)));
@@ -152,7 +159,8 @@ export const woocommerce = defineConnector({
     entities: ['Contact', 'Order'],
     rateLimits: {
       windows: [{ requests: 10, windowMs: 1000 }],
-      notes: 'WooCommerce core has no REST rate limit and sends no rate headers; every call runs PHP and MySQL on the store, often shared hosting behind a WAF, so the gateway stays gentle.',
+      notes:
+        'WooCommerce core has no REST rate limit and sends no rate headers; every call runs PHP and MySQL on the store, often shared hosting behind a WAF, so the gateway stays gentle.',
     },
     events: { source: 'webhooks' },
     webhooks: { toleranceSeconds: null, signatureHeader: SIGNATURE_HEADER, timestampHeader: null },

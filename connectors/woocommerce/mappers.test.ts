@@ -31,13 +31,21 @@ describe('mapOrder', () => {
       updatedAt: '2026-03-15T15:40:12Z',
     });
     expect(o.source.remoteUrl).toBe('https://shop.example.com/wp-admin/post.php?post=727&action=edit');
-    expect(o.lineItems![0]).toEqual({ remoteId: '315', description: 'Woo Single #1', quantity: '2', unitPrice: { amount: '20.25', currency: 'USD' }, amount: { amount: '40.50', currency: 'USD' }, sku: 'woo-single-1', productRemoteId: '93' });
+    expect(o.lineItems![0]).toEqual({
+      remoteId: '315',
+      description: 'Woo Single #1',
+      quantity: '2',
+      unitPrice: { amount: '20.25', currency: 'USD' },
+      amount: { amount: '40.50', currency: 'USD' },
+      sku: 'woo-single-1',
+      productRemoteId: '93',
+    });
     // Variations link the variation; an empty sku is null; an integer price is padded.
     expect(o.lineItems![1]).toMatchObject({ sku: null, productRemoteId: '23', unitPrice: { amount: '12.00', currency: 'USD' } });
     expect(o.shippingAddress).toMatchObject({ type: 'SHIPPING', line2: 'Suite 4', region: 'CA', country: 'US', name: 'Grace Hopper' });
   });
 
-  it('keeps a guest checkout\'s buyer on the order (customer_id 0 → no contact link), in whole yen', () => {
+  it("keeps a guest checkout's buyer on the order (customer_id 0 → no contact link), in whole yen", () => {
     const o = mapOrder(readFixture('order-guest-jpy.json'));
     expect(modelProblems(o, 'woocommerce')).toEqual([]);
     expect(o).toMatchObject({
@@ -58,7 +66,15 @@ describe('mapOrder', () => {
   it('keeps three decimals for KWD and reads a full refund', () => {
     const o = mapOrder(readFixture('order-kwd-refunded.json'));
     expect(modelProblems(o, 'woocommerce')).toEqual([]);
-    expect(o).toMatchObject({ number: 'KW-1301', status: 'COMPLETED', paymentStatus: 'REFUNDED', statusRaw: 'refunded', total: { amount: '15.065', currency: 'KWD' }, shipping: { amount: '1.250', currency: 'KWD' }, refunded: { amount: '15.065', currency: 'KWD' } });
+    expect(o).toMatchObject({
+      number: 'KW-1301',
+      status: 'COMPLETED',
+      paymentStatus: 'REFUNDED',
+      statusRaw: 'refunded',
+      total: { amount: '15.065', currency: 'KWD' },
+      shipping: { amount: '1.250', currency: 'KWD' },
+      refunded: { amount: '15.065', currency: 'KWD' },
+    });
     expect(o.lineItems![0]?.unitPrice).toEqual({ amount: '13.815', currency: 'KWD' });
   });
 
@@ -82,7 +98,14 @@ describe('mapOrder', () => {
     ['wc-custom-status', 'UNKNOWN', 'UNKNOWN', 'UNKNOWN'],
   ])('status %s → %s / %s / %s, raw kept', (status, orderStatus, payment, fulfillment) => {
     const raw = { ...readFixture<WooOrder>('order-guest-jpy.json'), status, date_paid_gmt: null };
-    expect(mapOrder(raw)).toMatchObject({ status: orderStatus, paymentStatus: payment, fulfillmentStatus: fulfillment, statusRaw: status, paymentStatusRaw: status, fulfillmentStatusRaw: status });
+    expect(mapOrder(raw)).toMatchObject({
+      status: orderStatus,
+      paymentStatus: payment,
+      fulfillmentStatus: fulfillment,
+      statusRaw: status,
+      paymentStatusRaw: status,
+      fulfillmentStatusRaw: status,
+    });
   });
 
   it('marks a trashed order deleted and fails closed on a broken payload', () => {
@@ -96,7 +119,13 @@ describe('mapCustomer', () => {
   it('maps names, both e-mails, phones and addresses, dates from *_gmt', () => {
     const c = mapCustomer(readFixture('customer.json'));
     expect(modelProblems(c, 'woocommerce')).toEqual([]);
-    expect(c).toMatchObject({ name: 'Grace Hopper', companyName: 'Globex', createdAt: '2026-02-03T13:21:09Z', updatedAt: '2026-03-10T08:02:44Z', customFields: { role: 'customer', username: 'grace.hopper', isPayingCustomer: true } });
+    expect(c).toMatchObject({
+      name: 'Grace Hopper',
+      companyName: 'Globex',
+      createdAt: '2026-02-03T13:21:09Z',
+      updatedAt: '2026-03-10T08:02:44Z',
+      customFields: { role: 'customer', username: 'grace.hopper', isPayingCustomer: true },
+    });
     expect(c.emails).toEqual([
       { address: 'grace.hopper@globex.example', type: 'OTHER', primary: true },
       { address: 'accounts@globex.example', type: 'OTHER', primary: false },

@@ -3,7 +3,19 @@
 // (the `*_gmt` twin is UTC, the other one the site's time zone), and empty fields as "" — so the
 // mappers read only the `_gmt` dates, turn "" into null, and never let a float touch an amount.
 import { ConnectorError } from '../sdk/errors.ts';
-import type { AddressModel, AddressType, ContactModel, LineItemModel, MoneyModel, OrderModel, OrderStatus, PaymentStatus, FulfillmentStatus, PhoneModel, SourceModel } from '../sdk/models.ts';
+import type {
+  AddressModel,
+  AddressType,
+  ContactModel,
+  LineItemModel,
+  MoneyModel,
+  OrderModel,
+  OrderStatus,
+  PaymentStatus,
+  FulfillmentStatus,
+  PhoneModel,
+  SourceModel,
+} from '../sdk/models.ts';
 import { moneyFromDecimal } from '../sdk/money.ts';
 
 export const PROVIDER = 'woocommerce';
@@ -144,7 +156,10 @@ function wrap<T>(what: string, id: unknown, fn: () => T): T {
     return fn();
   } catch (err) {
     if (err instanceof ConnectorError) throw err;
-    throw new ConnectorError('MAPPING_FAILED', `WooCommerce ${what} ${String(id)} could not be mapped: ${(err as Error).message}`, { retryable: false, cause: err });
+    throw new ConnectorError('MAPPING_FAILED', `WooCommerce ${what} ${String(id)} could not be mapped: ${(err as Error).message}`, {
+      retryable: false,
+      cause: err,
+    });
   }
 }
 
@@ -175,7 +190,9 @@ export function mapCustomer(raw: unknown, options: MapOptions = {}): ContactMode
     const billingEmail = blank(c.billing?.email);
     const emails = [
       ...(primary ? [{ address: primary, type: 'OTHER' as const, primary: true }] : []),
-      ...(billingEmail && billingEmail.toLowerCase() !== primary?.toLowerCase() ? [{ address: billingEmail, type: 'OTHER' as const, primary: primary === null }] : []),
+      ...(billingEmail && billingEmail.toLowerCase() !== primary?.toLowerCase()
+        ? [{ address: billingEmail, type: 'OTHER' as const, primary: primary === null }]
+        : []),
     ];
     const phones = [phone(c.billing?.phone), phone((c.shipping as WooAddress | undefined)?.phone)].filter((p): p is PhoneModel => p !== null);
     const uniquePhones = phones.filter((p, i) => phones.findIndex((q) => q.number === p.number) === i);

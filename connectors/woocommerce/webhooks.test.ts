@@ -11,7 +11,14 @@ const SECRET = 'wc-secret-&-more';
 const VECTOR = { body: '{"id":727,"status":"processing"}', signature: 'HPazFjRgkQv8xP+N+SqNxA8E/I0iAScv75tqSVPUdZ8=' };
 
 function input(body: string | Buffer, headers: Record<string, string | undefined>, secret = SECRET): WebhookVerifyInput {
-  return { rawBody: Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8'), headers, url: 'https://gw.example/webhooks/woocommerce/c1', method: 'POST', secret, now: Date.now() };
+  return {
+    rawBody: Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8'),
+    headers,
+    url: 'https://gw.example/webhooks/woocommerce/c1',
+    method: 'POST',
+    secret,
+    now: Date.now(),
+  };
 }
 
 function delivery(topic: string, payload: unknown, extra: Record<string, string> = {}) {
@@ -60,13 +67,24 @@ describe('verify', () => {
 describe('toEvents', () => {
   it('maps order.created / updated / restored to CREATED / UPDATED with the full model and a version', () => {
     const order = readFixture<Record<string, unknown>>('order-usd-partially-refunded.json');
-    for (const [topic, type] of [['order.created', 'CREATED'], ['order.updated', 'UPDATED'], ['order.restored', 'UPDATED']] as const) {
+    for (const [topic, type] of [
+      ['order.created', 'CREATED'],
+      ['order.updated', 'UPDATED'],
+      ['order.restored', 'UPDATED'],
+    ] as const) {
       const { body, headers } = delivery(topic, order);
       const result = wooToEvents(body, headers);
       expect(result.ok).toBe(true);
       if (!result.ok) continue;
       expect(result.value).toHaveLength(1);
-      expect(result.value[0]).toMatchObject({ type, entity: 'Order', remoteId: '727', occurredAt: '2026-03-15T15:40:12Z', version: Date.parse('2026-03-15T15:40:12Z'), model: { entity: 'Order', total: { amount: '93.43' } } });
+      expect(result.value[0]).toMatchObject({
+        type,
+        entity: 'Order',
+        remoteId: '727',
+        occurredAt: '2026-03-15T15:40:12Z',
+        version: Date.parse('2026-03-15T15:40:12Z'),
+        model: { entity: 'Order', total: { amount: '93.43' } },
+      });
     }
   });
 
@@ -75,12 +93,15 @@ describe('toEvents', () => {
     const created = wooToEvents(...(Object.values(delivery('customer.created', customer)) as [Buffer, Record<string, string>]));
     expect(created).toMatchObject({ ok: true, value: [{ type: 'CREATED', entity: 'Contact', remoteId: '25', model: { name: 'Grace Hopper' } }] });
     const deleted = delivery('customer.deleted', { id: 25 });
-    expect(wooToEvents(deleted.body, deleted.headers)).toMatchObject({ ok: true, value: [{ type: 'DELETED', entity: 'Contact', remoteId: '25', model: null, version: null }] });
+    expect(wooToEvents(deleted.body, deleted.headers)).toMatchObject({
+      ok: true,
+      value: [{ type: 'DELETED', entity: 'Contact', remoteId: '25', model: null, version: null }],
+    });
     const trashed = delivery('order.deleted', { id: 727 });
     expect(wooToEvents(trashed.body, trashed.headers)).toMatchObject({ ok: true, value: [{ type: 'DELETED', entity: 'Order', remoteId: '727' }] });
   });
 
-  it('leaves a three-decimal order to be refetched (payload amounts are rounded to the store\'s decimals)', () => {
+  it("leaves a three-decimal order to be refetched (payload amounts are rounded to the store's decimals)", () => {
     const { body, headers } = delivery('order.updated', readFixture('order-kwd-refunded.json'));
     expect(wooToEvents(body, headers)).toMatchObject({ ok: true, value: [{ entity: 'Order', remoteId: '1301', model: null }] });
   });
@@ -120,7 +141,9 @@ describe('dedupe key', () => {
     const first = idOf('order.updated', order);
     expect(idOf('order.updated', { ...order, status: 'completed' })).not.toBe(first);
     expect(idOf('order.created', order)).not.toBe(first);
-    expect(idOf('order.deleted', { id: 727 }, { 'x-wc-webhook-delivery-id': 'aaaa' })).not.toBe(idOf('order.deleted', { id: 727 }, { 'x-wc-webhook-delivery-id': 'bbbb' }));
+    expect(idOf('order.deleted', { id: 727 }, { 'x-wc-webhook-delivery-id': 'aaaa' })).not.toBe(
+      idOf('order.deleted', { id: 727 }, { 'x-wc-webhook-delivery-id': 'bbbb' }),
+    );
     expect(wooEventId('order.deleted', 727, null, Buffer.from('{"id":727}'), 'aaaa')).toBe('order.deleted:727:delivery:aaaa');
   });
 });

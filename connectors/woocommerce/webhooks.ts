@@ -32,7 +32,10 @@ export function isPing(rawBody: Buffer, headers: Headers): boolean {
   return headers[SIGNATURE_HEADER] === undefined && /^webhook_id=\d{1,20}$/.test(rawBody.toString('latin1').trim());
 }
 
-const fail = (code: 'WEBHOOK_SIGNATURE_INVALID', message: string): Result<never> => ({ ok: false, error: new ConnectorError(code, message, { retryable: false }) });
+const fail = (code: 'WEBHOOK_SIGNATURE_INVALID', message: string): Result<never> => ({
+  ok: false,
+  error: new ConnectorError(code, message, { retryable: false }),
+});
 
 export function verifyWooWebhook(input: WebhookVerifyInput): Result<void> {
   const { rawBody, headers, secret } = input;
@@ -89,7 +92,17 @@ export function wooToEvents(rawBody: Buffer, headers?: Headers): Result<ChangeEv
   if (type === 'DELETED') {
     return {
       ok: true,
-      value: [{ eventId: wooEventId(topic, id, null, rawBody, deliveryId), type, entity, remoteId: String(id), occurredAt: new Date().toISOString(), version: null, model: null }],
+      value: [
+        {
+          eventId: wooEventId(topic, id, null, rawBody, deliveryId),
+          type,
+          entity,
+          remoteId: String(id),
+          occurredAt: new Date().toISOString(),
+          version: null,
+          model: null,
+        },
+      ],
     };
   }
   try {

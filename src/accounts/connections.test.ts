@@ -65,7 +65,11 @@ describe.each(stores)('%s connection store', (_name, make) => {
 
   it('concurrent updates of different fields all land', async () => {
     await store.put(connection('c1'));
-    await Promise.all([store.update('c1', { lastRefreshedAt: '2026-01-01T00:00:00.000Z' }), store.update('c1', { status: 'NEEDS_REAUTH' }), store.update('c1', { lastError: 'x' })]);
+    await Promise.all([
+      store.update('c1', { lastRefreshedAt: '2026-01-01T00:00:00.000Z' }),
+      store.update('c1', { status: 'NEEDS_REAUTH' }),
+      store.update('c1', { lastError: 'x' }),
+    ]);
     expect(await store.get('c1')).toMatchObject({ lastRefreshedAt: '2026-01-01T00:00:00.000Z', status: 'NEEDS_REAUTH', lastError: 'x' });
   });
 
@@ -111,7 +115,7 @@ describe.each(stores)('%s connection store', (_name, make) => {
 });
 
 describe('two Redis replicas', () => {
-  it('a change announced by one replica drops the other replica\'s cached listing at once', async () => {
+  it("a change announced by one replica drops the other replica's cached listing at once", async () => {
     const prefix = `${PREFIX}:replicas`;
     const a = new RedisConnectionStore(REDIS_URL, prefix);
     const b = new RedisConnectionStore(REDIS_URL, prefix);

@@ -248,7 +248,10 @@ export class RedisConnectionStore extends CachedListing implements ConnectionSto
     const ids = await this.redis.smembers(this.tenantKey(tenantId));
     if (ids.length === 0) return [];
     const values = await this.redis.mget(ids.sort().map((id) => this.key(id)));
-    return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as ManagedConnection).filter((c) => c.tenantId === tenantId);
+    return values
+      .filter((v): v is string => v !== null)
+      .map((v) => JSON.parse(v) as ManagedConnection)
+      .filter((c) => c.tenantId === tenantId);
   }
 
   private settingKey(entry: string): string {
@@ -269,7 +272,10 @@ export class RedisConnectionStore extends CachedListing implements ConnectionSto
     if (ids.length === 0) return [];
     const values = await this.redis.mget(ids.sort().map((id) => this.key(id)));
     // The index may briefly name a connection just deleted: trust the record.
-    return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as ManagedConnection).filter((c) => c.provider === provider && c.settings[setting] === value);
+    return values
+      .filter((v): v is string => v !== null)
+      .map((v) => JSON.parse(v) as ManagedConnection)
+      .filter((c) => c.provider === provider && c.settings[setting] === value);
   }
 
   async get(connectionId: string): Promise<ManagedConnection | null> {

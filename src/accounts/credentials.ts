@@ -30,10 +30,7 @@ export interface CredentialStore {
 }
 
 /** What the vault holds for a runtime-created connection. */
-export type StoredCredential =
-  | ({ kind: 'oauth2' } & TokenRecord)
-  | { kind: 'api_key'; apiKey: string }
-  | { kind: 'basic'; username: string; password: string };
+export type StoredCredential = ({ kind: 'oauth2' } & TokenRecord) | { kind: 'api_key'; apiKey: string } | { kind: 'basic'; username: string; password: string };
 
 /** Tenants-file credentials (a static token or an environment variable); the base of VaultCredentialStore. */
 export class ConfigCredentialStore implements CredentialStore {
@@ -77,7 +74,11 @@ export class VaultCredentialStore extends ConfigCredentialStore {
     if (stored.kind === 'basic') return Buffer.from(`${stored.username}:${stored.password}`).toString('base64');
     const client = () => {
       const c = this.options.apps.tokenClient(connection);
-      if (!c) throw new ConnectorError('UPSTREAM_UNAUTHORIZED', `${connection.provider} has no OAuth app registered with this gateway; connection ${connection.id} cannot renew its token`);
+      if (!c)
+        throw new ConnectorError(
+          'UPSTREAM_UNAUTHORIZED',
+          `${connection.provider} has no OAuth app registered with this gateway; connection ${connection.id} cannot renew its token`,
+        );
       return c;
     };
     // The record just read goes along: no second vault read on the common (fresh token) path.
@@ -121,7 +122,11 @@ export class VaultCredentialStore extends ConfigCredentialStore {
     try {
       return await get();
     } catch (err) {
-      if (err instanceof NeedsReauthError) throw new ConnectorError('UPSTREAM_UNAUTHORIZED', `connection ${connection.id} needs to be re-authorized: ${err.reason}. Reconnect it to restore access.`);
+      if (err instanceof NeedsReauthError)
+        throw new ConnectorError(
+          'UPSTREAM_UNAUTHORIZED',
+          `connection ${connection.id} needs to be re-authorized: ${err.reason}. Reconnect it to restore access.`,
+        );
       if (err instanceof TokenRefreshError) throw new ConnectorError('UPSTREAM_UNAVAILABLE', `${connection.provider}: ${err.message}`, { retryable: false });
       throw err;
     }

@@ -116,7 +116,9 @@ function connection(provider: string, settings: Record<string, unknown> = {}): C
 
 describe('fillTemplate', () => {
   it('fills every placeholder', () => {
-    expect(fillTemplate('https://{shop}/admin/{version}/x', { shop: 'acme.myshopify.com', version: '2025-01' })).toBe('https://acme.myshopify.com/admin/2025-01/x');
+    expect(fillTemplate('https://{shop}/admin/{version}/x', { shop: 'acme.myshopify.com', version: '2025-01' })).toBe(
+      'https://acme.myshopify.com/admin/2025-01/x',
+    );
   });
 
   it('fills a placeholder used twice', () => {
@@ -248,7 +250,9 @@ describe('ProviderApps.oauthApp', () => {
 
   it("answers revocationUrl null for revocation type 'none', even with an operator override", () => {
     expect(apps({ shopify: oauthReg() }).oauthApp('shopify', { shop: 'acme.myshopify.com' })?.revocationUrl).toBeNull();
-    expect(apps({ shopify: oauthReg({ revocationUrl: 'https://revoke.example.com/' }) }).oauthApp('shopify', { shop: 'acme.myshopify.com' })?.revocationUrl).toBeNull();
+    expect(
+      apps({ shopify: oauthReg({ revocationUrl: 'https://revoke.example.com/' }) }).oauthApp('shopify', { shop: 'acme.myshopify.com' })?.revocationUrl,
+    ).toBeNull();
   });
 
   it('answers null when no app is registered, the registration has no oauth, the connector has no OAuth, or the provider is unknown', () => {
@@ -298,7 +302,9 @@ describe('ProviderApps.tokenClient', () => {
 
 describe('ProviderApps.problems', () => {
   it('answers nothing for valid registrations', () => {
-    expect(apps({ acme: oauthReg({ clientSecret: { type: 'env', variable: 'ACME_SECRET' } }), shopify: oauthReg() }, { ACME_SECRET: 'x' }).problems()).toEqual([]);
+    expect(apps({ acme: oauthReg({ clientSecret: { type: 'env', variable: 'ACME_SECRET' } }), shopify: oauthReg() }, { ACME_SECRET: 'x' }).problems()).toEqual(
+      [],
+    );
   });
 
   it('reports an unknown provider, naming the known ones', () => {
@@ -317,7 +323,10 @@ describe('ProviderApps.problems', () => {
     const env = { SET_BUT_UNRELATED: 'do-not-leak' };
     const problems = apps(
       {
-        acme: { ...oauthReg({ clientSecret: { type: 'env', variable: 'ACME_CLIENT_SECRET' } }), webhookSecret: { type: 'env', variable: 'ACME_WEBHOOK_SECRET' } },
+        acme: {
+          ...oauthReg({ clientSecret: { type: 'env', variable: 'ACME_CLIENT_SECRET' } }),
+          webhookSecret: { type: 'env', variable: 'ACME_WEBHOOK_SECRET' },
+        },
       },
       env,
     ).problems();

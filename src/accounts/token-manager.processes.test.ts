@@ -100,12 +100,18 @@ const connect = () => emulatorTokens(em.url, APP);
 async function storeExpired(connectionId: string): Promise<TokenRecord> {
   const t = await connect();
   await emulatorAdmin({ expireAllAccessTokens: true });
-  const record: TokenRecord = { accessToken: t.access_token, refreshToken: t.refresh_token, expiresAt: Date.now() - 1000, scopes: ['crm.objects.contacts.read'] };
+  const record: TokenRecord = {
+    accessToken: t.access_token,
+    refreshToken: t.refresh_token,
+    expiresAt: Date.now() - 1000,
+    scopes: ['crm.objects.contacts.read'],
+  };
   await vault.put(TENANT, connectionId, record);
   return record;
 }
 
-const apiStatus = async (accessToken: string) => (await fetch(`${em.url}/crm/v3/objects/contacts?limit=1`, { headers: { authorization: `Bearer ${accessToken}` } })).status;
+const apiStatus = async (accessToken: string) =>
+  (await fetch(`${em.url}/crm/v3/objects/contacts?limit=1`, { headers: { authorization: `Bearer ${accessToken}` } })).status;
 
 const refreshGrant = (refreshToken: string) =>
   fetch(oauthClient.tokenEndpoint, {

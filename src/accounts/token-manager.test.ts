@@ -45,12 +45,18 @@ const connect = () => emulatorTokens(em.url, APP);
 async function storeExpired(p: Proc, connectionId: string): Promise<TokenRecord> {
   const t = await connect();
   await emulatorAdmin({ expireAllAccessTokens: true });
-  const record: TokenRecord = { accessToken: t.access_token, refreshToken: t.refresh_token, expiresAt: Date.now() - 1000, scopes: ['crm.objects.contacts.read'] };
+  const record: TokenRecord = {
+    accessToken: t.access_token,
+    refreshToken: t.refresh_token,
+    expiresAt: Date.now() - 1000,
+    scopes: ['crm.objects.contacts.read'],
+  };
   await p.vault.put(TENANT, connectionId, record);
   return record;
 }
 
-const apiStatus = async (accessToken: string) => (await fetch(`${em.url}/crm/v3/objects/contacts?limit=1`, { headers: { authorization: `Bearer ${accessToken}` } })).status;
+const apiStatus = async (accessToken: string) =>
+  (await fetch(`${em.url}/crm/v3/objects/contacts?limit=1`, { headers: { authorization: `Bearer ${accessToken}` } })).status;
 
 /** Refresh tokens sent to the token endpoint by a TokenManager. */
 function recordingFetch(sent: string[]) {
@@ -74,10 +80,12 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  await Promise.all(procs.splice(0).map(async (p) => {
-    await p.store.close();
-    p.redis.disconnect();
-  }));
+  await Promise.all(
+    procs.splice(0).map(async (p) => {
+      await p.store.close();
+      p.redis.disconnect();
+    }),
+  );
 });
 
 afterAll(async () => {
@@ -150,7 +158,12 @@ describe('TokenManager', () => {
     const afterSecond = (await p.vault.get<TokenRecord>(TENANT, 'rotating'))!;
     expect(afterSecond.refreshToken).not.toBe(afterFirst.refreshToken);
     expect(sent).toEqual([old.refreshToken, afterFirst.refreshToken]);
-    expect(em.oauth.grants().filter((g) => g.grantType === 'refresh_token' && g.clientId === APP.clientId).map((g) => g.error)).toEqual([null, 'invalid_grant', null]);
+    expect(
+      em.oauth
+        .grants()
+        .filter((g) => g.grantType === 'refresh_token' && g.clientId === APP.clientId)
+        .map((g) => g.error),
+    ).toEqual([null, 'invalid_grant', null]);
   });
 
   it('invalid_grant marks the connection NEEDS_REAUTH, calls onStatusChange, and stops refreshing', async () => {

@@ -299,7 +299,10 @@ export class TokenManager {
     try {
       response =
         record.grant === 'client_credentials'
-          ? await client.clientCredentialsGrant(this.config(oauthClient), record.scopes.length ? { scope: record.scopes.join(oauthClient.scopeSeparator ?? ' ') } : {})
+          ? await client.clientCredentialsGrant(
+              this.config(oauthClient),
+              record.scopes.length ? { scope: record.scopes.join(oauthClient.scopeSeparator ?? ' ') } : {},
+            )
           : await client.refreshTokenGrant(this.config(oauthClient), sentRefreshToken);
     } catch (err) {
       const oauthError = err instanceof client.ResponseBodyError ? err.error : undefined;
@@ -313,7 +316,8 @@ export class TokenManager {
       throw new TokenRefreshError(tenantId, connectionId, reason, oauthError);
     }
 
-    if (typeof response.access_token !== 'string' || response.access_token === '') throw new TokenRefreshError(tenantId, connectionId, 'the token response has no access_token');
+    if (typeof response.access_token !== 'string' || response.access_token === '')
+      throw new TokenRefreshError(tenantId, connectionId, 'the token response has no access_token');
     const now = this.now();
     const expiresIn = typeof response.expires_in === 'number' ? response.expires_in : null;
     const next: TokenRecord = {
@@ -365,13 +369,21 @@ export class TokenManager {
       this.localLocks.set(lock, fence);
       return fence;
     }
-    const fence = (await this.redis.eval(ACQUIRE, 2, this.lockKey(tenantId, connectionId), this.fenceKey(tenantId, connectionId), this.leaseMs)) as number | null;
+    const fence = (await this.redis.eval(ACQUIRE, 2, this.lockKey(tenantId, connectionId), this.fenceKey(tenantId, connectionId), this.leaseMs)) as
+      number | null;
     return typeof fence === 'number' ? fence : null;
   }
 
   private async checkFence(tenantId: string, connectionId: string, fence: number): Promise<boolean> {
     if (!this.redis) return this.localLocks.get(this.lockKey(tenantId, connectionId)) === fence;
-    const ok = await this.redis.eval(CHECK_AND_EXTEND, 2, this.lockKey(tenantId, connectionId), this.fenceKey(tenantId, connectionId), String(fence), this.leaseMs);
+    const ok = await this.redis.eval(
+      CHECK_AND_EXTEND,
+      2,
+      this.lockKey(tenantId, connectionId),
+      this.fenceKey(tenantId, connectionId),
+      String(fence),
+      this.leaseMs,
+    );
     return ok === 1;
   }
 

@@ -105,7 +105,11 @@ async function scanRedis(): Promise<Array<{ key: string; value: string }>> {
     for (const key of Array.isArray(batch) ? batch : [batch]) {
       const type = await redis.type(key);
       if (type === 'string') out.push({ key, value: (await redis.get(key)) ?? '' });
-      else out.push({ key, value: JSON.stringify(await redis.sendCommand(type === 'set' ? ['SMEMBERS', key] : type === 'hash' ? ['HGETALL', key] : ['DUMP', key])) });
+      else
+        out.push({
+          key,
+          value: JSON.stringify(await redis.sendCommand(type === 'set' ? ['SMEMBERS', key] : type === 'hash' ? ['HGETALL', key] : ['DUMP', key])),
+        });
     }
   }
   return out;

@@ -107,11 +107,14 @@ export function parseMasterKeys(keysValue: string | undefined, activeKidValue: s
   });
   let activeKid = activeKidValue?.trim();
   if (!activeKid) {
-    if (keys.size !== 1) throw new MasterKeyConfigError(`SWITCHBOARD_MASTER_KEY_ID is not set and SWITCHBOARD_MASTER_KEYS has ${keys.size} keys: name the active one`);
+    if (keys.size !== 1)
+      throw new MasterKeyConfigError(`SWITCHBOARD_MASTER_KEY_ID is not set and SWITCHBOARD_MASTER_KEYS has ${keys.size} keys: name the active one`);
     activeKid = [...keys.keys()][0]!;
   }
   if (!keys.has(activeKid)) {
-    throw new MasterKeyConfigError(`SWITCHBOARD_MASTER_KEY_ID "${activeKid}" is not among the key ids in SWITCHBOARD_MASTER_KEYS (${[...keys.keys()].join(', ')})`);
+    throw new MasterKeyConfigError(
+      `SWITCHBOARD_MASTER_KEY_ID "${activeKid}" is not among the key ids in SWITCHBOARD_MASTER_KEYS (${[...keys.keys()].join(', ')})`,
+    );
   }
   return { activeKid, keys, ephemeral: false };
 }

@@ -12,7 +12,12 @@ export interface KvStore {
   close(): Promise<void>;
 }
 
-export async function createKvStore(options: { redisUrl: string | null; namespace: string; onError: (err: unknown) => void; memoryMaxEntries?: number }): Promise<KvStore> {
+export async function createKvStore(options: {
+  redisUrl: string | null;
+  namespace: string;
+  onError: (err: unknown) => void;
+  memoryMaxEntries?: number;
+}): Promise<KvStore> {
   if (!options.redisUrl) {
     // Objects are stored as they are (no JSON round trip: measured, JSON.parse of cached records
     // was the largest cost of a warm query) in a bounded LRU, so a long-running demo cannot grow

@@ -72,7 +72,10 @@ async function run(argv: string[]): Promise<number> {
 
 async function execute(store: RedisApiKeyStore, command: string, tenant: string, flags: Record<string, string | undefined>): Promise<number> {
   if (command === 'create') {
-    const scopes = flags['scopes']?.split(',').map((s) => s.trim()).filter(Boolean) as ApiKeyScope[] | undefined;
+    const scopes = flags['scopes']
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean) as ApiKeyScope[] | undefined;
     const { info, key } = await store.create(tenant, { ...(scopes ? { scopes } : {}), ...(flags['label'] !== undefined ? { label: flags['label'] } : {}) });
     process.stdout.write(
       `created key ${info.id} for tenant ${info.tenantId} (scopes: ${info.scopes.join(',')}${info.label ? `; label: ${info.label}` : ''})\n` +

@@ -120,7 +120,10 @@ describe.each(backends)('$name', ({ make }) => {
   it('validates tenant id, scopes and label', async () => {
     const store = make();
     const rejects = async (p: Promise<unknown>, message: RegExp) => {
-      const err = await p.then(() => null, (e: unknown) => e);
+      const err = await p.then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(ApiKeyInputError);
       expect((err as Error).message).toMatch(message);
     };
@@ -161,7 +164,12 @@ describe('RedisApiKeyStore on the real Redis', () => {
 
     const keys = await scanAll(`${prefix}:*`);
     expect(keys.sort()).toEqual(
-      [`${prefix}:apikey:hash:${hashApiKey(issued[0]!.key)}`, `${prefix}:apikey:hash:${hashApiKey(issued[2]!.key)}`, `${prefix}:apikey:tenant:acme`, `${prefix}:apikey:tenant:globex`].sort(),
+      [
+        `${prefix}:apikey:hash:${hashApiKey(issued[0]!.key)}`,
+        `${prefix}:apikey:hash:${hashApiKey(issued[2]!.key)}`,
+        `${prefix}:apikey:tenant:acme`,
+        `${prefix}:apikey:tenant:globex`,
+      ].sort(),
     );
     const dump: string[] = [...keys];
     for (const k of keys) {
@@ -287,7 +295,14 @@ describe('api-keys-cli', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/REDIS_URL is not set/);
 
-    for (const args of [[], ['rotate', '--tenant', 'acme'], ['create'], ['revoke', '--tenant', 'acme'], ['list', '--tenant', 'acme', '--id', 'x'], ['create', '--tenant', 'acme', '--bogus']]) {
+    for (const args of [
+      [],
+      ['rotate', '--tenant', 'acme'],
+      ['create'],
+      ['revoke', '--tenant', 'acme'],
+      ['list', '--tenant', 'acme', '--id', 'x'],
+      ['create', '--tenant', 'acme', '--bogus'],
+    ]) {
       const r = await cli(args, env);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr, args.join(' ')).toMatch(/usage:/);

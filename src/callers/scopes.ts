@@ -12,7 +12,9 @@ export function scopeError(document: DocumentNode, operationName: string | null 
   if (!operation) return null; // graphql-js reports the missing/ambiguous operation itself
   const needed = SCOPE_OF[operation.operation];
   if (scopes.has(needed)) return null;
-  return new GraphQLError(`this credential lacks the "${needed}" scope needed for a ${operation.operation}`, { extensions: { code: 'FORBIDDEN', http: { status: 403 } } });
+  return new GraphQLError(`this credential lacks the "${needed}" scope needed for a ${operation.operation}`, {
+    extensions: { code: 'FORBIDDEN', http: { status: 403 } },
+  });
 }
 
 /** Scopes named by a JWT's `scope` claim; without one, read and subscribe. */

@@ -58,7 +58,12 @@ describe.each(kinds)('change log resume (%s)', (_kind, make) => {
     const empty = await log.headCursor();
     for (let i = 1; i <= 3; i++) await log.append(change(i));
     expect(await log.trimmedThrough()).toBeNull();
-    expect(await take(changeStream(log, 'acme', () => true, empty), 3)).toEqual(['1', '2', '3']);
+    expect(
+      await take(
+        changeStream(log, 'acme', () => true, empty),
+        3,
+      ),
+    ).toEqual(['1', '2', '3']);
   });
 
   it('knows exactly which cursor was trimmed last: the one after it resumes, older ones are refused', async () => {
@@ -71,7 +76,12 @@ describe.each(kinds)('change log resume (%s)', (_kind, make) => {
     const cut = cursors.indexOf(trimmed as string);
     expect(cut).toBeGreaterThanOrEqual(14); // at most retained + one batch kept
     // Resuming exactly at the newest trimmed cursor misses nothing: everything after it is retained.
-    expect(await take(changeStream(log, 'acme', () => true, trimmed), 19 - cut)).toEqual(Array.from({ length: 19 - cut }, (_, i) => String(cut + 2 + i)));
+    expect(
+      await take(
+        changeStream(log, 'acme', () => true, trimmed),
+        19 - cut,
+      ),
+    ).toEqual(Array.from({ length: 19 - cut }, (_, i) => String(cut + 2 + i)));
     for (const old of [empty, cursors[cut - 1] as string]) {
       const stream = changeStream(log, 'acme', () => true, old);
       // The consumer is already waiting when the refusal comes: it must receive the error.

@@ -144,7 +144,9 @@ export class RedisChangeLog implements ChangeLog {
     }
     while (this.running) {
       try {
-        const res = (await this.reader.xread('COUNT', 500, 'BLOCK', 2_000, 'STREAMS', this.key, last as string)) as Array<[string, Array<[string, string[]]>]> | null;
+        const res = (await this.reader.xread('COUNT', 500, 'BLOCK', 2_000, 'STREAMS', this.key, last as string)) as Array<
+          [string, Array<[string, string[]]>]
+        > | null;
         if (!res) continue;
         let slice = performance.now();
         for (const [, entries] of res) {

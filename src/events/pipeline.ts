@@ -73,7 +73,8 @@ export class EventPipeline {
   /** One change: refetch if thin, drop if stale, refresh the cache, append to the log. */
   private async process(item: QueuedChange, attempt: number): Promise<void> {
     const owner = await this.services.directory.ownerOf(item.connectionId);
-    if (!owner || owner.tenant.id !== item.tenantId) throw new PermanentFailure(`connection ${item.connectionId} is no longer configured for tenant ${item.tenantId}`);
+    if (!owner || owner.tenant.id !== item.tenantId)
+      throw new PermanentFailure(`connection ${item.connectionId} is no longer configured for tenant ${item.tenantId}`);
     const { change } = item;
     let model = change.model;
     let type = change.type;
@@ -135,7 +136,8 @@ export class EventPipeline {
           const bounds = { signal: new AbortController().signal, deadline: Date.now() + this.services.config.limits.refetchDeadlineMs };
           const handle = owner ? this.services.contexts.forConnection(owner.tenant.id, owner.connection, bounds) : null;
           const entityLoader = handle?.connector.loaders[entity] as EntityLoader<EntityModelMap[EntityType]> | undefined;
-          if (!handle || !entityLoader) return ids.map(() => new ConnectorError('UPSTREAM_NOT_FOUND', `connection ${item.connectionId} cannot read ${entity}`, { retryable: false }));
+          if (!handle || !entityLoader)
+            return ids.map(() => new ConnectorError('UPSTREAM_NOT_FOUND', `connection ${item.connectionId} cannot read ${entity}`, { retryable: false }));
           try {
             return await entityLoader.byIds(ids, handle.ctx);
           } catch (err) {
@@ -172,4 +174,3 @@ export class EventPipeline {
 function settings(e: GatewayConfig['events']) {
   return { concurrency: e.workerConcurrency, maxAttempts: e.maxAttempts, retryBaseDelayMs: e.retryBaseDelayMs, dedupeTtlSeconds: e.dedupeTtlSeconds };
 }
-

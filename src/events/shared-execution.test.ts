@@ -29,7 +29,9 @@ describe('sharedSubscribe', () => {
       },
     });
     const run = async (tenant: string, doc: string, variables = {}) => {
-      const it = (await sharedSubscribe({ schema, document: parse(doc), variableValues: variables }, tenant)) as AsyncGenerator<{ data: { tick: { n: number } } }>;
+      const it = (await sharedSubscribe({ schema, document: parse(doc), variableValues: variables }, tenant)) as AsyncGenerator<{
+        data: { tick: { n: number } };
+      }>;
       const out: number[] = [];
       for await (const r of it) out.push(r.data.tick.n);
       return out;

@@ -127,7 +127,10 @@ export class RedisDeadLetterStore implements DeadLetterStore {
 
   async list(tenantId: string, first: number, after: string | null): Promise<{ letters: DeadLetterRecord[]; hasNextPage: boolean }> {
     const entries = (await this.redis.xrevrange(this.key(tenantId), after ? `(${after}` : '+', '-', 'COUNT', first + 1)) as Array<[string, string[]]>;
-    const letters = entries.slice(0, first).map((e) => this.parse(e)).filter((l): l is DeadLetterRecord => l !== null);
+    const letters = entries
+      .slice(0, first)
+      .map((e) => this.parse(e))
+      .filter((l): l is DeadLetterRecord => l !== null);
     return { letters, hasNextPage: entries.length > first };
   }
 

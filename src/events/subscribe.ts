@@ -38,7 +38,9 @@ export function changeStream(
         try {
           const trimmed = await log.trimmedThrough();
           if (trimmed !== null && compareCursors(after, trimmed) < 0) {
-            throw new GraphQLError('`after` is older than the retained change history; query a fresh snapshot and resubscribe', { extensions: { code: 'BAD_USER_INPUT', argumentName: 'after' } });
+            throw new GraphQLError('`after` is older than the retained change history; query a fresh snapshot and resubscribe', {
+              extensions: { code: 'BAD_USER_INPUT', argumentName: 'after' },
+            });
           }
           let cursor = after;
           for (;;) {

@@ -54,7 +54,10 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
   const { signatureHeader } = connector!.manifest.webhooks;
   if (signatureHeader && !headers[signatureHeader]) {
     services.log.warn({ connector: connectorId, connectionId, code: 'WEBHOOK_SIGNATURE_INVALID' }, 'webhook rejected: no signature header');
-    return sendJson(res, 401, { error: `the request carries no ${signatureHeader} header: is a proxy stripping it, or is this URL registered for another provider?`, code: 'WEBHOOK_SIGNATURE_INVALID' });
+    return sendJson(res, 401, {
+      error: `the request carries no ${signatureHeader} header: is a proxy stripping it, or is this URL registered for another provider?`,
+      code: 'WEBHOOK_SIGNATURE_INVALID',
+    });
   }
   const base = publicBaseOf(req, services.config.publicUrl);
   const verified = webhooks.verify({ rawBody, headers, url: new URL(req.url ?? '/', base).toString(), method: 'POST', secret, now: Date.now() });

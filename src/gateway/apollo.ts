@@ -46,7 +46,13 @@ export function depthLimit(maxQueryDepth: number): ValidationRule {
   });
 }
 
-export async function startApollo(schema: GraphQLSchema, depthRule: ValidationRule, config: GatewayConfig, metrics: Metrics, log: Logger): Promise<ApolloServer<RequestContext>> {
+export async function startApollo(
+  schema: GraphQLSchema,
+  depthRule: ValidationRule,
+  config: GatewayConfig,
+  metrics: Metrics,
+  log: Logger,
+): Promise<ApolloServer<RequestContext>> {
   const apollo = new ApolloServer<RequestContext>({
     schema,
     introspection: true,
@@ -108,7 +114,10 @@ function metricsPlugin(metrics: Metrics): ApolloServerPlugin<RequestContext> {
       return {
         async willSendResponse({ response, operation }) {
           const hasErrors = response.body.kind === 'single' && (response.body.singleResult.errors?.length ?? 0) > 0;
-          metrics.graphqlDuration.observe({ operation_type: operation?.operation ?? 'unknown', has_errors: String(hasErrors) }, (performance.now() - started) / 1000);
+          metrics.graphqlDuration.observe(
+            { operation_type: operation?.operation ?? 'unknown', has_errors: String(hasErrors) },
+            (performance.now() - started) / 1000,
+          );
         },
       };
     },

@@ -74,7 +74,8 @@ export function createRequestListener(deps: RouteDeps): (req: IncomingMessage, r
     if (exact) return exact(req, res, url);
     const method = req.method ?? 'GET';
     const connectMatch = CONNECT_PATH.exec(url.pathname);
-    if (connectMatch && (method === 'GET' || (method === 'POST' && !connectMatch[2]))) return connect(req, res, url, connectMatch[1] as string, Boolean(connectMatch[2]));
+    if (connectMatch && (method === 'GET' || (method === 'POST' && !connectMatch[2])))
+      return connect(req, res, url, connectMatch[1] as string, Boolean(connectMatch[2]));
     if (url.pathname.startsWith('/webhooks/')) return handleWebhook(req, res, url, services, services.events);
     sendJson(res, 404, { error: `no route for ${req.method} ${url.pathname}` });
   };
@@ -98,7 +99,8 @@ function graphqlHandler({ services, apollo, authenticate }: RouteDeps): Handler 
     let body: unknown;
     if (req.method === 'POST') {
       const raw = await readBody(req, maxBodyBytes);
-      if (raw === null) return sendJson(res, 413, { errors: [{ message: `request body exceeds ${maxBodyBytes} bytes`, extensions: { code: 'BAD_USER_INPUT' } }] });
+      if (raw === null)
+        return sendJson(res, 413, { errors: [{ message: `request body exceeds ${maxBodyBytes} bytes`, extensions: { code: 'BAD_USER_INPUT' } }] });
       const type = req.headers['content-type'] ?? '';
       if (type.includes('json')) {
         try {
@@ -151,7 +153,11 @@ function connectHandler(services: GatewayServices) {
       // A store outage, or a lock held too long by a refresh: retryable, not a server fault.
       if (toPublicError(err).extensions.code !== 'SERVICE_UNAVAILABLE') throw err;
       log.warn({ connector, err: (err as Error).name }, 'connect flow: store unreachable');
-      answer = { status: 503, headers: { 'retry-after': '5' }, body: { error: 'temporarily unavailable; start the connection again in a moment', code: 'SERVICE_UNAVAILABLE' } };
+      answer = {
+        status: 503,
+        headers: { 'retry-after': '5' },
+        body: { error: 'temporarily unavailable; start the connection again in a moment', code: 'SERVICE_UNAVAILABLE' },
+      };
     }
     sendAnswer(res, answer);
   };

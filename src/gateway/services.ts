@@ -45,16 +45,21 @@ export interface ServiceOptions {
 export function checkStartup(config: GatewayConfig, connectors: ReadonlyMap<string, Connector>, env: NodeJS.ProcessEnv): ProviderApps {
   const apps = new ProviderApps(config, connectors);
   const problems: string[] = [...apps.problems()];
-  if (config.allowInsecureOAuth && config.mode === 'production') problems.push('allowInsecureOAuth (http:// OAuth endpoints) is for emulators and tests; it is refused in production');
+  if (config.allowInsecureOAuth && config.mode === 'production')
+    problems.push('allowInsecureOAuth (http:// OAuth endpoints) is for emulators and tests; it is refused in production');
   const oauthProviders = Object.entries(config.providers).filter(([, r]) => r.oauth && !r.oauth.redirectUri);
   if (config.mode === 'production' && oauthProviders.length && !config.publicUrl) {
     // Connect links and redirect URIs would otherwise be built from the request's Host header.
-    problems.push(`SWITCHBOARD_PUBLIC_URL must be set in production when OAuth apps are registered (providers: ${oauthProviders.map(([id]) => id).join(', ')})`);
+    problems.push(
+      `SWITCHBOARD_PUBLIC_URL must be set in production when OAuth apps are registered (providers: ${oauthProviders.map(([id]) => id).join(', ')})`,
+    );
   }
   for (const t of config.tenants) {
     for (const c of t.connections) {
-      if (!connectors.has(c.provider)) problems.push(`tenant ${t.id}, connection ${c.id}: unknown provider "${c.provider}" (known: ${[...connectors.keys()].join(', ')})`);
-      if (c.credentials.type === 'env' && !env[c.credentials.variable]) problems.push(`tenant ${t.id}, connection ${c.id}: environment variable ${c.credentials.variable} is not set`);
+      if (!connectors.has(c.provider))
+        problems.push(`tenant ${t.id}, connection ${c.id}: unknown provider "${c.provider}" (known: ${[...connectors.keys()].join(', ')})`);
+      if (c.credentials.type === 'env' && !env[c.credentials.variable])
+        problems.push(`tenant ${t.id}, connection ${c.id}: environment variable ${c.credentials.variable} is not set`);
     }
   }
   if (problems.length) throw new ConfigError(`configuration is invalid:\n  ${problems.join('\n  ')}`);
@@ -75,7 +80,9 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
     onError: (err, op) => log.debug({ op, err: String(err) }, 'cache operation failed; treated as a miss'),
   });
   const onRedisError = (what: string) => (err: unknown) => log.warn({ err: String(err) }, `${what}: Redis error`);
-  const connections: ConnectionStore = config.redisUrl ? new RedisConnectionStore(config.redisUrl, `${config.keyPrefix}:conn`, onRedisError('connection store')) : new MemoryConnectionStore();
+  const connections: ConnectionStore = config.redisUrl
+    ? new RedisConnectionStore(config.redisUrl, `${config.keyPrefix}:conn`, onRedisError('connection store'))
+    : new MemoryConnectionStore();
   // Token-refresh locks, rate budgets and API-key lookups: short commands on one plain connection.
   const sharedRedis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, connectTimeout: limits.redisConnectTimeoutMs }) : null;
   sharedRedis?.on('error', onRedisError('token locks / rate budgets / API keys'));
@@ -115,7 +122,21 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
   const contexts = new ConnectorContexts({ connectors, upstream, credentials, log });
   const events = new EventPipeline({ config, directory, contexts, cache, log });
   const connect = new ConnectFlow({ config, connectors, apps, connections, vault, tokens, directory, contexts });
-  const services: GatewayServices = { config, directory, connectors, upstream, cache, credentials, connections, vault, apiKeys, connect, log, contexts, events };
+  const services: GatewayServices = {
+    config,
+    directory,
+    connectors,
+    upstream,
+    cache,
+    credentials,
+    connections,
+    vault,
+    apiKeys,
+    connect,
+    log,
+    contexts,
+    events,
+  };
   events.start();
   if (!events.queue.durable) log.warn('no REDIS_URL: webhook events are queued in memory and are NOT durable (lost if the process stops)');
   return {

@@ -16,17 +16,24 @@ export function byIdsViolation(connector: Connector, entity: string, ids: readon
 /** A batch method (`Contact.byIds`, `Invoice.lineItems`) answered one slot per key, in order, none empty. */
 export function slotsViolation(connector: Connector, method: string, ids: readonly string[], slots: readonly unknown[]): ConnectorError | null {
   if (!Array.isArray(slots) || slots.length !== ids.length) {
-    return violation(connector, `${method} must return one slot per id, in order (got ${Array.isArray(slots) ? slots.length : typeof slots} for ${ids.length})`);
+    return violation(
+      connector,
+      `${method} must return one slot per id, in order (got ${Array.isArray(slots) ? slots.length : typeof slots} for ${ids.length})`,
+    );
   }
   const empty = slots.findIndex((slot) => slot === null || slot === undefined);
-  if (empty >= 0) return violation(connector, `${method} must return a model or a ConnectorError in every slot (slot ${empty} of ${ids.length} is ${String(slots[empty])})`);
+  if (empty >= 0)
+    return violation(connector, `${method} must return a model or a ConnectorError in every slot (slot ${empty} of ${ids.length} is ${String(slots[empty])})`);
   return null;
 }
 
 /** list answered at most `first` nodes, and a cursor whenever it says more follow. */
 export function listViolation(connector: Connector, entity: string, first: number, page: ListPage<unknown>): ConnectorError | null {
-  if (!page || !Array.isArray(page.nodes)) return violation(connector, `${entity}.list must return { nodes, endCursor, hasNextPage } (got ${page === null ? 'null' : typeof page})`);
-  if (page.nodes.length > first) return violation(connector, `${entity}.list must return at most \`first\` nodes (got ${page.nodes.length} for first: ${first})`);
-  if (page.hasNextPage && typeof page.endCursor !== 'string') return violation(connector, `${entity}.list must return an endCursor when hasNextPage is true (got ${String(page.endCursor)})`);
+  if (!page || !Array.isArray(page.nodes))
+    return violation(connector, `${entity}.list must return { nodes, endCursor, hasNextPage } (got ${page === null ? 'null' : typeof page})`);
+  if (page.nodes.length > first)
+    return violation(connector, `${entity}.list must return at most \`first\` nodes (got ${page.nodes.length} for first: ${first})`);
+  if (page.hasNextPage && typeof page.endCursor !== 'string')
+    return violation(connector, `${entity}.list must return an endCursor when hasNextPage is true (got ${String(page.endCursor)})`);
   return null;
 }

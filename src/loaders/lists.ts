@@ -60,7 +60,8 @@ export async function listAcross<E extends EntityType>(rc: RequestContext, entit
     throw badUserInput(`unknown provider "${provider}"; known: ${[...rc.services.connectors.keys()].join(', ')}`, 'filter');
   }
   const handles = (req.connections ?? rc.connections()).filter(
-    (h) => h.connector.manifest.entities.includes(entity) && (!provider || h.connector.manifest.id === provider) && (!connectionId || h.config.id === connectionId),
+    (h) =>
+      h.connector.manifest.entities.includes(entity) && (!provider || h.connector.manifest.id === provider) && (!connectionId || h.config.id === connectionId),
   );
 
   let index = 0;
@@ -116,7 +117,11 @@ export async function listAcross<E extends EntityType>(rc: RequestContext, entit
         const lastOfPage = consumed === page.nodes.length;
         cursors.push(
           encodeCursor(
-            lastOfPage && !page.hasNextPage ? { k: handle.config.id, a: null, s: 0, x: 1 } : lastOfPage ? { k: handle.config.id, a: page.endCursor, s: 0 } : { k: handle.config.id, a, s: consumed },
+            lastOfPage && !page.hasNextPage
+              ? { k: handle.config.id, a: null, s: 0, x: 1 }
+              : lastOfPage
+                ? { k: handle.config.id, a: page.endCursor, s: 0 }
+                : { k: handle.config.id, a, s: consumed },
           ),
         );
       });
@@ -157,7 +162,9 @@ async function fetchPage<E extends EntityType>(
   args: { first: number; after: string | null; filter: ListFilter },
 ): Promise<ListPage<Served<EntityModelMap[E]>>> {
   const scope = { tenantId: rc.tenant.id, connectionId: handle.config.id };
-  const fingerprint = createHash('sha256').update(JSON.stringify([args.first, args.after, args.filter.email ?? null, args.filter.updatedSince ?? null, args.filter.contactRemoteId ?? null])).digest('base64url');
+  const fingerprint = createHash('sha256')
+    .update(JSON.stringify([args.first, args.after, args.filter.email ?? null, args.filter.updatedSince ?? null, args.filter.contactRemoteId ?? null]))
+    .digest('base64url');
   const loader = rc.loaders.loader(handle, entity);
 
   const { page: cached, generation } = await rc.services.cache.getPage(scope, entity, fingerprint);
@@ -177,13 +184,19 @@ async function fetchPage<E extends EntityType>(
   if (broken) throw broken;
   const fetchedAt = new Date().toISOString();
   const nodes = await rc.loaders.prime(handle, entity, page.nodes, fetchedAt);
-  await rc.services.cache.setPage(scope, entity, fingerprint, {
-    remoteIds: page.nodes.map((n) => n.source.remoteId),
-    endCursor: page.endCursor,
-    hasNextPage: page.hasNextPage,
-    totalCount: page.totalCount ?? null,
-    fetchedAt,
-  }, generation);
+  await rc.services.cache.setPage(
+    scope,
+    entity,
+    fingerprint,
+    {
+      remoteIds: page.nodes.map((n) => n.source.remoteId),
+      endCursor: page.endCursor,
+      hasNextPage: page.hasNextPage,
+      totalCount: page.totalCount ?? null,
+      fetchedAt,
+    },
+    generation,
+  );
   return {
     nodes,
     endCursor: page.endCursor,

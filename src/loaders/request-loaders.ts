@@ -34,7 +34,12 @@ export class RequestLoaders {
     private readonly cache: EntityCache,
   ) {}
 
-  private serve<E extends EntityType>(connection: ConnectionHandle, model: EntityModelMap[E], fetchedAt: string, cacheStatus: 'HIT' | 'MISS'): Served<EntityModelMap[E]> {
+  private serve<E extends EntityType>(
+    connection: ConnectionHandle,
+    model: EntityModelMap[E],
+    fetchedAt: string,
+    cacheStatus: 'HIT' | 'MISS',
+  ): Served<EntityModelMap[E]> {
     return { ...model, served: { tenantId: this.tenantId, connectionId: connection.config.id, fetchedAt, cacheStatus } };
   }
 
@@ -62,18 +67,21 @@ export class RequestLoaders {
     const key = `${connection.config.id}\u0000${entity}`;
     let loader = this.rawLoaders.get(key);
     if (!loader) {
-      loader = new DataLoader<string, unknown>(async (ids) => {
-        const scope = { tenantId: this.tenantId, connectionId: connection.config.id };
-        const cached = await this.cache.getRaw(scope, entity, ids);
-        const missing = ids.filter((_, i) => cached[i] === undefined);
-        const fresh = new Map<string, unknown>();
-        if (missing.length > 0) {
-          // Read past the entity cache: the record is cached, only its raw part expired.
-          const models = await this.batch(connection, entity, missing, { skipCache: true });
-          missing.forEach((id, i) => fresh.set(id, models[i] instanceof Error ? models[i] : ((models[i] as AnyServed).raw ?? null)));
-        }
-        return ids.map((id, i) => (cached[i] ? cached[i].raw : fresh.get(id)));
-      }, { maxBatchSize: 1_000 });
+      loader = new DataLoader<string, unknown>(
+        async (ids) => {
+          const scope = { tenantId: this.tenantId, connectionId: connection.config.id };
+          const cached = await this.cache.getRaw(scope, entity, ids);
+          const missing = ids.filter((_, i) => cached[i] === undefined);
+          const fresh = new Map<string, unknown>();
+          if (missing.length > 0) {
+            // Read past the entity cache: the record is cached, only its raw part expired.
+            const models = await this.batch(connection, entity, missing, { skipCache: true });
+            missing.forEach((id, i) => fresh.set(id, models[i] instanceof Error ? models[i] : ((models[i] as AnyServed).raw ?? null)));
+          }
+          return ids.map((id, i) => (cached[i] ? cached[i].raw : fresh.get(id)));
+        },
+        { maxBatchSize: 1_000 },
+      );
       this.rawLoaders.set(key, loader);
     }
     return loader.load(remoteId);
@@ -98,17 +106,39 @@ export class RequestLoaders {
     return loader.load(parent);
   }
 
-  private async batchLineItems(connection: ConnectionHandle, entity: 'Invoice' | 'Order', parents: readonly ServedLineItemOwner[]): Promise<Array<LineItemModel[] | GraphQLError>> {
+  private async batchLineItems(
+    connection: ConnectionHandle,
+    entity: 'Invoice' | 'Order',
+    parents: readonly ServedLineItemOwner[],
+  ): Promise<Array<LineItemModel[] | GraphQLError>> {
     const scope = { tenantId: this.tenantId, connectionId: connection.config.id };
-    const cached = await this.cache.getParts<LineItemModel[]>(scope, entity, 'lineItems', parents.map((p) => p.source.remoteId));
-    const results: Array<LineItemModel[] | GraphQLError | undefined> = parents.map((p, i) => (cached[i]?.recordFetchedAt === p.served.fetchedAt ? cached[i].value : undefined));
+    const cached = await this.cache.getParts<LineItemModel[]>(
+      scope,
+      entity,
+      'lineItems',
+      parents.map((p) => p.source.remoteId),
+    );
+    const results: Array<LineItemModel[] | GraphQLError | undefined> = parents.map((p, i) =>
+      cached[i]?.recordFetchedAt === p.served.fetchedAt ? cached[i].value : undefined,
+    );
     const missing = parents.filter((_, i) => results[i] === undefined);
     if (missing.length === 0) return results as LineItemModel[][];
 
     const loader = connection.connector.loaders[entity] as LineItemOwnerLoader<InvoiceModel | OrderModel> | undefined;
     const fetched = loader?.lineItems
-      ? await callConnector(connection, `${entity}.lineItems`, missing.map((p) => p.source.remoteId), () => loader.lineItems!(missing, connection.ctx))
-      : missing.map(() => new ConnectorError('UPSTREAM_BAD_RESPONSE', `${connection.connector.manifest.displayName} left ${entity} line items out of the record but has no lineItems loader`));
+      ? await callConnector(
+          connection,
+          `${entity}.lineItems`,
+          missing.map((p) => p.source.remoteId),
+          () => loader.lineItems!(missing, connection.ctx),
+        )
+      : missing.map(
+          () =>
+            new ConnectorError(
+              'UPSTREAM_BAD_RESPONSE',
+              `${connection.connector.manifest.displayName} left ${entity} line items out of the record but has no lineItems loader`,
+            ),
+        );
     const upstreamScope = { provider: connection.connector.manifest.id, connectionId: connection.config.id };
     const toCache: Array<{ remoteId: string; part: CachedPart }> = [];
     const byId = new Map<string, LineItemModel[] | GraphQLError>();
@@ -129,9 +159,18 @@ export class RequestLoaders {
    * Records that arrived embedded in another response (Stripe expand[], list pages) are handed to
    * the loader and the cache, so resolving them later costs no upstream call.
    */
-  async prime<E extends EntityType>(connection: ConnectionHandle, entity: E, models: Array<EntityModelMap[E]>, fetchedAt = new Date().toISOString()): Promise<Array<Served<EntityModelMap[E]>>> {
+  async prime<E extends EntityType>(
+    connection: ConnectionHandle,
+    entity: E,
+    models: Array<EntityModelMap[E]>,
+    fetchedAt = new Date().toISOString(),
+  ): Promise<Array<Served<EntityModelMap[E]>>> {
     const served = models.map((model) => this.primeLoader(connection, entity, model, fetchedAt));
-    await this.cache.setRecords({ tenantId: this.tenantId, connectionId: connection.config.id }, entity, models.map((model) => ({ model, fetchedAt })));
+    await this.cache.setRecords(
+      { tenantId: this.tenantId, connectionId: connection.config.id },
+      entity,
+      models.map((model) => ({ model, fetchedAt })),
+    );
     return served;
   }
 
@@ -165,11 +204,18 @@ export class RequestLoaders {
     );
   }
 
-  private async batch<E extends EntityType>(connection: ConnectionHandle, entity: E, ids: readonly string[], options: { skipCache?: boolean } = {}): Promise<Array<AnyServed | GraphQLError>> {
+  private async batch<E extends EntityType>(
+    connection: ConnectionHandle,
+    entity: E,
+    ids: readonly string[],
+    options: { skipCache?: boolean } = {},
+  ): Promise<Array<AnyServed | GraphQLError>> {
     const scope = { tenantId: this.tenantId, connectionId: connection.config.id };
     const upstreamScope = { provider: connection.connector.manifest.id, connectionId: connection.config.id };
     const cached = options.skipCache ? ids.map(() => undefined) : await this.cache.getRecords<EntityModelMap[E]>(scope, entity, ids);
-    const results: Array<AnyServed | GraphQLError | undefined> = cached.map((hit) => (hit ? (this.serve(connection, hit.model, hit.fetchedAt, 'HIT') as unknown as AnyServed) : undefined));
+    const results: Array<AnyServed | GraphQLError | undefined> = cached.map((hit) =>
+      hit ? (this.serve(connection, hit.model, hit.fetchedAt, 'HIT') as unknown as AnyServed) : undefined,
+    );
     const missIds = ids.filter((_, i) => results[i] === undefined);
     if (missIds.length === 0) return results as AnyServed[];
 
@@ -201,7 +247,12 @@ export class RequestLoaders {
  * in every slot rather than misaligning results with keys.
  */
 /** Calls a connector's batch method; a broken answer (wrong slot count, empty slot) or a throw becomes every slot's error. */
-async function callConnector<T>(connection: ConnectionHandle, operation: string, ids: readonly string[], call: () => Promise<Array<T | ConnectorError>>): Promise<Array<T | ConnectorError>> {
+async function callConnector<T>(
+  connection: ConnectionHandle,
+  operation: string,
+  ids: readonly string[],
+  call: () => Promise<Array<T | ConnectorError>>,
+): Promise<Array<T | ConnectorError>> {
   try {
     const slots = await call();
     const broken = slotsViolation(connection.connector, operation, ids, slots);

@@ -45,7 +45,12 @@ export async function loadByGlobalId(rc: RequestContext, id: string, expected?: 
 }
 
 /** Loads a record linked by remote id in the same connection (invoice → contact, order → customer). */
-export async function loadLinked<E extends EntityType>(rc: RequestContext, connectionId: string, entity: E, remoteId: string | null): Promise<Served<EntityModelMap[E]> | null> {
+export async function loadLinked<E extends EntityType>(
+  rc: RequestContext,
+  connectionId: string,
+  entity: E,
+  remoteId: string | null,
+): Promise<Served<EntityModelMap[E]> | null> {
   if (!remoteId) return null;
   const handle = rc.connection(connectionId);
   if (!handle || !handle.connector.manifest.entities.includes(entity)) return null;

@@ -59,25 +59,47 @@ export const connectionResolvers: Resolvers = {
         if (auth.oauth2 && registered && auth.oauth2.grants.includes('client_credentials')) types.push('CLIENT_CREDENTIALS');
         if (auth.apiKey) types.push('API_KEY');
         if (auth.basic) types.push('BASIC');
-        return { id: c.manifest.id, displayName: c.manifest.displayName, authTypes: types, connectParams: (auth.oauth2?.connectParams ?? []).map((p) => p.name) };
+        return {
+          id: c.manifest.id,
+          displayName: c.manifest.displayName,
+          authTypes: types,
+          connectParams: (auth.oauth2?.connectParams ?? []).map((p) => p.name),
+        };
       }),
     apiKeys: (_, __, rc) => guarded(null, () => rc.services.apiKeys.list(rc.tenant.id)),
   },
   Mutation: {
     createConnectSession: (_, args, rc) =>
-      guarded(args.connector, () => rc.connect.createSession(rc.tenant, { connector: args.connector, returnUrl: args.returnUrl ?? null, params: settingsArg(args.params, 'params'), reconnect: args.reconnect ?? null }, rc.publicBase)),
-    connectWithClientCredentials: (_, args, rc) => guarded(args.connector, () => rc.connect.connectClientCredentials(rc.tenant, args.connector, args.scopes ?? null)),
+      guarded(args.connector, () =>
+        rc.connect.createSession(
+          rc.tenant,
+          { connector: args.connector, returnUrl: args.returnUrl ?? null, params: settingsArg(args.params, 'params'), reconnect: args.reconnect ?? null },
+          rc.publicBase,
+        ),
+      ),
+    connectWithClientCredentials: (_, args, rc) =>
+      guarded(args.connector, () => rc.connect.connectClientCredentials(rc.tenant, args.connector, args.scopes ?? null)),
     connectWithApiKey: (_, args, rc) =>
-      guarded(args.connector, () => rc.connect.connectWithSecret(rc.tenant, args.connector, { kind: 'api_key', apiKey: args.apiKey }, settingsArg(args.settings, 'settings'))),
+      guarded(args.connector, () =>
+        rc.connect.connectWithSecret(rc.tenant, args.connector, { kind: 'api_key', apiKey: args.apiKey }, settingsArg(args.settings, 'settings')),
+      ),
     connectWithBasicAuth: (_, args, rc) =>
       guarded(args.connector, () =>
-        rc.connect.connectWithSecret(rc.tenant, args.connector, { kind: 'basic', username: args.username, password: args.password }, settingsArg(args.settings, 'settings')),
+        rc.connect.connectWithSecret(
+          rc.tenant,
+          args.connector,
+          { kind: 'basic', username: args.username, password: args.password },
+          settingsArg(args.settings, 'settings'),
+        ),
       ),
     disconnect: (_, { connectionId }, rc) => guarded(null, () => rc.connect.disconnect(rc.tenant, connectionId)),
     setConnectionEnabled: (_, { connectionId, enabled }, rc) => guarded(null, () => rc.connect.setEnabled(rc.tenant, connectionId, enabled)),
     createApiKey: (_, args, rc) =>
       guarded(null, async () => {
-        const issued = await rc.services.apiKeys.create(rc.tenant.id, { scopes: (args.scopes ?? undefined) as ApiKeyScope[] | undefined, label: args.label ?? undefined });
+        const issued = await rc.services.apiKeys.create(rc.tenant.id, {
+          scopes: (args.scopes ?? undefined) as ApiKeyScope[] | undefined,
+          label: args.label ?? undefined,
+        });
         return { key: issued.key, apiKey: issued.info };
       }),
     revokeApiKey: (_, { id }, rc) => guarded(null, () => rc.services.apiKeys.revoke(rc.tenant.id, id)),

@@ -36,7 +36,10 @@ function subscription(entity: EntityType) {
 
 function served(change: PublishedChange): Served<EntityModelMap[EntityType]> | null {
   if (!change.model) return null;
-  return { ...change.model, served: { tenantId: change.tenantId, connectionId: change.connectionId, fetchedAt: change.publishedAt, cacheStatus: 'MISS' } } as Served<EntityModelMap[EntityType]>;
+  return {
+    ...change.model,
+    served: { tenantId: change.tenantId, connectionId: change.connectionId, fetchedAt: change.publishedAt, cacheStatus: 'MISS' },
+  } as Served<EntityModelMap[EntityType]>;
 }
 
 function envelope(entity: EntityType) {
@@ -80,6 +83,11 @@ export const eventResolvers: Resolvers = {
   DeadLetterConnection: {
     edges: (p) => p.letters.map((node) => ({ node, cursor: node.id })),
     nodes: (p) => p.letters,
-    pageInfo: (p) => ({ hasNextPage: p.hasNextPage, hasPreviousPage: false, startCursor: p.letters[0]?.id ?? null, endCursor: p.letters[p.letters.length - 1]?.id ?? null }),
+    pageInfo: (p) => ({
+      hasNextPage: p.hasNextPage,
+      hasPreviousPage: false,
+      startCursor: p.letters[0]?.id ?? null,
+      endCursor: p.letters[p.letters.length - 1]?.id ?? null,
+    }),
   },
 };

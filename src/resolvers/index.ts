@@ -31,7 +31,15 @@ function lineItemsOf(entity: 'Invoice' | 'Order') {
   };
 }
 
-function nestedList<E extends EntityType>(rc: RequestContext, entity: E, connectionId: string, contactRemoteId: string, first: number, after: string | null | undefined, info: GraphQLResolveInfo) {
+function nestedList<E extends EntityType>(
+  rc: RequestContext,
+  entity: E,
+  connectionId: string,
+  contactRemoteId: string,
+  first: number,
+  after: string | null | undefined,
+  info: GraphQLResolveInfo,
+) {
   const handle = rc.connection(connectionId);
   return listAcross(rc, entity, { first, after, filter: { contactRemoteId }, connections: handle ? [handle] : [], path: pathOf(info) });
 }
@@ -46,7 +54,8 @@ export const resolvers: Resolvers = {
   Query: {
     node: (_, { id }, rc) => loadByGlobalId(rc, id),
     nodes: (_, { ids }, rc) => {
-      if (ids.length > rc.config.limits.maxNodesIds) throw badUserInput(`\`ids\` accepts at most ${rc.config.limits.maxNodesIds} ids (got ${ids.length})`, 'ids');
+      if (ids.length > rc.config.limits.maxNodesIds)
+        throw badUserInput(`\`ids\` accepts at most ${rc.config.limits.maxNodesIds} ids (got ${ids.length})`, 'ids');
       // A failing id becomes an error at its own index (graphql-js turns a returned Error into a
       // field error) while the others still resolve.
       return Promise.all(ids.map((id) => loadByGlobalId(rc, id).catch((err: unknown) => err as Error))) as Promise<Array<ServedContact | null>>;
@@ -69,8 +78,10 @@ export const resolvers: Resolvers = {
   Contact: {
     id: (c) => globalId('Contact', c),
     source: (c) => sourceOf(c),
-    invoices: (c, { first, after }, rc, info) => nestedList(rc, 'Invoice', c.served.connectionId, c.source.remoteId, first ?? rc.config.limits.defaultPageSize, after, info),
-    orders: (c, { first, after }, rc, info) => nestedList(rc, 'Order', c.served.connectionId, c.source.remoteId, first ?? rc.config.limits.defaultPageSize, after, info),
+    invoices: (c, { first, after }, rc, info) =>
+      nestedList(rc, 'Invoice', c.served.connectionId, c.source.remoteId, first ?? rc.config.limits.defaultPageSize, after, info),
+    orders: (c, { first, after }, rc, info) =>
+      nestedList(rc, 'Order', c.served.connectionId, c.source.remoteId, first ?? rc.config.limits.defaultPageSize, after, info),
     raw: rawOf('Contact'),
   },
   Invoice: {

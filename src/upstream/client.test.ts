@@ -33,11 +33,22 @@ afterAll(async () => {
   await new Promise((r) => server.close(r));
 });
 
-const manifest = { id: 'fake', displayName: 'Fake', auth: { apiKey: { label: 'key' } }, maxConcurrency: 4, rateLimits: { windows: [{ requests: 1000, windowMs: 1000 }] } } as ConnectorManifest;
+const manifest = {
+  id: 'fake',
+  displayName: 'Fake',
+  auth: { apiKey: { label: 'key' } },
+  maxConcurrency: 4,
+  rateLimits: { windows: [{ requests: 1000, windowMs: 1000 }] },
+} as ConnectorManifest;
 
 function client(overrides: Partial<typeof DEFAULT_UPSTREAM_OPTIONS> = {}, deadlineMs = 5_000, metrics: Metrics | null = null) {
   const c = new UpstreamClient(metrics, { ...DEFAULT_UPSTREAM_OPTIONS, baseDelayMs: 5, maxDelayMs: 20, ...overrides });
-  return c.forScope({ manifest, connection: { id: 'c1', tenantId: 't1', provider: 'fake', baseUrl: base, settings: {} }, signal: new AbortController().signal, deadline: Date.now() + deadlineMs });
+  return c.forScope({
+    manifest,
+    connection: { id: 'c1', tenantId: 't1', provider: 'fake', baseUrl: base, settings: {} },
+    signal: new AbortController().signal,
+    deadline: Date.now() + deadlineMs,
+  });
 }
 
 function reset(steps: Step[]) {
@@ -57,7 +68,13 @@ function withCredential(m: ConnectorManifest, renewed: string | null) {
       return renewed;
     },
   };
-  const fetch = c.forScope({ manifest: m, connection: { id: 'c1', tenantId: 't1', provider: 'fake', baseUrl: base, settings: {} }, signal: new AbortController().signal, deadline: Date.now() + 5_000, credential });
+  const fetch = c.forScope({
+    manifest: m,
+    connection: { id: 'c1', tenantId: 't1', provider: 'fake', baseUrl: base, settings: {} },
+    signal: new AbortController().signal,
+    deadline: Date.now() + 5_000,
+    credential,
+  });
   return { fetch, renewals };
 }
 
@@ -84,7 +101,10 @@ describe('UpstreamClient credential', () => {
 
   it('uses the token placement the connector declares (Shopify: X-Shopify-Access-Token, no scheme)', async () => {
     reset([{ status: 401 }, { status: 200 }]);
-    const shopify = { ...manifest, auth: { apiKey: { label: 'token' }, tokenPlacement: { header: 'x-shopify-access-token', scheme: null } } } as ConnectorManifest;
+    const shopify = {
+      ...manifest,
+      auth: { apiKey: { label: 'token' }, tokenPlacement: { header: 'x-shopify-access-token', scheme: null } },
+    } as ConnectorManifest;
     const { fetch } = withCredential(shopify, 'new');
     expect((await fetch({ path: '/x', operation: 'x' })).status).toBe(200);
     expect(seenAuth).toEqual(['old', 'new']);
@@ -93,7 +113,9 @@ describe('UpstreamClient credential', () => {
 
 describe('UpstreamClient', () => {
   it('builds URLs with repeated array params', () => {
-    expect(buildUrl('http://x/api', '/v1/things', { 'expand[]': ['a', 'b'], limit: 3, skip: undefined })).toBe('http://x/api/v1/things?expand%5B%5D=a&expand%5B%5D=b&limit=3');
+    expect(buildUrl('http://x/api', '/v1/things', { 'expand[]': ['a', 'b'], limit: 3, skip: undefined })).toBe(
+      'http://x/api/v1/things?expand%5B%5D=a&expand%5B%5D=b&limit=3',
+    );
   });
 
   it('honours Retry-After on 429 and then succeeds (exact attempt count)', async () => {
@@ -128,7 +150,10 @@ describe('UpstreamClient', () => {
   });
 
   it('times out an attempt and reports UPSTREAM_TIMEOUT after the retries', async () => {
-    reset([{ status: 0, hang: true }, { status: 0, hang: true }]);
+    reset([
+      { status: 0, hang: true },
+      { status: 0, hang: true },
+    ]);
     const err = await client({ attemptTimeoutMs: 100, maxAttempts: 2 })({ path: '/x', operation: 'x' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConnectorError);
     expect((err as ConnectorError).code).toBe('UPSTREAM_TIMEOUT');
@@ -145,7 +170,10 @@ describe('UpstreamClient', () => {
     const fetcher = client({ breakerThreshold: 3, maxAttempts: 1, breakerHalfOpenAfterMs: 60_000 });
     reset([{ status: 500 }, { status: 500 }, { status: 500 }, { status: 200 }]);
     for (let i = 0; i < 3; i++) expect((await fetcher({ path: '/x', operation: 'x' })).status).toBe(500);
-    await expect(fetcher({ path: '/x', operation: 'x' })).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', message: expect.stringMatching(/circuit open/) });
+    await expect(fetcher({ path: '/x', operation: 'x' })).rejects.toMatchObject({
+      code: 'UPSTREAM_UNAVAILABLE',
+      message: expect.stringMatching(/circuit open/),
+    });
     expect(hits).toBe(3);
   });
 
@@ -154,6 +182,11 @@ describe('UpstreamClient', () => {
     reset([{ status: 503 }, { status: 200 }]);
     await client({}, 5_000, metrics)({ path: '/x', operation: 'things.get' });
     const values = (await metrics.upstreamRequests.get()).values.map((v) => [v.labels.status, v.value]);
-    expect(values).toEqual(expect.arrayContaining([['503', 1], ['200', 1]]));
+    expect(values).toEqual(
+      expect.arrayContaining([
+        ['503', 1],
+        ['200', 1],
+      ]),
+    );
   });
 });

@@ -224,7 +224,11 @@ export class UpstreamClient {
     } catch (err) {
       if (err instanceof AttemptFailure) throw err.error;
       if (err instanceof BrokenCircuitError) {
-        throw new ConnectorError('UPSTREAM_UNAVAILABLE', `${scope.manifest.displayName} is failing repeatedly; requests to it are paused for up to ${Math.round(this.options.breakerHalfOpenAfterMs / 1000)} s (circuit open)`, { retryable: true, retryAfterMs: this.options.breakerHalfOpenAfterMs });
+        throw new ConnectorError(
+          'UPSTREAM_UNAVAILABLE',
+          `${scope.manifest.displayName} is failing repeatedly; requests to it are paused for up to ${Math.round(this.options.breakerHalfOpenAfterMs / 1000)} s (circuit open)`,
+          { retryable: true, retryAfterMs: this.options.breakerHalfOpenAfterMs },
+        );
       }
       if (err instanceof ConnectorError) throw err;
       if (scope.signal.aborted) throw new ConnectorError('UPSTREAM_TIMEOUT', `request to ${scope.manifest.displayName} was cancelled`, { cause: err });
@@ -236,7 +240,9 @@ export class UpstreamClient {
     const connector = scope.manifest.id;
     const left = scope.deadline - Date.now();
     if (left <= 0) {
-      throw new AttemptFailure(new ConnectorError('UPSTREAM_TIMEOUT', `${scope.manifest.displayName} did not answer within the request deadline`, { retryable: false }));
+      throw new AttemptFailure(
+        new ConnectorError('UPSTREAM_TIMEOUT', `${scope.manifest.displayName} did not answer within the request deadline`, { retryable: false }),
+      );
     }
     const timeoutMs = Math.min(this.options.attemptTimeoutMs, left);
     const timeout = AbortSignal.timeout(timeoutMs);
@@ -270,7 +276,10 @@ export class UpstreamClient {
         throw new AttemptFailure(new ConnectorError('UPSTREAM_TIMEOUT', `${scope.manifest.displayName} did not answer within ${timeoutMs} ms`, { cause: err }));
       }
       if (scope.signal.aborted) {
-        throw new AttemptFailure(new ConnectorError('UPSTREAM_TIMEOUT', `request to ${scope.manifest.displayName} was cancelled`, { retryable: false, cause: err }), true);
+        throw new AttemptFailure(
+          new ConnectorError('UPSTREAM_TIMEOUT', `request to ${scope.manifest.displayName} was cancelled`, { retryable: false, cause: err }),
+          true,
+        );
       }
       throw new AttemptFailure(new ConnectorError('UPSTREAM_UNAVAILABLE', `could not reach ${scope.manifest.displayName}`, { cause: err }));
     }
@@ -283,7 +292,10 @@ export class UpstreamClient {
       } catch {
         if (res.ok) {
           throw new AttemptFailure(
-            new ConnectorError('UPSTREAM_BAD_RESPONSE', `${scope.manifest.displayName} answered ${res.status} with a body that is not valid JSON`, { upstreamStatus: res.status, retryable: false }),
+            new ConnectorError('UPSTREAM_BAD_RESPONSE', `${scope.manifest.displayName} answered ${res.status} with a body that is not valid JSON`, {
+              upstreamStatus: res.status,
+              retryable: false,
+            }),
           );
         }
         parsed = null; // error pages (HTML from a proxy) are mapped by status alone

@@ -40,7 +40,13 @@ export class ConnectorContexts {
       token: () => credentials.accessToken(tenantId, config),
       renew: (rejected) => credentials.afterUnauthorized(tenantId, config, rejected),
     };
-    const info: ConnectionInfo = { id: config.id, tenantId, provider: config.provider, baseUrl: config.baseUrl ?? connector.manifest.defaultBaseUrl, settings: config.settings };
+    const info: ConnectionInfo = {
+      id: config.id,
+      tenantId,
+      provider: config.provider,
+      baseUrl: config.baseUrl ?? connector.manifest.defaultBaseUrl,
+      settings: config.settings,
+    };
     return { connector, ctx: this.build(connector, info, credential, bounds, config.rateLimit) };
   }
 
@@ -49,7 +55,13 @@ export class ConnectorContexts {
     return this.build(connector, info, { token: async () => token, renew: async () => null }, bounds, undefined);
   }
 
-  private build(connector: Connector, info: ConnectionInfo, credential: UpstreamCredential, bounds: CallBounds, rateLimit: ConnectionConfig['rateLimit']): ConnectorContext {
+  private build(
+    connector: Connector,
+    info: ConnectionInfo,
+    credential: UpstreamCredential,
+    bounds: CallBounds,
+    rateLimit: ConnectionConfig['rateLimit'],
+  ): ConnectorContext {
     const { signal, deadline } = bounds;
     return {
       connection: info,

@@ -12,7 +12,12 @@ afterAll(() => redis.quit());
 
 describe('connection budgets', () => {
   it('enforces every window: a short burst window and a longer one (the longer one binds here)', async () => {
-    const budget = localBudgets('k', { windows: [{ requests: 10, windowMs: 100 }, { requests: 3, windowMs: 60_000 }] });
+    const budget = localBudgets('k', {
+      windows: [
+        { requests: 10, windowMs: 100 },
+        { requests: 3, windowMs: 60_000 },
+      ],
+    });
     for (let i = 0; i < 3; i++) (await budget.acquire(signal, Date.now() + 1_000))();
     // The 10-per-100-ms window has room; the 3-per-minute one does not, and cannot refill before the deadline.
     await expect(budget.acquire(signal, Date.now() + 200)).rejects.toMatchObject({ code: 'UPSTREAM_RATE_LIMITED' });

@@ -51,7 +51,9 @@ export function sharedBudgets(redis: Redis, keyPrefix: string, timeoutMs: number
   return (key, limits) =>
     new WindowsAndConcurrency(
       // The first window keeps the key it always had, so a rolling deploy shares it with older replicas.
-      limits.windows.map((w, i) => new SharedRateBudget(redis, `${keyPrefix}:rate:${key}${i === 0 ? '' : `:${w.windowMs}`}`, w.requests, w.windowMs, timeoutMs)),
+      limits.windows.map(
+        (w, i) => new SharedRateBudget(redis, `${keyPrefix}:rate:${key}${i === 0 ? '' : `:${w.windowMs}`}`, w.requests, w.windowMs, timeoutMs),
+      ),
       limits.concurrency ? new SharedConcurrency(redis, `${keyPrefix}:inflight:${key}`, limits.concurrency, timeoutMs) : null,
     );
 }
@@ -96,7 +98,11 @@ export class LocalConcurrency implements ConcurrencyLimit {
   }
 }
 
-const noSlot = (limit: number) => new ConnectorError('UPSTREAM_RATE_LIMITED', `the connection already has ${limit} requests in flight (the provider's concurrency limit); none finished before the request deadline`);
+const noSlot = (limit: number) =>
+  new ConnectorError(
+    'UPSTREAM_RATE_LIMITED',
+    `the connection already has ${limit} requests in flight (the provider's concurrency limit); none finished before the request deadline`,
+  );
 
 // A lease per request in flight, in a sorted set scored by expiry (Redis clock): a replica that dies
 // holding leases frees them when they expire. KEYS[1] set; ARGV: limit, lease ms, member.
@@ -131,7 +137,11 @@ export class SharedConcurrency implements ConcurrencyLimit {
     for (;;) {
       let entered: number;
       try {
-        entered = (await withDeadline(this.redis.eval(ENTER, 1, this.key, String(this.limit), String(leaseMs), member) as Promise<number>, this.timeoutMs, 'the shared concurrency limit')) as number;
+        entered = (await withDeadline(
+          this.redis.eval(ENTER, 1, this.key, String(this.limit), String(leaseMs), member) as Promise<number>,
+          this.timeoutMs,
+          'the shared concurrency limit',
+        )) as number;
       } catch {
         return this.local.enter(signal, deadline);
       }
@@ -183,7 +193,9 @@ export class RateBudget implements Budget {
 /** Waits `waitMs` for capacity, or fails with UPSTREAM_RATE_LIMITED when that ends past the deadline. */
 async function waitForCapacity(waitMs: number, signal: AbortSignal, deadline: number): Promise<void> {
   if (Date.now() + waitMs > deadline) {
-    throw new ConnectorError('UPSTREAM_RATE_LIMITED', 'the connection has used its request allowance; no capacity before the request deadline', { retryAfterMs: waitMs });
+    throw new ConnectorError('UPSTREAM_RATE_LIMITED', 'the connection has used its request allowance; no capacity before the request deadline', {
+      retryAfterMs: waitMs,
+    });
   }
   await pause(waitMs, signal);
 }
@@ -261,6 +273,10 @@ export class SharedRateBudget implements Budget {
   }
 
   private ask(): Promise<number> {
-    return withDeadline(this.redis.eval(GCRA, 1, this.key, String(this.interval), String(this.tolerance)) as Promise<number>, this.timeoutMs, 'the shared rate budget');
+    return withDeadline(
+      this.redis.eval(GCRA, 1, this.key, String(this.interval), String(this.tolerance)) as Promise<number>,
+      this.timeoutMs,
+      'the shared rate budget',
+    );
   }
 }

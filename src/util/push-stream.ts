@@ -11,7 +11,10 @@ const MAX_BUFFERED = 10_000;
  * subscriber leaves. A subscriber that falls MAX_BUFFERED behind is ended with `tooSlow` rather
  * than losing values.
  */
-export function pushStream<T>(attach: (push: (value: T) => void, fail: (err: Error) => void) => () => void, tooSlow = 'subscriber is too slow; subscribe again'): AsyncIterableIterator<T> {
+export function pushStream<T>(
+  attach: (push: (value: T) => void, fail: (err: Error) => void) => () => void,
+  tooSlow = 'subscriber is too slow; subscribe again',
+): AsyncIterableIterator<T> {
   const queue: T[] = [];
   // The consumer's pending next(), if it is waiting for a value.
   let waiting: { resolve: (r: IteratorResult<T>) => void; reject: (err: Error) => void } | null = null;

@@ -11,7 +11,8 @@ export class StoreOutage extends Error {
 /** Redis error replies during failover, loading, memory pressure or misconfigured auth (the reply's own code). */
 const OUTAGE_REPLY = /^(READONLY|LOADING|OOM|NOAUTH|MASTERDOWN|CLUSTERDOWN|BUSY)\b/;
 /** Transport failures: ioredis and node-redis raise plain Errors with these messages or socket codes. */
-const TRANSPORT_FAILURE = /^(Connection is closed|Stream isn't writeable|The client is closed|Socket closed unexpectedly)|\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE)\b/;
+const TRANSPORT_FAILURE =
+  /^(Connection is closed|Stream isn't writeable|The client is closed|Socket closed unexpectedly)|\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE)\b/;
 
 const isReplyError = (err: Error): boolean => err instanceof (ReplyError as new () => Error);
 

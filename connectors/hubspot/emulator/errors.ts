@@ -34,10 +34,23 @@ const RATE_MESSAGES: Record<RatePolicy, string> = {
 };
 
 export function rateLimitBody(req: EmulatorRequest, policyName: RatePolicy): Record<string, unknown> {
-  return { status: 'error', message: RATE_MESSAGES[policyName], errorType: 'RATE_LIMIT', correlationId: correlationId(req), policyName, requestId: randomUUID() };
+  return {
+    status: 'error',
+    message: RATE_MESSAGES[policyName],
+    errorType: 'RATE_LIMIT',
+    correlationId: correlationId(req),
+    policyName,
+    requestId: randomUUID(),
+  };
 }
 
-const CATEGORIES: Record<number, string> = { 400: 'VALIDATION_ERROR', 401: 'INVALID_AUTHENTICATION', 403: 'MISSING_SCOPES', 404: 'OBJECT_NOT_FOUND', 409: 'CONFLICT' };
+const CATEGORIES: Record<number, string> = {
+  400: 'VALIDATION_ERROR',
+  401: 'INVALID_AUTHENTICATION',
+  403: 'MISSING_SCOPES',
+  404: 'OBJECT_NOT_FOUND',
+  409: 'CONFLICT',
+};
 
 /** The body of an injected fault or an unmatched route, by status. */
 export function errorBodyFor(status: number, message: string, req: EmulatorRequest): unknown {

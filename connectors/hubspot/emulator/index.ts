@@ -3,12 +3,7 @@
 // HubSpot's shapes, status codes, error bodies and rate limits from a seeded, deterministic
 // portal. Admin mutations are delivered as signed, batched HubSpot webhooks. This file only wires
 // the parts (one file per concern) onto the emulator kit in connectors/sdk.
-import {
-  startEmulator as startBaseEmulator,
-  type EmulatorHandle,
-  type ProviderEmulatorOptions,
-  type StartProviderEmulator,
-} from '../../sdk/emulator.ts';
+import { startEmulator as startBaseEmulator, type EmulatorHandle, type ProviderEmulatorOptions, type StartProviderEmulator } from '../../sdk/emulator.ts';
 import { webhookHandle, type EmulatorWebhookHandle } from '../../sdk/emulator-kit/index.ts';
 import { bearerToken, HubSpotAuth } from './auth.ts';
 import { errorBodyFor } from './errors.ts';

@@ -50,7 +50,11 @@ async function getCode(challenge?: string, state = 'st-' + randomBytes(4).toStri
 }
 
 async function token(path: string, form: Record<string, string>): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${em.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form) });
+  const res = await fetch(`${em.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(form),
+  });
   return { status: res.status, body: await res.json() };
 }
 
@@ -62,7 +66,12 @@ const codeForm = (code: string, extra: Record<string, string> = {}) => ({
   code,
   ...extra,
 });
-const refreshForm = (refreshToken: string) => ({ grant_type: 'refresh_token', client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret, refresh_token: refreshToken });
+const refreshForm = (refreshToken: string) => ({
+  grant_type: 'refresh_token',
+  client_id: CLIENT.clientId,
+  client_secret: CLIENT.clientSecret,
+  refresh_token: refreshToken,
+});
 
 const api = (accessToken: string) => fetch(`${em.url}/crm/v3/objects/contacts?limit=1`, { headers: { authorization: `Bearer ${accessToken}` } });
 
@@ -131,10 +140,18 @@ describe('HubSpot emulator OAuth', () => {
   });
 
   it('expires access tokens after the configured TTL', async () => {
-    const short = await startEmulator({ credentials: [], scale: { contacts: 1, invoices: 1, orders: 1 }, oauth: { clients: [CLIENT], accessTokenTtlSeconds: 1 } });
+    const short = await startEmulator({
+      credentials: [],
+      scale: { contacts: 1, invoices: 1, orders: 1 },
+      oauth: { clients: [CLIENT], accessTokenTtlSeconds: 1 },
+    });
     try {
       const loc = new URL(
-        (await fetch(`${short.url}/oauth/authorize?${new URLSearchParams({ client_id: CLIENT.clientId, redirect_uri: REDIRECT, scope: SCOPE })}`, { redirect: 'manual' })).headers.get('location') ?? '',
+        (
+          await fetch(`${short.url}/oauth/authorize?${new URLSearchParams({ client_id: CLIENT.clientId, redirect_uri: REDIRECT, scope: SCOPE })}`, {
+            redirect: 'manual',
+          })
+        ).headers.get('location') ?? '',
       );
       const res = await fetch(`${short.url}/oauth/v1/token`, {
         method: 'POST',
@@ -194,8 +211,13 @@ describe('HubSpot emulator OAuth', () => {
   it('rejects bad clients, redirect URIs and grant types', async () => {
     const code = await getCode();
     expect((await token('/oauth/v1/token', codeForm(code, { client_secret: 'nope' }))).body).toMatchObject({ error: 'invalid_client' });
-    expect((await token('/oauth/v1/token', codeForm(code, { redirect_uri: 'http://127.0.0.1:9/other' }))).body).toMatchObject({ error: 'invalid_grant', status: 'BAD_REDIRECT_URI' });
-    expect((await token('/oauth/v1/token', { grant_type: 'client_credentials', client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret })).body).toMatchObject({
+    expect((await token('/oauth/v1/token', codeForm(code, { redirect_uri: 'http://127.0.0.1:9/other' }))).body).toMatchObject({
+      error: 'invalid_grant',
+      status: 'BAD_REDIRECT_URI',
+    });
+    expect(
+      (await token('/oauth/v1/token', { grant_type: 'client_credentials', client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret })).body,
+    ).toMatchObject({
       error: 'unsupported_grant_type',
     });
     // Unknown client or unregistered redirect URI: an error page, never a redirect.
@@ -205,7 +227,13 @@ describe('HubSpot emulator OAuth', () => {
     const badRedirect = await authorize({ client_id: CLIENT.clientId, redirect_uri: 'https://evil.example/cb', scope: SCOPE });
     expect(badRedirect.status).toBe(400);
     expect(badRedirect.headers.get('location')).toBeNull();
-    const plain = await authorize({ client_id: CLIENT.clientId, redirect_uri: REDIRECT, scope: SCOPE, code_challenge: pkce().challenge, code_challenge_method: 'plain' });
+    const plain = await authorize({
+      client_id: CLIENT.clientId,
+      redirect_uri: REDIRECT,
+      scope: SCOPE,
+      code_challenge: pkce().challenge,
+      code_challenge_method: 'plain',
+    });
     expect(plain.status).toBe(400);
   });
 
@@ -237,7 +265,12 @@ describe('HubSpot emulator OAuth', () => {
   it('introspects access and refresh tokens on /oauth/2026-03/token/introspect', async () => {
     const t = await connect();
     const introspect = (tokenValue: string, client = CLIENT) =>
-      token('/oauth/2026-03/token/introspect', { client_id: client.clientId, client_secret: client.clientSecret, token: tokenValue, token_type_hint: 'access_token' });
+      token('/oauth/2026-03/token/introspect', {
+        client_id: client.clientId,
+        client_secret: client.clientSecret,
+        token: tokenValue,
+        token_type_hint: 'access_token',
+      });
     const access = await introspect(t.access_token);
     expect(access.status).toBe(200);
     expect(access.body).toMatchObject({
@@ -300,7 +333,11 @@ describe('HubSpot emulator OAuth', () => {
     const t = await connect();
     await admin({ revokeRefreshToken: t.refresh_token });
     expect((await token('/oauth/v1/token', refreshForm(t.refresh_token))).body.error).toBe('invalid_grant');
-    const bad = await fetch(`${em.url}/__emulator/oauth`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rotateRefreshTokens: 'yes' }) });
+    const bad = await fetch(`${em.url}/__emulator/oauth`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ rotateRefreshTokens: 'yes' }),
+    });
     expect(bad.status).toBe(400);
   });
 });

@@ -167,7 +167,8 @@ export class HubSpotOAuth {
     const client = this.clients.get(clientId);
     // Without a known client and a registered redirect URI, nothing may be redirected anywhere.
     if (!client) return page(400, 'Authorization failed because the client_id is not valid or the app is not registered.');
-    if (!client.redirectUris.includes(redirectUri)) return page(400, 'Authorization failed because the redirect URL does not match the one registered for this app.');
+    if (!client.redirectUris.includes(redirectUri))
+      return page(400, 'Authorization failed because the redirect URL does not match the one registered for this app.');
     const scopes = (q.get('scope') ?? '').split(/[\s+,]+/).filter((s) => s !== '');
     if (scopes.length === 0) return page(400, 'Authorization failed because the scope parameter is missing.');
     const challenge = q.get('code_challenge');
@@ -205,7 +206,8 @@ export class HubSpotOAuth {
     const secret = form.get('client_secret') ?? basic?.password ?? null;
     const client = clientId ? this.clients.get(clientId) : undefined;
     if (!client) return fail(endpoint, 400, 'invalid_client', 'BAD_CLIENT_ID', 'missing or unknown client id');
-    if (secret === null || !sameSecret(secret, client.clientSecret)) return fail(endpoint, 400, 'invalid_client', 'BAD_CLIENT_SECRET', 'missing or invalid client secret');
+    if (secret === null || !sameSecret(secret, client.clientSecret))
+      return fail(endpoint, 400, 'invalid_client', 'BAD_CLIENT_SECRET', 'missing or invalid client secret');
     return { form, client };
   }
 
@@ -226,7 +228,8 @@ export class HubSpotOAuth {
       if (opened.status === 'expired') return fail(endpoint, 400, 'invalid_grant', 'BAD_AUTH_CODE', 'auth code is expired');
       const grant = opened.grant;
       // A wrong redirect_uri leaves the code usable; a wrong verifier burns it (no brute-forcing).
-      if ((form.get('redirect_uri') ?? '') !== grant.redirectUri) return fail(endpoint, 400, 'invalid_grant', 'BAD_REDIRECT_URI', 'redirect_uri does not match the one used to obtain the code');
+      if ((form.get('redirect_uri') ?? '') !== grant.redirectUri)
+        return fail(endpoint, 400, 'invalid_grant', 'BAD_REDIRECT_URI', 'redirect_uri does not match the one used to obtain the code');
       if (grant.challenge !== null) {
         const verifier = form.get('code_verifier');
         if (!verifier) return fail(endpoint, 400, 'invalid_grant', 'BAD_AUTH_CODE', 'code_verifier is required for this code');
@@ -312,7 +315,15 @@ export class HubSpotOAuth {
       });
     }
     if (refresh && refresh.clientId === client.clientId) {
-      return json(200, { active: true, ...common, scopes: refresh.scopes, token_type: 'refresh', token_use: 'refresh_token', user: this.userEmail, user_id: this.userId });
+      return json(200, {
+        active: true,
+        ...common,
+        scopes: refresh.scopes,
+        token_type: 'refresh',
+        token_use: 'refresh_token',
+        user: this.userEmail,
+        user_id: this.userId,
+      });
     }
     return json(200, { active: false });
   }
@@ -359,7 +370,10 @@ export class HubSpotOAuth {
     const token = req.params.token ?? '';
     const check = this.book.checkAccess(token);
     if (check.status !== 'live') {
-      return { status: 404, body: { status: 'error', message: 'Access token not found or expired', correlationId: randomUUID(), category: 'OBJECT_NOT_FOUND' } };
+      return {
+        status: 404,
+        body: { status: 'error', message: 'Access token not found or expired', correlationId: randomUUID(), category: 'OBJECT_NOT_FOUND' },
+      };
     }
     const grant = check.grant;
     return {
@@ -387,7 +401,16 @@ export class HubSpotOAuth {
     }
     return {
       status: 200,
-      body: { token, user: this.userEmail, hub_domain: `portal-${this.hubId}.example.com`, scopes: grant.scopes, hub_id: this.hubId, client_id: grant.clientId, user_id: this.userId, token_type: 'refresh' },
+      body: {
+        token,
+        user: this.userEmail,
+        hub_domain: `portal-${this.hubId}.example.com`,
+        scopes: grant.scopes,
+        hub_id: this.hubId,
+        client_id: grant.clientId,
+        user_id: this.userId,
+        token_type: 'refresh',
+      },
     };
   }
 

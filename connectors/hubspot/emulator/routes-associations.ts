@@ -42,7 +42,8 @@ function batchRead(store: HubSpotStore, req: EmulatorRequest): EmulatorReply {
   const seen = new Set<string>();
   const typeId = associationTypeId(from, to);
   for (const input of body.inputs) {
-    if (!isObject(input) || (typeof input.id !== 'string' && typeof input.id !== 'number')) return validationError(req, 'Invalid input JSON: every input needs an id');
+    if (!isObject(input) || (typeof input.id !== 'string' && typeof input.id !== 'number'))
+      return validationError(req, 'Invalid input JSON: every input needs an id');
     const id = String(input.id);
     const after = input.after === undefined ? 0 : Number(input.after);
     if (!Number.isInteger(after) || after < 0) return validationError(req, `Invalid after value: ${String(input.after)}`);

@@ -23,7 +23,9 @@ function list(store: HubSpotStore, req: EmulatorRequest): EmulatorReply {
   }
   const after = req.query.get('after');
   if (after !== null && !/^\d+$/.test(after)) {
-    return validationError(req, `Invalid after value: ${after}`, { errors: [{ message: 'after must be a paging cursor returned by a previous page', in: 'after' }] });
+    return validationError(req, `Invalid after value: ${after}`, {
+      errors: [{ message: 'after must be a paging cursor returned by a previous page', in: 'after' }],
+    });
   }
   const archived = archivedFlag(req);
   const matching = store.all(type).filter((o) => o.archived === archived && (after === null || Number(o.id) >= Number(after)));
@@ -75,7 +77,8 @@ function batchInputs(req: EmulatorRequest, body: Record<string, unknown>): strin
   }
   const ids: string[] = [];
   for (const input of inputs) {
-    if (!isObject(input) || (typeof input.id !== 'string' && typeof input.id !== 'number')) return validationError(req, 'Invalid input JSON: every input needs an id');
+    if (!isObject(input) || (typeof input.id !== 'string' && typeof input.id !== 'number'))
+      return validationError(req, 'Invalid input JSON: every input needs an id');
     ids.push(String(input.id));
   }
   return ids;

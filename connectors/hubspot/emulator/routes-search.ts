@@ -14,7 +14,9 @@ export const isSearchRequest = (req: EmulatorRequest): boolean => req.method ===
 function paging(req: EmulatorRequest, body: Record<string, unknown>): { limit: number; offset: number } | EmulatorReply {
   const limit = body.limit === undefined ? LIST_DEFAULT_LIMIT : Number(body.limit);
   if (!Number.isInteger(limit) || limit < 0 || limit > SEARCH_LIMITS.maxLimit) {
-    return validationError(req, `limit must be between 0 and ${SEARCH_LIMITS.maxLimit}`, { errors: [{ message: `limit must be <= ${SEARCH_LIMITS.maxLimit}`, in: 'limit' }] });
+    return validationError(req, `limit must be between 0 and ${SEARCH_LIMITS.maxLimit}`, {
+      errors: [{ message: `limit must be <= ${SEARCH_LIMITS.maxLimit}`, in: 'limit' }],
+    });
   }
   const rawAfter = body.after === undefined || body.after === null || body.after === '' ? '0' : String(body.after);
   if (!/^\d+$/.test(rawAfter)) return validationError(req, `Invalid after value: ${rawAfter}`);
@@ -48,7 +50,10 @@ function search(store: HubSpotStore, req: EmulatorRequest): EmulatorReply {
   }
   const { limit, offset } = page;
   const requested = body.properties === undefined ? null : (body.properties as string[]);
-  const out: Record<string, unknown> = { total: hits.length, results: hits.slice(offset, offset + limit).map((o) => shapeRecord(store, type, o, requested, null, null)) };
+  const out: Record<string, unknown> = {
+    total: hits.length,
+    results: hits.slice(offset, offset + limit).map((o) => shapeRecord(store, type, o, requested, null, null)),
+  };
   if (offset + limit < hits.length && limit > 0) out.paging = { next: { after: String(offset + limit) } };
   return { status: 200, body: out };
 }

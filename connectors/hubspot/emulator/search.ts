@@ -5,8 +5,19 @@ import { OBJECT_TYPE_DEFS, resolveObjectType, type ObjectType, type PropertyKind
 import type { HubSpotStore, StoredObject } from './store.ts';
 
 export const SEARCH_OPERATORS = [
-  'EQ', 'NEQ', 'LT', 'LTE', 'GT', 'GTE', 'BETWEEN', 'IN', 'NOT_IN',
-  'HAS_PROPERTY', 'NOT_HAS_PROPERTY', 'CONTAINS_TOKEN', 'NOT_CONTAINS_TOKEN',
+  'EQ',
+  'NEQ',
+  'LT',
+  'LTE',
+  'GT',
+  'GTE',
+  'BETWEEN',
+  'IN',
+  'NOT_IN',
+  'HAS_PROPERTY',
+  'NOT_HAS_PROPERTY',
+  'CONTAINS_TOKEN',
+  'NOT_CONTAINS_TOKEN',
 ] as const;
 export type SearchOperator = (typeof SEARCH_OPERATORS)[number];
 
@@ -51,7 +62,10 @@ export function parseFilterGroups(raw: unknown): SearchFilter[][] {
   return raw.map((group) => {
     if (!isObject(group) || !Array.isArray(group.filters)) throw new SearchValidationError('each filter group needs a filters array');
     if (group.filters.length > SEARCH_LIMITS.maxFiltersPerGroup) {
-      throw new SearchValidationError(`Too many filters in a group: ${group.filters.length}. The maximum is ${SEARCH_LIMITS.maxFiltersPerGroup}.`, 'filterGroups');
+      throw new SearchValidationError(
+        `Too many filters in a group: ${group.filters.length}. The maximum is ${SEARCH_LIMITS.maxFiltersPerGroup}.`,
+        'filterGroups',
+      );
     }
     total += group.filters.length;
     if (total > SEARCH_LIMITS.maxTotalFilters) {
@@ -108,7 +122,10 @@ function compare(kind: PropertyKind, a: string, b: string): number | null {
 }
 
 function tokenMatch(haystack: string, token: string): boolean {
-  const pattern = token.toLowerCase().replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
+  const pattern = token
+    .toLowerCase()
+    .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*');
   const re = new RegExp(`^${pattern}$`);
   return haystack
     .toLowerCase()
@@ -150,7 +167,10 @@ function matches(store: HubSpotStore, type: ObjectType, obj: StoredObject, f: Se
       return actual === undefined || compare(kind, actual, f.value ?? '') !== 0;
     case 'NOT_IN':
       // HubSpot: string values given to IN/NOT_IN must be lower-case to match.
-      return actual === undefined || !(f.values ?? []).some((v) => (kind === 'string' || kind === 'enumeration' ? actual.toLowerCase() === v : compare(kind, actual, v) === 0));
+      return (
+        actual === undefined ||
+        !(f.values ?? []).some((v) => (kind === 'string' || kind === 'enumeration' ? actual.toLowerCase() === v : compare(kind, actual, v) === 0))
+      );
     case 'NOT_CONTAINS_TOKEN':
       return actual === undefined || !tokenMatch(actual, f.value ?? '');
     default:
@@ -218,7 +238,10 @@ export function runSearch(store: HubSpotStore, type: ObjectType, q: SearchQuery)
     if (obj.archived) return false;
     if (q.groups.length > 0 && !q.groups.some((g) => g.every((f) => matches(store, type, obj, f)))) return false;
     if (terms.length > 0) {
-      const text = def.searchableProperties.map((p) => obj.properties[p] ?? '').join(' ').toLowerCase();
+      const text = def.searchableProperties
+        .map((p) => obj.properties[p] ?? '')
+        .join(' ')
+        .toLowerCase();
       if (!terms.every((t) => text.includes(t))) return false;
     }
     return true;

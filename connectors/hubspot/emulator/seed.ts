@@ -16,7 +16,13 @@ const FIRST_IDS = { contacts: 1001, invoices: 30001, orders: 50001, line_items: 
 const DAY_MS = 86_400_000;
 
 const CURRENCY_BY_COUNTRY: Record<string, string> = {
-  US: 'USD', CA: 'CAD', GB: 'GBP', JP: 'JPY', DE: 'EUR', FR: 'EUR', NL: 'EUR',
+  US: 'USD',
+  CA: 'CAD',
+  GB: 'GBP',
+  JP: 'JPY',
+  DE: 'EUR',
+  FR: 'EUR',
+  NL: 'EUR',
 };
 
 const PRODUCTS: Array<{ name: string; sku: string; productId: string; minor: number }> = [
@@ -183,9 +189,16 @@ export function seedStore(options: SeedOptions = {}): HubSpotStore {
       const total = subtotal - discount + shipping + tax;
       const stage = pick(ORDER_STAGES);
       const cancelled = stage === 'cancelled';
-      const paymentStatus = cancelled ? (rnd() < 0.5 ? 'refunded' : 'pending') : stage === 'open' ? pick(['pending', 'paid']) : pick(['paid', 'paid', 'partially_refunded']);
+      const paymentStatus = cancelled
+        ? rnd() < 0.5
+          ? 'refunded'
+          : 'pending'
+        : stage === 'open'
+          ? pick(['pending', 'paid'])
+          : pick(['paid', 'paid', 'partially_refunded']);
       const refund = paymentStatus === 'refunded' ? total : paymentStatus === 'partially_refunded' ? Math.round(total / 4) : 0;
-      const fulfillment = stage === 'delivered' || stage === 'shipped' ? 'fulfilled' : stage === 'processed' ? pick(['partially_fulfilled', 'unfulfilled']) : 'unfulfilled';
+      const fulfillment =
+        stage === 'delivered' || stage === 'shipped' ? 'fulfilled' : stage === 'processed' ? pick(['partially_fulfilled', 'unfulfilled']) : 'unfulfilled';
       const order = store.create(
         'orders',
         {

@@ -17,7 +17,10 @@ export const stringArray = (v: unknown): v is string[] => Array.isArray(v) && v.
 export function listParam(query: URLSearchParams, name: string): string[] | null {
   const raw = query.getAll(name);
   if (raw.length === 0) return null;
-  return raw.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  return raw
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
 }
 
 export function objectTypeOr400(req: EmulatorRequest, raw: string | undefined): ObjectType | EmulatorReply {

@@ -63,8 +63,18 @@ const SUBSCRIBED: Partial<Record<ObjectType, { prefix: 'contact' | 'object'; idB
 const ACTION_OFFSET = { creation: 1, propertyChange: 2, deletion: 3 } as const;
 
 const SIGNED_URI_ESCAPES: Readonly<Record<string, string>> = {
-  '%3A': ':', '%2F': '/', '%3F': '?', '%40': '@', '%21': '!', '%24': '$',
-  '%27': "'", '%28': '(', '%29': ')', '%2A': '*', '%2C': ',', '%3B': ';',
+  '%3A': ':',
+  '%2F': '/',
+  '%3F': '?',
+  '%40': '@',
+  '%21': '!',
+  '%24': '$',
+  '%27': "'",
+  '%28': '(',
+  '%29': ')',
+  '%2A': '*',
+  '%2C': ',',
+  '%3B': ';',
 };
 
 /** The URL as signed: as sent, with the escapes HubSpot decodes before hashing decoded. */
@@ -77,7 +87,11 @@ function signedHeaders(body: Buffer, target: WebhookTarget, sentAtMs: number): R
   const { secret } = target;
   return {
     'content-type': 'application/json',
-    'x-hubspot-signature-v3': createHmac('sha256', secret).update(`POST${signedUrl(target.url)}`).update(body).update(timestamp).digest('base64'),
+    'x-hubspot-signature-v3': createHmac('sha256', secret)
+      .update(`POST${signedUrl(target.url)}`)
+      .update(body)
+      .update(timestamp)
+      .digest('base64'),
     'x-hubspot-request-timestamp': timestamp,
     // HubSpot still sends the legacy v1 signature (sha256 hex of secret + body) for webhook subscriptions.
     'x-hubspot-signature': createHash('sha256').update(secret).update(body).digest('hex'),

@@ -137,7 +137,12 @@ function recordRoutes(records: AdminRecords): EmulatorRoute[] {
   const id = (req: EmulatorRequest) => req.params.id ?? '';
   return [
     { method: 'POST', path: '/records/:type', operation: 'admin.records.create', handler: (req) => json(201, records.create(type(req), adminBody(req))) },
-    { method: 'PATCH', path: '/records/:type/:id', operation: 'admin.records.update', handler: (req) => json(200, records.update(type(req), id(req), adminBody(req))) },
+    {
+      method: 'PATCH',
+      path: '/records/:type/:id',
+      operation: 'admin.records.update',
+      handler: (req) => json(200, records.update(type(req), id(req), adminBody(req))),
+    },
     { method: 'DELETE', path: '/records/:type/:id', operation: 'admin.records.delete', handler: (req) => json(200, records.delete(type(req), id(req))) },
   ];
 }

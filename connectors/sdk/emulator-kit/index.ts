@@ -28,15 +28,7 @@
 // Errors: 400 bad body or refused change, 404 unknown route, record type or id, 405 known path with
 // another method; body {"error": "bad_request" | "not_found" | "method_not_allowed", "message": "…"}.
 // `{fields}` is the provider's: HubSpot {properties, associations?}, Stripe the object's fields.
-export {
-  ADMIN_PREFIX,
-  EmulatorAdminError,
-  adminBody,
-  type AdminOAuth,
-  type AdminRecords,
-  type AdminWebhooks,
-  type ProviderAdmin,
-} from './admin.ts';
+export { ADMIN_PREFIX, EmulatorAdminError, adminBody, type AdminOAuth, type AdminRecords, type AdminWebhooks, type ProviderAdmin } from './admin.ts';
 export { DAY_MS, RateWindows, type RateDecision, type RateWindow } from './rate-windows.ts';
 export {
   DEFAULT_MAX_CONCURRENT_REQUESTS,

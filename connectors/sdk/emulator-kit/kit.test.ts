@@ -75,7 +75,10 @@ describe.each(CONNECTORS.map((c) => [c.connector.manifest.id, c] as const))('adm
     const put = await admin('PUT', '/webhook', { url: 'http://127.0.0.1:9/hook', secret: 'kit-secret', retryDelaysMs: [10] });
     expect(put).toEqual({
       status: 200,
-      body: { target: { url: 'http://127.0.0.1:9/hook', retryDelaysMs: [10], maxConcurrentRequests: expect.any(Number) }, state: { buffered: 0, queued: 0, inFlight: 0, retrying: 0, timers: 0 } },
+      body: {
+        target: { url: 'http://127.0.0.1:9/hook', retryDelaysMs: [10], maxConcurrentRequests: expect.any(Number) },
+        state: { buffered: 0, queued: 0, inFlight: 0, retrying: 0, timers: 0 },
+      },
     });
     expect(JSON.stringify(put.body)).not.toContain('kit-secret');
     expect((await admin('GET', '/webhook')).body).toMatchObject({ target: { url: 'http://127.0.0.1:9/hook' }, state: { queued: 0 }, deliveries: [] });

@@ -109,14 +109,21 @@ function connectionNodeCost(input: CostInput, connection: GraphQLObjectType, nod
     if (f.name.value === 'nodes') best = Math.max(best, elementCost(input, nodeType, f.selectionSet));
     if (f.name.value === 'edges' && f.selectionSet) {
       const edgeType = getNamedType(connection.getFields()['edges']!.type) as GraphQLObjectType;
-      for (const e of fieldsFor(input, edgeType, f.selectionSet)) if (e.name.value === 'node') best = Math.max(best, elementCost(input, nodeType, e.selectionSet));
+      for (const e of fieldsFor(input, edgeType, f.selectionSet))
+        if (e.name.value === 'node') best = Math.max(best, elementCost(input, nodeType, e.selectionSet));
     }
   }
   return best;
 }
 
 /** The nodes a connection returned, each at its actual cost (`nodes` and `edges` list the same records). */
-function connectionActualCost(input: CostInput, connection: GraphQLObjectType, nodeType: GraphQLNamedType, selection: SelectionSetNode | undefined, value: { nodes?: unknown[]; edges?: Array<{ node?: unknown }> }): number {
+function connectionActualCost(
+  input: CostInput,
+  connection: GraphQLObjectType,
+  nodeType: GraphQLNamedType,
+  selection: SelectionSetNode | undefined,
+  value: { nodes?: unknown[]; edges?: Array<{ node?: unknown }> },
+): number {
   if (!selection) return 0;
   let best = 0;
   const sum = (items: unknown[], sel: SelectionSetNode | undefined) => items.reduce<number>((acc, v) => acc + elementCost(input, nodeType, sel, v), 0);
@@ -125,9 +132,16 @@ function connectionActualCost(input: CostInput, connection: GraphQLObjectType, n
     if (f.name.value === 'nodes') best = Math.max(best, sum((value as Record<string, unknown[]>)[key] ?? [], f.selectionSet));
     if (f.name.value === 'edges' && f.selectionSet) {
       const edgeType = getNamedType(connection.getFields()['edges']!.type) as GraphQLObjectType;
-      const edges = ((value as Record<string, Array<Record<string, unknown>>>)[key] ?? []);
+      const edges = (value as Record<string, Array<Record<string, unknown>>>)[key] ?? [];
       for (const e of fieldsFor(input, edgeType, f.selectionSet)) {
-        if (e.name.value === 'node') best = Math.max(best, sum(edges.map((edge) => edge[e.alias?.value ?? 'node']), e.selectionSet));
+        if (e.name.value === 'node')
+          best = Math.max(
+            best,
+            sum(
+              edges.map((edge) => edge[e.alias?.value ?? 'node']),
+              e.selectionSet,
+            ),
+          );
       }
     }
   }

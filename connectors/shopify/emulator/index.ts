@@ -68,12 +68,19 @@ function errorBody(status: number): unknown {
 
 export async function startEmulator(options: ShopifyEmulatorOptions): Promise<ShopifyEmulatorHandle> {
   const shop = options.shop ?? EMULATOR_SHOP;
-  const store = new ShopStore(options.seed ?? DEFAULT_SEED, { contacts: options.scale?.contacts ?? DEFAULT_SCALE.contacts, orders: options.scale?.orders ?? DEFAULT_SCALE.orders });
+  const store = new ShopStore(options.seed ?? DEFAULT_SEED, {
+    contacts: options.scale?.contacts ?? DEFAULT_SCALE.contacts,
+    orders: options.scale?.orders ?? DEFAULT_SCALE.orders,
+  });
   const schema = buildShopSchema(store);
   // rateLimitPerSecond (the kit's option) is the restore rate in points per second here.
   const buckets = new CostBuckets(options.bucket ?? { ...DEFAULT_BUCKET, restoreRate: options.rateLimitPerSecond ?? DEFAULT_BUCKET.restoreRate });
   const credentials = new Set(options.credentials);
-  const clients: ShopifyOAuthClient[] = (options.oauthClients ?? []).map((c) => ({ clientId: c.clientId, clientSecret: c.clientSecret, redirectUris: c.redirectUris }));
+  const clients: ShopifyOAuthClient[] = (options.oauthClients ?? []).map((c) => ({
+    clientId: c.clientId,
+    clientSecret: c.clientSecret,
+    redirectUris: c.redirectUris,
+  }));
   const oauth = new ShopifyOAuth(clients, shop);
   const records = new ShopRecords(store);
 
@@ -118,29 +125,53 @@ export async function startEmulator(options: ShopifyEmulatorOptions): Promise<Sh
       return reply({ errors: [{ message: (err as GraphQLError).message, extensions: { code: 'PARSE_ERROR' } }] });
     }
     const invalid = validate(schema, document);
-    if (invalid.length) return reply({ errors: invalid.map((e) => ({ message: e.message, locations: e.locations, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })) });
-    const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION && (!request.operationName || d.name?.value === request.operationName));
+    if (invalid.length)
+      return reply({ errors: invalid.map((e) => ({ message: e.message, locations: e.locations, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })) });
+    const operation = document.definitions.find(
+      (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION && (!request.operationName || d.name?.value === request.operationName),
+    );
     if (!operation || operation.operation !== 'query') return reply({ errors: [{ message: 'Only queries are served by the emulator.' }] });
     const variables = (request.variables && typeof request.variables === 'object' ? request.variables : {}) as Record<string, unknown>;
-    const fragments = Object.fromEntries(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]));
+    const fragments = Object.fromEntries(
+      document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
+    );
     const costInput: CostInput = { schema, fragments, variables };
     const root = schema.getQueryType()!;
     const requested = requestedCost(costInput, root, operation.selectionSet);
     const costOf = (actual: number | null) => ({ cost: { requestedQueryCost: requested, actualQueryCost: actual, throttleStatus: buckets.status(key) } });
     if (requested > MAX_SINGLE_QUERY_COST) {
       return reply({
-        errors: [{ message: `Query cost is ${requested}, which exceeds the single query max cost limit (${MAX_SINGLE_QUERY_COST}).`, extensions: { code: 'MAX_COST_EXCEEDED', cost: requested, maxCost: MAX_SINGLE_QUERY_COST } }],
+        errors: [
+          {
+            message: `Query cost is ${requested}, which exceeds the single query max cost limit (${MAX_SINGLE_QUERY_COST}).`,
+            extensions: { code: 'MAX_COST_EXCEEDED', cost: requested, maxCost: MAX_SINGLE_QUERY_COST },
+          },
+        ],
         extensions: costOf(null),
       });
     }
     if (!buckets.take(key, requested)) {
-      return reply({ errors: [{ message: 'Throttled', extensions: { code: 'THROTTLED', documentation: 'https://shopify.dev/api/usage/rate-limits' } }], extensions: costOf(null) });
+      return reply({
+        errors: [{ message: 'Throttled', extensions: { code: 'THROTTLED', documentation: 'https://shopify.dev/api/usage/rate-limits' } }],
+        extensions: costOf(null),
+      });
     }
-    const result = execute({ schema, document, variableValues: variables, operationName: typeof request.operationName === 'string' ? request.operationName : undefined }) as Awaited<ReturnType<typeof execute>>;
+    const result = execute({
+      schema,
+      document,
+      variableValues: variables,
+      operationName: typeof request.operationName === 'string' ? request.operationName : undefined,
+    }) as Awaited<ReturnType<typeof execute>>;
     const actual = actualCost(costInput, root, operation.selectionSet, result.data as Record<string, unknown> | null);
     buckets.refund(key, requested - actual);
     const body: Record<string, unknown> = { data: result.data ?? null };
-    if (result.errors?.length) body['errors'] = result.errors.map((e) => ({ message: e.message, locations: e.locations, path: e.path, extensions: { code: 'BAD_REQUEST', ...e.extensions } }));
+    if (result.errors?.length)
+      body['errors'] = result.errors.map((e) => ({
+        message: e.message,
+        locations: e.locations,
+        path: e.path,
+        extensions: { code: 'BAD_REQUEST', ...e.extensions },
+      }));
     body['extensions'] = costOf(actual);
     return reply(body);
   };

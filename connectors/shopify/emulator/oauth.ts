@@ -24,7 +24,11 @@ interface Grant {
 }
 
 const token = (prefix: string) => `${prefix}${randomBytes(16).toString('hex')}`;
-const json = (status: number, body: unknown): EmulatorReply => ({ status, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }, body });
+const json = (status: number, body: unknown): EmulatorReply => ({
+  status,
+  headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
+  body,
+});
 const oauthError = (error: string, description: string, status = 400) => json(status, { error, error_description: description });
 
 export class ShopifyOAuth {
@@ -70,7 +74,8 @@ export class ShopifyOAuth {
     const client = this.clients.get(q.get('client_id') ?? '');
     if (!client) return oauthErrorPage(400, 'Oauth error invalid_request: The client_id is not valid.', 'Shopify', 'Oauth error');
     const redirectUri = q.get('redirect_uri') ?? client.redirectUris[0] ?? '';
-    if (!client.redirectUris.includes(redirectUri)) return oauthErrorPage(400, 'Oauth error invalid_request: The redirect_uri is not whitelisted', 'Shopify', 'Oauth error');
+    if (!client.redirectUris.includes(redirectUri))
+      return oauthErrorPage(400, 'Oauth error invalid_request: The redirect_uri is not whitelisted', 'Shopify', 'Oauth error');
     const expiring = q.getAll('grant_options[]').length === 0;
     const code = this.book.issueCode(client.clientId, { scope: q.get('scope') ?? '', expiring });
     const callback = new URLSearchParams({

@@ -33,7 +33,8 @@ export class ShopRecords implements AdminRecords {
   ) {}
 
   private type(type: string): RecordType {
-    if (!(RECORD_TYPES as readonly string[]).includes(type)) throw new EmulatorAdminError(404, `unknown record type ${type} (known: ${RECORD_TYPES.join(', ')})`);
+    if (!(RECORD_TYPES as readonly string[]).includes(type))
+      throw new EmulatorAdminError(404, `unknown record type ${type} (known: ${RECORD_TYPES.join(', ')})`);
     return type as RecordType;
   }
 
@@ -88,7 +89,12 @@ export class ShopRecords implements AdminRecords {
         currency,
         financialStatus: 'PENDING',
         fulfillmentStatus: 'UNFULFILLED',
-        lineItems: lines.map((li, i) => ({ title: str(li['title'], `line_items[${i}].title`) ?? 'Item', sku: str(li['sku'], `line_items[${i}].sku`), quantity: Number(li['quantity'] ?? 1), price: minor(li['price'], currency, `line_items[${i}].price`) })),
+        lineItems: lines.map((li, i) => ({
+          title: str(li['title'], `line_items[${i}].title`) ?? 'Item',
+          sku: str(li['sku'], `line_items[${i}].sku`),
+          quantity: Number(li['quantity'] ?? 1),
+          price: minor(li['price'], currency, `line_items[${i}].price`),
+        })),
         shipping: 0,
         billing: customerId ? (this.store.customers.get(customerId)?.address ?? null) : null,
       },
@@ -140,7 +146,15 @@ export class ShopRecords implements AdminRecords {
     if (t === 'customers') {
       const c = this.customer(id);
       this.store.customers.delete(c.id);
-      const body = { id: c.id, phone: c.phone, addresses: [], tax_exemptions: [], email_marketing_consent: null, sms_marketing_consent: null, admin_graphql_api_id: `gid://shopify/Customer/${c.id}` };
+      const body = {
+        id: c.id,
+        phone: c.phone,
+        addresses: [],
+        tax_exemptions: [],
+        email_marketing_consent: null,
+        sms_marketing_consent: null,
+        admin_graphql_api_id: `gid://shopify/Customer/${c.id}`,
+      };
       this.fire(['customers/delete'], body);
       return body;
     }

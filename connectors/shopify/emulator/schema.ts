@@ -13,19 +13,95 @@ const SDL = /* GraphQL */ `
   scalar UnsignedInt64
   scalar URL
 
-  interface Node { id: ID! }
+  interface Node {
+    id: ID!
+  }
 
-  enum CurrencyCode { USD EUR GBP CAD JPY KWD BHD }
-  enum CountryCode { US GB DE FR JP CA NL KW BH }
-  enum CustomerState { DECLINED DISABLED ENABLED INVITED }
-  enum OrderCancelReason { CUSTOMER DECLINED FRAUD INVENTORY OTHER STAFF }
-  enum OrderDisplayFinancialStatus { AUTHORIZED EXPIRED PAID PARTIALLY_PAID PARTIALLY_REFUNDED PENDING REFUNDED VOIDED }
-  enum OrderDisplayFulfillmentStatus { FULFILLED IN_PROGRESS ON_HOLD OPEN PARTIALLY_FULFILLED PENDING_FULFILLMENT REQUEST_DECLINED RESTOCKED SCHEDULED UNFULFILLED }
-  enum CustomerSortKeys { CREATED_AT ID LOCATION NAME RELEVANCE UPDATED_AT }
-  enum OrderSortKeys { CREATED_AT CUSTOMER_NAME FINANCIAL_STATUS FULFILLMENT_STATUS ID ORDER_NUMBER PROCESSED_AT RELEVANCE TOTAL_PRICE UPDATED_AT }
+  enum CurrencyCode {
+    USD
+    EUR
+    GBP
+    CAD
+    JPY
+    KWD
+    BHD
+  }
+  enum CountryCode {
+    US
+    GB
+    DE
+    FR
+    JP
+    CA
+    NL
+    KW
+    BH
+  }
+  enum CustomerState {
+    DECLINED
+    DISABLED
+    ENABLED
+    INVITED
+  }
+  enum OrderCancelReason {
+    CUSTOMER
+    DECLINED
+    FRAUD
+    INVENTORY
+    OTHER
+    STAFF
+  }
+  enum OrderDisplayFinancialStatus {
+    AUTHORIZED
+    EXPIRED
+    PAID
+    PARTIALLY_PAID
+    PARTIALLY_REFUNDED
+    PENDING
+    REFUNDED
+    VOIDED
+  }
+  enum OrderDisplayFulfillmentStatus {
+    FULFILLED
+    IN_PROGRESS
+    ON_HOLD
+    OPEN
+    PARTIALLY_FULFILLED
+    PENDING_FULFILLMENT
+    REQUEST_DECLINED
+    RESTOCKED
+    SCHEDULED
+    UNFULFILLED
+  }
+  enum CustomerSortKeys {
+    CREATED_AT
+    ID
+    LOCATION
+    NAME
+    RELEVANCE
+    UPDATED_AT
+  }
+  enum OrderSortKeys {
+    CREATED_AT
+    CUSTOMER_NAME
+    FINANCIAL_STATUS
+    FULFILLMENT_STATUS
+    ID
+    ORDER_NUMBER
+    PROCESSED_AT
+    RELEVANCE
+    TOTAL_PRICE
+    UPDATED_AT
+  }
 
-  type MoneyV2 { amount: Decimal! currencyCode: CurrencyCode! }
-  type MoneyBag { shopMoney: MoneyV2! presentmentMoney: MoneyV2! }
+  type MoneyV2 {
+    amount: Decimal!
+    currencyCode: CurrencyCode!
+  }
+  type MoneyBag {
+    shopMoney: MoneyV2!
+    presentmentMoney: MoneyV2!
+  }
 
   type MailingAddress implements Node {
     id: ID!
@@ -44,7 +120,12 @@ const SDL = /* GraphQL */ `
     zip: String
   }
 
-  type PageInfo { hasNextPage: Boolean! hasPreviousPage: Boolean! startCursor: String endCursor: String }
+  type PageInfo {
+    hasNextPage: Boolean!
+    hasPreviousPage: Boolean!
+    startCursor: String
+    endCursor: String
+  }
 
   type LineItem implements Node {
     id: ID!
@@ -55,8 +136,15 @@ const SDL = /* GraphQL */ `
     originalUnitPriceSet: MoneyBag!
     originalTotalSet: MoneyBag!
   }
-  type LineItemEdge { cursor: String! node: LineItem! }
-  type LineItemConnection { edges: [LineItemEdge!]! nodes: [LineItem!]! pageInfo: PageInfo! }
+  type LineItemEdge {
+    cursor: String!
+    node: LineItem!
+  }
+  type LineItemConnection {
+    edges: [LineItemEdge!]!
+    nodes: [LineItem!]!
+    pageInfo: PageInfo!
+  }
 
   type Customer implements Node {
     id: ID!
@@ -74,8 +162,15 @@ const SDL = /* GraphQL */ `
     updatedAt: DateTime!
     defaultAddress: MailingAddress
   }
-  type CustomerEdge { cursor: String! node: Customer! }
-  type CustomerConnection { edges: [CustomerEdge!]! nodes: [Customer!]! pageInfo: PageInfo! }
+  type CustomerEdge {
+    cursor: String!
+    node: Customer!
+  }
+  type CustomerConnection {
+    edges: [CustomerEdge!]!
+    nodes: [Customer!]!
+    pageInfo: PageInfo!
+  }
 
   type Order implements Node {
     id: ID!
@@ -104,16 +199,39 @@ const SDL = /* GraphQL */ `
     test: Boolean!
     lineItems(first: Int, after: String, last: Int, before: String, reverse: Boolean = false): LineItemConnection!
   }
-  type OrderEdge { cursor: String! node: Order! }
-  type OrderConnection { edges: [OrderEdge!]! nodes: [Order!]! pageInfo: PageInfo! }
+  type OrderEdge {
+    cursor: String!
+    node: Order!
+  }
+  type OrderConnection {
+    edges: [OrderEdge!]!
+    nodes: [Order!]!
+    pageInfo: PageInfo!
+  }
 
   type Query {
     node(id: ID!): Node
     nodes(ids: [ID!]!): [Node]!
     customer(id: ID!): Customer
     order(id: ID!): Order
-    customers(first: Int, after: String, last: Int, before: String, reverse: Boolean = false, sortKey: CustomerSortKeys = ID, query: String): CustomerConnection!
-    orders(first: Int, after: String, last: Int, before: String, reverse: Boolean = false, sortKey: OrderSortKeys = PROCESSED_AT, query: String): OrderConnection!
+    customers(
+      first: Int
+      after: String
+      last: Int
+      before: String
+      reverse: Boolean = false
+      sortKey: CustomerSortKeys = ID
+      query: String
+    ): CustomerConnection!
+    orders(
+      first: Int
+      after: String
+      last: Int
+      before: String
+      reverse: Boolean = false
+      sortKey: OrderSortKeys = PROCESSED_AT
+      query: String
+    ): OrderConnection!
   }
 `;
 
@@ -253,7 +371,8 @@ export function buildShopSchema(store: ShopStore): GraphQLSchema {
       Query: {
         node: (_: unknown, { id }: { id: string }) => byGid(id),
         nodes: (_: unknown, { ids }: { ids: string[] }) => {
-          if (ids.length > MAX_PAGE) throw userError(`The input array size of ${ids.length} is greater than the maximum allowed of ${MAX_PAGE}.`, 'MAX_INPUT_SIZE_EXCEEDED');
+          if (ids.length > MAX_PAGE)
+            throw userError(`The input array size of ${ids.length} is greater than the maximum allowed of ${MAX_PAGE}.`, 'MAX_INPUT_SIZE_EXCEEDED');
           return ids.map(byGid);
         },
         customer: (_: unknown, { id }: { id: string }) => {

@@ -22,7 +22,8 @@ export function parseSearch(query: string): SearchTerm[] {
       i += 3;
       continue;
     }
-    if ((word === 'OR' || word === 'NOT') && (s[i + word.length] === ' ' || i + word.length === s.length)) throw new SearchSyntaxError(`${word} is not supported by the emulator`);
+    if ((word === 'OR' || word === 'NOT') && (s[i + word.length] === ' ' || i + word.length === s.length))
+      throw new SearchSyntaxError(`${word} is not supported by the emulator`);
     if (!word || s[i + word.length] !== ':') throw new SearchSyntaxError(`expected field:value at ${i}`);
     i += word.length + 1;
     const op = (/^(>=|<=|>|<)/.exec(s.slice(i))?.[0] ?? '=') as SearchTerm['op'];

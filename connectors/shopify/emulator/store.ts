@@ -142,7 +142,20 @@ export class ShopStore {
         verifiedEmail: true,
         createdAt: iso(created),
         updatedAt: iso(created + 60_000 * (1 + Math.floor(rnd() * 500))),
-        address: { firstName: p.firstName, lastName: p.lastName, company: p.company, address1: p.address.line1, address2: null, city: p.address.city, province: null, provinceCode: p.address.region, zip: p.address.postalCode, country: p.address.country, countryCode: p.address.country, phone: p.phone },
+        address: {
+          firstName: p.firstName,
+          lastName: p.lastName,
+          company: p.company,
+          address1: p.address.line1,
+          address2: null,
+          city: p.address.city,
+          province: null,
+          provinceCode: p.address.region,
+          zip: p.address.postalCode,
+          country: p.address.country,
+          countryCode: p.address.country,
+          phone: p.phone,
+        },
       };
       this.customers.set(c.id, c);
       customers.push(c);
@@ -176,7 +189,18 @@ export class ShopStore {
   }
 
   addOrder(
-    o: { email: string | null; customerId: number | null; currency: string; financialStatus: string; fulfillmentStatus: string; lineItems: Array<Omit<LineItemRecord, 'id'>>; shipping: number; cancelled?: boolean; closed?: boolean; billing: AddressRecord | null },
+    o: {
+      email: string | null;
+      customerId: number | null;
+      currency: string;
+      financialStatus: string;
+      fulfillmentStatus: string;
+      lineItems: Array<Omit<LineItemRecord, 'id'>>;
+      shipping: number;
+      cancelled?: boolean;
+      closed?: boolean;
+      billing: AddressRecord | null;
+    },
     createdMs: number,
     updatedMs: number,
   ): OrderRecord {
@@ -274,7 +298,10 @@ const REST_FULFILLMENT: Record<string, string | null> = { FULFILLED: 'fulfilled'
 
 export function restOrder(store: ShopStore, o: OrderRecord): Record<string, unknown> {
   const money = (minor: number) => decimal(minor, o.currency);
-  const set = (minor: number) => ({ shop_money: { amount: money(minor), currency_code: o.currency }, presentment_money: { amount: money(minor), currency_code: o.currency } });
+  const set = (minor: number) => ({
+    shop_money: { amount: money(minor), currency_code: o.currency },
+    presentment_money: { amount: money(minor), currency_code: o.currency },
+  });
   const customer = o.customerId === null ? null : store.customers.get(o.customerId);
   return {
     id: o.id,
@@ -301,7 +328,16 @@ export function restOrder(store: ShopStore, o: OrderRecord): Record<string, unkn
     billing_address: restAddress(o.billing),
     shipping_address: restAddress(o.shippingAddress),
     customer: customer ? restCustomer(customer) : null,
-    line_items: o.lineItems.map((li) => ({ id: li.id, title: li.title, name: li.title, sku: li.sku, quantity: li.quantity, price: money(li.price), price_set: set(li.price), admin_graphql_api_id: `gid://shopify/LineItem/${li.id}` })),
+    line_items: o.lineItems.map((li) => ({
+      id: li.id,
+      title: li.title,
+      name: li.title,
+      sku: li.sku,
+      quantity: li.quantity,
+      price: money(li.price),
+      price_set: set(li.price),
+      admin_graphql_api_id: `gid://shopify/LineItem/${li.id}`,
+    })),
     test: o.test,
   };
 }

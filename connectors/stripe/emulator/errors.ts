@@ -30,8 +30,7 @@ export function stripeErrorBody(err: StripeApiError, requestId: string | null, l
   return { error };
 }
 
-export const invalidRequest = (message: string, param?: string, code?: string) =>
-  new StripeApiError(400, message, { param, code });
+export const invalidRequest = (message: string, param?: string, code?: string) => new StripeApiError(400, message, { param, code });
 
 /** "No such customer: 'cus_x'" — 404 for a path id, 400 when the id came in a parameter. */
 export function resourceMissing(noun: string, id: string, param: string, status: 404 | 400): StripeApiError {

@@ -11,8 +11,7 @@ const MAX_DEPTH = 4;
 /** Fields that stay null in this data set (no payment methods, test clocks...): expanding is a no-op. */
 const keepNull: Resolver = (value) => value;
 
-const customer: Resolver = (value, _parent, store) =>
-  typeof value === 'string' ? (store.customerView(value) ?? value) : value;
+const customer: Resolver = (value, _parent, store) => (typeof value === 'string' ? (store.customerView(value) ?? value) : value);
 
 const invoice: Resolver = (value, _parent, store) => {
   if (typeof value !== 'string') return value;
@@ -20,14 +19,11 @@ const invoice: Resolver = (value, _parent, store) => {
   return record ? store.invoiceView(record) : value;
 };
 
-const paymentIntent: Resolver = (value, _parent, store) =>
-  typeof value === 'string' ? (structuredClone(store.paymentIntents.get(value)) ?? value) : value;
+const paymentIntent: Resolver = (value, _parent, store) => (typeof value === 'string' ? (structuredClone(store.paymentIntents.get(value)) ?? value) : value);
 
-const product: Resolver = (value, _parent, store) =>
-  typeof value === 'string' ? (structuredClone(store.products.get(value)) ?? value) : value;
+const product: Resolver = (value, _parent, store) => (typeof value === 'string' ? (structuredClone(store.products.get(value)) ?? value) : value);
 
-const price: Resolver = (value, _parent, store) =>
-  typeof value === 'string' ? (structuredClone(store.prices.get(value)) ?? value) : value;
+const price: Resolver = (value, _parent, store) => (typeof value === 'string' ? (structuredClone(store.prices.get(value)) ?? value) : value);
 
 const EXPANDABLE: Record<string, Record<string, Resolver>> = {
   customer: {

@@ -84,7 +84,8 @@ export async function startEmulator(options: StripeEmulatorOptions): Promise<Str
   const records = new RecordMutations(store);
   const credentials = new Set(options.credentials);
   const oauth = new StripeOAuth(
-    options.oauth ?? (options.oauthClients ? { clients: options.oauthClients.map((c) => ({ clientId: c.clientId, redirectUris: c.redirectUris })) } : undefined),
+    options.oauth ??
+      (options.oauthClients ? { clients: options.oauthClients.map((c) => ({ clientId: c.clientId, redirectUris: c.redirectUris })) } : undefined),
     credentials,
     store.livemode,
   );
@@ -145,7 +146,10 @@ export async function startEmulator(options: StripeEmulatorOptions): Promise<Str
     const account = header(req, 'stripe-account');
     if (account !== undefined && account !== store.accountId) {
       return fail(
-        new StripeApiError(403, `The provided key '${maskApiKey(key)}' does not have access to account '${account}' (or that account does not exist). Application access may have been revoked.`),
+        new StripeApiError(
+          403,
+          `The provided key '${maskApiKey(key)}' does not have access to account '${account}' (or that account does not exist). Application access may have been revoked.`,
+        ),
         req,
       );
     }
@@ -204,7 +208,13 @@ export async function startEmulator(options: StripeEmulatorOptions): Promise<Str
       const hasMore = rest.length > p.limit;
       const expandData = p.expand.filter((path) => path !== 'total_count');
       const expanded = list('/v1/customers/search', { data, has_more: hasMore }, { ...p, expand: expandData });
-      const body: Json = { object: 'search_result', data: expanded['data'], has_more: hasMore, next_page: hasMore ? pageToken(data.at(-1) as Sortable) : null, url: '/v1/customers/search' };
+      const body: Json = {
+        object: 'search_result',
+        data: expanded['data'],
+        has_more: hasMore,
+        next_page: hasMore ? pageToken(data.at(-1) as Sortable) : null,
+        url: '/v1/customers/search',
+      };
       if (p.expand.includes('total_count')) body['total_count'] = hits.length;
       return body;
     }),
@@ -322,9 +332,11 @@ export async function startEmulator(options: StripeEmulatorOptions): Promise<Str
       // delivery_success: true = delivered to the endpoint; false = still pending or given up.
       // Events created while no endpoint was configured match neither.
       const success = p['delivery_success'] as boolean | undefined;
-      const all = store.retainedEvents().filter(
-        (e) => matchType(e.type) && inRange(e.created, p['created'] as Range | undefined) && (success === undefined || sender.deliveredOk(e.id) === success),
-      );
+      const all = store
+        .retainedEvents()
+        .filter(
+          (e) => matchType(e.type) && inRange(e.created, p['created'] as Range | undefined) && (success === undefined || sender.deliveredOk(e.id) === success),
+        );
       const page = newestFirst(all, p, (id) => store.retainedEvent(id), 'event');
       return list('/v1/events', { data: page.data.map((e) => structuredClone(e)), has_more: page.has_more }, p);
     }),
@@ -413,7 +425,10 @@ function apiKeyOf(req: EmulatorRequest): string | null {
 }
 
 function unrecognized(req: EmulatorRequest): StripeApiError {
-  return new StripeApiError(404, `Unrecognized request URL (${req.method}: ${req.path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.`);
+  return new StripeApiError(
+    404,
+    `Unrecognized request URL (${req.method}: ${req.path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.`,
+  );
 }
 
 /** Bodies for injected faults: what Stripe sends with each status. */
@@ -444,7 +459,12 @@ interface Sortable {
 /** created desc, then id desc: Stripe's order for every top-level list. */
 const desc = (a: Sortable, b: Sortable) => b.created - a.created || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 
-function newestFirst<T extends Sortable>(items: T[], p: ValidatedParams, lookup: (id: string) => Sortable | undefined, noun: string): { data: T[]; has_more: boolean } {
+function newestFirst<T extends Sortable>(
+  items: T[],
+  p: ValidatedParams,
+  lookup: (id: string) => Sortable | undefined,
+  noun: string,
+): { data: T[]; has_more: boolean } {
   const after = p.starting_after !== undefined ? lookup(p.starting_after) : undefined;
   if (p.starting_after !== undefined && !after) throw resourceMissing(noun, p.starting_after, 'starting_after', 400);
   const before = p.ending_before !== undefined ? lookup(p.ending_before) : undefined;

@@ -10,7 +10,12 @@ const REDIRECT = CLIENT.redirectUris[0] as string;
 let em: StripeEmulatorHandle;
 
 beforeAll(async () => {
-  em = await startEmulator({ credentials: [PLATFORM_KEY], scale: { contacts: 3, invoices: 2, orders: 2 }, rateLimitPerSecond: 1000, oauth: { clients: [CLIENT] } });
+  em = await startEmulator({
+    credentials: [PLATFORM_KEY],
+    scale: { contacts: 3, invoices: 2, orders: 2 },
+    rateLimitPerSecond: 1000,
+    oauth: { clients: [CLIENT] },
+  });
 });
 afterAll(async () => {
   await em?.stop();
@@ -37,7 +42,11 @@ async function getCode(state = 'st-1'): Promise<string> {
   return location.searchParams.get('code') ?? '';
 }
 
-async function post(path: string, form: Record<string, string>, authorization: string | null = `Bearer ${PLATFORM_KEY}`): Promise<{ status: number; body: any }> {
+async function post(
+  path: string,
+  form: Record<string, string>,
+  authorization: string | null = `Bearer ${PLATFORM_KEY}`,
+): Promise<{ status: number; body: any }> {
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
   if (authorization) headers.authorization = authorization;
   const res = await fetch(`${em.url}${path}`, { method: 'POST', headers, body: new URLSearchParams(form) });
@@ -103,12 +112,18 @@ describe('Stripe emulator Connect OAuth', () => {
   });
 
   it('expires access tokens after the optional TTL', async () => {
-    const short = await startEmulator({ credentials: [PLATFORM_KEY], scale: { contacts: 1, invoices: 1, orders: 1 }, oauth: { clients: [CLIENT], accessTokenTtlSeconds: 1 } });
+    const short = await startEmulator({
+      credentials: [PLATFORM_KEY],
+      scale: { contacts: 1, invoices: 1, orders: 1 },
+      oauth: { clients: [CLIENT], accessTokenTtlSeconds: 1 },
+    });
     try {
       const loc = new URL(
-        (await fetch(`${short.url}/oauth/authorize?${new URLSearchParams({ response_type: 'code', client_id: CLIENT.clientId, scope: 'read_only' })}`, { redirect: 'manual' })).headers.get(
-          'location',
-        ) ?? '',
+        (
+          await fetch(`${short.url}/oauth/authorize?${new URLSearchParams({ response_type: 'code', client_id: CLIENT.clientId, scope: 'read_only' })}`, {
+            redirect: 'manual',
+          })
+        ).headers.get('location') ?? '',
       );
       expect(`${loc.origin}${loc.pathname}`).toBe(REDIRECT);
       const res = await fetch(`${short.url}/oauth/token`, {

@@ -136,7 +136,8 @@ export class StripeOAuth {
     const client = this.clients.get(q.get('client_id') ?? '');
     if (!client) return page(400, `No application matches the supplied client identifier: ${q.get('client_id') ?? ''}`);
     const redirect = q.get('redirect_uri') ?? client.redirectUris[0];
-    if (!redirect || !client.redirectUris.includes(redirect)) return page(400, 'Invalid redirect URI: it does not match one of the URIs registered for this application.');
+    if (!redirect || !client.redirectUris.includes(redirect))
+      return page(400, 'Invalid redirect URI: it does not match one of the URIs registered for this application.');
     const target = new URL(redirect);
     const state = q.get('state');
     const back = (params: Record<string, string>): EmulatorReply => {
@@ -163,7 +164,13 @@ export class StripeOAuth {
   /** The platform's secret key: Bearer, Basic user name, or the client_secret form field. */
   private platform(req: EmulatorRequest, form: URLSearchParams): Result | null {
     const key = apiKeyOf(req) ?? form.get('client_secret');
-    if (!key) return { ok: false, status: 401, error: 'invalid_client', description: 'No authentication was provided. Send your secret API key using the Authorization header, or as a client_secret POST parameter.' };
+    if (!key)
+      return {
+        ok: false,
+        status: 401,
+        error: 'invalid_client',
+        description: 'No authentication was provided. Send your secret API key using the Authorization header, or as a client_secret POST parameter.',
+      };
     if (!this.platformKeys.has(key)) return { ok: false, status: 401, error: 'invalid_client', description: `Invalid API Key provided: ${maskApiKey(key)}` };
     return null;
   }
@@ -175,7 +182,12 @@ export class StripeOAuth {
       const opened = this.book.openCode(code);
       if (opened.status === 'unknown') return { ok: false, status: 400, error: 'invalid_grant', description: `Authorization code does not exist: ${code}` };
       if (opened.status === 'replayed') {
-        return { ok: false, status: 400, error: 'invalid_grant', description: `This authorization code has already been used. All tokens issued with this code have been revoked.` };
+        return {
+          ok: false,
+          status: 400,
+          error: 'invalid_grant',
+          description: `This authorization code has already been used. All tokens issued with this code have been revoked.`,
+        };
       }
       if (opened.status === 'expired') return { ok: false, status: 400, error: 'invalid_grant', description: `Authorization code expired: ${code}` };
       const scope = opened.grant.scope;
@@ -233,7 +245,12 @@ export class StripeOAuth {
     if (!this.clients.has(clientId)) return reply({ ok: false, status: 400, error: 'invalid_client', description: `No such application: '${clientId}'` });
     // Revokes every unrevoked access and refresh token of this client for the account.
     if (this.book.revokeWhere((g) => g.clientId === clientId && g.account === account) === 0) {
-      return reply({ ok: false, status: 401, error: 'invalid_client', description: `This application is not connected to stripe account ${account}, or that account does not exist.` });
+      return reply({
+        ok: false,
+        status: 401,
+        error: 'invalid_client',
+        description: `This application is not connected to stripe account ${account}, or that account does not exist.`,
+      });
     }
     return { status: 200, headers: JSON_HEADERS, body: JSON.stringify({ stripe_user_id: account }, null, 2) };
   }

@@ -304,7 +304,13 @@ export function newCheckoutSession(f: CheckoutSessionFields): SessionObject {
  * The PaymentIntent a completed Checkout Session paid with (card, captured automatically).
  * `processing` stands for a delayed payment method that has not settled yet.
  */
-export function newPaymentIntent(store: StripeStore, id: string, session: SessionObject, at: number, status: 'succeeded' | 'processing'): Json & { id: string } {
+export function newPaymentIntent(
+  store: StripeStore,
+  id: string,
+  session: SessionObject,
+  at: number,
+  status: 'succeeded' | 'processing',
+): Json & { id: string } {
   return reorder({
     id,
     object: 'payment_intent',

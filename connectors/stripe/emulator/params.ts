@@ -63,14 +63,7 @@ function compactArrays(v: ParamValue): ParamValue {
 // Validation against an endpoint's parameter list
 // ---------------------------------------------------------------------------------------------
 
-export type ParamSpec =
-  | 'string'
-  | 'integer'
-  | 'boolean'
-  | 'range'
-  | 'string_array'
-  | { enum: readonly string[] }
-  | { hash: Record<string, ParamSpec> };
+export type ParamSpec = 'string' | 'integer' | 'boolean' | 'range' | 'string_array' | { enum: readonly string[] } | { hash: Record<string, ParamSpec> };
 
 export const PAGINATION: Record<string, ParamSpec> = {
   limit: 'integer',

@@ -88,7 +88,11 @@ function shipping(v: unknown): Json | null {
   if (typeof v !== 'object' || Array.isArray(v)) throw bad('Invalid hash: shipping');
   const s = v as Json;
   onlyKeys(s, ['address', 'name', 'phone']);
-  return { address: s['address'] === undefined ? null : address(s['address'], 'shipping[address]'), name: optString(s, 'name') ?? null, phone: optString(s, 'phone') ?? null };
+  return {
+    address: s['address'] === undefined ? null : address(s['address'], 'shipping[address]'),
+    name: optString(s, 'name') ?? null,
+    phone: optString(s, 'phone') ?? null,
+  };
 }
 
 function currency(fields: Json, fallback: string): string {
@@ -119,7 +123,12 @@ function lineInputs(v: unknown, key: string): LineInput[] {
     const total = l['amount'] === undefined ? undefined : (optIntSigned(l, 'amount') as number);
     if (unit === undefined && total === undefined) throw bad(`Missing required param: ${key}[${i}][amount] (or unit_amount)`);
     const amount = total ?? (unit as number) * quantity;
-    return { description: optString(l, 'description') ?? null, quantity, amount, unitDecimal: unit !== undefined ? String(unit) : decimalDiv(amount, quantity) };
+    return {
+      description: optString(l, 'description') ?? null,
+      quantity,
+      amount,
+      unitDecimal: unit !== undefined ? String(unit) : decimalDiv(amount, quantity),
+    };
   });
 }
 
@@ -205,7 +214,10 @@ function buildCustomer(store: StripeStore, fields: Json, created: number): Custo
     description: null,
     discount: null,
     email: null,
-    invoice_prefix: store.chars(8).toUpperCase().replace(/[^A-Z0-9]/g, 'X'),
+    invoice_prefix: store
+      .chars(8)
+      .toUpperCase()
+      .replace(/[^A-Z0-9]/g, 'X'),
     invoice_settings: { custom_fields: null, default_payment_method: null, footer: null, rendering_options: null },
     livemode: store.livemode,
     metadata: {},
@@ -263,7 +275,12 @@ function buildInvoice(store: StripeStore, customer: CustomerObject, fields: Json
   return { invoice, lines };
 }
 
-function buildSession(store: StripeStore, customer: CustomerObject | null, fields: Json, created: number): { session: SessionObject; items: CheckoutItemObject[] } {
+function buildSession(
+  store: StripeStore,
+  customer: CustomerObject | null,
+  fields: Json,
+  created: number,
+): { session: SessionObject; items: CheckoutItemObject[] } {
   const id = store.newId('cs');
   const cur = currency(fields, customer?.currency ?? 'usd');
   const inputs = fields['line_items'] === undefined ? [] : lineInputs(fields['line_items'], 'line_items');
@@ -305,7 +322,17 @@ function buildSession(store: StripeStore, customer: CustomerObject | null, field
 const INVOICE_CREATE = ['customer', 'currency', 'lines', 'description', 'metadata', 'collection_method', 'due_date', 'status'] as const;
 const INVOICE_UPDATE = ['description', 'metadata', 'due_date', 'lines', 'status', 'payment_attempt'] as const;
 const INVOICE_STATUSES = ['draft', 'open', 'paid', 'uncollectible', 'void'] as const;
-const SESSION_CREATE = ['customer', 'customer_email', 'currency', 'line_items', 'client_reference_id', 'metadata', 'status', 'payment_status', 'customer_details'] as const;
+const SESSION_CREATE = [
+  'customer',
+  'customer_email',
+  'currency',
+  'line_items',
+  'client_reference_id',
+  'metadata',
+  'status',
+  'payment_status',
+  'customer_details',
+] as const;
 const SESSION_UPDATE = ['metadata', 'status', 'payment_status', 'customer_details', 'async_payment'] as const;
 
 export class RecordMutations {
@@ -376,7 +403,8 @@ export class RecordMutations {
         }
         // Check the whole request before the first event goes out.
         if (status !== undefined) this.checkInvoiceMove(record.invoice.status, status, id);
-        if (attempt !== undefined && (status ?? record.invoice.status) !== 'open') throw bad(`payment_attempt needs an open invoice; ${id} is ${status ?? record.invoice.status}.`);
+        if (attempt !== undefined && (status ?? record.invoice.status) !== 'open')
+          throw bad(`payment_attempt needs an open invoice; ${id} is ${status ?? record.invoice.status}.`);
         if (Object.keys(patch).length > 0 || lines) store.updateInvoice(id, patch as Partial<InvoiceObject>, at, lines);
         if (status !== undefined) this.moveInvoice(id, status, at);
         if (attempt === 'failed') store.failInvoicePayment(id, at);
@@ -396,7 +424,10 @@ export class RecordMutations {
         if ((fields['payment_status'] !== undefined || fields['customer_details'] !== undefined) && !(status === 'complete' && s.status === 'open')) {
           throw bad('payment_status and customer_details apply when completing an open session (status complete).');
         }
-        if (asyncPayment !== undefined && !((status === 'complete' && fields['payment_status'] === 'unpaid') || (s.status === 'complete' && s['payment_status'] === 'unpaid'))) {
+        if (
+          asyncPayment !== undefined &&
+          !((status === 'complete' && fields['payment_status'] === 'unpaid') || (s.status === 'complete' && s['payment_status'] === 'unpaid'))
+        ) {
           throw bad(`async_payment needs a completed session whose payment is still pending (payment_status unpaid).`);
         }
         // Stripe emits no event for a metadata change on a session.
@@ -484,9 +515,11 @@ export class RecordMutations {
     const record = store.sessions.get(id);
     if (!record) throw this.missing('checkout.session', id);
     const s = record.session;
-    const paymentStatus = optEnum(fields, 'payment_status', ['paid', 'unpaid', 'no_payment_required'] as const) ?? (s['amount_total'] === 0 ? 'no_payment_required' : 'paid');
+    const paymentStatus =
+      optEnum(fields, 'payment_status', ['paid', 'unpaid', 'no_payment_required'] as const) ?? (s['amount_total'] === 0 ? 'no_payment_required' : 'paid');
     const detailsIn = fields['customer_details'];
-    if (detailsIn !== undefined && (detailsIn === null || typeof detailsIn !== 'object' || Array.isArray(detailsIn))) throw bad('Invalid hash: customer_details');
+    if (detailsIn !== undefined && (detailsIn === null || typeof detailsIn !== 'object' || Array.isArray(detailsIn)))
+      throw bad('Invalid hash: customer_details');
     const d = (detailsIn ?? {}) as Json;
     onlyKeys(d, ['name', 'email', 'phone', 'address']);
     const customer = s.customer ? store.customers.get(s.customer) : undefined;

@@ -163,7 +163,10 @@ export function seedStore(store: StripeStore, seed: number, scale: SeedScale): v
       description: r() < 0.5 ? `${p.jobTitle} at ${p.company}` : null,
       discount: null,
       email: p.email,
-      invoice_prefix: store.chars(8).toUpperCase().replace(/[^A-Z0-9]/g, 'X'),
+      invoice_prefix: store
+        .chars(8)
+        .toUpperCase()
+        .replace(/[^A-Z0-9]/g, 'X'),
       invoice_settings: { custom_fields: null, default_payment_method: null, footer: null, rendering_options: null },
       livemode: live,
       metadata: r() < 0.5 ? { crm_segment: pick(['smb', 'mid-market', 'enterprise']), account_manager: pick(['alice', 'bob', 'chen']) } : {},
@@ -230,9 +233,7 @@ export function seedStore(store: StripeStore, seed: number, scale: SeedScale): v
     const collection: InvoiceObject['collection_method'] = r() < 0.7 ? 'send_invoice' : 'charge_automatically';
     const earliest = c.created + HOUR;
     const created =
-      status === 'draft'
-        ? Math.max(earliest, owner.limit - int(HOUR, 20 * DAY))
-        : earliest + int(0, Math.max(0, owner.limit - 2 * DAY - earliest));
+      status === 'draft' ? Math.max(earliest, owner.limit - int(HOUR, 20 * DAY)) : earliest + int(0, Math.max(0, owner.limit - 2 * DAY - earliest));
     const id = store.newId('in');
     const discountPct = r() < 0.12 ? pick([10, 15, 20]) : 0;
     const discountId = discountPct > 0 ? store.newId('di') : null;
@@ -342,8 +343,7 @@ export function seedStore(store: StripeStore, seed: number, scale: SeedScale): v
     const roll = r();
     const status: SessionObject['status'] = roll < 0.7 ? 'complete' : roll < 0.85 ? 'expired' : 'open';
     const earliest = (customer?.created ?? present - 400 * DAY) + HOUR;
-    const created =
-      status === 'open' ? present - int(HOUR, 20 * HOUR) : earliest + int(0, Math.max(0, present - 2 * DAY - earliest));
+    const created = status === 'open' ? present - int(HOUR, 20 * HOUR) : earliest + int(0, Math.max(0, present - 2 * DAY - earliest));
     const id = store.newId('cs');
     const free = status === 'complete' && r() < 0.04;
     const discountPct = free ? 100 : r() < 0.1 ? pick([10, 20]) : 0;

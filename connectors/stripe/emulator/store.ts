@@ -154,7 +154,12 @@ export class StripeStore {
 
   invoiceView(record: InvoiceRecord): Json {
     const view: Json = clone(record.invoice);
-    view['lines'] = this.listObject(record.lines.slice(0, EMBEDDED_LIST_SIZE).map(clone), record.lines.length > EMBEDDED_LIST_SIZE, `/v1/invoices/${record.invoice.id}/lines`, record.lines.length);
+    view['lines'] = this.listObject(
+      record.lines.slice(0, EMBEDDED_LIST_SIZE).map(clone),
+      record.lines.length > EMBEDDED_LIST_SIZE,
+      `/v1/invoices/${record.invoice.id}/lines`,
+      record.lines.length,
+    );
     return reorder(view);
   }
 
@@ -163,7 +168,11 @@ export class StripeStore {
   }
 
   sessionLineItems(record: SessionRecord): Json {
-    return this.listObject(record.items.slice(0, EMBEDDED_LIST_SIZE).map(clone), record.items.length > EMBEDDED_LIST_SIZE, `/v1/checkout/sessions/${record.session.id}/line_items`);
+    return this.listObject(
+      record.items.slice(0, EMBEDDED_LIST_SIZE).map(clone),
+      record.items.length > EMBEDDED_LIST_SIZE,
+      `/v1/checkout/sessions/${record.session.id}/line_items`,
+    );
   }
 
   listObject(data: unknown[], hasMore: boolean, url: string, totalCount?: number): Json {
@@ -327,7 +336,13 @@ export class StripeStore {
   }
 
   /** Void / uncollectible: the new status, auto_advance off, the status_transitions stamp, the event. */
-  private closeInvoice(id: string, status: 'void' | 'uncollectible', transition: 'voided_at' | 'marked_uncollectible_at', type: string, at: number): InvoiceRecord {
+  private closeInvoice(
+    id: string,
+    status: 'void' | 'uncollectible',
+    transition: 'voided_at' | 'marked_uncollectible_at',
+    type: string,
+    at: number,
+  ): InvoiceRecord {
     const record = this.requireInvoice(id);
     const transitions = record.invoice['status_transitions'] as Json;
     const previous = applyPatch(record.invoice, {

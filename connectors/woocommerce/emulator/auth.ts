@@ -41,7 +41,12 @@ const rfc3986 = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (ch) =>
 /** The key a request presents, as the request log records it. */
 export function consumerKeyOf(req: EmulatorRequest): string | null {
   const basic = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-  if (basic) return Buffer.from(basic[1] as string, 'base64').toString('utf8').split(':')[0] ?? null;
+  if (basic)
+    return (
+      Buffer.from(basic[1] as string, 'base64')
+        .toString('utf8')
+        .split(':')[0] ?? null
+    );
   return req.query.get('consumer_key') ?? req.query.get('oauth_consumer_key');
 }
 
@@ -88,7 +93,8 @@ export class KeyAuthenticator {
       if (!q.get(p)) return wpError(401, 'woocommerce_rest_authentication_error', `Missing OAuth parameter ${p}`);
     }
     const method = q.get('oauth_signature_method');
-    if (method !== 'HMAC-SHA1' && method !== 'HMAC-SHA256') return wpError(401, 'woocommerce_rest_authentication_error', 'Invalid signature - signature method is invalid.');
+    if (method !== 'HMAC-SHA1' && method !== 'HMAC-SHA256')
+      return wpError(401, 'woocommerce_rest_authentication_error', 'Invalid signature - signature method is invalid.');
     // PHP's $_GET keeps the last value of a repeated key (the official client repeats its query
     // parameters after the OAuth ones); WooCommerce signs what $_GET holds.
     const lastWins = new Map<string, string>();
@@ -97,8 +103,11 @@ export class KeyAuthenticator {
     params.sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0));
     const baseUrl = `http://${req.headers.host ?? '127.0.0.1'}${req.path}`;
     const base = `${req.method.toUpperCase()}&${rfc3986(baseUrl)}&${rfc3986(params.map(([k, v]) => `${k}=${v}`).join('&'))}`;
-    const expected = createHmac(method === 'HMAC-SHA1' ? 'sha1' : 'sha256', `${pair.consumerSecret}&`).update(base).digest('base64');
-    if (!same(expected, q.get('oauth_signature') ?? '')) return wpError(401, 'woocommerce_rest_authentication_error', 'Invalid signature - provided signature does not match.');
+    const expected = createHmac(method === 'HMAC-SHA1' ? 'sha1' : 'sha256', `${pair.consumerSecret}&`)
+      .update(base)
+      .digest('base64');
+    if (!same(expected, q.get('oauth_signature') ?? ''))
+      return wpError(401, 'woocommerce_rest_authentication_error', 'Invalid signature - provided signature does not match.');
     const timestamp = Number(q.get('oauth_timestamp'));
     if (!Number.isFinite(timestamp) || Math.abs(Date.now() / 1000 - timestamp) > OAUTH_WINDOW_SECONDS) {
       return wpError(401, 'woocommerce_rest_authentication_error', 'Invalid timestamp.');

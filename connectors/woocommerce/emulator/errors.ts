@@ -28,7 +28,13 @@ export function faultBody(status: number, message: string): unknown {
   if (status === 403) return wpErrorBody(403, 'woocommerce_rest_cannot_view', 'Sorry, you cannot list resources.');
   if (status === 404) return wpErrorBody(404, 'woocommerce_rest_shop_order_invalid_id', 'Invalid ID.');
   if (status === 500)
-    return { code: 'internal_server_error', message: '<p>There has been a critical error on this website.</p><p><a href="https://wordpress.org/documentation/article/faq-troubleshooting/">Learn more about troubleshooting WordPress.</a></p>', data: { status: 500 }, additional_errors: [] };
+    return {
+      code: 'internal_server_error',
+      message:
+        '<p>There has been a critical error on this website.</p><p><a href="https://wordpress.org/documentation/article/faq-troubleshooting/">Learn more about troubleshooting WordPress.</a></p>',
+      data: { status: 500 },
+      additional_errors: [],
+    };
   // 429 and 502-504 come from the hosting (WAF, proxy) in front of WordPress, not from WordPress.
   return `<html><head><title>${status}</title></head><body><h1>${status}</h1><p>${message}</p></body></html>`;
 }

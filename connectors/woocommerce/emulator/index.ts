@@ -57,7 +57,8 @@ function adminRecords(store: WooStore): AdminRecords {
   };
   let nextWebhookId = 101;
   const known = (type: string) => {
-    if (type !== 'customers' && type !== 'orders' && type !== 'webhooks') throw new EmulatorAdminError(404, `unknown record type ${type} (customers, orders, webhooks)`);
+    if (type !== 'customers' && type !== 'orders' && type !== 'webhooks')
+      throw new EmulatorAdminError(404, `unknown record type ${type} (customers, orders, webhooks)`);
   };
   const applyCustomer = (c: CustomerRecord, f: Record<string, unknown>) => {
     for (const k of ['email', 'first_name', 'last_name', 'username', 'role'] as const) if (f[k] !== undefined) c[k] = str(f[k], k);
@@ -70,7 +71,19 @@ function adminRecords(store: WooStore): AdminRecords {
       if (type === 'webhooks') return { id: nextWebhookId++, status: 'active', topic: typeof fields['topic'] === 'string' ? fields['topic'] : 'order.updated' };
       if (type === 'customers') {
         const email = str(fields['email'], 'email');
-        const draft: CustomerRecord = { id: 0, createdMs: Date.now(), modifiedMs: null, email, first_name: '', last_name: '', role: 'customer', username: email.split('@')[0] ?? email, billing: emptyAddress(), shipping: emptyAddress(), is_paying_customer: false };
+        const draft: CustomerRecord = {
+          id: 0,
+          createdMs: Date.now(),
+          modifiedMs: null,
+          email,
+          first_name: '',
+          last_name: '',
+          role: 'customer',
+          username: email.split('@')[0] ?? email,
+          billing: emptyAddress(),
+          shipping: emptyAddress(),
+          is_paying_customer: false,
+        };
         applyCustomer(draft, fields);
         // Complete before it is stored: customer.created carries the whole record.
         const { id: _draftId, ...complete } = draft;

@@ -37,7 +37,10 @@ function enumParam(req: EmulatorRequest, name: string, allowed: readonly string[
 
 /** WordPress list parameters: "1,2,3" or include[]=1&include[]=2. */
 function idList(req: EmulatorRequest, name: string): number[] | null {
-  const values = [...req.query.getAll(name), ...req.query.getAll(`${name}[]`)].flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  const values = [...req.query.getAll(name), ...req.query.getAll(`${name}[]`)]
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
   if (values.length === 0) return null;
   return values.map((v, i) => {
     if (!/^\d+$/.test(v)) throw new ParamError(invalidParam(name, `${name}[${i}] is not of type integer.`));
@@ -86,7 +89,11 @@ function sortBy<T extends { id: number }>(items: T[], orderby: string, order: st
   return order === 'desc' && !(orderby === 'include' && include) ? sorted.reverse() : sorted;
 }
 
-const json = (body: unknown, headers: Record<string, string> = {}): EmulatorReply => ({ status: 200, headers: { 'content-type': 'application/json; charset=UTF-8', ...headers }, body });
+const json = (body: unknown, headers: Record<string, string> = {}): EmulatorReply => ({
+  status: 200,
+  headers: { 'content-type': 'application/json; charset=UTF-8', ...headers },
+  body,
+});
 
 function guarded(handler: (req: EmulatorRequest) => EmulatorReply): (req: EmulatorRequest) => EmulatorReply {
   return (req) => {
@@ -106,7 +113,8 @@ function listCustomers(store: WooStore, req: EmulatorRequest): EmulatorReply {
   const include = idList(req, 'include');
   const exclude = idList(req, 'exclude');
   const email = req.query.get('email');
-  if (email !== null && email !== '' && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) throw new ParamError(invalidParam('email', 'Invalid email address.', 'rest_invalid_email'));
+  if (email !== null && email !== '' && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email))
+    throw new ParamError(invalidParam('email', 'Invalid email address.', 'rest_invalid_email'));
   const search = req.query.get('search')?.toLowerCase() ?? '';
   let rows = [...store.customers.values()].filter(
     (c: CustomerRecord) =>
@@ -117,15 +125,22 @@ function listCustomers(store: WooStore, req: EmulatorRequest): EmulatorReply {
       (!email || c.email.toLowerCase() === email.toLowerCase()) &&
       (!search || [c.email, c.username, c.first_name, c.last_name].some((f) => f.toLowerCase().includes(search))),
   );
-  rows = sortBy(rows, orderby, order, include, (c) => (orderby === 'id' ? c.id : orderby === 'registered_date' ? c.createdMs : `${c.first_name} ${c.last_name}`.toLowerCase()));
+  rows = sortBy(rows, orderby, order, include, (c) =>
+    orderby === 'id' ? c.id : orderby === 'registered_date' ? c.createdMs : `${c.first_name} ${c.last_name}`.toLowerCase(),
+  );
   const page = paginate(req, rows);
-  return json(page.items.map((c) => store.customerJson(c)), page.headers);
+  return json(
+    page.items.map((c) => store.customerJson(c)),
+    page.headers,
+  );
 }
 
 function listOrders(store: WooStore, req: EmulatorRequest): EmulatorReply {
   const statusParam = req.query.get('status') ?? 'any';
   const statuses = statusParam.split(',').filter(Boolean);
-  for (const s of statuses) if (s !== 'any' && !ORDER_STATUSES.includes(s)) throw new ParamError(invalidParam('status', `status[0] is not one of any, ${ORDER_STATUSES.join(', ')}.`, 'rest_not_in_enum'));
+  for (const s of statuses)
+    if (s !== 'any' && !ORDER_STATUSES.includes(s))
+      throw new ParamError(invalidParam('status', `status[0] is not one of any, ${ORDER_STATUSES.join(', ')}.`, 'rest_not_in_enum'));
   const orderby = enumParam(req, 'orderby', ['date', 'modified', 'id', 'include', 'title', 'slug'], 'date');
   const order = enumParam(req, 'order', ['asc', 'desc'], 'desc');
   const dp = intParam(req, 'dp', STORE_DECIMALS, 0);
@@ -151,9 +166,14 @@ function listOrders(store: WooStore, req: EmulatorRequest): EmulatorReply {
       (modifiedAfter === null || second(o.modifiedMs) > modifiedAfter) &&
       (modifiedBefore === null || second(o.modifiedMs) < modifiedBefore),
   );
-  rows = sortBy(rows, orderby, order, include, (o) => (orderby === 'modified' ? o.modifiedMs : orderby === 'id' || orderby === 'title' || orderby === 'slug' ? o.id : o.createdMs));
+  rows = sortBy(rows, orderby, order, include, (o) =>
+    orderby === 'modified' ? o.modifiedMs : orderby === 'id' || orderby === 'title' || orderby === 'slug' ? o.id : o.createdMs,
+  );
   const page = paginate(req, rows);
-  return json(page.items.map((o) => store.orderJson(o, dp)), page.headers);
+  return json(
+    page.items.map((o) => store.orderJson(o, dp)),
+    page.headers,
+  );
 }
 
 export function wooRoutes(store: WooStore): EmulatorRoute[] {

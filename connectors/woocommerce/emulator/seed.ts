@@ -113,7 +113,12 @@ export function seedStore(store: WooStore, seed = DEFAULT_SEED, scale: { contact
         lines,
         shipping_total: shippingTotal,
         discount_total: lines.reduce((a, l) => a + (l.subtotal - l.total), 0),
-        refunds: status === 'refunded' ? [{ id: 9000 + i, reason: 'Customer request', total: grand }] : i % 11 === 3 && paid ? [{ id: 9000 + i, reason: 'Damaged item', total: lines[0]?.total ?? 0 }] : [],
+        refunds:
+          status === 'refunded'
+            ? [{ id: 9000 + i, reason: 'Customer request', total: grand }]
+            : i % 11 === 3 && paid
+              ? [{ id: 9000 + i, reason: 'Damaged item', total: lines[0]?.total ?? 0 }]
+              : [],
       },
       true,
     );

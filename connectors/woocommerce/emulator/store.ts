@@ -71,7 +71,18 @@ export interface OrderRecord {
 export type Topic = 'customer.created' | 'customer.updated' | 'customer.deleted' | 'order.created' | 'order.updated' | 'order.deleted' | 'order.restored';
 export type Change = { topic: Topic; id: number };
 
-export const emptyAddress = (): Address => ({ first_name: '', last_name: '', company: '', address_1: '', address_2: '', city: '', state: '', postcode: '', country: '', phone: '' });
+export const emptyAddress = (): Address => ({
+  first_name: '',
+  last_name: '',
+  company: '',
+  address_1: '',
+  address_2: '',
+  city: '',
+  state: '',
+  postcode: '',
+  country: '',
+  phone: '',
+});
 
 /** PHP's round() to `dp` decimals (half away from zero), as wc_format_decimal applies it. */
 export function formatAmount(thousandths: number, dp: number): string {
@@ -88,7 +99,8 @@ export function formatAmount(thousandths: number, dp: number): string {
   return negative && /[1-9]/.test(text) ? `-${text}` : text;
 }
 
-const wpDate = (ms: number | null, offsetMs: number): string | null => (ms === null ? null : new Date(Math.floor(ms / 1000) * 1000 + offsetMs).toISOString().slice(0, 19));
+const wpDate = (ms: number | null, offsetMs: number): string | null =>
+  ms === null ? null : new Date(Math.floor(ms / 1000) * 1000 + offsetMs).toISOString().slice(0, 19);
 const dates = (name: string, ms: number | null) => ({ [name]: wpDate(ms, SITE_UTC_OFFSET_MS), [`${name}_gmt`]: wpDate(ms, 0) });
 
 const lineTotal = (o: OrderRecord, f: (l: LineRecord) => number) => o.lines.reduce((a, l) => a + f(l), 0);
@@ -257,7 +269,11 @@ export class WooStore {
       needs_payment: o.status === 'pending' || o.status === 'failed',
       needs_processing: true,
       currency_symbol: o.currency,
-      _links: { self: [{ href: `${base}/wp-json/wc/v3/orders/${o.id}` }], collection: [{ href: `${base}/wp-json/wc/v3/orders` }], ...(o.customer_id ? { customer: [{ href: `${base}/wp-json/wc/v3/customers/${o.customer_id}` }] } : {}) },
+      _links: {
+        self: [{ href: `${base}/wp-json/wc/v3/orders/${o.id}` }],
+        collection: [{ href: `${base}/wp-json/wc/v3/orders` }],
+        ...(o.customer_id ? { customer: [{ href: `${base}/wp-json/wc/v3/customers/${o.customer_id}` }] } : {}),
+      },
     };
   }
 }

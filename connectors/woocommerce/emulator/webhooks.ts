@@ -105,7 +105,9 @@ export class WooWebhookDelivery {
       'x-wc-webhook-signature': signWooPayload(body, secret),
       'x-wc-webhook-id': String(item.webhookId),
       // wp_hash(webhook id . time()): the same for two deliveries of one webhook within a second.
-      'x-wc-webhook-delivery-id': createHash('md5').update(`${item.webhookId}${Math.floor(sentAtMs / 1000)}`).digest('hex'),
+      'x-wc-webhook-delivery-id': createHash('md5')
+        .update(`${item.webhookId}${Math.floor(sentAtMs / 1000)}`)
+        .digest('hex'),
     };
   }
 

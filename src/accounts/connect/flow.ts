@@ -36,7 +36,18 @@ import { matchesPattern, stringSettings, type ProviderApps, type ResolvedOAuthAp
 import type { Tenant, TenantDirectory } from '../../callers/tenants.ts';
 import type { TokenManager, TokenRecord } from '../token-manager.ts';
 import { VaultDecryptError, type CredentialVault } from '../vault.ts';
-import { bindingCookieName, confirmCookieName, confirmationPage, newToken, readCookie, refuse, returnUrlAllowed, setCookie, stateDigest, type HttpAnswer } from './browser.ts';
+import {
+  bindingCookieName,
+  confirmCookieName,
+  confirmationPage,
+  newToken,
+  readCookie,
+  refuse,
+  returnUrlAllowed,
+  setCookie,
+  stateDigest,
+  type HttpAnswer,
+} from './browser.ts';
 import { baseUrlFromGrant, settingsFromGrant } from './grants.ts';
 import { revokeAtProvider, type RevocationOutcome } from './revocation.ts';
 
@@ -86,14 +97,19 @@ export class ConnectFlow {
   ): Promise<{ url: string; expiresAt: string }> {
     const connector = this.connector(input.connector);
     const mode = connector.manifest.auth.oauth2;
-    if (!mode || !mode.grants.includes('authorization_code')) throw badUserInput(`${connector.manifest.displayName} has no OAuth authorization-code flow; use connectWithApiKey`, 'connector');
+    if (!mode || !mode.grants.includes('authorization_code'))
+      throw badUserInput(`${connector.manifest.displayName} has no OAuth authorization-code flow; use connectWithApiKey`, 'connector');
     const params = this.checkParams(connector, input.params ?? {});
     const app = this.deps.apps.oauthApp(connector.manifest.id, params);
     if (!app) {
-      throw badUserInput(`no OAuth app is registered for ${connector.manifest.displayName} on this gateway (providers.${connector.manifest.id}.oauth in the tenants file)`, 'connector');
+      throw badUserInput(
+        `no OAuth app is registered for ${connector.manifest.displayName} on this gateway (providers.${connector.manifest.id}.oauth in the tenants file)`,
+        'connector',
+      );
     }
     const returnUrl = input.returnUrl ?? null;
-    if (returnUrl !== null && !returnUrlAllowed(returnUrl, tenant.connectReturnUrls)) throw badUserInput('returnUrl is not on this tenant\'s list of allowed return URLs (connectReturnUrls)', 'returnUrl');
+    if (returnUrl !== null && !returnUrlAllowed(returnUrl, tenant.connectReturnUrls))
+      throw badUserInput("returnUrl is not on this tenant's list of allowed return URLs (connectReturnUrls)", 'returnUrl');
     if (input.reconnect) await this.ownManaged(tenant, input.reconnect, connector.manifest.id);
     const token = newToken();
     const session: ConnectSession = { tenantId: tenant.id, connector: connector.manifest.id, returnUrl, params, reconnect: input.reconnect ?? null };
@@ -118,16 +134,33 @@ export class ConnectFlow {
     const confirm = newToken();
     const action = `/connect/${encodeURIComponent(connectorId)}${requestUrl.search}`;
     const html = confirmationPage(connector.manifest.displayName, tenant?.name ?? session.tenantId, action, confirm);
-    const cookie = setCookie(confirmCookieName(token), confirm, { https: this.deps.config.publicUrl?.startsWith('https:') === true, path: `/connect/${encodeURIComponent(connectorId)}`, maxAge: this.deps.config.connectSessionTtlSeconds, sameSite: 'Strict' });
+    const cookie = setCookie(confirmCookieName(token), confirm, {
+      https: this.deps.config.publicUrl?.startsWith('https:') === true,
+      path: `/connect/${encodeURIComponent(connectorId)}`,
+      maxAge: this.deps.config.connectSessionTtlSeconds,
+      sameSite: 'Strict',
+    });
     return {
       status: 200,
-      headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'x-frame-options': 'DENY', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'", 'set-cookie': cookie },
+      headers: {
+        'content-type': 'text/html; charset=utf-8',
+        'cache-control': 'no-store',
+        'x-frame-options': 'DENY',
+        'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+        'set-cookie': cookie,
+      },
       body: html,
     };
   }
 
   /** POST from the confirmation page: checks its token against the page's cookie, then starts. */
-  async confirmAndStart(connectorId: string, requestUrl: URL, form: URLSearchParams, cookieHeader: string | null | undefined, publicBase: string): Promise<HttpAnswer> {
+  async confirmAndStart(
+    connectorId: string,
+    requestUrl: URL,
+    form: URLSearchParams,
+    cookieHeader: string | null | undefined,
+    publicBase: string,
+  ): Promise<HttpAnswer> {
     const token = requestUrl.searchParams.get('session');
     if (!token) return refuse('missing session parameter: open the URL createConnectSession returned');
     const confirm = form.get('confirm');
@@ -147,7 +180,7 @@ export class ConnectFlow {
     let returnUrl = session.returnUrl;
     if (returnTo !== null) {
       const tenant = this.deps.directory.byId(session.tenantId);
-      if (!tenant || !returnUrlAllowed(returnTo, tenant.connectReturnUrls)) return refuse('return_to is not on the tenant\'s list of allowed return URLs');
+      if (!tenant || !returnUrlAllowed(returnTo, tenant.connectReturnUrls)) return refuse("return_to is not on the tenant's list of allowed return URLs");
       returnUrl = returnTo;
     }
     const app = this.deps.apps.oauthApp(connectorId, session.params);
@@ -172,7 +205,12 @@ export class ConnectFlow {
     // browser holds, scoped to the callback path. Without it, an attacker could send a victim the
     // provider's consent page of the attacker's own flow and attach the victim's account to the
     // attacker's tenant.
-    const cookie = setCookie(bindingCookieName(state), stateDigest(state), { https: redirectUri.startsWith('https:'), path: new URL(redirectUri).pathname, maxAge: this.deps.config.connectSessionTtlSeconds, sameSite: 'Lax' });
+    const cookie = setCookie(bindingCookieName(state), stateDigest(state), {
+      https: redirectUri.startsWith('https:'),
+      path: new URL(redirectUri).pathname,
+      maxAge: this.deps.config.connectSessionTtlSeconds,
+      sameSite: 'Lax',
+    });
     // Answering a POST: 303 makes the browser GET the provider's page.
     return { status: 303, headers: { location, 'cache-control': 'no-store', 'set-cookie': cookie } };
   }
@@ -224,9 +262,20 @@ export class ConnectFlow {
     return this.finish(pending, state, connections, null);
   }
 
-  private finish(pending: PendingAuthorization, state: string, connections: ManagedConnection[] | null, error: string | null, errorCode = 'access_denied'): HttpAnswer {
+  private finish(
+    pending: PendingAuthorization,
+    state: string,
+    connections: ManagedConnection[] | null,
+    error: string | null,
+    errorCode = 'access_denied',
+  ): HttpAnswer {
     const answer = this.finishAnswer(pending, connections, error, errorCode);
-    const clear = setCookie(bindingCookieName(state), '', { https: pending.redirectUri.startsWith('https:'), path: new URL(pending.redirectUri).pathname, maxAge: 0, sameSite: 'Lax' });
+    const clear = setCookie(bindingCookieName(state), '', {
+      https: pending.redirectUri.startsWith('https:'),
+      path: new URL(pending.redirectUri).pathname,
+      maxAge: 0,
+      sameSite: 'Lax',
+    });
     return { ...answer, headers: { ...answer.headers, 'set-cookie': clear } };
   }
 
@@ -242,7 +291,10 @@ export class ConnectFlow {
     }
     if (!connection) return refuse(error ?? 'the connection failed');
     const more = connections && connections.length > 1 ? { connectionIds: connections.map((c) => c.id) } : {};
-    return { status: 200, body: { status: 'connected', connectionId: connection.id, ...more, provider: connection.provider, message: 'Connected. You can close this window.' } };
+    return {
+      status: 200,
+      body: { status: 'connected', connectionId: connection.id, ...more, provider: connection.provider, message: 'Connected. You can close this window.' },
+    };
   }
 
   // ─── other ways to connect ──────────────────────────────────────────────────────────────────
@@ -276,13 +328,17 @@ export class ConnectFlow {
     const { apiKey, basic } = connector.manifest.auth;
     if (secret.kind === 'api_key') {
       if (!apiKey) throw badUserInput(`${connector.manifest.displayName} takes no API key`, 'connector');
-      if (apiKey.pattern && !new RegExp(apiKey.pattern).test(secret.apiKey)) throw badUserInput(`that does not look like a ${connector.manifest.displayName} ${apiKey.label}`, 'apiKey');
+      if (apiKey.pattern && !new RegExp(apiKey.pattern).test(secret.apiKey))
+        throw badUserInput(`that does not look like a ${connector.manifest.displayName} ${apiKey.label}`, 'apiKey');
     } else if (!basic) throw badUserInput(`${connector.manifest.displayName} takes no user name and password`, 'connector');
     // Settings that name the provider account are learnt from the provider (token response), never
     // taken from the tenant: webhooks are routed by them.
-    const reserved = new Set([connector.webhooks?.accountSetting, ...Object.keys(connector.manifest.auth.oauth2?.settingsFromTokenResponse ?? {})].filter(Boolean));
+    const reserved = new Set(
+      [connector.webhooks?.accountSetting, ...Object.keys(connector.manifest.auth.oauth2?.settingsFromTokenResponse ?? {})].filter(Boolean),
+    );
     for (const [k, v] of Object.entries(settings)) {
-      if (!/^[a-zA-Z][a-zA-Z0-9_]{0,31}$/.test(k) || !['string', 'number', 'boolean'].includes(typeof v)) throw badUserInput(`settings.${k}: settings are short names with string, number or boolean values`, 'settings');
+      if (!/^[a-zA-Z][a-zA-Z0-9_]{0,31}$/.test(k) || !['string', 'number', 'boolean'].includes(typeof v))
+        throw badUserInput(`settings.${k}: settings are short names with string, number or boolean values`, 'settings');
       if (reserved.has(k)) throw badUserInput(`settings.${k} is learnt from the provider and cannot be set`, 'settings');
     }
     const id = this.newConnectionId(connectorId);
@@ -336,7 +392,14 @@ export class ConnectFlow {
       await this.deps.connections.delete(tenant.id, connectionId);
       return { connectionId, revokedAtProvider: revoked, message };
     });
-    await this.deps.connections.publish({ tenantId: tenant.id, connectionId, provider: connection.provider, status: 'DELETED', reason: result.message, at: new Date().toISOString() });
+    await this.deps.connections.publish({
+      tenantId: tenant.id,
+      connectionId,
+      provider: connection.provider,
+      status: 'DELETED',
+      reason: result.message,
+      at: new Date().toISOString(),
+    });
     return result;
   }
 
@@ -436,11 +499,20 @@ export class ConnectFlow {
     const afterConnect = connector.auth?.afterConnect;
     if (!afterConnect) return [await this.storeOAuth(tenantId, connectorId, app, tokens, params, reconnect, auth, requestedScopes)];
     const settings = settingsFromGrant(app, tokens, params);
-    const info = { id: `${connectorId}-pending`, tenantId, provider: connectorId, baseUrl: this.grantBaseUrl(connectorId, app, tokens) ?? connector.manifest.defaultBaseUrl, settings };
+    const info = {
+      id: `${connectorId}-pending`,
+      tenantId,
+      provider: connectorId,
+      baseUrl: this.grantBaseUrl(connectorId, app, tokens) ?? connector.manifest.defaultBaseUrl,
+      settings,
+    };
     const bounds = { signal: AbortSignal.timeout(this.deps.config.limits.requestDeadlineMs), deadline: Date.now() + this.deps.config.limits.requestDeadlineMs };
     const ctx = this.deps.contexts.forCredential(connector, info, tokens.access_token, bounds);
     const granted = await afterConnect({ tokenResponse: tokens as Record<string, unknown>, callbackParams, settings }, ctx);
-    if (granted.length === 0) throw new ConnectorError('UPSTREAM_FORBIDDEN', `${connector.manifest.displayName} granted access to no account; nothing was stored`, { retryable: false });
+    if (granted.length === 0)
+      throw new ConnectorError('UPSTREAM_FORBIDDEN', `${connector.manifest.displayName} granted access to no account; nothing was stored`, {
+        retryable: false,
+      });
     const stored: ManagedConnection[] = [];
     for (const [i, g] of granted.entries()) {
       stored.push(await this.storeOAuth(tenantId, connectorId, app, tokens, { ...params, ...g.settings }, i === 0 ? reconnect : null, auth, requestedScopes));
@@ -517,7 +589,12 @@ export class ConnectFlow {
   }
 
   /** One cheap read with the new credential; a 401/403 means the provider refuses it. */
-  private async probe(tenantId: string, connector: Connector, target: { id: string; baseUrl: string; settings: Record<string, unknown> }, token: string): Promise<void> {
+  private async probe(
+    tenantId: string,
+    connector: Connector,
+    target: { id: string; baseUrl: string; settings: Record<string, unknown> },
+    token: string,
+  ): Promise<void> {
     const entity = connector.manifest.entities[0];
     const loader = entity ? (connector.loaders[entity] as EntityLoader<unknown> | undefined) : undefined;
     if (!loader) return;
@@ -528,7 +605,10 @@ export class ConnectFlow {
       await loader.list({ first: 1, filter: {} }, ctx);
     } catch (err) {
       if (err instanceof ConnectorError && (err.code === 'UPSTREAM_UNAUTHORIZED' || err.code === 'UPSTREAM_FORBIDDEN')) {
-        throw badUserInput(`${connector.manifest.displayName} refused this credential (${err.code === 'UPSTREAM_UNAUTHORIZED' ? 'not valid' : 'not allowed to read'}); nothing was stored`, 'apiKey');
+        throw badUserInput(
+          `${connector.manifest.displayName} refused this credential (${err.code === 'UPSTREAM_UNAUTHORIZED' ? 'not valid' : 'not allowed to read'}); nothing was stored`,
+          'apiKey',
+        );
       }
       throw err;
     }

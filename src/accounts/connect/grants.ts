@@ -15,7 +15,6 @@ function settingsFromGrant(app: ResolvedOAuthApp, tokens: client.TokenEndpointRe
   return settings;
 }
 
-
 /** The API base URL a token response names (Salesforce `instance_url`), checked against the connector's host pattern; null when it names none. */
 export function baseUrlFromGrant(app: ResolvedOAuthApp, tokens: client.TokenEndpointResponse): string | null {
   const fromToken = app.mode.baseUrlFromTokenResponse;
@@ -28,7 +27,9 @@ export function baseUrlFromGrant(app: ResolvedOAuthApp, tokens: client.TokenEndp
     parsed = null;
   }
   if (!parsed || parsed.protocol !== 'https:' || !matchesPattern(fromToken.hostPattern, parsed.hostname)) {
-    throw new ConnectorError('UPSTREAM_BAD_RESPONSE', `the token response named an API host that is not one of the provider's (${fromToken.field})`, { retryable: false });
+    throw new ConnectorError('UPSTREAM_BAD_RESPONSE', `the token response named an API host that is not one of the provider's (${fromToken.field})`, {
+      retryable: false,
+    });
   }
   return parsed.origin;
 }

@@ -104,7 +104,9 @@ async function main(): Promise<void> {
   lines.close();
   process.stdin.destroy();
 
-  const settled = await Promise.allSettled(Array.from({ length: config.callers }, () => manager.accessToken(config.tenantId, config.connectionId, oauthClient)));
+  const settled = await Promise.allSettled(
+    Array.from({ length: config.callers }, () => manager.accessToken(config.tenantId, config.connectionId, oauthClient)),
+  );
   await send({
     type: 'result',
     tokens: settled.map((s) => (s.status === 'fulfilled' ? s.value : null)),
