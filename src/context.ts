@@ -1,6 +1,6 @@
 // Per-request context: who is asking (tenant), what they may reach (their connections), the
 // request's loaders, deadline and abort signal, and the partial errors collected along the way.
-import type { GraphQLError } from 'graphql';
+import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import type { Connector } from '../connectors/sdk/types.ts';
 import type { ConnectorContexts } from './upstream/connector-context.ts';
@@ -43,6 +43,7 @@ export class RequestContext {
   /** Errors of one provider that do not void the whole answer (partial data). */
   readonly partialErrors: GraphQLError[] = [];
   private readonly handles = new Map<string, ConnectionHandle>();
+  private unreadableNoted = false;
 
   readonly tenant: Tenant;
   /** scheme://host[:port] the client reached the gateway at (connect links are built on it). */
@@ -72,13 +73,27 @@ export class RequestContext {
 
   /** The tenant's connections, in configuration order. */
   connections(): ConnectionHandle[] {
+    this.noteUnreadableConnections();
     return this.tenant.connections.map((c) => this.handleFor(c)).filter((h): h is ConnectionHandle => h !== null);
   }
 
   /** A connection of this tenant by id; null for unknown ids and other tenants' connections. */
   connection(connectionId: string): ConnectionHandle | null {
     const config = this.tenant.connections.find((c) => c.id === connectionId);
+    if (!config) this.noteUnreadableConnections();
     return config ? this.handleFor(config) : null;
+  }
+
+  /**
+   * An answer built without the tenant's runtime connections (their store did not answer in time)
+   * says so once, as a partial error: an empty or shorter list must never pass for a complete one.
+   */
+  private noteUnreadableConnections(): void {
+    if (!this.tenant.runtimeConnectionsUnreadable || this.unreadableNoted) return;
+    this.unreadableNoted = true;
+    const message =
+      "the tenant's runtime connections could not be read in time (the gateway's store is slow or unreachable): this answer holds the tenants-file connections only; retry shortly";
+    this.partialErrors.push(new GraphQLError(message, { extensions: { code: 'SERVICE_UNAVAILABLE', retryable: true } }));
   }
 
   private handleFor(config: ConnectionConfig): ConnectionHandle | null {

@@ -19,6 +19,11 @@ export interface Tenant {
   connections: ConnectionConfig[];
   /** Allowed return URLs after a connect flow. */
   connectReturnUrls: string[];
+  /**
+   * Set when this view could not read the tenant's runtime connections (the store did not answer
+   * in time): `connections` then holds the tenants-file ones only, and answers built from it say so.
+   */
+  runtimeConnectionsUnreadable?: true;
 }
 
 /** Who is calling: the tenant and what the presented credential may do. */
@@ -76,7 +81,7 @@ export class TenantDirectory {
       managed = await withDeadline(this.store.listByTenant(tenant.id), this.storeTimeoutMs, 'reading runtime connections');
     } catch (err) {
       this.onStoreError(err);
-      return tenant;
+      return { ...tenant, runtimeConnectionsUnreadable: true };
     }
     if (managed.length === 0) return tenant;
     const reachable = managed.filter((m) => m.status !== 'DISABLED' && !this.byConnection.has(m.id)).map((m) => this.toConfig(m));
