@@ -9,6 +9,7 @@ import { shopifyRegistration } from './shopify/registration.ts';
 import { stripeDemo } from './stripe/demo.ts';
 import { startEmulator as startStripeEmulator } from './stripe/emulator/index.ts';
 import { stripe } from './stripe/index.ts';
+import { woocommerceRegistration } from './woocommerce/registration.ts';
 
 export type { RegisteredConnector } from './sdk/registration.ts';
 
@@ -16,6 +17,7 @@ export const CONNECTORS: readonly RegisteredConnector[] = [
   { connector: hubspot, startEmulator: startHubspotEmulator, demo: hubspotDemo },
   { connector: stripe, startEmulator: startStripeEmulator, demo: stripeDemo },
   shopifyRegistration,
+  woocommerceRegistration,
 ];
 
 export function connectorMap(): Map<string, Connector> {

@@ -5,6 +5,7 @@
 import { DEMO_EPOCH_MS, demoPeople, type DemoPerson } from '../../sdk/demo-data.ts';
 import { seededRandom } from '../../sdk/emulator.ts';
 import { emptyAddress, type Address, type CustomerRecord, WooStore } from './store.ts';
+import { minorUnitExponent } from '../../sdk/money.ts';
 
 export const DEFAULT_SEED = 42;
 export const DEFAULT_SCALE = { contacts: 120, orders: 300 } as const;
@@ -38,6 +39,15 @@ export function addressOf(p: DemoPerson, withEmail: boolean): Address {
     phone: p.phone,
     ...(withEmail ? { email: p.email } : {}),
   };
+}
+
+/**
+ * An amount (thousandths) rounded to what the currency can charge, as WooCommerce stores order
+ * amounts rounded to the store's price decimals: cents for USD, whole yen, fils for KWD.
+ */
+function chargeable(currency: string, thousandths: number): number {
+  const unit = 10 ** (3 - Math.min(3, minorUnitExponent(currency)));
+  return Math.round(thousandths / unit) * unit;
 }
 
 /** Converts a major-unit price (thousandths) into what a currency charges: whole yen, three-decimal dinars. */
@@ -88,8 +98,8 @@ export function seedStore(store: WooStore, seed = DEFAULT_SEED, scale: { contact
       const quantity = int(1, 3);
       const unit = priceIn(currency, product.price);
       const subtotal = unit * quantity;
-      const discount = i % 7 === 0 ? Math.round(subtotal / 10) : 0;
-      const tax = currency === 'JPY' ? Math.round((subtotal - discount) / 10_000) * 1000 : Math.round((subtotal - discount) * 0.19);
+      const discount = i % 7 === 0 ? chargeable(currency, subtotal / 10) : 0;
+      const tax = currency === 'JPY' ? Math.round((subtotal - discount) / 10_000) * 1000 : chargeable(currency, (subtotal - discount) * 0.19);
       return { name: product.name, product_id: product.id, variation_id: 0, quantity, sku: product.sku, subtotal, total: subtotal - discount, tax };
     });
     const status = pick(STATUSES);
