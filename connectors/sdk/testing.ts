@@ -1,12 +1,14 @@
 // The conformance suite every connector runs against its emulator (connectors/<id>/conformance.test.ts),
 // and the test context helper. One suite, many connectors: a new connector is done when it passes.
+// The suite is grouped (manifest, byIds, lists, faults, auth, rateLimits, webhooks) so a provider gets
+// every generic case for free; a group it cannot run is switched off with a reason that the run prints.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UpstreamClient, DEFAULT_UPSTREAM_OPTIONS, type UpstreamOptions } from '../../src/upstream/client.ts';
 import { validateManifest } from './define.ts';
 import type { EmulatorHandle, ProviderEmulatorOptions } from './emulator.ts';
 import { ConnectorError } from './errors.ts';
 import type { EntityModel, EntityModelMap, EntityType, InvoiceModel, LineItemModel, OrderModel } from './models.ts';
-import type { Connector, ConnectorContext, EntityLoader, LineItemOwnerLoader } from './types.ts';
+import type { Connector, ConnectorContext, EntityLoader, LineItemOwnerLoader, WebhookVerifyInput } from './types.ts';
 import { modelProblems } from './validate.ts';
 
 export interface TestContextOptions {
@@ -63,6 +65,45 @@ export function createTestContext(options: TestContextOptions): TestContext {
   };
 }
 
+/** A group a connector cannot run: switched off with the reason, which the suite prints as a skipped test. */
+export interface GroupOff {
+  off: string;
+}
+
+/** What the webhook group needs from a connector: one delivery the provider would send, and its signer. */
+export interface WebhookConformance {
+  /** The webhook secret deliveries are signed with. */
+  secret: string;
+  /** A delivery the connector maps to at least one change: the body and the unsigned headers (topic, ids). */
+  delivery: { body: string; headers?: Record<string, string> };
+  /** The signature headers the provider sends with `body` (lower-case names). */
+  sign: (request: { body: Buffer; secret: string; url: string; method: string; now: number }) => Record<string, string>;
+  /** The URL the provider calls (default https://gateway.example/webhooks/<id>/conn_test). */
+  url?: string;
+}
+
+/**
+ * The groups of the suite. Generic groups run unless switched off; the webhook group needs the
+ * connector's signer, so it is always stated: a signer, or `{ off: reason }`.
+ */
+export interface ConformanceGroups {
+  /** The manifest validates; every recorded fixture maps to a valid model. */
+  manifest?: GroupOff;
+  /** byIds: input order, per-key NOT_FOUND, duplicates, call budget, only ctx.fetch, deferred line items. */
+  byIds?: GroupOff;
+  /** list: pages to the end with round-tripping cursors and no duplicates. */
+  lists?: GroupOff;
+  /** 403, 503, a malformed body and no answer map to their codes, for list and byIds. */
+  faults?: GroupOff;
+  /** A credential the provider refuses maps to UPSTREAM_UNAUTHORIZED. */
+  auth?: GroupOff;
+  /** A 429 with Retry-After is retried; a 429 on every attempt maps to UPSTREAM_RATE_LIMITED. */
+  rateLimits?: GroupOff;
+  webhooks: WebhookConformance | GroupOff;
+}
+
+export type ConformanceGroupName = keyof ConformanceGroups;
+
 export interface ConformanceTarget {
   connector: Connector;
   startEmulator: (options: ProviderEmulatorOptions) => Promise<EmulatorHandle>;
@@ -80,154 +121,295 @@ export interface ConformanceTarget {
   callsPerBatch?: Partial<Record<EntityType, number>>;
   /** Recorded provider payloads and the mapper that turns each into a model. */
   fixtures: Array<{ name: string; entity: EntityType; raw: unknown; map: (raw: unknown) => EntityModel }>;
+  /** Which groups run, and what the webhook group needs; see ConformanceGroups. */
+  groups: ConformanceGroups;
 }
+
+/** What every group gets: the target, the running emulator and a context factory bound to it. */
+interface SuiteScope {
+  target: ConformanceTarget;
+  emulator: () => EmulatorHandle;
+  ctx: (extra?: Partial<TestContextOptions>) => TestContext;
+}
+
+type EntityCases = (scope: SuiteScope, entity: EntityType, loader: EntityLoader<EntityModel>) => void;
 
 export function runConformanceSuite(target: ConformanceTarget): void {
   const { connector } = target;
-  const id = connector.manifest.id;
-
-  describe(`connector conformance: ${id}`, () => {
-    let emulator: EmulatorHandle;
+  describe(`connector conformance: ${connector.manifest.id}`, () => {
+    let running: EmulatorHandle | undefined;
     beforeAll(async () => {
-      emulator = await target.startEmulator({ credentials: [target.token], seed: 7, ...target.emulatorOptions });
+      running = await target.startEmulator({ credentials: [target.token], seed: 7, ...target.emulatorOptions });
     });
     afterAll(async () => {
-      await emulator?.stop();
+      await running?.stop();
     });
-    const ctx = (extra: Partial<TestContextOptions> = {}) => createTestContext({ connector, baseUrl: emulator.url, token: target.token, ...extra });
+    const emulator = () => {
+      if (!running) throw new Error('the emulator did not start');
+      return running;
+    };
+    const scope: SuiteScope = {
+      target,
+      emulator,
+      ctx: (extra = {}) => createTestContext({ connector, baseUrl: emulator().url, token: target.token, ...extra }),
+    };
+    const { groups } = target;
+    group('manifest', groups.manifest, () => manifestCases(target));
+    group('byIds', groups.byIds, () => perEntity(scope, byIdsCases));
+    group('lists', groups.lists, () => perEntity(scope, listCases));
+    group('faults', groups.faults, () => perEntity(scope, faultCases));
+    group('auth', groups.auth, () => perEntity(scope, authCases));
+    group('rateLimits', groups.rateLimits, () => perEntity(scope, rateLimitCases));
+    group('webhooks', groups.webhooks, (signer) => webhookCases(connector, signer));
+  });
+}
 
-    it('has a valid manifest', () => {
-      expect(validateManifest(connector)).toEqual([]);
+/** Runs a group, or registers one skipped test whose title carries the reason it is off. */
+function group<T>(name: ConformanceGroupName, setting: T | GroupOff | undefined, cases: (setting: T) => void): void {
+  if (isOff(setting)) {
+    it.skip(`${name}: switched off — ${setting.off}`, () => {});
+    return;
+  }
+  describe(name, () => cases(setting as T));
+}
+
+function isOff(setting: unknown): setting is GroupOff {
+  return typeof setting === 'object' && setting !== null && typeof (setting as GroupOff).off === 'string';
+}
+
+function perEntity(scope: SuiteScope, cases: EntityCases): void {
+  const { connector } = scope.target;
+  for (const entity of connector.manifest.entities) {
+    const loader = connector.loaders[entity] as EntityLoader<EntityModelMap[typeof entity]>;
+    describe(entity, () => cases(scope, entity, loader));
+  }
+}
+
+const knownOf = (target: ConformanceTarget, entity: EntityType) => target.knownIds[entity] ?? [];
+const missingOf = (target: ConformanceTarget, entity: EntityType) => target.missingId[entity] ?? 'missing-id-0';
+
+function manifestCases(target: ConformanceTarget): void {
+  const { connector, fixtures } = target;
+  it('has a valid manifest', () => {
+    expect(validateManifest(connector)).toEqual([]);
+  });
+
+  it.each(fixtures.map((f) => [f.name, f] as const))('maps recorded fixture %s to a valid model', (_name, fixture) => {
+    const model = fixture.map(fixture.raw);
+    expect(model.entity).toBe(fixture.entity);
+    expect(modelProblems(model, connector.manifest.id)).toEqual([]);
+  });
+}
+
+const byIdsCases: EntityCases = ({ target, emulator, ctx }, entity, loader) => {
+  const { connector } = target;
+  const id = connector.manifest.id;
+  const known = knownOf(target, entity);
+  const missing = missingOf(target, entity);
+
+  it('byIds answers in input order with per-key NOT_FOUND and handles duplicates', async () => {
+    expect(known.length).toBeGreaterThanOrEqual(3);
+    const [a, b, c] = known as [string, string, string];
+    const ids = [c, missing, a, b, a];
+    const result = await loader.byIds(ids, ctx());
+    expect(result).toHaveLength(ids.length);
+    result.forEach((slot, i) => {
+      if (ids[i] === missing) {
+        expect(slot).toBeInstanceOf(ConnectorError);
+        expect((slot as ConnectorError).code).toBe('UPSTREAM_NOT_FOUND');
+      } else {
+        expect(slot).not.toBeInstanceOf(ConnectorError);
+        const model = slot as EntityModel;
+        expect(model.source.remoteId).toBe(ids[i]);
+        expect(modelProblems(model, id)).toEqual([]);
+      }
     });
+  });
 
-    it.each(target.fixtures.map((f) => [f.name, f] as const))('maps recorded fixture %s to a valid model', (_name, fixture) => {
-      const model = fixture.map(fixture.raw);
-      expect(model.entity).toBe(fixture.entity);
-      expect(modelProblems(model, id)).toEqual([]);
-    });
-
-    for (const entity of connector.manifest.entities) {
-      const loader = connector.loaders[entity] as EntityLoader<EntityModelMap[typeof entity]>;
-      const known = target.knownIds[entity] ?? [];
-      const missing = target.missingId[entity] ?? 'missing-id-0';
-
-      describe(entity, () => {
-        it('byIds answers in input order with per-key NOT_FOUND and handles duplicates', async () => {
-          expect(known.length).toBeGreaterThanOrEqual(3);
-          const [a, b, c] = known as [string, string, string];
-          const ids = [c, missing, a, b, a];
-          const result = await loader.byIds(ids, ctx());
-          expect(result).toHaveLength(ids.length);
-          result.forEach((slot, i) => {
-            if (ids[i] === missing) {
-              expect(slot).toBeInstanceOf(ConnectorError);
-              expect((slot as ConnectorError).code).toBe('UPSTREAM_NOT_FOUND');
-            } else {
-              expect(slot).not.toBeInstanceOf(ConnectorError);
-              const model = slot as EntityModel;
-              expect(model.source.remoteId).toBe(ids[i]);
-              expect(modelProblems(model, id)).toEqual([]);
-            }
-          });
-        });
-
-        it('byIds stays within ceil(n / maxBatchSize) upstream calls and uses only ctx.fetch', async () => {
-          let transportCalls = 0;
-          const counting: typeof fetch = (input, init) => {
-            transportCalls++;
-            return fetch(input, init);
-          };
-          const direct = globalThis.fetch;
-          let directCalls = 0;
-          globalThis.fetch = ((input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
-            directCalls++;
-            return direct(input, init);
-          }) as typeof fetch;
-          emulator.resetRequests();
-          try {
-            const ids = [...known, missing];
-            await loader.byIds(ids, ctx({ fetchImpl: counting }));
-            const max = connector.manifest.maxBatchSize[entity] ?? 1;
-            const perBatch = target.callsPerBatch?.[entity] ?? 1;
-            const upstreamCalls = emulator.count();
-            expect(upstreamCalls).toBeLessThanOrEqual(Math.ceil(ids.length / max) * perBatch);
-            // Every request the emulator saw came through the wrapper's transport.
-            expect(upstreamCalls).toBe(transportCalls);
-          } finally {
-            globalThis.fetch = direct;
-          }
-          // The counting transport itself calls the real fetch once per request; nothing else may.
-          expect(directCalls).toBe(transportCalls);
-        });
-
-        it.runIf(entity !== 'Contact')('serves line items its records leave out (null) through loaders.<entity>.lineItems, one slot per record', async () => {
-          const models = (await loader.byIds(known, ctx())).filter((m): m is EntityModel => !(m instanceof ConnectorError));
-          const deferred = models.filter((m): m is InvoiceModel | OrderModel => m.entity !== 'Contact' && m.lineItems === null);
-          if (deferred.length === 0) return;
-          const lineItems = (loader as LineItemOwnerLoader<InvoiceModel | OrderModel>).lineItems;
-          expect(lineItems, `${entity} records defer lineItems, so loaders.${entity}.lineItems must exist`).toBeTypeOf('function');
-          const slots = await lineItems!(deferred, ctx());
-          expect(slots).toHaveLength(deferred.length);
-          slots.forEach((slot, i) => {
-            expect(slot).not.toBeInstanceOf(ConnectorError);
-            expect(modelProblems({ ...deferred[i]!, lineItems: slot as LineItemModel[] }, id)).toEqual([]);
-          });
-        });
-
-        it('list paginates to the end with round-tripping cursors and no duplicates', async () => {
-          const seen = new Set<string>();
-          let after: string | null = null;
-          let pages = 0;
-          for (;;) {
-            const page = await loader.list({ first: 7, after, filter: {} }, ctx());
-            pages++;
-            expect(page.nodes.length).toBeLessThanOrEqual(7);
-            for (const node of page.nodes) {
-              expect(modelProblems(node, id)).toEqual([]);
-              expect(seen.has(node.source.remoteId)).toBe(false);
-              seen.add(node.source.remoteId);
-            }
-            if (!page.hasNextPage) break;
-            expect(page.endCursor).toBeTruthy();
-            after = page.endCursor;
-            expect(pages).toBeLessThan(500);
-          }
-          for (const k of known) expect(seen.has(k)).toBe(true);
-        });
-
-        it('maps a bad credential to UPSTREAM_UNAUTHORIZED', async () => {
-          const bad = createTestContext({ connector, baseUrl: emulator.url, token: 'definitely-not-valid' });
-          await expect(loader.list({ first: 2, filter: {} }, bad)).rejects.toMatchObject({ code: 'UPSTREAM_UNAUTHORIZED' });
-          await expect(settle(loader.byIds(known.slice(0, 1), bad))).resolves.toMatchObject({ code: 'UPSTREAM_UNAUTHORIZED' });
-        });
-
-        const faults: Array<[string, Parameters<EmulatorHandle['injectFault']>[0], string]> = [
-          ['403', { kind: 'status', status: 403 }, 'UPSTREAM_FORBIDDEN'],
-          ['429 on every attempt', { kind: 'status', status: 429, retryAfterSeconds: 0 }, 'UPSTREAM_RATE_LIMITED'],
-          ['503 on every attempt', { kind: 'status', status: 503 }, 'UPSTREAM_UNAVAILABLE'],
-          ['a malformed JSON body', { kind: 'malformed' }, 'UPSTREAM_BAD_RESPONSE'],
-          ['no answer (timeout)', { kind: 'timeout' }, 'UPSTREAM_TIMEOUT'],
-        ];
-        it.each(faults)('maps %s to the right code', async (_label, fault, code) => {
-          emulator.injectFault(fault);
-          try {
-            const c = () => ctx({ upstream: { attemptTimeoutMs: 300, maxAttempts: 2 } });
-            await expect(loader.list({ first: 2, filter: {} }, c())).rejects.toMatchObject({ code });
-            await expect(settle(loader.byIds(known.slice(0, 1), c()))).resolves.toMatchObject({ code });
-          } finally {
-            emulator.clearFaults();
-          }
-        });
-
-        it('retries a 429 with Retry-After and succeeds', async () => {
-          emulator.injectFault({ kind: 'status', status: 429, retryAfterSeconds: 0, times: 1 });
-          emulator.resetRequests();
-          const result = await loader.byIds(known.slice(0, 1), ctx());
-          expect(result[0]).not.toBeInstanceOf(ConnectorError);
-          expect(emulator.requests().some((r) => r.status === 429)).toBe(true);
-        });
-      });
+  it('byIds stays within ceil(n / maxBatchSize) upstream calls and uses only ctx.fetch', async () => {
+    let transportCalls = 0;
+    const counting: typeof fetch = (input, init) => {
+      transportCalls++;
+      return fetch(input, init);
+    };
+    const direct = globalThis.fetch;
+    let directCalls = 0;
+    globalThis.fetch = ((input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
+      directCalls++;
+      return direct(input, init);
+    }) as typeof fetch;
+    emulator().resetRequests();
+    try {
+      const ids = [...known, missing];
+      await loader.byIds(ids, ctx({ fetchImpl: counting }));
+      const max = connector.manifest.maxBatchSize[entity] ?? 1;
+      const perBatch = target.callsPerBatch?.[entity] ?? 1;
+      const upstreamCalls = emulator().count();
+      expect(upstreamCalls).toBeLessThanOrEqual(Math.ceil(ids.length / max) * perBatch);
+      // Every request the emulator saw came through the wrapper's transport.
+      expect(upstreamCalls).toBe(transportCalls);
+    } finally {
+      globalThis.fetch = direct;
     }
+    // The counting transport itself calls the real fetch once per request; nothing else may.
+    expect(directCalls).toBe(transportCalls);
+  });
+
+  it.runIf(entity !== 'Contact')('serves line items its records leave out (null) through loaders.<entity>.lineItems, one slot per record', async () => {
+    const models = (await loader.byIds(known, ctx())).filter((m): m is EntityModel => !(m instanceof ConnectorError));
+    const deferred = models.filter((m): m is InvoiceModel | OrderModel => m.entity !== 'Contact' && m.lineItems === null);
+    if (deferred.length === 0) return;
+    const lineItems = (loader as unknown as LineItemOwnerLoader<InvoiceModel | OrderModel>).lineItems;
+    expect(lineItems, `${entity} records defer lineItems, so loaders.${entity}.lineItems must exist`).toBeTypeOf('function');
+    const slots = await lineItems!(deferred, ctx());
+    expect(slots).toHaveLength(deferred.length);
+    slots.forEach((slot, i) => {
+      expect(slot).not.toBeInstanceOf(ConnectorError);
+      expect(modelProblems({ ...deferred[i]!, lineItems: slot as LineItemModel[] }, id)).toEqual([]);
+    });
+  });
+};
+
+const listCases: EntityCases = ({ target, ctx }, entity, loader) => {
+  it('list paginates to the end with round-tripping cursors and no duplicates', async () => {
+    const seen = new Set<string>();
+    let after: string | null = null;
+    let pages = 0;
+    for (;;) {
+      const page = await loader.list({ first: 7, after, filter: {} }, ctx());
+      pages++;
+      expect(page.nodes.length).toBeLessThanOrEqual(7);
+      for (const node of page.nodes) {
+        expect(modelProblems(node, target.connector.manifest.id)).toEqual([]);
+        expect(seen.has(node.source.remoteId)).toBe(false);
+        seen.add(node.source.remoteId);
+      }
+      if (!page.hasNextPage) break;
+      expect(page.endCursor).toBeTruthy();
+      after = page.endCursor;
+      expect(pages).toBeLessThan(500);
+    }
+    for (const k of knownOf(target, entity)) expect(seen.has(k)).toBe(true);
+  });
+};
+
+type Fault = Parameters<EmulatorHandle['injectFault']>[0];
+
+/** Injects `fault` on every attempt; list must reject and byIds must report `code` (thrown or per slot). */
+async function expectFaultMapped(scope: SuiteScope, entity: EntityType, loader: EntityLoader<EntityModel>, fault: Fault, code: string): Promise<void> {
+  const emulator = scope.emulator();
+  emulator.injectFault(fault);
+  try {
+    const c = () => scope.ctx({ upstream: { attemptTimeoutMs: 300, maxAttempts: 2 } });
+    await expect(loader.list({ first: 2, filter: {} }, c())).rejects.toMatchObject({ code });
+    await expect(settle(loader.byIds(knownOf(scope.target, entity).slice(0, 1), c()))).resolves.toMatchObject({ code });
+  } finally {
+    emulator.clearFaults();
+  }
+}
+
+const faultCases: EntityCases = (scope, entity, loader) => {
+  const faults: Array<[string, Fault, string]> = [
+    ['403', { kind: 'status', status: 403 }, 'UPSTREAM_FORBIDDEN'],
+    ['503 on every attempt', { kind: 'status', status: 503 }, 'UPSTREAM_UNAVAILABLE'],
+    ['a malformed JSON body', { kind: 'malformed' }, 'UPSTREAM_BAD_RESPONSE'],
+    ['no answer (timeout)', { kind: 'timeout' }, 'UPSTREAM_TIMEOUT'],
+  ];
+  it.each(faults)('maps %s to the right code', (_label, fault, code) => expectFaultMapped(scope, entity, loader, fault, code));
+};
+
+const authCases: EntityCases = ({ target, emulator }, entity, loader) => {
+  it('maps a bad credential to UPSTREAM_UNAUTHORIZED', async () => {
+    const bad = createTestContext({ connector: target.connector, baseUrl: emulator().url, token: 'definitely-not-valid' });
+    await expect(loader.list({ first: 2, filter: {} }, bad)).rejects.toMatchObject({ code: 'UPSTREAM_UNAUTHORIZED' });
+    await expect(settle(loader.byIds(knownOf(target, entity).slice(0, 1), bad))).resolves.toMatchObject({ code: 'UPSTREAM_UNAUTHORIZED' });
+  });
+};
+
+const rateLimitCases: EntityCases = (scope, entity, loader) => {
+  it('maps 429 on every attempt to the right code', () =>
+    expectFaultMapped(scope, entity, loader, { kind: 'status', status: 429, retryAfterSeconds: 0 }, 'UPSTREAM_RATE_LIMITED'));
+
+  it('retries a 429 with Retry-After and succeeds', async () => {
+    const emulator = scope.emulator();
+    emulator.injectFault({ kind: 'status', status: 429, retryAfterSeconds: 0, times: 1 });
+    emulator.resetRequests();
+    const result = await loader.byIds(knownOf(scope.target, entity).slice(0, 1), scope.ctx());
+    expect(result[0]).not.toBeInstanceOf(ConnectorError);
+    expect(emulator.requests().some((r) => r.status === 429)).toBe(true);
+  });
+};
+
+/**
+ * The cases every signed-webhook provider shares. Provider specifics (reference vectors, timestamp
+ * windows, handshakes, topic mapping) stay in the connector's own webhooks.test.ts.
+ */
+function webhookCases(connector: Connector, signer: WebhookConformance): void {
+  const id = connector.manifest.id;
+  const url = signer.url ?? `https://gateway.example/webhooks/${id}/conn_test`;
+  const body = Buffer.from(signer.delivery.body, 'utf8');
+  const unsigned = signer.delivery.headers ?? {};
+  const signatureHeader = connector.manifest.webhooks?.signatureHeader ?? null;
+  const request = (overrides: { rawBody?: Buffer; secret?: string; signedWith?: string; dropSignature?: boolean } = {}): WebhookVerifyInput => {
+    const now = Date.now();
+    const signed = signer.sign({ body, secret: overrides.signedWith ?? signer.secret, url, method: 'POST', now });
+    const headers: Record<string, string | undefined> = { ...unsigned, ...signed };
+    if (overrides.dropSignature && signatureHeader) delete headers[signatureHeader];
+    return { rawBody: overrides.rawBody ?? body, headers, url, method: 'POST', secret: overrides.secret ?? signer.secret, now };
+  };
+  const webhooks = () => {
+    expect(connector.webhooks, `${id} declares no webhooks: implement them or switch the group off with a reason`).toBeDefined();
+    return connector.webhooks!;
+  };
+  const expectInvalid = (input: WebhookVerifyInput) => {
+    const result = webhooks().verify(input);
+    expect(result).toMatchObject({ ok: false, error: { code: 'WEBHOOK_SIGNATURE_INVALID' } });
+    if (!result.ok) expect(result.error.retryable).toBe(false);
+  };
+
+  it('accepts a correctly signed delivery', () => {
+    expect(webhooks().verify(request())).toEqual({ ok: true, value: undefined });
+  });
+
+  it('rejects a tampered body with WEBHOOK_SIGNATURE_INVALID', () => {
+    const last = body.length - 1;
+    const tampered = Buffer.from(body);
+    tampered[last] = tampered[last] === 0x20 ? 0x0a : 0x20;
+    expectInvalid(request({ rawBody: Buffer.concat([body, Buffer.from(' ')]) }));
+    expectInvalid(request({ rawBody: tampered }));
+  });
+
+  it('rejects a delivery signed with another secret with WEBHOOK_SIGNATURE_INVALID', () => {
+    expectInvalid(request({ signedWith: `${signer.secret}-other` }));
+    expectInvalid(request({ secret: `${signer.secret}-other` }));
+  });
+
+  it('rejects a delivery without the signature header with WEBHOOK_SIGNATURE_INVALID', () => {
+    expect(signatureHeader, 'manifest.webhooks.signatureHeader names the header to drop').toBeTruthy();
+    expectInvalid(request({ dropSignature: true }));
+  });
+
+  it('toEvents maps the delivery to valid changes of served entities', () => {
+    const result = webhooks().toEvents(body, { ...unsigned });
+    expect(result.ok, result.ok ? '' : result.error.message).toBe(true);
+    const events = result.ok ? result.value : [];
+    expect(events.length).toBeGreaterThan(0);
+    for (const event of events) {
+      expect(connector.manifest.entities).toContain(event.entity);
+      expect(event.eventId).toBeTruthy();
+      expect(event.remoteId).toBeTruthy();
+      expect(Number.isNaN(Date.parse(event.occurredAt))).toBe(false);
+      if (event.model) expect(modelProblems(event.model, id)).toEqual([]);
+    }
+  });
+
+  it('toEvents answers odd bodies with a Result (malformed JSON: UPSTREAM_BAD_RESPONSE), never a throw', () => {
+    for (const odd of ['{"id":', '', 'null', '[]', '{}', '"text"', '\u0000\u00ff']) {
+      const raw = Buffer.from(odd, 'utf8');
+      expect(() => webhooks().toEvents(raw, { ...unsigned }), JSON.stringify(odd)).not.toThrow();
+      expect(() => webhooks().toEvents(raw), JSON.stringify(odd)).not.toThrow();
+    }
+    expect(webhooks().toEvents(Buffer.from('{"id":'), { ...unsigned })).toMatchObject({ ok: false, error: { code: 'UPSTREAM_BAD_RESPONSE' } });
   });
 }
 
