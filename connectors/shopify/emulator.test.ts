@@ -9,8 +9,19 @@ import { ConnectorError } from '../sdk/errors.ts';
 import { createTestContext } from '../sdk/testing.ts';
 import { forgetBuckets } from './client.ts';
 import { INVALID_TOKEN_MESSAGE, startEmulator, type ShopifyEmulatorHandle } from './emulator/index.ts';
-import { ORDERS_PER_BATCH, ORDERS_PER_PAGE, CUSTOMERS_PER_PAGE, shopify } from './index.ts';
-import { CUSTOMERS_BY_IDS, CUSTOMERS_LIST, CUSTOMER_COST, GRAPHQL_PATH, ORDERS_BY_IDS, ORDERS_LIST, ORDER_COST } from './queries.ts';
+import type { LineItemModel } from '../sdk/models.ts';
+import { ORDER_LINE_ITEMS_PER_BATCH, ORDERS_PER_BATCH, ORDERS_PER_PAGE, CUSTOMERS_PER_PAGE, shopify } from './index.ts';
+import {
+  CUSTOMERS_BY_IDS,
+  CUSTOMERS_LIST,
+  CUSTOMER_COST,
+  GRAPHQL_PATH,
+  ORDERS_BY_IDS,
+  ORDERS_LINE_ITEMS,
+  ORDERS_LIST,
+  ORDER_COST,
+  ORDER_LINE_ITEMS_COST,
+} from './queries.ts';
 import { TEST_TOKEN } from './test-support.ts';
 
 interface Answer {
@@ -56,6 +67,7 @@ describe('Shopify emulator: cost, throttling and the connector', () => {
     const cases: Array<[string, string, Record<string, unknown>, number]> = [
       ['orders page', ORDERS_LIST, { first: ORDERS_PER_PAGE, sortKey: 'ID' }, 2 + ORDERS_PER_PAGE * ORDER_COST],
       ['orders by ids', ORDERS_BY_IDS, { ids: orderGids(ORDERS_PER_BATCH) }, ORDERS_PER_BATCH * ORDER_COST],
+      ['order line items by ids', ORDERS_LINE_ITEMS, { ids: orderGids(ORDER_LINE_ITEMS_PER_BATCH) }, ORDER_LINE_ITEMS_PER_BATCH * ORDER_LINE_ITEMS_COST],
       ['customers page', CUSTOMERS_LIST, { first: CUSTOMERS_PER_PAGE, sortKey: 'ID' }, 2 + CUSTOMERS_PER_PAGE * CUSTOMER_COST],
       ['customers by ids', CUSTOMERS_BY_IDS, { ids: ['gid://shopify/Customer/7000000001'] }, CUSTOMER_COST],
     ];
@@ -67,14 +79,15 @@ describe('Shopify emulator: cost, throttling and the connector', () => {
       expect(body.extensions?.cost.requestedQueryCost, label).toBe(expected);
       expect(expected, label).toBeLessThanOrEqual(1000);
     }
-    expect([ORDERS_PER_PAGE, ORDERS_PER_BATCH, ORDER_COST]).toEqual([29, 29, 34]);
+    expect([ORDERS_PER_PAGE, ORDERS_PER_BATCH, ORDER_COST]).toEqual([58, 58, 17]);
+    expect([ORDER_LINE_ITEMS_PER_BATCH, ORDER_LINE_ITEMS_COST]).toEqual([55, 18]);
   });
 
   it('actual cost counts what came back and is refunded; a query over 1000 is refused before it runs', async () => {
-    const { body } = await post(ORDERS_LIST, { first: 5, sortKey: 'ID' });
+    const { body } = await post(ORDERS_LINE_ITEMS, { ids: orderGids(5) });
     const cost = body.extensions?.cost;
-    expect(cost?.requestedQueryCost).toBe(2 + 5 * ORDER_COST);
-    // Orders have 1-3 line items of the 5 a page pays for, and guests no customer.
+    expect(cost?.requestedQueryCost).toBe(5 * ORDER_LINE_ITEMS_COST);
+    // Orders have 1-3 line items of the 5 a line-item read pays for.
     expect(cost?.actualQueryCost).toBeLessThan(cost?.requestedQueryCost ?? 0);
     // Only the actual cost stays spent (the bucket also refills 100/s while the test runs).
     expect(cost?.throttleStatus).toMatchObject({ maximumAvailable: 1000, restoreRate: 100 });
@@ -101,8 +114,8 @@ describe('Shopify emulator: cost, throttling and the connector', () => {
   });
 
   it('the client waits for the bucket after THROTTLED and succeeds with one retry', async () => {
-    // 2 + 3 × 34 = 104 requested, 54 available: 0.5 s at 100 points/s.
-    emulator.buckets.set(TEST_TOKEN, 54);
+    // 2 + 3 × 17 = 53 requested, 3 available: 0.5 s at 100 points/s.
+    emulator.buckets.set(TEST_TOKEN, 3);
     const started = Date.now();
     const page = await shopify.loaders.Order!.list({ first: 3, filter: {} }, ctx());
     expect(page.nodes).toHaveLength(3);
@@ -129,8 +142,8 @@ describe('Shopify emulator: cost, throttling and the connector', () => {
       const c = createTestContext({ connector: shopify, baseUrl: slow.url, token: TEST_TOKEN, connectionId: 'conn_slow' });
       const err = await shopify.loaders.Order!.list({ first: 2, filter: {} }, c).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ConnectorError);
-      // (2 + 2 × 34) points / 10 per second = 7 s.
-      expect(err).toMatchObject({ code: 'UPSTREAM_RATE_LIMITED', retryable: true, retryAfterMs: 7000 });
+      // (2 + 2 × 17) points / 10 per second = 3.6 s.
+      expect(err).toMatchObject({ code: 'UPSTREAM_RATE_LIMITED', retryable: true, retryAfterMs: 3600 });
       expect(slow.count()).toBe(1);
     } finally {
       await slow.stop();
@@ -141,7 +154,7 @@ describe('Shopify emulator: cost, throttling and the connector', () => {
     const c = ctx();
     const first = await shopify.loaders.Order!.list({ first: ORDERS_PER_PAGE, filter: {} }, c);
     expect(first.nodes).toHaveLength(ORDERS_PER_PAGE);
-    // ~700 points stay spent; room for 29 more orders (988) is > 2 s away at 100 points/s.
+    // Most of 988 points stay spent; room for 58 more orders (988) is > 2 s away at 100 points/s.
     const second = await shopify.loaders.Order!.list({ first: ORDERS_PER_PAGE, after: first.endCursor, filter: {} }, c);
     expect(second.nodes.length).toBeGreaterThan(0);
     expect(second.nodes.length).toBeLessThan(ORDERS_PER_PAGE);
@@ -174,16 +187,29 @@ describe('Shopify emulator: cost, throttling and the connector', () => {
     expect([...times].sort()).toEqual(times);
   });
 
-  it('orders list primes each customer it embeds, and reads long orders line items in full', async () => {
+  it('orders list primes each customer it embeds, defers line items, and reads long orders line items in full on demand', async () => {
     const c = ctx();
     const page = await shopify.loaders.Order!.list({ first: ORDERS_PER_PAGE, filter: {} }, c);
     const withCustomer = page.nodes.filter((o) => o.customerRemoteId !== null);
     expect(new Set(c.primed.map((p) => p.model.source.remoteId))).toEqual(new Set(withCustomer.map((o) => o.customerRemoteId)));
-    const long = page.nodes.filter((o) => o.lineItems!.length > 5);
+    expect(page.nodes.every((o) => o.lineItems === null)).toBe(true);
+    // One page, no line-item reads.
+    expect(emulator.count('graphql')).toBe(1);
+    // A full bucket for the line-item reads (the page spent most of a Standard shop's 1000 points).
+    emulator.reset();
+    forgetBuckets();
+    const slots = await shopify.loaders.Order!.lineItems!(page.nodes, c);
+    expect(slots).toHaveLength(page.nodes.length);
+    const lines = slots.map((s) => s as LineItemModel[]);
+    page.nodes.forEach((o, i) => {
+      const record = emulator.store.orders.get(Number(o.source.remoteId));
+      expect(lines[i]!.map((li) => li.sku)).toEqual(record!.lineItems.map((li) => li.sku || null));
+    });
+    const long = lines.filter((l) => l.length > 5);
     expect(long.length).toBeGreaterThan(0);
-    for (const o of long) expect(o.lineItems).toHaveLength(7);
-    // One page, plus one call per order with more than five line items.
-    expect(emulator.count('graphql')).toBe(1 + long.length);
+    for (const l of long) expect(l).toHaveLength(7);
+    // nodes(ids:) batches of ORDER_LINE_ITEMS_PER_BATCH, plus one call per order with more than five line items.
+    expect(emulator.count('graphql')).toBe(Math.ceil(page.nodes.length / ORDER_LINE_ITEMS_PER_BATCH) + long.length);
   });
 
   it('the official @shopify/admin-api-client reads orders and customers from the emulator', async () => {

@@ -1,15 +1,18 @@
 // The Shopify connector: Customer → Contact, Order → Order over the GraphQL Admin API (REST is
 // legacy for new apps). Batch reads go through nodes(ids:) with global ids; lists use first/after
 // with Shopify's search syntax for filters; each order's customer comes in the same query and is
-// primed, so orders with their contacts cost no extra call. Page and batch sizes follow from the
+// primed, so orders with their contacts cost no extra call. Line items are deferred (null on the
+// models): loaders.Order.lineItems reads them in nodes(ids:) batches only when a query selects
+// them, which halves an order's query cost. Page and batch sizes follow from the
 // query cost (queries.ts): Shopify refuses a query above 1000 requested points.
 import { defineConnector } from '../sdk/define.ts';
 import { ConnectorError } from '../sdk/errors.ts';
-import type { ContactModel, OrderModel } from '../sdk/models.ts';
-import type { ConnectorContext, EntityLoader, ListArgs, ListPage } from '../sdk/types.ts';
+import type { ContactModel, LineItemModel, OrderModel } from '../sdk/models.ts';
+import type { ConnectorContext, EntityLoader, LineItemOwnerLoader, ListArgs, ListPage } from '../sdk/types.ts';
 import { pageThatFits, shopifyGraphql } from './client.ts';
 import {
   mapCustomer,
+  mapLineItem,
   mapOrder,
   gidFor,
   isShopifyId,
@@ -28,9 +31,11 @@ import {
   MAX_ITEMS,
   MORE_LINE_ITEMS_COST,
   ORDERS_BY_IDS,
+  ORDERS_LINE_ITEMS,
   ORDERS_LIST,
   ORDER_COST,
   ORDER_LINE_ITEMS,
+  ORDER_LINE_ITEMS_COST,
   perQuery,
   searchValue,
 } from './queries.ts';
@@ -40,6 +45,8 @@ export const CUSTOMERS_PER_BATCH = perQuery(CUSTOMER_COST, false);
 export const ORDERS_PER_BATCH = perQuery(ORDER_COST, false);
 export const CUSTOMERS_PER_PAGE = perQuery(CUSTOMER_COST, true);
 export const ORDERS_PER_PAGE = perQuery(ORDER_COST, true);
+/** Orders whose first line items one nodes(ids:) query reads (18 points each). */
+export const ORDER_LINE_ITEMS_PER_BATCH = perQuery(ORDER_LINE_ITEMS_COST, false);
 
 const mapOptions = (ctx: ConnectorContext): MapOptions => ({
   shop: typeof ctx.connection.settings['shop'] === 'string' ? ctx.connection.settings['shop'] : null,
@@ -101,15 +108,22 @@ function page<M>(nodes: M[], pageInfo: ShopifyPageInfo): ListPage<M> {
 
 // ---------------------------------------------------------------------------------------------
 
+const isType =
+  <T>(typename: string) =>
+  (n: unknown): n is T =>
+    n !== null && typeof n === 'object' && (n as { __typename?: string }).__typename === typename;
+
+type ShopifyLineItemPage = { nodes: ShopifyLineItem[]; pageInfo: ShopifyPageInfo };
+
 /** Reads the line items beyond the first LINE_ITEMS_PER_ORDER (one call per 50). */
-async function withAllLineItems(ctx: ConnectorContext, order: ShopifyOrder): Promise<ShopifyOrder> {
-  if (!order.lineItems?.pageInfo?.hasNextPage) return order;
-  const nodes: ShopifyLineItem[] = [...order.lineItems.nodes];
-  let after = order.lineItems.pageInfo.endCursor;
+async function allLineItems(ctx: ConnectorContext, orderGid: string, first: ShopifyLineItemPage): Promise<ShopifyLineItem[]> {
+  const nodes: ShopifyLineItem[] = [...first.nodes];
+  if (!first.pageInfo?.hasNextPage) return nodes;
+  let after = first.pageInfo.endCursor;
   for (;;) {
-    const data = await shopifyGraphql<{ order: { lineItems: { nodes: ShopifyLineItem[]; pageInfo: ShopifyPageInfo } } | null }>(ctx, {
+    const data = await shopifyGraphql<{ order: { lineItems: ShopifyLineItemPage } | null }>(ctx, {
       query: ORDER_LINE_ITEMS,
-      variables: { id: order.id, after },
+      variables: { id: orderGid, after },
       operation: 'orders.lineItems',
       cost: MORE_LINE_ITEMS_COST,
     });
@@ -119,17 +133,16 @@ async function withAllLineItems(ctx: ConnectorContext, order: ShopifyOrder): Pro
     if (!more.pageInfo.hasNextPage) break;
     after = more.pageInfo.endCursor;
   }
-  return { ...order, lineItems: { nodes, pageInfo: { hasNextPage: false, endCursor: null } } };
+  return nodes;
 }
 
-/** Maps orders and primes each embedded customer once. */
-async function mapOrders(ctx: ConnectorContext, raws: ShopifyOrder[]): Promise<OrderModel[]> {
+/** Maps orders (line items deferred) and primes each embedded customer once. */
+function mapOrders(ctx: ConnectorContext, raws: ShopifyOrder[]): OrderModel[] {
   const options = mapOptions(ctx);
   const primed = new Set<string>();
   const models: OrderModel[] = [];
   for (const raw of raws) {
-    const complete = await withAllLineItems(ctx, raw);
-    models.push(mapOrder(complete, options));
+    models.push(mapOrder(raw, options));
     if (raw.customer && !primed.has(raw.customer.id)) {
       primed.add(raw.customer.id);
       ctx.prime('Contact', mapCustomer(raw.customer, options));
@@ -138,10 +151,32 @@ async function mapOrders(ctx: ConnectorContext, raws: ShopifyOrder[]): Promise<O
   return models;
 }
 
-const isType =
-  <T>(typename: string) =>
-  (n: unknown): n is T =>
-    n !== null && typeof n === 'object' && (n as { __typename?: string }).__typename === typename;
+/**
+ * The deferred line items of many orders: one nodes(ids:) query per ORDER_LINE_ITEMS_PER_BATCH
+ * orders with their first LINE_ITEMS_PER_ORDER lines, plus ORDER_LINE_ITEMS calls for orders with
+ * more. One slot per parent, in order.
+ */
+async function orderLineItems(parents: readonly OrderModel[], ctx: ConnectorContext): Promise<Array<LineItemModel[] | ConnectorError>> {
+  const ids = [...new Set(parents.map((p) => p.source.remoteId))];
+  const results = await byIdsThroughNodes<LineItemModel[]>(ids, 'Order', ORDER_LINE_ITEMS_PER_BATCH, async (chunk) => {
+    const data = await shopifyGraphql<{ nodes: unknown[] }>(ctx, {
+      query: ORDERS_LINE_ITEMS,
+      variables: { ids: chunk.map((id) => gidFor('Order', id)) },
+      operation: 'orders.lineItemsByIds',
+      cost: chunk.length * ORDER_LINE_ITEMS_COST,
+    });
+    return Promise.all(
+      chunk.map(async (_, i) => {
+        const node = data.nodes?.[i];
+        if (!isType<{ id: string; lineItems: ShopifyLineItemPage }>('Order')(node) || !node.lineItems) return null;
+        const lines = await allLineItems(ctx, node.id, node.lineItems);
+        return lines.map(mapLineItem);
+      }),
+    );
+  });
+  const byId = new Map(ids.map((id, i) => [id, results[i]!]));
+  return parents.map((p) => byId.get(p.source.remoteId)!);
+}
 
 const contacts: EntityLoader<ContactModel> = {
   byIds: (ids, ctx) =>
@@ -175,7 +210,7 @@ const contacts: EntityLoader<ContactModel> = {
   },
 };
 
-const orders: EntityLoader<OrderModel> = {
+const orders: LineItemOwnerLoader<OrderModel> = {
   byIds: (ids, ctx) =>
     byIdsThroughNodes(ids, 'Order', ORDERS_PER_BATCH, async (chunk) => {
       const data = await shopifyGraphql<{ nodes: unknown[] }>(ctx, {
@@ -185,7 +220,7 @@ const orders: EntityLoader<OrderModel> = {
         cost: chunk.length * ORDER_COST,
       });
       const found = chunk.map((_, i) => data.nodes?.[i]).map((n) => (isType<ShopifyOrder>('Order')(n) ? n : null));
-      const mapped = await mapOrders(
+      const mapped = mapOrders(
         ctx,
         found.filter((n): n is ShopifyOrder => n !== null),
       );
@@ -209,8 +244,10 @@ const orders: EntityLoader<OrderModel> = {
       operation: 'orders.list',
       cost: 2 + first * ORDER_COST,
     });
-    return page(await mapOrders(ctx, data.orders.nodes), data.orders.pageInfo);
+    return page(mapOrders(ctx, data.orders.nodes), data.orders.pageInfo);
   },
+
+  lineItems: orderLineItems,
 };
 
 export { LINE_ITEMS_PER_ORDER };

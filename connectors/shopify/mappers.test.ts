@@ -54,6 +54,11 @@ describe('Shopify mappers', () => {
     ]);
   });
 
+  it('leaves lineItems null (deferred) for an order read without them, as the order queries do', () => {
+    const { lineItems: _omitted, ...withoutLines } = ORDER_JPY as unknown as Record<string, unknown>;
+    expect(mapOrder(withoutLines).lineItems).toBeNull();
+  });
+
   it('keeps zero-decimal JPY amounts whole', () => {
     const o = mapOrder(ORDER_JPY);
     expect(o.total).toEqual({ amount: '8885', currency: 'JPY' });

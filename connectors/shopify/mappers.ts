@@ -92,7 +92,8 @@ export interface ShopifyOrder {
   billingAddress: ShopifyMailingAddress | null;
   shippingAddress: ShopifyMailingAddress | null;
   customer: ShopifyCustomer | null;
-  lineItems: { nodes: ShopifyLineItem[]; pageInfo: ShopifyPageInfo };
+  /** Absent in the order reads (deferred: loaders.Order.lineItems reads them when selected). */
+  lineItems?: { nodes: ShopifyLineItem[]; pageInfo: ShopifyPageInfo };
 }
 
 export interface MapOptions {
@@ -260,7 +261,8 @@ export function mapOrder(raw: unknown, options: MapOptions = {}): OrderModel {
     customerEmail: o.email ?? customer?.email ?? null,
     customerName: customer?.displayName || mapAddress('BILLING', o.billingAddress)?.name || null,
     currency: o.currencyCode ?? null,
-    lineItems: (o.lineItems?.nodes ?? []).map(mapLineItem),
+    // Not selected by the order reads: null (deferred), served by loaders.Order.lineItems.
+    lineItems: o.lineItems ? o.lineItems.nodes.map(mapLineItem) : null,
     subtotal: money(o.subtotalPriceSet),
     shipping: money(o.totalShippingPriceSet),
     tax: money(o.totalTaxSet),

@@ -11,7 +11,7 @@ export const GRAPHQL_PATH = `/admin/api/${SHOPIFY_API_VERSION}/graphql.json`;
 export const MAX_QUERY_COST = 1000;
 /** Shopify-wide cap on `first` and on input arrays such as `nodes(ids:)`. */
 export const MAX_ITEMS = 250;
-/** Line items read with each order; an order with more pages in the rest (one call per such order). */
+/** Line items read per order by the deferred line-item read; an order with more pages in the rest (one call per such order). */
 export const LINE_ITEMS_PER_ORDER = 5;
 
 const ADDRESS = 'name firstName lastName company address1 address2 city province provinceCode zip country countryCodeV2 phone';
@@ -22,22 +22,25 @@ const LINE_ITEM_FIELDS = `id name title sku quantity originalUnitPriceSet { ${MO
 const ORDER_FIELDS = `id legacyResourceId name email phone createdAt updatedAt processedAt cancelledAt closedAt cancelReason currencyCode displayFinancialStatus displayFulfillmentStatus
   subtotalPriceSet { ${MONEY} } totalShippingPriceSet { ${MONEY} } totalTaxSet { ${MONEY} } totalDiscountsSet { ${MONEY} } totalPriceSet { ${MONEY} } totalRefundedSet { ${MONEY} }
   billingAddress { ${ADDRESS} } shippingAddress { ${ADDRESS} }
-  customer { ${CUSTOMER_FIELDS} }
-  lineItems(first: ${LINE_ITEMS_PER_ORDER}) { nodes { ${LINE_ITEM_FIELDS} } pageInfo { hasNextPage endCursor } }`;
+  customer { ${CUSTOMER_FIELDS} }`;
 
 /**
  * Requested cost of one record of each selection under Shopify's rules (object 1, scalar/enum 0,
- * connection 2 + first × node): a Customer is itself + defaultAddress = 2; an Order is itself 1 +
- * six MoneyBags × (bag + shopMoney) 12 + two addresses 2 + customer 2 + lineItems 2 + 5 × 3 = 34.
+ * connection 2 + first × node): a Customer is itself + defaultAddress = 2; an Order (line items
+ * deferred) is itself 1 + six MoneyBags × (bag + shopMoney) 12 + two addresses 2 + customer 2 = 17;
+ * an order's line items (ORDERS_LINE_ITEMS) cost the Order 1 + lineItems 2 + 5 × 3 = 18.
  */
 export const CUSTOMER_COST = 2;
-export const ORDER_COST = 1 + 12 + 2 + CUSTOMER_COST + 2 + LINE_ITEMS_PER_ORDER * 3;
+export const ORDER_COST = 1 + 12 + 2 + CUSTOMER_COST;
+export const ORDER_LINE_ITEMS_COST = 1 + 2 + LINE_ITEMS_PER_ORDER * 3;
 
 /** Records one query may carry: a connection pays 2 on top, a nodes() list does not. */
 export const perQuery = (recordCost: number, connection: boolean) => Math.min(MAX_ITEMS, Math.floor((MAX_QUERY_COST - (connection ? 2 : 0)) / recordCost));
 
 export const CUSTOMERS_BY_IDS = `query SwitchboardCustomersByIds($ids: [ID!]!) { nodes(ids: $ids) { __typename ... on Customer { ${CUSTOMER_FIELDS} } } }`;
 export const ORDERS_BY_IDS = `query SwitchboardOrdersByIds($ids: [ID!]!) { nodes(ids: $ids) { __typename ... on Order { ${ORDER_FIELDS} } } }`;
+/** The first LINE_ITEMS_PER_ORDER line items of many orders (the deferred part: read only when selected). */
+export const ORDERS_LINE_ITEMS = `query SwitchboardOrdersLineItems($ids: [ID!]!) { nodes(ids: $ids) { __typename ... on Order { id lineItems(first: ${LINE_ITEMS_PER_ORDER}) { nodes { ${LINE_ITEM_FIELDS} } pageInfo { hasNextPage endCursor } } } } }`;
 
 const LIST_ARGS = '$first: Int!, $after: String, $query: String, $sortKey: %SORT%, $reverse: Boolean';
 const listArgs = (sortEnum: string) => LIST_ARGS.replace('%SORT%', sortEnum);
