@@ -32,12 +32,12 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
     rc.publicBase = publicBaseOf(request, config.publicUrl);
     return rc;
   };
-  const wsServer = useServer<{ authorization?: string }, { principal?: Principal; authorization?: string | null }>(
+  const wsServer = useServer<Record<string, unknown> | undefined, { principal?: Principal; authorization?: string | null }>(
     {
       schema,
       onConnect: async (ctx) => {
         try {
-          const authorization = ctx.connectionParams?.authorization ?? null;
+          const authorization = authorizationParam(ctx.connectionParams);
           ctx.extra.principal = await authenticate(authorization);
           ctx.extra.authorization = authorization;
           const socket = ctx.extra.socket;
@@ -91,4 +91,18 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
       await Promise.resolve(wsServer.dispose()).catch((err: unknown) => log.debug({ err: String(err) }, 'websocket server already closed'));
     },
   };
+}
+
+/**
+ * The credential in graphql-ws `connectionParams`, as clients send it: `{ authorization }`,
+ * `{ Authorization }` (Apollo Sandbox and many client set-ups copy the HTTP header's spelling), or
+ * either nested in `{ headers: { … } }`. Header names are case-insensitive over HTTP, so here too.
+ */
+export function authorizationParam(params: Record<string, unknown> | undefined | null): string | null {
+  const pick = (o: unknown): string | null => {
+    if (!o || typeof o !== 'object') return null;
+    for (const [k, v] of Object.entries(o)) if (k.toLowerCase() === 'authorization' && typeof v === 'string') return v;
+    return null;
+  };
+  return pick(params) ?? pick(params?.['headers']);
 }
