@@ -8,12 +8,10 @@ function violation(connector: Connector, message: string): ConnectorError {
   return new ConnectorError('UPSTREAM_BAD_RESPONSE', `${connector.manifest.displayName} connector: ${message}`, { retryable: false });
 }
 
-/** byIds answered one slot per id, in order, each a model or a ConnectorError; else the error to report for every id. */
-export function byIdsViolation(connector: Connector, entity: string, ids: readonly string[], slots: readonly unknown[]): ConnectorError | null {
-  return slotsViolation(connector, `${entity}.byIds`, ids, slots);
-}
-
-/** A batch method (`Contact.byIds`, `Invoice.lineItems`) answered one slot per key, in order, none empty. */
+/**
+ * A batch method (`Contact.byIds`, `Invoice.lineItems`) answered one slot per key, in order, each a
+ * model or a ConnectorError; else the error to report for every key.
+ */
 export function slotsViolation(connector: Connector, method: string, ids: readonly string[], slots: readonly unknown[]): ConnectorError | null {
   if (!Array.isArray(slots) || slots.length !== ids.length) {
     return violation(
