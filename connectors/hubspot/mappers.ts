@@ -16,7 +16,7 @@ import type {
   PhoneModel,
   SourceModel,
 } from '../sdk/models.ts';
-import { moneyFromDecimal } from '../sdk/money.ts';
+import { moneyFromDecimal, openInvoiceStatus } from '../sdk/money.ts';
 import { REMOTE_URL_TEMPLATES } from './manifest.ts';
 
 export const PROVIDER = 'hubspot';
@@ -249,11 +249,15 @@ export function mapInvoice(raw: HubSpotObject, related: Related, options: MapOpt
   const currency = currencyCode(raw, 'hs_currency');
   const statusRaw = prop(raw, 'hs_invoice_status');
   const src = source('Invoice', raw, options);
+  const total = money(raw, 'hs_amount_billed', currency);
+  const balance = money(raw, 'hs_balance_due', currency);
+  const status = statusRaw ? (INVOICE_STATUS[statusRaw.toLowerCase()] ?? 'UNKNOWN') : 'UNKNOWN';
   return {
     entity: 'Invoice',
     source: src,
     number: prop(raw, 'hs_number'),
-    status: statusRaw ? (INVOICE_STATUS[statusRaw.toLowerCase()] ?? 'UNKNOWN') : 'UNKNOWN',
+    kind: 'RECEIVABLE',
+    status: status === 'OPEN' ? openInvoiceStatus(balance, total) : status,
     statusRaw,
     contactRemoteId: related.contactRemoteId,
     orderRemoteId: null,
@@ -264,9 +268,14 @@ export function mapInvoice(raw: HubSpotObject, related: Related, options: MapOpt
     subtotal: money(raw, 'hs_subtotal', currency),
     tax: money(raw, 'hs_tax', currency),
     discount: money(raw, 'hs_discount', currency),
-    total: money(raw, 'hs_amount_billed', currency),
+    total,
     amountPaid: money(raw, 'hs_amount_paid', currency),
-    balance: money(raw, 'hs_balance_due', currency),
+    balance,
+    memo: null,
+    paymentTerms: null,
+    exchangeRate: null,
+    baseCurrency: null,
+    payments: null,
     lineItems: null,
     createdAt: src.remoteCreatedAt ?? toInstant(prop(raw, 'hs_createdate')),
     updatedAt: src.remoteUpdatedAt ?? toInstant(prop(raw, 'hs_lastmodifieddate')),

@@ -80,12 +80,28 @@ export interface LineItemModel {
   productRemoteId: string | null;
 }
 
-export type InvoiceStatus = 'DRAFT' | 'OPEN' | 'PAID' | 'VOID' | 'UNCOLLECTIBLE' | 'UNKNOWN';
+/** PARTIALLY_PAID: open with 0 < balance < total (see `openInvoiceStatus`). */
+export type InvoiceStatus = 'DRAFT' | 'OPEN' | 'PARTIALLY_PAID' | 'PAID' | 'VOID' | 'UNCOLLECTIBLE' | 'UNKNOWN';
+
+/** RECEIVABLE: we bill a customer (sales invoice). PAYABLE: a supplier bills us (bill). */
+export type InvoiceKind = 'RECEIVABLE' | 'PAYABLE';
+
+/** One payment applied to an invoice. */
+export interface InvoicePaymentModel {
+  remoteId: string | null;
+  /** The part of the payment applied to this invoice, in the invoice's currency. */
+  amount: MoneyModel;
+  /** Calendar date the payment was made. */
+  date: string | null;
+  /** The provider's payment method or type as given (e.g. "card", "Check"); null when unknown. */
+  method: string | null;
+}
 
 export interface InvoiceModel {
   entity: 'Invoice';
   source: SourceModel;
   number: string | null;
+  kind: InvoiceKind;
   status: InvoiceStatus;
   statusRaw: string | null;
   /** Remote id of the billed contact in the same connection. */
@@ -102,6 +118,16 @@ export interface InvoiceModel {
   total: MoneyModel | null;
   amountPaid: MoneyModel | null;
   balance: MoneyModel | null;
+  /** Free text printed on the invoice for the customer (Stripe description, QuickBooks CustomerMemo, Xero Reference). */
+  memo: string | null;
+  /** The provider's payment terms as text (e.g. "Net 30"). */
+  paymentTerms: string | null;
+  /** Decimal string: units of `baseCurrency` per one unit of the invoice currency; null when the provider gives none. */
+  exchangeRate: string | null;
+  /** The books' home currency that `exchangeRate` converts into. */
+  baseCurrency: string | null;
+  /** Null: the provider does not expose payments per invoice (as opposed to [] = none made). */
+  payments: InvoicePaymentModel[] | null;
   /** Null: deferred, served on demand by the connector's `loaders.Invoice.lineItems` (DeferredPartLoader). */
   lineItems: LineItemModel[] | null;
   createdAt: string | null;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { minorUnitExponent, moneyFromDecimal, moneyFromMinorUnits } from './money.ts';
+import { compareDecimal, minorUnitExponent, moneyFromDecimal, moneyFromMinorUnits, openInvoiceStatus } from './money.ts';
 
 describe('moneyFromMinorUnits', () => {
   it.each([
@@ -43,5 +43,29 @@ describe('moneyFromDecimal', () => {
   });
   it('knows the exponents', () => {
     expect([minorUnitExponent('usd'), minorUnitExponent('JPY'), minorUnitExponent('kwd')]).toEqual([2, 0, 3]);
+  });
+});
+
+describe('compareDecimal', () => {
+  it.each([
+    ['10.5', '10.50', 0],
+    ['0.001', '0', 1],
+    ['-1', '0', -1],
+    ['99.99', '100', -1],
+    ['100', '99.999', 1],
+    ['-0.5', '-0.25', -1],
+  ] as const)('%s vs %s → %d', (a, b, want) => {
+    expect(compareDecimal(a, b)).toBe(want);
+  });
+});
+
+describe('openInvoiceStatus', () => {
+  const usd = (amount: string) => ({ amount, currency: 'USD' });
+  it('is PARTIALLY_PAID only when 0 < balance < total', () => {
+    expect(openInvoiceStatus(usd('40.00'), usd('100.00'))).toBe('PARTIALLY_PAID');
+    expect(openInvoiceStatus(usd('100.00'), usd('100.00'))).toBe('OPEN');
+    expect(openInvoiceStatus(usd('0.00'), usd('100.00'))).toBe('OPEN');
+    expect(openInvoiceStatus(null, usd('100.00'))).toBe('OPEN');
+    expect(openInvoiceStatus(usd('40.00'), { amount: '100.00', currency: 'EUR' })).toBe('OPEN');
   });
 });

@@ -67,3 +67,26 @@ function numberToPlainString(n: number): string {
   if (/e/i.test(s)) throw new RangeError(`amount out of plain-decimal range: ${s}`);
   return s;
 }
+
+/** Exact comparison of two decimal strings ("10.5" vs "10.50" → 0); no float arithmetic. */
+export function compareDecimal(a: string, b: string): -1 | 0 | 1 {
+  const scaled = (v: string, places: number): bigint => {
+    const m = /^(-?)(\d*)(?:\.(\d*))?$/.exec(v.trim());
+    if (!m || (m[2] === '' && (m[3] ?? '') === '')) throw new RangeError(`not a decimal amount: "${v}"`);
+    const digits = BigInt((m[2] || '0') + (m[3] ?? '').padEnd(places, '0'));
+    return m[1] === '-' ? -digits : digits;
+  };
+  const places = Math.max(a.split('.')[1]?.length ?? 0, b.split('.')[1]?.length ?? 0);
+  const x = scaled(a, places);
+  const y = scaled(b, places);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/**
+ * The unified status of an invoice the provider calls open: PARTIALLY_PAID when something was paid
+ * and something is still due (0 < balance < total, same currency), else OPEN.
+ */
+export function openInvoiceStatus(balance: MoneyModel | null, total: MoneyModel | null): 'OPEN' | 'PARTIALLY_PAID' {
+  if (!balance || !total || balance.currency !== total.currency) return 'OPEN';
+  return compareDecimal(balance.amount, '0') > 0 && compareDecimal(balance.amount, total.amount) < 0 ? 'PARTIALLY_PAID' : 'OPEN';
+}

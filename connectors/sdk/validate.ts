@@ -7,7 +7,7 @@ const CURRENCY = /^[A-Z]{3}$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
-const INVOICE_STATUS = ['DRAFT', 'OPEN', 'PAID', 'VOID', 'UNCOLLECTIBLE', 'UNKNOWN'];
+const INVOICE_STATUS = ['DRAFT', 'OPEN', 'PARTIALLY_PAID', 'PAID', 'VOID', 'UNCOLLECTIBLE', 'UNKNOWN'];
 const ORDER_STATUS = ['OPEN', 'COMPLETED', 'CANCELLED', 'EXPIRED', 'UNKNOWN'];
 const PAYMENT_STATUS = ['PAID', 'UNPAID', 'PARTIALLY_PAID', 'REFUNDED', 'PARTIALLY_REFUNDED', 'NOT_REQUIRED', 'UNKNOWN'];
 const FULFILLMENT_STATUS = ['FULFILLED', 'UNFULFILLED', 'PARTIALLY_FULFILLED', 'NOT_REQUIRED', 'UNKNOWN'];
@@ -81,6 +81,17 @@ export function modelProblems(model: EntityModel, provider?: string): string[] {
     match('paidAt', model.paidAt, INSTANT);
     match('currency', model.currency, CURRENCY);
     for (const k of ['subtotal', 'tax', 'discount', 'total', 'amountPaid', 'balance'] as const) money(k, model[k]);
+    oneOf('kind', model.kind, ['RECEIVABLE', 'PAYABLE']);
+    for (const k of ['memo', 'paymentTerms'] as const) str(k, model[k]);
+    match('exchangeRate', model.exchangeRate, /^\d+(\.\d+)?$/);
+    match('baseCurrency', model.baseCurrency, CURRENCY);
+    if (model.payments !== null && !Array.isArray(model.payments)) p.push('payments: expected array or null');
+    else
+      (model.payments ?? []).forEach((pay, i) => {
+        money(`payments[${i}].amount`, pay.amount);
+        match(`payments[${i}].date`, pay.date, DATE);
+        str(`payments[${i}].method`, pay.method);
+      });
     lines(model.lineItems);
   } else if (model.entity === 'Order') {
     oneOf('status', model.status, ORDER_STATUS);

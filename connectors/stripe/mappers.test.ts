@@ -138,6 +138,13 @@ describe('Invoice → Invoice', () => {
     ]);
   });
 
+  it('calls an open invoice with something paid and something due PARTIALLY_PAID, and keeps the description as memo', () => {
+    const raw = { ...(readFixture('invoice-jpy-open-expanded-customer.json') as object), amount_paid: 3000, amount_remaining: 5250, description: 'Thanks!' };
+    const inv = mapInvoice(raw);
+    expect(inv).toMatchObject({ kind: 'RECEIVABLE', status: 'PARTIALLY_PAID', statusRaw: 'open', memo: 'Thanks!', payments: null });
+    expect(modelProblems(inv, 'stripe')).toEqual([]);
+  });
+
   it('uses three decimals for KWD, keeps fractional unit prices exact, and dates a draft by created', () => {
     const inv = mapInvoice(readFixture('invoice-kwd-draft.json'));
     expect(inv).toMatchObject({

@@ -17,7 +17,7 @@ import type {
   PhoneModel,
   SourceModel,
 } from '../sdk/models.ts';
-import { minorUnitExponent, moneyFromDecimal, moneyFromMinorUnits } from '../sdk/money.ts';
+import { minorUnitExponent, moneyFromDecimal, moneyFromMinorUnits, openInvoiceStatus } from '../sdk/money.ts';
 
 export const PROVIDER_ID = 'stripe';
 
@@ -95,6 +95,7 @@ export interface StripeInvoice {
   amount_paid?: number;
   amount_remaining?: number;
   subtotal?: number;
+  description?: string | null;
   total?: number;
   total_excluding_tax?: number | null;
   total_taxes?: Array<{ amount: number }> | null;
@@ -367,11 +368,15 @@ export function mapInvoice(raw: unknown, options: MapOptions = {}): InvoiceModel
       (typeof inv.tax === 'number' ? inv.tax : null) ??
       (typeof inv.total === 'number' && typeof inv.total_excluding_tax === 'number' ? inv.total - inv.total_excluding_tax : null);
     const createdAt = isoFromUnix(inv.created);
+    const total = minor(inv.total, currency);
+    const balance = minor(inv.amount_remaining, currency);
+    const status = (statusRaw && INVOICE_STATUS[statusRaw]) || 'UNKNOWN';
     return {
       entity: 'Invoice',
       source: source(inv.id, dashboardUrl('invoices', inv.id, inv.livemode), inv.created, options, options.deleted === true || inv.deleted === true),
       number: text(inv.number),
-      status: (statusRaw && INVOICE_STATUS[statusRaw]) || 'UNKNOWN',
+      kind: 'RECEIVABLE',
+      status: status === 'OPEN' ? openInvoiceStatus(balance, total) : status,
       statusRaw,
       contactRemoteId: idOf(inv.customer),
       orderRemoteId: null,
@@ -382,9 +387,15 @@ export function mapInvoice(raw: unknown, options: MapOptions = {}): InvoiceModel
       subtotal: minor(inv.subtotal, currency),
       tax: minor(tax, currency),
       discount: minor(sum(inv.total_discount_amounts), currency),
-      total: minor(inv.total, currency),
+      total,
       amountPaid: minor(inv.amount_paid, currency),
-      balance: minor(inv.amount_remaining, currency),
+      balance,
+      // Stripe's dashboard shows `description` as the invoice memo.
+      memo: text(inv.description),
+      paymentTerms: null,
+      exchangeRate: null,
+      baseCurrency: null,
+      payments: null,
       lineItems: Array.isArray(inv.lines?.data) ? inv.lines.data.map((l) => invoiceLine(l, currency)) : [],
       createdAt,
       updatedAt: options.updatedAt ?? null,

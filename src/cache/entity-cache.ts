@@ -42,8 +42,14 @@ export interface EntityCacheOptions {
 // Redis keys must not be ambiguous: ':' inside an id cannot fake another tenant's key.
 const part = (s: string) => encodeURIComponent(s);
 
+/**
+ * Bumped whenever a model gains a field the schema declares non-null (v2: Invoice.kind), so a
+ * rolling upgrade never serves a record cached by the previous version without it.
+ */
+const MODEL_SHAPE = 2;
+
 export function entityKey(scope: CacheScope, entity: EntityType, remoteId: string): string {
-  return `e:${part(scope.tenantId)}:${part(scope.connectionId)}:${entity}:${part(remoteId)}`;
+  return `e${MODEL_SHAPE}:${part(scope.tenantId)}:${part(scope.connectionId)}:${entity}:${part(remoteId)}`;
 }
 
 /** The provider's raw record lives apart from the model: it is most of the bytes and rarely asked for. */

@@ -286,19 +286,30 @@ export type Invoice = Node & {
   amountPaid?: Maybe<Money>;
   /** Amount still due. */
   balance?: Maybe<Money>;
+  /** The books' home currency that exchangeRate converts into. */
+  baseCurrency?: Maybe<Scalars['Currency']['output']>;
   /** The billed contact (same connection). */
   contact?: Maybe<Contact>;
   createdAt?: Maybe<Scalars['DateTime']['output']>;
   currency?: Maybe<Scalars['Currency']['output']>;
   discount?: Maybe<Money>;
   dueDate?: Maybe<Scalars['Date']['output']>;
+  /** Decimal string: units of baseCurrency per one unit of the invoice currency. Null when the provider gives none. */
+  exchangeRate?: Maybe<Scalars['String']['output']>;
   id: Scalars['ID']['output'];
   issueDate?: Maybe<Scalars['Date']['output']>;
+  kind: InvoiceKind;
   lineItems: Array<LineItem>;
+  /** Free text printed on the invoice for the customer. */
+  memo?: Maybe<Scalars['String']['output']>;
   number?: Maybe<Scalars['String']['output']>;
   /** The order this invoice was raised for, when the provider links them. */
   order?: Maybe<Order>;
   paidAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The provider's payment terms as text (e.g. "Net 30"). */
+  paymentTerms?: Maybe<Scalars['String']['output']>;
+  /** Payments applied to this invoice. Null when the provider does not expose them per invoice ([] means none were made). */
+  payments?: Maybe<Array<InvoicePayment>>;
   raw?: Maybe<Scalars['JSON']['output']>;
   source: ProviderRef;
   status: InvoiceStatus;
@@ -343,10 +354,30 @@ export type InvoiceFilter = {
   updatedSince?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
+export type InvoiceKind =
+  /** A supplier bills us (a bill). */
+  | 'PAYABLE'
+  /** We bill a customer (a sales invoice). */
+  | 'RECEIVABLE';
+
+/** One payment applied to an invoice. */
+export type InvoicePayment = {
+  __typename?: 'InvoicePayment';
+  /** The part of the payment applied to this invoice, in the invoice's currency. */
+  amount: Money;
+  date?: Maybe<Scalars['Date']['output']>;
+  /** The provider's payment method or type as given (e.g. "card", "Check"). */
+  method?: Maybe<Scalars['String']['output']>;
+  /** The provider's id of the payment, when it has one. */
+  remoteId?: Maybe<Scalars['String']['output']>;
+};
+
 export type InvoiceStatus =
   | 'DRAFT'
   | 'OPEN'
   | 'PAID'
+  /** Open, with something paid and something still due (0 < balance < total). */
+  | 'PARTIALLY_PAID'
   | 'UNCOLLECTIBLE'
   /** The provider's status has no unified equivalent; see statusRaw. */
   | 'UNKNOWN'
@@ -838,6 +869,8 @@ export type ResolversTypes = {
   InvoiceConnection: ResolverTypeWrapper<PageResult<ServedInvoice>>;
   InvoiceEdge: ResolverTypeWrapper<ServedEdge<ServedInvoice>>;
   InvoiceFilter: InvoiceFilter;
+  InvoiceKind: InvoiceKind;
+  InvoicePayment: ResolverTypeWrapper<Omit<InvoicePayment, 'amount'> & { amount: ResolversTypes['Money'] }>;
   InvoiceStatus: InvoiceStatus;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   LineItem: ResolverTypeWrapper<LineItemModel>;
@@ -892,6 +925,7 @@ export type ResolversParentTypes = {
   InvoiceConnection: PageResult<ServedInvoice>;
   InvoiceEdge: ServedEdge<ServedInvoice>;
   InvoiceFilter: InvoiceFilter;
+  InvoicePayment: Omit<InvoicePayment, 'amount'> & { amount: ResolversParentTypes['Money'] };
   JSON: Scalars['JSON']['output'];
   LineItem: LineItemModel;
   Money: MoneyModel;
@@ -1061,17 +1095,23 @@ export interface EmailAddressScalarConfig extends GraphQLScalarTypeConfig<Resolv
 export type InvoiceResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Invoice'] = ResolversParentTypes['Invoice']> = {
   amountPaid?: Resolver<Maybe<ResolversTypes['Money']>, ParentType, ContextType>;
   balance?: Resolver<Maybe<ResolversTypes['Money']>, ParentType, ContextType>;
+  baseCurrency?: Resolver<Maybe<ResolversTypes['Currency']>, ParentType, ContextType>;
   contact?: Resolver<Maybe<ResolversTypes['Contact']>, ParentType, ContextType>;
   createdAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   currency?: Resolver<Maybe<ResolversTypes['Currency']>, ParentType, ContextType>;
   discount?: Resolver<Maybe<ResolversTypes['Money']>, ParentType, ContextType>;
   dueDate?: Resolver<Maybe<ResolversTypes['Date']>, ParentType, ContextType>;
+  exchangeRate?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   issueDate?: Resolver<Maybe<ResolversTypes['Date']>, ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['InvoiceKind'], ParentType, ContextType>;
   lineItems?: Resolver<Array<ResolversTypes['LineItem']>, ParentType, ContextType>;
+  memo?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   number?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   order?: Resolver<Maybe<ResolversTypes['Order']>, ParentType, ContextType>;
   paidAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  paymentTerms?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  payments?: Resolver<Maybe<Array<ResolversTypes['InvoicePayment']>>, ParentType, ContextType>;
   raw?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
   source?: Resolver<ResolversTypes['ProviderRef'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['InvoiceStatus'], ParentType, ContextType>;
@@ -1103,6 +1143,13 @@ export type InvoiceConnectionResolvers<ContextType = RequestContext, ParentType 
 export type InvoiceEdgeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['InvoiceEdge'] = ResolversParentTypes['InvoiceEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Invoice'], ParentType, ContextType>;
+};
+
+export type InvoicePaymentResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['InvoicePayment'] = ResolversParentTypes['InvoicePayment']> = {
+  amount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  date?: Resolver<Maybe<ResolversTypes['Date']>, ParentType, ContextType>;
+  method?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  remoteId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
 export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSON'], any> {
@@ -1265,6 +1312,7 @@ export type Resolvers<ContextType = RequestContext> = {
   InvoiceChange?: InvoiceChangeResolvers<ContextType>;
   InvoiceConnection?: InvoiceConnectionResolvers<ContextType>;
   InvoiceEdge?: InvoiceEdgeResolvers<ContextType>;
+  InvoicePayment?: InvoicePaymentResolvers<ContextType>;
   JSON?: GraphQLScalarType;
   LineItem?: LineItemResolvers<ContextType>;
   Money?: MoneyResolvers<ContextType>;
