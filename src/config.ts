@@ -48,6 +48,15 @@ export const DEFAULT_LIMITS = {
   redisConnectTimeoutMs: 2_000,
   /** How often an open subscription socket's API key or JWT is checked again (revoked/expired → closed). */
   credentialRecheckMs: 30_000,
+  /**
+   * Longest a whole GraphQL answer is served from the response cache (0 disables it). Change events
+   * evict earlier; never longer than the shortest record or list-page TTL.
+   */
+  responseCacheTtlSeconds: 30,
+  /** In-process bound of the response cache (sum of stored answer sizes, per replica). */
+  responseCacheMaxBytes: 64 * 1024 * 1024,
+  /** Answers larger than this are not stored. */
+  responseCacheMaxEntryBytes: 2 * 1024 * 1024,
 } as const;
 
 export type GatewayLimits = { -readonly [K in keyof typeof DEFAULT_LIMITS]: number };

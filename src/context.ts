@@ -3,8 +3,10 @@
 import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import type { Connector } from '../connectors/sdk/types.ts';
+import type { EntityType } from '../connectors/sdk/models.ts';
 import type { ConnectorContexts } from './upstream/connector-context.ts';
 import type { EntityCache } from './cache/entity-cache.ts';
+import type { ResponseCache } from './cache/response-cache.ts';
 import type { CredentialStore } from './accounts/credentials.ts';
 import type { ConnectionStore } from './accounts/connections.ts';
 import type { CredentialVault } from './accounts/vault.ts';
@@ -23,6 +25,8 @@ export interface GatewayServices {
   connectors: ReadonlyMap<string, Connector>;
   upstream: UpstreamClient;
   cache: EntityCache;
+  /** Whole answers of record queries, evicted by change events (see response-cache.ts). */
+  responseCache: ResponseCache;
   credentials: CredentialStore;
   /** Runtime-created connections and the status channel. */
   connections: ConnectionStore;
@@ -42,6 +46,11 @@ export class RequestContext {
   readonly loaders: RequestLoaders;
   /** Errors of one provider that do not void the whole answer (partial data). */
   readonly partialErrors: GraphQLError[] = [];
+  /**
+   * Set once the answer is known to be storable in the response cache: the entity types it holds.
+   * A holder, not a field: Apollo executes on a shallow clone of the context, which shares it.
+   */
+  readonly responseCache: { entities: ReadonlySet<EntityType> | null } = { entities: null };
   private readonly handles = new Map<string, ConnectionHandle>();
   private unreadableNoted = false;
 

@@ -216,6 +216,27 @@ export class EntityCache {
     });
   }
 
+  /**
+   * The current list generations of several connection × entity pairs in one round trip, starting
+   * one where none exists yet (as getPage does, so a page read afterwards is tagged with the same
+   * value). Null when the store does not answer in time.
+   */
+  async generations(tenantId: string, pairs: ReadonlyArray<{ connectionId: string; entity: EntityType }>): Promise<Array<string | null> | null> {
+    if (pairs.length === 0) return [];
+    const keys = pairs.map((p) => listGenerationKey({ tenantId, connectionId: p.connectionId }, p.entity));
+    return this.guarded('generations', null as Array<string | null> | null, async () => {
+      const got = (await this.keyv.getMany<unknown>(keys)).map((g) => (typeof g === 'string' ? g : null));
+      const missing = got.flatMap((g, i) => (g === null ? [i] : []));
+      if (missing.length > 0) {
+        const ttl = this.generationTtlMs();
+        const fresh = missing.map((i) => ({ key: keys[i] as string, value: newGeneration(), ttl }));
+        await this.keyv.setMany(fresh);
+        missing.forEach((i, n) => (got[i] = fresh[n]!.value));
+      }
+      return got;
+    });
+  }
+
   /** Starts a new list generation: every cached page of this connection and entity stops counting. */
   async invalidateLists(scope: CacheScope, entity: EntityType): Promise<void> {
     await this.guarded('page-invalidate', undefined, async () => {

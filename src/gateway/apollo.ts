@@ -9,6 +9,7 @@ import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { GraphQLError, type GraphQLSchema, type ValidationRule } from 'graphql';
 import type { Logger } from 'pino';
+import { cacheableEntities } from '../cache/response-cache.ts';
 import { scopeError } from '../callers/scopes.ts';
 import type { GatewayConfig } from '../config.ts';
 import type { RequestContext } from '../context.ts';
@@ -69,6 +70,7 @@ export async function startApollo(
       // We set no HTTP cache hints; the plugin would wrap every field resolver for nothing.
       ApolloServerPluginCacheControlDisabled(),
       partialErrorsPlugin(),
+      responseCachePlugin(),
       scopePlugin(),
       metricsPlugin(metrics),
     ],
@@ -101,6 +103,25 @@ function partialErrorsPlugin(): ApolloServerPlugin<RequestContext> {
           const extra = contextValue.partialErrors.map((e) => e.toJSON());
           const result = response.body.singleResult;
           result.errors = [...(result.errors ?? []), ...extra];
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Marks an answer the response cache may store: a query over records only, answered without any
+ * error or extension (partial answers and per-request extensions are never replayed).
+ */
+function responseCachePlugin(): ApolloServerPlugin<RequestContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ response, contextValue, schema, document, operation }) {
+          if (!contextValue || !document || !operation || response.body.kind !== 'single') return;
+          const result = response.body.singleResult;
+          if (result.errors?.length || result.extensions || contextValue.partialErrors.length) return;
+          contextValue.responseCache.entities = cacheableEntities(schema, document, operation);
         },
       };
     },

@@ -3,6 +3,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import type { Authenticate } from '../callers/authenticate.ts';
+import type { Principal } from '../callers/tenants.ts';
+import type { PendingStore } from '../cache/response-cache.ts';
 import type { HttpAnswer } from '../accounts/connect/flow.ts';
 import type { KvStore } from '../cache/store.ts';
 import { RequestContext, type GatewayServices } from '../context.ts';
@@ -92,16 +94,37 @@ export function createRequestListener(deps: RouteDeps): (req: IncomingMessage, r
 
 /** GraphQL over HTTP through Apollo, with the body limit, a per-request context and the client's disconnect as abort. */
 function graphqlHandler({ services, apollo, authenticate }: RouteDeps): Handler {
-  const { config } = services;
+  const { config, responseCache } = services;
   return async (req, res, url) => {
     // Read per request: limits may be changed on a running gateway (tests shorten the deadline).
     const { maxBodyBytes, requestDeadlineMs } = config.limits;
     let body: unknown;
+    let caller: { principal?: Principal; error?: unknown } | null = null;
+    let pending: PendingStore | null = null;
     if (req.method === 'POST') {
       const raw = await readBody(req, maxBodyBytes);
       if (raw === null)
         return sendJson(res, 413, { errors: [{ message: `request body exceeds ${maxBodyBytes} bytes`, extensions: { code: 'BAD_USER_INPUT' } }] });
       const type = req.headers['content-type'] ?? '';
+      if (type.includes('json') && responseCache.enabled) {
+        // Authenticate once, here: the key depends on who asks, and Apollo's context reuses the outcome.
+        caller = await authenticate(req.headers.authorization).then(
+          (principal) => ({ principal }),
+          (error: unknown) => ({ error }),
+        );
+        const principal = caller.principal;
+        if (principal && !principal.tenant.runtimeConnectionsUnreadable) {
+          const who = { tenantId: principal.tenant.id, scopes: principal.scopes, connections: principal.tenant.connections };
+          const key = responseCache.keyFor(who, req.headers.accept, raw);
+          const hit = await responseCache.lookup(key, who.tenantId);
+          if (hit) {
+            res.writeHead(200, { 'content-type': hit.contentType, 'x-response-cache': 'HIT', ...CORS_HEADERS });
+            res.end(hit.body);
+            return;
+          }
+          pending = await responseCache.prepare(key, who);
+        }
+      }
       if (type.includes('json')) {
         try {
           body = raw.length ? JSON.parse(raw.toString('utf8')) : undefined;
@@ -113,6 +136,7 @@ function graphqlHandler({ services, apollo, authenticate }: RouteDeps): Handler 
     const headers = new HeaderMap();
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
 
+    let rc: RequestContext | undefined;
     const abort = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) abort.abort(new Error('client closed the connection'));
@@ -120,12 +144,19 @@ function graphqlHandler({ services, apollo, authenticate }: RouteDeps): Handler 
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: (req.method ?? 'GET').toUpperCase(), headers, search: url.search, body },
       context: async () => {
-        const rc = new RequestContext(services, await authenticate(req.headers.authorization), abort.signal, Date.now() + requestDeadlineMs);
+        if (caller?.error !== undefined) throw caller.error;
+        const principal = caller?.principal ?? (await authenticate(req.headers.authorization));
+        rc = new RequestContext(services, principal, abort.signal, Date.now() + requestDeadlineMs);
         rc.publicBase = publicBaseOf(req, config.publicUrl);
         return rc;
       },
     });
     const outHeaders: Record<string, string> = Object.fromEntries(result.headers);
+    const entities = rc?.responseCache.entities;
+    if (pending && entities && (result.status ?? 200) === 200 && result.body.kind === 'complete') {
+      responseCache.save(pending, entities, result.body.string, outHeaders['content-type'] ?? 'application/json; charset=utf-8');
+      outHeaders['x-response-cache'] = 'MISS';
+    }
     if (result.status === 401) outHeaders['www-authenticate'] = 'Bearer realm="switchboard"';
     res.writeHead(result.status ?? 200, { ...outHeaders, ...CORS_HEADERS });
     if (result.body.kind === 'complete') res.end(result.body.string);

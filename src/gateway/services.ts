@@ -12,6 +12,7 @@ import { TenantDirectory } from '../callers/tenants.ts';
 import { TokenManager } from '../accounts/token-manager.ts';
 import { CredentialVault, createVaultStore, type MasterKeyring } from '../accounts/vault.ts';
 import { EntityCache } from '../cache/entity-cache.ts';
+import { ResponseCache } from '../cache/response-cache.ts';
 import { createKvStore, type KvStore } from '../cache/store.ts';
 import { ConfigError, type GatewayConfig } from '../config.ts';
 import { ConnectorContexts } from '../upstream/connector-context.ts';
@@ -79,6 +80,13 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
     opTimeoutMs: limits.cacheOpTimeoutMs,
     onError: (err, op) => log.debug({ op, err: String(err) }, 'cache operation failed; treated as a miss'),
   });
+  const ttl = config.cacheTtlSeconds;
+  const responseCache = new ResponseCache(cache, metrics, {
+    // An answer must not outlive the records and list pages it was built from.
+    ttlSeconds: Math.min(limits.responseCacheTtlSeconds, ttl.Contact, ttl.Invoice, ttl.Order, ttl.listPage),
+    maxBytes: limits.responseCacheMaxBytes,
+    maxEntryBytes: limits.responseCacheMaxEntryBytes,
+  });
   const onRedisError = (what: string) => (err: unknown) => log.warn({ err: String(err) }, `${what}: Redis error`);
   const connections: ConnectionStore = config.redisUrl
     ? new RedisConnectionStore(config.redisUrl, `${config.keyPrefix}:conn`, onRedisError('connection store'))
@@ -128,6 +136,7 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
     connectors,
     upstream,
     cache,
+    responseCache,
     credentials,
     connections,
     vault,
