@@ -31,7 +31,7 @@ export class Metrics {
 
   readonly cacheRequests = new Counter({
     name: 'switchboard_cache_requests_total',
-    help: 'Entity and list-page cache lookups, by result (hit, miss, error).',
+    help: 'Cache lookups by kind (entity, raw, part, page, response) and result (hit, miss, stale, error).',
     labelNames: ['kind', 'result'] as const,
     registers: [this.registry],
   });
