@@ -142,13 +142,14 @@ export async function xeroGet<T>(ctx: ConnectorContext, request: XeroGet): Promi
 }
 
 /**
- * The If-Modified-Since value: the UTC instant to the second, rounded down so a record changed
+ * The If-Modified-Since value, ISO-8601 UTC as the official xero-node SDK sends it: to the second,
+ * rounded down so a record changed
  * at `since` itself is included (Xero compares whole seconds of UpdatedDateUTC).
  */
 export function ifModifiedSince(since: string): string {
   const ms = Date.parse(since);
   if (Number.isNaN(ms)) throw new TypeError(`filter.updatedSince is not an ISO-8601 instant: ${since}`);
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19);
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString();
 }
 
 export const isGuid = (id: string): boolean => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
