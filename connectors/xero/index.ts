@@ -10,18 +10,10 @@ import { defineConnector } from '../sdk/define.ts';
 import { ConnectorError } from '../sdk/errors.ts';
 import type { ContactModel, InvoiceModel } from '../sdk/models.ts';
 import type { ConnectGrant, ConnectorContext, EntityLoader, GrantedConnection, ListArgs, ListPage, QueryValue } from '../sdk/types.ts';
-import { ACCOUNTING, DEFAULT_PAGE_SIZE, MAX_IDS, MAX_PAGE_SIZE, TENANT_SETTING, chunks, isGuid, xeroGet } from './client.ts';
+import { ACCOUNTING, DEFAULT_PAGE_SIZE, MAX_IDS, MAX_PAGE_SIZE, chunks, isGuid, xeroGet } from './client.ts';
 import { mapContact, mapInvoice, type MapOptions, type XeroContact, type XeroInvoice } from './mappers.ts';
-import { SIGNATURE_HEADER, xeroWebhooks } from './webhooks.ts';
-
-/** Connection settings the connect flow stores (all learnt from Xero, none typed by the tenant). */
-export const SETTINGS = {
-  tenant: TENANT_SETTING,
-  connection: 'xeroConnectionId',
-  authEvent: 'xeroAuthEventId',
-  baseCurrency: 'baseCurrency',
-  shortCode: 'shortCode',
-} as const;
+import { SETTINGS, xeroManifest } from './manifest.ts';
+import { xeroWebhooks } from './webhooks.ts';
 
 type Resource = 'Contacts' | 'Invoices';
 
@@ -224,50 +216,10 @@ async function afterConnect(grant: ConnectGrant, ctx: ConnectorContext): Promise
 }
 
 export const xero = defineConnector({
-  manifest: {
-    id: 'xero',
-    displayName: 'Xero',
-    auth: {
-      oauth2: {
-        authorizationUrl: 'https://login.xero.com/identity/connect/authorize',
-        tokenUrl: 'https://identity.xero.com/connect/token',
-        // DELETE /connections/{id} for this organisation; the refresh token is revoked with the last one.
-        revocation: {
-          type: 'remove-connection',
-          removePath: '/connections/{xeroConnectionId}',
-          grantSetting: SETTINGS.authEvent,
-          url: 'https://identity.xero.com/connect/revocation',
-        },
-        // Granular scopes (required for apps created from 2 March 2026); offline_access for a refresh token.
-        scopes: ['openid', 'profile', 'email', 'offline_access', 'accounting.contacts.read', 'accounting.invoices.read', 'accounting.settings.read'],
-        scopeSeparator: ' ',
-        pkce: true,
-        clientAuth: 'client_secret_basic',
-        grants: ['authorization_code'],
-        refreshTokenRotation: 'always',
-      },
-    },
-    // Paths are under the API host: /api.xro/2.0/… for the Accounting API, /connections for tenants.
-    defaultBaseUrl: 'https://api.xero.com',
-    maxBatchSize: { Contact: MAX_IDS, Invoice: MAX_IDS },
-    maxConcurrency: 5,
-    maxPageSize: MAX_PAGE_SIZE,
-    entities: ['Contact', 'Invoice'],
-    rateLimits: {
-      windows: [
-        { requests: 60, windowMs: 60_000 },
-        { requests: 5000, windowMs: 86_400_000 },
-      ],
-      concurrency: 5,
-      notes:
-        'Per organisation (connection): 60 calls a minute, 5,000 a day, 5 in flight (X-MinLimit-Remaining, X-DayLimit-Remaining). App-wide: 10,000 calls a minute across organisations (X-AppMinLimit-Remaining), not enforced by the per-connection budget: a 429 with X-Rate-Limit-Problem: appminute is retried after its Retry-After.',
-    },
-    events: { source: 'webhooks' },
-    webhooks: { toleranceSeconds: null, signatureHeader: SIGNATURE_HEADER, timestampHeader: null, acknowledge: 'empty' },
-  },
+  manifest: xeroManifest,
   loaders: { Contact: contacts, Invoice: invoices },
   webhooks: xeroWebhooks,
   auth: { afterConnect },
 });
 
-export { DEFAULT_PAGE_SIZE };
+export { DEFAULT_PAGE_SIZE, SETTINGS };
