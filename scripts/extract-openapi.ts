@@ -11,10 +11,16 @@
 // sources.json must say where each file comes from ({ "<file>": { repository, path, commit?, snapshot } });
 // that, with the input's SHA-256, becomes the extract's `info.x-extract` header. Deterministic:
 // the same input always gives byte-identical output.
+//
+// Selective mode, for large official files (Xero's accounting spec is 926 KB of YAML): a
+// sources.json entry with `input` names the file to read (JSON or YAML) and `paths` (or, for
+// OpenAPI 3.1 `webhooks`, `webhooks`) the operations to keep; the extract then holds only those and
+// the components they reach through $ref, written to the entry's own (JSON) file name.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -28,6 +34,12 @@ export interface SpecSource {
   commit?: string;
   /** The day the input file was taken (YYYY-MM-DD). */
   snapshot: string;
+  /** Selective mode: the input file in <input-dir> (.json, .yaml or .yml) when it is not the entry's name. */
+  input?: string;
+  /** Selective mode: the paths to keep (every other path, and every component none of them reaches, goes). */
+  paths?: string[];
+  /** Selective mode for OpenAPI 3.1 webhook documents: the webhooks to keep. */
+  webhooks?: string[];
 }
 
 /** What happens to a key of one kind of OpenAPI object. */
@@ -219,6 +231,7 @@ export function extractSchema(spec: Json): JsonObject {
       info: (v, a) => object('info', { ...PROSE, title: 'keep', version: 'keep', termsOfService: 'drop', contact: 'drop', license: 'drop' }, v, a),
       servers: listOf(server),
       paths: mapOf(pathItem),
+      webhooks: mapOf(pathItem),
       components,
       security: 'keep',
       tags: 'drop',
@@ -228,9 +241,79 @@ export function extractSchema(spec: Json): JsonObject {
   );
 }
 
+/** Every `#/components/<kind>/<name>` reference under `node`. */
+function refsIn(node: Json, out: Set<string>): Set<string> {
+  if (Array.isArray(node)) for (const v of node) refsIn(v, out);
+  else if (isObject(node)) {
+    for (const [k, v] of Object.entries(node)) {
+      if (k === '$ref' && typeof v === 'string' && v.startsWith('#/components/')) out.add(v);
+      else refsIn(v, out);
+    }
+  }
+  return out;
+}
+
+/**
+ * Keeps the listed paths (and webhooks) and the components they reach, transitively; security
+ * schemes stay. A listed path the document lacks stops the extraction.
+ */
+export function selectOperations(spec: Json, keep: { paths?: string[]; webhooks?: string[] }): JsonObject {
+  const doc = expectObject(spec, '#');
+  const out: JsonObject = { ...doc };
+  for (const kind of ['paths', 'webhooks'] as const) {
+    const wanted = keep[kind];
+    if (!wanted) {
+      if (kind === 'webhooks') delete out.webhooks;
+      else out.paths = {};
+      continue;
+    }
+    const all = expectObject(doc[kind] ?? {}, `#/${kind}`);
+    const picked: JsonObject = {};
+    for (const name of wanted) {
+      if (!(name in all)) throw new ExtractError(`#/${kind}: no ${JSON.stringify(name)} in the input (have ${Object.keys(all).length} ${kind})`);
+      picked[name] = all[name] as Json;
+    }
+    out[kind] = picked;
+  }
+  const components = isObject(doc.components) ? doc.components : {};
+  const reached = new Set<string>();
+  const pending = [...refsIn({ paths: out.paths ?? {}, webhooks: out.webhooks ?? {} } as Json, new Set())];
+  while (pending.length) {
+    const ref = pending.pop() as string;
+    if (reached.has(ref)) continue;
+    reached.add(ref);
+    const [, , kind, name] = ref.split('/');
+    const target = isObject(components[kind ?? ''] as Json)
+      ? (components[kind ?? ''] as JsonObject)[
+          decodeURIComponent(name ?? '')
+            .replace(/~1/g, '/')
+            .replace(/~0/g, '~')
+        ]
+      : undefined;
+    if (target === undefined) throw new ExtractError(`${ref}: referenced but not defined`);
+    for (const r of refsIn(target, new Set())) if (!reached.has(r)) pending.push(r);
+  }
+  const pruned: JsonObject = {};
+  for (const [kind, entries] of Object.entries(components)) {
+    if (kind === 'securitySchemes') {
+      pruned[kind] = entries;
+      continue;
+    }
+    if (!isObject(entries)) continue;
+    const kept = Object.fromEntries(
+      Object.entries(entries).filter(([name]) => reached.has(`#/components/${kind}/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`)),
+    );
+    if (Object.keys(kept).length) pruned[kind] = kept;
+  }
+  out.components = pruned;
+  return out;
+}
+
 /** The extract of one official file, with a header naming its source and the input's digest. */
 export function extractFile(input: string, source: SpecSource): string {
-  const extract = extractSchema(JSON.parse(input) as Json);
+  const parsed = (/\.ya?ml$/i.test(source.input ?? '') ? parseYaml(input, { maxAliasCount: -1 }) : JSON.parse(input)) as Json;
+  const selected = source.paths || source.webhooks ? selectOperations(parsed, { paths: source.paths, webhooks: source.webhooks }) : parsed;
+  const extract = extractSchema(selected);
   const info = expectObject(extract.info ?? {}, '#/info');
   info['x-extract'] = {
     source: {
@@ -242,6 +325,15 @@ export function extractFile(input: string, source: SpecSource): string {
     },
     generator: 'scripts/extract-openapi.ts',
     removed: 'descriptions, summaries, examples, titles, tags, external docs, vendor extensions other than rate-limit exemptions',
+    ...(source.paths || source.webhooks
+      ? {
+          kept: {
+            ...(source.paths ? { paths: source.paths } : {}),
+            ...(source.webhooks ? { webhooks: source.webhooks } : {}),
+            components: 'those the kept operations reach',
+          },
+        }
+      : {}),
   };
   extract.info = info;
   return `${JSON.stringify(extract, null, 2)}\n`;
@@ -265,6 +357,16 @@ function main(argv: string[]): void {
     process.exit(2);
   }
   const sources = readSources(outputDir);
+  const selective = Object.entries(sources).filter(([, s]) => s.input);
+  if (selective.length > 0) {
+    for (const [name, source] of selective) {
+      const input = readFileSync(join(inputDir, source.input as string), 'utf8');
+      const output = extractFile(input, source);
+      writeFileSync(join(outputDir, name), output);
+      console.log(`${source.input} → ${name}: ${input.length} → ${output.length} bytes`);
+    }
+    return;
+  }
   const inputs = readdirSync(inputDir)
     .filter((f) => f.endsWith('.json') && f !== 'sources.json')
     .sort();

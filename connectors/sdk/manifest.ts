@@ -15,12 +15,23 @@ const httpsTemplate = z.string().regex(/^https:\/\/\S+$/, 'an https URL (may hol
  * - `account-deauthorize`: POST `client_id` + the connected account (a connection setting, under
  *   `accountParam`) with the app's secret as bearer (Stripe Connect); skipped while another
  *   connection uses the same account, since it unlinks the whole account;
+ * - `remove-connection`: one grant reaches several provider accounts (Xero organisations), each a
+ *   connection: `DELETE <removePath>` on the connection's API base URL with its access token
+ *   (`{setting}` placeholders filled from its settings) takes this account out of the grant; once no
+ *   other connection made by the same grant (same `grantSetting` value) is left, the refresh token
+ *   is revoked at `url` (RFC 7009);
  * - `none`.
  */
 const revocationSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('rfc7009'), url: httpsTemplate }),
   z.object({ type: z.literal('token-in-path'), url: httpsTemplate }),
   z.object({ type: z.literal('account-deauthorize'), url: httpsTemplate, accountSetting: z.string().min(1), accountParam: z.string().min(1) }),
+  z.object({
+    type: z.literal('remove-connection'),
+    removePath: z.string().regex(/^\/\S*$/, 'a path on the API host, starting with /'),
+    grantSetting: z.string().min(1),
+    url: httpsTemplate,
+  }),
   z.object({ type: z.literal('none') }),
 ]);
 
@@ -134,6 +145,12 @@ export const manifestSchema = z.object({
       .regex(/^[a-z0-9-]+$/, 'a lower-case header name')
       .nullable(),
     toleranceSeconds: z.number().int().positive().nullable(),
+    /**
+     * How the webhook route acknowledges an accepted delivery: 'json' (default) answers 200 with
+     * `{received, …}`; 'empty' answers 200 with no body, for providers that refuse one (Xero's
+     * Intent-to-Receive check fails on a response with a body).
+     */
+    acknowledge: z.enum(['json', 'empty']).optional(),
   }),
 });
 

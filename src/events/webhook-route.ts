@@ -106,5 +106,10 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
     return sendJson(res, 503, { error: 'the event store is unavailable; retry later' }, { 'retry-after': String(RETRY_AFTER_SECONDS) });
   }
   if (unrouted) services.log.info({ connector: connectorId, unrouted }, 'webhook events for accounts without a connection here were dropped');
+  if (connector!.manifest.webhooks.acknowledge === 'empty') {
+    res.writeHead(200, { 'content-length': '0' });
+    res.end();
+    return;
+  }
   return sendJson(res, 200, { received: events.value.length, ...(target.kind === 'app' || unrouted ? { routed: items.length, unrouted } : {}) });
 }

@@ -470,7 +470,9 @@ export class ConnectFlow {
     return oauthConfiguration({
       authorizationEndpoint: app.authorizationUrl,
       tokenEndpoint: app.tokenUrl,
-      ...(app.mode.revocation.type === 'rfc7009' && app.revocationUrl ? { revocationEndpoint: app.revocationUrl } : {}),
+      ...((app.mode.revocation.type === 'rfc7009' || app.mode.revocation.type === 'remove-connection') && app.revocationUrl
+        ? { revocationEndpoint: app.revocationUrl }
+        : {}),
       clientId: app.clientId,
       clientSecret: app.clientSecret,
       clientAuth: app.mode.clientAuth,
@@ -624,6 +626,7 @@ export class ConnectFlow {
       stored,
       connections: this.deps.connections,
       oauthConfig: () => this.oauthConfig(app),
+      apiBaseUrl: connection.baseUrl ?? this.deps.config.providers[connection.provider]?.baseUrl ?? this.connector(connection.provider).manifest.defaultBaseUrl,
       signal: AbortSignal.timeout(this.deps.config.limits.upstreamAttemptTimeoutMs),
     });
   }

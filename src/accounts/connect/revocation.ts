@@ -15,7 +15,20 @@ export interface RevocationRequest {
   stored: TokenRecord;
   connections: Pick<ConnectionStore, 'bySetting'>;
   oauthConfig: () => client.Configuration;
+  /** The connection's API base URL (its own, the operator's override, or the manifest's default). */
+  apiBaseUrl: string;
   signal: AbortSignal;
+}
+
+/** `{name}` placeholders filled from the connection's settings; undefined when one is missing. */
+function fillFromSettings(template: string, settings: Record<string, unknown>): string | undefined {
+  let missing = false;
+  const filled = template.replace(/\{(\w+)\}/g, (_m, name: string) => {
+    const v = settings[name];
+    if (typeof v !== 'string' || v === '') missing = true;
+    return encodeURIComponent(String(v ?? ''));
+  });
+  return missing ? undefined : filled;
 }
 
 /** Revokes at the provider; throws when the provider does not confirm (the caller deletes the credentials anyway). */
@@ -48,6 +61,28 @@ export async function revokeAtProvider(r: RevocationRequest): Promise<Revocation
         signal,
       });
       if (!res.ok) throw new Error(`revocation answered ${res.status}`);
+      return 'revoked';
+    }
+    case 'remove-connection': {
+      const path = fillFromSettings(revocation.removePath, connection.settings);
+      if (!path) return 'unsupported';
+      const grant = connection.settings[revocation.grantSetting];
+      const sharing = typeof grant === 'string' ? await r.connections.bySetting(connection.provider, revocation.grantSetting, grant) : [];
+      const last = !sharing.some((c) => c.id !== connection.id);
+      const url = new URL(path.replace(/^\//, ''), r.apiBaseUrl.endsWith('/') ? r.apiBaseUrl : `${r.apiBaseUrl}/`).toString();
+      const remove = (token: string) => fetch(url, { method: 'DELETE', headers: { authorization: `Bearer ${token}` }, signal });
+      let res = await remove(stored.accessToken);
+      let refreshToken = stored.refreshToken;
+      // An expired access token: renew it, but only when no other connection shares the grant, since
+      // the refresh rotates the token the others hold (and this one is revoked right after).
+      if (res.status === 401 && last && refreshToken) {
+        const renewed = await client.refreshTokenGrant(r.oauthConfig(), refreshToken);
+        if (typeof renewed.refresh_token === 'string') refreshToken = renewed.refresh_token;
+        res = await remove(renewed.access_token);
+      }
+      // 404: the account already left the grant at the provider, which is what we wanted.
+      if (res.status !== 204 && res.status !== 200 && res.status !== 404) throw new Error(`removing the connection answered ${res.status}`);
+      if (last && refreshToken) await client.tokenRevocation(r.oauthConfig(), refreshToken, { token_type_hint: 'refresh_token' });
       return 'revoked';
     }
     case 'none':
