@@ -109,6 +109,8 @@ export interface ConformanceTarget {
   startEmulator: (options: ProviderEmulatorOptions) => Promise<EmulatorHandle>;
   /** A credential the emulator accepts. */
   token: string;
+  /** The connection's settings every suite context carries (a company id the API path needs). */
+  settings?: Record<string, unknown>;
   /** Emulator options for the suite (small scale keeps it fast). */
   emulatorOptions?: Partial<ProviderEmulatorOptions>;
   /** Per entity: ids that exist in the seeded data (at least 3) and one that does not. */
@@ -151,7 +153,7 @@ export function runConformanceSuite(target: ConformanceTarget): void {
     const scope: SuiteScope = {
       target,
       emulator,
-      ctx: (extra = {}) => createTestContext({ connector, baseUrl: emulator().url, token: target.token, ...extra }),
+      ctx: (extra = {}) => createTestContext({ connector, baseUrl: emulator().url, token: target.token, settings: target.settings, ...extra }),
     };
     const { groups } = target;
     group('manifest', groups.manifest, () => manifestCases(target));
@@ -320,7 +322,7 @@ const faultCases: EntityCases = (scope, entity, loader) => {
 
 const authCases: EntityCases = ({ target, emulator }, entity, loader) => {
   it('maps a bad credential to UPSTREAM_UNAUTHORIZED', async () => {
-    const bad = createTestContext({ connector: target.connector, baseUrl: emulator().url, token: 'definitely-not-valid' });
+    const bad = createTestContext({ connector: target.connector, baseUrl: emulator().url, token: 'definitely-not-valid', settings: target.settings });
     await expect(loader.list({ first: 2, filter: {} }, bad)).rejects.toMatchObject({ code: 'UPSTREAM_UNAUTHORIZED' });
     await expect(settle(loader.byIds(knownOf(target, entity).slice(0, 1), bad))).resolves.toMatchObject({ code: 'UPSTREAM_UNAUTHORIZED' });
   });
