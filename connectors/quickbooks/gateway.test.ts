@@ -3,7 +3,8 @@
 // tenant isolation between two companies, signed notifications in both formats from the emulator
 // through POST /webhooks/quickbooks/<connection> to graphql-ws subscribers, and the OAuth connect
 // flow end to end: realmId from the callback and the home currency read by auth.afterConnect, the
-// new connection serving data with its OAuth token, and disconnect revoking the grant at Intuit.
+// new connection serving data with its OAuth token, a 401 AuthenticationFailed renewing the token
+// (rotating the refresh token), and disconnect revoking the grant at Intuit.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../../src/callers/tenants.ts';
@@ -238,6 +239,21 @@ describe('QuickBooks through the gateway', () => {
     expect(read.data!.node?.name).toBeTruthy();
     // The call carried the OAuth access token, not the stack's static one.
     expect(emulator.requests().some((r) => r.credential !== null && r.credential !== 'qbo_test_access_token_switchboard_0000000000')).toBe(true);
+
+    // An expired access token: QuickBooks answers 401 AuthenticationFailed (3200); the gateway
+    // renews with the refresh token (which rotates) and re-sends once.
+    emulator.oauth.configure({ expireAllAccessTokens: true });
+    const refreshesBefore = emulator.oauth.book.successfulGrants('refresh_token');
+    const renewed = await stack.query<{ node: { id: string; name: string | null } | null }>(
+      'query ($id: ID!) { node(id: $id) { id ... on Contact { name } } }',
+      {
+        id: encodeId('Contact', connectionId, '2'),
+      },
+    );
+    expect(renewed.errors).toBeUndefined();
+    expect(renewed.data!.node?.name).toBeTruthy();
+    expect(emulator.oauth.book.successfulGrants('refresh_token')).toBe(refreshesBefore + 1);
+    expect(emulator.requests().some((r) => r.status === 401)).toBe(true);
 
     const disconnected = await stack.query<{ disconnect: { revokedAtProvider: boolean } }>(
       'mutation ($id: ID!) { disconnect(connectionId: $id) { revokedAtProvider } }',
