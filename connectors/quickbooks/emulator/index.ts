@@ -151,7 +151,7 @@ export async function startEmulator(options: QboEmulatorOptions): Promise<QboEmu
       webhooks: {
         setTarget: (input) => delivery.sender.setTarget(input),
         describeTarget: () => delivery.sender.describeTarget(),
-        state: () => ({ ...delivery.sender.state(), format: delivery.format }),
+        state: () => delivery.sender.state(),
         deliveries: () => delivery.sender.deliveries(),
       },
       oauth,
