@@ -3,6 +3,7 @@
 import { hubspotDemo } from './hubspot/demo.ts';
 import { startEmulator as startHubspotEmulator } from './hubspot/emulator/index.ts';
 import { hubspot } from './hubspot/index.ts';
+import { quickbooksRegistration } from './quickbooks/registration.ts';
 import type { RegisteredConnector } from './sdk/registration.ts';
 import type { Connector } from './sdk/types.ts';
 import { shopifyRegistration } from './shopify/registration.ts';
@@ -20,6 +21,7 @@ export const CONNECTORS: readonly RegisteredConnector[] = [
   shopifyRegistration,
   woocommerceRegistration,
   xeroRegistration,
+  quickbooksRegistration,
 ];
 
 export function connectorMap(): Map<string, Connector> {

@@ -109,7 +109,7 @@ export interface ConformanceTarget {
   startEmulator: (options: ProviderEmulatorOptions) => Promise<EmulatorHandle>;
   /** A credential the emulator accepts. */
   token: string;
-  /** Connection settings every suite call carries (the provider account a multi-account grant reaches). */
+  /** Connection settings every suite call carries (a company id the API path needs, or the account a multi-account grant reaches). */
   settings?: Record<string, unknown>;
   /** Emulator options for the suite (small scale keeps it fast). */
   emulatorOptions?: Partial<ProviderEmulatorOptions>;

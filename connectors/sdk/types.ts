@@ -46,6 +46,8 @@ export interface UpstreamRequest {
   json?: unknown;
   /** ... or a form body (application/x-www-form-urlencoded, Stripe style). */
   form?: Record<string, QueryValue>;
+  /** ... or a text body sent as-is (QuickBooks' query endpoint takes the query as `application/text`). */
+  text?: { contentType: string; body: string };
   headers?: Record<string, string>;
   /** Metric label, e.g. "contacts.batchRead". Low cardinality: never an id. */
   operation: string;

@@ -258,6 +258,9 @@ export class UpstreamClient {
       appendParams(params, request.form);
       body = params.toString();
       headers['content-type'] = 'application/x-www-form-urlencoded';
+    } else if (request.text !== undefined) {
+      body = request.text.body;
+      headers['content-type'] = request.text.contentType;
     }
 
     const started = performance.now();
