@@ -138,13 +138,15 @@ function requestLogPlugin(): ApolloServerPlugin<RequestContext> {
   return {
     async requestDidStart() {
       return {
-        async willSendResponse({ response, operation, operationName, contextValue }) {
-          const info = contextValue ? requestInfo(contextValue) : undefined;
+        async didResolveOperation({ operation, operationName, contextValue }) {
+          const info = requestInfo(contextValue.signal);
+          if (!info || !operation) return;
+          info.operationType = operation.operation;
+          info.operationName = operationName ?? undefined;
+        },
+        async willSendResponse({ response, contextValue }) {
+          const info = contextValue ? requestInfo(contextValue.signal) : undefined;
           if (!info) return;
-          if (operation) {
-            info.operationType = operation.operation;
-            info.operationName = operationName ?? undefined;
-          }
           if (response.body.kind === 'single' && response.body.singleResult.errors?.length)
             info.errorCodes = response.body.singleResult.errors.map((e) => String(e.extensions?.code ?? 'UNKNOWN'));
         },

@@ -121,7 +121,8 @@ function graphqlHandler({ services, apollo, authenticate }: RouteDeps): Handler 
       httpGraphQLRequest: { method: (req.method ?? 'GET').toUpperCase(), headers, search: url.search, body },
       context: async () => {
         const rc = new RequestContext(services, await authenticate(req.headers.authorization), abort.signal, Date.now() + requestDeadlineMs);
-        linkRequestInfo(req, rc, rc.tenant.id);
+        // Keyed by the request's signal: Apollo hands plugins a shallow copy of the context, which keeps it.
+        linkRequestInfo(req, rc.signal, rc.tenant.id);
         rc.publicBase = publicBaseOf(req, config.publicUrl);
         return rc;
       },
