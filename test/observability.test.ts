@@ -336,3 +336,42 @@ describe('connection health rule', () => {
     expect((await store.read('other-tenant', 'c')).status).toBe('UNKNOWN');
   });
 });
+
+describe('dead letters as metrics see them', () => {
+  it('counts an event that cannot be processed (connection gone) as a permanent dead letter and a failed attempt', async () => {
+    const { TenantDirectory } = await import('../src/callers/tenants.ts');
+    const { EventPipeline } = await import('../src/events/pipeline.ts');
+    const { EntityCache } = await import('../src/cache/entity-cache.ts');
+    const { Keyv } = await import('keyv');
+    const metrics = new Metrics();
+    const config = defaultGatewayConfig([]);
+    const pipeline = new EventPipeline({
+      config,
+      directory: new TenantDirectory([]),
+      // Never reached: the event is refused before any connector is called.
+      contexts: null as never,
+      cache: new EntityCache(new Keyv(), null, { ttlSeconds: config.cacheTtlSeconds, opTimeoutMs: 250, onError: () => undefined }),
+      log: createLogger('silent'),
+      metrics,
+    });
+    pipeline.start();
+    try {
+      const now = new Date().toISOString();
+      await pipeline.queue.enqueue([
+        {
+          tenantId: 'gone',
+          connectionId: 'gone-stripe',
+          provider: 'stripe',
+          receivedAt: now,
+          change: { eventId: 'evt_dead', entity: 'Contact', type: 'UPDATED', remoteId: 'cus_1', occurredAt: now, version: null, model: null },
+        },
+      ]);
+      await until('the dead letter', async () => (await pipeline.deadLetters.list('gone', 10, null)).letters.length || null);
+      const text = await metrics.registry.metrics();
+      expect(sample(text, 'switchboard_dead_letters_total', { connector: 'stripe', reason: 'permanent' })).toBe(1);
+      expect(sample(text, 'switchboard_event_processing_duration_seconds_count', { connector: 'stripe', outcome: 'failed' })).toBe(1);
+    } finally {
+      await pipeline.close();
+    }
+  });
+});
