@@ -76,6 +76,25 @@ export const DEFAULT_EVENT_SETTINGS = {
 /** Seconds a cached record stays fresh, per entity; list pages live shorter (membership changes). */
 export const DEFAULT_CACHE_TTL_SECONDS = { Contact: 300, Invoice: 300, Order: 300, listPage: 60 } as const;
 
+/**
+ * Where /metrics is served and what it requires (docs/configuration.md, "Metrics"). From the
+ * environment: METRICS_PORT set → its own listener on METRICS_HOST (default 127.0.0.1); else
+ * METRICS_TOKEN set → the main port, with that bearer token; neither → not served (404). A fixed
+ * default port was not chosen: several replicas on one host (tests, the no-Docker topology) would
+ * collide on it. The programmatic default (no `metrics` in the config: tests, benchmarks) is open
+ * on the main port.
+ */
+export interface MetricsExposure {
+  /** Not served at all. */
+  disabled: boolean;
+  /** Bearer token /metrics requires (compared in constant time); null: none. */
+  token: string | null;
+  /** A separate listener for /metrics (then the main port does not serve it); null: the main port. 0: any free port. */
+  port: number | null;
+  /** Address the separate listener binds to. */
+  host: string;
+}
+
 /** Tenant and connection ids: they appear in Redis keys, URLs and global ids. */
 export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -219,6 +238,10 @@ export interface GatewayConfig {
   publicUrl?: string | undefined;
   /** JWT bearer tokens accepted besides API keys (unset: API keys only). */
   jwt?: JwtSettings | undefined;
+  /** Where /metrics is served and whether it needs a token; default: open on the main port (see MetricsExposure). */
+  metrics?: MetricsExposure | undefined;
+  /** OTLP/HTTP endpoint traces are exported to; unset: tracing off (the SDK is not even loaded). */
+  otlpTracesEndpoint?: string | undefined;
   events: {
     /** Worker concurrency per replica. */
     workerConcurrency: number;
@@ -286,6 +309,11 @@ const envSchema = z.object({
   SWITCHBOARD_JWT_AUDIENCE: z.string().min(1).optional(),
   SWITCHBOARD_JWT_JWKS_URL: z.url().optional(),
   SWITCHBOARD_JWT_TENANT_CLAIM: z.string().min(1).default('tenant'),
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
 });
 export type Env = z.infer<typeof envSchema>;
 
@@ -316,9 +344,18 @@ export function jwtSettingsFromEnv(e: Env): JwtSettings | undefined {
 }
 
 /** The environment's overrides of the defaults (limits, cache TTL), as config fields: main.ts passes them to defaultGatewayConfig. */
-export function overridesFromEnv(e: Env): Pick<GatewayConfig, 'limits' | 'cacheTtlSeconds'> {
+export function overridesFromEnv(e: Env): Pick<GatewayConfig, 'limits' | 'cacheTtlSeconds' | 'metrics' | 'otlpTracesEndpoint'> {
   const t = e.CACHE_TTL_SECONDS;
+  const base = e.OTEL_EXPORTER_OTLP_ENDPOINT?.replace(/\/+$/, '');
   return {
+    metrics: {
+      disabled: e.METRICS_PORT === undefined && !e.METRICS_TOKEN,
+      token: e.METRICS_TOKEN ?? null,
+      port: e.METRICS_PORT ?? null,
+      host: e.METRICS_HOST,
+    },
+    // As the OpenTelemetry spec reads these two: the signal-specific one is used as given.
+    otlpTracesEndpoint: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (base ? `${base}/v1/traces` : undefined),
     limits: { ...DEFAULT_LIMITS, requestDeadlineMs: e.REQUEST_DEADLINE_MS, upstreamAttemptTimeoutMs: e.UPSTREAM_TIMEOUT_MS },
     cacheTtlSeconds:
       t === undefined ? { ...DEFAULT_CACHE_TTL_SECONDS } : { Contact: t, Invoice: t, Order: t, listPage: Math.min(t, DEFAULT_CACHE_TTL_SECONDS.listPage) },

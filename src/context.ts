@@ -16,6 +16,9 @@ import type { Principal, Tenant, TenantDirectory } from './callers/tenants.ts';
 import type { ConnectionConfig, GatewayConfig } from './config.ts';
 import type { UpstreamClient } from './upstream/client.ts';
 import type { EventPipeline } from './events/pipeline.ts';
+import type { HealthStore } from './observability/health.ts';
+import type { Metrics } from './observability/metrics.ts';
+import type { Tracing } from './observability/tracing.ts';
 import { RequestLoaders, type ConnectionHandle } from './loaders/request-loaders.ts';
 
 /** Long-lived services shared by every request of one gateway. */
@@ -40,6 +43,10 @@ export interface GatewayServices {
   /** Builds the context a connector is called with (requests, the event worker, the connect flow). */
   contexts: ConnectorContexts;
   events: EventPipeline;
+  /** Per-connection health (upstream outcomes, webhook arrivals), shared by replicas on Redis. */
+  health: HealthStore;
+  metrics: Metrics;
+  tracing: Tracing;
 }
 
 export class RequestContext {

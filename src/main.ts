@@ -67,7 +67,9 @@ async function main(): Promise<void> {
   }
   if (keyring.ephemeral)
     lines.push('  Credential vault: random master key for this run (set SWITCHBOARD_MASTER_KEYS to keep credentials readable across restarts).');
-  process.stdout.write(`${lines.join('\n')}\n\n`);
+  // The human banner only on a terminal: collected output stays JSON lines (the log line above).
+  // With LOG_LEVEL=silent no JSON line is written at all, so the banner is (scripts read it).
+  if (process.stdout.isTTY || env.LOG_LEVEL === 'silent') process.stdout.write(`${lines.join('\n')}\n\n`);
 
   const shutdown = async (signal: string) => {
     log.info({ signal }, 'shutting down');

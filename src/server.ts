@@ -21,6 +21,9 @@ import { buildServices, checkStartup } from './gateway/services.ts';
 import { attachGraphqlWs } from './gateway/websocket.ts';
 import { createLogger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
+import { startMetricsListener } from './observability/metrics-endpoint.ts';
+import { withRequestLog } from './observability/request-log.ts';
+import { startTracing, type SpanExporterLike } from './observability/tracing.ts';
 
 export { bearerToken } from './callers/authenticate.ts';
 export { buildSchema, loadTypeDefs } from './gateway/apollo.ts';
@@ -29,6 +32,8 @@ export interface Gateway {
   url: string;
   port: number;
   metrics: Metrics;
+  /** The separate /metrics listener's URL, when the config asks for one. */
+  metricsUrl: string | null;
   services: GatewayServices;
   stop(): Promise<void>;
 }
@@ -40,6 +45,8 @@ export interface GatewayOptions {
   logger?: Logger;
   /** Master keys of the credential vault; default from SWITCHBOARD_MASTER_KEYS (required in production). */
   keyring?: MasterKeyring;
+  /** Export spans here instead of OTLP (tests); turns tracing on. */
+  spanExporter?: SpanExporterLike;
 }
 
 export async function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
@@ -50,7 +57,9 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const keyring = options.keyring ?? loadVaultKeyring(process.env, config.mode);
   if (keyring.ephemeral) log.warn('no SWITCHBOARD_MASTER_KEYS: runtime connections are encrypted under a random key and are unreadable after a restart');
   const metrics = new Metrics({ defaultMetrics: config.mode !== 'test' });
-  const built = await buildServices(config, { connectors, apps, credentials: options.credentials, keyring, log, metrics });
+  // Off unless configured; then the OpenTelemetry SDK is loaded here, and only here.
+  const tracing = await startTracing({ endpoint: config.otlpTracesEndpoint, exporter: options.spanExporter });
+  const built = await buildServices(config, { connectors, apps, credentials: options.credentials, keyring, log, metrics, tracing });
   const { services, kv } = built;
 
   const authenticate = createAuthenticator({
@@ -62,14 +71,21 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   });
   const schema = buildSchema();
   const depthRule = depthLimit(config.limits.maxQueryDepth);
-  const apollo = await startApollo(schema, depthRule, config, metrics, log);
-  const server = createServer(createRequestListener({ services, apollo, authenticate, metrics, kv }));
+  const apollo = await startApollo(schema, depthRule, config, metrics, log, tracing);
+  const server = createServer(withRequestLog(createRequestListener({ services, apollo, authenticate, metrics, kv }), { log, metrics, tracing }));
   const ws = attachGraphqlWs({ server, schema, depthRule, services, authenticate });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   });
+  const metricsListener = config.metrics
+    ? await startMetricsListener(metrics, config.metrics).catch(async (err: unknown) => {
+        server.close();
+        await built.close();
+        throw err;
+      })
+    : null;
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   let stopping: Promise<void> | undefined;
@@ -78,6 +94,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     url: `http://${host}:${port}/graphql`,
     port,
     metrics,
+    metricsUrl: metricsListener?.url ?? null,
     services,
     stop() {
       // Idempotent: a second stop (two signals, a test's afterAll after a failure) waits for the first.
@@ -89,6 +106,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         });
         await apollo.stop();
         await built.close();
+        await metricsListener?.close();
+        await tracing.shutdown();
       })();
       return stopping;
     },

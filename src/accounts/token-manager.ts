@@ -104,6 +104,8 @@ export interface TokenManagerOptions {
   onStatusChange?: (change: StatusChange) => void | Promise<void>;
   /** After a new access token was stored (for the connection's "last refreshed"). Errors are ignored. */
   onRefreshed?: (tenantId: string, connectionId: string, at: number) => void | Promise<void>;
+  /** A refresh failed: `rejected` when the provider refused the grant (reauth needed), `error` otherwise (metrics). */
+  onRefreshFailed?: (kind: 'rejected' | 'error') => void;
   /** Fetch used for token requests (tests; proxies). */
   fetch?: client.CustomFetch;
   now?: () => number;
@@ -170,6 +172,7 @@ export class TokenManager {
   private readonly prefix: string;
   private readonly onStatusChange: TokenManagerOptions['onStatusChange'];
   private readonly onRefreshed: TokenManagerOptions['onRefreshed'];
+  private readonly onRefreshFailed: TokenManagerOptions['onRefreshFailed'];
   private readonly fetchImpl: client.CustomFetch | undefined;
   private readonly now: () => number;
   private readonly inflight = new Map<string, Promise<string>>();
@@ -184,6 +187,7 @@ export class TokenManager {
     this.prefix = options.keyPrefix ?? 'switchboard:token';
     this.onStatusChange = options.onStatusChange;
     this.onRefreshed = options.onRefreshed;
+    this.onRefreshFailed = options.onRefreshFailed;
     this.fetchImpl = options.fetch;
     this.now = options.now ?? Date.now;
   }
@@ -310,14 +314,18 @@ export class TokenManager {
         // Another holder (e.g. one whose lease we outlived) may have rotated it meanwhile.
         const now = await this.read(tenantId, connectionId);
         if (now.refreshToken !== sentRefreshToken && now.status !== 'NEEDS_REAUTH') return this.isFresh(now) ? now.accessToken : null;
+        this.onRefreshFailed?.('rejected');
         return this.markNeedsReauth(tenantId, connectionId, fence, now, 'the provider rejected the refresh token (invalid_grant)');
       }
+      this.onRefreshFailed?.('error');
       const reason = oauthError ? `the provider answered ${oauthError}` : err instanceof Error && err.name ? `${err.name}` : 'request failed';
       throw new TokenRefreshError(tenantId, connectionId, reason, oauthError);
     }
 
-    if (typeof response.access_token !== 'string' || response.access_token === '')
+    if (typeof response.access_token !== 'string' || response.access_token === '') {
+      this.onRefreshFailed?.('error');
       throw new TokenRefreshError(tenantId, connectionId, 'the token response has no access_token');
+    }
     const now = this.now();
     const expiresIn = typeof response.expires_in === 'number' ? response.expires_in : null;
     const next: TokenRecord = {

@@ -9,6 +9,8 @@ export interface QueuedChange {
   provider: string;
   change: ChangeEvent;
   receivedAt: string;
+  /** W3C trace context of the webhook request (only when tracing is on): the worker's span continues its trace. */
+  trace?: Record<string, string>;
 }
 
 export interface PublishedChange {

@@ -13,9 +13,12 @@ import type { TenantDirectory } from '../callers/tenants.ts';
 import type { EntityCache } from '../cache/entity-cache.ts';
 import type { GatewayConfig } from '../config.ts';
 import type { ConnectorContexts } from '../upstream/connector-context.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { TRACING_OFF, SpanKind, type Tracing } from '../observability/tracing.ts';
 import { bounded } from '../util/bounded.ts';
 import { RedisChangeLog, MemoryChangeLog, type ChangeLog } from './change-log.ts';
 import type { QueuedChange } from './model.ts';
+import type { StreamObserver } from './subscribe.ts';
 import { BullChangeQueue, MemoryChangeQueue, PermanentFailure, type ChangeQueue } from './queue.ts';
 import { MemoryDeadLetterStore, MemoryVersionStore, RedisDeadLetterStore, RedisVersionStore, type DeadLetterStore, type VersionStore } from './stores.ts';
 
@@ -29,6 +32,9 @@ export interface EventPipelineDeps {
   contexts: ConnectorContexts;
   cache: EntityCache;
   log: Logger;
+  /** Event-path metrics (queue probe, stalled, dead letters, processing time, lag, subscriptions); optional. */
+  metrics?: Metrics | null;
+  tracing?: Tracing;
 }
 
 export class EventPipeline {
@@ -38,15 +44,24 @@ export class EventPipeline {
   private readonly versions: VersionStore;
   private readonly redis: Redis | null;
   private readonly refetchers = new Map<string, DataLoader<string, EntityModel | ConnectorError>>();
+  private readonly metrics: Metrics | null;
+  private readonly tracing: Tracing;
+  /** Handed to every change subscription (resolvers/events.ts): open streams and deliveries. */
+  readonly streamObserver: StreamObserver | undefined;
 
   constructor(private readonly services: EventPipelineDeps) {
     const { config } = services;
     const onError = (err: unknown) => services.log.warn({ err: String(err) }, 'event pipeline: Redis error');
     const prefix = `${config.keyPrefix}:events`;
+    const metrics = (this.metrics = services.metrics ?? null);
+    this.tracing = services.tracing ?? TRACING_OFF;
+    this.streamObserver = metrics
+      ? { opened: () => metrics.subscriptionsOpen.inc(), delivered: () => metrics.subscriptionDeliveries.inc(), closed: () => metrics.subscriptionsOpen.dec() }
+      : undefined;
     if (config.redisUrl) {
       this.redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, connectTimeout: 2_000 });
       this.redis.on('error', onError);
-      this.queue = new BullChangeQueue(config.redisUrl, prefix, settings(config.events), onError);
+      this.queue = new BullChangeQueue(config.redisUrl, prefix, settings(config.events), onError, () => metrics?.queueStalled.inc());
       this.log = new RedisChangeLog(config.redisUrl, prefix, config.events.retainedChanges, onError, config.events.dedupeTtlSeconds);
       this.versions = new RedisVersionStore(this.redis, prefix, config.events.dedupeTtlSeconds);
       this.deadLetters = new RedisDeadLetterStore(this.redis, prefix);
@@ -57,21 +72,50 @@ export class EventPipeline {
       this.versions = new MemoryVersionStore();
       this.deadLetters = new MemoryDeadLetterStore();
     }
+    if (metrics) metrics.probes.queue = () => this.queue.stats();
   }
 
   start(): void {
     this.log.start();
+    const metrics = this.metrics;
+    if (metrics) this.log.listen((c) => metrics.changeLogLag.observe(Math.max(0, Date.now() - Date.parse(c.publishedAt)) / 1000));
     this.queue.start(
-      (item, attempt) => this.process(item, attempt),
+      (item, attempt) => this.processObserved(item, attempt),
       async (item, error, attempts) => {
+        const reason = /stalled/i.test(error) ? 'stalled' : attempts >= this.services.config.events.maxAttempts ? 'exhausted' : 'permanent';
+        this.metrics?.deadLetters.inc({ connector: item.provider, reason });
         this.services.log.error({ connectionId: item.connectionId, eventId: item.change.eventId, attempts, error }, 'event moved to the dead-letter store');
         await this.deadLetters.add(item, error, attempts);
       },
     );
   }
 
+  /** process() with its span (continuing the webhook's trace) and its processing-time metric. */
+  private async processObserved(item: QueuedChange, attempt: number): Promise<void> {
+    const started = performance.now();
+    let outcome = 'failed';
+    try {
+      outcome = await this.tracing.withSpan(
+        `event process ${item.provider} ${item.change.entity}`,
+        {
+          'switchboard.provider': item.provider,
+          'switchboard.entity': item.change.entity,
+          'switchboard.event_id': item.change.eventId,
+          'switchboard.attempt': attempt,
+        },
+        () => this.process(item, attempt),
+        { kind: SpanKind.CONSUMER, parent: item.trace },
+      );
+    } catch (err) {
+      if (!(err instanceof PermanentFailure) && attempt < this.services.config.events.maxAttempts) outcome = 'retry';
+      throw err;
+    } finally {
+      this.metrics?.eventProcessing.observe({ connector: item.provider, outcome }, (performance.now() - started) / 1000);
+    }
+  }
+
   /** One change: refetch if thin, drop if stale, refresh the cache, append to the log. */
-  private async process(item: QueuedChange, attempt: number): Promise<void> {
+  private async process(item: QueuedChange, attempt: number): Promise<'published' | 'dropped'> {
     const owner = await this.services.directory.ownerOf(item.connectionId);
     if (!owner || owner.tenant.id !== item.tenantId)
       throw new PermanentFailure(`connection ${item.connectionId} is no longer configured for tenant ${item.tenantId}`);
@@ -100,7 +144,7 @@ export class EventPipeline {
     const verdict = await this.versions.advance(recordKey, version, fingerprint);
     if (verdict !== 'newer') {
       this.services.log.debug({ eventId: change.eventId, attempt, verdict }, 'older than, or identical to, a version already published; dropped');
-      return;
+      return 'dropped';
     }
 
     // Invalidate before publishing: a client that queries after receiving the event sees this version.
@@ -111,6 +155,11 @@ export class EventPipeline {
     // Lists may have gained, lost or reordered this record: their cached pages stop counting.
     await this.services.cache.invalidateLists(scope, change.entity);
 
+    const publishSpan = this.tracing.startSpan(
+      `changelog publish ${change.entity}`,
+      { 'switchboard.provider': item.provider, 'switchboard.change_type': type },
+      SpanKind.PRODUCER,
+    );
     await this.log.append({
       tenantId: item.tenantId,
       connectionId: item.connectionId,
@@ -123,6 +172,10 @@ export class EventPipeline {
       model: published,
       publishedAt: now,
     });
+    // (A failed append leaves the span unended: it is dropped, and the process span records the error.)
+    publishSpan?.end();
+    this.metrics?.eventPublishLag.observe({ connector: item.provider }, Math.max(0, Date.now() - Date.parse(item.receivedAt)) / 1000);
+    return 'published';
   }
 
   /** Batches refetches of thin events per connection and entity (HubSpot sends ids only). */

@@ -8,6 +8,7 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { bounded } from '../util/bounded.ts';
+import type { QueueStats } from '../observability/metrics.ts';
 import { dedupeId, type QueuedChange } from './model.ts';
 
 export interface QueueSettings {
@@ -28,6 +29,8 @@ export interface ChangeQueue {
   replay(item: QueuedChange): Promise<void>;
   start(processor: ChangeProcessor, deadLetter: DeadLetterSink): void;
   close(): Promise<void>;
+  /** Jobs by state and the oldest waiting job's age (read at metrics scrape). */
+  stats(): Promise<QueueStats>;
 }
 
 /** Thrown by a processor for failures that retrying cannot fix (straight to the dead letters). */
@@ -49,6 +52,8 @@ export class BullChangeQueue implements ChangeQueue {
     private readonly prefix: string,
     private readonly settings: QueueSettings,
     private readonly onError: (err: unknown) => void,
+    /** A stalled job was taken back for another worker (metrics). */
+    private readonly onStalled: () => void = () => undefined,
   ) {
     // No offline queue: while Redis is unreachable an enqueue must fail at once (→ 503), never wait.
     this.producer = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 });
@@ -119,12 +124,25 @@ export class BullChangeQueue implements ChangeQueue {
       },
     );
     this.worker.on('error', this.onError);
+    this.worker.on('stalled', () => this.onStalled());
     // A job that stalled more than maxStalledCount times is failed by BullMQ itself, without
     // passing through the processor above: give it to the dead letters too, never lose it silently.
     this.worker.on('failed', (job, err) => {
       if (!job || !/stalled/i.test(err.message)) return;
       deadLetter(job.data, err.message, job.attemptsMade).catch(this.onError);
     });
+  }
+
+  async stats(): Promise<QueueStats> {
+    const counts = await this.queue.getJobCounts('wait', 'prioritized', 'active', 'delayed', 'failed');
+    const [oldest] = await this.queue.getJobs(['wait'], 0, 0, true);
+    return {
+      waiting: (counts.wait ?? 0) + (counts.prioritized ?? 0),
+      active: counts.active ?? 0,
+      delayed: counts.delayed ?? 0,
+      failed: counts.failed ?? 0,
+      oldestWaitingAgeSeconds: oldest ? Math.max(0, (Date.now() - oldest.timestamp) / 1000) : 0,
+    };
   }
 
   async close(): Promise<void> {
@@ -167,6 +185,17 @@ export class MemoryChangeQueue implements ChangeQueue {
   async replay(item: QueuedChange): Promise<void> {
     this.pending.push({ item, attempt: 1 });
     this.pump();
+  }
+
+  async stats(): Promise<QueueStats> {
+    const oldest = this.pending[0];
+    return {
+      waiting: this.pending.length,
+      active: this.running,
+      delayed: this.timers.size,
+      failed: 0,
+      oldestWaitingAgeSeconds: oldest ? Math.max(0, (Date.now() - Date.parse(oldest.item.receivedAt)) / 1000) : 0,
+    };
   }
 
   start(processor: ChangeProcessor, deadLetter: DeadLetterSink): void {

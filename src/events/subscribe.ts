@@ -9,11 +9,19 @@ import { compareCursors, isCursor, type PublishedChange } from './model.ts';
 
 const REPLAY_PAGE = 500;
 
+/** Counts open streams and deliveries (metrics); optional. */
+export interface StreamObserver {
+  opened(): void;
+  delivered(): void;
+  closed(): void;
+}
+
 export function changeStream(
   log: ChangeLog,
   tenantId: string,
   accept: (change: PublishedChange) => boolean,
   after: string | null | undefined,
+  observer?: StreamObserver,
 ): AsyncIterableIterator<PublishedChange> {
   if (after != null && !isCursor(after)) {
     throw new GraphQLError('`after` is not a change cursor', { extensions: { code: 'BAD_USER_INPUT', argumentName: 'after' } });
@@ -25,6 +33,7 @@ export function changeStream(
     const emit = (change: PublishedChange) => {
       if (last !== null && compareCursors(change.cursor, last) <= 0) return; // already delivered
       last = change.cursor;
+      observer?.delivered();
       push(change);
     };
     const unlisten = log.listen((change) => {
@@ -56,6 +65,10 @@ export function changeStream(
         }
       })();
     }
-    return unlisten;
+    observer?.opened();
+    return () => {
+      unlisten();
+      observer?.closed();
+    };
   }, 'subscriber is too slow; reconnect with `after` set to the last cursor received');
 }

@@ -17,9 +17,20 @@ const RETRY_AFTER_SECONDS = 5;
 
 export async function handleWebhook(req: IncomingMessage, res: ServerResponse, url: URL, services: GatewayServices, pipeline: EventPipeline): Promise<void> {
   const m = /^\/webhooks\/([^/]+)(?:\/([^/]+))?\/?$/.exec(url.pathname);
-  if (!m) return sendJson(res, 404, { error: 'expected /webhooks/<connector>[/<connection id>]' });
-  if (req.method !== 'POST') return sendJson(res, 405, { error: 'webhooks are delivered with POST' }, { allow: 'POST' });
-  const connectorId = decodeURIComponent(m[1] as string);
+  // Metrics label: a registered connector's id, never a path segment an outsider chose.
+  const named = m ? decodeURIComponent(m[1] as string) : '';
+  const label = services.connectors.has(named) ? named : 'unknown';
+  services.metrics.webhooksReceived.inc({ connector: label });
+  const rejected = (reason: string) => services.metrics.webhooksRejected.inc({ connector: label, reason });
+  if (!m) {
+    rejected('no_endpoint');
+    return sendJson(res, 404, { error: 'expected /webhooks/<connector>[/<connection id>]' });
+  }
+  if (req.method !== 'POST') {
+    rejected('method');
+    return sendJson(res, 405, { error: 'webhooks are delivered with POST' }, { allow: 'POST' });
+  }
+  const connectorId = named;
   const connectionId = m[2] === undefined ? null : decodeURIComponent(m[2]);
   const connector = services.connectors.get(connectorId);
   // A connector whose changes come only from polling serves no webhook URL.
@@ -44,8 +55,14 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
   const maxBytes = services.config.limits.webhookMaxBodyBytes;
   const rawBody = await readBody(req, maxBytes);
   // One answer for every kind of unknown: the URL reveals nothing about other tenants' setup.
-  if (!webhooks || !target || !secret) return sendJson(res, 404, { error: 'no webhook endpoint for this connector and connection' });
-  if (rawBody === null) return sendJson(res, 413, { error: `body exceeds ${maxBytes} bytes` });
+  if (!webhooks || !target || !secret) {
+    rejected('no_endpoint');
+    return sendJson(res, 404, { error: 'no webhook endpoint for this connector and connection' });
+  }
+  if (rawBody === null) {
+    rejected('too_large');
+    return sendJson(res, 413, { error: `body exceeds ${maxBytes} bytes` });
+  }
 
   const headers: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
@@ -54,6 +71,7 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
   const { signatureHeader } = connector!.manifest.webhooks;
   if (signatureHeader && !headers[signatureHeader]) {
     services.log.warn({ connector: connectorId, connectionId, code: 'WEBHOOK_SIGNATURE_INVALID' }, 'webhook rejected: no signature header');
+    rejected('no_signature');
     return sendJson(res, 401, {
       error: `the request carries no ${signatureHeader} header: is a proxy stripping it, or is this URL registered for another provider?`,
       code: 'WEBHOOK_SIGNATURE_INVALID',
@@ -64,13 +82,21 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
   if (!verified.ok) {
     const stale = verified.error.code === 'WEBHOOK_TIMESTAMP_OUT_OF_RANGE';
     services.log.warn({ connector: connectorId, connectionId, code: verified.error.code }, 'webhook rejected');
+    rejected(stale ? 'timestamp_out_of_range' : 'signature_invalid');
     // A stale or future timestamp says which header and tolerance it was checked against (a clock to fix, or a replay).
     const { timestampHeader, toleranceSeconds } = connector!.manifest.webhooks;
     const clock = stale ? { timestampHeader: timestampHeader ?? signatureHeader, toleranceSeconds } : {};
     return sendJson(res, stale ? 400 : 401, { error: verified.error.message, code: verified.error.code, ...clock });
   }
   const events = webhooks.toEvents(rawBody, headers);
-  if (!events.ok) return sendJson(res, 400, { error: events.error.message, code: events.error.code });
+  if (!events.ok) {
+    rejected('bad_payload');
+    return sendJson(res, 400, { error: events.error.message, code: events.error.code });
+  }
+  // Verified: the connection's webhooks arrive (health), whatever the body holds.
+  if (target.kind === 'connection') services.health.recordWebhook(target.tenantId, target.connectionId);
+  // The worker's span continues this request's trace (undefined when tracing is off).
+  const trace = services.tracing.inject();
 
   const receivedAt = new Date().toISOString();
   let items: QueuedChange[];
@@ -80,7 +106,7 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
       const { tenantId, connectionId: id, account } = target;
       const mine = account === null ? events.value : events.value.filter((change) => !change.account || change.account === account);
       unrouted = events.value.length - mine.length;
-      items = mine.map((change) => ({ tenantId, connectionId: id, provider: connectorId, change, receivedAt }));
+      items = mine.map((change) => ({ tenantId, connectionId: id, provider: connectorId, change, receivedAt, ...(trace ? { trace } : {}) }));
     } else {
       // Every runtime connection of the named account gets the event (two tenants may have
       // connected the same account); events naming no known account are acknowledged and dropped.
@@ -97,14 +123,19 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
         // Only connections whose account the provider itself named (OAuth token response).
         const connections = (await found).filter((c) => c.status !== 'DISABLED' && (c.auth === 'OAUTH2' || c.auth === 'CLIENT_CREDENTIALS'));
         if (connections.length === 0) unrouted += 1;
-        for (const c of connections) items.push({ tenantId: c.tenantId, connectionId: c.id, provider: connectorId, change, receivedAt });
+        for (const c of connections) {
+          items.push({ tenantId: c.tenantId, connectionId: c.id, provider: connectorId, change, receivedAt, ...(trace ? { trace } : {}) });
+          services.health.recordWebhook(c.tenantId, c.id);
+        }
       }
     }
     if (items.length) await pipeline.queue.enqueue(items);
   } catch (err) {
     services.log.error({ connector: connectorId, connectionId, err: String(err) }, 'webhook not acknowledged: the queue could not confirm the write');
+    rejected('queue_unavailable');
     return sendJson(res, 503, { error: 'the event store is unavailable; retry later' }, { 'retry-after': String(RETRY_AFTER_SECONDS) });
   }
+  services.metrics.webhookEventsQueued.inc({ connector: connectorId }, items.length);
   if (unrouted) services.log.info({ connector: connectorId, unrouted }, 'webhook events for accounts without a connection here were dropped');
   if (connector!.manifest.webhooks.acknowledge === 'empty') {
     res.writeHead(200, { 'content-length': '0' });

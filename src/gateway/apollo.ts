@@ -16,6 +16,8 @@ import type { RequestContext } from '../context.ts';
 import { formatError } from '../errors.ts';
 import { EXAMPLE_QUERY } from '../inbound/graphiql.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { requestInfo } from '../observability/request-log.ts';
+import { SpanKind, SpanStatusCode, TRACING_OFF, type Tracing } from '../observability/tracing.ts';
 import { connectionResolvers } from '../resolvers/connections.ts';
 import { eventResolvers } from '../resolvers/events.ts';
 import { resolvers } from '../resolvers/index.ts';
@@ -53,6 +55,7 @@ export async function startApollo(
   config: GatewayConfig,
   metrics: Metrics,
   log: Logger,
+  tracing: Tracing = TRACING_OFF,
 ): Promise<ApolloServer<RequestContext>> {
   const apollo = new ApolloServer<RequestContext>({
     schema,
@@ -73,6 +76,8 @@ export async function startApollo(
       responseCachePlugin(),
       scopePlugin(),
       metricsPlugin(metrics),
+      requestLogPlugin(),
+      ...(tracing.enabled ? [tracingPlugin(tracing)] : []),
     ],
   });
   await apollo.start();
@@ -139,6 +144,63 @@ function metricsPlugin(metrics: Metrics): ApolloServerPlugin<RequestContext> {
             { operation_type: operation?.operation ?? 'unknown', has_errors: String(hasErrors) },
             (performance.now() - started) / 1000,
           );
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Feeds the request's log line (src/observability/request-log.ts): operation type and name, and the
+ * extensions.code of every error in the answer. Client errors (validation, BAD_USER_INPUT, scopes)
+ * are logged there at info/warn without a stack; unexpected ones are logged by formatError.
+ */
+function requestLogPlugin(): ApolloServerPlugin<RequestContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operation, operationName, contextValue }) {
+          const info = requestInfo(contextValue.signal);
+          if (!info || !operation) return;
+          info.operationType = operation.operation;
+          info.operationName = operationName ?? undefined;
+        },
+        async willSendResponse({ response, contextValue }) {
+          const info = contextValue ? requestInfo(contextValue.signal) : undefined;
+          if (!info) return;
+          if (response.body.kind === 'single' && response.body.singleResult.errors?.length)
+            info.errorCodes = response.body.singleResult.errors.map((e) => String(e.extensions?.code ?? 'UNKNOWN'));
+        },
+      };
+    },
+  };
+}
+
+/** One span per GraphQL operation, parent of the operation's upstream calls (only installed when tracing is on). */
+function tracingPlugin(tracing: Tracing): ApolloServerPlugin<RequestContext> {
+  return {
+    async requestDidStart() {
+      const span = tracing.startSpan('graphql.operation', {}, SpanKind.INTERNAL);
+      if (span) tracing.setOperationSpan(span);
+      return {
+        async didResolveOperation({ operation, operationName }) {
+          if (!span || !operation) return;
+          span.updateName(`graphql ${operation.operation}${operationName ? ` ${operationName}` : ''}`);
+          span.setAttribute('graphql.operation.type', operation.operation);
+          if (operationName) span?.setAttribute('graphql.operation.name', operationName);
+        },
+        async willSendResponse({ response, contextValue }) {
+          if (!span) return;
+          const errors = response.body.kind === 'single' ? (response.body.singleResult.errors ?? []) : [];
+          if (contextValue?.tenant) span.setAttribute('switchboard.tenant_id', contextValue.tenant.id);
+          if (errors.length) {
+            span.setAttribute(
+              'graphql.error_codes',
+              errors.map((e) => String(e.extensions?.code ?? 'UNKNOWN')),
+            );
+            span.setStatus({ code: SpanStatusCode.ERROR });
+          }
+          span.end();
         },
       };
     },

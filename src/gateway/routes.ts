@@ -13,6 +13,8 @@ import { handleWebhook } from '../events/webhook-route.ts';
 import { graphiqlPage } from '../inbound/graphiql.ts';
 import { publicBaseOf, readBody, sendJson as sendJsonWith } from '../inbound/respond.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { metricsHandler, OPEN_ON_MAIN_PORT, servedOnMainPort } from '../observability/metrics-endpoint.ts';
+import { linkRequestInfo } from '../observability/request-log.ts';
 
 export interface RouteDeps {
   services: GatewayServices;
@@ -51,11 +53,6 @@ export function createRequestListener(deps: RouteDeps): (req: IncomingMessage, r
       const up = await kv.ping(config.limits.readinessPingTimeoutMs);
       sendJson(res, up ? 200 : 503, { status: up ? 'ready' : 'not ready', redis: up ? 'up' : 'unreachable' });
     },
-    '/metrics': async (_req, res) => {
-      const text = await metrics.registry.metrics();
-      res.writeHead(200, { 'content-type': metrics.registry.contentType });
-      res.end(text);
-    },
     '/graphiql': (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
       res.end(renderGraphiql());
@@ -65,6 +62,9 @@ export function createRequestListener(deps: RouteDeps): (req: IncomingMessage, r
       res.end();
     },
   };
+  // Only where the config says: else /metrics is a 404 here (its own port, or not served).
+  const exposure = config.metrics ?? OPEN_ON_MAIN_PORT;
+  if (servedOnMainPort(exposure)) routes['/metrics'] = metricsHandler(metrics, exposure.token);
   const connect = connectHandler(services);
 
   const route = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
@@ -118,6 +118,7 @@ function graphqlHandler({ services, apollo, authenticate }: RouteDeps): Handler 
           const key = responseCache.keyFor(who, req.headers.accept, raw);
           const hit = await responseCache.lookup(key, who.tenantId);
           if (hit) {
+            linkRequestInfo(req, req, who.tenantId);
             res.writeHead(200, { 'content-type': hit.contentType, 'x-response-cache': 'HIT', ...CORS_HEADERS });
             res.end(hit.body);
             return;
@@ -147,6 +148,8 @@ function graphqlHandler({ services, apollo, authenticate }: RouteDeps): Handler 
         if (caller?.error !== undefined) throw caller.error;
         const principal = caller?.principal ?? (await authenticate(req.headers.authorization));
         rc = new RequestContext(services, principal, abort.signal, Date.now() + requestDeadlineMs);
+        // Keyed by the request's signal: Apollo hands plugins a shallow copy of the context, which keeps it.
+        linkRequestInfo(req, rc.signal, rc.tenant.id);
         rc.publicBase = publicBaseOf(req, config.publicUrl);
         return rc;
       },

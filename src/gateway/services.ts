@@ -20,7 +20,9 @@ import type { GatewayServices } from '../context.ts';
 import { EventPipeline } from '../events/pipeline.ts';
 import { localBudgets, sharedBudgets } from '../upstream/rate-budget.ts';
 import { UpstreamClient } from '../upstream/client.ts';
+import { MemoryHealthStore, RedisHealthStore, type HealthStore } from '../observability/health.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { TRACING_OFF, type Tracing } from '../observability/tracing.ts';
 
 export interface BuiltServices {
   services: GatewayServices;
@@ -37,6 +39,8 @@ export interface ServiceOptions {
   keyring: MasterKeyring;
   log: Logger;
   metrics: Metrics;
+  /** Default: off. */
+  tracing?: Tracing;
 }
 
 /**
@@ -69,6 +73,7 @@ export function checkStartup(config: GatewayConfig, connectors: ReadonlyMap<stri
 
 export async function buildServices(config: GatewayConfig, options: ServiceOptions): Promise<BuiltServices> {
   const { connectors, apps, log, metrics, keyring } = options;
+  const tracing = options.tracing ?? TRACING_OFF;
   const { limits } = config;
   const kv = await createKvStore({
     redisUrl: config.redisUrl,
@@ -109,9 +114,16 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
       log.warn({ tenantId: change.tenantId, connectionId: change.connectionId, status: change.status }, 'connection status changed');
     },
     onRefreshed: async (_tenantId, connectionId, at) => {
+      metrics.tokenRefreshes.inc({ result: 'success' });
       await connections.update(connectionId, { lastRefreshedAt: new Date(at).toISOString() });
     },
+    onRefreshFailed: (kind) => metrics.tokenRefreshes.inc({ result: kind }),
   });
+  const health: HealthStore = sharedRedis
+    ? new RedisHealthStore(sharedRedis, `${config.keyPrefix}:health`, limits.cacheOpTimeoutMs, (err) =>
+        log.debug({ err: String(err) }, 'health record not written'),
+      )
+    : new MemoryHealthStore();
   const upstream = new UpstreamClient(
     metrics,
     {
@@ -125,10 +137,11 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
     globalThis.fetch,
     // With Redis, a connection's allowance is shared by every replica; without, per process.
     sharedRedis ? sharedBudgets(sharedRedis, config.keyPrefix, limits.cacheOpTimeoutMs) : localBudgets,
+    { outcome: (connection, _connector, outcome) => health.recordOutcome(connection.tenantId, connection.id, outcome), tracing },
   );
   const credentials = options.credentials ?? new VaultCredentialStore({ vault, tokens, apps, connections });
   const contexts = new ConnectorContexts({ connectors, upstream, credentials, log });
-  const events = new EventPipeline({ config, directory, contexts, cache, log });
+  const events = new EventPipeline({ config, directory, contexts, cache, log, metrics, tracing });
   const connect = new ConnectFlow({ config, connectors, apps, connections, vault, tokens, directory, contexts });
   const services: GatewayServices = {
     config,
@@ -145,6 +158,9 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
     log,
     contexts,
     events,
+    health,
+    metrics,
+    tracing,
   };
   events.start();
   if (!events.queue.durable) log.warn('no REDIS_URL: webhook events are queued in memory and are NOT durable (lost if the process stops)');

@@ -91,6 +91,8 @@ export type Connection = {
   __typename?: 'Connection';
   authType: ConnectionAuthType;
   createdAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Connectivity, authentication, data flow and error rate, shared by all replicas. */
+  health: ConnectionHealth;
   id: Scalars['ID']['output'];
   /** Why the status is not ACTIVE. */
   lastError?: Maybe<Scalars['String']['output']>;
@@ -109,6 +111,36 @@ export type ConnectionAuthType =
   /** Defined by the operator in the tenants file. */
   | 'CONFIGURED'
   | 'OAUTH2';
+
+export type ConnectionHealth = {
+  __typename?: 'ConnectionHealth';
+  /** Failed / all upstream calls over the last 5 minutes (0..1); null when there were none. */
+  errorRate5m?: Maybe<Scalars['Float']['output']>;
+  lastError?: Maybe<ConnectionHealthError>;
+  lastSuccessAt?: Maybe<Scalars['DateTime']['output']>;
+  status: ConnectionHealthStatus;
+  /** When a verified webhook for this connection last arrived. */
+  webhookLastReceivedAt?: Maybe<Scalars['DateTime']['output']>;
+};
+
+/** The last failure: its public error code (docs/errors.md) and a short message of ours; never provider text or secrets. */
+export type ConnectionHealthError = {
+  __typename?: 'ConnectionHealthError';
+  at: Scalars['DateTime']['output'];
+  code: Scalars['String']['output'];
+  message: Scalars['String']['output'];
+};
+
+/** How a connection is doing, from what every replica saw (docs/operations.md, "Connection health"). */
+export type ConnectionHealthStatus =
+  /** Some calls fail (error rate of 10 % or more), or the last call failed while most succeed. */
+  | 'DEGRADED'
+  /** The last call failed and half or more failed over 5 minutes, or the provider refused the credentials (401/403). */
+  | 'FAILING'
+  /** Calls succeed (error rate under 10 % over 5 minutes) and the last outcome was a success. */
+  | 'HEALTHY'
+  /** Nothing seen yet: no call and no webhook since the record expired (30 days). */
+  | 'UNKNOWN';
 
 export type ConnectionStatus =
   /** Queries reach the provider. */
@@ -842,6 +874,9 @@ export type ResolversTypes = {
   ConnectSession: ResolverTypeWrapper<ConnectSession>;
   Connection: ResolverTypeWrapper<ManagedConnection>;
   ConnectionAuthType: ConnectionAuthType;
+  ConnectionHealth: ResolverTypeWrapper<ConnectionHealth>;
+  ConnectionHealthError: ResolverTypeWrapper<ConnectionHealthError>;
+  ConnectionHealthStatus: ConnectionHealthStatus;
   ConnectionStatus: ConnectionStatus;
   ConnectionStatusEvent: ResolverTypeWrapper<StatusEvent>;
   ConnectorInfo: ResolverTypeWrapper<ConnectorInfo>;
@@ -861,6 +896,7 @@ export type ResolversTypes = {
   Email: ResolverTypeWrapper<EmailModel>;
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
   EmailType: EmailType;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   FulfillmentStatus: FulfillmentStatus;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
@@ -901,6 +937,8 @@ export type ResolversParentTypes = {
   ChangeFilter: ChangeFilter;
   ConnectSession: ConnectSession;
   Connection: ManagedConnection;
+  ConnectionHealth: ConnectionHealth;
+  ConnectionHealthError: ConnectionHealthError;
   ConnectionStatusEvent: StatusEvent;
   ConnectorInfo: ConnectorInfo;
   Contact: ServedContact;
@@ -918,6 +956,7 @@ export type ResolversParentTypes = {
   DisconnectResult: DisconnectResult;
   Email: EmailModel;
   EmailAddress: Scalars['EmailAddress']['output'];
+  Float: Scalars['Float']['output'];
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
   Invoice: ServedInvoice;
@@ -970,12 +1009,27 @@ export type ConnectSessionResolvers<ContextType = RequestContext, ParentType ext
 export type ConnectionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Connection'] = ResolversParentTypes['Connection']> = {
   authType?: Resolver<ResolversTypes['ConnectionAuthType'], ParentType, ContextType>;
   createdAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  health?: Resolver<ResolversTypes['ConnectionHealth'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   lastRefreshedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   provider?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   scopes?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['ConnectionStatus'], ParentType, ContextType>;
+};
+
+export type ConnectionHealthResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ConnectionHealth'] = ResolversParentTypes['ConnectionHealth']> = {
+  errorRate5m?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  lastError?: Resolver<Maybe<ResolversTypes['ConnectionHealthError']>, ParentType, ContextType>;
+  lastSuccessAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ConnectionHealthStatus'], ParentType, ContextType>;
+  webhookLastReceivedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+};
+
+export type ConnectionHealthErrorResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ConnectionHealthError'] = ResolversParentTypes['ConnectionHealthError']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type ConnectionStatusEventResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ConnectionStatusEvent'] = ResolversParentTypes['ConnectionStatusEvent']> = {
@@ -1292,6 +1346,8 @@ export type Resolvers<ContextType = RequestContext> = {
   ApiKey?: ApiKeyResolvers<ContextType>;
   ConnectSession?: ConnectSessionResolvers<ContextType>;
   Connection?: ConnectionResolvers<ContextType>;
+  ConnectionHealth?: ConnectionHealthResolvers<ContextType>;
+  ConnectionHealthError?: ConnectionHealthErrorResolvers<ContextType>;
   ConnectionStatusEvent?: ConnectionStatusEventResolvers<ContextType>;
   ConnectorInfo?: ConnectorInfoResolvers<ContextType>;
   Contact?: ContactResolvers<ContextType>;

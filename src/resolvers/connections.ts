@@ -119,5 +119,7 @@ export const connectionResolvers: Resolvers = {
   Connection: {
     authType: (c) => c.auth,
     createdAt: (c) => c.createdAt || null,
+    // Keyed by the asking tenant: a connection id of another tenant reads nothing of theirs.
+    health: (c, _, rc) => guarded(null, () => rc.services.health.read(rc.tenant.id, c.id)),
   },
 };

@@ -28,6 +28,7 @@ function subscription(entity: EntityType) {
           // so connections created after subscribing are delivered too.
           (!types || types.has(c.type)),
         args.after,
+        rc.events.streamObserver,
       );
     },
     resolve: (change: PublishedChange) => change,

@@ -3,6 +3,7 @@
 // nowhere else, so a connector can never stack its own retry loop on top.
 import {
   BrokenCircuitError,
+  CircuitState,
   ConsecutiveBreaker,
   DelegateBackoff,
   circuitBreaker,
@@ -14,7 +15,9 @@ import {
 import { ConnectorError, parseRetryAfter } from '../../connectors/sdk/errors.ts';
 import type { ConnectionInfo, ConnectorManifest, QueryValue, UpstreamFetch, UpstreamRequest, UpstreamResponse } from '../../connectors/sdk/types.ts';
 import { DEFAULT_LIMITS } from '../config.ts';
-import type { Metrics } from '../observability/metrics.ts';
+import type { CallOutcome } from '../observability/health.ts';
+import type { BreakerSnapshot, Metrics } from '../observability/metrics.ts';
+import { TRACING_OFF, SpanKind, SpanStatusCode, type Tracing } from '../observability/tracing.ts';
 import { LocalConcurrency, localBudgets, type BudgetFactory, type ConnectionBudget } from './rate-budget.ts';
 
 export interface UpstreamOptions {
@@ -76,6 +79,41 @@ const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 /** Statuses that count as the provider being unhealthy (429 is the provider working as designed). */
 const BREAKER_STATUS = new Set([500, 502, 503, 504]);
 
+/** Observers of every upstream call (health, tracing); all optional. */
+export interface UpstreamHooks {
+  /** The final outcome of a call (after retries and credential renewal); not called when the caller went away. */
+  outcome?(connection: ConnectionInfo, connector: string, outcome: CallOutcome): void;
+  tracing?: Tracing;
+}
+
+/** Per call: what its span and the health record report. */
+interface CallStats {
+  retries: number;
+  status: number | null;
+}
+
+const STATE_NAMES: Record<CircuitState, BreakerSnapshot['state']> = {
+  [CircuitState.Closed]: 'closed',
+  [CircuitState.Open]: 'open',
+  [CircuitState.HalfOpen]: 'half_open',
+  [CircuitState.Isolated]: 'isolated',
+};
+
+/** A provider's answer as health counts it: 401/403/429/5xx are failures of the connection; any other answer shows it works. */
+function outcomeOfStatus(status: number, displayName: string): CallOutcome {
+  const code =
+    status === 401
+      ? 'UPSTREAM_UNAUTHORIZED'
+      : status === 403
+        ? 'UPSTREAM_FORBIDDEN'
+        : status === 429
+          ? 'UPSTREAM_RATE_LIMITED'
+          : status >= 500
+            ? 'UPSTREAM_UNAVAILABLE'
+            : null;
+  return code ? { ok: false, code, message: `${displayName} answered HTTP ${status}` } : { ok: true };
+}
+
 class AttemptFailure extends Error {
   constructor(
     readonly error: ConnectorError,
@@ -101,8 +139,9 @@ function appendParams(params: URLSearchParams, values: Record<string, QueryValue
 }
 
 export class UpstreamClient {
-  private readonly breakers = new Map<string, CircuitBreakerPolicy>();
+  private readonly breakers = new Map<string, { connector: string; policy: CircuitBreakerPolicy }>();
   private readonly budgets = new Map<string, ConnectionBudget>();
+  private readonly tracing: Tracing;
 
   constructor(
     private readonly metrics: Metrics | null,
@@ -111,7 +150,16 @@ export class UpstreamClient {
     private readonly fetchImpl: typeof fetch = globalThis.fetch,
     /** Builds a connection's budget (shared across replicas when Redis is configured); default in-process. */
     private readonly budgetFactory: BudgetFactory = localBudgets,
-  ) {}
+    private readonly hooks: UpstreamHooks = {},
+  ) {
+    this.tracing = hooks.tracing ?? TRACING_OFF;
+    if (metrics) metrics.probes.breakers = () => this.breakerStates();
+  }
+
+  /** Every connection's breaker on this replica, read at scrape time. */
+  breakerStates(): BreakerSnapshot[] {
+    return [...this.breakers.values()].map(({ connector, policy }) => ({ connector, state: STATE_NAMES[policy.state] }));
+  }
 
   /**
    * The wrapped fetch handed to a connector for one connection within one request. At most
@@ -122,16 +170,54 @@ export class UpstreamClient {
     return async (request) => {
       const release = await fanOut.enter(scope.signal, scope.deadline);
       try {
-        return await this.send(scope, request);
+        return await this.observed(scope, request);
       } finally {
         release();
       }
     };
   }
 
+  /** One call as health and tracing see it: its final outcome, its span (provider, operation, status, retries). */
+  private async observed(scope: CallScope, request: UpstreamRequest): Promise<UpstreamResponse> {
+    const connector = scope.manifest.id;
+    const stats: CallStats = { retries: 0, status: null };
+    const span = this.tracing.startSpan(
+      `upstream ${connector} ${request.operation}`,
+      { 'switchboard.provider': connector, 'switchboard.operation': request.operation, 'http.request.method': request.method ?? 'GET' },
+      SpanKind.CLIENT,
+    );
+    let outcome: CallOutcome | null = null;
+    try {
+      const res = await this.send(scope, request, stats);
+      outcome = outcomeOfStatus(res.status, scope.manifest.displayName);
+      return res;
+    } catch (err) {
+      // A caller that went away says nothing about the connection.
+      if (!scope.signal.aborted) {
+        const e = err instanceof ConnectorError ? err : null;
+        outcome = { ok: false, code: e?.code ?? 'UPSTREAM_UNAVAILABLE', message: e?.message ?? `request to ${scope.manifest.displayName} failed` };
+      }
+      throw err;
+    } finally {
+      if (outcome) {
+        this.metrics?.connectionOutcomes.inc({ connector, outcome: outcome.ok ? 'success' : outcome.code });
+        this.hooks.outcome?.(scope.connection, connector, outcome);
+      }
+      if (span) {
+        if (stats.status !== null) span.setAttribute('http.response.status_code', stats.status);
+        span.setAttribute('switchboard.retry_count', stats.retries);
+        if (outcome && !outcome.ok) {
+          span.setAttribute('switchboard.error_code', outcome.code);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.message });
+        }
+        span.end();
+      }
+    }
+  }
+
   private breakerFor(scope: CallScope): CircuitBreakerPolicy {
     const key = `${scope.manifest.id}:${scope.connection.id}`;
-    let breaker = this.breakers.get(key);
+    let breaker = this.breakers.get(key)?.policy;
     if (!breaker) {
       breaker = circuitBreaker(
         handleWhen((e) => e instanceof AttemptFailure && !e.cancelled && ['UPSTREAM_UNAVAILABLE', 'UPSTREAM_TIMEOUT'].includes(e.error.code)).orWhenResult(
@@ -139,7 +225,9 @@ export class UpstreamClient {
         ),
         { halfOpenAfter: this.options.breakerHalfOpenAfterMs, breaker: new ConsecutiveBreaker(this.options.breakerThreshold) },
       );
-      this.breakers.set(key, breaker);
+      const connector = scope.manifest.id;
+      breaker.onBreak(() => this.metrics?.breakerOpened.inc({ connector }));
+      this.breakers.set(key, { connector, policy: breaker });
     }
     return breaker;
   }
@@ -161,22 +249,22 @@ export class UpstreamClient {
    * renews it once and re-sends: the one re-send layer besides the retry policy. A second 401
    * stands and becomes UPSTREAM_UNAUTHORIZED in the connector.
    */
-  private async send(scope: CallScope, request: UpstreamRequest): Promise<UpstreamResponse> {
+  private async send(scope: CallScope, request: UpstreamRequest, stats: CallStats): Promise<UpstreamResponse> {
     const { credential } = scope;
-    if (!credential) return this.sendWithPolicies(scope, request);
+    if (!credential) return this.sendWithPolicies(scope, request, stats);
     const placement = tokenPlacementOf(scope.manifest);
     const given = headerValue(request.headers, placement.header);
     const sent = given === undefined ? withToken(request, placement, await credential.token()) : request;
-    const res = await this.sendWithPolicies(scope, sent);
+    const res = await this.sendWithPolicies(scope, sent, stats);
     if (res.status !== 401) return res;
     const rejected = tokenIn(headerValue(sent.headers, placement.header), placement);
     if (!rejected) return res;
     const renewed = await credential.renew(rejected);
     if (!renewed || renewed === rejected) return res;
-    return this.sendWithPolicies(scope, withToken(sent, placement, renewed));
+    return this.sendWithPolicies(scope, withToken(sent, placement, renewed), stats);
   }
 
-  private async sendWithPolicies(scope: CallScope, request: UpstreamRequest): Promise<UpstreamResponse> {
+  private async sendWithPolicies(scope: CallScope, request: UpstreamRequest, stats: CallStats): Promise<UpstreamResponse> {
     const method = request.method ?? 'GET';
     const idempotent = request.idempotent ?? method === 'GET';
     const connector = scope.manifest.id;
@@ -207,6 +295,7 @@ export class UpstreamClient {
         backoff: new DelegateBackoff((ctx) => {
           const result = 'value' in ctx.result ? (ctx.result.value as UpstreamResponse) : undefined;
           this.metrics?.upstreamRetries.inc({ connector, reason: result ? String(result.status) : 'transport' });
+          stats.retries += 1;
           return Math.min(delayFor(ctx.attempt, result), Math.max(0, remaining() - 50));
         }),
       },
@@ -214,9 +303,13 @@ export class UpstreamClient {
 
     try {
       return await policy.execute(async () => {
+        const waitStarted = performance.now();
         const release = await budget.acquire(scope.signal, scope.deadline);
+        const waited = (performance.now() - waitStarted) / 1000;
+        this.metrics?.rateBudgetWait.observe({ connector }, waited);
+        if (waited > 0.005) this.metrics?.rateBudgetWaits.inc({ connector });
         try {
-          return await breaker.execute(() => this.attempt(scope, request, method));
+          return await breaker.execute(() => this.attempt(scope, request, method, stats));
         } finally {
           release();
         }
@@ -236,7 +329,7 @@ export class UpstreamClient {
     }
   }
 
-  private async attempt(scope: CallScope, request: UpstreamRequest, method: string): Promise<UpstreamResponse> {
+  private async attempt(scope: CallScope, request: UpstreamRequest, method: string, stats: CallStats): Promise<UpstreamResponse> {
     const connector = scope.manifest.id;
     const left = scope.deadline - Date.now();
     if (left <= 0) {
@@ -287,6 +380,7 @@ export class UpstreamClient {
       throw new AttemptFailure(new ConnectorError('UPSTREAM_UNAVAILABLE', `could not reach ${scope.manifest.displayName}`, { cause: err }));
     }
     observe(String(res.status));
+    stats.status = res.status;
 
     let parsed: unknown = null;
     if (text.length > 0) {

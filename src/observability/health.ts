@@ -1,0 +1,176 @@
+// Per-connection health: what the upstream client saw (last success, last error as a public code
+// and our own short message, successes and failures per minute) and when a webhook last arrived.
+// On Redis so every replica answers the same; keys carry the tenant, so a tenant reads only its
+// own connections. Bounded: one small hash per connection (30-day TTL, refreshed by use) and at
+// most five one-minute buckets (6-minute TTL). Writes are fire-and-forget (one pipelined round
+// trip per call): health must never slow or fail a query.
+import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
+import { withDeadline } from '../util/bounded.ts';
+
+/** How one upstream call ended, as health counts it (the upstream client reports it). */
+export type CallOutcome = { ok: true } | { ok: false; code: string; message: string };
+
+export type HealthStatus = 'HEALTHY' | 'DEGRADED' | 'FAILING' | 'UNKNOWN';
+
+export interface ConnectionHealth {
+  status: HealthStatus;
+  lastSuccessAt: string | null;
+  lastError: { code: string; message: string; at: string } | null;
+  /** Failed / all upstream calls over the last five minutes; null when there were none. */
+  errorRate5m: number | null;
+  webhookLastReceivedAt: string | null;
+}
+
+/** The status rule (docs/operations.md, "Connection health"). */
+export const HEALTH_RULE = {
+  /** errorRate5m at or above this: FAILING. */
+  failingErrorRate: 0.5,
+  /** errorRate5m at or above this: DEGRADED. */
+  degradedErrorRate: 0.1,
+  /** A last outcome with one of these codes is FAILING whatever the rate: the credential itself is refused. */
+  failingCodes: new Set(['UPSTREAM_UNAUTHORIZED', 'UPSTREAM_FORBIDDEN']),
+} as const;
+
+const WINDOW_MINUTES = 5;
+const BUCKET_TTL_SECONDS = (WINDOW_MINUTES + 1) * 60;
+const RECORD_TTL_SECONDS = 30 * 24 * 3600;
+const MESSAGE_MAX = 200;
+/** Connections tracked in memory (embedded default) before the least recently used is forgotten. */
+const MEMORY_MAX_CONNECTIONS = 10_000;
+
+interface Fields {
+  lastSuccessAt?: string;
+  lastErrorAt?: string;
+  lastErrorCode?: string;
+  lastErrorMessage?: string;
+  webhookLastReceivedAt?: string;
+}
+
+/** Applies HEALTH_RULE to the stored facts. */
+export function healthOf(fields: Fields, ok: number, failed: number): ConnectionHealth {
+  const total = ok + failed;
+  const errorRate5m = total === 0 ? null : failed / total;
+  const lastError =
+    fields.lastErrorAt && fields.lastErrorCode ? { code: fields.lastErrorCode, message: fields.lastErrorMessage ?? '', at: fields.lastErrorAt } : null;
+  const lastSuccessAt = fields.lastSuccessAt ?? null;
+  const webhookLastReceivedAt = fields.webhookLastReceivedAt ?? null;
+  const lastWasError = lastError !== null && (lastSuccessAt === null || lastError.at > lastSuccessAt);
+  let status: HealthStatus;
+  if (!lastSuccessAt && !lastError && !webhookLastReceivedAt) status = 'UNKNOWN';
+  else if (lastWasError && (errorRate5m === null || errorRate5m >= HEALTH_RULE.failingErrorRate || HEALTH_RULE.failingCodes.has(lastError.code)))
+    status = 'FAILING';
+  else if (errorRate5m !== null && errorRate5m >= HEALTH_RULE.failingErrorRate) status = 'FAILING';
+  else if (lastWasError || (errorRate5m !== null && errorRate5m >= HEALTH_RULE.degradedErrorRate)) status = 'DEGRADED';
+  else status = 'HEALTHY';
+  return { status, lastSuccessAt, lastError, errorRate5m, webhookLastReceivedAt };
+}
+
+export interface HealthStore {
+  recordOutcome(tenantId: string, connectionId: string, outcome: CallOutcome, at?: number): void;
+  recordWebhook(tenantId: string, connectionId: string, at?: number): void;
+  read(tenantId: string, connectionId: string): Promise<ConnectionHealth>;
+}
+
+const minuteOf = (ms: number) => Math.floor(ms / 60_000);
+const shortMessage = (m: string) => (m.length > MESSAGE_MAX ? `${m.slice(0, MESSAGE_MAX - 1)}…` : m);
+const part = (s: string) => encodeURIComponent(s);
+
+export class RedisHealthStore implements HealthStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly timeoutMs: number,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  private key(tenantId: string, connectionId: string): string {
+    return `${this.prefix}:${part(tenantId)}:${part(connectionId)}`;
+  }
+
+  recordOutcome(tenantId: string, connectionId: string, outcome: CallOutcome, at = Date.now()): void {
+    const key = this.key(tenantId, connectionId);
+    const bucket = `${key}:m:${minuteOf(at)}`;
+    const iso = new Date(at).toISOString();
+    const fields = outcome.ok ? { lastSuccessAt: iso } : { lastErrorAt: iso, lastErrorCode: outcome.code, lastErrorMessage: shortMessage(outcome.message) };
+    this.redis
+      .multi()
+      .hset(key, fields)
+      .expire(key, RECORD_TTL_SECONDS)
+      .hincrby(bucket, outcome.ok ? 'ok' : 'err', 1)
+      .expire(bucket, BUCKET_TTL_SECONDS)
+      .exec()
+      .catch(this.onError);
+  }
+
+  recordWebhook(tenantId: string, connectionId: string, at = Date.now()): void {
+    const key = this.key(tenantId, connectionId);
+    this.redis
+      .multi()
+      .hset(key, { webhookLastReceivedAt: new Date(at).toISOString() })
+      .expire(key, RECORD_TTL_SECONDS)
+      .exec()
+      .catch(this.onError);
+  }
+
+  async read(tenantId: string, connectionId: string): Promise<ConnectionHealth> {
+    const key = this.key(tenantId, connectionId);
+    const now = minuteOf(Date.now());
+    const pipeline = this.redis.pipeline().hgetall(key);
+    for (let m = now - WINDOW_MINUTES + 1; m <= now; m++) pipeline.hmget(`${key}:m:${m}`, 'ok', 'err');
+    const replies = await withDeadline(pipeline.exec(), this.timeoutMs, 'connection health read');
+    let ok = 0;
+    let failed = 0;
+    for (const [err] of replies ?? []) if (err) throw err;
+    for (const [, value] of (replies ?? []).slice(1)) {
+      const [o, e] = value as [string | null, string | null];
+      ok += Number(o ?? 0);
+      failed += Number(e ?? 0);
+    }
+    return healthOf((replies?.[0]?.[1] ?? {}) as Fields, ok, failed);
+  }
+}
+
+/** The embedded default: the same facts in this process (bounded LRU). */
+export class MemoryHealthStore implements HealthStore {
+  private readonly entries = new LRUCache<string, { fields: Fields; buckets: Map<number, { ok: number; err: number }> }>({ max: MEMORY_MAX_CONNECTIONS });
+
+  private entry(tenantId: string, connectionId: string) {
+    const key = `${part(tenantId)}:${part(connectionId)}`;
+    let e = this.entries.get(key);
+    if (!e) this.entries.set(key, (e = { fields: {}, buckets: new Map() }));
+    return e;
+  }
+
+  recordOutcome(tenantId: string, connectionId: string, outcome: CallOutcome, at = Date.now()): void {
+    const e = this.entry(tenantId, connectionId);
+    const iso = new Date(at).toISOString();
+    if (outcome.ok) e.fields.lastSuccessAt = iso;
+    else Object.assign(e.fields, { lastErrorAt: iso, lastErrorCode: outcome.code, lastErrorMessage: shortMessage(outcome.message) });
+    const minute = minuteOf(at);
+    for (const m of e.buckets.keys()) if (m <= minute - WINDOW_MINUTES) e.buckets.delete(m);
+    const b = e.buckets.get(minute) ?? { ok: 0, err: 0 };
+    if (outcome.ok) b.ok++;
+    else b.err++;
+    e.buckets.set(minute, b);
+  }
+
+  recordWebhook(tenantId: string, connectionId: string, at = Date.now()): void {
+    this.entry(tenantId, connectionId).fields.webhookLastReceivedAt = new Date(at).toISOString();
+  }
+
+  async read(tenantId: string, connectionId: string): Promise<ConnectionHealth> {
+    const e = this.entries.get(`${part(tenantId)}:${part(connectionId)}`);
+    if (!e) return healthOf({}, 0, 0);
+    const now = minuteOf(Date.now());
+    let ok = 0;
+    let failed = 0;
+    for (const [m, b] of e.buckets) {
+      if (m > now - WINDOW_MINUTES) {
+        ok += b.ok;
+        failed += b.err;
+      }
+    }
+    return healthOf(e.fields, ok, failed);
+  }
+}

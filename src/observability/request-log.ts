@@ -1,0 +1,112 @@
+// One structured log line per HTTP request, the request id, the HTTP metrics and (when tracing is
+// on) the request's server span — wrapped around the route table so no handler has to remember.
+// The line carries the route template (/webhooks/:connector/:connectionId), never the raw path or
+// its query string (connect callbacks carry OAuth codes and state there). docs/operations.md
+// documents every field.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Metrics } from './metrics.ts';
+import { SpanKind, SpanStatusCode, type Tracing } from './tracing.ts';
+
+/** What handlers and plugins learn about a request after it started (tenant, GraphQL operation). */
+export interface RequestInfo {
+  requestId: string;
+  tenantId?: string;
+  operationType?: string;
+  operationName?: string;
+  /** extensions.code of each error in a GraphQL answer. */
+  errorCodes?: string[];
+}
+
+const infos = new WeakMap<object, RequestInfo>();
+
+/** The request's info (for the request itself, or for its GraphQL context once linked). */
+export function requestInfo(key: object): RequestInfo | undefined {
+  return infos.get(key);
+}
+
+/** Makes the request's info reachable from its GraphQL context (Apollo plugins see only the context). */
+export function linkRequestInfo(req: IncomingMessage, other: object, tenantId: string): void {
+  const info = infos.get(req);
+  if (!info) return;
+  info.tenantId = tenantId;
+  infos.set(other, info);
+}
+
+/** An `x-request-id` we accept from a proxy or client; anything else is replaced by our own. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+const EXACT_ROUTES = new Set(['/', '/graphql', '/graphiql', '/healthz', '/readyz', '/metrics']);
+/** Probes and scrapes: logged at debug, they would drown the rest at info. */
+const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** The route template of a path: ids and connector names become parameters. */
+export function routeTemplate(pathname: string): string {
+  if (EXACT_ROUTES.has(pathname)) return pathname;
+  if (/^\/connect\/[^/]+\/callback\/?$/.test(pathname)) return '/connect/:connector/callback';
+  if (/^\/connect\/[^/]+\/?$/.test(pathname)) return '/connect/:connector';
+  if (/^\/webhooks\/[^/]+\/[^/]+\/?$/.test(pathname)) return '/webhooks/:connector/:connectionId';
+  if (/^\/webhooks\/[^/]+\/?$/.test(pathname)) return '/webhooks/:connector';
+  return 'unmatched';
+}
+
+export interface RequestLogDeps {
+  log: Logger;
+  metrics: Metrics;
+  tracing: Tracing;
+}
+
+type Listener = (req: IncomingMessage, res: ServerResponse) => void;
+
+export function withRequestLog(listener: Listener, { log, metrics, tracing }: RequestLogDeps): Listener {
+  return (req, res) => {
+    const started = performance.now();
+    const given = req.headers['x-request-id'];
+    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    const info: RequestInfo = { requestId };
+    infos.set(req, info);
+    res.setHeader('x-request-id', requestId);
+    const method = req.method ?? 'GET';
+    let pathname = '/';
+    try {
+      pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    } catch {
+      // an unparsable target is answered by the route table; logged as unmatched
+    }
+    const route = routeTemplate(pathname);
+    const span = tracing.enabled ? tracing.startSpan(`${method} ${route}`, { 'http.request.method': method, 'http.route': route }, SpanKind.SERVER) : null;
+
+    res.once('close', () => {
+      const status = res.statusCode;
+      const durationMs = Math.round((performance.now() - started) * 10) / 10;
+      metrics.httpRequests.observe({ route, method, status_class: `${Math.floor(status / 100)}xx` }, durationMs / 1000);
+      const line = {
+        requestId,
+        method,
+        route,
+        status,
+        durationMs,
+        ...(info.tenantId ? { tenantId: info.tenantId } : {}),
+        ...(info.operationType ? { operation: { type: info.operationType, name: info.operationName ?? null } } : {}),
+        ...(info.errorCodes?.length ? { errorCodes: info.errorCodes } : {}),
+        ...(res.writableFinished ? {} : { aborted: true }),
+      };
+      if (status >= 500) log.error(line, 'request failed');
+      else if (status >= 400) log.warn(line, 'request refused');
+      else if (QUIET_ROUTES.has(route)) log.debug(line, 'request');
+      else log.info(line, 'request');
+      if (span) {
+        span.setAttribute('http.response.status_code', status);
+        if (info.tenantId) span.setAttribute('switchboard.tenant_id', info.tenantId);
+        if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+        span.end();
+      }
+    });
+
+    if (!span) return listener(req, res);
+    // Everything the request does (the GraphQL operation, upstream calls, the queue write) runs
+    // under its span; the operation slot lets the Apollo plugin's span parent the upstream calls.
+    tracing.withSpanContext(span, () => tracing.withOperationSlot(() => listener(req, res)));
+  };
+}
