@@ -48,6 +48,12 @@ export const DEFAULT_LIMITS = {
   redisConnectTimeoutMs: 2_000,
   /** How often an open subscription socket's API key or JWT is checked again (revoked/expired → closed). */
   credentialRecheckMs: 30_000,
+  /** On SIGTERM/SIGINT, how long in-flight HTTP requests may take to finish before their connections are closed. */
+  shutdownDrainMs: 15_000,
+  /** On SIGTERM/SIGINT, how long an event job in progress may take to finish before it is handed back to the queue. */
+  shutdownJobGraceMs: 1_000,
+  /** At startup with REDIS_URL, how long to wait for Redis to answer before refusing to start. */
+  redisStartupTimeoutMs: 10_000,
 } as const;
 
 export type GatewayLimits = { -readonly [K in keyof typeof DEFAULT_LIMITS]: number };
@@ -271,6 +277,8 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   REQUEST_DEADLINE_MS: z.coerce.number().int().positive().default(DEFAULT_LIMITS.requestDeadlineMs),
   UPSTREAM_TIMEOUT_MS: z.coerce.number().int().positive().default(DEFAULT_LIMITS.upstreamAttemptTimeoutMs),
+  SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).default(DEFAULT_LIMITS.shutdownDrainMs),
+  REDIS_STARTUP_TIMEOUT_MS: z.coerce.number().int().positive().default(DEFAULT_LIMITS.redisStartupTimeoutMs),
   CACHE_TTL_SECONDS: z.coerce.number().int().min(0).optional(),
   SWITCHBOARD_PUBLIC_URL: z.url().optional(),
   SWITCHBOARD_JWT_ISSUER: z.string().min(1).optional(),
@@ -310,7 +318,13 @@ export function jwtSettingsFromEnv(e: Env): JwtSettings | undefined {
 export function overridesFromEnv(e: Env): Pick<GatewayConfig, 'limits' | 'cacheTtlSeconds'> {
   const t = e.CACHE_TTL_SECONDS;
   return {
-    limits: { ...DEFAULT_LIMITS, requestDeadlineMs: e.REQUEST_DEADLINE_MS, upstreamAttemptTimeoutMs: e.UPSTREAM_TIMEOUT_MS },
+    limits: {
+      ...DEFAULT_LIMITS,
+      requestDeadlineMs: e.REQUEST_DEADLINE_MS,
+      upstreamAttemptTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
+      shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
+      redisStartupTimeoutMs: e.REDIS_STARTUP_TIMEOUT_MS,
+    },
     cacheTtlSeconds:
       t === undefined ? { ...DEFAULT_CACHE_TTL_SECONDS } : { Contact: t, Invoice: t, Order: t, listPage: Math.min(t, DEFAULT_CACHE_TTL_SECONDS.listPage) },
   };

@@ -16,7 +16,7 @@ import type { ConnectorContexts } from '../upstream/connector-context.ts';
 import { bounded } from '../util/bounded.ts';
 import { RedisChangeLog, MemoryChangeLog, type ChangeLog } from './change-log.ts';
 import type { QueuedChange } from './model.ts';
-import { BullChangeQueue, MemoryChangeQueue, PermanentFailure, type ChangeQueue } from './queue.ts';
+import { BullChangeQueue, MemoryChangeQueue, PermanentFailure, type ChangeQueue, type WorkerStopReport } from './queue.ts';
 import { MemoryDeadLetterStore, MemoryVersionStore, RedisDeadLetterStore, RedisVersionStore, type DeadLetterStore, type VersionStore } from './stores.ts';
 
 /** Thin events arriving within this window are refetched in one batch. */
@@ -162,6 +162,11 @@ export class EventPipeline {
     if (!letter) return false;
     await this.queue.replay(letter.item);
     return true;
+  }
+
+  /** Shutdown: workers take no new job; jobs in progress finish within graceMs or go back to the queue. */
+  stopWorkers(graceMs: number): Promise<WorkerStopReport> {
+    return this.queue.stopWorkers(graceMs);
   }
 
   async close(): Promise<void> {

@@ -57,6 +57,9 @@ export async function startApollo(
     schema,
     introspection: true,
     csrfPrevention: true,
+    // src/main.ts owns SIGINT/SIGTERM and drains (Apollo's own handler would stop the server
+    // under in-flight requests and re-raise the signal before the event workers close).
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: config.mode === 'development',
     validationRules: [depthRule],
     formatError: formatError(config.mode, (err) => log.error({ err }, 'unexpected error while answering a query')),

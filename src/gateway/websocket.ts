@@ -22,7 +22,11 @@ export interface GraphqlWsDeps {
   authenticate: Authenticate;
 }
 
-export function attachGraphqlWs({ server, schema, depthRule, services, authenticate }: GraphqlWsDeps): { dispose(): Promise<void> } {
+/** WebSocket close code 1001 (RFC 6455 "going away"): graphql-ws defines no constant for it. */
+export const GOING_AWAY = 1001;
+export const GOING_AWAY_REASON = 'Going away: the server is shutting down; reconnect (resume with after:)';
+
+export function attachGraphqlWs({ server, schema, depthRule, services, authenticate }: GraphqlWsDeps): { dispose(): Promise<number> } {
   const { config, log } = services;
   // The same size limit as HTTP bodies applies to every WebSocket message.
   const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: config.limits.maxBodyBytes });
@@ -88,7 +92,18 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
   return {
     async dispose() {
       clearInterval(recheck);
+      // 1001 (going away, RFC 6455) with a reason: the client knows to reconnect, through the
+      // proxy, to another replica and resume with `after:`. graphql-ws's own dispose() would say
+      // only "Going away"; it then finds these sockets closing and stops the server.
+      const sockets = wss.clients.size;
+      for (const socket of wss.clients) socket.close(GOING_AWAY, GOING_AWAY_REASON);
       await Promise.resolve(wsServer.dispose()).catch((err: unknown) => log.debug({ err: String(err) }, 'websocket server already closed'));
+      // A client that does not answer the close handshake does not hold the shutdown up.
+      const unanswered = setTimeout(() => {
+        for (const socket of wss.clients) socket.terminate();
+      }, 2_000);
+      unanswered.unref();
+      return sockets;
     },
   };
 }
