@@ -77,11 +77,11 @@ export const DEFAULT_CACHE_TTL_SECONDS = { Contact: 300, Invoice: 300, Order: 30
 export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 const credentialSchema = z.union([
-  z.object({ type: z.literal('static'), token: z.string().min(1) }),
-  z.object({ type: z.literal('env'), variable: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name') }),
+  z.strictObject({ type: z.literal('static'), token: z.string().min(1) }),
+  z.strictObject({ type: z.literal('env'), variable: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name') }),
 ]);
 
-const connectionSchema = z.object({
+const connectionSchema = z.strictObject({
   id: z.string().regex(ID_PATTERN, 'letters, digits, - and _ (1-64 chars)'),
   provider: z.string().min(1),
   /** The real API, a sandbox, or an emulator. Defaults to the connector's real base URL. */
@@ -94,13 +94,13 @@ const connectionSchema = z.object({
    */
   webhookSecret: credentialSchema.optional(),
   /** Overrides the connector's documented request allowance (e.g. Stripe test keys: 25/s). */
-  rateLimit: z.object({ requests: z.number().int().positive(), windowMs: z.number().int().positive() }).optional(),
+  rateLimit: z.strictObject({ requests: z.number().int().positive(), windowMs: z.number().int().positive() }).optional(),
 });
 
 export const API_KEY_SCOPES = ['read', 'subscribe', 'admin'] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
-const tenantSchema = z.object({
+const tenantSchema = z.strictObject({
   id: z.string().regex(ID_PATTERN, 'letters, digits, - and _ (1-64 chars)'),
   name: z.string().optional(),
   /**
@@ -109,7 +109,7 @@ const tenantSchema = z.object({
    */
   apiKeys: z
     .array(
-      z.object({
+      z.strictObject({
         id: z.string().min(1),
         sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex chars'),
         /** Default: all three. */
@@ -130,7 +130,7 @@ const tenantSchema = z.object({
  * the OAuth app (client id/secret), optional endpoint overrides (sandbox, emulator) and the
  * signing secret of the app's webhooks.
  */
-const providerSchema = z.object({
+const providerSchema = z.strictObject({
   /** API base URL for runtime-created connections (default: the connector's real one). */
   baseUrl: z.url().optional(),
   oauth: z
@@ -149,11 +149,11 @@ const providerSchema = z.object({
   /** Signing secret for webhooks addressed to runtime-created connections (HubSpot: the app's client secret). */
   webhookSecret: credentialSchema.optional(),
   /** Request allowance of each runtime-created connection, instead of the connector's documented one. */
-  rateLimit: z.object({ requests: z.number().int().positive(), windowMs: z.number().int().positive() }).optional(),
+  rateLimit: z.strictObject({ requests: z.number().int().positive(), windowMs: z.number().int().positive() }).optional(),
 });
 
 export const tenantsFileSchema = z
-  .object({ tenants: z.array(tenantSchema).min(1), providers: z.record(z.string(), providerSchema).default({}) })
+  .strictObject({ tenants: z.array(tenantSchema).min(1), providers: z.record(z.string(), providerSchema).default({}) })
   .superRefine((file, ctx) => {
     const seenConn = new Map<string, string>();
     const seenTenant = new Set<string>();
@@ -244,7 +244,12 @@ export function parseTenantsFile(text: string, source: string): TenantsFile {
   }
   const parsed = tenantsFileSchema.safeParse(json);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    const lines = parsed.error.issues.flatMap((i) =>
+      // Every object of the file is strict: a misspelt key is named with its full path, not ignored.
+      i.code === 'unrecognized_keys'
+        ? i.keys.map((k) => `  ${[...i.path, k].join('.')}: unknown key (misspelt, or not a setting here)`)
+        : [`  ${i.path.join('.') || '(root)'}: ${i.message}`],
+    );
     throw new ConfigError(`${source} is invalid:\n${lines.join('\n')}`);
   }
   return parsed.data;

@@ -1,6 +1,7 @@
 // Process entry point (`npm start`, `node dist/src/main.js`): reads the environment, starts the demo
 // emulators when no tenants file is given, checks that Redis answers, starts the gateway, and owns
-// SIGINT/SIGTERM: the first drains (Gateway.stop) and exits 0, a second forces exit (code 130/143).
+// SIGINT/SIGTERM: the first drains (Gateway.stop) and exits 0; another one, a second or more later,
+// forces exit (code 130/143).
 import { Redis } from 'ioredis';
 import { ConfigError, defaultGatewayConfig, jwtSettingsFromEnv, loadTenantsFile, overridesFromEnv, parseEnv, type GatewayConfig } from './config.ts';
 import { startDemo, type Demo } from './demo.ts';
@@ -51,13 +52,17 @@ async function main(): Promise<void> {
     throw err;
   }
   // Signals from here on; before, the default (exit at once) is right: there is nothing to drain.
-  let stopping = false;
+  // A repeat within REPEAT_WINDOW_MS is the same interruption: Ctrl-C under `npm start` reaches the
+  // process twice (from the terminal, and forwarded by npm).
+  let stopping = 0;
+  const REPEAT_WINDOW_MS = 1_000;
   const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping && Date.now() - stopping < REPEAT_WINDOW_MS) return;
     if (stopping) {
       log.warn({ signal }, 'second signal: exiting without finishing the drain');
       process.exit(signal === 'SIGINT' ? 130 : 143);
     }
-    stopping = true;
+    stopping = Date.now();
     log.info({ signal, drainMs: config.limits.shutdownDrainMs }, 'drain: signal received');
     void (async () => {
       try {
@@ -118,13 +123,16 @@ async function waitForRedis(url: string, timeoutMs: number, connectTimeoutMs: nu
       enableOfflineQueue: false,
       retryStrategy: () => null,
     });
-    redis.on('error', () => undefined); // reported once, below
+    let cause: NodeJS.ErrnoException | null = null;
+    redis.on('error', (err: NodeJS.ErrnoException) => (cause = err)); // reported once, below
     try {
       await redis.connect();
       await redis.ping();
       return;
     } catch (err) {
-      last = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      // The socket's error (ECONNREFUSED, ENOTFOUND, ETIMEDOUT) says more than the rejection.
+      const reason = (cause ?? err) as NodeJS.ErrnoException;
+      last = reason.code ?? reason.message;
     } finally {
       redis.disconnect();
     }

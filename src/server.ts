@@ -85,12 +85,14 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     if (lifecycle.draining) res.setHeader('connection', 'close');
     listener(req, res);
   });
-  const ws = attachGraphqlWs({ server, schema, depthRule, services, authenticate });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   });
+  // Attached once listening: a listen error (EADDRINUSE) is then reported once, by the caller,
+  // rather than also by graphql-ws as an "internal error" with a stack.
+  const ws = attachGraphqlWs({ server, schema, depthRule, services, authenticate });
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   let stopping: Promise<void> | undefined;

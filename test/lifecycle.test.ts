@@ -18,7 +18,7 @@ const SECRET = 'whsec_lifecycle_test_secret_00000';
 const UPSTREAM_DELAY_MS = 3_000;
 
 /** Starts src/main.ts as production runs it; resolves with its URL once it listens. */
-export async function startEntryPoint(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+async function startEntryPoint(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output: () => string }> {
   const { REDIS_URL: _r, SWITCHBOARD_CONFIG: _c, ...rest } = process.env;
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     env: {
