@@ -57,6 +57,12 @@ export const DEFAULT_LIMITS = {
   responseCacheMaxBytes: 64 * 1024 * 1024,
   /** Answers larger than this are not stored. */
   responseCacheMaxEntryBytes: 2 * 1024 * 1024,
+  /** On SIGTERM/SIGINT, how long in-flight HTTP requests may take to finish before their connections are closed. */
+  shutdownDrainMs: 15_000,
+  /** On SIGTERM/SIGINT, how long an event job in progress may take to finish before it is handed back to the queue. */
+  shutdownJobGraceMs: 1_000,
+  /** At startup with REDIS_URL, how long to wait for Redis to answer before refusing to start. */
+  redisStartupTimeoutMs: 10_000,
 } as const;
 
 export type GatewayLimits = { -readonly [K in keyof typeof DEFAULT_LIMITS]: number };
@@ -99,11 +105,11 @@ export interface MetricsExposure {
 export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 const credentialSchema = z.union([
-  z.object({ type: z.literal('static'), token: z.string().min(1) }),
-  z.object({ type: z.literal('env'), variable: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name') }),
+  z.strictObject({ type: z.literal('static'), token: z.string().min(1) }),
+  z.strictObject({ type: z.literal('env'), variable: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name') }),
 ]);
 
-const connectionSchema = z.object({
+const connectionSchema = z.strictObject({
   id: z.string().regex(ID_PATTERN, 'letters, digits, - and _ (1-64 chars)'),
   provider: z.string().min(1),
   /** The real API, a sandbox, or an emulator. Defaults to the connector's real base URL. */
@@ -116,13 +122,13 @@ const connectionSchema = z.object({
    */
   webhookSecret: credentialSchema.optional(),
   /** Overrides the connector's documented request allowance (e.g. Stripe test keys: 25/s). */
-  rateLimit: z.object({ requests: z.number().int().positive(), windowMs: z.number().int().positive() }).optional(),
+  rateLimit: z.strictObject({ requests: z.number().int().positive(), windowMs: z.number().int().positive() }).optional(),
 });
 
 export const API_KEY_SCOPES = ['read', 'subscribe', 'admin'] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
-const tenantSchema = z.object({
+const tenantSchema = z.strictObject({
   id: z.string().regex(ID_PATTERN, 'letters, digits, - and _ (1-64 chars)'),
   name: z.string().optional(),
   /**
@@ -131,7 +137,7 @@ const tenantSchema = z.object({
    */
   apiKeys: z
     .array(
-      z.object({
+      z.strictObject({
         id: z.string().min(1),
         sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex chars'),
         /** Default: all three. */
@@ -152,7 +158,7 @@ const tenantSchema = z.object({
  * the OAuth app (client id/secret), optional endpoint overrides (sandbox, emulator) and the
  * signing secret of the app's webhooks.
  */
-const providerSchema = z.object({
+const providerSchema = z.strictObject({
   /** API base URL for runtime-created connections (default: the connector's real one). */
   baseUrl: z.url().optional(),
   oauth: z
@@ -171,11 +177,11 @@ const providerSchema = z.object({
   /** Signing secret for webhooks addressed to runtime-created connections (HubSpot: the app's client secret). */
   webhookSecret: credentialSchema.optional(),
   /** Request allowance of each runtime-created connection, instead of the connector's documented one. */
-  rateLimit: z.object({ requests: z.number().int().positive(), windowMs: z.number().int().positive() }).optional(),
+  rateLimit: z.strictObject({ requests: z.number().int().positive(), windowMs: z.number().int().positive() }).optional(),
 });
 
 export const tenantsFileSchema = z
-  .object({ tenants: z.array(tenantSchema).min(1), providers: z.record(z.string(), providerSchema).default({}) })
+  .strictObject({ tenants: z.array(tenantSchema).min(1), providers: z.record(z.string(), providerSchema).default({}) })
   .superRefine((file, ctx) => {
     const seenConn = new Map<string, string>();
     const seenTenant = new Set<string>();
@@ -270,7 +276,12 @@ export function parseTenantsFile(text: string, source: string): TenantsFile {
   }
   const parsed = tenantsFileSchema.safeParse(json);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    const lines = parsed.error.issues.flatMap((i) =>
+      // Every object of the file is strict: a misspelt key is named with its full path, not ignored.
+      i.code === 'unrecognized_keys'
+        ? i.keys.map((k) => `  ${[...i.path, k].join('.')}: unknown key (misspelt, or not a setting here)`)
+        : [`  ${i.path.join('.') || '(root)'}: ${i.message}`],
+    );
     throw new ConfigError(`${source} is invalid:\n${lines.join('\n')}`);
   }
   return parsed.data;
@@ -303,6 +314,8 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   REQUEST_DEADLINE_MS: z.coerce.number().int().positive().default(DEFAULT_LIMITS.requestDeadlineMs),
   UPSTREAM_TIMEOUT_MS: z.coerce.number().int().positive().default(DEFAULT_LIMITS.upstreamAttemptTimeoutMs),
+  SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).default(DEFAULT_LIMITS.shutdownDrainMs),
+  REDIS_STARTUP_TIMEOUT_MS: z.coerce.number().int().positive().default(DEFAULT_LIMITS.redisStartupTimeoutMs),
   CACHE_TTL_SECONDS: z.coerce.number().int().min(0).optional(),
   SWITCHBOARD_PUBLIC_URL: z.url().optional(),
   SWITCHBOARD_JWT_ISSUER: z.string().min(1).optional(),
@@ -356,7 +369,13 @@ export function overridesFromEnv(e: Env): Pick<GatewayConfig, 'limits' | 'cacheT
     },
     // As the OpenTelemetry spec reads these two: the signal-specific one is used as given.
     otlpTracesEndpoint: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (base ? `${base}/v1/traces` : undefined),
-    limits: { ...DEFAULT_LIMITS, requestDeadlineMs: e.REQUEST_DEADLINE_MS, upstreamAttemptTimeoutMs: e.UPSTREAM_TIMEOUT_MS },
+    limits: {
+      ...DEFAULT_LIMITS,
+      requestDeadlineMs: e.REQUEST_DEADLINE_MS,
+      upstreamAttemptTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
+      shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
+      redisStartupTimeoutMs: e.REDIS_STARTUP_TIMEOUT_MS,
+    },
     cacheTtlSeconds:
       t === undefined ? { ...DEFAULT_CACHE_TTL_SECONDS } : { Contact: t, Invoice: t, Order: t, listPage: Math.min(t, DEFAULT_CACHE_TTL_SECONDS.listPage) },
   };

@@ -13,6 +13,7 @@ async function main(): Promise<void> {
   } catch {
     throw new Error(`no running demo found (${DEMO_STATE_FILE} is missing): start it with \`npm start\` first`);
   }
+  await checkRunning(state);
   for (const { connector, demo } of CONNECTORS) {
     const emulator = state.emulators[connector.manifest.id];
     if (emulator) for (const line of await demo.change(emulator)) console.log(line);
@@ -20,6 +21,41 @@ async function main(): Promise<void> {
   console.log(
     `\nWatch them with, in Sandbox or GraphiQL (${state.gateway}):\n  subscription { contactChanged { type contact { name } } }\n  subscription { invoiceChanged { type invoice { number status } } }`,
   );
+}
+
+/**
+ * The file outlives the demo that wrote it (stopped, crashed, or restarted elsewhere): the process
+ * must still run and its gateway and emulators answer, else changes would go nowhere.
+ */
+async function checkRunning(state: DemoState): Promise<void> {
+  const restart = 'restart the demo with `npm start` (in another terminal), then run `npm run demo:change` again';
+  const who = `the demo recorded in ${DEMO_STATE_FILE} (pid ${state.pid ?? '?'}, started ${state.startedAt ?? '?'})`;
+  if (state.pid !== undefined && !processRuns(state.pid)) throw new Error(`${who} is not running any more: ${restart}`);
+  const answers = async (url: string) => {
+    try {
+      await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const healthz = state.gateway.replace(/\/graphql$/, '/healthz');
+  const down = [
+    ...((await answers(healthz)) ? [] : [`gateway ${state.gateway}`]),
+    ...(await Promise.all(Object.entries(state.emulators).map(async ([id, e]) => ((await answers(e.url)) ? null : `${id} emulator ${e.url}`)))).filter(
+      (x): x is string => x !== null,
+    ),
+  ];
+  if (down.length) throw new Error(`${who} does not answer (${down.join(', ')}): the file is stale; ${restart}`);
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 main().catch((err: unknown) => {

@@ -23,6 +23,9 @@ export interface Demo {
 export const DEMO_STATE_FILE = join(process.cwd(), '.tmp', 'demo.json');
 
 export interface DemoState {
+  /** The process that runs the demo, and when it started: `npm run demo:change` checks it still runs. */
+  pid?: number;
+  startedAt?: string;
   gateway: string;
   emulators: Record<string, { url: string; token: string }>;
 }
@@ -96,6 +99,8 @@ export async function startDemo(options: { apiKey?: string | undefined; latencyM
         if (!res.ok) throw new Error(`could not register the demo webhook at the ${id} emulator: ${res.status}`);
       }
       const state: DemoState = {
+        pid: process.pid,
+        startedAt: new Date(Date.now() - process.uptime() * 1000).toISOString(),
         gateway: `${gatewayBase}/graphql`,
         emulators: Object.fromEntries(emulators.map((e, i) => [connections[i]?.provider as string, { url: e.url, token: CONNECTORS[i]?.demo.token ?? '' }])),
       };

@@ -1,5 +1,8 @@
-// Process entry point (`npm start`): reads the environment, starts the demo emulators when no
-// tenants file is given, starts the gateway, and stops cleanly on SIGINT/SIGTERM.
+// Process entry point (`npm start`, `node dist/src/main.js`): reads the environment, starts the demo
+// emulators when no tenants file is given, checks that Redis answers, starts the gateway, and owns
+// SIGINT/SIGTERM: the first drains (Gateway.stop) and exits 0; another one, a second or more later,
+// forces exit (code 130/143).
+import { Redis } from 'ioredis';
 import { ConfigError, defaultGatewayConfig, jwtSettingsFromEnv, loadTenantsFile, overridesFromEnv, parseEnv, type GatewayConfig } from './config.ts';
 import { startDemo, type Demo } from './demo.ts';
 import { createLogger } from './observability/logger.ts';
@@ -39,7 +42,41 @@ async function main(): Promise<void> {
     ...overridesFromEnv(env),
   });
 
-  const gateway = await createGateway(config, { logger: log, keyring });
+  if (config.redisUrl) await waitForRedis(config.redisUrl, config.limits.redisStartupTimeoutMs, config.limits.redisConnectTimeoutMs);
+  let gateway;
+  try {
+    gateway = await createGateway(config, { logger: log, keyring });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+      throw new ConfigError(`port ${config.port} on ${config.host} is already in use: set PORT to a free port (or stop the process listening there)`);
+    throw err;
+  }
+  // Signals from here on; before, the default (exit at once) is right: there is nothing to drain.
+  // A repeat within REPEAT_WINDOW_MS is the same interruption: Ctrl-C under `npm start` reaches the
+  // process twice (from the terminal, and forwarded by npm).
+  let stopping = 0;
+  const REPEAT_WINDOW_MS = 1_000;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping && Date.now() - stopping < REPEAT_WINDOW_MS) return;
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting without finishing the drain');
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+    stopping = Date.now();
+    log.info({ signal, drainMs: config.limits.shutdownDrainMs }, 'drain: signal received');
+    void (async () => {
+      try {
+        await gateway.stop();
+        await demo?.stop();
+        process.exit(0);
+      } catch (err) {
+        log.error({ err }, 'drain failed');
+        process.exit(1);
+      }
+    })();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   await demo?.connectWebhooks(gateway.url.replace(/\/graphql$/, ''));
   const shown = gateway.url.replace('127.0.0.1', 'localhost');
   log.info({ url: gateway.url, cache: config.redisUrl ? 'redis' : 'memory' }, 'switchboard is listening');
@@ -70,15 +107,54 @@ async function main(): Promise<void> {
   // The human banner only on a terminal: collected output stays JSON lines (the log line above).
   // With LOG_LEVEL=silent no JSON line is written at all, so the banner is (scripts read it).
   if (process.stdout.isTTY || env.LOG_LEVEL === 'silent') process.stdout.write(`${lines.join('\n')}\n\n`);
+}
 
-  const shutdown = async (signal: string) => {
-    log.info({ signal }, 'shutting down');
-    await gateway.stop();
-    await demo?.stop();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+/**
+ * Startup with REDIS_URL: waits (retrying) until Redis answers PING, at most `timeoutMs`, then
+ * refuses to start with one message naming the address (never the password) and the last error,
+ * instead of starting a gateway that warns on every reconnect and serves nothing durable.
+ */
+async function waitForRedis(url: string, timeoutMs: number, connectTimeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  for (;;) {
+    const redis = new Redis(url, {
+      lazyConnect: true,
+      connectTimeout: Math.max(1, Math.min(connectTimeoutMs, deadline - Date.now())),
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      retryStrategy: () => null,
+    });
+    let cause: NodeJS.ErrnoException | null = null;
+    redis.on('error', (err: NodeJS.ErrnoException) => (cause = err)); // reported once, below
+    try {
+      await redis.connect();
+      await redis.ping();
+      return;
+    } catch (err) {
+      // The socket's error (ECONNREFUSED, ENOTFOUND, ETIMEDOUT) says more than the rejection.
+      const reason = (cause ?? err) as NodeJS.ErrnoException;
+      last = reason.code ?? reason.message;
+    } finally {
+      redis.disconnect();
+    }
+    if (Date.now() + 500 >= deadline) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new ConfigError(
+    `Redis at ${redisAddress(url)} did not answer within ${timeoutMs} ms (${last}): start Redis or fix REDIS_URL ` +
+      `(REDIS_STARTUP_TIMEOUT_MS waits longer; unset REDIS_URL to run in memory, one process, nothing durable)`,
+  );
+}
+
+/** host:port of a Redis URL, without user or password. */
+function redisAddress(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.hostname}:${u.port || 6379}`;
+  } catch {
+    return '(unparseable REDIS_URL)';
+  }
 }
 
 main().catch((err: unknown) => {

@@ -4,7 +4,7 @@
 // Plain node:http rather than Express: on these 2-core machines Apollo Server 5 on node:http (with
 // graphql-ws attached) answered ~11.8k req/s for { hello }, behind Express 5 ~5k (issue #2's
 // measurement); routing a handful of fixed paths needs no framework.
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { connectorMap } from '../connectors/registry.ts';
@@ -35,7 +35,14 @@ export interface Gateway {
   /** The separate /metrics listener's URL, when the config asks for one. */
   metricsUrl: string | null;
   services: GatewayServices;
-  stop(): Promise<void>;
+  /**
+   * Drains and stops (idempotent): /readyz turns 503 and new connections are refused at once;
+   * graphql-ws sockets are closed with 1001 (going away) so clients reconnect to another replica;
+   * event workers finish their job or hand it back; in-flight HTTP requests get `drainMs`
+   * (default limits.shutdownDrainMs) before their connections are closed; then Redis is closed.
+   * Each step is logged (info, one line).
+   */
+  stop(options?: { drainMs?: number }): Promise<void>;
 }
 
 export interface GatewayOptions {
@@ -72,8 +79,21 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const schema = buildSchema();
   const depthRule = depthLimit(config.limits.maxQueryDepth);
   const apollo = await startApollo(schema, depthRule, config, metrics, log, tracing);
-  const server = createServer(withRequestLog(createRequestListener({ services, apollo, authenticate, metrics, kv }), { log, metrics, tracing }));
-  const ws = attachGraphqlWs({ server, schema, depthRule, services, authenticate });
+  const lifecycle = { draining: false };
+  const listener = withRequestLog(createRequestListener({ services, apollo, authenticate, metrics, kv, lifecycle }), { log, metrics, tracing });
+  // In-flight requests, so a drain knows when the last one has finished.
+  const inFlight = new Set<ServerResponse>();
+  let drained: (() => void) | null = null;
+  const server = createServer((req, res) => {
+    inFlight.add(res);
+    res.once('close', () => {
+      inFlight.delete(res);
+      if (inFlight.size === 0) drained?.();
+    });
+    // A request arriving on a kept-alive connection during a drain is served, then the connection closes.
+    if (lifecycle.draining) res.setHeader('connection', 'close');
+    listener(req, res);
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -86,6 +106,9 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         throw err;
       })
     : null;
+  // Attached once listening: a listen error (EADDRINUSE) is then reported once, by the caller,
+  // rather than also by graphql-ws as an "internal error" with a stack.
+  const ws = attachGraphqlWs({ server, schema, depthRule, services, authenticate });
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   let stopping: Promise<void> | undefined;
@@ -96,18 +119,37 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     metrics,
     metricsUrl: metricsListener?.url ?? null,
     services,
-    stop() {
+    stop(options = {}) {
       // Idempotent: a second stop (two signals, a test's afterAll after a failure) waits for the first.
       stopping ??= (async () => {
-        await ws.dispose();
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
+        const started = Date.now();
+        const drainMs = options.drainMs ?? config.limits.shutdownDrainMs;
+        lifecycle.draining = true;
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        log.info({ inFlight: inFlight.size }, 'drain: stopped accepting connections; /readyz answers 503');
+        // Workers stop taking jobs now and run in parallel with the HTTP drain.
+        const workers = services.events.stopWorkers(config.limits.shutdownJobGraceMs);
+        const sockets = await ws.dispose();
+        log.info({ sockets }, 'drain: closed graphql-ws sockets with 1001 (going away)');
+        const requests = inFlight.size;
+        if (requests > 0) {
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([new Promise<void>((resolve) => (drained = resolve)), new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)))]);
+          clearTimeout(timer);
+        }
+        const cut = inFlight.size;
+        server.closeAllConnections();
+        if (cut > 0) log.warn({ finished: requests - cut, cut, drainMs }, 'drain: deadline reached; closed the connections of unfinished requests');
+        else log.info({ finished: requests, ms: Date.now() - started }, 'drain: in-flight HTTP requests finished');
+        const jobs = await workers;
+        log.info(jobs, 'drain: event workers stopped (jobs finished, or handed back to the queue for another replica)');
+        await closed;
         await apollo.stop();
         await built.close();
         await metricsListener?.close();
         await tracing.shutdown();
+        log.info({ ms: Date.now() - started }, 'drain: closed Redis connections; stopped');
       })();
       return stopping;
     },

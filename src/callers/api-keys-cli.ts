@@ -4,16 +4,25 @@
 //       prints the new key once (it is stored only as a SHA-256 digest) and its key id
 //   tsx src/callers/api-keys-cli.ts revoke --tenant <id> --id <keyId>
 //   tsx src/callers/api-keys-cli.ts list --tenant <id>      ids, scopes, labels, dates; never keys
+//   --help: usage and the environment it reads. The tenant must be in SWITCHBOARD_CONFIG's file.
 // Keys live under "<SWITCHBOARD_KEY_PREFIX (default sb)>:apikey:…", where the gateway looks.
 // Exit codes: 0 done, 1 no such key, 2 usage, input or configuration error (Redis unreachable too).
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../config.ts';
+import { ConfigError, loadTenantsFile } from '../config.ts';
 import { ApiKeyInputError, RedisApiKeyStore, type ApiKeyScope } from './api-keys.ts';
 
-const USAGE = `usage: api-keys-cli create --tenant <id> [--scopes read,subscribe,admin] [--label text]
-       api-keys-cli revoke --tenant <id> --id <keyId>
-       api-keys-cli list --tenant <id>
-needs REDIS_URL; key prefix from SWITCHBOARD_KEY_PREFIX (default "sb")
+const USAGE = `usage: npm run keys -- create --tenant <id> [--scopes read,subscribe,admin] [--label text]
+       npm run keys -- revoke --tenant <id> --id <keyId>
+       npm run keys -- list --tenant <id>
+       npm run keys -- --help
+
+Issues, revokes and lists the runtime API keys of a tenant. The new key is printed once; Switchboard
+keeps only its SHA-256 digest.
+
+Environment (the same values as the gateway's):
+  REDIS_URL              required: where the gateway replicas read runtime keys (redis://host:6379)
+  SWITCHBOARD_CONFIG     the gateway's tenants file: the tenant must be listed there (unset: not checked)
+  SWITCHBOARD_KEY_PREFIX key prefix (default "sb")
 `;
 
 class UsageError extends Error {}
@@ -27,22 +36,29 @@ const FLAGS: Record<string, { required: string[]; optional: string[] }> = {
 };
 
 function parse(argv: string[]): { command: string; flags: Record<string, string | undefined> } {
-  let parsed: { values: Record<string, string | undefined>; positionals: string[] };
+  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
   try {
     parsed = parseArgs({
       args: argv,
-      options: { tenant: { type: 'string' }, scopes: { type: 'string' }, label: { type: 'string' }, id: { type: 'string' } },
+      options: {
+        tenant: { type: 'string' },
+        scopes: { type: 'string' },
+        label: { type: 'string' },
+        id: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
       allowPositionals: true,
       strict: true,
     });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+  if (parsed.values['help']) return { command: 'help', flags: {} };
   const [command, ...extra] = parsed.positionals;
   const spec = command ? FLAGS[command] : undefined;
   if (!command || !spec) throw new UsageError(command ? `unknown command "${command}"` : 'no command');
   if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
-  const flags = parsed.values;
+  const flags = parsed.values as Record<string, string | undefined>;
   for (const name of spec.required) if (!flags[name]) throw new UsageError(`${command} needs --${name}`);
   for (const name of Object.keys(flags)) {
     if (!spec.required.includes(name) && !spec.optional.includes(name)) throw new UsageError(`${command} does not take --${name}`);
@@ -52,9 +68,19 @@ function parse(argv: string[]): { command: string; flags: Record<string, string 
 
 async function run(argv: string[]): Promise<number> {
   const { command, flags } = parse(argv);
+  if (command === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   const tenant = flags['tenant'] as string;
   const redisUrl = process.env.REDIS_URL;
-  if (!redisUrl) throw new ConfigError('REDIS_URL is not set: API keys live in Redis, where every gateway replica reads them');
+  if (!redisUrl)
+    throw new ConfigError(
+      'REDIS_URL is not set: runtime API keys live in Redis, where every gateway replica reads them. Set it to the Redis ' +
+        'your gateway uses, e.g. REDIS_URL=redis://127.0.0.1:6379 npm run keys -- list --tenant acme ' +
+        '(a gateway started without REDIS_URL keeps keys in its own memory: use the createApiKey mutation there)',
+    );
+  checkTenant(tenant, process.env.SWITCHBOARD_CONFIG);
   const prefix = process.env.SWITCHBOARD_KEY_PREFIX || 'sb';
   // ioredis reports a refused connection as "max retries per request"; keep the cause to name it.
   let connectionError: Error | null = null;
@@ -63,10 +89,34 @@ async function run(argv: string[]): Promise<number> {
     return await execute(store, command, tenant, flags);
   } catch (err) {
     const cause = connectionError as Error | null;
-    if (cause && !(err instanceof ApiKeyInputError)) throw new Error(`cannot reach Redis (${cause.message})`);
+    if (cause && !(err instanceof ApiKeyInputError))
+      throw new Error(
+        `cannot reach Redis at ${redisAddress(redisUrl)} (${(cause as NodeJS.ErrnoException).code ?? cause.message}): is it running, and is REDIS_URL the one your gateway uses?`,
+      );
     throw err;
   } finally {
     await store.close();
+  }
+}
+
+/** The tenant must be one the gateway serves: a typo would otherwise issue a key nobody can use. */
+function checkTenant(tenant: string, configPath: string | undefined): void {
+  if (!configPath) {
+    process.stderr.write(`note: SWITCHBOARD_CONFIG is not set, so tenant "${tenant}" was not checked against the gateway's tenants file\n`);
+    return;
+  }
+  const { tenants } = loadTenantsFile(configPath);
+  if (!tenants.some((t) => t.id === tenant))
+    throw new ConfigError(`tenant "${tenant}" is not in ${configPath} (tenants: ${tenants.map((t) => t.id).join(', ')})`);
+}
+
+/** host:port of a Redis URL, without user or password. */
+function redisAddress(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || 6379}`;
+  } catch {
+    return '(unparseable REDIS_URL)';
   }
 }
 

@@ -19,7 +19,7 @@ import { bounded } from '../util/bounded.ts';
 import { RedisChangeLog, MemoryChangeLog, type ChangeLog } from './change-log.ts';
 import type { QueuedChange } from './model.ts';
 import type { StreamObserver } from './subscribe.ts';
-import { BullChangeQueue, MemoryChangeQueue, PermanentFailure, type ChangeQueue } from './queue.ts';
+import { BullChangeQueue, MemoryChangeQueue, PermanentFailure, type ChangeQueue, type WorkerStopReport } from './queue.ts';
 import { MemoryDeadLetterStore, MemoryVersionStore, RedisDeadLetterStore, RedisVersionStore, type DeadLetterStore, type VersionStore } from './stores.ts';
 
 /** Thin events arriving within this window are refetched in one batch. */
@@ -215,6 +215,11 @@ export class EventPipeline {
     if (!letter) return false;
     await this.queue.replay(letter.item);
     return true;
+  }
+
+  /** Shutdown: workers take no new job; jobs in progress finish within graceMs or go back to the queue. */
+  stopWorkers(graceMs: number): Promise<WorkerStopReport> {
+    return this.queue.stopWorkers(graceMs);
   }
 
   async close(): Promise<void> {

@@ -5,7 +5,7 @@
 // Redis Streams consumer group because it already does retries, backoff with jitter, stalled-job
 // recovery and TTL'd deduplication ("throttle" mode) in atomic Lua scripts.
 // Without Redis (embedded default) an in-memory queue keeps the same contract, minus durability.
-import { Queue, Worker, type Job } from 'bullmq';
+import { Queue, WaitingError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { bounded } from '../util/bounded.ts';
 import type { QueueStats } from '../observability/metrics.ts';
@@ -28,9 +28,22 @@ export interface ChangeQueue {
   /** Re-queues an item, bypassing deduplication (dead-letter replay). */
   replay(item: QueuedChange): Promise<void>;
   start(processor: ChangeProcessor, deadLetter: DeadLetterSink): void;
+  /**
+   * Shutdown, first step: takes no new job; a job in progress gets `graceMs` to finish, then is
+   * handed back to the queue at once (another replica's worker takes it without waiting for the
+   * stall timeout). Enqueueing still works until close().
+   */
+  stopWorkers(graceMs: number): Promise<WorkerStopReport>;
   close(): Promise<void>;
   /** Jobs by state and the oldest waiting job's age (read at metrics scrape). */
   stats(): Promise<QueueStats>;
+}
+
+export interface WorkerStopReport {
+  /** Jobs that were in progress when the stop began and finished within the grace period. */
+  finished: number;
+  /** Jobs handed back to the queue for another worker (durable queue only). */
+  handedBack: number;
 }
 
 /** Thrown by a processor for failures that retrying cannot fix (straight to the dead letters). */
@@ -46,6 +59,10 @@ export class BullChangeQueue implements ChangeQueue {
   private readonly producer: Redis;
   private worker: Worker<QueuedChange> | null = null;
   private workerConnection: Redis | null = null;
+  private active = 0;
+  private handedBack = 0;
+  private finishedWhileStopping = 0;
+  private stopped: Promise<WorkerStopReport> | null = null;
 
   constructor(
     private readonly redisUrl: string,
@@ -97,17 +114,32 @@ export class BullChangeQueue implements ChangeQueue {
     this.workerConnection.on('error', this.onError);
     this.worker = new Worker<QueuedChange>(
       'changes',
-      async (job: Job<QueuedChange>) => {
+      async (job: Job<QueuedChange>, token?: string, signal?: AbortSignal) => {
         const attempt = job.attemptsMade + 1;
+        this.active++;
         try {
-          await processor(job.data, attempt);
+          // stopWorkers() cancels jobs still running after its grace period: the job goes back
+          // to the waiting list now (its lock released), and the abandoned attempt's late result is
+          // harmless (publishing is idempotent per record version).
+          const handBack = signal ? abortion(signal) : null;
+          const outcome = await Promise.race([processor(job.data, attempt).then(() => 'done' as const), ...(handBack ? [handBack.promise] : [])]);
+          handBack?.dispose();
+          if (outcome === 'handBack') {
+            await job.moveToWait(token);
+            this.handedBack++;
+            throw new WaitingError();
+          }
+          if (this.stopped) this.finishedWhileStopping++;
         } catch (err) {
+          if (err instanceof WaitingError) throw err;
           const last = attempt >= (job.opts.attempts ?? 1) || err instanceof PermanentFailure;
           if (!last) throw err;
           // The dead-letter record is the outcome of the last attempt: written durably, then the
           // job completes. If that write fails, the job fails and BullMQ keeps it (removeOnFail).
           await deadLetter(job.data, (err as Error).message ?? String(err), attempt);
           if (err instanceof PermanentFailure) return;
+        } finally {
+          this.active--;
         }
       },
       {
@@ -145,12 +177,26 @@ export class BullChangeQueue implements ChangeQueue {
     };
   }
 
+  stopWorkers(graceMs: number): Promise<WorkerStopReport> {
+    this.stopped ??= (async () => {
+      const worker = this.worker;
+      if (!worker) return { finished: 0, handedBack: 0 };
+      // close() (not forced) stops fetching at once and resolves when the jobs in progress end.
+      const closed = worker.close().catch(this.onError);
+      await bounded(closed, graceMs);
+      if (this.active > 0) worker.cancelAllJobs('the replica is shutting down');
+      // Handing back talks to Redis: bounded, then the lock expiry (stalled-job recovery) is the fallback.
+      await bounded(closed, 2_000);
+      return { finished: this.finishedWhileStopping, handedBack: this.handedBack };
+    })();
+    return this.stopped;
+  }
+
   async close(): Promise<void> {
     // A graceful close talks to Redis; with Redis gone it would wait forever, so it gets a bound,
-    // then the connections are dropped. Unfinished jobs are recovered by another replica (stalled).
-    const bounded = (p: Promise<unknown>) => Promise.race([p.catch(this.onError), new Promise((r) => setTimeout(r, 2_000).unref())]);
-    if (this.worker) await bounded(this.worker.close(true));
-    await bounded(this.queue.close());
+    // then the connections are dropped. Jobs not handed back are recovered by another replica (stalled).
+    await this.stopWorkers(0);
+    await bounded(this.queue.close(), 2_000, this.onError);
     this.workerConnection?.disconnect();
     this.producer.disconnect();
   }
@@ -234,9 +280,30 @@ export class MemoryChangeQueue implements ChangeQueue {
     }
   }
 
+  async stopWorkers(graceMs: number): Promise<WorkerStopReport> {
+    // Nothing to hand back to: in memory, a job not finished within the grace period is lost (as
+    // the startup warning says). Queued jobs stay queued until close().
+    this.closed = true;
+    const inProgress = this.running;
+    const deadline = Date.now() + graceMs;
+    while (this.running > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    return { finished: inProgress - this.running, handedBack: 0 };
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
   }
+}
+
+/** A promise that resolves with 'handBack' when `signal` aborts (dispose() detaches it). */
+function abortion(signal: AbortSignal): { promise: Promise<'handBack'>; dispose(): void } {
+  let onAbort = () => {};
+  const promise = new Promise<'handBack'>((resolve) => {
+    onAbort = () => resolve('handBack');
+    if (signal.aborted) resolve('handBack');
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return { promise, dispose: () => signal.removeEventListener('abort', onAbort) };
 }

@@ -61,15 +61,20 @@ export async function startApollo(
     schema,
     introspection: true,
     csrfPrevention: true,
+    // src/main.ts owns SIGINT/SIGTERM and drains (Apollo's own handler would stop the server
+    // under in-flight requests and re-raise the signal before the event workers close).
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: config.mode === 'development',
     validationRules: [depthRule],
     formatError: formatError(config.mode, (err) => log.error({ err }, 'unexpected error while answering a query')),
     plugins: [
-      ApolloServerPluginLandingPageLocalDefault({
-        embed: { initialState: { sharedHeaders: config.demoApiKey ? { Authorization: `Bearer ${config.demoApiKey}` } : {} } },
-        document: EXAMPLE_QUERY,
-        footer: false,
-      }),
+      pointingToGraphiql(
+        ApolloServerPluginLandingPageLocalDefault({
+          embed: { initialState: { sharedHeaders: config.demoApiKey ? { Authorization: `Bearer ${config.demoApiKey}` } : {} } },
+          document: EXAMPLE_QUERY,
+          footer: false,
+        }),
+      ),
       // We set no HTTP cache hints; the plugin would wrap every field resolver for nothing.
       ApolloServerPluginCacheControlDisabled(),
       partialErrorsPlugin(),
@@ -82,6 +87,39 @@ export async function startApollo(
   });
   await apollo.start();
   return apollo;
+}
+
+/** Where the landing page sends a browser that cannot load Apollo Sandbox (offline, CDN blocked). */
+export const OFFLINE_HINT = '<p>No network? The built-in GraphiQL works offline: <a href="/graphiql">/graphiql</a></p>';
+
+/**
+ * Apollo's landing page loads Sandbox from a CDN; offline it shows only "cannot be loaded". This
+ * adds a link to the self-contained GraphiQL to that fallback text (and to the page's top if the
+ * text changes in a later Apollo release).
+ */
+function pointingToGraphiql(landing: ApolloServerPlugin<RequestContext>): ApolloServerPlugin<RequestContext> {
+  return {
+    async serverWillStart(service) {
+      const listener = await landing.serverWillStart?.(service);
+      const inner = listener?.renderLandingPage;
+      if (!listener || !inner) return listener;
+      return {
+        ...listener,
+        async renderLandingPage() {
+          const page = await inner.call(listener);
+          const withHint = (html: string) =>
+            html.includes('cannot be loaded; it appears that you might be offline.</p>')
+              ? html.replace(
+                  'cannot be loaded; it appears that you might be offline.</p>',
+                  `cannot be loaded; it appears that you might be offline.</p>\n  ${OFFLINE_HINT}`,
+                )
+              : html.replace('<div id="react-root">', `<div id="react-root">\n    ${OFFLINE_HINT}`);
+          const html = page.html;
+          return { html: typeof html === 'string' ? withHint(html) : async () => withHint(await html()) };
+        },
+      };
+    },
+  };
 }
 
 /** Checks the operation's scope once it is known, before execution (FORBIDDEN, HTTP 403). */

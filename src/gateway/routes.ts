@@ -22,6 +22,8 @@ export interface RouteDeps {
   authenticate: Authenticate;
   metrics: Metrics;
   kv: KvStore;
+  /** Set by the gateway's stop(): /readyz answers 503 from the first moment of a drain. */
+  lifecycle?: { draining: boolean };
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
@@ -47,11 +49,16 @@ export function createRequestListener(deps: RouteDeps): (req: IncomingMessage, r
   const renderGraphiql = graphiqlPage({ endpoint: '/graphql', apiKey: config.demoApiKey });
   const routes: Record<string, Handler> = {
     '/graphql': graphqlHandler(deps),
+    // Liveness: answers while the process serves, whatever Redis does.
     '/healthz': (_req, res) => sendJson(res, 200, { status: 'ok' }),
+    // Readiness: whether a proxy should send this replica traffic, and if not, why.
     '/readyz': async (_req, res) => {
-      if (kv.kind === 'memory') return sendJson(res, 200, { status: 'ready', cache: 'memory' });
-      const up = await kv.ping(config.limits.readinessPingTimeoutMs);
-      sendJson(res, up ? 200 : 503, { status: up ? 'ready' : 'not ready', redis: up ? 'up' : 'unreachable' });
+      const reasons: string[] = [];
+      if (deps.lifecycle?.draining) reasons.push('draining: the replica is shutting down');
+      const redis = kv.kind === 'memory' ? 'none' : (await kv.ping(config.limits.readinessPingTimeoutMs)) ? 'up' : 'unreachable';
+      if (redis === 'unreachable') reasons.push(`redis: no answer to PING within ${config.limits.readinessPingTimeoutMs} ms`);
+      if (reasons.length) return sendJson(res, 503, { status: 'not ready', reasons, redis });
+      sendJson(res, 200, kv.kind === 'memory' ? { status: 'ready', cache: 'memory' } : { status: 'ready', redis });
     },
     '/graphiql': (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });

@@ -65,6 +65,9 @@ export function checkStartup(config: GatewayConfig, connectors: ReadonlyMap<stri
         problems.push(`tenant ${t.id}, connection ${c.id}: unknown provider "${c.provider}" (known: ${[...connectors.keys()].join(', ')})`);
       if (c.credentials.type === 'env' && !env[c.credentials.variable])
         problems.push(`tenant ${t.id}, connection ${c.id}: environment variable ${c.credentials.variable} is not set`);
+      // Unset or empty: every webhook for the connection would answer 500, so refuse now.
+      if (c.webhookSecret?.type === 'env' && !env[c.webhookSecret.variable])
+        problems.push(`tenant ${t.id}, connection ${c.id}: webhookSecret: environment variable ${c.webhookSecret.variable} is not set (or empty)`);
     }
   }
   if (problems.length) throw new ConfigError(`configuration is invalid:\n  ${problems.join('\n  ')}`);

@@ -12,6 +12,7 @@ import { scopeError } from '../callers/scopes.ts';
 import type { Principal } from '../callers/tenants.ts';
 import { RequestContext, type GatewayServices } from '../context.ts';
 import { sharedSubscribe } from '../events/shared-execution.ts';
+import { formatError } from '../errors.ts';
 import { publicBaseOf } from '../inbound/respond.ts';
 
 export interface GraphqlWsDeps {
@@ -22,8 +23,13 @@ export interface GraphqlWsDeps {
   authenticate: Authenticate;
 }
 
-export function attachGraphqlWs({ server, schema, depthRule, services, authenticate }: GraphqlWsDeps): { dispose(): Promise<void> } {
+/** WebSocket close code 1001 (RFC 6455 "going away"): graphql-ws defines no constant for it. */
+export const GOING_AWAY = 1001;
+export const GOING_AWAY_REASON = 'Going away: the server is shutting down; reconnect (resume with after:)';
+
+export function attachGraphqlWs({ server, schema, depthRule, services, authenticate }: GraphqlWsDeps): { dispose(): Promise<number> } {
   const { config, log } = services;
+  const format = formatError(config.mode, (err) => log.error({ err }, 'unexpected error in a subscription'));
   // The same size limit as HTTP bodies applies to every WebSocket message.
   const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: config.limits.maxBodyBytes });
   const openSockets = new Map<WebSocket, string | null>();
@@ -44,8 +50,12 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
           openSockets.set(socket, authorization);
           socket.once('close', () => openSockets.delete(socket));
           return true;
-        } catch {
-          return false; // graphql-ws closes with CloseCode.Forbidden
+        } catch (err) {
+          // Closed here to say why (graphql-ws's own close would say only "Forbidden"); the
+          // messages are the public ones HTTP answers with, never the credential.
+          const why = err instanceof GraphQLError ? err.message : 'the credential could not be checked';
+          ctx.extra.socket.close(CloseCode.Forbidden, `Forbidden: ${why}`.slice(0, 120));
+          return false;
         }
       },
       // A fresh context per operation: loaders must not hold records for the socket's lifetime.
@@ -57,14 +67,20 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
         let document;
         try {
           document = parse(payload.query);
-        } catch {
-          return; // graphql-ws reports the syntax error itself
+        } catch (err) {
+          // As on HTTP: the syntax error with its code (docs/errors.md).
+          return [new GraphQLError((err as Error).message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
         }
         const denied = scopeError(document, payload.operationName, scopes);
         return denied ? [denied] : undefined;
       },
       // The same document limits as HTTP (depth); graphql-ws validates with these rules.
-      validate: (s, document) => validate(s, document, [...specifiedRules, depthRule]),
+      validate: (s, document) => validate(s, document, [...specifiedRules, depthRule]).map(withCode('GRAPHQL_VALIDATION_FAILED')),
+      // Execution errors get the public codes and masking HTTP answers with (Apollo's formatError does it there).
+      onNext: (_ctx, _id, _payload, _args, result) => {
+        if (!('errors' in result) || !result.errors?.length) return;
+        return { ...result, errors: result.errors.map((e) => format(e.toJSON(), e)) as never };
+      },
       subscribe: (args) => sharedSubscribe(args, (args.contextValue as RequestContext).tenant.id),
     },
     wss,
@@ -88,7 +104,18 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
   return {
     async dispose() {
       clearInterval(recheck);
+      // 1001 (going away, RFC 6455) with a reason: the client knows to reconnect, through the
+      // proxy, to another replica and resume with `after:`. graphql-ws's own dispose() would say
+      // only "Going away"; it then finds these sockets closing and stops the server.
+      const sockets = wss.clients.size;
+      for (const socket of wss.clients) socket.close(GOING_AWAY, GOING_AWAY_REASON);
       await Promise.resolve(wsServer.dispose()).catch((err: unknown) => log.debug({ err: String(err) }, 'websocket server already closed'));
+      // A client that does not answer the close handshake does not hold the shutdown up.
+      const unanswered = setTimeout(() => {
+        for (const socket of wss.clients) socket.terminate();
+      }, 2_000);
+      unanswered.unref();
+      return sockets;
     },
   };
 }
@@ -105,4 +132,19 @@ export function authorizationParam(params: Record<string, unknown> | undefined |
     return null;
   };
   return pick(params) ?? pick(params?.['headers']);
+}
+
+/** The same error with `extensions.code` set (graphql-js validation errors carry none). */
+function withCode(code: string): (err: GraphQLError) => GraphQLError {
+  return (err) =>
+    err.extensions['code']
+      ? err
+      : new GraphQLError(err.message, {
+          nodes: err.nodes ?? null,
+          source: err.source ?? null,
+          positions: err.positions ?? null,
+          path: err.path ?? null,
+          originalError: err.originalError ?? null,
+          extensions: { ...err.extensions, code },
+        });
 }

@@ -1,0 +1,301 @@
+// `npm run check:topology`: the guarantees of deploy/compose.yaml, checked on this machine without
+// Docker. The same processes: redis-server with AOF, N gateway replicas from the built output
+// (node dist/src/main.js, production mode, one tenants file), and a small round-robin proxy in
+// place of nginx (WebSocket upgrades passed through; a refused connection tries the next replica,
+// like nginx's proxy_next_upstream error). Then:
+//   1. queries through the proxy all answer 200, spread over every replica;
+//   2. webhooks posted through the proxy (accepted by any replica) reach a subscriber on one replica, once each;
+//   3. SIGTERM to one replica under that load (queries + webhooks): no request fails, no event is
+//      lost or duplicated, the replica exits 0.
+// Options: --replicas N (default 3), --source (run src/main.ts through tsx instead of dist/).
+// Exit code 0 when every check holds; the report says what was measured.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request, type IncomingMessage, type Server } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createClient } from 'graphql-ws';
+import Stripe from 'stripe';
+import WebSocket from 'ws';
+import { CONNECTORS } from '../connectors/registry.ts';
+import { hashApiKey } from '../src/callers/tenants.ts';
+import { startRedisServer } from '../test/redis-server.ts';
+
+const { values } = parseArgs({ options: { replicas: { type: 'string', default: '3' }, source: { type: 'boolean', default: false } } });
+const REPLICAS = Number(values.replicas);
+const REPO = new URL('..', import.meta.url).pathname;
+const SECRET = 'whsec_topology_check_secret_000000';
+const API_KEY = `sb_topology_${randomUUID()}`;
+const stripeSdk = new Stripe('sk_test_unused');
+
+interface Replica {
+  child: ChildProcess;
+  port: number;
+  output: string;
+}
+
+async function startReplica(env: NodeJS.ProcessEnv): Promise<Replica> {
+  const args = values.source ? ['--import', 'tsx', 'src/main.ts'] : ['dist/src/main.js'];
+  const child = spawn(process.execPath, args, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const replica: Replica = { child, port: 0, output: '' };
+  child.stdout!.on('data', (b: Buffer) => (replica.output += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (replica.output += b.toString()));
+  replica.port = await new Promise<number>((resolve, reject) => {
+    const onData = () => {
+      const m = /running at http:\/\/[^:]+:(\d+)\/graphql/.exec(replica.output);
+      if (m) resolve(Number(m[1]));
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`replica exited ${code}: ${replica.output}`)));
+  });
+  return replica;
+}
+
+/** Round robin over the replicas' ports; a refused connection goes to the next one. */
+function startProxy(ports: () => number[]): Promise<{ server: Server; url: string; served: Map<number, number> }> {
+  let next = 0;
+  const served = new Map<number, number>();
+  const pick = (i: number) => {
+    const list = ports();
+    return list[i % list.length] as number;
+  };
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const start = next++;
+      const attempt = (n: number) => {
+        if (n >= ports().length) {
+          res.writeHead(502).end('no replica accepted the connection');
+          return;
+        }
+        const port = pick(start + n);
+        const up = request({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers, agent: false }, (upRes: IncomingMessage) => {
+          served.set(port, (served.get(port) ?? 0) + 1);
+          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+          upRes.pipe(res);
+        });
+        up.on('error', (err: NodeJS.ErrnoException) => {
+          // Nothing reached a replica that refused the connection: safe to try the next one.
+          if (err.code === 'ECONNREFUSED' && !res.headersSent) attempt(n + 1);
+          else if (!res.headersSent) res.writeHead(502).end(`upstream error ${err.code ?? err.message}`);
+          else res.destroy();
+        });
+        up.end(body);
+      };
+      attempt(0);
+    });
+  });
+  server.on('upgrade', (req, socket: Socket, head) => {
+    const port = pick(next++);
+    const up = connect(port, '127.0.0.1', () => {
+      const lines = [`${req.method} ${req.url} HTTP/1.1`, ...Object.entries(req.headers).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : v}`)];
+      up.write(`${lines.join('\r\n')}\r\n\r\n`);
+      up.write(head);
+      up.pipe(socket).pipe(up);
+    });
+    up.on('error', () => socket.destroy());
+    socket.on('error', () => up.destroy());
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, served })),
+  );
+}
+
+async function main(): Promise<number> {
+  if (!values.source && !existsSync(join(REPO, 'dist/src/main.js'))) throw new Error('dist/src/main.js is missing: run `npm run build` first');
+  const redis = await startRedisServer({ durable: true });
+  const stripeEntry = CONNECTORS.find((c) => c.connector.manifest.id === 'stripe')!;
+  const emulator = await stripeEntry.startEmulator({
+    credentials: [stripeEntry.demo.testToken],
+    latencyMs: 0,
+    seed: 7,
+    scale: { contacts: 20, invoices: 20, orders: 5 },
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'sb-topology-'));
+  const replicas: Replica[] = [];
+  let proxy: Awaited<ReturnType<typeof startProxy>> | undefined;
+  const failures: string[] = [];
+  const check = (ok: boolean, what: string) => {
+    console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
+    if (!ok) failures.push(what);
+  };
+  try {
+    writeFileSync(
+      join(dir, 'tenants.json'),
+      JSON.stringify({
+        tenants: [
+          {
+            id: 'acme',
+            apiKeys: [{ id: 'k1', sha256: hashApiKey(API_KEY) }],
+            connections: [
+              {
+                id: 'acme-stripe',
+                provider: 'stripe',
+                baseUrl: emulator.url,
+                credentials: { type: 'static', token: stripeEntry.demo.testToken },
+                webhookSecret: { type: 'env', variable: 'TOPOLOGY_STRIPE_WEBHOOK_SECRET' },
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    const { SWITCHBOARD_CONFIG: _c, REDIS_URL: _r, ...base } = process.env;
+    const env = {
+      ...base,
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      REDIS_URL: redis.url,
+      SWITCHBOARD_CONFIG: join(dir, 'tenants.json'),
+      SWITCHBOARD_MASTER_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+      SWITCHBOARD_KEY_PREFIX: `topology-${randomUUID().slice(0, 6)}`,
+      TOPOLOGY_STRIPE_WEBHOOK_SECRET: SECRET,
+    };
+    replicas.push(...(await Promise.all(Array.from({ length: REPLICAS }, () => startReplica(env)))));
+    proxy = await startProxy(() => replicas.map((r) => r.port));
+    console.log(`redis-server (AOF) ${redis.url}, ${REPLICAS} replicas on ports ${replicas.map((r) => r.port).join(', ')}, proxy ${proxy.url}`);
+
+    const gql = async (query: string) => {
+      const res = await fetch(`${proxy!.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` },
+        body: JSON.stringify({ query }),
+      });
+      const body = (await res.json()) as { data?: Record<string, unknown>; errors?: unknown[] };
+      return { status: res.status, body };
+    };
+
+    // 1. Queries through the proxy.
+    const answers = await Promise.all(Array.from({ length: 6 * REPLICAS }, () => gql('{ invoices(first: 5) { nodes { id } } }')));
+    check(
+      answers.every((a) => a.status === 200 && !a.body.errors),
+      `${answers.length} queries through the proxy answered 200 without errors`,
+    );
+    check(
+      replicas.every((r) => (proxy!.served.get(r.port) ?? 0) > 0),
+      `every replica answered some (${replicas.map((r) => proxy!.served.get(r.port) ?? 0).join(' / ')})`,
+    );
+
+    // 2. A subscriber on replica 1 (directly: it stays up); webhooks through the proxy.
+    const cursor = ((await gql('{ changeCursor }')).body.data as { changeCursor: string }).changeCursor;
+    const received: string[] = [];
+    const client = createClient({
+      url: `ws://127.0.0.1:${replicas[0]!.port}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${API_KEY}` },
+      retryAttempts: 0,
+    });
+    client.subscribe<{ contactChanged: { eventId: string } }>(
+      { query: 'subscription ($after: String) { contactChanged(after: $after) { eventId } }', variables: { after: cursor } },
+      {
+        next: (m) => m.data && received.push(m.data.contactChanged.eventId),
+        error: (e) => failures.push(`subscription error ${JSON.stringify(e)}`),
+        complete: () => undefined,
+      },
+    );
+    const customers = (
+      (await (await fetch(`${emulator.url}/v1/customers?limit=20`, { headers: { authorization: `Bearer ${stripeEntry.demo.testToken}` } })).json()) as {
+        data: Array<Record<string, unknown> & { id: string }>;
+      }
+    ).data;
+    const sent: string[] = [];
+    let webhookFailures = 0;
+    const postWebhook = async (i: number) => {
+      const id = `evt_${randomUUID().replace(/-/g, '')}`;
+      const customer = customers[i % customers.length]!;
+      const payload = JSON.stringify({
+        id,
+        object: 'event',
+        created: Math.floor(Date.now() / 1000) + i, // newer than the last one for the same customer
+        type: 'customer.updated',
+        livemode: false,
+        data: { object: { ...customer, name: `Topology ${i}` } },
+      });
+      const res = await fetch(`${proxy!.url}/webhooks/stripe/acme-stripe`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'stripe-signature': stripeSdk.webhooks.generateTestHeaderString({ payload, secret: SECRET }) },
+        body: payload,
+      });
+      if (res.ok) sent.push(id);
+      else webhookFailures++;
+    };
+    const waitDelivered = async (n: number, ms: number) => {
+      const deadline = Date.now() + ms;
+      while (received.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    };
+    await new Promise((r) => setTimeout(r, 300)); // the subscription's first message
+    for (let i = 0; i < 20; i++) await postWebhook(i);
+    await waitDelivered(sent.length, 15_000);
+    check(
+      webhookFailures === 0 && received.length === sent.length,
+      `20 webhooks through the proxy (any replica) reached the subscriber on replica 1: ${received.length}/${sent.length}`,
+    );
+
+    // 3. SIGTERM to the last replica under load.
+    const victim = replicas[replicas.length - 1]!;
+    let queryFailures = 0;
+    let queries = 0;
+    let stop = false;
+    const queryLoad = (async () => {
+      while (!stop) {
+        const a = await gql('{ invoices(first: 3) { nodes { id } } }').catch(() => ({ status: 0, body: {} as { errors?: unknown[] } }));
+        queries++;
+        if (a.status !== 200 || a.body.errors) queryFailures++;
+      }
+    })();
+    const hookLoad = (async () => {
+      for (let i = 20; !stop; i++) await postWebhook(i);
+    })();
+    await new Promise((r) => setTimeout(r, 1_000));
+    const signalled = Date.now();
+    victim.child.kill('SIGTERM');
+    const [code] = (await once(victim.child, 'exit')) as [number | null];
+    const drainSeconds = (Date.now() - signalled) / 1000;
+    await new Promise((r) => setTimeout(r, 1_000));
+    stop = true;
+    await Promise.all([queryLoad, hookLoad]);
+    await waitDelivered(sent.length, 20_000);
+    await new Promise((r) => setTimeout(r, 500));
+    check(code === 0, `the SIGTERMed replica exited ${code} after ${drainSeconds.toFixed(2)} s`);
+    check(queryFailures === 0, `queries during the drain: ${queries}, failed: ${queryFailures}`);
+    check(webhookFailures === 0, `webhooks accepted: ${sent.length}, refused: ${webhookFailures}`);
+    const unique = new Set(received);
+    check(
+      sent.every((id) => unique.has(id)) && unique.size === received.length,
+      `events delivered: ${unique.size}/${sent.length}, duplicates: ${received.length - unique.size}`,
+    );
+    console.log(
+      victim.output
+        .split('\n')
+        .filter((l) => l.includes('"drain:'))
+        .map((l) => `  replica ${victim.port}: ${(JSON.parse(l) as { msg: string }).msg}`)
+        .join('\n'),
+    );
+    await client.dispose();
+  } finally {
+    for (const r of replicas) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGTERM');
+    await Promise.all(replicas.map((r) => (r.child.exitCode === null && r.child.signalCode === null ? once(r.child, 'exit') : null)));
+    await new Promise((r) => (proxy ? proxy.server.close(r) : r(undefined)));
+    await emulator.stop();
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(failures.length ? `\n${failures.length} check(s) failed` : '\nall topology checks passed');
+  return failures.length ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`check:topology: ${(err as Error).stack ?? String(err)}`);
+    process.exit(1);
+  },
+);
