@@ -48,6 +48,34 @@ export const DEFAULT_LIMITS = {
   redisConnectTimeoutMs: 2_000,
   /** How often an open subscription socket's API key or JWT is checked again (revoked/expired → closed). */
   credentialRecheckMs: 30_000,
+  /** Longest query text, in characters, checked before parsing (graphql-armor character-limit). */
+  maxQueryChars: 20_000,
+  /** Most lexical tokens a document may have; parsing stops at the first one past it (graphql-armor max-tokens). */
+  maxTokens: 2_000,
+  /** Most aliased fields in one operation, fragments included (graphql-armor max-aliases). */
+  maxAliases: 30,
+  /** Most directives in one operation (graphql-armor max-directives). */
+  maxDirectives: 50,
+  /** Most upstream calls a document is estimated to cause before it runs (QUERY_TOO_COSTLY above it). */
+  maxUpstreamCalls: 200,
+  /** GraphQL requests per second one tenant may send, shared by every replica (429 above it). */
+  tenantRequestsPerSecond: 50,
+  /** Burst a tenant may send above its rate, within one second. */
+  tenantRequestBurst: 100,
+  /** GraphQL requests one tenant may have in progress at once, across replicas (429 above it). */
+  tenantConcurrency: 20,
+  /** node:http server.requestTimeout: the whole request (headers and body) must arrive within it. */
+  serverRequestTimeoutMs: 30_000,
+  /** node:http server.headersTimeout: the request headers must arrive within it. */
+  serverHeadersTimeoutMs: 10_000,
+  /** node:http server.keepAliveTimeout: an idle keep-alive connection is closed after it. */
+  serverKeepAliveTimeoutMs: 5_000,
+  /** Most operations (subscriptions) one graphql-ws socket may run at once. */
+  maxSubscriptionsPerSocket: 20,
+  /** Most graphql-ws sockets one tenant may hold open on one replica. */
+  maxSocketsPerTenant: 50,
+  /** Longest piece of client input echoed in an error message (longer is cut, with an ellipsis). */
+  errorEchoMaxChars: 100,
 } as const;
 
 export type GatewayLimits = { -readonly [K in keyof typeof DEFAULT_LIMITS]: number };
@@ -91,7 +119,25 @@ const connectionSchema = z.object({
   rateLimit: z.object({ requests: z.number().int().positive(), windowMs: z.number().int().positive() }).optional(),
 });
 
-export const API_KEY_SCOPES = ['read', 'subscribe', 'admin'] as const;
+export const API_KEY_SCOPES = ['read', 'subscribe', 'admin', 'schema'] as const;
+
+/** The limits a tenant may have of its own (tenants file `limits`), over the gateway's defaults. */
+export const TENANT_LIMIT_KEYS = [
+  'maxQueryChars',
+  'maxTokens',
+  'maxAliases',
+  'maxDirectives',
+  'maxUpstreamCalls',
+  'tenantRequestsPerSecond',
+  'tenantRequestBurst',
+  'tenantConcurrency',
+  'maxSubscriptionsPerSocket',
+  'maxSocketsPerTenant',
+] as const satisfies ReadonlyArray<keyof typeof DEFAULT_LIMITS>;
+export type TenantLimitKey = (typeof TENANT_LIMIT_KEYS)[number];
+const tenantLimitsSchema = z
+  .object(Object.fromEntries(TENANT_LIMIT_KEYS.map((k) => [k, z.number().int().positive().optional()])) as Record<TenantLimitKey, z.ZodOptional<z.ZodNumber>>)
+  .strict();
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
 const tenantSchema = z.object({
@@ -117,6 +163,8 @@ const tenantSchema = z.object({
    * A connect session asking for any other return URL is refused.
    */
   connectReturnUrls: z.array(z.url()).optional(),
+  /** This tenant's own limits (request rate, concurrency, query cost and size), over DEFAULT_LIMITS. */
+  limits: tenantLimitsSchema.optional(),
 });
 
 /**
@@ -210,6 +258,13 @@ export interface GatewayConfig {
   publicUrl?: string | undefined;
   /** JWT bearer tokens accepted besides API keys (unset: API keys only). */
   jwt?: JwtSettings | undefined;
+  /**
+   * Who may introspect the schema and see field suggestions: 'scoped' (credentials with the
+   * `schema` or `admin` scope; the default) or 'everyone' (the demo). /graphiql is served only
+   * when `graphiql` is true (the demo).
+   */
+  schemaExploration?: 'scoped' | 'everyone' | undefined;
+  graphiql?: boolean | undefined;
   events: {
     /** Worker concurrency per replica. */
     workerConcurrency: number;
@@ -277,6 +332,8 @@ const envSchema = z.object({
   SWITCHBOARD_JWT_AUDIENCE: z.string().min(1).optional(),
   SWITCHBOARD_JWT_JWKS_URL: z.url().optional(),
   SWITCHBOARD_JWT_TENANT_CLAIM: z.string().min(1).default('tenant'),
+  /** Serve the offline GraphiQL page at /graphiql outside the demo. */
+  SWITCHBOARD_GRAPHIQL: z.enum(['true', 'false']).default('false'),
 });
 export type Env = z.infer<typeof envSchema>;
 

@@ -42,6 +42,8 @@ export class RequestContext {
   readonly loaders: RequestLoaders;
   /** Errors of one provider that do not void the whole answer (partial data). */
   readonly partialErrors: GraphQLError[] = [];
+  /** Upstream calls this request made (counted by the upstream client, per attempt). */
+  readonly usage = { upstreamCalls: 0 };
   private readonly handles = new Map<string, ConnectionHandle>();
   private unreadableNoted = false;
 
@@ -103,6 +105,7 @@ export class RequestContext {
     const built = this.services.contexts.forConnection(this.tenant.id, config, {
       signal: this.signal,
       deadline: this.deadline,
+      usage: this.usage,
       prime: (entity, model) => handle && this.loaders.primeOne(handle, entity, model),
     });
     if (!built) return null;

@@ -19,6 +19,7 @@ import { buildSchema, depthLimit, startApollo } from './gateway/apollo.ts';
 import { createRequestListener } from './gateway/routes.ts';
 import { buildServices, checkStartup } from './gateway/services.ts';
 import { attachGraphqlWs } from './gateway/websocket.ts';
+import { TenantAdmission } from './limits/fairness.ts';
 import { createLogger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 
@@ -63,7 +64,18 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const schema = buildSchema();
   const depthRule = depthLimit(config.limits.maxQueryDepth);
   const apollo = await startApollo(schema, depthRule, config, metrics, log);
-  const server = createServer(createRequestListener({ services, apollo, authenticate, metrics, kv }));
+  const admission = new TenantAdmission({
+    redis: built.redis,
+    keyPrefix: config.keyPrefix,
+    timeoutMs: config.limits.cacheOpTimeoutMs,
+    leaseMs: config.limits.requestDeadlineMs * 2,
+    metrics,
+  });
+  const server = createServer(createRequestListener({ services, apollo, authenticate, metrics, kv, admission }));
+  // Deliberate timeouts: a slow client cannot hold a request open for Node's 300 s default.
+  server.requestTimeout = config.limits.serverRequestTimeoutMs;
+  server.headersTimeout = config.limits.serverHeadersTimeoutMs;
+  server.keepAliveTimeout = config.limits.serverKeepAliveTimeoutMs;
   const ws = attachGraphqlWs({ server, schema, depthRule, services, authenticate });
 
   await new Promise<void>((resolve, reject) => {

@@ -8,7 +8,9 @@ import type { KvStore } from '../cache/store.ts';
 import { RequestContext, type GatewayServices } from '../context.ts';
 import { toPublicError } from '../errors.ts';
 import { handleWebhook } from '../events/webhook-route.ts';
-import { graphiqlPage } from '../inbound/graphiql.ts';
+import { GRAPHIQL_CSP, graphiqlPage } from '../inbound/graphiql.ts';
+import type { TenantAdmission } from '../limits/fairness.ts';
+import { limitsFor } from '../limits/tenant-limits.ts';
 import { publicBaseOf, readBody, sendJson as sendJsonWith } from '../inbound/respond.ts';
 import type { Metrics } from '../observability/metrics.ts';
 
@@ -18,6 +20,8 @@ export interface RouteDeps {
   authenticate: Authenticate;
   metrics: Metrics;
   kv: KvStore;
+  /** Per-tenant request rate and concurrency (429 above them). */
+  admission: TenantAdmission;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
@@ -27,7 +31,7 @@ const CORS_HEADERS: Record<string, string> = {
   // runs on its own origin).
   'access-control-allow-origin': '*',
   'access-control-allow-methods': 'GET, POST, OPTIONS',
-  'access-control-allow-headers': 'authorization, content-type, apollo-require-preflight, x-apollo-operation-name',
+  'access-control-allow-headers': 'authorization, content-type, apollo-require-preflight, x-apollo-operation-name, x-switchboard-cost',
 };
 
 const CONNECT_PATH = /^\/connect\/([a-z][a-z0-9-]{1,31})(\/callback)?\/?$/;
@@ -54,10 +58,15 @@ export function createRequestListener(deps: RouteDeps): (req: IncomingMessage, r
       res.writeHead(200, { 'content-type': metrics.registry.contentType });
       res.end(text);
     },
-    '/graphiql': (_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-      res.end(renderGraphiql());
-    },
+    // Only where schema exploration is offered (the demo): the page is ~9 MB.
+    ...(config.graphiql
+      ? {
+          '/graphiql': (_req: IncomingMessage, res: ServerResponse) => {
+            res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': GRAPHIQL_CSP });
+            res.end(renderGraphiql());
+          },
+        }
+      : {}),
     '/': (_req, res) => {
       res.writeHead(302, { location: '/graphql' });
       res.end();
@@ -91,7 +100,7 @@ export function createRequestListener(deps: RouteDeps): (req: IncomingMessage, r
 }
 
 /** GraphQL over HTTP through Apollo, with the body limit, a per-request context and the client's disconnect as abort. */
-function graphqlHandler({ services, apollo, authenticate }: RouteDeps): Handler {
+function graphqlHandler({ services, apollo, authenticate, admission }: RouteDeps): Handler {
   const { config } = services;
   return async (req, res, url) => {
     // Read per request: limits may be changed on a running gateway (tests shorten the deadline).
@@ -120,7 +129,11 @@ function graphqlHandler({ services, apollo, authenticate }: RouteDeps): Handler 
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: (req.method ?? 'GET').toUpperCase(), headers, search: url.search, body },
       context: async () => {
-        const rc = new RequestContext(services, await authenticate(req.headers.authorization), abort.signal, Date.now() + requestDeadlineMs);
+        const principal = await authenticate(req.headers.authorization);
+        // The tenant's rate and concurrency (429): its slot is held until the answer is sent.
+        const release = await admission.admit(principal.tenant.id, limitsFor(config, principal.tenant.id));
+        res.once('close', release);
+        const rc = new RequestContext(services, principal, abort.signal, Date.now() + requestDeadlineMs);
         rc.publicBase = publicBaseOf(req, config.publicUrl);
         return rc;
       },

@@ -33,3 +33,20 @@ export function graphiqlPage(options: { endpoint: string; apiKey?: string | unde
     return html;
   };
 }
+
+/**
+ * The page's Content-Security-Policy: its scripts and styles are inline (no CDN), it talks to this
+ * origin only, and it may not be framed or submit forms elsewhere.
+ */
+export const GRAPHIQL_CSP = [
+  "default-src 'none'",
+  "script-src 'self' 'unsafe-inline' 'unsafe-eval' blob:",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "worker-src 'self' blob:",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+].join('; ');
