@@ -71,7 +71,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     leaseMs: config.limits.requestDeadlineMs * 2,
     metrics,
   });
-  const server = createServer(createRequestListener({ services, apollo, authenticate, metrics, kv, admission }));
+  const server = createServer(createRequestListener({ services, apollo, authenticate, metrics, kv, admission, schema }));
   // Deliberate timeouts: a slow client cannot hold a request open for Node's 300 s default.
   server.requestTimeout = config.limits.serverRequestTimeoutMs;
   server.headersTimeout = config.limits.serverHeadersTimeoutMs;

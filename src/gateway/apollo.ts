@@ -14,7 +14,7 @@ import type { GatewayConfig } from '../config.ts';
 import type { RequestContext } from '../context.ts';
 import { formatError } from '../errors.ts';
 import { costPlugin } from '../limits/cost-plugin.ts';
-import { documentLimitsPlugin } from '../limits/document-limits.ts';
+import { suggestionsPlugin } from '../limits/document-limits.ts';
 import { EXAMPLE_QUERY } from '../inbound/graphiql.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { connectionResolvers } from '../resolvers/connections.ts';
@@ -71,8 +71,9 @@ export async function startApollo(
       // We set no HTTP cache hints; the plugin would wrap every field resolver for nothing.
       ApolloServerPluginCacheControlDisabled(),
       partialErrorsPlugin(),
-      // Size limits and schema exploration first (before Apollo parses), then the scope, then the cost.
-      documentLimitsPlugin(schema, config),
+      // Document size limits and introspection are checked with the context (routes.ts); here the
+      // field suggestions, the scope, then the cost.
+      suggestionsPlugin(config),
       scopePlugin(),
       costPlugin(config, metrics),
       metricsPlugin(metrics),

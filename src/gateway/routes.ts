@@ -2,6 +2,7 @@
 // (/connect/<connector>[/callback], /webhooks/…). Handlers answer; nothing here builds services.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
+import type { GraphQLSchema } from 'graphql';
 import type { Authenticate } from '../callers/authenticate.ts';
 import type { HttpAnswer } from '../accounts/connect/flow.ts';
 import type { KvStore } from '../cache/store.ts';
@@ -9,6 +10,7 @@ import { RequestContext, type GatewayServices } from '../context.ts';
 import { toPublicError } from '../errors.ts';
 import { handleWebhook } from '../events/webhook-route.ts';
 import { GRAPHIQL_CSP, graphiqlPage } from '../inbound/graphiql.ts';
+import { checkHttpDocument } from '../limits/document-limits.ts';
 import type { TenantAdmission } from '../limits/fairness.ts';
 import { limitsFor } from '../limits/tenant-limits.ts';
 import { publicBaseOf, readBody, sendJson as sendJsonWith } from '../inbound/respond.ts';
@@ -22,6 +24,7 @@ export interface RouteDeps {
   kv: KvStore;
   /** Per-tenant request rate and concurrency (429 above them). */
   admission: TenantAdmission;
+  schema: GraphQLSchema;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
@@ -58,15 +61,12 @@ export function createRequestListener(deps: RouteDeps): (req: IncomingMessage, r
       res.writeHead(200, { 'content-type': metrics.registry.contentType });
       res.end(text);
     },
-    // Only where schema exploration is offered (the demo): the page is ~9 MB.
-    ...(config.graphiql
-      ? {
-          '/graphiql': (_req: IncomingMessage, res: ServerResponse) => {
-            res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': GRAPHIQL_CSP });
-            res.end(renderGraphiql());
-          },
-        }
-      : {}),
+    // Only where enabled (the demo, SWITCHBOARD_GRAPHIQL): the page is ~9 MB.
+    '/graphiql': (req, res) => {
+      if (!config.graphiql) return sendJson(res, 404, { error: `no route for ${req.method} /graphiql` });
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': GRAPHIQL_CSP });
+      res.end(renderGraphiql());
+    },
     '/': (_req, res) => {
       res.writeHead(302, { location: '/graphql' });
       res.end();
@@ -100,7 +100,7 @@ export function createRequestListener(deps: RouteDeps): (req: IncomingMessage, r
 }
 
 /** GraphQL over HTTP through Apollo, with the body limit, a per-request context and the client's disconnect as abort. */
-function graphqlHandler({ services, apollo, authenticate, admission }: RouteDeps): Handler {
+function graphqlHandler({ services, apollo, authenticate, admission, schema }: RouteDeps): Handler {
   const { config } = services;
   return async (req, res, url) => {
     // Read per request: limits may be changed on a running gateway (tests shorten the deadline).
@@ -133,6 +133,9 @@ function graphqlHandler({ services, apollo, authenticate, admission }: RouteDeps
         // The tenant's rate and concurrency (429): its slot is held until the answer is sent.
         const release = await admission.admit(principal.tenant.id, limitsFor(config, principal.tenant.id));
         res.once('close', release);
+        // Size, tokens, aliases, directives and introspection scope, before Apollo parses the document.
+        const query = req.method === 'POST' ? (body as { query?: unknown } | undefined)?.query : url.searchParams.get('query');
+        checkHttpDocument(schema, config, principal.tenant.id, principal.scopes, query);
         const rc = new RequestContext(services, principal, abort.signal, Date.now() + requestDeadlineMs);
         rc.publicBase = publicBaseOf(req, config.publicUrl);
         return rc;

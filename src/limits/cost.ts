@@ -5,15 +5,7 @@
 // parent unless the connector reads them for many contacts at once (listForContacts), nested
 // lists multiplying, each scaled by what the connector declares a call of that kind costs
 // (manifest.costs). Caches only lower the actual count, so actual ≤ estimate.
-import {
-  Kind,
-  getOperationAST,
-  type DocumentNode,
-  type FieldNode,
-  type FragmentDefinitionNode,
-  type SelectionSetNode,
-  type ValueNode,
-} from 'graphql';
+import { Kind, getOperationAST, type DocumentNode, type FieldNode, type FragmentDefinitionNode, type SelectionSetNode, type ValueNode } from 'graphql';
 import type { EntityType } from '../../connectors/sdk/models.ts';
 import type { Connector } from '../../connectors/sdk/types.ts';
 import type { GatewayLimits } from '../config.ts';
@@ -61,7 +53,12 @@ export function estimateUpstreamCalls(
 }
 
 /** Fields of a selection set, through inline fragments and fragment spreads, with the type condition they sit under. */
-function fieldsOf(walk: Walk, set: SelectionSetNode | undefined, seen = new Set<string>(), on: string | null = null): Array<{ field: FieldNode; on: string | null }> {
+function fieldsOf(
+  walk: Walk,
+  set: SelectionSetNode | undefined,
+  seen = new Set<string>(),
+  on: string | null = null,
+): Array<{ field: FieldNode; on: string | null }> {
   if (!set) return [];
   const out: Array<{ field: FieldNode; on: string | null }> = [];
   for (const s of set.selections) {

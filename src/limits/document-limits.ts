@@ -42,7 +42,8 @@ export function checkSize(query: string, limits: Pick<GatewayLimits, 'maxQueryCh
 /** Aliases and directives, counted through fragments; the first limit exceeded, as QUERY_TOO_LARGE. */
 export function checkShape(schema: GraphQLSchema, document: DocumentNode, limits: Pick<GatewayLimits, 'maxAliases' | 'maxDirectives'>): void {
   const rules: ValidationRule[] = [
-    maxAliasesRule({ n: limits.maxAliases, propagateOnRejection: false, onReject: [(ctx, err) => ctx?.reportError(err)] }),
+    // No allow-list: 1,000 aliased __typename fields are as costly to answer as any other.
+    maxAliasesRule({ n: limits.maxAliases, allowList: [], propagateOnRejection: false, onReject: [(ctx, err) => ctx?.reportError(err)] }),
     maxDirectivesRule({ n: limits.maxDirectives, propagateOnRejection: false, onReject: [(ctx, err) => ctx?.reportError(err)] }),
   ];
   const [first] = validate(schema, document, rules);
@@ -68,25 +69,27 @@ const maskSuggestions = blockFieldSuggestionsPlugin({ mask: '' }).onValidate as 
   setResult: (r: readonly GraphQLError[]) => void;
 }) => void;
 
-/** The document limits as an Apollo plugin, for GraphQL over HTTP. */
-export function documentLimitsPlugin(schema: GraphQLSchema, config: GatewayConfig): ApolloServerPlugin<RequestContext> {
+/**
+ * The document limits of one HTTP request, checked while its context is built (after the caller
+ * is known, before Apollo parses): throws QUERY_TOO_LARGE or FORBIDDEN, which Apollo answers with
+ * their HTTP status. `query` is the request's `query` as sent (any type: Apollo rejects non-strings).
+ */
+export function checkHttpDocument(schema: GraphQLSchema, config: GatewayConfig, tenantId: string, scopes: ReadonlySet<string>, query: unknown): void {
+  if (typeof query !== 'string') return;
+  const { error } = socketDocument(schema, config, tenantId, scopes, query);
+  if (error) throw error;
+}
+
+/** Field suggestions in validation errors, cut for callers who may not explore the schema (HTTP). */
+export function suggestionsPlugin(config: GatewayConfig): ApolloServerPlugin<RequestContext> {
   return {
-    async requestDidStart({ request, contextValue }: GraphQLRequestContext<RequestContext>) {
+    async requestDidStart({ contextValue }: GraphQLRequestContext<RequestContext>) {
       const explore = mayExploreSchema(config, contextValue.principal.scopes);
-      if (typeof request.query === 'string') {
-        const limits = limitsFor(config, contextValue.tenant.id);
-        const document = checkSize(request.query, limits);
-        if (document) {
-          checkShape(schema, document, limits);
-          const denied = explore ? null : introspectionError(schema, document);
-          if (denied) throw denied;
-        }
-      }
       return {
         async validationDidStart() {
           return async (errors) => {
             // Without the schema scope, "Did you mean …?" would reveal field names: cut it.
-            if (errors?.length && !explore) maskSuggestions()({ valid: false, result: errors, setResult: () => undefined });
+            if (errors?.length && !explore) maskSuggestions()({ valid: false, result: errors as readonly GraphQLError[], setResult: () => undefined });
           };
         },
       };

@@ -109,7 +109,11 @@ export class TenantAdmission {
       const key = `${keyPrefix}:tenant-inflight:${tenantId}`;
       const member = randomUUID();
       try {
-        const entered = await withDeadline(redis.eval(ENTER, 1, key, String(limit), String(leaseMs), member) as Promise<number>, timeoutMs, 'tenant concurrency');
+        const entered = await withDeadline(
+          redis.eval(ENTER, 1, key, String(limit), String(leaseMs), member) as Promise<number>,
+          timeoutMs,
+          'tenant concurrency',
+        );
         if (entered !== 1) return null;
         return once(() => void redis.zrem(key, member).catch(() => undefined));
       } catch {

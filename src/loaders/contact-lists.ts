@@ -36,7 +36,10 @@ function batchLoader(rc: RequestContext, handle: ConnectionHandle, entity: Child
           return slots.map((slot) => (slot instanceof ConnectorError ? slot : (listViolation(handle.connector, entity, first, slot) ?? slot)));
         } catch (err) {
           logUpstreamFailure(handle, err, operation);
-          const failure = err instanceof ConnectorError ? err : new ConnectorError('UPSTREAM_UNAVAILABLE', 'unexpected failure while reading from the provider', { cause: err });
+          const failure =
+            err instanceof ConnectorError
+              ? err
+              : new ConnectorError('UPSTREAM_UNAVAILABLE', 'unexpected failure while reading from the provider', { cause: err });
           return contactIds.map(() => failure);
         }
       },

@@ -55,7 +55,13 @@ export function sharedBudgets(redis: Redis, keyPrefix: string, timeoutMs: number
       // The first window keeps the key it always had, so a rolling deploy shares it with older replicas.
       limits.windows.map((w, i) =>
         scoped(
-          new SharedRateBudget(redis, `${keyPrefix}:rate:${key}${i === 0 ? '' : `:${w.windowMs}`}${w.operations ? `:op${i}` : ''}`, w.requests, w.windowMs, timeoutMs),
+          new SharedRateBudget(
+            redis,
+            `${keyPrefix}:rate:${key}${i === 0 ? '' : `:${w.windowMs}`}${w.operations ? `:op${i}` : ''}`,
+            w.requests,
+            w.windowMs,
+            timeoutMs,
+          ),
           w.operations,
         ),
       ),
