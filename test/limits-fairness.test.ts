@@ -58,7 +58,11 @@ describe('over HTTP', () => {
 
   it('answers 429 with Retry-After and a GraphQL-shaped RATE_LIMITED body; the other tenant is served', async () => {
     const send = (key: string) =>
-      fetch(stack.gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: '{"query":"{ __typename }"}' });
+      fetch(stack.gateway.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: '{"query":"{ __typename }"}',
+      });
     const answers = [];
     for (let i = 0; i < 5; i++) answers.push(await send(FLOODER));
     const refused = answers.find((r) => r.status === 429);
