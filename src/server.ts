@@ -71,10 +71,15 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     leaseMs: config.limits.requestDeadlineMs * 2,
     metrics,
   });
-  const server = createServer(createRequestListener({ services, apollo, authenticate, metrics, kv, admission, schema }));
+  const { serverHeadersTimeoutMs, serverRequestTimeoutMs } = config.limits;
+  const server = createServer(
+    // Node checks both timeouts every connectionsCheckingInterval (default 30 s): check often enough for them to mean what they say.
+    { connectionsCheckingInterval: Math.max(100, Math.min(1_000, serverHeadersTimeoutMs / 2)) },
+    createRequestListener({ services, apollo, authenticate, metrics, kv, admission, schema }),
+  );
   // Deliberate timeouts: a slow client cannot hold a request open for Node's 300 s default.
-  server.requestTimeout = config.limits.serverRequestTimeoutMs;
-  server.headersTimeout = config.limits.serverHeadersTimeoutMs;
+  server.requestTimeout = serverRequestTimeoutMs;
+  server.headersTimeout = Math.min(serverHeadersTimeoutMs, serverRequestTimeoutMs);
   server.keepAliveTimeout = config.limits.serverKeepAliveTimeoutMs;
   const ws = attachGraphqlWs({ server, schema, depthRule, services, authenticate });
 

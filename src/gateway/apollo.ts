@@ -14,6 +14,7 @@ import type { GatewayConfig } from '../config.ts';
 import type { RequestContext } from '../context.ts';
 import { formatError } from '../errors.ts';
 import { costPlugin } from '../limits/cost-plugin.ts';
+import { truncateEchoes } from '../limits/echo.ts';
 import { suggestionsPlugin } from '../limits/document-limits.ts';
 import { EXAMPLE_QUERY } from '../inbound/graphiql.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -61,7 +62,10 @@ export async function startApollo(
     csrfPrevention: true,
     includeStacktraceInErrorResponses: config.mode === 'development',
     validationRules: [depthRule],
-    formatError: formatError(config.mode, (err) => log.error({ err }, 'unexpected error while answering a query')),
+    formatError: echoLimited(
+      formatError(config.mode, (err) => log.error({ err }, 'unexpected error while answering a query')),
+      () => config.limits.errorEchoMaxChars,
+    ),
     plugins: [
       ApolloServerPluginLandingPageLocalDefault({
         embed: { initialState: { sharedHeaders: config.demoApiKey ? { Authorization: `Bearer ${config.demoApiKey}` } : {} } },
@@ -81,6 +85,15 @@ export async function startApollo(
   });
   await apollo.start();
   return apollo;
+}
+
+/** Client input quoted in an error message is cut at `max()` characters (src/limits/echo.ts). */
+function echoLimited(format: ReturnType<typeof formatError>, max: () => number): ReturnType<typeof formatError> {
+  return (formatted, error) => {
+    const out = format(formatted, error);
+    const limit = max();
+    return out.message.length > 2 * limit ? { ...out, message: truncateEchoes(out.message, limit) } : out;
+  };
 }
 
 /** Checks the operation's scope once it is known, before execution (FORBIDDEN, HTTP 403). */
