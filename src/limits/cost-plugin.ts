@@ -44,7 +44,8 @@ export function costPlugin(config: GatewayConfig, metrics: Metrics): ApolloServe
         async didResolveOperation({ document, operationName, contextValue, request: req }) {
           limit = limitsFor(config, contextValue.tenant.id).maxUpstreamCalls;
           const connectors = contextValue.connections().map((h) => h.connector);
-          estimate = estimateUpstreamCalls(document, operationName, req.variables, connectors, contextValue.config.limits).calls;
+          const connectorOf = (id: string) => contextValue.connection(id)?.connector;
+          estimate = estimateUpstreamCalls(document, operationName, req.variables, connectors, contextValue.config.limits, connectorOf).calls;
           estimated.observe(estimate);
           if (estimate > limit) throw queryTooCostly(estimate, limit);
         },

@@ -9,6 +9,7 @@ import { Kind, getOperationAST, type DocumentNode, type FieldNode, type Fragment
 import type { EntityType } from '../../connectors/sdk/models.ts';
 import type { Connector } from '../../connectors/sdk/types.ts';
 import type { GatewayLimits } from '../config.ts';
+import { decodeId } from '../ids.ts';
 
 type Costs = NonNullable<Connector['manifest']['costs']>;
 const cost = (c: Connector, kind: keyof Costs): number => c.manifest.costs?.[kind] ?? 1;
@@ -19,6 +20,8 @@ interface Walk {
   limits: Pick<GatewayLimits, 'maxPageSize' | 'defaultPageSize'>;
   /** The connector of each of the tenant's connections (repeated when it has several). */
   connectors: readonly Connector[];
+  /** The connector of one of the tenant's connections by id (ids name their connection). */
+  connectorOf: (connectionId: string) => Connector | undefined;
 }
 
 const ROOT_LISTS: Record<string, EntityType> = { contacts: 'Contact', invoices: 'Invoice', orders: 'Order' };
@@ -43,12 +46,13 @@ export function estimateUpstreamCalls(
   variables: Record<string, unknown> | undefined,
   connectors: readonly Connector[],
   limits: Walk['limits'],
+  connectorOf: Walk['connectorOf'] = () => undefined,
 ): CostEstimate {
   const operation = getOperationAST(document, operationName ?? undefined);
   if (!operation || operation.operation !== 'query') return { calls: 0 };
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
-  const walk: Walk = { fragments, variables: variables ?? {}, limits, connectors };
+  const walk: Walk = { fragments, variables: variables ?? {}, limits, connectors, connectorOf };
   return { calls: Math.ceil(queryCost(walk, operation.selectionSet)) };
 }
 
@@ -125,7 +129,7 @@ function queryCost(walk: Walk, set: SelectionSetNode): number {
       total += byIdCost(walk, field, ROOT_ONE[name] ?? null, 1);
     } else if (name === 'nodes') {
       const ids = arg(walk, field, 'ids');
-      total += byIdCost(walk, field, null, Array.isArray(ids) ? ids.length : 1);
+      total += Array.isArray(ids) ? globalIdsCost(walk, field, ids) : byIdCost(walk, field, null, 1);
     }
   }
   return total;
@@ -135,6 +139,32 @@ function queryCost(walk: Walk, set: SelectionSetNode): number {
 function byIdCost(walk: Walk, field: FieldNode, entity: EntityType | null, n: number): number {
   const types: EntityType[] = entity ? [entity] : ['Contact', 'Invoice', 'Order'];
   return types.reduce((sum, t) => sum + batchReads(walk, t, n) + entityCost(walk, field.selectionSet, t, n, entity === null), 0);
+}
+
+/**
+ * `nodes(ids:)`: ids name their type and connection, so the reads are counted per connection
+ * (batches of its maxBatchSize); ids that do not decode or name no connection of the tenant cost
+ * nothing (they fail before any call).
+ */
+function globalIdsCost(walk: Walk, field: FieldNode, ids: readonly unknown[]): number {
+  const groups = new Map<string, { connector: Connector; type: EntityType; n: number }>();
+  for (const id of ids) {
+    const decoded = typeof id === 'string' ? decodeId(id) : null;
+    const connector = decoded ? walk.connectorOf(decoded.connectionId) : undefined;
+    if (!decoded || !connector) continue;
+    const key = `${decoded.connectionId}\u0000${decoded.type}`;
+    const group = groups.get(key) ?? { connector, type: decoded.type, n: 0 };
+    group.n++;
+    groups.set(key, group);
+  }
+  let total = 0;
+  const perType = new Map<EntityType, number>();
+  for (const { connector, type, n } of groups.values()) {
+    total += Math.ceil(n / batchOf(connector, type)) * cost(connector, 'batchRead');
+    perType.set(type, (perType.get(type) ?? 0) + n);
+  }
+  for (const [type, n] of perType) total += entityCost(walk, field.selectionSet, type, n, true);
+  return total;
 }
 
 /** The selections of a Connection type (nodes, edges.node) over `n` records. */
