@@ -63,6 +63,34 @@ export const DEFAULT_LIMITS = {
   shutdownJobGraceMs: 1_000,
   /** At startup with REDIS_URL, how long to wait for Redis to answer before refusing to start. */
   redisStartupTimeoutMs: 10_000,
+  /** Longest query text, in characters, checked before parsing (graphql-armor character-limit). */
+  maxQueryChars: 20_000,
+  /** Most lexical tokens a document may have; parsing stops at the first one past it (graphql-armor max-tokens). */
+  maxTokens: 2_000,
+  /** Most aliased fields in one operation, fragments included (graphql-armor max-aliases). */
+  maxAliases: 30,
+  /** Most directives in one operation (graphql-armor max-directives). */
+  maxDirectives: 50,
+  /** Most upstream calls a document is estimated to cause before it runs (QUERY_TOO_COSTLY above it). */
+  maxUpstreamCalls: 200,
+  /** GraphQL requests per second one tenant may send, shared by every replica (429 above it). */
+  tenantRequestsPerSecond: 50,
+  /** Burst a tenant may send above its rate, within one second. */
+  tenantRequestBurst: 100,
+  /** GraphQL requests one tenant may have in progress at once, across replicas (429 above it). */
+  tenantConcurrency: 20,
+  /** node:http server.requestTimeout: the whole request (headers and body) must arrive within it. */
+  serverRequestTimeoutMs: 30_000,
+  /** node:http server.headersTimeout: the request headers must arrive within it. */
+  serverHeadersTimeoutMs: 10_000,
+  /** node:http server.keepAliveTimeout: an idle keep-alive connection is closed after it. */
+  serverKeepAliveTimeoutMs: 5_000,
+  /** Most operations (subscriptions) one graphql-ws socket may run at once. */
+  maxSubscriptionsPerSocket: 20,
+  /** Most graphql-ws sockets one tenant may hold open on one replica. */
+  maxSocketsPerTenant: 50,
+  /** Longest piece of client input echoed in an error message (longer is cut, with an ellipsis). */
+  errorEchoMaxChars: 100,
 } as const;
 
 export type GatewayLimits = { -readonly [K in keyof typeof DEFAULT_LIMITS]: number };
@@ -125,7 +153,25 @@ const connectionSchema = z.strictObject({
   rateLimit: z.strictObject({ requests: z.number().int().positive(), windowMs: z.number().int().positive() }).optional(),
 });
 
-export const API_KEY_SCOPES = ['read', 'subscribe', 'admin'] as const;
+export const API_KEY_SCOPES = ['read', 'subscribe', 'admin', 'schema'] as const;
+
+/** The limits a tenant may have of its own (tenants file `limits`), over the gateway's defaults. */
+export const TENANT_LIMIT_KEYS = [
+  'maxQueryChars',
+  'maxTokens',
+  'maxAliases',
+  'maxDirectives',
+  'maxUpstreamCalls',
+  'tenantRequestsPerSecond',
+  'tenantRequestBurst',
+  'tenantConcurrency',
+  'maxSubscriptionsPerSocket',
+  'maxSocketsPerTenant',
+] as const satisfies ReadonlyArray<keyof typeof DEFAULT_LIMITS>;
+export type TenantLimitKey = (typeof TENANT_LIMIT_KEYS)[number];
+const tenantLimitsSchema = z
+  .object(Object.fromEntries(TENANT_LIMIT_KEYS.map((k) => [k, z.number().int().positive().optional()])) as Record<TenantLimitKey, z.ZodOptional<z.ZodNumber>>)
+  .strict();
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
 const tenantSchema = z.strictObject({
@@ -151,6 +197,8 @@ const tenantSchema = z.strictObject({
    * A connect session asking for any other return URL is refused.
    */
   connectReturnUrls: z.array(z.url()).optional(),
+  /** This tenant's own limits (request rate, concurrency, query cost and size), over DEFAULT_LIMITS. */
+  limits: tenantLimitsSchema.optional(),
 });
 
 /**
@@ -248,6 +296,13 @@ export interface GatewayConfig {
   metrics?: MetricsExposure | undefined;
   /** OTLP/HTTP endpoint traces are exported to; unset: tracing off (the SDK is not even loaded). */
   otlpTracesEndpoint?: string | undefined;
+  /**
+   * Who may introspect the schema and see field suggestions: 'scoped' (credentials with the
+   * `schema` or `admin` scope; the default) or 'everyone' (the demo). /graphiql is served only
+   * when `graphiql` is true (the demo).
+   */
+  schemaExploration?: 'scoped' | 'everyone' | undefined;
+  graphiql?: boolean | undefined;
   events: {
     /** Worker concurrency per replica. */
     workerConcurrency: number;
@@ -327,6 +382,8 @@ const envSchema = z.object({
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
+  /** Serve the offline GraphiQL page at /graphiql outside the demo. */
+  SWITCHBOARD_GRAPHIQL: z.enum(['true', 'false']).default('false'),
 });
 export type Env = z.infer<typeof envSchema>;
 

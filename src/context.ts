@@ -58,6 +58,8 @@ export class RequestContext {
    * A holder, not a field: Apollo executes on a shallow clone of the context, which shares it.
    */
   readonly responseCache: { entities: ReadonlySet<EntityType> | null } = { entities: null };
+  /** Upstream calls this request made (counted by the upstream client, per attempt). */
+  readonly usage = { upstreamCalls: 0 };
   private readonly handles = new Map<string, ConnectionHandle>();
   private unreadableNoted = false;
 
@@ -119,6 +121,7 @@ export class RequestContext {
     const built = this.services.contexts.forConnection(this.tenant.id, config, {
       signal: this.signal,
       deadline: this.deadline,
+      usage: this.usage,
       prime: (entity, model) => handle && this.loaders.primeOne(handle, entity, model),
     });
     if (!built) return null;

@@ -22,6 +22,12 @@ export const GATEWAY_ERROR_CODES = [
   /** Malformed HTTP input outside GraphQL: a body that is not JSON, a connect-flow request that cannot be honoured. */
   'BAD_REQUEST',
   'INTERNAL_SERVER_ERROR',
+  /** A document over a size limit (characters, tokens, aliases, directives): rejected before it runs. */
+  'QUERY_TOO_LARGE',
+  /** A document estimated to cause more upstream calls than the tenant's limit: rejected before it runs. */
+  'QUERY_TOO_COSTLY',
+  /** The tenant sent more requests per second, or more at once, than its limit (HTTP 429, Retry-After). */
+  'RATE_LIMITED',
   ...CONNECTOR_ERROR_CODES,
 ] as const;
 export type GatewayErrorCode = (typeof GATEWAY_ERROR_CODES)[number];
@@ -33,6 +39,9 @@ export const HTTP_STATUS: Partial<Record<GatewayErrorCode, number>> = {
   FORBIDDEN: 403,
   SERVICE_UNAVAILABLE: 503,
   BAD_REQUEST: 400,
+  QUERY_TOO_LARGE: 400,
+  QUERY_TOO_COSTLY: 400,
+  RATE_LIMITED: 429,
 };
 
 export function badUserInput(message: string, argument?: string): GraphQLError {

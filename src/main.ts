@@ -39,6 +39,9 @@ async function main(): Promise<void> {
     providers,
     // The demo's OAuth endpoints are the emulators on loopback http.
     allowInsecureOAuth: demo !== null && env.NODE_ENV !== 'production',
+    // The demo is for exploring: introspection and suggestions for every key, and GraphiQL.
+    schemaExploration: demo ? 'everyone' : 'scoped',
+    graphiql: demo !== null || env.SWITCHBOARD_GRAPHIQL === 'true',
     ...overridesFromEnv(env),
   });
 
@@ -80,7 +83,8 @@ async function main(): Promise<void> {
   await demo?.connectWebhooks(gateway.url.replace(/\/graphql$/, ''));
   const shown = gateway.url.replace('127.0.0.1', 'localhost');
   log.info({ url: gateway.url, cache: config.redisUrl ? 'redis' : 'memory' }, 'switchboard is listening');
-  const lines = [`\n  Switchboard is running at ${shown}`, `  Offline GraphiQL:        ${shown.replace(/\/graphql$/, '/graphiql')}`];
+  const lines = [`\n  Switchboard is running at ${shown}`];
+  if (config.graphiql) lines.push(`  Offline GraphiQL:        ${shown.replace(/\/graphql$/, '/graphiql')}`);
   if (demo) {
     lines.push(
       '',

@@ -19,6 +19,7 @@ import { buildSchema, depthLimit, startApollo } from './gateway/apollo.ts';
 import { createRequestListener } from './gateway/routes.ts';
 import { buildServices, checkStartup } from './gateway/services.ts';
 import { attachGraphqlWs } from './gateway/websocket.ts';
+import { TenantAdmission } from './limits/fairness.ts';
 import { createLogger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 import { startMetricsListener } from './observability/metrics-endpoint.ts';
@@ -79,21 +80,41 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const schema = buildSchema();
   const depthRule = depthLimit(config.limits.maxQueryDepth);
   const apollo = await startApollo(schema, depthRule, config, metrics, log, tracing);
+  const admission = new TenantAdmission({
+    redis: built.redis,
+    keyPrefix: config.keyPrefix,
+    timeoutMs: config.limits.cacheOpTimeoutMs,
+    leaseMs: config.limits.requestDeadlineMs * 2,
+    metrics,
+  });
   const lifecycle = { draining: false };
-  const listener = withRequestLog(createRequestListener({ services, apollo, authenticate, metrics, kv, lifecycle }), { log, metrics, tracing });
+  const listener = withRequestLog(createRequestListener({ services, apollo, authenticate, metrics, kv, lifecycle, admission, schema }), {
+    log,
+    metrics,
+    tracing,
+  });
   // In-flight requests, so a drain knows when the last one has finished.
   const inFlight = new Set<ServerResponse>();
   let drained: (() => void) | null = null;
-  const server = createServer((req, res) => {
-    inFlight.add(res);
-    res.once('close', () => {
-      inFlight.delete(res);
-      if (inFlight.size === 0) drained?.();
-    });
-    // A request arriving on a kept-alive connection during a drain is served, then the connection closes.
-    if (lifecycle.draining) res.setHeader('connection', 'close');
-    listener(req, res);
-  });
+  const { serverHeadersTimeoutMs, serverRequestTimeoutMs } = config.limits;
+  const server = createServer(
+    // Node checks both timeouts every connectionsCheckingInterval (default 30 s): check often enough for them to mean what they say.
+    { connectionsCheckingInterval: Math.max(100, Math.min(1_000, serverHeadersTimeoutMs / 2)) },
+    (req, res) => {
+      inFlight.add(res);
+      res.once('close', () => {
+        inFlight.delete(res);
+        if (inFlight.size === 0) drained?.();
+      });
+      // A request arriving on a kept-alive connection during a drain is served, then the connection closes.
+      if (lifecycle.draining) res.setHeader('connection', 'close');
+      listener(req, res);
+    },
+  );
+  // Deliberate timeouts: a slow client cannot hold a request open for Node's 300 s default.
+  server.requestTimeout = serverRequestTimeoutMs;
+  server.headersTimeout = Math.min(serverHeadersTimeoutMs, serverRequestTimeoutMs);
+  server.keepAliveTimeout = config.limits.serverKeepAliveTimeoutMs;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConnectorError } from '../sdk/errors.ts';
 import type { ContactModel, InvoiceModel, LineItemModel, OrderModel } from '../sdk/models.ts';
-import type { LineItemOwnerLoader } from '../sdk/types.ts';
+import type { LineItemOwnerLoader, ListPage } from '../sdk/types.ts';
 import { createTestContext, type TestContextOptions } from '../sdk/testing.ts';
 import { modelProblems } from '../sdk/validate.ts';
 import { startEmulator, type HubSpotEmulatorHandle } from './emulator/index.ts';
@@ -184,12 +184,12 @@ describe('Invoice and Order', () => {
         expect(em.count(`associations.${type}.line_items.batchRead`)).toBe(1);
       });
 
-      it('list filtered by contact goes through search + one contact association read', async () => {
+      it('list filtered by contact reads its association (no search: 5 per second), then the records with their links', async () => {
         const first = em.store.all(type)[0]!;
         const contactId = em.store.associated(type, first.id, 'contacts')[0]!;
         const expected = em.store.associated('contacts', contactId, type);
         const page = await loader.list({ first: 50, filter: { contactRemoteId: contactId } }, ctx());
-        expect(page.nodes.map((n) => n.source.remoteId).sort()).toEqual([...expected].sort());
+        expect(page.nodes.map((n) => n.source.remoteId)).toEqual(expected);
         expect(page.totalCount).toBe(expected.length);
         page.nodes.forEach(check);
         expect(
@@ -197,7 +197,7 @@ describe('Invoice and Order', () => {
             .requests()
             .map((r) => r.operation)
             .sort(),
-        ).toEqual([`associations.${type}.contacts.batchRead`, `${type}.search`]);
+        ).toEqual([`associations.contacts.${type}.batchRead`, `associations.${type}.contacts.batchRead`, `${type}.batchRead`]);
         em.resetRequests();
         checkLines(page.nodes, await lineItemsOf(page.nodes));
         expect(
@@ -206,6 +206,29 @@ describe('Invoice and Order', () => {
             .map((r) => r.operation)
             .sort(),
         ).toEqual([`associations.${type}.line_items.batchRead`, 'line_items.batchRead']);
+      });
+
+      it('listForContacts reads the first pages of many contacts in one association read, continued by list', async () => {
+        const contacts = em.store
+          .all('contacts')
+          .slice(0, 40)
+          .map((c) => c.id);
+        em.resetRequests();
+        const pages = await loader.listForContacts!(contacts, { first: 1 }, ctx());
+        expect(pages).toHaveLength(contacts.length);
+        expect(em.count(`associations.contacts.${type}.batchRead`)).toBe(1);
+        expect(em.count()).toBeLessThanOrEqual(3);
+        for (const [i, contactId] of contacts.entries()) {
+          const expected = em.store.associated('contacts', contactId, type);
+          const page = pages[i] as ListPage<InvoiceModel | OrderModel>;
+          expect(page.nodes.map((n) => n.source.remoteId)).toEqual(expected.slice(0, 1));
+          expect(page.hasNextPage).toBe(expected.length > 1);
+          page.nodes.forEach(check);
+          if (page.hasNextPage) {
+            const rest = await loader.list({ first: 50, after: page.endCursor, filter: { contactRemoteId: contactId } }, ctx());
+            expect(rest.nodes.map((n) => n.source.remoteId)).toEqual(expected.slice(1));
+          }
+        }
       });
 
       it('list filtered by updatedSince uses hs_lastmodifieddate', async () => {

@@ -184,13 +184,60 @@ async function lineItemLinks(type: CrmObjectType, parents: readonly (InvoiceMode
   return links;
 }
 
+/** A cursor of the per-contact list read through associations ("a:<offset>" in association order). */
+function decodeOffset(cursor: string | null | undefined): number {
+  if (cursor === null || cursor === undefined || cursor === '') return 0;
+  const m = /^a:(\d{1,9})$/.exec(cursor);
+  if (!m) throw new RangeError(`not a HubSpot per-contact cursor: ${JSON.stringify(cursor.slice(0, 40))}`);
+  return Number(m[1]);
+}
+
+/** Only a contact filter: the records of a contact are read through associations (batchable across contacts). */
+const contactOnly = (filter: ListFilter | undefined): filter is ListFilter & { contactRemoteId: string } =>
+  Boolean(filter?.contactRemoteId) && !filter?.email && !filter?.updatedSince;
+
 function commerceLoader<M extends InvoiceModel | OrderModel>(
   type: 'invoices' | 'orders',
   entity: string,
   properties: readonly string[],
   map: (raw: HubSpotObject, related: Related, options: MapOptions) => M,
 ): LineItemOwnerLoader<M> {
-  return {
+  /**
+   * Pages of records of many contacts: one v4 association read per 1000 contacts (in HubSpot's
+   * association order), then the records of every page at once as byIds reads them (batch reads
+   * of 100, with their contact links). A page's cursor continues in `list` with the contact filter.
+   */
+  const pagesForContacts = async (
+    contactIds: readonly string[],
+    first: number,
+    offset: number,
+    ctx: ConnectorContext,
+  ): Promise<Array<ListPage<M> | ConnectorError>> => {
+    const links = await client(ctx).associations('contacts', type, contactIds);
+    const windows = contactIds.map((id) => {
+      const all = links.get(id) ?? [];
+      return { all, ids: all.slice(offset, offset + first) };
+    });
+    const wanted = [...new Set(windows.flatMap((w) => w.ids))];
+    const slots = wanted.length > 0 ? await loader.byIds(wanted, ctx) : [];
+    const byId = new Map(wanted.map((id, i) => [id, slots[i]]));
+    return windows.map(({ all, ids }) => {
+      const nodes: M[] = [];
+      for (const id of ids) {
+        const slot = byId.get(id);
+        if (slot instanceof ConnectorError) {
+          if (slot.code === 'UPSTREAM_NOT_FOUND') continue; // associated, then deleted: not listed
+          return slot;
+        }
+        if (slot) nodes.push(slot);
+      }
+      const next = offset + ids.length;
+      const hasNextPage = next < all.length;
+      return { nodes, endCursor: hasNextPage ? `a:${next}` : null, hasNextPage, totalCount: all.length };
+    });
+  };
+
+  const loader: LineItemOwnerLoader<M> = {
     async byIds(ids, ctx) {
       // The record read and the contact association read are independent: one round trip for both.
       const [found, contacts] = await Promise.all([client(ctx).batchRead(type, ids, properties), contactLinks(type, ids, ctx)]);
@@ -206,7 +253,16 @@ function commerceLoader<M extends InvoiceModel | OrderModel>(
       });
     },
 
+    async listForContacts(contactIds, args, ctx) {
+      return pagesForContacts(contactIds, clampFirst(args.first), 0, ctx);
+    },
+
     async list(args, ctx): Promise<ListPage<M>> {
+      if (contactOnly(args.filter)) {
+        const [page] = await pagesForContacts([args.filter.contactRemoteId], clampFirst(args.first), decodeOffset(args.after), ctx);
+        if (page instanceof ConnectorError) throw page;
+        return page as ListPage<M>;
+      }
       const page = await fetchPage(type, args, ctx, properties, ['contacts', 'line_items']);
       // Search answers carry no associations: the contact links take one batch call for the page.
       const contacts = page.searched
@@ -238,6 +294,7 @@ function commerceLoader<M extends InvoiceModel | OrderModel>(
       });
     },
   };
+  return loader;
 }
 
 export const hubspot = defineConnector({

@@ -13,6 +13,8 @@ export const REMOTE_URL_TEMPLATES = {
 export const HUBSPOT_BATCH_READ_MAX = 100;
 export const HUBSPOT_ASSOCIATIONS_BATCH_READ_MAX = 1000;
 export const HUBSPOT_PAGE_MAX = 100;
+/** The operation labels of CRM search requests (client.ts: `<type>.search`), budgeted by their own window. */
+export const HUBSPOT_SEARCH_OPERATIONS = ['contacts.search', 'invoices.search', 'orders.search', 'line_items.search'];
 /** How far X-HubSpot-Request-Timestamp may be from now, either way ("older than 5 minutes" is rejected). */
 export const HUBSPOT_WEBHOOK_TOLERANCE_SECONDS = 300;
 
@@ -42,8 +44,17 @@ export const hubspotManifest = {
   maxConcurrency: 4,
   maxPageSize: HUBSPOT_PAGE_MAX,
   entities: ['Contact', 'Invoice', 'Order'],
+  // For the gateway's cost estimate: a search page also reads its contact links (2); invoice/order
+  // byIds reads records and links in parallel (2); line items: one association read and batch
+  // reads of 100 (≤ 4 for 100 parents at up to 3 items each); listForContacts: one association read
+  // per 1000 contacts, then the records as byIds reads them (batchRead).
+  costs: { listPage: 2, batchRead: 2, lineItems: 4, listForContacts: 1, contactsPerCall: HUBSPOT_ASSOCIATIONS_BATCH_READ_MAX },
   rateLimits: {
-    windows: [{ requests: 190, windowMs: 10_000 }],
+    // CRM search has its own 5 per second per account (no rate-limit headers): a window of its own.
+    windows: [
+      { requests: 190, windowMs: 10_000 },
+      { requests: 5, windowMs: 1_000, operations: HUBSPOT_SEARCH_OPERATIONS },
+    ],
     notes:
       'Private apps (Professional/Enterprise): 190 per 10 s per app, plus a daily cap per account; public OAuth apps: 110 per 10 s per installing account. CRM search is exempt from the 10 s limit but limited to 5 requests per second per account and returns no rate-limit headers.',
   },

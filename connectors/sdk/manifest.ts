@@ -99,7 +99,19 @@ const authSchema = z
  * and the concurrency limit (Xero 5, QuickBooks 10 in flight).
  */
 const rateLimitsSchema = z.object({
-  windows: z.array(z.object({ requests: z.number().int().positive(), windowMs: z.number().int().positive() })).min(1),
+  /**
+   * Each window applies to every request, or, with `operations`, only to requests whose
+   * `operation` label starts with one of them (HubSpot CRM search: 5 per second per account).
+   */
+  windows: z
+    .array(
+      z.object({
+        requests: z.number().int().positive(),
+        windowMs: z.number().int().positive(),
+        operations: z.array(z.string().min(1)).min(1).optional(),
+      }),
+    )
+    .min(1),
   /** Requests in flight at once per connection, across replicas. */
   concurrency: z.number().int().positive().optional(),
   /** A daily allocation the provider reports in a response header (Salesforce `Sforce-Limit-Info: api-usage=10018/100000`). Not enforced yet: defineConnector refuses it. */
@@ -124,6 +136,21 @@ export const manifestSchema = z.object({
   maxPageSize: z.number().int().min(1).max(10_000),
   entities: z.array(entity).min(1),
   rateLimits: rateLimitsSchema,
+  /**
+   * Upstream calls the connector's loader methods make at most, for the gateway's cost estimate
+   * (docs/configuration.md, maxUpstreamCalls). Each defaults to 1: one call per list page, per byIds
+   * chunk of maxBatchSize ids, per lineItems chunk of maxBatchSize parents, per listForContacts
+   * chunk of `contactsPerCall` contacts (the records it returns count as byIds reads on top).
+   */
+  costs: z
+    .object({
+      listPage: z.number().int().min(1).optional(),
+      batchRead: z.number().int().min(1).optional(),
+      lineItems: z.number().int().min(1).optional(),
+      listForContacts: z.number().int().min(1).optional(),
+      contactsPerCall: z.number().int().min(1).optional(),
+    })
+    .optional(),
   /**
    * Where changes come from: signed webhooks (the webhook route), polling (a per-connection poller
    * with a lease and a persisted cursor, built with the Salesforce connector), or both. Both feed

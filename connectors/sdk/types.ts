@@ -135,6 +135,14 @@ export interface EntityLoader<M> {
    */
   byIds(ids: readonly string[], ctx: ConnectorContext): Promise<Array<M | ConnectorError>>;
   list(args: ListArgs, ctx: ConnectorContext): Promise<ListPage<M>>;
+  /**
+   * Optional: the first page of records of each of many contacts at once (Contact.invoices for a
+   * page of contacts), where the provider can read them for many parents in a few calls (HubSpot: one
+   * v4 association read, then batch reads). Same length and order as `contactRemoteIds`; each slot
+   * a page or a ConnectorError. A page's `endCursor` must continue in `list` with the filter
+   * `{ contactRemoteId }`, in the same order. Without it, the gateway calls `list` once per contact.
+   */
+  listForContacts?(contactRemoteIds: readonly string[], args: { first: number }, ctx: ConnectorContext): Promise<Array<ListPage<M> | ConnectorError>>;
 }
 
 /**

@@ -1,6 +1,8 @@
 // What a credential may do: queries need `read`, subscriptions `subscribe`, mutations (connection
 // management, API keys, dead-letter replay) `admin`. Checked once per operation, before any
-// resolver runs, on HTTP and on graphql-ws alike.
+// resolver runs, on HTTP and on graphql-ws alike. Introspection (__schema, __type) and field
+// suggestions in validation errors need `schema` (or `admin`), unless the gateway opens schema
+// exploration to everyone (the demo).
 import { GraphQLError, getOperationAST, type DocumentNode } from 'graphql';
 import { API_KEY_SCOPES, type ApiKeyScope } from '../config.ts';
 
@@ -22,4 +24,9 @@ export function scopesFromClaim(claim: unknown): ApiKeyScope[] {
   if (typeof claim !== 'string') return ['read', 'subscribe'];
   const known = new Set<string>(API_KEY_SCOPES);
   return claim.split(/\s+/).filter((s): s is ApiKeyScope => known.has(s));
+}
+
+/** Whether these scopes allow introspection and field suggestions (`schema`, or `admin` which includes it). */
+export function canExploreSchema(scopes: ReadonlySet<string>): boolean {
+  return scopes.has('schema') || scopes.has('admin');
 }

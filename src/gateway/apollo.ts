@@ -14,6 +14,9 @@ import { scopeError } from '../callers/scopes.ts';
 import type { GatewayConfig } from '../config.ts';
 import type { RequestContext } from '../context.ts';
 import { formatError } from '../errors.ts';
+import { costPlugin } from '../limits/cost-plugin.ts';
+import { truncateEchoes } from '../limits/echo.ts';
+import { suggestionsPlugin } from '../limits/document-limits.ts';
 import { EXAMPLE_QUERY } from '../inbound/graphiql.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { requestInfo } from '../observability/request-log.ts';
@@ -66,7 +69,10 @@ export async function startApollo(
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: config.mode === 'development',
     validationRules: [depthRule],
-    formatError: formatError(config.mode, (err) => log.error({ err }, 'unexpected error while answering a query')),
+    formatError: echoLimited(
+      formatError(config.mode, (err) => log.error({ err }, 'unexpected error while answering a query')),
+      () => config.limits.errorEchoMaxChars,
+    ),
     plugins: [
       pointingToGraphiql(
         ApolloServerPluginLandingPageLocalDefault({
@@ -79,7 +85,11 @@ export async function startApollo(
       ApolloServerPluginCacheControlDisabled(),
       partialErrorsPlugin(),
       responseCachePlugin(),
+      // Document size limits and introspection are checked with the context (routes.ts); here the
+      // field suggestions, the scope, then the cost.
+      suggestionsPlugin(config),
       scopePlugin(),
+      costPlugin(config, metrics),
       metricsPlugin(metrics),
       requestLogPlugin(),
       ...(tracing.enabled ? [tracingPlugin(tracing)] : []),
@@ -119,6 +129,15 @@ function pointingToGraphiql(landing: ApolloServerPlugin<RequestContext>): Apollo
         },
       };
     },
+  };
+}
+
+/** Client input quoted in an error message is cut at `max()` characters (src/limits/echo.ts). */
+function echoLimited(format: ReturnType<typeof formatError>, max: () => number): ReturnType<typeof formatError> {
+  return (formatted, error) => {
+    const out = format(formatted, error);
+    const limit = max();
+    return out.message.length > 2 * limit ? { ...out, message: truncateEchoes(out.message, limit) } : out;
   };
 }
 

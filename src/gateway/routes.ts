@@ -2,6 +2,7 @@
 // (/connect/<connector>[/callback], /webhooks/…). Handlers answer; nothing here builds services.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
+import type { GraphQLSchema } from 'graphql';
 import type { Authenticate } from '../callers/authenticate.ts';
 import type { Principal } from '../callers/tenants.ts';
 import type { PendingStore } from '../cache/response-cache.ts';
@@ -10,7 +11,11 @@ import type { KvStore } from '../cache/store.ts';
 import { RequestContext, type GatewayServices } from '../context.ts';
 import { toPublicError } from '../errors.ts';
 import { handleWebhook } from '../events/webhook-route.ts';
-import { graphiqlPage } from '../inbound/graphiql.ts';
+import { GRAPHIQL_CSP, graphiqlPage } from '../inbound/graphiql.ts';
+import { COST_HEADER } from '../limits/cost-plugin.ts';
+import { checkHttpDocument } from '../limits/document-limits.ts';
+import type { TenantAdmission } from '../limits/fairness.ts';
+import { limitsFor } from '../limits/tenant-limits.ts';
 import { publicBaseOf, readBody, sendJson as sendJsonWith } from '../inbound/respond.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { metricsHandler, OPEN_ON_MAIN_PORT, servedOnMainPort } from '../observability/metrics-endpoint.ts';
@@ -24,6 +29,9 @@ export interface RouteDeps {
   kv: KvStore;
   /** Set by the gateway's stop(): /readyz answers 503 from the first moment of a drain. */
   lifecycle?: { draining: boolean };
+  /** Per-tenant request rate and concurrency (429 above them). */
+  admission: TenantAdmission;
+  schema: GraphQLSchema;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
@@ -33,7 +41,7 @@ const CORS_HEADERS: Record<string, string> = {
   // runs on its own origin).
   'access-control-allow-origin': '*',
   'access-control-allow-methods': 'GET, POST, OPTIONS',
-  'access-control-allow-headers': 'authorization, content-type, apollo-require-preflight, x-apollo-operation-name',
+  'access-control-allow-headers': 'authorization, content-type, apollo-require-preflight, x-apollo-operation-name, x-switchboard-cost',
 };
 
 const CONNECT_PATH = /^\/connect\/([a-z][a-z0-9-]{1,31})(\/callback)?\/?$/;
@@ -60,8 +68,10 @@ export function createRequestListener(deps: RouteDeps): (req: IncomingMessage, r
       if (reasons.length) return sendJson(res, 503, { status: 'not ready', reasons, redis });
       sendJson(res, 200, kv.kind === 'memory' ? { status: 'ready', cache: 'memory' } : { status: 'ready', redis });
     },
-    '/graphiql': (_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+    // Only where enabled (the demo, SWITCHBOARD_GRAPHIQL): the page is ~9 MB.
+    '/graphiql': (req, res) => {
+      if (!config.graphiql) return sendJson(res, 404, { error: `no route for ${req.method} /graphiql` });
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': GRAPHIQL_CSP });
       res.end(renderGraphiql());
     },
     '/': (_req, res) => {
@@ -100,7 +110,7 @@ export function createRequestListener(deps: RouteDeps): (req: IncomingMessage, r
 }
 
 /** GraphQL over HTTP through Apollo, with the body limit, a per-request context and the client's disconnect as abort. */
-function graphqlHandler({ services, apollo, authenticate }: RouteDeps): Handler {
+function graphqlHandler({ services, apollo, authenticate, admission, schema }: RouteDeps): Handler {
   const { config, responseCache } = services;
   return async (req, res, url) => {
     // Read per request: limits may be changed on a running gateway (tests shorten the deadline).
@@ -108,6 +118,7 @@ function graphqlHandler({ services, apollo, authenticate }: RouteDeps): Handler 
     let body: unknown;
     let caller: { principal?: Principal; error?: unknown } | null = null;
     let pending: PendingStore | null = null;
+    let admitted = false;
     if (req.method === 'POST') {
       const raw = await readBody(req, maxBodyBytes);
       if (raw === null)
@@ -120,7 +131,18 @@ function graphqlHandler({ services, apollo, authenticate }: RouteDeps): Handler 
           (error: unknown) => ({ error }),
         );
         const principal = caller.principal;
-        if (principal && !principal.tenant.runtimeConnectionsUnreadable) {
+        if (principal) {
+          // Admitted here, once: a stored answer counts against the tenant's rate like any other.
+          try {
+            const release = await admission.admit(principal.tenant.id, limitsFor(config, principal.tenant.id));
+            res.once('close', release);
+            admitted = true;
+          } catch (error) {
+            caller = { error };
+          }
+        }
+        // A client asking for the cost report needs this execution's numbers.
+        if (principal && admitted && !principal.tenant.runtimeConnectionsUnreadable && req.headers[COST_HEADER] === undefined) {
           const who = { tenantId: principal.tenant.id, scopes: principal.scopes, connections: principal.tenant.connections };
           const key = responseCache.keyFor(who, req.headers.accept, raw);
           const hit = await responseCache.lookup(key, who.tenantId);
@@ -154,6 +176,14 @@ function graphqlHandler({ services, apollo, authenticate }: RouteDeps): Handler 
       context: async () => {
         if (caller?.error !== undefined) throw caller.error;
         const principal = caller?.principal ?? (await authenticate(req.headers.authorization));
+        if (!admitted) {
+          // The tenant's rate and concurrency (429): its slot is held until the answer is sent.
+          const release = await admission.admit(principal.tenant.id, limitsFor(config, principal.tenant.id));
+          res.once('close', release);
+        }
+        // Size, tokens, aliases, directives and introspection scope, before Apollo parses the document.
+        const query = req.method === 'POST' ? (body as { query?: unknown } | undefined)?.query : url.searchParams.get('query');
+        checkHttpDocument(schema, config, principal.tenant.id, principal.scopes, query);
         rc = new RequestContext(services, principal, abort.signal, Date.now() + requestDeadlineMs);
         // Keyed by the request's signal: Apollo hands plugins a shallow copy of the context, which keeps it.
         linkRequestInfo(req, rc.signal, rc.tenant.id);

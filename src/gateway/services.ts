@@ -28,6 +28,8 @@ export interface BuiltServices {
   services: GatewayServices;
   /** The cache's key-value store (the readiness probe pings it). */
   kv: KvStore;
+  /** The shared Redis client (null without REDIS_URL): per-tenant admission counts there. */
+  redis: Redis | null;
   close(): Promise<void>;
 }
 
@@ -170,6 +172,7 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
   return {
     services,
     kv,
+    redis: sharedRedis,
     async close() {
       await events.close();
       await kv.close();

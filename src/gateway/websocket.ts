@@ -14,6 +14,8 @@ import { RequestContext, type GatewayServices } from '../context.ts';
 import { sharedSubscribe } from '../events/shared-execution.ts';
 import { formatError } from '../errors.ts';
 import { publicBaseOf } from '../inbound/respond.ts';
+import { socketDocument } from '../limits/document-limits.ts';
+import { limitsFor } from '../limits/tenant-limits.ts';
 
 export interface GraphqlWsDeps {
   server: Server;
@@ -33,6 +35,7 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
   // The same size limit as HTTP bodies applies to every WebSocket message.
   const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: config.limits.maxBodyBytes });
   const openSockets = new Map<WebSocket, string | null>();
+  const socketsPerTenant = new Map<string, number>();
   const newContext = (principal: Principal, request: Parameters<typeof publicBaseOf>[0]) => {
     const rc = new RequestContext(services, principal, new AbortController().signal, Date.now() + config.limits.requestDeadlineMs);
     rc.publicBase = publicBaseOf(request, config.publicUrl);
@@ -47,6 +50,20 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
           ctx.extra.principal = await authenticate(authorization);
           ctx.extra.authorization = authorization;
           const socket = ctx.extra.socket;
+          const tenantId = ctx.extra.principal.tenant.id;
+          const held = socketsPerTenant.get(tenantId) ?? 0;
+          const cap = limitsFor(config, tenantId).maxSocketsPerTenant;
+          if (held >= cap) {
+            log.info({ tenant: tenantId, cap }, 'refusing a subscription socket: the tenant holds its maximum');
+            socket.close(4429, `Too many sockets: this tenant may hold ${cap} at once`);
+            return false;
+          }
+          socketsPerTenant.set(tenantId, held + 1);
+          socket.once('close', () => {
+            const left = (socketsPerTenant.get(tenantId) ?? 1) - 1;
+            if (left > 0) socketsPerTenant.set(tenantId, left);
+            else socketsPerTenant.delete(tenantId);
+          });
           openSockets.set(socket, authorization);
           socket.once('close', () => openSockets.delete(socket));
           return true;
@@ -63,13 +80,23 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
       // added or removed since it opened (subscriptions are checked per event, see resolvers/events.ts).
       context: async (ctx) => newContext(await authenticate(ctx.extra.authorization ?? null), ctx.extra.request),
       onSubscribe: (ctx, _id, payload) => {
-        const scopes = ctx.extra.principal?.scopes ?? new Set();
-        let document;
-        try {
-          document = parse(payload.query);
-        } catch (err) {
-          // As on HTTP: the syntax error with its code (docs/errors.md).
-          return [new GraphQLError((err as Error).message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+        const principal = ctx.extra.principal;
+        const scopes = principal?.scopes ?? new Set();
+        const tenantId = principal?.tenant.id ?? '';
+        const cap = limitsFor(config, tenantId).maxSubscriptionsPerSocket;
+        if (Object.keys(ctx.subscriptions).length >= cap)
+          return [new GraphQLError(`this socket already runs ${cap} operations, its maximum; complete one first`, { extensions: { code: 'RATE_LIMITED' } })];
+        // The document limits of HTTP (size, tokens, aliases, directives, introspection scope).
+        const { document, error } = socketDocument(schema, config, tenantId, scopes, payload.query);
+        if (error) return [error];
+        if (!document) {
+          try {
+            parse(payload.query);
+          } catch (err) {
+            // As on HTTP: the syntax error with its code (docs/errors.md).
+            return [new GraphQLError((err as Error).message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+          }
+          return;
         }
         const denied = scopeError(document, payload.operationName, scopes);
         return denied ? [denied] : undefined;

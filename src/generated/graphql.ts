@@ -60,6 +60,8 @@ export type ApiKey = {
 export type ApiKeyScope =
   | 'admin'
   | 'read'
+  /** Introspection and field suggestions (admin includes it). */
+  | 'schema'
   | 'subscribe';
 
 /** Whether a record came from the cache or straight from the provider in this request. */

@@ -70,3 +70,20 @@ function withWebSocketSubscriptions(page: string): string {
   if (at < 0) throw new Error('@graphql-yoga/render-graphiql changed its page: the render call was not found');
   return page.slice(0, at) + WS_SETUP.trimStart() + page.slice(at + call.length);
 }
+
+/**
+ * The page's Content-Security-Policy: its scripts and styles are inline (no CDN), it talks to this
+ * origin only, and it may not be framed or submit forms elsewhere.
+ */
+export const GRAPHIQL_CSP = [
+  "default-src 'none'",
+  "script-src 'self' 'unsafe-inline' 'unsafe-eval' blob:",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "worker-src 'self' blob:",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+].join('; ');

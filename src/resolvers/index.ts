@@ -5,6 +5,7 @@ import type { EntityType } from '../../connectors/sdk/models.ts';
 import type { RequestContext } from '../context.ts';
 import { badUserInput } from '../errors.ts';
 import type { Resolvers } from '../generated/graphql.ts';
+import { contactList } from '../loaders/contact-lists.ts';
 import { listAcross } from '../loaders/lists.ts';
 import type { ServedContact, ServedInvoice, ServedOrder } from '../models.ts';
 import { connectionFields, globalId, loadByGlobalId, loadLinked, pathOf, sourceOf } from './common.ts';
@@ -31,7 +32,7 @@ function lineItemsOf(entity: 'Invoice' | 'Order') {
   };
 }
 
-function nestedList<E extends EntityType>(
+function nestedList<E extends 'Invoice' | 'Order'>(
   rc: RequestContext,
   entity: E,
   connectionId: string,
@@ -40,8 +41,8 @@ function nestedList<E extends EntityType>(
   after: string | null | undefined,
   info: GraphQLResolveInfo,
 ) {
-  const handle = rc.connection(connectionId);
-  return listAcross(rc, entity, { first, after, filter: { contactRemoteId }, connections: handle ? [handle] : [], path: pathOf(info) });
+  // Batched across the contacts of a page where the connector can (listForContacts).
+  return contactList(rc, entity, connectionId, contactRemoteId, first, after, pathOf(info));
 }
 
 export const resolvers: Resolvers = {

@@ -55,6 +55,8 @@ export interface CallScope {
   rateLimit?: { requests: number; windowMs: number } | undefined;
   /** The connection's credential: placed on every request that does not carry it, renewed once on a 401. */
   credential?: UpstreamCredential | undefined;
+  /** Counts every attempt sent upstream for this caller (the request's actual cost in provider calls). */
+  usage?: { upstreamCalls: number } | undefined;
 }
 
 /** Where a connection's token comes from, and how to get a replacement when the provider refuses it. */
@@ -237,7 +239,9 @@ export class UpstreamClient {
     let budget = this.budgets.get(key);
     if (!budget) {
       // A connection's own allowance (tenants file) replaces the manifest's windows, not its concurrency limit.
-      const limits = scope.rateLimit ? { ...scope.manifest.rateLimits, windows: [scope.rateLimit] } : scope.manifest.rateLimits;
+      // Windows scoped to some operations (HubSpot search) stay.
+      const scopedWindows = scope.manifest.rateLimits.windows.filter((w) => w.operations);
+      const limits = scope.rateLimit ? { ...scope.manifest.rateLimits, windows: [scope.rateLimit, ...scopedWindows] } : scope.manifest.rateLimits;
       budget = this.budgetFactory(key, limits);
       this.budgets.set(key, budget);
     }
@@ -304,7 +308,7 @@ export class UpstreamClient {
     try {
       return await policy.execute(async () => {
         const waitStarted = performance.now();
-        const release = await budget.acquire(scope.signal, scope.deadline);
+        const release = await budget.acquire(scope.signal, scope.deadline, request.operation);
         const waited = (performance.now() - waitStarted) / 1000;
         this.metrics?.rateBudgetWait.observe({ connector }, waited);
         if (waited > 0.005) this.metrics?.rateBudgetWaits.inc({ connector });
@@ -363,6 +367,7 @@ export class UpstreamClient {
     };
     let res: Response;
     let text: string;
+    if (scope.usage) scope.usage.upstreamCalls++;
     try {
       res = await this.fetchImpl(url, { method, headers, body, signal });
       text = await res.text();

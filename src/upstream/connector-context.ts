@@ -17,6 +17,8 @@ export interface CallBounds {
   deadline: number;
   /** Where records that arrive embedded in a response go; default: nowhere (no request loaders). */
   prime?: ConnectorContext['prime'];
+  /** Where the upstream calls made for this caller are counted (a GraphQL request's cost report). */
+  usage?: { upstreamCalls: number };
 }
 
 export interface ConnectorContextDeps {
@@ -62,12 +64,12 @@ export class ConnectorContexts {
     bounds: CallBounds,
     rateLimit: ConnectionConfig['rateLimit'],
   ): ConnectorContext {
-    const { signal, deadline } = bounds;
+    const { signal, deadline, usage } = bounds;
     return {
       connection: info,
       signal,
       log: this.deps.log.child({ connector: connector.manifest.id, connectionId: info.id }),
-      fetch: this.deps.upstream.forScope({ manifest: connector.manifest, connection: info, signal, deadline, rateLimit, credential }),
+      fetch: this.deps.upstream.forScope({ manifest: connector.manifest, connection: info, signal, deadline, rateLimit, credential, usage }),
       accessToken: credential.token,
       prime: bounds.prime ?? dropPrimed,
     };

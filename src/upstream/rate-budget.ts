@@ -10,6 +10,8 @@ import { withDeadline } from '../util/bounded.ts';
 /** What one window needs to give: wait for one request's worth of allowance. */
 export interface Budget {
   take(signal: AbortSignal, deadline: number): Promise<void>;
+  /** Only requests with one of these operation labels draw from it (HubSpot search's own 5/s); absent: every request. */
+  readonly operations?: readonly string[] | undefined;
 }
 
 /** Gives back a slot of the concurrency limit once the request has its answer. */
@@ -17,7 +19,7 @@ export type Release = () => void;
 
 /** What the upstream layer needs from a connection's budget: a turn within every limit. */
 export interface ConnectionBudget {
-  acquire(signal: AbortSignal, deadline: number): Promise<Release>;
+  acquire(signal: AbortSignal, deadline: number, operation?: string): Promise<Release>;
 }
 
 /** How the budget of each connection is built (shared on Redis, or per process). */
@@ -30,9 +32,9 @@ export class WindowsAndConcurrency implements ConnectionBudget {
     private readonly concurrency: ConcurrencyLimit | null,
   ) {}
 
-  async acquire(signal: AbortSignal, deadline: number): Promise<Release> {
+  async acquire(signal: AbortSignal, deadline: number, operation?: string): Promise<Release> {
     // Windows first: a request waiting for its window does not hold a concurrency slot meanwhile.
-    for (const window of this.windows) await window.take(signal, deadline);
+    for (const window of this.windows) if (!window.operations || (operation && window.operations.includes(operation))) await window.take(signal, deadline);
     return this.concurrency ? this.concurrency.enter(signal, deadline) : noRelease;
   }
 }
@@ -42,7 +44,7 @@ const noRelease: Release = () => undefined;
 /** Per-process budgets (the embedded default without Redis). */
 export const localBudgets: BudgetFactory = (_key, limits) =>
   new WindowsAndConcurrency(
-    limits.windows.map((w) => new RateBudget(w.requests, w.windowMs)),
+    limits.windows.map((w) => scoped(new RateBudget(w.requests, w.windowMs), w.operations)),
     limits.concurrency ? new LocalConcurrency(limits.concurrency) : null,
   );
 
@@ -51,11 +53,25 @@ export function sharedBudgets(redis: Redis, keyPrefix: string, timeoutMs: number
   return (key, limits) =>
     new WindowsAndConcurrency(
       // The first window keeps the key it always had, so a rolling deploy shares it with older replicas.
-      limits.windows.map(
-        (w, i) => new SharedRateBudget(redis, `${keyPrefix}:rate:${key}${i === 0 ? '' : `:${w.windowMs}`}`, w.requests, w.windowMs, timeoutMs),
+      limits.windows.map((w, i) =>
+        scoped(
+          new SharedRateBudget(
+            redis,
+            `${keyPrefix}:rate:${key}${i === 0 ? '' : `:${w.windowMs}`}${w.operations ? `:op${i}` : ''}`,
+            w.requests,
+            w.windowMs,
+            timeoutMs,
+          ),
+          w.operations,
+        ),
       ),
       limits.concurrency ? new SharedConcurrency(redis, `${keyPrefix}:inflight:${key}`, limits.concurrency, timeoutMs) : null,
     );
+}
+
+/** A window that applies to some operations only (as declared in the manifest). */
+function scoped(budget: Budget, operations: readonly string[] | undefined): Budget {
+  return operations ? { operations, take: (signal, deadline) => budget.take(signal, deadline) } : budget;
 }
 
 /** A limit on requests in flight at once. */

@@ -1,0 +1,101 @@
+// Fairness benchmark (issue 13): tenant B's latency for a trivial query, alone, then while tenant A
+// floods the same gateway — with per-tenant limits on (A: BENCH_A_RPS per second, 4 in progress,
+// as a tenants-file override) and with them off. The gateway runs in a child process (this file with FAIRNESS_CHILD=1) so the
+// load generator does not share its event loop. `npx tsx bench/fairness.ts`; REDIS_URL to share
+// the limits through Redis as in production. Durations: BENCH_SECONDS (default 5).
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { hashApiKey } from '../src/callers/tenants.ts';
+import { DEFAULT_LIMITS, defaultGatewayConfig } from '../src/config.ts';
+import { createGateway } from '../src/server.ts';
+import { generateMasterKeyEntry, parseMasterKeys } from '../src/accounts/vault.ts';
+
+const KEY_A = `sb_bench_a_${randomUUID()}`;
+const KEY_B = `sb_bench_b_${randomUUID()}`;
+const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+/** Tenant A's request rate with limits on (BENCH_A_RPS, default 10 per second). */
+const A_RPS = Number(process.env.BENCH_A_RPS ?? 10);
+// A's flood: 30 aliased fields per request (within the document limits), B's query: one field.
+const FLOOD = JSON.stringify({ query: `{ ${Array.from({ length: 30 }, (_, i) => `a${i}: __typename`).join(' ')} }` });
+const TRIVIAL = JSON.stringify({ query: '{ __typename }' });
+
+async function child(): Promise<void> {
+  const limited = process.env.FAIRNESS_LIMITS === 'on';
+  const tenants = [
+    {
+      id: 'a',
+      apiKeys: [{ id: 'a', sha256: hashApiKey(process.env.KEY_A!) }],
+      connections: [],
+      // Tenant A's own allowance (a tenants-file override), small enough to bite on a loaded box.
+      ...(limited ? { limits: { tenantRequestsPerSecond: A_RPS, tenantRequestBurst: A_RPS, tenantConcurrency: 4 } } : {}),
+    },
+    { id: 'b', apiKeys: [{ id: 'b', sha256: hashApiKey(process.env.KEY_B!) }], connections: [] },
+  ];
+  const limits = limited ? { ...DEFAULT_LIMITS } : { ...DEFAULT_LIMITS, tenantRequestsPerSecond: 1e9, tenantRequestBurst: 1e9, tenantConcurrency: 1e9 };
+  const keyring = parseMasterKeys(generateMasterKeyEntry('bench'), undefined);
+  const gateway = await createGateway(
+    defaultGatewayConfig(tenants, { mode: 'production', redisUrl: process.env.REDIS_URL ?? null, keyPrefix: `sbbench:fair:${process.pid}`, limits }),
+    { keyring },
+  );
+  process.stdout.write(`${JSON.stringify({ url: gateway.url })}\n`);
+  process.on('SIGTERM', () => void gateway.stop().then(() => process.exit(0)));
+}
+
+function startChild(limits: 'on' | 'off'): Promise<{ url: string; stop(): void }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
+    env: { ...process.env, FAIRNESS_CHILD: '1', FAIRNESS_LIMITS: limits, KEY_A, KEY_B },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    proc.stdout.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const line = buffer.split('\n')[0];
+      if (buffer.includes('\n') && line) resolve({ url: (JSON.parse(line) as { url: string }).url, stop: () => proc.kill('SIGTERM') });
+    });
+    proc.once('exit', (code) => reject(new Error(`gateway process exited (${code})`)));
+  });
+}
+
+function load(url: string, key: string, body: string, connections: number) {
+  return autocannon({
+    url,
+    method: 'POST',
+    connections,
+    duration: seconds,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body,
+  });
+}
+
+async function main(): Promise<void> {
+  const rows: string[] = [];
+  const row = (name: string, r: autocannon.Result, a?: autocannon.Result) =>
+    rows.push(
+      `| ${name} | ${r.latency.p50} | ${r.latency.p99} | ${r.latency.max} | ${Math.round(r.requests.average)} | ${a ? `${Math.round(a.requests.average)} req/s, ${a['non2xx']} of ${a.requests.total} refused (429)` : '—'} |`,
+    );
+  for (const limits of ['off', 'on'] as const) {
+    const gw = await startChild(limits);
+    try {
+      if (limits === 'off') row('B alone', await load(gw.url, KEY_B, TRIVIAL, 1));
+      const [b, a] = await Promise.all([load(gw.url, KEY_B, TRIVIAL, 1), load(gw.url, KEY_A, FLOOD, 64)]);
+      row(`B while A floods (64 connections), limits ${limits}`, b, a);
+    } finally {
+      gw.stop();
+    }
+  }
+  process.stdout.write(
+    [
+      `Fairness: tenant B's latency (ms) for { __typename } while tenant A floods, ${seconds} s per row, A limited to ${A_RPS}/s, ${process.env.REDIS_URL ? 'limits in Redis' : 'limits in memory'}`,
+      '| scenario | B p50 | B p99 | B max | B req/s | A |',
+      '|---|---|---|---|---|---|',
+      ...rows,
+      '',
+    ].join('\n'),
+  );
+}
+
+if (process.env.FAIRNESS_CHILD) await child();
+else await main();

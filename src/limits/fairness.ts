@@ -1,0 +1,141 @@
+// Per-tenant fairness at the gateway's door: a request rate (with a burst allowance) and a limit on
+// requests in progress at once, both shared by every replica through Redis, so one tenant's flood
+// is refused (429 with Retry-After) instead of queueing in front of everybody else's requests.
+// The rate is rate-limiter-flexible's (a maintained, atomic Redis counter with an in-memory
+// insurance limiter while Redis is away); the concurrency limit is a lease per request in a Redis
+// sorted set (a replica that dies frees its leases when they expire).
+import { randomUUID } from 'node:crypto';
+import { HeaderMap } from '@apollo/server';
+import { GraphQLError } from 'graphql';
+import type { Redis } from 'ioredis';
+import { Counter } from 'prom-client';
+import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { GatewayLimits } from '../config.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { withDeadline } from '../util/bounded.ts';
+
+export type Release = () => void;
+
+/** The burst allowance is spread over this window: `tenantRequestBurst` extra requests per 10 s. */
+const BURST_WINDOW_SECONDS = 10;
+
+export function rateLimited(message: string, retryAfterSeconds: number): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: {
+      code: 'RATE_LIMITED',
+      retryAfterSeconds,
+      http: { status: 429, headers: new HeaderMap([['retry-after', String(retryAfterSeconds)]]) as never },
+    },
+  });
+}
+
+// KEYS[1] leases; ARGV: limit, lease ms, member. 1 when entered, 0 when the limit is reached.
+const ENTER = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+return 1`;
+
+export interface AdmissionOptions {
+  redis: Redis | null;
+  keyPrefix: string;
+  /** Longest a Redis round trip may take before the local fallback decides. */
+  timeoutMs: number;
+  /** How long a lease outlives its request at most (a crashed replica's leases expire then). */
+  leaseMs: number;
+  metrics: Metrics;
+}
+
+export class TenantAdmission {
+  private readonly rates = new Map<string, RateLimiterAbstract | BurstyRateLimiter>();
+  private readonly localInFlight = new Map<string, number>();
+  private readonly rejections: Counter<'tenant' | 'reason'>;
+
+  constructor(private readonly options: AdmissionOptions) {
+    this.rejections = new Counter({
+      name: 'switchboard_tenant_requests_rejected_total',
+      help: 'GraphQL requests refused with 429 at the gateway, by tenant and reason (rate, concurrency).',
+      labelNames: ['tenant', 'reason'] as const,
+      registers: [options.metrics.registry],
+    });
+  }
+
+  /**
+   * Admits one request of `tenantId` or throws RATE_LIMITED (HTTP 429, Retry-After). The returned
+   * release frees its concurrency slot; call it once the answer is sent (extra calls do nothing).
+   */
+  async admit(tenantId: string, limits: Pick<GatewayLimits, 'tenantRequestsPerSecond' | 'tenantRequestBurst' | 'tenantConcurrency'>): Promise<Release> {
+    try {
+      await this.rateFor(limits).consume(tenantId);
+    } catch (err) {
+      if (!(err instanceof RateLimiterRes)) throw err;
+      this.rejections.inc({ tenant: tenantId, reason: 'rate' });
+      throw rateLimited(
+        `too many requests: this tenant may send ${limits.tenantRequestsPerSecond} per second (plus ${limits.tenantRequestBurst} per ${BURST_WINDOW_SECONDS} s in bursts); retry after the Retry-After delay`,
+        Math.max(1, Math.ceil(err.msBeforeNext / 1000)),
+      );
+    }
+    const release = await this.enter(tenantId, limits.tenantConcurrency);
+    if (release) return release;
+    this.rejections.inc({ tenant: tenantId, reason: 'concurrency' });
+    throw rateLimited(`too many requests in progress: this tenant may have ${limits.tenantConcurrency} at once; retry when one has finished`, 1);
+  }
+
+  private rateFor(limits: Pick<GatewayLimits, 'tenantRequestsPerSecond' | 'tenantRequestBurst'>): RateLimiterAbstract | BurstyRateLimiter {
+    const key = `${limits.tenantRequestsPerSecond}:${limits.tenantRequestBurst}`;
+    let limiter = this.rates.get(key);
+    if (!limiter) {
+      const { redis, keyPrefix } = this.options;
+      const make = (points: number, duration: number, name: string): RateLimiterAbstract => {
+        const memory = new RateLimiterMemory({ points, duration, keyPrefix: name });
+        if (!redis) return memory;
+        // While Redis does not answer, each replica counts on its own (insuranceLimiter).
+        return new RateLimiterRedis({ storeClient: redis, points, duration, keyPrefix: `${keyPrefix}:tenant-${name}`, insuranceLimiter: memory });
+      };
+      const rate = make(limits.tenantRequestsPerSecond, 1, `rate:${key}`);
+      limiter = new BurstyRateLimiter(rate, make(limits.tenantRequestBurst, BURST_WINDOW_SECONDS, `burst:${key}`));
+      this.rates.set(key, limiter);
+    }
+    return limiter;
+  }
+
+  /** A concurrency slot, or null when the tenant has `limit` requests in progress. */
+  private async enter(tenantId: string, limit: number): Promise<Release | null> {
+    const { redis, keyPrefix, timeoutMs, leaseMs } = this.options;
+    if (redis) {
+      const key = `${keyPrefix}:tenant-inflight:${tenantId}`;
+      const member = randomUUID();
+      try {
+        const entered = await withDeadline(
+          redis.eval(ENTER, 1, key, String(limit), String(leaseMs), member) as Promise<number>,
+          timeoutMs,
+          'tenant concurrency',
+        );
+        if (entered !== 1) return null;
+        return once(() => void redis.zrem(key, member).catch(() => undefined));
+      } catch {
+        // Redis slow or away: this replica's own count decides.
+      }
+    }
+    const now = this.localInFlight.get(tenantId) ?? 0;
+    if (now >= limit) return null;
+    this.localInFlight.set(tenantId, now + 1);
+    return once(() => {
+      const left = (this.localInFlight.get(tenantId) ?? 1) - 1;
+      if (left > 0) this.localInFlight.set(tenantId, left);
+      else this.localInFlight.delete(tenantId);
+    });
+  }
+}
+
+function once(fn: () => void): Release {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fn();
+  };
+}
