@@ -36,7 +36,7 @@ describe('graphql-ws edges', () => {
   let stack: Stack;
   let readOnlyKey = '';
   beforeAll(async () => {
-    stack = await startStack({ redisUrl: null, scale: { contacts: 5, invoices: 5, orders: 5 }, presetKeyInPages: true });
+    stack = await startStack({ redisUrl: null, scale: { contacts: 5, invoices: 5, orders: 5 }, presetKeyInPages: true, config: { graphiql: true } });
     readOnlyKey = (await stack.gateway.services.apiKeys.create('acme', { scopes: ['read'] })).key;
   });
   afterAll(() => stack?.stop());
