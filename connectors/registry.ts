@@ -10,6 +10,7 @@ import { stripeDemo } from './stripe/demo.ts';
 import { startEmulator as startStripeEmulator } from './stripe/emulator/index.ts';
 import { stripe } from './stripe/index.ts';
 import { woocommerceRegistration } from './woocommerce/registration.ts';
+import { salesforceRegistration } from './salesforce/registration.ts';
 
 export type { RegisteredConnector } from './sdk/registration.ts';
 
@@ -18,6 +19,7 @@ export const CONNECTORS: readonly RegisteredConnector[] = [
   { connector: stripe, startEmulator: startStripeEmulator, demo: stripeDemo },
   shopifyRegistration,
   woocommerceRegistration,
+  salesforceRegistration,
 ];
 
 export function connectorMap(): Map<string, Connector> {

@@ -88,6 +88,8 @@ export async function startDemo(options: { apiKey?: string | undefined; latencyM
       for (const [i, emulator] of emulators.entries()) {
         const { connector, demo } = CONNECTORS[i] as RegisteredConnector;
         const id = connector.manifest.id;
+        // A provider without webhooks (changes come from the poller) has no target to register.
+        if (connector.manifest.events?.source === 'polling') continue;
         const res = await fetch(`${emulator.url}/__emulator/webhook`, {
           method: 'PUT',
           headers: { 'content-type': 'application/json' },
