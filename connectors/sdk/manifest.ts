@@ -111,6 +111,8 @@ const rateLimitsSchema = z.object({
             return false;
           }
         }, 'a regular expression with the named groups (?<used>…) and (?<limit>…)'),
+      /** Fraction of the limit a connection lets the reported usage reach (default 0.8); a connection may set its own. */
+      share: z.number().gt(0).max(1).optional(),
     })
     .optional(),
   /** A query-cost bucket (Shopify GraphQL: capacity in points, restored per second). Not enforced yet: defineConnector refuses it. */

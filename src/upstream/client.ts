@@ -50,6 +50,8 @@ export interface CallScope {
   deadline: number;
   /** Overrides the manifest's documented limit (e.g. Stripe test-mode keys get 25 req/s). */
   rateLimit?: { requests: number; windowMs: number } | undefined;
+  /** The connection's share of the provider's header-fed daily allocation (rateLimits.dailyAllocation), 0..1. */
+  dailyAllocationShare?: number | undefined;
   /** The connection's credential: placed on every request that does not carry it, renewed once on a 401. */
   credential?: UpstreamCredential | undefined;
 }
@@ -149,7 +151,11 @@ export class UpstreamClient {
     let budget = this.budgets.get(key);
     if (!budget) {
       // A connection's own allowance (tenants file) replaces the manifest's windows, not its concurrency limit.
-      const limits = scope.rateLimit ? { ...scope.manifest.rateLimits, windows: [scope.rateLimit] } : scope.manifest.rateLimits;
+      const declared = scope.rateLimit ? { ...scope.manifest.rateLimits, windows: [scope.rateLimit] } : scope.manifest.rateLimits;
+      // The connection's own share of a header-fed daily allocation overrides the manifest's.
+      const daily =
+        declared.dailyAllocation && scope.dailyAllocationShare ? { ...declared.dailyAllocation, share: scope.dailyAllocationShare } : declared.dailyAllocation;
+      const limits = daily ? { ...declared, dailyAllocation: daily } : declared;
       budget = this.budgetFactory(key, limits);
       this.budgets.set(key, budget);
     }
@@ -216,7 +222,9 @@ export class UpstreamClient {
       return await policy.execute(async () => {
         const release = await budget.acquire(scope.signal, scope.deadline);
         try {
-          return await breaker.execute(() => this.attempt(scope, request, method));
+          const res = await breaker.execute(() => this.attempt(scope, request, method));
+          budget.observe?.(res.headers);
+          return res;
         } finally {
           release();
         }
