@@ -13,6 +13,7 @@ import type { ConnectFlow } from './accounts/connect/flow.ts';
 import type { Principal, Tenant, TenantDirectory } from './callers/tenants.ts';
 import type { ConnectionConfig, GatewayConfig } from './config.ts';
 import type { UpstreamClient } from './upstream/client.ts';
+import type { Poller } from './events/poller.ts';
 import type { EventPipeline } from './events/pipeline.ts';
 import { RequestLoaders, type ConnectionHandle } from './loaders/request-loaders.ts';
 
@@ -36,6 +37,8 @@ export interface GatewayServices {
   /** Builds the context a connector is called with (requests, the event worker, the connect flow). */
   contexts: ConnectorContexts;
   events: EventPipeline;
+  /** The polling event source (leases, cursors, status per connection). */
+  poller: Poller;
 }
 
 export class RequestContext {

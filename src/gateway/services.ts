@@ -17,6 +17,7 @@ import { ConfigError, type GatewayConfig } from '../config.ts';
 import { ConnectorContexts } from '../upstream/connector-context.ts';
 import type { GatewayServices } from '../context.ts';
 import { EventPipeline } from '../events/pipeline.ts';
+import { Poller } from '../events/poller.ts';
 import { localBudgets, sharedBudgets } from '../upstream/rate-budget.ts';
 import { UpstreamClient } from '../upstream/client.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -121,6 +122,8 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
   const credentials = options.credentials ?? new VaultCredentialStore({ vault, tokens, apps, connections });
   const contexts = new ConnectorContexts({ connectors, upstream, credentials, log });
   const events = new EventPipeline({ config, directory, contexts, cache, log });
+  // Polled connections (providers without webhooks, or switched): one leader per connection across replicas.
+  const poller = new Poller({ config, connectors, contexts, queue: events.queue, redis: sharedRedis, log, registry: metrics.registry });
   const connect = new ConnectFlow({ config, connectors, apps, connections, vault, tokens, directory, contexts });
   const services: GatewayServices = {
     config,
@@ -136,13 +139,16 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
     log,
     contexts,
     events,
+    poller,
   };
   events.start();
+  poller.start();
   if (!events.queue.durable) log.warn('no REDIS_URL: webhook events are queued in memory and are NOT durable (lost if the process stops)');
   return {
     services,
     kv,
     async close() {
+      await poller.close();
       await events.close();
       await kv.close();
       await Promise.allSettled([connections.close(), apiKeys.close(), vaultStore.close(), sharedRedis?.quit()]);

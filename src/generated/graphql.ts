@@ -91,6 +91,7 @@ export type Connection = {
   __typename?: 'Connection';
   authType: ConnectionAuthType;
   createdAt?: Maybe<Scalars['DateTime']['output']>;
+  events: ConnectionEvents;
   id: Scalars['ID']['output'];
   /** Why the status is not ACTIVE. */
   lastError?: Maybe<Scalars['String']['output']>;
@@ -109,6 +110,20 @@ export type ConnectionAuthType =
   /** Defined by the operator in the tenants file. */
   | 'CONFIGURED'
   | 'OAUTH2';
+
+/** How a connection's changes reach subscriptions. */
+export type ConnectionEvents = {
+  __typename?: 'ConnectionEvents';
+  /** Milliseconds between polls (POLLING only). */
+  intervalMs?: Maybe<Scalars['Int']['output']>;
+  /** Seconds between now and the instant up to which changes are known: the start of the last complete poll (POLLING only). */
+  lag?: Maybe<Scalars['Float']['output']>;
+  /** Why the last poll failed (it is retried with back-off). */
+  lastError?: Maybe<Scalars['String']['output']>;
+  /** When the last poll finished, on any replica (POLLING only). */
+  lastPolledAt?: Maybe<Scalars['DateTime']['output']>;
+  mode: EventMode;
+};
 
 export type ConnectionStatus =
   /** Queries reach the provider. */
@@ -273,6 +288,15 @@ export type EmailType =
   | 'OTHER'
   | 'PERSONAL'
   | 'WORK';
+
+/** Where a connection's changes come from. */
+export type EventMode =
+  /** The connector reports no changes. */
+  | 'NONE'
+  /** The gateway polls the provider (providers without signed webhooks, or a connection switched to polling). */
+  | 'POLLING'
+  /** The provider signs and sends webhooks to the gateway. */
+  | 'WEBHOOKS';
 
 export type FulfillmentStatus =
   | 'FULFILLED'
@@ -811,6 +835,7 @@ export type ResolversTypes = {
   ConnectSession: ResolverTypeWrapper<ConnectSession>;
   Connection: ResolverTypeWrapper<ManagedConnection>;
   ConnectionAuthType: ConnectionAuthType;
+  ConnectionEvents: ResolverTypeWrapper<ConnectionEvents>;
   ConnectionStatus: ConnectionStatus;
   ConnectionStatusEvent: ResolverTypeWrapper<StatusEvent>;
   ConnectorInfo: ResolverTypeWrapper<ConnectorInfo>;
@@ -830,6 +855,8 @@ export type ResolversTypes = {
   Email: ResolverTypeWrapper<EmailModel>;
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
   EmailType: EmailType;
+  EventMode: EventMode;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   FulfillmentStatus: FulfillmentStatus;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
@@ -868,6 +895,7 @@ export type ResolversParentTypes = {
   ChangeFilter: ChangeFilter;
   ConnectSession: ConnectSession;
   Connection: ManagedConnection;
+  ConnectionEvents: ConnectionEvents;
   ConnectionStatusEvent: StatusEvent;
   ConnectorInfo: ConnectorInfo;
   Contact: ServedContact;
@@ -885,6 +913,7 @@ export type ResolversParentTypes = {
   DisconnectResult: DisconnectResult;
   Email: EmailModel;
   EmailAddress: Scalars['EmailAddress']['output'];
+  Float: Scalars['Float']['output'];
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
   Invoice: ServedInvoice;
@@ -936,12 +965,21 @@ export type ConnectSessionResolvers<ContextType = RequestContext, ParentType ext
 export type ConnectionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Connection'] = ResolversParentTypes['Connection']> = {
   authType?: Resolver<ResolversTypes['ConnectionAuthType'], ParentType, ContextType>;
   createdAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  events?: Resolver<ResolversTypes['ConnectionEvents'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   lastRefreshedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   provider?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   scopes?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['ConnectionStatus'], ParentType, ContextType>;
+};
+
+export type ConnectionEventsResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ConnectionEvents'] = ResolversParentTypes['ConnectionEvents']> = {
+  intervalMs?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  lag?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  lastPolledAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  mode?: Resolver<ResolversTypes['EventMode'], ParentType, ContextType>;
 };
 
 export type ConnectionStatusEventResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ConnectionStatusEvent'] = ResolversParentTypes['ConnectionStatusEvent']> = {
@@ -1245,6 +1283,7 @@ export type Resolvers<ContextType = RequestContext> = {
   ApiKey?: ApiKeyResolvers<ContextType>;
   ConnectSession?: ConnectSessionResolvers<ContextType>;
   Connection?: ConnectionResolvers<ContextType>;
+  ConnectionEvents?: ConnectionEventsResolvers<ContextType>;
   ConnectionStatusEvent?: ConnectionStatusEventResolvers<ContextType>;
   ConnectorInfo?: ConnectorInfoResolvers<ContextType>;
   Contact?: ContactResolvers<ContextType>;

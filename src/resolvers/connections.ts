@@ -119,5 +119,11 @@ export const connectionResolvers: Resolvers = {
   Connection: {
     authType: (c) => c.auth,
     createdAt: (c) => c.createdAt || null,
+    events: async (c, _args, rc) => {
+      const connector = rc.services.connectors.get(c.provider);
+      const owner = await rc.services.directory.ownerOf(c.id);
+      if (!connector || !owner || owner.tenant.id !== rc.tenant.id) return { mode: 'NONE', intervalMs: null, lastPolledAt: null, lag: null, lastError: null };
+      return rc.services.poller.status(connector, owner.connection);
+    },
   },
 };
