@@ -72,6 +72,7 @@ export async function startDemo(options: { apiKey?: string | undefined; latencyM
         webhookSecret: { type: 'static', token: webhookSecret },
         settings: { ...demo.settings },
         ...(demo.rateLimit ? { rateLimit: demo.rateLimit } : {}),
+        ...(demo.pollIntervalMs ? { polling: { intervalMs: demo.pollIntervalMs } } : {}),
       });
     }
   } catch (err) {

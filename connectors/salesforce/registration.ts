@@ -14,6 +14,8 @@ export const salesforceDemo: ConnectorDemo = {
   webhookSecret: 'salesforce-demo-consumer-secret-000000',
   oauthClient: { clientId: '3MVG9switchboard.demo.consumer.key' },
   settings: { currency: 'USD' },
+  // The demo polls every 2 s (real connections: 60 s), so demo:change shows within seconds.
+  pollIntervalMs: 2_000,
   async change({ url, token }) {
     const q = encodeURIComponent('SELECT Id, FirstName, LastName FROM Contact ORDER BY Id ASC LIMIT 1');
     const found = await emulatorCall(`${url}${API_PREFIX}/query?q=${q}`, { headers: { authorization: `Bearer ${token}` } });
