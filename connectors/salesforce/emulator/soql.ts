@@ -26,7 +26,24 @@ type Token =
   | { kind: 'date'; text: string; pos: number }
   | { kind: 'punct'; text: string; pos: number };
 
-const ESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t', b: '\b', f: '\f', '"': '"', "'": "'", '\\': '\\' };
+// SOQL's escape sequences (upper case too), \uXXXX, and \_ / \% (kept escaped for LIKE; this emulator's LIKE treats them literally).
+const ESCAPES: Record<string, string> = {
+  n: '\n',
+  N: '\n',
+  r: '\r',
+  R: '\r',
+  t: '\t',
+  T: '\t',
+  b: '\b',
+  B: '\b',
+  f: '\f',
+  F: '\f',
+  '"': '"',
+  "'": "'",
+  '\\': '\\',
+  _: '_',
+  '%': '%',
+};
 
 function tokenize(q: string): Token[] {
   const out: Token[] = [];
@@ -46,6 +63,12 @@ function tokenize(q: string): Token[] {
         const c = q[i] as string;
         if (c === '\\') {
           const next = q[i + 1] ?? '';
+          const unicode = next === 'u' ? /^[0-9a-fA-F]{4}/.exec(q.slice(i + 2)) : null;
+          if (unicode) {
+            value += String.fromCharCode(parseInt(unicode[0], 16));
+            i += 6;
+            continue;
+          }
           const mapped = ESCAPES[next];
           if (mapped === undefined) throw malformed(q, i, `Invalid string literal '\\${next}'. Illegal character sequence '\\${next}' in string literal.`);
           value += mapped;
