@@ -155,4 +155,19 @@ describe('polling event source (Salesforce)', () => {
       await sub.close();
     }
   });
+  it('backs off when the daily share is spent: the error shows in the connection events status and the org is not called every interval', async () => {
+    await firstPoll();
+    em.setApiUsage(14_000); // of 15,000: past the default 80 % share
+    try {
+      await expect
+        .poll(async () => (await status(stack.gateway)).status.lastError ?? (await status(replica ?? stack.gateway)).status.lastError, { timeout: 15_000 })
+        .toMatch(/^UPSTREAM_RATE_LIMITED/);
+      em.resetRequests();
+      await new Promise((r) => setTimeout(r, INTERVAL_MS * 5));
+      // Without back-off, five intervals would be at least five polls of two entities (and deletions).
+      expect(em.requests().length).toBeLessThanOrEqual(2);
+    } finally {
+      em.setApiUsage(0);
+    }
+  });
 });
