@@ -12,6 +12,7 @@ import { startEmulator as startStripeEmulator } from './stripe/emulator/index.ts
 import { stripe } from './stripe/index.ts';
 import { woocommerceRegistration } from './woocommerce/registration.ts';
 import { xeroRegistration } from './xero/registration.ts';
+import { salesforceRegistration } from './salesforce/registration.ts';
 
 export type { RegisteredConnector } from './sdk/registration.ts';
 
@@ -22,6 +23,7 @@ export const CONNECTORS: readonly RegisteredConnector[] = [
   woocommerceRegistration,
   xeroRegistration,
   quickbooksRegistration,
+  salesforceRegistration,
 ];
 
 export function connectorMap(): Map<string, Connector> {

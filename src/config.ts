@@ -151,6 +151,16 @@ const connectionSchema = z.strictObject({
   webhookSecret: credentialSchema.optional(),
   /** Overrides the connector's documented request allowance (e.g. Stripe test keys: 25/s). */
   rateLimit: z.strictObject({ requests: z.number().int().positive(), windowMs: z.number().int().positive() }).optional(),
+  /**
+   * Fraction (0, 1] of the provider account's header-reported daily allocation (Salesforce) this
+   * connection lets the usage reach before it stops calling; default the connector's, else 0.8.
+   */
+  dailyAllocationShare: z.number().gt(0).max(1).optional(),
+  /**
+   * Changes by polling: `enabled` switches a webhook connector's connection to polling (providers
+   * whose events.source is "polling" always poll); `intervalMs` between polls (default 60 s, jittered).
+   */
+  polling: z.strictObject({ enabled: z.boolean().optional(), intervalMs: z.number().int().min(200).optional() }).optional(),
 });
 
 export const API_KEY_SCOPES = ['read', 'subscribe', 'admin', 'schema'] as const;

@@ -15,6 +15,7 @@ import type { ConnectFlow } from './accounts/connect/flow.ts';
 import type { Principal, Tenant, TenantDirectory } from './callers/tenants.ts';
 import type { ConnectionConfig, GatewayConfig } from './config.ts';
 import type { UpstreamClient } from './upstream/client.ts';
+import type { Poller } from './events/poller.ts';
 import type { EventPipeline } from './events/pipeline.ts';
 import type { HealthStore } from './observability/health.ts';
 import type { Metrics } from './observability/metrics.ts';
@@ -47,6 +48,8 @@ export interface GatewayServices {
   health: HealthStore;
   metrics: Metrics;
   tracing: Tracing;
+  /** The polling event source (leases, cursors, status per connection). */
+  poller: Poller;
 }
 
 export class RequestContext {

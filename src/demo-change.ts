@@ -1,7 +1,7 @@
 // `npm run demo:change`: asks every connector's demo declaration to change a record in the running
 // demo's emulator (HubSpot: a contact renamed; Stripe: an invoice paid), which then sends its real,
-// signed webhook to the gateway — so a subscription open in Apollo Sandbox or GraphiQL shows the
-// changes arrive.
+// signed webhook to the gateway — or, for providers without webhooks (Salesforce), is seen by the
+// next poll — so a subscription open in Apollo Sandbox or GraphiQL shows the changes arrive.
 import { readFileSync } from 'node:fs';
 import { CONNECTORS } from '../connectors/registry.ts';
 import { DEMO_STATE_FILE, type DemoState } from './demo.ts';

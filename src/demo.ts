@@ -75,6 +75,7 @@ export async function startDemo(options: { apiKey?: string | undefined; latencyM
         webhookSecret: { type: 'static', token: webhookSecret },
         settings: { ...demo.settings },
         ...(demo.rateLimit ? { rateLimit: demo.rateLimit } : {}),
+        ...(demo.pollIntervalMs ? { polling: { intervalMs: demo.pollIntervalMs } } : {}),
       });
     }
   } catch (err) {
@@ -91,6 +92,8 @@ export async function startDemo(options: { apiKey?: string | undefined; latencyM
       for (const [i, emulator] of emulators.entries()) {
         const { connector, demo } = CONNECTORS[i] as RegisteredConnector;
         const id = connector.manifest.id;
+        // A provider without webhooks (changes come from the poller) has no target to register.
+        if (connector.manifest.events?.source === 'polling') continue;
         const res = await fetch(`${emulator.url}/__emulator/webhook`, {
           method: 'PUT',
           headers: { 'content-type': 'application/json' },

@@ -21,20 +21,16 @@ export function validateManifest(connector: Connector): string[] {
     if (!m.entities.includes(e as (typeof ENTITY_TYPES)[number])) problems.push(`loaders.${e} exists but manifest.entities does not list it`);
   }
   // Declared budgets the shared budget cannot enforce yet are refused rather than silently ignored.
-  if (m.rateLimits.dailyAllocation)
-    problems.push(
-      'manifest.rateLimits.dailyAllocation: a header-fed daily allocation is not enforced by the shared budget yet; declare the day as a window ({ requests, windowMs: 86_400_000 }) until it is',
-    );
   if (m.rateLimits.costBucket)
     problems.push('manifest.rateLimits.costBucket: query-cost buckets are not enforced by the shared budget yet; declare request windows until they are');
   const source = m.events?.source;
   if (source === undefined && connector.webhooks) problems.push('manifest.events is missing but the connector has webhooks: declare { source: "webhooks" }');
   if (source !== undefined && source !== 'polling' && !connector.webhooks)
     problems.push(`manifest.events.source is "${source}" but the connector has no webhooks (verify, toEvents)`);
-  if (source === 'polling' || source === 'both')
-    problems.push(
-      `manifest.events.source "${source}": the poller is not built yet (it comes with the first provider without signed webhooks); use "webhooks" until then`,
-    );
+  // Polling reads lists with updatedSince: every served entity needs a list (all loaders have one),
+  // and deletions come from polling.deletedSince when the provider exposes them.
+  if (connector.polling && source !== 'polling' && source !== 'both')
+    problems.push('connector.polling is set but manifest.events.source is not "polling" or "both"');
   return problems;
 }
 

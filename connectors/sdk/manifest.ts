@@ -114,8 +114,30 @@ const rateLimitsSchema = z.object({
     .min(1),
   /** Requests in flight at once per connection, across replicas. */
   concurrency: z.number().int().positive().optional(),
-  /** A daily allocation the provider reports in a response header (Salesforce `Sforce-Limit-Info: api-usage=10018/100000`). Not enforced yet: defineConnector refuses it. */
-  dailyAllocation: z.object({ header: z.string().min(1), pattern: z.string().min(1) }).optional(),
+  /**
+   * A daily allocation the provider reports on its responses (Salesforce `Sforce-Limit-Info:
+   * api-usage=10018/100000`): the lower-case header and a regular expression with the named groups
+   * `used` and `limit`. The shared budget reads it from every answer and stops a connection before
+   * it spends more than its share (connection setting `dailyAllocationShare`, default 0.5).
+   */
+  dailyAllocation: z
+    .object({
+      header: z.string().regex(/^[a-z0-9-]+$/, 'a lower-case header name'),
+      pattern: z
+        .string()
+        .min(1)
+        .refine((p) => {
+          try {
+            new RegExp(p);
+            return /\(\?<used>/.test(p) && /\(\?<limit>/.test(p);
+          } catch {
+            return false;
+          }
+        }, 'a regular expression with the named groups (?<used>…) and (?<limit>…)'),
+      /** Fraction of the limit a connection lets the reported usage reach (default 0.8); a connection may set its own. */
+      share: z.number().gt(0).max(1).optional(),
+    })
+    .optional(),
   /** A query-cost bucket (Shopify GraphQL: capacity in points, restored per second). Not enforced yet: defineConnector refuses it. */
   costBucket: z.object({ capacity: z.number().int().positive(), restorePerSecond: z.number().positive() }).optional(),
   notes: z.string().optional(),
@@ -156,7 +178,13 @@ export const manifestSchema = z.object({
    * with a lease and a persisted cursor, built with the Salesforce connector), or both. Both feed
    * the same queue, dedupe, ordering and dead-letter path. Absent: the connector reports no changes.
    */
-  events: z.object({ source: z.enum(['webhooks', 'polling', 'both']) }).optional(),
+  events: z
+    .object({
+      source: z.enum(['webhooks', 'polling', 'both']),
+      /** Default poll interval of this provider's connections (the gateway's default: 60 s); a connection may set its own. */
+      pollIntervalMs: z.number().int().min(1_000).optional(),
+    })
+    .optional(),
   /**
    * Signed webhooks: the header carrying the signature (a request without it is refused before any
    * work), the header carrying the signed timestamp (null: inside the signature header) and the

@@ -16,13 +16,15 @@ export interface ConnectorDemo {
   oauthClient: { clientId: string; clientSecret?: string };
   /** Settings of the demo and test connections (HubSpot: the portal id the emulator seeds). */
   settings: Record<string, unknown>;
+  /** Poll interval of the demo connection when the provider's changes are polled (a short one, so demo:change shows soon). */
+  pollIntervalMs?: number;
   /** The demo connection's own allowance, when the demo credential has a smaller one (Stripe test-mode keys: 25/s). */
   rateLimit?: { requests: number; windowMs: number };
   /** Emulator options and connection allowance for the test stack (tests must not wait on the provider's real limits). */
   test?: { emulatorOptions?: Partial<ProviderEmulatorOptions>; rateLimit?: { requests: number; windowMs: number } };
   /**
    * `npm run demo:change`: changes a record in the running demo's emulator (which then sends its
-   * real, signed webhook to the gateway). Answers the lines to print.
+   * real, signed webhook to the gateway, or is seen by the next poll). Answers the lines to print.
    */
   change(emulator: { url: string; token: string }): Promise<string[]>;
 }

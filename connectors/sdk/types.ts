@@ -227,6 +227,26 @@ export interface ConnectorWebhooks {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Polling (manifest.events.source "polling" or "both", or a connection switched to polling): the
+// gateway's poller reads `list({ filter: { updatedSince } })` of every served entity; a connector
+// adds what lists cannot show.
+// ---------------------------------------------------------------------------------------------
+
+export interface DeletedRecord {
+  remoteId: string;
+  /** ISO-8601 instant of the deletion (the poller's cursor for deletions). */
+  deletedAt: string;
+}
+
+export interface ConnectorPolling {
+  /**
+   * Records of `entity` deleted at or after `since` (Salesforce: queryAll with IsDeleted = true),
+   * oldest first. Absent: polling sees no deletions (the connector's README says so).
+   */
+  deletedSince?(entity: EntityType, since: string, ctx: ConnectorContext): Promise<DeletedRecord[]>;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Auth hooks: what differs between providers after the OAuth exchange
 // ---------------------------------------------------------------------------------------------
 
@@ -266,4 +286,5 @@ export interface Connector {
   loaders: ConnectorLoaders;
   webhooks?: ConnectorWebhooks;
   auth?: ConnectorAuthHooks;
+  polling?: ConnectorPolling;
 }

@@ -18,6 +18,7 @@ import { ConfigError, type GatewayConfig } from '../config.ts';
 import { ConnectorContexts } from '../upstream/connector-context.ts';
 import type { GatewayServices } from '../context.ts';
 import { EventPipeline } from '../events/pipeline.ts';
+import { Poller } from '../events/poller.ts';
 import { localBudgets, sharedBudgets } from '../upstream/rate-budget.ts';
 import { UpstreamClient } from '../upstream/client.ts';
 import { MemoryHealthStore, RedisHealthStore, type HealthStore } from '../observability/health.ts';
@@ -147,6 +148,8 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
   const credentials = options.credentials ?? new VaultCredentialStore({ vault, tokens, apps, connections });
   const contexts = new ConnectorContexts({ connectors, upstream, credentials, log });
   const events = new EventPipeline({ config, directory, contexts, cache, log, metrics, tracing });
+  // Polled connections (providers without webhooks, or switched): one leader per connection across replicas.
+  const poller = new Poller({ config, connectors, contexts, queue: events.queue, redis: sharedRedis, log, registry: metrics.registry });
   const connect = new ConnectFlow({ config, connectors, apps, connections, vault, tokens, directory, contexts });
   const services: GatewayServices = {
     config,
@@ -166,14 +169,17 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
     health,
     metrics,
     tracing,
+    poller,
   };
   events.start();
+  poller.start();
   if (!events.queue.durable) log.warn('no REDIS_URL: webhook events are queued in memory and are NOT durable (lost if the process stops)');
   return {
     services,
     kv,
     redis: sharedRedis,
     async close() {
+      await poller.close();
       await events.close();
       await kv.close();
       await Promise.allSettled([connections.close(), apiKeys.close(), vaultStore.close(), sharedRedis?.quit()]);

@@ -93,6 +93,7 @@ export type Connection = {
   __typename?: 'Connection';
   authType: ConnectionAuthType;
   createdAt?: Maybe<Scalars['DateTime']['output']>;
+  events: ConnectionEvents;
   /** Connectivity, authentication, data flow and error rate, shared by all replicas. */
   health: ConnectionHealth;
   id: Scalars['ID']['output'];
@@ -113,6 +114,20 @@ export type ConnectionAuthType =
   /** Defined by the operator in the tenants file. */
   | 'CONFIGURED'
   | 'OAUTH2';
+
+/** How a connection's changes reach subscriptions. */
+export type ConnectionEvents = {
+  __typename?: 'ConnectionEvents';
+  /** Milliseconds between polls (POLLING only). */
+  intervalMs?: Maybe<Scalars['Int']['output']>;
+  /** Seconds between now and the instant up to which changes are known: the start of the last complete poll (POLLING only). */
+  lag?: Maybe<Scalars['Float']['output']>;
+  /** Why the last poll failed (it is retried with back-off). */
+  lastError?: Maybe<Scalars['String']['output']>;
+  /** When the last poll finished, on any replica (POLLING only). */
+  lastPolledAt?: Maybe<Scalars['DateTime']['output']>;
+  mode: EventMode;
+};
 
 export type ConnectionHealth = {
   __typename?: 'ConnectionHealth';
@@ -307,6 +322,15 @@ export type EmailType =
   | 'OTHER'
   | 'PERSONAL'
   | 'WORK';
+
+/** Where a connection's changes come from. */
+export type EventMode =
+  /** The connector reports no changes. */
+  | 'NONE'
+  /** The gateway polls the provider (providers without signed webhooks, or a connection switched to polling). */
+  | 'POLLING'
+  /** The provider signs and sends webhooks to the gateway. */
+  | 'WEBHOOKS';
 
 export type FulfillmentStatus =
   | 'FULFILLED'
@@ -876,6 +900,7 @@ export type ResolversTypes = {
   ConnectSession: ResolverTypeWrapper<ConnectSession>;
   Connection: ResolverTypeWrapper<ManagedConnection>;
   ConnectionAuthType: ConnectionAuthType;
+  ConnectionEvents: ResolverTypeWrapper<ConnectionEvents>;
   ConnectionHealth: ResolverTypeWrapper<ConnectionHealth>;
   ConnectionHealthError: ResolverTypeWrapper<ConnectionHealthError>;
   ConnectionHealthStatus: ConnectionHealthStatus;
@@ -898,6 +923,7 @@ export type ResolversTypes = {
   Email: ResolverTypeWrapper<EmailModel>;
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
   EmailType: EmailType;
+  EventMode: EventMode;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   FulfillmentStatus: FulfillmentStatus;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
@@ -939,6 +965,7 @@ export type ResolversParentTypes = {
   ChangeFilter: ChangeFilter;
   ConnectSession: ConnectSession;
   Connection: ManagedConnection;
+  ConnectionEvents: ConnectionEvents;
   ConnectionHealth: ConnectionHealth;
   ConnectionHealthError: ConnectionHealthError;
   ConnectionStatusEvent: StatusEvent;
@@ -1011,6 +1038,7 @@ export type ConnectSessionResolvers<ContextType = RequestContext, ParentType ext
 export type ConnectionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Connection'] = ResolversParentTypes['Connection']> = {
   authType?: Resolver<ResolversTypes['ConnectionAuthType'], ParentType, ContextType>;
   createdAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  events?: Resolver<ResolversTypes['ConnectionEvents'], ParentType, ContextType>;
   health?: Resolver<ResolversTypes['ConnectionHealth'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1018,6 +1046,14 @@ export type ConnectionResolvers<ContextType = RequestContext, ParentType extends
   provider?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   scopes?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['ConnectionStatus'], ParentType, ContextType>;
+};
+
+export type ConnectionEventsResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ConnectionEvents'] = ResolversParentTypes['ConnectionEvents']> = {
+  intervalMs?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  lag?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  lastPolledAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  mode?: Resolver<ResolversTypes['EventMode'], ParentType, ContextType>;
 };
 
 export type ConnectionHealthResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ConnectionHealth'] = ResolversParentTypes['ConnectionHealth']> = {
@@ -1348,6 +1384,7 @@ export type Resolvers<ContextType = RequestContext> = {
   ApiKey?: ApiKeyResolvers<ContextType>;
   ConnectSession?: ConnectSessionResolvers<ContextType>;
   Connection?: ConnectionResolvers<ContextType>;
+  ConnectionEvents?: ConnectionEventsResolvers<ContextType>;
   ConnectionHealth?: ConnectionHealthResolvers<ContextType>;
   ConnectionHealthError?: ConnectionHealthErrorResolvers<ContextType>;
   ConnectionStatusEvent?: ConnectionStatusEventResolvers<ContextType>;

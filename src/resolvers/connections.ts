@@ -121,5 +121,11 @@ export const connectionResolvers: Resolvers = {
     createdAt: (c) => c.createdAt || null,
     // Keyed by the asking tenant: a connection id of another tenant reads nothing of theirs.
     health: (c, _, rc) => guarded(null, () => rc.services.health.read(rc.tenant.id, c.id)),
+    events: async (c, _args, rc) => {
+      const connector = rc.services.connectors.get(c.provider);
+      const owner = await rc.services.directory.ownerOf(c.id);
+      if (!connector || !owner || owner.tenant.id !== rc.tenant.id) return { mode: 'NONE', intervalMs: null, lastPolledAt: null, lag: null, lastError: null };
+      return rc.services.poller.status(connector, owner.connection);
+    },
   },
 };

@@ -53,6 +53,8 @@ export interface CallScope {
   deadline: number;
   /** Overrides the manifest's documented limit (e.g. Stripe test-mode keys get 25 req/s). */
   rateLimit?: { requests: number; windowMs: number } | undefined;
+  /** The connection's share of the provider's header-fed daily allocation (rateLimits.dailyAllocation), 0..1. */
+  dailyAllocationShare?: number | undefined;
   /** The connection's credential: placed on every request that does not carry it, renewed once on a 401. */
   credential?: UpstreamCredential | undefined;
   /** Counts every attempt sent upstream for this caller (the request's actual cost in provider calls). */
@@ -241,7 +243,11 @@ export class UpstreamClient {
       // A connection's own allowance (tenants file) replaces the manifest's windows, not its concurrency limit.
       // Windows scoped to some operations (HubSpot search) stay.
       const scopedWindows = scope.manifest.rateLimits.windows.filter((w) => w.operations);
-      const limits = scope.rateLimit ? { ...scope.manifest.rateLimits, windows: [scope.rateLimit, ...scopedWindows] } : scope.manifest.rateLimits;
+      const declared = scope.rateLimit ? { ...scope.manifest.rateLimits, windows: [scope.rateLimit, ...scopedWindows] } : scope.manifest.rateLimits;
+      // The connection's own share of a header-fed daily allocation overrides the manifest's.
+      const daily =
+        declared.dailyAllocation && scope.dailyAllocationShare ? { ...declared.dailyAllocation, share: scope.dailyAllocationShare } : declared.dailyAllocation;
+      const limits = daily ? { ...declared, dailyAllocation: daily } : declared;
       budget = this.budgetFactory(key, limits);
       this.budgets.set(key, budget);
     }
@@ -313,7 +319,9 @@ export class UpstreamClient {
         this.metrics?.rateBudgetWait.observe({ connector }, waited);
         if (waited > 0.005) this.metrics?.rateBudgetWaits.inc({ connector });
         try {
-          return await breaker.execute(() => this.attempt(scope, request, method, stats));
+          const res = await breaker.execute(() => this.attempt(scope, request, method, stats));
+          budget.observe?.(res.headers);
+          return res;
         } finally {
           release();
         }

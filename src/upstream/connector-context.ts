@@ -49,7 +49,7 @@ export class ConnectorContexts {
       baseUrl: config.baseUrl ?? connector.manifest.defaultBaseUrl,
       settings: config.settings,
     };
-    return { connector, ctx: this.build(connector, info, credential, bounds, config.rateLimit) };
+    return { connector, ctx: this.build(connector, info, credential, bounds, config.rateLimit, config.dailyAllocationShare) };
   }
 
   /** A context for a credential that is not stored yet (checked against the provider before it is). */
@@ -63,13 +63,23 @@ export class ConnectorContexts {
     credential: UpstreamCredential,
     bounds: CallBounds,
     rateLimit: ConnectionConfig['rateLimit'],
+    dailyAllocationShare?: number,
   ): ConnectorContext {
     const { signal, deadline, usage } = bounds;
     return {
       connection: info,
       signal,
       log: this.deps.log.child({ connector: connector.manifest.id, connectionId: info.id }),
-      fetch: this.deps.upstream.forScope({ manifest: connector.manifest, connection: info, signal, deadline, rateLimit, credential, usage }),
+      fetch: this.deps.upstream.forScope({
+        manifest: connector.manifest,
+        connection: info,
+        signal,
+        deadline,
+        rateLimit,
+        credential,
+        usage,
+        dailyAllocationShare,
+      }),
       accessToken: credential.token,
       prime: bounds.prime ?? dropPrimed,
     };

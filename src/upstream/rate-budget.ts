@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import { ConnectorError } from '../../connectors/sdk/errors.ts';
 import type { RateLimits } from '../../connectors/sdk/types.ts';
 import { withDeadline } from '../util/bounded.ts';
+import { DailyAllocationGate, LocalAllocationStore, RedisAllocationStore } from './daily-allocation.ts';
 
 /** What one window needs to give: wait for one request's worth of allowance. */
 export interface Budget {
@@ -20,6 +21,8 @@ export type Release = () => void;
 /** What the upstream layer needs from a connection's budget: a turn within every limit. */
 export interface ConnectionBudget {
   acquire(signal: AbortSignal, deadline: number, operation?: string): Promise<Release>;
+  /** Reads what an answer reports about the allowance (a header-fed daily allocation). */
+  observe?(headers: Headers): void;
 }
 
 /** How the budget of each connection is built (shared on Redis, or per process). */
@@ -30,9 +33,16 @@ export class WindowsAndConcurrency implements ConnectionBudget {
   constructor(
     private readonly windows: readonly Budget[],
     private readonly concurrency: ConcurrencyLimit | null,
+    private readonly daily: DailyAllocationGate | null = null,
   ) {}
 
+  observe(headers: Headers): void {
+    this.daily?.observe(headers);
+  }
+
   async acquire(signal: AbortSignal, deadline: number, operation?: string): Promise<Release> {
+    // A spent daily share refuses at once: no wait would help.
+    await this.daily?.check();
     // Windows first: a request waiting for its window does not hold a concurrency slot meanwhile.
     for (const window of this.windows) if (!window.operations || (operation && window.operations.includes(operation))) await window.take(signal, deadline);
     return this.concurrency ? this.concurrency.enter(signal, deadline) : noRelease;
@@ -46,6 +56,7 @@ export const localBudgets: BudgetFactory = (_key, limits) =>
   new WindowsAndConcurrency(
     limits.windows.map((w) => scoped(new RateBudget(w.requests, w.windowMs), w.operations)),
     limits.concurrency ? new LocalConcurrency(limits.concurrency) : null,
+    limits.dailyAllocation ? new DailyAllocationGate(limits.dailyAllocation, new LocalAllocationStore()) : null,
   );
 
 /** Budgets shared by every replica through Redis, each falling back to a local one while Redis is away. */
@@ -66,6 +77,7 @@ export function sharedBudgets(redis: Redis, keyPrefix: string, timeoutMs: number
         ),
       ),
       limits.concurrency ? new SharedConcurrency(redis, `${keyPrefix}:inflight:${key}`, limits.concurrency, timeoutMs) : null,
+      limits.dailyAllocation ? new DailyAllocationGate(limits.dailyAllocation, new RedisAllocationStore(redis, `${keyPrefix}:daily:${key}`, timeoutMs)) : null,
     );
 }
 
