@@ -117,6 +117,12 @@ const tenantSchema = z.object({
    * A connect session asking for any other return URL is refused.
    */
   connectReturnUrls: z.array(z.url()).optional(),
+  /**
+   * Connectors this tenant may connect with the operator's own OAuth app through the
+   * client-credentials grant (no account owner consents to it), each with the scopes it may
+   * request. Absent: the grant is refused for this tenant.
+   */
+  clientCredentials: z.record(z.string(), z.object({ scopes: z.array(z.string().min(1)).min(1) })).optional(),
 });
 
 /**

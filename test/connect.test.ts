@@ -65,6 +65,7 @@ beforeAll(async () => {
         ],
         connections: [],
         connectReturnUrls: ['https://app.example.com/integrations/'],
+        clientCredentials: { hubspot: { scopes: ['crm.objects.contacts.read'] } },
       },
     ],
   });

@@ -19,6 +19,8 @@ export interface Tenant {
   connections: ConnectionConfig[];
   /** Allowed return URLs after a connect flow. */
   connectReturnUrls: string[];
+  /** Connectors the operator lets this tenant connect with the client-credentials grant, with the scopes allowed (tenants file). */
+  clientCredentials?: Readonly<Record<string, { scopes: string[] }>>;
   /**
    * Set when this view could not read the tenant's runtime connections (the store did not answer
    * in time): `connections` then holds the tenants-file ones only, and answers built from it say so.
@@ -47,7 +49,13 @@ export class TenantDirectory {
     private readonly onStoreError: (err: unknown) => void = () => undefined,
   ) {
     for (const t of tenants) {
-      const tenant: Tenant = { id: t.id, name: t.name ?? t.id, connections: t.connections, connectReturnUrls: t.connectReturnUrls ?? [] };
+      const tenant: Tenant = {
+        id: t.id,
+        name: t.name ?? t.id,
+        connections: t.connections,
+        connectReturnUrls: t.connectReturnUrls ?? [],
+        ...(t.clientCredentials ? { clientCredentials: t.clientCredentials } : {}),
+      };
       this.byTenantId.set(t.id, tenant);
       for (const k of t.apiKeys) this.byKeyHash.set(k.sha256, { tenant, scopes: k.scopes ?? [...API_KEY_SCOPES] });
       for (const c of t.connections) this.byConnection.set(c.id, { tenant, connection: c });

@@ -94,8 +94,10 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
         }
         let found = byAccount.get(account);
         if (!found) byAccount.set(account, (found = services.connections.bySetting(connectorId, target.accountSetting, account)));
-        // Only connections whose account the provider itself named (OAuth token response).
-        const connections = (await found).filter((c) => c.status !== 'DISABLED' && (c.auth === 'OAUTH2' || c.auth === 'CLIENT_CREDENTIALS'));
+        // Only connections whose account the provider named after its owner consented (OAuth
+        // authorization code). A client-credentials token names the operator app's own account,
+        // which any allowed tenant can obtain: routing by it would hand one tenant another's events.
+        const connections = (await found).filter((c) => c.status !== 'DISABLED' && c.auth === 'OAUTH2');
         if (connections.length === 0) unrouted += 1;
         for (const c of connections) items.push({ tenantId: c.tenantId, connectionId: c.id, provider: connectorId, change, receivedAt });
       }

@@ -34,18 +34,19 @@ import type { StoredCredential } from '../credentials.ts';
 import { grantedScopes, oauthConfiguration } from '../oauth-client.ts';
 import { matchesPattern, stringSettings, type ProviderApps, type ResolvedOAuthApp } from '../provider-apps.ts';
 import type { Tenant, TenantDirectory } from '../../callers/tenants.ts';
+import { forbidden } from '../../callers/scopes.ts';
 import type { TokenManager, TokenRecord } from '../token-manager.ts';
 import { VaultDecryptError, type CredentialVault } from '../vault.ts';
 import {
   bindingCookieName,
   confirmCookieName,
   confirmationPage,
+  CookieSigner,
   newToken,
   readCookie,
   refuse,
   returnUrlAllowed,
   setCookie,
-  stateDigest,
   type HttpAnswer,
 } from './browser.ts';
 import { baseUrlFromGrant, settingsFromGrant } from './grants.ts';
@@ -86,7 +87,16 @@ export interface DisconnectResult {
 }
 
 export class ConnectFlow {
-  constructor(private readonly deps: ConnectFlowDeps) {}
+  private readonly cookies: CookieSigner;
+
+  constructor(private readonly deps: ConnectFlowDeps) {
+    this.cookies = new CookieSigner(deps.vault.derivedKeys('connect-cookie/v1'));
+  }
+
+  /** Whether the connect pages are served over https (their cookies then carry the `__Host-` prefix). */
+  private get pagesHttps(): boolean {
+    return this.deps.config.publicUrl?.startsWith('https:') === true;
+  }
 
   // ─── 1. session ─────────────────────────────────────────────────────────────────────────────
 
@@ -131,11 +141,12 @@ export class ConnectFlow {
     if (session.connector !== connectorId) return refuse('this connect link belongs to another connector');
     const connector = this.connector(connectorId);
     const tenant = this.deps.directory.byId(session.tenantId);
+    // The form carries a nonce; the cookie its MAC under the gateway's key, bound to this link.
     const confirm = newToken();
     const action = `/connect/${encodeURIComponent(connectorId)}${requestUrl.search}`;
     const html = confirmationPage(connector.manifest.displayName, tenant?.name ?? session.tenantId, action, confirm);
-    const cookie = setCookie(confirmCookieName(token), confirm, {
-      https: this.deps.config.publicUrl?.startsWith('https:') === true,
+    const cookie = setCookie(confirmCookieName(token), this.cookies.sign('confirm', token, confirm), {
+      https: this.pagesHttps,
       path: `/connect/${encodeURIComponent(connectorId)}`,
       maxAge: this.deps.config.connectSessionTtlSeconds,
       sameSite: 'Strict',
@@ -164,7 +175,7 @@ export class ConnectFlow {
     const token = requestUrl.searchParams.get('session');
     if (!token) return refuse('missing session parameter: open the URL createConnectSession returned');
     const confirm = form.get('confirm');
-    if (!confirm || readCookie(cookieHeader, confirmCookieName(token)) !== confirm) {
+    if (!confirm || !this.cookies.verify(readCookie(cookieHeader, confirmCookieName(token), this.pagesHttps), 'confirm', token, confirm)) {
       return refuse('open the connect link and press Continue on its page to connect');
     }
     return this.start(connectorId, requestUrl, publicBase);
@@ -205,7 +216,7 @@ export class ConnectFlow {
     // browser holds, scoped to the callback path. Without it, an attacker could send a victim the
     // provider's consent page of the attacker's own flow and attach the victim's account to the
     // attacker's tenant.
-    const cookie = setCookie(bindingCookieName(state), stateDigest(state), {
+    const cookie = setCookie(bindingCookieName(state), this.cookies.sign('bind', state), {
       https: redirectUri.startsWith('https:'),
       path: new URL(redirectUri).pathname,
       maxAge: this.deps.config.connectSessionTtlSeconds,
@@ -221,7 +232,11 @@ export class ConnectFlow {
     const state = requestUrl.searchParams.get('state');
     if (!state) return refuse('missing state parameter');
     // Checked before the state is taken, so a foreign browser cannot burn a genuine authorization.
-    if (readCookie(cookieHeader, bindingCookieName(state)) !== stateDigest(state)) {
+    // The pending authorization says whether its cookie was set over https (`__Host-` name only).
+    const peeked = await this.deps.connections.peekSession<PendingAuthorization>(`state:${state}`);
+    if (!peeked) return refuse('unknown, already used or expired state: start the connection again');
+    const binding = readCookie(cookieHeader, bindingCookieName(state), peeked.redirectUri.startsWith('https:'));
+    if (!this.cookies.verify(binding, 'bind', state)) {
       return refuse('this browser did not start this authorization: open the connect link and finish in the same browser');
     }
     const pending = await this.deps.connections.takeSession<PendingAuthorization>(`state:${state}`);
@@ -305,7 +320,17 @@ export class ConnectFlow {
     if (!mode?.grants.includes('client_credentials')) throw badUserInput(`${connector.manifest.displayName} offers no client-credentials grant`, 'connector');
     const app = this.deps.apps.oauthApp(connectorId);
     if (!app) throw badUserInput(`no OAuth app is registered for ${connector.manifest.displayName} on this gateway`, 'connector');
-    const requested = scopes ?? app.scopes;
+    // The grant acts as the operator's own app, with no account owner consenting: only tenants the
+    // operator allows, and only the scopes it allows them (tenants file: clientCredentials).
+    const allowed = tenant.clientCredentials?.[connectorId];
+    if (!allowed)
+      throw forbidden(
+        `this tenant may not connect ${connector.manifest.displayName} with the gateway's client-credentials app (the operator allows it per tenant: clientCredentials.${connectorId} in the tenants file)`,
+      );
+    const requested = scopes ?? allowed.scopes;
+    const extra = requested.filter((s) => !allowed.scopes.includes(s));
+    if (extra.length)
+      throw forbidden(`scopes not allowed for this tenant's client-credentials connections: ${extra.join(', ')} (allowed: ${allowed.scopes.join(', ')})`);
     let tokens: client.TokenEndpointResponse;
     try {
       tokens = await client.clientCredentialsGrant(this.oauthConfig(app), requested.length ? { scope: requested.join(app.mode.scopeSeparator) } : {});
