@@ -48,6 +48,18 @@ export const DEFAULT_LIMITS = {
   redisConnectTimeoutMs: 2_000,
   /** How often an open subscription socket's API key or JWT is checked again (revoked/expired → closed). */
   credentialRecheckMs: 30_000,
+  /** Lifetime of an API key created through the API (createApiKey) when the caller names none: 90 days. */
+  apiKeyDefaultTtlSeconds: 90 * 24 * 3600,
+  /** Longest lifetime createApiKey grants: 365 days (a longer request is refused). */
+  apiKeyMaxTtlSeconds: 365 * 24 * 3600,
+  /** Longest lifetime (exp − iat) of an accepted JWT: 24 h. A JWT without `exp` is refused. */
+  jwtMaxLifetimeSeconds: 24 * 3600,
+  /** Failed authentications per client address (and per key prefix) within authFailureWindowSeconds before 429. */
+  authFailureLimit: 20,
+  /** The window of authFailureLimit, and the longest Retry-After it answers. */
+  authFailureWindowSeconds: 60,
+  /** Days an audit-log entry is kept (the tenant's stream is trimmed by age on every append). */
+  auditRetentionDays: 90,
 } as const;
 
 export type GatewayLimits = { -readonly [K in keyof typeof DEFAULT_LIMITS]: number };
@@ -283,6 +295,9 @@ const envSchema = z.object({
   SWITCHBOARD_JWT_AUDIENCE: z.string().min(1).optional(),
   SWITCHBOARD_JWT_JWKS_URL: z.url().optional(),
   SWITCHBOARD_JWT_TENANT_CLAIM: z.string().min(1).default('tenant'),
+  SWITCHBOARD_JWT_MAX_LIFETIME_SECONDS: z.coerce.number().int().positive().default(DEFAULT_LIMITS.jwtMaxLifetimeSeconds),
+  SWITCHBOARD_API_KEY_DEFAULT_TTL_SECONDS: z.coerce.number().int().positive().default(DEFAULT_LIMITS.apiKeyDefaultTtlSeconds),
+  SWITCHBOARD_API_KEY_MAX_TTL_SECONDS: z.coerce.number().int().positive().default(DEFAULT_LIMITS.apiKeyMaxTtlSeconds),
 });
 export type Env = z.infer<typeof envSchema>;
 
@@ -297,6 +312,13 @@ export function parseEnv(env: NodeJS.ProcessEnv): Env {
   if (jwtVars.some(Boolean) && !jwtVars.every(Boolean)) {
     throw new ConfigError('environment is invalid:\n  SWITCHBOARD_JWT_ISSUER, SWITCHBOARD_JWT_AUDIENCE and SWITCHBOARD_JWT_JWKS_URL must be set together');
   }
+  // Keys fetched over plain http could be swapped in transit, and every token with them.
+  if (e.NODE_ENV === 'production' && e.SWITCHBOARD_JWT_JWKS_URL && !e.SWITCHBOARD_JWT_JWKS_URL.startsWith('https:')) {
+    throw new ConfigError('environment is invalid:\n  SWITCHBOARD_JWT_JWKS_URL must be an https:// URL in production');
+  }
+  if (e.SWITCHBOARD_API_KEY_DEFAULT_TTL_SECONDS > e.SWITCHBOARD_API_KEY_MAX_TTL_SECONDS) {
+    throw new ConfigError('environment is invalid:\n  SWITCHBOARD_API_KEY_DEFAULT_TTL_SECONDS must not exceed SWITCHBOARD_API_KEY_MAX_TTL_SECONDS');
+  }
   return e;
 }
 
@@ -309,6 +331,7 @@ export function jwtSettingsFromEnv(e: Env): JwtSettings | undefined {
     jwksUrl: e.SWITCHBOARD_JWT_JWKS_URL,
     tenantClaim: e.SWITCHBOARD_JWT_TENANT_CLAIM,
     clockToleranceSeconds: 5,
+    maxLifetimeSeconds: e.SWITCHBOARD_JWT_MAX_LIFETIME_SECONDS,
   };
 }
 
@@ -316,7 +339,14 @@ export function jwtSettingsFromEnv(e: Env): JwtSettings | undefined {
 export function overridesFromEnv(e: Env): Pick<GatewayConfig, 'limits' | 'cacheTtlSeconds'> {
   const t = e.CACHE_TTL_SECONDS;
   return {
-    limits: { ...DEFAULT_LIMITS, requestDeadlineMs: e.REQUEST_DEADLINE_MS, upstreamAttemptTimeoutMs: e.UPSTREAM_TIMEOUT_MS },
+    limits: {
+      ...DEFAULT_LIMITS,
+      requestDeadlineMs: e.REQUEST_DEADLINE_MS,
+      upstreamAttemptTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
+      jwtMaxLifetimeSeconds: e.SWITCHBOARD_JWT_MAX_LIFETIME_SECONDS,
+      apiKeyDefaultTtlSeconds: e.SWITCHBOARD_API_KEY_DEFAULT_TTL_SECONDS,
+      apiKeyMaxTtlSeconds: e.SWITCHBOARD_API_KEY_MAX_TTL_SECONDS,
+    },
     cacheTtlSeconds:
       t === undefined ? { ...DEFAULT_CACHE_TTL_SECONDS } : { Contact: t, Invoice: t, Order: t, listPage: Math.min(t, DEFAULT_CACHE_TTL_SECONDS.listPage) },
   };

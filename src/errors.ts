@@ -22,6 +22,8 @@ export const GATEWAY_ERROR_CODES = [
   /** Malformed HTTP input outside GraphQL: a body that is not JSON, a connect-flow request that cannot be honoured. */
   'BAD_REQUEST',
   'INTERNAL_SERVER_ERROR',
+  /** Too many requests of one kind from this client (failed authentications): HTTP 429 with Retry-After. */
+  'RATE_LIMITED',
   ...CONNECTOR_ERROR_CODES,
 ] as const;
 export type GatewayErrorCode = (typeof GATEWAY_ERROR_CODES)[number];
@@ -33,6 +35,7 @@ export const HTTP_STATUS: Partial<Record<GatewayErrorCode, number>> = {
   FORBIDDEN: 403,
   SERVICE_UNAVAILABLE: 503,
   BAD_REQUEST: 400,
+  RATE_LIMITED: 429,
 };
 
 export function badUserInput(message: string, argument?: string): GraphQLError {

@@ -2,10 +2,15 @@
 // connection — and POST /webhooks/:connector — one URL for the operator's whole app (HubSpot public
 // apps, Stripe Connect platforms), whose events are routed by the account they name to every
 // runtime connection of that account (connector.webhooks.accountSetting). The raw bytes are
-// verified before anything parses them; the 2xx is sent only after the changes are durably queued. Status codes: 404 unknown connection (or no webhook secret configured), 413 body
-// over 1 MiB, 401 bad or missing signature, 400 timestamp outside the tolerance or a body that is
-// not the provider's event shape, 503 + Retry-After when the queue cannot confirm the write.
-// Nothing is queued on any rejection.
+// verified before anything parses them; the 2xx is sent only after the changes are durably queued.
+// Status codes: 404 unknown connector (or, for the app URL, none configured), 413 body over 1 MiB,
+// 401 bad or missing signature — and for a connection id that does not exist here (or belongs to
+// another connector, or has no webhook secret): the body is verified against a random secret, so
+// the answer is exactly the one a wrong signature on an existing connection gets and the URL tells
+// nobody which connection ids exist —, 400 a malformed path, a timestamp outside the tolerance or
+// a body that is not the provider's event shape, 503 + Retry-After when the queue cannot confirm
+// the write. Nothing is queued on any rejection.
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { publicBaseOf, readBody, sendJson } from '../inbound/respond.ts';
 import type { GatewayServices } from '../context.ts';
@@ -15,12 +20,37 @@ import type { ManagedConnection } from '../accounts/connections.ts';
 
 const RETRY_AFTER_SECONDS = 5;
 
+/**
+ * A secret nobody holds, shaped like the ones configured for this connector (same `<letters>_`
+ * prefix and length, random characters): verifiers that comment on a secret's shape (a missing
+ * `whsec_` prefix, say) then say the same thing for an unknown connection as for a real one.
+ */
+async function decoySecret(services: GatewayServices, connectorId: string): Promise<string> {
+  let sample = await services.credentials.appWebhookSecret(connectorId).catch(() => null);
+  for (const t of services.config.tenants) {
+    if (sample) break;
+    const c = t.connections.find((conn) => conn.provider === connectorId && conn.webhookSecret);
+    if (c) sample = await services.credentials.webhookSecret(c).catch(() => null);
+  }
+  const shape = sample?.trim() ?? '';
+  const prefix = /^[A-Za-z]+_/.exec(shape)?.[0] ?? '';
+  const length = Math.max(32, shape.length - prefix.length);
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  return prefix + [...randomBytes(length)].map((b) => alphabet[b % alphabet.length]).join('');
+}
+
 export async function handleWebhook(req: IncomingMessage, res: ServerResponse, url: URL, services: GatewayServices, pipeline: EventPipeline): Promise<void> {
   const m = /^\/webhooks\/([^/]+)(?:\/([^/]+))?\/?$/.exec(url.pathname);
   if (!m) return sendJson(res, 404, { error: 'expected /webhooks/<connector>[/<connection id>]' });
   if (req.method !== 'POST') return sendJson(res, 405, { error: 'webhooks are delivered with POST' }, { allow: 'POST' });
-  const connectorId = decodeURIComponent(m[1] as string);
-  const connectionId = m[2] === undefined ? null : decodeURIComponent(m[2]);
+  let connectorId: string;
+  let connectionId: string | null;
+  try {
+    connectorId = decodeURIComponent(m[1] as string);
+    connectionId = m[2] === undefined ? null : decodeURIComponent(m[2]);
+  } catch {
+    return sendJson(res, 400, { error: 'the webhook path is not validly percent-encoded', code: 'BAD_REQUEST' });
+  }
   const connector = services.connectors.get(connectorId);
   // A connector whose changes come only from polling serves no webhook URL.
   const webhooks = connector?.manifest.events?.source === 'polling' ? undefined : connector?.webhooks;
@@ -41,10 +71,16 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
     secret = await services.credentials.appWebhookSecret(connectorId);
     if (secret) target = { kind: 'app', accountSetting: webhooks.accountSetting };
   }
+  // A connection URL that leads nowhere is verified against a secret nobody has: it fails exactly
+  // like a wrong signature, and nothing past verification is reached (no target).
+  const unknownConnection = Boolean(webhooks && connectionId !== null && (!target || !secret));
+  if (unknownConnection) {
+    secret = await decoySecret(services, connectorId);
+    target = null;
+  }
   const maxBytes = services.config.limits.webhookMaxBodyBytes;
   const rawBody = await readBody(req, maxBytes);
-  // One answer for every kind of unknown: the URL reveals nothing about other tenants' setup.
-  if (!webhooks || !target || !secret) return sendJson(res, 404, { error: 'no webhook endpoint for this connector and connection' });
+  if (!webhooks || !secret || (!target && !unknownConnection)) return sendJson(res, 404, { error: 'no webhook endpoint for this connector' });
   if (rawBody === null) return sendJson(res, 413, { error: `body exceeds ${maxBytes} bytes` });
 
   const headers: Record<string, string | undefined> = {};
@@ -69,6 +105,8 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
     const clock = stale ? { timestampHeader: timestampHeader ?? signatureHeader, toleranceSeconds } : {};
     return sendJson(res, stale ? 400 : 401, { error: verified.error.message, code: verified.error.code, ...clock });
   }
+  // Unreachable short of guessing a random 256-bit secret; answered like any other bad signature.
+  if (!target) return sendJson(res, 401, { error: 'the signature does not match', code: 'WEBHOOK_SIGNATURE_INVALID' });
   const events = webhooks.toEvents(rawBody, headers);
   if (!events.ok) return sendJson(res, 400, { error: events.error.message, code: events.error.code });
 

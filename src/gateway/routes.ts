@@ -120,7 +120,12 @@ function graphqlHandler({ services, apollo, authenticate }: RouteDeps): Handler 
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: (req.method ?? 'GET').toUpperCase(), headers, search: url.search, body },
       context: async () => {
-        const rc = new RequestContext(services, await authenticate(req.headers.authorization), abort.signal, Date.now() + requestDeadlineMs);
+        const rc = new RequestContext(
+          services,
+          await authenticate(req.headers.authorization, { address: req.socket.remoteAddress }),
+          abort.signal,
+          Date.now() + requestDeadlineMs,
+        );
         rc.publicBase = publicBaseOf(req, config.publicUrl);
         return rc;
       },

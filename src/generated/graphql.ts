@@ -52,6 +52,8 @@ export type AddressType =
 export type ApiKey = {
   __typename?: 'ApiKey';
   createdAt: Scalars['DateTime']['output'];
+  /** When the key stops working; null for keys that do not expire (issued by the operator's CLI). */
+  expiresAt?: Maybe<Scalars['DateTime']['output']>;
   id: Scalars['ID']['output'];
   label?: Maybe<Scalars['String']['output']>;
   scopes: Array<ApiKeyScope>;
@@ -61,6 +63,41 @@ export type ApiKeyScope =
   | 'admin'
   | 'read'
   | 'subscribe';
+
+export type AuditEntry = {
+  __typename?: 'AuditEntry';
+  /** connection.created, connection.connected, connection.reconnected, connection.disconnected, connection.enabled, connection.disabled, connection.status, apiKey.created, apiKey.revoked, deadLetter.replayed, person.exported, person.purged. */
+  action: Scalars['String']['output'];
+  /** key:<key id>, jwt:<subject>, system (token refresh), cli. */
+  actor: Scalars['String']['output'];
+  at: Scalars['DateTime']['output'];
+  /** Non-secret particulars (provider, scopes, status, reason, counts). */
+  detail?: Maybe<Scalars['JSON']['output']>;
+  id: Scalars['ID']['output'];
+  /** SUCCESS or FAILURE. */
+  outcome: Scalars['String']['output'];
+  requestId?: Maybe<Scalars['String']['output']>;
+  /** The connection, key or dead-letter id concerned. */
+  target?: Maybe<Scalars['String']['output']>;
+};
+
+export type AuditLogFilter = {
+  /** Only these actions (e.g. connection.disconnected, apiKey.created). */
+  actions?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** Only entries by this actor (key:<key id>, jwt:<subject>, system). */
+  actor?: InputMaybe<Scalars['String']['input']>;
+  /** Only entries at or after this time. */
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Only entries about this connection, key or dead letter. */
+  target?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type AuditLogPage = {
+  __typename?: 'AuditLogPage';
+  /** Pass as `after` for older entries; null when there are none. */
+  endCursor?: Maybe<Scalars['String']['output']>;
+  entries: Array<AuditEntry>;
+};
 
 /** Whether a record came from the cache or straight from the provider in this request. */
 export type CacheStatus =
@@ -379,7 +416,11 @@ export type Mutation = {
   connectWithBasicAuth: Connection;
   /** Connects with the OAuth client-credentials grant of the gateway's app (providers that offer it). */
   connectWithClientCredentials: Connection;
-  /** Issues an API key for this tenant. The key is in the answer once and never again. */
+  /**
+   * Issues an API key for this tenant. The key is in the answer once and never again. Its scopes must
+   * be among the caller's own (default read, subscribe); it expires after `expiresInSeconds` (default
+   * and maximum set by the operator: apiKeyDefaultTtlSeconds, apiKeyMaxTtlSeconds).
+   */
   createApiKey: CreatedApiKey;
   /**
    * Starts connecting an account through OAuth. Open the returned URL in a browser: it sends the user
@@ -422,6 +463,7 @@ export type MutationConnectWithClientCredentialsArgs = {
 
 
 export type MutationCreateApiKeyArgs = {
+  expiresInSeconds?: InputMaybe<Scalars['Int']['input']>;
   label?: InputMaybe<Scalars['String']['input']>;
   scopes?: InputMaybe<Array<ApiKeyScope>>;
 };
@@ -590,6 +632,8 @@ export type Query = {
   __typename?: 'Query';
   /** This tenant's runtime-issued API keys (never the keys themselves). Needs the admin scope. */
   apiKeys: Array<ApiKey>;
+  /** Newest first. `after`: the endCursor of the previous page. */
+  auditLog: AuditLogPage;
   /**
    * The current end of the change log. Read it with your snapshot query, then subscribe with
    * `after: <it>`: every change after the snapshot arrives, none twice.
@@ -614,6 +658,13 @@ export type Query = {
   order?: Maybe<Order>;
   /** Orders across every connection of the caller's tenant (or those of one provider). */
   orders: OrderConnection;
+};
+
+
+export type QueryAuditLogArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<AuditLogFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -804,6 +855,9 @@ export type ResolversTypes = {
   AddressType: AddressType;
   ApiKey: ResolverTypeWrapper<ApiKeyInfo>;
   ApiKeyScope: ApiKeyScope;
+  AuditEntry: ResolverTypeWrapper<AuditEntry>;
+  AuditLogFilter: AuditLogFilter;
+  AuditLogPage: ResolverTypeWrapper<AuditLogPage>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   CacheStatus: CacheStatus;
   ChangeFilter: ChangeFilter;
@@ -864,6 +918,9 @@ export type ResolversTypes = {
 export type ResolversParentTypes = {
   Address: AddressModel;
   ApiKey: ApiKeyInfo;
+  AuditEntry: AuditEntry;
+  AuditLogFilter: AuditLogFilter;
+  AuditLogPage: AuditLogPage;
   Boolean: Scalars['Boolean']['output'];
   ChangeFilter: ChangeFilter;
   ConnectSession: ConnectSession;
@@ -923,9 +980,26 @@ export type AddressResolvers<ContextType = RequestContext, ParentType extends Re
 
 export type ApiKeyResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ApiKey'] = ResolversParentTypes['ApiKey']> = {
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   label?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   scopes?: Resolver<Array<ResolversTypes['ApiKeyScope']>, ParentType, ContextType>;
+};
+
+export type AuditEntryResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['AuditEntry'] = ResolversParentTypes['AuditEntry']> = {
+  action?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  actor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  detail?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  outcome?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  target?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type AuditLogPageResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['AuditLogPage'] = ResolversParentTypes['AuditLogPage']> = {
+  endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  entries?: Resolver<Array<ResolversTypes['AuditEntry']>, ParentType, ContextType>;
 };
 
 export type ConnectSessionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ConnectSession'] = ResolversParentTypes['ConnectSession']> = {
@@ -1219,6 +1293,7 @@ export type ProviderRefResolvers<ContextType = RequestContext, ParentType extend
 
 export type QueryResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   apiKeys?: Resolver<Array<ResolversTypes['ApiKey']>, ParentType, ContextType>;
+  auditLog?: Resolver<ResolversTypes['AuditLogPage'], ParentType, ContextType, RequireFields<QueryAuditLogArgs, 'first'>>;
   changeCursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   connections?: Resolver<Array<ResolversTypes['Connection']>, ParentType, ContextType>;
   connectors?: Resolver<Array<ResolversTypes['ConnectorInfo']>, ParentType, ContextType>;
@@ -1243,6 +1318,8 @@ export type SubscriptionResolvers<ContextType = RequestContext, ParentType exten
 export type Resolvers<ContextType = RequestContext> = {
   Address?: AddressResolvers<ContextType>;
   ApiKey?: ApiKeyResolvers<ContextType>;
+  AuditEntry?: AuditEntryResolvers<ContextType>;
+  AuditLogPage?: AuditLogPageResolvers<ContextType>;
   ConnectSession?: ConnectSessionResolvers<ContextType>;
   Connection?: ConnectionResolvers<ContextType>;
   ConnectionStatusEvent?: ConnectionStatusEventResolvers<ContextType>;

@@ -23,6 +23,8 @@
 // credentials checked against the provider before they are stored, disconnect (revoke at the
 // provider where it has a way, then delete), and enable/disable.
 import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { AuditInput, AuditLog } from '../../audit/log.ts';
 import * as client from 'openid-client';
 import { ConnectorError } from '../../../connectors/sdk/errors.ts';
 import type { Connector, EntityLoader } from '../../../connectors/sdk/types.ts';
@@ -56,6 +58,9 @@ export type { HttpAnswer } from './browser.ts';
 
 interface ConnectSession {
   tenantId: string;
+  /** Who created the connect link, for the audit entry of its outcome (absent in sessions of older versions). */
+  actor?: string;
+  requestId?: string | null;
   connector: string;
   returnUrl: string | null;
   params: Record<string, string>;
@@ -78,12 +83,29 @@ export interface ConnectFlowDeps {
   tokens: TokenManager;
   directory: TenantDirectory;
   contexts: ConnectorContexts;
+  audit: AuditLog;
+  log: Pick<Logger, 'warn'>;
+}
+
+/** Who asks, for the audit log. */
+export interface Requester {
+  actor: string;
+  requestId: string | null;
 }
 
 export interface DisconnectResult {
   connectionId: string;
   revokedAtProvider: boolean;
   message: string;
+}
+
+/**
+ * A provider's OAuth `error` as we repeat it: a plain RFC 6749 code (lower-case letters and "_",
+ * at most 64), else `fallback`. The value comes from a redirect or a response body anyone can
+ * shape, and goes into pages, redirects and GraphQL messages.
+ */
+export function oauthErrorCode(value: string | null | undefined, fallback: string): string {
+  return typeof value === 'string' && /^[a-z_]{1,64}$/.test(value) ? value : fallback;
 }
 
 export class ConnectFlow {
@@ -104,6 +126,7 @@ export class ConnectFlow {
     tenant: Tenant,
     input: { connector: string; returnUrl?: string | null; params?: Record<string, unknown> | null; reconnect?: string | null },
     publicBase: string,
+    who?: Requester,
   ): Promise<{ url: string; expiresAt: string }> {
     const connector = this.connector(input.connector);
     const mode = connector.manifest.auth.oauth2;
@@ -122,7 +145,14 @@ export class ConnectFlow {
       throw badUserInput("returnUrl is not on this tenant's list of allowed return URLs (connectReturnUrls)", 'returnUrl');
     if (input.reconnect) await this.ownManaged(tenant, input.reconnect, connector.manifest.id);
     const token = newToken();
-    const session: ConnectSession = { tenantId: tenant.id, connector: connector.manifest.id, returnUrl, params, reconnect: input.reconnect ?? null };
+    const session: ConnectSession = {
+      tenantId: tenant.id,
+      connector: connector.manifest.id,
+      returnUrl,
+      params,
+      reconnect: input.reconnect ?? null,
+      ...(who ? { actor: who.actor, requestId: who.requestId } : {}),
+    };
     const ttl = this.deps.config.connectSessionTtlSeconds;
     await this.deps.connections.putSession(`session:${token}`, session, ttl);
     // The link lives on the callback's origin: the cookies set along the way must come back with it.
@@ -248,8 +278,7 @@ export class ConnectFlow {
     if (!app) return refuse('the OAuth app for this connector is no longer registered');
     if (app.mode.pkce && !pending.verifier) return refuse('the PKCE verifier of this authorization is missing');
     const providerError = requestUrl.searchParams.get('error');
-    // The provider's error code goes back to the tenant's page only when it is a plain OAuth code.
-    const code = /^[a-z_]{1,64}$/.test(providerError ?? '') ? (providerError as string) : 'access_denied';
+    const code = oauthErrorCode(providerError, 'access_denied');
     if (providerError) return this.finish(pending, state, null, `the provider refused the authorization (${code})`, code);
 
     // The redirect URI as registered, with the query the provider sent back: openid-client checks
@@ -263,7 +292,7 @@ export class ConnectFlow {
         ...(pending.verifier ? { pkceCodeVerifier: pending.verifier } : {}),
       });
     } catch (err) {
-      const code = err instanceof client.ResponseBodyError ? err.error : null;
+      const code = err instanceof client.ResponseBodyError ? oauthErrorCode(err.error, 'invalid_response') : null;
       return refuse(code ? `the provider rejected the authorization code (${code})` : 'the authorization code could not be exchanged with the provider');
     }
     let connections: ManagedConnection[];
@@ -277,13 +306,26 @@ export class ConnectFlow {
     return this.finish(pending, state, connections, null);
   }
 
-  private finish(
+  private async finish(
     pending: PendingAuthorization,
     state: string,
     connections: ManagedConnection[] | null,
     error: string | null,
     errorCode = 'access_denied',
-  ): HttpAnswer {
+  ): Promise<HttpAnswer> {
+    await this.audited({
+      tenantId: pending.tenantId,
+      action: pending.reconnect ? 'connection.reconnected' : 'connection.connected',
+      actor: pending.actor ?? 'unknown',
+      requestId: pending.requestId ?? null,
+      outcome: connections?.length ? 'success' : 'failure',
+      target: connections?.[0]?.id ?? pending.reconnect,
+      detail: {
+        provider: pending.connector,
+        ...(connections && connections.length > 1 ? { connectionIds: connections.map((c) => c.id) } : {}),
+        ...(error ? { error } : {}),
+      },
+    });
     const answer = this.finishAnswer(pending, connections, error, errorCode);
     const clear = setCookie(bindingCookieName(state), '', {
       https: pending.redirectUri.startsWith('https:'),
@@ -335,7 +377,7 @@ export class ConnectFlow {
     try {
       tokens = await client.clientCredentialsGrant(this.oauthConfig(app), requested.length ? { scope: requested.join(app.mode.scopeSeparator) } : {});
     } catch (err) {
-      const code = err instanceof client.ResponseBodyError ? err.error : null;
+      const code = err instanceof client.ResponseBodyError ? oauthErrorCode(err.error, 'invalid_response') : null;
       if (code) throw badUserInput(`the provider refused the client-credentials grant (${code})`, 'scopes');
       throw new ConnectorError('UPSTREAM_UNAVAILABLE', `${connector.manifest.displayName}'s token endpoint could not be reached`);
     }
@@ -607,6 +649,11 @@ export class ConnectFlow {
       return connection;
     }
     return this.storeOAuth(tenantId, connectorId, app, tokens, params, null, auth, requestedScopes);
+  }
+
+  /** Records an audit entry; the audit store failing must not undo what already happened. */
+  private async audited(entry: AuditInput): Promise<void> {
+    await this.deps.audit.record(entry).catch((err: unknown) => this.deps.log.warn({ err: String(err) }, 'audit log unavailable'));
   }
 
   private async announce(c: ManagedConnection, status: StatusEvent['status'], reason: string): Promise<void> {
