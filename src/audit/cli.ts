@@ -15,7 +15,12 @@ async function main(argv: string[]): Promise<number> {
   let values: { tenant?: string | undefined; since?: string | undefined };
   let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({ args: argv, options: { tenant: { type: 'string' }, since: { type: 'string' } }, allowPositionals: true, strict: true }));
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      options: { tenant: { type: 'string' }, since: { type: 'string' } },
+      allowPositionals: true,
+      strict: true,
+    }));
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n${USAGE}`);
     return 2;
