@@ -44,7 +44,9 @@ describe('audit log', () => {
     stripeConnection = stripe.data!.connectWithApiKey.id;
     const refused = await s.beta(`mutation { connectWithApiKey(connector: "stripe", apiKey: "sk_test_refusedKey00000000") { id } }`);
     expect(refused.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    const key = await s.beta<{ createApiKey: { key: string; apiKey: { id: string } } }>(`mutation { createApiKey(scopes: [read], label: "ci") { key apiKey { id } } }`);
+    const key = await s.beta<{ createApiKey: { key: string; apiKey: { id: string } } }>(
+      `mutation { createApiKey(scopes: [read], label: "ci") { key apiKey { id } } }`,
+    );
     keyId = key.data!.createApiKey.apiKey.id;
     await s.beta(`mutation($id: ID!) { revokeApiKey(id: $id) }`, { id: keyId });
 
@@ -58,7 +60,15 @@ describe('audit log', () => {
 
     await s.beta(`mutation($id: ID!) { setConnectionEnabled(connectionId: $id, enabled: false) { id } }`, { id: oauthConnection });
     await s.beta(`mutation($id: ID!) { disconnect(connectionId: $id) { connectionId } }`, { id: oauthConnection });
-    secrets.push(TOKENS.stripe, 'sk_test_refusedKey00000000', key.data!.createApiKey.key, record.accessToken, record.refreshToken, HUBSPOT_APP.clientSecret, s.betaKey);
+    secrets.push(
+      TOKENS.stripe,
+      'sk_test_refusedKey00000000',
+      key.data!.createApiKey.key,
+      record.accessToken,
+      record.refreshToken,
+      HUBSPOT_APP.clientSecret,
+      s.betaKey,
+    );
   });
 
   it('records each change with actor, request id, target and outcome, newest first', async () => {
@@ -112,12 +122,18 @@ describe('audit log', () => {
   it('npm run audit -- export writes the same entries, oldest first, as JSON lines', async () => {
     const env = { ...process.env, REDIS_URL, SWITCHBOARD_KEY_PREFIX: s.stack.gateway.services.config.keyPrefix };
     const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, ['--import', 'tsx', 'src/audit/cli.ts', 'export', '--tenant', 'beta'], { cwd: REPO, env, timeout: 90_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr }),
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', 'src/audit/cli.ts', 'export', '--tenant', 'beta'],
+        { cwd: REPO, env, timeout: 90_000 },
+        (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr }),
       );
     });
     expect(out.code, out.stderr).toBe(0);
-    const lines = out.stdout.trim().split('\n').map((l) => JSON.parse(l) as Entry);
+    const lines = out.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Entry);
     expect(lines.map((e) => e.action)).toEqual([
       'connection.created',
       'connection.created',

@@ -318,6 +318,17 @@ export type FulfillmentStatus =
   | 'UNFULFILLED'
   | 'UNKNOWN';
 
+export type HeldRecord = {
+  __typename?: 'HeldRecord';
+  connectionId: Scalars['ID']['output'];
+  entity: Scalars['String']['output'];
+  /** The record as held (the unified model), null for a deletion event. */
+  model?: Maybe<Scalars['JSON']['output']>;
+  remoteId: Scalars['String']['output'];
+  /** CACHE or CHANGE_LOG. */
+  store: Scalars['String']['output'];
+};
+
 export type Invoice = Node & {
   __typename?: 'Invoice';
   amountPaid?: Maybe<Money>;
@@ -432,6 +443,8 @@ export type Mutation = {
   createConnectSession: ConnectSession;
   /** Revokes access at the provider where it offers a way, then deletes the credentials and the connection. */
   disconnect: DisconnectResult;
+  /** Removes the person's cached records, the list pages naming them and their change-log payloads. */
+  purgePerson: PersonPurgeReport;
   /** Queues a dead letter for processing again. False when it does not exist (or was replayed). */
   replayDeadLetter: Scalars['Boolean']['output'];
   /** Revokes one of this tenant's runtime-issued API keys. False when there is no such key. */
@@ -479,6 +492,12 @@ export type MutationCreateConnectSessionArgs = {
 
 export type MutationDisconnectArgs = {
   connectionId: Scalars['ID']['input'];
+};
+
+
+export type MutationPurgePersonArgs = {
+  email?: InputMaybe<Scalars['String']['input']>;
+  remoteIds?: InputMaybe<Array<PersonRemoteId>>;
 };
 
 
@@ -592,6 +611,26 @@ export type PaymentStatus =
   | 'UNKNOWN'
   | 'UNPAID';
 
+export type PersonExport = {
+  __typename?: 'PersonExport';
+  /** False when the cache could not be enumerated (in-process store): only the named ids were looked up there. */
+  cacheSearched: Scalars['Boolean']['output'];
+  records: Array<HeldRecord>;
+};
+
+export type PersonPurgeReport = {
+  __typename?: 'PersonPurgeReport';
+  cacheSearched: Scalars['Boolean']['output'];
+  cachedRecordsRemoved: Scalars['Int']['output'];
+  changesRemoved: Scalars['Int']['output'];
+  listPagesRemoved: Scalars['Int']['output'];
+};
+
+export type PersonRemoteId = {
+  connectionId: Scalars['ID']['input'];
+  remoteId: Scalars['String']['input'];
+};
+
 export type Phone = {
   __typename?: 'Phone';
   /** E.164 form when it could be derived without guessing a country. */
@@ -648,6 +687,8 @@ export type Query = {
   contacts: ContactConnection;
   /** Events that failed processing after every retry, newest first (this tenant's only). */
   deadLetters: DeadLetterConnection;
+  /** Every record this gateway holds about the person (cached records, change-log payloads). */
+  exportPerson: PersonExport;
   invoice?: Maybe<Invoice>;
   /** Invoices across every connection of the caller's tenant (or those of one provider). */
   invoices: InvoiceConnection;
@@ -683,6 +724,12 @@ export type QueryContactsArgs = {
 export type QueryDeadLettersArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryExportPersonArgs = {
+  email?: InputMaybe<Scalars['String']['input']>;
+  remoteIds?: InputMaybe<Array<PersonRemoteId>>;
 };
 
 
@@ -885,6 +932,7 @@ export type ResolversTypes = {
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
   EmailType: EmailType;
   FulfillmentStatus: FulfillmentStatus;
+  HeldRecord: ResolverTypeWrapper<HeldRecord>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Invoice: ResolverTypeWrapper<ServedInvoice>;
@@ -906,6 +954,9 @@ export type ResolversTypes = {
   OrderStatus: OrderStatus;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   PaymentStatus: PaymentStatus;
+  PersonExport: ResolverTypeWrapper<PersonExport>;
+  PersonPurgeReport: ResolverTypeWrapper<PersonPurgeReport>;
+  PersonRemoteId: PersonRemoteId;
   Phone: ResolverTypeWrapper<PhoneModel>;
   PhoneType: PhoneType;
   ProviderRef: ResolverTypeWrapper<ServedSource>;
@@ -942,6 +993,7 @@ export type ResolversParentTypes = {
   DisconnectResult: DisconnectResult;
   Email: EmailModel;
   EmailAddress: Scalars['EmailAddress']['output'];
+  HeldRecord: HeldRecord;
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
   Invoice: ServedInvoice;
@@ -960,6 +1012,9 @@ export type ResolversParentTypes = {
   OrderEdge: ServedEdge<ServedOrder>;
   OrderFilter: OrderFilter;
   PageInfo: PageInfo;
+  PersonExport: PersonExport;
+  PersonPurgeReport: PersonPurgeReport;
+  PersonRemoteId: PersonRemoteId;
   Phone: PhoneModel;
   ProviderRef: ServedSource;
   Query: Record<PropertyKey, never>;
@@ -1132,6 +1187,14 @@ export interface EmailAddressScalarConfig extends GraphQLScalarTypeConfig<Resolv
   name: 'EmailAddress';
 }
 
+export type HeldRecordResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['HeldRecord'] = ResolversParentTypes['HeldRecord']> = {
+  connectionId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  entity?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  model?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
+  remoteId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  store?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type InvoiceResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Invoice'] = ResolversParentTypes['Invoice']> = {
   amountPaid?: Resolver<Maybe<ResolversTypes['Money']>, ParentType, ContextType>;
   balance?: Resolver<Maybe<ResolversTypes['Money']>, ParentType, ContextType>;
@@ -1205,6 +1268,7 @@ export type MutationResolvers<ContextType = RequestContext, ParentType extends R
   createApiKey?: Resolver<ResolversTypes['CreatedApiKey'], ParentType, ContextType, Partial<MutationCreateApiKeyArgs>>;
   createConnectSession?: Resolver<ResolversTypes['ConnectSession'], ParentType, ContextType, RequireFields<MutationCreateConnectSessionArgs, 'connector'>>;
   disconnect?: Resolver<ResolversTypes['DisconnectResult'], ParentType, ContextType, RequireFields<MutationDisconnectArgs, 'connectionId'>>;
+  purgePerson?: Resolver<ResolversTypes['PersonPurgeReport'], ParentType, ContextType, Partial<MutationPurgePersonArgs>>;
   replayDeadLetter?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationReplayDeadLetterArgs, 'id'>>;
   revokeApiKey?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
   setConnectionEnabled?: Resolver<ResolversTypes['Connection'], ParentType, ContextType, RequireFields<MutationSetConnectionEnabledArgs, 'connectionId' | 'enabled'>>;
@@ -1273,6 +1337,18 @@ export type PageInfoResolvers<ContextType = RequestContext, ParentType extends R
   startCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type PersonExportResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PersonExport'] = ResolversParentTypes['PersonExport']> = {
+  cacheSearched?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  records?: Resolver<Array<ResolversTypes['HeldRecord']>, ParentType, ContextType>;
+};
+
+export type PersonPurgeReportResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PersonPurgeReport'] = ResolversParentTypes['PersonPurgeReport']> = {
+  cacheSearched?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  cachedRecordsRemoved?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  changesRemoved?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  listPagesRemoved?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type PhoneResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Phone'] = ResolversParentTypes['Phone']> = {
   e164?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   number?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1300,6 +1376,7 @@ export type QueryResolvers<ContextType = RequestContext, ParentType extends Reso
   contact?: Resolver<Maybe<ResolversTypes['Contact']>, ParentType, ContextType, RequireFields<QueryContactArgs, 'id'>>;
   contacts?: Resolver<ResolversTypes['ContactConnection'], ParentType, ContextType, RequireFields<QueryContactsArgs, 'first'>>;
   deadLetters?: Resolver<ResolversTypes['DeadLetterConnection'], ParentType, ContextType, RequireFields<QueryDeadLettersArgs, 'first'>>;
+  exportPerson?: Resolver<ResolversTypes['PersonExport'], ParentType, ContextType, Partial<QueryExportPersonArgs>>;
   invoice?: Resolver<Maybe<ResolversTypes['Invoice']>, ParentType, ContextType, RequireFields<QueryInvoiceArgs, 'id'>>;
   invoices?: Resolver<ResolversTypes['InvoiceConnection'], ParentType, ContextType, RequireFields<QueryInvoicesArgs, 'first'>>;
   node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
@@ -1338,6 +1415,7 @@ export type Resolvers<ContextType = RequestContext> = {
   DisconnectResult?: DisconnectResultResolvers<ContextType>;
   Email?: EmailResolvers<ContextType>;
   EmailAddress?: GraphQLScalarType;
+  HeldRecord?: HeldRecordResolvers<ContextType>;
   Invoice?: InvoiceResolvers<ContextType>;
   InvoiceChange?: InvoiceChangeResolvers<ContextType>;
   InvoiceConnection?: InvoiceConnectionResolvers<ContextType>;
@@ -1352,6 +1430,8 @@ export type Resolvers<ContextType = RequestContext> = {
   OrderConnection?: OrderConnectionResolvers<ContextType>;
   OrderEdge?: OrderEdgeResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  PersonExport?: PersonExportResolvers<ContextType>;
+  PersonPurgeReport?: PersonPurgeReportResolvers<ContextType>;
   Phone?: PhoneResolvers<ContextType>;
   ProviderRef?: ProviderRefResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;

@@ -5,6 +5,8 @@ import { forbidden } from '../callers/scopes.ts';
 import type { RequestContext } from '../context.ts';
 import { badUserInput } from '../errors.ts';
 import type { Resolvers } from '../generated/graphql.ts';
+import { PersonQueryError, exportPerson, purgePerson, type PersonQuery } from '../privacy/purge.ts';
+import { requester } from './connections.ts';
 
 const MAX_AUDIT_PAGE = 100;
 
@@ -12,8 +14,29 @@ function requireAdmin(rc: RequestContext, what: string): void {
   if (!rc.principal.scopes.has('admin')) throw forbidden(`${what} needs the "admin" scope`);
 }
 
+function personQuery(args: { email?: string | null; remoteIds?: ReadonlyArray<{ connectionId: string; remoteId: string }> | null }): PersonQuery {
+  return { email: args.email ?? null, remoteIds: args.remoteIds ?? null };
+}
+
+async function privacy<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof PersonQueryError) throw badUserInput(err.message, 'email');
+    throw err;
+  }
+}
+
 export const auditResolvers: Resolvers = {
+  Mutation: {
+    purgePerson: (_, args, rc) => privacy(() => purgePerson(rc.services, rc.tenant.id, personQuery(args), requester(rc))),
+  },
   Query: {
+    exportPerson: async (_, args, rc) => {
+      requireAdmin(rc, "exporting a person's data");
+      const out = await privacy(() => exportPerson(rc.services, rc.tenant.id, personQuery(args), requester(rc)));
+      return { ...out, records: out.records.map((r) => ({ ...r, store: r.store === 'cache' ? 'CACHE' : 'CHANGE_LOG' })) };
+    },
     auditLog: async (_, args, rc) => {
       requireAdmin(rc, 'reading the audit log');
       const first = args.first ?? 20;
