@@ -58,6 +58,8 @@ export const DEFAULT_LIMITS = {
   authFailureLimit: 20,
   /** The window of authFailureLimit, and the longest Retry-After it answers. */
   authFailureWindowSeconds: 60,
+  /** Largest provider response body read (a bigger one is UPSTREAM_BAD_RESPONSE, not held in memory): 16 MiB. */
+  upstreamMaxBodyBytes: 16 * 1024 * 1024,
   /** Days an audit-log entry is kept (the tenant's stream is trimmed by age on every append). */
   auditRetentionDays: 90,
 } as const;

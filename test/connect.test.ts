@@ -651,7 +651,10 @@ describe('other ways to connect, disconnect, scopes', () => {
       `mutation($id: ID!) { disconnect(connectionId: $id) { revokedAtProvider message } }`,
       { id: first },
     );
-    expect(res.data!.disconnect).toMatchObject({ revokedAtProvider: false, message: expect.stringMatching(/other connections use this provider account/) });
+    expect(res.data!.disconnect).toMatchObject({
+      revokedAtProvider: false,
+      message: expect.stringMatching(/other connections of this tenant use this provider account/),
+    });
     const q = await beta(`query($id: ID!) { invoices(first: 1, filter: { connectionId: $id }) { nodes { id } } }`, { id: second });
     expect(q.errors).toBeUndefined();
     const last = await beta<{ disconnect: { revokedAtProvider: boolean } }>(`mutation($id: ID!) { disconnect(connectionId: $id) { revokedAtProvider } }`, {

@@ -129,6 +129,7 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
       maxDelayMs: limits.upstreamMaxDelayMs,
       breakerThreshold: limits.breakerThreshold,
       breakerHalfOpenAfterMs: limits.breakerHalfOpenAfterMs,
+      maxBodyBytes: limits.upstreamMaxBodyBytes,
     },
     globalThis.fetch,
     // With Redis, a connection's allowance is shared by every replica; without, per process.

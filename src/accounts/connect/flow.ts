@@ -441,7 +441,16 @@ export class ConnectFlow {
       let revoked = false;
       let message = 'credentials deleted';
       try {
-        const stored = await this.deps.vault.get<StoredCredential>(tenant.id, connectionId).catch(() => null);
+        let stored: StoredCredential | null = null;
+        try {
+          stored = await this.deps.vault.get<StoredCredential>(tenant.id, connectionId);
+        } catch (err) {
+          if (!(err instanceof VaultDecryptError)) throw err;
+          // Without the tokens nothing can be revoked: the grant stays live at the provider.
+          this.deps.log.warn({ tenantId: tenant.id, connectionId, provider: connection.provider }, 'disconnect: credentials undecryptable, grant not revoked');
+          message =
+            "the stored credentials could not be decrypted, so access was NOT revoked at the provider: revoke the app in the provider's settings; the connection was deleted";
+        }
         if (stored?.kind === 'oauth2') {
           const outcome = await this.revoke(connection, stored);
           revoked = outcome === 'revoked';
@@ -449,7 +458,7 @@ export class ConnectFlow {
             outcome === 'revoked'
               ? 'access revoked at the provider and credentials deleted'
               : outcome === 'shared'
-                ? 'other connections use this provider account, so access was not revoked there; credentials deleted'
+                ? 'other connections of this tenant use this provider account, so access was not revoked there; credentials deleted'
                 : 'the provider offers no revocation here; credentials deleted';
         }
       } catch {
@@ -633,17 +642,28 @@ export class ConnectFlow {
     // neither a refresh of the previous credential nor a disconnect can interleave with the write;
     // a reconnect whose connection was disconnected meanwhile becomes a new connection.
     const id = reconnect ?? this.newConnectionId(connectorId);
+    let replaced: { connection: ManagedConnection; stored: TokenRecord } | null = null;
     const connection = await this.deps.tokens.exclusive(tenantId, id, async () => {
       const found = reconnect ? await this.deps.connections.get(reconnect) : null;
       // Ownership was checked when the session was made; ids never move between tenants, but a
       // reconnect only ever replaces a connection of the same tenant and provider.
       const previous = found && found.tenantId === tenantId && found.provider === connectorId ? found : null;
       if (reconnect && !previous) return null;
+      const old = previous ? await this.deps.vault.get<StoredCredential>(tenantId, id).catch(() => null) : null;
+      if (previous && old?.kind === 'oauth2' && old.refreshToken && old.refreshToken !== record.refreshToken) replaced = { connection: previous, stored: old };
       const next = build(id, previous);
       await this.deps.vault.put(tenantId, id, record);
       await this.deps.connections.put(next);
       return next;
     });
+    // A reconnect leaves the old grant's refresh token valid at the provider unless it is revoked.
+    // Only token-level revocation: deauthorizing the account would cut off the grant just stored.
+    const old = replaced as { connection: ManagedConnection; stored: TokenRecord } | null;
+    if (old && (app.mode.revocation.type === 'rfc7009' || app.mode.revocation.type === 'token-in-path')) {
+      await this.revoke(old.connection, { ...old.stored, accessToken: '' }).catch((err: unknown) =>
+        this.deps.log.warn({ tenantId, connectionId: id, err: String(err) }, 'reconnect: the previous refresh token could not be revoked'),
+      );
+    }
     if (connection) {
       await this.announce(connection, 'ACTIVE', reconnect ? 'reconnected' : 'connected');
       return connection;
