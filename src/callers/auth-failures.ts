@@ -24,7 +24,8 @@ export interface AuthFailureSettings {
 
 /** Who is failing: the client's address, and the prefix of the credential it presented. */
 export interface AuthAttempt {
-  address: string;
+  /** Null for re-checks of an already open socket (no new client to count against). */
+  address: string | null;
   keyPrefix: string | null;
 }
 
@@ -125,11 +126,12 @@ export class AuthFailureLimiter {
   }
 
   private subjects(a: AuthAttempt): string[] {
-    return [`addr:${a.address}`, ...(a.keyPrefix ? [`key:${a.keyPrefix}`] : [])];
+    return [...(a.address ? [`addr:${a.address}`] : []), ...(a.keyPrefix ? [`key:${a.keyPrefix}`] : [])];
   }
 
   /** Throws the 429 when the address or prefix is locked; otherwise returns. */
   async check(attempt: AuthAttempt): Promise<void> {
+    if (this.subjects(attempt).length === 0) return;
     const { limit, opTimeoutMs } = this.settings();
     let counts: Array<{ count: number; ttlSeconds: number }>;
     try {
@@ -147,6 +149,7 @@ export class AuthFailureLimiter {
   async fail(attempt: AuthAttempt): Promise<void> {
     const { limit, windowSeconds, opTimeoutMs } = this.settings();
     this.failures.inc({ outcome: 'rejected' });
+    if (this.subjects(attempt).length === 0) return;
     try {
       const counts = await withDeadline(this.counts.add(this.subjects(attempt), windowSeconds), opTimeoutMs, 'counting an authentication failure');
       if (counts.some((c) => c === limit)) {

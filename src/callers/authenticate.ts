@@ -83,7 +83,7 @@ export function createAuthenticator(deps: AuthenticateDeps): Authenticate {
     const token = bearerToken(authorization);
     if (!token) throw unauthenticated('send your tenant API key (or a JWT) as "Authorization: Bearer <token>"');
     // A JWT's first characters are its header, the same for every token of the issuer: no prefix.
-    const attempt = { address: from.address ?? 'unknown', keyPrefix: jwt && looksLikeJwt(token) ? null : keyPrefixOf(token) };
+    const attempt = { address: from.address ?? null, keyPrefix: jwt && looksLikeJwt(token) ? null : keyPrefixOf(token) };
     await deps.failures?.check(attempt);
     let found: Found;
     try {
