@@ -91,6 +91,20 @@ export const DEFAULT_LIMITS = {
   maxSocketsPerTenant: 50,
   /** Longest piece of client input echoed in an error message (longer is cut, with an ellipsis). */
   errorEchoMaxChars: 100,
+  /** Lifetime of an API key created through the API (createApiKey) when the caller names none: 90 days. */
+  apiKeyDefaultTtlSeconds: 90 * 24 * 3600,
+  /** Longest lifetime createApiKey grants: 365 days (a longer request is refused). */
+  apiKeyMaxTtlSeconds: 365 * 24 * 3600,
+  /** Longest lifetime (exp − iat) of an accepted JWT: 24 h. A JWT without `exp` is refused. */
+  jwtMaxLifetimeSeconds: 24 * 3600,
+  /** Failed authentications per client address (and per key prefix) within authFailureWindowSeconds before 429. */
+  authFailureLimit: 20,
+  /** The window of authFailureLimit, and the longest Retry-After it answers. */
+  authFailureWindowSeconds: 60,
+  /** Largest provider response body read (a bigger one is UPSTREAM_BAD_RESPONSE, not held in memory): 16 MiB. */
+  upstreamMaxBodyBytes: 16 * 1024 * 1024,
+  /** Days an audit-log entry is kept (the tenant's stream is trimmed by age on every append). */
+  auditRetentionDays: 90,
 } as const;
 
 export type GatewayLimits = { -readonly [K in keyof typeof DEFAULT_LIMITS]: number };
@@ -209,6 +223,12 @@ const tenantSchema = z.strictObject({
   connectReturnUrls: z.array(z.url()).optional(),
   /** This tenant's own limits (request rate, concurrency, query cost and size), over DEFAULT_LIMITS. */
   limits: tenantLimitsSchema.optional(),
+  /**
+   * Connectors this tenant may connect with the operator's own OAuth app through the
+   * client-credentials grant (no account owner consents to it), each with the scopes it may
+   * request. Absent: the grant is refused for this tenant.
+   */
+  clientCredentials: z.record(z.string(), z.object({ scopes: z.array(z.string().min(1)).min(1) })).optional(),
 });
 
 /**
@@ -394,6 +414,9 @@ const envSchema = z.object({
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
   /** Serve the offline GraphiQL page at /graphiql outside the demo. */
   SWITCHBOARD_GRAPHIQL: z.enum(['true', 'false']).default('false'),
+  SWITCHBOARD_JWT_MAX_LIFETIME_SECONDS: z.coerce.number().int().positive().default(DEFAULT_LIMITS.jwtMaxLifetimeSeconds),
+  SWITCHBOARD_API_KEY_DEFAULT_TTL_SECONDS: z.coerce.number().int().positive().default(DEFAULT_LIMITS.apiKeyDefaultTtlSeconds),
+  SWITCHBOARD_API_KEY_MAX_TTL_SECONDS: z.coerce.number().int().positive().default(DEFAULT_LIMITS.apiKeyMaxTtlSeconds),
 });
 export type Env = z.infer<typeof envSchema>;
 
@@ -408,6 +431,13 @@ export function parseEnv(env: NodeJS.ProcessEnv): Env {
   if (jwtVars.some(Boolean) && !jwtVars.every(Boolean)) {
     throw new ConfigError('environment is invalid:\n  SWITCHBOARD_JWT_ISSUER, SWITCHBOARD_JWT_AUDIENCE and SWITCHBOARD_JWT_JWKS_URL must be set together');
   }
+  // Keys fetched over plain http could be swapped in transit, and every token with them.
+  if (e.NODE_ENV === 'production' && e.SWITCHBOARD_JWT_JWKS_URL && !e.SWITCHBOARD_JWT_JWKS_URL.startsWith('https:')) {
+    throw new ConfigError('environment is invalid:\n  SWITCHBOARD_JWT_JWKS_URL must be an https:// URL in production');
+  }
+  if (e.SWITCHBOARD_API_KEY_DEFAULT_TTL_SECONDS > e.SWITCHBOARD_API_KEY_MAX_TTL_SECONDS) {
+    throw new ConfigError('environment is invalid:\n  SWITCHBOARD_API_KEY_DEFAULT_TTL_SECONDS must not exceed SWITCHBOARD_API_KEY_MAX_TTL_SECONDS');
+  }
   return e;
 }
 
@@ -420,6 +450,7 @@ export function jwtSettingsFromEnv(e: Env): JwtSettings | undefined {
     jwksUrl: e.SWITCHBOARD_JWT_JWKS_URL,
     tenantClaim: e.SWITCHBOARD_JWT_TENANT_CLAIM,
     clockToleranceSeconds: 5,
+    maxLifetimeSeconds: e.SWITCHBOARD_JWT_MAX_LIFETIME_SECONDS,
   };
 }
 
@@ -442,6 +473,9 @@ export function overridesFromEnv(e: Env): Pick<GatewayConfig, 'limits' | 'cacheT
       upstreamAttemptTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
       shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
       redisStartupTimeoutMs: e.REDIS_STARTUP_TIMEOUT_MS,
+      jwtMaxLifetimeSeconds: e.SWITCHBOARD_JWT_MAX_LIFETIME_SECONDS,
+      apiKeyDefaultTtlSeconds: e.SWITCHBOARD_API_KEY_DEFAULT_TTL_SECONDS,
+      apiKeyMaxTtlSeconds: e.SWITCHBOARD_API_KEY_MAX_TTL_SECONDS,
     },
     cacheTtlSeconds:
       t === undefined ? { ...DEFAULT_CACHE_TTL_SECONDS } : { Contact: t, Invoice: t, Order: t, listPage: Math.min(t, DEFAULT_CACHE_TTL_SECONDS.listPage) },

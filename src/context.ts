@@ -1,5 +1,6 @@
 // Per-request context: who is asking (tenant), what they may reach (their connections), the
 // request's loaders, deadline and abort signal, and the partial errors collected along the way.
+import { randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import type { Connector } from '../connectors/sdk/types.ts';
@@ -11,6 +12,8 @@ import type { CredentialStore } from './accounts/credentials.ts';
 import type { ConnectionStore } from './accounts/connections.ts';
 import type { CredentialVault } from './accounts/vault.ts';
 import type { ApiKeyStore } from './callers/api-keys.ts';
+import type { AuthFailureLimiter } from './callers/auth-failures.ts';
+import type { AuditLog } from './audit/log.ts';
 import type { ConnectFlow } from './accounts/connect/flow.ts';
 import type { Principal, Tenant, TenantDirectory } from './callers/tenants.ts';
 import type { ConnectionConfig, GatewayConfig } from './config.ts';
@@ -38,6 +41,10 @@ export interface GatewayServices {
   vault: CredentialVault;
   /** Runtime-issued tenant API keys. */
   apiKeys: ApiKeyStore;
+  /** Failed-authentication counts per client address and key prefix (429 past the limit). */
+  authFailures: AuthFailureLimiter;
+  /** Each tenant's append-only audit trail. */
+  audit: AuditLog;
   /** Connecting provider accounts. */
   connect: ConnectFlow;
   log: Logger;
@@ -69,6 +76,8 @@ export class RequestContext {
   readonly tenant: Tenant;
   /** scheme://host[:port] the client reached the gateway at (connect links are built on it). */
   publicBase = 'http://localhost';
+  /** Names this request in the audit log. */
+  readonly requestId: string = randomUUID();
 
   constructor(
     readonly services: GatewayServices,

@@ -73,9 +73,10 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const authenticate = createAuthenticator({
     directory: services.directory,
     apiKeys: services.apiKeys,
-    jwt: config.jwt ? new JwtVerifier(config.jwt) : null,
+    jwt: config.jwt ? new JwtVerifier({ maxLifetimeSeconds: config.limits.jwtMaxLifetimeSeconds, ...config.jwt }) : null,
     log,
     apiKeyCheckTimeoutMs: config.limits.apiKeyCheckTimeoutMs,
+    failures: services.authFailures,
   });
   const schema = buildSchema();
   const depthRule = depthLimit(config.limits.maxQueryDepth);

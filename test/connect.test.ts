@@ -65,6 +65,7 @@ beforeAll(async () => {
         ],
         connections: [],
         connectReturnUrls: ['https://app.example.com/integrations/'],
+        clientCredentials: { hubspot: { scopes: ['crm.objects.contacts.read'] } },
       },
     ],
   });
@@ -403,7 +404,7 @@ describe('other ways to connect, disconnect, scopes', () => {
     await beta(`mutation($id: ID!) { disconnect(connectionId: $id) { connectionId } }`, { id });
     const [customer] = await stripeCustomers(stack.stripe.url, 1);
     const late = stripeEventBody(`evt_${randomUUID().replace(/-/g, '')}`, 'customer.updated', customer!, Math.floor(Date.now() / 1000));
-    expect((await postStripeWebhook(url, late, STRIPE_WEBHOOK_SECRET)).status).toBe(404);
+    expect((await postStripeWebhook(url, late, STRIPE_WEBHOOK_SECRET)).status).toBe(401);
   });
 
   it('one app-level webhook URL (HubSpot public app): events are routed by portal to every connection of that portal', async () => {
@@ -650,7 +651,10 @@ describe('other ways to connect, disconnect, scopes', () => {
       `mutation($id: ID!) { disconnect(connectionId: $id) { revokedAtProvider message } }`,
       { id: first },
     );
-    expect(res.data!.disconnect).toMatchObject({ revokedAtProvider: false, message: expect.stringMatching(/other connections use this provider account/) });
+    expect(res.data!.disconnect).toMatchObject({
+      revokedAtProvider: false,
+      message: expect.stringMatching(/other connections of this tenant use this provider account/),
+    });
     const q = await beta(`query($id: ID!) { invoices(first: 1, filter: { connectionId: $id }) { nodes { id } } }`, { id: second });
     expect(q.errors).toBeUndefined();
     const last = await beta<{ disconnect: { revokedAtProvider: boolean } }>(`mutation($id: ID!) { disconnect(connectionId: $id) { revokedAtProvider } }`, {

@@ -156,7 +156,9 @@ beforeAll(async () => {
   stack = await startStack({
     scale: { contacts: 2, invoices: 1, orders: 1 },
     config: { keyPrefix: `${RUN_PREFIX}:oidc`, allowInsecureOAuth: true },
-    extraTenants: () => [{ id: 'beta', apiKeys: [{ id: 'b1', sha256: hashApiKey(BETA_KEY) }], connections: [] }],
+    extraTenants: () => [
+      { id: 'beta', apiKeys: [{ id: 'b1', sha256: hashApiKey(BETA_KEY) }], connections: [], clientCredentials: { hubspot: { scopes: RESOURCE_SCOPES } } },
+    ],
     gatewayOptions: { connectors: new Map([...connectorMap(), ['oidc', oidcConnector]]) },
   });
   gatewayOrigin = new URL(stack.gateway.url).origin;

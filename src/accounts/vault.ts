@@ -42,7 +42,7 @@
 // complete pass, give `listRecordKeys` (e.g. a Redis SCAN over the namespace) in VaultOptions.
 //
 // The vault never logs, and its errors never carry plaintext, keys or ciphertext.
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import KeyvRedis, { Keyv, createClient, type RedisClientType } from '@keyv/redis';
 import { ConfigError } from '../config.ts';
 import { StoreOutage } from '../util/store-outage.ts';
@@ -295,6 +295,16 @@ export class CredentialVault {
 
   get activeKid(): string {
     return this.keyring.activeKid;
+  }
+
+  /**
+   * 32-byte keys for another use than wrapping records (HKDF-SHA256 of each master key, `purpose`
+   * as the info), the one from the active master key first: a MAC made with the first verifies on
+   * every replica, and one made before a key rotation still verifies with the others.
+   */
+  derivedKeys(purpose: string): Buffer[] {
+    const kids = [this.keyring.activeKid, ...[...this.keyring.keys.keys()].filter((k) => k !== this.keyring.activeKid)];
+    return kids.map((kid) => Buffer.from(hkdfSync('sha256', this.keyring.keys.get(kid)!, Buffer.alloc(0), `switchboard/${purpose}`, KEY_BYTES)));
   }
 
   /** Encrypts and stores the secret (replacing any previous one) under the active master key. */

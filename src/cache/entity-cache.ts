@@ -105,6 +105,31 @@ export class EntityCache {
     }
   }
 
+  /**
+   * Every cached record and list page of one tenant (for personal-data export and purge), or null
+   * when the store cannot be enumerated (the in-process LRU): the caller then works from the ids
+   * it knows. Keys without the tenant's prefix are never read.
+   */
+  scanTenant(tenantId: string): AsyncIterable<{ key: string; kind: 'record' | 'page'; connectionId: string; entity: string; value: unknown }> | null {
+    const iterate = this.keyv.iterator;
+    if (!iterate) return null;
+    const mine = [`e:${part(tenantId)}:`, `p:${part(tenantId)}:`];
+    const keyv = this.keyv;
+    return (async function* () {
+      for await (const [rawKey, value] of iterate.call(keyv, keyv.namespace) as AsyncIterable<[string, unknown]>) {
+        const key = keyv.namespace && rawKey.startsWith(`${keyv.namespace}:`) ? rawKey.slice(keyv.namespace.length + 1) : rawKey;
+        if (!mine.some((p) => key.startsWith(p))) continue;
+        const [kind, , connection = '', entity = ''] = key.split(':');
+        yield { key, kind: kind === 'e' ? ('record' as const) : ('page' as const), connectionId: decodeURIComponent(connection), entity, value };
+      }
+    })();
+  }
+
+  /** Deletes cache entries by their keys (as scanTenant names them). */
+  async deleteKeys(keys: string[]): Promise<void> {
+    if (keys.length) await this.keyv.deleteMany(keys);
+  }
+
   private countLookups(kind: string, values: unknown[]): void {
     let hits = 0;
     for (const v of values) if (v) hits++;

@@ -59,7 +59,7 @@ describe.each(backends)('$name', ({ make }) => {
     const m = KEY_RE.exec(key);
     expect(m, key).not.toBeNull();
     expect(m![1]).toBe(info.id);
-    expect(info).toEqual({ id: info.id, tenantId: 'acme', label: 'ci bot', scopes: ['read', 'subscribe'], createdAt: info.createdAt });
+    expect(info).toEqual({ id: info.id, tenantId: 'acme', label: 'ci bot', scopes: ['read', 'subscribe'], createdAt: info.createdAt, expiresAt: null });
     expect(new Date(info.createdAt).toISOString()).toBe(info.createdAt);
 
     expect(await store.authenticate(key)).toEqual(info);

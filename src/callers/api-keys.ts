@@ -22,7 +22,7 @@ import { hashApiKey } from './tenants.ts';
 export type { ApiKeyScope };
 export const ALL_SCOPES: readonly ApiKeyScope[] = API_KEY_SCOPES;
 /** Scopes of a key created without explicit scopes: a data client, not an operator. */
-const DEFAULT_SCOPES: readonly ApiKeyScope[] = Object.freeze(['read', 'subscribe'] as const);
+export const DEFAULT_ISSUED_SCOPES: readonly ApiKeyScope[] = Object.freeze(['read', 'subscribe'] as const);
 const MAX_LABEL_LENGTH = 100;
 
 export interface ApiKeyInfo {
@@ -33,6 +33,8 @@ export interface ApiKeyInfo {
   scopes: ApiKeyScope[];
   /** ISO 8601. */
   createdAt: string;
+  /** ISO 8601; null for a key that does not expire (operator CLI keys, keys made before expiry existed). */
+  expiresAt: string | null;
 }
 
 export interface IssuedApiKey {
@@ -44,6 +46,8 @@ export interface IssuedApiKey {
 export interface CreateApiKeyOptions {
   scopes?: ApiKeyScope[];
   label?: string;
+  /** Seconds until the key stops working; absent: never (the API always sets one, see resolvers/connections.ts). */
+  ttlSeconds?: number;
 }
 
 export interface ApiKeyStore {
@@ -89,7 +93,7 @@ function checkTenantId(tenantId: unknown): string {
 }
 
 function checkScopes(scopes: unknown): ApiKeyScope[] {
-  if (scopes === undefined) return [...DEFAULT_SCOPES];
+  if (scopes === undefined) return [...DEFAULT_ISSUED_SCOPES];
   if (!Array.isArray(scopes)) throw new ApiKeyInputError(`scopes must be a list of ${ALL_SCOPES.join(', ')}`);
   if (scopes.length === 0) throw new ApiKeyInputError(`scopes must not be empty (choose from ${ALL_SCOPES.join(', ')})`);
   for (const s of scopes) {
@@ -112,9 +116,13 @@ function checkLabel(label: unknown): string | null {
 function newKey(tenantId: string, options: CreateApiKeyOptions): { info: ApiKeyInfo; key: string; digest: string } {
   const scopes = checkScopes(options.scopes);
   const label = checkLabel(options.label);
+  const ttl = options.ttlSeconds;
+  if (ttl !== undefined && (!Number.isInteger(ttl) || ttl <= 0)) throw new ApiKeyInputError('ttlSeconds must be a positive whole number of seconds');
   const id = randomBytes(8).toString('hex');
   const key = `${KEY_PREFIX}${id}_${randomBytes(SECRET_BYTES).toString('base64url')}`;
-  return { info: { id, tenantId, label, scopes, createdAt: new Date().toISOString() }, key, digest: hashApiKey(key) };
+  const now = Date.now();
+  const expiresAt = ttl === undefined ? null : new Date(now + ttl * 1000).toISOString();
+  return { info: { id, tenantId, label, scopes, createdAt: new Date(now).toISOString(), expiresAt }, key, digest: hashApiKey(key) };
 }
 
 /** A stored record back to ApiKeyInfo; null when it is not one (fail closed on corrupt data). */
@@ -125,13 +133,17 @@ function parseInfo(json: string | null): ApiKeyInfo | null {
     if (typeof v.id !== 'string' || typeof v.tenantId !== 'string' || typeof v.createdAt !== 'string') return null;
     if (!(v.label === null || typeof v.label === 'string')) return null;
     if (!Array.isArray(v.scopes) || !v.scopes.every((s) => ALL_SCOPES.includes(s))) return null;
-    return { id: v.id, tenantId: v.tenantId, label: v.label, scopes: [...v.scopes], createdAt: v.createdAt };
+    const expiresAt = typeof v.expiresAt === 'string' ? v.expiresAt : null;
+    return { id: v.id, tenantId: v.tenantId, label: v.label, scopes: [...v.scopes], createdAt: v.createdAt, expiresAt };
   } catch {
     return null;
   }
 }
 
 const copy = (info: ApiKeyInfo): ApiKeyInfo => ({ ...info, scopes: [...info.scopes] });
+/** An expired key authenticates nowhere, whatever the store still holds. */
+const live = (info: ApiKeyInfo | null | undefined, now = Date.now()): ApiKeyInfo | null =>
+  info && (info.expiresAt === null || Date.parse(info.expiresAt) > now) ? info : null;
 const byAge = (a: ApiKeyInfo, b: ApiKeyInfo) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id);
 
 // KEYS: tenant index, digest record. ARGV: key id, digest, info JSON.
@@ -218,7 +230,7 @@ export class RedisApiKeyStore implements ApiKeyStore {
 
   async authenticate(key: string): Promise<ApiKeyInfo | null> {
     if (!isIssuedApiKeyFormat(key)) return null;
-    return parseInfo(await this.redis.get(this.hashKey(hashApiKey(key))));
+    return live(parseInfo(await this.redis.get(this.hashKey(hashApiKey(key)))));
   }
 
   async close(): Promise<void> {
@@ -269,7 +281,7 @@ export class MemoryApiKeyStore implements ApiKeyStore {
 
   async authenticate(key: string): Promise<ApiKeyInfo | null> {
     if (!isIssuedApiKeyFormat(key)) return null;
-    const info = this.byDigest.get(hashApiKey(key));
+    const info = live(this.byDigest.get(hashApiKey(key)));
     return info ? copy(info) : null;
   }
 

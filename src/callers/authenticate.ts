@@ -2,6 +2,7 @@
 // from the trusted issuer naming the tenant. The same check serves HTTP requests, WebSocket
 // connections and the periodic recheck of open sockets. The tenant's runtime connections are
 // merged into the principal.
+import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import type { ApiKeyScope } from '../config.ts';
 import { serviceUnavailable, unauthenticated } from '../errors.ts';
@@ -9,9 +10,22 @@ import { withDeadline } from '../util/bounded.ts';
 import type { ApiKeyStore } from './api-keys.ts';
 import { looksLikeJwt, type JwtVerifier } from './jwt.ts';
 import { scopesFromClaim } from './scopes.ts';
-import type { Principal, TenantDirectory } from './tenants.ts';
+import type { Principal, Tenant, TenantDirectory } from './tenants.ts';
+import { keyPrefixOf, type AuthFailureLimiter } from './auth-failures.ts';
 
-export type Authenticate = (authorization: string | undefined | null) => Promise<Principal>;
+interface Found {
+  tenantId: string;
+  scopes: Iterable<ApiKeyScope>;
+  /** Who is acting, for the audit log: `key:<key id>` or `jwt:<subject>`; never a secret. */
+  actor: string;
+}
+
+/** Where the request comes from: failed authentications are limited per client address. */
+export interface AuthenticateRequest {
+  address?: string | undefined;
+}
+
+export type Authenticate = (authorization: string | undefined | null, from?: AuthenticateRequest) => Promise<Principal>;
 
 export interface AuthenticateDeps {
   directory: TenantDirectory;
@@ -20,6 +34,8 @@ export interface AuthenticateDeps {
   log: Pick<Logger, 'warn'>;
   /** Longest a runtime API-key lookup may take before the request is answered SERVICE_UNAVAILABLE. */
   apiKeyCheckTimeoutMs: number;
+  /** Limits failed authentications per address and key prefix (null: unlimited). */
+  failures?: AuthFailureLimiter | null;
 }
 
 /** Extracts the token from "Bearer <token>" (case-insensitive scheme). */
@@ -32,11 +48,11 @@ export function bearerToken(header: string | undefined | null): string | null {
 export function createAuthenticator(deps: AuthenticateDeps): Authenticate {
   const { directory, apiKeys, jwt, log } = deps;
 
-  const fromJwt = async (token: string, verifier: JwtVerifier) => {
-    let found: { tenantId: string; scopes: Iterable<ApiKeyScope> };
+  const fromJwt = async (token: string, verifier: JwtVerifier): Promise<Found> => {
+    let found: Found;
     try {
       const claims = await verifier.verify(token);
-      found = { tenantId: claims.tenantId, scopes: scopesFromClaim(claims.scope) };
+      found = { tenantId: claims.tenantId, scopes: scopesFromClaim(claims.scope), actor: `jwt:${claims.subject ?? 'no-subject'}` };
     } catch (err) {
       throw unauthenticated(`JWT rejected: ${(err as Error).message}`);
     }
@@ -44,9 +60,9 @@ export function createAuthenticator(deps: AuthenticateDeps): Authenticate {
     return found;
   };
 
-  const fromApiKey = async (token: string) => {
+  const fromApiKey = async (token: string): Promise<Found | null> => {
     const file = directory.authenticate(token);
-    if (file) return { tenantId: file.tenant.id, scopes: file.scopes };
+    if (file) return { tenantId: file.tenant.id, scopes: file.scopes, actor: `key:${file.keyId}` };
     let issued;
     try {
       issued = await withDeadline(apiKeys.authenticate(token), deps.apiKeyCheckTimeoutMs, 'checking a runtime API key');
@@ -54,15 +70,29 @@ export function createAuthenticator(deps: AuthenticateDeps): Authenticate {
       log.warn({ err: String(err) }, 'runtime API keys unavailable (Redis)');
       throw serviceUnavailable("this API key cannot be checked right now (the gateway's key store is unreachable); retry shortly");
     }
-    return issued ? { tenantId: issued.tenantId, scopes: issued.scopes } : null;
+    return issued ? { tenantId: issued.tenantId, scopes: issued.scopes, actor: `key:${issued.id}` } : null;
   };
 
-  return async (authorization) => {
+  const identify = async (token: string): Promise<Found> => {
+    const found = jwt && looksLikeJwt(token) ? await fromJwt(token, jwt) : await fromApiKey(token);
+    if (!found || !directory.byId(found.tenantId)) throw unauthenticated('the API key is not valid');
+    return found;
+  };
+
+  return async (authorization, from = {}) => {
     const token = bearerToken(authorization);
     if (!token) throw unauthenticated('send your tenant API key (or a JWT) as "Authorization: Bearer <token>"');
-    const found = jwt && looksLikeJwt(token) ? await fromJwt(token, jwt) : await fromApiKey(token);
-    const tenant = found ? directory.byId(found.tenantId) : null;
-    if (!found || !tenant) throw unauthenticated('the API key is not valid');
-    return { tenant: await directory.view(tenant), scopes: new Set(found.scopes) };
+    // A JWT's first characters are its header, the same for every token of the issuer: no prefix.
+    const attempt = { address: from.address ?? null, keyPrefix: jwt && looksLikeJwt(token) ? null : keyPrefixOf(token) };
+    await deps.failures?.check(attempt);
+    let found: Found;
+    try {
+      found = await identify(token);
+    } catch (err) {
+      if (err instanceof GraphQLError && err.extensions.code === 'UNAUTHENTICATED') await deps.failures?.fail(attempt);
+      throw err;
+    }
+    const tenant = directory.byId(found.tenantId) as Tenant;
+    return { tenant: await directory.view(tenant), scopes: new Set(found.scopes), actor: found.actor };
   };
 }

@@ -19,6 +19,11 @@ export function scopeError(document: DocumentNode, operationName: string | null 
   });
 }
 
+/** The caller may not do this (HTTP 403): a scope it lacks, or something the operator has not allowed its tenant. */
+export function forbidden(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'FORBIDDEN', http: { status: 403 } } });
+}
+
 /** Scopes named by a JWT's `scope` claim; without one, read and subscribe. */
 export function scopesFromClaim(claim: unknown): ApiKeyScope[] {
   if (typeof claim !== 'string') return ['read', 'subscribe'];

@@ -12,6 +12,42 @@ export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
+// Tenants-file keys are known only by their digest, so their length and randomness cannot be
+// measured. What can be checked is that a digest is not that of a guessable key: every string of
+// up to 3 lower-case letters and digits (the docs' example, sha256("test"), once shipped as one)
+// and a list of words people use as placeholders. Production refuses them at startup.
+const PLACEHOLDER_KEYS = ['test', 'demo', 'password', 'changeme', 'change-me', 'secret', 'admin', 'apikey', 'api-key', 'token', 'letmein', 'qwerty'];
+const PLACEHOLDER_KEYS_NUMERIC = ['1234', '12345', '123456', '1234567', '12345678', '123456789', '0000', '00000000'];
+let guessableDigests: Set<string> | null = null;
+
+function guessable(): Set<string> {
+  if (guessableDigests) return guessableDigests;
+  const out = new Set<string>();
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  for (const a of alphabet) {
+    out.add(hashApiKey(a));
+    for (const b of alphabet) {
+      out.add(hashApiKey(a + b));
+      for (const c of alphabet) out.add(hashApiKey(a + b + c));
+    }
+  }
+  for (const w of [...PLACEHOLDER_KEYS, ...PLACEHOLDER_KEYS_NUMERIC]) {
+    out.add(hashApiKey(w));
+    out.add(hashApiKey(w.toUpperCase()));
+  }
+  return (guessableDigests = out);
+}
+
+/** Tenants-file keys whose digest is that of a guessable key (see above), as startup problems. */
+export function guessableKeyProblems(tenants: readonly TenantConfig[]): string[] {
+  const digests = guessable();
+  return tenants.flatMap((t) =>
+    t.apiKeys
+      .filter((k) => digests.has(k.sha256))
+      .map((k) => `tenant ${t.id}, API key ${k.id}: its sha256 is that of a guessable key (use 32+ random characters, e.g. \`openssl rand -base64 32\`)`),
+  );
+}
+
 export interface Tenant {
   id: string;
   name: string;
@@ -19,6 +55,8 @@ export interface Tenant {
   connections: ConnectionConfig[];
   /** Allowed return URLs after a connect flow. */
   connectReturnUrls: string[];
+  /** Connectors the operator lets this tenant connect with the client-credentials grant, with the scopes allowed (tenants file). */
+  clientCredentials?: Readonly<Record<string, { scopes: string[] }>>;
   /**
    * Set when this view could not read the tenant's runtime connections (the store did not answer
    * in time): `connections` then holds the tenants-file ones only, and answers built from it say so.
@@ -30,10 +68,12 @@ export interface Tenant {
 export interface Principal {
   tenant: Tenant;
   scopes: ReadonlySet<ApiKeyScope>;
+  /** Who is acting, for the audit log: `key:<key id>` (tenants-file or runtime key) or `jwt:<subject>`; never a secret. */
+  actor?: string;
 }
 
 export class TenantDirectory {
-  private readonly byKeyHash = new Map<string, { tenant: Tenant; scopes: ApiKeyScope[] }>();
+  private readonly byKeyHash = new Map<string, { tenant: Tenant; scopes: ApiKeyScope[]; keyId: string }>();
   private readonly byConnection = new Map<string, { tenant: Tenant; connection: ConnectionConfig }>();
   private readonly byTenantId = new Map<string, Tenant>();
 
@@ -47,15 +87,21 @@ export class TenantDirectory {
     private readonly onStoreError: (err: unknown) => void = () => undefined,
   ) {
     for (const t of tenants) {
-      const tenant: Tenant = { id: t.id, name: t.name ?? t.id, connections: t.connections, connectReturnUrls: t.connectReturnUrls ?? [] };
+      const tenant: Tenant = {
+        id: t.id,
+        name: t.name ?? t.id,
+        connections: t.connections,
+        connectReturnUrls: t.connectReturnUrls ?? [],
+        ...(t.clientCredentials ? { clientCredentials: t.clientCredentials } : {}),
+      };
       this.byTenantId.set(t.id, tenant);
-      for (const k of t.apiKeys) this.byKeyHash.set(k.sha256, { tenant, scopes: k.scopes ?? [...API_KEY_SCOPES] });
+      for (const k of t.apiKeys) this.byKeyHash.set(k.sha256, { tenant, scopes: k.scopes ?? [...API_KEY_SCOPES], keyId: k.id });
       for (const c of t.connections) this.byConnection.set(c.id, { tenant, connection: c });
     }
   }
 
   /** The tenant and scopes of a tenants-file API key, or null. */
-  authenticate(apiKey: string): { tenant: Tenant; scopes: ApiKeyScope[] } | null {
+  authenticate(apiKey: string): { tenant: Tenant; scopes: ApiKeyScope[]; keyId: string } | null {
     return this.byKeyHash.get(hashApiKey(apiKey)) ?? null;
   }
 

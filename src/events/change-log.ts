@@ -25,6 +25,8 @@ export interface ChangeLog {
   listen(listener: ChangeListener): () => void;
   /** Begins following the log (Redis: the shared tail reader). */
   start(): void;
+  /** Deletes every retained change `matches` selects (personal-data purge); resolves with what was removed. */
+  remove(matches: (change: PublishedChange) => boolean): Promise<PublishedChange[]>;
   close(): Promise<void>;
 }
 
@@ -112,6 +114,19 @@ export class RedisChangeLog implements ChangeLog {
 
   async trimmedThrough(): Promise<string | null> {
     return this.writer.get(this.trimmedKey);
+  }
+
+  async remove(matches: (change: PublishedChange) => boolean): Promise<PublishedChange[]> {
+    const removed: PublishedChange[] = [];
+    let start = '-';
+    for (;;) {
+      const rows = (await this.writer.xrange(this.key, start, '+', 'COUNT', 500)) as Array<[string, string[]]>;
+      const hits = rows.map(parseEntry).filter((c): c is PublishedChange => c !== null && matches(c));
+      if (hits.length) await this.writer.xdel(this.key, ...hits.map((c) => c.cursor));
+      removed.push(...hits);
+      if (rows.length < 500) return removed;
+      start = `(${rows[rows.length - 1]![0]}`;
+    }
   }
 
   async headCursor(): Promise<string> {
@@ -209,6 +224,12 @@ export class MemoryChangeLog implements ChangeLog {
 
   async trimmedThrough(): Promise<string | null> {
     return this.trimmed;
+  }
+
+  async remove(matches: (change: PublishedChange) => boolean): Promise<PublishedChange[]> {
+    const removed = this.entries.filter(matches);
+    this.entries = this.entries.filter((e) => !matches(e));
+    return removed;
   }
 
   async headCursor(): Promise<string> {

@@ -2,10 +2,15 @@
 // connection — and POST /webhooks/:connector — one URL for the operator's whole app (HubSpot public
 // apps, Stripe Connect platforms), whose events are routed by the account they name to every
 // runtime connection of that account (connector.webhooks.accountSetting). The raw bytes are
-// verified before anything parses them; the 2xx is sent only after the changes are durably queued. Status codes: 404 unknown connection (or no webhook secret configured), 413 body
-// over 1 MiB, 401 bad or missing signature, 400 timestamp outside the tolerance or a body that is
-// not the provider's event shape, 503 + Retry-After when the queue cannot confirm the write.
-// Nothing is queued on any rejection.
+// verified before anything parses them; the 2xx is sent only after the changes are durably queued.
+// Status codes: 404 unknown connector (or, for the app URL, none configured), 413 body over 1 MiB,
+// 401 bad or missing signature — and for a connection id that does not exist here (or belongs to
+// another connector, or has no webhook secret): the body is verified against a random secret, so
+// the answer is exactly the one a wrong signature on an existing connection gets and the URL tells
+// nobody which connection ids exist —, 400 a malformed path, a timestamp outside the tolerance or
+// a body that is not the provider's event shape, 503 + Retry-After when the queue cannot confirm
+// the write. Nothing is queued on any rejection.
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { publicBaseOf, readBody, sendJson } from '../inbound/respond.ts';
 import type { GatewayServices } from '../context.ts';
@@ -15,10 +20,38 @@ import type { ManagedConnection } from '../accounts/connections.ts';
 
 const RETRY_AFTER_SECONDS = 5;
 
+/**
+ * A secret nobody holds, shaped like the ones configured for this connector (same `<letters>_`
+ * prefix and length, random characters): verifiers that comment on a secret's shape (a missing
+ * `whsec_` prefix, say) then say the same thing for an unknown connection as for a real one.
+ */
+async function decoySecret(services: GatewayServices, connectorId: string): Promise<string> {
+  let sample = await services.credentials.appWebhookSecret(connectorId).catch(() => null);
+  for (const t of services.config.tenants) {
+    if (sample) break;
+    const c = t.connections.find((conn) => conn.provider === connectorId && conn.webhookSecret);
+    if (c) sample = await services.credentials.webhookSecret(c).catch(() => null);
+  }
+  const shape = sample?.trim() ?? '';
+  const prefix = /^[A-Za-z]+_/.exec(shape)?.[0] ?? '';
+  const length = Math.max(32, shape.length - prefix.length);
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  return prefix + [...randomBytes(length)].map((b) => alphabet[b % alphabet.length]).join('');
+}
+
 export async function handleWebhook(req: IncomingMessage, res: ServerResponse, url: URL, services: GatewayServices, pipeline: EventPipeline): Promise<void> {
   const m = /^\/webhooks\/([^/]+)(?:\/([^/]+))?\/?$/.exec(url.pathname);
+  let named: string;
+  let connectionId: string | null;
+  try {
+    named = m ? decodeURIComponent(m[1] as string) : '';
+    connectionId = m?.[2] === undefined ? null : decodeURIComponent(m[2]);
+  } catch {
+    services.metrics.webhooksReceived.inc({ connector: 'unknown' });
+    services.metrics.webhooksRejected.inc({ connector: 'unknown', reason: 'bad_path' });
+    return sendJson(res, 400, { error: 'the webhook path is not validly percent-encoded', code: 'BAD_REQUEST' });
+  }
   // Metrics label: a registered connector's id, never a path segment an outsider chose.
-  const named = m ? decodeURIComponent(m[1] as string) : '';
   const label = services.connectors.has(named) ? named : 'unknown';
   services.metrics.webhooksReceived.inc({ connector: label });
   const rejected = (reason: string) => services.metrics.webhooksRejected.inc({ connector: label, reason });
@@ -31,7 +64,6 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
     return sendJson(res, 405, { error: 'webhooks are delivered with POST' }, { allow: 'POST' });
   }
   const connectorId = named;
-  const connectionId = m[2] === undefined ? null : decodeURIComponent(m[2]);
   const connector = services.connectors.get(connectorId);
   // A connector whose changes come only from polling serves no webhook URL.
   const webhooks = connector?.manifest.events?.source === 'polling' ? undefined : connector?.webhooks;
@@ -52,12 +84,18 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
     secret = await services.credentials.appWebhookSecret(connectorId);
     if (secret) target = { kind: 'app', accountSetting: webhooks.accountSetting };
   }
+  // A connection URL that leads nowhere is verified against a secret nobody has: it fails exactly
+  // like a wrong signature, and nothing past verification is reached (no target).
+  const unknownConnection = Boolean(webhooks && connectionId !== null && (!target || !secret));
+  if (unknownConnection) {
+    secret = await decoySecret(services, connectorId);
+    target = null;
+  }
   const maxBytes = services.config.limits.webhookMaxBodyBytes;
   const rawBody = await readBody(req, maxBytes);
-  // One answer for every kind of unknown: the URL reveals nothing about other tenants' setup.
-  if (!webhooks || !target || !secret) {
+  if (!webhooks || !secret || (!target && !unknownConnection)) {
     rejected('no_endpoint');
-    return sendJson(res, 404, { error: 'no webhook endpoint for this connector and connection' });
+    return sendJson(res, 404, { error: 'no webhook endpoint for this connector' });
   }
   if (rawBody === null) {
     rejected('too_large');
@@ -88,6 +126,8 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
     const clock = stale ? { timestampHeader: timestampHeader ?? signatureHeader, toleranceSeconds } : {};
     return sendJson(res, stale ? 400 : 401, { error: verified.error.message, code: verified.error.code, ...clock });
   }
+  // Unreachable short of guessing a random 256-bit secret; answered like any other bad signature.
+  if (!target) return sendJson(res, 401, { error: 'the signature does not match', code: 'WEBHOOK_SIGNATURE_INVALID' });
   const events = webhooks.toEvents(rawBody, headers);
   if (!events.ok) {
     rejected('bad_payload');
@@ -120,8 +160,10 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
         }
         let found = byAccount.get(account);
         if (!found) byAccount.set(account, (found = services.connections.bySetting(connectorId, target.accountSetting, account)));
-        // Only connections whose account the provider itself named (OAuth token response).
-        const connections = (await found).filter((c) => c.status !== 'DISABLED' && (c.auth === 'OAUTH2' || c.auth === 'CLIENT_CREDENTIALS'));
+        // Only connections whose account the provider named after its owner consented (OAuth
+        // authorization code). A client-credentials token names the operator app's own account,
+        // which any allowed tenant can obtain: routing by it would hand one tenant another's events.
+        const connections = (await found).filter((c) => c.status !== 'DISABLED' && c.auth === 'OAUTH2');
         if (connections.length === 0) unrouted += 1;
         for (const c of connections) {
           items.push({ tenantId: c.tenantId, connectionId: c.id, provider: connectorId, change, receivedAt, ...(trace ? { trace } : {}) });

@@ -23,6 +23,7 @@ import { requestInfo } from '../observability/request-log.ts';
 import { SpanKind, SpanStatusCode, TRACING_OFF, type Tracing } from '../observability/tracing.ts';
 import { connectionResolvers } from '../resolvers/connections.ts';
 import { eventResolvers } from '../resolvers/events.ts';
+import { auditResolvers } from '../resolvers/audit.ts';
 import { resolvers } from '../resolvers/index.ts';
 
 const SCHEMA_DIR = fileURLToPath(new URL('../../schema/', import.meta.url));
@@ -36,7 +37,7 @@ export function loadTypeDefs(): string {
 }
 
 export function buildSchema(): GraphQLSchema {
-  return makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: [resolvers, eventResolvers, connectionResolvers] as never });
+  return makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: [resolvers, eventResolvers, connectionResolvers, auditResolvers] as never });
 }
 
 /** The depth limit, reported as an ordinary validation error (HTTP 400) on HTTP and WebSocket alike. */

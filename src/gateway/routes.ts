@@ -126,7 +126,7 @@ function graphqlHandler({ services, apollo, authenticate, admission, schema }: R
       const type = req.headers['content-type'] ?? '';
       if (type.includes('json') && responseCache.enabled) {
         // Authenticate once, here: the key depends on who asks, and Apollo's context reuses the outcome.
-        caller = await authenticate(req.headers.authorization).then(
+        caller = await authenticate(req.headers.authorization, { address: req.socket.remoteAddress }).then(
           (principal) => ({ principal }),
           (error: unknown) => ({ error }),
         );
@@ -175,7 +175,7 @@ function graphqlHandler({ services, apollo, authenticate, admission, schema }: R
       httpGraphQLRequest: { method: (req.method ?? 'GET').toUpperCase(), headers, search: url.search, body },
       context: async () => {
         if (caller?.error !== undefined) throw caller.error;
-        const principal = caller?.principal ?? (await authenticate(req.headers.authorization));
+        const principal = caller?.principal ?? (await authenticate(req.headers.authorization, { address: req.socket.remoteAddress }));
         if (!admitted) {
           // The tenant's rate and concurrency (429): its slot is held until the answer is sent.
           const release = await admission.admit(principal.tenant.id, limitsFor(config, principal.tenant.id));

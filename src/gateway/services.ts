@@ -4,11 +4,13 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Connector } from '../../connectors/sdk/types.ts';
 import { MemoryApiKeyStore, RedisApiKeyStore, type ApiKeyStore } from '../callers/api-keys.ts';
+import { AuthFailureLimiter } from '../callers/auth-failures.ts';
+import { MemoryAuditLog, RedisAuditLog, type AuditLog } from '../audit/log.ts';
 import { ConnectFlow } from '../accounts/connect/flow.ts';
 import { MemoryConnectionStore, RedisConnectionStore, recordStatus, type ConnectionStore } from '../accounts/connections.ts';
 import { VaultCredentialStore, type CredentialStore } from '../accounts/credentials.ts';
 import { ProviderApps } from '../accounts/provider-apps.ts';
-import { TenantDirectory } from '../callers/tenants.ts';
+import { TenantDirectory, guessableKeyProblems } from '../callers/tenants.ts';
 import { TokenManager } from '../accounts/token-manager.ts';
 import { CredentialVault, createVaultStore, type MasterKeyring } from '../accounts/vault.ts';
 import { EntityCache } from '../cache/entity-cache.ts';
@@ -53,6 +55,7 @@ export interface ServiceOptions {
 export function checkStartup(config: GatewayConfig, connectors: ReadonlyMap<string, Connector>, env: NodeJS.ProcessEnv): ProviderApps {
   const apps = new ProviderApps(config, connectors);
   const problems: string[] = [...apps.problems()];
+  if (config.mode === 'production') problems.push(...guessableKeyProblems(config.tenants));
   if (config.allowInsecureOAuth && config.mode === 'production')
     problems.push('allowInsecureOAuth (http:// OAuth endpoints) is for emulators and tests; it is refused in production');
   const oauthProviders = Object.entries(config.providers).filter(([, r]) => r.oauth && !r.oauth.redirectUri);
@@ -111,6 +114,9 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
   const directory = new TenantDirectory(config.tenants, connections, config.providers, limits.cacheOpTimeoutMs, (err) =>
     log.warn({ err: String(err) }, 'runtime connections unavailable (Redis); serving tenants-file connections only'),
   );
+  const audit: AuditLog = sharedRedis
+    ? new RedisAuditLog(sharedRedis, config.keyPrefix, () => config.limits.auditRetentionDays)
+    : new MemoryAuditLog(() => config.limits.auditRetentionDays);
   const tokens = new TokenManager({
     vault,
     redis: sharedRedis,
@@ -118,6 +124,16 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
     onStatusChange: async (change) => {
       await recordStatus(connections, change.tenantId, change.connectionId, change.status, change.reason);
       log.warn({ tenantId: change.tenantId, connectionId: change.connectionId, status: change.status }, 'connection status changed');
+      await audit
+        .record({
+          tenantId: change.tenantId,
+          action: 'connection.status',
+          actor: 'system',
+          outcome: 'success',
+          target: change.connectionId,
+          detail: { status: change.status, reason: change.reason },
+        })
+        .catch((err: unknown) => log.warn({ err: String(err) }, 'audit log unavailable'));
     },
     onRefreshed: async (_tenantId, connectionId, at) => {
       metrics.tokenRefreshes.inc({ result: 'success' });
@@ -139,6 +155,7 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
       maxDelayMs: limits.upstreamMaxDelayMs,
       breakerThreshold: limits.breakerThreshold,
       breakerHalfOpenAfterMs: limits.breakerHalfOpenAfterMs,
+      maxBodyBytes: limits.upstreamMaxBodyBytes,
     },
     globalThis.fetch,
     // With Redis, a connection's allowance is shared by every replica; without, per process.
@@ -150,7 +167,14 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
   const events = new EventPipeline({ config, directory, contexts, cache, log, metrics, tracing });
   // Polled connections (providers without webhooks, or switched): one leader per connection across replicas.
   const poller = new Poller({ config, connectors, contexts, queue: events.queue, redis: sharedRedis, log, registry: metrics.registry });
-  const connect = new ConnectFlow({ config, connectors, apps, connections, vault, tokens, directory, contexts });
+  const connect = new ConnectFlow({ config, connectors, apps, connections, vault, tokens, directory, contexts, audit, log });
+  const authFailures = new AuthFailureLimiter(
+    sharedRedis,
+    config.keyPrefix,
+    () => ({ limit: config.limits.authFailureLimit, windowSeconds: config.limits.authFailureWindowSeconds, opTimeoutMs: limits.cacheOpTimeoutMs }),
+    metrics.registry,
+    log,
+  );
   const services: GatewayServices = {
     config,
     directory,
@@ -162,6 +186,8 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
     connections,
     vault,
     apiKeys,
+    authFailures,
+    audit,
     connect,
     log,
     contexts,

@@ -47,7 +47,7 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
       onConnect: async (ctx) => {
         try {
           const authorization = authorizationParam(ctx.connectionParams);
-          ctx.extra.principal = await authenticate(authorization);
+          ctx.extra.principal = await authenticate(authorization, { address: ctx.extra.request.socket.remoteAddress });
           ctx.extra.authorization = authorization;
           const socket = ctx.extra.socket;
           const tenantId = ctx.extra.principal.tenant.id;

@@ -52,6 +52,8 @@ export type AddressType =
 export type ApiKey = {
   __typename?: 'ApiKey';
   createdAt: Scalars['DateTime']['output'];
+  /** When the key stops working; null for keys that do not expire (issued by the operator's CLI). */
+  expiresAt?: Maybe<Scalars['DateTime']['output']>;
   id: Scalars['ID']['output'];
   label?: Maybe<Scalars['String']['output']>;
   scopes: Array<ApiKeyScope>;
@@ -63,6 +65,41 @@ export type ApiKeyScope =
   /** Introspection and field suggestions (admin includes it). */
   | 'schema'
   | 'subscribe';
+
+export type AuditEntry = {
+  __typename?: 'AuditEntry';
+  /** connection.created, connection.connected, connection.reconnected, connection.disconnected, connection.enabled, connection.disabled, connection.status, apiKey.created, apiKey.revoked, deadLetter.replayed, person.exported, person.purged. */
+  action: Scalars['String']['output'];
+  /** key:<key id>, jwt:<subject>, system (token refresh), cli. */
+  actor: Scalars['String']['output'];
+  at: Scalars['DateTime']['output'];
+  /** Non-secret particulars (provider, scopes, status, reason, counts). */
+  detail?: Maybe<Scalars['JSON']['output']>;
+  id: Scalars['ID']['output'];
+  /** SUCCESS or FAILURE. */
+  outcome: Scalars['String']['output'];
+  requestId?: Maybe<Scalars['String']['output']>;
+  /** The connection, key or dead-letter id concerned. */
+  target?: Maybe<Scalars['String']['output']>;
+};
+
+export type AuditLogFilter = {
+  /** Only these actions (e.g. connection.disconnected, apiKey.created). */
+  actions?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** Only entries by this actor (key:<key id>, jwt:<subject>, system). */
+  actor?: InputMaybe<Scalars['String']['input']>;
+  /** Only entries at or after this time. */
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Only entries about this connection, key or dead letter. */
+  target?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type AuditLogPage = {
+  __typename?: 'AuditLogPage';
+  /** Pass as `after` for older entries; null when there are none. */
+  endCursor?: Maybe<Scalars['String']['output']>;
+  entries: Array<AuditEntry>;
+};
 
 /** Whether a record came from the cache or straight from the provider in this request. */
 export type CacheStatus =
@@ -339,6 +376,17 @@ export type FulfillmentStatus =
   | 'UNFULFILLED'
   | 'UNKNOWN';
 
+export type HeldRecord = {
+  __typename?: 'HeldRecord';
+  connectionId: Scalars['ID']['output'];
+  entity: Scalars['String']['output'];
+  /** The record as held (the unified model), null for a deletion event. */
+  model?: Maybe<Scalars['JSON']['output']>;
+  remoteId: Scalars['String']['output'];
+  /** CACHE or CHANGE_LOG. */
+  store: Scalars['String']['output'];
+};
+
 export type Invoice = Node & {
   __typename?: 'Invoice';
   amountPaid?: Maybe<Money>;
@@ -468,7 +516,11 @@ export type Mutation = {
   connectWithBasicAuth: Connection;
   /** Connects with the OAuth client-credentials grant of the gateway's app (providers that offer it). */
   connectWithClientCredentials: Connection;
-  /** Issues an API key for this tenant. The key is in the answer once and never again. */
+  /**
+   * Issues an API key for this tenant. The key is in the answer once and never again. Its scopes must
+   * be among the caller's own (default read, subscribe); it expires after `expiresInSeconds` (default
+   * and maximum set by the operator: apiKeyDefaultTtlSeconds, apiKeyMaxTtlSeconds).
+   */
   createApiKey: CreatedApiKey;
   /**
    * Starts connecting an account through OAuth. Open the returned URL in a browser: it sends the user
@@ -480,6 +532,8 @@ export type Mutation = {
   createConnectSession: ConnectSession;
   /** Revokes access at the provider where it offers a way, then deletes the credentials and the connection. */
   disconnect: DisconnectResult;
+  /** Removes the person's cached records, the list pages naming them and their change-log payloads. */
+  purgePerson: PersonPurgeReport;
   /** Queues a dead letter for processing again. False when it does not exist (or was replayed). */
   replayDeadLetter: Scalars['Boolean']['output'];
   /** Revokes one of this tenant's runtime-issued API keys. False when there is no such key. */
@@ -511,6 +565,7 @@ export type MutationConnectWithClientCredentialsArgs = {
 
 
 export type MutationCreateApiKeyArgs = {
+  expiresInSeconds?: InputMaybe<Scalars['Int']['input']>;
   label?: InputMaybe<Scalars['String']['input']>;
   scopes?: InputMaybe<Array<ApiKeyScope>>;
 };
@@ -526,6 +581,12 @@ export type MutationCreateConnectSessionArgs = {
 
 export type MutationDisconnectArgs = {
   connectionId: Scalars['ID']['input'];
+};
+
+
+export type MutationPurgePersonArgs = {
+  email?: InputMaybe<Scalars['String']['input']>;
+  remoteIds?: InputMaybe<Array<PersonRemoteId>>;
 };
 
 
@@ -639,6 +700,26 @@ export type PaymentStatus =
   | 'UNKNOWN'
   | 'UNPAID';
 
+export type PersonExport = {
+  __typename?: 'PersonExport';
+  /** False when the cache could not be enumerated (in-process store): only the named ids were looked up there. */
+  cacheSearched: Scalars['Boolean']['output'];
+  records: Array<HeldRecord>;
+};
+
+export type PersonPurgeReport = {
+  __typename?: 'PersonPurgeReport';
+  cacheSearched: Scalars['Boolean']['output'];
+  cachedRecordsRemoved: Scalars['Int']['output'];
+  changesRemoved: Scalars['Int']['output'];
+  listPagesRemoved: Scalars['Int']['output'];
+};
+
+export type PersonRemoteId = {
+  connectionId: Scalars['ID']['input'];
+  remoteId: Scalars['String']['input'];
+};
+
 export type Phone = {
   __typename?: 'Phone';
   /** E.164 form when it could be derived without guessing a country. */
@@ -679,6 +760,8 @@ export type Query = {
   __typename?: 'Query';
   /** This tenant's runtime-issued API keys (never the keys themselves). Needs the admin scope. */
   apiKeys: Array<ApiKey>;
+  /** Newest first. `after`: the endCursor of the previous page. */
+  auditLog: AuditLogPage;
   /**
    * The current end of the change log. Read it with your snapshot query, then subscribe with
    * `after: <it>`: every change after the snapshot arrives, none twice.
@@ -693,6 +776,8 @@ export type Query = {
   contacts: ContactConnection;
   /** Events that failed processing after every retry, newest first (this tenant's only). */
   deadLetters: DeadLetterConnection;
+  /** Every record this gateway holds about the person (cached records, change-log payloads). */
+  exportPerson: PersonExport;
   invoice?: Maybe<Invoice>;
   /** Invoices across every connection of the caller's tenant (or those of one provider). */
   invoices: InvoiceConnection;
@@ -703,6 +788,13 @@ export type Query = {
   order?: Maybe<Order>;
   /** Orders across every connection of the caller's tenant (or those of one provider). */
   orders: OrderConnection;
+};
+
+
+export type QueryAuditLogArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<AuditLogFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -721,6 +813,12 @@ export type QueryContactsArgs = {
 export type QueryDeadLettersArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryExportPersonArgs = {
+  email?: InputMaybe<Scalars['String']['input']>;
+  remoteIds?: InputMaybe<Array<PersonRemoteId>>;
 };
 
 
@@ -893,6 +991,9 @@ export type ResolversTypes = {
   AddressType: AddressType;
   ApiKey: ResolverTypeWrapper<ApiKeyInfo>;
   ApiKeyScope: ApiKeyScope;
+  AuditEntry: ResolverTypeWrapper<AuditEntry>;
+  AuditLogFilter: AuditLogFilter;
+  AuditLogPage: ResolverTypeWrapper<AuditLogPage>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   CacheStatus: CacheStatus;
   ChangeFilter: ChangeFilter;
@@ -926,6 +1027,7 @@ export type ResolversTypes = {
   EventMode: EventMode;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   FulfillmentStatus: FulfillmentStatus;
+  HeldRecord: ResolverTypeWrapper<HeldRecord>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Invoice: ResolverTypeWrapper<ServedInvoice>;
@@ -949,6 +1051,9 @@ export type ResolversTypes = {
   OrderStatus: OrderStatus;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   PaymentStatus: PaymentStatus;
+  PersonExport: ResolverTypeWrapper<PersonExport>;
+  PersonPurgeReport: ResolverTypeWrapper<PersonPurgeReport>;
+  PersonRemoteId: PersonRemoteId;
   Phone: ResolverTypeWrapper<PhoneModel>;
   PhoneType: PhoneType;
   ProviderRef: ResolverTypeWrapper<ServedSource>;
@@ -961,6 +1066,9 @@ export type ResolversTypes = {
 export type ResolversParentTypes = {
   Address: AddressModel;
   ApiKey: ApiKeyInfo;
+  AuditEntry: AuditEntry;
+  AuditLogFilter: AuditLogFilter;
+  AuditLogPage: AuditLogPage;
   Boolean: Scalars['Boolean']['output'];
   ChangeFilter: ChangeFilter;
   ConnectSession: ConnectSession;
@@ -986,6 +1094,7 @@ export type ResolversParentTypes = {
   Email: EmailModel;
   EmailAddress: Scalars['EmailAddress']['output'];
   Float: Scalars['Float']['output'];
+  HeldRecord: HeldRecord;
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
   Invoice: ServedInvoice;
@@ -1005,6 +1114,9 @@ export type ResolversParentTypes = {
   OrderEdge: ServedEdge<ServedOrder>;
   OrderFilter: OrderFilter;
   PageInfo: PageInfo;
+  PersonExport: PersonExport;
+  PersonPurgeReport: PersonPurgeReport;
+  PersonRemoteId: PersonRemoteId;
   Phone: PhoneModel;
   ProviderRef: ServedSource;
   Query: Record<PropertyKey, never>;
@@ -1025,9 +1137,26 @@ export type AddressResolvers<ContextType = RequestContext, ParentType extends Re
 
 export type ApiKeyResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ApiKey'] = ResolversParentTypes['ApiKey']> = {
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   label?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   scopes?: Resolver<Array<ResolversTypes['ApiKeyScope']>, ParentType, ContextType>;
+};
+
+export type AuditEntryResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['AuditEntry'] = ResolversParentTypes['AuditEntry']> = {
+  action?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  actor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  detail?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  outcome?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  target?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type AuditLogPageResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['AuditLogPage'] = ResolversParentTypes['AuditLogPage']> = {
+  endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  entries?: Resolver<Array<ResolversTypes['AuditEntry']>, ParentType, ContextType>;
 };
 
 export type ConnectSessionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ConnectSession'] = ResolversParentTypes['ConnectSession']> = {
@@ -1184,6 +1313,14 @@ export interface EmailAddressScalarConfig extends GraphQLScalarTypeConfig<Resolv
   name: 'EmailAddress';
 }
 
+export type HeldRecordResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['HeldRecord'] = ResolversParentTypes['HeldRecord']> = {
+  connectionId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  entity?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  model?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
+  remoteId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  store?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type InvoiceResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Invoice'] = ResolversParentTypes['Invoice']> = {
   amountPaid?: Resolver<Maybe<ResolversTypes['Money']>, ParentType, ContextType>;
   balance?: Resolver<Maybe<ResolversTypes['Money']>, ParentType, ContextType>;
@@ -1270,6 +1407,7 @@ export type MutationResolvers<ContextType = RequestContext, ParentType extends R
   createApiKey?: Resolver<ResolversTypes['CreatedApiKey'], ParentType, ContextType, Partial<MutationCreateApiKeyArgs>>;
   createConnectSession?: Resolver<ResolversTypes['ConnectSession'], ParentType, ContextType, RequireFields<MutationCreateConnectSessionArgs, 'connector'>>;
   disconnect?: Resolver<ResolversTypes['DisconnectResult'], ParentType, ContextType, RequireFields<MutationDisconnectArgs, 'connectionId'>>;
+  purgePerson?: Resolver<ResolversTypes['PersonPurgeReport'], ParentType, ContextType, Partial<MutationPurgePersonArgs>>;
   replayDeadLetter?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationReplayDeadLetterArgs, 'id'>>;
   revokeApiKey?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
   setConnectionEnabled?: Resolver<ResolversTypes['Connection'], ParentType, ContextType, RequireFields<MutationSetConnectionEnabledArgs, 'connectionId' | 'enabled'>>;
@@ -1338,6 +1476,18 @@ export type PageInfoResolvers<ContextType = RequestContext, ParentType extends R
   startCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type PersonExportResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PersonExport'] = ResolversParentTypes['PersonExport']> = {
+  cacheSearched?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  records?: Resolver<Array<ResolversTypes['HeldRecord']>, ParentType, ContextType>;
+};
+
+export type PersonPurgeReportResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PersonPurgeReport'] = ResolversParentTypes['PersonPurgeReport']> = {
+  cacheSearched?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  cachedRecordsRemoved?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  changesRemoved?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  listPagesRemoved?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type PhoneResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Phone'] = ResolversParentTypes['Phone']> = {
   e164?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   number?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1358,12 +1508,14 @@ export type ProviderRefResolvers<ContextType = RequestContext, ParentType extend
 
 export type QueryResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   apiKeys?: Resolver<Array<ResolversTypes['ApiKey']>, ParentType, ContextType>;
+  auditLog?: Resolver<ResolversTypes['AuditLogPage'], ParentType, ContextType, RequireFields<QueryAuditLogArgs, 'first'>>;
   changeCursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   connections?: Resolver<Array<ResolversTypes['Connection']>, ParentType, ContextType>;
   connectors?: Resolver<Array<ResolversTypes['ConnectorInfo']>, ParentType, ContextType>;
   contact?: Resolver<Maybe<ResolversTypes['Contact']>, ParentType, ContextType, RequireFields<QueryContactArgs, 'id'>>;
   contacts?: Resolver<ResolversTypes['ContactConnection'], ParentType, ContextType, RequireFields<QueryContactsArgs, 'first'>>;
   deadLetters?: Resolver<ResolversTypes['DeadLetterConnection'], ParentType, ContextType, RequireFields<QueryDeadLettersArgs, 'first'>>;
+  exportPerson?: Resolver<ResolversTypes['PersonExport'], ParentType, ContextType, Partial<QueryExportPersonArgs>>;
   invoice?: Resolver<Maybe<ResolversTypes['Invoice']>, ParentType, ContextType, RequireFields<QueryInvoiceArgs, 'id'>>;
   invoices?: Resolver<ResolversTypes['InvoiceConnection'], ParentType, ContextType, RequireFields<QueryInvoicesArgs, 'first'>>;
   node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
@@ -1382,6 +1534,8 @@ export type SubscriptionResolvers<ContextType = RequestContext, ParentType exten
 export type Resolvers<ContextType = RequestContext> = {
   Address?: AddressResolvers<ContextType>;
   ApiKey?: ApiKeyResolvers<ContextType>;
+  AuditEntry?: AuditEntryResolvers<ContextType>;
+  AuditLogPage?: AuditLogPageResolvers<ContextType>;
   ConnectSession?: ConnectSessionResolvers<ContextType>;
   Connection?: ConnectionResolvers<ContextType>;
   ConnectionEvents?: ConnectionEventsResolvers<ContextType>;
@@ -1403,6 +1557,7 @@ export type Resolvers<ContextType = RequestContext> = {
   DisconnectResult?: DisconnectResultResolvers<ContextType>;
   Email?: EmailResolvers<ContextType>;
   EmailAddress?: GraphQLScalarType;
+  HeldRecord?: HeldRecordResolvers<ContextType>;
   Invoice?: InvoiceResolvers<ContextType>;
   InvoiceChange?: InvoiceChangeResolvers<ContextType>;
   InvoiceConnection?: InvoiceConnectionResolvers<ContextType>;
@@ -1418,6 +1573,8 @@ export type Resolvers<ContextType = RequestContext> = {
   OrderConnection?: OrderConnectionResolvers<ContextType>;
   OrderEdge?: OrderEdgeResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  PersonExport?: PersonExportResolvers<ContextType>;
+  PersonPurgeReport?: PersonPurgeReportResolvers<ContextType>;
   Phone?: PhoneResolvers<ContextType>;
   ProviderRef?: ProviderRefResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;

@@ -5,8 +5,11 @@ import type { ApiKeyScope } from '../config.ts';
 import type { ManagedConnection, StatusEvent } from '../accounts/connections.ts';
 import type { RequestContext } from '../context.ts';
 import { badUserInput, toPublicError } from '../errors.ts';
+import { DEFAULT_ISSUED_SCOPES } from '../callers/api-keys.ts';
+import { forbidden } from '../callers/scopes.ts';
 import type { Resolvers } from '../generated/graphql.ts';
 import { pushStream } from '../util/push-stream.ts';
+import type { AuditAction } from '../audit/log.ts';
 
 /** File-defined connections, shown with the same shape as runtime ones. */
 function listConnections(rc: RequestContext): Promise<ManagedConnection[]> {
@@ -28,10 +31,50 @@ function listConnections(rc: RequestContext): Promise<ManagedConnection[]> {
   return rc.services.connections.listByTenant(rc.tenant.id).then((managed) => [...file, ...managed.sort((a, b) => a.createdAt.localeCompare(b.createdAt))]);
 }
 
+const created =
+  (provider: string, authType: string) =>
+  (c: ManagedConnection | null): { target: string | null; detail: Record<string, unknown> } => ({ target: c?.id ?? null, detail: { provider, authType } });
+
 function settingsArg(value: unknown, name: string): Record<string, unknown> {
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value)) throw badUserInput(`\`${name}\` must be an object`, name);
   return value as Record<string, unknown>;
+}
+
+/** Who is asking, as the audit log names them. */
+export const requester = (rc: RequestContext) => ({ actor: rc.principal.actor ?? 'unknown', requestId: rc.requestId });
+
+/**
+ * Runs a mutation and records its audit entry, success or failure. `target` names what it
+ * concerns once known; `detail` holds non-secret particulars. The audit store failing is logged
+ * and does not undo the mutation.
+ */
+export async function audited<T>(
+  rc: RequestContext,
+  action: AuditAction,
+  describe: (result: T | null) => { target: string | null; detail?: Record<string, unknown>; ok?: boolean },
+  fn: () => Promise<T>,
+): Promise<T> {
+  let result: T | null = null;
+  let failure: unknown = null;
+  try {
+    result = await fn();
+  } catch (err) {
+    failure = err;
+  }
+  const about = describe(result);
+  await rc.services.audit
+    .record({
+      tenantId: rc.tenant.id,
+      action,
+      ...requester(rc),
+      outcome: failure === null && about.ok !== false ? 'success' : 'failure',
+      target: about.target,
+      detail: { ...about.detail, ...(failure !== null ? { error: failure instanceof Error ? failure.message.slice(0, 200) : 'failed' } : {}) },
+    })
+    .catch((err: unknown) => rc.services.log.warn({ err: String(err) }, 'audit log unavailable'));
+  if (failure !== null) throw failure;
+  return result as T;
 }
 
 /**
@@ -66,7 +109,11 @@ export const connectionResolvers: Resolvers = {
           connectParams: (auth.oauth2?.connectParams ?? []).map((p) => p.name),
         };
       }),
-    apiKeys: (_, __, rc) => guarded(null, () => rc.services.apiKeys.list(rc.tenant.id)),
+    apiKeys: (_, __, rc) => {
+      // The key inventory (ids, scopes, labels) is an operator's view, not a data client's.
+      if (!rc.principal.scopes.has('admin')) throw forbidden('listing API keys needs the "admin" scope');
+      return guarded(null, () => rc.services.apiKeys.list(rc.tenant.id));
+    },
   },
   Mutation: {
     createConnectSession: (_, args, rc) =>
@@ -75,34 +122,71 @@ export const connectionResolvers: Resolvers = {
           rc.tenant,
           { connector: args.connector, returnUrl: args.returnUrl ?? null, params: settingsArg(args.params, 'params'), reconnect: args.reconnect ?? null },
           rc.publicBase,
+          requester(rc),
         ),
       ),
     connectWithClientCredentials: (_, args, rc) =>
-      guarded(args.connector, () => rc.connect.connectClientCredentials(rc.tenant, args.connector, args.scopes ?? null)),
-    connectWithApiKey: (_, args, rc) =>
-      guarded(args.connector, () =>
-        rc.connect.connectWithSecret(rc.tenant, args.connector, { kind: 'api_key', apiKey: args.apiKey }, settingsArg(args.settings, 'settings')),
+      audited(rc, 'connection.created', created(args.connector, 'CLIENT_CREDENTIALS'), () =>
+        guarded(args.connector, () => rc.connect.connectClientCredentials(rc.tenant, args.connector, args.scopes ?? null)),
       ),
-    connectWithBasicAuth: (_, args, rc) =>
-      guarded(args.connector, () =>
-        rc.connect.connectWithSecret(
-          rc.tenant,
-          args.connector,
-          { kind: 'basic', username: args.username, password: args.password },
-          settingsArg(args.settings, 'settings'),
+    connectWithApiKey: (_, args, rc) =>
+      audited(rc, 'connection.created', created(args.connector, 'API_KEY'), () =>
+        guarded(args.connector, () =>
+          rc.connect.connectWithSecret(rc.tenant, args.connector, { kind: 'api_key', apiKey: args.apiKey }, settingsArg(args.settings, 'settings')),
         ),
       ),
-    disconnect: (_, { connectionId }, rc) => guarded(null, () => rc.connect.disconnect(rc.tenant, connectionId)),
-    setConnectionEnabled: (_, { connectionId, enabled }, rc) => guarded(null, () => rc.connect.setEnabled(rc.tenant, connectionId, enabled)),
-    createApiKey: (_, args, rc) =>
-      guarded(null, async () => {
-        const issued = await rc.services.apiKeys.create(rc.tenant.id, {
-          scopes: (args.scopes ?? undefined) as ApiKeyScope[] | undefined,
-          label: args.label ?? undefined,
-        });
-        return { key: issued.key, apiKey: issued.info };
-      }),
-    revokeApiKey: (_, { id }, rc) => guarded(null, () => rc.services.apiKeys.revoke(rc.tenant.id, id)),
+    connectWithBasicAuth: (_, args, rc) =>
+      audited(rc, 'connection.created', created(args.connector, 'BASIC'), () =>
+        guarded(args.connector, () =>
+          rc.connect.connectWithSecret(
+            rc.tenant,
+            args.connector,
+            { kind: 'basic', username: args.username, password: args.password },
+            settingsArg(args.settings, 'settings'),
+          ),
+        ),
+      ),
+    disconnect: (_, { connectionId }, rc) =>
+      audited(
+        rc,
+        'connection.disconnected',
+        (r) => ({ target: connectionId, ...(r ? { detail: { revokedAtProvider: r.revokedAtProvider, message: r.message } } : {}) }),
+        () => guarded(null, () => rc.connect.disconnect(rc.tenant, connectionId)),
+      ),
+    setConnectionEnabled: (_, { connectionId, enabled }, rc) =>
+      audited(
+        rc,
+        enabled ? 'connection.enabled' : 'connection.disabled',
+        (r) => ({ target: connectionId, ...(r ? { detail: { status: r.status } } : {}) }),
+        () => guarded(null, () => rc.connect.setEnabled(rc.tenant, connectionId, enabled)),
+      ),
+    createApiKey: (_, args, rc) => {
+      // A key never carries more than the credential that mints it, and it always expires.
+      const scopes = (args.scopes ?? DEFAULT_ISSUED_SCOPES) as ApiKeyScope[];
+      const beyond = scopes.filter((s) => !rc.principal.scopes.has(s));
+      if (beyond.length) throw forbidden(`a new key's scopes must be among this credential's own; it lacks ${beyond.join(', ')}`);
+      const { apiKeyDefaultTtlSeconds, apiKeyMaxTtlSeconds } = rc.config.limits;
+      const ttlSeconds = args.expiresInSeconds ?? apiKeyDefaultTtlSeconds;
+      if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0 || ttlSeconds > apiKeyMaxTtlSeconds)
+        throw badUserInput(`expiresInSeconds must be between 1 and ${apiKeyMaxTtlSeconds} (this gateway's apiKeyMaxTtlSeconds)`, 'expiresInSeconds');
+      return audited(
+        rc,
+        'apiKey.created',
+        (r) => ({ target: r?.apiKey.id ?? null, detail: { scopes, ...(r ? { expiresAt: r.apiKey.expiresAt } : {}) } }),
+        () =>
+          guarded(null, async () => {
+            const issued = await rc.services.apiKeys.create(rc.tenant.id, { scopes, ttlSeconds, ...(args.label != null ? { label: args.label } : {}) });
+            return { key: issued.key, apiKey: issued.info };
+          }),
+      );
+    },
+    revokeApiKey: (_, { id }, rc) =>
+      audited(
+        rc,
+        'apiKey.revoked',
+        (revoked) => ({ target: id, ok: revoked === true }),
+        () => guarded(null, () => rc.services.apiKeys.revoke(rc.tenant.id, id)),
+      ),
   },
   Subscription: {
     connectionStatusChanged: {

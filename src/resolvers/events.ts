@@ -1,4 +1,5 @@
 // Subscriptions, the change cursor and the dead-letter store: thin, like every resolver.
+import { audited } from './connections.ts';
 import type { EntityType } from '../../connectors/sdk/models.ts';
 import type { RequestContext } from '../context.ts';
 import { badUserInput } from '../errors.ts';
@@ -79,7 +80,13 @@ export const eventResolvers: Resolvers = {
     },
   },
   Mutation: {
-    replayDeadLetter: (_, { id }, rc) => rc.events.replay(rc.tenant.id, id),
+    replayDeadLetter: (_, { id }, rc) =>
+      audited(
+        rc,
+        'deadLetter.replayed',
+        (replayed) => ({ target: id, ok: replayed === true }),
+        () => rc.events.replay(rc.tenant.id, id),
+      ),
   },
   DeadLetterConnection: {
     edges: (p) => p.letters.map((node) => ({ node, cursor: node.id })),

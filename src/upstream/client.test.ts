@@ -190,3 +190,15 @@ describe('UpstreamClient', () => {
     );
   });
 });
+
+describe('UpstreamClient body cap (issue 13)', () => {
+  it('a response body over maxBodyBytes is not read: UPSTREAM_BAD_RESPONSE, not retried', async () => {
+    reset([{ status: 200, body: JSON.stringify({ pad: 'x'.repeat(4096) }) }]);
+    const err = await client({ maxBodyBytes: 1024 })({ path: '/x', operation: 'x' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectorError);
+    expect(err).toMatchObject({ code: 'UPSTREAM_BAD_RESPONSE', message: expect.stringMatching(/over 1024 bytes/) });
+    expect(hits).toBe(1);
+    reset([{ status: 200, body: '{"small":true}' }]);
+    expect((await client({ maxBodyBytes: 1024 })({ path: '/x', operation: 'x' })).status).toBe(200);
+  });
+});

@@ -32,6 +32,24 @@ export interface UpstreamOptions {
   breakerThreshold: number;
   /** How long an open breaker rejects before letting one probe through. */
   breakerHalfOpenAfterMs: number;
+  /** Largest response body read; default DEFAULT_LIMITS.upstreamMaxBodyBytes. */
+  maxBodyBytes?: number;
+}
+
+/** The body as text, or null once it exceeds `max` bytes (the rest is not read; the stream is cancelled). */
+async function readCapped(res: Response, max: number): Promise<string | null> {
+  if (!res.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > max) {
+      await res.body.cancel().catch(() => undefined);
+      return null;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** The gateway's defaults (DEFAULT_LIMITS), for callers without a config (tests, the conformance suite). */
@@ -374,11 +392,12 @@ export class UpstreamClient {
       this.metrics?.upstreamDuration.observe({ connector, operation: request.operation }, (performance.now() - started) / 1000);
     };
     let res: Response;
-    let text: string;
+    let text: string | null;
+    const maxBody = this.options.maxBodyBytes ?? DEFAULT_LIMITS.upstreamMaxBodyBytes;
     if (scope.usage) scope.usage.upstreamCalls++;
     try {
       res = await this.fetchImpl(url, { method, headers, body, signal });
-      text = await res.text();
+      text = await readCapped(res, maxBody);
     } catch (err) {
       observe('error');
       if (timeout.aborted) {
@@ -394,6 +413,14 @@ export class UpstreamClient {
     }
     observe(String(res.status));
     stats.status = res.status;
+    if (text === null) {
+      throw new AttemptFailure(
+        new ConnectorError('UPSTREAM_BAD_RESPONSE', `${scope.manifest.displayName} answered ${res.status} with a body over ${maxBody} bytes; it was not read`, {
+          upstreamStatus: res.status,
+          retryable: false,
+        }),
+      );
+    }
 
     let parsed: unknown = null;
     if (text.length > 0) {

@@ -1,6 +1,6 @@
 // The browser side of the connect flow: the confirmation page, the cookies that bind a flow to the
 // browser that started it, return-URL checks and refusals. Nothing here talks to a provider.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export interface HttpAnswer {
   status: number;
@@ -9,7 +9,7 @@ export interface HttpAnswer {
 }
 
 export const newToken = () => randomBytes(32).toString('base64url');
-export const stateDigest = (state: string) => createHash('sha256').update(state).digest('base64url');
+const stateDigest = (state: string) => createHash('sha256').update(state).digest('base64url');
 export const confirmCookieName = (sessionToken: string) => `sb_confirm_${createHash('sha256').update(sessionToken).digest('hex').slice(0, 16)}`;
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 /** One cookie per pending authorization, so two flows in two tabs do not overwrite each other. */
@@ -25,14 +25,51 @@ export function setCookie(name: string, value: string, o: { https: boolean; path
   return `${o.https ? `__Host-${name}` : name}=${value}${attributes}; Max-Age=${o.maxAge}; HttpOnly; SameSite=${o.sameSite}`;
 }
 
-/** A cookie's value, under its plain or its `__Host-` name (setCookie uses either). */
-export function readCookie(header: string | null | undefined, name: string): string | null {
+/**
+ * A cookie's value under the exact name setCookie gave it: over https only the `__Host-` name
+ * counts (a cookie without the prefix may have been planted by a sibling subdomain or a plain-http
+ * page), over http only the plain one.
+ */
+export function readCookie(header: string | null | undefined, name: string, https: boolean): string | null {
+  const wanted = https ? `__Host-${name}` : name;
   for (const part of (header ?? '').split(';')) {
     const i = part.indexOf('=');
     const key = i > 0 ? part.slice(0, i).trim() : '';
-    if (key === name || key === `__Host-${name}`) return part.slice(i + 1).trim();
+    if (key === wanted) return part.slice(i + 1).trim();
   }
   return null;
+}
+
+/**
+ * Cookie values only this gateway can compute: HMAC-SHA256 under a key derived from the vault's
+ * master keys (CredentialVault.derivedKeys), so every replica computes the same value and nobody
+ * without the key can (a digest of the state, which travels in URLs, could be computed by anyone
+ * who saw the state). Made with the first key, checked against all of them (key rotation).
+ */
+export class CookieSigner {
+  constructor(private readonly keys: readonly Buffer[]) {
+    if (keys.length === 0) throw new Error('CookieSigner needs at least one key');
+  }
+
+  sign(purpose: 'confirm' | 'bind', ...parts: string[]): string {
+    return this.mac(this.keys[0] as Buffer, purpose, parts);
+  }
+
+  /** Constant-time check of a presented value against every key. */
+  verify(presented: string | null, purpose: 'confirm' | 'bind', ...parts: string[]): boolean {
+    if (!presented) return false;
+    const given = Buffer.from(presented);
+    return this.keys.some((key) => {
+      const expected = Buffer.from(this.mac(key, purpose, parts));
+      return expected.length === given.length && timingSafeEqual(expected, given);
+    });
+  }
+
+  private mac(key: Buffer, purpose: string, parts: string[]): string {
+    return createHmac('sha256', key)
+      .update([purpose, ...parts].join('\0'))
+      .digest('base64url');
+  }
 }
 export const refuse = (message: string): HttpAnswer => ({ status: 400, body: { error: message, code: 'BAD_REQUEST' } });
 

@@ -23,6 +23,8 @@
 // credentials checked against the provider before they are stored, disconnect (revoke at the
 // provider where it has a way, then delete), and enable/disable.
 import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { AuditInput, AuditLog } from '../../audit/log.ts';
 import * as client from 'openid-client';
 import { ConnectorError } from '../../../connectors/sdk/errors.ts';
 import type { Connector, EntityLoader } from '../../../connectors/sdk/types.ts';
@@ -34,18 +36,19 @@ import type { StoredCredential } from '../credentials.ts';
 import { grantedScopes, oauthConfiguration } from '../oauth-client.ts';
 import { matchesPattern, stringSettings, type ProviderApps, type ResolvedOAuthApp } from '../provider-apps.ts';
 import type { Tenant, TenantDirectory } from '../../callers/tenants.ts';
+import { forbidden } from '../../callers/scopes.ts';
 import type { TokenManager, TokenRecord } from '../token-manager.ts';
 import { VaultDecryptError, type CredentialVault } from '../vault.ts';
 import {
   bindingCookieName,
   confirmCookieName,
   confirmationPage,
+  CookieSigner,
   newToken,
   readCookie,
   refuse,
   returnUrlAllowed,
   setCookie,
-  stateDigest,
   type HttpAnswer,
 } from './browser.ts';
 import { baseUrlFromGrant, settingsFromGrant } from './grants.ts';
@@ -55,6 +58,9 @@ export type { HttpAnswer } from './browser.ts';
 
 interface ConnectSession {
   tenantId: string;
+  /** Who created the connect link, for the audit entry of its outcome (absent in sessions of older versions). */
+  actor?: string;
+  requestId?: string | null;
   connector: string;
   returnUrl: string | null;
   params: Record<string, string>;
@@ -77,6 +83,14 @@ export interface ConnectFlowDeps {
   tokens: TokenManager;
   directory: TenantDirectory;
   contexts: ConnectorContexts;
+  audit: AuditLog;
+  log: Pick<Logger, 'warn'>;
+}
+
+/** Who asks, for the audit log. */
+export interface Requester {
+  actor: string;
+  requestId: string | null;
 }
 
 export interface DisconnectResult {
@@ -85,8 +99,26 @@ export interface DisconnectResult {
   message: string;
 }
 
+/**
+ * A provider's OAuth `error` as we repeat it: a plain RFC 6749 code (lower-case letters and "_",
+ * at most 64), else `fallback`. The value comes from a redirect or a response body anyone can
+ * shape, and goes into pages, redirects and GraphQL messages.
+ */
+export function oauthErrorCode(value: string | null | undefined, fallback: string): string {
+  return typeof value === 'string' && /^[a-z_]{1,64}$/.test(value) ? value : fallback;
+}
+
 export class ConnectFlow {
-  constructor(private readonly deps: ConnectFlowDeps) {}
+  private readonly cookies: CookieSigner;
+
+  constructor(private readonly deps: ConnectFlowDeps) {
+    this.cookies = new CookieSigner(deps.vault.derivedKeys('connect-cookie/v1'));
+  }
+
+  /** Whether the connect pages are served over https (their cookies then carry the `__Host-` prefix). */
+  private get pagesHttps(): boolean {
+    return this.deps.config.publicUrl?.startsWith('https:') === true;
+  }
 
   // ─── 1. session ─────────────────────────────────────────────────────────────────────────────
 
@@ -94,6 +126,7 @@ export class ConnectFlow {
     tenant: Tenant,
     input: { connector: string; returnUrl?: string | null; params?: Record<string, unknown> | null; reconnect?: string | null },
     publicBase: string,
+    who?: Requester,
   ): Promise<{ url: string; expiresAt: string }> {
     const connector = this.connector(input.connector);
     const mode = connector.manifest.auth.oauth2;
@@ -112,7 +145,14 @@ export class ConnectFlow {
       throw badUserInput("returnUrl is not on this tenant's list of allowed return URLs (connectReturnUrls)", 'returnUrl');
     if (input.reconnect) await this.ownManaged(tenant, input.reconnect, connector.manifest.id);
     const token = newToken();
-    const session: ConnectSession = { tenantId: tenant.id, connector: connector.manifest.id, returnUrl, params, reconnect: input.reconnect ?? null };
+    const session: ConnectSession = {
+      tenantId: tenant.id,
+      connector: connector.manifest.id,
+      returnUrl,
+      params,
+      reconnect: input.reconnect ?? null,
+      ...(who ? { actor: who.actor, requestId: who.requestId } : {}),
+    };
     const ttl = this.deps.config.connectSessionTtlSeconds;
     await this.deps.connections.putSession(`session:${token}`, session, ttl);
     // The link lives on the callback's origin: the cookies set along the way must come back with it.
@@ -131,11 +171,12 @@ export class ConnectFlow {
     if (session.connector !== connectorId) return refuse('this connect link belongs to another connector');
     const connector = this.connector(connectorId);
     const tenant = this.deps.directory.byId(session.tenantId);
+    // The form carries a nonce; the cookie its MAC under the gateway's key, bound to this link.
     const confirm = newToken();
     const action = `/connect/${encodeURIComponent(connectorId)}${requestUrl.search}`;
     const html = confirmationPage(connector.manifest.displayName, tenant?.name ?? session.tenantId, action, confirm);
-    const cookie = setCookie(confirmCookieName(token), confirm, {
-      https: this.deps.config.publicUrl?.startsWith('https:') === true,
+    const cookie = setCookie(confirmCookieName(token), this.cookies.sign('confirm', token, confirm), {
+      https: this.pagesHttps,
       path: `/connect/${encodeURIComponent(connectorId)}`,
       maxAge: this.deps.config.connectSessionTtlSeconds,
       sameSite: 'Strict',
@@ -164,7 +205,7 @@ export class ConnectFlow {
     const token = requestUrl.searchParams.get('session');
     if (!token) return refuse('missing session parameter: open the URL createConnectSession returned');
     const confirm = form.get('confirm');
-    if (!confirm || readCookie(cookieHeader, confirmCookieName(token)) !== confirm) {
+    if (!confirm || !this.cookies.verify(readCookie(cookieHeader, confirmCookieName(token), this.pagesHttps), 'confirm', token, confirm)) {
       return refuse('open the connect link and press Continue on its page to connect');
     }
     return this.start(connectorId, requestUrl, publicBase);
@@ -205,7 +246,7 @@ export class ConnectFlow {
     // browser holds, scoped to the callback path. Without it, an attacker could send a victim the
     // provider's consent page of the attacker's own flow and attach the victim's account to the
     // attacker's tenant.
-    const cookie = setCookie(bindingCookieName(state), stateDigest(state), {
+    const cookie = setCookie(bindingCookieName(state), this.cookies.sign('bind', state), {
       https: redirectUri.startsWith('https:'),
       path: new URL(redirectUri).pathname,
       maxAge: this.deps.config.connectSessionTtlSeconds,
@@ -221,7 +262,11 @@ export class ConnectFlow {
     const state = requestUrl.searchParams.get('state');
     if (!state) return refuse('missing state parameter');
     // Checked before the state is taken, so a foreign browser cannot burn a genuine authorization.
-    if (readCookie(cookieHeader, bindingCookieName(state)) !== stateDigest(state)) {
+    // The pending authorization says whether its cookie was set over https (`__Host-` name only).
+    const peeked = await this.deps.connections.peekSession<PendingAuthorization>(`state:${state}`);
+    if (!peeked) return refuse('unknown, already used or expired state: start the connection again');
+    const binding = readCookie(cookieHeader, bindingCookieName(state), peeked.redirectUri.startsWith('https:'));
+    if (!this.cookies.verify(binding, 'bind', state)) {
       return refuse('this browser did not start this authorization: open the connect link and finish in the same browser');
     }
     const pending = await this.deps.connections.takeSession<PendingAuthorization>(`state:${state}`);
@@ -233,8 +278,7 @@ export class ConnectFlow {
     if (!app) return refuse('the OAuth app for this connector is no longer registered');
     if (app.mode.pkce && !pending.verifier) return refuse('the PKCE verifier of this authorization is missing');
     const providerError = requestUrl.searchParams.get('error');
-    // The provider's error code goes back to the tenant's page only when it is a plain OAuth code.
-    const code = /^[a-z_]{1,64}$/.test(providerError ?? '') ? (providerError as string) : 'access_denied';
+    const code = oauthErrorCode(providerError, 'access_denied');
     if (providerError) return this.finish(pending, state, null, `the provider refused the authorization (${code})`, code);
 
     // The redirect URI as registered, with the query the provider sent back: openid-client checks
@@ -248,7 +292,7 @@ export class ConnectFlow {
         ...(pending.verifier ? { pkceCodeVerifier: pending.verifier } : {}),
       });
     } catch (err) {
-      const code = err instanceof client.ResponseBodyError ? err.error : null;
+      const code = err instanceof client.ResponseBodyError ? oauthErrorCode(err.error, 'invalid_response') : null;
       return refuse(code ? `the provider rejected the authorization code (${code})` : 'the authorization code could not be exchanged with the provider');
     }
     let connections: ManagedConnection[];
@@ -262,13 +306,26 @@ export class ConnectFlow {
     return this.finish(pending, state, connections, null);
   }
 
-  private finish(
+  private async finish(
     pending: PendingAuthorization,
     state: string,
     connections: ManagedConnection[] | null,
     error: string | null,
     errorCode = 'access_denied',
-  ): HttpAnswer {
+  ): Promise<HttpAnswer> {
+    await this.audited({
+      tenantId: pending.tenantId,
+      action: pending.reconnect ? 'connection.reconnected' : 'connection.connected',
+      actor: pending.actor ?? 'unknown',
+      requestId: pending.requestId ?? null,
+      outcome: connections?.length ? 'success' : 'failure',
+      target: connections?.[0]?.id ?? pending.reconnect,
+      detail: {
+        provider: pending.connector,
+        ...(connections && connections.length > 1 ? { connectionIds: connections.map((c) => c.id) } : {}),
+        ...(error ? { error } : {}),
+      },
+    });
     const answer = this.finishAnswer(pending, connections, error, errorCode);
     const clear = setCookie(bindingCookieName(state), '', {
       https: pending.redirectUri.startsWith('https:'),
@@ -305,12 +362,22 @@ export class ConnectFlow {
     if (!mode?.grants.includes('client_credentials')) throw badUserInput(`${connector.manifest.displayName} offers no client-credentials grant`, 'connector');
     const app = this.deps.apps.oauthApp(connectorId);
     if (!app) throw badUserInput(`no OAuth app is registered for ${connector.manifest.displayName} on this gateway`, 'connector');
-    const requested = scopes ?? app.scopes;
+    // The grant acts as the operator's own app, with no account owner consenting: only tenants the
+    // operator allows, and only the scopes it allows them (tenants file: clientCredentials).
+    const allowed = tenant.clientCredentials?.[connectorId];
+    if (!allowed)
+      throw forbidden(
+        `this tenant may not connect ${connector.manifest.displayName} with the gateway's client-credentials app (the operator allows it per tenant: clientCredentials.${connectorId} in the tenants file)`,
+      );
+    const requested = scopes ?? allowed.scopes;
+    const extra = requested.filter((s) => !allowed.scopes.includes(s));
+    if (extra.length)
+      throw forbidden(`scopes not allowed for this tenant's client-credentials connections: ${extra.join(', ')} (allowed: ${allowed.scopes.join(', ')})`);
     let tokens: client.TokenEndpointResponse;
     try {
       tokens = await client.clientCredentialsGrant(this.oauthConfig(app), requested.length ? { scope: requested.join(app.mode.scopeSeparator) } : {});
     } catch (err) {
-      const code = err instanceof client.ResponseBodyError ? err.error : null;
+      const code = err instanceof client.ResponseBodyError ? oauthErrorCode(err.error, 'invalid_response') : null;
       if (code) throw badUserInput(`the provider refused the client-credentials grant (${code})`, 'scopes');
       throw new ConnectorError('UPSTREAM_UNAVAILABLE', `${connector.manifest.displayName}'s token endpoint could not be reached`);
     }
@@ -374,7 +441,16 @@ export class ConnectFlow {
       let revoked = false;
       let message = 'credentials deleted';
       try {
-        const stored = await this.deps.vault.get<StoredCredential>(tenant.id, connectionId).catch(() => null);
+        let stored: StoredCredential | null = null;
+        try {
+          stored = await this.deps.vault.get<StoredCredential>(tenant.id, connectionId);
+        } catch (err) {
+          if (!(err instanceof VaultDecryptError)) throw err;
+          // Without the tokens nothing can be revoked: the grant stays live at the provider.
+          this.deps.log.warn({ tenantId: tenant.id, connectionId, provider: connection.provider }, 'disconnect: credentials undecryptable, grant not revoked');
+          message =
+            "the stored credentials could not be decrypted, so access was NOT revoked at the provider: revoke the app in the provider's settings; the connection was deleted";
+        }
         if (stored?.kind === 'oauth2') {
           const outcome = await this.revoke(connection, stored);
           revoked = outcome === 'revoked';
@@ -382,7 +458,7 @@ export class ConnectFlow {
             outcome === 'revoked'
               ? 'access revoked at the provider and credentials deleted'
               : outcome === 'shared'
-                ? 'other connections use this provider account, so access was not revoked there; credentials deleted'
+                ? 'other connections of this tenant use this provider account, so access was not revoked there; credentials deleted'
                 : 'the provider offers no revocation here; credentials deleted';
         }
       } catch {
@@ -568,22 +644,38 @@ export class ConnectFlow {
     // neither a refresh of the previous credential nor a disconnect can interleave with the write;
     // a reconnect whose connection was disconnected meanwhile becomes a new connection.
     const id = reconnect ?? this.newConnectionId(connectorId);
+    let replaced: { connection: ManagedConnection; stored: TokenRecord } | null = null;
     const connection = await this.deps.tokens.exclusive(tenantId, id, async () => {
       const found = reconnect ? await this.deps.connections.get(reconnect) : null;
       // Ownership was checked when the session was made; ids never move between tenants, but a
       // reconnect only ever replaces a connection of the same tenant and provider.
       const previous = found && found.tenantId === tenantId && found.provider === connectorId ? found : null;
       if (reconnect && !previous) return null;
+      const old = previous ? await this.deps.vault.get<StoredCredential>(tenantId, id).catch(() => null) : null;
+      if (previous && old?.kind === 'oauth2' && old.refreshToken && old.refreshToken !== record.refreshToken) replaced = { connection: previous, stored: old };
       const next = build(id, previous);
       await this.deps.vault.put(tenantId, id, record);
       await this.deps.connections.put(next);
       return next;
     });
+    // A reconnect leaves the old grant's refresh token valid at the provider unless it is revoked.
+    // Only token-level revocation: deauthorizing the account would cut off the grant just stored.
+    const old = replaced as { connection: ManagedConnection; stored: TokenRecord } | null;
+    if (old && (app.mode.revocation.type === 'rfc7009' || app.mode.revocation.type === 'token-in-path')) {
+      await this.revoke(old.connection, { ...old.stored, accessToken: '' }).catch((err: unknown) =>
+        this.deps.log.warn({ tenantId, connectionId: id, err: String(err) }, 'reconnect: the previous refresh token could not be revoked'),
+      );
+    }
     if (connection) {
       await this.announce(connection, 'ACTIVE', reconnect ? 'reconnected' : 'connected');
       return connection;
     }
     return this.storeOAuth(tenantId, connectorId, app, tokens, params, null, auth, requestedScopes);
+  }
+
+  /** Records an audit entry; the audit store failing must not undo what already happened. */
+  private async audited(entry: AuditInput): Promise<void> {
+    await this.deps.audit.record(entry).catch((err: unknown) => this.deps.log.warn({ err: String(err) }, 'audit log unavailable'));
   }
 
   private async announce(c: ManagedConnection, status: StatusEvent['status'], reason: string): Promise<void> {

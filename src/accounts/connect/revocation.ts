@@ -5,8 +5,13 @@ import type { ConnectionStore, ManagedConnection } from '../connections.ts';
 import type { ResolvedOAuthApp } from '../provider-apps.ts';
 import type { TokenRecord } from '../token-manager.ts';
 
-/** 'shared': another connection uses the same provider account, so access stays (deauthorizing would cut it off too). */
-export type RevocationOutcome = 'revoked' | 'unsupported' | 'shared';
+/**
+ * 'shared': another connection of the same tenant uses the same provider account, so access stays
+ * (deauthorizing would cut it off too). 'kept': the same, but the other connection is not this
+ * tenant's — the caller must answer exactly as for 'unsupported', so nobody learns that another
+ * tenant connected the account.
+ */
+export type RevocationOutcome = 'revoked' | 'unsupported' | 'shared' | 'kept';
 
 export interface RevocationRequest {
   app: ResolvedOAuthApp;
@@ -53,7 +58,9 @@ export async function revokeAtProvider(r: RevocationRequest): Promise<Revocation
       if (typeof account !== 'string') return 'unsupported';
       // Deauthorizing unlinks the whole account from the app: not while another connection uses it.
       const sharing = await r.connections.bySetting(connection.provider, revocation.accountSetting, account);
-      if (sharing.some((c) => c.id !== connection.id)) return 'shared';
+      const others = sharing.filter((c) => c.id !== connection.id);
+      if (others.some((c) => c.tenantId === connection.tenantId)) return 'shared';
+      if (others.length) return 'kept';
       const res = await fetch(revocationUrl, {
         method: 'POST',
         headers: { authorization: `Bearer ${app.clientSecret}`, 'content-type': 'application/x-www-form-urlencoded' },
