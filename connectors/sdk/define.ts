@@ -25,8 +25,6 @@ export function validateManifest(connector: Connector): string[] {
     problems.push(
       'manifest.rateLimits.dailyAllocation: a header-fed daily allocation is not enforced by the shared budget yet; declare the day as a window ({ requests, windowMs: 86_400_000 }) until it is',
     );
-  if (m.rateLimits.costBucket)
-    problems.push('manifest.rateLimits.costBucket: query-cost buckets are not enforced by the shared budget yet; declare request windows until they are');
   const source = m.events?.source;
   if (source === undefined && connector.webhooks) problems.push('manifest.events is missing but the connector has webhooks: declare { source: "webhooks" }');
   if (source !== undefined && source !== 'polling' && !connector.webhooks)

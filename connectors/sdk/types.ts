@@ -11,6 +11,7 @@ export type {
   AuthModes,
   BasicMode,
   ConnectorManifest,
+  CostBucketLimits,
   EventSource,
   OAuth2Mode,
   RateLimits,
@@ -54,6 +55,34 @@ export interface UpstreamRequest {
    * says so here.
    */
   idempotent?: boolean;
+  /**
+   * Providers that charge by query cost (manifest.rateLimits.costBucket): the points this request
+   * asks for, and how to read what the answer reports. The shared budget debits `requested` before
+   * sending, corrects by the report, and when the report says the provider throttled the request,
+   * waits for the bucket to refill and sends it again (the connector sees the throttled answer only
+   * when no refill fits before the request deadline).
+   */
+  cost?: RequestCost;
+}
+
+export interface RequestCost {
+  /** Points the provider will charge at most (its requested/planned cost). */
+  requested: number;
+  /** What the answer reports; null when it reports nothing (error pages, bodies without cost). */
+  report(response: UpstreamResponse): CostReport | null;
+}
+
+/** The cost bucket as one answer reports it (Shopify: `extensions.cost`). */
+export interface CostReport {
+  /** Points actually charged; null when the provider did not run the request (throttled). */
+  actual: number | null;
+  /** Points left in the bucket after this request, by the provider's count. */
+  available?: number | null;
+  /** The bucket's size and refill rate for this account (plans differ), when reported. */
+  capacity?: number | null;
+  restorePerSecond?: number | null;
+  /** The provider refused the request for lack of points. */
+  throttled: boolean;
 }
 
 export interface UpstreamResponse {

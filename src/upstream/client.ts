@@ -15,6 +15,7 @@ import { ConnectorError, parseRetryAfter } from '../../connectors/sdk/errors.ts'
 import type { ConnectionInfo, ConnectorManifest, QueryValue, UpstreamFetch, UpstreamRequest, UpstreamResponse } from '../../connectors/sdk/types.ts';
 import { DEFAULT_LIMITS } from '../config.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { sendWithinCost } from './cost-bucket.ts';
 import { LocalConcurrency, localBudgets, type BudgetFactory, type ConnectionBudget } from './rate-budget.ts';
 
 export interface UpstreamOptions {
@@ -216,7 +217,10 @@ export class UpstreamClient {
       return await policy.execute(async () => {
         const release = await budget.acquire(scope.signal, scope.deadline);
         try {
-          return await breaker.execute(() => this.attempt(scope, request, method));
+          const once = () => breaker.execute(() => this.attempt(scope, request, method));
+          // A costed request (manifest.rateLimits.costBucket) is planned, corrected and re-sent when throttled within the bucket.
+          const bucket = budget.costBucket;
+          return await (request.cost && bucket ? sendWithinCost(bucket, request.cost, scope.signal, scope.deadline, once) : once());
         } finally {
           release();
         }

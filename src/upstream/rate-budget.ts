@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import { ConnectorError } from '../../connectors/sdk/errors.ts';
 import type { RateLimits } from '../../connectors/sdk/types.ts';
 import { withDeadline } from '../util/bounded.ts';
+import { LocalCostBucket, SharedCostBucket, type CostBucket } from './cost-bucket.ts';
 
 /** What one window needs to give: wait for one request's worth of allowance. */
 export interface Budget {
@@ -18,6 +19,8 @@ export type Release = () => void;
 /** What the upstream layer needs from a connection's budget: a turn within every limit. */
 export interface ConnectionBudget {
   acquire(signal: AbortSignal, deadline: number): Promise<Release>;
+  /** The query-cost bucket (manifest.rateLimits.costBucket) that costed requests are sent within (cost-bucket.ts). */
+  readonly costBucket?: CostBucket | null;
 }
 
 /** How the budget of each connection is built (shared on Redis, or per process). */
@@ -28,6 +31,7 @@ export class WindowsAndConcurrency implements ConnectionBudget {
   constructor(
     private readonly windows: readonly Budget[],
     private readonly concurrency: ConcurrencyLimit | null,
+    readonly costBucket: CostBucket | null = null,
   ) {}
 
   async acquire(signal: AbortSignal, deadline: number): Promise<Release> {
@@ -44,6 +48,7 @@ export const localBudgets: BudgetFactory = (_key, limits) =>
   new WindowsAndConcurrency(
     limits.windows.map((w) => new RateBudget(w.requests, w.windowMs)),
     limits.concurrency ? new LocalConcurrency(limits.concurrency) : null,
+    limits.costBucket ? new LocalCostBucket(limits.costBucket) : null,
   );
 
 /** Budgets shared by every replica through Redis, each falling back to a local one while Redis is away. */
@@ -55,6 +60,7 @@ export function sharedBudgets(redis: Redis, keyPrefix: string, timeoutMs: number
         (w, i) => new SharedRateBudget(redis, `${keyPrefix}:rate:${key}${i === 0 ? '' : `:${w.windowMs}`}`, w.requests, w.windowMs, timeoutMs),
       ),
       limits.concurrency ? new SharedConcurrency(redis, `${keyPrefix}:inflight:${key}`, limits.concurrency, timeoutMs) : null,
+      limits.costBucket ? new SharedCostBucket(redis, `${keyPrefix}:cost:${key}`, limits.costBucket, timeoutMs) : null,
     );
 }
 
