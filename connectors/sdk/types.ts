@@ -223,8 +223,37 @@ export interface ChangeEvent {
   account?: string | null;
 }
 
+/** A record a privacy request names: its entity and remote id in the connection. */
+export interface PersonRecord {
+  entity: EntityType;
+  remoteId: string;
+}
+
+/**
+ * A privacy request a verified delivery carries (Shopify's mandatory compliance topics): the
+ * gateway acts on it for the connection's tenant (src/events/compliance.ts), never queued as a change.
+ * - `redact-person`: forget one person: the named records and anything cached or logged for them;
+ * - `redact-account`: forget everything cached or logged for the connection (the shop uninstalled);
+ * - `data-request`: a person asked for their data: recorded for the tenant to answer.
+ */
+export type ComplianceEvent = (
+  | { kind: 'redact-person'; records: PersonRecord[]; email: string | null }
+  | { kind: 'redact-account' }
+  | { kind: 'data-request'; records: PersonRecord[]; email: string | null; providerRequestId: string | null }
+) & {
+  /** The provider's id of this delivery (stable across its retries). */
+  requestId: string;
+  /** The provider account it concerns (as ChangeEvent.account): app-level URLs are routed by it. */
+  account?: string | null;
+};
+
 export interface ConnectorWebhooks {
   verify(input: WebhookVerifyInput): Result<void>;
+  /**
+   * The privacy requests in a verified delivery (none for ordinary changes). The webhook route acts
+   * on them before answering, so a failure is answered 503 and the provider delivers again.
+   */
+  compliance?(rawBody: Buffer, headers: Record<string, string | undefined>): Result<ComplianceEvent[]>;
   /**
    * The verified body as changes. `headers` (lower-cased names) carry what some providers put
    * outside the body: Shopify and WooCommerce send topic, event id and shop there. The gateway

@@ -23,6 +23,8 @@ export interface ChangeLog {
   headCursor(): Promise<string>;
   /** Live changes from now on, from every replica. Returns the unsubscribe function. */
   listen(listener: ChangeListener): () => void;
+  /** Deletes the retained changes `match` selects (privacy redaction); resolves with how many. */
+  remove(match: (change: PublishedChange) => boolean): Promise<number>;
   /** Begins following the log (Redis: the shared tail reader). */
   start(): void;
   close(): Promise<void>;
@@ -119,6 +121,21 @@ export class RedisChangeLog implements ChangeLog {
     return last[0]?.[0] ?? '0-0';
   }
 
+  async remove(match: (change: PublishedChange) => boolean): Promise<number> {
+    let removed = 0;
+    let from = '-';
+    for (;;) {
+      const entries = (await this.writer.xrange(this.key, from, '+', 'COUNT', 500)) as Array<[string, string[]]>;
+      const ids = entries.filter((e) => {
+        const change = parseEntry(e);
+        return change !== null && match(change);
+      });
+      if (ids.length) removed += await this.writer.xdel(this.key, ...ids.map(([id]) => id));
+      if (entries.length < 500) return removed;
+      from = `(${(entries[entries.length - 1] as [string, string[]])[0]}`;
+    }
+  }
+
   /** Starts tailing at once, so a change appended after start() is never missed by listeners. */
   start(): void {
     this.tail ??= this.tailLoop();
@@ -209,6 +226,12 @@ export class MemoryChangeLog implements ChangeLog {
 
   async trimmedThrough(): Promise<string | null> {
     return this.trimmed;
+  }
+
+  async remove(match: (change: PublishedChange) => boolean): Promise<number> {
+    const before = this.entries.length;
+    this.entries = this.entries.filter((e) => !match(e));
+    return before - this.entries.length;
   }
 
   async headCursor(): Promise<string> {

@@ -15,6 +15,7 @@ import type { GatewayConfig } from '../config.ts';
 import type { ConnectorContexts } from '../upstream/connector-context.ts';
 import { bounded } from '../util/bounded.ts';
 import { RedisChangeLog, MemoryChangeLog, type ChangeLog } from './change-log.ts';
+import { MemoryDataRequests, RedisDataRequests, type ComplianceDeps } from './compliance.ts';
 import type { QueuedChange } from './model.ts';
 import { BullChangeQueue, MemoryChangeQueue, PermanentFailure, type ChangeQueue } from './queue.ts';
 import { MemoryDeadLetterStore, MemoryVersionStore, RedisDeadLetterStore, RedisVersionStore, type DeadLetterStore, type VersionStore } from './stores.ts';
@@ -35,6 +36,8 @@ export class EventPipeline {
   readonly queue: ChangeQueue;
   readonly log: ChangeLog;
   readonly deadLetters: DeadLetterStore;
+  /** Privacy requests from providers (compliance.ts): what they purge, where data requests are kept. */
+  readonly compliance: ComplianceDeps;
   private readonly versions: VersionStore;
   private readonly redis: Redis | null;
   private readonly refetchers = new Map<string, DataLoader<string, EntityModel | ConnectorError>>();
@@ -50,12 +53,14 @@ export class EventPipeline {
       this.log = new RedisChangeLog(config.redisUrl, prefix, config.events.retainedChanges, onError, config.events.dedupeTtlSeconds);
       this.versions = new RedisVersionStore(this.redis, prefix, config.events.dedupeTtlSeconds);
       this.deadLetters = new RedisDeadLetterStore(this.redis, prefix);
+      this.compliance = { cache: services.cache, changeLog: this.log, dataRequests: new RedisDataRequests(this.redis, `${config.keyPrefix}:compliance`) };
     } else {
       this.redis = null;
       this.queue = new MemoryChangeQueue(settings(config.events));
       this.log = new MemoryChangeLog(config.events.retainedChanges);
       this.versions = new MemoryVersionStore();
       this.deadLetters = new MemoryDeadLetterStore();
+      this.compliance = { cache: services.cache, changeLog: this.log, dataRequests: new MemoryDataRequests() };
     }
   }
 
