@@ -294,7 +294,36 @@ export interface GrantedConnection {
   label?: string;
 }
 
+/** The callback of an authorization-code grant, as the provider sent it, for the connector to check. */
+export interface CallbackCheckInput {
+  /** The callback's query (code, state and whatever else the provider adds and signs). */
+  query: URLSearchParams;
+  /** The operator's OAuth app secret (the key of callback signatures). */
+  clientSecret: string;
+  /** The tenant's connect parameters this authorization started with (Shopify: `shop`). */
+  params: Readonly<Record<string, string>>;
+  now: number;
+}
+
+/** What a tenant supplies to connect with a stored secret (API key, Basic), for the connector to check. */
+export interface ConnectionParamsInput {
+  settings: Readonly<Record<string, unknown>>;
+  /** Production refuses what tests and the demo allow (a loopback store over plain HTTP). */
+  production: boolean;
+}
+
 export interface ConnectorAuthHooks {
+  /**
+   * Checks the callback before the code is redeemed (Shopify: the `hmac` query signature, the shop
+   * domain and the timestamp). A failure refuses the callback (400) and nothing is stored.
+   */
+  verifyCallback?(input: CallbackCheckInput): Result<void>;
+  /**
+   * Checks the connection parameters of a secret-based connection before anything is sent or
+   * stored, and answers the connection's base URL when the tenant chooses it (WooCommerce: the
+   * store URL, checked against internal addresses). null: the operator's or the manifest's.
+   */
+  connectionTarget?(input: ConnectionParamsInput): Promise<Result<{ baseUrl: string | null }>>;
   /**
    * Runs after the token exchange, with a context carrying the new token. Answers the connections
    * to create: one per provider account the grant reaches (Xero: one per organisation listed by

@@ -22,7 +22,7 @@ import {
   type ShopifyOrder,
   type ShopifyPageInfo,
 } from './mappers.ts';
-import { SHOP_DOMAIN_PATTERN } from './oauth-hmac.ts';
+import { SHOP_DOMAIN_PATTERN, verifyShopifyCallback } from './oauth-hmac.ts';
 import {
   CUSTOMERS_BY_IDS,
   CUSTOMERS_LIST,
@@ -298,4 +298,5 @@ export const shopify = defineConnector({
   },
   loaders: { Contact: contacts, Order: orders },
   webhooks: shopifyWebhooks,
+  auth: { verifyCallback: verifyShopifyCallback },
 });
