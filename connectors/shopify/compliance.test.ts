@@ -11,7 +11,7 @@ import { createGateway, type Gateway } from '../../src/server.ts';
 import { graphql, REDIS_URL, RUN_PREFIX } from '../../test/helpers.ts';
 import { startEmulator, type ShopifyEmulatorHandle } from './emulator/index.ts';
 import { H, shopifyWebhookHmac } from './webhooks.ts';
-import { APP_SECRET, TEST_TOKEN } from './test-support.ts';
+import { APP_SECRET, shopTenant, TEST_TOKEN } from './test-support.ts';
 
 const CONTACT = 'query ($id: ID!) { contact(id: $id) { id emails { address } } }';
 
@@ -23,22 +23,7 @@ describe('Shopify compliance webhooks through the gateway', () => {
 
   beforeAll(async () => {
     shop = await startEmulator({ credentials: [TEST_TOKEN], seed: 21, scale: { contacts: 6, orders: 12 } });
-    const tenants = [
-      {
-        id: 'acme',
-        apiKeys: [{ id: 'k1', sha256: hashApiKey(key) }],
-        connections: [
-          {
-            id: 'acme-shopify',
-            provider: 'shopify',
-            baseUrl: shop.url,
-            credentials: { type: 'static' as const, token: TEST_TOKEN },
-            webhookSecret: { type: 'static' as const, token: APP_SECRET },
-            settings: { shop: shop.shop },
-          },
-        ],
-      },
-    ] as TenantConfig[];
+    const tenants = [shopTenant('acme', hashApiKey(key), 'acme-shopify', shop)] as TenantConfig[];
     gateway = await createGateway(
       defaultGatewayConfig(tenants, { mode: 'test', redisUrl: REDIS_URL, keyPrefix: `${RUN_PREFIX}:shopify-gdpr:${randomUUID().slice(0, 6)}` }),
     );

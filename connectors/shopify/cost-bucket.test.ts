@@ -9,7 +9,7 @@ import { createGateway, type Gateway } from '../../src/server.ts';
 import { graphql, REDIS_URL, RUN_PREFIX } from '../../test/helpers.ts';
 import { startEmulator, type ShopifyEmulatorHandle } from './emulator/index.ts';
 import { ORDER_COST } from './queries.ts';
-import { APP_SECRET, TEST_TOKEN } from './test-support.ts';
+import { APP_SECRET, shopTenant, TEST_TOKEN } from './test-support.ts';
 
 const PAGE = 20;
 const BURST_PER_REPLICA = 4;
@@ -27,22 +27,7 @@ describe('Shopify query cost through the shared budget', () => {
       scale: { contacts: 20, orders: 60 },
       bucket: { maximumAvailable: 1000, restoreRate: 500 },
     });
-    const tenants = [
-      {
-        id: 'acme',
-        apiKeys: [{ id: 'k1', sha256: hashApiKey(key) }],
-        connections: [
-          {
-            id: 'acme-shopify',
-            provider: 'shopify',
-            baseUrl: shop.url,
-            credentials: { type: 'static' as const, token: TEST_TOKEN },
-            webhookSecret: { type: 'static' as const, token: APP_SECRET },
-            settings: { shop: shop.shop },
-          },
-        ],
-      },
-    ] as TenantConfig[];
+    const tenants = [shopTenant('acme', hashApiKey(key), 'acme-shopify', shop)] as TenantConfig[];
     // Two replicas sharing one Redis key prefix (one deployment).
     const prefix = `${RUN_PREFIX}:shopify-cost:${randomUUID().slice(0, 6)}`;
     for (let i = 0; i < 2; i++) {

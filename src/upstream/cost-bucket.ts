@@ -157,17 +157,25 @@ if ARGV[4] ~= '' then avail = math.min(avail, math.max(0, tonumber(ARGV[4]))) en
 store()
 return { 0, tostring(avail), tostring(cap), tostring(rate) }`;
 
+/** Longest wait for Redis before the local bucket decides. */
+const MIN_SHARED_TIMEOUT_MS = 2_000;
+
 /** One connection's bucket shared by every replica (a Redis hash on Redis's clock); the local bucket serves while Redis does not answer. */
 export class SharedCostBucket implements CostBucket {
   private readonly local: LocalCostBucket;
+
+  private readonly timeoutMs: number;
 
   constructor(
     private readonly redis: Redis,
     private readonly key: string,
     private readonly limits: CostBucketLimits,
-    private readonly timeoutMs = 250,
+    timeoutMs = 250,
   ) {
     this.local = new LocalCostBucket(limits);
+    // A local decision while Redis is merely slow lets replicas spend the same points (a THROTTLED
+    // answer and a re-send); the request waits for points anyway, so a slow answer is worth waiting for.
+    this.timeoutMs = Math.max(timeoutMs, MIN_SHARED_TIMEOUT_MS);
   }
 
   async take(cost: number, signal: AbortSignal, deadline: number): Promise<void> {
