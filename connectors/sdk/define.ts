@@ -21,8 +21,6 @@ export function validateManifest(connector: Connector): string[] {
     if (!m.entities.includes(e as (typeof ENTITY_TYPES)[number])) problems.push(`loaders.${e} exists but manifest.entities does not list it`);
   }
   // Declared budgets the shared budget cannot enforce yet are refused rather than silently ignored.
-  if (m.rateLimits.costBucket)
-    problems.push('manifest.rateLimits.costBucket: query-cost buckets are not enforced by the shared budget yet; declare request windows until they are');
   const source = m.events?.source;
   if (source === undefined && connector.webhooks) problems.push('manifest.events is missing but the connector has webhooks: declare { source: "webhooks" }');
   if (source !== undefined && source !== 'polling' && !connector.webhooks)

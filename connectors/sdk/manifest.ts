@@ -138,7 +138,12 @@ const rateLimitsSchema = z.object({
       share: z.number().gt(0).max(1).optional(),
     })
     .optional(),
-  /** A query-cost bucket (Shopify GraphQL: capacity in points, restored per second). Not enforced yet: defineConnector refuses it. */
+  /**
+   * A query-cost leaky bucket (Shopify GraphQL: capacity in points, restored per second), shared by
+   * every replica (src/upstream/cost-bucket.ts). Requests declare their requested cost
+   * (UpstreamRequest.cost) and how to read the cost each answer reports; the reported bucket
+   * (size, refill rate, level) corrects the declared one, so plans with larger buckets are followed.
+   */
   costBucket: z.object({ capacity: z.number().int().positive(), restorePerSecond: z.number().positive() }).optional(),
   notes: z.string().optional(),
 });
@@ -218,4 +223,5 @@ export type TokenPlacement = NonNullable<AuthModes['tokenPlacement']>;
 export type Revocation = OAuth2Mode['revocation'];
 export type RateLimits = ConnectorManifest['rateLimits'];
 export type RateWindow = RateLimits['windows'][number];
+export type CostBucketLimits = NonNullable<RateLimits['costBucket']>;
 export type EventSource = NonNullable<ConnectorManifest['events']>['source'];

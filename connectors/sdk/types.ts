@@ -11,6 +11,7 @@ export type {
   AuthModes,
   BasicMode,
   ConnectorManifest,
+  CostBucketLimits,
   EventSource,
   OAuth2Mode,
   RateLimits,
@@ -56,6 +57,34 @@ export interface UpstreamRequest {
    * says so here.
    */
   idempotent?: boolean;
+  /**
+   * Providers that charge by query cost (manifest.rateLimits.costBucket): the points this request
+   * asks for, and how to read what the answer reports. The shared budget debits `requested` before
+   * sending, corrects by the report, and when the report says the provider throttled the request,
+   * waits for the bucket to refill and sends it again (the connector sees the throttled answer only
+   * when no refill fits before the request deadline).
+   */
+  cost?: RequestCost;
+}
+
+export interface RequestCost {
+  /** Points the provider will charge at most (its requested/planned cost). */
+  requested: number;
+  /** What the answer reports; null when it reports nothing (error pages, bodies without cost). */
+  report(response: UpstreamResponse): CostReport | null;
+}
+
+/** The cost bucket as one answer reports it (Shopify: `extensions.cost`). */
+export interface CostReport {
+  /** Points actually charged; null when the provider did not run the request (throttled). */
+  actual: number | null;
+  /** Points left in the bucket after this request, by the provider's count. */
+  available?: number | null;
+  /** The bucket's size and refill rate for this account (plans differ), when reported. */
+  capacity?: number | null;
+  restorePerSecond?: number | null;
+  /** The provider refused the request for lack of points. */
+  throttled: boolean;
 }
 
 export interface UpstreamResponse {
@@ -204,8 +233,37 @@ export interface ChangeEvent {
   account?: string | null;
 }
 
+/** A record a privacy request names: its entity and remote id in the connection. */
+export interface PersonRecord {
+  entity: EntityType;
+  remoteId: string;
+}
+
+/**
+ * A privacy request a verified delivery carries (Shopify's mandatory compliance topics): the
+ * gateway acts on it for the connection's tenant (src/events/compliance.ts), never queued as a change.
+ * - `redact-person`: forget one person: the named records and anything cached or logged for them;
+ * - `redact-account`: forget everything cached or logged for the connection (the shop uninstalled);
+ * - `data-request`: a person asked for their data: recorded for the tenant to answer.
+ */
+export type ComplianceEvent = (
+  | { kind: 'redact-person'; records: PersonRecord[]; email: string | null }
+  | { kind: 'redact-account' }
+  | { kind: 'data-request'; records: PersonRecord[]; email: string | null; providerRequestId: string | null }
+) & {
+  /** The provider's id of this delivery (stable across its retries). */
+  requestId: string;
+  /** The provider account it concerns (as ChangeEvent.account): app-level URLs are routed by it. */
+  account?: string | null;
+};
+
 export interface ConnectorWebhooks {
   verify(input: WebhookVerifyInput): Result<void>;
+  /**
+   * The privacy requests in a verified delivery (none for ordinary changes). The webhook route acts
+   * on them before answering, so a failure is answered 503 and the provider delivers again.
+   */
+  compliance?(rawBody: Buffer, headers: Record<string, string | undefined>): Result<ComplianceEvent[]>;
   /**
    * The verified body as changes. `headers` (lower-cased names) carry what some providers put
    * outside the body: Shopify and WooCommerce send topic, event id and shop there. The gateway
@@ -266,7 +324,36 @@ export interface GrantedConnection {
   label?: string;
 }
 
+/** The callback of an authorization-code grant, as the provider sent it, for the connector to check. */
+export interface CallbackCheckInput {
+  /** The callback's query (code, state and whatever else the provider adds and signs). */
+  query: URLSearchParams;
+  /** The operator's OAuth app secret (the key of callback signatures). */
+  clientSecret: string;
+  /** The tenant's connect parameters this authorization started with (Shopify: `shop`). */
+  params: Readonly<Record<string, string>>;
+  now: number;
+}
+
+/** What a tenant supplies to connect with a stored secret (API key, Basic), for the connector to check. */
+export interface ConnectionParamsInput {
+  settings: Readonly<Record<string, unknown>>;
+  /** Production refuses what tests and the demo allow (a loopback store over plain HTTP). */
+  production: boolean;
+}
+
 export interface ConnectorAuthHooks {
+  /**
+   * Checks the callback before the code is redeemed (Shopify: the `hmac` query signature, the shop
+   * domain and the timestamp). A failure refuses the callback (400) and nothing is stored.
+   */
+  verifyCallback?(input: CallbackCheckInput): Result<void>;
+  /**
+   * Checks the connection parameters of a secret-based connection before anything is sent or
+   * stored, and answers the connection's base URL when the tenant chooses it (WooCommerce: the
+   * store URL, checked against internal addresses). null: the operator's or the manifest's.
+   */
+  connectionTarget?(input: ConnectionParamsInput): Promise<Result<{ baseUrl: string | null }>>;
   /**
    * Runs after the token exchange, with a context carrying the new token. Answers the connections
    * to create: one per provider account the grant reaches (Xero: one per organisation listed by

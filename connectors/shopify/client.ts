@@ -1,18 +1,16 @@
 // Talking to the GraphQL Admin API through ctx.fetch: the `X-Shopify-Access-Token` header (Shopify
 // does not take a Bearer token), Shopify's answers mapped to ConnectorError, and the cost-based
-// leaky bucket. Every answer carries extensions.cost.throttleStatus; the client remembers the last
-// one per connection and, before a call whose requested cost the bucket cannot hold yet, waits for
-// it to refill (restoreRate points per second) instead of being THROTTLED. When Shopify still
-// answers THROTTLED (another client of the same app and shop spent the points), the wait is
-// computed the same way, and a wait longer than the request can afford becomes
-// UPSTREAM_RATE_LIMITED with retryAfterMs. This bucket lives in this process; contract v2 moves it
-// into the gateway's shared budget (README, "Contract v2 needs").
+// leaky bucket. The bucket itself is the gateway's shared budget (manifest.rateLimits.costBucket):
+// every query declares its requested cost and how to read extensions.cost.throttleStatus from the
+// answer (costReport), and the budget waits for the refill before sending and after a THROTTLED
+// answer, across every replica. The client only remembers the last reported level per connection
+// to size list pages (pageThatFits) so that a page goes out without a long wait.
 import { ConnectorError, codeForStatus, parseRetryAfter } from '../sdk/errors.ts';
-import type { ConnectorContext, UpstreamResponse } from '../sdk/types.ts';
+import type { ConnectorContext, CostReport, UpstreamResponse } from '../sdk/types.ts';
 import { GRAPHQL_PATH, MAX_QUERY_COST } from './queries.ts';
 
 export const ACCESS_TOKEN_HEADER = 'x-shopify-access-token';
-/** Longest the client waits for the bucket inside one request; longer becomes UPSTREAM_RATE_LIMITED. */
+/** Longest wait for the bucket a list page accepts before pageThatFits asks for a smaller page. */
 export const MAX_THROTTLE_WAIT_MS = 2_000;
 
 export interface ThrottleStatus {
@@ -74,21 +72,6 @@ export function forgetBuckets(): void {
   buckets.clear();
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 const maskToken = (text: string, token: string) => (token.length >= 8 ? text.split(token).join(`${token.slice(0, 6)}****`) : text);
 
 function rateLimited(message: string, retryAfterMs: number): ConnectorError {
@@ -115,39 +98,45 @@ function readCost(body: Record<string, unknown>): QueryCost | null {
   return cost;
 }
 
+/** The cost an answer reports, for the gateway's shared cost bucket (manifest.rateLimits.costBucket). */
+export function costReport(response: UpstreamResponse): CostReport | null {
+  const body = response.body;
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return null;
+  const cost = readCost(body as Record<string, unknown>);
+  if (!cost) return null;
+  const t = cost.throttleStatus;
+  return {
+    actual: typeof cost.actualQueryCost === 'number' ? cost.actualQueryCost : null,
+    available: t.currentlyAvailable,
+    capacity: typeof t.maximumAvailable === 'number' ? t.maximumAvailable : null,
+    restorePerSecond: t.restoreRate,
+    throttled: isThrottled(body as Record<string, unknown>),
+  };
+}
+
+const errorsOf = (body: Record<string, unknown>): GraphqlError[] => (Array.isArray(body['errors']) ? (body['errors'] as GraphqlError[]) : []);
+const isThrottled = (body: Record<string, unknown>) => errorsOf(body).some((e) => e.extensions?.code === 'THROTTLED');
+
 /**
- * One GraphQL query; resolves with `data` or throws ConnectorError. Waits for the bucket before
- * sending (planned from the last report) and once after a THROTTLED answer, each within
- * MAX_THROTTLE_WAIT_MS.
+ * One GraphQL query; resolves with `data` or throws ConnectorError. The request carries its
+ * requested cost: the gateway's shared budget waits for the bucket before sending it and, when
+ * Shopify still answers THROTTLED, waits for the refill and sends it again. A THROTTLED answer
+ * that reaches here is one the budget gave up on: UPSTREAM_RATE_LIMITED with the refill time.
  */
 export async function shopifyGraphql<T>(ctx: ConnectorContext, q: ShopifyQuery): Promise<T> {
   if (q.cost > MAX_QUERY_COST)
     throw new ConnectorError('MAPPING_FAILED', `${q.operation} would cost ${q.cost} points; Shopify refuses more than ${MAX_QUERY_COST}`, { retryable: false });
-  const connectionId = ctx.connection.id;
-  const planned = estimatedAvailable(connectionId);
-  const restore = buckets.get(connectionId)?.restoreRate ?? 0;
-  if (planned !== null) {
-    const wait = refillWaitMs(q.cost, planned, restore);
-    if (wait > MAX_THROTTLE_WAIT_MS) throw rateLimited(`Shopify's cost bucket holds ~${Math.floor(planned)} points; ${q.operation} needs ${q.cost}`, wait);
-    if (wait > 0) await sleep(wait, ctx.signal);
+  const { body, cost } = await send(ctx, q);
+  const errors = errorsOf(body);
+  if (isThrottled(body)) {
+    const t = cost?.throttleStatus;
+    const wait = t ? refillWaitMs(cost.requestedQueryCost, t.currentlyAvailable, t.restoreRate) : MAX_THROTTLE_WAIT_MS;
+    throw rateLimited(
+      `Shopify throttled ${q.operation} (requested ${cost?.requestedQueryCost ?? '?'} points, ${t?.currentlyAvailable ?? '?'} available)`,
+      wait,
+    );
   }
-  for (let attempt = 1; ; attempt++) {
-    const { body, cost } = await send(ctx, q);
-    const errors = Array.isArray(body['errors']) ? (body['errors'] as GraphqlError[]) : [];
-    const throttled = errors.some((e) => e.extensions?.code === 'THROTTLED');
-    if (throttled) {
-      const t = cost?.throttleStatus;
-      const wait = t ? refillWaitMs(cost.requestedQueryCost, t.currentlyAvailable, t.restoreRate) : MAX_THROTTLE_WAIT_MS + 1;
-      if (attempt > 1 || wait > MAX_THROTTLE_WAIT_MS)
-        throw rateLimited(
-          `Shopify throttled ${q.operation} (requested ${cost?.requestedQueryCost ?? '?'} points, ${t?.currentlyAvailable ?? '?'} available)`,
-          wait,
-        );
-      await sleep(wait, ctx.signal);
-      continue;
-    }
-    return dataOf<T>(body, errors, q.operation);
-  }
+  return dataOf<T>(body, errors, q.operation);
 }
 
 async function send(ctx: ConnectorContext, q: ShopifyQuery): Promise<{ body: Record<string, unknown>; cost: QueryCost | null }> {
@@ -162,6 +151,7 @@ async function send(ctx: ConnectorContext, q: ShopifyQuery): Promise<{ body: Rec
       operation: q.operation,
       // Queries only read: safe to retry.
       idempotent: true,
+      cost: { requested: q.cost, report: costReport },
     });
   } catch (err) {
     if (err instanceof ConnectorError) throw err.message.includes(token) ? new ConnectorError(err.code, maskToken(err.message, token), err) : err;
@@ -173,6 +163,7 @@ async function send(ctx: ConnectorContext, q: ShopifyQuery): Promise<{ body: Rec
   }
   const body = res.body as Record<string, unknown>;
   const cost = readCost(body);
+  // Remembered only to size list pages (pageThatFits); the shared budget does the waiting.
   if (cost) buckets.set(ctx.connection.id, { ...cost.throttleStatus, at: Date.now() });
   return { body, cost };
 }

@@ -22,7 +22,7 @@ import {
   type ShopifyOrder,
   type ShopifyPageInfo,
 } from './mappers.ts';
-import { SHOP_DOMAIN_PATTERN } from './oauth-hmac.ts';
+import { SHOP_DOMAIN_PATTERN, verifyShopifyCallback } from './oauth-hmac.ts';
 import {
   CUSTOMERS_BY_IDS,
   CUSTOMERS_LIST,
@@ -284,11 +284,13 @@ export const shopify = defineConnector({
     maxPageSize: MAX_ITEMS,
     entities: ['Contact', 'Order'],
     rateLimits: {
-      // The request window is only a backstop; the cost bucket is what Shopify enforces, and the
-      // client plans from it (contract v2 declares costBucket, not enforced by the shared budget yet).
+      // The cost bucket is what Shopify enforces: the shared budget plans every query from its
+      // requested cost and corrects by extensions.cost (the reported size and restore rate replace
+      // these Standard-plan figures). The request window is only a backstop.
       windows: [{ requests: 40, windowMs: 1000 }],
+      costBucket: { capacity: 1000, restorePerSecond: 100 },
       notes:
-        'GraphQL Admin: a cost bucket per app and shop (1000 points on Standard plans, restoring 100/s; Advanced 200/s, Plus 1000/s), a single query at most 1000 requested points. The client plans from extensions.cost.throttleStatus.',
+        'GraphQL Admin: a cost bucket per app and shop (1000 points on Standard plans, restoring 100/s; Advanced 200/s, Plus 1000/s), a single query at most 1000 requested points. The shared budget plans from the requested cost and corrects by extensions.cost.throttleStatus.',
     },
     events: { source: 'webhooks' },
     // No timestamp in the MAC: replays are caught by the dedupe key (X-Shopify-Event-Id).
@@ -296,4 +298,5 @@ export const shopify = defineConnector({
   },
   loaders: { Contact: contacts, Order: orders },
   webhooks: shopifyWebhooks,
+  auth: { verifyCallback: verifyShopifyCallback },
 });

@@ -103,11 +103,10 @@ describe('Shopify webhooks and OAuth callback', () => {
     expect(events[0]?.version).toBe(Date.parse(JSON.parse(a.body.toString('utf8')).updated_at));
   });
 
-  it('rejects a tampered body, another secret, a missing header and a parsed body', () => {
+  // A tampered body, another secret and a dropped header are the conformance suite's webhooks group
+  // (conformance.test.ts); here what is Shopify's own: the messages, a parsed body, the helper's vector.
+  it('names the missing X-Shopify-Hmac-Sha256 header and refuses a parsed body', () => {
     const r = received[0] as Received;
-    const tampered = Buffer.from(r.body.toString('utf8').replace('"paid"', '"refunded"'));
-    expect(verify(r, APP_SECRET, tampered)).toMatchObject({ ok: false, error: { code: 'WEBHOOK_SIGNATURE_INVALID' } });
-    expect(verify(r, 'another-secret')).toMatchObject({ ok: false, error: { code: 'WEBHOOK_SIGNATURE_INVALID' } });
     expect(verify({ ...r, headers: { ...r.headers, 'x-shopify-hmac-sha256': '' } })).toMatchObject({
       ok: false,
       error: { message: expect.stringContaining('no X-Shopify-Hmac-Sha256') },

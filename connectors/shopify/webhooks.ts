@@ -6,11 +6,11 @@
 // fulfillment_status `partial`/null vs GraphQL displayFulfillmentStatus, REST prices without the
 // currency next to them, `includeFields` may trim the payload), and one mapper for one shape keeps
 // a record the same whether it came from a read or an event. Compliance topics are verified and
-// parsed into a ComplianceRequest (complianceRequestOf); they produce no change event today.
+// turned into the contract's privacy requests (shopifyCompliance), not change events.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ConnectorError } from '../sdk/errors.ts';
 import type { EntityType } from '../sdk/models.ts';
-import type { ChangeEvent, ConnectorWebhooks, Result, WebhookVerifyInput } from '../sdk/types.ts';
+import type { ChangeEvent, ComplianceEvent, ConnectorWebhooks, PersonRecord, Result, WebhookVerifyInput } from '../sdk/types.ts';
 
 export const SHOPIFY_HMAC_HEADER = 'x-shopify-hmac-sha256';
 export const H = {
@@ -175,10 +175,32 @@ export function shopifyWebhookToChanges(rawBody: Buffer, headers: Headers = {}):
   ]);
 }
 
+/** A verified compliance delivery → the privacy request, in the contract's terms; none for other topics. */
+export function shopifyCompliance(rawBody: Buffer, headers: Headers): Result<ComplianceEvent[]> {
+  const parsed = complianceRequestOf(rawBody, headers);
+  if (!parsed.ok || parsed.value === null) return parsed.ok ? ok([]) : parsed;
+  const r = parsed.value;
+  const requestId = r.webhookId ?? header(headers, H.eventId);
+  if (!requestId) return fail(badPayload('The Shopify compliance webhook has neither X-Shopify-Webhook-Id nor X-Shopify-Event-Id.'));
+  const records: PersonRecord[] = [
+    ...(r.customerRemoteId ? [{ entity: 'Contact' as const, remoteId: r.customerRemoteId }] : []),
+    ...r.orderRemoteIds.map((remoteId) => ({ entity: 'Order' as const, remoteId })),
+  ];
+  const account = r.shop || null;
+  if (r.topic === 'shop/redact') return ok([{ kind: 'redact-account', requestId, account }]);
+  if (r.topic === 'customers/redact') {
+    if (records.length === 0 && !r.customerEmail) return fail(badPayload('The Shopify customers/redact body names no customer.'));
+    return ok([{ kind: 'redact-person', requestId, account, records, email: r.customerEmail }]);
+  }
+  return ok([{ kind: 'data-request', requestId, account, records, email: r.customerEmail, providerRequestId: r.dataRequestId }]);
+}
+
 export const shopifyWebhooks = {
   verify: (input: WebhookVerifyInput) => verifyShopifyWebhook(input),
   // The second argument is contract v2's; today's route passes it (src/events/webhook-route.ts).
   toEvents: (rawBody: Buffer, headers?: Headers) => shopifyWebhookToChanges(rawBody, headers),
+  // customers/redact, shop/redact, customers/data_request: acted on by the gateway (docs/webhooks.md).
+  compliance: (rawBody: Buffer, headers: Headers) => shopifyCompliance(rawBody, headers),
   // One URL per app: events name their shop (X-Shopify-Shop-Domain), the connection keeps it as `shop`.
   accountSetting: 'shop',
 } satisfies ConnectorWebhooks;

@@ -9,6 +9,7 @@ import type { ConnectorContext, EntityLoader, ListArgs, ListPage, QueryValue } f
 import { MAX_PER_PAGE, chunks, isWooId, wooList, type WooPage } from './client.ts';
 import { REQUEST_DECIMALS, gmtMillis, mapCustomer, mapOrder, type MapOptions, type WooCustomer, type WooOrder } from './mappers.ts';
 import { SIGNATURE_HEADER, wooWebhooks } from './webhooks.ts';
+import { checkStoreTarget } from './store-url.ts';
 
 type Resource = 'customers' | 'orders';
 
@@ -167,4 +168,6 @@ export const woocommerce = defineConnector({
   },
   loaders: { Contact: contacts, Order: orders },
   webhooks: wooWebhooks,
+  // The tenant names the store (settings.storeUrl): checked against internal addresses at connect time.
+  auth: { connectionTarget: (input) => checkStoreTarget(input) },
 });

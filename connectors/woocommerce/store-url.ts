@@ -1,9 +1,12 @@
 // Where a WooCommerce connection may send its keys. The store URL is chosen by the tenant, so it is
 // checked twice: the scheme (Basic credentials only over HTTPS; plain HTTP only to a loopback
-// store, as tests and the demo run one) on every call, and — once contract v2 lets a connector
-// validate a connection parameter at connect time — the SSRF rule: no private, loopback,
-// link-local or otherwise internal address, before and after DNS resolution. Pure functions.
+// store, as tests and the demo run one) on every call, and at connect time (the contract's
+// auth.connectionTarget) the SSRF rule: no private, link-local or otherwise internal address, as
+// written and, in production, as DNS resolves it; loopback only outside production.
+import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { ConnectorError } from '../sdk/errors.ts';
+import type { ConnectionParamsInput, Result } from '../sdk/types.ts';
 
 export interface StoreUrlPolicy {
   /** Production: false. Tests and the demo run the emulator on 127.0.0.1 over plain HTTP. */
@@ -14,8 +17,10 @@ export interface StoreUrlPolicy {
 
 /** What every call checks today: HTTPS, or plain HTTP to a loopback store. */
 export const CALL_POLICY: StoreUrlPolicy = { allowLoopback: true, blockInternal: false };
-/** What connecting a store in production must check (wired with contract v2). */
+/** What connecting a store in production checks. */
 export const PRODUCTION_POLICY: StoreUrlPolicy = { allowLoopback: false, blockInternal: true };
+/** What connecting a store in tests and the demo checks: the same, but a loopback store (the emulator) is allowed. */
+export const LOCAL_POLICY: StoreUrlPolicy = { allowLoopback: true, blockInternal: true };
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
@@ -92,4 +97,40 @@ export function storeUrlProblem(input: string, policy: StoreUrlPolicy): string |
   }
   if (isIP(host.replace(/^\[|\]$/g, '')) !== 0 && isInternalAddress(host)) return `the store URL's address ${host} is in a private or reserved range`;
   return null;
+}
+
+/** The connection setting holding the store URL (the site address, without /wp-json). */
+export const STORE_URL_SETTING = 'storeUrl';
+
+type Resolve = (host: string) => Promise<string[]>;
+const resolveAll: Resolve = async (host) => (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+
+/**
+ * The contract's connect-time check: `settings.storeUrl` must be a URL the tenant may use; it
+ * becomes the connection's base URL. In production a host name must resolve, and only to public
+ * addresses. (A name that resolves differently later — DNS rebinding — is not caught here.)
+ */
+export async function checkStoreTarget(input: ConnectionParamsInput, resolve: Resolve = resolveAll): Promise<Result<{ baseUrl: string | null }>> {
+  const refuse = (message: string): Result<{ baseUrl: string | null }> => ({
+    ok: false,
+    error: new ConnectorError('UPSTREAM_FORBIDDEN', message, { retryable: false }),
+  });
+  const raw = input.settings[STORE_URL_SETTING];
+  if (typeof raw !== 'string' || raw.trim() === '')
+    return refuse(`settings.${STORE_URL_SETTING} is required: the store's site address, e.g. https://shop.example.com`);
+  const problem = storeUrlProblem(raw.trim(), input.production ? PRODUCTION_POLICY : LOCAL_POLICY);
+  if (problem) return refuse(problem);
+  const url = new URL(raw.trim());
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (input.production && isIP(host) === 0) {
+    let addresses: string[];
+    try {
+      addresses = await resolve(host);
+    } catch {
+      return refuse(`the store URL's host ${host} does not resolve`);
+    }
+    const internal = addresses.find(isInternalAddress);
+    if (addresses.length === 0 || internal) return refuse(`the store URL's host ${host} resolves to ${internal ?? 'nothing'}, a private or reserved address`);
+  }
+  return { ok: true, value: { baseUrl: url.href.replace(/\/+$/, '') } };
 }

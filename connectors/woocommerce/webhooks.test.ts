@@ -37,14 +37,13 @@ function delivery(topic: string, payload: unknown, extra: Record<string, string>
 }
 
 describe('verify', () => {
-  it('accepts the openssl vector and rejects a tampered body, a wrong secret and a missing header', () => {
+  // Another secret and a missing header are the conformance suite's webhooks group (conformance.test.ts).
+  it('accepts the openssl vector; a tampered or re-serialized body fails with the secret hint', () => {
     expect(signWooPayload(VECTOR.body, SECRET)).toBe(VECTOR.signature);
     expect(verifyWooWebhook(input(VECTOR.body, { 'x-wc-webhook-signature': VECTOR.signature })).ok).toBe(true);
     const tampered = verifyWooWebhook(input(VECTOR.body.replace('727', '728'), { 'x-wc-webhook-signature': VECTOR.signature }));
     expect(tampered).toMatchObject({ ok: false, error: { code: 'WEBHOOK_SIGNATURE_INVALID' } });
     if (!tampered.ok) expect(tampered.error.message).toMatch(/not the REST consumer secret/);
-    expect(verifyWooWebhook(input(VECTOR.body, { 'x-wc-webhook-signature': VECTOR.signature }, 'cs_the_rest_secret'))).toMatchObject({ ok: false });
-    expect(verifyWooWebhook(input(VECTOR.body, {}))).toMatchObject({ ok: false, error: { code: 'WEBHOOK_SIGNATURE_INVALID' } });
     // A re-serialized body (what a JSON-parsing proxy forwards) no longer matches.
     const pretty = JSON.stringify(JSON.parse(VECTOR.body), null, 2);
     expect(verifyWooWebhook(input(pretty, { 'x-wc-webhook-signature': VECTOR.signature })).ok).toBe(false);

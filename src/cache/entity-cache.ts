@@ -205,6 +205,38 @@ export class EntityCache {
     });
   }
 
+  /**
+   * Forgets records for good (privacy redaction): the model, the raw record and the deferred parts
+   * of each. Unlike the other operations a failure is thrown, so the caller can report it.
+   */
+  async forgetRecords(scope: CacheScope, entity: EntityType, remoteIds: readonly string[], partNames: readonly string[] = ['lineItems']): Promise<void> {
+    if (remoteIds.length === 0) return;
+    const keys = remoteIds.flatMap((id) => [
+      entityKey(scope, entity, id),
+      rawKey(scope, entity, id),
+      ...partNames.map((n) => deferredPartKey(scope, entity, n, id)),
+    ]);
+    await this.keyv.deleteMany(keys);
+  }
+
+  /**
+   * Forgets everything cached for one connection (records, raw records, parts, pages, list
+   * generations): a scan of the cache's namespace, for the rare account-wide redaction. Throws on failure.
+   */
+  async forgetConnection(scope: CacheScope): Promise<number> {
+    const tail = `:${part(scope.tenantId)}:${part(scope.connectionId)}:`;
+    const mine = (key: string) => /^[erxpg]$/.test(key.slice(0, 1)) && key.slice(1).startsWith(tail);
+    const keys: string[] = [];
+    if (!this.keyv.iterator) throw new Error('the cache store cannot list its keys');
+    for await (const [key] of this.keyv.iterator(this.keyv.namespace) as AsyncGenerator<[string, unknown]>) {
+      // Keys come back with or without the namespace, depending on the store.
+      const bare = this.keyv.namespace && key.startsWith(`${this.keyv.namespace}:`) ? key.slice(this.keyv.namespace.length + 1) : key;
+      if (mine(bare)) keys.push(bare);
+    }
+    if (keys.length) await this.keyv.deleteMany(keys);
+    return keys.length;
+  }
+
   /** A cached page still valid for the current list generation (one round trip for both keys). */
   async getPage(scope: CacheScope, entity: EntityType, fingerprint: string): Promise<{ page: CachedPage | undefined; generation: string | null }> {
     if (this.options.ttlSeconds.listPage <= 0) return { page: undefined, generation: null };

@@ -17,6 +17,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import { TRACING_OFF, SpanKind, type Tracing } from '../observability/tracing.ts';
 import { bounded } from '../util/bounded.ts';
 import { RedisChangeLog, MemoryChangeLog, type ChangeLog } from './change-log.ts';
+import { MemoryDataRequests, RedisDataRequests, type ComplianceDeps } from './compliance.ts';
 import type { QueuedChange } from './model.ts';
 import type { StreamObserver } from './subscribe.ts';
 import { BullChangeQueue, MemoryChangeQueue, PermanentFailure, type ChangeQueue, type WorkerStopReport } from './queue.ts';
@@ -41,6 +42,8 @@ export class EventPipeline {
   readonly queue: ChangeQueue;
   readonly log: ChangeLog;
   readonly deadLetters: DeadLetterStore;
+  /** Privacy requests from providers (compliance.ts): what they purge, where data requests are kept. */
+  readonly compliance: ComplianceDeps;
   private readonly versions: VersionStore;
   private readonly redis: Redis | null;
   private readonly refetchers = new Map<string, DataLoader<string, EntityModel | ConnectorError>>();
@@ -65,12 +68,14 @@ export class EventPipeline {
       this.log = new RedisChangeLog(config.redisUrl, prefix, config.events.retainedChanges, onError, config.events.dedupeTtlSeconds);
       this.versions = new RedisVersionStore(this.redis, prefix, config.events.dedupeTtlSeconds);
       this.deadLetters = new RedisDeadLetterStore(this.redis, prefix);
+      this.compliance = { cache: services.cache, changeLog: this.log, dataRequests: new RedisDataRequests(this.redis, `${config.keyPrefix}:compliance`) };
     } else {
       this.redis = null;
       this.queue = new MemoryChangeQueue(settings(config.events));
       this.log = new MemoryChangeLog(config.events.retainedChanges);
       this.versions = new MemoryVersionStore();
       this.deadLetters = new MemoryDeadLetterStore();
+      this.compliance = { cache: services.cache, changeLog: this.log, dataRequests: new MemoryDataRequests() };
     }
     if (metrics) metrics.probes.queue = () => this.queue.stats();
   }

@@ -17,6 +17,8 @@ import type { GatewayServices } from '../context.ts';
 import type { EventPipeline } from './pipeline.ts';
 import type { QueuedChange } from './model.ts';
 import type { ManagedConnection } from '../accounts/connections.ts';
+import type { ComplianceEvent } from '../../connectors/sdk/types.ts';
+import { actOnDelivery, type ComplianceScope } from './compliance.ts';
 
 const RETRY_AFTER_SECONDS = 5;
 
@@ -128,6 +130,27 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
   }
   // Unreachable short of guessing a random 256-bit secret; answered like any other bad signature.
   if (!target) return sendJson(res, 401, { error: 'the signature does not match', code: 'WEBHOOK_SIGNATURE_INVALID' });
+  // Privacy requests (redact, data request) are acted on before the answer: a failure is a 503 the provider retries.
+  const privacy = webhooks.compliance?.(rawBody, headers);
+  if (privacy && !privacy.ok) return sendJson(res, 400, { error: privacy.error.message, code: privacy.error.code });
+  if (privacy?.value.length) {
+    const scopesOf = async (e: ComplianceEvent): Promise<ComplianceScope[]> => {
+      if (target.kind === 'connection')
+        return target.account === null || !e.account || e.account === target.account
+          ? [{ tenantId: target.tenantId, connectionId: target.connectionId, provider: connectorId }]
+          : [];
+      const connections = e.account ? await services.connections.bySetting(connectorId, target.accountSetting, e.account) : [];
+      return connections.map((c) => ({ tenantId: c.tenantId, connectionId: c.id, provider: connectorId }));
+    };
+    try {
+      const acted = await actOnDelivery(pipeline.compliance, privacy.value, scopesOf);
+      services.log.info({ connector: connectorId, connectionId, requests: privacy.value.map((e) => e.kind), acted }, 'privacy request acted on');
+      return sendJson(res, 200, { received: privacy.value.length, acted });
+    } catch (err) {
+      services.log.error({ connector: connectorId, connectionId, err: String(err) }, 'privacy request not acknowledged: a store failed');
+      return sendJson(res, 503, { error: 'the privacy request could not be completed; retry later' }, { 'retry-after': String(RETRY_AFTER_SECONDS) });
+    }
+  }
   const events = webhooks.toEvents(rawBody, headers);
   if (!events.ok) {
     rejected('bad_payload');

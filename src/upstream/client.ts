@@ -18,6 +18,7 @@ import { DEFAULT_LIMITS } from '../config.ts';
 import type { CallOutcome } from '../observability/health.ts';
 import type { BreakerSnapshot, Metrics } from '../observability/metrics.ts';
 import { TRACING_OFF, SpanKind, SpanStatusCode, type Tracing } from '../observability/tracing.ts';
+import { sendWithinCost } from './cost-bucket.ts';
 import { LocalConcurrency, localBudgets, type BudgetFactory, type ConnectionBudget } from './rate-budget.ts';
 
 export interface UpstreamOptions {
@@ -337,9 +338,14 @@ export class UpstreamClient {
         this.metrics?.rateBudgetWait.observe({ connector }, waited);
         if (waited > 0.005) this.metrics?.rateBudgetWaits.inc({ connector });
         try {
-          const res = await breaker.execute(() => this.attempt(scope, request, method, stats));
-          budget.observe?.(res.headers);
-          return res;
+          const once = async () => {
+            const res = await breaker.execute(() => this.attempt(scope, request, method, stats));
+            budget.observe?.(res.headers);
+            return res;
+          };
+          // A costed request (manifest.rateLimits.costBucket) is planned, corrected and re-sent when throttled within the bucket.
+          const bucket = budget.costBucket;
+          return await (request.cost && bucket ? sendWithinCost(bucket, request.cost, scope.signal, scope.deadline, once) : once());
         } finally {
           release();
         }

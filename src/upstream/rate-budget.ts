@@ -7,6 +7,7 @@ import { ConnectorError } from '../../connectors/sdk/errors.ts';
 import type { RateLimits } from '../../connectors/sdk/types.ts';
 import { withDeadline } from '../util/bounded.ts';
 import { DailyAllocationGate, LocalAllocationStore, RedisAllocationStore } from './daily-allocation.ts';
+import { LocalCostBucket, SharedCostBucket, type CostBucket } from './cost-bucket.ts';
 
 /** What one window needs to give: wait for one request's worth of allowance. */
 export interface Budget {
@@ -23,6 +24,8 @@ export interface ConnectionBudget {
   acquire(signal: AbortSignal, deadline: number, operation?: string): Promise<Release>;
   /** Reads what an answer reports about the allowance (a header-fed daily allocation). */
   observe?(headers: Headers): void;
+  /** The query-cost bucket (manifest.rateLimits.costBucket) that costed requests are sent within (cost-bucket.ts). */
+  readonly costBucket?: CostBucket | null;
 }
 
 /** How the budget of each connection is built (shared on Redis, or per process). */
@@ -34,6 +37,7 @@ export class WindowsAndConcurrency implements ConnectionBudget {
     private readonly windows: readonly Budget[],
     private readonly concurrency: ConcurrencyLimit | null,
     private readonly daily: DailyAllocationGate | null = null,
+    readonly costBucket: CostBucket | null = null,
   ) {}
 
   observe(headers: Headers): void {
@@ -57,6 +61,7 @@ export const localBudgets: BudgetFactory = (_key, limits) =>
     limits.windows.map((w) => scoped(new RateBudget(w.requests, w.windowMs), w.operations)),
     limits.concurrency ? new LocalConcurrency(limits.concurrency) : null,
     limits.dailyAllocation ? new DailyAllocationGate(limits.dailyAllocation, new LocalAllocationStore()) : null,
+    limits.costBucket ? new LocalCostBucket(limits.costBucket) : null,
   );
 
 /** Budgets shared by every replica through Redis, each falling back to a local one while Redis is away. */
@@ -78,6 +83,7 @@ export function sharedBudgets(redis: Redis, keyPrefix: string, timeoutMs: number
       ),
       limits.concurrency ? new SharedConcurrency(redis, `${keyPrefix}:inflight:${key}`, limits.concurrency, timeoutMs) : null,
       limits.dailyAllocation ? new DailyAllocationGate(limits.dailyAllocation, new RedisAllocationStore(redis, `${keyPrefix}:daily:${key}`, timeoutMs)) : null,
+      limits.costBucket ? new SharedCostBucket(redis, `${keyPrefix}:cost:${key}`, limits.costBucket, timeoutMs) : null,
     );
 }
 

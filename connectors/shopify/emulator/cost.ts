@@ -175,6 +175,8 @@ export interface ThrottleStatus {
 /** One leaky bucket per app + shop (here: per access token). */
 export class CostBuckets {
   private readonly levels = new Map<string, { available: number; at: number }>();
+  /** THROTTLED answers given since the last reset (tests prove a client never provokes one). */
+  throttled = 0;
 
   constructor(
     private readonly options: BucketOptions,
@@ -193,7 +195,10 @@ export class CostBuckets {
   /** Takes `cost` points if the bucket holds them. */
   take(key: string, cost: number): boolean {
     const b = this.level(key);
-    if (b.available < cost) return false;
+    if (b.available < cost) {
+      this.throttled++;
+      return false;
+    }
     b.available -= cost;
     return true;
   }
@@ -215,5 +220,6 @@ export class CostBuckets {
 
   reset(): void {
     this.levels.clear();
+    this.throttled = 0;
   }
 }

@@ -75,7 +75,7 @@ interface PendingAuthorization extends ConnectSession {
 }
 
 export interface ConnectFlowDeps {
-  config: Pick<GatewayConfig, 'connectSessionTtlSeconds' | 'allowInsecureOAuth' | 'publicUrl' | 'providers' | 'limits'>;
+  config: Pick<GatewayConfig, 'connectSessionTtlSeconds' | 'allowInsecureOAuth' | 'publicUrl' | 'providers' | 'limits' | 'mode'>;
   connectors: ReadonlyMap<string, Connector>;
   apps: ProviderApps;
   connections: ConnectionStore;
@@ -277,6 +277,13 @@ export class ConnectFlow {
     const app = this.deps.apps.oauthApp(connectorId, pending.params);
     if (!app) return refuse('the OAuth app for this connector is no longer registered');
     if (app.mode.pkce && !pending.verifier) return refuse('the PKCE verifier of this authorization is missing');
+    const signed = this.connector(connectorId).auth?.verifyCallback?.({
+      query: requestUrl.searchParams,
+      clientSecret: app.clientSecret,
+      params: pending.params,
+      now: Date.now(),
+    });
+    if (signed && !signed.ok) return refuse(signed.error.message);
     const providerError = requestUrl.searchParams.get('error');
     const code = oauthErrorCode(providerError, 'access_denied');
     if (providerError) return this.finish(pending, state, null, `the provider refused the authorization (${code})`, code);
@@ -409,7 +416,9 @@ export class ConnectFlow {
       if (reserved.has(k)) throw badUserInput(`settings.${k} is learnt from the provider and cannot be set`, 'settings');
     }
     const id = this.newConnectionId(connectorId);
-    const baseUrl = this.deps.config.providers[connectorId]?.baseUrl ?? null;
+    const target = await connector.auth?.connectionTarget?.({ settings, production: this.deps.config.mode === 'production' });
+    if (target && !target.ok) throw badUserInput(target.error.message, 'settings');
+    const baseUrl = target?.value.baseUrl ?? this.deps.config.providers[connectorId]?.baseUrl ?? null;
     const token = secret.kind === 'api_key' ? secret.apiKey : Buffer.from(`${secret.username}:${secret.password}`).toString('base64');
     await this.probe(tenant.id, connector, { id, baseUrl: baseUrl ?? connector.manifest.defaultBaseUrl, settings }, token);
     const now = new Date().toISOString();

@@ -1,0 +1,86 @@
+// Shopify's OAuth callback through the gateway's connect flow: the `hmac` the shop signs the callback
+// with is checked (the contract's auth.verifyCallback) before the code is redeemed. A genuine
+// callback reaches the token endpoint; a tampered one is refused 400 and nothing is stored.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashApiKey } from '../../src/callers/tenants.ts';
+import { cookieBrowser, freePort, startConnect, startStack, type Stack } from '../../test/helpers.ts';
+import type { ShopifyEmulatorHandle } from './emulator/index.ts';
+
+const APP = { clientId: 'shopify-connect-test', clientSecret: `shpss_${randomUUID().replace(/-/g, '')}` };
+const KEY = `sb_shop_${randomUUID()}`;
+const TENANT = 'shop-tenant';
+
+let stack: Stack;
+let shop: ShopifyEmulatorHandle;
+
+beforeAll(async () => {
+  const port = await freePort();
+  const callback = `http://127.0.0.1:${port}/connect/shopify/callback`;
+  stack = await startStack({
+    scale: { contacts: 2, invoices: 1, orders: 1 },
+    oauthClients: { shopify: [{ ...APP, redirectUris: [callback], scopes: ['read_customers', 'read_orders'] }] },
+    config: { port, allowInsecureOAuth: true },
+    extraTenants: () => [{ id: TENANT, apiKeys: [{ id: 's', sha256: hashApiKey(KEY) }], connections: [] }],
+  });
+  shop = stack.emulators.get('shopify') as ShopifyEmulatorHandle;
+  stack.gateway.services.config.providers.shopify = {
+    baseUrl: shop.url,
+    oauth: {
+      clientId: APP.clientId,
+      clientSecret: { type: 'static', token: APP.clientSecret },
+      scopes: ['read_customers', 'read_orders'],
+      authorizationUrl: `${shop.url}/admin/oauth/authorize`,
+      tokenUrl: `${shop.url}/admin/oauth/access_token`,
+    },
+  };
+});
+afterAll(() => stack?.stop());
+
+/** Walks the connect flow to the shop's redirect back to the gateway; `tamper` edits the callback URL. */
+async function connect(tamper: (callback: URL) => void): Promise<Response> {
+  const browser = cookieBrowser();
+  const session = await stack.query<{ createConnectSession: { url: string } }>(
+    `mutation { createConnectSession(connector: "shopify", params: { shop: "${shop.shop}" }) { url } }`,
+    undefined,
+    KEY,
+  );
+  expect(session.errors).toBeUndefined();
+  const start = await startConnect(browser, session.data!.createConnectSession.url);
+  expect(start.status).toBe(303);
+  const consent = await browser(start.headers.get('location')!);
+  expect(consent.status).toBe(302);
+  const back = new URL(consent.headers.get('location')!);
+  expect(back.searchParams.get('hmac')).toMatch(/^[0-9a-f]{64}$/);
+  tamper(back);
+  return browser(back);
+}
+
+const stored = async () => (await stack.gateway.services.connections.listByTenant(TENANT)).filter((c) => c.provider === 'shopify');
+
+describe('Shopify OAuth callback hmac', () => {
+  it('a callback whose signed parameters were changed is refused 400 and nothing is stored', async () => {
+    const tokensBefore = shop.requests().filter((r) => r.operation === 'oauth.token').length;
+    const res = await connect((u) => u.searchParams.set('timestamp', String(Number(u.searchParams.get('timestamp')) - 1)));
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toMatch(/hmac does not match/);
+    // The code was never redeemed and no connection exists.
+    expect(shop.requests().filter((r) => r.operation === 'oauth.token').length).toBe(tokensBefore);
+    expect(await stored()).toEqual([]);
+  });
+
+  it('a callback with a forged hmac is refused too', async () => {
+    const res = await connect((u) => u.searchParams.set('hmac', 'ab'.repeat(32)));
+    expect(res.status).toBe(400);
+    expect(await stored()).toEqual([]);
+  });
+
+  it('the genuine callback passes the check and its code is redeemed at the token endpoint', async () => {
+    const tokensBefore = shop.requests().filter((r) => r.operation === 'oauth.token').length;
+    const res = await connect(() => undefined);
+    // KNOWN GAP (not this check): Shopify's token response has no token_type, which openid-client
+    // requires, so the exchange itself is refused today; the hmac check let the code through.
+    expect(shop.requests().filter((r) => r.operation === 'oauth.token').length).toBe(tokensBefore + 1);
+    if (res.status !== 200) expect(((await res.json()) as { error: string }).error).not.toMatch(/hmac|shop|timestamp/);
+  });
+});
