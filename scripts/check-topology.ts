@@ -46,8 +46,9 @@ async function startReplica(env: NodeJS.ProcessEnv): Promise<Replica> {
   child.stderr!.on('data', (b: Buffer) => (replica.output += b.toString()));
   replica.port = await new Promise<number>((resolve, reject) => {
     const onData = () => {
-      const m = /running at http:\/\/[^:]+:(\d+)\/graphql/.exec(replica.output);
-      if (m) resolve(Number(m[1]));
+      // The JSON log line (piped stdout gets no banner) or the banner (a terminal).
+      const m = /"url":"http:\/\/[^:]+:(\d+)\/graphql"|running at http:\/\/[^:]+:(\d+)\/graphql/.exec(replica.output);
+      if (m) resolve(Number(m[1] ?? m[2]));
     };
     child.stdout!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`replica exited ${code}: ${replica.output}`)));

@@ -125,7 +125,14 @@ beforeAll(async () => {
     },
     config: { port, keyPrefix: prefix, allowInsecureOAuth: true, cacheTtlSeconds: { ...NO_CACHE } },
     extraTenants: () => [
-      { id: 'beta', apiKeys: [{ id: 'b1', sha256: hashApiKey(BETA_KEY) }], connections: [], connectReturnUrls: ['https://app.example.com/integrations/'] },
+      {
+        id: 'beta',
+        apiKeys: [{ id: 'b1', sha256: hashApiKey(BETA_KEY) }],
+        connections: [],
+        connectReturnUrls: ['https://app.example.com/integrations/'],
+        // 50 queries at once on purpose: the tenant's own request limits must not refuse the stampede.
+        limits: { tenantConcurrency: 100, tenantRequestsPerSecond: 1000, tenantRequestBurst: 1000 },
+      },
     ],
   });
   const { hubspot } = stack;

@@ -36,7 +36,8 @@ async function startEntryPoint(env: Record<string, string>): Promise<{ child: Ch
   child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
   const url = await new Promise<string>((resolve, reject) => {
     const onData = () => {
-      const m = /running at (http:\/\/\S+\/graphql)/.exec(out);
+      // The JSON log line: piped stdout gets no banner.
+      const m = /"url":"(http:\/\/[^"]+\/graphql)"/.exec(out);
       if (m) resolve((m[1] as string).replace('localhost', '127.0.0.1'));
     };
     child.stdout!.on('data', onData);

@@ -113,14 +113,14 @@ export class EntityCache {
   scanTenant(tenantId: string): AsyncIterable<{ key: string; kind: 'record' | 'page'; connectionId: string; entity: string; value: unknown }> | null {
     const iterate = this.keyv.iterator;
     if (!iterate) return null;
-    const mine = [`e:${part(tenantId)}:`, `p:${part(tenantId)}:`];
+    const mine = [`e${MODEL_SHAPE}:${part(tenantId)}:`, `p:${part(tenantId)}:`];
     const keyv = this.keyv;
     return (async function* () {
       for await (const [rawKey, value] of iterate.call(keyv, keyv.namespace) as AsyncIterable<[string, unknown]>) {
         const key = keyv.namespace && rawKey.startsWith(`${keyv.namespace}:`) ? rawKey.slice(keyv.namespace.length + 1) : rawKey;
         if (!mine.some((p) => key.startsWith(p))) continue;
         const [kind, , connection = '', entity = ''] = key.split(':');
-        yield { key, kind: kind === 'e' ? ('record' as const) : ('page' as const), connectionId: decodeURIComponent(connection), entity, value };
+        yield { key, kind: kind === `e${MODEL_SHAPE}` ? ('record' as const) : ('page' as const), connectionId: decodeURIComponent(connection), entity, value };
       }
     })();
   }
@@ -225,7 +225,8 @@ export class EntityCache {
    */
   async forgetConnection(scope: CacheScope): Promise<number> {
     const tail = `:${part(scope.tenantId)}:${part(scope.connectionId)}:`;
-    const mine = (key: string) => /^[erxpg]$/.test(key.slice(0, 1)) && key.slice(1).startsWith(tail);
+    // Record keys carry the model-shape version (e2:…); any version of this connection is forgotten.
+    const mine = (key: string) => /^(?:e\d*|[rxpg]):/.test(key) && key.slice(key.indexOf(':')).startsWith(tail);
     const keys: string[] = [];
     if (!this.keyv.iterator) throw new Error('the cache store cannot list its keys');
     for await (const [key] of this.keyv.iterator(this.keyv.namespace) as AsyncGenerator<[string, unknown]>) {
