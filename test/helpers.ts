@@ -101,6 +101,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         credentials: { type: 'static', token: demo.testToken },
         settings: { ...demo.settings },
         ...(rateLimit ? { rateLimit } : {}),
+        // No background polling of the shared tenant: tests count upstream calls exactly.
+        // test/poller.test.ts polls a connection of its own tenant.
+        ...(connector.manifest.events?.source === 'polling' ? { polling: { enabled: false } } : {}),
       });
     }
   } catch (err) {
