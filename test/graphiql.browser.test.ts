@@ -15,7 +15,7 @@ describe.skipIf(!available)('offline GraphiQL in Chromium', () => {
   let stack: Stack;
   let browser: Browser;
   beforeAll(async () => {
-    stack = await startStack({ redisUrl: null, scale: { contacts: 20, invoices: 20, orders: 10 }, presetKeyInPages: true });
+    stack = await startStack({ redisUrl: null, scale: { contacts: 20, invoices: 20, orders: 10 }, presetKeyInPages: true, config: { graphiql: true } });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
