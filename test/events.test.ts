@@ -9,7 +9,7 @@ import { createGateway, type Gateway } from '../src/server.ts';
 import { defaultGatewayConfig } from '../src/config.ts';
 import { encodeId } from '../src/ids.ts';
 import { signV3 } from '../connectors/hubspot/webhooks.ts';
-import { REDIS_URL, TOKENS, graphql, startStack, subscribe, type Stack } from './helpers.ts';
+import { REDIS_URL, TOKENS, graphql, startStack, subscribe, type Stack, admin } from './helpers.ts';
 
 const STRIPE_SECRET = 'whsec_switchboard_test_secret_0000';
 const stripeSdk = new Stripe('sk_test_unused');
@@ -42,17 +42,6 @@ const CONTACT_SUB = /* GraphQL */ `
     }
   }
 `;
-
-async function admin(emulatorUrl: string, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(`${emulatorUrl}/__emulator${path}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
-}
 
 async function firstStripeCustomer(stack: Stack, index = 0): Promise<string> {
   const res = await fetch(`${stack.stripe.url}/v1/customers?limit=${index + 1}`, { headers: { authorization: `Bearer ${TOKENS.stripe}` } });

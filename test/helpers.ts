@@ -481,3 +481,15 @@ export function emulatorRegistrations(
   }
   return providers;
 }
+
+/** An emulator admin call (`/__emulator…`, see docs/connectors.md): the parsed JSON answer, or {} for 204. */
+export async function admin(emulatorUrl: string, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(`${emulatorUrl}/__emulator${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+}

@@ -11,21 +11,10 @@ import { hashApiKey } from '../src/callers/tenants.ts';
 import { defaultGatewayConfig } from '../src/config.ts';
 import { encodeId } from '../src/ids.ts';
 import { createGateway, type Gateway } from '../src/server.ts';
-import { TOKENS, graphql, startStack, subscribe, type Stack } from './helpers.ts';
+import { TOKENS, graphql, startStack, subscribe, type Stack, admin } from './helpers.ts';
 
 const STRIPE_SECRET = 'whsec_switchboard_response_cache_0000';
 const OTHER_TENANT_KEY = `sb_test_${randomUUID()}`;
-
-async function admin(emulatorUrl: string, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(`${emulatorUrl}/__emulator${path}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
-}
 
 /** One POST with its raw answer, so the cache header and the exact bytes can be compared. */
 async function post(url: string, apiKey: string, query: string, variables?: Record<string, unknown>) {

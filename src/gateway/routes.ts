@@ -119,6 +119,12 @@ function graphqlHandler({ services, apollo, authenticate, admission, schema }: R
     let caller: { principal?: Principal; error?: unknown } | null = null;
     let pending: PendingStore | null = null;
     let admitted = false;
+    /** The tenant's rate and concurrency (429), once per request: its slot is held until the answer is sent. */
+    const admit = async (principal: Principal) => {
+      const release = await admission.admit(principal.tenant.id, limitsFor(config, principal.tenant.id));
+      res.once('close', release);
+      admitted = true;
+    };
     if (req.method === 'POST') {
       const raw = await readBody(req, maxBodyBytes);
       if (raw === null)
@@ -134,9 +140,7 @@ function graphqlHandler({ services, apollo, authenticate, admission, schema }: R
         if (principal) {
           // Admitted here, once: a stored answer counts against the tenant's rate like any other.
           try {
-            const release = await admission.admit(principal.tenant.id, limitsFor(config, principal.tenant.id));
-            res.once('close', release);
-            admitted = true;
+            await admit(principal);
           } catch (error) {
             caller = { error };
           }
@@ -176,11 +180,7 @@ function graphqlHandler({ services, apollo, authenticate, admission, schema }: R
       context: async () => {
         if (caller?.error !== undefined) throw caller.error;
         const principal = caller?.principal ?? (await authenticate(req.headers.authorization, { address: req.socket.remoteAddress }));
-        if (!admitted) {
-          // The tenant's rate and concurrency (429): its slot is held until the answer is sent.
-          const release = await admission.admit(principal.tenant.id, limitsFor(config, principal.tenant.id));
-          res.once('close', release);
-        }
+        if (!admitted) await admit(principal);
         // Size, tokens, aliases, directives and introspection scope, before Apollo parses the document.
         const query = req.method === 'POST' ? (body as { query?: unknown } | undefined)?.query : url.searchParams.get('query');
         checkHttpDocument(schema, config, principal.tenant.id, principal.scopes, query);
