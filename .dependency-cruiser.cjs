@@ -31,6 +31,13 @@ module.exports = {
       to: { path: '^src/' },
     },
     {
+      name: 'examples-are-clients',
+      comment: "The example client talks to the gateway over HTTP and WebSocket only, as a user's app would.",
+      severity: 'error',
+      from: { path: '^examples/' },
+      to: { path: '^(src|connectors|test|bench)/' },
+    },
+    {
       name: 'nothing-imports-the-composition-root',
       comment: 'server.ts and main.ts assemble; nothing in the gateway depends on them.',
       severity: 'error',
