@@ -48,7 +48,8 @@ export async function sharedSubscribe(
   let documentKey = printed.get(args.document);
   if (documentKey === undefined) printed.set(args.document, (documentKey = print(args.document)));
   const docKey = documentKey;
-  const key = `${tenantId}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}`;
+  // One flat string (JSON.stringify builds one; a template literal would keep its parts as a rope).
+  const key = JSON.stringify([tenantId, args.operationName ?? '', args.variableValues ?? {}]);
 
   const sharedFor = (payload: unknown): Shared => {
     if (typeof payload !== 'object' || payload === null) return { result: execute({ ...args, rootValue: payload }), body: null };

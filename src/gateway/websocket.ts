@@ -36,9 +36,9 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
   const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: config.limits.maxBodyBytes });
   const openSockets = new Map<WebSocket, string | null>();
   const socketsPerTenant = new Map<string, number>();
-  const newContext = (principal: Principal, request: Parameters<typeof publicBaseOf>[0]) => {
+  const newContext = (principal: Principal, publicBase: string) => {
     const rc = new RequestContext(services, principal, new AbortController().signal, Date.now() + config.limits.requestDeadlineMs);
-    rc.publicBase = publicBaseOf(request, config.publicUrl);
+    rc.publicBase = publicBase;
     return rc;
   };
   // One parsed and validated document per distinct query text, shared by every operation sending
@@ -53,7 +53,7 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
     if (!('errors' in result) || !result.errors?.length) return undefined;
     return { ...result, errors: result.errors.map((e) => format(e.toJSON(), e)) as never };
   };
-  const wsServer = useServer<Record<string, unknown> | undefined, { principal?: Principal; authorization?: string | null }>(
+  const wsServer = useServer<Record<string, unknown> | undefined, { principal?: Principal; authorization?: string | null; publicBase?: string }>(
     {
       schema,
       onConnect: async (ctx) => {
@@ -71,13 +71,17 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
             return false;
           }
           socketsPerTenant.set(tenantId, held + 1);
+          openSockets.set(socket, authorization);
           socket.once('close', () => {
+            openSockets.delete(socket);
             const left = (socketsPerTenant.get(tenantId) ?? 1) - 1;
             if (left > 0) socketsPerTenant.set(tenantId, left);
             else socketsPerTenant.delete(tenantId);
           });
-          openSockets.set(socket, authorization);
-          socket.once('close', () => openSockets.delete(socket));
+          // The upgrade request (headers, streams: ~1 KB) would otherwise stay referenced for the
+          // socket's lifetime; operations need only the public base read from it.
+          ctx.extra.publicBase = publicBaseOf(ctx.extra.request, config.publicUrl);
+          (ctx.extra as { request?: unknown }).request = undefined;
           return true;
         } catch (err) {
           // Closed here to say why (graphql-ws's own close would say only "Forbidden"); the
@@ -91,7 +95,7 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
       // The principal is re-read per operation, so a query sent over the socket sees connections
       // added or removed since it opened (subscriptions are checked per event, see resolvers/events.ts).
       context: async (ctx, id) => {
-        const rc = newContext(await authenticate(ctx.extra.authorization ?? null), ctx.extra.request);
+        const rc = newContext(await authenticate(ctx.extra.authorization ?? null), ctx.extra.publicBase ?? publicBaseOf(ctx.extra.request, config.publicUrl));
         deliveries.set(rc, deliveryTo(ctx.extra.socket, id, serialize));
         return rc;
       },
@@ -177,13 +181,14 @@ const MAX_SOCKET_BUFFERED_BYTES = 8 * 1024 * 1024;
  * The frame is byte-for-byte what graphql-ws's own `stringifyMessage` produces.
  */
 function deliveryTo(socket: WebSocket, id: string, serialize: (result: ExecutionResult) => Buffer): DirectDelivery {
-  const head = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
-  const headBytes = Buffer.byteLength(head);
+  const idJson = JSON.stringify(id);
   return {
     serialize,
     send(body) {
       if (socket.readyState !== socket.OPEN) return true; // closing: graphql-ws ends the operation
       if (socket.bufferedAmount > MAX_SOCKET_BUFFERED_BYTES) return false;
+      const head = `{"id":${idJson},"type":"next","payload":`;
+      const headBytes = Buffer.byteLength(head);
       const frame = Buffer.allocUnsafe(headBytes + body.length + 1);
       frame.write(head, 0);
       body.copy(frame, headBytes);
