@@ -43,7 +43,9 @@ async function connect(cmd: Extract<Command, { type: 'connect' }>): Promise<void
       webSocketImpl: WebSocket,
       connectionParams: { authorization: `Bearer ${cmd.apiKey}` },
       lazy: false,
-      retryAttempts: 0,
+      // On a loaded machine a handshake is sometimes reset (accept queue full): try again.
+      retryAttempts: 20,
+      shouldRetry: () => true,
       on: { connected: () => acked() },
     });
     clients.push(client);
@@ -64,7 +66,7 @@ async function connect(cmd: Extract<Command, { type: 'connect' }>): Promise<void
     }
     pending.push(connected);
     // Opens sockets in groups, so the gateway's accept queue is not flooded all at once.
-    if (pending.length >= 200) await Promise.all(pending.splice(0));
+    if (pending.length >= 100) await Promise.all(pending.splice(0));
   }
   await Promise.all(pending);
 }
