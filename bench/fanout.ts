@@ -98,6 +98,7 @@ async function connectClients(url: string, apiKey: string, sockets: number): Pro
       c.request(
         { type: 'connect', url, apiKey, sockets: Math.floor(sockets / n) + (i < sockets % n ? 1 : 0), subscriptionsPerSocket: 1, query: QUERY },
         'connected',
+        900_000,
       ),
     ),
   );
