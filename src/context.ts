@@ -60,7 +60,8 @@ export interface GatewayServices {
 }
 
 export class RequestContext {
-  readonly loaders: RequestLoaders;
+  // Built on first use: a subscription's context lives as long as the subscription and never loads.
+  private requestLoaders: RequestLoaders | null = null;
   /** Errors of one provider that do not void the whole answer (partial data). */
   readonly partialErrors: GraphQLError[] = [];
   /**
@@ -70,7 +71,7 @@ export class RequestContext {
   readonly responseCache: { entities: ReadonlySet<EntityType> | null } = { entities: null };
   /** Upstream calls this request made (counted by the upstream client, per attempt). */
   readonly usage = { upstreamCalls: 0 };
-  private readonly handles = new Map<string, ConnectionHandle>();
+  private handles: Map<string, ConnectionHandle> | null = null;
   private unreadableNoted = false;
 
   readonly tenant: Tenant;
@@ -86,7 +87,10 @@ export class RequestContext {
     readonly deadline: number,
   ) {
     this.tenant = principal.tenant;
-    this.loaders = new RequestLoaders(this.tenant.id, services.cache);
+  }
+
+  get loaders(): RequestLoaders {
+    return (this.requestLoaders ??= new RequestLoaders(this.tenant.id, this.services.cache));
   }
 
   get connect(): ConnectFlow {
@@ -127,7 +131,7 @@ export class RequestContext {
   }
 
   private handleFor(config: ConnectionConfig): ConnectionHandle | null {
-    const existing = this.handles.get(config.id);
+    const existing = this.handles?.get(config.id);
     if (existing) return existing;
     let handle: ConnectionHandle | null = null;
     const built = this.services.contexts.forConnection(this.tenant.id, config, {
@@ -138,7 +142,7 @@ export class RequestContext {
     });
     if (!built) return null;
     handle = { config, ...built };
-    this.handles.set(config.id, handle);
+    (this.handles ??= new Map()).set(config.id, handle);
     return handle;
   }
 }

@@ -29,7 +29,7 @@ export function changeStream(
   return pushStream<PublishedChange>((push, fail) => {
     let replaying = after != null;
     let last = after ?? null;
-    const held: PublishedChange[] = [];
+    let held: PublishedChange[] | null = null;
     const emit = (change: PublishedChange) => {
       if (last !== null && compareCursors(change.cursor, last) <= 0) return; // already delivered
       last = change.cursor;
@@ -39,7 +39,7 @@ export function changeStream(
     const unlisten = log.listen((change) => {
       // The tenant check runs on every event, whatever the subscription arguments were.
       if (change.tenantId !== tenantId || !accept(change)) return;
-      if (replaying) held.push(change);
+      if (replaying) (held ??= []).push(change);
       else emit(change);
     });
     if (after != null) {
@@ -59,7 +59,9 @@ export function changeStream(
             cursor = (page[page.length - 1] as PublishedChange).cursor;
           }
           replaying = false;
-          for (const change of held.splice(0)) emit(change);
+          const buffered = held ?? [];
+          held = null;
+          for (const change of buffered) emit(change);
         } catch (err) {
           fail(err as Error);
         }

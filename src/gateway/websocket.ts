@@ -3,7 +3,7 @@
 // request context per operation, and a periodic recheck that closes sockets whose credential was
 // revoked or has expired.
 import type { Server } from 'node:http';
-import { GraphQLError, parse, specifiedRules, validate, type GraphQLSchema, type ValidationRule } from 'graphql';
+import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type ExecutionResult, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -11,7 +11,7 @@ import type { Authenticate } from '../callers/authenticate.ts';
 import { scopeError } from '../callers/scopes.ts';
 import type { Principal } from '../callers/tenants.ts';
 import { RequestContext, type GatewayServices } from '../context.ts';
-import { sharedSubscribe } from '../events/shared-execution.ts';
+import { sharedSubscribe, type DirectDelivery } from '../events/shared-execution.ts';
 import { formatError } from '../errors.ts';
 import { publicBaseOf } from '../inbound/respond.ts';
 import { socketDocument } from '../limits/document-limits.ts';
@@ -36,12 +36,24 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
   const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: config.limits.maxBodyBytes });
   const openSockets = new Map<WebSocket, string | null>();
   const socketsPerTenant = new Map<string, number>();
-  const newContext = (principal: Principal, request: Parameters<typeof publicBaseOf>[0]) => {
+  const newContext = (principal: Principal, publicBase: string) => {
     const rc = new RequestContext(services, principal, new AbortController().signal, Date.now() + config.limits.requestDeadlineMs);
-    rc.publicBase = publicBaseOf(request, config.publicUrl);
+    rc.publicBase = publicBase;
     return rc;
   };
-  const wsServer = useServer<Record<string, unknown> | undefined, { principal?: Principal; authorization?: string | null }>(
+  // One parsed and validated document per distinct query text, shared by every operation sending
+  // it: an open subscription keeps its document for its lifetime, and a parsed document (tokens,
+  // locations, nodes) weighed ~10 KB, a third of an idle subscription's memory.
+  const documents = new DocumentCache(schema, [...specifiedRules, depthRule]);
+  // Where each subscription's results are written directly (see deliveryTo below), by its context.
+  const deliveries = new WeakMap<RequestContext, DirectDelivery>();
+  const serialize = (result: ExecutionResult): Buffer => Buffer.from(JSON.stringify(formatted(result) ?? result));
+  // Execution errors get the public codes and masking HTTP answers with (Apollo's formatError does it there).
+  const formatted = (result: ExecutionResult) => {
+    if (!('errors' in result) || !result.errors?.length) return undefined;
+    return { ...result, errors: result.errors.map((e) => format(e.toJSON(), e)) as never };
+  };
+  const wsServer = useServer<Record<string, unknown> | undefined, { principal?: Principal; authorization?: string | null; publicBase?: string }>(
     {
       schema,
       onConnect: async (ctx) => {
@@ -59,13 +71,17 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
             return false;
           }
           socketsPerTenant.set(tenantId, held + 1);
+          openSockets.set(socket, authorization);
           socket.once('close', () => {
+            openSockets.delete(socket);
             const left = (socketsPerTenant.get(tenantId) ?? 1) - 1;
             if (left > 0) socketsPerTenant.set(tenantId, left);
             else socketsPerTenant.delete(tenantId);
           });
-          openSockets.set(socket, authorization);
-          socket.once('close', () => openSockets.delete(socket));
+          // The upgrade request (headers, streams: ~1 KB) would otherwise stay referenced for the
+          // socket's lifetime; operations need only the public base read from it.
+          ctx.extra.publicBase = publicBaseOf(ctx.extra.request, config.publicUrl);
+          (ctx.extra as { request?: unknown }).request = undefined;
           return true;
         } catch (err) {
           // Closed here to say why (graphql-ws's own close would say only "Forbidden"); the
@@ -78,7 +94,11 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
       // A fresh context per operation: loaders must not hold records for the socket's lifetime.
       // The principal is re-read per operation, so a query sent over the socket sees connections
       // added or removed since it opened (subscriptions are checked per event, see resolvers/events.ts).
-      context: async (ctx) => newContext(await authenticate(ctx.extra.authorization ?? null), ctx.extra.request),
+      context: async (ctx, id) => {
+        const rc = newContext(await authenticate(ctx.extra.authorization ?? null), ctx.extra.publicBase ?? publicBaseOf(ctx.extra.request, config.publicUrl));
+        deliveries.set(rc, deliveryTo(ctx.extra.socket, id, serialize));
+        return rc;
+      },
       onSubscribe: (ctx, _id, payload) => {
         const principal = ctx.extra.principal;
         const scopes = principal?.scopes ?? new Set();
@@ -99,16 +119,17 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
           return;
         }
         const denied = scopeError(document, payload.operationName, scopes);
-        return denied ? [denied] : undefined;
+        if (denied) return [denied];
+        // Validated here (returning arguments skips graphql-ws's own parse and validation).
+        const prepared = documents.get(payload.query, document);
+        if (prepared.errors.length) return prepared.errors;
+        return { schema, document: prepared.document, operationName: payload.operationName, variableValues: payload.variables ?? undefined };
       },
-      // The same document limits as HTTP (depth); graphql-ws validates with these rules.
-      validate: (s, document) => validate(s, document, [...specifiedRules, depthRule]).map(withCode('GRAPHQL_VALIDATION_FAILED')),
-      // Execution errors get the public codes and masking HTTP answers with (Apollo's formatError does it there).
-      onNext: (_ctx, _id, _payload, _args, result) => {
-        if (!('errors' in result) || !result.errors?.length) return;
-        return { ...result, errors: result.errors.map((e) => format(e.toJSON(), e)) as never };
+      onNext: (_ctx, _id, _payload, _args, result) => formatted(result),
+      subscribe: (args) => {
+        const rc = args.contextValue as RequestContext;
+        return sharedSubscribe(args, rc.tenant.id, deliveries.get(rc));
       },
-      subscribe: (args) => sharedSubscribe(args, (args.contextValue as RequestContext).tenant.id),
     },
     wss,
   );
@@ -145,6 +166,60 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
       return sockets;
     },
   };
+}
+
+/**
+ * A socket whose unsent bytes exceed this is too far behind: its subscriptions end with "too slow"
+ * (the client resumes with `after`), instead of the gateway buffering for it without bound.
+ */
+const MAX_SOCKET_BUFFERED_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Writes a subscription's results straight to its socket as graphql-transport-ws `next` frames:
+ * the shared, already serialized payload with this operation's id spliced in front, so a result is
+ * serialized once however many sockets receive it (graphql-ws would stringify it once per socket).
+ * The frame is byte-for-byte what graphql-ws's own `stringifyMessage` produces.
+ */
+function deliveryTo(socket: WebSocket, id: string, serialize: (result: ExecutionResult) => Buffer): DirectDelivery {
+  const idJson = JSON.stringify(id);
+  return {
+    serialize,
+    send(body) {
+      if (socket.readyState !== socket.OPEN) return true; // closing: graphql-ws ends the operation
+      if (socket.bufferedAmount > MAX_SOCKET_BUFFERED_BYTES) return false;
+      const head = `{"id":${idJson},"type":"next","payload":`;
+      const headBytes = Buffer.byteLength(head);
+      const frame = Buffer.allocUnsafe(headBytes + body.length + 1);
+      frame.write(head, 0);
+      body.copy(frame, headBytes);
+      frame[frame.length - 1] = 0x7d; // }
+      socket.send(frame, { binary: false });
+      return true;
+    },
+  };
+}
+
+/** Parsed and validated documents by query text (least recently used dropped past the bound). */
+class DocumentCache {
+  private readonly entries = new Map<string, { document: DocumentNode; errors: readonly GraphQLError[] }>();
+  constructor(
+    private readonly schema: GraphQLSchema,
+    private readonly rules: readonly ValidationRule[],
+    private readonly max = 1_000,
+  ) {}
+
+  /** `parsed` is the caller's own parse of `query`, used (and kept) when the text is new. */
+  get(query: string, parsed: DocumentNode): { document: DocumentNode; errors: readonly GraphQLError[] } {
+    let entry = this.entries.get(query);
+    if (entry) this.entries.delete(query);
+    else {
+      // The same document limits as HTTP (depth) and the public code on validation errors.
+      entry = { document: parsed, errors: validate(this.schema, parsed, this.rules).map(withCode('GRAPHQL_VALIDATION_FAILED')) };
+      if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string);
+    }
+    this.entries.set(query, entry);
+    return entry;
+  }
 }
 
 /**

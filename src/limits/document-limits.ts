@@ -109,15 +109,34 @@ export function socketDocument(
   query: string,
 ): { document: DocumentNode | null; error: GraphQLError | null } {
   const limits = limitsFor(config, tenantId);
-  try {
-    const document = checkSize(query, limits);
-    if (document) {
+  // A document that passed these limits once passes them again: the parse and the two walks are
+  // remembered per (schema, limits, query text) instead of being repeated on every request.
+  const key = `${limits.maxQueryChars},${limits.maxTokens},${limits.maxAliases},${limits.maxDirectives}\u0000${query}`;
+  let byKey = passed.get(schema);
+  if (!byKey) passed.set(schema, (byKey = new Map()));
+  let entry = byKey.get(key);
+  if (entry) {
+    byKey.delete(key); // most recently used last
+    byKey.set(key, entry);
+  } else {
+    try {
+      const document = checkSize(query, limits);
+      if (!document) return { document: null, error: null };
       checkShape(schema, document, limits);
-      const denied = mayExploreSchema(config, scopes) ? null : introspectionError(schema, document);
-      if (denied) return { document, error: denied };
+      entry = { document, introspection: undefined };
+    } catch (err) {
+      return { document: null, error: err as GraphQLError };
     }
-    return { document, error: null };
-  } catch (err) {
-    return { document: null, error: err as GraphQLError };
+    if (byKey.size >= PASSED_MAX) byKey.delete(byKey.keys().next().value as string);
+    byKey.set(key, entry);
   }
+  if (!mayExploreSchema(config, scopes)) {
+    entry.introspection ??= introspectionError(schema, entry.document) !== null;
+    if (entry.introspection) return { document: entry.document, error: introspectionError(schema, entry.document) };
+  }
+  return { document: entry.document, error: null };
 }
+
+/** Documents within the limits, by schema and (limits, query text); least recently used dropped past PASSED_MAX. */
+const passed = new WeakMap<GraphQLSchema, Map<string, { document: DocumentNode; introspection: boolean | undefined }>>();
+const PASSED_MAX = 1_000;

@@ -1,0 +1,234 @@
+// Fan-out benchmark (issue #12, item 5): the subscription path alone, before and after, in one run.
+// For each source tree (the baseline commit, extracted to a temporary directory, and this tree) it
+// starts a gateway child with in-memory stores (bench/fanout-gateway-process.ts) and real graphql-ws
+// clients in other children (bench/fanout-clients-process.ts), then measures:
+// - idle memory: RSS and V8 heap after a full GC, before and after SOCKETS sockets each open one
+//   contactChanged subscription (all confirmed live by a probe change delivered to every one);
+// - throughput: EVENTS changes appended to the change log as fast as it takes them, delivered to
+//   every subscriber; deliveries per second of wall time and per second of gateway CPU (the
+//   per-core rate a larger deployment extrapolates from);
+// - paced points (BENCH_POINTS=<events/s>x<subscribers>x<seconds>,…): publish → receipt p50/p99.
+// Usage: npx tsx bench/fanout.ts  (BENCH_BASELINE_REF=<commit> to compare with; empty to skip)
+import { execSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const repo = resolve(new URL('..', import.meta.url).pathname);
+const SOCKETS = Number(process.env.BENCH_SOCKETS ?? 10_000);
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 40);
+const CLIENT_PROCESSES = Number(process.env.BENCH_CLIENT_PROCESSES ?? 2);
+const baselineRef = process.env.BENCH_BASELINE_REF ?? '564d34e';
+const points = (process.env.BENCH_POINTS ?? '1000x1000x5,100x1000x5')
+  .split(',')
+  .filter(Boolean)
+  .map((p) => p.split('x').map(Number) as [number, number, number]);
+const QUERY = 'subscription { contactChanged { eventId type contact { name emails { address } } source { remoteId fetchedAt } } }';
+
+interface Proc {
+  child: ChildProcess;
+  request<T>(msg: object, answer: string, timeoutMs?: number): Promise<T>;
+}
+
+function startProc(script: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<Proc & { ready: Record<string, string> }> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(repo, 'bench', script)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, NODE_ENV: 'production', ...env },
+  });
+  const request = <T>(msg: object, answer: string, timeoutMs = 300_000) =>
+    new Promise<T>((res, rej) => {
+      const onMessage = (m: { type: string }) => {
+        if (m.type === 'failed') rej(new Error(JSON.stringify(m)));
+        if (m.type !== answer) return;
+        child.off('message', onMessage);
+        clearTimeout(timer);
+        res(m as T);
+      };
+      const timer = setTimeout(() => rej(new Error(`${script}: no ${answer} within ${timeoutMs} ms`)), timeoutMs);
+      child.on('message', onMessage);
+      child.send(msg);
+    });
+  return new Promise((res, rej) => {
+    child.once('message', (m: Record<string, string>) => (m.type === 'ready' ? res({ child, request, ready: m }) : rej(new Error(JSON.stringify(m)))));
+    child.once('exit', (code) => rej(new Error(`${script} exited with ${code}`)));
+  });
+}
+
+interface Measured {
+  rss: number;
+  heapUsed: number;
+  cpuMs: number;
+}
+interface Stats {
+  delivered: number;
+  errors: number;
+  firstError: string;
+  p50: number;
+  p99: number;
+}
+const MB = 1024 * 1024;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function totals(clients: Proc[]): Promise<Stats> {
+  const all = await Promise.all(clients.map((c) => c.request<Stats>({ type: 'stats' }, 'stats')));
+  return {
+    delivered: all.reduce((n, s) => n + s.delivered, 0),
+    errors: all.reduce((n, s) => n + s.errors, 0),
+    firstError: all.map((s) => s.firstError).find(Boolean) ?? '',
+    // The worse client process's percentile (each holds its own histogram).
+    p50: Math.max(...all.map((s) => s.p50)),
+    p99: Math.max(...all.map((s) => s.p99)),
+  };
+}
+
+async function waitDelivered(clients: Proc[], expected: number, timeoutMs: number): Promise<Stats> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const t = await totals(clients);
+    if (t.delivered >= expected || Date.now() > until) return t;
+    await sleep(100);
+  }
+}
+
+async function connectClients(url: string, apiKey: string, sockets: number): Promise<Proc[]> {
+  const n = Math.min(CLIENT_PROCESSES, sockets);
+  const clients = await Promise.all(Array.from({ length: n }, () => startProc('fanout-clients-process.ts', {})));
+  await Promise.all(
+    clients.map((c, i) =>
+      c.request(
+        { type: 'connect', url, apiKey, sockets: Math.floor(sockets / n) + (i < sockets % n ? 1 : 0), subscriptionsPerSocket: 1, query: QUERY },
+        'connected',
+        900_000,
+      ),
+    ),
+  );
+  return clients;
+}
+
+async function reset(clients: Proc[]): Promise<void> {
+  await Promise.all(clients.map((c) => c.request({ type: 'reset' }, 'reset')));
+}
+
+async function closeClients(clients: Proc[]): Promise<void> {
+  await Promise.all(clients.map((c) => c.request({ type: 'close' }, 'closed').catch(() => c.child.kill())));
+}
+
+interface Row {
+  tree: string;
+  idle: { rssBefore: number; rssAfter: number; heapBefore: number; heapAfter: number };
+  throughput: { deliveries: number; wallMs: number; cpuMs: number; errors: number };
+  points: Array<{ point: string; delivered: number; expected: number; p50: number; p99: number; cpuPct: number; errors: number }>;
+}
+
+async function measureTree(tree: string, root: string): Promise<Row> {
+  const gateway = await startProc('fanout-gateway-process.ts', { BENCH_SWITCHBOARD_ROOT: root }, ['--expose-gc']);
+  const { url, apiKey } = gateway.ready as { url: string; apiKey: string };
+  const measure = (gc = true) => gateway.request<Measured>({ type: 'measure', gc }, 'measured');
+  const publish = (tag: string, count: number, perSecond = 0, perTick = 1) =>
+    gateway.request({ type: 'publish', tag, count, perTick, perSecond }, 'published', 600_000);
+  try {
+    const before = await measure();
+    if (process.env.BENCH_SNAPSHOT_DIR)
+      await gateway.request({ type: 'snapshot', path: join(process.env.BENCH_SNAPSHOT_DIR, `${tree.split(' ')[0]}-0.heapsnapshot`) }, 'snapshotted');
+    // Idle memory: SOCKETS sockets, one subscription each, confirmed live by one probe each.
+    let clients = await connectClients(url, apiKey as string, SOCKETS);
+    await publish('probe', 1);
+    const probe = await waitDelivered(clients, SOCKETS, 120_000);
+    if (probe.delivered < SOCKETS) throw new Error(`${tree}: probe reached ${probe.delivered} of ${SOCKETS} (${probe.firstError})`);
+    await sleep(500);
+    const after = await measure();
+    if (process.env.BENCH_SNAPSHOT_DIR)
+      await gateway.request({ type: 'snapshot', path: join(process.env.BENCH_SNAPSHOT_DIR, `${tree.split(' ')[0]}-${SOCKETS}.heapsnapshot`) }, 'snapshotted');
+    console.log(`${tree}: ${SOCKETS} idle subscriptions: RSS ${(before.rss / MB).toFixed(0)} → ${(after.rss / MB).toFixed(0)} MiB`);
+
+    // Throughput: EVENTS changes, each to every subscriber.
+    await reset(clients);
+    const cpu0 = (await measure(false)).cpuMs;
+    const t0 = performance.now();
+    await publish('tput', EVENTS);
+    const tput = await waitDelivered(clients, EVENTS * SOCKETS, 300_000);
+    const wallMs = performance.now() - t0;
+    const cpuMs = (await measure(false)).cpuMs - cpu0;
+    console.log(`${tree}: ${tput.delivered} deliveries in ${wallMs.toFixed(0)} ms wall, ${cpuMs.toFixed(0)} ms gateway CPU`);
+    await closeClients(clients);
+
+    const rows: Row['points'] = [];
+    for (const [rate, subscribers, seconds] of points) {
+      clients = await connectClients(url, apiKey as string, subscribers);
+      await publish('probe', 1);
+      await waitDelivered(clients, subscribers, 60_000);
+      await reset(clients);
+      const c0 = (await measure(false)).cpuMs;
+      const s0 = performance.now();
+      const events = rate * seconds;
+      await publish('paced', events, rate, Math.max(1, Math.round(rate / 100)));
+      const got = await waitDelivered(clients, events * subscribers, 30_000);
+      const cpuPct = (((await measure(false)).cpuMs - c0) / (performance.now() - s0)) * 100;
+      rows.push({
+        point: `${rate} events/s × ${subscribers} subscribers, ${seconds} s`,
+        delivered: got.delivered,
+        expected: events * subscribers,
+        p50: got.p50,
+        p99: got.p99,
+        cpuPct,
+        errors: got.errors,
+      });
+      console.log(`${tree}: ${JSON.stringify(rows.at(-1))}`);
+      await closeClients(clients);
+    }
+    return {
+      tree,
+      idle: { rssBefore: before.rss, rssAfter: after.rss, heapBefore: before.heapUsed, heapAfter: after.heapUsed },
+      throughput: { deliveries: tput.delivered, wallMs, cpuMs, errors: tput.errors },
+      points: rows,
+    };
+  } finally {
+    await gateway.request({ type: 'stop' }, 'never', 5_000).catch(() => undefined);
+    gateway.child.kill();
+  }
+}
+
+const results: Row[] = [];
+let baselineDir: string | null = null;
+try {
+  if (baselineRef) {
+    baselineDir = mkdtempSync(join(tmpdir(), 'sb-fanout-baseline-'));
+    execSync(`git archive ${baselineRef} src connectors schema package.json | tar -x -C ${baselineDir}`, { cwd: repo });
+    symlinkSync(join(repo, 'node_modules'), join(baselineDir, 'node_modules'));
+    results.push(await measureTree(`before (${baselineRef})`, baselineDir));
+  }
+  results.push(await measureTree('after (this tree)', repo));
+} finally {
+  if (baselineDir) rmSync(baselineDir, { recursive: true, force: true });
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+console.log(`\n### Idle subscriptions (${fmt(SOCKETS)} sockets, one contactChanged each)\n`);
+console.log('| tree | RSS before / after | per subscription (RSS) | V8 heap before / after | per subscription (heap) |');
+console.log('|---|---|---|---|---|');
+for (const r of results) {
+  const { rssBefore, rssAfter, heapBefore, heapAfter } = r.idle;
+  console.log(
+    `| ${r.tree} | ${fmt(rssBefore / MB)} / ${fmt(rssAfter / MB)} MiB | ${((rssAfter - rssBefore) / SOCKETS / 1024).toFixed(1)} KiB | ${fmt(heapBefore / MB)} / ${fmt(heapAfter / MB)} MiB | ${((heapAfter - heapBefore) / SOCKETS / 1024).toFixed(1)} KiB |`,
+  );
+}
+console.log(`\n### Throughput (${EVENTS} changes × ${fmt(SOCKETS)} subscribers, published back to back)\n`);
+console.log('| tree | deliveries | wall | deliveries/s | gateway CPU | deliveries per CPU-second | errors |');
+console.log('|---|---|---|---|---|---|---|');
+for (const r of results) {
+  const t = r.throughput;
+  console.log(
+    `| ${r.tree} | ${fmt(t.deliveries)} | ${fmt(t.wallMs)} ms | ${fmt(t.deliveries / (t.wallMs / 1000))} | ${fmt(t.cpuMs)} ms | ${fmt(t.deliveries / (t.cpuMs / 1000))} | ${t.errors} |`,
+  );
+}
+if (points.length) {
+  console.log('\n### Paced points (publish → receipt)\n');
+  console.log('| tree | point | delivered / expected | p50 / p99 | gateway CPU | errors |');
+  console.log('|---|---|---|---|---|---|');
+  for (const r of results)
+    for (const p of r.points)
+      console.log(
+        `| ${r.tree} | ${p.point} | ${fmt(p.delivered)} / ${fmt(p.expected)} | ${p.p50.toFixed(1)} / ${p.p99.toFixed(1)} ms | ${p.cpuPct.toFixed(0)} % | ${p.errors} |`,
+      );
+}
+process.exit(0);
