@@ -6,9 +6,11 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
-import { makeExecutableSchema } from '@graphql-tools/schema';
-import { GraphQLError, type GraphQLSchema, type ValidationRule } from 'graphql';
+import { addResolversToSchema } from '@graphql-tools/schema';
+import { GraphQLError, parse, type GraphQLSchema, type ValidationRule } from 'graphql';
 import type { Logger } from 'pino';
+import { CONNECTORS } from '../../connectors/registry.ts';
+import type { Connector } from '../../connectors/sdk/types.ts';
 import { cacheableEntities } from '../cache/response-cache.ts';
 import { scopeError } from '../callers/scopes.ts';
 import type { GatewayConfig } from '../config.ts';
@@ -25,6 +27,8 @@ import { connectionResolvers } from '../resolvers/connections.ts';
 import { eventResolvers } from '../resolvers/events.ts';
 import { auditResolvers } from '../resolvers/audit.ts';
 import { resolvers } from '../resolvers/index.ts';
+import { withCoverageDescriptions } from './coverage-sdl.ts';
+import { buildFederatedSchema } from './federation.ts';
 
 const SCHEMA_DIR = fileURLToPath(new URL('../../schema/', import.meta.url));
 
@@ -36,8 +40,13 @@ export function loadTypeDefs(): string {
     .join('\n');
 }
 
-export function buildSchema(): GraphQLSchema {
-  return makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: [resolvers, eventResolvers, connectionResolvers, auditResolvers] as never });
+/** The executable schema: a Federation 2 subgraph (federation.ts), field descriptions carrying each connector's coverage. */
+export function buildSchema(connectors: readonly Connector[] = CONNECTORS.map((r) => r.connector)): GraphQLSchema {
+  const federated = buildFederatedSchema(withCoverageDescriptions(parse(loadTypeDefs()), connectors));
+  return [resolvers, eventResolvers, connectionResolvers, auditResolvers].reduce(
+    (schema, map) => addResolversToSchema({ schema, resolvers: map as never }),
+    federated,
+  );
 }
 
 /** The depth limit, reported as an ordinary validation error (HTTP 400) on HTTP and WebSocket alike. */
