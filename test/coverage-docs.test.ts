@@ -20,7 +20,9 @@ describe('field coverage', () => {
     if (!isObjectType(contact)) throw new Error('Contact is not an object type');
     const jobTitle = contact.getFields()['jobTitle']?.description ?? '';
     expect(jobTitle).toContain(coverageSentence(connectors, 'Contact', 'jobTitle'));
-    expect(jobTitle).toMatch(/Filled by HubSpot \(`jobtitle`, when present\), Salesforce \(`Title`, when present\); not by Stripe, Shopify, WooCommerce, Xero, QuickBooks Online\./);
+    expect(jobTitle).toMatch(
+      /Filled by HubSpot \(`jobtitle`, when present\), Salesforce \(`Title`, when present\); not by Stripe, Shopify, WooCommerce, Xero, QuickBooks Online\./,
+    );
     // An existing description is kept in front of the coverage sentence.
     expect(contact.getFields()['name']?.description).toMatch(/^Full display name\.\n\nFilled by /);
   });

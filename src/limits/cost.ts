@@ -136,7 +136,11 @@ function queryCost(walk: Walk, set: SelectionSetNode): number {
       // A router's entity references: records by global id, like nodes(ids:).
       const references = arg(walk, field, 'representations');
       total += Array.isArray(references)
-        ? globalIdsCost(walk, field, references.map((r) => (r as { id?: unknown } | null)?.id))
+        ? globalIdsCost(
+            walk,
+            field,
+            references.map((r) => (r as { id?: unknown } | null)?.id),
+          )
         : byIdCost(walk, field, null, 1);
     }
   }
