@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { addResolversToSchema } from '@graphql-tools/schema';
@@ -103,6 +103,8 @@ export async function startApollo(
       ),
       // We set no HTTP cache hints; the plugin would wrap every field resolver for nothing.
       ApolloServerPluginCacheControlDisabled(),
+      // A federation subgraph would get Apollo's inline tracing (ftv1) installed; tracing is ours (OpenTelemetry, tracing.ts).
+      ApolloServerPluginInlineTraceDisabled(),
       partialErrorsPlugin(),
       responseCachePlugin(),
       // Document size limits and introspection are checked with the context (routes.ts); here the
