@@ -4,6 +4,7 @@
 // (signature v3, id-only change events; webhooks.ts).
 // Call counts per operation are documented in README.md.
 import { defineConnector } from '../sdk/define.ts';
+import { coverage } from './coverage.ts';
 import { ConnectorError } from '../sdk/errors.ts';
 import type { ContactModel, InvoiceModel, OrderModel } from '../sdk/models.ts';
 import type { ConnectorContext, EntityLoader, LineItemOwnerLoader, ListArgs, ListFilter, ListPage } from '../sdk/types.ts';
@@ -298,6 +299,7 @@ function commerceLoader<M extends InvoiceModel | OrderModel>(
 }
 
 export const hubspot = defineConnector({
+  coverage,
   manifest: hubspotManifest,
   loaders: {
     Contact: contactLoader,

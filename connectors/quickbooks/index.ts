@@ -5,6 +5,7 @@
 // with STARTPOSITION/MAXRESULTS ordered by Id and filter on MetaData.LastUpdatedTime, CustomerRef
 // and PrimaryEmailAddr. The company id (realmId) comes from the OAuth callback (auth.afterConnect).
 import { defineConnector } from '../sdk/define.ts';
+import { coverage } from './coverage.ts';
 import { ConnectorError, isConnectorError } from '../sdk/errors.ts';
 import type { ContactModel, InvoiceModel, OrderModel } from '../sdk/models.ts';
 import type { ConnectorAuthHooks, ConnectorContext, EntityLoader, ListArgs, ListPage } from '../sdk/types.ts';
@@ -203,6 +204,7 @@ export const quickbooksAuth: ConnectorAuthHooks = {
 };
 
 export const quickbooks = defineConnector({
+  coverage,
   manifest,
   loaders: { Contact: contacts, Invoice: invoices, Order: orders },
   webhooks: quickbooksWebhooks,

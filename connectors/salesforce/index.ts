@@ -6,6 +6,7 @@
 // lists with updatedSince and deletions through queryAll (polling.deletedSince). Invoices are
 // not served: core Salesforce has none (see README, coverage).
 import { defineConnector } from '../sdk/define.ts';
+import { coverage } from './coverage.ts';
 import { ConnectorError } from '../sdk/errors.ts';
 import type { ContactModel, EntityType, LineItemModel, OrderModel } from '../sdk/models.ts';
 import type { ConnectorContext, EntityLoader, LineItemOwnerLoader, ListArgs, ListPage } from '../sdk/types.ts';
@@ -195,6 +196,7 @@ async function deletedSince(entity: EntityType, since: string, ctx: ConnectorCon
 }
 
 export const salesforce = defineConnector({
+  coverage,
   manifest: {
     id: 'salesforce',
     displayName: 'Salesforce',

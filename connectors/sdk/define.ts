@@ -1,5 +1,6 @@
 // defineConnector(): a connector is checked when its module is imported, so a broken one fails
 // the first test (and startup) with `manifest.<path>: <problem>` instead of misbehaving later.
+import { coverageProblems } from './coverage.ts';
 import { manifestSchema } from './manifest.ts';
 import { ENTITY_TYPES } from './models.ts';
 import type { Connector } from './types.ts';
@@ -20,6 +21,7 @@ export function validateManifest(connector: Connector): string[] {
   for (const e of Object.keys(connector.loaders)) {
     if (!m.entities.includes(e as (typeof ENTITY_TYPES)[number])) problems.push(`loaders.${e} exists but manifest.entities does not list it`);
   }
+  problems.push(...coverageProblems(connector.coverage, m.entities));
   // Declared budgets the shared budget cannot enforce yet are refused rather than silently ignored.
   const source = m.events?.source;
   if (source === undefined && connector.webhooks) problems.push('manifest.events is missing but the connector has webhooks: declare { source: "webhooks" }');

@@ -4,6 +4,7 @@
 // every generic case for free; a group it cannot run is switched off with a reason that the run prints.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UpstreamClient, DEFAULT_UPSTREAM_OPTIONS, type UpstreamOptions } from '../../src/upstream/client.ts';
+import { COVERED_FIELDS, coverageViolations, type FieldFill } from './coverage.ts';
 import { validateManifest } from './define.ts';
 import type { EmulatorHandle, ProviderEmulatorOptions } from './emulator.ts';
 import { ConnectorError } from './errors.ts';
@@ -99,6 +100,8 @@ export interface ConformanceGroups {
   auth?: GroupOff;
   /** A 429 with Retry-After is retried; a 429 on every attempt maps to UPSTREAM_RATE_LIMITED. */
   rateLimits?: GroupOff;
+  /** The coverage declaration holds on every listed record: ALWAYS fields filled, NEVER fields empty. */
+  coverage?: GroupOff;
   webhooks: WebhookConformance | GroupOff;
 }
 
@@ -162,6 +165,7 @@ export function runConformanceSuite(target: ConformanceTarget): void {
     group('faults', groups.faults, () => perEntity(scope, faultCases));
     group('auth', groups.auth, () => perEntity(scope, authCases));
     group('rateLimits', groups.rateLimits, () => perEntity(scope, rateLimitCases));
+    group('coverage', groups.coverage, () => perEntity(scope, coverageCases));
     group('webhooks', groups.webhooks, (signer) => webhookCases(connector, signer));
   });
 }
@@ -292,6 +296,38 @@ const listCases: EntityCases = ({ target, ctx }, entity, loader) => {
       expect(pages).toBeLessThan(500);
     }
     for (const k of knownOf(target, entity)) expect(seen.has(k)).toBe(true);
+  });
+};
+
+/**
+ * Every record of the emulator's data, listed to the end with deferred line items loaded, against
+ * the connector's coverage declaration: docs/coverage.md and the SDL descriptions are generated from
+ * it, so this is what keeps them from claiming more (or less) than the mapper does.
+ */
+const coverageCases: EntityCases = ({ target, ctx }, entity, loader) => {
+  it('fills every field declared ALWAYS and none declared NEVER, on every record', async () => {
+    const models: EntityModel[] = [];
+    let after: string | null = null;
+    for (let pages = 0; pages < 500; pages++) {
+      const page = await loader.list({ first: target.connector.manifest.maxPageSize, after, filter: {} }, ctx());
+      models.push(...page.nodes);
+      if (!page.hasNextPage) break;
+      after = page.endCursor;
+    }
+    expect(models.length, 'the emulator serves records to check the declaration against').toBeGreaterThan(0);
+    const deferred = models.filter((m): m is InvoiceModel | OrderModel => m.entity !== 'Contact' && m.lineItems === null);
+    const lineItems = (loader as unknown as Partial<LineItemOwnerLoader<InvoiceModel | OrderModel>>).lineItems;
+    if (deferred.length > 0 && lineItems) {
+      const slots = await lineItems(deferred, ctx());
+      deferred.forEach((m, i) => {
+        const slot = slots[i];
+        if (!(slot instanceof ConnectorError) && slot) m.lineItems = slot;
+      });
+    }
+    const declared = target.connector.coverage[entity] as Record<string, FieldFill> | undefined;
+    expect(declared, `coverage.${entity} is declared`).toBeDefined();
+    expect(Object.keys(declared ?? {}).sort()).toEqual(Object.keys(COVERED_FIELDS[entity]).sort());
+    expect(coverageViolations(entity, declared ?? {}, models)).toEqual([]);
   });
 };
 

@@ -1,3 +1,4 @@
+import type { CoverageDeclaration } from './coverage.ts';
 import type { ConnectorError } from './errors.ts';
 import type { ContactModel, EntityModelMap, EntityType, InvoiceModel, LineItemModel, OrderModel } from './models.ts';
 
@@ -374,4 +375,6 @@ export interface Connector {
   webhooks?: ConnectorWebhooks;
   auth?: ConnectorAuthHooks;
   polling?: ConnectorPolling;
+  /** Per normalized field: whether and from which provider field the connector fills it (coverage.ts). */
+  coverage: CoverageDeclaration;
 }

@@ -6,6 +6,7 @@
 // them, which halves an order's query cost. Page and batch sizes follow from the
 // query cost (queries.ts): Shopify refuses a query above 1000 requested points.
 import { defineConnector } from '../sdk/define.ts';
+import { coverage } from './coverage.ts';
 import { ConnectorError } from '../sdk/errors.ts';
 import type { ContactModel, LineItemModel, OrderModel } from '../sdk/models.ts';
 import type { ConnectorContext, EntityLoader, LineItemOwnerLoader, ListArgs, ListPage } from '../sdk/types.ts';
@@ -253,6 +254,7 @@ const orders: LineItemOwnerLoader<OrderModel> = {
 export { LINE_ITEMS_PER_ORDER };
 
 export const shopify = defineConnector({
+  coverage,
   manifest: {
     id: 'shopify',
     displayName: 'Shopify',

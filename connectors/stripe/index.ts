@@ -3,6 +3,7 @@
 // embedded through expand[] and are primed; "updated since" reads the Events API inside Stripe's
 // 30-day event window and lists every record beyond it.
 import { defineConnector } from '../sdk/define.ts';
+import { coverage } from './coverage.ts';
 import type { ContactModel, EntityType, InvoiceModel, OrderModel } from '../sdk/models.ts';
 import type { ConnectorContext, EntityLoader, ListArgs, ListPage, QueryValue } from '../sdk/types.ts';
 import { expectList, fanOutByIds, fetchRemaining, isMissingParam, mapBounded, stripeGet } from './client.ts';
@@ -284,6 +285,7 @@ const orders: EntityLoader<OrderModel> = {
 };
 
 export const stripe = defineConnector({
+  coverage,
   manifest: {
     id: 'stripe',
     displayName: 'Stripe',

@@ -3,6 +3,7 @@
 // X-WP-Total / X-WP-TotalPages / Link headers; orders filter by `modified_after`, customers (which
 // have no such filter) are scanned by id and filtered on date_modified_gmt. Keys go as HTTP Basic.
 import { defineConnector } from '../sdk/define.ts';
+import { coverage } from './coverage.ts';
 import { ConnectorError } from '../sdk/errors.ts';
 import type { ContactModel, OrderModel } from '../sdk/models.ts';
 import type { ConnectorContext, EntityLoader, ListArgs, ListPage, QueryValue } from '../sdk/types.ts';
@@ -148,6 +149,7 @@ const orders: EntityLoader<OrderModel> = {
 };
 
 export const woocommerce = defineConnector({
+  coverage,
   manifest: {
     id: 'woocommerce',
     displayName: 'WooCommerce',

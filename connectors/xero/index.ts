@@ -7,6 +7,7 @@
 // organisation's connection at Xero and revokes the refresh token once no organisation of the grant
 // is left (revocation kind `remove-connection`).
 import { defineConnector } from '../sdk/define.ts';
+import { coverage } from './coverage.ts';
 import { ConnectorError } from '../sdk/errors.ts';
 import type { ContactModel, InvoiceModel } from '../sdk/models.ts';
 import type { ConnectGrant, ConnectorContext, EntityLoader, GrantedConnection, ListArgs, ListPage, QueryValue } from '../sdk/types.ts';
@@ -216,6 +217,7 @@ async function afterConnect(grant: ConnectGrant, ctx: ConnectorContext): Promise
 }
 
 export const xero = defineConnector({
+  coverage,
   manifest: xeroManifest,
   loaders: { Contact: contacts, Invoice: invoices },
   webhooks: xeroWebhooks,

@@ -8,6 +8,7 @@
 import { GraphQLError, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { defineConnector } from '../../connectors/sdk/define.ts';
+import { COVERED_FIELDS, NEVER } from '../../connectors/sdk/coverage.ts';
 import type { ContactModel } from '../../connectors/sdk/models.ts';
 import type { Connector, ConnectorManifest, EntityLoader, OAuth2Mode } from '../../connectors/sdk/types.ts';
 import type { ApiKeyScope, ConnectionConfig, GatewayConfig, ProviderRegistration } from '../config.ts';
@@ -53,7 +54,9 @@ function manifest(id: string, auth: ConnectorManifest['auth']): ConnectorManifes
 }
 
 function fakeConnector(id: string, auth: ConnectorManifest['auth']): Connector {
-  return defineConnector({ manifest: manifest(id, auth), loaders: { Contact: contactLoader } });
+  // Coverage is not what these tests are about: the fake declares it fills no field.
+  const coverage = { Contact: Object.fromEntries(Object.keys(COVERED_FIELDS.Contact).map((f) => [f, NEVER])) as never };
+  return defineConnector({ manifest: manifest(id, auth), loaders: { Contact: contactLoader }, coverage });
 }
 
 const acme = fakeConnector('acme', { oauth2: oauth2(), apiKey: { label: 'API key' } });

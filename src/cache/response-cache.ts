@@ -53,7 +53,8 @@ export interface PendingStore {
 }
 
 // Root fields whose answers depend only on the tenant's records (and so on the generations).
-// Anything else (connections, API keys, dead letters, the change cursor) is never cached.
+// Anything else (connections, API keys, dead letters, the change cursor, a federation router's
+// `_entities`, whose union type names no entity the tagging below would see) is never cached.
 const CACHEABLE_ROOT_FIELDS = new Set(['node', 'nodes', 'contact', 'contacts', 'invoice', 'invoices', 'order', 'orders', '__typename', '__schema', '__type']);
 // They describe this very read: a stored answer would report the read that built it.
 const PER_READ_FIELDS = new Set(['cacheStatus', 'fetchedAt']);

@@ -3,12 +3,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
-import { makeExecutableSchema } from '@graphql-tools/schema';
-import { GraphQLError, type GraphQLSchema, type ValidationRule } from 'graphql';
+import { addResolversToSchema } from '@graphql-tools/schema';
+import { GraphQLError, parse, type GraphQLSchema, type ValidationRule } from 'graphql';
 import type { Logger } from 'pino';
+import { CONNECTORS } from '../../connectors/registry.ts';
+import type { Connector } from '../../connectors/sdk/types.ts';
 import { cacheableEntities } from '../cache/response-cache.ts';
 import { scopeError } from '../callers/scopes.ts';
 import type { GatewayConfig } from '../config.ts';
@@ -25,6 +27,8 @@ import { connectionResolvers } from '../resolvers/connections.ts';
 import { eventResolvers } from '../resolvers/events.ts';
 import { auditResolvers } from '../resolvers/audit.ts';
 import { resolvers } from '../resolvers/index.ts';
+import { withCoverageDescriptions } from './coverage-sdl.ts';
+import { buildFederatedSchema } from './federation.ts';
 
 const SCHEMA_DIR = fileURLToPath(new URL('../../schema/', import.meta.url));
 
@@ -36,8 +40,23 @@ export function loadTypeDefs(): string {
     .join('\n');
 }
 
-export function buildSchema(): GraphQLSchema {
-  return makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: [resolvers, eventResolvers, connectionResolvers, auditResolvers] as never });
+/** The executable schema: a Federation 2 subgraph (federation.ts), field descriptions carrying each connector's coverage. */
+export function buildSchema(connectors: readonly Connector[] = CONNECTORS.map((r) => r.connector)): GraphQLSchema {
+  const federated = buildFederatedSchema(withCoverageDescriptions(parse(loadTypeDefs()), connectors));
+  // One pass over the schema (each addResolversToSchema call rebuilds it: ~170 ms).
+  return addResolversToSchema({ schema: federated, resolvers: mergedResolvers([resolvers, eventResolvers, connectionResolvers, auditResolvers]) as never });
+}
+
+/** Resolver maps by type: the fields of a type named in several maps (Query, Mutation, …) are combined. */
+function mergedResolvers(maps: ReadonlyArray<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const map of maps)
+    for (const [type, value] of Object.entries(map)) {
+      const seen = out[type];
+      // Scalars are GraphQLScalarType instances, not field maps: taken as they are.
+      out[type] = seen && value && Object.getPrototypeOf(value) === Object.prototype ? { ...(seen as object), ...(value as object) } : value;
+    }
+  return out;
 }
 
 /** The depth limit, reported as an ordinary validation error (HTTP 400) on HTTP and WebSocket alike. */
@@ -84,6 +103,8 @@ export async function startApollo(
       ),
       // We set no HTTP cache hints; the plugin would wrap every field resolver for nothing.
       ApolloServerPluginCacheControlDisabled(),
+      // A federation subgraph would get Apollo's inline tracing (ftv1) installed; tracing is ours (OpenTelemetry, tracing.ts).
+      ApolloServerPluginInlineTraceDisabled(),
       partialErrorsPlugin(),
       responseCachePlugin(),
       // Document size limits and introspection are checked with the context (routes.ts); here the

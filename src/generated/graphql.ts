@@ -220,6 +220,8 @@ export type ConnectorInfo = {
   authTypes: Array<ConnectionAuthType>;
   /** Parameters createConnectSession needs in `params`. */
   connectParams: Array<Scalars['String']['output']>;
+  /** Every normalized field of the record types this connector serves, and whether and from where it fills it. */
+  coverage: Array<FieldCoverage>;
   displayName: Scalars['String']['output'];
   id: Scalars['String']['output'];
 };
@@ -306,6 +308,15 @@ export type ContactFilter = {
   updatedSince?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
+/** Whether a connector fills a field. */
+export type CoverageFill =
+  /** On every record. */
+  | 'ALWAYS'
+  /** Never: the provider has no such field (the value is null or empty). */
+  | 'NEVER'
+  /** When the provider's record has a value. */
+  | 'WHEN_PRESENT';
+
 export type CreatedApiKey = {
   __typename?: 'CreatedApiKey';
   apiKey: ApiKey;
@@ -368,6 +379,18 @@ export type EventMode =
   | 'POLLING'
   /** The provider signs and sends webhooks to the gateway. */
   | 'WEBHOOKS';
+
+/** One normalized field and how one connector fills it. */
+export type FieldCoverage = {
+  __typename?: 'FieldCoverage';
+  /** The field of that type, as named in this schema. */
+  field: Scalars['String']['output'];
+  fill: CoverageFill;
+  /** The provider's field it is read from (null for NEVER). */
+  providerField?: Maybe<Scalars['String']['output']>;
+  /** The record type: Contact, Invoice or Order. */
+  type: Scalars['String']['output'];
+};
 
 export type FulfillmentStatus =
   | 'FULFILLED'
@@ -1013,6 +1036,7 @@ export type ResolversTypes = {
   ContactConnection: ResolverTypeWrapper<PageResult<ServedContact>>;
   ContactEdge: ResolverTypeWrapper<ServedEdge<ServedContact>>;
   ContactFilter: ContactFilter;
+  CoverageFill: CoverageFill;
   CreatedApiKey: ResolverTypeWrapper<Omit<CreatedApiKey, 'apiKey'> & { apiKey: ResolversTypes['ApiKey'] }>;
   Currency: ResolverTypeWrapper<Scalars['Currency']['output']>;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
@@ -1025,6 +1049,7 @@ export type ResolversTypes = {
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
   EmailType: EmailType;
   EventMode: EventMode;
+  FieldCoverage: ResolverTypeWrapper<FieldCoverage>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   FulfillmentStatus: FulfillmentStatus;
   HeldRecord: ResolverTypeWrapper<HeldRecord>;
@@ -1093,6 +1118,7 @@ export type ResolversParentTypes = {
   DisconnectResult: DisconnectResult;
   Email: EmailModel;
   EmailAddress: Scalars['EmailAddress']['output'];
+  FieldCoverage: FieldCoverage;
   Float: Scalars['Float']['output'];
   HeldRecord: HeldRecord;
   ID: Scalars['ID']['output'];
@@ -1210,6 +1236,7 @@ export type ConnectionStatusEventResolvers<ContextType = RequestContext, ParentT
 export type ConnectorInfoResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ConnectorInfo'] = ResolversParentTypes['ConnectorInfo']> = {
   authTypes?: Resolver<Array<ResolversTypes['ConnectionAuthType']>, ParentType, ContextType>;
   connectParams?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  coverage?: Resolver<Array<ResolversTypes['FieldCoverage']>, ParentType, ContextType>;
   displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
@@ -1312,6 +1339,13 @@ export type EmailResolvers<ContextType = RequestContext, ParentType extends Reso
 export interface EmailAddressScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['EmailAddress'], any> {
   name: 'EmailAddress';
 }
+
+export type FieldCoverageResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['FieldCoverage'] = ResolversParentTypes['FieldCoverage']> = {
+  field?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  fill?: Resolver<ResolversTypes['CoverageFill'], ParentType, ContextType>;
+  providerField?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
 
 export type HeldRecordResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['HeldRecord'] = ResolversParentTypes['HeldRecord']> = {
   connectionId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -1557,6 +1591,7 @@ export type Resolvers<ContextType = RequestContext> = {
   DisconnectResult?: DisconnectResultResolvers<ContextType>;
   Email?: EmailResolvers<ContextType>;
   EmailAddress?: GraphQLScalarType;
+  FieldCoverage?: FieldCoverageResolvers<ContextType>;
   HeldRecord?: HeldRecordResolvers<ContextType>;
   Invoice?: InvoiceResolvers<ContextType>;
   InvoiceChange?: InvoiceChangeResolvers<ContextType>;

@@ -4,7 +4,7 @@
 // deferred line items per batch of parents, per-contact lists (Contact.invoices/orders) once per
 // parent unless the connector reads them for many contacts at once (listForContacts), nested
 // lists multiplying, each scaled by what the connector declares a call of that kind costs
-// (manifest.costs). Caches only lower the actual count, so actual ≤ estimate.
+// (manifest.costs). A federation router's `_entities` references count like `nodes(ids:)`. Caches only lower the actual count, so actual ≤ estimate.
 import { Kind, getOperationAST, type DocumentNode, type FieldNode, type FragmentDefinitionNode, type SelectionSetNode, type ValueNode } from 'graphql';
 import type { EntityType } from '../../connectors/sdk/models.ts';
 import type { Connector } from '../../connectors/sdk/types.ts';
@@ -87,6 +87,8 @@ function valueOf(walk: Walk, node: ValueNode | undefined): unknown {
       return Number(node.value);
     case Kind.LIST:
       return node.values.map((v) => valueOf(walk, v));
+    case Kind.OBJECT:
+      return Object.fromEntries(node.fields.map((f) => [f.name.value, valueOf(walk, f.value)]));
     case Kind.NULL:
       return null;
     default:
@@ -130,6 +132,16 @@ function queryCost(walk: Walk, set: SelectionSetNode): number {
     } else if (name === 'nodes') {
       const ids = arg(walk, field, 'ids');
       total += Array.isArray(ids) ? globalIdsCost(walk, field, ids) : byIdCost(walk, field, null, 1);
+    } else if (name === '_entities') {
+      // A router's entity references: records by global id, like nodes(ids:).
+      const references = arg(walk, field, 'representations');
+      total += Array.isArray(references)
+        ? globalIdsCost(
+            walk,
+            field,
+            references.map((r) => (r as { id?: unknown } | null)?.id),
+          )
+        : byIdCost(walk, field, null, 1);
     }
   }
   return total;

@@ -11,7 +11,7 @@ import { ApolloServerCharacterLimitPlugin } from '@escape.tech/graphql-armor-cha
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import { MaxTokensParserWLexer } from '@escape.tech/graphql-armor-max-tokens';
-import { GraphQLError, NoSchemaIntrospectionCustomRule, validate, type DocumentNode, type GraphQLSchema, type ValidationRule } from 'graphql';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, validate, visit, type DocumentNode, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { canExploreSchema } from '../callers/scopes.ts';
 import type { GatewayConfig, GatewayLimits } from '../config.ts';
 import type { RequestContext } from '../context.ts';
@@ -57,10 +57,22 @@ export function mayExploreSchema(config: GatewayConfig, scopes: ReadonlySet<stri
 
 export function introspectionError(schema: GraphQLSchema, document: DocumentNode): GraphQLError | null {
   const [denied] = validate(schema, document, [NoSchemaIntrospectionCustomRule]);
-  if (!denied) return null;
+  // The federation `_service { sdl }` (src/gateway/federation.ts) is the schema too.
+  if (!denied && !selectsServiceSdl(document)) return null;
   return new GraphQLError('introspection needs a credential with the "schema" (or "admin") scope', {
     extensions: { code: 'FORBIDDEN', http: { status: 403 } },
   });
+}
+
+/** `_service` exists only on Query, so a field of that name anywhere in a valid document is the root one. */
+function selectsServiceSdl(document: DocumentNode): boolean {
+  let found = false;
+  visit(document, {
+    Field(node) {
+      if (node.name.value === '_service') found = true;
+    },
+  });
+  return found;
 }
 
 const maskSuggestions = blockFieldSuggestionsPlugin({ mask: '' }).onValidate as unknown as () => (end: {

@@ -1,6 +1,7 @@
 // Connections, connect sessions, API keys and connection status events: thin, like every
 // resolver. The work is in src/accounts/connect/; scopes are checked before any resolver runs
 // (src/callers/scopes.ts).
+import { coverageRows } from '../../connectors/sdk/coverage.ts';
 import type { ApiKeyScope } from '../config.ts';
 import type { ManagedConnection, StatusEvent } from '../accounts/connections.ts';
 import type { RequestContext } from '../context.ts';
@@ -107,6 +108,7 @@ export const connectionResolvers: Resolvers = {
           displayName: c.manifest.displayName,
           authTypes: types,
           connectParams: (auth.oauth2?.connectParams ?? []).map((p) => p.name),
+          coverage: coverageRows(c.coverage, c.manifest.entities),
         };
       }),
     apiKeys: (_, __, rc) => {

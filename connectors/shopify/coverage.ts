@@ -1,0 +1,45 @@
+// Which normalized fields the Shopify connector fills, and from which Admin GraphQL field
+// (mappers.ts). Checked against the mapper's output on the emulator's data by the conformance suite.
+import { always, NEVER, whenPresent as present, type CoverageDeclaration } from '../sdk/coverage.ts';
+
+export const coverage = {
+  Contact: {
+    firstName: present('firstName'),
+    lastName: present('lastName'),
+    name: present('displayName'),
+    jobTitle: NEVER,
+    companyName: present('defaultAddress.company'),
+    emails: present('email'),
+    phones: present('phone'),
+    addresses: present('defaultAddress'),
+    tags: present('tags'),
+    customFields: always('state, verifiedEmail, note'),
+    createdAt: always('createdAt'),
+    updatedAt: always('updatedAt'),
+  },
+  Order: {
+    number: always('name'),
+    status: always('closed, cancelledAt'),
+    statusRaw: always('closed, cancelledAt'),
+    paymentStatus: present('displayFinancialStatus'),
+    paymentStatusRaw: present('displayFinancialStatus'),
+    fulfillmentStatus: present('displayFulfillmentStatus'),
+    fulfillmentStatusRaw: present('displayFulfillmentStatus'),
+    customer: present('customer.id'),
+    customerEmail: present('email, customer.email'),
+    customerName: present('customer.displayName, billingAddress.name'),
+    currency: always('currencyCode'),
+    lineItems: present('lineItems'),
+    subtotal: present('subtotalPriceSet'),
+    shipping: present('totalShippingPriceSet'),
+    tax: present('totalTaxSet'),
+    discount: present('totalDiscountsSet'),
+    total: always('totalPriceSet'),
+    refunded: present('totalRefundedSet'),
+    billingAddress: present('billingAddress'),
+    shippingAddress: present('shippingAddress'),
+    placedAt: always('processedAt, createdAt'),
+    createdAt: always('createdAt'),
+    updatedAt: always('updatedAt'),
+  },
+} satisfies CoverageDeclaration;

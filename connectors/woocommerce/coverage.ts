@@ -1,0 +1,45 @@
+// Which normalized fields the WooCommerce connector fills, and from which REST v3 field
+// (mappers.ts). Checked against the mapper's output on the emulator's data by the conformance suite.
+import { always, NEVER, whenPresent as present, type CoverageDeclaration } from '../sdk/coverage.ts';
+
+export const coverage = {
+  Contact: {
+    firstName: present('first_name, billing.first_name'),
+    lastName: present('last_name, billing.last_name'),
+    name: always('first_name + last_name, username'),
+    jobTitle: NEVER,
+    companyName: present('billing.company'),
+    emails: present('email, billing.email'),
+    phones: present('billing.phone, shipping.phone'),
+    addresses: present('billing, shipping'),
+    tags: NEVER,
+    customFields: always('role, username, is_paying_customer'),
+    createdAt: always('date_created_gmt'),
+    updatedAt: always('date_modified_gmt'),
+  },
+  Order: {
+    number: always('number, id'),
+    status: always('status'),
+    statusRaw: always('status'),
+    paymentStatus: always('status, refunds'),
+    paymentStatusRaw: always('status'),
+    fulfillmentStatus: present('status'),
+    fulfillmentStatusRaw: always('status'),
+    customer: present('customer_id (0: guest)'),
+    customerEmail: present('billing.email'),
+    customerName: present('billing.first_name + last_name'),
+    currency: always('currency'),
+    lineItems: present('line_items'),
+    subtotal: present('line_items[].subtotal'),
+    shipping: always('shipping_total'),
+    tax: always('total_tax'),
+    discount: always('discount_total'),
+    total: always('total'),
+    refunded: present('refunds'),
+    billingAddress: present('billing'),
+    shippingAddress: present('shipping'),
+    placedAt: always('date_created_gmt'),
+    createdAt: always('date_created_gmt'),
+    updatedAt: always('date_modified_gmt'),
+  },
+} satisfies CoverageDeclaration;

@@ -1,0 +1,217 @@
+// Switchboard as a Federation 2 subgraph, end to end with real servers and no mocks: the gateway
+// (with its emulators), a second subgraph written here (the tenant's own `User { id email contact }`
+// referencing Switchboard's Contact), composed by @theguild/federation-composition from the SDL
+// each subgraph serves on `_service`, and served by Hive Gateway's runtime over HTTP. A query that
+// crosses both subgraphs is counted at the HubSpot emulator and run with two tenants' keys.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { startStandaloneServer } from '@apollo/server/standalone';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { createGatewayRuntime } from '@graphql-hive/gateway-runtime';
+import { composeServices } from '@theguild/federation-composition';
+import { parse } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hubspot } from '../connectors/hubspot/index.ts';
+import { hashApiKey } from '../src/callers/tenants.ts';
+import { encodeId } from '../src/ids.ts';
+import { TOKENS, counterValue, graphql, startStack, type Stack } from './helpers.ts';
+
+const USERS_SDL = /* GraphQL */ `
+  extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
+
+  type Query {
+    users: [User!]!
+  }
+
+  "The tenant's own user, whose CRM record lives in Switchboard."
+  type User @key(fields: "id") {
+    id: ID!
+    email: String!
+    contact: Contact
+  }
+
+  type Contact @key(fields: "id", resolvable: false) {
+    id: ID!
+  }
+`;
+
+async function hubspotContactIds(stack: Stack, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  let after: string | undefined;
+  while (ids.length < count) {
+    const url = new URL('/crm/v3/objects/contacts', stack.hubspot.url);
+    url.searchParams.set('limit', '100');
+    if (after) url.searchParams.set('after', after);
+    const res = await fetch(url, { headers: { authorization: `Bearer ${TOKENS.hubspot}` } });
+    const body = (await res.json()) as { results: Array<{ id: string }>; paging?: { next?: { after: string } } };
+    ids.push(...body.results.map((r) => r.id));
+    after = body.paging?.next?.after;
+    if (!after) break;
+  }
+  return ids.slice(0, count);
+}
+
+const listen = (server: Server) =>
+  new Promise<string>((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`)));
+
+describe('federation: Switchboard as a subgraph behind Hive Gateway', () => {
+  let stack: Stack;
+  let users: ApolloServer;
+  let router: Server;
+  let routerUrl: string;
+  let closeRouter: () => Promise<void>;
+  let routedIds: string[];
+  let directIds: string[];
+  const otherKey = `sb_test_${randomUUID()}`;
+  const readOnlyKey = `sb_test_${randomUUID()}`;
+
+  beforeAll(async () => {
+    stack = await startStack({
+      extraTenants: ({ hubspot }) => [
+        {
+          id: 'globex',
+          apiKeys: [
+            { id: 'k1', sha256: hashApiKey(otherKey) },
+            { id: 'k2', sha256: hashApiKey(readOnlyKey), scopes: ['read'] },
+          ],
+          connections: [
+            { id: 'globex-hubspot', provider: 'hubspot', baseUrl: hubspot.url, credentials: { type: 'static', token: TOKENS.hubspot }, settings: {} },
+          ],
+        },
+      ],
+    });
+    const remote = await hubspotContactIds(stack, 200);
+    expect(remote).toHaveLength(200);
+    routedIds = remote.slice(0, 100).map((r) => encodeId('Contact', 'acme-hubspot', r));
+    directIds = remote.slice(100).map((r) => encodeId('Contact', 'acme-hubspot', r));
+
+    // The second subgraph: 100 users, each the owner of one of acme's HubSpot contacts.
+    const userRows = routedIds.map((contactId, i) => ({ id: `u${i}`, email: `user${i}@tenant.example`, contact: { id: contactId } }));
+    users = new ApolloServer({
+      schema: buildSubgraphSchema({ typeDefs: parse(USERS_SDL), resolvers: { Query: { users: () => userRows } } }),
+      plugins: [ApolloServerPluginInlineTraceDisabled()],
+    });
+    const { url: usersUrl } = await startStandaloneServer(users, { listen: { port: 0, host: '127.0.0.1' } });
+
+    // Composition from what each subgraph serves on `_service { sdl }` (Switchboard's needs the schema scope).
+    const served = await stack.query<{ _service: { sdl: string } }>('{ _service { sdl } }');
+    expect(served.errors).toBeUndefined();
+    const composed = composeServices([
+      { name: 'switchboard', typeDefs: parse(served.data!._service.sdl), url: stack.gateway.url },
+      { name: 'users', typeDefs: parse(USERS_SDL), url: usersUrl },
+    ]);
+    expect(composed.errors ?? []).toEqual([]);
+    const supergraph = (composed as { supergraphSdl: string }).supergraphSdl;
+
+    // The router forwards the caller's Authorization header to the subgraphs: Switchboard
+    // authenticates the tenant exactly as for a direct request.
+    const runtime = createGatewayRuntime({
+      supergraph,
+      logging: false,
+      maskedErrors: false,
+      propagateHeaders: { fromClientToSubgraphs: ({ request }) => ({ authorization: request.headers.get('authorization') ?? '' }) },
+    });
+    router = createServer(runtime);
+    routerUrl = await listen(router);
+    closeRouter = async () => {
+      await new Promise<void>((resolve) => router.close(() => resolve()));
+      await runtime.dispose();
+    };
+  }, 120_000);
+
+  afterAll(async () => {
+    await closeRouter?.();
+    await users?.stop();
+    await stack?.stop();
+  });
+
+  const CROSSING = '{ users { id email contact { id name emails { address } source { provider connectionId } } } }';
+
+  it('composes, and a query crossing both subgraphs resolves 100 Contact references in the upstream calls of contacts by ids', async () => {
+    // Baseline in the same run: 100 other contacts of the same connection read directly by ids.
+    stack.hubspot.resetRequests();
+    const direct = await stack.query<{ nodes: Array<{ name: string } | null> }>('query ($ids: [ID!]!) { nodes(ids: $ids) { ... on Contact { name } } }', {
+      ids: directIds,
+    });
+    expect(direct.errors).toBeUndefined();
+    const directCalls = stack.hubspot.count();
+    // HubSpot's batch read takes 100 ids: one call.
+    expect(directCalls).toBe(Math.ceil(100 / (hubspot.manifest.maxBatchSize.Contact ?? 1)));
+
+    stack.hubspot.resetRequests();
+    type Row = {
+      id: string;
+      email: string;
+      contact: { id: string; name: string; emails: Array<{ address: string }>; source: { provider: string; connectionId: string } } | null;
+    };
+    const routed = await graphql<{ users: Row[] }>(routerUrl, stack.apiKey, CROSSING);
+    expect(routed.errors).toBeUndefined();
+    const rows = routed.data?.users ?? [];
+    expect(rows).toHaveLength(100);
+    rows.forEach((row, i) => {
+      expect(row.email).toBe(`user${i}@tenant.example`);
+      expect(row.contact?.id).toBe(routedIds[i]);
+      expect(row.contact?.name).toBeTruthy();
+      expect(row.contact?.source).toEqual({ provider: 'hubspot', connectionId: 'acme-hubspot' });
+    });
+    expect(stack.hubspot.count()).toBe(directCalls);
+
+    // The references were read through the record cache ordinary reads use: asking for the same
+    // contacts directly costs no further call.
+    stack.hubspot.resetRequests();
+    const again = await stack.query<{ nodes: Array<{ name: string } | null> }>('query ($ids: [ID!]!) { nodes(ids: $ids) { ... on Contact { name } } }', {
+      ids: routedIds,
+    });
+    expect(again.data?.nodes.map((n) => n?.name)).toEqual(rows.map((r) => r.contact?.name));
+    expect(stack.hubspot.count()).toBe(0);
+  });
+
+  it("keeps tenants apart through the router: another tenant's key resolves none of acme's contacts", async () => {
+    stack.hubspot.resetRequests();
+    const routed = await graphql<{ users: Array<{ id: string; contact: { name: string | null } | null }> }>(
+      routerUrl,
+      otherKey,
+      '{ users { id contact { name } } }',
+    );
+    const rows = routed.data?.users ?? [];
+    expect(rows).toHaveLength(100);
+    // The router keeps the users and their references; Switchboard resolves none of them for this
+    // tenant (the ids name acme's connection), and no call reaches the provider.
+    expect(rows.every((u) => u.contact === null || u.contact.name === null)).toBe(true);
+    expect(stack.hubspot.count()).toBe(0);
+    expect(routed.errors?.map((e) => e.extensions?.code)).toContain('UPSTREAM_NOT_FOUND');
+    // Without a key Switchboard refuses the router's call (401), and the router has no contact data either.
+    const anonymous = await graphql<{ users: Array<{ contact: { name: string | null } | null }> }>(routerUrl, null, '{ users { id contact { name } } }');
+    expect(anonymous.data?.users ?? []).toHaveLength(100);
+    expect((anonymous.data?.users ?? []).every((u) => u.contact === null || u.contact.name === null)).toBe(true);
+    expect(anonymous.errors?.length ?? 0).toBeGreaterThan(0);
+    expect(stack.hubspot.count()).toBe(0);
+  });
+
+  it('answers _entities directly like nodes(ids:), and serves _service only to keys with the schema scope', async () => {
+    const [first] = routedIds;
+    const entities = await stack.query<{ _entities: Array<{ __typename: string; id: string } | null> }>(
+      'query ($r: [_Any!]!) { _entities(representations: $r) { __typename ... on Contact { id } } }',
+      { r: [{ __typename: 'Contact', id: first }] },
+    );
+    expect(entities.data?._entities).toEqual([{ __typename: 'Contact', id: first }]);
+    // Never answered from the whole-response cache (its tags could not name what _entities read).
+    const hits = () => counterValue(stack.gateway, 'switchboard_cache_requests_total', { kind: 'response', result: 'hit' });
+    const before = await hits();
+    await stack.query('query ($r: [_Any!]!) { _entities(representations: $r) { __typename ... on Contact { id } } }', {
+      r: [{ __typename: 'Contact', id: first }],
+    });
+    expect(await hits()).toBe(before);
+    const sdl = await stack.query<{ _service: { sdl: string } }>('{ _service { sdl } }');
+    expect(sdl.data?._service.sdl).toMatch(/type Contact implements Node\s+@key\(fields: "id"\)/);
+    expect(sdl.data?._service.sdl).toMatch(/type Invoice implements Node\s+@key\(fields: "id"\)/);
+    expect(sdl.data?._service.sdl).toMatch(/type Order implements Node\s+@key\(fields: "id"\)/);
+    expect(sdl.data?._service.sdl).toContain('@link(url: "https://specs.apollo.dev/federation/v2.3"');
+    const denied = await stack.query('{ _service { sdl } }', {}, readOnlyKey);
+    expect(denied.status).toBe(403);
+    expect(denied.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+});
