@@ -11,6 +11,8 @@ import type { EntityLoader } from '../../connectors/sdk/types.ts';
 import type { Logger } from 'pino';
 import type { TenantDirectory } from '../callers/tenants.ts';
 import type { EntityCache } from '../cache/entity-cache.ts';
+import type { AuditLog } from '../audit/log.ts';
+import type { IdentityLinks } from '../identity/links.ts';
 import type { GatewayConfig } from '../config.ts';
 import type { ConnectorContexts } from '../upstream/connector-context.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -36,6 +38,9 @@ export interface EventPipelineDeps {
   /** Event-path metrics (queue probe, stalled, dead letters, processing time, lag, subscriptions); optional. */
   metrics?: Metrics | null;
   tracing?: Tracing;
+  /** Where privacy requests record what they did, and the identity links they remove (optional: tests of the worker alone). */
+  audit?: AuditLog;
+  identity?: IdentityLinks;
 }
 
 export class EventPipeline {

@@ -24,6 +24,7 @@ import { SpanKind, SpanStatusCode, TRACING_OFF, type Tracing } from '../observab
 import { connectionResolvers } from '../resolvers/connections.ts';
 import { eventResolvers } from '../resolvers/events.ts';
 import { auditResolvers } from '../resolvers/audit.ts';
+import { personResolvers } from '../resolvers/person.ts';
 import { resolvers } from '../resolvers/index.ts';
 
 const SCHEMA_DIR = fileURLToPath(new URL('../../schema/', import.meta.url));
@@ -37,7 +38,7 @@ export function loadTypeDefs(): string {
 }
 
 export function buildSchema(): GraphQLSchema {
-  return makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: [resolvers, eventResolvers, connectionResolvers, auditResolvers] as never });
+  return makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: [resolvers, eventResolvers, connectionResolvers, auditResolvers, personResolvers] as never });
 }
 
 /** The depth limit, reported as an ordinary validation error (HTTP 400) on HTTP and WebSocket alike. */
