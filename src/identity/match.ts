@@ -86,6 +86,19 @@ export function displayName(c: Pick<ContactModel, 'name' | 'firstName' | 'lastNa
 
 const nameKey = (name: string) => name.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
 
+/**
+ * The words of a contact's name (first and last when the provider has both, else its display
+ * name), case- and accent-folded, letters only: "John Turing #30" (QuickBooks keeps display names
+ * unique with a suffix) and "Turing, John" give the same words as "John Turing".
+ */
+function nameTokens(c: Pick<ContactModel, 'name' | 'firstName' | 'lastName'>): Set<string> {
+  const text = c.firstName?.trim() && c.lastName?.trim() ? `${c.firstName} ${c.lastName}` : (c.name ?? '');
+  return new Set(nameKey(text).match(/\p{L}+/gu) ?? []);
+}
+
+/** Two names agree when the words of one are all in the other ("Ada Lovelace" / "Ada King Lovelace"). */
+const namesAgree = (a: Set<string>, b: Set<string>) => [...a].every((w) => b.has(w)) || [...b].every((w) => a.has(w));
+
 /** The contact's e-mails, normalized. */
 export const emailsOf = (c: Pick<ContactModel, 'emails'>): string[] => c.emails.map((e) => normalizeEmail(e.address));
 
@@ -156,8 +169,8 @@ export function decidePerson<C extends Pick<ContactModel, 'emails' | 'phones' | 
 
   const flags: IdentityFlag[] = [];
   if (isRoleAddress(address)) flags.push('ROLE_ADDRESS');
-  const distinctNames = new Set(auto.map((c) => displayName(c.contact)).filter((n): n is string => n !== null).map(nameKey));
-  if (distinctNames.size > 1) flags.push('SEVERAL_NAMES');
+  const tokenSets = auto.map((c) => nameTokens(c.contact)).filter((t) => t.size > 0);
+  if (tokenSets.some((a, i) => tokenSets.slice(i + 1).some((b) => !namesAgree(a, b)))) flags.push('SEVERAL_NAMES');
   const phoneSets = auto.map((c) => e164sOf(c.contact)).filter((s) => s.size > 0);
   if (phoneSets.some((a, i) => phoneSets.slice(i + 1).some((b) => ![...a].some((p) => b.has(p))))) flags.push('PHONE_CONFLICT');
   // A role address or several names: merging two or more contacts could join different people.
