@@ -68,7 +68,7 @@ describe('Person: cross-provider identity', () => {
     await other?.stop();
   });
 
-  it("a shared demo person resolves across providers, each link saying it matched on e-mail; one lookup per connection, none when cached", async () => {
+  it('a shared demo person resolves across providers, each link saying it matched on e-mail; one lookup per connection, none when cached', async () => {
     await resetCounts();
     const p = await person(SHARED.email.toUpperCase());
     expect(p).not.toBeNull();
@@ -142,7 +142,11 @@ describe('Person: cross-provider identity', () => {
     const log = await stack.query<{ auditLog: { entries: Array<{ action: string; target: string; detail: { contacts: string[] } }> } }>(
       `{ auditLog(first: 5, filter: { actions: ["person.unlinked"] }) { entries { action target detail } } }`,
     );
-    expect(log.data!.auditLog.entries[0]).toMatchObject({ action: 'person.unlinked', target: emailDigest(SHARED.email), detail: { contacts: [stripeContact.id] } });
+    expect(log.data!.auditLog.entries[0]).toMatchObject({
+      action: 'person.unlinked',
+      target: emailDigest(SHARED.email),
+      detail: { contacts: [stripeContact.id] },
+    });
     expect(JSON.stringify(log.data)).not.toContain(SHARED.email);
 
     const relink = await stack.query<{ linkContacts: { matchedOn: Array<{ contact: { id: string }; on: string[] }> } }>(

@@ -164,7 +164,10 @@ const contactLoader: ContactLoader = {
         }
         if (page.after === null) break;
         if (pages >= EMAIL_LOOKUP_MAX_PAGES)
-          throw new ConnectorError('UPSTREAM_BAD_RESPONSE', `HubSpot contacts.search kept paging past ${EMAIL_LOOKUP_MAX_PAGES} pages for ${chunk.length} e-mails`);
+          throw new ConnectorError(
+            'UPSTREAM_BAD_RESPONSE',
+            `HubSpot contacts.search kept paging past ${EMAIL_LOOKUP_MAX_PAGES} pages for ${chunk.length} e-mails`,
+          );
         after = page.after;
       }
     }

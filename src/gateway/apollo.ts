@@ -38,7 +38,10 @@ export function loadTypeDefs(): string {
 }
 
 export function buildSchema(): GraphQLSchema {
-  return makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: [resolvers, eventResolvers, connectionResolvers, auditResolvers, personResolvers] as never });
+  return makeExecutableSchema({
+    typeDefs: loadTypeDefs(),
+    resolvers: [resolvers, eventResolvers, connectionResolvers, auditResolvers, personResolvers] as never,
+  });
 }
 
 /** The depth limit, reported as an ordinary validation error (HTTP 400) on HTTP and WebSocket alike. */

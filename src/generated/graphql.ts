@@ -69,7 +69,7 @@ export type ApiKeyScope =
 
 export type AuditEntry = {
   __typename?: 'AuditEntry';
-  /** connection.created, connection.connected, connection.reconnected, connection.disconnected, connection.enabled, connection.disabled, connection.status, apiKey.created, apiKey.revoked, deadLetter.replayed, person.exported, person.purged. */
+  /** connection.created, connection.connected, connection.reconnected, connection.disconnected, connection.enabled, connection.disabled, connection.status, apiKey.created, apiKey.revoked, deadLetter.replayed, person.exported, person.purged, person.linked, person.unlinked. */
   action: Scalars['String']['output'];
   /** key:<key id>, jwt:<subject>, system (token refresh), cli. */
   actor: Scalars['String']['output'];
@@ -379,6 +379,17 @@ export type FulfillmentStatus =
   | 'UNFULFILLED'
   | 'UNKNOWN';
 
+export type HeldIdentityLink = {
+  __typename?: 'HeldIdentityLink';
+  actor: Scalars['String']['output'];
+  at: Scalars['DateTime']['output'];
+  contactId: Scalars['ID']['output'];
+  /** LINK or UNLINK. */
+  kind: Scalars['String']['output'];
+  /** The address of the person the decision is about. */
+  personEmail: Scalars['String']['output'];
+};
+
 export type HeldRecord = {
   __typename?: 'HeldRecord';
   connectionId: Scalars['ID']['output'];
@@ -550,7 +561,7 @@ export type Mutation = {
   disconnect: DisconnectResult;
   /** Makes these contacts part of the person (admin). A contact belongs to one person: linking it here moves it from any other. At most 50 ids. */
   linkContacts: Person;
-  /** Removes the person's cached records, the list pages naming them and their change-log payloads. */
+  /** Removes the person's cached records, the list pages naming them, their change-log payloads and the manual identity links of their contacts. */
   purgePerson: PersonPurgeReport;
   /** Queues a dead letter for processing again. False when it does not exist (or was replayed). */
   replayDeadLetter: Scalars['Boolean']['output'];
@@ -780,6 +791,8 @@ export type PersonExport = {
   __typename?: 'PersonExport';
   /** False when the cache could not be enumerated (in-process store): only the named ids were looked up there. */
   cacheSearched: Scalars['Boolean']['output'];
+  /** Manual identity decisions (linkContacts / unlinkContacts) about the person or their contacts. */
+  identityLinks: Array<HeldIdentityLink>;
   records: Array<HeldRecord>;
 };
 
@@ -795,6 +808,7 @@ export type PersonPurgeReport = {
   cacheSearched: Scalars['Boolean']['output'];
   cachedRecordsRemoved: Scalars['Int']['output'];
   changesRemoved: Scalars['Int']['output'];
+  identityLinksRemoved: Scalars['Int']['output'];
   listPagesRemoved: Scalars['Int']['output'];
 };
 
@@ -1139,6 +1153,7 @@ export type ResolversTypes = {
   EventMode: EventMode;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   FulfillmentStatus: FulfillmentStatus;
+  HeldIdentityLink: ResolverTypeWrapper<HeldIdentityLink>;
   HeldRecord: ResolverTypeWrapper<HeldRecord>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   IdentityFlag: IdentityFlag;
@@ -1213,6 +1228,7 @@ export type ResolversParentTypes = {
   Email: EmailModel;
   EmailAddress: Scalars['EmailAddress']['output'];
   Float: Scalars['Float']['output'];
+  HeldIdentityLink: HeldIdentityLink;
   HeldRecord: HeldRecord;
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
@@ -1437,6 +1453,14 @@ export interface EmailAddressScalarConfig extends GraphQLScalarTypeConfig<Resolv
   name: 'EmailAddress';
 }
 
+export type HeldIdentityLinkResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['HeldIdentityLink'] = ResolversParentTypes['HeldIdentityLink']> = {
+  actor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  contactId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  personEmail?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type HeldRecordResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['HeldRecord'] = ResolversParentTypes['HeldRecord']> = {
   connectionId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   entity?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1616,6 +1640,7 @@ export type PersonResolvers<ContextType = RequestContext, ParentType extends Res
 
 export type PersonExportResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PersonExport'] = ResolversParentTypes['PersonExport']> = {
   cacheSearched?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  identityLinks?: Resolver<Array<ResolversTypes['HeldIdentityLink']>, ParentType, ContextType>;
   records?: Resolver<Array<ResolversTypes['HeldRecord']>, ParentType, ContextType>;
 };
 
@@ -1628,6 +1653,7 @@ export type PersonPurgeReportResolvers<ContextType = RequestContext, ParentType 
   cacheSearched?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   cachedRecordsRemoved?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   changesRemoved?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  identityLinksRemoved?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   listPagesRemoved?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
@@ -1708,6 +1734,7 @@ export type Resolvers<ContextType = RequestContext> = {
   DisconnectResult?: DisconnectResultResolvers<ContextType>;
   Email?: EmailResolvers<ContextType>;
   EmailAddress?: GraphQLScalarType;
+  HeldIdentityLink?: HeldIdentityLinkResolvers<ContextType>;
   HeldRecord?: HeldRecordResolvers<ContextType>;
   Invoice?: InvoiceResolvers<ContextType>;
   InvoiceChange?: InvoiceChangeResolvers<ContextType>;

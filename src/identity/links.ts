@@ -27,6 +27,10 @@ export interface IdentityLinks {
   people(tenantId: string): Promise<string[]>;
   /** Forgets every decision about the person (purge); returns what was removed. */
   forget(tenantId: string, email: string): Promise<StoredDecision[]>;
+  /** Every decision about these contacts, whichever person it names (export, purge). */
+  about(tenantId: string, contacts: readonly ContactRef[]): Promise<Array<StoredDecision & { email: string }>>;
+  /** Forgets every decision about these contacts; returns how many were removed. */
+  forgetContacts(tenantId: string, contacts: readonly ContactRef[]): Promise<number>;
   /** Forgets every decision about contacts of one connection (a provider's account-wide redaction); returns how many. */
   forgetConnection(tenantId: string, connectionId: string): Promise<number>;
 }
@@ -111,9 +115,30 @@ export class RedisIdentityLinks implements IdentityLinks {
     return removed ?? [];
   }
 
+  async about(tenantId: string, contacts: readonly ContactRef[]): Promise<Array<StoredDecision & { email: string }>> {
+    const wanted = new Set(contacts.map(refKey));
+    if (wanted.size === 0) return [];
+    const out: Array<StoredDecision & { email: string }> = [];
+    const people = await this.people(tenantId);
+    const all = await this.decisions(tenantId, people);
+    people.forEach((email, i) => {
+      for (const d of all[i] ?? []) if (wanted.has(refKey(d.contact))) out.push({ ...d, email });
+    });
+    return out;
+  }
+
+  async forgetContacts(tenantId: string, contacts: readonly ContactRef[]): Promise<number> {
+    const wanted = new Set(contacts.map(refKey));
+    return wanted.size ? this.forgetWhere(tenantId, (field) => wanted.has(field)) : 0;
+  }
+
   async forgetConnection(tenantId: string, connectionId: string): Promise<number> {
+    return this.forgetWhere(tenantId, (field) => field.startsWith(`${connectionId}\u0000`));
+  }
+
+  /** Removes the decisions about contacts whose field matches, from every person and the index. */
+  private async forgetWhere(tenantId: string, mine: (field: string) => boolean): Promise<number> {
     let removed = 0;
-    const mine = (field: string) => field.startsWith(`${connectionId}\u0000`);
     for (const email of await this.people(tenantId)) {
       const key = this.personKey(tenantId, email);
       const fields = (await this.redis.hkeys(key)).filter(mine);
@@ -184,13 +209,32 @@ export class MemoryIdentityLinks implements IdentityLinks {
     return removed;
   }
 
+  async about(tenantId: string, contacts: readonly ContactRef[]): Promise<Array<StoredDecision & { email: string }>> {
+    const wanted = new Set(contacts.map(refKey));
+    const out: Array<StoredDecision & { email: string }> = [];
+    for (const [key, person] of this.persons) {
+      if (!key.startsWith(`${tenantId}\u0000`)) continue;
+      for (const [field, d] of person) if (wanted.has(field)) out.push({ ...d, email: key.slice(tenantId.length + 1) });
+    }
+    return out;
+  }
+
+  async forgetContacts(tenantId: string, contacts: readonly ContactRef[]): Promise<number> {
+    const wanted = new Set(contacts.map(refKey));
+    return this.forgetWhere(tenantId, (field) => wanted.has(field));
+  }
+
   async forgetConnection(tenantId: string, connectionId: string): Promise<number> {
+    return this.forgetWhere(tenantId, (field) => field.startsWith(`${connectionId}\u0000`));
+  }
+
+  private forgetWhere(tenantId: string, mine: (field: string) => boolean): number {
     let removed = 0;
     for (const [key, person] of this.persons) {
       if (!key.startsWith(`${tenantId}\u0000`)) continue;
-      for (const [field] of person) if (field.startsWith(`${connectionId}\u0000`) && person.delete(field)) removed++;
+      for (const [field] of person) if (mine(field) && person.delete(field)) removed++;
     }
-    for (const key of this.index.keys()) if (key.startsWith(`${tenantId}\u0000${connectionId}\u0000`)) this.index.delete(key);
+    for (const key of this.index.keys()) if (key.startsWith(`${tenantId}\u0000`) && mine(key.slice(tenantId.length + 1))) this.index.delete(key);
     return removed;
   }
 }

@@ -84,7 +84,13 @@ export function displayName(c: Pick<ContactModel, 'name' | 'firstName' | 'lastNa
   return name ? name.replace(/\s+/g, ' ') : null;
 }
 
-const nameKey = (name: string) => name.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
+const nameKey = (name: string) =>
+  name
+    .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim();
 
 /**
  * The words of a contact's name (first and last when the provider has both, else its display

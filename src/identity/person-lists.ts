@@ -37,14 +37,13 @@ export async function personList<E extends 'Invoice' | 'Order'>(
   path: ReadonlyArray<string | number>,
 ): Promise<PageResult<Served<EntityModelMap[E]>>> {
   const { maxPageSize } = rc.config.limits;
-  if (!Number.isInteger(first) || first < 0 || first > maxPageSize) throw badUserInput(`\`first\` must be between 0 and ${maxPageSize} (got ${first})`, 'first');
+  if (!Number.isInteger(first) || first < 0 || first > maxPageSize)
+    throw badUserInput(`\`first\` must be between 0 and ${maxPageSize} (got ${first})`, 'first');
   const start = after ? decode(after) : { i: 0, a: null };
   const contacts = person.decision.matches.slice(start.i);
   const empty: PageResult<Served<EntityModelMap[E]>> = { nodes: [], cursors: [], hasNextPage: false, hasPreviousPage: false, totalCount: null };
   if (first === 0 || contacts.length === 0) return { ...empty, totalCount: after ? null : 0, hasNextPage: first === 0 && contacts.length > 0 };
-  const pages = await Promise.all(
-    contacts.map((m, j) => contactList(rc, entity, m.ref.connectionId, m.ref.remoteId, first, j === 0 ? start.a : null, path)),
-  );
+  const pages = await Promise.all(contacts.map((m, j) => contactList(rc, entity, m.ref.connectionId, m.ref.remoteId, first, j === 0 ? start.a : null, path)));
   const out: PageResult<Served<EntityModelMap[E]>> = { ...empty, nodes: [], cursors: [] };
   let remaining = first;
   for (let j = 0; j < pages.length; j++) {

@@ -47,7 +47,10 @@ function stateOf(rc: RequestContext): PerRequest {
 
 /** Opaque and stable per tenant and address; two tenants' persons never share an id. */
 export function personId(tenantId: string, email: string): string {
-  return `prs_${createHash('sha256').update(`${tenantId}\u0000${normalizeEmail(email)}`).digest('base64url').slice(0, 24)}`;
+  return `prs_${createHash('sha256')
+    .update(`${tenantId}\u0000${normalizeEmail(email)}`)
+    .digest('base64url')
+    .slice(0, 24)}`;
 }
 
 /** The person of one address (memoized for the request). */

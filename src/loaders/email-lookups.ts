@@ -88,12 +88,18 @@ async function fromConnector(handle: ConnectionHandle, emails: readonly string[]
   if (!loader) return emails.map(() => new ConnectorError('UPSTREAM_NOT_FOUND', `${handle.connector.manifest.displayName} does not serve contacts`));
   const failed = (err: unknown, operation: string) => {
     logUpstreamFailure(handle, err, operation);
-    return err instanceof ConnectorError ? err : new ConnectorError('UPSTREAM_UNAVAILABLE', 'unexpected failure while reading from the provider', { cause: err });
+    return err instanceof ConnectorError
+      ? err
+      : new ConnectorError('UPSTREAM_UNAVAILABLE', 'unexpected failure while reading from the provider', { cause: err });
   };
   if (loader.findByEmails) {
     try {
       const slots = await loader.findByEmails(emails, handle.ctx);
-      if (slots.length !== emails.length) throw new ConnectorError('UPSTREAM_BAD_RESPONSE', `Contact.findByEmails must return one slot per e-mail, in order (got ${slots.length} for ${emails.length})`);
+      if (slots.length !== emails.length)
+        throw new ConnectorError(
+          'UPSTREAM_BAD_RESPONSE',
+          `Contact.findByEmails must return one slot per e-mail, in order (got ${slots.length} for ${emails.length})`,
+        );
       return slots;
     } catch (err) {
       const e = failed(err, 'Contact.findByEmails');

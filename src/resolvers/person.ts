@@ -61,9 +61,13 @@ async function decide(rc: RequestContext, email: string, ids: readonly string[],
     requestId: who.requestId,
     outcome: 'success',
     target: emailDigest(person),
-    detail: { contacts: refs.map((r) => encodeId('Contact', r.connectionId, r.remoteId)), ...(movedFrom.length ? { movedFrom: movedFrom.map(emailDigest) } : {}) },
+    detail: {
+      contacts: refs.map((r) => encodeId('Contact', r.connectionId, r.remoteId)),
+      ...(movedFrom.length ? { movedFrom: movedFrom.map(emailDigest) } : {}),
+    },
   });
-  for (const connectionId of new Set(refs.map((r) => r.connectionId))) await rc.services.cache.invalidateLists({ tenantId: rc.tenant.id, connectionId }, 'Contact');
+  for (const connectionId of new Set(refs.map((r) => r.connectionId)))
+    await rc.services.cache.invalidateLists({ tenantId: rc.tenant.id, connectionId }, 'Contact');
   forgetResolved(rc, [person, ...movedFrom], refs);
   return resolvePerson(rc, person);
 }
