@@ -108,6 +108,27 @@ describe('Person: cross-provider identity', () => {
     expect(searches).toBe(1);
   });
 
+  it('the cost model estimates person fields at no less than the calls they make', async () => {
+    const costOf = async (query: string) => {
+      const res = await fetch(stack.gateway.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.apiKey}`, 'x-switchboard-cost': '1' },
+        body: JSON.stringify({ query }),
+      });
+      const body = (await res.json()) as { errors?: unknown; extensions: { cost: { estimatedCalls: number; actualCalls: number } } };
+      expect(body.errors, JSON.stringify(body.errors)).toBeUndefined();
+      return body.extensions.cost;
+    };
+    // A person nobody looked up yet: one lookup per connection.
+    const fresh = demoPeople(500, SEED)[270]!.email;
+    const one = await costOf(`{ person(email: "${fresh}") { names contacts { name } invoices(first: 5) { nodes { number } } } }`);
+    expect(one.actualCalls).toBeGreaterThanOrEqual(stack.emulators.size);
+    expect(one.estimatedCalls).toBeGreaterThanOrEqual(one.actualCalls);
+    const page = await costOf(`{ contacts(first: 20, filter: { connectionId: "acme-stripe" }) { nodes { person { names matchedOn { on } } } } }`);
+    expect(page.actualCalls).toBeGreaterThan(stack.emulators.size);
+    expect(page.estimatedCalls).toBeGreaterThanOrEqual(page.actualCalls);
+  });
+
   it('a role address shared by two providers is flagged and its contacts are held back, not merged', async () => {
     const email = `billing@role-${randomUUID().slice(0, 6)}.example`;
     await admin(stack.hubspot.url, 'POST', '/records/contacts', { properties: { email, firstname: 'Initech', lastname: 'Billing' } });
