@@ -180,7 +180,8 @@ export function decidePerson<C extends Pick<ContactModel, 'emails' | 'phones' | 
   const phoneSets = auto.map((c) => e164sOf(c.contact)).filter((s) => s.size > 0);
   if (phoneSets.some((a, i) => phoneSets.slice(i + 1).some((b) => ![...a].some((p) => b.has(p))))) flags.push('PHONE_CONFLICT');
   // A role address or several names: merging two or more contacts could join different people.
-  const holdBack = auto.length > 1 && flags.some((f) => f === 'ROLE_ADDRESS' || f === 'SEVERAL_NAMES');
+  const manualCount = new Set(manualContacts.map((c) => refKey(c.ref)).filter((k) => linked.has(k))).size;
+  const holdBack = auto.length > 0 && auto.length + manualCount > 1 && flags.some((f) => f === 'ROLE_ADDRESS' || f === 'SEVERAL_NAMES');
 
   const matches: Array<PersonMatch<C>> = [];
   if (holdBack) {
