@@ -14,6 +14,7 @@ import type { CredentialVault } from './accounts/vault.ts';
 import type { ApiKeyStore } from './callers/api-keys.ts';
 import type { AuthFailureLimiter } from './callers/auth-failures.ts';
 import type { AuditLog } from './audit/log.ts';
+import type { IdentityLinks } from './identity/links.ts';
 import type { ConnectFlow } from './accounts/connect/flow.ts';
 import type { Principal, Tenant, TenantDirectory } from './callers/tenants.ts';
 import type { ConnectionConfig, GatewayConfig } from './config.ts';
@@ -45,6 +46,8 @@ export interface GatewayServices {
   authFailures: AuthFailureLimiter;
   /** Each tenant's append-only audit trail. */
   audit: AuditLog;
+  /** Manual identity decisions (linkContacts / unlinkContacts), per tenant. */
+  identity: IdentityLinks;
   /** Connecting provider accounts. */
   connect: ConnectFlow;
   log: Logger;

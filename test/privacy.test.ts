@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ContactModel } from '../connectors/sdk/models.ts';
 import { hashApiKey } from '../src/callers/tenants.ts';
+import { encodeId } from '../src/ids.ts';
 import { emailDigest } from '../src/privacy/purge.ts';
 import { REDIS_URL, startStack, type Stack } from './helpers.ts';
 
@@ -24,8 +25,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const EXPORT = `query($e: String, $r: [PersonRemoteId!]) { exportPerson(email: $e, remoteIds: $r) { cacheSearched records { connectionId entity remoteId store model } } }`;
-const PURGE = `mutation($e: String, $r: [PersonRemoteId!]) { purgePerson(email: $e, remoteIds: $r) { cachedRecordsRemoved listPagesRemoved changesRemoved cacheSearched } }`;
+const EXPORT = `query($e: String, $r: [PersonRemoteId!]) { exportPerson(email: $e, remoteIds: $r) { cacheSearched records { connectionId entity remoteId store model } identityLinks { personEmail contactId kind actor } } }`;
+const PURGE = `mutation($e: String, $r: [PersonRemoteId!]) { purgePerson(email: $e, remoteIds: $r) { cachedRecordsRemoved listPagesRemoved changesRemoved identityLinksRemoved cacheSearched } }`;
 interface Held {
   connectionId: string;
   entity: string;
@@ -124,5 +125,46 @@ describe('exportPerson / purgePerson', () => {
     expect(gone).toBeUndefined();
     const foreign = await stack.query(PURGE, { r: [{ connectionId: 'someone-elses', remoteId: '1' }] });
     expect(foreign.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it("the person's manual identity links are exported and purged with them; the link itself is in the audit log", async () => {
+    const contacts = await cachedContacts();
+    const person = contacts[1]!;
+    const other = contacts[2]!;
+    const contactId = encodeId('Contact', 'acme-hubspot', person.remoteId);
+    const otherId = encodeId('Contact', 'acme-hubspot', other.remoteId);
+    // The person's own contact, and another contact linked to the person by hand.
+    const link = await stack.query(`mutation($e: EmailAddress!, $ids: [ID!]!) { linkContacts(email: $e, contactIds: $ids) { id } }`, {
+      e: person.email,
+      ids: [contactId, otherId],
+    });
+    expect(link.errors, JSON.stringify(link.errors)).toBeUndefined();
+
+    const held = await stack.query<{ exportPerson: { identityLinks: Array<{ personEmail: string; contactId: string; kind: string }> } }>(EXPORT, {
+      e: person.email,
+    });
+    expect(held.errors).toBeUndefined();
+    expect(held.data!.exportPerson.identityLinks.map((l) => [l.contactId, l.kind]).sort()).toEqual(
+      [
+        [contactId, 'LINK'],
+        [otherId, 'LINK'],
+      ].sort(),
+    );
+
+    const purged = await stack.query<{ purgePerson: { identityLinksRemoved: number } }>(PURGE, { e: person.email });
+    expect(purged.errors).toBeUndefined();
+    expect(purged.data!.purgePerson.identityLinksRemoved).toBe(2);
+    const identity = stack.gateway.services.identity;
+    expect(await identity.decisions('acme', [person.email.toLowerCase()])).toEqual([[]]);
+    expect(await identity.linkedTo('acme', [{ connectionId: 'acme-hubspot', remoteId: other.remoteId }])).toEqual([null]);
+    expect(await identity.people('acme')).not.toContain(person.email.toLowerCase());
+    const after = await stack.query<{ exportPerson: { identityLinks: unknown[] } }>(EXPORT, { e: person.email });
+    expect(after.data!.exportPerson.identityLinks).toEqual([]);
+
+    const audit = await stack.query<{ auditLog: { entries: Array<{ action: string; target: string }> } }>(
+      `{ auditLog(first: 10, filter: { actions: ["person.linked", "person.purged"] }) { entries { action target } } }`,
+    );
+    const about = audit.data!.auditLog.entries.filter((e) => e.target === emailDigest(person.email)).map((e) => e.action);
+    expect(about).toEqual(['person.purged', 'person.linked']);
   });
 });

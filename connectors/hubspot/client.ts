@@ -222,7 +222,12 @@ export class HubSpotClient {
   /** One page of CRM search (offset cursor; filters in one AND group). */
   async search(
     type: CrmObjectType,
-    args: { limit: number; after: string | null; properties: readonly string[]; filters: Array<{ propertyName: string; operator: string; value: string }> },
+    args: {
+      limit: number;
+      after: string | null;
+      properties: readonly string[];
+      filters: Array<{ propertyName: string; operator: string; value?: string; values?: string[] }>;
+    },
   ): Promise<{ results: HubSpotObject[]; after: string | null; total: number | null }> {
     const operation = `${type}.search`;
     const res = await this.send({

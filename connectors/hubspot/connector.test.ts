@@ -105,6 +105,21 @@ describe('Contact', () => {
     expect(em.requests().every((r) => r.operation === 'contacts.search')).toBe(true);
   });
 
+  it('findByEmails: 150 addresses (one unknown, one upper-case in the store) in two IN searches, one slot each, in order', async () => {
+    const contacts = em.store.all('contacts').slice(0, 149);
+    const shouting = contacts[7]!;
+    em.store.update('contacts', shouting.id, { email: shouting.properties.email!.toUpperCase() }, new Date().toISOString());
+    const emails = [...contacts.map((c) => c.properties.email!.toLowerCase()), 'nobody@nowhere.example'];
+    const slots = await loaders.Contact.findByEmails!(emails, ctx());
+    expect(slots).toHaveLength(150);
+    slots.slice(0, 149).forEach((slot, i) => {
+      expect(isError(slot)).toBe(false);
+      expect((slot as ContactModel[]).map((c) => c.source.remoteId)).toEqual([contacts[i]!.id]);
+    });
+    expect(slots[149]).toEqual([]);
+    expect(em.requests().map((r) => r.operation)).toEqual(['contacts.search', 'contacts.search']);
+  });
+
   it('rejects a cursor from the other paging scheme', async () => {
     await expect(loaders.Contact.list({ first: 5, after: 'l:1005', filter: { updatedSince: '2025-01-01T00:00:00Z' } }, ctx())).rejects.toThrow(RangeError);
     await expect(loaders.Contact.list({ first: 5, after: 'garbage', filter: {} }, ctx())).rejects.toThrow(RangeError);

@@ -7,7 +7,7 @@ import { defineConnector } from '../sdk/define.ts';
 import { coverage } from './coverage.ts';
 import { ConnectorError } from '../sdk/errors.ts';
 import type { ContactModel, InvoiceModel, OrderModel } from '../sdk/models.ts';
-import type { ConnectorContext, EntityLoader, LineItemOwnerLoader, ListArgs, ListFilter, ListPage } from '../sdk/types.ts';
+import type { ConnectorContext, ContactLoader, LineItemOwnerLoader, ListArgs, ListFilter, ListPage } from '../sdk/types.ts';
 import {
   CONTACT_PROPERTIES,
   HubSpotClient,
@@ -17,7 +17,7 @@ import {
   ORDER_PROPERTIES,
   type CrmObjectType,
 } from './client.ts';
-import { HUBSPOT_PAGE_MAX, hubspotManifest } from './manifest.ts';
+import { HUBSPOT_EMAILS_PER_SEARCH, HUBSPOT_PAGE_MAX, HUBSPOT_SEARCH_PAGE_MAX, hubspotManifest } from './manifest.ts';
 import {
   associatedIds,
   associationsTruncated,
@@ -25,6 +25,7 @@ import {
   mapInvoice,
   mapLineItems,
   mapOrder,
+  prop,
   type HubSpotObject,
   type MapOptions,
   type Related,
@@ -121,7 +122,10 @@ async function fetchPage(
 // Contact
 // ---------------------------------------------------------------------------------------------
 
-const contactLoader: EntityLoader<ContactModel> = {
+/** Pages one e-mail lookup may follow (200 per page) before it fails instead of reading on. */
+const EMAIL_LOOKUP_MAX_PAGES = 10;
+
+const contactLoader: ContactLoader = {
   async byIds(ids, ctx) {
     const found = await client(ctx).batchRead('contacts', ids, CONTACT_PROPERTIES);
     const options = mapOptions(ctx);
@@ -134,6 +138,41 @@ const contactLoader: EntityLoader<ContactModel> = {
         return mappingFailed('contact', id, err);
       }
     });
+  },
+
+  /**
+   * Contacts of many e-mail addresses: one CRM search per 100 addresses with `IN` on `email`
+   * (HubSpot matches IN values lower-case, which is how the gateway hands them over). Like the
+   * `email` list filter, only the primary `email` property is searched.
+   */
+  async findByEmails(emails, ctx) {
+    const options = mapOptions(ctx);
+    const found = new Map<string, ContactModel[]>(emails.map((e) => [e, []]));
+    for (let i = 0; i < emails.length; i += HUBSPOT_EMAILS_PER_SEARCH) {
+      const chunk = emails.slice(i, i + HUBSPOT_EMAILS_PER_SEARCH);
+      let after: string | null = null;
+      for (let pages = 1; ; pages++) {
+        const page = await client(ctx).search('contacts', {
+          limit: HUBSPOT_SEARCH_PAGE_MAX,
+          after,
+          properties: CONTACT_PROPERTIES,
+          filters: [{ propertyName: 'email', operator: 'IN', values: [...chunk] }],
+        });
+        for (const raw of page.results) {
+          const email = prop(raw, 'email')?.trim().toLowerCase();
+          const slot = email ? found.get(email) : undefined;
+          if (slot) slot.push(mapAll('contact', [raw], (r) => mapContact(r, options))[0] as ContactModel);
+        }
+        if (page.after === null) break;
+        if (pages >= EMAIL_LOOKUP_MAX_PAGES)
+          throw new ConnectorError(
+            'UPSTREAM_BAD_RESPONSE',
+            `HubSpot contacts.search kept paging past ${EMAIL_LOOKUP_MAX_PAGES} pages for ${chunk.length} e-mails`,
+          );
+        after = page.after;
+      }
+    }
+    return emails.map((e) => found.get(e) ?? []);
   },
 
   async list(args, ctx): Promise<ListPage<ContactModel>> {

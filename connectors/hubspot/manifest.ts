@@ -13,6 +13,10 @@ export const REMOTE_URL_TEMPLATES = {
 export const HUBSPOT_BATCH_READ_MAX = 100;
 export const HUBSPOT_ASSOCIATIONS_BATCH_READ_MAX = 1000;
 export const HUBSPOT_PAGE_MAX = 100;
+/** Search answers up to 200 records per page. */
+export const HUBSPOT_SEARCH_PAGE_MAX = 200;
+/** Addresses per `IN` filter of an e-mail lookup: our bound, so one page of 200 usually holds every match. */
+export const HUBSPOT_EMAILS_PER_SEARCH = 100;
 /** The operation labels of CRM search requests (client.ts: `<type>.search`), budgeted by their own window. */
 export const HUBSPOT_SEARCH_OPERATIONS = ['contacts.search', 'invoices.search', 'orders.search', 'line_items.search'];
 /** How far X-HubSpot-Request-Timestamp may be from now, either way ("older than 5 minutes" is rejected). */
@@ -47,8 +51,17 @@ export const hubspotManifest = {
   // For the gateway's cost estimate: a search page also reads its contact links (2); invoice/order
   // byIds reads records and links in parallel (2); line items: one association read and batch
   // reads of 100 (≤ 4 for 100 parents at up to 3 items each); listForContacts: one association read
-  // per 1000 contacts, then the records as byIds reads them (batchRead).
-  costs: { listPage: 2, batchRead: 2, lineItems: 4, listForContacts: 1, contactsPerCall: HUBSPOT_ASSOCIATIONS_BATCH_READ_MAX },
+  // per 1000 contacts, then the records as byIds reads them (batchRead); findByEmails: one search
+  // with `IN` per 100 addresses (a second page only when they match more than 200 contacts).
+  costs: {
+    listPage: 2,
+    batchRead: 2,
+    lineItems: 4,
+    listForContacts: 1,
+    contactsPerCall: HUBSPOT_ASSOCIATIONS_BATCH_READ_MAX,
+    emailLookup: 1,
+    emailsPerCall: HUBSPOT_EMAILS_PER_SEARCH,
+  },
   rateLimits: {
     // CRM search has its own 5 per second per account (no rate-limit headers): a window of its own.
     windows: [

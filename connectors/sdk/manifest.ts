@@ -167,7 +167,8 @@ export const manifestSchema = z.object({
    * Upstream calls the connector's loader methods make at most, for the gateway's cost estimate
    * (docs/configuration.md, maxUpstreamCalls). Each defaults to 1: one call per list page, per byIds
    * chunk of maxBatchSize ids, per lineItems chunk of maxBatchSize parents, per listForContacts
-   * chunk of `contactsPerCall` contacts (the records it returns count as byIds reads on top).
+   * chunk of `contactsPerCall` contacts (the records it returns count as byIds reads on top), per
+   * findByEmails chunk of `emailsPerCall` addresses.
    */
   costs: z
     .object({
@@ -176,6 +177,8 @@ export const manifestSchema = z.object({
       lineItems: z.number().int().min(1).optional(),
       listForContacts: z.number().int().min(1).optional(),
       contactsPerCall: z.number().int().min(1).optional(),
+      emailLookup: z.number().int().min(1).optional(),
+      emailsPerCall: z.number().int().min(1).optional(),
     })
     .optional(),
   /**

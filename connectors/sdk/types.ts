@@ -190,8 +190,20 @@ export interface LineItemOwnerLoader<M> extends EntityLoader<M> {
   lineItems?: DeferredPartLoader<M, LineItemModel[]>;
 }
 
+/**
+ * Contact loaders may also find contacts by e-mail for many addresses in one call (HubSpot: one CRM
+ * search with `IN` on `email`). `emails` are lower-case, without duplicates; the answer has the
+ * same length and order, each slot the contacts whose e-mail is exactly that address (any case) or
+ * a ConnectorError. Without it, the gateway reads one `list` page with `filter.email` per address
+ * (Stripe `email=`, WooCommerce `email=`, QuickBooks `PrimaryEmailAddr =`, …). The identity layer
+ * (Person) uses it.
+ */
+export interface ContactLoader extends EntityLoader<ContactModel> {
+  findByEmails?(emails: readonly string[], ctx: ConnectorContext): Promise<Array<ContactModel[] | ConnectorError>>;
+}
+
 export interface ConnectorLoaders {
-  Contact?: EntityLoader<ContactModel>;
+  Contact?: ContactLoader;
   Invoice?: LineItemOwnerLoader<InvoiceModel>;
   Order?: LineItemOwnerLoader<OrderModel>;
 }

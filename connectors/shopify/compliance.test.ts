@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../../src/callers/tenants.ts';
 import { defaultGatewayConfig, type TenantConfig } from '../../src/config.ts';
 import { encodeId } from '../../src/ids.ts';
+import { emailDigest } from '../../src/privacy/purge.ts';
 import { createGateway, type Gateway } from '../../src/server.ts';
 import { graphql, REDIS_URL, RUN_PREFIX } from '../../test/helpers.ts';
 import { startEmulator, type ShopifyEmulatorHandle } from './emulator/index.ts';
@@ -64,6 +65,9 @@ describe('Shopify compliance webhooks through the gateway', () => {
     await shop.waitForIdle();
 
     const before = shop.deliveries().length;
+    // An operator linked the customer to a person by hand: the redaction removes the link too.
+    const ref = { connectionId: 'acme-shopify', remoteId: id };
+    await gateway.services.identity.decide('acme', 'someone@example.com', [ref], 'link', 'key:k1');
     shop.sendCompliance('customers/redact', { customer: { id: customer!.id, email: customer!.email, phone: null }, orders_to_redact: [] });
     await shop.waitForIdle();
     expect(
@@ -74,10 +78,20 @@ describe('Shopify compliance webhooks through the gateway', () => {
     ).toEqual([200]);
 
     expect(await changesAbout(id)).toEqual([]);
+    // The same code path as the purgePerson mutation: audited (without the address).
+    const audit = await gateway.services.audit.list('acme', { first: 5, filter: { actions: ['person.purged'] } });
+    expect(audit.entries[0]).toMatchObject({
+      actor: 'system',
+      target: emailDigest(customer!.email!),
+      detail: { via: 'shopify privacy request', connectionId: 'acme-shopify' },
+    });
+    expect(JSON.stringify(audit.entries)).not.toContain(customer!.email!);
     // Another customer's history is untouched.
     expect(await changesAbout(otherId)).toHaveLength(1);
     const after = await readContact(id);
     expect(after.upstreamCalls).toBe(1);
+    expect(await gateway.services.identity.about('acme', [ref])).toEqual([]);
+    expect(await gateway.services.identity.linkedTo('acme', [ref])).toEqual([null]);
     expect(after.contact?.emails.map((e) => e.address)).toEqual([customer!.email]);
     expect((await readContact(otherId)).upstreamCalls).toBe(0);
   });

@@ -1,6 +1,7 @@
 // The audit trail of each tenant: who changed what in its setup, and when. Connections created,
 // connected, reconnected, disconnected, enabled/disabled or turned NEEDS_REAUTH; API keys created
-// and revoked; dead-letter replays; personal data exported or purged. Each entry names the actor
+// and revoked; dead-letter replays; personal data exported or purged; contacts manually linked to or
+// unlinked from a person. Each entry names the actor
 // (`key:<key id>`, `jwt:<subject>`, `system`), the request id, the outcome and the target id —
 // never a secret: details pass through redactDeep, and nothing that holds credentials is ever
 // handed to record() (test/audit.test.ts scans the stream for every secret of a flow).
@@ -26,6 +27,8 @@ export const AUDIT_ACTIONS = [
   'deadLetter.replayed',
   'person.exported',
   'person.purged',
+  'person.linked',
+  'person.unlinked',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

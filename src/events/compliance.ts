@@ -1,16 +1,16 @@
 // Privacy requests from providers (ComplianceEvent in the connector contract; Shopify's mandatory
 // customers/redact, shop/redact and customers/data_request), acted on for one tenant's connection:
-// - redact-person: the named records leave the entity cache (model, raw record, deferred parts),
-//   the connection's cached list pages stop counting, and every retained change-log entry of those
-//   records or that e-mail is deleted (subscribers resuming later never receive it);
-// - redact-account: everything cached for the connection and every change-log entry it published;
+// - redact-person: the gateway-wide person purge (privacy/purge.ts purgePerson), limited to the
+//   request's connection — the named records and the e-mail's records leave the entity cache
+//   (model, raw record, deferred parts), the connection's cached list pages stop counting, every
+//   retained change-log entry of them is deleted (subscribers resuming later never receive it), the
+//   manual identity links of those contacts go, and the audit log records it;
+// - redact-account: everything cached for the connection, every change-log entry it published and
+//   every identity link of its contacts;
 // - data-request: recorded for the tenant to answer (listDataRequests), once per request id.
-// The purge of one person is a single function (purgePerson below) so the gateway-wide purge (all
-// of a tenant's connections, vault, dead letters) can take its place without touching the route.
 import type { Redis } from 'ioredis';
 import type { ComplianceEvent, PersonRecord } from '../../connectors/sdk/types.ts';
-import type { EntityCache } from '../cache/entity-cache.ts';
-import type { ChangeLog } from './change-log.ts';
+import { purgePerson, type PrivacyDeps } from '../privacy/purge.ts';
 import type { PublishedChange } from './model.ts';
 
 /** Whose data a request concerns: one tenant's connection. */
@@ -49,49 +49,31 @@ export interface DataRequestStore {
   list(tenantId: string): Promise<DataRequest[]>;
 }
 
-export interface ComplianceDeps {
-  cache: EntityCache;
-  changeLog: ChangeLog;
+/** The stores a purge clears (privacy/purge.ts) and where data requests are kept. */
+export interface ComplianceDeps extends PrivacyDeps {
   dataRequests: DataRequestStore;
 }
 
-const sameEmail = (a: unknown, b: string) => typeof a === 'string' && a.trim().toLowerCase() === b.trim().toLowerCase();
-/** A published record that carries the e-mail (a contact's addresses). */
-const carriesEmail = (model: unknown, email: string): boolean => {
-  const emails = (model as { emails?: unknown } | null)?.emails;
-  return Array.isArray(emails) && emails.some((e) => sameEmail((e as { address?: unknown } | null)?.address, email));
-};
-
-/** Removes one person's records from the cache and their entries from the change log, in one connection of one tenant. */
-export async function purgePerson(
-  deps: Pick<ComplianceDeps, 'cache' | 'changeLog'>,
-  scope: ComplianceScope,
-  person: PersonInConnection,
-): Promise<PurgeOutcome> {
-  const cacheScope = { tenantId: scope.tenantId, connectionId: scope.connectionId };
-  const byEntity = new Map<PersonRecord['entity'], string[]>();
-  for (const r of person.records) byEntity.set(r.entity, [...(byEntity.get(r.entity) ?? []), r.remoteId]);
-  for (const [entity, ids] of byEntity) {
-    await deps.cache.forgetRecords(cacheScope, entity, ids);
-    // Pages list the records' ids; a new generation makes every cached page of the entity stale.
-    await deps.cache.invalidateLists(cacheScope, entity);
-  }
-  const named = new Set(person.records.map((r) => `${r.entity}:${r.remoteId}`));
-  const email = person.email;
-  const changeLogEntries = (
-    await deps.changeLog.remove(
-      (c) =>
-        c.tenantId === scope.tenantId &&
-        c.connectionId === scope.connectionId &&
-        (named.has(`${c.entity}:${c.remoteId}`) || (email !== null && carriesEmail(c.model, email))),
-    )
-  ).length;
-  return { cachedRecords: person.records.length, changeLogEntries };
+/** Removes one person's records, change-log entries and identity links in one connection of one tenant. */
+export async function redactPerson(deps: PrivacyDeps, scope: ComplianceScope, person: PersonInConnection): Promise<PurgeOutcome> {
+  if (person.records.length === 0 && !person.email) return { cachedRecords: 0, changeLogEntries: 0 };
+  const report = await purgePerson(
+    deps,
+    scope.tenantId,
+    {
+      email: person.email,
+      remoteIds: person.records.map((r) => ({ connectionId: scope.connectionId, entity: r.entity, remoteId: r.remoteId })),
+      connectionId: scope.connectionId,
+    },
+    { actor: 'system', requestId: null, via: `${scope.provider} privacy request` },
+  );
+  return { cachedRecords: report.cachedRecordsRemoved, changeLogEntries: report.changesRemoved };
 }
 
-/** Removes everything cached and logged for one connection of one tenant. */
-export async function purgeConnection(deps: Pick<ComplianceDeps, 'cache' | 'changeLog'>, scope: ComplianceScope): Promise<PurgeOutcome> {
+/** Removes everything cached, logged and linked for one connection of one tenant. */
+export async function purgeConnection(deps: Pick<ComplianceDeps, 'cache' | 'changeLog' | 'identity'>, scope: ComplianceScope): Promise<PurgeOutcome> {
   const cachedRecords = await deps.cache.forgetConnection({ tenantId: scope.tenantId, connectionId: scope.connectionId });
+  await deps.identity.forgetConnection(scope.tenantId, scope.connectionId);
   const changeLogEntries = (await deps.changeLog.remove((c: PublishedChange) => c.tenantId === scope.tenantId && c.connectionId === scope.connectionId)).length;
   return { cachedRecords, changeLogEntries };
 }
@@ -100,7 +82,7 @@ export async function purgeConnection(deps: Pick<ComplianceDeps, 'cache' | 'chan
 export async function applyCompliance(deps: ComplianceDeps, scope: ComplianceScope, event: ComplianceEvent): Promise<PurgeOutcome | { recorded: boolean }> {
   switch (event.kind) {
     case 'redact-person':
-      return purgePerson(deps, scope, event);
+      return redactPerson(deps, scope, event);
     case 'redact-account':
       return purgeConnection(deps, scope);
     case 'data-request':

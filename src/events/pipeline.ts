@@ -11,6 +11,8 @@ import type { EntityLoader } from '../../connectors/sdk/types.ts';
 import type { Logger } from 'pino';
 import type { TenantDirectory } from '../callers/tenants.ts';
 import type { EntityCache } from '../cache/entity-cache.ts';
+import { MemoryAuditLog, type AuditLog } from '../audit/log.ts';
+import { MemoryIdentityLinks, type IdentityLinks } from '../identity/links.ts';
 import type { GatewayConfig } from '../config.ts';
 import type { ConnectorContexts } from '../upstream/connector-context.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -36,6 +38,9 @@ export interface EventPipelineDeps {
   /** Event-path metrics (queue probe, stalled, dead letters, processing time, lag, subscriptions); optional. */
   metrics?: Metrics | null;
   tracing?: Tracing;
+  /** Where privacy requests record what they did, and the identity links they remove (optional: tests of the worker alone). */
+  audit?: AuditLog;
+  identity?: IdentityLinks;
 }
 
 export class EventPipeline {
@@ -61,6 +66,12 @@ export class EventPipeline {
     this.streamObserver = metrics
       ? { opened: () => metrics.subscriptionsOpen.inc(), delivered: () => metrics.subscriptionDeliveries.inc(), closed: () => metrics.subscriptionsOpen.dec() }
       : undefined;
+    // A pipeline run on its own (tests of the worker) keeps its audit trail and identity links in process.
+    const privacy = {
+      cache: services.cache,
+      audit: services.audit ?? new MemoryAuditLog(() => 1),
+      identity: services.identity ?? new MemoryIdentityLinks(),
+    };
     if (config.redisUrl) {
       this.redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, connectTimeout: 2_000 });
       this.redis.on('error', onError);
@@ -68,14 +79,14 @@ export class EventPipeline {
       this.log = new RedisChangeLog(config.redisUrl, prefix, config.events.retainedChanges, onError, config.events.dedupeTtlSeconds);
       this.versions = new RedisVersionStore(this.redis, prefix, config.events.dedupeTtlSeconds);
       this.deadLetters = new RedisDeadLetterStore(this.redis, prefix);
-      this.compliance = { cache: services.cache, changeLog: this.log, dataRequests: new RedisDataRequests(this.redis, `${config.keyPrefix}:compliance`) };
+      this.compliance = { ...privacy, changeLog: this.log, dataRequests: new RedisDataRequests(this.redis, `${config.keyPrefix}:compliance`) };
     } else {
       this.redis = null;
       this.queue = new MemoryChangeQueue(settings(config.events));
       this.log = new MemoryChangeLog(config.events.retainedChanges);
       this.versions = new MemoryVersionStore();
       this.deadLetters = new MemoryDeadLetterStore();
-      this.compliance = { cache: services.cache, changeLog: this.log, dataRequests: new MemoryDataRequests() };
+      this.compliance = { ...privacy, changeLog: this.log, dataRequests: new MemoryDataRequests() };
     }
     if (metrics) metrics.probes.queue = () => this.queue.stats();
   }

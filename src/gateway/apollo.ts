@@ -26,6 +26,7 @@ import { SpanKind, SpanStatusCode, TRACING_OFF, type Tracing } from '../observab
 import { connectionResolvers } from '../resolvers/connections.ts';
 import { eventResolvers } from '../resolvers/events.ts';
 import { auditResolvers } from '../resolvers/audit.ts';
+import { personResolvers } from '../resolvers/person.ts';
 import { resolvers } from '../resolvers/index.ts';
 import { withCoverageDescriptions } from './coverage-sdl.ts';
 import { buildFederatedSchema } from './federation.ts';
@@ -44,7 +45,7 @@ export function loadTypeDefs(): string {
 export function buildSchema(connectors: readonly Connector[] = CONNECTORS.map((r) => r.connector)): GraphQLSchema {
   const federated = buildFederatedSchema(withCoverageDescriptions(parse(loadTypeDefs()), connectors));
   // One pass over the schema (each addResolversToSchema call rebuilds it: ~170 ms).
-  return addResolversToSchema({ schema: federated, resolvers: mergedResolvers([resolvers, eventResolvers, connectionResolvers, auditResolvers]) as never });
+  return addResolversToSchema({ schema: federated, resolvers: mergedResolvers([resolvers, eventResolvers, connectionResolvers, auditResolvers, personResolvers]) as never });
 }
 
 /** Resolver maps by type: the fields of a type named in several maps (Query, Mutation, …) are combined. */

@@ -6,6 +6,7 @@ import type { Connector } from '../../connectors/sdk/types.ts';
 import { MemoryApiKeyStore, RedisApiKeyStore, type ApiKeyStore } from '../callers/api-keys.ts';
 import { AuthFailureLimiter } from '../callers/auth-failures.ts';
 import { MemoryAuditLog, RedisAuditLog, type AuditLog } from '../audit/log.ts';
+import { MemoryIdentityLinks, RedisIdentityLinks, type IdentityLinks } from '../identity/links.ts';
 import { ConnectFlow } from '../accounts/connect/flow.ts';
 import { MemoryConnectionStore, RedisConnectionStore, recordStatus, type ConnectionStore } from '../accounts/connections.ts';
 import { VaultCredentialStore, type CredentialStore } from '../accounts/credentials.ts';
@@ -117,6 +118,7 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
   const audit: AuditLog = sharedRedis
     ? new RedisAuditLog(sharedRedis, config.keyPrefix, () => config.limits.auditRetentionDays)
     : new MemoryAuditLog(() => config.limits.auditRetentionDays);
+  const identity: IdentityLinks = sharedRedis ? new RedisIdentityLinks(sharedRedis, config.keyPrefix) : new MemoryIdentityLinks();
   const tokens = new TokenManager({
     vault,
     redis: sharedRedis,
@@ -164,7 +166,7 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
   );
   const credentials = options.credentials ?? new VaultCredentialStore({ vault, tokens, apps, connections });
   const contexts = new ConnectorContexts({ connectors, upstream, credentials, log });
-  const events = new EventPipeline({ config, directory, contexts, cache, log, metrics, tracing });
+  const events = new EventPipeline({ config, directory, contexts, cache, log, metrics, tracing, audit, identity });
   // Polled connections (providers without webhooks, or switched): one leader per connection across replicas.
   const poller = new Poller({ config, connectors, contexts, queue: events.queue, redis: sharedRedis, log, registry: metrics.registry });
   const connect = new ConnectFlow({ config, connectors, apps, connections, vault, tokens, directory, contexts, audit, log });
@@ -188,6 +190,7 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
     apiKeys,
     authFailures,
     audit,
+    identity,
     connect,
     log,
     contexts,

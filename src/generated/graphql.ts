@@ -6,6 +6,7 @@ import type { DeadLetterRecord, DeadLetterPage, DeadLetterRecordEdge } from '../
 import type { MoneyModel, AddressModel, LineItemModel, EmailModel, PhoneModel } from '../../connectors/sdk/models.ts';
 import type { ManagedConnection, StatusEvent } from '../accounts/connections.ts';
 import type { ApiKeyInfo } from '../callers/api-keys.ts';
+import type { ResolvedPerson, ServedPersonMatch, ServedUnmerged } from '../identity/resolve.ts';
 import type { RequestContext } from '../context.ts';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -68,7 +69,7 @@ export type ApiKeyScope =
 
 export type AuditEntry = {
   __typename?: 'AuditEntry';
-  /** connection.created, connection.connected, connection.reconnected, connection.disconnected, connection.enabled, connection.disabled, connection.status, apiKey.created, apiKey.revoked, deadLetter.replayed, person.exported, person.purged. */
+  /** connection.created, connection.connected, connection.reconnected, connection.disconnected, connection.enabled, connection.disabled, connection.status, apiKey.created, apiKey.revoked, deadLetter.replayed, person.exported, person.purged, person.linked, person.unlinked. */
   action: Scalars['String']['output'];
   /** key:<key id>, jwt:<subject>, system (token refresh), cli. */
   actor: Scalars['String']['output'];
@@ -245,6 +246,8 @@ export type Contact = Node & {
   name?: Maybe<Scalars['String']['output']>;
   /** Orders placed by this contact in the same connection. */
   orders: OrderConnection;
+  /** The person this contact is part of (its manual link, else its primary e-mail's person); null when it is held back or unlinked. */
+  person?: Maybe<Person>;
   phones: Array<Phone>;
   /** The provider's record exactly as received. Opt-in: it can be large. */
   raw?: Maybe<Scalars['JSON']['output']>;
@@ -399,6 +402,17 @@ export type FulfillmentStatus =
   | 'UNFULFILLED'
   | 'UNKNOWN';
 
+export type HeldIdentityLink = {
+  __typename?: 'HeldIdentityLink';
+  actor: Scalars['String']['output'];
+  at: Scalars['DateTime']['output'];
+  contactId: Scalars['ID']['output'];
+  /** LINK or UNLINK. */
+  kind: Scalars['String']['output'];
+  /** The address of the person the decision is about. */
+  personEmail: Scalars['String']['output'];
+};
+
 export type HeldRecord = {
   __typename?: 'HeldRecord';
   connectionId: Scalars['ID']['output'];
@@ -409,6 +423,14 @@ export type HeldRecord = {
   /** CACHE or CHANGE_LOG. */
   store: Scalars['String']['output'];
 };
+
+export type IdentityFlag =
+  /** Two contacts both have E.164 phones and share none (reported; does not hold contacts back). */
+  | 'PHONE_CONFLICT'
+  /** The address names a role (billing@, info@, …), typically shared. */
+  | 'ROLE_ADDRESS'
+  /** Contacts with the address carry different names. */
+  | 'SEVERAL_NAMES';
 
 export type Invoice = Node & {
   __typename?: 'Invoice';
@@ -524,6 +546,11 @@ export type LineItem = {
   unitPrice?: Maybe<Money>;
 };
 
+export type MatchKind =
+  | 'EMAIL'
+  | 'MANUAL'
+  | 'PHONE';
+
 /** An exact amount of money. `amount` is a decimal string (never a float), scaled to the currency's minor unit. */
 export type Money = {
   __typename?: 'Money';
@@ -555,7 +582,9 @@ export type Mutation = {
   createConnectSession: ConnectSession;
   /** Revokes access at the provider where it offers a way, then deletes the credentials and the connection. */
   disconnect: DisconnectResult;
-  /** Removes the person's cached records, the list pages naming them and their change-log payloads. */
+  /** Makes these contacts part of the person (admin). A contact belongs to one person: linking it here moves it from any other. At most 50 ids. */
+  linkContacts: Person;
+  /** Removes the person's cached records, the list pages naming them, their change-log payloads and the manual identity links of their contacts. */
   purgePerson: PersonPurgeReport;
   /** Queues a dead letter for processing again. False when it does not exist (or was replayed). */
   replayDeadLetter: Scalars['Boolean']['output'];
@@ -563,6 +592,8 @@ export type Mutation = {
   revokeApiKey: Scalars['Boolean']['output'];
   /** DISABLED connections stay listed but are not queried; enabling makes them ACTIVE again. */
   setConnectionEnabled: Connection;
+  /** Takes these contacts out of the person, even when their e-mail matches (admin). Sticks until linked again. At most 50 ids. */
+  unlinkContacts: Person;
 };
 
 
@@ -607,6 +638,12 @@ export type MutationDisconnectArgs = {
 };
 
 
+export type MutationLinkContactsArgs = {
+  contactIds: Array<Scalars['ID']['input']>;
+  email: Scalars['EmailAddress']['input'];
+};
+
+
 export type MutationPurgePersonArgs = {
   email?: InputMaybe<Scalars['String']['input']>;
   remoteIds?: InputMaybe<Array<PersonRemoteId>>;
@@ -626,6 +663,12 @@ export type MutationRevokeApiKeyArgs = {
 export type MutationSetConnectionEnabledArgs = {
   connectionId: Scalars['ID']['input'];
   enabled: Scalars['Boolean']['input'];
+};
+
+
+export type MutationUnlinkContactsArgs = {
+  contactIds: Array<Scalars['ID']['input']>;
+  email: Scalars['EmailAddress']['input'];
 };
 
 /** A record with a global id. Ids are opaque and stable: they encode type, connection and the provider's id. */
@@ -723,11 +766,64 @@ export type PaymentStatus =
   | 'UNKNOWN'
   | 'UNPAID';
 
+export type PeopleFilter = {
+  /** These addresses. */
+  emails?: InputMaybe<Array<Scalars['EmailAddress']['input']>>;
+  /** Also every person an operator linked or unlinked contacts of. */
+  manuallyLinked?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
+/** One human across the tenant's providers. */
+export type Person = {
+  __typename?: 'Person';
+  /** The contacts that are this person, in connection order. */
+  contacts: Array<Contact>;
+  /** Why a merge would be doubtful; empty when it is not. */
+  flags: Array<IdentityFlag>;
+  /** Opaque, stable for the tenant and address (persons are keyed by primaryEmail). */
+  id: Scalars['ID']['output'];
+  /** Invoices of every contact of the person, contact by contact. */
+  invoices: InvoiceConnection;
+  /** Each contact of the person and what it matched on. */
+  matchedOn: Array<PersonMatch>;
+  /** Distinct display names of the person's contacts, in connection order. */
+  names: Array<Scalars['String']['output']>;
+  /** Orders of every contact of the person, contact by contact. */
+  orders: OrderConnection;
+  /** The address the person is known by, normalized (trimmed, lower-case). */
+  primaryEmail: Scalars['EmailAddress']['output'];
+  /** Contacts found by the address but not joined (role address, several names, unlinked, linked to another person). */
+  unmerged: Array<UnmergedContact>;
+};
+
+
+/** One human across the tenant's providers. */
+export type PersonInvoicesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/** One human across the tenant's providers. */
+export type PersonOrdersArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
 export type PersonExport = {
   __typename?: 'PersonExport';
   /** False when the cache could not be enumerated (in-process store): only the named ids were looked up there. */
   cacheSearched: Scalars['Boolean']['output'];
+  /** Manual identity decisions (linkContacts / unlinkContacts) about the person or their contacts. */
+  identityLinks: Array<HeldIdentityLink>;
   records: Array<HeldRecord>;
+};
+
+export type PersonMatch = {
+  __typename?: 'PersonMatch';
+  contact: Contact;
+  /** EMAIL: one of its e-mails is the address; PHONE: it shares an E.164 number with another contact of the person; MANUAL: an operator linked it. */
+  on: Array<MatchKind>;
 };
 
 export type PersonPurgeReport = {
@@ -735,6 +831,7 @@ export type PersonPurgeReport = {
   cacheSearched: Scalars['Boolean']['output'];
   cachedRecordsRemoved: Scalars['Int']['output'];
   changesRemoved: Scalars['Int']['output'];
+  identityLinksRemoved: Scalars['Int']['output'];
   listPagesRemoved: Scalars['Int']['output'];
 };
 
@@ -811,6 +908,10 @@ export type Query = {
   order?: Maybe<Order>;
   /** Orders across every connection of the caller's tenant (or those of one provider). */
   orders: OrderConnection;
+  /** Several persons at once (one lookup per connection for all of them). At most 100. */
+  people: Array<Person>;
+  /** The person known by this e-mail across the tenant's connections; null when no connection knows the address. */
+  person?: Maybe<Person>;
 };
 
 
@@ -878,6 +979,16 @@ export type QueryOrdersArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
+
+export type QueryPeopleArgs = {
+  filter: PeopleFilter;
+};
+
+
+export type QueryPersonArgs = {
+  email: Scalars['EmailAddress']['input'];
+};
+
 /**
  * Real-time changes. Providers' webhooks are verified, queued durably, processed (thin events are
  * refetched, older versions dropped, the cache refreshed) and published here. Every event carries a
@@ -928,6 +1039,21 @@ export type SubscriptionOrderChangedArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<ChangeFilter>;
 };
+
+export type UnmergedContact = {
+  __typename?: 'UnmergedContact';
+  contact: Contact;
+  on: Array<MatchKind>;
+  reason: UnmergedReason;
+};
+
+export type UnmergedReason =
+  /** An operator linked it to another person. */
+  | 'LINKED_ELSEWHERE'
+  | 'ROLE_ADDRESS'
+  | 'SEVERAL_NAMES'
+  /** An operator unlinked it from this person. */
+  | 'UNLINKED';
 
 
 
@@ -1052,8 +1178,10 @@ export type ResolversTypes = {
   FieldCoverage: ResolverTypeWrapper<FieldCoverage>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   FulfillmentStatus: FulfillmentStatus;
+  HeldIdentityLink: ResolverTypeWrapper<HeldIdentityLink>;
   HeldRecord: ResolverTypeWrapper<HeldRecord>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  IdentityFlag: IdentityFlag;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Invoice: ResolverTypeWrapper<ServedInvoice>;
   InvoiceChange: ResolverTypeWrapper<PublishedChange>;
@@ -1065,6 +1193,7 @@ export type ResolversTypes = {
   InvoiceStatus: InvoiceStatus;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   LineItem: ResolverTypeWrapper<LineItemModel>;
+  MatchKind: MatchKind;
   Money: ResolverTypeWrapper<MoneyModel>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
@@ -1076,7 +1205,10 @@ export type ResolversTypes = {
   OrderStatus: OrderStatus;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   PaymentStatus: PaymentStatus;
+  PeopleFilter: PeopleFilter;
+  Person: ResolverTypeWrapper<ResolvedPerson>;
   PersonExport: ResolverTypeWrapper<PersonExport>;
+  PersonMatch: ResolverTypeWrapper<ServedPersonMatch>;
   PersonPurgeReport: ResolverTypeWrapper<PersonPurgeReport>;
   PersonRemoteId: PersonRemoteId;
   Phone: ResolverTypeWrapper<PhoneModel>;
@@ -1085,6 +1217,8 @@ export type ResolversTypes = {
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  UnmergedContact: ResolverTypeWrapper<ServedUnmerged>;
+  UnmergedReason: UnmergedReason;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -1120,6 +1254,7 @@ export type ResolversParentTypes = {
   EmailAddress: Scalars['EmailAddress']['output'];
   FieldCoverage: FieldCoverage;
   Float: Scalars['Float']['output'];
+  HeldIdentityLink: HeldIdentityLink;
   HeldRecord: HeldRecord;
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
@@ -1140,7 +1275,10 @@ export type ResolversParentTypes = {
   OrderEdge: ServedEdge<ServedOrder>;
   OrderFilter: OrderFilter;
   PageInfo: PageInfo;
+  PeopleFilter: PeopleFilter;
+  Person: ResolvedPerson;
   PersonExport: PersonExport;
+  PersonMatch: ServedPersonMatch;
   PersonPurgeReport: PersonPurgeReport;
   PersonRemoteId: PersonRemoteId;
   Phone: PhoneModel;
@@ -1148,6 +1286,7 @@ export type ResolversParentTypes = {
   Query: Record<PropertyKey, never>;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
+  UnmergedContact: ServedUnmerged;
 };
 
 export type AddressResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Address'] = ResolversParentTypes['Address']> = {
@@ -1254,6 +1393,7 @@ export type ContactResolvers<ContextType = RequestContext, ParentType extends Re
   lastName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   name?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   orders?: Resolver<ResolversTypes['OrderConnection'], ParentType, ContextType, RequireFields<ContactOrdersArgs, 'first'>>;
+  person?: Resolver<Maybe<ResolversTypes['Person']>, ParentType, ContextType>;
   phones?: Resolver<Array<ResolversTypes['Phone']>, ParentType, ContextType>;
   raw?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
   source?: Resolver<ResolversTypes['ProviderRef'], ParentType, ContextType>;
@@ -1345,6 +1485,14 @@ export type FieldCoverageResolvers<ContextType = RequestContext, ParentType exte
   fill?: Resolver<ResolversTypes['CoverageFill'], ParentType, ContextType>;
   providerField?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   type?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type HeldIdentityLinkResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['HeldIdentityLink'] = ResolversParentTypes['HeldIdentityLink']> = {
+  actor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  contactId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  personEmail?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type HeldRecordResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['HeldRecord'] = ResolversParentTypes['HeldRecord']> = {
@@ -1441,10 +1589,12 @@ export type MutationResolvers<ContextType = RequestContext, ParentType extends R
   createApiKey?: Resolver<ResolversTypes['CreatedApiKey'], ParentType, ContextType, Partial<MutationCreateApiKeyArgs>>;
   createConnectSession?: Resolver<ResolversTypes['ConnectSession'], ParentType, ContextType, RequireFields<MutationCreateConnectSessionArgs, 'connector'>>;
   disconnect?: Resolver<ResolversTypes['DisconnectResult'], ParentType, ContextType, RequireFields<MutationDisconnectArgs, 'connectionId'>>;
+  linkContacts?: Resolver<ResolversTypes['Person'], ParentType, ContextType, RequireFields<MutationLinkContactsArgs, 'contactIds' | 'email'>>;
   purgePerson?: Resolver<ResolversTypes['PersonPurgeReport'], ParentType, ContextType, Partial<MutationPurgePersonArgs>>;
   replayDeadLetter?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationReplayDeadLetterArgs, 'id'>>;
   revokeApiKey?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
   setConnectionEnabled?: Resolver<ResolversTypes['Connection'], ParentType, ContextType, RequireFields<MutationSetConnectionEnabledArgs, 'connectionId' | 'enabled'>>;
+  unlinkContacts?: Resolver<ResolversTypes['Person'], ParentType, ContextType, RequireFields<MutationUnlinkContactsArgs, 'contactIds' | 'email'>>;
 };
 
 export type NodeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Node'] = ResolversParentTypes['Node']> = {
@@ -1510,15 +1660,34 @@ export type PageInfoResolvers<ContextType = RequestContext, ParentType extends R
   startCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type PersonResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Person'] = ResolversParentTypes['Person']> = {
+  contacts?: Resolver<Array<ResolversTypes['Contact']>, ParentType, ContextType>;
+  flags?: Resolver<Array<ResolversTypes['IdentityFlag']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  invoices?: Resolver<ResolversTypes['InvoiceConnection'], ParentType, ContextType, RequireFields<PersonInvoicesArgs, 'first'>>;
+  matchedOn?: Resolver<Array<ResolversTypes['PersonMatch']>, ParentType, ContextType>;
+  names?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  orders?: Resolver<ResolversTypes['OrderConnection'], ParentType, ContextType, RequireFields<PersonOrdersArgs, 'first'>>;
+  primaryEmail?: Resolver<ResolversTypes['EmailAddress'], ParentType, ContextType>;
+  unmerged?: Resolver<Array<ResolversTypes['UnmergedContact']>, ParentType, ContextType>;
+};
+
 export type PersonExportResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PersonExport'] = ResolversParentTypes['PersonExport']> = {
   cacheSearched?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  identityLinks?: Resolver<Array<ResolversTypes['HeldIdentityLink']>, ParentType, ContextType>;
   records?: Resolver<Array<ResolversTypes['HeldRecord']>, ParentType, ContextType>;
+};
+
+export type PersonMatchResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PersonMatch'] = ResolversParentTypes['PersonMatch']> = {
+  contact?: Resolver<ResolversTypes['Contact'], ParentType, ContextType>;
+  on?: Resolver<Array<ResolversTypes['MatchKind']>, ParentType, ContextType>;
 };
 
 export type PersonPurgeReportResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PersonPurgeReport'] = ResolversParentTypes['PersonPurgeReport']> = {
   cacheSearched?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   cachedRecordsRemoved?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   changesRemoved?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  identityLinksRemoved?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   listPagesRemoved?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
@@ -1556,6 +1725,8 @@ export type QueryResolvers<ContextType = RequestContext, ParentType extends Reso
   nodes?: Resolver<Array<Maybe<ResolversTypes['Node']>>, ParentType, ContextType, RequireFields<QueryNodesArgs, 'ids'>>;
   order?: Resolver<Maybe<ResolversTypes['Order']>, ParentType, ContextType, RequireFields<QueryOrderArgs, 'id'>>;
   orders?: Resolver<ResolversTypes['OrderConnection'], ParentType, ContextType, RequireFields<QueryOrdersArgs, 'first'>>;
+  people?: Resolver<Array<ResolversTypes['Person']>, ParentType, ContextType, RequireFields<QueryPeopleArgs, 'filter'>>;
+  person?: Resolver<Maybe<ResolversTypes['Person']>, ParentType, ContextType, RequireFields<QueryPersonArgs, 'email'>>;
 };
 
 export type SubscriptionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
@@ -1563,6 +1734,12 @@ export type SubscriptionResolvers<ContextType = RequestContext, ParentType exten
   contactChanged?: SubscriptionResolver<ResolversTypes['ContactChange'], "contactChanged", ParentType, ContextType, Partial<SubscriptionContactChangedArgs>>;
   invoiceChanged?: SubscriptionResolver<ResolversTypes['InvoiceChange'], "invoiceChanged", ParentType, ContextType, Partial<SubscriptionInvoiceChangedArgs>>;
   orderChanged?: SubscriptionResolver<ResolversTypes['OrderChange'], "orderChanged", ParentType, ContextType, Partial<SubscriptionOrderChangedArgs>>;
+};
+
+export type UnmergedContactResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['UnmergedContact'] = ResolversParentTypes['UnmergedContact']> = {
+  contact?: Resolver<ResolversTypes['Contact'], ParentType, ContextType>;
+  on?: Resolver<Array<ResolversTypes['MatchKind']>, ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['UnmergedReason'], ParentType, ContextType>;
 };
 
 export type Resolvers<ContextType = RequestContext> = {
@@ -1592,6 +1769,7 @@ export type Resolvers<ContextType = RequestContext> = {
   Email?: EmailResolvers<ContextType>;
   EmailAddress?: GraphQLScalarType;
   FieldCoverage?: FieldCoverageResolvers<ContextType>;
+  HeldIdentityLink?: HeldIdentityLinkResolvers<ContextType>;
   HeldRecord?: HeldRecordResolvers<ContextType>;
   Invoice?: InvoiceResolvers<ContextType>;
   InvoiceChange?: InvoiceChangeResolvers<ContextType>;
@@ -1608,11 +1786,14 @@ export type Resolvers<ContextType = RequestContext> = {
   OrderConnection?: OrderConnectionResolvers<ContextType>;
   OrderEdge?: OrderEdgeResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  Person?: PersonResolvers<ContextType>;
   PersonExport?: PersonExportResolvers<ContextType>;
+  PersonMatch?: PersonMatchResolvers<ContextType>;
   PersonPurgeReport?: PersonPurgeReportResolvers<ContextType>;
   Phone?: PhoneResolvers<ContextType>;
   ProviderRef?: ProviderRefResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
+  UnmergedContact?: UnmergedContactResolvers<ContextType>;
 };
 

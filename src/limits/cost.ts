@@ -4,7 +4,11 @@
 // deferred line items per batch of parents, per-contact lists (Contact.invoices/orders) once per
 // parent unless the connector reads them for many contacts at once (listForContacts), nested
 // lists multiplying, each scaled by what the connector declares a call of that kind costs
-// (manifest.costs). A federation router's `_entities` references count like `nodes(ids:)`. Caches only lower the actual count, so actual ≤ estimate.
+// (manifest.costs). Persons (person, people, Contact.person) cost one e-mail lookup per connection
+// per person, or one per `emailsPerCall` persons where the connector finds many addresses at once
+// (findByEmails), and are assumed to have one contact per connection for what is selected below
+// them. A federation router's `_entities` references count like `nodes(ids:)`. Caches only lower
+// the actual count, so actual ≤ estimate.
 import { Kind, getOperationAST, type DocumentNode, type FieldNode, type FragmentDefinitionNode, type SelectionSetNode, type ValueNode } from 'graphql';
 import type { EntityType } from '../../connectors/sdk/models.ts';
 import type { Connector } from '../../connectors/sdk/types.ts';
@@ -33,6 +37,8 @@ const LINKED: Record<EntityType, Record<string, EntityType>> = {
   Order: { customer: 'Contact' },
 };
 const PER_CONTACT_LISTS: Record<string, EntityType> = { invoices: 'Invoice', orders: 'Order' };
+/** `people` resolves at most this many persons (resolvers/person.ts MAX_PEOPLE). */
+const MAX_PEOPLE = 100;
 
 export interface CostEstimate {
   /** Upstream calls the operation can cause at most. */
@@ -142,6 +148,12 @@ function queryCost(walk: Walk, set: SelectionSetNode): number {
             references.map((r) => (r as { id?: unknown } | null)?.id),
           )
         : byIdCost(walk, field, null, 1);
+    } else if (name === 'person') {
+      total += personCost(walk, field, 1);
+    } else if (name === 'people') {
+      const filter = arg(walk, field, 'filter') as { emails?: unknown; manuallyLinked?: unknown } | undefined;
+      const emails = Array.isArray(filter?.emails) ? filter.emails.length : 0;
+      total += personCost(walk, field, filter?.manuallyLinked ? MAX_PEOPLE : Math.min(emails, MAX_PEOPLE));
     }
   }
   return total;
@@ -179,6 +191,30 @@ function globalIdsCost(walk: Walk, field: FieldNode, ids: readonly unknown[]): n
   return total;
 }
 
+/**
+ * `n` persons: the e-mail lookups (per connection serving contacts: one findByEmails call per
+ * `emailsPerCall` addresses, else one list page per address), then what is selected on them over
+ * their contacts (one per such connection each).
+ */
+function personCost(walk: Walk, field: FieldNode, n: number): number {
+  if (n <= 0) return 0;
+  const contactConnectors = serving(walk, 'Contact');
+  let total = 0;
+  for (const c of contactConnectors) {
+    total += c.loaders.Contact?.findByEmails ? Math.ceil(n / (c.manifest.costs?.emailsPerCall ?? 1)) * cost(c, 'emailLookup') : n * cost(c, 'listPage');
+  }
+  const contacts = n * contactConnectors.length;
+  // invoices / orders of the person's contacts are the per-contact lists entityCost knows.
+  total += entityCost(walk, field.selectionSet, 'Contact', contacts);
+  for (const { field: f } of fieldsOf(walk, field.selectionSet)) {
+    const name = f.name.value;
+    if (name === 'contacts') total += entityCost(walk, f.selectionSet, 'Contact', contacts);
+    else if (name === 'matchedOn' || name === 'unmerged')
+      for (const { field: g } of fieldsOf(walk, f.selectionSet)) if (g.name.value === 'contact') total += entityCost(walk, g.selectionSet, 'Contact', contacts);
+  }
+  return total;
+}
+
 /** The selections of a Connection type (nodes, edges.node) over `n` records. */
 function connectionCost(walk: Walk, field: FieldNode, entity: EntityType, n: number): number {
   let total = 0;
@@ -205,6 +241,8 @@ function entityCost(walk: Walk, set: SelectionSetNode | undefined, entity: Entit
         if (!c.loaders[entity]?.lineItems) continue;
         total += Math.ceil(n / batchOf(c, entity)) * cost(c, 'lineItems');
       }
+    } else if (name === 'person' && entity === 'Contact') {
+      total += personCost(walk, field, n);
     } else if (name === 'raw') {
       // Served with the record, or re-read by id when only the record was cached.
       total += batchReads(walk, entity, n);

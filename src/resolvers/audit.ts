@@ -5,10 +5,26 @@ import { forbidden } from '../callers/scopes.ts';
 import type { RequestContext } from '../context.ts';
 import { badUserInput } from '../errors.ts';
 import type { Resolvers } from '../generated/graphql.ts';
-import { PersonQueryError, exportPerson, purgePerson, type PersonQuery } from '../privacy/purge.ts';
+import { encodeId } from '../ids.ts';
+import { PersonQueryError, exportPerson, purgePerson, type PersonQuery, type PrivacyDeps } from '../privacy/purge.ts';
 import { requester } from './connections.ts';
 
 const MAX_AUDIT_PAGE = 100;
+
+/** The gateway's stores, as the GraphQL mutations use them. */
+export function privacyDeps(services: RequestContext['services']): PrivacyDeps {
+  return {
+    cache: services.cache,
+    changeLog: services.events.log,
+    audit: services.audit,
+    identity: services.identity,
+    connectionsOf: async (tenantId) => {
+      const own = new Set((await services.connections.listByTenant(tenantId)).map((c) => c.id));
+      for (const t of services.config.tenants) if (t.id === tenantId) for (const c of t.connections) own.add(c.id);
+      return own;
+    },
+  };
+}
 
 function requireAdmin(rc: RequestContext, what: string): void {
   if (!rc.principal.scopes.has('admin')) throw forbidden(`${what} needs the "admin" scope`);
@@ -29,13 +45,23 @@ async function privacy<T>(fn: () => Promise<T>): Promise<T> {
 
 export const auditResolvers: Resolvers = {
   Mutation: {
-    purgePerson: (_, args, rc) => privacy(() => purgePerson(rc.services, rc.tenant.id, personQuery(args), requester(rc))),
+    purgePerson: (_, args, rc) => privacy(() => purgePerson(privacyDeps(rc.services), rc.tenant.id, personQuery(args), requester(rc))),
   },
   Query: {
     exportPerson: async (_, args, rc) => {
       requireAdmin(rc, "exporting a person's data");
-      const out = await privacy(() => exportPerson(rc.services, rc.tenant.id, personQuery(args), requester(rc)));
-      return { ...out, records: out.records.map((r) => ({ ...r, store: r.store === 'cache' ? 'CACHE' : 'CHANGE_LOG' })) };
+      const out = await privacy(() => exportPerson(privacyDeps(rc.services), rc.tenant.id, personQuery(args), requester(rc)));
+      return {
+        ...out,
+        records: out.records.map((r) => ({ ...r, store: r.store === 'cache' ? 'CACHE' : 'CHANGE_LOG' })),
+        identityLinks: out.links.map((l) => ({
+          personEmail: l.email,
+          contactId: encodeId('Contact', l.contact.connectionId, l.contact.remoteId),
+          kind: l.kind === 'link' ? 'LINK' : 'UNLINK',
+          at: l.at,
+          actor: l.actor,
+        })),
+      };
     },
     auditLog: async (_, args, rc) => {
       requireAdmin(rc, 'reading the audit log');
