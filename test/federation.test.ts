@@ -214,4 +214,29 @@ describe('federation: Switchboard as a subgraph behind Hive Gateway', () => {
     expect(denied.status).toBe(403);
     expect(denied.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
+
+  it('resolves Person references by primaryEmail across providers (normalized), and an unknown address to null', async () => {
+    const { data } = await stack.query<{ contacts: { nodes: Array<{ id: string; emails: Array<{ address: string }> }> } }>(
+      '{ contacts(first: 1, filter: { provider: "hubspot" }) { nodes { id emails { address } } } }',
+    );
+    const contact = data!.contacts.nodes[0]!;
+    const email = contact.emails[0]!.address;
+    type Entities = { _entities: Array<{ __typename: string; primaryEmail: string; contacts: Array<{ id: string }> } | null> };
+    const res = await stack.query<Entities>(
+      'query ($r: [_Any!]!) { _entities(representations: $r) { __typename ... on Person { primaryEmail contacts { id } } } }',
+      {
+        r: [
+          { __typename: 'Person', primaryEmail: `  ${email.toUpperCase()} ` },
+          { __typename: 'Person', primaryEmail: 'nobody-at-all@nowhere.example' },
+        ],
+      },
+    );
+    expect(res.errors).toBeUndefined();
+    const [person, unknown] = res.data!._entities;
+    expect(person).toMatchObject({ __typename: 'Person', primaryEmail: email.toLowerCase() });
+    expect(person!.contacts.map((c) => c.id)).toContain(contact.id);
+    expect(unknown).toBeNull();
+    const sdl = await stack.query<{ _service: { sdl: string } }>('{ _service { sdl } }');
+    expect(sdl.data?._service.sdl).toMatch(/type Person\s+@key\(fields: "primaryEmail"\)/);
+  });
 });

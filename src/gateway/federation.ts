@@ -8,6 +8,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { Kind, parse, type ConstDirectiveNode, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { EntityType } from '../../connectors/sdk/models.ts';
 import type { RequestContext } from '../context.ts';
+import { isKnown, resolvePerson } from '../identity/resolve.ts';
 import { loadByGlobalId } from '../resolvers/common.ts';
 
 /** The federation spec version the subgraph links (supported by Apollo Router, Hive Gateway and Cosmo). */
@@ -35,6 +36,18 @@ export const FEDERATED_ENTITIES: Record<string, FederatedEntity> = {
   Contact: byGlobalId('Contact'),
   Invoice: byGlobalId('Invoice'),
   Order: byGlobalId('Order'),
+  // A person is keyed by the normalized e-mail address: another subgraph's `User { email }` can
+  // reference `Person { primaryEmail }` without knowing any provider id. Resolved like
+  // `person(email:)` (one batched e-mail lookup per connection); null when no contact matches.
+  Person: {
+    key: 'primaryEmail',
+    resolveReference: async (reference, rc) => {
+      const email = reference['primaryEmail'];
+      if (typeof email !== 'string' || !email.includes('@')) return null;
+      const person = await resolvePerson(rc, email);
+      return isKnown(person) ? person : null;
+    },
+  },
 };
 
 /** The SDL with the federation `@link` and a `@key` on every federated entity type. */
