@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { JwtSettings } from './callers/jwt.ts';
+import type { Role } from './gateway/roles.ts';
 
 /**
  * Every limit and timeout of the gateway, with its one default. docs/configuration.md lists them
@@ -333,6 +334,8 @@ export interface GatewayConfig {
    */
   schemaExploration?: 'scoped' | 'everyone' | undefined;
   graphiql?: boolean | undefined;
+  /** What this process runs (SWITCHBOARD_ROLES, src/gateway/roles.ts); unset: every role. */
+  roles?: ReadonlySet<Role> | undefined;
   events: {
     /** Worker concurrency per replica. */
     workerConcurrency: number;
@@ -417,6 +420,8 @@ const envSchema = z.object({
   SWITCHBOARD_JWT_MAX_LIFETIME_SECONDS: z.coerce.number().int().positive().default(DEFAULT_LIMITS.jwtMaxLifetimeSeconds),
   SWITCHBOARD_API_KEY_DEFAULT_TTL_SECONDS: z.coerce.number().int().positive().default(DEFAULT_LIMITS.apiKeyDefaultTtlSeconds),
   SWITCHBOARD_API_KEY_MAX_TTL_SECONDS: z.coerce.number().int().positive().default(DEFAULT_LIMITS.apiKeyMaxTtlSeconds),
+  /** Comma-separated roles of this process (src/gateway/roles.ts); unset: all. */
+  SWITCHBOARD_ROLES: z.string().optional(),
 });
 export type Env = z.infer<typeof envSchema>;
 
