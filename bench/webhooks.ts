@@ -17,6 +17,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { Queue } from 'bullmq';
@@ -123,7 +124,12 @@ function ask<T>(child: ChildProcess, msg: Record<string, unknown>, reply: string
       resolve(m as T);
     };
     child.on('message', onMessage);
-    child.send(msg);
+    child.send(msg, (err) => {
+      if (!err) return;
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      reject(err);
+    });
   });
 }
 
@@ -544,17 +550,34 @@ async function fixedRatePoint(
   return result;
 }
 
+/**
+ * CPU seconds (user + system) a child has used so far, from /proc: on a machine shared with other
+ * work the accepted/s of every server shrinks with its CPU share, while the CPU each accepted
+ * webhook costs does not, so (a) also reports CPU per webhook and what one core would accept.
+ */
+function childCpuSeconds(child: ChildProcess): number {
+  const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
 /** One (a) measurement against `url`, then the wait until the workers published everything accepted. */
-async function acceptAndDrain(url: string, sampleUrls: string[], prepared: SignedEvent[]) {
+async function acceptAndDrain(url: string, sampleUrls: string[], prepared: SignedEvent[], server: ChildProcess, worker: ChildProcess = server) {
+  const workerCpu0 = childCpuSeconds(worker);
   const xlenBefore = await redis.xlen(streamKey);
   const before = await Promise.all(sampleUrls.map(processSample));
+  const [serverCpu0, redisCpu0] = [childCpuSeconds(server), await redisCpuSeconds()];
   const loadStarted = hostClockMs();
   const tp = await acceptRate(url, prepared);
+  const cpuPerRequestUs = ((childCpuSeconds(server) - serverCpu0) * 1e6) / Math.max(1, tp.ok);
+  const redisPerRequestUs = (((await redisCpuSeconds()) - redisCpu0) * 1e6) / Math.max(1, tp.ok);
   const afterLoad = await Promise.all(sampleUrls.map(processSample));
   const drain = await waitForQueueDrain(DRAIN_TIMEOUT_MS);
   const published = (await redis.xlen(streamKey)) - xlenBefore;
   const seconds = (hostClockMs() - loadStarted) / 1000;
-  return { tp, drain, published, seconds, cpu: before.map((b, i) => cpuShare(b, afterLoad[i] as ProcessSample)), lagMaxMs: afterLoad.map((a) => a.lagMaxMs) };
+  // What the process running the workers spent per published change (the intake's share included when it is the same process).
+  const workerCpuPerPublishedUs = ((childCpuSeconds(worker) - workerCpu0) * 1e6) / Math.max(1, published);
+  return { workerCpuPerPublishedUs, tp, cpuPerRequestUs, redisPerRequestUs, drain, published, seconds, cpu: before.map((b, i) => cpuShare(b, afterLoad[i] as ProcessSample)), lagMaxMs: afterLoad.map((a) => a.lagMaxMs) };
 }
 
 async function main(): Promise<void> {
@@ -573,8 +596,10 @@ async function main(): Promise<void> {
   // role, then a split deployment (SWITCHBOARD_ROLES): an intake process (webhooks), a workers
   // process and an api+subscriptions process, which (b) then measures.
   const prepared = Array.from({ length: PAYLOADS }, (_, i) => sign(customerUpdated(`evt_bench_${runId}_a${i}`, `cus_bench_a${i}`, `Bench Customer ${i}`)));
+  const baseCpu0 = childCpuSeconds(base.child);
   const baseTp = await acceptRate(base.info.webhookUrl, prepared);
-  const one = await acceptAndDrain(single.info.webhookUrl, [single.info.url], prepared);
+  const baseCpuUs = ((childCpuSeconds(base.child) - baseCpu0) * 1e6) / Math.max(1, baseTp.ok);
+  const one = await acceptAndDrain(single.info.webhookUrl, [single.info.url], prepared, single.child);
   const afterA = await processSample(single.info.url);
   // The keys stay (the split processes reuse the run's prefix): the queue is empty here, and the
   // second pass over the same Events must be accepted again, so the dedupe keys go.
@@ -586,13 +611,17 @@ async function main(): Promise<void> {
     startChild<GatewayInfo>('bench/webhook-gateway-process.ts', splitEnv('workers'), countGatewayLog),
     startChild<GatewayInfo>('bench/webhook-gateway-process.ts', splitEnv('api,subscriptions'), countGatewayLog),
   ]);
-  const split = await acceptAndDrain(intake.info.webhookUrl, [intake.info.url, workers.info.url], prepared);
+  const split = await acceptAndDrain(intake.info.webhookUrl, [intake.info.url, workers.info.url], prepared, intake.child, workers.child);
   console.log(
     `(a) Verified webhooks accepted per second — autocannon, ${CONNECTIONS} connections, ${DURATION_S} s each, ${PAYLOADS} distinct signed Events (cycled)`,
   );
-  const row = (name: string, r: AcceptResult, ratio: number) => ({
+  const row = (name: string, r: AcceptResult, ratio: number, cpuUs: number, redisUs: number | null) => ({
     case: name,
     'accepted/s': r.acceptedPerS.toFixed(0),
+    'CPU µs/webhook': cpuUs.toFixed(0),
+    'per core /s': (1e6 / cpuUs).toFixed(0),
+    'vs baseline (CPU)': (baseCpuUs / cpuUs).toFixed(2),
+    'Redis µs/webhook': redisUs === null ? '-' : redisUs.toFixed(0),
     p50: `${r.p50} ms`,
     p99: `${r.p99} ms`,
     '2xx': r.ok,
@@ -601,9 +630,9 @@ async function main(): Promise<void> {
     'vs baseline': ratio.toFixed(2),
   });
   console.table([
-    row('gateway, every role in one process: verify, dedupe, durable enqueue (BullMQ)', one.tp, one.tp.acceptedPerS / baseTp.acceptedPerS),
-    row('gateway, webhooks role only (workers in their own process)', split.tp, split.tp.acceptedPerS / baseTp.acceptedPerS),
-    row('baseline: node:http, HMAC verify only', baseTp, 1),
+    row('gateway, every role in one process', one.tp, one.tp.acceptedPerS / baseTp.acceptedPerS, one.cpuPerRequestUs, one.redisPerRequestUs),
+    row('gateway, webhooks role only (workers elsewhere)', split.tp, split.tp.acceptedPerS / baseTp.acceptedPerS, split.cpuPerRequestUs, split.redisPerRequestUs),
+    row('baseline: node:http, HMAC verify only', baseTp, 1, baseCpuUs, null),
   ]);
   for (const [name, r] of [
     ['one process', one],
@@ -612,7 +641,7 @@ async function main(): Promise<void> {
     console.log(
       `${name}: ${r.published} Events published to the change log for ${r.tp.ok} answered 2xx (${r.tp.sent} sent; the difference is requests in flight when autocannon stopped); ` +
         `queue ${r.drain.drained ? 'empty' : `NOT empty (${r.drain.left} left)`} ${(r.drain.ms / 1000).toFixed(1)} s after the load stopped ` +
-        `(≈ ${(r.published / r.seconds).toFixed(0)} published/s from the first POST to the empty queue); CPU during the load ${r.cpu.join(' + ')} of one core, event-loop delay max ${r.lagMaxMs.map((l) => l.toFixed(0)).join(' / ')} ms`,
+        `(≈ ${(r.published / r.seconds).toFixed(0)} published/s from the first POST to the empty queue; CPU of the workers' process ${r.workerCpuPerPublishedUs.toFixed(0)} µs per published change, i.e. ≈ ${(1e6 / r.workerCpuPerPublishedUs).toFixed(0)}/s per core); CPU during the load ${r.cpu.join(' + ')} of one core, event-loop delay max ${r.lagMaxMs.map((l) => l.toFixed(0)).join(' / ')} ms`,
     );
   console.log();
   // (b) Latency at fixed rates.
