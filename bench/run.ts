@@ -84,7 +84,12 @@ async function afterChangeEvent(warm: string, apiKey: string, stripeUrl: string,
   const customer = first.data.invoices.edges[0]!.node.contact.source.remoteId;
   await answer(warm, apiKey, 'stripe');
   const hit = await answer(warm, apiKey, 'stripe'); // a response-cache hit
-  const client = createClient({ url: warm.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${apiKey}` }, retryAttempts: 0 });
+  const client = createClient({
+    url: warm.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${apiKey}` },
+    retryAttempts: 0,
+  });
   const name = `Renamed ${Date.now()}`;
   let heardAt = 0;
   const heard = new Promise<void>((resolve, reject) => {
@@ -131,8 +136,14 @@ async function afterChangeEvent(warm: string, apiKey: string, stripeUrl: string,
     { measure: 'answers with the old name before it (legitimate: not yet processed)', value: String(staleAnswers) },
     { measure: 'the first fresh answer itself (a miss: rebuilt from the record cache/provider)', value: ms(firstFresh.ms) },
     { measure: 'emulator change → contactChanged received', value: heardAt ? ms(heardAt - changedAt) : 'not received within 20 s' },
-    { measure: 'first query after contactChanged was received', value: afterHeard ? `${afterHeard.text.includes(name) ? 'fresh' : 'STALE'}, ${ms(afterHeard.ms)}` : 'n/a' },
-    { measure: `warm throughput right after (autocannon, 10 connections, ${DURATION_S} s)`, value: `${tp.rps.toFixed(0)} req/s, p50 ${tp.p50} ms, p99 ${tp.p99} ms, ${(tp.rps / baselineRps).toFixed(2)}x baseline, errors ${tp.errors}` },
+    {
+      measure: 'first query after contactChanged was received',
+      value: afterHeard ? `${afterHeard.text.includes(name) ? 'fresh' : 'STALE'}, ${ms(afterHeard.ms)}` : 'n/a',
+    },
+    {
+      measure: `warm throughput right after (autocannon, 10 connections, ${DURATION_S} s)`,
+      value: `${tp.rps.toFixed(0)} req/s, p50 ${tp.p50} ms, p99 ${tp.p99} ms, ${(tp.rps / baselineRps).toFixed(2)}x baseline, errors ${tp.errors}`,
+    },
   ];
 }
 

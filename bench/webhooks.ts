@@ -577,7 +577,17 @@ async function acceptAndDrain(url: string, sampleUrls: string[], prepared: Signe
   const seconds = (hostClockMs() - loadStarted) / 1000;
   // What the process running the workers spent per published change (the intake's share included when it is the same process).
   const workerCpuPerPublishedUs = ((childCpuSeconds(worker) - workerCpu0) * 1e6) / Math.max(1, published);
-  return { workerCpuPerPublishedUs, tp, cpuPerRequestUs, redisPerRequestUs, drain, published, seconds, cpu: before.map((b, i) => cpuShare(b, afterLoad[i] as ProcessSample)), lagMaxMs: afterLoad.map((a) => a.lagMaxMs) };
+  return {
+    workerCpuPerPublishedUs,
+    tp,
+    cpuPerRequestUs,
+    redisPerRequestUs,
+    drain,
+    published,
+    seconds,
+    cpu: before.map((b, i) => cpuShare(b, afterLoad[i] as ProcessSample)),
+    lagMaxMs: afterLoad.map((a) => a.lagMaxMs),
+  };
 }
 
 async function main(): Promise<void> {
@@ -631,7 +641,13 @@ async function main(): Promise<void> {
   });
   console.table([
     row('gateway, every role in one process', one.tp, one.tp.acceptedPerS / baseTp.acceptedPerS, one.cpuPerRequestUs, one.redisPerRequestUs),
-    row('gateway, webhooks role only (workers elsewhere)', split.tp, split.tp.acceptedPerS / baseTp.acceptedPerS, split.cpuPerRequestUs, split.redisPerRequestUs),
+    row(
+      'gateway, webhooks role only (workers elsewhere)',
+      split.tp,
+      split.tp.acceptedPerS / baseTp.acceptedPerS,
+      split.cpuPerRequestUs,
+      split.redisPerRequestUs,
+    ),
     row('baseline: node:http, HMAC verify only', baseTp, 1, baseCpuUs, null),
   ]);
   for (const [name, r] of [

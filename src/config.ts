@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { JwtSettings } from './callers/jwt.ts';
-import type { Role } from './gateway/roles.ts';
+import { ROLES, unknownRoles, type Role } from './gateway/roles.ts';
 
 /**
  * Every limit and timeout of the gateway, with its one default. docs/configuration.md lists them
@@ -440,6 +440,11 @@ export function parseEnv(env: NodeJS.ProcessEnv): Env {
   if (e.NODE_ENV === 'production' && e.SWITCHBOARD_JWT_JWKS_URL && !e.SWITCHBOARD_JWT_JWKS_URL.startsWith('https:')) {
     throw new ConfigError('environment is invalid:\n  SWITCHBOARD_JWT_JWKS_URL must be an https:// URL in production');
   }
+  const unknownRole = unknownRoles(e.SWITCHBOARD_ROLES);
+  if (unknownRole.length)
+    throw new ConfigError(
+      `environment is invalid:\n  SWITCHBOARD_ROLES: unknown role ${unknownRole.map((r) => `"${r}"`).join(', ')} (known: ${ROLES.join(', ')})`,
+    );
   if (e.SWITCHBOARD_API_KEY_DEFAULT_TTL_SECONDS > e.SWITCHBOARD_API_KEY_MAX_TTL_SECONDS) {
     throw new ConfigError('environment is invalid:\n  SWITCHBOARD_API_KEY_DEFAULT_TTL_SECONDS must not exceed SWITCHBOARD_API_KEY_MAX_TTL_SECONDS');
   }

@@ -6,24 +6,28 @@
 //   subscriptions  graphql-ws on /graphql: tails the change log and fans out to sockets
 //   pollers        polled connections (one leader per connection across replicas)
 // /healthz, /readyz and /metrics are served by every process whatever its roles.
-import { ConfigError } from '../config.ts';
-
 export const ROLES = ['api', 'webhooks', 'workers', 'subscriptions', 'pollers'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const ALL_ROLES: ReadonlySet<Role> = new Set(ROLES);
 
-/** `api,webhooks` → the set; unset or empty → every role. Unknown names are a ConfigError. */
-export function parseRoles(text: string | undefined): ReadonlySet<Role> {
-  const names = (text ?? '')
+const namesIn = (text: string | undefined) =>
+  (text ?? '')
     .split(',')
     .map((s) => s.trim().toLowerCase())
     .filter(Boolean);
-  if (names.length === 0) return ALL_ROLES;
-  const unknown = names.filter((n) => !(ROLES as readonly string[]).includes(n));
-  if (unknown.length)
-    throw new ConfigError(`environment is invalid:\n  SWITCHBOARD_ROLES: unknown role ${unknown.map((u) => `"${u}"`).join(', ')} (known: ${ROLES.join(', ')})`);
-  return new Set(names as Role[]);
+
+/** The names in a SWITCHBOARD_ROLES value that are not roles (parseEnv refuses them). */
+export function unknownRoles(text: string | undefined): string[] {
+  return namesIn(text).filter((n) => !(ROLES as readonly string[]).includes(n));
+}
+
+/** `api,webhooks` → the set; unset or empty → every role. Throws on an unknown name. */
+export function parseRoles(text: string | undefined): ReadonlySet<Role> {
+  const unknown = unknownRoles(text);
+  if (unknown.length) throw new RangeError(`unknown role ${unknown.map((u) => `"${u}"`).join(', ')} (known: ${ROLES.join(', ')})`);
+  const names = namesIn(text) as Role[];
+  return names.length ? new Set(names) : ALL_ROLES;
 }
 
 /** Whether this process runs `role` (a config without roles runs them all). */
