@@ -152,8 +152,10 @@ const base = await startChild<{ url: string }>('bench/baseline-process.ts');
 try {
   const { cold, warm, records, apiKey, emulators } = gw.info;
   // The query reads invoices: only the connectors that serve them have a row.
-  const providers = Object.keys(emulators).filter((id) =>
-    CONNECTORS.some((c) => c.connector.manifest.id === id && c.connector.manifest.entities.includes('Invoice')),
+  // BENCH_PROVIDERS=stripe,… limits the run to those providers.
+  const only = process.env.BENCH_PROVIDERS?.split(',');
+  const providers = Object.keys(emulators).filter(
+    (id) => CONNECTORS.some((c) => c.connector.manifest.id === id && c.connector.manifest.entities.includes('Invoice')) && (!only || only.includes(id)),
   );
   console.log(`\nSwitchboard read-path benchmark — node ${process.version}, emulator latency ${process.env.BENCH_EMULATOR_LATENCY_MS ?? 20} ms/call`);
   console.log(`query: invoices(first: 100) { ... contact { name emails { address } } }\n`);
