@@ -84,7 +84,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', onSignal);
   await demo?.connectWebhooks(gateway.url.replace(/\/graphql$/, ''));
   const shown = gateway.url.replace('127.0.0.1', 'localhost');
-  log.info({ url: gateway.url, cache: config.redisUrl ? 'redis' : 'memory' }, 'switchboard is listening');
+  log.info({ url: gateway.url, cache: config.redisUrl ? 'redis' : 'memory', roles: [...(config.roles ?? [])].join(',') }, 'switchboard is listening');
   const lines = [`\n  Switchboard is running at ${shown}`];
   if (config.graphiql) lines.push(`  Offline GraphiQL:        ${shown.replace(/\/graphql$/, '/graphiql')}`);
   if (demo) {
