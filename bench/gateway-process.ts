@@ -23,6 +23,8 @@ const records = await createGateway(
   defaultGatewayConfig(tenants, { ...base, keyPrefix: `${base.keyPrefix}:records`, limits: { ...DEFAULT_LIMITS, responseCacheTtlSeconds: 0 } }),
   { keyring },
 );
+// The emulators send their signed webhooks to the warm gateway (the "after a change event" row).
+await demo.connectWebhooks(warm.url.replace(/\/graphql$/, ''));
 process.stdout.write(
   `${JSON.stringify({ cold: cold.url, warm: warm.url, records: records.url, apiKey: demo.apiKey, emulators: Object.fromEntries(demo.emulators.map((e) => [e.name, e.url])) })}\n`,
 );

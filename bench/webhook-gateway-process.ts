@@ -8,6 +8,7 @@ import { hashApiKey } from '../src/callers/tenants.ts';
 import { defaultGatewayConfig } from '../src/config.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { createGateway } from '../src/server.ts';
+import { parseRoles } from '../src/gateway/roles.ts';
 import { generateMasterKeyEntry, parseMasterKeys } from '../src/accounts/vault.ts';
 import { removeKeys } from '../test/redis-cleanup.ts';
 
@@ -42,13 +43,17 @@ const tenants = [
   },
 ];
 // mode production: the default process metrics (RSS) are collected, unexpected errors masked.
+// SWITCHBOARD_ROLES (env) makes this one process of a split deployment (unset: every role).
 // Warnings and errors go to stderr, where the parent counts them.
 // Production mode needs a vault master key; a random one per run is enough here.
 const keyring = parseMasterKeys(process.env.SWITCHBOARD_MASTER_KEYS ?? generateMasterKeyEntry('bench'), process.env.SWITCHBOARD_MASTER_KEY_ID);
-const gateway = await createGateway(defaultGatewayConfig(tenants, { mode: 'production', redisUrl, keyPrefix }), {
-  logger: createLogger('warn', process.stderr),
-  keyring,
-});
+const gateway = await createGateway(
+  defaultGatewayConfig(tenants, { mode: 'production', redisUrl, keyPrefix, roles: parseRoles(process.env.SWITCHBOARD_ROLES) }),
+  {
+    logger: createLogger('warn', process.stderr),
+    keyring,
+  },
+);
 process.stdout.write(
   `${JSON.stringify({ ready: true, url: gateway.url, webhookUrl: `${gateway.url.replace(/\/graphql$/, '')}/webhooks/stripe/${connectionId}`, pid: process.pid })}\n`,
 );
@@ -60,7 +65,7 @@ const stop = async () => {
   setTimeout(() => process.exit(1), 8_000).unref();
   await gateway.stop().catch(() => undefined);
   await stripe.stop().catch(() => undefined);
-  await removeKeys(redisUrl, keyPrefix);
+  if (process.env.BENCH_KEEP_KEYS !== 'true') await removeKeys(redisUrl, keyPrefix);
   process.exit(0);
 };
 process.on('SIGTERM', () => void stop());

@@ -17,6 +17,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { Queue } from 'bullmq';
@@ -93,7 +94,7 @@ function startChild<T>(script: string, extraEnv: Record<string, string>, onStder
     child.once('exit', (code) => {
       if (!ready) reject(new Error(`${script} exited with ${code} before it was ready`));
     });
-    setTimeout(() => !ready && reject(new Error(`${script} not ready within 30 s`)), 30_000).unref();
+    setTimeout(() => !ready && reject(new Error(`${script} not ready within 120 s`)), 120_000).unref();
   });
 }
 
@@ -123,7 +124,12 @@ function ask<T>(child: ChildProcess, msg: Record<string, unknown>, reply: string
       resolve(m as T);
     };
     child.on('message', onMessage);
-    child.send(msg);
+    child.send(msg, (err) => {
+      if (!err) return;
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      reject(err);
+    });
   });
 }
 
@@ -392,7 +398,13 @@ interface PointResult {
 }
 
 /** (b) One fixed-rate point: N subscribers, `rate` signed Events per second for `seconds`. */
-async function fixedRatePoint(gw: GatewayInfo, rate: number, subscriberCount: number, seconds: number, tag: string): Promise<PointResult> {
+async function fixedRatePoint(
+  gw: GatewayInfo & { processUrls: string[] },
+  rate: number,
+  subscriberCount: number,
+  seconds: number,
+  tag: string,
+): Promise<PointResult> {
   const label = `${rate} events/s × ${subscriberCount} subscribers, ${seconds} s`;
   await waitForQueueDrain(DRAIN_TIMEOUT_MS); // start from an empty queue
   const { changeCursor } = await graphqlPost<{ changeCursor: string }>(gw.url, '{ changeCursor }');
@@ -440,7 +452,8 @@ async function fixedRatePoint(gw: GatewayInfo, rate: number, subscriberCount: nu
   await ask(subs.child, { type: 'arm', tag, events: total }, 'armed', 10_000);
   const xlenBefore = await redis.xlen(streamKey);
   const subsCpu0 = (await ask<SubscriberStats>(subs.child, { type: 'stats' }, 'stats', 10_000)).cpuSeconds;
-  const [gw0, redis0, own0] = [await processSample(gw.url), await redisCpuSeconds(), ownCpuSeconds()];
+  const [gw0s, redis0, own0] = [await Promise.all(gw.processUrls.map(processSample)), await redisCpuSeconds(), ownCpuSeconds()];
+  const gw0 = gw0s[gw0s.length - 1] as ProcessSample;
   const postMs: number[] = [];
   const statuses = new Map<number, number>();
   const inFlight = new Set<Promise<void>>();
@@ -490,7 +503,8 @@ async function fixedRatePoint(gw: GatewayInfo, rate: number, subscriberCount: nu
   }
   const waitedS = (hostClockMs() - waitStarted) / 1000;
   // CPU over the whole window: sending plus the wait for the last deliveries.
-  const [gw1, redis1, own1] = [await processSample(gw.url), await redisCpuSeconds(), ownCpuSeconds()];
+  const [gw1s, redis1, own1] = [await Promise.all(gw.processUrls.map(processSample)), await redisCpuSeconds(), ownCpuSeconds()];
+  const gw1 = gw1s[gw1s.length - 1] as ProcessSample;
   const published = (await redis.xlen(streamKey)) - xlenBefore;
   await ask(subs.child, { type: 'close' }, 'closed', 10_000).catch(() => undefined);
 
@@ -514,12 +528,12 @@ async function fixedRatePoint(gw: GatewayInfo, rate: number, subscriberCount: nu
     expected,
     waitedS,
     cpu: {
-      gateway: cpuShare(gw0, gw1),
+      gateway: gw0s.map((a, i) => cpuShare(a, gw1s[i] as ProcessSample)).join(' + '),
       subscribers: share(stats.cpuSeconds - subsCpu0, gw0.at, gw1.at),
       redis: share(redis1 - redis0, gw0.at, gw1.at),
       sender: share(own1 - own0, gw0.at, gw1.at),
     },
-    lagMaxMs: gw1.lagMaxMs,
+    lagMaxMs: Math.max(...gw1s.map((g) => g.lagMaxMs)),
     rssAfterMiB: gw1.rssMiB,
   };
   console.log(
@@ -536,37 +550,88 @@ async function fixedRatePoint(gw: GatewayInfo, rate: number, subscriberCount: nu
   return result;
 }
 
+/**
+ * CPU seconds (user + system) a child has used so far, from /proc: on a machine shared with other
+ * work the accepted/s of every server shrinks with its CPU share, while the CPU each accepted
+ * webhook costs does not, so (a) also reports CPU per webhook and what one core would accept.
+ */
+function childCpuSeconds(child: ChildProcess): number {
+  const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
+/** One (a) measurement against `url`, then the wait until the workers published everything accepted. */
+async function acceptAndDrain(url: string, sampleUrls: string[], prepared: SignedEvent[], server: ChildProcess, worker: ChildProcess = server) {
+  const workerCpu0 = childCpuSeconds(worker);
+  const xlenBefore = await redis.xlen(streamKey);
+  const before = await Promise.all(sampleUrls.map(processSample));
+  const [serverCpu0, redisCpu0] = [childCpuSeconds(server), await redisCpuSeconds()];
+  const loadStarted = hostClockMs();
+  const tp = await acceptRate(url, prepared);
+  const cpuPerRequestUs = ((childCpuSeconds(server) - serverCpu0) * 1e6) / Math.max(1, tp.ok);
+  const redisPerRequestUs = (((await redisCpuSeconds()) - redisCpu0) * 1e6) / Math.max(1, tp.ok);
+  const afterLoad = await Promise.all(sampleUrls.map(processSample));
+  const drain = await waitForQueueDrain(DRAIN_TIMEOUT_MS);
+  const published = (await redis.xlen(streamKey)) - xlenBefore;
+  const seconds = (hostClockMs() - loadStarted) / 1000;
+  // What the process running the workers spent per published change (the intake's share included when it is the same process).
+  const workerCpuPerPublishedUs = ((childCpuSeconds(worker) - workerCpu0) * 1e6) / Math.max(1, published);
+  return {
+    workerCpuPerPublishedUs,
+    tp,
+    cpuPerRequestUs,
+    redisPerRequestUs,
+    drain,
+    published,
+    seconds,
+    cpu: before.map((b, i) => cpuShare(b, afterLoad[i] as ProcessSample)),
+    lagMaxMs: afterLoad.map((a) => a.lagMaxMs),
+  };
+}
+
 async function main(): Promise<void> {
   const benchStarted = hostClockMs();
   await redis.connect();
   const childEnv = { REDIS_URL, BENCH_API_KEY: apiKey, BENCH_WEBHOOK_SECRET: secret, BENCH_KEY_PREFIX: keyPrefix, BENCH_CONNECTION_ID: connectionId };
-  const [gw, base] = await Promise.all([
+  const [single, base] = await Promise.all([
     startChild<GatewayInfo>('bench/webhook-gateway-process.ts', childEnv, countGatewayLog, GATEWAY_NODE_ARGS),
     startChild<{ webhookUrl: string }>('bench/webhook-baseline-process.ts', childEnv),
   ]);
   const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? '?';
   console.log(`\nSwitchboard webhook benchmark — node ${process.version}, Redis ${redisVersion} (${REDIS_URL}), key prefix ${keyPrefix}`);
   console.log(`Stripe customer.updated Events (~1.3 KB, signed with stripe.webhooks.generateTestHeaderString) → POST /webhooks/stripe/${connectionId}\n`);
-  const idle = await processSample(gw.info.url);
-
-  // (a) Accepted per second: the baseline first (the gateway idle), then the gateway.
+  const idle = await processSample(single.info.url);
+  // (a) Accepted per second: the baseline first (the gateways idle), then one process with every
+  // role, then a split deployment (SWITCHBOARD_ROLES): an intake process (webhooks), a workers
+  // process and an api+subscriptions process, which (b) then measures.
   const prepared = Array.from({ length: PAYLOADS }, (_, i) => sign(customerUpdated(`evt_bench_${runId}_a${i}`, `cus_bench_a${i}`, `Bench Customer ${i}`)));
+  const baseCpu0 = childCpuSeconds(base.child);
   const baseTp = await acceptRate(base.info.webhookUrl, prepared);
-  const xlenBefore = await redis.xlen(streamKey);
-  const beforeA = await processSample(gw.info.url);
-  const loadStarted = hostClockMs();
-  const gwTp = await acceptRate(gw.info.webhookUrl, prepared);
-  const afterLoad = await processSample(gw.info.url);
-  const drain = await waitForQueueDrain(DRAIN_TIMEOUT_MS);
-  const publishedA = (await redis.xlen(streamKey)) - xlenBefore;
-  const afterA = await processSample(gw.info.url);
-
+  const baseCpuUs = ((childCpuSeconds(base.child) - baseCpu0) * 1e6) / Math.max(1, baseTp.ok);
+  const one = await acceptAndDrain(single.info.webhookUrl, [single.info.url], prepared, single.child);
+  const afterA = await processSample(single.info.url);
+  // The keys stay (the split processes reuse the run's prefix): the queue is empty here, and the
+  // second pass over the same Events must be accepted again, so the dedupe keys go.
+  await stopChild(single.child);
+  await removeKeys(REDIS_URL, keyPrefix);
+  const splitEnv = (roles: string) => ({ ...childEnv, SWITCHBOARD_ROLES: roles, BENCH_KEEP_KEYS: 'true' });
+  const [intake, workers, gw] = await Promise.all([
+    startChild<GatewayInfo>('bench/webhook-gateway-process.ts', splitEnv('webhooks'), countGatewayLog, GATEWAY_NODE_ARGS),
+    startChild<GatewayInfo>('bench/webhook-gateway-process.ts', splitEnv('workers'), countGatewayLog),
+    startChild<GatewayInfo>('bench/webhook-gateway-process.ts', splitEnv('api,subscriptions'), countGatewayLog),
+  ]);
+  const split = await acceptAndDrain(intake.info.webhookUrl, [intake.info.url, workers.info.url], prepared, intake.child, workers.child);
   console.log(
     `(a) Verified webhooks accepted per second — autocannon, ${CONNECTIONS} connections, ${DURATION_S} s each, ${PAYLOADS} distinct signed Events (cycled)`,
   );
-  const row = (name: string, r: AcceptResult, ratio: number) => ({
+  const row = (name: string, r: AcceptResult, ratio: number, cpuUs: number, redisUs: number | null) => ({
     case: name,
     'accepted/s': r.acceptedPerS.toFixed(0),
+    'CPU µs/webhook': cpuUs.toFixed(0),
+    'per core /s': (1e6 / cpuUs).toFixed(0),
+    'vs baseline (CPU)': (baseCpuUs / cpuUs).toFixed(2),
+    'Redis µs/webhook': redisUs === null ? '-' : redisUs.toFixed(0),
     p50: `${r.p50} ms`,
     p99: `${r.p99} ms`,
     '2xx': r.ok,
@@ -575,19 +640,39 @@ async function main(): Promise<void> {
     'vs baseline': ratio.toFixed(2),
   });
   console.table([
-    row('gateway: verify, dedupe, durable enqueue (BullMQ)', gwTp, gwTp.acceptedPerS / baseTp.acceptedPerS),
-    row('baseline: node:http, HMAC verify only', baseTp, 1),
+    row('gateway, every role in one process', one.tp, one.tp.acceptedPerS / baseTp.acceptedPerS, one.cpuPerRequestUs, one.redisPerRequestUs),
+    row(
+      'gateway, webhooks role only (workers elsewhere)',
+      split.tp,
+      split.tp.acceptedPerS / baseTp.acceptedPerS,
+      split.cpuPerRequestUs,
+      split.redisPerRequestUs,
+    ),
+    row('baseline: node:http, HMAC verify only', baseTp, 1, baseCpuUs, null),
   ]);
-  console.log(
-    `gateway: ${publishedA} Events published to the change log for ${gwTp.ok} answered 2xx (${gwTp.sent} sent; the difference is requests in flight when autocannon stopped); ` +
-      `queue ${drain.drained ? 'empty' : `NOT empty (${drain.left} left)`} ${(drain.ms / 1000).toFixed(1)} s after the load stopped ` +
-      `(≈ ${(publishedA / ((hostClockMs() - loadStarted) / 1000)).toFixed(0)} published/s); CPU during the load ${cpuShare(beforeA, afterLoad)} of one core, event-loop delay max ${afterLoad.lagMaxMs.toFixed(0)} ms\n`,
-  );
-
+  for (const [name, r] of [
+    ['one process', one],
+    ['split (intake, workers)', split],
+  ] as const)
+    console.log(
+      `${name}: ${r.published} Events published to the change log for ${r.tp.ok} answered 2xx (${r.tp.sent} sent; the difference is requests in flight when autocannon stopped); ` +
+        `queue ${r.drain.drained ? 'empty' : `NOT empty (${r.drain.left} left)`} ${(r.drain.ms / 1000).toFixed(1)} s after the load stopped ` +
+        `(≈ ${(r.published / r.seconds).toFixed(0)} published/s from the first POST to the empty queue; CPU of the workers' process ${r.workerCpuPerPublishedUs.toFixed(0)} µs per published change, i.e. ≈ ${(1e6 / r.workerCpuPerPublishedUs).toFixed(0)}/s per core); CPU during the load ${r.cpu.join(' + ')} of one core, event-loop delay max ${r.lagMaxMs.map((l) => l.toFixed(0)).join(' / ')} ms`,
+    );
+  console.log();
   // (b) Latency at fixed rates.
   console.log('(b) Webhook POST → subscriber receipt at a fixed rate (sender: paced POSTs, each Event signed when sent with its send time in the name)');
   const results: PointResult[] = [];
-  for (const [k, p] of POINTS.entries()) results.push(await fixedRatePoint(gw.info, p.rate, p.subscribers, p.seconds, `p${k}`));
+  for (const [k, p] of POINTS.entries())
+    results.push(
+      await fixedRatePoint(
+        { url: gw.info.url, webhookUrl: intake.info.webhookUrl, processUrls: [intake.info.url, workers.info.url, gw.info.url] },
+        p.rate,
+        p.subscribers,
+        p.seconds,
+        `p${k}`,
+      ),
+    );
   console.table(
     results.map((r) => ({
       point: r.label,
@@ -608,7 +693,7 @@ async function main(): Promise<void> {
   console.log('\n(c) Gateway process RSS (the gateway and the Stripe emulator share the process), from its /metrics');
   console.table([
     { when: 'idle, after start', RSS: `${idle.rssMiB.toFixed(0)} MiB` },
-    { when: `after (a): ${gwTp.ok} webhooks accepted, queue drained`, RSS: `${afterA.rssMiB.toFixed(0)} MiB` },
+    { when: `after (a): ${one.tp.ok} webhooks accepted, queue drained (one process)`, RSS: `${afterA.rssMiB.toFixed(0)} MiB` },
     ...results.map((r) => ({ when: `after ${r.label}`, RSS: `${r.rssAfterMiB.toFixed(0)} MiB` })),
   ]);
 

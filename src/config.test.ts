@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { ALL_ROLES, parseRoles, roleProblems } from './gateway/roles.ts';
 import { ConfigError, DEFAULT_LIMITS, defaultGatewayConfig, overridesFromEnv, parseEnv, parseTenantsFile } from './config.ts';
 
 const HASH = 'a'.repeat(64);
@@ -77,6 +78,23 @@ describe('environment', () => {
     expect(() => parseEnv({ PORT: '99999' })).toThrow(/PORT/);
     expect(() => parseEnv({ REDIS_URL: 'localhost:6379' })).toThrow(/REDIS_URL: a redis:\/\/ or rediss:\/\/ URL/);
     expect(() => parseEnv({ SWITCHBOARD_DEMO_API_KEY: 'short' })).toThrow(/at least 16 characters/);
+  });
+});
+
+describe('SWITCHBOARD_ROLES', () => {
+  it('parses a comma-separated list, defaults to every role, and names unknown roles', () => {
+    expect([...parseRoles(' Webhooks, workers ')]).toEqual(['webhooks', 'workers']);
+    expect(parseRoles(undefined)).toBe(ALL_ROLES);
+    expect(parseRoles('')).toBe(ALL_ROLES);
+    expect(() => parseEnv({ SWITCHBOARD_ROLES: 'api,worker' })).toThrow(
+      /SWITCHBOARD_ROLES: unknown role "worker" \(known: api, webhooks, workers, subscriptions, pollers\)/,
+    );
+    expect(parseEnv({ SWITCHBOARD_ROLES: 'api,subscriptions' }).SWITCHBOARD_ROLES).toBe('api,subscriptions');
+  });
+  it('refuses a split without Redis, where the queue and change log would stay in one process', () => {
+    expect(roleProblems(new Set(['webhooks']), null)).toEqual([expect.stringMatching(/SWITCHBOARD_ROLES=webhooks needs REDIS_URL/)]);
+    expect(roleProblems(new Set(['webhooks']), 'redis://localhost:6379')).toEqual([]);
+    expect(roleProblems(ALL_ROLES, null)).toEqual([]);
   });
 });
 

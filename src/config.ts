@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { JwtSettings } from './callers/jwt.ts';
+import { ROLES, unknownRoles, type Role } from './gateway/roles.ts';
 
 /**
  * Every limit and timeout of the gateway, with its one default. docs/configuration.md lists them
@@ -333,6 +334,8 @@ export interface GatewayConfig {
    */
   schemaExploration?: 'scoped' | 'everyone' | undefined;
   graphiql?: boolean | undefined;
+  /** What this process runs (SWITCHBOARD_ROLES, src/gateway/roles.ts); unset: every role. */
+  roles?: ReadonlySet<Role> | undefined;
   events: {
     /** Worker concurrency per replica. */
     workerConcurrency: number;
@@ -417,6 +420,8 @@ const envSchema = z.object({
   SWITCHBOARD_JWT_MAX_LIFETIME_SECONDS: z.coerce.number().int().positive().default(DEFAULT_LIMITS.jwtMaxLifetimeSeconds),
   SWITCHBOARD_API_KEY_DEFAULT_TTL_SECONDS: z.coerce.number().int().positive().default(DEFAULT_LIMITS.apiKeyDefaultTtlSeconds),
   SWITCHBOARD_API_KEY_MAX_TTL_SECONDS: z.coerce.number().int().positive().default(DEFAULT_LIMITS.apiKeyMaxTtlSeconds),
+  /** Comma-separated roles of this process (src/gateway/roles.ts); unset: all. */
+  SWITCHBOARD_ROLES: z.string().optional(),
 });
 export type Env = z.infer<typeof envSchema>;
 
@@ -435,6 +440,11 @@ export function parseEnv(env: NodeJS.ProcessEnv): Env {
   if (e.NODE_ENV === 'production' && e.SWITCHBOARD_JWT_JWKS_URL && !e.SWITCHBOARD_JWT_JWKS_URL.startsWith('https:')) {
     throw new ConfigError('environment is invalid:\n  SWITCHBOARD_JWT_JWKS_URL must be an https:// URL in production');
   }
+  const unknownRole = unknownRoles(e.SWITCHBOARD_ROLES);
+  if (unknownRole.length)
+    throw new ConfigError(
+      `environment is invalid:\n  SWITCHBOARD_ROLES: unknown role ${unknownRole.map((r) => `"${r}"`).join(', ')} (known: ${ROLES.join(', ')})`,
+    );
   if (e.SWITCHBOARD_API_KEY_DEFAULT_TTL_SECONDS > e.SWITCHBOARD_API_KEY_MAX_TTL_SECONDS) {
     throw new ConfigError('environment is invalid:\n  SWITCHBOARD_API_KEY_DEFAULT_TTL_SECONDS must not exceed SWITCHBOARD_API_KEY_MAX_TTL_SECONDS');
   }

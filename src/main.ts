@@ -7,6 +7,7 @@ import { ConfigError, defaultGatewayConfig, jwtSettingsFromEnv, loadTenantsFile,
 import { startDemo, type Demo } from './demo.ts';
 import { createLogger } from './observability/logger.ts';
 import { createGateway } from './server.ts';
+import { parseRoles } from './gateway/roles.ts';
 import { loadVaultKeyring } from './accounts/vault.ts';
 
 async function main(): Promise<void> {
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
     schemaExploration: demo ? 'everyone' : 'scoped',
     graphiql: demo !== null || env.SWITCHBOARD_GRAPHIQL === 'true',
     ...overridesFromEnv(env),
+    roles: parseRoles(env.SWITCHBOARD_ROLES),
   });
 
   if (config.redisUrl) await waitForRedis(config.redisUrl, config.limits.redisStartupTimeoutMs, config.limits.redisConnectTimeoutMs);
@@ -82,7 +84,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', onSignal);
   await demo?.connectWebhooks(gateway.url.replace(/\/graphql$/, ''));
   const shown = gateway.url.replace('127.0.0.1', 'localhost');
-  log.info({ url: gateway.url, cache: config.redisUrl ? 'redis' : 'memory' }, 'switchboard is listening');
+  log.info({ url: gateway.url, cache: config.redisUrl ? 'redis' : 'memory', roles: [...(config.roles ?? [])].join(',') }, 'switchboard is listening');
   const lines = [`\n  Switchboard is running at ${shown}`];
   if (config.graphiql) lines.push(`  Offline GraphiQL:        ${shown.replace(/\/graphql$/, '/graphiql')}`);
   if (demo) {

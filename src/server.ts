@@ -18,6 +18,7 @@ import type { GatewayServices } from './context.ts';
 import { buildSchema, depthLimit, startApollo } from './gateway/apollo.ts';
 import { createRequestListener } from './gateway/routes.ts';
 import { buildServices, checkStartup } from './gateway/services.ts';
+import { runs } from './gateway/roles.ts';
 import { attachGraphqlWs } from './gateway/websocket.ts';
 import { TenantAdmission } from './limits/fairness.ts';
 import { createLogger } from './observability/logger.ts';
@@ -130,7 +131,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     : null;
   // Attached once listening: a listen error (EADDRINUSE) is then reported once, by the caller,
   // rather than also by graphql-ws as an "internal error" with a stack.
-  const ws = attachGraphqlWs({ server, schema, depthRule, services, authenticate });
+  const ws = runs(config.roles, 'subscriptions') ? attachGraphqlWs({ server, schema, depthRule, services, authenticate }) : { dispose: async () => 0 };
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   let stopping: Promise<void> | undefined;

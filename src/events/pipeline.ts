@@ -91,10 +91,18 @@ export class EventPipeline {
     if (metrics) metrics.probes.queue = () => this.queue.stats();
   }
 
-  start(): void {
-    this.log.start();
+  /**
+   * `tail`: read the change log from now on (subscriptions are served here; otherwise the first
+   * listener starts it). `workers`: consume the queue (a process without the workers role only
+   * enqueues). Both by default.
+   */
+  start(roles: { workers: boolean; tail: boolean } = { workers: true, tail: true }): void {
     const metrics = this.metrics;
-    if (metrics) this.log.listen((c) => metrics.changeLogLag.observe(Math.max(0, Date.now() - Date.parse(c.publishedAt)) / 1000));
+    if (roles.tail) {
+      this.log.start();
+      if (metrics) this.log.listen((c) => metrics.changeLogLag.observe(Math.max(0, Date.now() - Date.parse(c.publishedAt)) / 1000));
+    }
+    if (!roles.workers) return;
     this.queue.start(
       (item, attempt) => this.processObserved(item, attempt),
       async (item, error, attempts) => {
@@ -157,7 +165,7 @@ export class EventPipeline {
     const recordKey = `${item.tenantId}:${item.connectionId}:${change.entity}:${change.remoteId}`;
     const published = type === 'DELETED' ? null : model;
     const fingerprint = createHash('sha256').update(type).update(JSON.stringify(published)).digest('base64url').slice(0, 22);
-    const verdict = await this.versions.advance(recordKey, version, fingerprint);
+    const verdict = await this.versions.advance(recordKey, version, fingerprint, change.eventId);
     if (verdict !== 'newer') {
       this.services.log.debug({ eventId: change.eventId, attempt, verdict }, 'older than, or identical to, a version already published; dropped');
       return 'dropped';

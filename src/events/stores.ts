@@ -8,24 +8,35 @@ import type { QueuedChange } from './model.ts';
  * refuses older versions, and a change identical to the one already published at the same version
  * (Stripe sends `invoice.paid` and `invoice.payment_succeeded` for one payment, in the same second,
  * with the same invoice). A change with the same version but other content is still published.
+ * The event that set the version is remembered too: when that same event comes back (its worker
+ * died, or the change-log append failed, after the version was set) it is 'newer' again, so it is
+ * still published (the change log's append-once makes a second publication of it a no-op).
  */
 export interface VersionStore {
-  advance(key: string, version: number, fingerprint: string): Promise<VersionVerdict>;
+  advance(key: string, version: number, fingerprint: string, eventId: string): Promise<VersionVerdict>;
 }
 
 export type VersionVerdict = 'newer' | 'duplicate' | 'stale';
 
 // Atomic compare-and-set: concurrent workers on several replicas cannot both win with the older
-// one. The value is "<version>:<fingerprint>".
+// one. The value is "<version>:<fingerprint>:<event id>" (older values lack the event id).
 const ADVANCE_SCRIPT = `
 local current = redis.call('GET', KEYS[1])
 if current then
   local sep = string.find(current, ':', 1, true)
   local version = tonumber(sep and string.sub(current, 1, sep - 1) or current)
   if version > tonumber(ARGV[1]) then return 0 end
-  if version == tonumber(ARGV[1]) and sep and string.sub(current, sep + 1) == ARGV[3] then return 2 end
+  if version == tonumber(ARGV[1]) and sep then
+    local rest = string.sub(current, sep + 1)
+    local sep2 = string.find(rest, ':', 1, true)
+    local fingerprint = sep2 and string.sub(rest, 1, sep2 - 1) or rest
+    if fingerprint == ARGV[3] then
+      if sep2 and string.sub(rest, sep2 + 1) == ARGV[4] then return 1 end
+      return 2
+    end
+  end
 end
-redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[3], 'EX', ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[3] .. ':' .. ARGV[4], 'EX', ARGV[2])
 return 1`;
 
 const VERDICTS: Record<number, VersionVerdict> = { 0: 'stale', 1: 'newer', 2: 'duplicate' };
@@ -37,19 +48,19 @@ export class RedisVersionStore implements VersionStore {
     private readonly ttlSeconds: number,
   ) {}
 
-  async advance(key: string, version: number, fingerprint: string): Promise<VersionVerdict> {
-    const res = await this.redis.eval(ADVANCE_SCRIPT, 1, `${this.prefix}:version:${key}`, String(version), String(this.ttlSeconds), fingerprint);
+  async advance(key: string, version: number, fingerprint: string, eventId: string): Promise<VersionVerdict> {
+    const res = await this.redis.eval(ADVANCE_SCRIPT, 1, `${this.prefix}:version:${key}`, String(version), String(this.ttlSeconds), fingerprint, eventId);
     return VERDICTS[res as number] ?? 'stale';
   }
 }
 
 export class MemoryVersionStore implements VersionStore {
-  private readonly versions = new Map<string, { version: number; fingerprint: string }>();
-  async advance(key: string, version: number, fingerprint: string): Promise<VersionVerdict> {
+  private readonly versions = new Map<string, { version: number; fingerprint: string; eventId: string }>();
+  async advance(key: string, version: number, fingerprint: string, eventId: string): Promise<VersionVerdict> {
     const current = this.versions.get(key);
     if (current && current.version > version) return 'stale';
-    if (current && current.version === version && current.fingerprint === fingerprint) return 'duplicate';
-    this.versions.set(key, { version, fingerprint });
+    if (current && current.version === version && current.fingerprint === fingerprint) return current.eventId === eventId ? 'newer' : 'duplicate';
+    this.versions.set(key, { version, fingerprint, eventId });
     return 'newer';
   }
 }

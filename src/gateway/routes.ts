@@ -20,6 +20,7 @@ import { publicBaseOf, readBody, sendJson as sendJsonWith } from '../inbound/res
 import type { Metrics } from '../observability/metrics.ts';
 import { metricsHandler, OPEN_ON_MAIN_PORT, servedOnMainPort } from '../observability/metrics-endpoint.ts';
 import { linkRequestInfo } from '../observability/request-log.ts';
+import { runs } from './roles.ts';
 
 export interface RouteDeps {
   services: GatewayServices;
@@ -79,6 +80,10 @@ export function createRequestListener(deps: RouteDeps): (req: IncomingMessage, r
       res.end();
     },
   };
+  // A process without the api role (SWITCHBOARD_ROLES) serves no GraphQL over HTTP, GraphiQL or connect flow.
+  const api = runs(config.roles, 'api');
+  const webhooks = runs(config.roles, 'webhooks');
+  if (!api) for (const path of ['/graphql', '/graphiql', '/']) delete routes[path];
   // Only where the config says: else /metrics is a 404 here (its own port, or not served).
   const exposure = config.metrics ?? OPEN_ON_MAIN_PORT;
   if (servedOnMainPort(exposure)) routes['/metrics'] = metricsHandler(metrics, exposure.token);
@@ -93,9 +98,9 @@ export function createRequestListener(deps: RouteDeps): (req: IncomingMessage, r
     if (exact) return exact(req, res, url);
     const method = req.method ?? 'GET';
     const connectMatch = CONNECT_PATH.exec(url.pathname);
-    if (connectMatch && (method === 'GET' || (method === 'POST' && !connectMatch[2])))
+    if (api && connectMatch && (method === 'GET' || (method === 'POST' && !connectMatch[2])))
       return connect(req, res, url, connectMatch[1] as string, Boolean(connectMatch[2]));
-    if (url.pathname.startsWith('/webhooks/')) return handleWebhook(req, res, url, services, services.events);
+    if (webhooks && url.pathname.startsWith('/webhooks/')) return handleWebhook(req, res, url, services, services.events);
     sendJson(res, 404, { error: `no route for ${req.method} ${url.pathname}` });
   };
 

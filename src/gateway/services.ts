@@ -21,6 +21,7 @@ import { ConfigError, type GatewayConfig } from '../config.ts';
 import { ConnectorContexts } from '../upstream/connector-context.ts';
 import type { GatewayServices } from '../context.ts';
 import { EventPipeline } from '../events/pipeline.ts';
+import { roleProblems, runs } from './roles.ts';
 import { Poller } from '../events/poller.ts';
 import { localBudgets, sharedBudgets } from '../upstream/rate-budget.ts';
 import { UpstreamClient } from '../upstream/client.ts';
@@ -77,6 +78,7 @@ export function checkStartup(config: GatewayConfig, connectors: ReadonlyMap<stri
         problems.push(`tenant ${t.id}, connection ${c.id}: webhookSecret: environment variable ${c.webhookSecret.variable} is not set (or empty)`);
     }
   }
+  problems.push(...roleProblems(config.roles, config.redisUrl));
   if (problems.length) throw new ConfigError(`configuration is invalid:\n  ${problems.join('\n  ')}`);
   return apps;
 }
@@ -200,8 +202,8 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
     tracing,
     poller,
   };
-  events.start();
-  poller.start();
+  events.start({ workers: runs(config.roles, 'workers'), tail: runs(config.roles, 'subscriptions') });
+  if (runs(config.roles, 'pollers')) poller.start();
   if (!events.queue.durable) log.warn('no REDIS_URL: webhook events are queued in memory and are NOT durable (lost if the process stops)');
   return {
     services,

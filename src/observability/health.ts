@@ -76,7 +76,13 @@ const minuteOf = (ms: number) => Math.floor(ms / 60_000);
 const shortMessage = (m: string) => (m.length > MESSAGE_MAX ? `${m.slice(0, MESSAGE_MAX - 1)}…` : m);
 const part = (s: string) => encodeURIComponent(s);
 
+/** At most one webhookLastReceivedAt write per connection in this period (RedisHealthStore.recordWebhook). */
+const WEBHOOK_WRITE_INTERVAL_MS = 1_000;
+
 export class RedisHealthStore implements HealthStore {
+  /** Connections written within the last interval, with the newest webhook time seen since. */
+  private readonly webhookWrites = new Map<string, { at: number }>();
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
@@ -103,8 +109,28 @@ export class RedisHealthStore implements HealthStore {
       .catch(this.onError);
   }
 
+  /**
+   * The first webhook of a connection is written at once; later ones at most once per
+   * WEBHOOK_WRITE_INTERVAL_MS (the newest time, written when the interval ends). At thousands of
+   * webhooks a second a write per webhook was a Redis transaction per request for one timestamp.
+   */
   recordWebhook(tenantId: string, connectionId: string, at = Date.now()): void {
     const key = this.key(tenantId, connectionId);
+    const pending = this.webhookWrites.get(key);
+    if (pending) {
+      pending.at = Math.max(pending.at, at);
+      return;
+    }
+    this.writeWebhook(key, at);
+    const slot = { at: 0 };
+    this.webhookWrites.set(key, slot);
+    setTimeout(() => {
+      this.webhookWrites.delete(key);
+      if (slot.at) this.writeWebhook(key, slot.at);
+    }, WEBHOOK_WRITE_INTERVAL_MS).unref();
+  }
+
+  private writeWebhook(key: string, at: number): void {
     this.redis
       .multi()
       .hset(key, { webhookLastReceivedAt: new Date(at).toISOString() })

@@ -1,0 +1,29 @@
+// The version store's verdicts, on Redis and in memory: an older version is stale, the same content
+// from another event is a duplicate, and the event that set the version is 'newer' again when it
+// comes back (its worker died, or the change-log append failed, after the version was set), so a
+// retry still publishes it instead of dropping it as its own duplicate.
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { REDIS_URL, RUN_PREFIX } from '../../test/helpers.ts';
+import { MemoryVersionStore, RedisVersionStore, type VersionStore } from './stores.ts';
+
+const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });
+afterAll(() => redis.quit());
+
+describe.each([
+  ['redis', () => new RedisVersionStore(redis, `${RUN_PREFIX}:stores-${randomUUID()}`, 60)],
+  ['memory', () => new MemoryVersionStore()],
+] as Array<[string, () => VersionStore]>)('version store (%s)', (_name, make) => {
+  it('publishes a retried event again, and refuses stale versions and other events with the same content', async () => {
+    const store = make();
+    const key = `acme:acme-stripe:Contact:${randomUUID()}`;
+    expect(await store.advance(key, 100, 'fp-a', 'evt_1')).toBe('newer');
+    // The same event again (a retry after the version was set but before it was published).
+    expect(await store.advance(key, 100, 'fp-a', 'evt_1')).toBe('newer');
+    // Another event carrying identical content at the same version.
+    expect(await store.advance(key, 100, 'fp-a', 'evt_2')).toBe('duplicate');
+    expect(await store.advance(key, 99, 'fp-old', 'evt_0')).toBe('stale');
+    expect(await store.advance(key, 100, 'fp-b', 'evt_3')).toBe('newer');
+  });
+});
