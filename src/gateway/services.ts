@@ -166,7 +166,16 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
   const contexts = new ConnectorContexts({ connectors, upstream, credentials, log });
   const events = new EventPipeline({ config, directory, contexts, cache, log, metrics, tracing });
   // Polled connections (providers without webhooks, or switched): one leader per connection across replicas.
-  const poller = new Poller({ config, connectors, contexts, queue: events.queue, redis: sharedRedis, log, registry: metrics.registry });
+  const poller = new Poller({
+    config,
+    connectors,
+    contexts,
+    queue: events.queue,
+    redis: sharedRedis,
+    log,
+    registry: metrics.registry,
+    runtime: { directory, connections },
+  });
   const connect = new ConnectFlow({ config, connectors, apps, connections, vault, tokens, directory, contexts, audit, log });
   const authFailures = new AuthFailureLimiter(
     sharedRedis,
