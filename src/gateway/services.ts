@@ -163,7 +163,7 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
     { outcome: (connection, _connector, outcome) => health.recordOutcome(connection.tenantId, connection.id, outcome), tracing },
   );
   const credentials = options.credentials ?? new VaultCredentialStore({ vault, tokens, apps, connections });
-  const contexts = new ConnectorContexts({ connectors, upstream, credentials, log });
+  const contexts = new ConnectorContexts({ connectors, upstream, credentials, log, production: config.mode === 'production' });
   const events = new EventPipeline({ config, directory, contexts, cache, log, metrics, tracing });
   // Polled connections (providers without webhooks, or switched): one leader per connection across replicas.
   const poller = new Poller({
