@@ -34,7 +34,7 @@ import { CookieSigner, type HttpAnswer } from './browser.ts';
 import { AuthorizationCallback } from './callback.ts';
 import { connectClientCredentials } from './client-credentials.ts';
 import { disconnect, setEnabled, type DisconnectResult } from './lifecycle.ts';
-import { ConnectShared, type ConnectFlowDeps, type Requester } from './shared.ts';
+import { ConnectShared, type ConnectFlowDeps } from './shared.ts';
 import { connectWithSecret, type TenantSecret } from './stored-secret.ts';
 
 export type { HttpAnswer } from './browser.ts';
@@ -53,33 +53,22 @@ export class ConnectFlow {
     this.callbacks = new AuthorizationCallback(this.shared, cookies);
   }
 
-  createSession(
-    tenant: Tenant,
-    input: { connector: string; returnUrl?: string | null; params?: Record<string, unknown> | null; reconnect?: string | null },
-    publicBase: string,
-    who?: Requester,
-  ): Promise<{ url: string; expiresAt: string }> {
-    return this.starts.createSession(tenant, input, publicBase, who);
+  createSession(...args: Parameters<AuthorizationStart['createSession']>): Promise<{ url: string; expiresAt: string }> {
+    return this.starts.createSession(...args);
   }
 
   /** GET: the confirmation page. Reads the session without using it up. */
-  confirmPage(connectorId: string, requestUrl: URL): Promise<HttpAnswer> {
-    return this.starts.confirmPage(connectorId, requestUrl);
+  confirmPage(...args: Parameters<AuthorizationStart['confirmPage']>): Promise<HttpAnswer> {
+    return this.starts.confirmPage(...args);
   }
 
   /** POST from the confirmation page: checks its token against the page's cookie, then starts. */
-  confirmAndStart(
-    connectorId: string,
-    requestUrl: URL,
-    form: URLSearchParams,
-    cookieHeader: string | null | undefined,
-    publicBase: string,
-  ): Promise<HttpAnswer> {
-    return this.starts.confirmAndStart(connectorId, requestUrl, form, cookieHeader, publicBase);
+  confirmAndStart(...args: Parameters<AuthorizationStart['confirmAndStart']>): Promise<HttpAnswer> {
+    return this.starts.confirmAndStart(...args);
   }
 
-  callback(connectorId: string, requestUrl: URL, cookieHeader?: string | null): Promise<HttpAnswer> {
-    return this.callbacks.callback(connectorId, requestUrl, cookieHeader);
+  callback(...args: Parameters<AuthorizationCallback['callback']>): Promise<HttpAnswer> {
+    return this.callbacks.callback(...args);
   }
 
   connectClientCredentials(tenant: Tenant, connectorId: string, scopes: string[] | null): Promise<ManagedConnection> {
