@@ -7,7 +7,13 @@ import { extractFile, extractSchema, type SpecSource } from '../../scripts/extra
 import { describeSpecExtracts, proseIn } from '../sdk/spec-extracts.ts';
 import { SPEC_FILES } from './test-support.ts';
 
-describeSpecExtracts({ provider: 'HubSpot', dir: join(import.meta.dirname, 'specs'), expectedFiles: Object.values(SPEC_FILES), minPaths: 5 });
+describeSpecExtracts({
+  provider: 'HubSpot',
+  dir: join(import.meta.dirname, 'specs'),
+  expectedFiles: Object.values(SPEC_FILES),
+  minPaths: 5,
+  officialDir: join(import.meta.dirname, '../../../shared/providers/specs/hubspot'),
+});
 
 describe('extract-openapi', () => {
   const source: SpecSource = { repository: 'https://example.com/specs', path: 'a/b.json', snapshot: '2026-01-02' };
