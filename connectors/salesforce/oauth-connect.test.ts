@@ -2,11 +2,13 @@
 // then polled: the emulator answers on loopback http, and its `instance_url` is accepted because the
 // gateway is not in production (src/accounts/connect/grants.test.ts pins that production refuses
 // it). The runtime connection is picked up by the poller without a restart, a change reaches a
-// graphql-ws subscriber, and disconnecting stops the polling and gives the lease back.
+// graphql-ws subscriber, a second replica follows it with exactly one of the two polling (lease),
+// and disconnecting stops the polling on both and gives the lease back.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TokenRecord } from '../../src/accounts/token-manager.ts';
 import { hashApiKey } from '../../src/callers/tenants.ts';
+import { createGateway, type Gateway } from '../../src/server.ts';
 import { cookieBrowser, freePort, startConnect, startStack, subscribe, type Stack } from '../../test/helpers.ts';
 import type { SalesforceEmulatorHandle } from './emulator/index.ts';
 
@@ -16,6 +18,7 @@ const TENANT = 'sf-connect-tenant';
 const INTERVAL_MS = 400;
 
 let stack: Stack;
+let replica: Gateway | null = null;
 let em: SalesforceEmulatorHandle;
 
 beforeAll(async () => {
@@ -40,7 +43,10 @@ beforeAll(async () => {
     polling: { intervalMs: INTERVAL_MS },
   };
 });
-afterAll(() => stack?.stop());
+afterAll(async () => {
+  await replica?.stop();
+  await stack?.stop();
+});
 
 const stored = async () => (await stack.gateway.services.connections.listByTenant(TENANT)).filter((c) => c.provider === 'salesforce');
 
@@ -110,7 +116,17 @@ describe('Salesforce connected through the gateway, then polled', () => {
     }
   });
 
-  it('disconnecting stops the polling and gives the lease back', async () => {
+  it('a second replica follows the runtime connection too, and exactly one of the two polls it', async () => {
+    replica = await createGateway({ ...stack.gateway.services.config, port: 0 });
+    const pollers = [stack.gateway.services.poller, replica.services.poller];
+    await expect.poll(() => replica!.services.poller.follows(connectionId), { timeout: 15_000, interval: 50 }).toBe(true);
+    for (let i = 0; i < 8; i++) {
+      expect(pollers.filter((p) => p.leads(connectionId))).toHaveLength(1);
+      await new Promise((r) => setTimeout(r, INTERVAL_MS / 4));
+    }
+  });
+
+  it('disconnecting stops the polling on every replica and gives the lease back', async () => {
     const poller = stack.gateway.services.poller;
     const res = await stack.query<{ disconnect: { connectionId: string } }>(
       `mutation { disconnect(connectionId: "${connectionId}") { connectionId } }`,
@@ -119,7 +135,8 @@ describe('Salesforce connected through the gateway, then polled', () => {
     );
     expect(res.errors).toBeUndefined();
     await expect.poll(() => poller.follows(connectionId), { timeout: 15_000, interval: 50 }).toBe(false);
-    expect(poller.leads(connectionId)).toBe(false);
+    await expect.poll(() => replica!.services.poller.follows(connectionId), { timeout: 15_000, interval: 50 }).toBe(false);
+    expect(poller.leads(connectionId) || replica!.services.poller.leads(connectionId)).toBe(false);
     // No poll reaches the org after the stop (two more intervals).
     em.resetRequests();
     await new Promise((r) => setTimeout(r, INTERVAL_MS * 3));
