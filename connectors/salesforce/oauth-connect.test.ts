@@ -116,12 +116,15 @@ describe('Salesforce connected through the gateway, then polled', () => {
     }
   });
 
-  it('a second replica follows the runtime connection too, and exactly one of the two polls it', async () => {
+  it('a second replica follows the runtime connection too, and never do both poll it', async () => {
     replica = await createGateway({ ...stack.gateway.services.config, port: 0 });
     const pollers = [stack.gateway.services.poller, replica.services.poller];
     await expect.poll(() => replica!.services.poller.follows(connectionId), { timeout: 15_000, interval: 50 }).toBe(true);
+    const leaders = () => pollers.filter((p) => p.leads(connectionId)).length;
+    await expect.poll(leaders, { timeout: 15_000, interval: 20 }).toBe(1);
+    // Never two at once (a lease lapsing on a loaded machine may briefly leave none).
     for (let i = 0; i < 8; i++) {
-      expect(pollers.filter((p) => p.leads(connectionId))).toHaveLength(1);
+      expect(leaders()).toBeLessThanOrEqual(1);
       await new Promise((r) => setTimeout(r, INTERVAL_MS / 4));
     }
   });

@@ -217,6 +217,7 @@ export class Poller {
   private stopped = false;
   private unsubscribe: (() => void) | null = null;
   private resyncTimer: NodeJS.Timeout | null = null;
+  private readonly syncs = new Map<string, { again: boolean; done: Promise<void> }>();
 
   constructor(private readonly deps: PollerDeps) {
     this.owner = deps.owner ?? `replica-${randomUUID().slice(0, 8)}`;
@@ -246,8 +247,33 @@ export class Poller {
     this.resyncTimer.unref();
   }
 
-  /** Re-reads one tenant's connections (its runtime ones merged in) and follows what is polled now. */
-  private async resync(tenantId: string): Promise<void> {
+  /**
+   * Re-reads one tenant's connections, one read at a time per tenant: an event that arrives during a
+   * read asks for another after it, so an older read never undoes what a newer one found.
+   */
+  private resync(tenantId: string): Promise<void> {
+    const running = this.syncs.get(tenantId);
+    if (running) {
+      running.again = true;
+      return running.done;
+    }
+    const entry = { again: false, done: Promise.resolve() };
+    this.syncs.set(tenantId, entry);
+    entry.done = (async () => {
+      try {
+        do {
+          entry.again = false;
+          await this.resyncOnce(tenantId);
+        } while (entry.again && !this.stopped);
+      } finally {
+        this.syncs.delete(tenantId);
+      }
+    })();
+    return entry.done;
+  }
+
+  /** Reads one tenant's connections (its runtime ones merged in) and follows what is polled now. */
+  private async resyncOnce(tenantId: string): Promise<void> {
     const runtime = this.deps.runtime;
     const tenant = runtime?.directory.byId(tenantId);
     if (!runtime || !tenant || this.stopped) return;
