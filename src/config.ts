@@ -152,6 +152,9 @@ const credentialSchema = z.union([
   z.strictObject({ type: z.literal('env'), variable: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name') }),
 ]);
 
+/** Changes by polling (connections, and the operator's default for runtime-created ones). */
+const pollingSchema = z.strictObject({ enabled: z.boolean().optional(), intervalMs: z.number().int().min(200).optional() });
+
 const connectionSchema = z.strictObject({
   id: z.string().regex(ID_PATTERN, 'letters, digits, - and _ (1-64 chars)'),
   provider: z.string().min(1),
@@ -175,7 +178,7 @@ const connectionSchema = z.strictObject({
    * Changes by polling: `enabled` switches a webhook connector's connection to polling (providers
    * whose events.source is "polling" always poll); `intervalMs` between polls (default 60 s, jittered).
    */
-  polling: z.strictObject({ enabled: z.boolean().optional(), intervalMs: z.number().int().min(200).optional() }).optional(),
+  polling: pollingSchema.optional(),
 });
 
 export const API_KEY_SCOPES = ['read', 'subscribe', 'admin', 'schema'] as const;
@@ -257,6 +260,8 @@ const providerSchema = z.strictObject({
   webhookSecret: credentialSchema.optional(),
   /** Request allowance of each runtime-created connection, instead of the connector's documented one. */
   rateLimit: z.strictObject({ requests: z.number().int().positive(), windowMs: z.number().int().positive() }).optional(),
+  /** Polling of each runtime-created connection, as a connection's `polling` (interval; `enabled` switches a webhook provider's to polling). */
+  polling: pollingSchema.optional(),
 });
 
 export const tenantsFileSchema = z

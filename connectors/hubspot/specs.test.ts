@@ -1,50 +1,18 @@
 // The spec files we ship are extracts of our own making: HubSpot's schemas without HubSpot's prose,
-// each naming its source. Checks the committed extracts and the extractor (scripts/extract-openapi.ts).
-import { readdirSync, readFileSync } from 'node:fs';
+// each naming its source. Checks the committed extracts (the shared checks in
+// connectors/sdk/spec-extracts.ts) and the extractor (scripts/extract-openapi.ts).
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { extractFile, extractSchema, type SpecSource } from '../../scripts/extract-openapi.ts';
+import { describeSpecExtracts, proseIn } from '../sdk/spec-extracts.ts';
 import { SPEC_FILES } from './test-support.ts';
 
-const SPECS = join(import.meta.dirname, 'specs');
-const sources = JSON.parse(readFileSync(join(SPECS, 'sources.json'), 'utf8')) as Record<string, SpecSource>;
-const committed = (file: string) => JSON.parse(readFileSync(join(SPECS, file), 'utf8')) as Record<string, unknown> & { info: Record<string, unknown> };
-
-const PROSE_KEYS = new Set(['description', 'summary', 'example', 'examples', 'externalDocs', 'tags']);
-
-/** Prose keys with content anywhere, except names of properties (a schema may define a `description` field). */
-function proseIn(node: unknown, at = '#', underPropertyNames = false): string[] {
-  if (Array.isArray(node)) return node.flatMap((v, i) => proseIn(v, `${at}/${i}`));
-  if (!node || typeof node !== 'object') return [];
-  return Object.entries(node).flatMap(([key, value]) => {
-    const here = `${at}/${key}`;
-    const found = !underPropertyNames && PROSE_KEYS.has(key) && value !== '' ? [here] : [];
-    return [...found, ...proseIn(value, here, !underPropertyNames && key === 'properties')];
-  });
-}
-
-describe('committed spec extracts', () => {
-  const files = readdirSync(SPECS)
-    .filter((f) => f.endsWith('.json') && f !== 'sources.json')
-    .sort();
-
-  it('are exactly the files the tests read, each with a source in sources.json', () => {
-    expect(files).toEqual(Object.values(SPEC_FILES).sort());
-    expect(Object.keys(sources).sort()).toEqual(files);
-  });
-
-  it.each(files)('%s carries no prose and names its source', (file) => {
-    const spec = committed(file);
-    expect(proseIn(spec)).toEqual([]);
-    const { 'x-extract': header, ...info } = spec.info;
-    expect(header).toMatchObject({
-      source: { ...sources[file], sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
-      generator: 'scripts/extract-openapi.ts',
-    });
-    // The extractor finds nothing left to remove: what is committed is its output.
-    expect(extractSchema(JSON.parse(JSON.stringify({ ...spec, info })))).toEqual({ ...spec, info });
-    expect(Object.keys(spec.paths as object).length).toBeGreaterThan(5);
-  });
+describeSpecExtracts({
+  provider: 'HubSpot',
+  dir: join(import.meta.dirname, 'specs'),
+  expectedFiles: Object.values(SPEC_FILES),
+  minPaths: 5,
+  officialDir: join(import.meta.dirname, '../../../shared/providers/specs/hubspot'),
 });
 
 describe('extract-openapi', () => {

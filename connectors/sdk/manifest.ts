@@ -75,6 +75,14 @@ const oauth2Schema = z.object({
   baseUrlFromTokenResponse: z.object({ field: z.string().min(1), hostPattern: z.string().min(1) }).optional(),
   /** Extra fixed authorize parameters (Salesforce: `prompt=consent`). */
   authorizeParams: z.record(z.string(), z.string()).optional(),
+  /** Extra fixed parameters of the code exchange (Shopify: `expiring=1` asks for an expiring token with a refresh token). */
+  tokenParams: z.record(z.string(), z.string()).optional(),
+  /**
+   * Token-response fields OAuth 2.0 requires (RFC 6749 §5.1) that the provider leaves out, filled in
+   * before the response is read, at the code exchange and at every refresh (Shopify sends no
+   * `token_type`: `{ token_type: 'bearer' }`). A field the provider does send is kept as sent.
+   */
+  tokenResponseDefaults: z.record(z.string(), z.string()).optional(),
 });
 
 const authSchema = z

@@ -25,6 +25,8 @@ export interface TestContextOptions {
   deadlineMs?: number;
   /** Transport used by the wrapper; defaults to global fetch. */
   fetchImpl?: typeof fetch;
+  /** ConnectorContext.production (default false). */
+  production?: boolean;
 }
 
 export interface TestContext extends ConnectorContext {
@@ -52,6 +54,7 @@ export function createTestContext(options: TestContextOptions): TestContext {
     signal,
     log: silentLog,
     accessToken,
+    production: options.production === true,
     fetch: upstream.forScope({
       manifest: options.connector.manifest,
       connection,

@@ -122,6 +122,11 @@ export interface ConnectorContext {
   /** The credential to present (private-app token, secret key, OAuth access token). */
   accessToken(): Promise<string>;
   /**
+   * True in production, where a connector refuses what tests and the demo allow (a tenant-chosen
+   * host that resolves to a private address). Absent: not production.
+   */
+  production?: boolean;
+  /**
    * Hands over a related record that came embedded in a response (Stripe expand[], HubSpot
    * associations) so the gateway can serve it later in the request without another call.
    */

@@ -10,7 +10,7 @@ import { coverage } from './coverage.ts';
 import { ConnectorError } from '../sdk/errors.ts';
 import type { ContactModel, LineItemModel, OrderModel } from '../sdk/models.ts';
 import type { ConnectorContext, EntityLoader, LineItemOwnerLoader, ListArgs, ListPage } from '../sdk/types.ts';
-import { pageThatFits, shopifyGraphql } from './client.ts';
+import { ACCESS_TOKEN_HEADER, pageThatFits, shopifyGraphql } from './client.ts';
 import {
   mapCustomer,
   mapLineItem,
@@ -275,9 +275,16 @@ export const shopify = defineConnector({
         refreshTokenRotation: 'always',
         connectParams: [{ name: 'shop', pattern: SHOP_DOMAIN_PATTERN, description: "The shop's permanent domain, e.g. acme.myshopify.com" }],
         settingsFromTokenResponse: { scope: 'scope' },
+        // An expiring offline token (3600 s) with a rotating refresh token (REFERENCE.md §3 Lifetimes).
+        tokenParams: { expiring: '1' },
+        // Shopify's token response has no token_type; its tokens go in X-Shopify-Access-Token.
+        tokenResponseDefaults: { token_type: 'bearer' },
       },
       // Custom apps created in a shop's admin get a static Admin API access token.
       apiKey: { label: 'Admin API access token (custom app)', pattern: '^shpat_[A-Za-z0-9]{16,}$' },
+      // Every token goes in this header, never as a Bearer: the upstream layer renews a token
+      // Shopify refuses (401) in the header Shopify reads.
+      tokenPlacement: { header: ACCESS_TOKEN_HEADER, scheme: null },
     },
     // Per shop: connections set baseUrl to https://{shop} (contract v2: derived from connectParams).
     defaultBaseUrl: 'https://shop.myshopify.com',

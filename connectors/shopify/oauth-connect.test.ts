@@ -1,8 +1,10 @@
 // Shopify's OAuth callback through the gateway's connect flow: the `hmac` the shop signs the callback
 // with is checked (the contract's auth.verifyCallback) before the code is redeemed. A genuine
-// callback reaches the token endpoint; a tampered one is refused 400 and nothing is stored.
+// callback completes the connection (token stored, reads with X-Shopify-Access-Token, refresh
+// rotation); a tampered one is refused 400 and nothing is stored.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TokenRecord } from '../../src/accounts/token-manager.ts';
 import { hashApiKey } from '../../src/callers/tenants.ts';
 import { cookieBrowser, freePort, startConnect, startStack, type Stack } from '../../test/helpers.ts';
 import type { ShopifyEmulatorHandle } from './emulator/index.ts';
@@ -75,12 +77,54 @@ describe('Shopify OAuth callback hmac', () => {
     expect(await stored()).toEqual([]);
   });
 
-  it('the genuine callback passes the check and its code is redeemed at the token endpoint', async () => {
+  it('the genuine callback completes: token stored, reads carry X-Shopify-Access-Token, refresh rotates', async () => {
     const tokensBefore = shop.requests().filter((r) => r.operation === 'oauth.token').length;
     const res = await connect(() => undefined);
-    // KNOWN GAP (not this check): Shopify's token response has no token_type, which openid-client
-    // requires, so the exchange itself is refused today; the hmac check let the code through.
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { status: string; connectionId: string };
+    expect(body.status).toBe('connected');
     expect(shop.requests().filter((r) => r.operation === 'oauth.token').length).toBe(tokensBefore + 1);
-    if (res.status !== 200) expect(((await res.json()) as { error: string }).error).not.toMatch(/hmac|shop|timestamp/);
+    // Stored: an expiring offline token (3600 s) with its refresh token; the shop is a setting.
+    const [connection] = await stored();
+    expect(connection).toMatchObject({ id: body.connectionId, status: 'ACTIVE', settings: { shop: shop.shop } });
+    const first = await stack.gateway.services.vault.get<TokenRecord>(TENANT, body.connectionId);
+    expect(first?.accessToken).toMatch(/^shpat_/);
+    expect(first?.refreshToken).toMatch(/^shprt_/);
+    expect((first!.expiresAt as number) - Date.now()).toBeGreaterThan(3_500_000);
+
+    // A read through the gateway sends the token in X-Shopify-Access-Token (the emulator's credential).
+    const read = async (first: number) => {
+      const r = await stack.query<{ contacts: { nodes: Array<{ source: { connectionId: string } }> } }>(
+        `{ contacts(first: ${first}, filter: { provider: "shopify" }) { nodes { source { connectionId } } } }`,
+        undefined,
+        KEY,
+      );
+      expect(r.errors).toBeUndefined();
+      expect(r.data!.contacts.nodes.length).toBeGreaterThan(0);
+      expect(r.data!.contacts.nodes.every((n) => n.source.connectionId === body.connectionId)).toBe(true);
+    };
+    const readsBefore = shop.requests().length;
+    await read(5);
+    const reads = shop
+      .requests()
+      .slice(readsBefore)
+      .filter((r) => r.operation === 'graphql');
+    expect(reads.length).toBeGreaterThan(0);
+    expect(reads.every((r) => r.credential === first!.accessToken && r.status === 200)).toBe(true);
+
+    // The access token dies early: the 401 renews through the refresh grant, which rotates the
+    // refresh token (the old one is refused from then on), and the read succeeds with the new token.
+    shop.oauth.configure({ expireAllAccessTokens: true });
+    const retryFrom = shop.requests().length;
+    await read(4); // other arguments than before: not answered from the cache
+    const second = await stack.gateway.services.vault.get<TokenRecord>(TENANT, body.connectionId);
+    expect(second?.accessToken).toMatch(/^shpat_/);
+    expect(second?.accessToken).not.toBe(first?.accessToken);
+    expect(second?.refreshToken).toMatch(/^shprt_/);
+    expect(second?.refreshToken).not.toBe(first?.refreshToken);
+    expect(shop.oauth.book.liveRefresh(first!.refreshToken)).toBeFalsy();
+    const after = shop.requests().slice(retryFrom);
+    expect(after.some((r) => r.operation === 'oauth.token' && r.status === 200)).toBe(true);
+    expect(after.filter((r) => r.operation === 'graphql').at(-1)).toMatchObject({ status: 200, credential: second!.accessToken });
   });
 });

@@ -2,7 +2,8 @@
 // checked twice: the scheme (Basic credentials only over HTTPS; plain HTTP only to a loopback
 // store, as tests and the demo run one) on every call, and at connect time (the contract's
 // auth.connectionTarget) the SSRF rule: no private, link-local or otherwise internal address, as
-// written and, in production, as DNS resolves it; loopback only outside production.
+// written and, in production, as DNS resolves it; loopback only outside production. In production
+// every call resolves the host again (DNS rebinding after connect).
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { ConnectorError } from '../sdk/errors.ts';
@@ -105,10 +106,41 @@ export const STORE_URL_SETTING = 'storeUrl';
 type Resolve = (host: string) => Promise<string[]>;
 const resolveAll: Resolve = async (host) => (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
 
+/** How store host names are resolved at request time; tests swap in a resolver of their own (a name that rebinds to a private address). */
+export const storeDns: { resolve: Resolve } = { resolve: resolveAll };
+
+/**
+ * The request-time half of the SSRF rule, in production: a store host name must still resolve to
+ * public addresses only. The name was checked at connect time, but DNS can answer differently later
+ * (rebinding to 10.x, 169.254.169.254 or loopback). Answers the problem, or null. Outside production
+ * nothing is resolved (the emulator answers on loopback). What is left is the short window between
+ * this lookup and the one the HTTP call makes; resolving both through one pinned address would
+ * close it (docs/connectors/woocommerce.md).
+ */
+export async function storeAddressProblem(baseUrl: string, production: boolean): Promise<string | null> {
+  if (!production) return null;
+  let host: string;
+  try {
+    host = new URL(baseUrl).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return 'the store URL is not an absolute URL';
+  }
+  if (isIP(host) !== 0) return isInternalAddress(host) ? `the store's address ${host} is in a private or reserved range` : null;
+  let addresses: string[];
+  try {
+    addresses = await storeDns.resolve(host);
+  } catch {
+    return null; // not resolving: the call fails on its own, with the network error
+  }
+  const internal = addresses.find(isInternalAddress);
+  return internal ? `the store's host ${host} now resolves to ${internal}, a private or reserved address; refusing to send the keys there` : null;
+}
+
 /**
  * The contract's connect-time check: `settings.storeUrl` must be a URL the tenant may use; it
  * becomes the connection's base URL. In production a host name must resolve, and only to public
- * addresses. (A name that resolves differently later — DNS rebinding — is not caught here.)
+ * addresses. A name that resolves differently later (DNS rebinding) is caught on every call by
+ * storeAddressProblem.
  */
 export async function checkStoreTarget(input: ConnectionParamsInput, resolve: Resolve = resolveAll): Promise<Result<{ baseUrl: string | null }>> {
   const refuse = (message: string): Result<{ baseUrl: string | null }> => ({

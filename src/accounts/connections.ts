@@ -63,6 +63,8 @@ export interface ConnectionStore {
   put(connection: ManagedConnection): Promise<void>;
   get(connectionId: string): Promise<ManagedConnection | null>;
   listByTenant(tenantId: string): Promise<ManagedConnection[]>;
+  /** The same, read from the store now and not cached: background readers (the poller) never hold up a request's listing. */
+  readTenant(tenantId: string): Promise<ManagedConnection[]>;
   /** Connections of a provider whose string setting `setting` equals `value` (app-level webhook routing). */
   bySetting(provider: string, setting: string, value: string): Promise<ManagedConnection[]>;
   /** Applies a change only if the connection still exists (a disconnect wins over a late refresh). */
@@ -127,6 +129,10 @@ abstract class CachedListing {
       entry.ttl = FAILED_LOAD_MS;
     });
     return list;
+  }
+
+  readTenant(tenantId: string): Promise<ManagedConnection[]> {
+    return this.loadTenant(tenantId);
   }
 
   protected forget(tenantId: string): void {

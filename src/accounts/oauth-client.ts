@@ -18,6 +18,8 @@ export interface OAuthEndpointConfig {
   allowInsecureRequests?: boolean;
   /** Whole seconds an HTTP call to the provider may take. */
   timeoutSeconds?: number;
+  /** Token-response fields the provider leaves out, filled in before openid-client reads the answer (manifest `tokenResponseDefaults`). */
+  tokenResponseDefaults?: Readonly<Record<string, string>>;
   fetch?: client.CustomFetch;
 }
 
@@ -32,8 +34,37 @@ export function oauthConfiguration(c: OAuthEndpointConfig): client.Configuration
   const config = new client.Configuration(metadata, c.clientId, undefined, auth);
   if (c.timeoutSeconds) config.timeout = c.timeoutSeconds;
   if (c.allowInsecureRequests) client.allowInsecureRequests(config);
-  if (c.fetch) config[client.customFetch] = c.fetch;
+  const send: client.CustomFetch | undefined =
+    c.tokenResponseDefaults && Object.keys(c.tokenResponseDefaults).length
+      ? withTokenResponseDefaults(c.tokenEndpoint, c.tokenResponseDefaults, c.fetch ?? ((url, options) => fetch(url, options as RequestInit)))
+      : c.fetch;
+  if (send) config[client.customFetch] = send;
   return config;
+}
+
+/**
+ * Wraps the HTTP call so that a successful JSON answer of the token endpoint gets the fields it
+ * lacks. openid-client reads token responses strictly (no `token_type` → refused); a provider that
+ * leaves a required field out declares its value in the manifest instead of the gateway naming it.
+ */
+export function withTokenResponseDefaults(tokenEndpoint: string, defaults: Readonly<Record<string, string>>, send: client.CustomFetch): client.CustomFetch {
+  const endpoint = new URL(tokenEndpoint).href;
+  return async (url, options) => {
+    const res = await send(url, options);
+    if (new URL(url).href !== endpoint || !res.ok || !/json/i.test(res.headers.get('content-type') ?? '')) return res;
+    let body: unknown;
+    try {
+      body = await res.clone().json();
+    } catch {
+      return res; // not JSON after all: openid-client reports it
+    }
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) return res;
+    const filled: Record<string, unknown> = { ...defaults, ...(body as Record<string, unknown>) };
+    const headers = new Headers(res.headers);
+    headers.delete('content-length');
+    headers.delete('content-encoding');
+    return new Response(JSON.stringify(filled), { status: res.status, statusText: res.statusText, headers });
+  };
 }
 
 /** Scopes a token response granted: OAuth's space-separated `scope`, or HubSpot's `scopes` array. */

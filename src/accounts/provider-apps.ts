@@ -101,6 +101,7 @@ export class ProviderApps {
       clientAuth: app.mode.clientAuth,
       scopeSeparator: app.mode.scopeSeparator,
       allowInsecureRequests: app.allowInsecureRequests,
+      ...(app.mode.tokenResponseDefaults ? { tokenResponseDefaults: app.mode.tokenResponseDefaults } : {}),
     };
   }
 

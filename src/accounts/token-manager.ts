@@ -79,6 +79,8 @@ export interface OAuthClientConfig {
   clientAuth?: 'client_secret_post' | 'client_secret_basic';
   /** Scope separator for client-credentials requests. Default ' '. */
   scopeSeparator?: ' ' | ',';
+  /** Token-response fields the provider leaves out (manifest `tokenResponseDefaults`). */
+  tokenResponseDefaults?: Readonly<Record<string, string>>;
 }
 
 export interface StatusChange {
@@ -405,7 +407,7 @@ export class TokenManager {
   }
 
   private config(c: OAuthClientConfig): client.Configuration {
-    const key = `${c.tokenEndpoint}\0${c.clientId}\0${c.clientSecret}\0${c.allowInsecureRequests === true}\0${c.clientAuth ?? ''}`;
+    const key = `${c.tokenEndpoint}\0${c.clientId}\0${c.clientSecret}\0${c.allowInsecureRequests === true}\0${c.clientAuth ?? ''}\0${JSON.stringify(c.tokenResponseDefaults ?? {})}`;
     let config = this.configs.get(key);
     if (!config) {
       config = oauthConfiguration({

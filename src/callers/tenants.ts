@@ -118,13 +118,17 @@ export class TenantDirectory {
   /**
    * The tenant with its runtime connections merged in, as one request sees it. When the store
    * (Redis) does not answer in time, the tenants-file connections still serve: runtime ones are
-   * unreachable anyway without Redis, since their credentials live there too.
+   * unreachable anyway without Redis, since their credentials live there too. `fresh` reads the
+   * store now, past the cache and its deadline (the poller, which must not hold up requests).
    */
-  async view(tenant: Tenant): Promise<Tenant> {
+  async view(tenant: Tenant, options: { fresh?: boolean } = {}): Promise<Tenant> {
     if (!this.store) return tenant;
     let managed: ManagedConnection[];
     try {
-      managed = await withDeadline(this.store.listByTenant(tenant.id), this.storeTimeoutMs, 'reading runtime connections');
+      // fresh: read now, without the per-request cache or its deadline (background readers).
+      managed = options.fresh
+        ? await this.store.readTenant(tenant.id)
+        : await withDeadline(this.store.listByTenant(tenant.id), this.storeTimeoutMs, 'reading runtime connections');
     } catch (err) {
       this.onStoreError(err);
       return { ...tenant, runtimeConnectionsUnreadable: true };
@@ -160,6 +164,7 @@ export class TenantDirectory {
       settings: m.settings,
       ...(baseUrl ? { baseUrl } : {}),
       ...(registration?.rateLimit ? { rateLimit: registration.rateLimit } : {}),
+      ...(registration?.polling ? { polling: registration.polling } : {}),
     };
   }
 }

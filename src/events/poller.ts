@@ -9,6 +9,9 @@
 // and enqueues them as changes on the webhook pipeline's queue: the same dedupe (record, version),
 // ordering, cache invalidation, change log, subscriptions and dead letters. The cursor is written
 // only while the lease's fencing token is still current. Rate limits back the poll off.
+// Runtime connections (made through OAuth or with a stored secret) are picked up from the
+// connection store: at start, on every status event any replica announces (connected, disabled,
+// disconnected), and by a periodic re-read that catches events missed while pub/sub was down.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -16,6 +19,8 @@ import { Gauge, type Registry } from 'prom-client';
 import { ConnectorError } from '../../connectors/sdk/errors.ts';
 import type { EntityModel, EntityType } from '../../connectors/sdk/models.ts';
 import type { ChangeEvent, Connector, EntityLoader } from '../../connectors/sdk/types.ts';
+import type { ConnectionStore } from '../accounts/connections.ts';
+import type { Tenant, TenantDirectory } from '../callers/tenants.ts';
 import type { ConnectionConfig, GatewayConfig } from '../config.ts';
 import type { ConnectorContexts } from '../upstream/connector-context.ts';
 import type { QueuedChange } from './model.ts';
@@ -28,6 +33,8 @@ const MAX_RECORDS_PER_POLL = 1_000;
 const PAGE_SIZE = 200;
 /** Longest back-off after repeated failures. */
 const MAX_BACKOFF_MS = 15 * 60_000;
+/** How often every tenant's runtime connections are re-read (status events pick changes up at once). */
+export const RUNTIME_RESYNC_MS = 30_000;
 
 /** A position in a connection's changes: the last record seen, by change time then id. */
 export interface PollCursor {
@@ -179,6 +186,10 @@ export interface PollerDeps {
   registry?: Registry | undefined;
   /** This replica's name in leases (default: random). */
   owner?: string | undefined;
+  /** Runtime connections: the tenant view that merges them in, and the status events that announce them. Absent: tenants-file connections only. */
+  runtime?: { directory: Pick<TenantDirectory, 'view' | 'byId'>; connections: Pick<ConnectionStore, 'onStatus'> } | undefined;
+  /** Re-read interval of runtime connections (default RUNTIME_RESYNC_MS). */
+  resyncMs?: number | undefined;
 }
 
 interface Job {
@@ -194,6 +205,8 @@ interface Job {
   nextPollAt: number;
   /** When the lease ends unless renewed, by this replica's clock (measured from before the renewal was asked). */
   leaseUntil: number;
+  /** The connection stopped being polled (disconnected, disabled, switched off). */
+  stopped?: boolean;
 }
 
 export class Poller {
@@ -202,6 +215,9 @@ export class Poller {
   private readonly jobs = new Map<string, Job>();
   private readonly lag: Gauge<'connector' | 'connection'> | null;
   private stopped = false;
+  private unsubscribe: (() => void) | null = null;
+  private resyncTimer: NodeJS.Timeout | null = null;
+  private readonly syncs = new Map<string, { again: boolean; done: Promise<void> }>();
 
   constructor(private readonly deps: PollerDeps) {
     this.owner = deps.owner ?? `replica-${randomUUID().slice(0, 8)}`;
@@ -216,29 +232,112 @@ export class Poller {
       : null;
   }
 
-  /** Starts a job for every polled tenants-file connection. Runtime-created connections are not polled yet (docs). */
+  /**
+   * Starts a job for every polled tenants-file connection at once, then for every runtime one (and
+   * keeps following them: see the header).
+   */
   start(): void {
-    for (const tenant of this.deps.config.tenants) {
-      for (const connection of tenant.connections) {
-        const connector = this.deps.connectors.get(connection.provider);
-        const polling = connector ? pollingOf(connector, connection) : null;
-        if (!connector || !polling) continue;
-        const job: Job = {
-          tenantId: tenant.id,
-          connection,
-          connector,
-          intervalMs: polling.intervalMs,
-          timer: null,
-          token: 0,
-          polling: null,
-          failures: 0,
-          nextPollAt: 0,
-          leaseUntil: 0,
-        };
-        this.jobs.set(connection.id, job);
-        this.schedule(job, Math.floor(Math.random() * Math.min(1_000, polling.intervalMs / 3)));
-      }
+    for (const tenant of this.deps.config.tenants) this.follow(tenant.id, tenant.connections);
+    const runtime = this.deps.runtime;
+    if (!runtime) return;
+    this.unsubscribe = runtime.connections.onStatus((e) => void this.resync(e.tenantId));
+    const resyncAll = () => Promise.allSettled(this.deps.config.tenants.map((t) => this.resync(t.id)));
+    void resyncAll();
+    this.resyncTimer = setInterval(() => void resyncAll(), this.deps.resyncMs ?? RUNTIME_RESYNC_MS);
+    this.resyncTimer.unref();
+  }
+
+  /**
+   * Re-reads one tenant's connections, one read at a time per tenant: an event that arrives during a
+   * read asks for another after it, so an older read never undoes what a newer one found.
+   */
+  private resync(tenantId: string): Promise<void> {
+    const running = this.syncs.get(tenantId);
+    if (running) {
+      running.again = true;
+      return running.done;
     }
+    const entry = { again: false, done: Promise.resolve() };
+    this.syncs.set(tenantId, entry);
+    entry.done = (async () => {
+      try {
+        do {
+          entry.again = false;
+          await this.resyncOnce(tenantId);
+        } while (entry.again && !this.stopped);
+      } finally {
+        this.syncs.delete(tenantId);
+      }
+    })();
+    return entry.done;
+  }
+
+  /** Reads one tenant's connections (its runtime ones merged in) and follows what is polled now. */
+  private async resyncOnce(tenantId: string): Promise<void> {
+    const runtime = this.deps.runtime;
+    const tenant = runtime?.directory.byId(tenantId);
+    if (!runtime || !tenant || this.stopped) return;
+    let view: Tenant;
+    try {
+      view = await runtime.directory.view(tenant, { fresh: true });
+    } catch (err) {
+      this.deps.log.warn({ tenantId, err: String(err) }, 'poller: runtime connections unreadable');
+      return;
+    }
+    // Unreadable now is no proof they are gone: keep polling what was polled.
+    if (view.runtimeConnectionsUnreadable || this.stopped) return;
+    this.follow(tenantId, view.connections);
+  }
+
+  /** Starts jobs for the tenant's polled connections, updates the ones running, stops the ones gone (disconnected, disabled, switched off). */
+  private follow(tenantId: string, connections: readonly ConnectionConfig[]): void {
+    const wanted = new Set<string>();
+    for (const connection of connections) {
+      const connector = this.deps.connectors.get(connection.provider);
+      const polling = connector ? pollingOf(connector, connection) : null;
+      if (!connector || !polling) continue;
+      wanted.add(connection.id);
+      const running = this.jobs.get(connection.id);
+      if (running) {
+        // A reconnect may have changed its settings or base URL; the next poll uses the new ones.
+        running.connection = connection;
+        running.intervalMs = polling.intervalMs;
+        continue;
+      }
+      const job: Job = {
+        tenantId,
+        connection,
+        connector,
+        intervalMs: polling.intervalMs,
+        timer: null,
+        token: 0,
+        polling: null,
+        failures: 0,
+        nextPollAt: 0,
+        leaseUntil: 0,
+      };
+      this.jobs.set(connection.id, job);
+      this.schedule(job, Math.floor(Math.random() * Math.min(1_000, polling.intervalMs / 3)));
+    }
+    for (const job of [...this.jobs.values()]) {
+      if (job.tenantId === tenantId && !wanted.has(job.connection.id)) void this.stopJob(job);
+    }
+  }
+
+  /** Stops one connection's polling and gives its lease back. */
+  private async stopJob(job: Job): Promise<void> {
+    if (this.jobs.get(job.connection.id) === job) this.jobs.delete(job.connection.id);
+    job.stopped = true;
+    if (job.timer) clearTimeout(job.timer);
+    job.timer = null;
+    await job.polling?.catch(() => undefined);
+    if (job.token > 0) await this.store.release(job.connection.id, this.owner, job.token).catch(() => undefined);
+    job.token = 0;
+  }
+
+  /** Whether this replica has a polling job for a connection (leading it or standing by). */
+  follows(connectionId: string): boolean {
+    return this.jobs.has(connectionId);
   }
 
   /** Whether this replica currently leads a connection's polling (holds an unexpired lease, by its own clock). */
@@ -273,6 +372,8 @@ export class Poller {
    */
   async close(options: { release?: boolean } = {}): Promise<void> {
     this.stopped = true;
+    this.unsubscribe?.();
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
     for (const job of this.jobs.values()) if (job.timer) clearTimeout(job.timer);
     await Promise.allSettled([...this.jobs.values()].map((j) => j.polling));
     if (options.release === false) return;
@@ -284,7 +385,7 @@ export class Poller {
    * lease never lapses under it) and starts a poll when one is due; followers try to take the lease.
    */
   private schedule(job: Job, delayMs: number): void {
-    if (this.stopped) return;
+    if (this.stopped || job.stopped) return;
     job.timer = setTimeout(() => {
       job.timer = null;
       void this.tick(job).finally(() => this.schedule(job, Math.max(50, Math.floor(job.intervalMs / 3))));
@@ -304,6 +405,12 @@ export class Poller {
       job.token = 0; // cannot prove the lease: do not poll
       job.leaseUntil = 0;
       this.deps.log.warn({ connectionId: id, err: String(err) }, 'poller: lease store unavailable');
+      return;
+    }
+    if (job.stopped) {
+      // Stopped while the renewal was in flight: give back what it took.
+      if (job.token > 0) await this.store.release(id, this.owner, job.token).catch(() => undefined);
+      job.token = 0;
       return;
     }
     if (job.token === 0 || job.polling || Date.now() < job.nextPollAt || this.stopped) return;

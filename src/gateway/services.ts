@@ -167,10 +167,19 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
     { outcome: (connection, _connector, outcome) => health.recordOutcome(connection.tenantId, connection.id, outcome), tracing },
   );
   const credentials = options.credentials ?? new VaultCredentialStore({ vault, tokens, apps, connections });
-  const contexts = new ConnectorContexts({ connectors, upstream, credentials, log });
+  const contexts = new ConnectorContexts({ connectors, upstream, credentials, log, production: config.mode === 'production' });
   const events = new EventPipeline({ config, directory, contexts, cache, log, metrics, tracing, audit, identity });
   // Polled connections (providers without webhooks, or switched): one leader per connection across replicas.
-  const poller = new Poller({ config, connectors, contexts, queue: events.queue, redis: sharedRedis, log, registry: metrics.registry });
+  const poller = new Poller({
+    config,
+    connectors,
+    contexts,
+    queue: events.queue,
+    redis: sharedRedis,
+    log,
+    registry: metrics.registry,
+    runtime: { directory, connections },
+  });
   const connect = new ConnectFlow({ config, connectors, apps, connections, vault, tokens, directory, contexts, audit, log });
   const authFailures = new AuthFailureLimiter(
     sharedRedis,

@@ -26,6 +26,8 @@ export interface ConnectorContextDeps {
   upstream: UpstreamClient;
   credentials: CredentialStore;
   log: Pick<Logger, 'child'>;
+  /** The gateway runs in production (ConnectorContext.production). */
+  production?: boolean;
 }
 
 const dropPrimed: ConnectorContext['prime'] = () => undefined;
@@ -81,6 +83,7 @@ export class ConnectorContexts {
         dailyAllocationShare,
       }),
       accessToken: credential.token,
+      production: this.deps.production === true,
       prime: bounds.prime ?? dropPrimed,
     };
   }

@@ -15,8 +15,18 @@ function settingsFromGrant(app: ResolvedOAuthApp, tokens: client.TokenEndpointRe
   return settings;
 }
 
-/** The API base URL a token response names (Salesforce `instance_url`), checked against the connector's host pattern; null when it names none. */
-export function baseUrlFromGrant(app: ResolvedOAuthApp, tokens: client.TokenEndpointResponse): string | null {
+/** Whether a URL's host is this machine (an emulator in tests and the demo). */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+/**
+ * The API base URL a token response names (Salesforce `instance_url`), checked against the
+ * connector's host pattern; null when it names none. The URL receives the token, so it must be
+ * https on a provider host. Outside production (`loopbackAllowed`) a loopback URL is accepted too,
+ * over http or https: the emulators in tests and the demo answer there.
+ */
+export function baseUrlFromGrant(app: ResolvedOAuthApp, tokens: client.TokenEndpointResponse, loopbackAllowed: boolean): string | null {
   const fromToken = app.mode.baseUrlFromTokenResponse;
   const instance = fromToken ? (tokens as Record<string, unknown>)[fromToken.field] : undefined;
   if (!fromToken || typeof instance !== 'string') return null;
@@ -26,7 +36,9 @@ export function baseUrlFromGrant(app: ResolvedOAuthApp, tokens: client.TokenEndp
   } catch {
     parsed = null;
   }
-  if (!parsed || parsed.protocol !== 'https:' || !matchesPattern(fromToken.hostPattern, parsed.hostname)) {
+  const provider = parsed?.protocol === 'https:' && matchesPattern(fromToken.hostPattern, parsed.hostname);
+  const loopback = loopbackAllowed && (parsed?.protocol === 'http:' || parsed?.protocol === 'https:') && isLoopbackHost(parsed.hostname);
+  if (!parsed || parsed.username || parsed.password || !(provider || loopback)) {
     throw new ConnectorError('UPSTREAM_BAD_RESPONSE', `the token response named an API host that is not one of the provider's (${fromToken.field})`, {
       retryable: false,
     });

@@ -2,8 +2,9 @@
 // (manifest.auth.oauth2.revocation). The kinds are generic HTTP shapes; no provider is named here.
 import * as client from 'openid-client';
 import type { ConnectionStore, ManagedConnection } from '../connections.ts';
-import type { ResolvedOAuthApp } from '../provider-apps.ts';
+import { stringSettings, type ResolvedOAuthApp } from '../provider-apps.ts';
 import type { TokenRecord } from '../token-manager.ts';
+import type { ConnectShared } from './shared.ts';
 
 /**
  * 'shared': another connection of the same tenant uses the same provider account, so access stays
@@ -95,4 +96,21 @@ export async function revokeAtProvider(r: RevocationRequest): Promise<Revocation
     case 'none':
       return 'unsupported';
   }
+}
+
+/** Revokes a connection's grant with its OAuth app, the way the connector declares. */
+export async function revokeConnection(shared: ConnectShared, connection: ManagedConnection, stored: TokenRecord): Promise<RevocationOutcome> {
+  const { apps, config } = shared.deps;
+  const app = apps.oauthApp(connection.provider, stringSettings(connection.settings));
+  if (!app || !app.revocationUrl) return 'unsupported';
+  return revokeAtProvider({
+    app,
+    revocationUrl: app.revocationUrl,
+    connection,
+    stored,
+    connections: shared.deps.connections,
+    oauthConfig: () => shared.oauthConfig(app),
+    apiBaseUrl: connection.baseUrl ?? config.providers[connection.provider]?.baseUrl ?? shared.connector(connection.provider).manifest.defaultBaseUrl,
+    signal: AbortSignal.timeout(config.limits.upstreamAttemptTimeoutMs),
+  });
 }
