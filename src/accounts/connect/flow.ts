@@ -53,6 +53,7 @@ import {
 } from './browser.ts';
 import { baseUrlFromGrant, settingsFromGrant } from './grants.ts';
 import { revokeAtProvider, type RevocationOutcome } from './revocation.ts';
+import { leaveSharedCredential, newSharedCredentialId, resolveCredential } from '../shared-credentials.ts';
 
 export type { HttpAnswer } from './browser.ts';
 
@@ -451,8 +452,15 @@ export class ConnectFlow {
       let message = 'credentials deleted';
       try {
         let stored: StoredCredential | null = null;
+        let sharedWithOthers: string | undefined;
         try {
           stored = await this.deps.vault.get<StoredCredential>(tenant.id, connectionId);
+          if (stored?.kind === 'shared') {
+            // The grant's tokens stay for the other connections; revoked with the last one.
+            const left = await leaveSharedCredential(this.deps.vault, this.deps.tokens, tenant.id, stored.credentialId, connectionId);
+            if (!left.last) sharedWithOthers = stored.credentialId;
+            stored = left.stored;
+          }
         } catch (err) {
           if (!(err instanceof VaultDecryptError)) throw err;
           // Without the tokens nothing can be revoked: the grant stays live at the provider.
@@ -461,7 +469,7 @@ export class ConnectFlow {
             "the stored credentials could not be decrypted, so access was NOT revoked at the provider: revoke the app in the provider's settings; the connection was deleted";
         }
         if (stored?.kind === 'oauth2') {
-          const outcome = await this.revoke(connection, stored);
+          const outcome = await this.revoke(connection, stored, sharedWithOthers);
           revoked = outcome === 'revoked';
           message =
             outcome === 'revoked'
@@ -499,7 +507,7 @@ export class ConnectFlow {
       // store is down) is not proof of anything: first use will tell.
       let broken: string | null = null;
       try {
-        const stored = await this.deps.vault.get<StoredCredential>(tenant.id, connectionId);
+        const { stored } = await resolveCredential(this.deps.vault, tenant.id, connectionId);
         if (stored?.kind === 'oauth2' && stored.status === 'NEEDS_REAUTH') broken = stored.lastError ?? 'the provider refused the refresh token';
       } catch (err) {
         if (err instanceof VaultDecryptError) broken = 'the stored credentials could not be decrypted';
@@ -600,9 +608,21 @@ export class ConnectFlow {
       throw new ConnectorError('UPSTREAM_FORBIDDEN', `${connector.manifest.displayName} granted access to no account; nothing was stored`, {
         retryable: false,
       });
+    // Several accounts, one grant: one credential in the vault for all (a refresh rotates it for all).
+    const shared = granted.length > 1 ? newSharedCredentialId() : undefined;
+    if (shared) await this.deps.vault.put(tenantId, shared, this.tokenRecord(tokens, auth, grantedScopes(tokens) ?? requestedScopes ?? app.scopes));
     const stored: ManagedConnection[] = [];
     for (const [i, g] of granted.entries()) {
-      stored.push(await this.storeOAuth(tenantId, connectorId, app, tokens, { ...params, ...g.settings }, i === 0 ? reconnect : null, auth, requestedScopes));
+      stored.push(
+        await this.storeOAuth(tenantId, connectorId, app, tokens, { ...params, ...g.settings }, i === 0 ? reconnect : null, auth, requestedScopes, shared),
+      );
+    }
+    if (shared) {
+      const members = stored.map((c) => c.id);
+      await this.deps.tokens.exclusive(tenantId, shared, async () => {
+        const record = await this.deps.vault.get<StoredCredential>(tenantId, shared);
+        if (record?.kind === 'oauth2') await this.deps.vault.put(tenantId, shared, { ...record, sharedBy: members });
+      });
     }
     return stored;
   }
@@ -621,21 +641,13 @@ export class ConnectFlow {
     reconnect: string | null,
     auth: ConnectionAuth,
     requestedScopes?: string[],
+    sharedCredentialId?: string,
   ): Promise<ManagedConnection> {
     const settings: Record<string, unknown> = settingsFromGrant(app, tokens, params);
     const baseUrl = this.grantBaseUrl(connectorId, app, tokens);
     const now = Date.now();
     const scopes = grantedScopes(tokens) ?? requestedScopes ?? app.scopes;
-    const record: StoredCredential = {
-      kind: 'oauth2',
-      accessToken: tokens.access_token,
-      refreshToken: typeof tokens.refresh_token === 'string' ? tokens.refresh_token : '',
-      expiresAt: typeof tokens.expires_in === 'number' ? now + tokens.expires_in * 1000 : null,
-      scopes,
-      status: 'ACTIVE',
-      lastRefreshedAt: now,
-      ...(auth === 'CLIENT_CREDENTIALS' ? { grant: 'client_credentials' as const } : {}),
-    } satisfies TokenRecord & { kind: 'oauth2' };
+    const record: StoredCredential = sharedCredentialId ? { kind: 'shared', credentialId: sharedCredentialId } : this.tokenRecord(tokens, auth, scopes, now);
     const build = (id: string, previous: ManagedConnection | null): ManagedConnection => ({
       id,
       tenantId,
@@ -660,8 +672,14 @@ export class ConnectFlow {
       // reconnect only ever replaces a connection of the same tenant and provider.
       const previous = found && found.tenantId === tenantId && found.provider === connectorId ? found : null;
       if (reconnect && !previous) return null;
-      const old = previous ? await this.deps.vault.get<StoredCredential>(tenantId, id).catch(() => null) : null;
-      if (previous && old?.kind === 'oauth2' && old.refreshToken && old.refreshToken !== record.refreshToken) replaced = { connection: previous, stored: old };
+      let old = previous ? await this.deps.vault.get<StoredCredential>(tenantId, id).catch(() => null) : null;
+      // It used a grant shared with other connections: it leaves it; the grant is revoked only with its last user.
+      if (old?.kind === 'shared' && old.credentialId !== sharedCredentialId) {
+        const left = await leaveSharedCredential(this.deps.vault, this.deps.tokens, tenantId, old.credentialId, id).catch(() => null);
+        old = left?.last ? left.stored : null;
+      }
+      const fresh = record.kind === 'oauth2' ? record.refreshToken : null;
+      if (previous && old?.kind === 'oauth2' && old.refreshToken && old.refreshToken !== fresh) replaced = { connection: previous, stored: old };
       const next = build(id, previous);
       await this.deps.vault.put(tenantId, id, record);
       await this.deps.connections.put(next);
@@ -679,7 +697,20 @@ export class ConnectFlow {
       await this.announce(connection, 'ACTIVE', reconnect ? 'reconnected' : 'connected');
       return connection;
     }
-    return this.storeOAuth(tenantId, connectorId, app, tokens, params, null, auth, requestedScopes);
+    return this.storeOAuth(tenantId, connectorId, app, tokens, params, null, auth, requestedScopes, sharedCredentialId);
+  }
+
+  private tokenRecord(tokens: client.TokenEndpointResponse, auth: ConnectionAuth, scopes: string[], now = Date.now()): StoredCredential {
+    return {
+      kind: 'oauth2',
+      accessToken: tokens.access_token,
+      refreshToken: typeof tokens.refresh_token === 'string' ? tokens.refresh_token : '',
+      expiresAt: typeof tokens.expires_in === 'number' ? now + tokens.expires_in * 1000 : null,
+      scopes,
+      status: 'ACTIVE',
+      lastRefreshedAt: now,
+      ...(auth === 'CLIENT_CREDENTIALS' ? { grant: 'client_credentials' as const } : {}),
+    } satisfies TokenRecord & { kind: 'oauth2' };
   }
 
   /** Records an audit entry; the audit store failing must not undo what already happened. */
@@ -717,10 +748,22 @@ export class ConnectFlow {
     }
   }
 
-  private async revoke(connection: ManagedConnection, stored: TokenRecord): Promise<RevocationOutcome> {
+  private async revoke(connection: ManagedConnection, stored: TokenRecord, sharedCredentialId?: string): Promise<RevocationOutcome> {
     const app = this.deps.apps.oauthApp(connection.provider, stringSettings(connection.settings));
     if (!app || !app.revocationUrl) return 'unsupported';
+    const tokenClient = sharedCredentialId
+      ? this.deps.apps.tokenClient({ ...connection, credentials: { type: 'vault' }, baseUrl: connection.baseUrl ?? undefined })
+      : null;
+    const sharedGrant = sharedCredentialId
+      ? {
+          renewAccessToken: () =>
+            tokenClient
+              ? this.deps.tokens.forceRefresh(connection.tenantId, sharedCredentialId, tokenClient, stored.accessToken)
+              : Promise.reject(new Error('no OAuth app registered to renew the shared token')),
+        }
+      : undefined;
     return revokeAtProvider({
+      ...(sharedGrant ? { sharedGrant } : {}),
       app,
       revocationUrl: app.revocationUrl,
       connection,
