@@ -109,6 +109,12 @@ const rateLimitsSchema = z.object({
         requests: z.number().int().positive(),
         windowMs: z.number().int().positive(),
         operations: z.array(z.string().min(1)).min(1).optional(),
+        /**
+         * Whose allowance the window is: each connection's own (default), or the operator's app's,
+         * shared by every connection of the connector (Xero: 10,000 calls a minute across all
+         * organisations). A connection's own rateLimit override never replaces an app window.
+         */
+        scope: z.enum(['connection', 'app']).optional(),
       }),
     )
     .min(1),
