@@ -12,7 +12,7 @@ import { ConnectorError } from '../../connectors/sdk/errors.ts';
 import type { ConnectionConfig } from '../config.ts';
 import { recordStatus, type ConnectionStore } from './connections.ts';
 import { resolveFileCredential, type ProviderApps } from './provider-apps.ts';
-import { resolveCredential } from './shared-credentials.ts';
+import { resolveCredential, type SharedCredentialPointer } from './shared-credentials.ts';
 import { NeedsReauthError, TokenRefreshError, type TokenManager, type TokenRecord } from './token-manager.ts';
 import { VaultDecryptError, type CredentialVault } from './vault.ts';
 
@@ -35,8 +35,8 @@ export type StoredCredential =
   | ({ kind: 'oauth2' } & TokenRecord)
   | { kind: 'api_key'; apiKey: string }
   | { kind: 'basic'; username: string; password: string }
-  /** The tokens of a grant several connections share, stored once under `credentialId` (shared-credentials.ts). */
-  | { kind: 'shared'; credentialId: string };
+  /** The tokens of a grant several connections share, stored once under `credentialId`. */
+  | SharedCredentialPointer;
 
 /** What a connection's credential resolved to: the tokens, and the vault slot they live in. */
 type ResolvedCredential = Exclude<StoredCredential, { kind: 'shared' }>;
@@ -116,7 +116,7 @@ export class VaultCredentialStore extends ConfigCredentialStore {
   private async read(tenantId: string, connection: ConnectionConfig): Promise<{ slot: string; stored: ResolvedCredential }> {
     let resolved: { slot: string; stored: StoredCredential | null };
     try {
-      resolved = await resolveCredential(this.options.vault, tenantId, connection.id);
+      resolved = await resolveCredential<StoredCredential>(this.options.vault, tenantId, connection.id);
     } catch (err) {
       if (!(err instanceof VaultDecryptError)) throw err;
       const reason = 'the stored credentials could not be decrypted';

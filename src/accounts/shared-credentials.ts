@@ -7,9 +7,17 @@
 // The shared record lists its connections in `sharedBy` (status changes and "last refreshed" are
 // reported to each); disconnecting one leaves the credential to the others until the last one.
 import { randomBytes } from 'node:crypto';
-import type { StoredCredential } from './credentials.ts';
-import type { TokenManager, TokenRecord } from './token-manager.ts';
-import type { CredentialVault } from './vault.ts';
+import { membersOf, type TokenManager, type TokenRecord } from './token-manager.ts';
+import type { CredentialVault, VaultSecret } from './vault.ts';
+
+/** What a connection's own slot holds when its tokens are shared. */
+export type SharedCredentialPointer = {
+  kind: 'shared';
+  credentialId: string;
+};
+
+/** Any stored credential: tagged by `kind` (credentials.ts StoredCredential). */
+type Tagged = VaultSecret & { kind: string };
 
 const PREFIX = 'grant-';
 
@@ -18,20 +26,15 @@ export function newSharedCredentialId(): string {
 }
 
 /** The vault slot whose tokens a connection uses (its own, or the shared one it points to), and what that slot holds. */
-export async function resolveCredential(
+export async function resolveCredential<T extends Tagged>(
   vault: CredentialVault,
   tenantId: string,
   connectionId: string,
-): Promise<{ slot: string; stored: StoredCredential | null }> {
-  const own = await vault.get<StoredCredential>(tenantId, connectionId);
+): Promise<{ slot: string; stored: T | SharedCredentialPointer | null }> {
+  const own = await vault.get<T | (SharedCredentialPointer & VaultSecret)>(tenantId, connectionId);
   if (own?.kind !== 'shared') return { slot: connectionId, stored: own };
-  return { slot: own.credentialId, stored: await vault.get<StoredCredential>(tenantId, own.credentialId) };
-}
-
-/** The connections a token record is reported to: its `sharedBy` list, or the one slot it is stored under. */
-export function membersOf(record: TokenRecord, slot: string): string[] {
-  const shared = record.sharedBy;
-  return Array.isArray(shared) && shared.length > 0 ? shared.filter((id): id is string => typeof id === 'string') : [slot];
+  const credentialId = (own as SharedCredentialPointer).credentialId;
+  return { slot: credentialId, stored: await vault.get<T>(tenantId, credentialId) };
 }
 
 /**
@@ -45,12 +48,13 @@ export async function leaveSharedCredential(
   tenantId: string,
   credentialId: string,
   connectionId: string,
-): Promise<{ stored: StoredCredential | null; last: boolean }> {
+): Promise<{ stored: (TokenRecord & { kind: 'oauth2' }) | null; last: boolean }> {
   return tokens.exclusive(tenantId, credentialId, async () => {
-    const stored = await vault.get<StoredCredential>(tenantId, credentialId);
-    if (stored?.kind !== 'oauth2') {
-      if (stored) await vault.delete(tenantId, credentialId);
-      return { stored, last: true };
+    const found = await vault.get<TokenRecord & { kind?: string }>(tenantId, credentialId);
+    const stored = found?.kind === 'oauth2' ? (found as TokenRecord & { kind: 'oauth2' }) : null;
+    if (!stored) {
+      if (found) await vault.delete(tenantId, credentialId);
+      return { stored: null, last: true };
     }
     const remaining = membersOf(stored, credentialId).filter((id) => id !== connectionId && id !== credentialId);
     if (remaining.length === 0) {

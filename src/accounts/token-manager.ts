@@ -47,7 +47,6 @@
 import type { Redis } from 'ioredis';
 import * as client from 'openid-client';
 import { grantedScopes, oauthConfiguration } from './oauth-client.ts';
-import { membersOf } from './shared-credentials.ts';
 import type { CredentialVault } from './vault.ts';
 
 export type ConnectionStatus = 'ACTIVE' | 'NEEDS_REAUTH';
@@ -67,6 +66,12 @@ export interface TokenRecord {
   /** Connections sharing this credential (one grant, several provider accounts; see shared-credentials.ts). */
   sharedBy?: string[];
   [key: string]: unknown;
+}
+
+/** The connections a token record is reported to: its `sharedBy` list (shared-credentials.ts), or the one slot it is stored under. */
+export function membersOf(record: TokenRecord, slot: string): string[] {
+  const shared = record.sharedBy;
+  return Array.isArray(shared) && shared.length > 0 ? shared.filter((id): id is string => typeof id === 'string') : [slot];
 }
 
 /** How to reach the provider's token endpoint (from the connector manifest + app registration). */

@@ -2,6 +2,7 @@
 // (connectionParams.authorization), with the same document limits and message size, a fresh
 // request context per operation, and a periodic recheck that closes sockets whose credential was
 // revoked or has expired.
+import { clientAddress, TRUST_NO_PROXY } from '../inbound/client-address.ts';
 import type { Server } from 'node:http';
 import { GraphQLError, parse, specifiedRules, validate, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { CloseCode } from 'graphql-ws';
@@ -47,7 +48,7 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
       onConnect: async (ctx) => {
         try {
           const authorization = authorizationParam(ctx.connectionParams);
-          ctx.extra.principal = await authenticate(authorization, { address: ctx.extra.request.socket.remoteAddress });
+          ctx.extra.principal = await authenticate(authorization, { address: clientAddress(ctx.extra.request, config.trustedProxies ?? TRUST_NO_PROXY) });
           ctx.extra.authorization = authorization;
           const socket = ctx.extra.socket;
           const tenantId = ctx.extra.principal.tenant.id;

@@ -507,7 +507,7 @@ export class ConnectFlow {
       // store is down) is not proof of anything: first use will tell.
       let broken: string | null = null;
       try {
-        const { stored } = await resolveCredential(this.deps.vault, tenant.id, connectionId);
+        const { stored } = await resolveCredential<StoredCredential>(this.deps.vault, tenant.id, connectionId);
         if (stored?.kind === 'oauth2' && stored.status === 'NEEDS_REAUTH') broken = stored.lastError ?? 'the provider refused the refresh token';
       } catch (err) {
         if (err instanceof VaultDecryptError) broken = 'the stored credentials could not be decrypted';
