@@ -4,7 +4,7 @@
 // revoked or has expired.
 import { clientAddress, TRUST_NO_PROXY } from '../inbound/client-address.ts';
 import type { Server } from 'node:http';
-import { GraphQLError, parse, specifiedRules, validate, type GraphQLSchema, type ValidationRule } from 'graphql';
+import { getOperationAST, GraphQLError, parse, specifiedRules, validate, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -17,6 +17,7 @@ import { formatError } from '../errors.ts';
 import { publicBaseOf } from '../inbound/respond.ts';
 import { socketDocument } from '../limits/document-limits.ts';
 import { limitsFor } from '../limits/tenant-limits.ts';
+import { SubscriptionLog } from '../observability/subscription-log.ts';
 
 export interface GraphqlWsDeps {
   server: Server;
@@ -36,6 +37,7 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
   // The same size limit as HTTP bodies applies to every WebSocket message.
   const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: config.limits.maxBodyBytes });
   const openSockets = new Map<WebSocket, string | null>();
+  const operations = new SubscriptionLog(log, services.tracing);
   const socketsPerTenant = new Map<string, number>();
   const newContext = (principal: Principal, request: Parameters<typeof publicBaseOf>[0]) => {
     const rc = new RequestContext(services, principal, new AbortController().signal, Date.now() + config.limits.requestDeadlineMs);
@@ -66,7 +68,10 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
             else socketsPerTenant.delete(tenantId);
           });
           openSockets.set(socket, authorization);
-          socket.once('close', () => openSockets.delete(socket));
+          socket.once('close', (code: number) => {
+            openSockets.delete(socket);
+            operations.socketClosed(socket, code);
+          });
           return true;
         } catch (err) {
           // Closed here to say why (graphql-ws's own close would say only "Forbidden"); the
@@ -105,7 +110,18 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
       // The same document limits as HTTP (depth); graphql-ws validates with these rules.
       validate: (s, document) => validate(s, document, [...specifiedRules, depthRule]).map(withCode('GRAPHQL_VALIDATION_FAILED')),
       // Execution errors get the public codes and masking HTTP answers with (Apollo's formatError does it there).
-      onNext: (_ctx, _id, _payload, _args, result) => {
+      onOperation: (ctx, id, _payload, args) => {
+        const op = getOperationAST(args.document, args.operationName);
+        operations.started(ctx.extra.socket, id, {
+          tenantId: ctx.extra.principal?.tenant.id ?? '',
+          operationType: op?.operation ?? 'unknown',
+          operationName: op?.name?.value ?? null,
+          clientAddress: clientAddress(ctx.extra.request, config.trustedProxies ?? TRUST_NO_PROXY),
+        });
+      },
+      onComplete: (ctx, id) => operations.stopped(ctx.extra.socket, id),
+      onNext: (ctx, id, _payload, _args, result) => {
+        operations.result(ctx.extra.socket, id);
         if (!('errors' in result) || !result.errors?.length) return;
         return { ...result, errors: result.errors.map((e) => format(e.toJSON(), e)) as never };
       },
