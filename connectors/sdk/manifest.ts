@@ -182,6 +182,12 @@ export const manifestSchema = z.object({
       lineItems: z.number().int().min(1).optional(),
       listForContacts: z.number().int().min(1).optional(),
       contactsPerCall: z.number().int().min(1).optional(),
+      /**
+       * Entities whose records come embedded in this connector's answers when another record links
+       * to them (Stripe: customers expanded into invoices and checkout sessions, primed into the
+       * loaders): following such a link costs no call.
+       */
+      embedded: z.array(entity).optional(),
     })
     .optional(),
   /**
