@@ -1,5 +1,6 @@
 // Configuration: environment variables plus a tenants file, validated at startup. Every limit is a
 // named constant here with its default; docs/configuration.md lists them.
+import { parseTrustedProxies, type TrustedProxies } from './inbound/client-address.ts';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { JwtSettings } from './callers/jwt.ts';
@@ -332,6 +333,8 @@ export interface GatewayConfig {
   metrics?: MetricsExposure | undefined;
   /** OTLP/HTTP endpoint traces are exported to; unset: tracing off (the SDK is not even loaded). */
   otlpTracesEndpoint?: string | undefined;
+  /** Whose X-Forwarded-For gives the client address (limits, logs); unset: none, the TCP peer is the client. */
+  trustedProxies?: TrustedProxies | undefined;
   /**
    * Who may introspect the schema and see field suggestions: 'scoped' (credentials with the
    * `schema` or `admin` scope; the default) or 'everyone' (the demo). /graphiql is served only
@@ -427,6 +430,18 @@ const envSchema = z.object({
   SWITCHBOARD_API_KEY_MAX_TTL_SECONDS: z.coerce.number().int().positive().default(DEFAULT_LIMITS.apiKeyMaxTtlSeconds),
   /** Comma-separated roles of this process (src/gateway/roles.ts); unset: all. */
   SWITCHBOARD_ROLES: z.string().optional(),
+  /** Proxies whose X-Forwarded-For is believed: CIDR/address list or a hop count (src/inbound/client-address.ts). */
+  TRUSTED_PROXIES: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      try {
+        return parseTrustedProxies(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
 });
 export type Env = z.infer<typeof envSchema>;
 
@@ -470,10 +485,11 @@ export function jwtSettingsFromEnv(e: Env): JwtSettings | undefined {
 }
 
 /** The environment's overrides of the defaults (limits, cache TTL), as config fields: main.ts passes them to defaultGatewayConfig. */
-export function overridesFromEnv(e: Env): Pick<GatewayConfig, 'limits' | 'cacheTtlSeconds' | 'metrics' | 'otlpTracesEndpoint'> {
+export function overridesFromEnv(e: Env): Pick<GatewayConfig, 'limits' | 'cacheTtlSeconds' | 'metrics' | 'otlpTracesEndpoint' | 'trustedProxies'> {
   const t = e.CACHE_TTL_SECONDS;
   const base = e.OTEL_EXPORTER_OTLP_ENDPOINT?.replace(/\/+$/, '');
   return {
+    trustedProxies: e.TRUSTED_PROXIES,
     metrics: {
       disabled: e.METRICS_PORT === undefined && !e.METRICS_TOKEN,
       token: e.METRICS_TOKEN ?? null,

@@ -4,6 +4,7 @@
 // Plain node:http rather than Express: on these 2-core machines Apollo Server 5 on node:http (with
 // graphql-ws attached) answered ~11.8k req/s for { hello }, behind Express 5 ~5k (issue #2's
 // measurement); routing a handful of fixed paths needs no framework.
+import { clientAddress, TRUST_NO_PROXY } from './inbound/client-address.ts';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -94,6 +95,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     log,
     metrics,
     tracing,
+    clientAddress: (req) => clientAddress(req, config.trustedProxies ?? TRUST_NO_PROXY),
   });
   // In-flight requests, so a drain knows when the last one has finished.
   const inFlight = new Set<ServerResponse>();

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, REDIS_URL } from './helpers.ts';
+import { freePort, REDIS_URL, RUN_PREFIX } from './helpers.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const TSX = new URL('../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
@@ -59,6 +59,33 @@ describe('npm run keys', () => {
     expect(down.stderr).toContain(`cannot reach Redis at 127.0.0.1:${port} (ECONNREFUSED): is it running, and is REDIS_URL the one your gateway uses?`);
     expect(down.stderr).not.toContain('hunter22');
   }, 60_000);
+
+  it('issued keys expire: the gateway default without --expires-in, the given lifetime with it, refused above the maximum', async () => {
+    const prefix = `${RUN_PREFIX}:keys-cli`;
+    const env = { ...clean, REDIS_URL, SWITCHBOARD_CONFIG: join(dir, 'tenants.json'), SWITCHBOARD_KEY_PREFIX: prefix };
+    const expiry = (stdout: string) => Date.parse(/expires ([0-9T:.Z-]+)\)/.exec(stdout)?.[1] ?? '');
+    const started = Date.now();
+    const byDefault = await run('src/callers/api-keys-cli.ts', ['create', '--tenant', 'acme'], env);
+    expect(byDefault.code).toBe(0);
+    const day = 86_400_000;
+    expect(expiry(byDefault.stdout)).toBeGreaterThanOrEqual(started + 90 * day - 1000);
+    expect(expiry(byDefault.stdout)).toBeLessThanOrEqual(Date.now() + 90 * day);
+    const short = await run('src/callers/api-keys-cli.ts', ['create', '--tenant', 'acme', '--expires-in', '2h'], env);
+    expect(short.code).toBe(0);
+    expect(expiry(short.stdout)).toBeGreaterThanOrEqual(started + 2 * 3600_000 - 1000);
+    expect(expiry(short.stdout)).toBeLessThanOrEqual(Date.now() + 2 * 3600_000);
+    // The operator's maximum applies here as it does to createApiKey.
+    const tooLong = await run('src/callers/api-keys-cli.ts', ['create', '--tenant', 'acme', '--expires-in', '2h'], {
+      ...env,
+      SWITCHBOARD_API_KEY_MAX_TTL_SECONDS: '3600',
+      SWITCHBOARD_API_KEY_DEFAULT_TTL_SECONDS: '600',
+    });
+    expect(tooLong.code).toBe(2);
+    expect(tooLong.stderr).toContain('--expires-in must be between 1s and 3600s');
+    expect(tooLong.stdout).not.toMatch(/sbk_/);
+    const listed = await run('src/callers/api-keys-cli.ts', ['list', '--tenant', 'acme'], env);
+    expect(listed.stdout.split('\n').filter((l) => l.includes(' expires 20'))).toHaveLength(2);
+  }, 120_000);
 });
 
 describe('npm run demo:change', () => {

@@ -117,6 +117,12 @@ const rateLimitsSchema = z.object({
         requests: z.number().int().positive(),
         windowMs: z.number().int().positive(),
         operations: z.array(z.string().min(1)).min(1).optional(),
+        /**
+         * Whose allowance the window is: each connection's own (default), or the operator's app's,
+         * shared by every connection of the connector (Xero: 10,000 calls a minute across all
+         * organisations). A connection's own rateLimit override never replaces an app window.
+         */
+        scope: z.enum(['connection', 'app']).optional(),
       }),
     )
     .min(1),
@@ -187,6 +193,12 @@ export const manifestSchema = z.object({
       contactsPerCall: z.number().int().min(1).optional(),
       emailLookup: z.number().int().min(1).optional(),
       emailsPerCall: z.number().int().min(1).optional(),
+      /**
+       * Entities whose records come embedded in this connector's answers when another record links
+       * to them (Stripe: customers expanded into invoices and checkout sessions, primed into the
+       * loaders): following such a link costs no call.
+       */
+      embedded: z.array(entity).optional(),
     })
     .optional(),
   /**

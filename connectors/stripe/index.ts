@@ -316,6 +316,8 @@ export const stripe = defineConnector({
     },
     defaultBaseUrl: 'https://api.stripe.com',
     maxBatchSize: { Contact: 1, Invoice: 1, Order: 1 },
+    // Invoices and checkout sessions are read with expand[]=customer and the customers primed.
+    costs: { embedded: ['Contact'] },
     maxConcurrency: MAX_CONCURRENCY,
     maxPageSize: MAX_PAGE_SIZE,
     entities: ['Contact', 'Invoice', 'Order'],

@@ -12,6 +12,7 @@ import { ConnectorError } from '../../connectors/sdk/errors.ts';
 import type { ConnectionConfig } from '../config.ts';
 import { recordStatus, type ConnectionStore } from './connections.ts';
 import { resolveFileCredential, type ProviderApps } from './provider-apps.ts';
+import { resolveCredential, type SharedCredentialPointer } from './shared-credentials.ts';
 import { NeedsReauthError, TokenRefreshError, type TokenManager, type TokenRecord } from './token-manager.ts';
 import { VaultDecryptError, type CredentialVault } from './vault.ts';
 
@@ -30,7 +31,15 @@ export interface CredentialStore {
 }
 
 /** What the vault holds for a runtime-created connection. */
-export type StoredCredential = ({ kind: 'oauth2' } & TokenRecord) | { kind: 'api_key'; apiKey: string } | { kind: 'basic'; username: string; password: string };
+export type StoredCredential =
+  | ({ kind: 'oauth2' } & TokenRecord)
+  | { kind: 'api_key'; apiKey: string }
+  | { kind: 'basic'; username: string; password: string }
+  /** The tokens of a grant several connections share, stored once under `credentialId`. */
+  | SharedCredentialPointer;
+
+/** What a connection's credential resolved to: the tokens, and the vault slot they live in. */
+type ResolvedCredential = Exclude<StoredCredential, { kind: 'shared' }>;
 
 /** Tenants-file credentials (a static token or an environment variable); the base of VaultCredentialStore. */
 export class ConfigCredentialStore implements CredentialStore {
@@ -69,7 +78,7 @@ export class VaultCredentialStore extends ConfigCredentialStore {
 
   override async accessToken(tenantId: string, connection: ConnectionConfig): Promise<string> {
     if (connection.credentials.type !== 'vault') return super.accessToken(tenantId, connection);
-    const stored = await this.read(tenantId, connection);
+    const { slot, stored } = await this.read(tenantId, connection);
     if (stored.kind === 'api_key') return stored.apiKey;
     if (stored.kind === 'basic') return Buffer.from(`${stored.username}:${stored.password}`).toString('base64');
     const client = () => {
@@ -82,16 +91,16 @@ export class VaultCredentialStore extends ConfigCredentialStore {
       return c;
     };
     // The record just read goes along: no second vault read on the common (fresh token) path.
-    return this.translate(connection, () => this.options.tokens.accessToken(tenantId, connection.id, client, stored));
+    return this.translate(connection, () => this.options.tokens.accessToken(tenantId, slot, client, stored));
   }
 
   override async afterUnauthorized(tenantId: string, connection: ConnectionConfig, rejected: string): Promise<string | null> {
     if (connection.credentials.type !== 'vault') return null;
-    const stored = await this.read(tenantId, connection);
+    const { slot, stored } = await this.read(tenantId, connection);
     if (stored.kind !== 'oauth2') return null;
     const client = this.options.apps.tokenClient(connection);
     if (!client) return null;
-    return this.translate(connection, () => this.options.tokens.forceRefresh(tenantId, connection.id, client, rejected));
+    return this.translate(connection, () => this.options.tokens.forceRefresh(tenantId, slot, client, rejected));
   }
 
   override async webhookSecret(connection: ConnectionConfig): Promise<string | null> {
@@ -104,18 +113,20 @@ export class VaultCredentialStore extends ConfigCredentialStore {
     return secret ? resolveFileCredential(`providers.${provider}.webhookSecret`, secret, this.env) : null;
   }
 
-  private async read(tenantId: string, connection: ConnectionConfig): Promise<StoredCredential> {
-    let stored: StoredCredential | null;
+  private async read(tenantId: string, connection: ConnectionConfig): Promise<{ slot: string; stored: ResolvedCredential }> {
+    let resolved: { slot: string; stored: StoredCredential | null };
     try {
-      stored = await this.options.vault.get<StoredCredential>(tenantId, connection.id);
+      resolved = await resolveCredential<StoredCredential>(this.options.vault, tenantId, connection.id);
     } catch (err) {
       if (!(err instanceof VaultDecryptError)) throw err;
       const reason = 'the stored credentials could not be decrypted';
       await recordStatus(this.options.connections, tenantId, connection.id, 'NEEDS_REAUTH', reason);
       throw new ConnectorError('UPSTREAM_UNAUTHORIZED', `connection ${connection.id} needs to be re-authorized: ${reason}. Reconnect it to restore access.`);
     }
-    if (!stored) throw new ConnectorError('UPSTREAM_UNAUTHORIZED', `connection ${connection.id} has no stored credentials; reconnect it`);
-    return stored;
+    const { slot, stored } = resolved;
+    if (!stored || stored.kind === 'shared')
+      throw new ConnectorError('UPSTREAM_UNAUTHORIZED', `connection ${connection.id} has no stored credentials; reconnect it`);
+    return { slot, stored };
   }
 
   private async translate(connection: ConnectionConfig, get: () => Promise<string>): Promise<string> {

@@ -63,7 +63,15 @@ export interface TokenRecord {
   status?: ConnectionStatus;
   lastRefreshedAt?: number;
   lastError?: string;
+  /** Connections sharing this credential (one grant, several provider accounts; see shared-credentials.ts). */
+  sharedBy?: string[];
   [key: string]: unknown;
+}
+
+/** The connections a token record is reported to: its `sharedBy` list (shared-credentials.ts), or the one slot it is stored under. */
+export function membersOf(record: TokenRecord, slot: string): string[] {
+  const shared = record.sharedBy;
+  return Array.isArray(shared) && shared.length > 0 ? shared.filter((id): id is string => typeof id === 'string') : [slot];
 }
 
 /** How to reach the provider's token endpoint (from the connector manifest + app registration). */
@@ -104,8 +112,11 @@ export interface TokenManagerOptions {
   /** Redis key prefix. Default 'switchboard:token'. */
   keyPrefix?: string;
   onStatusChange?: (change: StatusChange) => void | Promise<void>;
-  /** After a new access token was stored (for the connection's "last refreshed"). Errors are ignored. */
-  onRefreshed?: (tenantId: string, connectionId: string, at: number) => void | Promise<void>;
+  /**
+   * After a new access token was stored (for the connection's "last refreshed"), once per refresh;
+   * `connectionIds` are the connections using the credential (several when it is shared). Errors are ignored.
+   */
+  onRefreshed?: (tenantId: string, connectionId: string, at: number, connectionIds: string[]) => void | Promise<void>;
   /** A refresh failed: `rejected` when the provider refused the grant (reauth needed), `error` otherwise (metrics). */
   onRefreshFailed?: (kind: 'rejected' | 'error') => void;
   /** Fetch used for token requests (tests; proxies). */
@@ -342,14 +353,15 @@ export class TokenManager {
     delete next.lastError;
     if (!(await this.checkFence(tenantId, connectionId, fence))) return null;
     await this.vault.put(tenantId, connectionId, next);
-    await Promise.resolve(this.onRefreshed?.(tenantId, connectionId, now)).catch(() => undefined);
+    await Promise.resolve(this.onRefreshed?.(tenantId, connectionId, now, membersOf(next, connectionId))).catch(() => undefined);
     return next.accessToken;
   }
 
   private async markNeedsReauth(tenantId: string, connectionId: string, fence: number, record: TokenRecord, reason: string): Promise<never> {
     if (await this.checkFence(tenantId, connectionId, fence)) {
       await this.vault.put(tenantId, connectionId, { ...record, status: 'NEEDS_REAUTH', lastError: reason });
-      await this.onStatusChange?.({ tenantId, connectionId, status: 'NEEDS_REAUTH', reason });
+      // A shared credential: every connection using it needs the reconnect.
+      for (const id of membersOf(record, connectionId)) await this.onStatusChange?.({ tenantId, connectionId: id, status: 'NEEDS_REAUTH', reason });
     }
     throw new NeedsReauthError(tenantId, connectionId, reason);
   }

@@ -1,28 +1,32 @@
 // Operator commands for runtime tenant API keys (see src/callers/api-keys.ts for the key format and
 // the Redis layout). Needs REDIS_URL: keys issued into a CLI process's memory would be useless.
-//   tsx src/callers/api-keys-cli.ts create --tenant <id> [--scopes read,subscribe,admin] [--label text]
-//       prints the new key once (it is stored only as a SHA-256 digest) and its key id
+//   tsx src/callers/api-keys-cli.ts create --tenant <id> [--scopes read,subscribe,admin] [--label text] [--expires-in 30d]
+//       prints the new key once (it is stored only as a SHA-256 digest), its key id and expiry; the
+//       lifetime has the same default and maximum as keys minted with createApiKey
+//       (SWITCHBOARD_API_KEY_DEFAULT_TTL_SECONDS, SWITCHBOARD_API_KEY_MAX_TTL_SECONDS)
 //   tsx src/callers/api-keys-cli.ts revoke --tenant <id> --id <keyId>
 //   tsx src/callers/api-keys-cli.ts list --tenant <id>      ids, scopes, labels, dates; never keys
 //   --help: usage and the environment it reads. The tenant must be in SWITCHBOARD_CONFIG's file.
 // Keys live under "<SWITCHBOARD_KEY_PREFIX (default sb)>:apikey:…", where the gateway looks.
 // Exit codes: 0 done, 1 no such key, 2 usage, input or configuration error (Redis unreachable too).
 import { parseArgs } from 'node:util';
-import { ConfigError, loadTenantsFile } from '../config.ts';
+import { ConfigError, loadTenantsFile, parseEnv } from '../config.ts';
 import { ApiKeyInputError, RedisApiKeyStore, type ApiKeyScope } from './api-keys.ts';
 
-const USAGE = `usage: npm run keys -- create --tenant <id> [--scopes read,subscribe,admin] [--label text]
+const USAGE = `usage: npm run keys -- create --tenant <id> [--scopes read,subscribe,admin] [--label text] [--expires-in <n>s|m|h|d]
        npm run keys -- revoke --tenant <id> --id <keyId>
        npm run keys -- list --tenant <id>
        npm run keys -- --help
 
 Issues, revokes and lists the runtime API keys of a tenant. The new key is printed once; Switchboard
-keeps only its SHA-256 digest.
+keeps only its SHA-256 digest. Keys expire: --expires-in (e.g. 3600s, 12h, 30d), by default after
+SWITCHBOARD_API_KEY_DEFAULT_TTL_SECONDS (90 days), at most SWITCHBOARD_API_KEY_MAX_TTL_SECONDS (365 days).
 
 Environment (the same values as the gateway's):
   REDIS_URL              required: where the gateway replicas read runtime keys (redis://host:6379)
   SWITCHBOARD_CONFIG     the gateway's tenants file: the tenant must be listed there (unset: not checked)
   SWITCHBOARD_KEY_PREFIX key prefix (default "sb")
+  SWITCHBOARD_API_KEY_DEFAULT_TTL_SECONDS, SWITCHBOARD_API_KEY_MAX_TTL_SECONDS   key lifetime default and maximum
 `;
 
 class UsageError extends Error {}
@@ -30,7 +34,7 @@ class UsageError extends Error {}
 // Which flags each command takes; anything else is a usage error rather than silently ignored
 // (a stray --id on create, say, is likely a mistake the operator wants to hear about).
 const FLAGS: Record<string, { required: string[]; optional: string[] }> = {
-  create: { required: ['tenant'], optional: ['scopes', 'label'] },
+  create: { required: ['tenant'], optional: ['scopes', 'label', 'expires-in'] },
   revoke: { required: ['tenant', 'id'], optional: [] },
   list: { required: ['tenant'], optional: [] },
 };
@@ -45,6 +49,7 @@ function parse(argv: string[]): { command: string; flags: Record<string, string 
         scopes: { type: 'string' },
         label: { type: 'string' },
         id: { type: 'string' },
+        'expires-in': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: true,
@@ -99,6 +104,21 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** --expires-in in seconds: the gateway's default when absent, refused above its maximum (as createApiKey does). */
+function keyLifetime(given: string | undefined): number {
+  const env = parseEnv(process.env);
+  const max = env.SWITCHBOARD_API_KEY_MAX_TTL_SECONDS;
+  if (given === undefined) return env.SWITCHBOARD_API_KEY_DEFAULT_TTL_SECONDS;
+  const m = /^(\d{1,9})([smhd])$/.exec(given.trim());
+  if (!m) throw new UsageError(`--expires-in "${given}": a whole number with a unit, s, m, h or d (e.g. 3600s, 12h, 30d)`);
+  const seconds = Number(m[1]) * UNIT_SECONDS[m[2]!]!;
+  if (seconds <= 0 || seconds > max)
+    throw new UsageError(`--expires-in must be between 1s and ${max}s (SWITCHBOARD_API_KEY_MAX_TTL_SECONDS, ${Math.floor(max / 86_400)} days)`);
+  return seconds;
+}
+
 /** The tenant must be one the gateway serves: a typo would otherwise issue a key nobody can use. */
 function checkTenant(tenant: string, configPath: string | undefined): void {
   if (!configPath) {
@@ -122,13 +142,18 @@ function redisAddress(url: string): string {
 
 async function execute(store: RedisApiKeyStore, command: string, tenant: string, flags: Record<string, string | undefined>): Promise<number> {
   if (command === 'create') {
+    const ttlSeconds = keyLifetime(flags['expires-in']);
     const scopes = flags['scopes']
       ?.split(',')
       .map((s) => s.trim())
       .filter(Boolean) as ApiKeyScope[] | undefined;
-    const { info, key } = await store.create(tenant, { ...(scopes ? { scopes } : {}), ...(flags['label'] !== undefined ? { label: flags['label'] } : {}) });
+    const { info, key } = await store.create(tenant, {
+      ttlSeconds,
+      ...(scopes ? { scopes } : {}),
+      ...(flags['label'] !== undefined ? { label: flags['label'] } : {}),
+    });
     process.stdout.write(
-      `created key ${info.id} for tenant ${info.tenantId} (scopes: ${info.scopes.join(',')}${info.label ? `; label: ${info.label}` : ''})\n` +
+      `created key ${info.id} for tenant ${info.tenantId} (scopes: ${info.scopes.join(',')}${info.label ? `; label: ${info.label}` : ''}; expires ${info.expiresAt})\n` +
         `${key}\n` +
         'This key will not be shown again: store it now. Switchboard keeps only its SHA-256 digest.\n',
     );
@@ -145,7 +170,8 @@ async function execute(store: RedisApiKeyStore, command: string, tenant: string,
   }
   const keys = await store.list(tenant);
   if (keys.length === 0) process.stdout.write(`tenant ${tenant} has no API keys\n`);
-  for (const k of keys) process.stdout.write(`${k.id}  ${k.createdAt}  ${k.scopes.join(',')}${k.label ? `  ${k.label}` : ''}\n`);
+  for (const k of keys)
+    process.stdout.write(`${k.id}  ${k.createdAt}  expires ${k.expiresAt ?? 'never'}  ${k.scopes.join(',')}${k.label ? `  ${k.label}` : ''}\n`);
   return 0;
 }
 

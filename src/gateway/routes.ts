@@ -1,5 +1,6 @@
 // The gateway's HTTP routes as one table: path → handler, then the two prefixed families
 // (/connect/<connector>[/callback], /webhooks/…). Handlers answer; nothing here builds services.
+import { clientAddress, TRUST_NO_PROXY } from '../inbound/client-address.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import type { GraphQLSchema } from 'graphql';
@@ -137,7 +138,7 @@ function graphqlHandler({ services, apollo, authenticate, admission, schema }: R
       const type = req.headers['content-type'] ?? '';
       if (type.includes('json') && responseCache.enabled) {
         // Authenticate once, here: the key depends on who asks, and Apollo's context reuses the outcome.
-        caller = await authenticate(req.headers.authorization, { address: req.socket.remoteAddress }).then(
+        caller = await authenticate(req.headers.authorization, { address: clientAddress(req, config.trustedProxies ?? TRUST_NO_PROXY) }).then(
           (principal) => ({ principal }),
           (error: unknown) => ({ error }),
         );
@@ -184,7 +185,8 @@ function graphqlHandler({ services, apollo, authenticate, admission, schema }: R
       httpGraphQLRequest: { method: (req.method ?? 'GET').toUpperCase(), headers, search: url.search, body },
       context: async () => {
         if (caller?.error !== undefined) throw caller.error;
-        const principal = caller?.principal ?? (await authenticate(req.headers.authorization, { address: req.socket.remoteAddress }));
+        const principal =
+          caller?.principal ?? (await authenticate(req.headers.authorization, { address: clientAddress(req, config.trustedProxies ?? TRUST_NO_PROXY) }));
         if (!admitted) await admit(principal);
         // Size, tokens, aliases, directives and introspection scope, before Apollo parses the document.
         const query = req.method === 'POST' ? (body as { query?: unknown } | undefined)?.query : url.searchParams.get('query');

@@ -139,9 +139,9 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
         })
         .catch((err: unknown) => log.warn({ err: String(err) }, 'audit log unavailable'));
     },
-    onRefreshed: async (_tenantId, connectionId, at) => {
+    onRefreshed: async (_tenantId, _slot, at, connectionIds) => {
       metrics.tokenRefreshes.inc({ result: 'success' });
-      await connections.update(connectionId, { lastRefreshedAt: new Date(at).toISOString() });
+      for (const id of connectionIds) await connections.update(id, { lastRefreshedAt: new Date(at).toISOString() });
     },
     onRefreshFailed: (kind) => metrics.tokenRefreshes.inc({ result: kind }),
   });

@@ -2,8 +2,19 @@
 // (connectionParams.authorization), with the same document limits and message size, a fresh
 // request context per operation, and a periodic recheck that closes sockets whose credential was
 // revoked or has expired.
+import { clientAddress, TRUST_NO_PROXY } from '../inbound/client-address.ts';
 import type { Server } from 'node:http';
-import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type ExecutionResult, type GraphQLSchema, type ValidationRule } from 'graphql';
+import {
+  getOperationAST,
+  GraphQLError,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type ExecutionResult,
+  type GraphQLSchema,
+  type ValidationRule,
+} from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -16,6 +27,7 @@ import { formatError } from '../errors.ts';
 import { publicBaseOf } from '../inbound/respond.ts';
 import { socketDocument } from '../limits/document-limits.ts';
 import { limitsFor } from '../limits/tenant-limits.ts';
+import { SubscriptionLog } from '../observability/subscription-log.ts';
 
 export interface GraphqlWsDeps {
   server: Server;
@@ -35,6 +47,7 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
   // The same size limit as HTTP bodies applies to every WebSocket message.
   const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: config.limits.maxBodyBytes });
   const openSockets = new Map<WebSocket, string | null>();
+  const operations = new SubscriptionLog(log, services.tracing);
   const socketsPerTenant = new Map<string, number>();
   const newContext = (principal: Principal, publicBase: string) => {
     const rc = new RequestContext(services, principal, new AbortController().signal, Date.now() + config.limits.requestDeadlineMs);
@@ -53,13 +66,16 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
     if (!('errors' in result) || !result.errors?.length) return undefined;
     return { ...result, errors: result.errors.map((e) => format(e.toJSON(), e)) as never };
   };
-  const wsServer = useServer<Record<string, unknown> | undefined, { principal?: Principal; authorization?: string | null; publicBase?: string }>(
+  const wsServer = useServer<
+    Record<string, unknown> | undefined,
+    { principal?: Principal; authorization?: string | null; publicBase?: string; clientAddress?: string | null }
+  >(
     {
       schema,
       onConnect: async (ctx) => {
         try {
           const authorization = authorizationParam(ctx.connectionParams);
-          ctx.extra.principal = await authenticate(authorization, { address: ctx.extra.request.socket.remoteAddress });
+          ctx.extra.principal = await authenticate(authorization, { address: clientAddress(ctx.extra.request, config.trustedProxies ?? TRUST_NO_PROXY) });
           ctx.extra.authorization = authorization;
           const socket = ctx.extra.socket;
           const tenantId = ctx.extra.principal.tenant.id;
@@ -72,15 +88,17 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
           }
           socketsPerTenant.set(tenantId, held + 1);
           openSockets.set(socket, authorization);
-          socket.once('close', () => {
+          socket.once('close', (code: number) => {
             openSockets.delete(socket);
+            operations.socketClosed(socket, code);
             const left = (socketsPerTenant.get(tenantId) ?? 1) - 1;
             if (left > 0) socketsPerTenant.set(tenantId, left);
             else socketsPerTenant.delete(tenantId);
           });
           // The upgrade request (headers, streams: ~1 KB) would otherwise stay referenced for the
-          // socket's lifetime; operations need only the public base read from it.
+          // socket's lifetime; operations need only what is read from it here.
           ctx.extra.publicBase = publicBaseOf(ctx.extra.request, config.publicUrl);
+          ctx.extra.clientAddress = clientAddress(ctx.extra.request, config.trustedProxies ?? TRUST_NO_PROXY);
           (ctx.extra as { request?: unknown }).request = undefined;
           return true;
         } catch (err) {
@@ -96,7 +114,10 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
       // added or removed since it opened (subscriptions are checked per event, see resolvers/events.ts).
       context: async (ctx, id) => {
         const rc = newContext(await authenticate(ctx.extra.authorization ?? null), ctx.extra.publicBase ?? publicBaseOf(ctx.extra.request, config.publicUrl));
-        deliveries.set(rc, deliveryTo(ctx.extra.socket, id, serialize));
+        deliveries.set(
+          rc,
+          deliveryTo(ctx.extra.socket, id, serialize, () => operations.result(ctx.extra.socket, id)),
+        );
         return rc;
       },
       onSubscribe: (ctx, _id, payload) => {
@@ -125,7 +146,22 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
         if (prepared.errors.length) return prepared.errors;
         return { schema, document: prepared.document, operationName: payload.operationName, variableValues: payload.variables ?? undefined };
       },
-      onNext: (_ctx, _id, _payload, _args, result) => formatted(result),
+      onOperation: (ctx, id, _payload, args) => {
+        const op = getOperationAST(args.document, args.operationName);
+        operations.started(ctx.extra.socket, id, {
+          tenantId: ctx.extra.principal?.tenant.id ?? '',
+          operationType: op?.operation ?? 'unknown',
+          operationName: op?.name?.value ?? null,
+          clientAddress: ctx.extra.clientAddress ?? undefined,
+        });
+      },
+      onComplete: (ctx, id) => operations.stopped(ctx.extra.socket, id),
+      // Results that graphql-ws sends itself (queries over the socket, errors); shared subscription
+      // results go straight to the socket (deliveryTo) and are counted there.
+      onNext: (ctx, id, _payload, _args, result) => {
+        operations.result(ctx.extra.socket, id);
+        return formatted(result);
+      },
       subscribe: (args) => {
         const rc = args.contextValue as RequestContext;
         return sharedSubscribe(args, rc.tenant.id, deliveries.get(rc));
@@ -180,7 +216,7 @@ const MAX_SOCKET_BUFFERED_BYTES = 8 * 1024 * 1024;
  * serialized once however many sockets receive it (graphql-ws would stringify it once per socket).
  * The frame is byte-for-byte what graphql-ws's own `stringifyMessage` produces.
  */
-function deliveryTo(socket: WebSocket, id: string, serialize: (result: ExecutionResult) => Buffer): DirectDelivery {
+function deliveryTo(socket: WebSocket, id: string, serialize: (result: ExecutionResult) => Buffer, delivered: () => void): DirectDelivery {
   const idJson = JSON.stringify(id);
   return {
     serialize,
@@ -194,6 +230,7 @@ function deliveryTo(socket: WebSocket, id: string, serialize: (result: Execution
       body.copy(frame, headBytes);
       frame[frame.length - 1] = 0x7d; // }
       socket.send(frame, { binary: false });
+      delivered();
       return true;
     },
   };

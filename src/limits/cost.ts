@@ -16,7 +16,7 @@ import type { GatewayLimits } from '../config.ts';
 import { decodeId } from '../ids.ts';
 
 type Costs = NonNullable<Connector['manifest']['costs']>;
-const cost = (c: Connector, kind: keyof Costs): number => c.manifest.costs?.[kind] ?? 1;
+const cost = (c: Connector, kind: Exclude<keyof Costs, 'embedded'>): number => c.manifest.costs?.[kind] ?? 1;
 
 interface Walk {
   fragments: Map<string, FragmentDefinitionNode>;
@@ -118,9 +118,13 @@ const batchOf = (c: Connector, entity: EntityType) => c.manifest.maxBatchSize[en
 const pageOf = (walk: Walk, c: Connector) => Math.max(1, Math.min(c.manifest.maxPageSize, walk.limits.maxPageSize));
 
 /** Reading `n` records by id (spread over the connections in any way): batch reads, at most one per record. */
-function batchReads(walk: Walk, entity: EntityType, n: number): number {
+function batchReads(walk: Walk, entity: EntityType, n: number, linked = false): number {
   if (n <= 0) return 0;
-  return serving(walk, entity).reduce((sum, c) => sum + Math.min(n, Math.ceil(n / batchOf(c, entity))) * cost(c, 'batchRead'), 0);
+  return serving(walk, entity).reduce(
+    // A linked record the connector embeds in the linking answer (manifest.costs.embedded) is already loaded.
+    (sum, c) => (linked && c.manifest.costs?.embedded?.includes(entity) ? sum : sum + Math.min(n, Math.ceil(n / batchOf(c, entity))) * cost(c, 'batchRead')),
+    0,
+  );
 }
 
 function queryCost(walk: Walk, set: SelectionSetNode): number {
@@ -235,7 +239,7 @@ function entityCost(walk: Walk, set: SelectionSetNode | undefined, entity: Entit
     const name = field.name.value;
     const linked = LINKED[entity][name];
     if (linked) {
-      total += batchReads(walk, linked, n) + entityCost(walk, field.selectionSet, linked, n);
+      total += batchReads(walk, linked, n, true) + entityCost(walk, field.selectionSet, linked, n);
     } else if (name === 'lineItems' && entity !== 'Contact') {
       for (const c of serving(walk, entity)) {
         if (!c.loaders[entity]?.lineItems) continue;

@@ -55,11 +55,13 @@ export interface RequestLogDeps {
   log: Logger;
   metrics: Metrics;
   tracing: Tracing;
+  /** The client's address (behind trusted proxies, the one they forwarded); logged as clientAddress. */
+  clientAddress?: (req: IncomingMessage) => string | undefined;
 }
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
-export function withRequestLog(listener: Listener, { log, metrics, tracing }: RequestLogDeps): Listener {
+export function withRequestLog(listener: Listener, { log, metrics, tracing, clientAddress }: RequestLogDeps): Listener {
   return (req, res) => {
     const started = performance.now();
     const given = req.headers['x-request-id'];
@@ -75,6 +77,7 @@ export function withRequestLog(listener: Listener, { log, metrics, tracing }: Re
       // an unparsable target is answered by the route table; logged as unmatched
     }
     const route = routeTemplate(pathname);
+    const address = clientAddress?.(req);
     const span = tracing.enabled ? tracing.startSpan(`${method} ${route}`, { 'http.request.method': method, 'http.route': route }, SpanKind.SERVER) : null;
 
     res.once('close', () => {
@@ -87,6 +90,7 @@ export function withRequestLog(listener: Listener, { log, metrics, tracing }: Re
         route,
         status,
         durationMs,
+        ...(address ? { clientAddress: address } : {}),
         ...(info.tenantId ? { tenantId: info.tenantId } : {}),
         ...(info.operationType ? { operation: { type: info.operationType, name: info.operationName ?? null } } : {}),
         ...(info.errorCodes?.length ? { errorCodes: info.errorCodes } : {}),

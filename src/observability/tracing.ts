@@ -132,3 +132,4 @@ export async function startTracing(options: TracingOptions): Promise<Tracing> {
 }
 
 export { SpanKind, SpanStatusCode };
+export type { Span };

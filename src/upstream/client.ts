@@ -260,14 +260,14 @@ export class UpstreamClient {
     let budget = this.budgets.get(key);
     if (!budget) {
       // A connection's own allowance (tenants file) replaces the manifest's windows, not its concurrency limit.
-      // Windows scoped to some operations (HubSpot search) stay.
-      const scopedWindows = scope.manifest.rateLimits.windows.filter((w) => w.operations);
+      // Windows scoped to some operations (HubSpot search) or to the whole app (Xero) stay.
+      const scopedWindows = scope.manifest.rateLimits.windows.filter((w) => w.operations || w.scope === 'app');
       const declared = scope.rateLimit ? { ...scope.manifest.rateLimits, windows: [scope.rateLimit, ...scopedWindows] } : scope.manifest.rateLimits;
       // The connection's own share of a header-fed daily allocation overrides the manifest's.
       const daily =
         declared.dailyAllocation && scope.dailyAllocationShare ? { ...declared.dailyAllocation, share: scope.dailyAllocationShare } : declared.dailyAllocation;
       const limits = daily ? { ...declared, dailyAllocation: daily } : declared;
-      budget = this.budgetFactory(key, limits);
+      budget = this.budgetFactory(key, limits, scope.manifest.id);
       this.budgets.set(key, budget);
     }
     return budget;

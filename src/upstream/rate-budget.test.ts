@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REDIS_URL } from '../../test/test-redis.ts';
+import { xeroManifest } from '../../connectors/xero/manifest.ts';
 import { localBudgets, sharedBudgets } from './rate-budget.ts';
 
 const signal = new AbortController().signal;
@@ -53,5 +54,33 @@ describe('connection budgets', () => {
     const started = Date.now();
     (await b.acquire(signal, Date.now() + 2_000))();
     expect(Date.now() - started).toBeLessThan(500);
+  });
+
+  it("an app-scoped window is one allowance for every connection of the app, across replicas (Xero's 10,000 a minute across organisations)", async () => {
+    const prefix = `sbtest:budget:${randomUUID().slice(0, 8)}`;
+    const limits = {
+      windows: [
+        { requests: 100, windowMs: 1_000 },
+        { requests: 3, windowMs: 60_000, scope: 'app' as const },
+      ],
+    };
+    // Replica A serves organisation 1, replica B organisation 2; each connection's own window has room.
+    const a1 = sharedBudgets(redis, prefix, 250)('xero:org1', limits, 'xero');
+    const b2 = sharedBudgets(redis, prefix, 250)('xero:org2', limits, 'xero');
+    (await a1.acquire(signal, Date.now() + 1_000))();
+    (await a1.acquire(signal, Date.now() + 1_000))();
+    (await b2.acquire(signal, Date.now() + 1_000))();
+    await expect(b2.acquire(signal, Date.now() + 200)).rejects.toMatchObject({ code: 'UPSTREAM_RATE_LIMITED' });
+    // Another app's connections are not affected.
+    (await sharedBudgets(redis, prefix, 250)('other:c', limits, 'other').acquire(signal, Date.now() + 1_000))();
+    // In one process without Redis, the same: one window per app.
+    const l1 = localBudgets('xero:org1', limits, `local-${prefix}`);
+    const l2 = localBudgets('xero:org2', limits, `local-${prefix}`);
+    for (const b of [l1, l1, l2]) (await b.acquire(signal, Date.now() + 1_000))();
+    await expect(l2.acquire(signal, Date.now() + 200)).rejects.toMatchObject({ code: 'UPSTREAM_RATE_LIMITED' });
+  });
+
+  it("Xero's manifest declares the app-wide minute limit as an app-scoped window", () => {
+    expect(xeroManifest.rateLimits.windows).toContainEqual({ requests: 10_000, windowMs: 60_000, scope: 'app' });
   });
 });

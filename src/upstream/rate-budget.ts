@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ConnectorError } from '../../connectors/sdk/errors.ts';
-import type { RateLimits } from '../../connectors/sdk/types.ts';
+import type { RateLimits, RateWindow } from '../../connectors/sdk/types.ts';
 import { withDeadline } from '../util/bounded.ts';
 import { DailyAllocationGate, LocalAllocationStore, RedisAllocationStore } from './daily-allocation.ts';
 import { LocalCostBucket, SharedCostBucket, type CostBucket } from './cost-bucket.ts';
@@ -28,8 +28,11 @@ export interface ConnectionBudget {
   readonly costBucket?: CostBucket | null;
 }
 
-/** How the budget of each connection is built (shared on Redis, or per process). */
-export type BudgetFactory = (key: string, limits: RateLimits) => ConnectionBudget;
+/**
+ * How the budget of each connection is built (shared on Redis, or per process). `app` names the
+ * operator's app (the connector id): windows with `scope: 'app'` are one budget for all its connections.
+ */
+export type BudgetFactory = (key: string, limits: RateLimits, app?: string) => ConnectionBudget;
 
 /** Every window of the connection, then a concurrency slot (held until `release`). */
 export class WindowsAndConcurrency implements ConnectionBudget {
@@ -55,10 +58,21 @@ export class WindowsAndConcurrency implements ConnectionBudget {
 
 const noRelease: Release = () => undefined;
 
+/** App-scoped windows of this process, one per app and window (without Redis, "app-wide" is per process). */
+const localAppWindows = new Map<string, RateBudget>();
+
+function localWindow(w: RateWindow, app: string | undefined): RateBudget {
+  if (w.scope !== 'app') return new RateBudget(w.requests, w.windowMs);
+  const key = `${app ?? ''}:${w.requests}/${w.windowMs}`;
+  let budget = localAppWindows.get(key);
+  if (!budget) localAppWindows.set(key, (budget = new RateBudget(w.requests, w.windowMs)));
+  return budget;
+}
+
 /** Per-process budgets (the embedded default without Redis). */
-export const localBudgets: BudgetFactory = (_key, limits) =>
+export const localBudgets: BudgetFactory = (_key, limits, app) =>
   new WindowsAndConcurrency(
-    limits.windows.map((w) => scoped(new RateBudget(w.requests, w.windowMs), w.operations)),
+    limits.windows.map((w) => scoped(localWindow(w, app), w.operations)),
     limits.concurrency ? new LocalConcurrency(limits.concurrency) : null,
     limits.dailyAllocation ? new DailyAllocationGate(limits.dailyAllocation, new LocalAllocationStore()) : null,
     limits.costBucket ? new LocalCostBucket(limits.costBucket) : null,
@@ -66,14 +80,16 @@ export const localBudgets: BudgetFactory = (_key, limits) =>
 
 /** Budgets shared by every replica through Redis, each falling back to a local one while Redis is away. */
 export function sharedBudgets(redis: Redis, keyPrefix: string, timeoutMs: number): BudgetFactory {
-  return (key, limits) =>
+  return (key, limits, app) =>
     new WindowsAndConcurrency(
       // The first window keeps the key it always had, so a rolling deploy shares it with older replicas.
       limits.windows.map((w, i) =>
         scoped(
           new SharedRateBudget(
             redis,
-            `${keyPrefix}:rate:${key}${i === 0 ? '' : `:${w.windowMs}`}${w.operations ? `:op${i}` : ''}`,
+            w.scope === 'app'
+              ? `${keyPrefix}:rate:app:${app ?? key}:${w.windowMs}`
+              : `${keyPrefix}:rate:${key}${i === 0 ? '' : `:${w.windowMs}`}${w.operations ? `:op${i}` : ''}`,
             w.requests,
             w.windowMs,
             timeoutMs,

@@ -7,6 +7,7 @@ import { ConnectorError } from '../../../connectors/sdk/errors.ts';
 import type { ConnectionAuth, ManagedConnection } from '../connections.ts';
 import type { StoredCredential } from '../credentials.ts';
 import { grantedScopes } from '../oauth-client.ts';
+import { leaveSharedCredential, newSharedCredentialId } from '../shared-credentials.ts';
 import type { ResolvedOAuthApp } from '../provider-apps.ts';
 import type { TokenRecord } from '../token-manager.ts';
 import { baseUrlFromGrant, settingsFromGrant } from './grants.ts';
@@ -54,9 +55,20 @@ export async function storeGrant(shared: ConnectShared, grant: GrantToStore): Pr
     throw new ConnectorError('UPSTREAM_FORBIDDEN', `${connector.manifest.displayName} granted access to no account; nothing was stored`, {
       retryable: false,
     });
+  // Several accounts, one grant: one credential in the vault for all (a refresh rotates it for all).
+  const sharedId = granted.length > 1 ? newSharedCredentialId() : undefined;
+  const { vault, tokens: tokenManager } = shared.deps;
+  if (sharedId) await vault.put(tenantId, sharedId, credentialOf(grant, grantedScopes(tokens) ?? grant.requestedScopes ?? app.scopes, Date.now()));
   const stored: ManagedConnection[] = [];
   for (const [i, g] of granted.entries()) {
-    stored.push(await storeOAuth(shared, grant, { ...params, ...g.settings }, i === 0 ? grant.reconnect : null));
+    stored.push(await storeOAuth(shared, grant, { ...params, ...g.settings }, i === 0 ? grant.reconnect : null, sharedId));
+  }
+  if (sharedId) {
+    const members = stored.map((c) => c.id);
+    await tokenManager.exclusive(tenantId, sharedId, async () => {
+      const record = await vault.get<StoredCredential>(tenantId, sharedId);
+      if (record?.kind === 'oauth2') await vault.put(tenantId, sharedId, { ...record, sharedBy: members });
+    });
   }
   return stored;
 }
@@ -84,14 +96,20 @@ function credentialOf(grant: GrantToStore, scopes: string[], now: number): Store
 
 type Replaced = { connection: ManagedConnection; stored: TokenRecord };
 
-async function storeOAuth(shared: ConnectShared, grant: GrantToStore, params: Record<string, string>, reconnect: string | null): Promise<ManagedConnection> {
+async function storeOAuth(
+  shared: ConnectShared,
+  grant: GrantToStore,
+  params: Record<string, string>,
+  reconnect: string | null,
+  sharedCredentialId?: string,
+): Promise<ManagedConnection> {
   const { tenantId, connectorId, app, tokens, auth } = grant;
   const { vault, connections, tokens: tokenManager, log } = shared.deps;
   const settings: Record<string, unknown> = settingsFromGrant(app, tokens, params);
   const baseUrl = grantBaseUrl(shared, grant);
   const now = Date.now();
   const scopes = grantedScopes(tokens) ?? grant.requestedScopes ?? app.scopes;
-  const record = credentialOf(grant, scopes, now);
+  const record: StoredCredential = sharedCredentialId ? { kind: 'shared', credentialId: sharedCredentialId } : credentialOf(grant, scopes, now);
   const build = (id: string, previous: ManagedConnection | null): ManagedConnection => ({
     id,
     tenantId,
@@ -116,8 +134,14 @@ async function storeOAuth(shared: ConnectShared, grant: GrantToStore, params: Re
     // reconnect only ever replaces a connection of the same tenant and provider.
     const previous = found && found.tenantId === tenantId && found.provider === connectorId ? found : null;
     if (reconnect && !previous) return null;
-    const old = previous ? await vault.get<StoredCredential>(tenantId, id).catch(() => null) : null;
-    if (previous && old?.kind === 'oauth2' && old.refreshToken && old.refreshToken !== record.refreshToken) replaced = { connection: previous, stored: old };
+    let old = previous ? await vault.get<StoredCredential>(tenantId, id).catch(() => null) : null;
+    // It used a grant shared with other connections: it leaves it; the grant is revoked only with its last user.
+    if (old?.kind === 'shared' && old.credentialId !== sharedCredentialId) {
+      const left = await leaveSharedCredential(vault, tokenManager, tenantId, old.credentialId, id).catch(() => null);
+      old = left?.last ? left.stored : null;
+    }
+    const fresh = record.kind === 'oauth2' ? record.refreshToken : null;
+    if (previous && old?.kind === 'oauth2' && old.refreshToken && old.refreshToken !== fresh) replaced = { connection: previous, stored: old };
     const next = build(id, previous);
     await vault.put(tenantId, id, record);
     await connections.put(next);
@@ -135,5 +159,5 @@ async function storeOAuth(shared: ConnectShared, grant: GrantToStore, params: Re
     await shared.announce(connection, 'ACTIVE', reconnect ? 'reconnected' : 'connected');
     return connection;
   }
-  return storeOAuth(shared, grant, params, null);
+  return storeOAuth(shared, grant, params, null, sharedCredentialId);
 }

@@ -4,6 +4,7 @@ import type { Tenant } from '../../callers/tenants.ts';
 import { badUserInput } from '../../errors.ts';
 import type { ManagedConnection } from '../connections.ts';
 import type { StoredCredential } from '../credentials.ts';
+import { leaveSharedCredential, resolveCredential } from '../shared-credentials.ts';
 import { VaultDecryptError } from '../vault.ts';
 import { revokeConnection, type RevocationOutcome } from './revocation.ts';
 import type { ConnectShared } from './shared.ts';
@@ -24,11 +25,18 @@ const REVOCATION_MESSAGES: Record<RevocationOutcome, string> = {
 
 /** Revokes what can be revoked; answers whether it was and what to tell the tenant. Never throws for the provider's sake. */
 async function revokeStored(shared: ConnectShared, connection: ManagedConnection): Promise<{ revoked: boolean; message: string }> {
-  const { vault, log } = shared.deps;
+  const { vault, tokens, log } = shared.deps;
   try {
     let stored: StoredCredential | null = null;
+    let sharedWithOthers: string | undefined;
     try {
       stored = await vault.get<StoredCredential>(connection.tenantId, connection.id);
+      if (stored?.kind === 'shared') {
+        // The grant's tokens stay for the other connections; revoked with the last one.
+        const left = await leaveSharedCredential(vault, tokens, connection.tenantId, stored.credentialId, connection.id);
+        if (!left.last) sharedWithOthers = stored.credentialId;
+        stored = left.stored;
+      }
     } catch (err) {
       if (!(err instanceof VaultDecryptError)) throw err;
       // Without the tokens nothing can be revoked: the grant stays live at the provider.
@@ -43,7 +51,7 @@ async function revokeStored(shared: ConnectShared, connection: ManagedConnection
       };
     }
     if (stored?.kind !== 'oauth2') return { revoked: false, message: 'credentials deleted' };
-    const outcome = await revokeConnection(shared, connection, stored);
+    const outcome = await revokeConnection(shared, connection, stored, sharedWithOthers);
     return { revoked: outcome === 'revoked', message: REVOCATION_MESSAGES[outcome] };
   } catch {
     return {
@@ -86,7 +94,7 @@ export async function setEnabled(shared: ConnectShared, tenant: Tenant, connecti
     // store is down) is not proof of anything: first use will tell.
     let broken: string | null = null;
     try {
-      const stored = await vault.get<StoredCredential>(tenant.id, connectionId);
+      const { stored } = await resolveCredential<StoredCredential>(vault, tenant.id, connectionId);
       if (stored?.kind === 'oauth2' && stored.status === 'NEEDS_REAUTH') broken = stored.lastError ?? 'the provider refused the refresh token';
     } catch (err) {
       if (err instanceof VaultDecryptError) broken = 'the stored credentials could not be decrypted';

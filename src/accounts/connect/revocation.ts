@@ -24,6 +24,8 @@ export interface RevocationRequest {
   /** The connection's API base URL (its own, the operator's override, or the manifest's default). */
   apiBaseUrl: string;
   signal: AbortSignal;
+  /** Other connections still use this very credential (one grant, several accounts): never revoke the token. */
+  sharedGrant?: { renewAccessToken: () => Promise<string> };
 }
 
 /** `{name}` placeholders filled from the connection's settings; undefined when one is missing. */
@@ -43,11 +45,13 @@ export async function revokeAtProvider(r: RevocationRequest): Promise<Revocation
   const revocation = app.mode.revocation;
   switch (revocation.type) {
     case 'rfc7009': {
+      if (r.sharedGrant) return 'shared';
       const token = stored.refreshToken || stored.accessToken;
       await client.tokenRevocation(r.oauthConfig(), token, { token_type_hint: stored.refreshToken ? 'refresh_token' : 'access_token' });
       return 'revoked';
     }
     case 'token-in-path': {
+      if (r.sharedGrant) return 'shared';
       if (!stored.refreshToken) return 'unsupported';
       const res = await fetch(`${revocationUrl.replace(/\/$/, '')}/${encodeURIComponent(stored.refreshToken)}`, { method: 'DELETE', signal });
       // 404: already gone at the provider, which is what we wanted.
@@ -76,7 +80,7 @@ export async function revokeAtProvider(r: RevocationRequest): Promise<Revocation
       if (!path) return 'unsupported';
       const grant = connection.settings[revocation.grantSetting];
       const sharing = typeof grant === 'string' ? await r.connections.bySetting(connection.provider, revocation.grantSetting, grant) : [];
-      const last = !sharing.some((c) => c.id !== connection.id);
+      const last = !r.sharedGrant && !sharing.some((c) => c.id !== connection.id);
       const url = new URL(path.replace(/^\//, ''), r.apiBaseUrl.endsWith('/') ? r.apiBaseUrl : `${r.apiBaseUrl}/`).toString();
       const remove = (token: string) => fetch(url, { method: 'DELETE', headers: { authorization: `Bearer ${token}` }, signal });
       let res = await remove(stored.accessToken);
@@ -87,6 +91,9 @@ export async function revokeAtProvider(r: RevocationRequest): Promise<Revocation
         const renewed = await client.refreshTokenGrant(r.oauthConfig(), refreshToken);
         if (typeof renewed.refresh_token === 'string') refreshToken = renewed.refresh_token;
         res = await remove(renewed.access_token);
+      } else if (res.status === 401 && r.sharedGrant) {
+        // Renewed through the token manager: the other connections get the rotated token too.
+        res = await remove(await r.sharedGrant.renewAccessToken());
       }
       // 404: the account already left the grant at the provider, which is what we wanted.
       if (res.status !== 204 && res.status !== 200 && res.status !== 404) throw new Error(`removing the connection answered ${res.status}`);
@@ -99,11 +106,28 @@ export async function revokeAtProvider(r: RevocationRequest): Promise<Revocation
 }
 
 /** Revokes a connection's grant with its OAuth app, the way the connector declares. */
-export async function revokeConnection(shared: ConnectShared, connection: ManagedConnection, stored: TokenRecord): Promise<RevocationOutcome> {
-  const { apps, config } = shared.deps;
+export async function revokeConnection(
+  shared: ConnectShared,
+  connection: ManagedConnection,
+  stored: TokenRecord,
+  /** The shared credential (one grant, several accounts) other connections still use. */
+  sharedCredentialId?: string,
+): Promise<RevocationOutcome> {
+  const { apps, config, tokens } = shared.deps;
   const app = apps.oauthApp(connection.provider, stringSettings(connection.settings));
   if (!app || !app.revocationUrl) return 'unsupported';
+  const tokenClient = sharedCredentialId ? apps.tokenClient({ ...connection, credentials: { type: 'vault' }, baseUrl: connection.baseUrl ?? undefined }) : null;
+  // Renewed through the token manager, so the other connections get the rotated token too.
+  const sharedGrant = sharedCredentialId
+    ? {
+        renewAccessToken: () =>
+          tokenClient
+            ? tokens.forceRefresh(connection.tenantId, sharedCredentialId, tokenClient, stored.accessToken)
+            : Promise.reject(new Error('no OAuth app registered to renew the shared token')),
+      }
+    : undefined;
   return revokeAtProvider({
+    ...(sharedGrant ? { sharedGrant } : {}),
     app,
     revocationUrl: app.revocationUrl,
     connection,
