@@ -60,7 +60,9 @@ export const hubspotManifest = {
     // CRM search has its own 5 per second per account (no rate-limit headers): a window of its own.
     windows: [
       { requests: 190, windowMs: 10_000 },
-      { requests: 5, windowMs: 1_000, operations: HUBSPOT_SEARCH_OPERATIONS },
+      // Spaced evenly: HubSpot counts it over every rolling second, so a burst of 5 then the steady
+      // rate would let up to 9 through one second (429s, seen once sorted lists went through search).
+      { requests: 5, windowMs: 1_000, operations: HUBSPOT_SEARCH_OPERATIONS, burst: false },
     ],
     notes:
       'Private apps (Professional/Enterprise): 190 per 10 s per app, plus a daily cap per account; public OAuth apps: 110 per 10 s per installing account. CRM search is exempt from the 10 s limit but limited to 5 requests per second per account and returns no rate-limit headers.',

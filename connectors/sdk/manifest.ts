@@ -109,6 +109,13 @@ const rateLimitsSchema = z.object({
         requests: z.number().int().positive(),
         windowMs: z.number().int().positive(),
         operations: z.array(z.string().min(1)).min(1).optional(),
+        /**
+         * false: requests are spaced evenly (windowMs / requests apart) instead of allowing a burst
+         * of `requests` at once. For limits the provider counts over every rolling window (HubSpot
+         * search's 5 per second), where a burst followed by the steady rate would let up to twice
+         * the limit through one rolling window. Default true.
+         */
+        burst: z.boolean().optional(),
       }),
     )
     .min(1),

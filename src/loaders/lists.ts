@@ -96,10 +96,15 @@ class ConnectionStream<E extends EntityType> {
     return this.walk.order ? sortKey(node.source, this.walk.order) : null;
   }
 
-  /** The next record, reading a provider page when the current one is used up; null when none is left. */
-  async head(): Promise<Node<E> | null> {
+  /**
+   * The next record, reading a provider page when the current one is used up; null when none is
+   * left. With `read` false it never calls the provider: undefined when the next record is not in
+   * hand (the held page is used up and the provider said more follow).
+   */
+  async head(read = true): Promise<Node<E> | null | undefined> {
     if (this.exhausted) return null;
-    const node = this.native ? await this.nativeHead() : await this.sortedHead();
+    const node = this.native ? await this.nativeHead(read) : await this.sortedHead();
+    if (node === undefined) return undefined;
     if (node === null) this.exhausted = true;
     // A connection that failed earlier rejoins the keyset guard once it reaches the walk's position.
     if (this.lagging && this.walk.order && (node === null || compareKeys(this.keyOf(node), this.walk.last?.k ?? null, this.walk.order.direction) >= 0))
@@ -107,14 +112,26 @@ class ConnectionStream<E extends EntityType> {
     return node;
   }
 
+  /**
+   * Whether more follow the used-up held page, without reading it: a full page that says more
+   * follow is taken at its word; a short one that says so (a provider filtering or scanning on its
+   * side) might be followed by nothing, so that one is read to keep hasNextPage exact.
+   */
+  async more(): Promise<boolean> {
+    const page = this.page;
+    if (page && page.hasNextPage && page.endCursor !== null && page.nodes.length >= page.n) return true;
+    return (await this.head()) !== null;
+  }
+
   private skip(node: Node<E>): boolean {
     const { order, last } = this.walk;
     return order !== null && !this.lagging && alreadyReturned(this.keyOf(node), this.id, node.source.remoteId, last, order.direction);
   }
 
-  private async nativeHead(): Promise<Node<E> | null> {
+  private async nativeHead(read: boolean): Promise<Node<E> | null | undefined> {
     for (;;) {
       if (!this.page) {
+        if (!read) return undefined;
         const { a, n } = this.position;
         if (++this.walk.providerPages > MAX_PROVIDER_PAGES)
           throw new ConnectorError('UPSTREAM_BAD_RESPONSE', `read more than ${MAX_PROVIDER_PAGES} provider pages for one page of results`, { retryable: false });
@@ -135,6 +152,7 @@ class ConnectionStream<E extends EntityType> {
         this.index++;
       }
       if (!this.page.hasNextPage || this.page.endCursor === null) return null;
+      if (!read) return undefined;
       this.position = { a: this.page.endCursor, s: 0, n: this.pageSize };
       this.page = null;
     }
@@ -254,22 +272,23 @@ export async function listAcross<E extends EntityType>(rc: RequestContext, entit
     return new ConnectionStream<E>(walk, handle, position, native, pageSize);
   });
 
-  const headOf = async (stream: ConnectionStream<E>): Promise<Node<E> | null> => {
-    if (stream.failed) return null;
+  const guarded = async <T>(stream: ConnectionStream<E>, read: () => Promise<T>, failed: T): Promise<T> => {
+    if (stream.failed) return failed;
     try {
-      return await stream.head();
+      return await read();
     } catch (err) {
       if (err instanceof GraphQLError) throw err; // ORDER_NOT_SUPPORTED fails the field
       logUpstreamFailure(stream.handle, err, `${entity}.list`);
       rc.partialErrors.push(toPublicError(err, { provider: stream.handle.connector.manifest.id, connectionId: stream.id, path: req.path }));
       stream.failed = true;
-      return null;
+      return failed;
     }
   };
+  const headOf = (stream: ConnectionStream<E>, read = true) => guarded(stream, () => stream.head(read), null);
 
   // Every connection's first candidate, read in parallel; afterwards only the one the merge took from reads again.
   // (cast: Served<EntityModelMap[E]> does not survive Awaited<> in TypeScript)
-  const heads: Array<Node<E> | null> = await Promise.all(streams.map((s) => headOf(s) as Promise<never>));
+  const heads: Array<Node<E> | null | undefined> = await Promise.all(streams.map((s) => headOf(s) as Promise<never>));
   const nodes: Array<Node<E>> = [];
   const cursors: string[] = [];
   const snapshotOf = (): Record<string, Position> => Object.fromEntries(streams.map((s) => [s.id, s.snapshot()]));
@@ -285,12 +304,18 @@ export async function listAcross<E extends EntityType>(rc: RequestContext, entit
     stream.take();
     nodes.push(node);
     if (order) walk.last = advanceLast(walk.last, stream.keyOf(node), stream.id, node.source.remoteId);
-    heads[best] = await headOf(stream);
+    // The page is full: take the next record only if it is in hand (no provider call for it).
+    heads[best] = (await headOf(stream, nodes.length < req.first)) as Node<E> | null | undefined;
     cursors.push(encodeMergeCursor({ v: 2, q: fingerprint, p: snapshotOf(), ...(walk.last ? { l: walk.last } : {}) }));
   }
 
-  // Exact: every connection's next record is known (a failed one may still hold more; its position lets a later page resume it).
-  const hasNextPage = heads.some((h) => h !== null) || streams.some((s) => s.failed && !s.snapshot().x);
+  // Exact: a connection has a next record in hand, or its provider says more follow a full page
+  // (a short page's claim is checked), or it failed and its position lets a later page resume it.
+  let hasNextPage = heads.some((h) => h !== null && h !== undefined) || streams.some((s) => s.failed && !s.snapshot().x);
+  for (let i = 0; !hasNextPage && i < streams.length; i++) {
+    if (heads[i] === undefined) hasNextPage = await guarded(streams[i] as ConnectionStream<E>, () => (streams[i] as ConnectionStream<E>).more(), false);
+  }
+  if (!hasNextPage) hasNextPage = streams.some((s) => s.failed && !s.snapshot().x);
   const totals = streams.map((s) => s.totalCount);
   const totalCount = totals.every((t) => t !== null) ? (totals as number[]).reduce((x, y) => x + y, 0) : null;
   return { nodes, cursors, hasNextPage, hasPreviousPage: false, totalCount };

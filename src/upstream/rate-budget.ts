@@ -58,7 +58,7 @@ const noRelease: Release = () => undefined;
 /** Per-process budgets (the embedded default without Redis). */
 export const localBudgets: BudgetFactory = (_key, limits) =>
   new WindowsAndConcurrency(
-    limits.windows.map((w) => scoped(new RateBudget(w.requests, w.windowMs), w.operations)),
+    limits.windows.map((w) => scoped(new RateBudget(w.requests, w.windowMs, w.burst ?? true), w.operations)),
     limits.concurrency ? new LocalConcurrency(limits.concurrency) : null,
     limits.dailyAllocation ? new DailyAllocationGate(limits.dailyAllocation, new LocalAllocationStore()) : null,
     limits.costBucket ? new LocalCostBucket(limits.costBucket) : null,
@@ -77,6 +77,7 @@ export function sharedBudgets(redis: Redis, keyPrefix: string, timeoutMs: number
             w.requests,
             w.windowMs,
             timeoutMs,
+            w.burst ?? true,
           ),
           w.operations,
         ),
@@ -197,11 +198,12 @@ export class RateBudget implements Budget {
   private last = Date.now();
   private readonly perMs: number;
 
-  constructor(
-    private readonly capacity: number,
-    windowMs: number,
-  ) {
-    this.tokens = capacity;
+  private readonly capacity: number;
+
+  /** Without `burst`, the bucket holds one request: requests go out windowMs / capacity apart. */
+  constructor(capacity: number, windowMs: number, burst = true) {
+    this.capacity = burst ? capacity : 1;
+    this.tokens = this.capacity;
     this.perMs = capacity / windowMs;
   }
 
@@ -284,10 +286,12 @@ export class SharedRateBudget implements Budget {
     capacity: number,
     windowMs: number,
     private readonly timeoutMs = 250,
+    burst = true,
   ) {
     this.interval = windowMs / capacity;
-    this.tolerance = windowMs - this.interval;
-    this.local = new RateBudget(capacity, windowMs);
+    // GCRA's burst tolerance; 0 spaces requests evenly (see manifest rateLimits.windows[].burst).
+    this.tolerance = burst ? windowMs - this.interval : 0;
+    this.local = new RateBudget(capacity, windowMs, burst);
   }
 
   async take(signal: AbortSignal, deadline: number): Promise<void> {
