@@ -106,7 +106,12 @@ async function listPage<Raw, M>(
   const start = decodeStart(args.after);
   const ask = Math.min(MAX_RESULTS, first + 1);
   const where = conditions.length ? ` WHERE ${conditions.join(' AND ')}` : '';
-  const rows = await qboQuery<Raw>(ctx, entity, `SELECT * FROM ${entity}${where} ${orderByClause(args.orderBy)} STARTPOSITION ${start} MAXRESULTS ${ask}`, operation);
+  const rows = await qboQuery<Raw>(
+    ctx,
+    entity,
+    `SELECT * FROM ${entity}${where} ${orderByClause(args.orderBy)} STARTPOSITION ${start} MAXRESULTS ${ask}`,
+    operation,
+  );
   const page = rows.slice(0, first);
   const hasNextPage = ask > first ? rows.length > first : rows.length === first;
   const models = await mapAll(page, ctx);

@@ -142,7 +142,13 @@ export function decodeMergeCursor(text: string, fingerprint: string): MergeCurso
  * was already served (an offset-paginated provider shifted it back into view when a record was
  * inserted ahead of the walk), so the merge skips it instead of repeating it.
  */
-export function alreadyReturned(key: number | null, connectionId: string, remoteId: string, last: LastReturned | undefined, direction: ListOrder['direction']): boolean {
+export function alreadyReturned(
+  key: number | null,
+  connectionId: string,
+  remoteId: string,
+  last: LastReturned | undefined,
+  direction: ListOrder['direction'],
+): boolean {
   if (!last) return false;
   const c = compareKeys(key, last.k, direction);
   if (c !== 0) return c < 0;

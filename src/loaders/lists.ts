@@ -134,7 +134,9 @@ class ConnectionStream<E extends EntityType> {
         if (!read) return undefined;
         const { a, n } = this.position;
         if (++this.walk.providerPages > MAX_PROVIDER_PAGES)
-          throw new ConnectorError('UPSTREAM_BAD_RESPONSE', `read more than ${MAX_PROVIDER_PAGES} provider pages for one page of results`, { retryable: false });
+          throw new ConnectorError('UPSTREAM_BAD_RESPONSE', `read more than ${MAX_PROVIDER_PAGES} provider pages for one page of results`, {
+            retryable: false,
+          });
         const page = await fetchPage(this.walk.rc, this.handle, this.walk.entity as E, {
           first: n,
           after: a,
@@ -260,8 +262,7 @@ export async function listAcross<E extends EntityType>(rc: RequestContext, entit
   const cursor = req.after ? decodeMergeCursor(req.after, fingerprint) : null;
   if (cursor) {
     const known = new Set(handles.map((h) => h.config.id));
-    if (Object.keys(cursor.p).some((id) => !known.has(id)))
-      throw badUserInput('`after` belongs to another query or to a connection you cannot read', 'after');
+    if (Object.keys(cursor.p).some((id) => !known.has(id))) throw badUserInput('`after` belongs to another query or to a connection you cannot read', 'after');
   }
 
   const walk: Walk = { rc, entity, order, filter, last: cursor?.l, providerPages: 0 };
@@ -295,7 +296,10 @@ export async function listAcross<E extends EntityType>(rc: RequestContext, entit
   while (nodes.length < req.first) {
     let best = -1;
     for (let i = 0; i < streams.length; i++) {
-      if (heads[i] && (best < 0 || before(streams[i] as ConnectionStream<E>, heads[i] as Node<E>, streams[best] as ConnectionStream<E>, heads[best] as Node<E>, order)))
+      if (
+        heads[i] &&
+        (best < 0 || before(streams[i] as ConnectionStream<E>, heads[i] as Node<E>, streams[best] as ConnectionStream<E>, heads[best] as Node<E>, order))
+      )
         best = i;
     }
     if (best < 0) break;

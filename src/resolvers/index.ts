@@ -66,11 +66,29 @@ export const resolvers: Resolvers = {
     invoice: (_, { id }, rc) => loadByGlobalId(rc, id, 'Invoice') as Promise<ServedInvoice | null>,
     order: (_, { id }, rc) => loadByGlobalId(rc, id, 'Order') as Promise<ServedOrder | null>,
     contacts: (_, { first, after, filter, orderBy }, rc, info) =>
-      listAcross(rc, 'Contact', { first: first ?? rc.config.limits.defaultPageSize, after, filter: { ...filter }, orderBy: listOrderArg(orderBy), path: pathOf(info) }),
+      listAcross(rc, 'Contact', {
+        first: first ?? rc.config.limits.defaultPageSize,
+        after,
+        filter: { ...filter },
+        orderBy: listOrderArg(orderBy),
+        path: pathOf(info),
+      }),
     invoices: (_, { first, after, filter, orderBy }, rc, info) =>
-      listAcross(rc, 'Invoice', { first: first ?? rc.config.limits.defaultPageSize, after, filter: { ...filter }, orderBy: listOrderArg(orderBy), path: pathOf(info) }),
+      listAcross(rc, 'Invoice', {
+        first: first ?? rc.config.limits.defaultPageSize,
+        after,
+        filter: { ...filter },
+        orderBy: listOrderArg(orderBy),
+        path: pathOf(info),
+      }),
     orders: (_, { first, after, filter, orderBy }, rc, info) =>
-      listAcross(rc, 'Order', { first: first ?? rc.config.limits.defaultPageSize, after, filter: { ...filter }, orderBy: listOrderArg(orderBy), path: pathOf(info) }),
+      listAcross(rc, 'Order', {
+        first: first ?? rc.config.limits.defaultPageSize,
+        after,
+        filter: { ...filter },
+        orderBy: listOrderArg(orderBy),
+        path: pathOf(info),
+      }),
   },
 
   Node: {
