@@ -64,7 +64,13 @@ describe('list order', () => {
   it('accumulates ties at one key up to a bound, and starts over at a new key', () => {
     let last = advanceLast(undefined, 5, 'a', '1');
     last = advanceLast(last, 5, 'b', '1');
-    expect(last).toEqual({ k: 5, r: [['a', '1'], ['b', '1']] });
+    expect(last).toEqual({
+      k: 5,
+      r: [
+        ['a', '1'],
+        ['b', '1'],
+      ],
+    });
     expect(advanceLast(last, 6, 'a', '2')).toEqual({ k: 6, r: [['a', '2']] });
     for (let i = 0; i < MAX_TIE_IDS + 10; i++) last = advanceLast(last, 5, 'c', String(i));
     expect(last.r).toHaveLength(MAX_TIE_IDS);
