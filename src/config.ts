@@ -15,6 +15,8 @@ export const DEFAULT_LIMITS = {
   maxPageSize: 100,
   /** `first` when the client gives none. */
   defaultPageSize: 20,
+  /** Most records of one connection the gateway sorts itself when the connection cannot serve a list's `orderBy` (ORDER_NOT_SUPPORTED above it). */
+  listSortFallbackMax: 500,
   /** Most ids `nodes(ids:)` accepts in one call. */
   maxNodesIds: 500,
   /** Deepest selection set a document may have (introspection exempt). */

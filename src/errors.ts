@@ -26,6 +26,8 @@ export const GATEWAY_ERROR_CODES = [
   'QUERY_TOO_LARGE',
   /** A document estimated to cause more upstream calls than the tenant's limit: rejected before it runs. */
   'QUERY_TOO_COSTLY',
+  /** A list's orderBy that a connection cannot serve natively and holds too many records for the gateway to sort (docs/lists.md). */
+  'ORDER_NOT_SUPPORTED',
   /** The tenant sent more requests per second, or more at once, than its limit (HTTP 429, Retry-After). */
   'RATE_LIMITED',
   ...CONNECTOR_ERROR_CODES,

@@ -28,7 +28,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../src/callers/tenants.ts';
 import type { TokenRecord } from '../src/accounts/token-manager.ts';
-import { defaultGatewayConfig } from '../src/config.ts';
+import { DEFAULT_LIMITS, defaultGatewayConfig } from '../src/config.ts';
 import { createGateway, type Gateway } from '../src/server.ts';
 import {
   REDIS_URL,
@@ -52,6 +52,9 @@ const BETA_KEY = `sb_beta_${randomUUID()}`;
 const PER_REPLICA = 25;
 const TOTAL = 2 * PER_REPLICA;
 const NO_CACHE = { Contact: 0, Invoice: 0, Order: 0, listPage: 0 };
+// Lists are sorted, which HubSpot serves through CRM search: 5 per second per account, so 50
+// uncached list queries at once take ~10 s of search window (twice that when each meets a 401 first).
+const SEARCH_DEADLINE_MS = 40_000;
 const CONTACTS = `query($id: ID!) { contacts(first: 2, filter: { connectionId: $id }) { nodes { id source { connectionId } } } }`;
 const CONNECTIONS = `{ connections { id provider status authType } }`;
 
@@ -123,7 +126,13 @@ beforeAll(async () => {
       hubspot: [{ ...HUBSPOT_APP, redirectUris: [callback('hubspot')], scopes: ['crm.objects.contacts.read'] }],
       stripe: [{ clientId: STRIPE_APP.clientId, clientSecret: '', redirectUris: [callback('stripe')] }],
     },
-    config: { port, keyPrefix: prefix, allowInsecureOAuth: true, cacheTtlSeconds: { ...NO_CACHE } },
+    config: {
+      port,
+      keyPrefix: prefix,
+      allowInsecureOAuth: true,
+      cacheTtlSeconds: { ...NO_CACHE },
+      limits: { ...DEFAULT_LIMITS, requestDeadlineMs: SEARCH_DEADLINE_MS },
+    },
     extraTenants: () => [
       {
         id: 'beta',
@@ -157,6 +166,7 @@ beforeAll(async () => {
       allowInsecureOAuth: true,
       providers: a.providers,
       cacheTtlSeconds: { ...NO_CACHE },
+      limits: { ...DEFAULT_LIMITS, requestDeadlineMs: SEARCH_DEADLINE_MS },
     }),
   );
 });
@@ -238,7 +248,7 @@ describe('two gateway replicas, one runtime OAuth connection, 50 concurrent quer
     const upstream = stack.hubspot
       .requests()
       .slice(logBefore)
-      .filter((r) => r.operation === 'contacts.list');
+      .filter((r) => r.operation === 'contacts.search');
     expect(upstream.map((r) => r.status)).toEqual(Array(TOTAL).fill(200));
 
     const after = (await vault.get<TokenRecord>('beta', id))!;
@@ -266,7 +276,7 @@ describe('two gateway replicas, one runtime OAuth connection, 50 concurrent quer
       stack.hubspot
         .requests()
         .slice(logBefore)
-        .filter((r) => r.operation === 'contacts.list' && r.status === 401).length;
+        .filter((r) => r.operation === 'contacts.search' && r.status === 401).length;
     let unauthorizedWhenRefreshArrived = -1;
     let gateOpenedFully = false;
     holdRefresh = async () => {
@@ -298,7 +308,7 @@ describe('two gateway replicas, one runtime OAuth connection, 50 concurrent quer
     const statuses = stack.hubspot
       .requests()
       .slice(logBefore)
-      .filter((r) => r.operation === 'contacts.list')
+      .filter((r) => r.operation === 'contacts.search')
       .map((r) => r.status);
     expect(statuses.filter((s) => s === 401)).toHaveLength(TOTAL);
     expect(statuses.filter((s) => s === 200)).toHaveLength(TOTAL);

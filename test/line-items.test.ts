@@ -36,34 +36,47 @@ describe('line items only when selected (cache off)', () => {
     return { nodes, operations };
   }
 
-  it('100 HubSpot invoices with their contacts cost 2 calls: the list and one contacts batch read', async () => {
+  // Lists are sorted (default newest created first), which HubSpot serves through CRM search: its
+  // answers carry no associations, so contact and line item links take one association read each.
+  it('100 HubSpot invoices with their contacts cost 3 calls: the search, its contact links and one contacts batch read', async () => {
     const { nodes, operations } = await hubspotCalls('{ invoices(first: 100, filter: { provider: "hubspot" }) { nodes { number contact { name } } } }');
     expect(nodes.every((n) => n.contact?.name)).toBe(true);
-    expect(operations).toEqual(['contacts.batchRead', 'invoices.list']);
+    expect(operations).toEqual(['associations.invoices.contacts.batchRead', 'contacts.batchRead', 'invoices.search']);
   });
 
-  it('100 HubSpot orders with their customers cost 2 calls', async () => {
+  it('100 HubSpot orders with their customers cost 3 calls', async () => {
     const { nodes, operations } = await hubspotCalls('{ orders(first: 100, filter: { provider: "hubspot" }) { nodes { number customer { name } } } }');
     expect(nodes.some((n) => n.customer?.name)).toBe(true);
-    expect(operations).toEqual(['contacts.batchRead', 'orders.list']);
+    expect(operations).toEqual(['associations.orders.contacts.batchRead', 'contacts.batchRead', 'orders.search']);
   });
 
-  it('selecting lineItems adds only the line item batch reads (ids came inline with the list)', async () => {
+  it('selecting lineItems adds one association read and the line item batch reads', async () => {
     const { nodes, operations } = await hubspotCalls(
       `{ invoices(first: 100, filter: { provider: "hubspot" }) { nodes { number contact { name } ${LINE_ITEM_FIELDS} } } }`,
     );
     const distinct = new Set(nodes.flatMap((n) => n.lineItems?.map((li) => li.remoteId) ?? []));
     expect(nodes.every((n) => (n.lineItems?.length ?? 0) > 0)).toBe(true);
     const batches = Math.ceil(distinct.size / 100);
-    expect(operations).toEqual(['contacts.batchRead', 'invoices.list', ...Array<string>(batches).fill('line_items.batchRead')]);
-    expect(operations).toHaveLength(2 + batches);
+    expect(operations).toEqual([
+      'associations.invoices.contacts.batchRead',
+      'associations.invoices.line_items.batchRead',
+      'contacts.batchRead',
+      'invoices.search',
+      ...Array<string>(batches).fill('line_items.batchRead'),
+    ]);
+    expect(operations).toHaveLength(4 + batches);
   });
 
-  it('orders with lineItems: the list and the line item batch reads', async () => {
+  it('orders with lineItems: the search, its line item links and the line item batch reads', async () => {
     const { nodes, operations } = await hubspotCalls(`{ orders(first: 100, filter: { provider: "hubspot" }) { nodes { number ${LINE_ITEM_FIELDS} } } }`);
     const distinct = new Set(nodes.flatMap((n) => n.lineItems?.map((li) => li.remoteId) ?? []));
     expect(nodes.every((n) => (n.lineItems?.length ?? 0) > 0)).toBe(true);
-    expect(operations).toEqual([...Array<string>(Math.ceil(distinct.size / 100)).fill('line_items.batchRead'), 'orders.list']);
+    expect(operations).toEqual([
+      'associations.orders.contacts.batchRead',
+      'associations.orders.line_items.batchRead',
+      ...Array<string>(Math.ceil(distinct.size / 100)).fill('line_items.batchRead'),
+      'orders.search',
+    ]);
   });
 
   it('a filtered list (search) reads line item links through one association read, only when selected', async () => {

@@ -23,7 +23,7 @@ describe('provider faults', () => {
 
   it('retries a 429 with Retry-After and succeeds', async () => {
     stack.hubspot.resetRequests();
-    stack.hubspot.injectFault({ kind: 'status', status: 429, retryAfterSeconds: 0, times: 1, match: 'contacts.list' });
+    stack.hubspot.injectFault({ kind: 'status', status: 429, retryAfterSeconds: 0, times: 1, match: 'contacts.search' }); // sorted lists are CRM searches
     const res = await stack.query<{ contacts: { nodes: unknown[] } }>('{ contacts(first: 5, filter: { provider: "hubspot" }) { nodes { id } } }');
     expect(res.errors).toBeUndefined();
     expect(res.data?.contacts.nodes).toHaveLength(5);

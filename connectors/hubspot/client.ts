@@ -72,6 +72,14 @@ export const ORDER_PROPERTIES = [
 export const LINE_ITEM_PROPERTIES = ['name', 'quantity', 'price', 'amount', 'hs_sku', 'hs_product_id', 'hs_line_item_currency_code'] as const;
 
 /** The property that search filters on for "changed since" (contacts differ from other objects). */
+/** The creation-time property search sorts by (the object's `createdAt`). */
+export const CREATED_PROPERTY: Record<CrmObjectType, string> = {
+  contacts: 'createdate',
+  invoices: 'hs_createdate',
+  orders: 'hs_createdate',
+  line_items: 'createdate',
+};
+
 export const MODIFIED_PROPERTY: Record<CrmObjectType, string> = {
   contacts: 'lastmodifieddate',
   invoices: 'hs_lastmodifieddate',
@@ -227,6 +235,8 @@ export class HubSpotClient {
       after: string | null;
       properties: readonly string[];
       filters: Array<{ propertyName: string; operator: string; value?: string; values?: string[] }>;
+      /** One sort at most (HubSpot refuses more); none keeps HubSpot's default order. */
+      sort?: { propertyName: string; direction: 'ASCENDING' | 'DESCENDING' } | null;
     },
   ): Promise<{ results: HubSpotObject[]; after: string | null; total: number | null }> {
     const operation = `${type}.search`;
@@ -235,9 +245,9 @@ export class HubSpotClient {
       path: `/crm/v3/objects/${type}/search`,
       json: {
         filterGroups: args.filters.length > 0 ? [{ filters: args.filters }] : [],
-        // The spec types sorts as strings and marks all of these fields required; an empty list
-        // keeps HubSpot's default order, which is stable for offset paging.
-        sorts: [],
+        // The spec types sorts as strings ("-prop" = descending) and marks all of these fields
+        // required; an empty list keeps HubSpot's default order, which is stable for offset paging.
+        sorts: args.sort ? [args.sort.direction === 'DESCENDING' ? `-${args.sort.propertyName}` : args.sort.propertyName] : [],
         properties: [...args.properties],
         limit: args.limit,
         after: args.after ?? '0',

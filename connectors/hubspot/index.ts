@@ -7,12 +7,13 @@ import { defineConnector } from '../sdk/define.ts';
 import { coverage } from './coverage.ts';
 import { ConnectorError } from '../sdk/errors.ts';
 import type { ContactModel, InvoiceModel, OrderModel } from '../sdk/models.ts';
-import type { ConnectorContext, ContactLoader, LineItemOwnerLoader, ListArgs, ListFilter, ListPage } from '../sdk/types.ts';
+import type { ConnectorContext, ContactLoader, EntityLoader, LineItemOwnerLoader, ListArgs, ListFilter, ListOrder, ListPage } from '../sdk/types.ts';
 import {
   CONTACT_PROPERTIES,
   HubSpotClient,
   INVOICE_PROPERTIES,
   LINE_ITEM_PROPERTIES,
+  CREATED_PROPERTY,
   MODIFIED_PROPERTY,
   ORDER_PROPERTIES,
   type CrmObjectType,
@@ -99,7 +100,16 @@ function mapAll<M>(entity: string, raws: HubSpotObject[], map: (raw: HubSpotObje
   });
 }
 
-/** One page from the list endpoint or, when a filter is set, from search. */
+/** The search sort for a requested order (the list endpoint has no sort: an order always goes through search). */
+function searchSort(type: CrmObjectType, order: ListOrder | null | undefined): { propertyName: string; direction: 'ASCENDING' | 'DESCENDING' } | null {
+  if (!order) return null;
+  return {
+    propertyName: (order.field === 'CREATED_AT' ? CREATED_PROPERTY : MODIFIED_PROPERTY)[type],
+    direction: order.direction === 'ASC' ? 'ASCENDING' : 'DESCENDING',
+  };
+}
+
+/** One page from the list endpoint or, when a filter or an order is set, from search (at most 10,000 results per query). */
 async function fetchPage(
   type: CrmObjectType,
   args: ListArgs,
@@ -110,11 +120,12 @@ async function fetchPage(
   const hs = client(ctx);
   const limit = clampFirst(args.first);
   const filters = searchFilters(type, args.filter ?? {});
-  if (filters.length === 0) {
+  const sort = searchSort(type, args.orderBy);
+  if (filters.length === 0 && !sort) {
     const page = await hs.list(type, { limit, after: decodeCursor(args.after, 'l'), properties, associations: inlineAssociations });
     return { results: page.results, endCursor: encodeCursor('l', page.after), totalCount: null, searched: false };
   }
-  const page = await hs.search(type, { limit, after: decodeCursor(args.after, 's'), properties, filters });
+  const page = await hs.search(type, { limit, after: decodeCursor(args.after, 's'), properties, filters, sort });
   return { results: page.results, endCursor: encodeCursor('s', page.after), totalCount: page.total, searched: true };
 }
 

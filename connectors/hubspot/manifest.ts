@@ -48,6 +48,13 @@ export const hubspotManifest = {
   maxConcurrency: 4,
   maxPageSize: HUBSPOT_PAGE_MAX,
   entities: ['Contact', 'Invoice', 'Order'],
+  // CRM search sorts by createdate/hs_createdate and (hs_)lastmodifieddate either way (5 requests/s,
+  // 10,000 results per query: a walk past that fails with HubSpot's 400).
+  listOrders: {
+    Contact: { orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'] },
+    Invoice: { orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'] },
+    Order: { orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'] },
+  },
   // For the gateway's cost estimate: a search page also reads its contact links (2); invoice/order
   // byIds reads records and links in parallel (2); line items: one association read and batch
   // reads of 100 (≤ 4 for 100 parents at up to 3 items each); listForContacts: one association read
@@ -66,7 +73,9 @@ export const hubspotManifest = {
     // CRM search has its own 5 per second per account (no rate-limit headers): a window of its own.
     windows: [
       { requests: 190, windowMs: 10_000 },
-      { requests: 5, windowMs: 1_000, operations: HUBSPOT_SEARCH_OPERATIONS },
+      // Spaced evenly: HubSpot counts it over every rolling second, so a burst of 5 then the steady
+      // rate would let up to 9 through one second (429s, seen once sorted lists went through search).
+      { requests: 5, windowMs: 1_000, operations: HUBSPOT_SEARCH_OPERATIONS, burst: false },
     ],
     notes:
       'Private apps (Professional/Enterprise): 190 per 10 s per app, plus a daily cap per account; public OAuth apps: 110 per 10 s per installing account. CRM search is exempt from the 10 s limit but limited to 5 requests per second per account and returns no rate-limit headers.',

@@ -2,13 +2,13 @@
 // SalesReceipt → Order, over the Accounting API's query language. A batch of ids is one query
 // (`SELECT * FROM Invoice WHERE Id IN ('1','2') STARTPOSITION 1 MAXRESULTS 1000`); invoices add one
 // query for the Payment records they link, so `payments` is filled in the same batch. Lists page
-// with STARTPOSITION/MAXRESULTS ordered by Id and filter on MetaData.LastUpdatedTime, CustomerRef
+// with STARTPOSITION/MAXRESULTS ordered by Id (or the requested MetaData time) and filter on MetaData.LastUpdatedTime, CustomerRef
 // and PrimaryEmailAddr. The company id (realmId) comes from the OAuth callback (auth.afterConnect).
 import { defineConnector } from '../sdk/define.ts';
 import { coverage } from './coverage.ts';
 import { ConnectorError, isConnectorError } from '../sdk/errors.ts';
 import type { ContactModel, InvoiceModel, OrderModel } from '../sdk/models.ts';
-import type { ConnectorAuthHooks, ConnectorContext, EntityLoader, ListArgs, ListPage } from '../sdk/types.ts';
+import type { ConnectorAuthHooks, ConnectorContext, EntityLoader, ListArgs, ListOrder, ListPage } from '../sdk/types.ts';
 import { MAX_RESULTS, MINOR_VERSION, chunks, errorFromResponse, faultOf, isQboId, isRealmId, qboQuery, queryInstant, quote } from './client.ts';
 import { manifest } from './manifest.ts';
 import { linkedPaymentIds, mapCustomer, mapInvoice, mapSalesReceipt, type MapOptions } from './mappers.ts';
@@ -84,9 +84,16 @@ function decodeStart(after: string | null | undefined): number {
   return Number(after);
 }
 
+/** ORDERBY for a requested order (MetaData.CreateTime / LastUpdatedTime, ASC or DESC); else Id, so offsets stay stable. */
+function orderByClause(order: ListOrder | null | undefined): string {
+  if (!order) return 'ORDERBY Id';
+  const field = order.field === 'CREATED_AT' ? 'MetaData.CreateTime' : 'MetaData.LastUpdatedTime';
+  return `ORDERBY ${field}${order.direction === 'DESC' ? ' DESC' : ''}`;
+}
+
 /**
  * One page: STARTPOSITION from the cursor, one row more than asked (when that fits in 1000) to
- * know whether another page follows, ordered by Id so offsets stay stable.
+ * know whether another page follows, in the requested order (else by Id).
  */
 async function listPage<Raw, M>(
   entity: QboEntityName,
@@ -100,7 +107,12 @@ async function listPage<Raw, M>(
   const start = decodeStart(args.after);
   const ask = Math.min(MAX_RESULTS, first + 1);
   const where = conditions.length ? ` WHERE ${conditions.join(' AND ')}` : '';
-  const rows = await qboQuery<Raw>(ctx, entity, `SELECT * FROM ${entity}${where} ORDERBY Id STARTPOSITION ${start} MAXRESULTS ${ask}`, operation);
+  const rows = await qboQuery<Raw>(
+    ctx,
+    entity,
+    `SELECT * FROM ${entity}${where} ${orderByClause(args.orderBy)} STARTPOSITION ${start} MAXRESULTS ${ask}`,
+    operation,
+  );
   const page = rows.slice(0, first);
   const hasNextPage = ask > first ? rows.length > first : rows.length === first;
   const models = await mapAll(page, ctx);

@@ -35,6 +35,12 @@ export const manifest: ConnectorManifest = {
   maxConcurrency: 4,
   maxPageSize: MAX_RESULTS,
   entities: ['Contact', 'Invoice', 'Order'],
+  // The query language's ORDERBY MetaData.CreateTime | MetaData.LastUpdatedTime [DESC].
+  listOrders: {
+    Contact: { orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'] },
+    Invoice: { orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'] },
+    Order: { orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'] },
+  },
   rateLimits: {
     windows: [{ requests: 500, windowMs: 60_000 }],
     concurrency: 10,

@@ -74,7 +74,7 @@ function collectionsRead<M>(type: SObject, map: (raw: unknown, options: MapOptio
   };
 }
 
-/** A list cursor: the last record's Id, and its SystemModstamp when the list is ordered by change time. */
+/** A list cursor: the last record's Id, and its sort-field value (CreatedDate or SystemModstamp) when the list is ordered by time. */
 interface Cursor {
   id: string;
   stamp?: string;
@@ -98,33 +98,44 @@ export function decodeCursor(after: string | null | undefined): Cursor | null {
   return c as Cursor;
 }
 
-/**
- * The SOQL of one list page. With updatedSince the order is (SystemModstamp, Id), the keyset a
- * poller resumes from; else Id. LIMIT first + 1 tells whether another page exists.
- */
+/** The keyset a list pages on: a time field and Id, either way; null: Id ascending. */
+interface Keyset {
+  field: 'CreatedDate' | 'SystemModstamp';
+  desc: boolean;
+}
+
+/** The requested order (CreatedDate or SystemModstamp, then Id, ASC or DESC); else with updatedSince (SystemModstamp, Id) ascending, the keyset a poller resumes from. */
+function keysetOf(args: ListArgs): Keyset | null {
+  if (args.orderBy) return { field: args.orderBy.field === 'CREATED_AT' ? 'CreatedDate' : 'SystemModstamp', desc: args.orderBy.direction === 'DESC' };
+  return args.filter.updatedSince ? { field: 'SystemModstamp', desc: false } : null;
+}
+
+/** The SOQL of one list page, after the cursor's record in the keyset. LIMIT first + 1 tells whether another page exists. */
 export function listSoql(type: SObject, args: ListArgs, conditions: string[]): string {
   const where = [...conditions];
   const cursor = decodeCursor(args.after);
-  const byChange = Boolean(args.filter.updatedSince);
-  if (byChange) where.push(`SystemModstamp >= ${soqlDateTime(args.filter.updatedSince as string)}`);
+  const keyset = keysetOf(args);
+  if (args.filter.updatedSince) where.push(`SystemModstamp >= ${soqlDateTime(args.filter.updatedSince)}`);
   if (cursor) {
-    if (byChange && cursor.stamp) {
+    if (keyset && cursor.stamp) {
       const t = soqlDateTime(cursor.stamp);
-      where.push(`(SystemModstamp > ${t} OR (SystemModstamp = ${t} AND Id > ${soqlString(cursor.id)}))`);
+      const past = keyset.desc ? '<' : '>';
+      where.push(`(${keyset.field} ${past} ${t} OR (${keyset.field} = ${t} AND Id ${past} ${soqlString(cursor.id)}))`);
     } else where.push(`Id > ${soqlString(cursor.id)}`);
   }
   const first = Math.max(1, Math.min(QUERY_BATCH_MAX, Math.floor(args.first)));
+  const dir = keyset?.desc ? 'DESC' : 'ASC';
   return [
     `SELECT ${FIELDS[type].join(', ')} FROM ${type}`,
     where.length ? `WHERE ${where.join(' AND ')}` : '',
-    byChange ? 'ORDER BY SystemModstamp ASC, Id ASC' : 'ORDER BY Id ASC',
+    keyset ? `ORDER BY ${keyset.field} ${dir}, Id ${dir}` : 'ORDER BY Id ASC',
     `LIMIT ${first + 1}`,
   ]
     .filter(Boolean)
     .join(' ');
 }
 
-async function listPage<Raw extends { Id: string; SystemModstamp: string | null }, M>(
+async function listPage<Raw extends { Id: string; SystemModstamp: string | null; CreatedDate?: string | null }, M>(
   type: SObject,
   args: ListArgs,
   conditions: string[],
@@ -135,7 +146,8 @@ async function listPage<Raw extends { Id: string; SystemModstamp: string | null 
   const { records } = await soqlQuery<Raw>(ctx, listSoql(type, args, conditions), `${type}.list`, { want: first + 1 });
   const page = records.slice(0, first);
   const last = page[page.length - 1];
-  const stamp = last && args.filter.updatedSince ? (sfInstant(last.SystemModstamp) ?? undefined) : undefined;
+  const keyset = keysetOf(args);
+  const stamp = last && keyset ? (sfInstant(keyset.field === 'CreatedDate' ? (last.CreatedDate ?? null) : last.SystemModstamp) ?? undefined) : undefined;
   return {
     nodes: page.map(map),
     endCursor: last ? encodeCursor({ id: last.Id, ...(stamp ? { stamp } : {}) }) : null,
@@ -224,6 +236,11 @@ export const salesforce = defineConnector({
     maxConcurrency: 4,
     maxPageSize: QUERY_BATCH_MAX,
     entities: ['Contact', 'Order'],
+    // SOQL ORDER BY CreatedDate | SystemModstamp, Id (ASC or DESC), paged by keyset.
+    listOrders: {
+      Contact: { orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'] },
+      Order: { orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'] },
+    },
     rateLimits: {
       // No per-second limit is documented; this keeps one connection from draining the org's day in minutes.
       windows: [{ requests: 25, windowMs: 1000 }],

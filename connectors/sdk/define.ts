@@ -22,6 +22,10 @@ export function validateManifest(connector: Connector): string[] {
     if (!m.entities.includes(e as (typeof ENTITY_TYPES)[number])) problems.push(`loaders.${e} exists but manifest.entities does not list it`);
   }
   problems.push(...coverageProblems(connector.coverage, m.entities));
+  for (const e of Object.keys(m.listOrders ?? {})) {
+    if (!m.entities.includes(e as (typeof ENTITY_TYPES)[number]))
+      problems.push(`manifest.listOrders.${e} is declared but manifest.entities does not list ${e}`);
+  }
   // Declared budgets the shared budget cannot enforce yet are refused rather than silently ignored.
   const source = m.events?.source;
   if (source === undefined && connector.webhooks) problems.push('manifest.events is missing but the connector has webhooks: declare { source: "webhooks" }');

@@ -123,6 +123,13 @@ const rateLimitsSchema = z.object({
          * organisations). A connection's own rateLimit override never replaces an app window.
          */
         scope: z.enum(['connection', 'app']).optional(),
+        /**
+         * false: requests are spaced evenly (windowMs / requests apart) instead of allowing a burst
+         * of `requests` at once. For limits the provider counts over every rolling window (HubSpot
+         * search's 5 per second), where a burst followed by the steady rate would let up to twice
+         * the limit through one rolling window. Default true.
+         */
+        burst: z.boolean().optional(),
       }),
     )
     .min(1),
@@ -162,6 +169,23 @@ const rateLimitsSchema = z.object({
   notes: z.string().optional(),
 });
 
+/** A sort a list serves natively (connectors/sdk/types.ts ListOrder, by name). */
+export const LIST_ORDER_NAMES = ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'] as const;
+const listOrderName = z.enum(LIST_ORDER_NAMES);
+
+/**
+ * The orders an entity's `list` serves natively, in the provider's own sort (Stripe: newest
+ * created first only): `orders` without an `updatedSince` filter, `withUpdatedSince` with one
+ * (default: the same), since some providers answer that filter from another endpoint (Stripe's
+ * event feed). The gateway merges connections in the order a client asks for; a connection that
+ * cannot serve it is read whole and sorted by the gateway up to a bound, else the request fails
+ * naming the connection and these orders (docs/lists.md).
+ */
+const listOrdersSchema = z.object({
+  orders: z.array(listOrderName),
+  withUpdatedSince: z.array(listOrderName).optional(),
+});
+
 export const manifestSchema = z.object({
   /** Lower-case, URL-safe id: used in config files, webhook URLs, metrics labels, opaque ids. */
   id: z.string().regex(/^[a-z][a-z0-9-]{1,31}$/, 'lower-case letters, digits and dashes, 2-32 chars'),
@@ -176,6 +200,8 @@ export const manifestSchema = z.object({
   /** Largest page the provider's list endpoint serves. */
   maxPageSize: z.number().int().min(1).max(10_000),
   entities: z.array(entity).min(1),
+  /** Orders each entity's list serves natively (absent: none; the gateway sorts a bounded list itself). */
+  listOrders: z.partialRecord(entity, listOrdersSchema).optional(),
   rateLimits: rateLimitsSchema,
   /**
    * Upstream calls the connector's loader methods make at most, for the gateway's cost estimate
@@ -244,6 +270,7 @@ export type ApiKeyMode = NonNullable<AuthModes['apiKey']>;
 export type BasicMode = NonNullable<AuthModes['basic']>;
 export type TokenPlacement = NonNullable<AuthModes['tokenPlacement']>;
 export type Revocation = OAuth2Mode['revocation'];
+export type ListOrders = z.infer<typeof listOrdersSchema>;
 export type RateLimits = ConnectorManifest['rateLimits'];
 export type RateWindow = RateLimits['windows'][number];
 export type CostBucketLimits = NonNullable<RateLimits['costBucket']>;

@@ -14,6 +14,7 @@ export type {
   ConnectorManifest,
   CostBucketLimits,
   EventSource,
+  ListOrders,
   OAuth2Mode,
   RateLimits,
   RateWindow,
@@ -146,12 +147,29 @@ export interface ListFilter {
   contactRemoteId?: string | null;
 }
 
+/** A sort the gateway may ask a list for (the unified `orderBy`). */
+export type ListOrderField = 'CREATED_AT' | 'UPDATED_AT';
+export type ListOrderDirection = 'ASC' | 'DESC';
+export interface ListOrder {
+  /** CREATED_AT sorts by `source.remoteCreatedAt`, UPDATED_AT by `source.remoteUpdatedAt`. */
+  field: ListOrderField;
+  direction: ListOrderDirection;
+}
+/** The name a manifest declares an order by (`manifest.listOrders`): `CREATED_AT_DESC` etc. */
+export type ListOrderName = `${ListOrderField}_${ListOrderDirection}`;
+
 export interface ListArgs {
   /** 1..manifest.maxPageSize. The connector may return fewer (then hasNextPage tells). */
   first: number;
   /** The connector's own cursor from a previous page's endCursor; opaque to the gateway. */
   after?: string | null;
   filter: ListFilter;
+  /**
+   * The order to list in: only one the manifest declares for this entity and filter
+   * (`manifest.listOrders`); the gateway never asks for another. Absent: the connector's own order
+   * (per-contact lists, the poller). A cursor continues in the order it was made with.
+   */
+  orderBy?: ListOrder | null;
 }
 
 export interface ListPage<M> {

@@ -53,6 +53,10 @@ describe('Shopify through the gateway', () => {
     await Promise.all([acmeShop?.stop(), globexShop?.stop()]);
   });
 
+  /** The emulator's orders newest created first, ties by id descending (Shopify's CREATED_AT, reverse). */
+  const newest = (n: number) =>
+    [...acmeShop.store.orders.values()].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : b.id - a.id)).slice(0, n);
+
   it('orders(first:100){ customer { name } } cold costs one call per cost-sized page and none for the customers; warm costs none', async () => {
     acmeShop.resetRequests();
     const res = await graphql<{ orders: { nodes: Array<{ number: string; customer: { name: string } | null; source: { remoteId: string } }> } }>(
@@ -63,8 +67,9 @@ describe('Shopify through the gateway', () => {
     expect(res.errors).toBeUndefined();
     const nodes = res.data?.orders.nodes ?? [];
     expect(nodes).toHaveLength(100);
-    // Orders sorted by id: the first 100 the emulator holds. Each one with a customer shows its name.
-    const records = [...acmeShop.store.orders.values()].slice(0, 100);
+    // The default order, newest created first (Shopify: sortKey CREATED_AT, reverse): the 100
+    // newest the emulator holds. Each one with a customer shows its name.
+    const records = newest(100);
     nodes.forEach((n, i) => {
       const record = records[i]!;
       expect(n.source.remoteId).toBe(String(record.id));
@@ -93,7 +98,7 @@ describe('Shopify through the gateway', () => {
     expect(res.errors).toBeUndefined();
     const nodes = res.data?.orders.nodes ?? [];
     expect(nodes).toHaveLength(100);
-    const records = [...acmeShop.store.orders.values()].slice(0, 100);
+    const records = newest(100);
     nodes.forEach((n, i) => {
       const record = records[i]!;
       expect(n.source.remoteId).toBe(String(record.id));
@@ -112,7 +117,12 @@ describe('Shopify through the gateway', () => {
   });
 
   it('reads orders and customers by global id through nodes(ids:) in one call per batch', async () => {
-    const ids = [...acmeShop.store.orders.keys()].slice(100, 110).map((id) => encodeId('Order', 'acme-shopify', String(id)));
+    // Orders the lists above did not read (so not cached): the oldest ones.
+    const listed = new Set(newest(100).map((o) => o.id));
+    const ids = [...acmeShop.store.orders.keys()]
+      .filter((id) => !listed.has(id))
+      .slice(0, 10)
+      .map((id) => encodeId('Order', 'acme-shopify', String(id)));
     acmeShop.resetRequests();
     const res = await graphql<{ nodes: Array<{ id: string; customer: { id: string } | null } | null> }>(
       gateway.url,

@@ -99,8 +99,12 @@ function searchArgs(args: ListArgs, extra: string[] = []): { query: string | nul
     if (Number.isNaN(since.getTime())) throw new TypeError(`filter.updatedSince is not an ISO-8601 instant: ${String(args.filter.updatedSince)}`);
     terms.push(`updated_at:>=${searchValue(since.toISOString())}`);
   }
-  // Changed-since reads oldest change first, so a sync can resume from the last page; else by id.
-  return { query: terms.length ? terms.join(' AND ') : null, sortKey: args.filter.updatedSince ? 'UPDATED_AT' : 'ID', reverse: false };
+  const query = terms.length ? terms.join(' AND ') : null;
+  // A requested order maps onto sortKey + reverse (both Customer and Order sort keys have CREATED_AT
+  // and UPDATED_AT). Without one, changed-since reads oldest change first, so a sync can resume
+  // from the last page; else by id.
+  if (args.orderBy) return { query, sortKey: args.orderBy.field, reverse: args.orderBy.direction === 'DESC' };
+  return { query, sortKey: args.filter.updatedSince ? 'UPDATED_AT' : 'ID', reverse: false };
 }
 
 function page<M>(nodes: M[], pageInfo: ShopifyPageInfo): ListPage<M> {
@@ -292,6 +296,11 @@ export const shopify = defineConnector({
     maxConcurrency: 4,
     maxPageSize: MAX_ITEMS,
     entities: ['Contact', 'Order'],
+    // customers(sortKey: CREATED_AT | UPDATED_AT, reverse:) and the same for orders.
+    listOrders: {
+      Contact: { orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'] },
+      Order: { orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'] },
+    },
     rateLimits: {
       // The cost bucket is what Shopify enforces: the shared budget plans every query from its
       // requested cost and corrects by extensions.cost (the reported size and restore rate replace

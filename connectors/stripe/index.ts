@@ -321,6 +321,13 @@ export const stripe = defineConnector({
     maxConcurrency: MAX_CONCURRENCY,
     maxPageSize: MAX_PAGE_SIZE,
     entities: ['Contact', 'Invoice', 'Order'],
+    // Stripe lists are newest created first, and nothing else; `updatedSince` reads the event feed
+    // (newest event first, a record may repeat), which no unified order matches: sorted by the gateway.
+    listOrders: {
+      Contact: { orders: ['CREATED_AT_DESC'], withUpdatedSince: [] },
+      Invoice: { orders: ['CREATED_AT_DESC'], withUpdatedSince: [] },
+      Order: { orders: ['CREATED_AT_DESC'], withUpdatedSince: [] },
+    },
     rateLimits: {
       windows: [{ requests: 100, windowMs: 1000 }],
       notes:

@@ -6,7 +6,7 @@ import { defineConnector } from '../sdk/define.ts';
 import { coverage } from './coverage.ts';
 import { ConnectorError } from '../sdk/errors.ts';
 import type { ContactModel, OrderModel } from '../sdk/models.ts';
-import type { ConnectorContext, EntityLoader, ListArgs, ListPage, QueryValue } from '../sdk/types.ts';
+import type { ConnectorContext, EntityLoader, ListArgs, ListOrder, ListPage, QueryValue } from '../sdk/types.ts';
 import { MAX_PER_PAGE, chunks, isWooId, wooList, type WooPage } from './client.ts';
 import { REQUEST_DECIMALS, gmtMillis, mapCustomer, mapOrder, type MapOptions, type WooCustomer, type WooOrder } from './mappers.ts';
 import { SIGNATURE_HEADER, wooWebhooks } from './webhooks.ts';
@@ -88,6 +88,20 @@ export function modifiedAfterParam(since: string): string {
   return new Date(Math.floor(ms / 1000) * 1000 - 1000).toISOString().slice(0, 19);
 }
 
+/**
+ * `orderby`/`order` for a requested order: customers sort by registered_date only (no modified),
+ * orders by date or modified. Without one, by id (stable offsets for the poller).
+ */
+function sortParams(entity: 'customers' | 'orders', order: ListOrder | null | undefined): { orderby: string; order: 'asc' | 'desc' } {
+  if (!order) return { orderby: 'id', order: 'asc' };
+  const direction = order.direction === 'ASC' ? 'asc' : 'desc';
+  if (entity === 'customers') {
+    if (order.field !== 'CREATED_AT') throw new TypeError('WooCommerce lists customers by registered_date only (CREATED_AT)');
+    return { orderby: 'registered_date', order: direction };
+  }
+  return { orderby: order.field === 'CREATED_AT' ? 'date' : 'modified', order: direction };
+}
+
 const contacts: EntityLoader<ContactModel> = {
   byIds: batchRead<WooCustomer, ContactModel>('customers', mapCustomer),
 
@@ -96,7 +110,7 @@ const contacts: EntityLoader<ContactModel> = {
     // WordPress refuses a malformed email= with 400 rest_invalid_param; no customer has it anyway.
     if (email !== null && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) return { nodes: [], endCursor: null, hasNextPage: false, totalCount: 0 };
     if (args.filter.updatedSince) return listCustomersChangedSince(args, ctx, email);
-    const query = { ...FIXED.customers, ...pageQuery(args.first, args.after), orderby: 'id', order: 'asc', email: email ?? undefined };
+    const query = { ...FIXED.customers, ...pageQuery(args.first, args.after), ...sortParams('customers', args.orderBy), email: email ?? undefined };
     const page = await wooList<WooCustomer>(ctx, 'customers', query, 'customers.list');
     return toListPage(page, args.after, (c) => mapCustomer(c, mapOptions(ctx)));
   },
@@ -114,7 +128,7 @@ async function listCustomersChangedSince(args: ListArgs, ctx: ConnectorContext, 
   if (Number.isNaN(since)) throw new TypeError(`filter.updatedSince is not an ISO-8601 instant: ${String(args.filter.updatedSince)}`);
   const start = decodeOffset(args.after);
   const want = perPage(args.first);
-  const query = { ...FIXED.customers, ...pageQuery(MAX_PER_PAGE, args.after), orderby: 'id', order: 'asc', email: email ?? undefined };
+  const query = { ...FIXED.customers, ...pageQuery(MAX_PER_PAGE, args.after), ...sortParams('customers', args.orderBy), email: email ?? undefined };
   const page = await wooList<WooCustomer>(ctx, 'customers', query, 'customers.scanChanged');
   const nodes: ContactModel[] = [];
   let scanned = 0;
@@ -138,8 +152,7 @@ const orders: EntityLoader<OrderModel> = {
     const query: Record<string, QueryValue> = {
       ...FIXED.orders,
       ...pageQuery(args.first, args.after),
-      orderby: 'id',
-      order: 'asc',
+      ...sortParams('orders', args.orderBy),
       customer: customer ?? undefined,
       ...(args.filter.updatedSince ? { modified_after: modifiedAfterParam(args.filter.updatedSince), dates_are_gmt: 'true' } : {}),
     };
@@ -160,6 +173,11 @@ export const woocommerce = defineConnector({
     maxConcurrency: 4,
     maxPageSize: MAX_PER_PAGE,
     entities: ['Contact', 'Order'],
+    // customers: orderby=registered_date (no modified); orders: orderby=date|modified; order=asc|desc.
+    listOrders: {
+      Contact: { orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC'] },
+      Order: { orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'] },
+    },
     rateLimits: {
       windows: [{ requests: 10, windowMs: 1000 }],
       notes:

@@ -90,6 +90,18 @@ export function pageFor(first: number, offset: number): { page: number; pageSize
   return { page: offset / size + 1, pageSize: size };
 }
 
+/**
+ * `order=`: Xero's records carry UpdatedDateUTC but no creation time, so a requested order is
+ * UPDATED_AT either way; without one, changed-since reads oldest change first, else Xero's default.
+ */
+function orderParam(args: ListArgs): { order?: string } {
+  if (args.orderBy) {
+    if (args.orderBy.field !== 'UPDATED_AT') throw new TypeError('Xero lists sort by UpdatedDateUTC only (UPDATED_AT)');
+    return { order: `UpdatedDateUTC ${args.orderBy.direction}` };
+  }
+  return args.filter.updatedSince ? { order: 'UpdatedDateUTC ASC' } : {};
+}
+
 async function listPage<M>(
   resource: Resource,
   args: ListArgs,
@@ -103,7 +115,7 @@ async function listPage<M>(
   const since = args.filter.updatedSince ?? null;
   const body = await xeroGet<Envelope>(ctx, {
     path: `${ACCOUNTING}/${resource}`,
-    query: { ...FIXED[resource], ...query, page, pageSize, ...(since ? { order: 'UpdatedDateUTC ASC' } : {}) },
+    query: { ...FIXED[resource], ...query, page, pageSize, ...orderParam(args) },
     modifiedSince: since,
     operation: `${resource.toLowerCase()}.list`,
   });

@@ -44,6 +44,11 @@ export const xeroManifest = {
   maxConcurrency: 5,
   maxPageSize: MAX_PAGE_SIZE,
   entities: ['Contact', 'Invoice'],
+  // order=UpdatedDateUTC ASC|DESC; contacts and invoices carry no creation time (CREATED_AT: gateway-sorted, last).
+  listOrders: {
+    Contact: { orders: ['UPDATED_AT_ASC', 'UPDATED_AT_DESC'] },
+    Invoice: { orders: ['UPDATED_AT_ASC', 'UPDATED_AT_DESC'] },
+  },
   rateLimits: {
     windows: [
       { requests: 60, windowMs: 60_000 },

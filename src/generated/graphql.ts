@@ -290,7 +290,10 @@ export type ContactConnection = {
   edges: Array<ContactEdge>;
   nodes: Array<Contact>;
   pageInfo: PageInfo;
-  /** Present when every provider queried reports a total. */
+  /**
+   * Records across every connection queried, when each of them reports a count with its list (which
+   * providers do: docs/lists.md); otherwise null. A connection the gateway sorts itself counts what it read.
+   */
   totalCount?: Maybe<Scalars['Int']['output']>;
 };
 
@@ -488,6 +491,10 @@ export type InvoiceConnection = {
   edges: Array<InvoiceEdge>;
   nodes: Array<Invoice>;
   pageInfo: PageInfo;
+  /**
+   * Records across every connection queried, when each of them reports a count with its list (which
+   * providers do: docs/lists.md); otherwise null. A connection the gateway sorts itself counts what it read.
+   */
   totalCount?: Maybe<Scalars['Int']['output']>;
 };
 
@@ -545,6 +552,25 @@ export type LineItem = {
   sku?: Maybe<Scalars['String']['output']>;
   unitPrice?: Maybe<Money>;
 };
+
+/**
+ * The order a unified list (`contacts`, `invoices`, `orders`) is merged in across every connection.
+ * Connections that serve it natively are read in it page by page; a connection that cannot is read
+ * whole and sorted by the gateway up to `listSortFallbackMax` records, and above that the list fails
+ * with `ORDER_NOT_SUPPORTED` naming the connection and the orders it serves (docs/lists.md).
+ * Records with equal sort keys come in connection-id order, then in their provider's own order;
+ * records without the timestamp come last, either direction.
+ */
+export type ListOrder = {
+  direction?: SortDirection;
+  field: ListOrderField;
+};
+
+export type ListOrderField =
+  /** `source.remoteCreatedAt`: when the provider created the record. */
+  | 'CREATED_AT'
+  /** `source.remoteUpdatedAt`: when the provider last changed the record. */
+  | 'UPDATED_AT';
 
 export type MatchKind =
   | 'EMAIL'
@@ -724,6 +750,10 @@ export type OrderConnection = {
   edges: Array<OrderEdge>;
   nodes: Array<Order>;
   pageInfo: PageInfo;
+  /**
+   * Records across every connection queried, when each of them reports a count with its list (which
+   * providers do: docs/lists.md); otherwise null. A connection the gateway sorts itself counts what it read.
+   */
   totalCount?: Maybe<Scalars['Int']['output']>;
 };
 
@@ -931,6 +961,7 @@ export type QueryContactsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<ContactFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+  orderBy?: InputMaybe<ListOrder>;
 };
 
 
@@ -955,6 +986,7 @@ export type QueryInvoicesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<InvoiceFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+  orderBy?: InputMaybe<ListOrder>;
 };
 
 
@@ -977,6 +1009,7 @@ export type QueryOrdersArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<OrderFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+  orderBy?: InputMaybe<ListOrder>;
 };
 
 
@@ -988,6 +1021,10 @@ export type QueryPeopleArgs = {
 export type QueryPersonArgs = {
   email: Scalars['EmailAddress']['input'];
 };
+
+export type SortDirection =
+  | 'ASC'
+  | 'DESC';
 
 /**
  * Real-time changes. Providers' webhooks are verified, queued durably, processed (thin events are
@@ -1193,6 +1230,8 @@ export type ResolversTypes = {
   InvoiceStatus: InvoiceStatus;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   LineItem: ResolverTypeWrapper<LineItemModel>;
+  ListOrder: ListOrder;
+  ListOrderField: ListOrderField;
   MatchKind: MatchKind;
   Money: ResolverTypeWrapper<MoneyModel>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -1215,6 +1254,7 @@ export type ResolversTypes = {
   PhoneType: PhoneType;
   ProviderRef: ResolverTypeWrapper<ServedSource>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  SortDirection: SortDirection;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   UnmergedContact: ResolverTypeWrapper<ServedUnmerged>;
@@ -1266,6 +1306,7 @@ export type ResolversParentTypes = {
   InvoicePayment: Omit<InvoicePayment, 'amount'> & { amount: ResolversParentTypes['Money'] };
   JSON: Scalars['JSON']['output'];
   LineItem: LineItemModel;
+  ListOrder: ListOrder;
   Money: MoneyModel;
   Mutation: Record<PropertyKey, never>;
   Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
@@ -1716,15 +1757,15 @@ export type QueryResolvers<ContextType = RequestContext, ParentType extends Reso
   connections?: Resolver<Array<ResolversTypes['Connection']>, ParentType, ContextType>;
   connectors?: Resolver<Array<ResolversTypes['ConnectorInfo']>, ParentType, ContextType>;
   contact?: Resolver<Maybe<ResolversTypes['Contact']>, ParentType, ContextType, RequireFields<QueryContactArgs, 'id'>>;
-  contacts?: Resolver<ResolversTypes['ContactConnection'], ParentType, ContextType, RequireFields<QueryContactsArgs, 'first'>>;
+  contacts?: Resolver<ResolversTypes['ContactConnection'], ParentType, ContextType, RequireFields<QueryContactsArgs, 'first' | 'orderBy'>>;
   deadLetters?: Resolver<ResolversTypes['DeadLetterConnection'], ParentType, ContextType, RequireFields<QueryDeadLettersArgs, 'first'>>;
   exportPerson?: Resolver<ResolversTypes['PersonExport'], ParentType, ContextType, Partial<QueryExportPersonArgs>>;
   invoice?: Resolver<Maybe<ResolversTypes['Invoice']>, ParentType, ContextType, RequireFields<QueryInvoiceArgs, 'id'>>;
-  invoices?: Resolver<ResolversTypes['InvoiceConnection'], ParentType, ContextType, RequireFields<QueryInvoicesArgs, 'first'>>;
+  invoices?: Resolver<ResolversTypes['InvoiceConnection'], ParentType, ContextType, RequireFields<QueryInvoicesArgs, 'first' | 'orderBy'>>;
   node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
   nodes?: Resolver<Array<Maybe<ResolversTypes['Node']>>, ParentType, ContextType, RequireFields<QueryNodesArgs, 'ids'>>;
   order?: Resolver<Maybe<ResolversTypes['Order']>, ParentType, ContextType, RequireFields<QueryOrderArgs, 'id'>>;
-  orders?: Resolver<ResolversTypes['OrderConnection'], ParentType, ContextType, RequireFields<QueryOrdersArgs, 'first'>>;
+  orders?: Resolver<ResolversTypes['OrderConnection'], ParentType, ContextType, RequireFields<QueryOrdersArgs, 'first' | 'orderBy'>>;
   people?: Resolver<Array<ResolversTypes['Person']>, ParentType, ContextType, RequireFields<QueryPeopleArgs, 'filter'>>;
   person?: Resolver<Maybe<ResolversTypes['Person']>, ParentType, ContextType, RequireFields<QueryPersonArgs, 'email'>>;
 };

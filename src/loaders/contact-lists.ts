@@ -11,7 +11,8 @@ import type { RequestContext } from '../context.ts';
 import { toPublicError } from '../errors.ts';
 import type { PageResult, Served } from '../models.ts';
 import { listViolation, slotsViolation } from './contract.ts';
-import { encodeCursor, listAcross } from './lists.ts';
+import type { Position } from './list-order.ts';
+import { listAcross, singleConnectionCursor } from './lists.ts';
 import { logUpstreamFailure, type ConnectionHandle } from './request-loaders.ts';
 
 type ChildEntity = 'Invoice' | 'Order';
@@ -63,7 +64,7 @@ export async function contactList<E extends ChildEntity>(
   const handle = rc.connection(connectionId);
   const batched = handle?.connector.manifest.entities.includes(entity) && handle.connector.loaders[entity]?.listForContacts;
   if (!handle || !batched || after || first <= 0 || first > Math.min(rc.config.limits.maxPageSize, handle.connector.manifest.maxPageSize)) {
-    return listAcross(rc, entity, { first, after, filter: { contactRemoteId }, connections: handle ? [handle] : [], path });
+    return listAcross(rc, entity, { first, after, filter: { contactRemoteId }, orderBy: null, connections: handle ? [handle] : [], path });
   }
   const page = await batchLoader(rc, handle, entity, first).load(contactRemoteId);
   if (page instanceof ConnectorError) {
@@ -71,12 +72,12 @@ export async function contactList<E extends ChildEntity>(
     return { nodes: [], cursors: [], hasNextPage: false, hasPreviousPage: false, totalCount: null };
   }
   const nodes = (await rc.loaders.prime(handle, entity, page.nodes as Array<EntityModelMap[E]>)) as Array<Served<EntityModelMap[E]>>;
-  // The same cursors listAcross gives: inside the page, "skip n of the first page"; at its end,
+  // The same cursors listAcross gives: inside the page, "n consumed of the first page"; at its end,
   // the connector's cursor (or "this connection is done").
-  const cursors = nodes.map((_, j) => {
-    const consumed = j + 1;
-    if (consumed < nodes.length) return encodeCursor({ k: handle.config.id, a: null, s: consumed });
-    return encodeCursor(page.hasNextPage && page.endCursor ? { k: handle.config.id, a: page.endCursor, s: 0 } : { k: handle.config.id, a: null, s: 0, x: 1 });
-  });
+  const position = (consumed: number): Position => {
+    if (consumed < nodes.length) return { a: null, s: consumed, n: first };
+    return page.hasNextPage && page.endCursor ? { a: page.endCursor, s: 0, n: first } : { a: null, s: 0, n: first, x: 1 };
+  };
+  const cursors = nodes.map((_, j) => singleConnectionCursor(entity, { contactRemoteId }, handle.config.id, position(j + 1)));
   return { nodes, cursors, hasNextPage: page.hasNextPage, hasPreviousPage: false, totalCount: page.totalCount ?? null };
 }

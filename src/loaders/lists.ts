@@ -1,56 +1,262 @@
-// Relay pagination across every connection of a tenant. Connections are walked in configuration
-// order: a page is filled from the current connection, then continues into the next one when the
-// current is exhausted. Each edge's cursor says where to resume (connection, the connector's own
-// cursor, how many nodes of that provider page to skip), so any edge cursor round-trips.
-// A connection that fails is skipped in that page and reported as a partial error.
+// Relay pagination across every connection of a tenant, as ONE list: each connection is read in
+// the requested order (natively where its manifest declares the order, else read whole and sorted
+// here up to limits.listSortFallbackMax records) and the streams are merged k-way, so a page of N
+// holds the N first records across every connection (ties: connection id, then the provider's own
+// order). docs/lists.md is the contract.
+//
+// What it costs: a connection is asked for its next provider page only when the merge has used up
+// the one it holds; provider pages are kept in the list-page cache (keyed by connector cursor, page
+// size, order and filter), so records fetched but not returned are served from it on the next page
+// rather than fetched again. The composite cursor carries every connection's position (connector
+// cursor, records consumed of that page, the page size it was read with) and the last returned
+// sort key, which guards against repeats when an offset-paginated provider shifts under a walk.
+//
+// A connection that fails is left out of that page (partial error naming it); its position stays
+// where it was, so a later page resumes it and merges its records in when it answers again.
 import { createHash } from 'node:crypto';
-import type { GraphQLError } from 'graphql';
+import { GraphQLError } from 'graphql';
+import { ConnectorError } from '../../connectors/sdk/errors.ts';
 import type { EntityModelMap, EntityType } from '../../connectors/sdk/models.ts';
-import type { EntityLoader, ListFilter, ListPage } from '../../connectors/sdk/types.ts';
+import type { EntityLoader, ListFilter, ListOrder, ListPage } from '../../connectors/sdk/types.ts';
 import type { RequestContext } from '../context.ts';
 import { badUserInput, toPublicError } from '../errors.ts';
 import { listViolation } from './contract.ts';
+import {
+  advanceLast,
+  alreadyReturned,
+  compareKeys,
+  decodeMergeCursor,
+  encodeMergeCursor,
+  nativeOrders,
+  orderName,
+  queryFingerprint,
+  sortKey,
+  type LastReturned,
+  type Position,
+} from './list-order.ts';
 import type { PageResult, Served } from '../models.ts';
 import { logUpstreamFailure, type ConnectionHandle } from './request-loaders.ts';
-
-interface Cursor {
-  /** Connection id. */
-  k: string;
-  /** The connector's cursor of the provider page the edge was on (null: first page). */
-  a: string | null;
-  /** Nodes of that provider page already delivered. */
-  s: number;
-  /** The connection is exhausted: resume at the next one. */
-  x?: 1;
-}
-
-export function encodeCursor(c: Cursor): string {
-  return Buffer.from(JSON.stringify(c), 'utf8').toString('base64url');
-}
-
-function decodeCursor(text: string): Cursor {
-  try {
-    const c = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Cursor;
-    if (typeof c.k === 'string' && (c.a === null || typeof c.a === 'string') && Number.isInteger(c.s) && c.s >= 0) return c;
-  } catch {
-    // fall through
-  }
-  throw badUserInput('`after` is not a cursor returned by this field', 'after');
-}
 
 export interface ListRequest {
   first: number;
   after: string | null | undefined;
   filter: ListFilter & { provider?: string | null; connectionId?: string | null };
+  /** The order to merge in; null: the one connection's own order (per-contact lists, one connection only). */
+  orderBy: ListOrder | null;
   /** Restrict to these connections (nested fields: the parent's connection). */
   connections?: ConnectionHandle[];
   path: ReadonlyArray<string | number>;
 }
 
-/** Upper bound on provider pages one GraphQL page may walk (defends against a connector that loops). */
-const MAX_PROVIDER_PAGES = 50;
+/** Upper bound on provider pages one GraphQL page may read (defends against a connector that loops). */
+const MAX_PROVIDER_PAGES = 100;
 
-export async function listAcross<E extends EntityType>(rc: RequestContext, entity: E, req: ListRequest): Promise<PageResult<Served<EntityModelMap[E]>>> {
+type Node<E extends EntityType> = Served<EntityModelMap[E]>;
+
+/** Shared by the streams of one GraphQL page. */
+interface Walk {
+  rc: RequestContext;
+  entity: EntityType;
+  order: ListOrder | null;
+  filter: ListFilter;
+  /** The last record returned so far (from the cursor, then this page). */
+  last: LastReturned | undefined;
+  providerPages: number;
+}
+
+/** One connection's records in the walk's order, read lazily. */
+class ConnectionStream<E extends EntityType> {
+  private page: (ListPage<Node<E>> & { a: string | null; n: number }) | null = null;
+  private sorted: Array<Node<E>> | null = null;
+  private index = 0;
+  private exhausted: boolean;
+  private lagging: boolean;
+  private total: number | null;
+  failed = false;
+
+  constructor(
+    private readonly walk: Walk,
+    readonly handle: ConnectionHandle,
+    private position: Position,
+    /** The connection serves the walk's order itself (else: sorted here). */
+    private readonly native: boolean,
+    /** Page size for provider pages this stream starts. */
+    private readonly pageSize: number,
+    /** Its records never carry the order's key (neverHasKey): read in the provider's own order, not asked to sort. */
+    private readonly ownOrder = false,
+  ) {
+    this.exhausted = position.x === 1;
+    this.lagging = position.e === 1;
+    this.total = position.t ?? null;
+  }
+
+  get id(): string {
+    return this.handle.config.id;
+  }
+
+  keyOf(node: Node<E>): number | null {
+    return this.walk.order ? sortKey(node.source, this.walk.order) : null;
+  }
+
+  /**
+   * The next record, reading a provider page when the current one is used up; null when none is
+   * left. With `read` false it never calls the provider: undefined when the next record is not in
+   * hand (the held page is used up and the provider said more follow).
+   */
+  async head(read = true): Promise<Node<E> | null | undefined> {
+    if (this.exhausted) return null;
+    const node = this.native ? await this.nativeHead(read) : await this.sortedHead();
+    if (node === undefined) return undefined;
+    if (node === null) this.exhausted = true;
+    // A connection that failed earlier rejoins the keyset guard once it reaches the walk's position.
+    if (this.lagging && this.walk.order && (node === null || compareKeys(this.keyOf(node), this.walk.last?.k ?? null, this.walk.order.direction) >= 0))
+      this.lagging = false;
+    return node;
+  }
+
+  /**
+   * Whether more follow the used-up held page, without reading it: a full page that says more
+   * follow is taken at its word; a short one that says so (a provider filtering or scanning on its
+   * side) might be followed by nothing, so that one is read to keep hasNextPage exact.
+   */
+  async more(): Promise<boolean> {
+    const page = this.page;
+    if (page && page.hasNextPage && page.endCursor !== null && page.nodes.length >= page.n) return true;
+    return (await this.head()) !== null;
+  }
+
+  private skip(node: Node<E>): boolean {
+    const { order, last } = this.walk;
+    return order !== null && !this.lagging && alreadyReturned(this.keyOf(node), this.id, node.source.remoteId, last, order.direction);
+  }
+
+  private async nativeHead(read: boolean): Promise<Node<E> | null | undefined> {
+    for (;;) {
+      if (!this.page) {
+        if (!read) return undefined;
+        const { a, n } = this.position;
+        if (++this.walk.providerPages > MAX_PROVIDER_PAGES)
+          throw new ConnectorError('UPSTREAM_BAD_RESPONSE', `read more than ${MAX_PROVIDER_PAGES} provider pages for one page of results`, {
+            retryable: false,
+          });
+        const page = await fetchPage(this.walk.rc, this.handle, this.walk.entity as E, {
+          first: n,
+          after: a,
+          filter: this.walk.filter,
+          ...(this.walk.order && !this.ownOrder ? { orderBy: this.walk.order } : {}),
+        });
+        this.page = { ...page, a, n };
+        this.index = this.position.s;
+        if (page.totalCount !== null && page.totalCount !== undefined) this.total = page.totalCount;
+      }
+      const nodes = this.page.nodes;
+      while (this.index < nodes.length) {
+        const node = nodes[this.index] as Node<E>;
+        if (!this.skip(node)) return node;
+        this.index++;
+      }
+      if (!this.page.hasNextPage || this.page.endCursor === null) return null;
+      if (!read) return undefined;
+      this.position = { a: this.page.endCursor, s: 0, n: this.pageSize };
+      this.page = null;
+    }
+  }
+
+  /** The whole connection read in its own order and sorted here, when there are at most listSortFallbackMax records. */
+  private async sortedHead(): Promise<Node<E> | null> {
+    if (!this.sorted) {
+      this.sorted = await this.readAllSorted();
+      this.total = this.sorted.length;
+      this.index = this.position.s;
+    }
+    while (this.index < this.sorted.length) {
+      const node = this.sorted[this.index] as Node<E>;
+      if (!this.skip(node)) return node;
+      this.index++;
+    }
+    return null;
+  }
+
+  private async readAllSorted(): Promise<Array<Node<E>>> {
+    const { rc, entity, filter } = this.walk;
+    const order = this.walk.order as ListOrder;
+    const bound = rc.config.limits.listSortFallbackMax;
+    const size = Math.max(1, Math.min(this.handle.connector.manifest.maxPageSize, rc.config.limits.maxPageSize));
+    const seen = new Map<string, Node<E>>();
+    let after: string | null = null;
+    for (;;) {
+      if (++this.walk.providerPages > MAX_PROVIDER_PAGES) throw orderNotSupported(this.handle, entity, order, filter, bound);
+      const page: ListPage<Node<E>> = await fetchPage(rc, this.handle, entity as E, { first: size, after, filter });
+      // The newest snapshot wins when a provider lists a record twice (Stripe's event feed).
+      for (const node of page.nodes) if (!seen.has(node.source.remoteId)) seen.set(node.source.remoteId, node);
+      if (seen.size > bound) throw orderNotSupported(this.handle, entity, order, filter, bound);
+      if (!page.hasNextPage || page.endCursor === null) break;
+      after = page.endCursor;
+    }
+    const remoteOrder = (a: string, b: string) => (a.length - b.length || (a < b ? -1 : a > b ? 1 : 0)) * (order.direction === 'ASC' ? 1 : -1);
+    return [...seen.values()].sort(
+      (x, y) => compareKeys(sortKey(x.source, order), sortKey(y.source, order), order.direction) || remoteOrder(x.source.remoteId, y.source.remoteId),
+    );
+  }
+
+  /** Consumes the head returned by head(). */
+  take(): void {
+    this.index++;
+  }
+
+  /** Where this connection stands now, for a cursor. */
+  snapshot(): Position {
+    const t = this.total !== null ? { t: this.total } : {};
+    const e = this.lagging || this.failed ? { e: 1 as const } : {};
+    if (this.exhausted) return { a: null, s: 0, n: this.pageSize, x: 1, ...t };
+    if (!this.native && this.sorted) return { a: null, s: this.index, n: this.pageSize, f: 1, ...t, ...e };
+    if (this.page) {
+      // At the end of a provider page, point at the next one (it may already sit in the page cache).
+      if (this.index >= this.page.nodes.length && this.page.hasNextPage && this.page.endCursor !== null)
+        return { a: this.page.endCursor, s: 0, n: this.pageSize, ...t, ...e };
+      return { a: this.page.a, s: this.index, n: this.page.n, ...t, ...e };
+    }
+    return { ...this.position, ...t, ...e };
+  }
+
+  get totalCount(): number | null {
+    return this.failed ? null : this.total;
+  }
+}
+
+/**
+ * The connector declares (coverage) that it never fills the order's timestamp for this entity
+ * (Xero has no creation time): every record of the connection sorts last, as a record without the
+ * key does, and among themselves in the provider's own order (the tie-break). So its own order IS
+ * this order, and nothing needs reading whole: the default order works on a Xero organisation of
+ * any size.
+ */
+function neverHasKey(handle: ConnectionHandle, entity: EntityType, order: ListOrder): boolean {
+  const declared = handle.connector.coverage[entity] as Record<string, { fill: string }> | undefined;
+  return declared?.[order.field === 'CREATED_AT' ? 'createdAt' : 'updatedAt']?.fill === 'NEVER';
+}
+
+function orderNotSupported(handle: ConnectionHandle, entity: EntityType, order: ListOrder, filter: ListFilter, bound: number): GraphQLError {
+  const supported = nativeOrders(handle.connector.manifest.listOrders?.[entity], Boolean(filter.updatedSince));
+  const name = orderName(order);
+  return new GraphQLError(
+    `connection "${handle.config.id}" (${handle.connector.manifest.displayName}) cannot list ${entity} records by ${name}: it serves ${
+      supported.length ? supported.join(', ') : 'no order'
+    } natively${filter.updatedSince ? ' with updatedSince' : ''}, and holds more than ${bound} records for the gateway to sort. Choose one of its orders, or narrow the list (filter.connectionId, filter.provider, filter.updatedSince).`,
+    {
+      extensions: {
+        code: 'ORDER_NOT_SUPPORTED',
+        connectionId: handle.config.id,
+        provider: handle.connector.manifest.id,
+        orderBy: name,
+        supportedOrders: supported,
+        sortLimit: bound,
+      },
+    },
+  );
+}
+
+export async function listAcross<E extends EntityType>(rc: RequestContext, entity: E, req: ListRequest): Promise<PageResult<Node<E>>> {
   const { maxPageSize } = rc.config.limits;
   if (!Number.isInteger(req.first) || req.first < 0 || req.first > maxPageSize) {
     throw badUserInput(`\`first\` must be between 0 and ${maxPageSize} (got ${req.first})`, 'first');
@@ -63,95 +269,87 @@ export async function listAcross<E extends EntityType>(rc: RequestContext, entit
     (h) =>
       h.connector.manifest.entities.includes(entity) && (!provider || h.connector.manifest.id === provider) && (!connectionId || h.config.id === connectionId),
   );
+  const order = req.orderBy;
+  if (order === null && handles.length > 1) throw new Error('listAcross: a list over several connections needs an order to merge by');
 
-  let index = 0;
-  let after: string | null = null;
-  let skip = 0;
-  if (req.after) {
-    const cursor = decodeCursor(req.after);
-    index = handles.findIndex((h) => h.config.id === cursor.k);
-    if (index < 0) throw badUserInput('`after` belongs to another query or to a connection you cannot read', 'after');
-    if (cursor.x) index += 1;
-    else {
-      after = cursor.a;
-      skip = cursor.s;
-    }
+  const fingerprint = queryFingerprint(entity, order, { ...filter, provider: provider ?? null, connectionId: connectionId ?? null });
+  const cursor = req.after ? decodeMergeCursor(req.after, fingerprint) : null;
+  if (cursor) {
+    const known = new Set(handles.map((h) => h.config.id));
+    if (Object.keys(cursor.p).some((id) => !known.has(id))) throw badUserInput('`after` belongs to another query or to a connection you cannot read', 'after');
   }
 
-  const nodes: Array<Served<EntityModelMap[E]>> = [];
+  const walk: Walk = { rc, entity, order, filter, last: cursor?.l, providerPages: 0 };
+  const streams = handles.map((handle) => {
+    const pageSize = Math.max(1, Math.min(req.first, handle.connector.manifest.maxPageSize, maxPageSize));
+    const served = order === null || nativeOrders(handle.connector.manifest.listOrders?.[entity], Boolean(filter.updatedSince)).includes(orderName(order));
+    const ownOrder = !served && neverHasKey(handle, entity, order);
+    const position = cursor?.p[handle.config.id] ?? { a: null, s: 0, n: pageSize };
+    return new ConnectionStream<E>(walk, handle, position, served || ownOrder, pageSize, ownOrder);
+  });
+
+  const guarded = async <T>(stream: ConnectionStream<E>, read: () => Promise<T>, failed: T): Promise<T> => {
+    if (stream.failed) return failed;
+    try {
+      return await read();
+    } catch (err) {
+      if (err instanceof GraphQLError) throw err; // ORDER_NOT_SUPPORTED fails the field
+      logUpstreamFailure(stream.handle, err, `${entity}.list`);
+      rc.partialErrors.push(toPublicError(err, { provider: stream.handle.connector.manifest.id, connectionId: stream.id, path: req.path }));
+      stream.failed = true;
+      return failed;
+    }
+  };
+  const headOf = (stream: ConnectionStream<E>, read = true) => guarded(stream, () => stream.head(read), null);
+
+  // Every connection's first candidate, read in parallel; afterwards only the one the merge took from reads again.
+  // (cast: Served<EntityModelMap[E]> does not survive Awaited<> in TypeScript)
+  const heads: Array<Node<E> | null | undefined> = await Promise.all(streams.map((s) => headOf(s) as Promise<never>));
+  const nodes: Array<Node<E>> = [];
   const cursors: string[] = [];
-  let remaining = req.first;
-  let hasNextPage = false;
-  const totals: Array<number | null> = [];
-  let providerPages = 0;
-
-  for (; index < handles.length; index++) {
-    const handle = handles[index] as ConnectionHandle;
-    if (remaining === 0) {
-      hasNextPage = true; // more connections follow (their pages may turn out empty)
-      break;
+  const snapshotOf = (): Record<string, Position> => Object.fromEntries(streams.map((s) => [s.id, s.snapshot()]));
+  while (nodes.length < req.first) {
+    let best = -1;
+    for (let i = 0; i < streams.length; i++) {
+      if (
+        heads[i] &&
+        (best < 0 || before(streams[i] as ConnectionStream<E>, heads[i] as Node<E>, streams[best] as ConnectionStream<E>, heads[best] as Node<E>, order))
+      )
+        best = i;
     }
-    let a = after;
-    let s = skip;
-    after = null;
-    skip = 0;
-    let stoppedInside = false;
-    for (;;) {
-      if (++providerPages > MAX_PROVIDER_PAGES) {
-        stoppedInside = true;
-        break;
-      }
-      let page: ListPage<Served<EntityModelMap[E]>>;
-      try {
-        page = await fetchPage(rc, handle, entity, { first: Math.min(handle.connector.manifest.maxPageSize, maxPageSize, remaining + s), after: a, filter });
-      } catch (err) {
-        logUpstreamFailure(handle, err, `${entity}.list`);
-        rc.partialErrors.push(asUpstream(err, handle, req.path));
-        break;
-      }
-      if (a === null && s === 0) totals.push(page.totalCount ?? null);
-      const take = page.nodes.slice(s, s + remaining);
-      take.forEach((node, j) => {
-        nodes.push(node);
-        const consumed = s + j + 1;
-        const lastOfPage = consumed === page.nodes.length;
-        cursors.push(
-          encodeCursor(
-            lastOfPage && !page.hasNextPage
-              ? { k: handle.config.id, a: null, s: 0, x: 1 }
-              : lastOfPage
-                ? { k: handle.config.id, a: page.endCursor, s: 0 }
-                : { k: handle.config.id, a, s: consumed },
-          ),
-        );
-      });
-      remaining -= take.length;
-      const pageDone = s + take.length >= page.nodes.length;
-      if (!pageDone) {
-        stoppedInside = true;
-        break;
-      }
-      if (!page.hasNextPage || page.endCursor === null) break;
-      if (remaining === 0) {
-        stoppedInside = true;
-        break;
-      }
-      a = page.endCursor;
-      s = 0;
-    }
-    if (stoppedInside) {
-      hasNextPage = true;
-      break;
-    }
+    if (best < 0) break;
+    const stream = streams[best] as ConnectionStream<E>;
+    const node = heads[best] as Node<E>;
+    stream.take();
+    nodes.push(node);
+    if (order) walk.last = advanceLast(walk.last, stream.keyOf(node), stream.id, node.source.remoteId);
+    // The page is full: take the next record only if it is in hand (no provider call for it).
+    heads[best] = (await headOf(stream, nodes.length < req.first)) as Node<E> | null | undefined;
+    cursors.push(encodeMergeCursor({ v: 2, q: fingerprint, p: snapshotOf(), ...(walk.last ? { l: walk.last } : {}) }));
   }
 
-  const visitedAll = totals.length === handles.length && !req.after;
-  const totalCount = visitedAll && totals.every((t) => t !== null) ? (totals as number[]).reduce((x, y) => x + y, 0) : null;
+  // Exact: a connection has a next record in hand, or its provider says more follow a full page
+  // (a short page's claim is checked), or it failed and its position lets a later page resume it.
+  let hasNextPage = heads.some((h) => h !== null && h !== undefined) || streams.some((s) => s.failed && !s.snapshot().x);
+  for (let i = 0; !hasNextPage && i < streams.length; i++) {
+    if (heads[i] === undefined) hasNextPage = await guarded(streams[i] as ConnectionStream<E>, () => (streams[i] as ConnectionStream<E>).more(), false);
+  }
+  if (!hasNextPage) hasNextPage = streams.some((s) => s.failed && !s.snapshot().x);
+  const totals = streams.map((s) => s.totalCount);
+  const totalCount = totals.every((t) => t !== null) ? (totals as number[]).reduce((x, y) => x + y, 0) : null;
   return { nodes, cursors, hasNextPage, hasPreviousPage: false, totalCount };
 }
 
-function asUpstream(err: unknown, handle: ConnectionHandle, path: ReadonlyArray<string | number>): GraphQLError {
-  return toPublicError(err, { provider: handle.connector.manifest.id, connectionId: handle.config.id, path });
+/** Merge order: the sort key, then the connection id (the provider's own order within a connection). */
+function before<E extends EntityType>(sa: ConnectionStream<E>, a: Node<E>, sb: ConnectionStream<E>, b: Node<E>, order: ListOrder | null): boolean {
+  if (!order) return false;
+  const c = compareKeys(sa.keyOf(a), sb.keyOf(b), order.direction);
+  return c !== 0 ? c < 0 : sa.id < sb.id;
+}
+
+/** The cursor of a record in a single-connection list (per-contact lists answered by listForContacts). */
+export function singleConnectionCursor(entity: EntityType, filter: ListFilter, connectionId: string, position: Position): string {
+  return encodeMergeCursor({ v: 2, q: queryFingerprint(entity, null, { ...filter, provider: null, connectionId: null }), p: { [connectionId]: position } });
 }
 
 /** One provider page: from the page cache (ids → entity cache/loader) or from the connector. */
@@ -159,11 +357,20 @@ async function fetchPage<E extends EntityType>(
   rc: RequestContext,
   handle: ConnectionHandle,
   entity: E,
-  args: { first: number; after: string | null; filter: ListFilter },
+  args: { first: number; after: string | null; filter: ListFilter; orderBy?: ListOrder },
 ): Promise<ListPage<Served<EntityModelMap[E]>>> {
   const scope = { tenantId: rc.tenant.id, connectionId: handle.config.id };
   const fingerprint = createHash('sha256')
-    .update(JSON.stringify([args.first, args.after, args.filter.email ?? null, args.filter.updatedSince ?? null, args.filter.contactRemoteId ?? null]))
+    .update(
+      JSON.stringify([
+        args.first,
+        args.after,
+        args.filter.email ?? null,
+        args.filter.updatedSince ?? null,
+        args.filter.contactRemoteId ?? null,
+        args.orderBy ? orderName(args.orderBy) : null,
+      ]),
+    )
     .digest('base64url');
   const loader = rc.loaders.loader(handle, entity);
 

@@ -7,6 +7,7 @@ import { badUserInput } from '../errors.ts';
 import type { Resolvers } from '../generated/graphql.ts';
 import { contactList } from '../loaders/contact-lists.ts';
 import { listAcross } from '../loaders/lists.ts';
+import { listOrderArg } from '../loaders/list-order.ts';
 import type { ServedContact, ServedInvoice, ServedOrder } from '../models.ts';
 import { connectionFields, globalId, loadByGlobalId, loadLinked, pathOf, sourceOf } from './common.ts';
 
@@ -64,12 +65,30 @@ export const resolvers: Resolvers = {
     contact: (_, { id }, rc) => loadByGlobalId(rc, id, 'Contact') as Promise<ServedContact | null>,
     invoice: (_, { id }, rc) => loadByGlobalId(rc, id, 'Invoice') as Promise<ServedInvoice | null>,
     order: (_, { id }, rc) => loadByGlobalId(rc, id, 'Order') as Promise<ServedOrder | null>,
-    contacts: (_, { first, after, filter }, rc, info) =>
-      listAcross(rc, 'Contact', { first: first ?? rc.config.limits.defaultPageSize, after, filter: { ...filter }, path: pathOf(info) }),
-    invoices: (_, { first, after, filter }, rc, info) =>
-      listAcross(rc, 'Invoice', { first: first ?? rc.config.limits.defaultPageSize, after, filter: { ...filter }, path: pathOf(info) }),
-    orders: (_, { first, after, filter }, rc, info) =>
-      listAcross(rc, 'Order', { first: first ?? rc.config.limits.defaultPageSize, after, filter: { ...filter }, path: pathOf(info) }),
+    contacts: (_, { first, after, filter, orderBy }, rc, info) =>
+      listAcross(rc, 'Contact', {
+        first: first ?? rc.config.limits.defaultPageSize,
+        after,
+        filter: { ...filter },
+        orderBy: listOrderArg(orderBy),
+        path: pathOf(info),
+      }),
+    invoices: (_, { first, after, filter, orderBy }, rc, info) =>
+      listAcross(rc, 'Invoice', {
+        first: first ?? rc.config.limits.defaultPageSize,
+        after,
+        filter: { ...filter },
+        orderBy: listOrderArg(orderBy),
+        path: pathOf(info),
+      }),
+    orders: (_, { first, after, filter, orderBy }, rc, info) =>
+      listAcross(rc, 'Order', {
+        first: first ?? rc.config.limits.defaultPageSize,
+        after,
+        filter: { ...filter },
+        orderBy: listOrderArg(orderBy),
+        path: pathOf(info),
+      }),
   },
 
   Node: {
