@@ -18,7 +18,7 @@
 // channel, so a disconnect or NEEDS_REAUTH takes effect everywhere within one message.
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { Redis } from 'ioredis';
+import { createRedis, type RedisClient } from '../util/redis.ts';
 import { StoreOutage } from '../util/store-outage.ts';
 
 export type ConnectionStatus = 'ACTIVE' | 'NEEDS_REAUTH' | 'DISABLED';
@@ -217,8 +217,8 @@ export class MemoryConnectionStore extends CachedListing implements ConnectionSt
 }
 
 export class RedisConnectionStore extends CachedListing implements ConnectionStore {
-  private readonly redis: Redis;
-  private subscriber: Redis | null = null;
+  private readonly redis: RedisClient;
+  private subscriber: RedisClient | null = null;
   private readonly events = new EventEmitter();
   private readonly channel: string;
 
@@ -228,7 +228,7 @@ export class RedisConnectionStore extends CachedListing implements ConnectionSto
     private readonly onError: (err: unknown) => void = () => undefined,
   ) {
     super();
-    this.redis = new Redis(redisUrl, { maxRetriesPerRequest: 2, connectTimeout: 2_000 });
+    this.redis = createRedis(redisUrl, { maxRetriesPerRequest: 2, connectTimeout: 2_000 });
     this.redis.on('error', onError);
     this.channel = `${prefix}:status`;
     this.events.setMaxListeners(0);
@@ -337,7 +337,7 @@ export class RedisConnectionStore extends CachedListing implements ConnectionSto
   }
 
   private ensureSubscriber(): void {
-    const sub = new Redis(this.redisUrl, { maxRetriesPerRequest: null, connectTimeout: 2_000 });
+    const sub = createRedis(this.redisUrl, { maxRetriesPerRequest: null, connectTimeout: 2_000 });
     sub.on('error', this.onError);
     sub.on('message', (channel: string, message: string) => {
       if (channel !== this.channel) return;

@@ -44,7 +44,7 @@
 // holder stored a different refresh token meanwhile, that credential is used instead.
 //
 // Tokens never appear in error messages, status events or logs (this module does not log).
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../util/redis.ts';
 import * as client from 'openid-client';
 import { grantedScopes, oauthConfiguration } from './oauth-client.ts';
 import type { CredentialVault } from './vault.ts';
@@ -92,7 +92,7 @@ export interface StatusChange {
 export interface TokenManagerOptions {
   vault: CredentialVault;
   /** A dedicated ioredis connection (not one in subscriber mode); null: one process only (embedded default), locks in memory. */
-  redis: Redis | null;
+  redis: RedisClient | null;
   /** Refresh when fewer than this many ms of validity are left. Default 60 000. */
   marginMs?: number;
   /** Lock lease; a crashed holder blocks others at most this long. Default 10 000. */
@@ -162,7 +162,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class TokenManager {
   private readonly vault: CredentialVault;
-  private readonly redis: Redis | null;
+  private readonly redis: RedisClient | null;
   /** Lock table when there is no Redis: lock key → fence; fence counters. */
   private readonly localLocks = new Map<string, number>();
   private readonly localFences = new Map<string, number>();

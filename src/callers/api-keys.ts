@@ -16,7 +16,7 @@
 // authenticates but cannot be listed or revoked, nor an index entry without its record.
 import { API_KEY_SCOPES, ID_PATTERN, type ApiKeyScope } from '../config.ts';
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { createRedis, type RedisClient } from '../util/redis.ts';
 import { hashApiKey } from './tenants.ts';
 
 export type { ApiKeyScope };
@@ -169,18 +169,18 @@ export interface RedisApiKeyStoreOptions {
 }
 
 export class RedisApiKeyStore implements ApiKeyStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   /** Only a connection this store opened is closed by close(); a shared one belongs to its owner. */
   private readonly ownsConnection: boolean;
 
   constructor(
-    redis: string | Redis,
+    redis: string | RedisClient,
     private readonly prefix: string,
     options: RedisApiKeyStoreOptions = {},
   ) {
     if (!prefix) throw new Error('RedisApiKeyStore: key prefix must not be empty');
     if (typeof redis === 'string') {
-      this.redis = new Redis(redis, { maxRetriesPerRequest: 2, connectTimeout: 2_000 });
+      this.redis = createRedis(redis, { maxRetriesPerRequest: 2, connectTimeout: 2_000 });
       this.redis.on('error', options.onError ?? (() => undefined));
       this.ownsConnection = true;
     } else {

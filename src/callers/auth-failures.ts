@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { HeaderMap } from '@apollo/server';
 import { Counter, type Registry } from 'prom-client';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../util/redis.ts';
 import { withDeadline } from '../util/bounded.ts';
 
 export interface AuthFailureSettings {
@@ -65,7 +65,7 @@ for i, k in ipairs(KEYS) do
 end
 return out`;
 
-function redisCounts(redis: Redis, prefix: string): Counts {
+function redisCounts(redis: RedisClient, prefix: string): Counts {
   const key = (s: string) => `${prefix}:authfail:${s}`;
   return {
     async read(subjects) {
@@ -110,7 +110,7 @@ export class AuthFailureLimiter {
   private readonly failures: Counter<'outcome'>;
 
   constructor(
-    redis: Redis | null,
+    redis: RedisClient | null,
     keyPrefix: string,
     private readonly settings: () => AuthFailureSettings,
     registry: Registry,

@@ -2,7 +2,7 @@
 // the retention); every replica tails it with one blocking reader and dispatches to its local
 // subscribers, so a change processed anywhere reaches subscribers everywhere, and a client can
 // resume after its last cursor from what the stream still retains.
-import { Redis } from 'ioredis';
+import { createRedis, type RedisClient } from '../util/redis.ts';
 import { bounded } from '../util/bounded.ts';
 import { compareCursors, type PublishedChange } from './model.ts';
 
@@ -69,8 +69,8 @@ function parseEntry([id, fields]: [string, string[]]): PublishedChange | null {
 }
 
 export class RedisChangeLog implements ChangeLog {
-  private readonly writer: Redis;
-  private readonly reader: Redis;
+  private readonly writer: RedisClient;
+  private readonly reader: RedisClient;
   private readonly listeners = new Set<ChangeListener>();
   private readonly key: string;
   private readonly trimmedKey: string;
@@ -88,10 +88,10 @@ export class RedisChangeLog implements ChangeLog {
     this.key = `${prefix}:changes`;
     this.trimmedKey = `${prefix}:changes:trimmed-through`;
     this.prefix = prefix;
-    this.writer = new Redis(redisUrl, { maxRetriesPerRequest: 2, connectTimeout: 2_000 });
+    this.writer = createRedis(redisUrl, { maxRetriesPerRequest: 2, connectTimeout: 2_000 });
     this.writer.on('error', onError);
     // The blocking reader gets its own connection (XREAD BLOCK holds it).
-    this.reader = new Redis(redisUrl, { maxRetriesPerRequest: null, connectTimeout: 2_000 });
+    this.reader = createRedis(redisUrl, { maxRetriesPerRequest: null, connectTimeout: 2_000 });
     this.reader.on('error', onError);
   }
 

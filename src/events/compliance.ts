@@ -7,7 +7,7 @@
 // - data-request: recorded for the tenant to answer (listDataRequests), once per request id.
 // The purge of one person is a single function (purgePerson below) so the gateway-wide purge (all
 // of a tenant's connections, vault, dead letters) can take its place without touching the route.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../util/redis.ts';
 import type { ComplianceEvent, PersonRecord } from '../../connectors/sdk/types.ts';
 import type { EntityCache } from '../cache/entity-cache.ts';
 import type { ChangeLog } from './change-log.ts';
@@ -121,7 +121,7 @@ export async function applyCompliance(deps: ComplianceDeps, scope: ComplianceSco
 /** Data requests kept in Redis per tenant (newest first), deduplicated by connection and request id. */
 export class RedisDataRequests implements DataRequestStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

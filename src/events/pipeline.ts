@@ -4,7 +4,7 @@
 // through the log.
 import { createHash } from 'node:crypto';
 import DataLoader from 'dataloader';
-import { Redis } from 'ioredis';
+import { createRedis, type RedisClient } from '../util/redis.ts';
 import { ConnectorError } from '../../connectors/sdk/errors.ts';
 import type { EntityModel, EntityModelMap, EntityType } from '../../connectors/sdk/models.ts';
 import type { EntityLoader } from '../../connectors/sdk/types.ts';
@@ -45,7 +45,7 @@ export class EventPipeline {
   /** Privacy requests from providers (compliance.ts): what they purge, where data requests are kept. */
   readonly compliance: ComplianceDeps;
   private readonly versions: VersionStore;
-  private readonly redis: Redis | null;
+  private readonly redis: RedisClient | null;
   private readonly refetchers = new Map<string, DataLoader<string, EntityModel | ConnectorError>>();
   private readonly metrics: Metrics | null;
   private readonly tracing: Tracing;
@@ -62,7 +62,7 @@ export class EventPipeline {
       ? { opened: () => metrics.subscriptionsOpen.inc(), delivered: () => metrics.subscriptionDeliveries.inc(), closed: () => metrics.subscriptionsOpen.dec() }
       : undefined;
     if (config.redisUrl) {
-      this.redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, connectTimeout: 2_000 });
+      this.redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 2, connectTimeout: 2_000 });
       this.redis.on('error', onError);
       this.queue = new BullChangeQueue(config.redisUrl, prefix, settings(config.events), onError, () => metrics?.queueStalled.inc());
       this.log = new RedisChangeLog(config.redisUrl, prefix, config.events.retainedChanges, onError, config.events.dedupeTtlSeconds);

@@ -10,7 +10,7 @@
 // ordering, cache invalidation, change log, subscriptions and dead letters. The cursor is written
 // only while the lease's fencing token is still current. Rate limits back the poll off.
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../util/redis.ts';
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import { ConnectorError } from '../../connectors/sdk/errors.ts';
@@ -109,7 +109,7 @@ interface PollStore {
 
 class RedisPollStore implements PollStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
   private k = (kind: string, id: string) => `${this.prefix}:poll:${kind}:${id}`;
@@ -174,7 +174,7 @@ export interface PollerDeps {
   connectors: ReadonlyMap<string, Connector>;
   contexts: ConnectorContexts;
   queue: ChangeQueue;
-  redis: Redis | null;
+  redis: RedisClient | null;
   log: Logger;
   registry?: Registry | undefined;
   /** This replica's name in leases (default: random). */

@@ -4,7 +4,7 @@
 // own connections. Bounded: one small hash per connection (30-day TTL, refreshed by use) and at
 // most five one-minute buckets (6-minute TTL). Writes are fire-and-forget (one pipelined round
 // trip per call): health must never slow or fail a query.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../util/redis.ts';
 import { LRUCache } from 'lru-cache';
 import { withDeadline } from '../util/bounded.ts';
 
@@ -78,7 +78,7 @@ const part = (s: string) => encodeURIComponent(s);
 
 export class RedisHealthStore implements HealthStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly timeoutMs: number,
     private readonly onError: (err: unknown) => void,
