@@ -2,7 +2,7 @@
 // emulators when no tenants file is given, checks that Redis answers, starts the gateway, and owns
 // SIGINT/SIGTERM: the first drains (Gateway.stop) and exits 0; another one, a second or more later,
 // forces exit (code 130/143).
-import { createRedis, type RedisClient } from './util/redis.ts';
+import { createRedis, redisAddress } from './util/redis.ts';
 import { ConfigError, defaultGatewayConfig, jwtSettingsFromEnv, loadTenantsFile, overridesFromEnv, parseEnv, type GatewayConfig } from './config.ts';
 import { startDemo, type Demo } from './demo.ts';
 import { createLogger } from './observability/logger.ts';
