@@ -342,8 +342,10 @@ export interface GatewayConfig {
     retryBaseDelayMs: number;
     /** How long a provider event id is remembered for deduplication. */
     dedupeTtlSeconds: number;
-    /** Change events kept for resuming subscriptions (approximate, newest kept). */
+    /** Change events kept for resuming subscriptions (approximate, newest kept), per change-log shard. */
     retainedChanges: number;
+    /** Streams the change log is split into, by tenant (default 1; docs/deployment.md, "Redis Cluster"). */
+    changeLogShards?: number;
   };
 }
 
@@ -388,7 +390,7 @@ const envSchema = z.object({
   NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
   REDIS_URL: z
     .string()
-    .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
+    .regex(/^rediss?(\+cluster)?:\/\//, 'a redis://, rediss:// or redis+cluster://host:port,host:port URL')
     .optional(),
   SWITCHBOARD_KEY_PREFIX: z
     .string()
@@ -417,6 +419,7 @@ const envSchema = z.object({
   SWITCHBOARD_JWT_MAX_LIFETIME_SECONDS: z.coerce.number().int().positive().default(DEFAULT_LIMITS.jwtMaxLifetimeSeconds),
   SWITCHBOARD_API_KEY_DEFAULT_TTL_SECONDS: z.coerce.number().int().positive().default(DEFAULT_LIMITS.apiKeyDefaultTtlSeconds),
   SWITCHBOARD_API_KEY_MAX_TTL_SECONDS: z.coerce.number().int().positive().default(DEFAULT_LIMITS.apiKeyMaxTtlSeconds),
+  SWITCHBOARD_CHANGE_LOG_SHARDS: z.coerce.number().int().min(1).max(1024).default(1),
 });
 export type Env = z.infer<typeof envSchema>;
 

@@ -44,6 +44,7 @@ async function main(): Promise<void> {
     graphiql: demo !== null || env.SWITCHBOARD_GRAPHIQL === 'true',
     ...overridesFromEnv(env),
   });
+  config.events.changeLogShards = env.SWITCHBOARD_CHANGE_LOG_SHARDS;
 
   if (config.redisUrl) await waitForRedis(config.redisUrl, config.limits.redisStartupTimeoutMs, config.limits.redisConnectTimeoutMs);
   let gateway;

@@ -65,7 +65,14 @@ export class EventPipeline {
       this.redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 2, connectTimeout: 2_000 });
       this.redis.on('error', onError);
       this.queue = new BullChangeQueue(config.redisUrl, prefix, settings(config.events), onError, () => metrics?.queueStalled.inc());
-      this.log = new RedisChangeLog(config.redisUrl, prefix, config.events.retainedChanges, onError, config.events.dedupeTtlSeconds);
+      this.log = new RedisChangeLog(
+        config.redisUrl,
+        prefix,
+        config.events.retainedChanges,
+        onError,
+        config.events.dedupeTtlSeconds,
+        config.events.changeLogShards ?? 1,
+      );
       this.versions = new RedisVersionStore(this.redis, prefix, config.events.dedupeTtlSeconds);
       this.deadLetters = new RedisDeadLetterStore(this.redis, prefix);
       this.compliance = { cache: services.cache, changeLog: this.log, dataRequests: new RedisDataRequests(this.redis, `${config.keyPrefix}:compliance`) };
@@ -209,9 +216,9 @@ export class EventPipeline {
     return loader;
   }
 
-  /** The cursor of the newest change in the log ("0-0" when empty). */
-  async headCursor(): Promise<string> {
-    return this.log.headCursor();
+  /** The cursor of the tenant's newest change in the log ("0-0" when empty). */
+  async headCursor(tenantId: string): Promise<string> {
+    return this.log.headCursor(tenantId);
   }
 
   /** Re-queues a dead letter of this tenant; false if it does not exist (or was replayed already). */

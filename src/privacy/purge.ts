@@ -124,7 +124,7 @@ async function find(services: GatewayServices, tenantId: string, q: PersonQuery)
   const changes: PublishedChange[] = [];
   let cursor = '0-0';
   for (;;) {
-    const batch = await services.events.log.readAfter(cursor, 1000);
+    const batch = await services.events.log.readAfter(tenantId, cursor, 1000);
     for (const c of batch) if (c.tenantId === tenantId) changes.push(c);
     if (batch.length < 1000) break;
     cursor = batch[batch.length - 1]!.cursor;
@@ -214,7 +214,7 @@ export async function purgePerson(services: GatewayServices, tenantId: string, q
     await services.cache.invalidateLists({ tenantId, connectionId }, entity as EntityType);
   }
   const cursors = new Set(found.changes.map((c) => c.cursor));
-  const removed = cursors.size ? await services.events.log.remove((c) => cursors.has(c.cursor)) : [];
+  const removed = cursors.size ? await services.events.log.remove(tenantId, (c) => cursors.has(c.cursor)) : [];
   const report: PersonReport = {
     cachedRecordsRemoved: found.records.filter((r) => r.store === 'cache').length,
     listPagesRemoved: found.pageKeys.length,
