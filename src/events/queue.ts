@@ -6,7 +6,7 @@
 // recovery and TTL'd deduplication ("throttle" mode) in atomic Lua scripts.
 // Without Redis (embedded default) an in-memory queue keeps the same contract, minus durability.
 import { Queue, WaitingError, Worker, type Job } from 'bullmq';
-import { createRedis, type RedisClient } from '../util/redis.ts';
+import { createRedis, hashTag, type RedisClient } from '../util/redis.ts';
 import { bounded } from '../util/bounded.ts';
 import type { QueueStats } from '../observability/metrics.ts';
 import { dedupeId, type QueuedChange } from './model.ts';
@@ -53,6 +53,14 @@ export class PermanentFailure extends Error {
 
 const ENQUEUE_TIMEOUT_MS = 2_000;
 
+/**
+ * BullMQ's scripts touch many keys of a queue at once; on a Redis Cluster they must share a slot,
+ * so the queue prefix is a hash tag ("{sb:events}", as BullMQ's Redis Cluster guide requires).
+ */
+export function bullPrefix(prefix: string): string {
+  return hashTag(prefix);
+}
+
 export class BullChangeQueue implements ChangeQueue {
   readonly durable = true;
   private readonly queue: Queue<QueuedChange>;
@@ -75,7 +83,7 @@ export class BullChangeQueue implements ChangeQueue {
     // No offline queue: while Redis is unreachable an enqueue must fail at once (→ 503), never wait.
     this.producer = createRedis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 });
     this.producer.on('error', onError);
-    this.queue = new Queue<QueuedChange>('changes', { connection: this.producer, prefix: prefix });
+    this.queue = new Queue<QueuedChange>('changes', { connection: this.producer, prefix: bullPrefix(prefix) });
     this.queue.on('error', onError);
   }
 
@@ -144,7 +152,7 @@ export class BullChangeQueue implements ChangeQueue {
       },
       {
         connection: this.workerConnection,
-        prefix: this.prefix,
+        prefix: bullPrefix(this.prefix),
         concurrency: this.settings.concurrency,
         autorun: true,
         // A job whose worker died (replica crash, Redis outage) is taken over after its lock

@@ -137,3 +137,23 @@ export function keyvClientReady(client: KeyvRedisClient): boolean {
 export function keyvClientPing(client: KeyvRedisClient): Promise<string> {
   return 'isReady' in client ? client.ping() : client.sendCommand<string>(undefined, true, ['PING']);
 }
+
+/**
+ * MGET for keys that may live in different slots: one MGET on a single Redis; on a cluster one GET
+ * per key, sent together (MGET across slots is refused with CROSSSLOT).
+ */
+export function getMany(redis: RedisClient, keys: string[]): Promise<Array<string | null>> {
+  if (keys.length === 0) return Promise.resolve([]);
+  if (redis instanceof Cluster) return Promise.all(keys.map((k) => redis.get(k)));
+  return redis.mget(keys);
+}
+
+/**
+ * A key in the same hash slot as `key` (a key without a tag, so its slot is the hash of all of it):
+ * "{<key>}:<name>". Lets a script pair an existing key, whose name must not change (it holds data
+ * from earlier versions), with a companion key.
+ */
+export function sameSlotAs(key: string, name: string): string {
+  if (/[{}]/.test(key)) throw new Error(`sameSlotAs: "${key}" already has a hash tag`);
+  return `{${key}}:${name}`;
+}
