@@ -93,7 +93,9 @@ export async function purgePerson(
 /** Removes everything cached and logged for one connection of one tenant. */
 export async function purgeConnection(deps: Pick<ComplianceDeps, 'cache' | 'changeLog'>, scope: ComplianceScope): Promise<PurgeOutcome> {
   const cachedRecords = await deps.cache.forgetConnection({ tenantId: scope.tenantId, connectionId: scope.connectionId });
-  const changeLogEntries = (await deps.changeLog.remove(scope.tenantId, (c: PublishedChange) => c.tenantId === scope.tenantId && c.connectionId === scope.connectionId)).length;
+  const changeLogEntries = (
+    await deps.changeLog.remove(scope.tenantId, (c: PublishedChange) => c.tenantId === scope.tenantId && c.connectionId === scope.connectionId)
+  ).length;
   return { cachedRecords, changeLogEntries };
 }
 
