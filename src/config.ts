@@ -355,8 +355,10 @@ export interface GatewayConfig {
     retryBaseDelayMs: number;
     /** How long a provider event id is remembered for deduplication. */
     dedupeTtlSeconds: number;
-    /** Change events kept for resuming subscriptions (approximate, newest kept). */
+    /** Change events kept for resuming subscriptions (approximate, newest kept), per change-log shard. */
     retainedChanges: number;
+    /** Streams the change log is split into, by tenant (default 1; docs/deployment.md, "Redis Cluster"). */
+    changeLogShards?: number;
   };
 }
 
@@ -401,7 +403,7 @@ const envSchema = z.object({
   NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
   REDIS_URL: z
     .string()
-    .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
+    .regex(/^rediss?(\+cluster)?:\/\//, 'a redis://, rediss:// or redis+cluster://host:port,host:port URL')
     .optional(),
   SWITCHBOARD_KEY_PREFIX: z
     .string()
@@ -444,6 +446,7 @@ const envSchema = z.object({
         return z.NEVER;
       }
     }),
+  SWITCHBOARD_CHANGE_LOG_SHARDS: z.coerce.number().int().min(1).max(1024).default(1),
 });
 export type Env = z.infer<typeof envSchema>;
 

@@ -2,7 +2,7 @@
 // emulators when no tenants file is given, checks that Redis answers, starts the gateway, and owns
 // SIGINT/SIGTERM: the first drains (Gateway.stop) and exits 0; another one, a second or more later,
 // forces exit (code 130/143).
-import { Redis } from 'ioredis';
+import { createRedis, redisAddress } from './util/redis.ts';
 import { ConfigError, defaultGatewayConfig, jwtSettingsFromEnv, loadTenantsFile, overridesFromEnv, parseEnv, type GatewayConfig } from './config.ts';
 import { startDemo, type Demo } from './demo.ts';
 import { createLogger } from './observability/logger.ts';
@@ -46,6 +46,7 @@ async function main(): Promise<void> {
     ...overridesFromEnv(env),
     roles: parseRoles(env.SWITCHBOARD_ROLES),
   });
+  config.events.changeLogShards = env.SWITCHBOARD_CHANGE_LOG_SHARDS;
 
   if (config.redisUrl) await waitForRedis(config.redisUrl, config.limits.redisStartupTimeoutMs, config.limits.redisConnectTimeoutMs);
   let gateway;
@@ -124,7 +125,7 @@ async function waitForRedis(url: string, timeoutMs: number, connectTimeoutMs: nu
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   for (;;) {
-    const redis = new Redis(url, {
+    const redis = createRedis(url, {
       lazyConnect: true,
       connectTimeout: Math.max(1, Math.min(connectTimeoutMs, deadline - Date.now())),
       maxRetriesPerRequest: 0,
@@ -151,16 +152,6 @@ async function waitForRedis(url: string, timeoutMs: number, connectTimeoutMs: nu
     `Redis at ${redisAddress(url)} did not answer within ${timeoutMs} ms (${last}): start Redis or fix REDIS_URL ` +
       `(REDIS_STARTUP_TIMEOUT_MS waits longer; unset REDIS_URL to run in memory, one process, nothing durable)`,
   );
-}
-
-/** host:port of a Redis URL, without user or password. */
-function redisAddress(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.hostname}:${u.port || 6379}`;
-  } catch {
-    return '(unparseable REDIS_URL)';
-  }
 }
 
 main().catch((err: unknown) => {

@@ -97,10 +97,10 @@ describe('chaos: Redis restarted while 5,000 webhooks arrive', () => {
       const first = await log.append(change);
       const again = await log.append({ ...change, publishedAt: new Date().toISOString() });
       expect(again).toBe(first);
-      expect((await log.readAfter('0-0', 10)).map((c) => c.eventId)).toEqual([change.eventId]);
+      expect((await log.readAfter(change.tenantId, '0-0', 10)).map((c) => c.eventId)).toEqual([change.eventId]);
       const other = await log.append({ ...change, eventId: `${change.eventId}_2` });
       expect(other).not.toBe(first);
-      expect(await log.readAfter('0-0', 10)).toHaveLength(2);
+      expect(await log.readAfter(change.tenantId, '0-0', 10)).toHaveLength(2);
     } finally {
       await log.close();
     }

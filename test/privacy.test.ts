@@ -95,7 +95,7 @@ describe('exportPerson / purgePerson', () => {
     const [gone, kept] = await stack.gateway.services.cache.getRecords(scope, 'Contact', [person!.remoteId, other!.remoteId]);
     expect(gone).toBeUndefined();
     expect(kept).toBeDefined();
-    const log = await stack.gateway.services.events.log.readAfter('0-0', 10_000);
+    const log = await stack.gateway.services.events.log.readAfter('acme', '0-0', 10_000);
     expect(log.filter((c) => c.remoteId === person!.remoteId)).toEqual([]);
     expect(log.filter((c) => c.remoteId === other!.remoteId).length).toBeGreaterThanOrEqual(1);
     const after = await stack.query<{ exportPerson: { records: Held[] } }>(EXPORT, { e: person!.email });

@@ -25,6 +25,8 @@ export interface RedisServer {
 export interface RedisServerOptions {
   /** AOF with `appendfsync always`: the data survives a kill and restart. Off: nothing is persisted. */
   durable?: boolean;
+  /** More redis-server arguments (e.g. cluster mode: test/redis-cluster.ts). */
+  extraArgs?: string[];
 }
 
 export function hasRedisServer(): boolean {
@@ -46,7 +48,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), options.durable ? 'sb-redis-aof-' : 'sb-redis-'));
   const persistence = options.durable ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir];
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir, ...(options.extraArgs ?? [])];
   let out = '';
   let child: ChildProcess | null = null;
   const launch = () =>

@@ -37,7 +37,7 @@ describe('Shopify compliance webhooks through the gateway', () => {
   });
 
   const events = () => gateway.services.events;
-  const changesAbout = async (remoteId: string) => (await events().log.readAfter('0-0', 10_000)).filter((c) => c.remoteId === remoteId);
+  const changesAbout = async (remoteId: string) => (await events().log.readAfter('acme', '0-0', 10_000)).filter((c) => c.remoteId === remoteId);
   /** Waits until the event worker published a change about the record (no fixed sleep). */
   const published = async (remoteId: string) => {
     for (let i = 0; i < 200 && (await changesAbout(remoteId)).length === 0; i++) await new Promise((r) => setTimeout(r, 25));
@@ -157,7 +157,7 @@ describe('Shopify compliance webhooks through the gateway', () => {
         .slice(before)
         .map((d) => d.status),
     ).toEqual([200]);
-    expect((await events().log.readAfter('0-0', 10_000)).filter((c) => c.connectionId === 'acme-shopify')).toEqual([]);
+    expect((await events().log.readAfter('acme', '0-0', 10_000)).filter((c) => c.connectionId === 'acme-shopify')).toEqual([]);
     for (const id of ids) expect((await readContact(id)).upstreamCalls).toBe(1);
   });
 });

@@ -18,7 +18,7 @@
 // channel, so a disconnect or NEEDS_REAUTH takes effect everywhere within one message.
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { Redis } from 'ioredis';
+import { createRedis, getMany, type RedisClient } from '../util/redis.ts';
 import { StoreOutage } from '../util/store-outage.ts';
 
 export type ConnectionStatus = 'ACTIVE' | 'NEEDS_REAUTH' | 'DISABLED';
@@ -223,8 +223,8 @@ export class MemoryConnectionStore extends CachedListing implements ConnectionSt
 }
 
 export class RedisConnectionStore extends CachedListing implements ConnectionStore {
-  private readonly redis: Redis;
-  private subscriber: Redis | null = null;
+  private readonly redis: RedisClient;
+  private subscriber: RedisClient | null = null;
   private readonly events = new EventEmitter();
   private readonly channel: string;
 
@@ -234,7 +234,7 @@ export class RedisConnectionStore extends CachedListing implements ConnectionSto
     private readonly onError: (err: unknown) => void = () => undefined,
   ) {
     super();
-    this.redis = new Redis(redisUrl, { maxRetriesPerRequest: 2, connectTimeout: 2_000 });
+    this.redis = createRedis(redisUrl, { maxRetriesPerRequest: 2, connectTimeout: 2_000 });
     this.redis.on('error', onError);
     this.channel = `${prefix}:status`;
     this.events.setMaxListeners(0);
@@ -253,7 +253,10 @@ export class RedisConnectionStore extends CachedListing implements ConnectionSto
   protected async loadTenant(tenantId: string): Promise<ManagedConnection[]> {
     const ids = await this.redis.smembers(this.tenantKey(tenantId));
     if (ids.length === 0) return [];
-    const values = await this.redis.mget(ids.sort().map((id) => this.key(id)));
+    const values = await getMany(
+      this.redis,
+      ids.sort().map((id) => this.key(id)),
+    );
     return values
       .filter((v): v is string => v !== null)
       .map((v) => JSON.parse(v) as ManagedConnection)
@@ -266,17 +269,28 @@ export class RedisConnectionStore extends CachedListing implements ConnectionSto
 
   async put(connection: ManagedConnection): Promise<void> {
     const previous = await this.get(connection.id);
-    const tx = this.redis.multi().set(this.key(connection.id), JSON.stringify(connection)).sadd(this.tenantKey(connection.tenantId), connection.id);
-    for (const entry of previous ? settingEntries(previous) : []) tx.srem(this.settingKey(entry), connection.id);
-    for (const entry of settingEntries(connection)) tx.sadd(this.settingKey(entry), connection.id);
-    await tx.exec();
+    // The record and its index entries live in different hash slots (a Redis Cluster cannot write
+    // them in one transaction), so the order keeps every intermediate state harmless: indexes are
+    // added before the record and stale ones removed after it; readers trust the record, never an
+    // index entry alone (a dangling entry is skipped, a stale setting entry re-checked).
+    await Promise.all([
+      this.redis.sadd(this.tenantKey(connection.tenantId), connection.id),
+      ...settingEntries(connection).map((entry) => this.redis.sadd(this.settingKey(entry), connection.id)),
+    ]);
+    await this.redis.set(this.key(connection.id), JSON.stringify(connection));
+    const current = new Set(settingEntries(connection));
+    const stale = (previous ? settingEntries(previous) : []).filter((entry) => !current.has(entry));
+    await Promise.all(stale.map((entry) => this.redis.srem(this.settingKey(entry), connection.id)));
     this.forget(connection.tenantId);
   }
 
   async bySetting(provider: string, setting: string, value: string): Promise<ManagedConnection[]> {
     const ids = await this.redis.smembers(this.settingKey(`${provider}:${setting}:${value}`));
     if (ids.length === 0) return [];
-    const values = await this.redis.mget(ids.sort().map((id) => this.key(id)));
+    const values = await getMany(
+      this.redis,
+      ids.sort().map((id) => this.key(id)),
+    );
     // The index may briefly name a connection just deleted: trust the record.
     return values
       .filter((v): v is string => v !== null)
@@ -311,11 +325,14 @@ export class RedisConnectionStore extends CachedListing implements ConnectionSto
   async delete(tenantId: string, connectionId: string): Promise<boolean> {
     const current = await this.get(connectionId);
     if (!current || current.tenantId !== tenantId) return false;
-    const tx = this.redis.multi().del(this.key(connectionId)).srem(this.tenantKey(tenantId), connectionId);
-    for (const entry of settingEntries(current)) tx.srem(this.settingKey(entry), connectionId);
-    const result = await tx.exec();
+    // The record first (it is what readers trust), then its index entries (see put()).
+    const deleted = await this.redis.del(this.key(connectionId));
+    await Promise.all([
+      this.redis.srem(this.tenantKey(tenantId), connectionId),
+      ...settingEntries(current).map((entry) => this.redis.srem(this.settingKey(entry), connectionId)),
+    ]);
     this.forget(tenantId);
-    return result?.[0]?.[1] === 1;
+    return deleted === 1;
   }
 
   async putSession(token: string, value: unknown, ttlSeconds: number): Promise<void> {
@@ -343,7 +360,7 @@ export class RedisConnectionStore extends CachedListing implements ConnectionSto
   }
 
   private ensureSubscriber(): void {
-    const sub = new Redis(this.redisUrl, { maxRetriesPerRequest: null, connectTimeout: 2_000 });
+    const sub = createRedis(this.redisUrl, { maxRetriesPerRequest: null, connectTimeout: 2_000 });
     sub.on('error', this.onError);
     sub.on('message', (channel: string, message: string) => {
       if (channel !== this.channel) return;

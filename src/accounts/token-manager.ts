@@ -14,7 +14,7 @@
 // In a process: one promise per (connection, stale access token); 50 concurrent callers share it.
 // Across processes: a Redis lock per connection, `<prefix>:lock:<tenant>:<conn>`, taken with a
 // Lua script equivalent to `SET lock <fence> NX PX <lease>` where the fence is `INCR
-// <prefix>:fence:<tenant>:<conn>`. Whoever does not get the lock polls the vault record (backoff
+// {<prefix>:lock:<tenant>:<conn>}:fence` (the lock's hash slot). Whoever does not get the lock polls the vault record (backoff
 // 20 ms → 250 ms, bounded by waitTimeoutMs) until a fresh token appears, the record says
 // NEEDS_REAUTH, or the lock is free again (then it tries to take it itself). A holder that
 // crashes blocks nobody longer than the lease. The holder re-reads the record after locking (the
@@ -44,7 +44,7 @@
 // holder stored a different refresh token meanwhile, that credential is used instead.
 //
 // Tokens never appear in error messages, status events or logs (this module does not log).
-import type { Redis } from 'ioredis';
+import { sameSlotAs, type RedisClient } from '../util/redis.ts';
 import * as client from 'openid-client';
 import { grantedScopes, oauthConfiguration } from './oauth-client.ts';
 import type { CredentialVault } from './vault.ts';
@@ -102,7 +102,7 @@ export interface StatusChange {
 export interface TokenManagerOptions {
   vault: CredentialVault;
   /** A dedicated ioredis connection (not one in subscriber mode); null: one process only (embedded default), locks in memory. */
-  redis: Redis | null;
+  redis: RedisClient | null;
   /** Refresh when fewer than this many ms of validity are left. Default 60 000. */
   marginMs?: number;
   /** Lock lease; a crashed holder blocks others at most this long. Default 10 000. */
@@ -175,7 +175,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class TokenManager {
   private readonly vault: CredentialVault;
-  private readonly redis: Redis | null;
+  private readonly redis: RedisClient | null;
   /** Lock table when there is no Redis: lock key → fence; fence counters. */
   private readonly localLocks = new Map<string, number>();
   private readonly localFences = new Map<string, number>();
@@ -256,8 +256,9 @@ export class TokenManager {
     return `${this.prefix}:lock:${tenantId}:${connectionId}`;
   }
 
+  /** In the lock's hash slot (the scripts take both); the lock keeps its name from earlier versions. */
   fenceKey(tenantId: string, connectionId: string): string {
-    return `${this.prefix}:fence:${tenantId}:${connectionId}`;
+    return sameSlotAs(this.lockKey(tenantId, connectionId), 'fence');
   }
 
   // ─── internals ─────────────────────────────────────────────────────────────────────────────

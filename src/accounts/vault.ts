@@ -43,9 +43,10 @@
 //
 // The vault never logs, and its errors never carry plaintext, keys or ciphertext.
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import KeyvRedis, { Keyv, createClient, type RedisClientType } from '@keyv/redis';
+import KeyvRedis, { Keyv } from '@keyv/redis';
 import { ConfigError } from '../config.ts';
 import { StoreOutage } from '../util/store-outage.ts';
+import { createKeyvRedisClient, keyvClientReady } from '../util/redis.ts';
 
 const ALGORITHM = 'aes-256-gcm';
 const KEY_BYTES = 32;
@@ -485,7 +486,7 @@ export async function createVaultStore(options: { redisUrl: string | null; names
     keyv.on('error', onError);
     return { keyv, kind: 'memory', close: async () => undefined };
   }
-  const client = createClient({ url: options.redisUrl }) as RedisClientType;
+  const client = createKeyvRedisClient(options.redisUrl);
   client.on('error', onError);
   const store = new KeyvRedis(client, { throwOnConnectError: true, throwOnErrors: true });
   store.on('error', onError);
@@ -503,7 +504,7 @@ export async function createVaultStore(options: { redisUrl: string | null; names
     keyv,
     kind: 'redis',
     async close() {
-      if (client.isReady) await client.close();
+      if (keyvClientReady(client)) await client.close();
       if (client.isOpen) client.destroy();
     },
   };

@@ -3,7 +3,7 @@
 // Reads the stream the gateway writes (<SWITCHBOARD_KEY_PREFIX (default sb)>:audit:<tenant>);
 // needs REDIS_URL. Exit codes: 0 done, 2 usage or configuration error (Redis unreachable too).
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
+import { createRedis, type RedisClient } from '../util/redis.ts';
 import { ID_PATTERN } from '../config.ts';
 import { RedisAuditLog } from './log.ts';
 
@@ -39,7 +39,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`REDIS_URL is not set\n${USAGE}`);
     return 2;
   }
-  const redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2_000, lazyConnect: true });
+  const redis = createRedis(url, { maxRetriesPerRequest: 1, connectTimeout: 2_000, lazyConnect: true });
   redis.on('error', () => undefined);
   try {
     await redis.connect();

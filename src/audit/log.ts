@@ -11,7 +11,7 @@
 // days) on every append, so the trail keeps its window without a sweeper. Stream ids are the
 // cursors: they sort by time, and every replica appends to the same stream. Without Redis the
 // trail is kept in process (the embedded default), with the same contract.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../util/redis.ts';
 import { redactDeep } from '../util/redact.ts';
 
 export const AUDIT_ACTIONS = [
@@ -113,7 +113,7 @@ function fromStored(id: string, json: string): AuditEntry | null {
 /** Needs Redis 6.2+ (MINID trimming, exclusive "(id" range ends). */
 export class RedisAuditLog implements AuditLog {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly retentionDays: () => number,
   ) {}

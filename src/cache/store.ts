@@ -1,8 +1,9 @@
 // The key-value store behind the cache: Redis through Keyv + @keyv/redis when REDIS_URL is set,
 // an in-memory Map otherwise (the embedded default). One place decides; the rest sees Keyv.
-import KeyvRedis, { Keyv, createClient, type RedisClientType } from '@keyv/redis';
+import KeyvRedis, { Keyv } from '@keyv/redis';
 import { LRUCache } from 'lru-cache';
 import { bounded } from '../util/bounded.ts';
+import { createKeyvRedisClient, keyvClientPing, keyvClientReady } from '../util/redis.ts';
 
 export interface KvStore {
   keyv: Keyv;
@@ -39,13 +40,13 @@ export async function createKvStore(options: {
     keyv.on('error', options.onError);
     return { keyv, kind: 'memory', ping: async () => true, close: async () => keyv.disconnect() };
   }
-  const client = createClient({
-    url: options.redisUrl,
+  const client = createKeyvRedisClient(options.redisUrl, {
     // Fail fast while disconnected: a cache that queues commands would turn a Redis outage into
     // hung GraphQL requests; failing lets the cache answer "miss" at once.
     disableOfflineQueue: true,
-    socket: { connectTimeout: 2_000, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2_000) },
-  }) as RedisClientType;
+    connectTimeoutMs: 2_000,
+    reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2_000),
+  });
   client.on('error', options.onError);
   const store = new KeyvRedis(client, { throwOnConnectError: false, throwOnErrors: false, useUnlink: true });
   store.on('error', options.onError);
@@ -66,9 +67,9 @@ export async function createKvStore(options: {
     keyv,
     kind: 'redis',
     async ping(timeoutMs) {
-      if (!client.isReady) return false;
+      if (!keyvClientReady(client)) return false;
       try {
-        const pong = await Promise.race([client.ping(), new Promise<never>((_, rej) => setTimeout(() => rej(new Error('timeout')), timeoutMs))]);
+        const pong = await Promise.race([keyvClientPing(client), new Promise<never>((_, rej) => setTimeout(() => rej(new Error('timeout')), timeoutMs))]);
         return pong === 'PONG';
       } catch {
         return false;
@@ -76,7 +77,7 @@ export async function createKvStore(options: {
     },
     async close() {
       // A graceful close waits for Redis to answer; with Redis gone it would wait forever.
-      if (client.isReady) await bounded(client.close(), 1_000);
+      if (keyvClientReady(client)) await bounded(client.close(), 1_000);
       if (client.isOpen) client.destroy();
     },
   };

@@ -12,11 +12,12 @@
 // effective on every replica from the next request on):
 //   <prefix>:apikey:hash:<sha256 hex>    string, JSON ApiKeyInfo           (authenticate)
 //   <prefix>:apikey:tenant:<tenantId>    hash, keyId -> sha256 hex          (list, revoke)
-// Both are written and deleted together by Lua scripts, so there is never a key that
-// authenticates but cannot be listed or revoked, nor an index entry without its record.
+// The two live in different hash slots (so a Redis Cluster spreads them); they are written index
+// first and deleted record first, so there is never a key that authenticates but cannot be listed
+// or revoked (an index entry without its record is skipped by list()).
 import { API_KEY_SCOPES, ID_PATTERN, type ApiKeyScope } from '../config.ts';
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { createRedis, getMany, type RedisClient } from '../util/redis.ts';
 import { hashApiKey } from './tenants.ts';
 
 export type { ApiKeyScope };
@@ -146,41 +147,24 @@ const live = (info: ApiKeyInfo | null | undefined, now = Date.now()): ApiKeyInfo
   info && (info.expiresAt === null || Date.parse(info.expiresAt) > now) ? info : null;
 const byAge = (a: ApiKeyInfo, b: ApiKeyInfo) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id);
 
-// KEYS: tenant index, digest record. ARGV: key id, digest, info JSON.
-// Refuses (returns 0) rather than overwrite an existing id or digest.
-const CREATE_SCRIPT = `
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-redis.call('SET', KEYS[2], ARGV[3])
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return 1`;
-
-// KEYS: tenant index, digest record. ARGV: key id, digest (as read from the index just before).
-// Deletes both only if the index still maps this id to this digest, so a concurrent revoke of the
-// same key counts once.
-const REVOKE_SCRIPT = `
-if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
-redis.call('DEL', KEYS[2])
-redis.call('HDEL', KEYS[1], ARGV[1])
-return 1`;
-
 export interface RedisApiKeyStoreOptions {
   /** Connection errors of a connection this store opened (commands still reject on their own). */
   onError?: (err: unknown) => void;
 }
 
 export class RedisApiKeyStore implements ApiKeyStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   /** Only a connection this store opened is closed by close(); a shared one belongs to its owner. */
   private readonly ownsConnection: boolean;
 
   constructor(
-    redis: string | Redis,
+    redis: string | RedisClient,
     private readonly prefix: string,
     options: RedisApiKeyStoreOptions = {},
   ) {
     if (!prefix) throw new Error('RedisApiKeyStore: key prefix must not be empty');
     if (typeof redis === 'string') {
-      this.redis = new Redis(redis, { maxRetriesPerRequest: 2, connectTimeout: 2_000 });
+      this.redis = createRedis(redis, { maxRetriesPerRequest: 2, connectTimeout: 2_000 });
       this.redis.on('error', options.onError ?? (() => undefined));
       this.ownsConnection = true;
     } else {
@@ -201,8 +185,14 @@ export class RedisApiKeyStore implements ApiKeyStore {
     checkTenantId(tenantId);
     for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
       const { info, key, digest } = newKey(tenantId, options);
-      const ok = await this.redis.eval(CREATE_SCRIPT, 2, this.tenantKey(tenantId), this.hashKey(digest), info.id, digest, JSON.stringify(info));
-      if (ok === 1) return { info: copy(info), key };
+      // The index entry and the record live in different hash slots (a Redis Cluster cannot write
+      // them in one script), so they are written in an order whose every intermediate state is
+      // harmless: the index entry first (claiming the id; list() skips an entry without a record),
+      // then the record, which is what authenticates. Neither overwrites an existing id or digest.
+      const index = this.tenantKey(tenantId);
+      if ((await this.redis.hsetnx(index, info.id, digest)) !== 1) continue;
+      if ((await this.redis.set(this.hashKey(digest), JSON.stringify(info), 'NX')) === 'OK') return { info: copy(info), key };
+      await this.redis.hdel(index, info.id);
     }
     throw new Error(`could not allocate an unused API key id after ${CREATE_ATTEMPTS} attempts`);
   }
@@ -214,14 +204,21 @@ export class RedisApiKeyStore implements ApiKeyStore {
     // The digest comes from this tenant's own index, so another tenant's key id finds nothing.
     const digest = await this.redis.hget(index, keyId);
     if (digest === null) return false;
-    return (await this.redis.eval(REVOKE_SCRIPT, 2, index, this.hashKey(digest), keyId, digest)) === 1;
+    // The record first (revocation takes effect), then the index entry; a concurrent revoke of the
+    // same key deletes nothing and counts nothing.
+    const revoked = (await this.redis.del(this.hashKey(digest))) === 1;
+    await this.redis.hdel(index, keyId);
+    return revoked;
   }
 
   async list(tenantId: string): Promise<ApiKeyInfo[]> {
     checkTenantId(tenantId);
     const digests = Object.values(await this.redis.hgetall(this.tenantKey(tenantId)));
     if (digests.length === 0) return [];
-    const records = await this.redis.mget(digests.map((d) => this.hashKey(d)));
+    const records = await getMany(
+      this.redis,
+      digests.map((d) => this.hashKey(d)),
+    );
     return records
       .map(parseInfo)
       .filter((i): i is ApiKeyInfo => i !== null && i.tenantId === tenantId)

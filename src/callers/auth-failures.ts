@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { HeaderMap } from '@apollo/server';
 import { Counter, type Registry } from 'prom-client';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../util/redis.ts';
 import { withDeadline } from '../util/bounded.ts';
 
 export interface AuthFailureSettings {
@@ -56,7 +56,7 @@ interface Counts {
   add(subjects: string[], windowSeconds: number): Promise<number[]>;
 }
 
-// KEYS: one counter per subject. ARGV: window seconds. Returns the new counts.
+// KEYS: counters. ARGV: window seconds. Returns the new counts.
 const ADD_SCRIPT = `
 local out = {}
 for i, k in ipairs(KEYS) do
@@ -65,17 +65,22 @@ for i, k in ipairs(KEYS) do
 end
 return out`;
 
-function redisCounts(redis: Redis, prefix: string): Counts {
+function redisCounts(redis: RedisClient, prefix: string): Counts {
   const key = (s: string) => `${prefix}:authfail:${s}`;
   return {
+    // One command per subject, sent together: the subjects' counters live in different hash slots
+    // (a Redis Cluster refuses one transaction or script over them), and each counter is atomic alone.
     async read(subjects) {
-      const pipeline = redis.multi();
-      for (const s of subjects) pipeline.get(key(s)).ttl(key(s));
-      const res = (await pipeline.exec()) ?? [];
-      return subjects.map((_, i) => ({ count: Number(res[2 * i]?.[1] ?? 0), ttlSeconds: Math.max(1, Number(res[2 * i + 1]?.[1] ?? 1)) }));
+      return Promise.all(
+        subjects.map(async (s) => {
+          const [count, ttl] = await Promise.all([redis.get(key(s)), redis.ttl(key(s))]);
+          return { count: Number(count ?? 0), ttlSeconds: Math.max(1, ttl) };
+        }),
+      );
     },
     async add(subjects, windowSeconds) {
-      return (await redis.eval(ADD_SCRIPT, subjects.length, ...subjects.map(key), windowSeconds)) as number[];
+      const counts = await Promise.all(subjects.map((s) => redis.eval(ADD_SCRIPT, 1, key(s), windowSeconds) as Promise<number[]>));
+      return counts.map((c) => c[0] as number);
     },
   };
 }
@@ -110,7 +115,7 @@ export class AuthFailureLimiter {
   private readonly failures: Counter<'outcome'>;
 
   constructor(
-    redis: Redis | null,
+    redis: RedisClient | null,
     keyPrefix: string,
     private readonly settings: () => AuthFailureSettings,
     registry: Registry,

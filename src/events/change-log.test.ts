@@ -5,7 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REDIS_URL, RUN_PREFIX } from '../../test/helpers.ts';
-import { MemoryChangeLog, RedisChangeLog, type ChangeLog } from './change-log.ts';
+import { Redis } from 'ioredis';
+import { MemoryChangeLog, RedisChangeLog, shardOf, type ChangeLog } from './change-log.ts';
 import type { PublishedChange } from './model.ts';
 import { changeStream } from './subscribe.ts';
 
@@ -42,6 +43,7 @@ afterAll(async () => {
 
 const kinds: Array<[string, (retained: number) => ChangeLog]> = [
   ['redis', (retained) => new RedisChangeLog(REDIS_URL, `${RUN_PREFIX}:log-${randomUUID().slice(0, 6)}`, retained, () => undefined)],
+  ['redis, 4 shards', (retained) => new RedisChangeLog(REDIS_URL, `${RUN_PREFIX}:log-${randomUUID().slice(0, 6)}`, retained, () => undefined, 3600, 4)],
   ['memory', (retained) => new MemoryChangeLog(retained)],
 ];
 
@@ -55,9 +57,9 @@ describe.each(kinds)('change log resume (%s)', (_kind, make) => {
 
   it('resumes from the cursor of an empty log once changes exist (nothing was trimmed)', async () => {
     const log = open(1_000);
-    const empty = await log.headCursor();
+    const empty = await log.headCursor('acme');
     for (let i = 1; i <= 3; i++) await log.append(change(i));
-    expect(await log.trimmedThrough()).toBeNull();
+    expect(await log.trimmedThrough('acme')).toBeNull();
     expect(
       await take(
         changeStream(log, 'acme', () => true, empty),
@@ -68,10 +70,10 @@ describe.each(kinds)('change log resume (%s)', (_kind, make) => {
 
   it('knows exactly which cursor was trimmed last: the one after it resumes, older ones are refused', async () => {
     const log = open(5);
-    const empty = await log.headCursor();
+    const empty = await log.headCursor('acme');
     const cursors: string[] = [];
     for (let i = 1; i <= 20; i++) cursors.push(await log.append(change(i)));
-    const trimmed = await log.trimmedThrough();
+    const trimmed = await log.trimmedThrough('acme');
     expect(trimmed).not.toBeNull();
     const cut = cursors.indexOf(trimmed as string);
     expect(cut).toBeGreaterThanOrEqual(14); // at most retained + one batch kept
@@ -93,5 +95,66 @@ describe.each(kinds)('change log resume (%s)', (_kind, make) => {
       expect((err as GraphQLError).extensions.code).toBe('BAD_USER_INPUT');
       expect((err as GraphQLError).message).toMatch(/older than the retained change history/);
     }
+  });
+});
+
+describe('change log shards (Redis)', () => {
+  const tenants = ['acme', 'globex', 'initech', 'umbrella', 'hooli', 'stark'];
+
+  it('one shard keeps the stream key and plain cursors of earlier versions', async () => {
+    const prefix = `${RUN_PREFIX}:log-${randomUUID().slice(0, 6)}`;
+    const log = new RedisChangeLog(REDIS_URL, prefix, 1_000, () => undefined);
+    logs.push(log);
+    const cursor = await log.append(change(1));
+    expect(cursor).toMatch(/^\d+-\d+$/);
+    const redis = new Redis(REDIS_URL);
+    try {
+      expect(await redis.xlen(`${prefix}:changes`)).toBe(1);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it("spreads tenants over the shards; each tenant's changes resume from its own shard, live changes reach listeners", async () => {
+    const prefix = `${RUN_PREFIX}:log-${randomUUID().slice(0, 6)}`;
+    const log = new RedisChangeLog(REDIS_URL, prefix, 1_000, () => undefined, 3600, 4);
+    logs.push(log);
+    log.start();
+    expect(new Set(tenants.map((t) => shardOf(t, 4))).size).toBeGreaterThan(1);
+    const heads = new Map<string, string>();
+    for (const t of tenants) heads.set(t, await log.headCursor(t));
+    const live: string[] = [];
+    log.listen((c) => live.push(`${c.tenantId}:${c.remoteId}`));
+    for (const t of tenants) for (let i = 1; i <= 2; i++) expect(await log.append(change(i, t))).toMatch(/^4\/\d+-\d+$/);
+    for (const t of tenants)
+      expect(
+        await take(
+          changeStream(log, t, () => true, heads.get(t)),
+          2,
+        ),
+      ).toEqual(['1', '2']);
+    const deadline = Date.now() + 10_000;
+    while (live.length < tenants.length * 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(live.sort()).toEqual(tenants.flatMap((t) => [`${t}:1`, `${t}:2`]).sort());
+    const redis = new Redis(REDIS_URL);
+    try {
+      const streams = await redis.keys(`{${prefix}:changes:*/4}`);
+      expect(streams.length).toBe(new Set(tenants.map((t) => shardOf(t, 4))).size);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('a cursor issued under another shard count is refused with BAD_USER_INPUT, never misread', async () => {
+    const prefix = `${RUN_PREFIX}:log-${randomUUID().slice(0, 6)}`;
+    const one = new RedisChangeLog(REDIS_URL, prefix, 1_000, () => undefined);
+    const four = new RedisChangeLog(REDIS_URL, prefix, 1_000, () => undefined, 3600, 4);
+    logs.push(one, four);
+    const fromOne = await one.headCursor('acme');
+    expect(one.accepts(fromOne)).toBe(true);
+    expect(four.accepts(fromOne)).toBe(false);
+    expect(() => changeStream(four, 'acme', () => true, fromOne)).toThrow(/another change-log layout/);
+    const fromFour = await four.headCursor('acme');
+    expect(() => changeStream(one, 'acme', () => true, fromFour)).toThrow(/another change-log layout/);
   });
 });

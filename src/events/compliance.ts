@@ -8,7 +8,7 @@
 // - redact-account: everything cached for the connection, every change-log entry it published and
 //   every identity link of its contacts;
 // - data-request: recorded for the tenant to answer (listDataRequests), once per request id.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../util/redis.ts';
 import type { ComplianceEvent, PersonRecord } from '../../connectors/sdk/types.ts';
 import { purgePerson, type PrivacyDeps } from '../privacy/purge.ts';
 import type { PublishedChange } from './model.ts';
@@ -74,7 +74,9 @@ export async function redactPerson(deps: PrivacyDeps, scope: ComplianceScope, pe
 export async function purgeConnection(deps: Pick<ComplianceDeps, 'cache' | 'changeLog' | 'identity'>, scope: ComplianceScope): Promise<PurgeOutcome> {
   const cachedRecords = await deps.cache.forgetConnection({ tenantId: scope.tenantId, connectionId: scope.connectionId });
   await deps.identity.forgetConnection(scope.tenantId, scope.connectionId);
-  const changeLogEntries = (await deps.changeLog.remove((c: PublishedChange) => c.tenantId === scope.tenantId && c.connectionId === scope.connectionId)).length;
+  const changeLogEntries = (
+    await deps.changeLog.remove(scope.tenantId, (c: PublishedChange) => c.tenantId === scope.tenantId && c.connectionId === scope.connectionId)
+  ).length;
   return { cachedRecords, changeLogEntries };
 }
 
@@ -103,7 +105,7 @@ export async function applyCompliance(deps: ComplianceDeps, scope: ComplianceSco
 /** Data requests kept in Redis per tenant (newest first), deduplicated by connection and request id. */
 export class RedisDataRequests implements DataRequestStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

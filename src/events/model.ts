@@ -34,10 +34,24 @@ export function dedupeId(item: QueuedChange): string {
   return `${item.provider}:${item.connectionId}:${item.change.eventId}`;
 }
 
-/** Compares two change-log cursors ("<ms>-<seq>", as Redis stream ids): negative if a < b. */
+/**
+ * A change-log cursor is a Redis stream id "<ms>-<seq>", prefixed "<n>/" when the log is split into
+ * n shards (change-log.ts): the prefix names the layout the cursor belongs to.
+ */
+export function cursorLayout(cursor: string): string {
+  const slash = cursor.indexOf('/');
+  return slash < 0 ? '' : cursor.slice(0, slash + 1);
+}
+
+/** The stream id of a cursor (its layout prefix removed). */
+export function streamId(cursor: string): string {
+  return cursor.slice(cursor.indexOf('/') + 1);
+}
+
+/** Compares two change-log cursors of one layout by their stream ids: negative if a < b. */
 export function compareCursors(a: string, b: string): number {
-  const [am = '0', as = '0'] = a.split('-');
-  const [bm = '0', bs = '0'] = b.split('-');
+  const [am = '0', as = '0'] = streamId(a).split('-');
+  const [bm = '0', bs = '0'] = streamId(b).split('-');
   const d = BigInt(am) - BigInt(bm);
   if (d !== 0n) return d < 0n ? -1 : 1;
   const e = BigInt(as) - BigInt(bs);
@@ -45,5 +59,5 @@ export function compareCursors(a: string, b: string): number {
 }
 
 export function isCursor(text: string): boolean {
-  return /^\d{1,20}-\d{1,20}$/.test(text);
+  return /^(\d{1,4}\/)?\d{1,20}-\d{1,20}$/.test(text);
 }

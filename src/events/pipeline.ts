@@ -4,7 +4,7 @@
 // through the log.
 import { createHash } from 'node:crypto';
 import DataLoader from 'dataloader';
-import { Redis } from 'ioredis';
+import { createRedis, type RedisClient } from '../util/redis.ts';
 import { ConnectorError } from '../../connectors/sdk/errors.ts';
 import type { EntityModel, EntityModelMap, EntityType } from '../../connectors/sdk/models.ts';
 import type { EntityLoader } from '../../connectors/sdk/types.ts';
@@ -50,7 +50,7 @@ export class EventPipeline {
   /** Privacy requests from providers (compliance.ts): what they purge, where data requests are kept. */
   readonly compliance: ComplianceDeps;
   private readonly versions: VersionStore;
-  private readonly redis: Redis | null;
+  private readonly redis: RedisClient | null;
   private readonly refetchers = new Map<string, DataLoader<string, EntityModel | ConnectorError>>();
   private readonly metrics: Metrics | null;
   private readonly tracing: Tracing;
@@ -73,10 +73,17 @@ export class EventPipeline {
       identity: services.identity ?? new MemoryIdentityLinks(),
     };
     if (config.redisUrl) {
-      this.redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, connectTimeout: 2_000 });
+      this.redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 2, connectTimeout: 2_000 });
       this.redis.on('error', onError);
       this.queue = new BullChangeQueue(config.redisUrl, prefix, settings(config.events), onError, () => metrics?.queueStalled.inc());
-      this.log = new RedisChangeLog(config.redisUrl, prefix, config.events.retainedChanges, onError, config.events.dedupeTtlSeconds);
+      this.log = new RedisChangeLog(
+        config.redisUrl,
+        prefix,
+        config.events.retainedChanges,
+        onError,
+        config.events.dedupeTtlSeconds,
+        config.events.changeLogShards ?? 1,
+      );
       this.versions = new RedisVersionStore(this.redis, prefix, config.events.dedupeTtlSeconds);
       this.deadLetters = new RedisDeadLetterStore(this.redis, prefix);
       this.compliance = { ...privacy, changeLog: this.log, dataRequests: new RedisDataRequests(this.redis, `${config.keyPrefix}:compliance`) };
@@ -228,9 +235,9 @@ export class EventPipeline {
     return loader;
   }
 
-  /** The cursor of the newest change in the log ("0-0" when empty). */
-  async headCursor(): Promise<string> {
-    return this.log.headCursor();
+  /** The cursor of the tenant's newest change in the log ("0-0" when empty). */
+  async headCursor(tenantId: string): Promise<string> {
+    return this.log.headCursor(tenantId);
   }
 
   /** Re-queues a dead letter of this tenant; false if it does not exist (or was replayed already). */

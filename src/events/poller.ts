@@ -13,7 +13,7 @@
 // connection store: at start, on every status event any replica announces (connected, disabled,
 // disconnected), and by a periodic re-read that catches events missed while pub/sub was down.
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { sameSlotAs, type RedisClient } from '../util/redis.ts';
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import { ConnectorError } from '../../connectors/sdk/errors.ts';
@@ -116,22 +116,25 @@ interface PollStore {
 
 class RedisPollStore implements PollStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
   private k = (kind: string, id: string) => `${this.prefix}:poll:${kind}:${id}`;
+  /** Lease and fence share the cursor's hash slot (FENCED_SET takes lease and cursor); the cursor keeps its name. */
+  private leaseKey = (id: string) => sameSlotAs(this.k('cursor', id), 'lease');
+  private fenceKey = (id: string) => sameSlotAs(this.k('cursor', id), 'fence');
   async acquire(id: string, owner: string, ttlMs: number): Promise<number> {
-    return Number(await this.redis.eval(ACQUIRE, 2, this.k('lease', id), this.k('fence', id), owner, String(ttlMs)));
+    return Number(await this.redis.eval(ACQUIRE, 2, this.leaseKey(id), this.fenceKey(id), owner, String(ttlMs)));
   }
   async release(id: string, owner: string, token: number): Promise<void> {
-    await this.redis.eval(RELEASE, 1, this.k('lease', id), `${owner}|${token}`);
+    await this.redis.eval(RELEASE, 1, this.leaseKey(id), `${owner}|${token}`);
   }
   async cursor(id: string, field: string): Promise<PollCursor | null> {
     const v = await this.redis.hget(this.k('cursor', id), field);
     return v ? (JSON.parse(v) as PollCursor) : null;
   }
   async setCursor(id: string, owner: string, token: number, field: string, cursor: PollCursor): Promise<boolean> {
-    return Number(await this.redis.eval(FENCED_SET, 2, this.k('lease', id), this.k('cursor', id), `${owner}|${token}`, field, JSON.stringify(cursor))) === 1;
+    return Number(await this.redis.eval(FENCED_SET, 2, this.leaseKey(id), this.k('cursor', id), `${owner}|${token}`, field, JSON.stringify(cursor))) === 1;
   }
   async state(id: string): Promise<Record<string, string>> {
     return this.redis.hgetall(this.k('state', id));
@@ -181,7 +184,7 @@ export interface PollerDeps {
   connectors: ReadonlyMap<string, Connector>;
   contexts: ConnectorContexts;
   queue: ChangeQueue;
-  redis: Redis | null;
+  redis: RedisClient | null;
   log: Logger;
   registry?: Registry | undefined;
   /** This replica's name in leases (default: random). */

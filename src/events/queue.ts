@@ -6,7 +6,7 @@
 // recovery and TTL'd deduplication ("throttle" mode) in atomic Lua scripts.
 // Without Redis (embedded default) an in-memory queue keeps the same contract, minus durability.
 import { Queue, WaitingError, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import { createRedis, hashTag, type RedisClient } from '../util/redis.ts';
 import { bounded } from '../util/bounded.ts';
 import type { QueueStats } from '../observability/metrics.ts';
 import { dedupeId, type QueuedChange } from './model.ts';
@@ -60,12 +60,20 @@ interface EnqueueBatch {
   settled: Promise<void>;
 }
 
+/**
+ * BullMQ's scripts touch many keys of a queue at once; on a Redis Cluster they must share a slot,
+ * so the queue prefix is a hash tag ("{sb:events}", as BullMQ's Redis Cluster guide requires).
+ */
+export function bullPrefix(prefix: string): string {
+  return hashTag(prefix);
+}
+
 export class BullChangeQueue implements ChangeQueue {
   readonly durable = true;
   private readonly queue: Queue<QueuedChange>;
-  private readonly producer: Redis;
+  private readonly producer: RedisClient;
   private worker: Worker<QueuedChange> | null = null;
-  private workerConnection: Redis | null = null;
+  private workerConnection: RedisClient | null = null;
   private active = 0;
   private handedBack = 0;
   private finishedWhileStopping = 0;
@@ -81,9 +89,9 @@ export class BullChangeQueue implements ChangeQueue {
     private readonly onStalled: () => void = () => undefined,
   ) {
     // No offline queue: while Redis is unreachable an enqueue must fail at once (→ 503), never wait.
-    this.producer = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 });
+    this.producer = createRedis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 });
     this.producer.on('error', onError);
-    this.queue = new Queue<QueuedChange>('changes', { connection: this.producer, prefix: prefix });
+    this.queue = new Queue<QueuedChange>('changes', { connection: this.producer, prefix: bullPrefix(prefix) });
     this.queue.on('error', onError);
   }
 
@@ -140,7 +148,7 @@ export class BullChangeQueue implements ChangeQueue {
 
   start(processor: ChangeProcessor, deadLetter: DeadLetterSink): void {
     // Workers need a connection that waits through outages (blocking commands, retries forever).
-    this.workerConnection = new Redis(this.redisUrl, { maxRetriesPerRequest: null });
+    this.workerConnection = createRedis(this.redisUrl, { maxRetriesPerRequest: null });
     this.workerConnection.on('error', this.onError);
     this.worker = new Worker<QueuedChange>(
       'changes',
@@ -174,7 +182,7 @@ export class BullChangeQueue implements ChangeQueue {
       },
       {
         connection: this.workerConnection,
-        prefix: this.prefix,
+        prefix: bullPrefix(this.prefix),
         concurrency: this.settings.concurrency,
         autorun: true,
         // A job whose worker died (replica crash, Redis outage) is taken over after its lock

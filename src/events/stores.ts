@@ -1,6 +1,6 @@
 // Small Redis-backed stores of the event pipeline (with in-memory twins for the embedded default):
 // the last published version of each record (out-of-order protection) and the dead letters.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../util/redis.ts';
 import type { QueuedChange } from './model.ts';
 
 /**
@@ -43,7 +43,7 @@ const VERDICTS: Record<number, VersionVerdict> = { 0: 'stale', 1: 'newer', 2: 'd
 
 export class RedisVersionStore implements VersionStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly ttlSeconds: number,
   ) {}
@@ -115,7 +115,7 @@ function letterOf(id: string, item: QueuedChange, error: string, attempts: numbe
 
 export class RedisDeadLetterStore implements DeadLetterStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

@@ -26,6 +26,12 @@ export function changeStream(
   if (after != null && !isCursor(after)) {
     throw new GraphQLError('`after` is not a change cursor', { extensions: { code: 'BAD_USER_INPUT', argumentName: 'after' } });
   }
+  if (after != null && !log.accepts(after)) {
+    // Issued before SWITCHBOARD_CHANGE_LOG_SHARDS changed: its stream is no longer this tenant's.
+    throw new GraphQLError('`after` is from another change-log layout; query a fresh snapshot and resubscribe', {
+      extensions: { code: 'BAD_USER_INPUT', argumentName: 'after' },
+    });
+  }
   return pushStream<PublishedChange>((push, fail) => {
     let replaying = after != null;
     let last = after ?? null;
@@ -45,7 +51,7 @@ export function changeStream(
     if (after != null) {
       void (async () => {
         try {
-          const trimmed = await log.trimmedThrough();
+          const trimmed = await log.trimmedThrough(tenantId);
           if (trimmed !== null && compareCursors(after, trimmed) < 0) {
             throw new GraphQLError('`after` is older than the retained change history; query a fresh snapshot and resubscribe', {
               extensions: { code: 'BAD_USER_INPUT', argumentName: 'after' },
@@ -53,7 +59,7 @@ export function changeStream(
           }
           let cursor = after;
           for (;;) {
-            const page = await log.readAfter(cursor, REPLAY_PAGE);
+            const page = await log.readAfter(tenantId, cursor, REPLAY_PAGE);
             for (const change of page) if (change.tenantId === tenantId && accept(change)) emit(change);
             if (page.length < REPLAY_PAGE) break;
             cursor = (page[page.length - 1] as PublishedChange).cursor;

@@ -1,6 +1,6 @@
 // Builds every long-lived service of one gateway from its config, in dependency order, and closes
 // them again. The services object is complete when it is handed out: nothing is filled in later.
-import { Redis } from 'ioredis';
+import { createRedis, type RedisClient } from '../util/redis.ts';
 import type { Logger } from 'pino';
 import type { Connector } from '../../connectors/sdk/types.ts';
 import { MemoryApiKeyStore, RedisApiKeyStore, type ApiKeyStore } from '../callers/api-keys.ts';
@@ -34,7 +34,7 @@ export interface BuiltServices {
   /** The cache's key-value store (the readiness probe pings it). */
   kv: KvStore;
   /** The shared Redis client (null without REDIS_URL): per-tenant admission counts there. */
-  redis: Redis | null;
+  redis: RedisClient | null;
   close(): Promise<void>;
 }
 
@@ -109,7 +109,7 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
     ? new RedisConnectionStore(config.redisUrl, `${config.keyPrefix}:conn`, onRedisError('connection store'))
     : new MemoryConnectionStore();
   // Token-refresh locks, rate budgets and API-key lookups: short commands on one plain connection.
-  const sharedRedis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, connectTimeout: limits.redisConnectTimeoutMs }) : null;
+  const sharedRedis = config.redisUrl ? createRedis(config.redisUrl, { maxRetriesPerRequest: 2, connectTimeout: limits.redisConnectTimeoutMs }) : null;
   sharedRedis?.on('error', onRedisError('token locks / rate budgets / API keys'));
   const apiKeys: ApiKeyStore = sharedRedis ? new RedisApiKeyStore(sharedRedis, config.keyPrefix) : new MemoryApiKeyStore();
   const vaultStore = await createVaultStore({ redisUrl: config.redisUrl, namespace: `${config.keyPrefix}:vault`, onError: onRedisError('vault') });

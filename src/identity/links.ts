@@ -3,12 +3,12 @@
 // tenant in Redis (shared by replicas, no expiry: a decision stands until changed or purged), and
 // every change is audited by the caller (resolvers/person.ts).
 //
-// Redis layout, all under `<prefix>:identity:<tenant>:` (tenant and e-mail URI-encoded):
+// Redis layout, all under `<prefix>:identity:{<tenant>}:` (tenant and e-mail URI-encoded; the tenant a hash tag):
 //   person:<email>  hash  <connectionId>\0<remoteId> → {"kind":"link"|"unlink","at","actor"}
 //   contact         hash  <connectionId>\0<remoteId> → the e-mail of the person it is linked to
 //   people          set   e-mails that have decisions (people(filter: { manual: true }))
 // A contact is linked to at most one person: linking it elsewhere moves it (one MULTI).
-import type { Redis } from 'ioredis';
+import { hashTag, type RedisClient } from '../util/redis.ts';
 import { refKey, type ContactRef, type ManualDecision } from './match.ts';
 
 export interface StoredDecision extends ManualDecision {
@@ -42,12 +42,14 @@ const parseRef = (field: string): ContactRef => {
 
 export class RedisIdentityLinks implements IdentityLinks {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 
   private base(tenantId: string): string {
-    return `${this.prefix}:identity:${encodeURIComponent(tenantId)}`;
+    // One hash tag per tenant: a decision's MULTI spans the person, the contact index and the
+    // people set, which must sit in one slot of a Redis Cluster.
+    return `${this.prefix}:identity:${hashTag(encodeURIComponent(tenantId))}`;
   }
   private personKey(tenantId: string, email: string): string {
     return `${this.base(tenantId)}:person:${encodeURIComponent(email)}`;

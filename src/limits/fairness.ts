@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { HeaderMap } from '@apollo/server';
 import { GraphQLError } from 'graphql';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../util/redis.ts';
 import { Counter } from 'prom-client';
 import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { GatewayLimits } from '../config.ts';
@@ -40,7 +40,7 @@ redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
 return 1`;
 
 export interface AdmissionOptions {
-  redis: Redis | null;
+  redis: RedisClient | null;
   keyPrefix: string;
   /** Longest a Redis round trip may take before the local fallback decides. */
   timeoutMs: number;

@@ -4,7 +4,7 @@
 // own connections. Bounded: one small hash per connection (30-day TTL, refreshed by use) and at
 // most five one-minute buckets (6-minute TTL). Writes are fire-and-forget (one pipelined round
 // trip per call): health must never slow or fail a query.
-import type { Redis } from 'ioredis';
+import { hashTag, type RedisClient } from '../util/redis.ts';
 import { LRUCache } from 'lru-cache';
 import { withDeadline } from '../util/bounded.ts';
 
@@ -84,14 +84,15 @@ export class RedisHealthStore implements HealthStore {
   private readonly webhookWrites = new Map<string, { at: number }>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly timeoutMs: number,
     private readonly onError: (err: unknown) => void,
   ) {}
 
   private key(tenantId: string, connectionId: string): string {
-    return `${this.prefix}:${part(tenantId)}:${part(connectionId)}`;
+    // A connection's record and minute buckets are written in one MULTI: one hash slot per connection.
+    return `${this.prefix}:${hashTag(part(tenantId), part(connectionId))}`;
   }
 
   recordOutcome(tenantId: string, connectionId: string, outcome: CallOutcome, at = Date.now()): void {

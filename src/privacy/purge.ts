@@ -185,7 +185,7 @@ async function find(deps: PrivacyDeps, tenantId: string, q: PersonQuery): Promis
   const changes: PublishedChange[] = [];
   let cursor = '0-0';
   for (;;) {
-    const batch = await deps.changeLog.readAfter(cursor, 1000);
+    const batch = await deps.changeLog.readAfter(tenantId, cursor, 1000);
     for (const c of batch) if (c.tenantId === tenantId && inScope(c.connectionId)) changes.push(c);
     if (batch.length < 1000) break;
     cursor = batch[batch.length - 1]!.cursor;
@@ -289,7 +289,7 @@ export async function purgePerson(deps: PrivacyDeps, tenantId: string, q: Person
   // No page of the affected connections may name a purged record again (pages the scan could not see included).
   for (const g of forget.values()) await deps.cache.invalidateLists({ tenantId, connectionId: g.connectionId }, g.entity);
   const cursors = new Set(found.changes.map((c) => c.cursor));
-  const removed = cursors.size ? await deps.changeLog.remove((c) => cursors.has(c.cursor)) : [];
+  const removed = cursors.size ? await deps.changeLog.remove(tenantId, (c) => cursors.has(c.cursor)) : [];
   // Identity decisions: about the found contacts, and (a tenant-wide purge) the person's own.
   let identityLinksRemoved = await deps.identity.forgetContacts(
     tenantId,

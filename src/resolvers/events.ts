@@ -72,7 +72,7 @@ export const eventResolvers: Resolvers = {
   InvoiceChange: { ...envelope('Invoice'), invoice: (c) => served(c) as never },
   OrderChange: { ...envelope('Order'), order: (c) => served(c) as never },
   Query: {
-    changeCursor: async (_, __, rc) => rc.events.headCursor(),
+    changeCursor: async (_, __, rc) => rc.events.headCursor(rc.tenant.id),
     deadLetters: async (_, { first, after }, rc) => {
       const n = first ?? rc.config.limits.defaultPageSize;
       if (n < 0 || n > rc.config.limits.maxPageSize) throw badUserInput(`\`first\` must be between 0 and ${rc.config.limits.maxPageSize}`, 'first');

@@ -8,7 +8,7 @@
 // is computed from the reported level, not a blind backoff. With Redis the bucket is one hash per
 // connection shared by every replica (on Redis's clock); without, per process.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../util/redis.ts';
 import { ConnectorError } from '../../connectors/sdk/errors.ts';
 import type { CostBucketLimits, CostReport, RequestCost, UpstreamResponse } from '../../connectors/sdk/types.ts';
 import { withDeadline } from '../util/bounded.ts';
@@ -167,7 +167,7 @@ export class SharedCostBucket implements CostBucket {
   private readonly timeoutMs: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly key: string,
     private readonly limits: CostBucketLimits,
     timeoutMs = 250,

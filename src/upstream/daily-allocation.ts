@@ -5,7 +5,7 @@
 // reaches its share of the limit (default 0.8), leaving the rest to the account's other clients
 // instead of running it dry. The last report is shared by every replica through Redis; between
 // reports each replica counts what it sent itself.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../util/redis.ts';
 import { ConnectorError } from '../../connectors/sdk/errors.ts';
 import { withDeadline } from '../util/bounded.ts';
 
@@ -70,7 +70,7 @@ return 1`;
 
 export class RedisAllocationStore implements AllocationStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly key: string,
     private readonly timeoutMs: number,
   ) {}

@@ -2,7 +2,7 @@
 // window, and the number of requests in flight at once. With Redis the allowance is shared by
 // every replica (N gateways together stay within what the provider documents); without, per process.
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../util/redis.ts';
 import { ConnectorError } from '../../connectors/sdk/errors.ts';
 import type { RateLimits, RateWindow } from '../../connectors/sdk/types.ts';
 import { withDeadline } from '../util/bounded.ts';
@@ -79,7 +79,7 @@ export const localBudgets: BudgetFactory = (_key, limits, app) =>
   );
 
 /** Budgets shared by every replica through Redis, each falling back to a local one while Redis is away. */
-export function sharedBudgets(redis: Redis, keyPrefix: string, timeoutMs: number): BudgetFactory {
+export function sharedBudgets(redis: RedisClient, keyPrefix: string, timeoutMs: number): BudgetFactory {
   return (key, limits, app) =>
     new WindowsAndConcurrency(
       // The first window keeps the key it always had, so a rolling deploy shares it with older replicas.
@@ -173,7 +173,7 @@ export class SharedConcurrency implements ConcurrencyLimit {
   private readonly local: LocalConcurrency;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly key: string,
     private readonly limit: number,
     private readonly timeoutMs = 250,
@@ -300,7 +300,7 @@ export class SharedRateBudget implements Budget {
   private failedAt = 0;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly key: string,
     capacity: number,
     windowMs: number,

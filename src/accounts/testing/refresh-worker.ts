@@ -10,7 +10,7 @@
 // Exits 1 on any setup error or when stdin closes before "go", 3 when `timeoutMs` passes first.
 // Run as: node --import tsx src/accounts/testing/refresh-worker.ts
 import { createInterface } from 'node:readline';
-import { Redis } from 'ioredis';
+import { createRedis, type RedisClient } from '../../util/redis.ts';
 import { CredentialVault, createVaultStore, parseMasterKeys, type VaultSecret } from '../vault.ts';
 import { TokenManager, type TokenRecord } from '../token-manager.ts';
 
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
 
   const keyring = parseMasterKeys(process.env.SWITCHBOARD_MASTER_KEYS, process.env.SWITCHBOARD_MASTER_KEY_ID);
   const store = await createVaultStore({ redisUrl: config.redisUrl, namespace: config.vaultNamespace });
-  const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const redis = createRedis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
   const vault = new ObservedVault({ keyv: store.keyv, keyring });
   let tokenRequests = 0;
