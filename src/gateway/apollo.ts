@@ -45,7 +45,10 @@ export function loadTypeDefs(): string {
 export function buildSchema(connectors: readonly Connector[] = CONNECTORS.map((r) => r.connector)): GraphQLSchema {
   const federated = buildFederatedSchema(withCoverageDescriptions(parse(loadTypeDefs()), connectors));
   // One pass over the schema (each addResolversToSchema call rebuilds it: ~170 ms).
-  return addResolversToSchema({ schema: federated, resolvers: mergedResolvers([resolvers, eventResolvers, connectionResolvers, auditResolvers, personResolvers]) as never });
+  return addResolversToSchema({
+    schema: federated,
+    resolvers: mergedResolvers([resolvers, eventResolvers, connectionResolvers, auditResolvers, personResolvers]) as never,
+  });
 }
 
 /** Resolver maps by type: the fields of a type named in several maps (Query, Mutation, …) are combined. */

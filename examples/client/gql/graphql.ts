@@ -105,6 +105,15 @@ export type ContactFilter = {
   updatedSince?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
+/** Whether a connector fills a field. */
+export type CoverageFill =
+  /** On every record. */
+  | 'ALWAYS'
+  /** Never: the provider has no such field (the value is null or empty). */
+  | 'NEVER'
+  /** When the provider's record has a value. */
+  | 'WHEN_PRESENT';
+
 export type EmailType =
   | 'OTHER'
   | 'PERSONAL'
@@ -125,6 +134,14 @@ export type FulfillmentStatus =
   | 'PARTIALLY_FULFILLED'
   | 'UNFULFILLED'
   | 'UNKNOWN';
+
+export type IdentityFlag =
+  /** Two contacts both have E.164 phones and share none (reported; does not hold contacts back). */
+  | 'PHONE_CONFLICT'
+  /** The address names a role (billing@, info@, …), typically shared. */
+  | 'ROLE_ADDRESS'
+  /** Contacts with the address carry different names. */
+  | 'SEVERAL_NAMES';
 
 export type InvoiceFilter = {
   connectionId?: InputMaybe<Scalars['ID']['input']>;
@@ -151,6 +168,30 @@ export type InvoiceStatus =
   | 'UNKNOWN'
   | 'VOID';
 
+/**
+ * The order a unified list (`contacts`, `invoices`, `orders`) is merged in across every connection.
+ * Connections that serve it natively are read in it page by page; a connection that cannot is read
+ * whole and sorted by the gateway up to `listSortFallbackMax` records, and above that the list fails
+ * with `ORDER_NOT_SUPPORTED` naming the connection and the orders it serves (docs/lists.md).
+ * Records with equal sort keys come in connection-id order, then in their provider's own order;
+ * records without the timestamp come last, either direction.
+ */
+export type ListOrder = {
+  direction?: SortDirection;
+  field: ListOrderField;
+};
+
+export type ListOrderField =
+  /** `source.remoteCreatedAt`: when the provider created the record. */
+  | 'CREATED_AT'
+  /** `source.remoteUpdatedAt`: when the provider last changed the record. */
+  | 'UPDATED_AT';
+
+export type MatchKind =
+  | 'EMAIL'
+  | 'MANUAL'
+  | 'PHONE';
+
 export type OrderFilter = {
   connectionId?: InputMaybe<Scalars['ID']['input']>;
   /** Only records from this connector (e.g. "stripe"). */
@@ -175,6 +216,13 @@ export type PaymentStatus =
   | 'UNKNOWN'
   | 'UNPAID';
 
+export type PeopleFilter = {
+  /** These addresses. */
+  emails?: InputMaybe<Array<Scalars['EmailAddress']['input']>>;
+  /** Also every person an operator linked or unlinked contacts of. */
+  manuallyLinked?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
 export type PersonRemoteId = {
   connectionId: Scalars['ID']['input'];
   remoteId: Scalars['String']['input'];
@@ -186,6 +234,18 @@ export type PhoneType =
   | 'MOBILE'
   | 'OTHER'
   | 'WORK';
+
+export type SortDirection =
+  | 'ASC'
+  | 'DESC';
+
+export type UnmergedReason =
+  /** An operator linked it to another person. */
+  | 'LINKED_ELSEWHERE'
+  | 'ROLE_ADDRESS'
+  | 'SEVERAL_NAMES'
+  /** An operator unlinked it from this person. */
+  | 'UNLINKED';
 
 export type ContactsPageQueryVariables = Exact<{
   first: Scalars['Int']['input'];
