@@ -76,7 +76,7 @@ describe('environment', () => {
   });
   it('rejects bad values with the variable named', () => {
     expect(() => parseEnv({ PORT: '99999' })).toThrow(/PORT/);
-    expect(() => parseEnv({ REDIS_URL: 'localhost:6379' })).toThrow(/REDIS_URL: a redis:\/\/ or rediss:\/\/ URL/);
+    expect(() => parseEnv({ REDIS_URL: 'localhost:6379' })).toThrow(/REDIS_URL: a redis:\/\/, rediss:\/\/ or redis\+cluster:\/\//);
     expect(() => parseEnv({ SWITCHBOARD_DEMO_API_KEY: 'short' })).toThrow(/at least 16 characters/);
   });
 });

@@ -190,6 +190,24 @@ async function connectHubSpotThroughA(): Promise<string> {
   return ((await done.json()) as { connectionId: string }).connectionId;
 }
 
+/**
+ * Reads by id (contacts.batchRead): the provider-expiry case counts 401s that all arrive before the
+ * refresh, and 100 list searches would need 20 s of HubSpot's 5-per-second search window.
+ */
+const BY_IDS = `query($ids: [ID!]!) { nodes(ids: $ids) { ... on Contact { id source { connectionId } } } }`;
+type NodesResult = GraphQLResult<{ nodes: Array<{ id: string; source: { connectionId: string } } | null> }>;
+
+/** 25 reads by id on A and 25 on B, all started at once, seen as contact lists for expectAllSucceeded. */
+async function stampedeByIds(ids: string[]): Promise<ContactsResult[]> {
+  const one = (on: typeof onA) => on<NodesResult['data'] & object>(BY_IDS, { ids }) as Promise<NodesResult>;
+  const results = await Promise.all([...Array.from({ length: PER_REPLICA }, () => one(onA)), ...Array.from({ length: PER_REPLICA }, () => one(onB))]);
+  return results.map((r) => ({
+    status: r.status,
+    data: r.data ? { contacts: { nodes: r.data.nodes.filter((n): n is NonNullable<typeof n> => n !== null) } } : null,
+    ...(r.errors ? { errors: r.errors } : {}),
+  }));
+}
+
 /** 25 queries on A and 25 on B, all started at once. */
 async function stampede(id: string): Promise<ContactsResult[]> {
   const a = Array.from({ length: PER_REPLICA }, () => onA<ContactsResult['data'] & object>(CONTACTS, { id }));
@@ -269,6 +287,10 @@ describe('two gateway replicas, one runtime OAuth connection, 50 concurrent quer
     const vault = stack.gateway.services.vault;
     const before = (await vault.get<TokenRecord>('beta', id))!;
     expect(before.expiresAt as number).toBeGreaterThan(Date.now() + 60_000); // the gateways believe it is fresh
+    // Two of the connection's contacts, read before the provider expires the tokens.
+    const listed = (await onA<ContactsResult['data'] & object>(CONTACTS, { id })) as ContactsResult;
+    const ids = listed.data!.contacts.nodes.map((n) => n.id);
+    expect(ids).toHaveLength(2);
     const grantsBefore = stack.hubspot.oauth.successfulGrants('refresh_token');
     const proxiedBefore = refreshCalls;
     const logBefore = stack.hubspot.requests().length;
@@ -276,7 +298,7 @@ describe('two gateway replicas, one runtime OAuth connection, 50 concurrent quer
       stack.hubspot
         .requests()
         .slice(logBefore)
-        .filter((r) => r.operation === 'contacts.search' && r.status === 401).length;
+        .filter((r) => r.operation === 'contacts.batchRead' && r.status === 401).length;
     let unauthorizedWhenRefreshArrived = -1;
     let gateOpenedFully = false;
     holdRefresh = async () => {
@@ -294,7 +316,7 @@ describe('two gateway replicas, one runtime OAuth connection, 50 concurrent quer
     let results: ContactsResult[];
     const started = performance.now();
     try {
-      results = await stampede(id);
+      results = await stampedeByIds(ids);
     } finally {
       holdRefresh = null;
     }
@@ -308,7 +330,7 @@ describe('two gateway replicas, one runtime OAuth connection, 50 concurrent quer
     const statuses = stack.hubspot
       .requests()
       .slice(logBefore)
-      .filter((r) => r.operation === 'contacts.search')
+      .filter((r) => r.operation === 'contacts.batchRead')
       .map((r) => r.status);
     expect(statuses.filter((s) => s === 401)).toHaveLength(TOTAL);
     expect(statuses.filter((s) => s === 200)).toHaveLength(TOTAL);

@@ -3,6 +3,7 @@
 // errors[].message), so it is pinned here.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COVERED_FIELDS, NEVER } from '../connectors/sdk/coverage.ts';
 import { defineConnector } from '../connectors/sdk/define.ts';
 import type { ContactModel } from '../connectors/sdk/models.ts';
 import { hashApiKey } from '../src/callers/tenants.ts';
@@ -53,6 +54,7 @@ const broken = defineConnector({
       }),
     },
   },
+  coverage: { Contact: Object.fromEntries(Object.keys(COVERED_FIELDS.Contact).map((f) => [f, NEVER])) },
 } as never);
 
 let gateway: Gateway;

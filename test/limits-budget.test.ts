@@ -23,10 +23,13 @@ describe('operation-scoped windows (HubSpot search: 5 per second)', () => {
     ['shared (Redis)', sharedBudgets(redis, `${RUN_PREFIX}:budget`, 1_000)],
     ['local', localBudgets],
   ] as const) {
-    it(`${name}: a sixth search within the second waits past a short deadline; other calls do not`, async () => {
+    it(`${name}: searches are spaced evenly (5 per second, no burst): the next within 1/5 s waits past a short deadline; other calls do not`, async () => {
       const budget = factory(`hubspot:search-${name.length}-${Date.now()}`, hubspotManifest.rateLimits);
       const deadline = () => Date.now() + 100;
-      for (let i = 0; i < 5; i++) (await budget.acquire(signal, deadline(), 'contacts.search'))();
+      // Five searches take about a second (one every ~220 ms: 200 ms plus the jitter margin).
+      const started = Date.now();
+      for (let i = 0; i < 5; i++) (await budget.acquire(signal, Date.now() + 2_000, 'contacts.search'))();
+      expect(Date.now() - started).toBeGreaterThanOrEqual(4 * 200 - 50);
       await expect(budget.acquire(signal, deadline(), 'invoices.search')).rejects.toMatchObject({ code: 'UPSTREAM_RATE_LIMITED' });
       // Not a search: only the 190 per 10 s window applies.
       for (let i = 0; i < 20; i++) (await budget.acquire(signal, deadline(), 'contacts.batchRead'))();

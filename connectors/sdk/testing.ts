@@ -27,6 +27,12 @@ export interface TestContextOptions {
   fetchImpl?: typeof fetch;
   /** ConnectorContext.production (default false). */
   production?: boolean;
+  /**
+   * An upstream client to share between contexts, so its rate budgets persist from one call to the
+   * next as in a gateway (a walk of search pages is paced by HubSpot's 5-per-second window).
+   * Default: a fresh client per context (with `upstream` and `fetchImpl` applied).
+   */
+  client?: UpstreamClient;
 }
 
 export interface TestContext extends ConnectorContext {
@@ -37,8 +43,12 @@ export interface TestContext extends ConnectorContext {
 const silentLog = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** A ConnectorContext backed by the real fetch wrapper (retries, breaker, timeouts), for tests. */
+function testUpstreamClient(overrides?: Partial<UpstreamOptions>, fetchImpl?: typeof fetch): UpstreamClient {
+  return new UpstreamClient(null, { ...DEFAULT_UPSTREAM_OPTIONS, baseDelayMs: 5, maxDelayMs: 50, ...overrides }, fetchImpl);
+}
+
 export function createTestContext(options: TestContextOptions): TestContext {
-  const upstream = new UpstreamClient(null, { ...DEFAULT_UPSTREAM_OPTIONS, baseDelayMs: 5, maxDelayMs: 50, ...options.upstream }, options.fetchImpl);
+  const upstream = options.client ?? testUpstreamClient(options.upstream, options.fetchImpl);
   const connection = {
     id: options.connectionId ?? 'conn_test',
     tenantId: options.tenantId ?? 'tenant_test',
@@ -156,10 +166,20 @@ export function runConformanceSuite(target: ConformanceTarget): void {
       if (!running) throw new Error('the emulator did not start');
       return running;
     };
+    // One client for the suite's plain calls: its budgets pace consecutive calls as a gateway's do.
+    let client: UpstreamClient | undefined;
     const scope: SuiteScope = {
       target,
       emulator,
-      ctx: (extra = {}) => createTestContext({ connector, baseUrl: emulator().url, token: target.token, settings: target.settings, ...extra }),
+      ctx: (extra = {}) =>
+        createTestContext({
+          connector,
+          baseUrl: emulator().url,
+          token: target.token,
+          settings: target.settings,
+          ...(extra.upstream || extra.fetchImpl ? {} : { client: (client ??= testUpstreamClient()) }),
+          ...extra,
+        }),
     };
     const { groups } = target;
     group('manifest', groups.manifest, () => manifestCases(target));
