@@ -9,7 +9,6 @@
 // the emulators, so it over-states the gateway). Run: npx tsx bench/redis-load.ts
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import Stripe from 'stripe';
 import { startRedisServer } from '../test/redis-server.ts';
 
 const WEBHOOKS = Number(process.env.BENCH_WEBHOOKS ?? 2_000);
@@ -20,7 +19,7 @@ const SECRET = 'whsec_switchboard_bench_redis_load_0';
 async function main(): Promise<void> {
   const server = await startRedisServer();
   process.env.TEST_REDIS_URL = server.url;
-  const { startStack, subscribe, admin, TOKENS, runBounded } = await import('../test/helpers.ts');
+  const { startStack, subscribe, admin, TOKENS, runBounded, stripeEventBody, postStripeWebhook } = await import('../test/helpers.ts');
   const { encodeId } = await import('../src/ids.ts');
   const redis = new Redis(server.url);
   const stack = await startStack({
@@ -35,7 +34,6 @@ async function main(): Promise<void> {
     await admin(stack.stripe.url, 'PUT', '/webhook', { url: 'http://127.0.0.1:9/unused', secret: SECRET });
     const res = await fetch(`${stack.stripe.url}/v1/customers?limit=1`, { headers: { authorization: `Bearer ${TOKENS.stripe}` } });
     const customer = ((await res.json()) as { data: Array<{ id: string }> }).data[0]!.id;
-    const stripe = new Stripe('sk_test_unused');
     const hook = `${stack.gateway.url.replace(/\/graphql$/, '')}/webhooks/stripe/acme-stripe`;
 
     const phase = async (name: string, n: number, run: () => Promise<void>) => {
@@ -70,38 +68,23 @@ async function main(): Promise<void> {
         Array.from({ length: WEBHOOKS }, (_, i) => i),
         CONCURRENCY,
         async (i) => {
-          const payload = JSON.stringify({
-            id: `evt_${randomUUID().replace(/-/g, '')}`,
-            object: 'event',
-            api_version: '2026-10-28.endive',
-            created: Math.floor(Date.now() / 1000),
-            type: 'customer.updated',
+          const customerObject = {
+            id: customer,
+            object: 'customer',
+            name: `Bench ${i}`,
+            email: 'bench@example.com',
+            created: 1700000000 + i,
             livemode: false,
-            pending_webhooks: 1,
-            request: { id: null, idempotency_key: null },
-            data: {
-              object: {
-                id: customer,
-                object: 'customer',
-                name: `Bench ${i}`,
-                email: 'bench@example.com',
-                created: 1700000000 + i,
-                livemode: false,
-                metadata: {},
-                address: null,
-                phone: null,
-                shipping: null,
-                description: null,
-                currency: 'usd',
-                balance: 0,
-              },
-            },
-          });
-          const r = await fetch(hook, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', 'stripe-signature': stripe.webhooks.generateTestHeaderString({ payload, secret: SECRET }) },
-            body: payload,
-          });
+            metadata: {},
+            address: null,
+            phone: null,
+            shipping: null,
+            description: null,
+            currency: 'usd',
+            balance: 0,
+          };
+          const payload = stripeEventBody(`evt_${randomUUID().replace(/-/g, '')}`, 'customer.updated', customerObject, Math.floor(Date.now() / 1000));
+          const r = await postStripeWebhook(hook, payload, SECRET);
           if (r.status >= 300) throw new Error(`webhook answered ${r.status}: ${await r.text()}`);
         },
       );
