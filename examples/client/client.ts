@@ -122,7 +122,7 @@ export async function* followChanges<TData, TVars extends { after?: string | nul
   const waitBeforeReconnect =
     options.waitBeforeReconnect ?? ((attempt: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.min(10_000, 250 * 2 ** attempt))));
   const wsUrl = url.replace(/^http/, 'ws');
-  const query = print(document);
+  const text = print(document);
   let after = options.variables.after ?? null;
   for (let attempt = 0; !signal?.aborted; attempt++) {
     const socket = createClient({
@@ -133,7 +133,7 @@ export async function* followChanges<TData, TVars extends { after?: string | nul
       ...(options.webSocketImpl ? { webSocketImpl: options.webSocketImpl } : {}),
       on: { connected: () => options.onConnected?.(socket) },
     });
-    const events = socket.iterate<TData>({ query, variables: { ...options.variables, after } as Record<string, unknown> });
+    const events = socket.iterate<TData>({ query: text, variables: { ...options.variables, after } as Record<string, unknown> });
     const stop = () => void events.return?.();
     signal?.addEventListener('abort', stop, { once: true });
     try {
