@@ -33,15 +33,33 @@ export function hasRedisServer(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+// Ports handed out to servers that must know their port before they listen (an OAuth redirect URI,
+// a Redis restarted on the same port). They come from below Linux's ephemeral range (32768–60999),
+// where `listen(0)` and outgoing connections never land, so nothing else in the run can take one
+// between the check here and the server's own listen. Each vitest worker (or process) walks its own
+// block, so two workers never hand out the same port; the bind check skips one held by anyone else.
+const PORT_FLOOR = 20_000;
+const PORT_CEILING = 32_000;
+const PORT_BLOCK = 300;
+const portBlocks = Math.floor((PORT_CEILING - PORT_FLOOR) / PORT_BLOCK);
+const portOwner = Number(process.env.VITEST_POOL_ID ?? process.env.VITEST_WORKER_ID ?? process.pid);
+const portBase = PORT_FLOOR + (portOwner % portBlocks) * PORT_BLOCK;
+let portCursor = Math.floor(Math.random() * PORT_BLOCK);
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => srv.close(() => resolve(true)));
   });
+}
+
+export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < PORT_BLOCK; tries++) {
+    const port = portBase + (portCursor++ % PORT_BLOCK);
+    if (await canBind(port)) return port;
+  }
+  throw new Error(`no free loopback port in ${portBase}–${portBase + PORT_BLOCK - 1}`);
 }
 
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {

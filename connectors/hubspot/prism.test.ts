@@ -3,13 +3,13 @@
 // that breaks it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectorError } from '../sdk/errors.ts';
 import { createTestContext } from '../sdk/testing.ts';
+import { freePort } from '../../test/redis-server.ts';
 import { hubspot } from './index.ts';
 import { SPEC_DIR, SPEC_FILES } from './test-support.ts';
 
@@ -41,18 +41,6 @@ function prepareSpec(dir: string): string {
   const file = join(dir, 'contacts.json');
   writeFileSync(file, JSON.stringify(spec));
   return file;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitUntilServing(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
