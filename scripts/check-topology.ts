@@ -7,7 +7,12 @@
 //   2. webhooks posted through the proxy (accepted by any replica) reach a subscriber on one replica, once each;
 //   3. SIGTERM to one replica under that load (queries + webhooks): no request fails, no event is
 //      lost or duplicated, the replica exits 0.
-// Options: --replicas N (default 3), --source (run src/main.ts through tsx instead of dist/).
+// --split runs docs/deployment.md's reference topology instead: N intake processes
+// (SWITCHBOARD_ROLES=webhooks), N workers and N api,subscriptions,pollers processes, the proxy routing
+// /webhooks/* to the intake and everything else to the api; step 3 then SIGTERMs one intake process
+// and one worker at once.
+// Options: --replicas N (default 3; with --split, per kind, default 2), --split, --source (run
+// src/main.ts through tsx instead of dist/).
 // Exit code 0 when every check holds; the report says what was measured.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -25,8 +30,13 @@ import { CONNECTORS } from '../connectors/registry.ts';
 import { hashApiKey } from '../src/callers/tenants.ts';
 import { startRedisServer } from '../test/redis-server.ts';
 
-const { values } = parseArgs({ options: { replicas: { type: 'string', default: '3' }, source: { type: 'boolean', default: false } } });
-const REPLICAS = Number(values.replicas);
+const { values } = parseArgs({
+  options: { replicas: { type: 'string' }, split: { type: 'boolean', default: false }, source: { type: 'boolean', default: false } },
+});
+const SPLIT = values.split;
+const REPLICAS = Number(values.replicas ?? (SPLIT ? 2 : 3));
+/** Roles of each process: one all-roles kind, or the reference topology's three kinds. */
+const KINDS = SPLIT ? ['webhooks', 'workers', 'api,subscriptions,pollers'] : [null];
 const REPO = new URL('..', import.meta.url).pathname;
 const SECRET = 'whsec_topology_check_secret_000000';
 const API_KEY = `sb_topology_${randomUUID()}`;
@@ -36,12 +46,14 @@ interface Replica {
   child: ChildProcess;
   port: number;
   output: string;
+  /** SWITCHBOARD_ROLES of the process; null: every role. */
+  roles: string | null;
 }
 
-async function startReplica(env: NodeJS.ProcessEnv): Promise<Replica> {
+async function startReplica(env: NodeJS.ProcessEnv, roles: string | null): Promise<Replica> {
   const args = values.source ? ['--import', 'tsx', 'src/main.ts'] : ['dist/src/main.js'];
-  const child = spawn(process.execPath, args, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const replica: Replica = { child, port: 0, output: '' };
+  const child = spawn(process.execPath, args, { cwd: REPO, env: roles ? { ...env, SWITCHBOARD_ROLES: roles } : env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const replica: Replica = { child, port: 0, output: '', roles };
   child.stdout!.on('data', (b: Buffer) => (replica.output += b.toString()));
   child.stderr!.on('data', (b: Buffer) => (replica.output += b.toString()));
   replica.port = await new Promise<number>((resolve, reject) => {
@@ -56,26 +68,23 @@ async function startReplica(env: NodeJS.ProcessEnv): Promise<Replica> {
   return replica;
 }
 
-/** Round robin over the replicas' ports; a refused connection goes to the next one. */
-function startProxy(ports: () => number[]): Promise<{ server: Server; url: string; served: Map<number, number> }> {
+/** Round robin over the replicas that serve the path; a refused connection goes to the next one. */
+function startProxy(portsFor: (path: string) => number[]): Promise<{ server: Server; url: string; served: Map<number, number> }> {
   let next = 0;
   const served = new Map<number, number>();
-  const pick = (i: number) => {
-    const list = ports();
-    return list[i % list.length] as number;
-  };
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const start = next++;
+      const ports = portsFor(req.url ?? '/');
       const attempt = (n: number) => {
-        if (n >= ports().length) {
+        if (n >= ports.length) {
           res.writeHead(502).end('no replica accepted the connection');
           return;
         }
-        const port = pick(start + n);
+        const port = ports[(start + n) % ports.length] as number;
         const up = request({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers, agent: false }, (upRes: IncomingMessage) => {
           served.set(port, (served.get(port) ?? 0) + 1);
           res.writeHead(upRes.statusCode ?? 502, upRes.headers);
@@ -93,7 +102,8 @@ function startProxy(ports: () => number[]): Promise<{ server: Server; url: strin
     });
   });
   server.on('upgrade', (req, socket: Socket, head) => {
-    const port = pick(next++);
+    const ports = portsFor(req.url ?? '/');
+    const port = ports[next++ % ports.length] as number;
     const up = connect(port, '127.0.0.1', () => {
       const lines = [`${req.method} ${req.url} HTTP/1.1`, ...Object.entries(req.headers).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : v}`)];
       up.write(`${lines.join('\r\n')}\r\n\r\n`);
@@ -160,9 +170,15 @@ async function main(): Promise<number> {
       SWITCHBOARD_KEY_PREFIX: `topology-${randomUUID().slice(0, 6)}`,
       TOPOLOGY_STRIPE_WEBHOOK_SECRET: SECRET,
     };
-    replicas.push(...(await Promise.all(Array.from({ length: REPLICAS }, () => startReplica(env)))));
-    proxy = await startProxy(() => replicas.map((r) => r.port));
-    console.log(`redis-server (AOF) ${redis.url}, ${REPLICAS} replicas on ports ${replicas.map((r) => r.port).join(', ')}, proxy ${proxy.url}`);
+    for (const roles of KINDS) replicas.push(...(await Promise.all(Array.from({ length: REPLICAS }, () => startReplica(env, roles)))));
+    const serving = (role: string) => replicas.filter((r) => r.roles === null || r.roles.split(',').includes(role));
+    const api = serving('api');
+    // Only live processes: a stopped one refuses connections, which the proxy skips anyway.
+    const live = (list: Replica[]) => list.filter((r) => r.child.exitCode === null && r.child.signalCode === null).map((r) => r.port);
+    proxy = await startProxy((path) => live(path.startsWith('/webhooks/') ? serving('webhooks') : api));
+    console.log(
+      `redis-server (AOF) ${redis.url}, ${replicas.length} processes on ports ${replicas.map((r) => `${r.port}${r.roles ? ` (${r.roles})` : ''}`).join(', ')}, proxy ${proxy.url}`,
+    );
 
     const gql = async (query: string) => {
       const res = await fetch(`${proxy!.url}/graphql`, {
@@ -181,15 +197,15 @@ async function main(): Promise<number> {
       `${answers.length} queries through the proxy answered 200 without errors`,
     );
     check(
-      replicas.every((r) => (proxy!.served.get(r.port) ?? 0) > 0),
-      `every replica answered some (${replicas.map((r) => proxy!.served.get(r.port) ?? 0).join(' / ')})`,
+      api.every((r) => (proxy!.served.get(r.port) ?? 0) > 0),
+      `every ${SPLIT ? 'api process' : 'replica'} answered some (${api.map((r) => proxy!.served.get(r.port) ?? 0).join(' / ')})`,
     );
 
-    // 2. A subscriber on replica 1 (directly: it stays up); webhooks through the proxy.
+    // 2. A subscriber on the first api process (directly: it stays up); webhooks through the proxy.
     const cursor = ((await gql('{ changeCursor }')).body.data as { changeCursor: string }).changeCursor;
     const received: string[] = [];
     const client = createClient({
-      url: `ws://127.0.0.1:${replicas[0]!.port}/graphql`,
+      url: `ws://127.0.0.1:${api[0]!.port}/graphql`,
       webSocketImpl: WebSocket,
       connectionParams: { authorization: `Bearer ${API_KEY}` },
       retryAttempts: 0,
@@ -232,16 +248,16 @@ async function main(): Promise<number> {
       const deadline = Date.now() + ms;
       while (received.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     };
-    await new Promise((r) => setTimeout(r, 300)); // the subscription's first message
+    // No wait for the subscription to start: it resumes from `cursor`, taken before any webhook.
     for (let i = 0; i < 20; i++) await postWebhook(i);
     await waitDelivered(sent.length, 15_000);
     check(
       webhookFailures === 0 && received.length === sent.length,
-      `20 webhooks through the proxy (any replica) reached the subscriber on replica 1: ${received.length}/${sent.length}`,
+      `20 webhooks through the proxy (any ${SPLIT ? 'intake process' : 'replica'}) reached the subscriber on ${SPLIT ? 'an api process' : 'replica 1'}: ${received.length}/${sent.length}`,
     );
 
-    // 3. SIGTERM to the last replica under load.
-    const victim = replicas[replicas.length - 1]!;
+    // 3. SIGTERM under load: the last replica, or (split) the last intake process and the last worker.
+    const victims = SPLIT ? [serving('webhooks').at(-1)!, replicas.filter((r) => r.roles === 'workers').at(-1)!] : [replicas.at(-1)!];
     let queryFailures = 0;
     let queries = 0;
     let stop = false;
@@ -257,15 +273,21 @@ async function main(): Promise<number> {
     })();
     await new Promise((r) => setTimeout(r, 1_000));
     const signalled = Date.now();
-    victim.child.kill('SIGTERM');
-    const [code] = (await once(victim.child, 'exit')) as [number | null];
-    const drainSeconds = (Date.now() - signalled) / 1000;
+    const exits = await Promise.all(
+      victims.map(async (victim) => {
+        victim.child.kill('SIGTERM');
+        const [code] = (await once(victim.child, 'exit')) as [number | null];
+        return { victim, code, seconds: (Date.now() - signalled) / 1000 };
+      }),
+    );
     await new Promise((r) => setTimeout(r, 1_000));
     stop = true;
     await Promise.all([queryLoad, hookLoad]);
     await waitDelivered(sent.length, 20_000);
     await new Promise((r) => setTimeout(r, 500));
-    check(code === 0, `the SIGTERMed replica exited ${code} after ${drainSeconds.toFixed(2)} s`);
+    for (const { victim, code, seconds } of exits) {
+      check(code === 0, `the SIGTERMed ${victim.roles ? `${victim.roles} process` : 'replica'} exited ${code} after ${seconds.toFixed(2)} s`);
+    }
     check(queryFailures === 0, `queries during the drain: ${queries}, failed: ${queryFailures}`);
     check(webhookFailures === 0, `webhooks accepted: ${sent.length}, refused: ${webhookFailures}`);
     const unique = new Set(received);
@@ -273,13 +295,15 @@ async function main(): Promise<number> {
       sent.every((id) => unique.has(id)) && unique.size === received.length,
       `events delivered: ${unique.size}/${sent.length}, duplicates: ${received.length - unique.size}`,
     );
-    console.log(
-      victim.output
-        .split('\n')
-        .filter((l) => l.includes('"drain:'))
-        .map((l) => `  replica ${victim.port}: ${(JSON.parse(l) as { msg: string }).msg}`)
-        .join('\n'),
-    );
+    for (const { victim } of exits) {
+      console.log(
+        victim.output
+          .split('\n')
+          .filter((l) => l.includes('"drain:'))
+          .map((l) => `  ${victim.roles ?? 'replica'} ${victim.port}: ${(JSON.parse(l) as { msg: string }).msg}`)
+          .join('\n'),
+      );
+    }
     await client.dispose();
   } finally {
     for (const r of replicas) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGTERM');
