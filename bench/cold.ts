@@ -143,7 +143,9 @@ try {
   await gateway.stop();
   await demo.stop();
 }
-console.log(`\nCold query through the gateway vs the same upstream calls made directly (${LATENCY_MS} ms per call, ${SAMPLES} samples each (Xero fewer: its 60 calls a minute), alternating)\n`);
+console.log(
+  `\nCold query through the gateway vs the same upstream calls made directly (${LATENCY_MS} ms per call, ${SAMPLES} samples each (Xero fewer: its 60 calls a minute), alternating)\n`,
+);
 console.log(
   '| provider | samples | upstream calls (bodies) | gateway p50 / p99 | direct critical path p50 / p99 | difference (p50) | JSON.parse of the bodies | difference less parsing |',
 );
