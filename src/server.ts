@@ -156,7 +156,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         // Workers stop taking jobs now and run in parallel with the HTTP drain.
         const workers = services.events.stopWorkers(config.limits.shutdownJobGraceMs);
         const sockets = await ws.dispose();
-        log.info({ sockets }, 'drain: closed graphql-ws sockets with 1001 (going away)');
+        if (runs(config.roles, 'subscriptions')) log.info({ sockets }, 'drain: closed graphql-ws sockets with 1001 (going away)');
         const requests = inFlight.size;
         if (requests > 0) {
           let timer: NodeJS.Timeout | undefined;
@@ -168,7 +168,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         if (cut > 0) log.warn({ finished: requests - cut, cut, drainMs }, 'drain: deadline reached; closed the connections of unfinished requests');
         else log.info({ finished: requests, ms: Date.now() - started }, 'drain: in-flight HTTP requests finished');
         const jobs = await workers;
-        log.info(jobs, 'drain: event workers stopped (jobs finished, or handed back to the queue for another replica)');
+        if (runs(config.roles, 'workers')) log.info(jobs, 'drain: event workers stopped (jobs finished, or handed back to the queue for another replica)');
         await closed;
         await apollo.stop();
         await built.close();

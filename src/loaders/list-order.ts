@@ -20,6 +20,11 @@ export function listOrderArg(arg: { field: ListOrder['field']; direction?: ListO
 
 export const orderName = (order: ListOrder): ListOrderName => `${order.field}_${order.direction}`;
 
+/** Whether a connector's list can start at a sort key for this order (manifest.listOrders[entity].keyset). */
+export function keysetOrder(declared: ListOrders | undefined, order: ListOrder | null): boolean {
+  return Boolean(order && declared?.keyset?.includes(orderName(order)));
+}
+
 /** The orders a connector's list serves natively for this filter (manifest.listOrders). */
 export function nativeOrders(declared: ListOrders | undefined, updatedSince: boolean): readonly ListOrderName[] {
   if (!declared) return [];
@@ -58,6 +63,11 @@ export interface Position {
   e?: 1;
   /** The total the connection last reported, when it reports one. */
   t?: number;
+  /**
+   * Keyset bound (ms) of the provider query `a` belongs to: the query asked for records from this
+   * sort key on (ListArgs.keyset). Absent: the plain query from the connection's first record.
+   */
+  k?: number;
 }
 
 /** The last record a page returned: its sort key and the (connection, remote id) pairs returned at exactly that key. */
@@ -99,7 +109,8 @@ const isPosition = (p: unknown): p is Position => {
     o.s >= 0 &&
     Number.isInteger(o.n) &&
     o.n >= 1 &&
-    (o.t === undefined || (Number.isInteger(o.t) && o.t >= 0))
+    (o.t === undefined || (Number.isInteger(o.t) && o.t >= 0)) &&
+    (o.k === undefined || Number.isFinite(o.k))
   );
 };
 
