@@ -29,6 +29,7 @@ import {
   encodeMergeCursor,
   keysetOrder,
   MAX_TIE_IDS,
+  neverHasKey,
   nativeOrders,
   orderName,
   queryFingerprint,
@@ -263,18 +264,6 @@ class ConnectionStream<E extends EntityType> {
   }
 }
 
-/**
- * The connector declares (coverage) that it never fills the order's timestamp for this entity
- * (Xero has no creation time): every record of the connection sorts last, as a record without the
- * key does, and among themselves in the provider's own order (the tie-break). So its own order IS
- * this order, and nothing needs reading whole: the default order works on a Xero organisation of
- * any size.
- */
-function neverHasKey(handle: ConnectionHandle, entity: EntityType, order: ListOrder): boolean {
-  const declared = handle.connector.coverage[entity] as Record<string, { fill: string }> | undefined;
-  return declared?.[order.field === 'CREATED_AT' ? 'createdAt' : 'updatedAt']?.fill === 'NEVER';
-}
-
 function orderNotSupported(handle: ConnectionHandle, entity: EntityType, order: ListOrder, filter: ListFilter, bound: number): GraphQLError {
   const supported = nativeOrders(handle.connector.manifest.listOrders?.[entity], Boolean(filter.updatedSince));
   const name = orderName(order);
@@ -322,7 +311,7 @@ export async function listAcross<E extends EntityType>(rc: RequestContext, entit
   const streams = handles.map((handle) => {
     const pageSize = Math.max(1, Math.min(req.first, handle.connector.manifest.maxPageSize, maxPageSize));
     const served = order === null || nativeOrders(handle.connector.manifest.listOrders?.[entity], Boolean(filter.updatedSince)).includes(orderName(order));
-    const ownOrder = !served && neverHasKey(handle, entity, order);
+    const ownOrder = !served && neverHasKey(handle.connector, entity, order);
     const keyset = served && order !== null && keysetOrder(handle.connector.manifest.listOrders?.[entity], order);
     const maxPage = Math.max(pageSize, Math.min(handle.connector.manifest.maxPageSize, maxPageSize));
     const position = cursor?.p[handle.config.id] ?? { a: null, s: 0, n: pageSize };
