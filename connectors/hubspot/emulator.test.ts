@@ -421,6 +421,20 @@ describe('HubSpot emulator', () => {
       expect(spec.contacts.problems('Error', twoSorts.body)).toEqual([]);
     });
 
+    it('refuses a sort on a property the object type does not have: 400 VALIDATION_ERROR naming it, either sort form', async () => {
+      for (const sorts of [[{ propertyName: 'no_such_property', direction: 'DESCENDING' }], ['-no_such_property'], ['no_such_property']]) {
+        const res = await search('contacts', { sorts, limit: 5 });
+        expect(res.status).toBe(400);
+        expect(res.body).toMatchObject({ status: 'error', category: 'VALIDATION_ERROR' });
+        expect(res.body.message).toContain('no_such_property');
+        expect(spec.contacts.problems('Error', res.body)).toEqual([]);
+      }
+      // A contact property is not an invoice one: the check is per object type.
+      expect((await search('invoices', { sorts: ['lastmodifieddate'] })).status).toBe(400);
+      expect((await search('invoices', { sorts: ['hs_lastmodifieddate'] })).status).toBe(200);
+      expect((await search('contacts', { sorts: ['-lastmodifieddate'] })).status).toBe(200);
+    });
+
     it('sees store mutations (updatedSince after an update)', async () => {
       const local = await startEmulator({ credentials: [TOKEN], scale: { contacts: 10, invoices: 0, orders: 0 } });
       try {

@@ -121,6 +121,12 @@ async function fetchPage(
   const limit = clampFirst(args.first);
   const filters = searchFilters(type, args.filter ?? {});
   const sort = searchSort(type, args.orderBy);
+  // Keyset start: the sort property at or after the key in the order (HubSpot compares datetimes as epoch ms).
+  if (sort && args.keyset) {
+    const ms = Date.parse(args.keyset.from);
+    if (Number.isNaN(ms)) throw new RangeError(`keyset.from is not an ISO-8601 instant: ${JSON.stringify(args.keyset.from)}`);
+    filters.push({ propertyName: sort.propertyName, operator: sort.direction === 'ASCENDING' ? 'GTE' : 'LTE', value: String(ms) });
+  }
   if (filters.length === 0 && !sort) {
     const page = await hs.list(type, { limit, after: decodeCursor(args.after, 'l'), properties, associations: inlineAssociations });
     return { results: page.results, endCursor: encodeCursor('l', page.after), totalCount: null, searched: false };

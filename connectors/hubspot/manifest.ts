@@ -49,11 +49,21 @@ export const hubspotManifest = {
   maxPageSize: HUBSPOT_PAGE_MAX,
   entities: ['Contact', 'Invoice', 'Order'],
   // CRM search sorts by createdate/hs_createdate and (hs_)lastmodifieddate either way (5 requests/s,
-  // 10,000 results per query: a walk past that fails with HubSpot's 400).
+  // 10,000 results per query). Keyset: a GTE/LTE filter on the sort property starts a query at a
+  // key (docs/lists.md).
   listOrders: {
-    Contact: { orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'] },
-    Invoice: { orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'] },
-    Order: { orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'] },
+    Contact: {
+      orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'],
+      keyset: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'],
+    },
+    Invoice: {
+      orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'],
+      keyset: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'],
+    },
+    Order: {
+      orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'],
+      keyset: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'],
+    },
   },
   // For the gateway's cost estimate: a search page also reads its contact links (2); invoice/order
   // byIds reads records and links in parallel (2); line items: one association read and batch

@@ -123,8 +123,24 @@ async function listPage<Raw, M>(
   return { nodes, endCursor: page.length ? String(start + page.length) : null, hasNextPage };
 }
 
-const updatedSince = (args: ListArgs): string[] =>
-  args.filter.updatedSince ? [`MetaData.LastUpdatedTime >= ${quote(queryInstant(args.filter.updatedSince))}`] : [];
+const updatedSince = (args: ListArgs): string[] => [
+  ...(args.filter.updatedSince ? [`MetaData.LastUpdatedTime >= ${quote(queryInstant(args.filter.updatedSince))}`] : []),
+  ...keysetCondition(args),
+];
+
+/**
+ * Keyset start: the order's timestamp at or after the key in the order (`>=` ascending, `<=`
+ * descending). QuickBooks keeps whole seconds: the bound is rounded outwards so the key's own
+ * second is inside.
+ */
+function keysetCondition(args: ListArgs): string[] {
+  if (!args.keyset || !args.orderBy) return [];
+  const field = args.orderBy.field === 'CREATED_AT' ? 'MetaData.CreateTime' : 'MetaData.LastUpdatedTime';
+  const ms = Date.parse(args.keyset.from);
+  if (Number.isNaN(ms)) throw new TypeError(`keyset.from is not an ISO-8601 instant: ${args.keyset.from}`);
+  const bound = args.orderBy.direction === 'ASC' ? ms : Math.ceil(ms / 1000) * 1000;
+  return [`${field} ${args.orderBy.direction === 'ASC' ? '>=' : '<='} ${quote(queryInstant(new Date(bound).toISOString()))}`];
+}
 
 const mapEach =
   <Raw, M>(map: (raw: Raw, options: MapOptions) => M) =>

@@ -184,6 +184,12 @@ const listOrderName = z.enum(LIST_ORDER_NAMES);
 const listOrdersSchema = z.object({
   orders: z.array(listOrderName),
   withUpdatedSince: z.array(listOrderName).optional(),
+  /**
+   * Orders (of those served) the list can start at a sort key (ListArgs.keyset): the gateway then
+   * reads a connection's next page from the last key it returned rather than from an offset, so an
+   * offset-paginated provider shifting under a walk skips nothing (docs/lists.md).
+   */
+  keyset: z.array(listOrderName).optional(),
 });
 
 export const manifestSchema = z.object({

@@ -348,6 +348,38 @@ const listCases: EntityCases = ({ target, ctx }, entity, loader) => {
     expect(new Set(walked.map((n) => n.source.remoteId)).size).toBe(walked.length);
     for (const k of knownOf(target, entity)) expect(walked.some((n) => n.source.remoteId === k)).toBe(true);
   });
+
+  // Every keyset order the manifest declares: a list started at a record's key holds exactly the
+  // records at that key or later in the order (inclusive), which is what the gateway restarts a
+  // walk from (docs/lists.md).
+  const keysets = target.connector.manifest.listOrders?.[entity]?.keyset ?? [];
+  it.each(keysets.map((name) => [name]))('list starts at a key for its declared keyset order %s', async (name) => {
+    expect(orders).toContain(name);
+    const [field, direction] = [name.startsWith('CREATED_AT') ? 'CREATED_AT' : 'UPDATED_AT', name.endsWith('_ASC') ? 'ASC' : 'DESC'] as const;
+    const keyOf = (node: EntityModel): number | null => {
+      const text = field === 'CREATED_AT' ? node.source.remoteCreatedAt : node.source.remoteUpdatedAt;
+      return text ? Date.parse(text) : null;
+    };
+    const walk = async (keyset: { from: string } | null): Promise<EntityModel[]> => {
+      const out: EntityModel[] = [];
+      let after: string | null = null;
+      for (let pages = 0; pages < 500; pages++) {
+        const page = await loader.list({ first: 7, after, filter: {}, orderBy: { field, direction }, ...(keyset ? { keyset } : {}) }, ctx());
+        out.push(...page.nodes);
+        if (!page.hasNextPage) break;
+        after = page.endCursor;
+      }
+      return out;
+    };
+    const all = (await walk(null)).filter((n) => keyOf(n) !== null);
+    expect(all.length, 'records with the timestamp to start at').toBeGreaterThan(2);
+    const from = keyOf(all[Math.floor(all.length / 2)] as EntityModel) as number;
+    const inside = (k: number) => (direction === 'ASC' ? k >= from : k <= from);
+    const want = all.filter((n) => inside(keyOf(n) as number)).map((n) => n.source.remoteId);
+    const got = (await walk({ from: new Date(from).toISOString() })).filter((n) => keyOf(n) !== null);
+    expect(got.map((n) => n.source.remoteId).sort()).toEqual([...want].sort());
+    expect(got.every((n) => inside(keyOf(n) as number))).toBe(true);
+  });
 };
 
 /**

@@ -170,6 +170,14 @@ export interface ListArgs {
    * (per-contact lists, the poller). A cursor continues in the order it was made with.
    */
   orderBy?: ListOrder | null;
+  /**
+   * Keyset start (only with `orderBy`, and only for an order the manifest lists in
+   * `listOrders[entity].keyset`): the list holds only records whose order timestamp is at `from` or
+   * later in the order (ASC: at or after it, DESC: at or before it), inclusive, so that a walk can
+   * restart at the last key it returned instead of at an offset that shifts when records change.
+   * `after` then continues this same bounded query.
+   */
+  keyset?: { from: string } | null;
 }
 
 export interface ListPage<M> {

@@ -89,6 +89,25 @@ export function modifiedAfterParam(since: string): string {
 }
 
 /**
+ * Keyset start for orders: `after`/`before` bound the creation date, `modified_after`/
+ * `modified_before` the change date; WordPress compares whole seconds exclusively, so the bound is
+ * one second outside the key's own second. An `updatedSince` filter's `modified_after` stays when it
+ * is the later bound.
+ */
+function orderKeyset(args: ListArgs): Record<string, string> {
+  if (!args.keyset || !args.orderBy) return {};
+  const ms = Date.parse(args.keyset.from);
+  if (Number.isNaN(ms)) throw new TypeError(`keyset.from is not an ISO-8601 instant: ${args.keyset.from}`);
+  const asc = args.orderBy.direction === 'ASC';
+  const second = Math.floor(ms / 1000) * 1000;
+  const bound = new Date(asc ? second - 1000 : second + 1000).toISOString().slice(0, 19);
+  if (args.orderBy.field === 'CREATED_AT') return { [asc ? 'after' : 'before']: bound, dates_are_gmt: 'true' };
+  if (!asc) return { modified_before: bound, dates_are_gmt: 'true' };
+  const since = args.filter.updatedSince ? modifiedAfterParam(args.filter.updatedSince) : null;
+  return { modified_after: since !== null && since > bound ? since : bound, dates_are_gmt: 'true' };
+}
+
+/**
  * `orderby`/`order` for a requested order: customers sort by registered_date only (no modified),
  * orders by date or modified. Without one, by id (stable offsets for the poller).
  */
@@ -155,6 +174,7 @@ const orders: EntityLoader<OrderModel> = {
       ...sortParams('orders', args.orderBy),
       customer: customer ?? undefined,
       ...(args.filter.updatedSince ? { modified_after: modifiedAfterParam(args.filter.updatedSince), dates_are_gmt: 'true' } : {}),
+      ...orderKeyset(args),
     };
     const page = await wooList<WooOrder>(ctx, 'orders', query, 'orders.list');
     return toListPage(page, args.after, (o) => mapOrder(o, mapOptions(ctx)));
@@ -176,7 +196,10 @@ export const woocommerce = defineConnector({
     // customers: orderby=registered_date (no modified); orders: orderby=date|modified; order=asc|desc.
     listOrders: {
       Contact: { orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC'] },
-      Order: { orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'] },
+      Order: {
+        orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'],
+        keyset: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'],
+      },
     },
     rateLimits: {
       windows: [{ requests: 10, windowMs: 1000 }],

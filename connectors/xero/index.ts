@@ -102,6 +102,19 @@ function orderParam(args: ListArgs): { order?: string } {
   return args.filter.updatedSince ? { order: 'UpdatedDateUTC ASC' } : {};
 }
 
+/**
+ * If-Modified-Since: the filter's instant, or the keyset start (UpdatedDateUTC ascending only:
+ * Xero has no "modified before" to start a descending walk at a key), whichever is later.
+ */
+function modifiedSince(args: ListArgs): string | null {
+  const since = args.filter.updatedSince ?? null;
+  if (!args.keyset) return since;
+  if (args.orderBy?.field !== 'UPDATED_AT' || args.orderBy.direction !== 'ASC') throw new TypeError('Xero starts a list at a key for UpdatedDateUTC ASC only');
+  const from = Date.parse(args.keyset.from);
+  if (Number.isNaN(from)) throw new TypeError(`keyset.from is not an ISO-8601 instant: ${args.keyset.from}`);
+  return since !== null && Date.parse(since) > from ? since : args.keyset.from;
+}
+
 async function listPage<M>(
   resource: Resource,
   args: ListArgs,
@@ -112,7 +125,7 @@ async function listPage<M>(
 ): Promise<ListPage<M>> {
   const offset = decodeOffset(args.after);
   const { page, pageSize } = pageFor(args.first, offset);
-  const since = args.filter.updatedSince ?? null;
+  const since = modifiedSince(args);
   const body = await xeroGet<Envelope>(ctx, {
     path: `${ACCOUNTING}/${resource}`,
     query: { ...FIXED[resource], ...query, page, pageSize, ...orderParam(args) },

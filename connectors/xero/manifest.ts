@@ -46,8 +46,8 @@ export const xeroManifest = {
   entities: ['Contact', 'Invoice'],
   // order=UpdatedDateUTC ASC|DESC; contacts and invoices carry no creation time (CREATED_AT: gateway-sorted, last).
   listOrders: {
-    Contact: { orders: ['UPDATED_AT_ASC', 'UPDATED_AT_DESC'] },
-    Invoice: { orders: ['UPDATED_AT_ASC', 'UPDATED_AT_DESC'] },
+    Contact: { orders: ['UPDATED_AT_ASC', 'UPDATED_AT_DESC'], keyset: ['UPDATED_AT_ASC'] },
+    Invoice: { orders: ['UPDATED_AT_ASC', 'UPDATED_AT_DESC'], keyset: ['UPDATED_AT_ASC'] },
   },
   rateLimits: {
     windows: [

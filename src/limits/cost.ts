@@ -12,7 +12,8 @@
 import { Kind, getOperationAST, type DocumentNode, type FieldNode, type FragmentDefinitionNode, type SelectionSetNode, type ValueNode } from 'graphql';
 import type { EntityType } from '../../connectors/sdk/models.ts';
 import type { Connector } from '../../connectors/sdk/types.ts';
-import type { GatewayLimits } from '../config.ts';
+import { DEFAULT_LIMITS, type GatewayLimits } from '../config.ts';
+import { listOrderArg, sortedByGateway } from '../loaders/list-order.ts';
 import { decodeId } from '../ids.ts';
 
 type Costs = NonNullable<Connector['manifest']['costs']>;
@@ -21,7 +22,8 @@ const cost = (c: Connector, kind: Exclude<keyof Costs, 'embedded'>): number => c
 interface Walk {
   fragments: Map<string, FragmentDefinitionNode>;
   variables: Record<string, unknown>;
-  limits: Pick<GatewayLimits, 'maxPageSize' | 'defaultPageSize'>;
+  /** listSortFallbackMax: DEFAULT_LIMITS' when absent. */
+  limits: Pick<GatewayLimits, 'maxPageSize' | 'defaultPageSize'> & Partial<Pick<GatewayLimits, 'listSortFallbackMax'>>;
   /** The connector of each of the tenant's connections (repeated when it has several). */
   connectors: readonly Connector[];
   /** The connector of one of the tenant's connections by id (ids name their connection). */
@@ -127,6 +129,19 @@ function batchReads(walk: Walk, entity: EntityType, n: number, linked = false): 
   );
 }
 
+/**
+ * Provider pages one page of a root list reads from a connection: `first` over its page size in the
+ * order it serves; where the gateway sorts for it (an order the connection cannot serve, docs/lists.md),
+ * the whole connection up to listSortFallbackMax records: the pages that reach one record past the
+ * bound (where the read stops and the list fails with ORDER_NOT_SUPPORTED), whatever `first` is.
+ */
+function rootListPages(walk: Walk, c: Connector, entity: EntityType, first: number, order: ReturnType<typeof listOrderArg>, updatedSince: boolean): number {
+  const page = pageOf(walk, c);
+  if (!sortedByGateway(c, entity, order, updatedSince)) return Math.ceil(first / page);
+  const bound = walk.limits.listSortFallbackMax ?? DEFAULT_LIMITS.listSortFallbackMax;
+  return Math.max(Math.ceil(first / page), Math.ceil((bound + 1) / page));
+}
+
 function queryCost(walk: Walk, set: SelectionSetNode): number {
   let total = 0;
   for (const { field } of fieldsOf(walk, set)) {
@@ -135,7 +150,9 @@ function queryCost(walk: Walk, set: SelectionSetNode): number {
     if (listed) {
       const first = firstOf(walk, field);
       if (first === 0) continue;
-      for (const c of serving(walk, listed)) total += Math.ceil(first / pageOf(walk, c)) * cost(c, 'listPage');
+      const order = listOrderArg(arg(walk, field, 'orderBy') as Parameters<typeof listOrderArg>[0]);
+      const updatedSince = Boolean((arg(walk, field, 'filter') as { updatedSince?: unknown } | null | undefined)?.updatedSince);
+      for (const c of serving(walk, listed)) total += rootListPages(walk, c, listed, first, order, updatedSince) * cost(c, 'listPage');
       total += connectionCost(walk, field, listed, first);
     } else if (name in ROOT_ONE) {
       total += byIdCost(walk, field, ROOT_ONE[name] ?? null, 1);

@@ -2,8 +2,8 @@
 // composite cursor that says where every connection stands, and the keyset guard that keeps a
 // walk from returning a record twice when an offset-paginated provider shifts under it.
 import { createHash } from 'node:crypto';
-import type { ListOrder, ListOrderName, ListOrders } from '../../connectors/sdk/types.ts';
-import type { SourceModel } from '../../connectors/sdk/models.ts';
+import type { Connector, ListOrder, ListOrderName, ListOrders } from '../../connectors/sdk/types.ts';
+import type { EntityType, SourceModel } from '../../connectors/sdk/models.ts';
 import { badUserInput } from '../errors.ts';
 
 /** `orderBy` when the client gives none: newest created first (what every Stripe list serves). */
@@ -19,6 +19,33 @@ export function listOrderArg(arg: { field: ListOrder['field']; direction?: ListO
 }
 
 export const orderName = (order: ListOrder): ListOrderName => `${order.field}_${order.direction}`;
+
+/**
+ * The connector declares (coverage) that it never fills the order's timestamp for this entity
+ * (Xero has no creation time): every record of the connection sorts last, as a record without the
+ * key does, and among themselves in the provider's own order (the tie-break). So its own order IS
+ * this order, and nothing needs reading whole: the default order works on a Xero organisation of
+ * any size.
+ */
+export function neverHasKey(connector: Pick<Connector, 'coverage'>, entity: EntityType, order: ListOrder): boolean {
+  const declared = connector.coverage[entity] as Record<string, { fill: string }> | undefined;
+  return declared?.[order.field === 'CREATED_AT' ? 'createdAt' : 'updatedAt']?.fill === 'NEVER';
+}
+
+/**
+ * Whether the gateway sorts this connection's records itself for `order` (reading it whole, up to
+ * limits.listSortFallbackMax records): the connector does not serve the order for this filter and
+ * its records do carry the order's timestamp.
+ */
+export function sortedByGateway(connector: Pick<Connector, 'coverage' | 'manifest'>, entity: EntityType, order: ListOrder, updatedSince: boolean): boolean {
+  if (nativeOrders(connector.manifest.listOrders?.[entity], updatedSince).includes(orderName(order))) return false;
+  return !neverHasKey(connector, entity, order);
+}
+
+/** Whether a connector's list can start at a sort key for this order (manifest.listOrders[entity].keyset). */
+export function keysetOrder(declared: ListOrders | undefined, order: ListOrder | null): boolean {
+  return Boolean(order && declared?.keyset?.includes(orderName(order)));
+}
 
 /** The orders a connector's list serves natively for this filter (manifest.listOrders). */
 export function nativeOrders(declared: ListOrders | undefined, updatedSince: boolean): readonly ListOrderName[] {
@@ -58,6 +85,11 @@ export interface Position {
   e?: 1;
   /** The total the connection last reported, when it reports one. */
   t?: number;
+  /**
+   * Keyset bound (ms) of the provider query `a` belongs to: the query asked for records from this
+   * sort key on (ListArgs.keyset). Absent: the plain query from the connection's first record.
+   */
+  k?: number;
 }
 
 /** The last record a page returned: its sort key and the (connection, remote id) pairs returned at exactly that key. */
@@ -99,7 +131,8 @@ const isPosition = (p: unknown): p is Position => {
     o.s >= 0 &&
     Number.isInteger(o.n) &&
     o.n >= 1 &&
-    (o.t === undefined || (Number.isInteger(o.t) && o.t >= 0))
+    (o.t === undefined || (Number.isInteger(o.t) && o.t >= 0)) &&
+    (o.k === undefined || Number.isFinite(o.k))
   );
 };
 

@@ -27,6 +27,9 @@ import {
   compareKeys,
   decodeMergeCursor,
   encodeMergeCursor,
+  keysetOrder,
+  MAX_TIE_IDS,
+  neverHasKey,
   nativeOrders,
   orderName,
   queryFingerprint,
@@ -66,12 +69,14 @@ interface Walk {
 
 /** One connection's records in the walk's order, read lazily. */
 class ConnectionStream<E extends EntityType> {
-  private page: (ListPage<Node<E>> & { a: string | null; n: number }) | null = null;
+  private page: (ListPage<Node<E>> & { a: string | null; n: number; k: number | undefined }) | null = null;
   private sorted: Array<Node<E>> | null = null;
   private index = 0;
   private exhausted: boolean;
   private lagging: boolean;
   private total: number | null;
+  /** Sort key of the last record taken from this connection in this request (undefined: none yet). */
+  private lastKey: number | null | undefined = undefined;
   failed = false;
 
   constructor(
@@ -84,6 +89,10 @@ class ConnectionStream<E extends EntityType> {
     private readonly pageSize: number,
     /** Its records never carry the order's key (neverHasKey): read in the provider's own order, not asked to sort. */
     private readonly ownOrder = false,
+    /** Its list can start at a sort key (manifest keyset): next provider pages start at the last key returned, not at an offset. */
+    private readonly keyset = false,
+    /** Largest provider page it may ask for (the over-read of a keyset page). */
+    private readonly maxPage = pageSize,
   ) {
     this.exhausted = position.x === 1;
     this.lagging = position.e === 1;
@@ -139,15 +148,20 @@ class ConnectionStream<E extends EntityType> {
           throw new ConnectorError('UPSTREAM_BAD_RESPONSE', `read more than ${MAX_PROVIDER_PAGES} provider pages for one page of results`, {
             retryable: false,
           });
+        const k = this.position.k;
         const page = await fetchPage(this.walk.rc, this.handle, this.walk.entity as E, {
           first: n,
           after: a,
           filter: this.walk.filter,
           ...(this.walk.order && !this.ownOrder ? { orderBy: this.walk.order } : {}),
+          ...(k !== undefined && this.walk.order && !this.ownOrder ? { keyset: { from: new Date(k).toISOString() } } : {}),
         });
-        this.page = { ...page, a, n };
-        this.index = this.position.s;
-        if (page.totalCount !== null && page.totalCount !== undefined) this.total = page.totalCount;
+        this.page = { ...page, a, n, k };
+        // A page read again from the provider (not the one cached when the cursor was made) may
+        // have shifted since: the keyset guard, not the count of records consumed, says where to resume.
+        this.index = !page.cached && this.position.s > 0 && this.guardHolds() ? 0 : this.position.s;
+        // A keyset query counts from its key on: only the unbounded query's count is the connection's.
+        if (page.totalCount !== null && page.totalCount !== undefined && k === undefined) this.total = page.totalCount;
       }
       const nodes = this.page.nodes;
       while (this.index < nodes.length) {
@@ -157,9 +171,34 @@ class ConnectionStream<E extends EntityType> {
       }
       if (!this.page.hasNextPage || this.page.endCursor === null) return null;
       if (!read) return undefined;
-      this.position = { a: this.page.endCursor, s: 0, n: this.pageSize };
+      this.position = this.nextPosition(this.page);
       this.page = null;
     }
+  }
+
+  /**
+   * Whether the walk's keyset guard alone tells which records were returned: an order, a
+   * connection that has caught up, and every record returned at the last key still remembered.
+   */
+  private guardHolds(): boolean {
+    const { order, last } = this.walk;
+    return order !== null && !this.lagging && last !== undefined && last.r.length < MAX_TIE_IDS;
+  }
+
+  /**
+   * Where the provider page after `page` starts. Keyset (the connection serves it for this order):
+   * a new query from the last key returned, over-reading by the records already returned at that
+   * key (the guard skips them), so records that changed or vanished behind the walk shift nothing.
+   * Else, or when that query would be this same one again (a run of ties longer than a page), or
+   * the key is not this connection's, the provider's own cursor.
+   */
+  private nextPosition(page: { endCursor: string | null; k: number | undefined }): Position {
+    const last = this.walk.last;
+    if (this.keyset && this.guardHolds() && last && last.k !== null && last.k === this.lastKey && page.k !== last.k) {
+      const n = this.pageSize + last.r.filter(([c]) => c === this.id).length;
+      if (n <= this.maxPage) return { a: null, s: 0, n, k: last.k };
+    }
+    return { a: page.endCursor, s: 0, n: this.pageSize, ...(page.k !== undefined ? { k: page.k } : {}) };
   }
 
   /** The whole connection read in its own order and sorted here, when there are at most listSortFallbackMax records. */
@@ -167,7 +206,8 @@ class ConnectionStream<E extends EntityType> {
     if (!this.sorted) {
       this.sorted = await this.readAllSorted();
       this.total = this.sorted.length;
-      this.index = this.position.s;
+      // Sorted afresh on every request: records that changed since may have moved, so the guard says where to resume.
+      this.index = this.guardHolds() ? 0 : this.position.s;
     }
     while (this.index < this.sorted.length) {
       const node = this.sorted[this.index] as Node<E>;
@@ -199,9 +239,10 @@ class ConnectionStream<E extends EntityType> {
     );
   }
 
-  /** Consumes the head returned by head(). */
-  take(): void {
+  /** Consumes the head returned by head() (its sort key `key`). */
+  take(key: number | null): void {
     this.index++;
+    this.lastKey = key;
   }
 
   /** Where this connection stands now, for a cursor. */
@@ -212,9 +253,8 @@ class ConnectionStream<E extends EntityType> {
     if (!this.native && this.sorted) return { a: null, s: this.index, n: this.pageSize, f: 1, ...t, ...e };
     if (this.page) {
       // At the end of a provider page, point at the next one (it may already sit in the page cache).
-      if (this.index >= this.page.nodes.length && this.page.hasNextPage && this.page.endCursor !== null)
-        return { a: this.page.endCursor, s: 0, n: this.pageSize, ...t, ...e };
-      return { a: this.page.a, s: this.index, n: this.page.n, ...t, ...e };
+      if (this.index >= this.page.nodes.length && this.page.hasNextPage && this.page.endCursor !== null) return { ...this.nextPosition(this.page), ...t, ...e };
+      return { a: this.page.a, s: this.index, n: this.page.n, ...(this.page.k !== undefined ? { k: this.page.k } : {}), ...t, ...e };
     }
     return { ...this.position, ...t, ...e };
   }
@@ -222,18 +262,6 @@ class ConnectionStream<E extends EntityType> {
   get totalCount(): number | null {
     return this.failed ? null : this.total;
   }
-}
-
-/**
- * The connector declares (coverage) that it never fills the order's timestamp for this entity
- * (Xero has no creation time): every record of the connection sorts last, as a record without the
- * key does, and among themselves in the provider's own order (the tie-break). So its own order IS
- * this order, and nothing needs reading whole: the default order works on a Xero organisation of
- * any size.
- */
-function neverHasKey(handle: ConnectionHandle, entity: EntityType, order: ListOrder): boolean {
-  const declared = handle.connector.coverage[entity] as Record<string, { fill: string }> | undefined;
-  return declared?.[order.field === 'CREATED_AT' ? 'createdAt' : 'updatedAt']?.fill === 'NEVER';
 }
 
 function orderNotSupported(handle: ConnectionHandle, entity: EntityType, order: ListOrder, filter: ListFilter, bound: number): GraphQLError {
@@ -283,9 +311,11 @@ export async function listAcross<E extends EntityType>(rc: RequestContext, entit
   const streams = handles.map((handle) => {
     const pageSize = Math.max(1, Math.min(req.first, handle.connector.manifest.maxPageSize, maxPageSize));
     const served = order === null || nativeOrders(handle.connector.manifest.listOrders?.[entity], Boolean(filter.updatedSince)).includes(orderName(order));
-    const ownOrder = !served && neverHasKey(handle, entity, order);
+    const ownOrder = !served && neverHasKey(handle.connector, entity, order);
+    const keyset = served && order !== null && keysetOrder(handle.connector.manifest.listOrders?.[entity], order);
+    const maxPage = Math.max(pageSize, Math.min(handle.connector.manifest.maxPageSize, maxPageSize));
     const position = cursor?.p[handle.config.id] ?? { a: null, s: 0, n: pageSize };
-    return new ConnectionStream<E>(walk, handle, position, served || ownOrder, pageSize, ownOrder);
+    return new ConnectionStream<E>(walk, handle, position, served || ownOrder, pageSize, ownOrder, keyset, maxPage);
   });
 
   const guarded = async <T>(stream: ConnectionStream<E>, read: () => Promise<T>, failed: T): Promise<T> => {
@@ -320,7 +350,7 @@ export async function listAcross<E extends EntityType>(rc: RequestContext, entit
     if (best < 0) break;
     const stream = streams[best] as ConnectionStream<E>;
     const node = heads[best] as Node<E>;
-    stream.take();
+    stream.take(stream.keyOf(node));
     nodes.push(node);
     if (order) walk.last = advanceLast(walk.last, stream.keyOf(node), stream.id, node.source.remoteId);
     // The page is full: take the next record only if it is in hand (no provider call for it).
@@ -357,8 +387,8 @@ async function fetchPage<E extends EntityType>(
   rc: RequestContext,
   handle: ConnectionHandle,
   entity: E,
-  args: { first: number; after: string | null; filter: ListFilter; orderBy?: ListOrder },
-): Promise<ListPage<Served<EntityModelMap[E]>>> {
+  args: { first: number; after: string | null; filter: ListFilter; orderBy?: ListOrder; keyset?: { from: string } },
+): Promise<ListPage<Served<EntityModelMap[E]>> & { cached: boolean }> {
   const scope = { tenantId: rc.tenant.id, connectionId: handle.config.id };
   const fingerprint = createHash('sha256')
     .update(
@@ -369,6 +399,7 @@ async function fetchPage<E extends EntityType>(
         args.filter.updatedSince ?? null,
         args.filter.contactRemoteId ?? null,
         args.orderBy ? orderName(args.orderBy) : null,
+        args.keyset?.from ?? null,
       ]),
     )
     .digest('base64url');
@@ -380,7 +411,7 @@ async function fetchPage<E extends EntityType>(
     // A record that vanished since the page was cached (deleted upstream) is dropped, not an error.
     const nodes = loaded.filter((n): n is Served<EntityModelMap[E]> => !(n instanceof Error));
     if (nodes.length === loaded.length || loaded.every((n) => !(n instanceof Error) || isNotFound(n))) {
-      return { nodes, endCursor: cached.endCursor, hasNextPage: cached.hasNextPage, totalCount: cached.totalCount };
+      return { nodes, endCursor: cached.endCursor, hasNextPage: cached.hasNextPage, totalCount: cached.totalCount, cached: true };
     }
     // Otherwise the provider is failing for these records; fall through to a fresh read.
   }
@@ -409,6 +440,7 @@ async function fetchPage<E extends EntityType>(
     endCursor: page.endCursor,
     hasNextPage: page.hasNextPage,
     totalCount: page.totalCount ?? null,
+    cached: false,
   };
 }
 

@@ -247,6 +247,9 @@ export function runSearch(store: HubSpotStore, type: ObjectType, q: SearchQuery)
     return true;
   });
   const sort = q.sorts[0];
+  // An unknown sort property is refused (400 VALIDATION_ERROR naming it), not silently ignored:
+  // the strict reading, see README.md ("Search: sort on an unknown property") for what is confirmed.
+  if (sort && !(sort.propertyName in def.properties)) throw new SearchValidationError(`Property "${sort.propertyName}" does not exist`, 'sorts');
   if (sort) {
     const kind = def.properties[sort.propertyName] ?? 'string';
     const sign = sort.direction === 'DESCENDING' ? -1 : 1;
