@@ -51,6 +51,15 @@ const POINTS = (process.env.BENCH_POINTS ?? `1000x10x5,10x1000x5,1000x1000x${DUR
     if (!rate || !subscribers) throw new Error(`BENCH_POINTS: "${p}" is not <events/s>x<subscribers>[x<seconds>]`);
     return { rate, subscribers, seconds: seconds || DURATION_S };
   });
+/**
+ * A checkout of another version (say main, in a worktree with its node_modules) whose intake process
+ * (SWITCHBOARD_ROLES=webhooks) is measured side by side with this version's and the bare server:
+ * (a′) alternates BENCH_AB_SLICE_S-second autocannon slices between the three, BENCH_AB_ROUNDS
+ * times, so both versions see the same machine state. Unset: (a′) is skipped.
+ */
+const BEFORE_TREE = process.env.BENCH_BEFORE_TREE ?? '';
+const AB_ROUNDS = Number(process.env.BENCH_AB_ROUNDS ?? 6);
+const AB_SLICE_S = Number(process.env.BENCH_AB_SLICE_S ?? 2);
 /** Longest the gateway may take to publish / fan out what it accepted, after the load stops. */
 const DRAIN_TIMEOUT_MS = Number(process.env.BENCH_DRAIN_TIMEOUT_MS ?? 20_000);
 /** Extra node flags for the gateway child only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
@@ -289,8 +298,8 @@ interface AcceptResult {
   sent: number;
 }
 
-async function acceptRate(url: string, events: SignedEvent[], durationS = DURATION_S): Promise<AcceptResult> {
-  let next = 0;
+async function acceptRate(url: string, events: SignedEvent[], durationS = DURATION_S, startAt = 0): Promise<AcceptResult> {
+  let next = startAt;
   const result = await autocannon({
     url,
     connections: CONNECTIONS,
@@ -312,7 +321,7 @@ async function acceptRate(url: string, events: SignedEvent[], durationS = DURATI
     ok: result['2xx'],
     non2xx: result.non2xx,
     errors: result.errors,
-    sent: next,
+    sent: next - startAt,
   };
 }
 
@@ -612,6 +621,61 @@ async function acceptAndDrain(
   };
 }
 
+/**
+ * (a′) This version's intake process against another version's (BENCH_BEFORE_TREE) and the bare
+ * server, in alternating slices: CPU µs per accepted webhook of each, summed over the rounds.
+ */
+async function sideBySide(childEnv: Record<string, string>, bare: Child<{ webhookUrl: string }>, current: Child<GatewayInfo>): Promise<void> {
+  const before = await startChild<GatewayInfo>(
+    `${BEFORE_TREE}/bench/webhook-gateway-process.ts`,
+    { ...childEnv, BENCH_KEY_PREFIX: `${keyPrefix}:before`, SWITCHBOARD_ROLES: 'webhooks', BENCH_KEEP_KEYS: 'true' },
+    countGatewayLog,
+  );
+  // Fresh Events (the ones above are duplicates for this version's intake now); each server walks them from the start.
+  const events = Array.from({ length: PAYLOADS }, (_, i) => sign(customerUpdated(`evt_bench_${runId}_ab${i}`, `cus_bench_ab${i}`, `AB Customer ${i}`)));
+  const servers = [
+    { name: `intake process, this version`, url: current.info.webhookUrl, child: current.child },
+    { name: `intake process, ${BEFORE_TREE}`, url: before.info.webhookUrl, child: before.child },
+    { name: 'baseline: node:http, HMAC verify only', url: bare.info.webhookUrl, child: bare.child },
+  ].map((srv) => ({ ...srv, ok: 0, non2xx: 0, cpuS: 0, wallS: 0, cursor: 0 }));
+  const warm = Array.from({ length: 4_000 }, (_, i) => sign(customerUpdated(`evt_bench_${runId}_abw${i}`, `cus_bench_abw${i}`, `AB warm-up ${i}`)));
+  for (const srv of servers) await acceptRate(srv.url, warm, 1);
+  const load0 = loadavg()[0] as number;
+  for (let round = 0; round < AB_ROUNDS; round++) {
+    // Rotate the order so no server always follows the same one.
+    for (let k = 0; k < servers.length; k++) {
+      const srv = servers[(round + k) % servers.length] as (typeof servers)[number];
+      const cpu0 = childCpuSeconds(srv.child);
+      const r = await acceptRate(srv.url, events, AB_SLICE_S, srv.cursor);
+      srv.cpuS += childCpuSeconds(srv.child) - cpu0;
+      srv.cursor += r.sent;
+      srv.ok += r.ok;
+      srv.non2xx += r.non2xx;
+      srv.wallS += AB_SLICE_S;
+    }
+  }
+  const bareUs = ((servers[2]?.cpuS ?? 0) * 1e6) / Math.max(1, servers[2]?.ok ?? 0);
+  console.log(
+    `(a′) Side by side: ${AB_ROUNDS} rounds of ${AB_SLICE_S} s slices per server, autocannon ${CONNECTIONS} connections; load average ${load0.toFixed(1)} → ${(loadavg()[0] as number).toFixed(1)}`,
+  );
+  console.table(
+    servers.map((srv) => {
+      const us = (srv.cpuS * 1e6) / Math.max(1, srv.ok);
+      return {
+        case: srv.name,
+        '2xx': srv.ok,
+        'non-2xx': srv.non2xx,
+        'accepted/s': (srv.ok / srv.wallS).toFixed(0),
+        'CPU µs/webhook': us.toFixed(0),
+        'per core /s': (1e6 / us).toFixed(0),
+        'vs baseline (CPU)': (bareUs / us).toFixed(2),
+      };
+    }),
+  );
+  await stopChild(before.child);
+  console.log();
+}
+
 async function main(): Promise<void> {
   const benchStarted = hostClockMs();
   await redis.connect();
@@ -690,6 +754,7 @@ async function main(): Promise<void> {
         `(≈ ${(r.published / r.seconds).toFixed(0)} published/s from the first POST to the empty queue; CPU of the workers' process ${r.workerCpuPerPublishedUs.toFixed(0)} µs per published change, i.e. ≈ ${(1e6 / r.workerCpuPerPublishedUs).toFixed(0)}/s per core); CPU during the load ${r.cpu.join(' + ')} of one core, event-loop delay max ${r.lagMaxMs.map((l) => l.toFixed(0)).join(' / ')} ms`,
     );
   console.log();
+  if (BEFORE_TREE) await sideBySide(childEnv, base, intake);
   // (b) Latency at fixed rates.
   console.log('(b) Webhook POST → subscriber receipt at a fixed rate (sender: paced POSTs, each Event signed when sent with its send time in the name)');
   const results: PointResult[] = [];

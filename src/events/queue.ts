@@ -132,17 +132,7 @@ export class BullChangeQueue implements ChangeQueue {
 
   async enqueue(items: QueuedChange[]): Promise<void> {
     if (items.length === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        this.joinBatch(items),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`queue did not confirm within ${ENQUEUE_TIMEOUT_MS} ms`)), ENQUEUE_TIMEOUT_MS);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await this.joinBatch(items);
   }
 
   /**
@@ -157,7 +147,20 @@ export class BullChangeQueue implements ChangeQueue {
       const opened: EnqueueBatch = { items: [], settled: null as unknown as Promise<void> };
       opened.settled = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
         if (this.openBatch === opened) this.openBatch = null;
-        return this.intake.append(opened.items).then(() => undefined);
+        // One timer per batch (not per webhook): a batch Redis has not confirmed in time is a 503 for all of it.
+        let timer: NodeJS.Timeout | undefined;
+        return Promise.race([
+          this.intake.append(opened.items),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`queue did not confirm within ${ENQUEUE_TIMEOUT_MS} ms`)), ENQUEUE_TIMEOUT_MS);
+          }),
+        ]).then(
+          () => clearTimeout(timer),
+          (err: unknown) => {
+            clearTimeout(timer);
+            throw err;
+          },
+        );
       });
       batch = this.openBatch = opened;
     }
