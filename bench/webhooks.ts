@@ -10,14 +10,15 @@
 //   (c) gateway RSS (and CPU) before and after, from its /metrics.
 // Numbers go to docs/benchmarks.md by hand. Every child is killed and every Redis key of the run's
 // prefix is deleted at the end, also on error. All traffic stays on 127.0.0.1.
-// Knobs (env): REDIS_URL (default: a throwaway redis-server), BENCH_DURATION_S (10), BENCH_CONNECTIONS (10), BENCH_PAYLOADS (40000),
-// BENCH_POINTS, BENCH_DRAIN_TIMEOUT_MS (20000), BENCH_GATEWAY_NODE_ARGS (e.g. --cpu-prof).
+// Knobs (env): REDIS_URL (default: a throwaway redis-server), BENCH_DURATION_S (10), BENCH_WARMUP_S (2), BENCH_CONNECTIONS (10), BENCH_PAYLOADS (40000),
+// BENCH_POINTS (empty: skip (b)), BENCH_DRAIN_TIMEOUT_MS (20000), BENCH_GATEWAY_NODE_ARGS (e.g. --cpu-prof).
 // The subscribers must stay ahead of the gateway for (b) to measure the gateway: the table prints
 // each process's CPU share so that can be checked.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { Queue } from 'bullmq';
@@ -25,6 +26,7 @@ import { Redis } from 'ioredis';
 import Stripe from 'stripe';
 import { hostClockMs, type LatencySummary } from './latency-histogram.ts';
 import { removeKeys } from '../test/redis-cleanup.ts';
+import { hashTag } from '../src/util/redis.ts';
 import { startRedisServer, type RedisServer } from '../test/redis-server.ts';
 
 // Without REDIS_URL the benchmark runs on a throwaway redis-server of its own (never a Redis
@@ -32,6 +34,8 @@ import { startRedisServer, type RedisServer } from '../test/redis-server.ts';
 const ownRedis = process.env.REDIS_URL ? null : await startRedisServer();
 const REDIS_URL = process.env.REDIS_URL ?? (ownRedis as RedisServer).url;
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+/** Load sent to each server of (a) before its measured run (JIT, pools, the startup's garbage), other Events, not counted. */
+const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const PAYLOADS = Number(process.env.BENCH_PAYLOADS ?? 40_000);
 /**
@@ -39,11 +43,23 @@ const PAYLOADS = Number(process.env.BENCH_PAYLOADS ?? 40_000);
  * default is the issue's point (1,000 events/s, 1,000 subscribers, 10 s; it saturates a small
  * machine, so it runs last); the first two put 10,000 deliveries/s one way or the other (5 s each).
  */
-const POINTS = (process.env.BENCH_POINTS ?? `1000x10x5,10x1000x5,1000x1000x${DURATION_S}`).split(',').map((p) => {
-  const [rate, subscribers, seconds] = p.split('x').map(Number);
-  if (!rate || !subscribers) throw new Error(`BENCH_POINTS: "${p}" is not <events/s>x<subscribers>[x<seconds>]`);
-  return { rate, subscribers, seconds: seconds || DURATION_S };
-});
+const POINTS = (process.env.BENCH_POINTS ?? `1000x10x5,10x1000x5,1000x1000x${DURATION_S}`)
+  .split(',')
+  .filter(Boolean)
+  .map((p) => {
+    const [rate, subscribers, seconds] = p.split('x').map(Number);
+    if (!rate || !subscribers) throw new Error(`BENCH_POINTS: "${p}" is not <events/s>x<subscribers>[x<seconds>]`);
+    return { rate, subscribers, seconds: seconds || DURATION_S };
+  });
+/**
+ * A checkout of another version (say main, in a worktree with its node_modules) whose intake process
+ * (SWITCHBOARD_ROLES=webhooks) is measured side by side with this version's and the bare server:
+ * (a′) alternates BENCH_AB_SLICE_S-second autocannon slices between the three, BENCH_AB_ROUNDS
+ * times, so both versions see the same machine state. Unset: (a′) is skipped.
+ */
+const BEFORE_TREE = process.env.BENCH_BEFORE_TREE ?? '';
+const AB_ROUNDS = Number(process.env.BENCH_AB_ROUNDS ?? 6);
+const AB_SLICE_S = Number(process.env.BENCH_AB_SLICE_S ?? 2);
 /** Longest the gateway may take to publish / fan out what it accepted, after the load stops. */
 const DRAIN_TIMEOUT_MS = Number(process.env.BENCH_DRAIN_TIMEOUT_MS ?? 20_000);
 /** Extra node flags for the gateway child only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
@@ -282,12 +298,12 @@ interface AcceptResult {
   sent: number;
 }
 
-async function acceptRate(url: string, events: SignedEvent[]): Promise<AcceptResult> {
-  let next = 0;
+async function acceptRate(url: string, events: SignedEvent[], durationS = DURATION_S, startAt = 0): Promise<AcceptResult> {
+  let next = startAt;
   const result = await autocannon({
     url,
     connections: CONNECTIONS,
-    duration: DURATION_S,
+    duration: durationS,
     requests: [
       {
         method: 'POST',
@@ -305,7 +321,7 @@ async function acceptRate(url: string, events: SignedEvent[]): Promise<AcceptRes
     ok: result['2xx'],
     non2xx: result.non2xx,
     errors: result.errors,
-    sent: next,
+    sent: next - startAt,
   };
 }
 
@@ -333,7 +349,10 @@ interface SubscriberStats {
 }
 
 const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: true });
-const queue = new Queue('changes', { connection: { url: REDIS_URL, maxRetriesPerRequest: null }, prefix: `${keyPrefix}:events` });
+// The gateway's BullMQ prefix is a hash tag (queue.ts bullPrefix); the intake streams sit in front
+// of it (intake.ts; SWITCHBOARD_INTAKE_SHARDS, default 4; absent on versions without them).
+const queue = new Queue('changes', { connection: { url: REDIS_URL, maxRetriesPerRequest: null }, prefix: hashTag(`${keyPrefix}:events`) });
+const intakeStreams = Array.from({ length: Number(process.env.SWITCHBOARD_INTAKE_SHARDS ?? 4) }, (_, i) => hashTag(`${keyPrefix}:events:intake:${i}`));
 const streamKey = `${keyPrefix}:events:changes`;
 const subscriberChildren: ChildProcess[] = [];
 
@@ -350,7 +369,8 @@ async function waitForQueueDrain(timeoutMs: number): Promise<{ drained: boolean;
   const started = hostClockMs();
   for (;;) {
     const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
-    const left = Object.values(c).reduce((a, b) => a + b, 0);
+    const intake = await Promise.all(intakeStreams.map((k) => redis.xlen(k)));
+    const left = Object.values(c).reduce((a, b) => a + b, 0) + intake.reduce((a, b) => a + b, 0);
     const ms = hostClockMs() - started;
     if (left === 0 || ms > timeoutMs) return { drained: left === 0, ms, left };
     await sleep(100);
@@ -561,8 +581,19 @@ function childCpuSeconds(child: ChildProcess): number {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
 }
 
-/** One (a) measurement against `url`, then the wait until the workers published everything accepted. */
-async function acceptAndDrain(url: string, sampleUrls: string[], prepared: SignedEvent[], server: ChildProcess, worker: ChildProcess = server) {
+/** One (a) measurement against `url` (after a warm-up and its drain), then the wait until the workers published everything accepted. */
+async function acceptAndDrain(
+  url: string,
+  sampleUrls: string[],
+  prepared: SignedEvent[],
+  warmup: SignedEvent[],
+  server: ChildProcess,
+  worker: ChildProcess = server,
+) {
+  if (WARMUP_S > 0) {
+    await acceptRate(url, warmup, WARMUP_S);
+    await waitForQueueDrain(DRAIN_TIMEOUT_MS);
+  }
   const workerCpu0 = childCpuSeconds(worker);
   const xlenBefore = await redis.xlen(streamKey);
   const before = await Promise.all(sampleUrls.map(processSample));
@@ -590,6 +621,61 @@ async function acceptAndDrain(url: string, sampleUrls: string[], prepared: Signe
   };
 }
 
+/**
+ * (a′) This version's intake process against another version's (BENCH_BEFORE_TREE) and the bare
+ * server, in alternating slices: CPU µs per accepted webhook of each, summed over the rounds.
+ */
+async function sideBySide(childEnv: Record<string, string>, bare: Child<{ webhookUrl: string }>, current: Child<GatewayInfo>): Promise<void> {
+  const before = await startChild<GatewayInfo>(
+    `${BEFORE_TREE}/bench/webhook-gateway-process.ts`,
+    { ...childEnv, BENCH_KEY_PREFIX: `${keyPrefix}:before`, SWITCHBOARD_ROLES: 'webhooks', BENCH_KEEP_KEYS: 'true' },
+    countGatewayLog,
+  );
+  // Fresh Events (the ones above are duplicates for this version's intake now); each server walks them from the start.
+  const events = Array.from({ length: PAYLOADS }, (_, i) => sign(customerUpdated(`evt_bench_${runId}_ab${i}`, `cus_bench_ab${i}`, `AB Customer ${i}`)));
+  const servers = [
+    { name: `intake process, this version`, url: current.info.webhookUrl, child: current.child },
+    { name: `intake process, ${BEFORE_TREE}`, url: before.info.webhookUrl, child: before.child },
+    { name: 'baseline: node:http, HMAC verify only', url: bare.info.webhookUrl, child: bare.child },
+  ].map((srv) => ({ ...srv, ok: 0, non2xx: 0, cpuS: 0, wallS: 0, cursor: 0 }));
+  const warm = Array.from({ length: 4_000 }, (_, i) => sign(customerUpdated(`evt_bench_${runId}_abw${i}`, `cus_bench_abw${i}`, `AB warm-up ${i}`)));
+  for (const srv of servers) await acceptRate(srv.url, warm, 1);
+  const load0 = loadavg()[0] as number;
+  for (let round = 0; round < AB_ROUNDS; round++) {
+    // Rotate the order so no server always follows the same one.
+    for (let k = 0; k < servers.length; k++) {
+      const srv = servers[(round + k) % servers.length] as (typeof servers)[number];
+      const cpu0 = childCpuSeconds(srv.child);
+      const r = await acceptRate(srv.url, events, AB_SLICE_S, srv.cursor);
+      srv.cpuS += childCpuSeconds(srv.child) - cpu0;
+      srv.cursor += r.sent;
+      srv.ok += r.ok;
+      srv.non2xx += r.non2xx;
+      srv.wallS += AB_SLICE_S;
+    }
+  }
+  const bareUs = ((servers[2]?.cpuS ?? 0) * 1e6) / Math.max(1, servers[2]?.ok ?? 0);
+  console.log(
+    `(a′) Side by side: ${AB_ROUNDS} rounds of ${AB_SLICE_S} s slices per server, autocannon ${CONNECTIONS} connections; load average ${load0.toFixed(1)} → ${(loadavg()[0] as number).toFixed(1)}`,
+  );
+  console.table(
+    servers.map((srv) => {
+      const us = (srv.cpuS * 1e6) / Math.max(1, srv.ok);
+      return {
+        case: srv.name,
+        '2xx': srv.ok,
+        'non-2xx': srv.non2xx,
+        'accepted/s': (srv.ok / srv.wallS).toFixed(0),
+        'CPU µs/webhook': us.toFixed(0),
+        'per core /s': (1e6 / us).toFixed(0),
+        'vs baseline (CPU)': (bareUs / us).toFixed(2),
+      };
+    }),
+  );
+  await stopChild(before.child);
+  console.log();
+}
+
 async function main(): Promise<void> {
   const benchStarted = hostClockMs();
   await redis.connect();
@@ -599,17 +685,25 @@ async function main(): Promise<void> {
     startChild<{ webhookUrl: string }>('bench/webhook-baseline-process.ts', childEnv),
   ]);
   const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? '?';
-  console.log(`\nSwitchboard webhook benchmark — node ${process.version}, Redis ${redisVersion} (${REDIS_URL}), key prefix ${keyPrefix}`);
+  console.log(
+    `\nSwitchboard webhook benchmark — node ${process.version}, Redis ${redisVersion} (${REDIS_URL}), key prefix ${keyPrefix}, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' / ')}`,
+  );
   console.log(`Stripe customer.updated Events (~1.3 KB, signed with stripe.webhooks.generateTestHeaderString) → POST /webhooks/stripe/${connectionId}\n`);
   const idle = await processSample(single.info.url);
   // (a) Accepted per second: the baseline first (the gateways idle), then one process with every
   // role, then a split deployment (SWITCHBOARD_ROLES): an intake process (webhooks), a workers
   // process and an api+subscriptions process, which (b) then measures.
   const prepared = Array.from({ length: PAYLOADS }, (_, i) => sign(customerUpdated(`evt_bench_${runId}_a${i}`, `cus_bench_a${i}`, `Bench Customer ${i}`)));
+  const warmup = Array.from({ length: Math.ceil(PAYLOADS / 4) }, (_, i) =>
+    sign(customerUpdated(`evt_bench_${runId}_w${i}`, `cus_bench_w${i}`, `Warm-up ${i}`)),
+  );
+  if (WARMUP_S > 0) await acceptRate(base.info.webhookUrl, warmup, WARMUP_S);
   const baseCpu0 = childCpuSeconds(base.child);
   const baseTp = await acceptRate(base.info.webhookUrl, prepared);
   const baseCpuUs = ((childCpuSeconds(base.child) - baseCpu0) * 1e6) / Math.max(1, baseTp.ok);
-  const one = await acceptAndDrain(single.info.webhookUrl, [single.info.url], prepared, single.child);
+  const one = await acceptAndDrain(single.info.webhookUrl, [single.info.url], prepared, warmup, single.child);
   const afterA = await processSample(single.info.url);
   // The keys stay (the split processes reuse the run's prefix): the queue is empty here, and the
   // second pass over the same Events must be accepted again, so the dedupe keys go.
@@ -621,7 +715,7 @@ async function main(): Promise<void> {
     startChild<GatewayInfo>('bench/webhook-gateway-process.ts', splitEnv('workers'), countGatewayLog),
     startChild<GatewayInfo>('bench/webhook-gateway-process.ts', splitEnv('api,subscriptions'), countGatewayLog),
   ]);
-  const split = await acceptAndDrain(intake.info.webhookUrl, [intake.info.url, workers.info.url], prepared, intake.child, workers.child);
+  const split = await acceptAndDrain(intake.info.webhookUrl, [intake.info.url, workers.info.url], prepared, warmup, intake.child, workers.child);
   console.log(
     `(a) Verified webhooks accepted per second — autocannon, ${CONNECTIONS} connections, ${DURATION_S} s each, ${PAYLOADS} distinct signed Events (cycled)`,
   );
@@ -660,6 +754,7 @@ async function main(): Promise<void> {
         `(≈ ${(r.published / r.seconds).toFixed(0)} published/s from the first POST to the empty queue; CPU of the workers' process ${r.workerCpuPerPublishedUs.toFixed(0)} µs per published change, i.e. ≈ ${(1e6 / r.workerCpuPerPublishedUs).toFixed(0)}/s per core); CPU during the load ${r.cpu.join(' + ')} of one core, event-loop delay max ${r.lagMaxMs.map((l) => l.toFixed(0)).join(' / ')} ms`,
     );
   console.log();
+  if (BEFORE_TREE) await sideBySide(childEnv, base, intake);
   // (b) Latency at fixed rates.
   console.log('(b) Webhook POST → subscriber receipt at a fixed rate (sender: paced POSTs, each Event signed when sent with its send time in the name)');
   const results: PointResult[] = [];
@@ -704,7 +799,11 @@ async function main(): Promise<void> {
     console.log('gateway warn/error log lines:');
     for (const [k, n] of gatewayLog) console.log(`  ${n}× ${k}`);
   } else console.log('gateway warn/error log lines: none');
-  console.log(`whole benchmark: ${((hostClockMs() - benchStarted) / 1000).toFixed(0)} s`);
+  console.log(
+    `whole benchmark: ${((hostClockMs() - benchStarted) / 1000).toFixed(0)} s; load average at the end ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' / ')}`,
+  );
 }
 
 try {

@@ -359,6 +359,8 @@ export interface GatewayConfig {
     retainedChanges: number;
     /** Streams the change log is split into, by tenant (default 1; docs/deployment.md, "Redis Cluster"). */
     changeLogShards?: number;
+    /** Intake streams webhooks are written to, by connection (default 4; docs/deployment.md, "Redis Cluster"). */
+    intakeShards?: number;
   };
 }
 
@@ -447,6 +449,7 @@ const envSchema = z.object({
       }
     }),
   SWITCHBOARD_CHANGE_LOG_SHARDS: z.coerce.number().int().min(1).max(1024).default(1),
+  SWITCHBOARD_INTAKE_SHARDS: z.coerce.number().int().min(1).max(1024).default(4),
 });
 export type Env = z.infer<typeof envSchema>;
 

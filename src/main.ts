@@ -47,6 +47,7 @@ async function main(): Promise<void> {
     roles: parseRoles(env.SWITCHBOARD_ROLES),
   });
   config.events.changeLogShards = env.SWITCHBOARD_CHANGE_LOG_SHARDS;
+  config.events.intakeShards = env.SWITCHBOARD_INTAKE_SHARDS;
 
   if (config.redisUrl) await waitForRedis(config.redisUrl, config.limits.redisStartupTimeoutMs, config.limits.redisConnectTimeoutMs);
   let gateway;

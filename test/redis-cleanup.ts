@@ -3,7 +3,10 @@
 // runs leave nothing behind.
 import { Redis } from 'ioredis';
 
-/** Removes every key under `<prefix>:`; answers how many (0 when Redis is not there). */
+/**
+ * Removes every key under `<prefix>:`, hash-tagged ones ("{<prefix>:…}…", src/util/redis.ts hashTag)
+ * included; answers how many (0 when Redis is not there).
+ */
 export async function removeKeys(redisUrl: string | null | undefined, prefix: string): Promise<number> {
   if (!redisUrl) return 0;
   let removed = 0;
@@ -11,12 +14,14 @@ export async function removeKeys(redisUrl: string | null | undefined, prefix: st
   redis.on('error', () => undefined);
   try {
     await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) removed += await redis.unlink(...keys);
-    } while (cursor !== '0');
+    for (const pattern of [`${prefix}:*`, `{${prefix}:*`]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length) removed += await redis.unlink(...keys);
+      } while (cursor !== '0');
+    }
   } catch {
     // Redis gone: nothing to clean.
   } finally {

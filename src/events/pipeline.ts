@@ -261,5 +261,11 @@ export class EventPipeline {
 }
 
 function settings(e: GatewayConfig['events']) {
-  return { concurrency: e.workerConcurrency, maxAttempts: e.maxAttempts, retryBaseDelayMs: e.retryBaseDelayMs, dedupeTtlSeconds: e.dedupeTtlSeconds };
+  return {
+    concurrency: e.workerConcurrency,
+    maxAttempts: e.maxAttempts,
+    retryBaseDelayMs: e.retryBaseDelayMs,
+    dedupeTtlSeconds: e.dedupeTtlSeconds,
+    ...(e.intakeShards ? { intakeShards: e.intakeShards } : {}),
+  };
 }

@@ -1,12 +1,15 @@
-// The durable queue between the webhook route and the workers. On Redis it is BullMQ: a job per
-// provider change, written (with its deduplication key) before the webhook is acknowledged,
-// retried with jittered exponential backoff, recovered from a crashed replica (stalled jobs), and
-// handed to the dead-letter store after the last attempt. BullMQ was chosen over a hand-written
-// Redis Streams consumer group because it already does retries, backoff with jitter, stalled-job
-// recovery and TTL'd deduplication ("throttle" mode) in atomic Lua scripts.
+// The durable queue between the webhook route and the workers. On Redis it has two stages: the
+// intake stream (intake.ts), written with its deduplication markers before the webhook is
+// acknowledged — one script call per shard for every change of an event-loop turn —, and BullMQ,
+// into which the workers' processes move the entries: a job per provider change, retried with
+// jittered exponential backoff, recovered from a crashed replica (stalled jobs), and handed to the
+// dead-letter store after the last attempt. BullMQ does retries, backoff with jitter and stalled-job
+// recovery in atomic Lua scripts; it was too costly to call per webhook at intake (its client-side
+// job building was a fifth of the intake's CPU), hence the stream in front of it.
 // Without Redis (embedded default) an in-memory queue keeps the same contract, minus durability.
 import { Queue, WaitingError, Worker, type Job } from 'bullmq';
 import { createRedis, hashTag, type RedisClient } from '../util/redis.ts';
+import { DEFAULT_MOVER_SETTINGS, IntakeMover, IntakeWriter, type MoverSettings } from './intake.ts';
 import { bounded } from '../util/bounded.ts';
 import type { QueueStats } from '../observability/metrics.ts';
 import { dedupeId, type QueuedChange } from './model.ts';
@@ -16,7 +19,20 @@ export interface QueueSettings {
   maxAttempts: number;
   retryBaseDelayMs: number;
   dedupeTtlSeconds: number;
+  /** Intake streams (Redis only; intake.ts): changes are spread over them by connection. Default 4. */
+  intakeShards?: number;
+  /** How movers reclaim entries of a mover that died (tests shorten it). */
+  mover?: MoverSettings;
 }
+
+/** Intake shards when the settings name none. */
+export const DEFAULT_INTAKE_SHARDS = 4;
+/**
+ * How long BullMQ remembers a moved change's deduplication id: long enough to cover a second move of
+ * the same entry (its mover died between the move and the acknowledgement, and another took it over
+ * after claimIdleMs), short enough not to keep a second marker per event for the whole dedupe TTL.
+ */
+const MOVE_DEDUPE_MS = 3_600_000;
 
 export type ChangeProcessor = (item: QueuedChange, attempt: number) => Promise<void>;
 export type DeadLetterSink = (item: QueuedChange, error: string, attempts: number) => Promise<void>;
@@ -56,7 +72,7 @@ const ENQUEUE_TIMEOUT_MS = 2_000;
 const MAX_ENQUEUE_BATCH = 256;
 
 interface EnqueueBatch {
-  jobs: Parameters<Queue<QueuedChange>['addBulk']>[0];
+  items: QueuedChange[];
   settled: Promise<void>;
 }
 
@@ -79,6 +95,9 @@ export class BullChangeQueue implements ChangeQueue {
   private finishedWhileStopping = 0;
   private stopped: Promise<WorkerStopReport> | null = null;
   private openBatch: EnqueueBatch | null = null;
+  private readonly intake: IntakeWriter;
+  private mover: IntakeMover | null = null;
+  private moverQueue: Queue<QueuedChange> | null = null;
 
   constructor(
     private readonly redisUrl: string,
@@ -93,6 +112,12 @@ export class BullChangeQueue implements ChangeQueue {
     this.producer.on('error', onError);
     this.queue = new Queue<QueuedChange>('changes', { connection: this.producer, prefix: bullPrefix(prefix) });
     this.queue.on('error', onError);
+    this.intake = new IntakeWriter(this.producer, prefix, settings.intakeShards ?? DEFAULT_INTAKE_SHARDS, settings.dedupeTtlSeconds);
+  }
+
+  /** The intake streams' keys (the benchmark watches them drain). */
+  get intakeStreams(): string[] {
+    return this.intake.streams;
   }
 
   private jobOptions(item: QueuedChange, dedupe: boolean) {
@@ -101,44 +126,47 @@ export class BullChangeQueue implements ChangeQueue {
       backoff: { type: 'exponential', delay: this.settings.retryBaseDelayMs, jitter: 0.5 },
       removeOnComplete: true,
       removeOnFail: { age: this.settings.dedupeTtlSeconds },
-      ...(dedupe ? { deduplication: { id: dedupeId(item), ttl: this.settings.dedupeTtlSeconds * 1000 } } : {}),
+      ...(dedupe ? { deduplication: { id: dedupeId(item), ttl: Math.min(MOVE_DEDUPE_MS, this.settings.dedupeTtlSeconds * 1000) } } : {}),
     };
   }
 
   async enqueue(items: QueuedChange[]): Promise<void> {
     if (items.length === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        this.joinBatch(items),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`queue did not confirm within ${ENQUEUE_TIMEOUT_MS} ms`)), ENQUEUE_TIMEOUT_MS);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await this.joinBatch(items);
   }
 
   /**
    * Every enqueue of one event-loop turn (all webhooks whose bodies arrived together) goes to Redis
-   * as one pipeline: one write and one read instead of one round trip per request. Each job is
-   * still BullMQ's own deduplicating add script; the batch settles together (a failure answers 503
-   * to every webhook in it, and a job that did get in is a duplicate when the provider retries).
+   * together: one append script per intake shard, carrying each change and its dedupe marker. The
+   * batch settles together (a failure answers 503 to every webhook in it; a shard's script that did
+   * run makes those changes duplicates when the provider retries).
    */
   private joinBatch(items: QueuedChange[]): Promise<void> {
     let batch = this.openBatch;
     if (!batch) {
-      const opened: EnqueueBatch = { jobs: [], settled: null as unknown as Promise<void> };
+      const opened: EnqueueBatch = { items: [], settled: null as unknown as Promise<void> };
       opened.settled = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
         if (this.openBatch === opened) this.openBatch = null;
-        return this.queue.addBulk(opened.jobs).then(() => undefined);
+        // One timer per batch (not per webhook): a batch Redis has not confirmed in time is a 503 for all of it.
+        let timer: NodeJS.Timeout | undefined;
+        return Promise.race([
+          this.intake.append(opened.items),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`queue did not confirm within ${ENQUEUE_TIMEOUT_MS} ms`)), ENQUEUE_TIMEOUT_MS);
+          }),
+        ]).then(
+          () => clearTimeout(timer),
+          (err: unknown) => {
+            clearTimeout(timer);
+            throw err;
+          },
+        );
       });
       batch = this.openBatch = opened;
     }
-    for (const item of items) batch.jobs.push({ name: item.change.entity, data: item, opts: this.jobOptions(item, true) });
+    for (const item of items) batch.items.push(item);
     // A full batch leaves now; later enqueues of this turn open the next one.
-    if (batch.jobs.length >= MAX_ENQUEUE_BATCH) this.openBatch = null;
+    if (batch.items.length >= MAX_ENQUEUE_BATCH) this.openBatch = null;
     return batch.settled;
   }
 
@@ -150,6 +178,20 @@ export class BullChangeQueue implements ChangeQueue {
     // Workers need a connection that waits through outages (blocking commands, retries forever).
     this.workerConnection = createRedis(this.redisUrl, { maxRetriesPerRequest: null });
     this.workerConnection.on('error', this.onError);
+    // The intake's entries become BullMQ jobs here (on the workers' connection, which waits through outages).
+    const mover = new Queue<QueuedChange>('changes', { connection: this.workerConnection, prefix: bullPrefix(this.prefix) });
+    mover.on('error', this.onError);
+    this.moverQueue = mover;
+    this.mover = new IntakeMover(
+      this.redisUrl,
+      this.intake.streams,
+      async (items) => {
+        await mover.addBulk(items.map((item) => ({ name: item.change.entity, data: item, opts: this.jobOptions(item, true) })));
+      },
+      this.onError,
+      this.settings.mover ?? DEFAULT_MOVER_SETTINGS,
+    );
+    this.mover.start();
     this.worker = new Worker<QueuedChange>(
       'changes',
       async (job: Job<QueuedChange>, token?: string, signal?: AbortSignal) => {
@@ -203,20 +245,31 @@ export class BullChangeQueue implements ChangeQueue {
     });
   }
 
+  /** Waiting: BullMQ's waiting jobs plus the intake entries not yet moved (the oldest of either sets the age). */
   async stats(): Promise<QueueStats> {
-    const counts = await this.queue.getJobCounts('wait', 'prioritized', 'active', 'delayed', 'failed');
-    const [oldest] = await this.queue.getJobs(['wait'], 0, 0, true);
+    const [counts, [oldest], intake] = await Promise.all([
+      this.queue.getJobCounts('wait', 'prioritized', 'active', 'delayed', 'failed'),
+      this.queue.getJobs(['wait'], 0, 0, true),
+      this.intake.backlog(),
+    ]);
     return {
-      waiting: (counts.wait ?? 0) + (counts.prioritized ?? 0),
+      waiting: (counts.wait ?? 0) + (counts.prioritized ?? 0) + intake.entries,
       active: counts.active ?? 0,
       delayed: counts.delayed ?? 0,
       failed: counts.failed ?? 0,
-      oldestWaitingAgeSeconds: oldest ? Math.max(0, (Date.now() - oldest.timestamp) / 1000) : 0,
+      oldestWaitingAgeSeconds: Math.max(oldest ? Math.max(0, (Date.now() - oldest.timestamp) / 1000) : 0, intake.oldestAgeSeconds),
     };
+  }
+
+  /** Moves intake entries pending in a mover that died, now (tests; otherwise every claimEveryMs). */
+  reclaimIntake(): Promise<void> {
+    return this.mover?.reclaimNow() ?? Promise.resolve();
   }
 
   stopWorkers(graceMs: number): Promise<WorkerStopReport> {
     this.stopped ??= (async () => {
+      // The mover first: what it already read is moved and acknowledged; the rest stays in the stream.
+      await this.mover?.stop(Math.min(graceMs, 2_000));
       const worker = this.worker;
       if (!worker) return { finished: 0, handedBack: 0 };
       // close() (not forced) stops fetching at once and resolves when the jobs in progress end.
@@ -235,6 +288,8 @@ export class BullChangeQueue implements ChangeQueue {
     // then the connections are dropped. Jobs not handed back are recovered by another replica (stalled).
     await this.stopWorkers(0);
     await bounded(this.queue.close(), 2_000, this.onError);
+    if (this.moverQueue) await bounded(this.moverQueue.close(), 2_000, this.onError);
+    this.mover?.close();
     this.workerConnection?.disconnect();
     this.producer.disconnect();
   }

@@ -104,8 +104,13 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
     return sendJson(res, 413, { error: `body exceeds ${maxBytes} bytes` });
   }
 
-  const headers: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
+  // Node gives header names lowercased, and a string per header except set-cookie (an array):
+  // the object is used as it is unless an array must be joined.
+  let headers = req.headers as Record<string, string | undefined>;
+  if (Object.values(req.headers).some(Array.isArray)) {
+    headers = {};
+    for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(',') : v;
+  }
   // A handshake carries no change: answered before verification, nothing is queued.
   if (webhooks.isHandshake?.(rawBody, headers)) return sendJson(res, 200, { received: 0 });
   const { signatureHeader } = connector!.manifest.webhooks;

@@ -116,17 +116,19 @@ export class RedisHealthStore implements HealthStore {
    * webhooks a second a write per webhook was a Redis transaction per request for one timestamp.
    */
   recordWebhook(tenantId: string, connectionId: string, at = Date.now()): void {
-    const key = this.key(tenantId, connectionId);
-    const pending = this.webhookWrites.get(key);
+    // Looked up by the raw ids (the Redis key, with its escaping, is built only when writing).
+    const id = `${tenantId}\u0000${connectionId}`;
+    const pending = this.webhookWrites.get(id);
     if (pending) {
       pending.at = Math.max(pending.at, at);
       return;
     }
+    const key = this.key(tenantId, connectionId);
     this.writeWebhook(key, at);
     const slot = { at: 0 };
-    this.webhookWrites.set(key, slot);
+    this.webhookWrites.set(id, slot);
     setTimeout(() => {
-      this.webhookWrites.delete(key);
+      this.webhookWrites.delete(id);
       if (slot.at) this.writeWebhook(key, slot.at);
     }, WEBHOOK_WRITE_INTERVAL_MS).unref();
   }

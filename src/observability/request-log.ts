@@ -84,6 +84,13 @@ export function withRequestLog(listener: Listener, { log, metrics, tracing, clie
       const status = res.statusCode;
       const durationMs = Math.round((performance.now() - started) * 10) / 10;
       metrics.httpRequests.observe({ route, method, status_class: `${Math.floor(status / 100)}xx` }, durationMs / 1000);
+      // The line is built only when its level is logged (at thousands of webhooks a second the
+      // level is often warn, and a 2xx line is then never written).
+      const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : QUIET_ROUTES.has(route) ? 'debug' : 'info';
+      if (!log.isLevelEnabled(level)) {
+        endSpan(status);
+        return;
+      }
       const line = {
         requestId,
         method,
@@ -100,13 +107,15 @@ export function withRequestLog(listener: Listener, { log, metrics, tracing, clie
       else if (status >= 400) log.warn(line, 'request refused');
       else if (QUIET_ROUTES.has(route)) log.debug(line, 'request');
       else log.info(line, 'request');
-      if (span) {
-        span.setAttribute('http.response.status_code', status);
-        if (info.tenantId) span.setAttribute('switchboard.tenant_id', info.tenantId);
-        if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-        span.end();
-      }
+      endSpan(status);
     });
+    function endSpan(status: number): void {
+      if (!span) return;
+      span.setAttribute('http.response.status_code', status);
+      if (info.tenantId) span.setAttribute('switchboard.tenant_id', info.tenantId);
+      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    }
 
     if (!span) return listener(req, res);
     // Everything the request does (the GraphQL operation, upstream calls, the queue write) runs
