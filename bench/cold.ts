@@ -1,15 +1,26 @@
 // `npx tsx bench/cold.ts` (issue #12, item 2): what the gateway adds to a cold query, measured
 // against the same upstream calls made directly, in one process and one run. For each provider:
-// 1. one cold query through the gateway (caches off) with every upstream request recorded (a
-//    wrapper around fetch, installed before the gateway is built): method, URL, headers, body,
-//    and when it started and answered;
+// 1. one cold query through the gateway (caches off) with every upstream request to that
+//    provider's emulator recorded (a wrapper around fetch, installed before the gateway is built):
+//    method, URL, headers, body, and when it started and answered;
 // 2. SAMPLES cold queries through the gateway, sequentially: p50 / p99;
 // 3. SAMPLES direct replays of the recorded requests along their critical path (a request starts
 //    once every request that had answered before it started in the recording has answered; the
 //    rest run concurrently, as the gateway ran them), each body read and JSON-parsed: p50 / p99;
 // 4. the JSON.parse time of those bodies alone (the part of the difference no gateway avoids).
 // Same emulators, same latency (BENCH_LATENCY_MS, default 20 ms per call). Prints a markdown table.
+//
+// Per step, less sensitive to load than the totals: "outside upstream" is the part of a query's
+// time during which no upstream call of it was in flight (request → first call, between calls,
+// last answer → response), the gateway's own work on the critical path; for the direct replay it
+// is reading and parsing the bodies and the client's own overhead. "CPU" is the process CPU time
+// (process.cpuUsage, emulators included, the same for both sides) per query.
+//
+// BENCH_BASELINE=/path/to/a/worktree (with node_modules) also builds that tree's gateway in this
+// process, against the same emulators, and alternates its samples with ours and the direct ones:
+// a before/after table from one run (e.g. `git worktree add /tmp/base main`).
 import { setTimeout } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
 import { DEFAULT_LIMITS, defaultGatewayConfig } from '../src/config.ts';
 import { startDemo } from '../src/demo.ts';
 import { createGateway } from '../src/server.ts';
@@ -20,6 +31,7 @@ const MINUTE_LIMITS: Record<string, number> = { xero: 60 };
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 20);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 30);
 const PROVIDERS = (process.env.BENCH_PROVIDERS ?? 'hubspot,stripe,xero,quickbooks').split(',');
+const BASELINE = process.env.BENCH_BASELINE ?? null;
 const QUERY = `query ($provider: String) { invoices(first: 100, filter: { provider: $provider }) { edges { node { number total { amount currency } contact { name emails { address } } } } } }`;
 
 interface Recorded {
@@ -30,13 +42,14 @@ interface Recorded {
   startedAt: number;
   answeredAt: number;
 }
-let recording: Recorded[] | null = null;
+/** Where the gateway's upstream calls go while a query runs, and the origin they are counted for. */
+let recording: { origin: string; calls: Recorded[] } | null = null;
 const realFetch = globalThis.fetch;
 // The upstream client takes globalThis.fetch when it is built: installed before the gateway is.
 globalThis.fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
   const rec = recording;
-  if (!rec) return realFetch(input, init);
-  const request = new Request(input, init);
+  const request = rec ? new Request(input, init) : null;
+  if (!rec || !request || new URL(request.url).origin !== rec.origin) return realFetch(input, init);
   const body = init?.body == null ? null : typeof init.body === 'string' ? init.body : await request.clone().text();
   const entry: Recorded = {
     url: request.url,
@@ -48,7 +61,7 @@ globalThis.fetch = async (input: string | URL | Request, init?: RequestInit): Pr
   };
   const res = await realFetch(input, init);
   entry.answeredAt = performance.now();
-  rec.push(entry);
+  rec.calls.push(entry);
   return res;
 };
 
@@ -56,40 +69,97 @@ const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] as number;
 };
+const cpuMs = () => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+};
+
+/** The part of [start, end] during which none of `spans` was in flight. */
+function outside(start: number, end: number, spans: Array<[number, number]>): number {
+  let covered = 0;
+  let reach = start;
+  for (const [a, b] of [...spans].sort((x, y) => x[0] - y[0])) {
+    const from = Math.max(a, reach);
+    if (b > from) {
+      covered += b - from;
+      reach = b;
+    }
+  }
+  return end - start - covered;
+}
 
 const demo = await startDemo({ latencyMs: LATENCY_MS });
-const tenants = demo.tenants.map((t) => ({ ...t, limits: { tenantRequestsPerSecond: 1_000_000, tenantRequestBurst: 1_000_000, tenantConcurrency: 100_000 } }));
+// Only the measured providers' connections: no other connection's poller runs during the samples.
+const tenants = demo.tenants.map((t) => ({
+  ...t,
+  connections: t.connections.filter((c) => PROVIDERS.includes(c.provider)),
+  limits: { tenantRequestsPerSecond: 1_000_000, tenantRequestBurst: 1_000_000, tenantConcurrency: 100_000 },
+}));
+const originOf = (provider: string) => new URL(tenants[0]!.connections.find((c) => c.provider === provider)!.baseUrl!).origin;
 const keyring = parseMasterKeys(generateMasterKeyEntry('bench'), undefined);
-const gateway = await createGateway(
-  defaultGatewayConfig(tenants, {
-    mode: 'production',
-    redisUrl: null,
-    cacheTtlSeconds: { Contact: 0, Invoice: 0, Order: 0, listPage: 0 },
-    limits: { ...DEFAULT_LIMITS, responseCacheTtlSeconds: 0 },
-  }),
-  { keyring },
-);
+const coldOverrides = {
+  mode: 'production' as const,
+  redisUrl: null,
+  cacheTtlSeconds: { Contact: 0, Invoice: 0, Order: 0, listPage: 0 },
+  limits: { ...DEFAULT_LIMITS, responseCacheTtlSeconds: 0 },
+};
 
-async function viaGateway(provider: string): Promise<number> {
+interface Side {
+  name: string;
+  url: string;
+  stop(): Promise<void>;
+}
+const sides: Side[] = [];
+if (BASELINE) {
+  // The other tree's own modules (its config defaults, its gateway), against the same emulators.
+  const from = (path: string) => import(pathToFileURL(`${BASELINE}/${path}`).href);
+  const [config, server, vault] = await Promise.all([from('src/config.ts'), from('src/server.ts'), from('src/accounts/vault.ts')]);
+  const base = await server.createGateway(
+    config.defaultGatewayConfig(tenants, { ...coldOverrides, limits: { ...config.DEFAULT_LIMITS, responseCacheTtlSeconds: 0 } }),
+    { keyring: vault.parseMasterKeys(vault.generateMasterKeyEntry('bench'), undefined) },
+  );
+  sides.push({ name: 'baseline', url: base.url, stop: () => base.stop() });
+}
+const gateway = await createGateway(defaultGatewayConfig(tenants, coldOverrides), { keyring });
+sides.push({ name: BASELINE ? 'this tree' : 'gateway', url: gateway.url, stop: () => gateway.stop() });
+
+interface Sample {
+  ms: number;
+  outsideMs: number;
+  cpuMs: number;
+  calls: Recorded[];
+}
+
+async function viaGateway(side: Side, provider: string): Promise<Sample> {
+  recording = { origin: originOf(provider), calls: [] };
+  const cpu = cpuMs();
   const started = performance.now();
-  const res = await realFetch(gateway.url, {
+  const res = await realFetch(side.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${demo.apiKey}` },
     body: JSON.stringify({ query: QUERY, variables: { provider } }),
   });
   const body = (await res.json()) as { errors?: unknown[]; data?: { invoices: { edges: unknown[] } } };
-  if (body.errors || body.data?.invoices.edges.length !== 100) throw new Error(`${provider}: ${JSON.stringify(body.errors ?? body.data)}`);
-  return performance.now() - started;
+  const ended = performance.now();
+  const calls = recording.calls;
+  recording = null;
+  if (body.errors || body.data?.invoices.edges.length !== 100) throw new Error(`${side.name} ${provider}: ${JSON.stringify(body.errors ?? body.data)}`);
+  const spans = calls.map((c) => [c.startedAt, c.answeredAt] as [number, number]);
+  return { ms: ended - started, outsideMs: outside(started, ended, spans), cpuMs: cpuMs() - cpu, calls };
 }
 
 /** The recorded requests again, each after the ones it waited for; resolves with the elapsed time and the bodies. */
-async function direct(calls: Recorded[]): Promise<{ ms: number; bodies: string[] }> {
+async function direct(calls: Recorded[]): Promise<Sample & { bodies: string[] }> {
+  const cpu = cpuMs();
   const started = performance.now();
   const done: Array<Promise<string>> = [];
+  const spans: Array<[number, number]> = [];
   calls.forEach((call, i) => {
     const after = calls.filter((c, j) => j !== i && c.answeredAt <= call.startedAt).map((c) => done[calls.indexOf(c)]);
     done[i] = Promise.all(after).then(async () => {
+      const sent = performance.now();
       const res = await realFetch(call.url, { method: call.method, headers: call.headers, body: call.body });
+      spans.push([sent, performance.now()]);
       const text = await res.text();
       if (!res.ok) throw new Error(`${call.method} ${call.url}: ${res.status} ${text.slice(0, 200)}`);
       JSON.parse(text);
@@ -97,58 +167,91 @@ async function direct(calls: Recorded[]): Promise<{ ms: number; bodies: string[]
     });
   });
   const bodies = await Promise.all(done);
-  return { ms: performance.now() - started, bodies };
+  const ended = performance.now();
+  return { ms: ended - started, outsideMs: outside(started, ended, spans), cpuMs: cpuMs() - cpu, calls, bodies };
 }
 
 const rows: string[] = [];
+const stepRows: string[] = [];
 try {
   for (const provider of PROVIDERS) {
-    recording = [];
-    await viaGateway(provider);
-    const calls = recording.sort((a, b) => a.startedAt - b.startedAt);
-    recording = null;
-    // Alternating, so load on the machine falls on both sides alike.
-    const gatewayTimes: number[] = [];
-    const directTimes: number[] = [];
-    let bodies: string[] = [];
-    // Xero allows 60 calls a minute per organisation (both sides spend it): fewer samples there.
-    const perMinute = MINUTE_LIMITS[provider];
-    const samples = perMinute === undefined ? SAMPLES : Math.min(SAMPLES, Math.floor((perMinute - calls.length) / (2 * calls.length)));
-    for (let i = 0; i < samples; i++) {
-      // Each side starts with the provider's per-second windows refilled (HubSpot search: 5/s, no
-      // burst), so neither waits on a budget the other spent: the difference is the gateway's work.
-      await setTimeout(WINDOW_REFILL_MS);
-      gatewayTimes.push(await viaGateway(provider));
-      await setTimeout(WINDOW_REFILL_MS);
-      const d = await direct(calls);
-      directTimes.push(d.ms);
-      bodies = d.bodies;
-    }
-    const parseTimes: number[] = [];
-    for (let i = 0; i < samples; i++) {
-      const t = performance.now();
-      for (const b of bodies) JSON.parse(b);
-      parseTimes.push(performance.now() - t);
-    }
-    const kb = bodies.reduce((n, b) => n + Buffer.byteLength(b), 0) / 1024;
-    const g50 = pct(gatewayTimes, 50);
-    const d50 = pct(directTimes, 50);
-    const p50 = pct(parseTimes, 50);
-    rows.push(
-      `| ${provider} | ${samples} | ${calls.length} (${kb.toFixed(0)} KiB) | ${g50.toFixed(1)} / ${pct(gatewayTimes, 99).toFixed(1)} ms | ${d50.toFixed(1)} / ${pct(directTimes, 99).toFixed(1)} ms | ${(g50 - d50).toFixed(1)} ms | ${p50.toFixed(2)} ms | ${(g50 - d50 - p50).toFixed(1)} ms |`,
+    // Each side's own upstream calls (a baseline may make more or take more steps): its direct
+    // replay is measured against those, so every difference is that gateway's own work.
+    const plans = new Map<string, Recorded[]>();
+    for (const side of sides)
+      plans.set(
+        side.name,
+        (await viaGateway(side, provider)).calls.sort((a, b) => a.startedAt - b.startedAt),
+      );
+    const perSide = new Map<string, { gateway: Sample[]; direct: Sample[]; bodies: string[] }>(
+      sides.map((s) => [s.name, { gateway: [], direct: [], bodies: [] }]),
     );
-    console.log(rows.at(-1));
+    // Xero allows 60 calls a minute per organisation (every side spends it): fewer samples there.
+    const perMinute = MINUTE_LIMITS[provider];
+    const callsPerRound = [...plans.values()].reduce((n, c) => n + 2 * c.length, 0);
+    const samples = perMinute === undefined ? SAMPLES : Math.min(SAMPLES, Math.floor((perMinute - callsPerRound / 2) / callsPerRound));
+    for (let i = 0; i < samples; i++) {
+      // Alternating, so load on the machine falls on every side alike. Each starts with the
+      // provider's per-second windows refilled (HubSpot search: 5/s, no burst), so none waits on
+      // a budget another spent: the difference is the gateway's work.
+      for (const side of sides) {
+        const got = perSide.get(side.name)!;
+        await setTimeout(WINDOW_REFILL_MS);
+        got.gateway.push(await viaGateway(side, provider));
+        await setTimeout(WINDOW_REFILL_MS);
+        const d = await direct(plans.get(side.name)!);
+        got.direct.push(d);
+        got.bodies = d.bodies;
+      }
+    }
+    for (const side of sides) {
+      const { gateway: got, direct: directSamples, bodies } = perSide.get(side.name)!;
+      const calls = plans.get(side.name)!;
+      const parseTimes: number[] = [];
+      for (let i = 0; i < Math.max(samples, 10); i++) {
+        const t = performance.now();
+        for (const b of bodies) JSON.parse(b);
+        parseTimes.push(performance.now() - t);
+      }
+      const kb = bodies.reduce((n, b) => n + Buffer.byteLength(b), 0) / 1024;
+      const p50 = pct(parseTimes, 50);
+      const med = (xs: Sample[], key: 'ms' | 'outsideMs' | 'cpuMs', p = 50) =>
+        pct(
+          xs.map((x) => x[key]),
+          p,
+        );
+      const g50 = med(got, 'ms');
+      const d50 = med(directSamples, 'ms');
+      const label = sides.length > 1 ? `${provider} (${side.name})` : provider;
+      rows.push(
+        `| ${label} | ${samples} | ${calls.length} (${kb.toFixed(0)} KiB) | ${g50.toFixed(1)} / ${med(got, 'ms', 99).toFixed(1)} ms | ${d50.toFixed(1)} / ${med(directSamples, 'ms', 99).toFixed(1)} ms | ${(g50 - d50).toFixed(1)} ms | ${p50.toFixed(2)} ms | ${(g50 - d50 - p50).toFixed(1)} ms |`,
+      );
+      const gOut = med(got, 'outsideMs');
+      const dOut = med(directSamples, 'outsideMs');
+      const gCpu = med(got, 'cpuMs');
+      const dCpu = med(directSamples, 'cpuMs');
+      stepRows.push(
+        `| ${label} | ${gOut.toFixed(1)} ms | ${dOut.toFixed(1)} ms | ${(gOut - dOut).toFixed(1)} ms | ${gCpu.toFixed(1)} ms | ${dCpu.toFixed(1)} ms | ${(gCpu - dCpu).toFixed(1)} ms |`,
+      );
+      console.log(rows.at(-1));
+      console.log(stepRows.at(-1));
+    }
   }
 } finally {
-  await gateway.stop();
+  for (const side of sides) await side.stop();
   await demo.stop();
 }
+const [l1, l5] = (await import('node:os')).loadavg();
 console.log(
-  `\nCold query through the gateway vs the same upstream calls made directly (${LATENCY_MS} ms per call, ${SAMPLES} samples each (Xero fewer: its 60 calls a minute), alternating)\n`,
+  `\nCold query through the gateway vs the same upstream calls made directly (${LATENCY_MS} ms per call, ${SAMPLES} samples each (Xero fewer: its 60 calls a minute), alternating; load average ${l1!.toFixed(1)} (1 min) / ${l5!.toFixed(1)} (5 min) at the end)\n`,
 );
 console.log(
   '| provider | samples | upstream calls (bodies) | gateway p50 / p99 | direct critical path p50 / p99 | difference (p50) | JSON.parse of the bodies | difference less parsing |',
 );
 console.log('|---|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);
+console.log('\nPer step (p50): time with no upstream call of the query in flight, and process CPU per query (emulators included, alike on both sides)\n');
+console.log('| provider | gateway outside upstream | direct outside upstream | gateway adds | gateway CPU / query | direct CPU / query | gateway adds (CPU) |');
+console.log('|---|---|---|---|---|---|---|');
+for (const r of stepRows) console.log(r);
 process.exit(0);

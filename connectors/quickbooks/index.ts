@@ -45,12 +45,30 @@ async function linkedPayments(invoices: readonly QboInvoice[], ctx: ConnectorCon
   return out;
 }
 
+/**
+ * The payments that apply to each invoice (a line linking it), so each invoice's mapping scans its
+ * own few rather than every payment of the page (100 invoices × 100 payments was ~10,000 scans).
+ */
+function paymentsByInvoice(payments: readonly QboPayment[]): Map<string, QboPayment[]> {
+  const byInvoice = new Map<string, QboPayment[]>();
+  for (const p of payments) {
+    const linked = new Set<string>();
+    for (const line of p.Line ?? []) for (const l of line.LinkedTxn ?? []) if (l.TxnType === 'Invoice') linked.add(l.TxnId);
+    for (const id of linked) {
+      const list = byInvoice.get(id);
+      if (list) list.push(p);
+      else byInvoice.set(id, [p]);
+    }
+  }
+  return byInvoice;
+}
+
 /** Maps invoices with the payments they link (one extra query for the whole set). */
 async function mapInvoices(invoices: QboInvoice[], ctx: ConnectorContext): Promise<Array<InvoiceModel | ConnectorError>> {
-  const payments = await linkedPayments(invoices, ctx);
+  const payments = paymentsByInvoice(await linkedPayments(invoices, ctx));
   return invoices.map((inv) => {
     try {
-      return mapInvoice(inv, mapOptions(ctx), payments);
+      return mapInvoice(inv, mapOptions(ctx), payments.get(inv.Id) ?? []);
     } catch (err) {
       return asError(err);
     }

@@ -71,6 +71,27 @@ describe('reads', () => {
     expect(slots.map((s) => (s as { source: { remoteId: string } }).source.remoteId)).toEqual(ids);
   });
 
+  it('sends the IDs= chunks of one batch read together (one round trip), never more than maxConcurrency at once', async () => {
+    const ids = [...emu.store.org(us).contacts.values()].map((c) => c.ContactID);
+    let inFlight = 0;
+    let most = 0;
+    // Counts requests between send and answer: concurrent chunks overlap, sequential ones never do.
+    const counting: typeof fetch = async (input, init) => {
+      most = Math.max(most, ++inFlight);
+      try {
+        return await fetch(input, init);
+      } finally {
+        inFlight--;
+      }
+    };
+    emu.resetRequests();
+    const slots = await xero.loaders.Contact!.byIds(ids, ctx({ fetchImpl: counting }));
+    expect(emu.count('contacts.list')).toBe(3);
+    expect(slots.every((s) => !(s instanceof ConnectorError))).toBe(true);
+    expect(most).toBe(3);
+    expect(most).toBeLessThanOrEqual(xero.manifest.maxConcurrency!);
+  });
+
   it('answers a batch read of invoices with line items (page=1) and an ACCPAY bill as PAYABLE', async () => {
     const invoices = [...emu.store.org(us).invoices.values()];
     const bill = invoices.find((i) => i.Type === 'ACCPAY')!;

@@ -53,13 +53,19 @@ function batchRead<M>(resource: Resource, idOf: (raw: never) => string, map: (ra
   return async (ids: readonly string[], ctx: ConnectorContext): Promise<Array<M | ConnectorError>> => {
     const wanted = [...new Set(ids.filter(isGuid).map((id) => id.toLowerCase()))];
     const found = new Map<string, M | ConnectorError>();
-    for (const chunk of chunks(wanted, MAX_IDS)) {
-      // page=1: Xero includes line items only in paged (or single) reads.
-      const body = await xeroGet<Envelope>(ctx, {
-        path: `${ACCOUNTING}/${resource}`,
-        query: { ...FIXED[resource], IDs: chunk.join(','), page: 1, pageSize: chunk.length },
-        operation: `${resource.toLowerCase()}.batchRead`,
-      });
+    // The chunks are independent reads: sent together (the upstream layer keeps them within the
+    // manifest's maxConcurrency and rate windows), so 100 ids cost one round trip, not two.
+    const bodies = await Promise.all(
+      chunks(wanted, MAX_IDS).map((chunk) =>
+        // page=1: Xero includes line items only in paged (or single) reads.
+        xeroGet<Envelope>(ctx, {
+          path: `${ACCOUNTING}/${resource}`,
+          query: { ...FIXED[resource], IDs: chunk.join(','), page: 1, pageSize: chunk.length },
+          operation: `${resource.toLowerCase()}.batchRead`,
+        }),
+      ),
+    );
+    for (const body of bodies) {
       for (const raw of body?.[resource] ?? []) {
         const id = idOf(raw as never).toLowerCase();
         try {

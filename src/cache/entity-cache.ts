@@ -137,8 +137,14 @@ export class EntityCache {
     this.metrics?.cacheRequests.inc({ kind, result: 'miss' }, values.length - hits);
   }
 
+  /** Whether records of `entity` are cached at all: with a TTL of 0 nothing is written, so nothing is read either. */
+  private caches(entity: EntityType): boolean {
+    return this.options.ttlSeconds[entity] > 0;
+  }
+
   async getRecords<M extends EntityModel>(scope: CacheScope, entity: EntityType, remoteIds: readonly string[]): Promise<Array<CachedRecord<M> | undefined>> {
     if (remoteIds.length === 0) return [];
+    if (!this.caches(entity)) return remoteIds.map(() => undefined);
     const misses = remoteIds.map(() => undefined);
     const values = await this.guarded('entity', misses as Array<CachedRecord<M> | undefined>, async () => {
       const got = await this.keyv.getMany<CachedRecord<M>>(remoteIds.map((id) => entityKey(scope, entity, id)));
@@ -171,6 +177,7 @@ export class EntityCache {
   /** Raw provider records by remote id; undefined where not cached. */
   async getRaw(scope: CacheScope, entity: EntityType, remoteIds: readonly string[]): Promise<Array<{ raw: unknown } | undefined>> {
     if (remoteIds.length === 0) return [];
+    if (!this.caches(entity)) return remoteIds.map(() => undefined);
     const values = await this.guarded('raw', remoteIds.map(() => undefined) as Array<{ raw: unknown } | undefined>, async () => {
       const got = await this.keyv.getMany<{ raw: unknown }>(remoteIds.map((id) => rawKey(scope, entity, id)));
       return got.map((v) => (v && typeof v === 'object' && 'raw' in v ? v : undefined));
@@ -182,6 +189,7 @@ export class EntityCache {
   /** Deferred parts (e.g. `lineItems`) of records by remote id; undefined where not cached. */
   async getParts<P>(scope: CacheScope, entity: EntityType, name: string, remoteIds: readonly string[]): Promise<Array<CachedPart<P> | undefined>> {
     if (remoteIds.length === 0) return [];
+    if (!this.caches(entity)) return remoteIds.map(() => undefined);
     const values = await this.guarded('part', remoteIds.map(() => undefined) as Array<CachedPart<P> | undefined>, async () => {
       const got = await this.keyv.getMany<CachedPart<P>>(remoteIds.map((id) => deferredPartKey(scope, entity, name, id)));
       return got.map((v) => (v && typeof v === 'object' && 'recordFetchedAt' in v ? v : undefined));

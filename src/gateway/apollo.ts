@@ -7,9 +7,10 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDi
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { addResolversToSchema } from '@graphql-tools/schema';
-import { GraphQLError, parse, type GraphQLSchema, type ValidationRule } from 'graphql';
+import { GraphQLError, parse, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode, type ValidationRule } from 'graphql';
 import type { Logger } from 'pino';
 import { CONNECTORS } from '../../connectors/registry.ts';
+import type { EntityType } from '../../connectors/sdk/models.ts';
 import type { Connector } from '../../connectors/sdk/types.ts';
 import { cacheableEntities } from '../cache/response-cache.ts';
 import { scopeError } from '../callers/scopes.ts';
@@ -202,14 +203,23 @@ function partialErrorsPlugin(): ApolloServerPlugin<RequestContext> {
  * error or extension (partial answers and per-request extensions are never replayed).
  */
 function responseCachePlugin(): ApolloServerPlugin<RequestContext> {
+  // Apollo hands the same parsed document for the same query text (its document store): the walk
+  // is done once per document and operation, not on every answer.
+  const known = new WeakMap<DocumentNode, Map<OperationDefinitionNode, ReadonlySet<EntityType> | null>>();
   return {
     async requestDidStart() {
       return {
         async willSendResponse({ response, contextValue, schema, document, operation }) {
           if (!contextValue || !document || !operation || response.body.kind !== 'single') return;
+          // Nothing is stored with the response cache off: no walk on the way out.
+          if (!contextValue.services.responseCache.enabled) return;
           const result = response.body.singleResult;
           if (result.errors?.length || result.extensions || contextValue.partialErrors.length) return;
-          contextValue.responseCache.entities = cacheableEntities(schema, document, operation);
+          let byOperation = known.get(document);
+          if (!byOperation) known.set(document, (byOperation = new Map()));
+          let entities = byOperation.get(operation);
+          if (entities === undefined) byOperation.set(operation, (entities = cacheableEntities(schema, document, operation)));
+          contextValue.responseCache.entities = entities;
         },
       };
     },

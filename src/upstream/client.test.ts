@@ -1,5 +1,6 @@
 // The fetch wrapper against a scripted local server: Retry-After, backoff, non-idempotent calls,
 // timeouts, the circuit breaker, and malformed bodies.
+import { getEventListeners } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -158,6 +159,30 @@ describe('UpstreamClient', () => {
     expect(err).toBeInstanceOf(ConnectorError);
     expect((err as ConnectorError).code).toBe('UPSTREAM_TIMEOUT');
     expect(hits).toBe(2);
+  });
+
+  it("stops an attempt in flight when the caller goes away, and a finished call leaves nothing on the caller's signal", async () => {
+    const caller = new AbortController();
+    const scoped = (signal: AbortSignal) =>
+      new UpstreamClient(null, { ...DEFAULT_UPSTREAM_OPTIONS, baseDelayMs: 5, maxDelayMs: 20 }).forScope({
+        manifest,
+        connection: { id: 'c1', tenantId: 't1', provider: 'fake', baseUrl: base, settings: {} },
+        signal,
+        deadline: Date.now() + 5_000,
+      });
+    reset([{ status: 200, hang: true }]);
+    const pending = scoped(caller.signal)({ path: '/x', operation: 'x' }).catch((e: unknown) => e);
+    await expect.poll(() => hits).toBe(1);
+    caller.abort(new Error('client closed the connection'));
+    const err = await pending;
+    expect(err).toBeInstanceOf(ConnectorError);
+    expect(err).toMatchObject({ code: 'UPSTREAM_TIMEOUT', message: 'request to Fake was cancelled' });
+    expect(hits).toBe(1); // not retried
+
+    const live = new AbortController();
+    reset([{ status: 200, body: '{"ok":true}' }]);
+    await scoped(live.signal)({ path: '/x', operation: 'x' });
+    expect(getEventListeners(live.signal, 'abort')).toHaveLength(0);
   });
 
   it('maps a 2xx with a malformed body to UPSTREAM_BAD_RESPONSE without retrying', async () => {

@@ -374,8 +374,19 @@ export class UpstreamClient {
       );
     }
     const timeoutMs = Math.min(this.options.attemptTimeoutMs, left);
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = AbortSignal.any([scope.signal, timeout]);
+    // One controller per attempt, aborted by its timer or by the caller, both released when the
+    // attempt ends: AbortSignal.timeout + AbortSignal.any left a timer pending for the whole
+    // attempt timeout and a dependent signal on the request's signal after every call.
+    const attemptAbort = new AbortController();
+    const signal = attemptAbort.signal;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      attemptAbort.abort(new DOMException(`attempt exceeded ${timeoutMs} ms`, 'TimeoutError'));
+    }, timeoutMs);
+    const onCallerAbort = () => attemptAbort.abort(scope.signal.reason);
+    if (scope.signal.aborted) onCallerAbort();
+    else scope.signal.addEventListener('abort', onCallerAbort, { once: true });
     const url = buildUrl(scope.connection.baseUrl, request.path, request.query);
     const headers: Record<string, string> = { accept: 'application/json', ...(request.headers ?? {}) };
     let body: string | undefined;
@@ -406,7 +417,7 @@ export class UpstreamClient {
       text = await readCapped(res, maxBody);
     } catch (err) {
       observe('error');
-      if (timeout.aborted) {
+      if (timedOut) {
         throw new AttemptFailure(new ConnectorError('UPSTREAM_TIMEOUT', `${scope.manifest.displayName} did not answer within ${timeoutMs} ms`, { cause: err }));
       }
       if (scope.signal.aborted) {
@@ -416,6 +427,9 @@ export class UpstreamClient {
         );
       }
       throw new AttemptFailure(new ConnectorError('UPSTREAM_UNAVAILABLE', `could not reach ${scope.manifest.displayName}`, { cause: err }));
+    } finally {
+      clearTimeout(timer);
+      scope.signal.removeEventListener('abort', onCallerAbort);
     }
     observe(String(res.status));
     stats.status = res.status;

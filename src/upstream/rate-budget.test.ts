@@ -24,6 +24,30 @@ describe('connection budgets', () => {
     await expect(budget.acquire(signal, Date.now() + 200)).rejects.toMatchObject({ code: 'UPSTREAM_RATE_LIMITED' });
   });
 
+  it('adds no delay while every window has room (no timer, not even one event-loop turn); a spent window still waits', async () => {
+    // HubSpot's search window: 5 a second, spaced (no burst), beside the 190-per-10-s one.
+    const budget = localBudgets('k', {
+      windows: [
+        { requests: 190, windowMs: 10_000 },
+        { requests: 5, windowMs: 1_000, operations: ['contacts.search'], burst: false },
+      ],
+      concurrency: 4,
+    });
+    const turn = () => new Promise<'turn'>((r) => setImmediate(() => r('turn')));
+    // Free: granted within the current turn, before any timer or I/O callback could run.
+    const free = budget.acquire(signal, Date.now() + 1_000, 'contacts.search');
+    expect(await Promise.race([free, turn()])).toBeTypeOf('function');
+    (await free)();
+    // The search window now holds no token (spaced ~220 ms): the next search waits at least a turn.
+    const spent = budget.acquire(signal, Date.now() + 1_000, 'contacts.search');
+    expect(await Promise.race([spent, turn()])).toBe('turn');
+    // Other operations do not draw from the search window: still no delay.
+    const other = budget.acquire(signal, Date.now() + 1_000, 'contacts.batchRead');
+    expect(await Promise.race([other, turn()])).toBeTypeOf('function');
+    (await other)();
+    (await spent)();
+  });
+
   it('holds a request back while `concurrency` others are in flight, and lets it go when one finishes', async () => {
     const budget = localBudgets('k', { windows: [{ requests: 100, windowMs: 1_000 }], concurrency: 2 });
     const first = await budget.acquire(signal, Date.now() + 1_000);
