@@ -311,5 +311,5 @@ describe('api-keys-cli', () => {
     expect(badScope.code).toBe(2);
     expect(badScope.stderr).toMatch(/unknown scope "write"/);
     expect(await scanAll(`${PREFIX}:cli-bad:*`)).toEqual([]); // nothing created by the failed calls
-  });
+  }, 120_000); // nine CLI processes started one after another: each loads tsx, seconds apiece on a loaded machine
 });
