@@ -286,7 +286,7 @@ describe('api-keys-cli', () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/has no key/);
     expect((await cli(['list', '--tenant', 'acme'])).stdout).toMatch(/no API keys/);
-  });
+  }, 120_000); // six CLI processes, one after another
 
   it('exits 2 without REDIS_URL, on bad usage and on invalid input', async () => {
     const env = { ...baseEnv, SWITCHBOARD_KEY_PREFIX: `${PREFIX}:cli-bad` };
