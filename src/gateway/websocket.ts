@@ -18,7 +18,7 @@ import {
   type ValidationRule,
 } from 'graphql';
 import { CloseCode, handleProtocols, makeServer, type WebSocket as GraphqlWsSocket } from 'graphql-ws';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Authenticate } from '../callers/authenticate.ts';
 import { scopeError } from '../callers/scopes.ts';
 import type { Principal } from '../callers/tenants.ts';
@@ -77,7 +77,9 @@ class Session implements GraphqlWsSocket {
   closed: ((code: number, reason: string) => Promise<void>) | null = null;
 
   constructor(
-    readonly socket: WebSocket,
+    readonly socket: GatewaySocket,
+    /** The server's handlers for its sockets' events (one object per server). */
+    readonly events: SocketEvents,
     request: IncomingMessage,
     serial: number,
   ) {
@@ -105,16 +107,55 @@ class Session implements GraphqlWsSocket {
   }
 }
 
+/** What a server does with its sockets' events (`this` of none of them is the socket). */
+interface SocketEvents {
+  message(session: Session, data: RawData): void;
+  pong(session: Session): void;
+  error(session: Session, err: Error): void;
+  close(session: Session, code: number, reason: Buffer): void;
+}
+
+/**
+ * The server's sockets: ws emits every event through emit(), which hands the four the gateway
+ * handles straight to its session's server, so a socket holds no listener (an EventEmitter's
+ * listener table is a dictionary object of ~300 bytes once it has four events).
+ */
+class GatewaySocket extends WebSocket {
+  session: Session | null = null;
+
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    const session = this.session;
+    if (session) {
+      if (event === 'message') session.events.message(session, args[0] as RawData);
+      else if (event === 'pong') session.events.pong(session);
+      else if (event === 'close') session.events.close(session, args[0] as number, args[1] as Buffer);
+      else if (event === 'error') {
+        session.events.error(session, args[0] as Error);
+        if (this.listenerCount('error') === 0) return true;
+      }
+    }
+    return super.emit(event, ...args);
+  }
+}
+
 export function attachGraphqlWs({ server, schema, depthRule, services, authenticate }: GraphqlWsDeps): { dispose(): Promise<number> } {
   const { config, log } = services;
   const format = formatError(config.mode, (err) => log.error({ err }, 'unexpected error in a subscription'));
   // The same size limit as HTTP bodies applies to every WebSocket message; only graphql-transport-ws
   // is spoken (others are refused by makeServer with 4406); no compression (ws's server default).
-  const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: config.limits.maxBodyBytes, handleProtocols, perMessageDeflate: false });
-  const sessions = new Map<WebSocket, Session>();
+  const wss = new WebSocketServer({
+    server,
+    path: '/graphql',
+    maxPayload: config.limits.maxBodyBytes,
+    handleProtocols,
+    perMessageDeflate: false,
+    WebSocket: GatewaySocket,
+  });
+  const sessions = new Set<Session>();
   const operations = new SubscriptionLog(log, services.tracing);
   const socketsPerTenant = new Map<string, number>();
   const isProd = config.mode === 'production';
+  const principals = new PrincipalPool();
   // One parsed and validated document per distinct query text, shared by every operation sending
   // it: an open subscription keeps its document for its lifetime, and a parsed document (tokens,
   // locations, nodes) weighed ~10 KB, a third of an idle subscription's memory.
@@ -140,7 +181,11 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
       const request = session.request as IncomingMessage;
       try {
         const authorization = authorizationParam(ctx.connectionParams);
-        session.principal = await authenticate(authorization, { address: clientAddress(request, config.trustedProxies ?? TRUST_NO_PROXY) });
+        session.principal = principals.canonical(
+          await authenticate(authorization, { address: clientAddress(request, config.trustedProxies ?? TRUST_NO_PROXY) }),
+        );
+        // Read once (above); graphql-ws would keep the parsed parameters for the socket's lifetime.
+        (ctx as { connectionParams?: unknown }).connectionParams = undefined;
         session.authorization = authorization;
         const tenantId = session.principal.tenant.id;
         const held = socketsPerTenant.get(tenantId) ?? 0;
@@ -173,8 +218,7 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
     // when nothing changed, the socket's principal object is reused rather than kept once per operation.
     context: async (ctx, id, _payload, args) => {
       const session = ctx.extra;
-      const fresh = await authenticate(session.authorization);
-      const principal = session.principal && samePrincipal(session.principal, fresh) ? session.principal : (session.principal = fresh);
+      const principal = (session.principal = principals.canonical(await authenticate(session.authorization)));
       // No AbortSignal until something needs one (a subscription's context lives as long as it does).
       const rc = new RequestContext(services, principal, null, Date.now() + config.limits.requestDeadlineMs);
       rc.publicBase = session.publicBase ?? 'http://localhost';
@@ -232,45 +276,40 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
     },
   });
 
-  // Listeners shared by every socket (`this` is the socket): none is allocated per socket.
-  function onMessage(this: WebSocket, data: RawData): void {
-    const session = sessions.get(this);
-    session?.handler?.(String(data)).catch((err: unknown) => internalError(this, err, 'unexpected error handling a graphql-ws message'));
-  }
-  function onPong(this: WebSocket): void {
-    const session = sessions.get(this);
-    if (session) session.alive = true;
-  }
-  function onError(this: WebSocket, err: Error): void {
-    internalError(this, err, 'error on a subscription socket');
-  }
-  function onClose(this: WebSocket, code: number, reason: Buffer): void {
-    const session = sessions.get(this);
-    if (!session) return;
-    sessions.delete(this);
-    if (session.initTimer) clearTimeout(session.initTimer);
-    session.initTimer = null;
-    operations.socketClosed(this, code);
-    if (session.tenantId !== null) {
-      const left = (socketsPerTenant.get(session.tenantId) ?? 1) - 1;
-      if (left > 0) socketsPerTenant.set(session.tenantId, left);
-      else socketsPerTenant.delete(session.tenantId);
-    }
-    session.closed?.(code, String(reason)).catch((err: unknown) => log.error({ err }, 'unexpected error closing a subscription socket'));
-  }
+  const events: SocketEvents = {
+    message(session, data) {
+      session.handler?.(String(data)).catch((err: unknown) => internalError(session.socket, err, 'unexpected error handling a graphql-ws message'));
+    },
+    pong(session) {
+      session.alive = true;
+    },
+    error(session, err) {
+      internalError(session.socket, err, 'error on a subscription socket');
+    },
+    close(session, code, reason) {
+      if (!sessions.delete(session)) return;
+      session.socket.session = null;
+      if (session.initTimer) clearTimeout(session.initTimer);
+      session.initTimer = null;
+      operations.socketClosed(session.socket, code);
+      if (session.tenantId !== null) {
+        const left = (socketsPerTenant.get(session.tenantId) ?? 1) - 1;
+        if (left > 0) socketsPerTenant.set(session.tenantId, left);
+        else socketsPerTenant.delete(session.tenantId);
+      }
+      session.closed?.(code, String(reason)).catch((err: unknown) => log.error({ err }, 'unexpected error closing a subscription socket'));
+    },
+  };
   const initTimeout = (session: Session) => {
     session.initTimer = null;
     session.socket.close(CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout');
   };
 
   let serial = 0;
-  wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
-    const session = new Session(socket, request, serial++);
-    sessions.set(socket, session);
-    socket.on('message', onMessage);
-    socket.on('pong', onPong);
-    socket.on('error', onError);
-    socket.on('close', onClose);
+  wss.on('connection', (socket: GatewaySocket, request: IncomingMessage) => {
+    const session = new Session(socket, events, request, serial++);
+    sessions.add(session);
+    socket.session = session;
     session.initTimer = setTimeout(initTimeout, CONNECTION_INIT_WAIT_MS, session);
     session.closed = protocol.opened(session, session);
   });
@@ -284,7 +323,7 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
   let tick = 0;
   const keepAlive = setInterval(() => {
     const slice = tick++ % KEEP_ALIVE_SLICES;
-    for (const session of sessions.values()) {
+    for (const session of sessions) {
       if (session.slice !== slice || session.socket.readyState !== session.socket.OPEN) continue;
       if (!session.alive) {
         session.socket.terminate();
@@ -300,12 +339,12 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
   // checked again, and a revoked API key or an expired JWT closes it (Forbidden). A store outage
   // (SERVICE_UNAVAILABLE) closes nothing.
   const recheck = setInterval(() => {
-    for (const [socket, session] of sessions) {
+    for (const session of sessions) {
       if (session.tenantId === null) continue;
       authenticate(session.authorization).catch((err: unknown) => {
-        if (err instanceof GraphQLError && err.extensions.code === 'UNAUTHENTICATED' && sessions.has(socket)) {
+        if (err instanceof GraphQLError && err.extensions.code === 'UNAUTHENTICATED' && sessions.has(session)) {
           log.info('closing a subscription socket whose credential is no longer valid');
-          socket.close(CloseCode.Forbidden, 'Forbidden: the credential was revoked or has expired');
+          session.socket.close(CloseCode.Forbidden, 'Forbidden: the credential was revoked or has expired');
         }
       });
     }
@@ -335,6 +374,26 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
 
 /** Execution arguments of a subscription, carrying where its results are written directly. */
 type DirectArgs = ExecutionArgs & { direct?: SocketDelivery };
+
+/**
+ * One principal object per distinct (tenant view, actor, scopes) among open sockets and their
+ * operations: every socket and operation authenticates on its own, and each answer is a new
+ * object (~300 bytes with its scope set) that an idle subscription would keep. An equal earlier
+ * answer is reused; a changed one (other scopes, connections added or removed) replaces it.
+ */
+class PrincipalPool {
+  private readonly byKey = new Map<string, Principal>();
+
+  canonical(fresh: Principal): Principal {
+    const key = `${fresh.tenant.id}\n${fresh.actor ?? ''}\n${[...fresh.scopes].sort().join(' ')}`;
+    const known = this.byKey.get(key);
+    if (known && samePrincipal(known, fresh)) return known;
+    // Bounded: forgetting only costs memory for later sockets, never correctness.
+    if (this.byKey.size >= 10_000) this.byKey.clear();
+    this.byKey.set(key, fresh);
+    return fresh;
+  }
+}
 
 /** Whether a re-authenticated principal grants exactly what the socket's current one does. */
 function samePrincipal(a: Principal, b: Principal): boolean {

@@ -74,7 +74,14 @@ export class SubscriptionLog {
     const current = this.running.get(socket);
     if (current === undefined) this.running.set(socket, r);
     else if (current instanceof Map) current.set(id, r);
-    else this.running.set(socket, new Map([[current.id, current], [id, r]]));
+    else
+      this.running.set(
+        socket,
+        new Map([
+          [current.id, current],
+          [id, r],
+        ]),
+      );
     this.log.info(r.line(), 'subscription started');
     return r;
   }
