@@ -8,7 +8,7 @@
 //   every subscriber; deliveries per second of wall time and per second of gateway CPU (the
 //   per-core rate a larger deployment extrapolates from);
 // - paced points (BENCH_POINTS=<events/s>x<subscribers>x<seconds>,…): publish → receipt p50/p99.
-// Usage: npx tsx bench/fanout.ts  (BENCH_BASELINE_REF=<commit> to compare with, main by default; empty to skip)
+// Usage: npx tsx bench/fanout.ts  (BENCH_BASELINE_REF=<commit> to compare with, the merge base with main by default; empty to skip)
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,8 +18,8 @@ const repo = resolve(new URL('..', import.meta.url).pathname);
 const SOCKETS = Number(process.env.BENCH_SOCKETS ?? 10_000);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 40);
 const CLIENT_PROCESSES = Number(process.env.BENCH_CLIENT_PROCESSES ?? 2);
-// The baseline: main's commit by default (what this branch started from).
-const baselineRef = process.env.BENCH_BASELINE_REF ?? execSync('git rev-parse --short main', { cwd: repo }).toString().trim();
+// The baseline: where this branch left main, by default.
+const baselineRef = process.env.BENCH_BASELINE_REF ?? execSync('git merge-base HEAD main', { cwd: repo }).toString().trim();
 const points = (process.env.BENCH_POINTS ?? '1000x1000x5,100x1000x5')
   .split(',')
   .filter(Boolean)
@@ -196,7 +196,7 @@ try {
     baselineDir = mkdtempSync(join(tmpdir(), 'sb-fanout-baseline-'));
     execSync(`git archive ${baselineRef} src connectors schema package.json | tar -x -C ${baselineDir}`, { cwd: repo });
     symlinkSync(join(repo, 'node_modules'), join(baselineDir, 'node_modules'));
-    results.push(await measureTree(`before (${baselineRef})`, baselineDir));
+    results.push(await measureTree(`before (${baselineRef.slice(0, 7)})`, baselineDir));
   }
   results.push(await measureTree('after (this tree)', repo));
 } finally {
