@@ -42,9 +42,7 @@ export interface GraphqlWsDeps {
 export const GOING_AWAY = 1001;
 export const GOING_AWAY_REASON = 'Going away: the server is shutting down; reconnect (resume with after:)';
 
-/** graphql-ws's keep-alive period: a socket that has not answered the previous ping when the next is due is terminated. */
-export const KEEP_ALIVE_MS = 12_000;
-/** Keep-alive pings go out in this many slices of the period, so 10,000 sockets are not pinged in one turn. */
+/** Keep-alive pings (every `limits.socketKeepAliveMs`) go out in this many slices of the period, so 10,000 sockets are not pinged in one turn. */
 const KEEP_ALIVE_SLICES = 12;
 /** A socket that sends no connection_init within this is closed (graphql-ws's default, 4408). */
 const CONNECTION_INIT_WAIT_MS = 3_000;
@@ -318,8 +316,9 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
     for (const socket of wss.clients) internalError(socket, err, 'closing a subscription socket: the WebSocket server failed');
   });
 
-  // Keep-alive: every KEEP_ALIVE_MS each socket is pinged, and one that did not answer the
-  // previous ping is terminated (its operations end; the client reconnects and resumes).
+  // Keep-alive (graphql-ws's useServer default period, 12 s): every socketKeepAliveMs each socket is
+  // pinged, and one that did not answer the previous ping is terminated (its operations end; the
+  // client reconnects and resumes).
   let tick = 0;
   const keepAlive = setInterval(() => {
     const slice = tick++ % KEEP_ALIVE_SLICES;
@@ -332,7 +331,7 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
       session.alive = false;
       session.socket.ping();
     }
-  }, KEEP_ALIVE_MS / KEEP_ALIVE_SLICES);
+  }, config.limits.socketKeepAliveMs / KEEP_ALIVE_SLICES);
   keepAlive.unref();
 
   // A socket outlives the check made when it opened: every credentialRecheckMs its credential is
