@@ -51,8 +51,8 @@ const CONNECTION_INIT_WAIT_MS = 3_000;
  * One socket: what graphql-ws's protocol server (makeServer) sends through and keeps as the
  * context's `extra`, and the gateway's bookkeeping for it, in one object. graphql-ws's `useServer`
  * gives each socket a keep-alive interval, a pong timer, `once` listeners and several closures
- * (~3 KB per idle socket); here the listeners are shared functions, one timer pings every socket,
- * and what a socket needs is this object's fields.
+ * (~3 KB per idle socket); here the socket registers no listener (GatewaySocket), one timer pings
+ * every socket, and what a socket needs is this object's fields.
  */
 class Session implements GraphqlWsSocket {
   /** Answered the last keep-alive ping (or none was sent yet). */
@@ -127,11 +127,11 @@ class GatewaySocket extends WebSocket {
       if (event === 'message') session.events.message(session, args[0] as RawData);
       else if (event === 'pong') session.events.pong(session);
       else if (event === 'close') session.events.close(session, args[0] as number, args[1] as Buffer);
-      else if (event === 'error') {
-        session.events.error(session, args[0] as Error);
-        if (this.listenerCount('error') === 0) return true;
-      }
+      else if (event === 'error') session.events.error(session, args[0] as Error);
     }
+    // An 'error' nobody listens to would throw (and end the process): it was handled above, or
+    // came after the socket closed.
+    if (event === 'error' && this.listenerCount('error') === 0) return true;
     return super.emit(event, ...args);
   }
 }
