@@ -1,5 +1,6 @@
 // Child process of the fan-out benchmark (bench/fanout.ts): one gateway with in-memory stores, so
-// only the subscription path runs (no webhook intake, no queue, no Redis). The parent drives it
+// only the subscription path runs (no webhook intake, no queue, no Redis), or one process of a
+// split deployment on Redis (see below). The parent drives it
 // over IPC: `publish` appends contact changes straight to the change log (what a worker does after
 // processing a webhook), `measure` reports memory after a full GC and CPU time used so far.
 // BENCH_SWITCHBOARD_ROOT points at the source tree to run (the current one, or the baseline commit
@@ -41,7 +42,12 @@ const tenants = [
     ],
   },
 ];
-const gateway = await createGateway(defaultGatewayConfig(tenants as never, { redisUrl: null, keyPrefix: `sbfanout:${process.pid}` }), {
+// A split deployment (BENCH_REDIS_URL, BENCH_ROLES): processes sharing one Redis and key prefix,
+// each running only its roles (e.g. one `api` process appending changes, two `subscriptions`).
+const redisUrl = process.env.BENCH_REDIS_URL || null;
+const roles = process.env.BENCH_ROLES ? new Set(process.env.BENCH_ROLES.split(',')) : undefined;
+const keyPrefix = process.env.BENCH_KEY_PREFIX ?? `sbfanout:${process.pid}`;
+const gateway = await createGateway(defaultGatewayConfig(tenants as never, { redisUrl, keyPrefix, ...(roles ? { roles: roles as never } : {}) }), {
   logger: createLogger('warn', process.stderr),
   // Production mode needs a vault master key; a random one per run is enough here.
   keyring: parseMasterKeys(generateMasterKeyEntry('bench'), undefined),

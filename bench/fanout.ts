@@ -7,8 +7,9 @@
 // - throughput: EVENTS changes appended to the change log as fast as it takes them, delivered to
 //   every subscriber; deliveries per second of wall time and per second of gateway CPU (the
 //   per-core rate a larger deployment extrapolates from);
-// - paced points (BENCH_POINTS=<events/s>x<subscribers>x<seconds>,…): publish → receipt p50/p99.
-// Usage: npx tsx bench/fanout.ts  (BENCH_BASELINE_REF=<commit> to compare with; empty to skip)
+// - paced points (BENCH_POINTS=<events/s>x<subscribers>x<seconds>,…): publish → receipt p50/p99;
+// - with BENCH_SPLIT=<n>: the same points on a split deployment sharing a Redis (measureSplit).
+// Usage: npx tsx bench/fanout.ts  (BENCH_BASELINE_REF=<commit> to compare with, the merge base with main by default; empty to skip)
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +19,8 @@ const repo = resolve(new URL('..', import.meta.url).pathname);
 const SOCKETS = Number(process.env.BENCH_SOCKETS ?? 10_000);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 40);
 const CLIENT_PROCESSES = Number(process.env.BENCH_CLIENT_PROCESSES ?? 2);
-const baselineRef = process.env.BENCH_BASELINE_REF ?? '564d34e';
+// The baseline: where this branch left main, by default.
+const baselineRef = process.env.BENCH_BASELINE_REF ?? execSync('git merge-base HEAD main', { cwd: repo }).toString().trim();
 const points = (process.env.BENCH_POINTS ?? '1000x1000x5,100x1000x5')
   .split(',')
   .filter(Boolean)
@@ -90,8 +92,8 @@ async function waitDelivered(clients: Proc[], expected: number, timeoutMs: numbe
   }
 }
 
-async function connectClients(url: string, apiKey: string, sockets: number): Promise<Proc[]> {
-  const n = Math.min(CLIENT_PROCESSES, sockets);
+async function connectClients(url: string, apiKey: string, sockets: number, processes = CLIENT_PROCESSES): Promise<Proc[]> {
+  const n = Math.min(processes, sockets);
   const clients = await Promise.all(Array.from({ length: n }, () => startProc('fanout-clients-process.ts', {})));
   await Promise.all(
     clients.map((c, i) =>
@@ -117,7 +119,17 @@ interface Row {
   tree: string;
   idle: { rssBefore: number; rssAfter: number; heapBefore: number; heapAfter: number };
   throughput: { deliveries: number; wallMs: number; cpuMs: number; errors: number };
-  points: Array<{ point: string; delivered: number; expected: number; p50: number; p99: number; cpuPct: number; errors: number }>;
+  points: Array<{
+    point: string;
+    delivered: number;
+    expected: number;
+    p50: number;
+    p99: number;
+    cpuMs: number;
+    wallMs: number;
+    achievedRate: number;
+    errors: number;
+  }>;
 }
 
 async function measureTree(tree: string, root: string): Promise<Row> {
@@ -162,15 +174,20 @@ async function measureTree(tree: string, root: string): Promise<Row> {
       const s0 = performance.now();
       const events = rate * seconds;
       await publish('paced', events, rate, Math.max(1, Math.round(rate / 100)));
+      // The publisher shares the gateway's event loop: a saturated gateway slows it below the rate.
+      const publishMs = performance.now() - s0;
       const got = await waitDelivered(clients, events * subscribers, 30_000);
-      const cpuPct = (((await measure(false)).cpuMs - c0) / (performance.now() - s0)) * 100;
+      const cpuMs = (await measure(false)).cpuMs - c0;
+      const wallMs = performance.now() - s0;
       rows.push({
         point: `${rate} events/s × ${subscribers} subscribers, ${seconds} s`,
         delivered: got.delivered,
         expected: events * subscribers,
         p50: got.p50,
         p99: got.p99,
-        cpuPct,
+        cpuMs,
+        wallMs,
+        achievedRate: events / (publishMs / 1000),
         errors: got.errors,
       });
       console.log(`${tree}: ${JSON.stringify(rows.at(-1))}`);
@@ -191,44 +208,139 @@ async function measureTree(tree: string, root: string): Promise<Row> {
 const results: Row[] = [];
 let baselineDir: string | null = null;
 try {
-  if (baselineRef) {
+  // BENCH_SOCKETS=0: only the split deployment (BENCH_SPLIT).
+  if (baselineRef && SOCKETS > 0) {
     baselineDir = mkdtempSync(join(tmpdir(), 'sb-fanout-baseline-'));
     execSync(`git archive ${baselineRef} src connectors schema package.json | tar -x -C ${baselineDir}`, { cwd: repo });
     symlinkSync(join(repo, 'node_modules'), join(baselineDir, 'node_modules'));
-    results.push(await measureTree(`before (${baselineRef})`, baselineDir));
+    results.push(await measureTree(`before (${baselineRef.slice(0, 7)})`, baselineDir));
   }
-  results.push(await measureTree('after (this tree)', repo));
+  if (SOCKETS > 0) results.push(await measureTree('after (this tree)', repo));
 } finally {
   if (baselineDir) rmSync(baselineDir, { recursive: true, force: true });
 }
 
+/**
+ * A split deployment on one Redis: one `api` process appends the changes to the change log (as a
+ * worker would), SPLIT processes with `SWITCHBOARD_ROLES=subscriptions` each tail the log and serve
+ * an equal share of the subscribers; measured at each paced point, with the subscription
+ * processes' CPU time summed.
+ */
+interface SplitRow {
+  point: string;
+  /** Events per second the publisher reached (its own process; Redis shared). */
+  achievedRate: number;
+  delivered: number;
+  expected: number;
+  p50: number;
+  p99: number;
+  cpuMs: number;
+  wallMs: number;
+  errors: number;
+}
+async function measureSplit(processes: number): Promise<SplitRow[]> {
+  const { startRedisServer } = await import('../test/redis-server.ts');
+  const redis = await startRedisServer();
+  const env = { BENCH_REDIS_URL: redis.url, BENCH_KEY_PREFIX: `sbfanout-split:${process.pid}` };
+  const procs: Proc[] = [];
+  try {
+    const publisher = await startProc('fanout-gateway-process.ts', { ...env, BENCH_ROLES: 'api' });
+    procs.push(publisher);
+    const gateways = await Promise.all(
+      Array.from({ length: processes }, () => startProc('fanout-gateway-process.ts', { ...env, BENCH_ROLES: 'subscriptions' })),
+    );
+    procs.push(...gateways);
+    const cpu = async () => {
+      const all = await Promise.all(gateways.map((g) => g.request<Measured>({ type: 'measure', gc: false }, 'measured')));
+      return all.reduce((n, m) => n + m.cpuMs, 0);
+    };
+    const publish = (tag: string, count: number, perSecond = 0, perTick = 1) =>
+      publisher.request({ type: 'publish', tag, count, perTick, perSecond }, 'published', 600_000);
+    const rows: SplitRow[] = [];
+    for (const [rate, subscribers, seconds] of points) {
+      const clients = (
+        await Promise.all(
+          gateways.map((g, i) =>
+            connectClients(g.ready.url as string, g.ready.apiKey as string, Math.floor(subscribers / processes) + (i < subscribers % processes ? 1 : 0), 1),
+          ),
+        )
+      ).flat();
+      await publish('probe', 1);
+      await waitDelivered(clients, subscribers, 60_000);
+      await reset(clients);
+      const c0 = await cpu();
+      const s0 = performance.now();
+      const events = rate * seconds;
+      await publish('paced', events, rate, Math.max(1, Math.round(rate / 100)));
+      const publishMs = performance.now() - s0;
+      const got = await waitDelivered(clients, events * subscribers, 30_000);
+      rows.push({
+        achievedRate: events / (publishMs / 1000),
+        point: `${rate} events/s × ${subscribers} subscribers, ${seconds} s`,
+        delivered: got.delivered,
+        expected: events * subscribers,
+        p50: got.p50,
+        p99: got.p99,
+        cpuMs: (await cpu()) - c0,
+        wallMs: performance.now() - s0,
+        errors: got.errors,
+      });
+      console.log(`split ×${processes}: ${JSON.stringify(rows.at(-1))}`);
+      await closeClients(clients);
+    }
+    return rows;
+  } finally {
+    for (const p of procs) {
+      await p.request({ type: 'stop' }, 'never', 5_000).catch(() => undefined);
+      p.child.kill();
+    }
+    await redis.stop();
+  }
+}
+
+const SPLIT = Number(process.env.BENCH_SPLIT ?? 0);
+const splitRows = SPLIT > 0 ? await measureSplit(SPLIT) : [];
+
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-console.log(`\n### Idle subscriptions (${fmt(SOCKETS)} sockets, one contactChanged each)\n`);
-console.log('| tree | RSS before / after | per subscription (RSS) | V8 heap before / after | per subscription (heap) |');
-console.log('|---|---|---|---|---|');
-for (const r of results) {
-  const { rssBefore, rssAfter, heapBefore, heapAfter } = r.idle;
-  console.log(
-    `| ${r.tree} | ${fmt(rssBefore / MB)} / ${fmt(rssAfter / MB)} MiB | ${((rssAfter - rssBefore) / SOCKETS / 1024).toFixed(1)} KiB | ${fmt(heapBefore / MB)} / ${fmt(heapAfter / MB)} MiB | ${((heapAfter - heapBefore) / SOCKETS / 1024).toFixed(1)} KiB |`,
-  );
+if (results.length) {
+  console.log(`\n### Idle subscriptions (${fmt(SOCKETS)} sockets, one contactChanged each)\n`);
+  console.log('| tree | RSS before / after | per subscription (RSS) | V8 heap before / after | per subscription (heap) |');
+  console.log('|---|---|---|---|---|');
+  for (const r of results) {
+    const { rssBefore, rssAfter, heapBefore, heapAfter } = r.idle;
+    console.log(
+      `| ${r.tree} | ${fmt(rssBefore / MB)} / ${fmt(rssAfter / MB)} MiB | ${((rssAfter - rssBefore) / SOCKETS / 1024).toFixed(1)} KiB | ${fmt(heapBefore / MB)} / ${fmt(heapAfter / MB)} MiB | ${((heapAfter - heapBefore) / SOCKETS / 1024).toFixed(1)} KiB |`,
+    );
+  }
+  console.log(`\n### Throughput (${EVENTS} changes × ${fmt(SOCKETS)} subscribers, published back to back)\n`);
+  console.log('| tree | deliveries | wall | deliveries/s | gateway CPU | deliveries per CPU-second | errors |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const r of results) {
+    const t = r.throughput;
+    console.log(
+      `| ${r.tree} | ${fmt(t.deliveries)} | ${fmt(t.wallMs)} ms | ${fmt(t.deliveries / (t.wallMs / 1000))} | ${fmt(t.cpuMs)} ms | ${fmt(t.deliveries / (t.cpuMs / 1000))} | ${t.errors} |`,
+    );
+  }
 }
-console.log(`\n### Throughput (${EVENTS} changes × ${fmt(SOCKETS)} subscribers, published back to back)\n`);
-console.log('| tree | deliveries | wall | deliveries/s | gateway CPU | deliveries per CPU-second | errors |');
-console.log('|---|---|---|---|---|---|---|');
-for (const r of results) {
-  const t = r.throughput;
-  console.log(
-    `| ${r.tree} | ${fmt(t.deliveries)} | ${fmt(t.wallMs)} ms | ${fmt(t.deliveries / (t.wallMs / 1000))} | ${fmt(t.cpuMs)} ms | ${fmt(t.deliveries / (t.cpuMs / 1000))} | ${t.errors} |`,
-  );
-}
-if (points.length) {
+if (points.length && results.length) {
   console.log('\n### Paced points (publish → receipt)\n');
-  console.log('| tree | point | delivered / expected | p50 / p99 | gateway CPU | errors |');
-  console.log('|---|---|---|---|---|---|');
+  console.log('| tree | point | events/s published | delivered / expected | p50 / p99 | gateway CPU (wall) | deliveries per CPU-second | errors |');
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const r of results)
     for (const p of r.points)
       console.log(
-        `| ${r.tree} | ${p.point} | ${fmt(p.delivered)} / ${fmt(p.expected)} | ${p.p50.toFixed(1)} / ${p.p99.toFixed(1)} ms | ${p.cpuPct.toFixed(0)} % | ${p.errors} |`,
+        `| ${r.tree} | ${p.point} | ${fmt(p.achievedRate)} | ${fmt(p.delivered)} / ${fmt(p.expected)} | ${p.p50.toFixed(1)} / ${p.p99.toFixed(1)} ms | ${fmt(p.cpuMs)} ms (${fmt(p.wallMs)} ms) | ${fmt(p.delivered / (p.cpuMs / 1000))} | ${p.errors} |`,
       );
+}
+if (splitRows.length) {
+  console.log(`\n### Split deployment: ${SPLIT} subscription processes (SWITCHBOARD_ROLES=subscriptions) and one api process appending, one Redis\n`);
+  console.log(
+    '| point | events/s published | delivered / expected | publish → receipt p50 / p99 | subscription processes CPU | deliveries per CPU-second | errors |',
+  );
+  console.log('|---|---|---|---|---|---|---|');
+  for (const r of splitRows)
+    console.log(
+      `| ${r.point} | ${fmt(r.achievedRate)} | ${fmt(r.delivered)} / ${fmt(r.expected)} | ${r.p50.toFixed(1)} / ${r.p99.toFixed(1)} ms | ${fmt(r.cpuMs)} ms in ${fmt(r.wallMs)} ms | ${fmt(r.delivered / (r.cpuMs / 1000))} | ${r.errors} |`,
+    );
 }
 process.exit(0);

@@ -52,6 +52,8 @@ export const DEFAULT_LIMITS = {
   redisConnectTimeoutMs: 2_000,
   /** How often an open subscription socket's API key or JWT is checked again (revoked/expired → closed). */
   credentialRecheckMs: 30_000,
+  /** graphql-ws keep-alive: every socket is pinged this often; one that has not answered the previous ping is terminated. */
+  socketKeepAliveMs: 12_000,
   /**
    * Longest a whole GraphQL answer is served from the response cache (0 disables it). Change events
    * evict earlier; never longer than the shortest record or list-page TTL.

@@ -83,13 +83,21 @@ export class RequestContext {
   /** Names this request in the audit log. */
   readonly requestId: string = randomUUID();
 
+  /**
+   * `signal` null: never aborted, built on first use (an AbortSignal is ~1 KB with its event
+   * maps; a subscription's context lives as long as the subscription and rarely needs one).
+   */
   constructor(
     readonly services: GatewayServices,
     readonly principal: Principal,
-    readonly signal: AbortSignal,
+    private abortSignal: AbortSignal | null,
     readonly deadline: number,
   ) {
     this.tenant = principal.tenant;
+  }
+
+  get signal(): AbortSignal {
+    return (this.abortSignal ??= new AbortController().signal);
   }
 
   get loaders(): RequestLoaders {

@@ -8,7 +8,7 @@
 // Results are never shared across tenants (the tenant is part of the key, and every event was
 // already filtered to the subscriber's tenant).
 import { createSourceEventStream, execute, print, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
-import { isPushStream } from '../util/push-stream.ts';
+import { isPushStream, type DirectSink, type PushStream } from '../util/push-stream.ts';
 
 /** One event's result for one key; `body` is its serialization, made by the first direct sink that needs it. */
 interface Shared {
@@ -38,6 +38,61 @@ function isPromise<T>(value: Promise<T> | T): value is Promise<T> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
+/** The shared result of `payload` (one event) for (document, tenant, operation, variables). */
+function sharedFor(args: ExecutionArgs, docKey: string, key: string, payload: unknown): Shared {
+  if (typeof payload !== 'object' || payload === null) return { result: execute({ ...args, rootValue: payload }), body: null };
+  let memo = resultsByEvent.get(payload);
+  if (!memo) resultsByEvent.set(payload, (memo = new Map()));
+  let byKey = memo.get(docKey);
+  if (!byKey) memo.set(docKey, (byKey = new Map()));
+  let shared = byKey.get(key);
+  if (!shared) {
+    shared = { result: execute({ ...args, rootValue: payload }), body: null };
+    byKey.set(key, shared);
+  }
+  return shared;
+}
+
+/**
+ * One subscription delivering directly: one object holding what it needs (an idle subscription
+ * keeps it for its lifetime; closures over the same values were several objects).
+ */
+class DirectSubscriber implements DirectSink<unknown> {
+  /** The last write still waiting for an asynchronous result; later results wait behind it. */
+  private pending: Promise<boolean> | null = null;
+
+  constructor(
+    private readonly args: ExecutionArgs,
+    private readonly docKey: string,
+    private readonly key: string,
+    private readonly direct: DirectDelivery,
+    private readonly stream: PushStream<unknown>,
+  ) {}
+
+  private write(shared: Shared, result: ExecutionResult): boolean {
+    return this.direct.send((shared.body ??= this.direct.serialize(result)));
+  }
+
+  take(payload: unknown): boolean {
+    const shared = sharedFor(this.args, this.docKey, this.key, payload);
+    const result = shared.result;
+    // A result that is still a promise (an async resolver) holds the results after it back until it is written.
+    if (this.pending === null && !isPromise(result)) return this.write(shared, result);
+    const previous = this.pending ?? Promise.resolve(true);
+    const mine: Promise<boolean> = previous.then(async (ok) => {
+      if (!ok) return false;
+      const written = this.write(shared, await result);
+      if (!written) this.stream.overflow();
+      return written;
+    });
+    this.pending = mine;
+    void mine.finally(() => {
+      if (this.pending === mine) this.pending = null;
+    });
+    return true;
+  }
+}
+
 export async function sharedSubscribe(
   args: ExecutionArgs,
   tenantId: string,
@@ -51,43 +106,10 @@ export async function sharedSubscribe(
   // One flat string (JSON.stringify builds one; a template literal would keep its parts as a rope).
   const key = JSON.stringify([tenantId, args.operationName ?? '', args.variableValues ?? {}]);
 
-  const sharedFor = (payload: unknown): Shared => {
-    if (typeof payload !== 'object' || payload === null) return { result: execute({ ...args, rootValue: payload }), body: null };
-    let memo = resultsByEvent.get(payload);
-    if (!memo) resultsByEvent.set(payload, (memo = new Map()));
-    let byKey = memo.get(docKey);
-    if (!byKey) memo.set(docKey, (byKey = new Map()));
-    let shared = byKey.get(key);
-    if (!shared) {
-      shared = { result: execute({ ...args, rootValue: payload }), body: null };
-      byKey.set(key, shared);
-    }
-    return shared;
-  };
-
   if (direct && isPushStream(stream)) {
     // Results are written as events arrive, in order; graphql-ws's loop only sees the end (or
-    // the failure) of the stream. A result that is still a promise (an async resolver) holds
-    // the results after it back until it is written.
-    let pending: Promise<boolean> | null = null;
-    const write = (shared: Shared, result: ExecutionResult): boolean => direct.send((shared.body ??= direct.serialize(result)));
-    stream.deliverTo((payload) => {
-      const shared = sharedFor(payload);
-      const result = shared.result;
-      if (pending === null && !isPromise(result)) return write(shared, result);
-      const previous = pending ?? Promise.resolve(true);
-      const mine: Promise<boolean> = previous.then(async (ok) => {
-        if (!ok) return false;
-        const written = write(shared, await result);
-        if (!written) stream.overflow();
-        return written;
-      });
-      pending = mine;
-      void mine.finally(() => {
-        if (pending === mine) pending = null;
-      });
-      return true;
-    });
+    // the failure) of the stream.
+    stream.deliverTo(new DirectSubscriber(args, docKey, key, direct, stream));
     return stream as unknown as AsyncGenerator<ExecutionResult>;
   }
 
@@ -95,7 +117,7 @@ export async function sharedSubscribe(
   const mapped: AsyncGenerator<ExecutionResult> = {
     async next() {
       const r = await source.next();
-      return r.done ? { value: undefined, done: true } : { value: await sharedFor(r.value).result, done: false };
+      return r.done ? { value: undefined, done: true } : { value: await sharedFor(args, docKey, key, r.value).result, done: false };
     },
     async return() {
       await source.return?.();

@@ -7,11 +7,29 @@
 import type { Logger } from 'pino';
 import { SpanKind, SpanStatusCode, type Span, type Tracing } from './tracing.ts';
 
-interface Running {
-  started: number;
-  results: number;
-  line: { tenantId: string; operation: { type: string; name: string | null }; subscriptionId: string; clientAddress?: string };
-  span: Span | null;
+/** One running operation (one object: an idle subscription keeps it for its lifetime). */
+export class RunningOperation {
+  readonly started = performance.now();
+  /** Results sent for it (counted by whoever sends them). */
+  results = 0;
+
+  constructor(
+    readonly id: string,
+    readonly tenantId: string,
+    readonly operationType: string,
+    readonly operationName: string | null,
+    readonly clientAddress: string | undefined,
+    readonly span: Span | null,
+  ) {}
+
+  line(): { tenantId: string; operation: { type: string; name: string | null }; subscriptionId: string; clientAddress?: string } {
+    return {
+      tenantId: this.tenantId,
+      operation: { type: this.operationType, name: this.operationName },
+      subscriptionId: this.id,
+      ...(this.clientAddress ? { clientAddress: this.clientAddress } : {}),
+    };
+  }
 }
 
 export interface SubscriptionStart {
@@ -21,9 +39,12 @@ export interface SubscriptionStart {
   clientAddress?: string | undefined;
 }
 
-/** Operations running on sockets, keyed by socket then graphql-ws operation id. */
+/**
+ * Operations running on sockets, keyed by socket then graphql-ws operation id: a socket running one
+ * operation (the usual case) maps straight to it, without a Map of its own.
+ */
 export class SubscriptionLog {
-  private readonly running = new WeakMap<object, Map<string, Running>>();
+  private readonly running = new WeakMap<object, RunningOperation | Map<string, RunningOperation>>();
   private readonly closeCodes = new WeakMap<object, number>();
 
   constructor(
@@ -36,13 +57,7 @@ export class SubscriptionLog {
     this.closeCodes.set(socket, code);
   }
 
-  started(socket: object, id: string, op: SubscriptionStart): void {
-    const line = {
-      tenantId: op.tenantId,
-      operation: { type: op.operationType, name: op.operationName },
-      subscriptionId: id,
-      ...(op.clientAddress ? { clientAddress: op.clientAddress } : {}),
-    };
+  started(socket: object, id: string, op: SubscriptionStart): RunningOperation {
     const span = this.tracing.enabled
       ? this.tracing.startSpan(
           `graphql-ws ${op.operationType}${op.operationName ? ` ${op.operationName}` : ''}`,
@@ -55,29 +70,46 @@ export class SubscriptionLog {
           SpanKind.SERVER,
         )
       : null;
-    let bySocket = this.running.get(socket);
-    if (!bySocket) this.running.set(socket, (bySocket = new Map()));
-    bySocket.set(id, { started: performance.now(), results: 0, line, span });
-    this.log.info(line, 'subscription started');
+    const r = new RunningOperation(id, op.tenantId, op.operationType, op.operationName, op.clientAddress || undefined, span);
+    const current = this.running.get(socket);
+    if (current === undefined) this.running.set(socket, r);
+    else if (current instanceof Map) current.set(id, r);
+    else
+      this.running.set(
+        socket,
+        new Map([
+          [current.id, current],
+          [id, r],
+        ]),
+      );
+    this.log.info(r.line(), 'subscription started');
+    return r;
+  }
+
+  private find(socket: object, id: string): RunningOperation | undefined {
+    const current = this.running.get(socket);
+    if (current instanceof Map) return current.get(id);
+    return current?.id === id ? current : undefined;
   }
 
   /** A result (event or query answer) was sent for the operation. */
   result(socket: object, id: string): void {
-    const r = this.running.get(socket)?.get(id);
+    const r = this.find(socket, id);
     if (r) r.results++;
   }
 
   /** The operation ended: completed by either side, or its socket closed. */
   stopped(socket: object, id: string, errorCodes?: string[]): void {
-    const bySocket = this.running.get(socket);
-    const r = bySocket?.get(id);
+    const r = this.find(socket, id);
     if (!r) return;
-    bySocket!.delete(id);
+    const current = this.running.get(socket);
+    if (current instanceof Map) current.delete(id);
+    else this.running.delete(socket);
     const durationMs = Math.round((performance.now() - r.started) * 10) / 10;
     const closeCode = this.closeCodes.get(socket);
     this.log.info(
       {
-        ...r.line,
+        ...r.line(),
         durationMs,
         results: r.results,
         ...(closeCode !== undefined ? { closeCode } : {}),

@@ -10,27 +10,39 @@ import { encodeId } from '../ids.ts';
 import type { Served, ServedSource } from '../models.ts';
 import type { EntityModelMap } from '../../connectors/sdk/models.ts';
 
+/**
+ * A subscription's arguments as one object (it lives as long as the subscription; a closure over
+ * the arguments would be three objects). Ownership was checked when the change was processed (the
+ * worker drops changes of connections no longer owned, disconnected or disabled) and the tenant is
+ * checked on every event (events/subscribe.ts); the subscription's own view of the tenant's
+ * connections is not consulted, so connections created after subscribing are delivered too.
+ */
+class ChangeMatcher {
+  constructor(
+    private readonly entity: EntityType,
+    private readonly provider: string | null,
+    private readonly connectionId: string | null,
+    private readonly types: ReadonlySet<string> | null,
+  ) {}
+
+  matches(c: PublishedChange): boolean {
+    return (
+      c.entity === this.entity &&
+      (!this.provider || c.provider === this.provider) &&
+      (!this.connectionId || c.connectionId === this.connectionId) &&
+      (!this.types || this.types.has(c.type))
+    );
+  }
+}
+
 function subscription(entity: EntityType) {
   return {
     subscribe: (_: unknown, args: { filter?: ChangeFilter | null; after?: string | null }, rc: RequestContext) => {
       const f = args.filter ?? {};
       if (f.provider && !rc.services.connectors.has(f.provider)) throw badUserInput(`unknown provider "${f.provider}"`, 'filter');
-      const types = f.types?.length ? new Set(f.types) : null;
-      return changeStream(
-        rc.events.log,
-        rc.tenant.id,
-        (c) =>
-          c.entity === entity &&
-          (!f.provider || c.provider === f.provider) &&
-          (!f.connectionId || c.connectionId === f.connectionId) &&
-          // Ownership was checked when the change was processed (the worker drops changes of
-          // connections no longer owned, disconnected or disabled) and the tenant is checked on
-          // every event; the subscription's own view of the tenant's connections is not consulted,
-          // so connections created after subscribing are delivered too.
-          (!types || types.has(c.type)),
-        args.after,
-        rc.events.streamObserver,
-      );
+      const types = f.types?.length ? new Set<string>(f.types) : null;
+      const matcher = new ChangeMatcher(entity, f.provider || null, f.connectionId || null, types);
+      return changeStream(rc.events.log, rc.tenant.id, matcher, args.after, rc.events.streamObserver);
     },
     resolve: (change: PublishedChange) => change,
   };

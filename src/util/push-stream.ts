@@ -9,7 +9,9 @@
 const MAX_BUFFERED = 10_000;
 
 /** Takes values synchronously; answers false when its consumer cannot keep up (the stream then fails as too slow). */
-export type DirectSink<T> = (value: T) => boolean;
+export interface DirectSink<T> {
+  take(value: T): boolean;
+}
 
 /** An async iterator over pushed values that can also hand them to a synchronous sink. */
 export interface PushStream<T> extends AsyncIterableIterator<T> {
@@ -20,34 +22,34 @@ export interface PushStream<T> extends AsyncIterableIterator<T> {
 }
 
 export function isPushStream<T>(value: unknown): value is PushStream<T> {
-  return value instanceof Stream;
+  return value instanceof PushStreamBase;
 }
 
 // A class, not closures: one object per open subscription (memory per idle subscriber counts).
-class Stream<T> implements PushStream<T> {
+// Subclasses (events/subscribe.ts) are the subscriber themselves: they call push() and fail() and
+// override detached(), so an idle subscription is one object, without attach/push/fail closures.
+export class PushStreamBase<T> implements PushStream<T> {
   private queue: T[] | null = null;
   /** The consumer's pending next(), if it is waiting for a value. */
   private waiting: { resolve: (r: IteratorResult<T>) => void; reject: (err: Error) => void } | null = null;
   private done = false;
   private failure: Error | null = null;
-  private detach: (() => void) | null = null;
   private sink: DirectSink<T> | null = null;
 
-  constructor(
-    attach: (push: (value: T) => void, fail: (err: Error) => void) => () => void,
-    private readonly tooSlow: string,
-  ) {
-    this.detach = attach(
-      (value) => this.push(value),
-      (err) => this.fail(err),
-    );
-    if (this.done) this.detach();
+  constructor(private readonly tooSlow: string) {}
+
+  /** Called once when the stream ends (its consumer left, it failed or overflowed): stop pushing. */
+  protected detached(): void {}
+
+  /** Whether the stream has ended; a subclass stops pushing then. */
+  protected get ended(): boolean {
+    return this.done;
   }
 
-  private push(value: T): void {
+  protected push(value: T): void {
     if (this.done) return;
     if (this.sink) {
-      if (!this.sink(value)) this.fail(new Error(this.tooSlow));
+      if (!this.sink.take(value)) this.fail(new Error(this.tooSlow));
     } else if (this.waiting) {
       const w = this.waiting;
       this.waiting = null;
@@ -59,14 +61,13 @@ class Stream<T> implements PushStream<T> {
   private stop(): void {
     if (this.done) return;
     this.done = true;
-    this.detach?.();
-    this.detach = null;
+    this.detached();
     this.sink = null;
     this.waiting?.resolve({ value: undefined, done: true });
     this.waiting = null;
   }
 
-  private fail(err: Error): void {
+  protected fail(err: Error): void {
     if (this.done) return;
     // A consumer already waiting gets the error itself; ending its wait with `done` would turn
     // the failure into a normal completion (a refused resume looked like a finished stream).
@@ -89,7 +90,7 @@ class Stream<T> implements PushStream<T> {
     this.queue = null;
     if (queued)
       for (const value of queued)
-        if (!sink(value)) {
+        if (!sink.take(value)) {
           this.fail(new Error(this.tooSlow));
           return;
         }
@@ -134,5 +135,25 @@ export function pushStream<T>(
   attach: (push: (value: T) => void, fail: (err: Error) => void) => () => void,
   tooSlow = 'subscriber is too slow; subscribe again',
 ): PushStream<T> {
-  return new Stream(attach, tooSlow);
+  return new AttachedStream(attach, tooSlow);
+}
+
+class AttachedStream<T> extends PushStreamBase<T> {
+  private detach: (() => void) | null = null;
+
+  constructor(attach: (push: (value: T) => void, fail: (err: Error) => void) => () => void, tooSlow: string) {
+    super(tooSlow);
+    const detach = attach(
+      (value) => this.push(value),
+      (err) => this.fail(err),
+    );
+    if (this.ended) detach();
+    else this.detach = detach;
+  }
+
+  protected override detached(): void {
+    const detach = this.detach;
+    this.detach = null;
+    detach?.();
+  }
 }
