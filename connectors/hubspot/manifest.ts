@@ -1,6 +1,7 @@
 // HubSpot provider facts as data. Sources: providers/REFERENCE.md §1 and the official OpenAPI
 // specs (security schemes, servers); see README.md for what is UNCONFIRMED.
 import type { ConnectorManifest } from '../sdk/types.ts';
+import { LIST_ORDER_NAMES } from '../sdk/manifest.ts';
 
 /** Record pages in HubSpot's web app; `{portalId}` comes from the connection's settings. */
 export const REMOTE_URL_TEMPLATES = {
@@ -53,16 +54,16 @@ export const hubspotManifest = {
   // key (docs/lists.md).
   listOrders: {
     Contact: {
-      orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'],
-      keyset: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'],
+      orders: [...LIST_ORDER_NAMES],
+      keyset: [...LIST_ORDER_NAMES],
     },
     Invoice: {
-      orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'],
-      keyset: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'],
+      orders: [...LIST_ORDER_NAMES],
+      keyset: [...LIST_ORDER_NAMES],
     },
     Order: {
-      orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'],
-      keyset: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'],
+      orders: [...LIST_ORDER_NAMES],
+      keyset: [...LIST_ORDER_NAMES],
     },
   },
   // For the gateway's cost estimate: a search page also reads its contact links (2); invoice/order

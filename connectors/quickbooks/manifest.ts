@@ -3,6 +3,7 @@
 import type { ConnectorManifest } from '../sdk/types.ts';
 import { MAX_RESULTS } from './client.ts';
 import { SIGNATURE_HEADER } from './webhooks.ts';
+import { LIST_ORDER_NAMES } from '../sdk/manifest.ts';
 
 export const SCOPE_ACCOUNTING = 'com.intuit.quickbooks.accounting';
 
@@ -38,16 +39,16 @@ export const manifest: ConnectorManifest = {
   // The query language's ORDERBY MetaData.CreateTime | MetaData.LastUpdatedTime [DESC].
   listOrders: {
     Contact: {
-      orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'],
-      keyset: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'],
+      orders: [...LIST_ORDER_NAMES],
+      keyset: [...LIST_ORDER_NAMES],
     },
     Invoice: {
-      orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'],
-      keyset: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'],
+      orders: [...LIST_ORDER_NAMES],
+      keyset: [...LIST_ORDER_NAMES],
     },
     Order: {
-      orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'],
-      keyset: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'],
+      orders: [...LIST_ORDER_NAMES],
+      keyset: [...LIST_ORDER_NAMES],
     },
   },
   rateLimits: {

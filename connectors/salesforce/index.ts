@@ -25,6 +25,7 @@ import {
   type SfOrderItem,
 } from './mappers.ts';
 import { isSalesforceId, soqlDateTime, soqlList, soqlString } from './soql.ts';
+import { LIST_ORDER_NAMES } from '../sdk/manifest.ts';
 
 /** The Lightning host an instance_url must have: the org's My Domain (`acme.my.salesforce.com`, sandboxes `acme--dev.sandbox.my.salesforce.com`). */
 export const INSTANCE_HOST_PATTERN = '[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\\.sandbox|\\.develop)?\\.my\\.salesforce\\.com';
@@ -238,8 +239,8 @@ export const salesforce = defineConnector({
     entities: ['Contact', 'Order'],
     // SOQL ORDER BY CreatedDate | SystemModstamp, Id (ASC or DESC), paged by keyset.
     listOrders: {
-      Contact: { orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'] },
-      Order: { orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'] },
+      Contact: { orders: [...LIST_ORDER_NAMES] },
+      Order: { orders: [...LIST_ORDER_NAMES] },
     },
     rateLimits: {
       // No per-second limit is documented; this keeps one connection from draining the org's day in minutes.

@@ -41,6 +41,7 @@ import {
   searchValue,
 } from './queries.ts';
 import { SHOPIFY_HMAC_HEADER, shopifyWebhooks } from './webhooks.ts';
+import { LIST_ORDER_NAMES } from '../sdk/manifest.ts';
 
 export const CUSTOMERS_PER_BATCH = perQuery(CUSTOMER_COST, false);
 export const ORDERS_PER_BATCH = perQuery(ORDER_COST, false);
@@ -298,8 +299,8 @@ export const shopify = defineConnector({
     entities: ['Contact', 'Order'],
     // customers(sortKey: CREATED_AT | UPDATED_AT, reverse:) and the same for orders.
     listOrders: {
-      Contact: { orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'] },
-      Order: { orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'] },
+      Contact: { orders: [...LIST_ORDER_NAMES] },
+      Order: { orders: [...LIST_ORDER_NAMES] },
     },
     rateLimits: {
       // The cost bucket is what Shopify enforces: the shared budget plans every query from its

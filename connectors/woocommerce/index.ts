@@ -11,6 +11,7 @@ import { MAX_PER_PAGE, chunks, isWooId, wooList, type WooPage } from './client.t
 import { REQUEST_DECIMALS, gmtMillis, mapCustomer, mapOrder, type MapOptions, type WooCustomer, type WooOrder } from './mappers.ts';
 import { SIGNATURE_HEADER, wooWebhooks } from './webhooks.ts';
 import { checkStoreTarget } from './store-url.ts';
+import { LIST_ORDER_NAMES } from '../sdk/manifest.ts';
 
 type Resource = 'customers' | 'orders';
 
@@ -197,8 +198,8 @@ export const woocommerce = defineConnector({
     listOrders: {
       Contact: { orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC'] },
       Order: {
-        orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'],
-        keyset: ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'],
+        orders: [...LIST_ORDER_NAMES],
+        keyset: [...LIST_ORDER_NAMES],
       },
     },
     rateLimits: {
