@@ -1,7 +1,7 @@
 // HubSpot provider facts as data. Sources: providers/REFERENCE.md §1 and the official OpenAPI
 // specs (security schemes, servers); see README.md for what is UNCONFIRMED.
 import type { ConnectorManifest } from '../sdk/types.ts';
-import { LIST_ORDER_NAMES } from '../sdk/manifest.ts';
+import { everyOrderByKey } from '../sdk/manifest.ts';
 
 /** Record pages in HubSpot's web app; `{portalId}` comes from the connection's settings. */
 export const REMOTE_URL_TEMPLATES = {
@@ -53,18 +53,9 @@ export const hubspotManifest = {
   // 10,000 results per query). Keyset: a GTE/LTE filter on the sort property starts a query at a
   // key (docs/lists.md).
   listOrders: {
-    Contact: {
-      orders: [...LIST_ORDER_NAMES],
-      keyset: [...LIST_ORDER_NAMES],
-    },
-    Invoice: {
-      orders: [...LIST_ORDER_NAMES],
-      keyset: [...LIST_ORDER_NAMES],
-    },
-    Order: {
-      orders: [...LIST_ORDER_NAMES],
-      keyset: [...LIST_ORDER_NAMES],
-    },
+    Contact: everyOrderByKey(),
+    Invoice: everyOrderByKey(),
+    Order: everyOrderByKey(),
   },
   // For the gateway's cost estimate: a search page also reads its contact links (2); invoice/order
   // byIds reads records and links in parallel (2); line items: one association read and batch

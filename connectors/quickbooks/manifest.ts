@@ -3,7 +3,7 @@
 import type { ConnectorManifest } from '../sdk/types.ts';
 import { MAX_RESULTS } from './client.ts';
 import { SIGNATURE_HEADER } from './webhooks.ts';
-import { LIST_ORDER_NAMES } from '../sdk/manifest.ts';
+import { everyOrderByKey } from '../sdk/manifest.ts';
 
 export const SCOPE_ACCOUNTING = 'com.intuit.quickbooks.accounting';
 
@@ -38,18 +38,9 @@ export const manifest: ConnectorManifest = {
   entities: ['Contact', 'Invoice', 'Order'],
   // The query language's ORDERBY MetaData.CreateTime | MetaData.LastUpdatedTime [DESC].
   listOrders: {
-    Contact: {
-      orders: [...LIST_ORDER_NAMES],
-      keyset: [...LIST_ORDER_NAMES],
-    },
-    Invoice: {
-      orders: [...LIST_ORDER_NAMES],
-      keyset: [...LIST_ORDER_NAMES],
-    },
-    Order: {
-      orders: [...LIST_ORDER_NAMES],
-      keyset: [...LIST_ORDER_NAMES],
-    },
+    Contact: everyOrderByKey(),
+    Invoice: everyOrderByKey(),
+    Order: everyOrderByKey(),
   },
   rateLimits: {
     windows: [{ requests: 500, windowMs: 60_000 }],

@@ -172,6 +172,12 @@ const rateLimitsSchema = z.object({
 /** A sort a list serves natively (connectors/sdk/types.ts ListOrder, by name). */
 export const LIST_ORDER_NAMES = ['CREATED_AT_ASC', 'CREATED_AT_DESC', 'UPDATED_AT_ASC', 'UPDATED_AT_DESC'] as const;
 const listOrderName = z.enum(LIST_ORDER_NAMES);
+type ListOrderName = (typeof LIST_ORDER_NAMES)[number];
+
+/** Every order, each one also startable at a sort key: a provider whose list filters and sorts on both timestamps. */
+export function everyOrderByKey(): { orders: ListOrderName[]; keyset: ListOrderName[] } {
+  return { orders: [...LIST_ORDER_NAMES], keyset: [...LIST_ORDER_NAMES] };
+}
 
 /**
  * The orders an entity's `list` serves natively, in the provider's own sort (Stripe: newest

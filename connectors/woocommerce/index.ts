@@ -11,7 +11,7 @@ import { MAX_PER_PAGE, chunks, isWooId, wooList, type WooPage } from './client.t
 import { REQUEST_DECIMALS, gmtMillis, mapCustomer, mapOrder, type MapOptions, type WooCustomer, type WooOrder } from './mappers.ts';
 import { SIGNATURE_HEADER, wooWebhooks } from './webhooks.ts';
 import { checkStoreTarget } from './store-url.ts';
-import { LIST_ORDER_NAMES } from '../sdk/manifest.ts';
+import { everyOrderByKey } from '../sdk/manifest.ts';
 
 type Resource = 'customers' | 'orders';
 
@@ -197,10 +197,7 @@ export const woocommerce = defineConnector({
     // customers: orderby=registered_date (no modified); orders: orderby=date|modified; order=asc|desc.
     listOrders: {
       Contact: { orders: ['CREATED_AT_ASC', 'CREATED_AT_DESC'] },
-      Order: {
-        orders: [...LIST_ORDER_NAMES],
-        keyset: [...LIST_ORDER_NAMES],
-      },
+      Order: everyOrderByKey(),
     },
     rateLimits: {
       windows: [{ requests: 10, windowMs: 1000 }],
