@@ -115,21 +115,25 @@ async function closeClients(clients: Proc[]): Promise<void> {
   await Promise.all(clients.map((c) => c.request({ type: 'close' }, 'closed').catch(() => c.child.kill())));
 }
 
+/** One paced point (events/s × subscribers × seconds) of a run. */
+interface PointRow {
+  point: string;
+  /** Events per second the publisher reached (it slows when what it publishes into saturates). */
+  achievedRate: number;
+  delivered: number;
+  expected: number;
+  p50: number;
+  p99: number;
+  cpuMs: number;
+  wallMs: number;
+  errors: number;
+}
+
 interface Row {
   tree: string;
   idle: { rssBefore: number; rssAfter: number; heapBefore: number; heapAfter: number };
   throughput: { deliveries: number; wallMs: number; cpuMs: number; errors: number };
-  points: Array<{
-    point: string;
-    delivered: number;
-    expected: number;
-    p50: number;
-    p99: number;
-    cpuMs: number;
-    wallMs: number;
-    achievedRate: number;
-    errors: number;
-  }>;
+  points: PointRow[];
 }
 
 async function measureTree(tree: string, root: string): Promise<Row> {
@@ -226,18 +230,7 @@ try {
  * an equal share of the subscribers; measured at each paced point, with the subscription
  * processes' CPU time summed.
  */
-interface SplitRow {
-  point: string;
-  /** Events per second the publisher reached (its own process; Redis shared). */
-  achievedRate: number;
-  delivered: number;
-  expected: number;
-  p50: number;
-  p99: number;
-  cpuMs: number;
-  wallMs: number;
-  errors: number;
-}
+type SplitRow = PointRow;
 async function measureSplit(processes: number): Promise<SplitRow[]> {
   const { startRedisServer } = await import('../test/redis-server.ts');
   const redis = await startRedisServer();
