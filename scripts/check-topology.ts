@@ -225,6 +225,7 @@ async function main(): Promise<number> {
     ).data;
     const sent: string[] = [];
     let webhookFailures = 0;
+    const refusals: string[] = [];
     const postWebhook = async (i: number) => {
       const id = `evt_${randomUUID().replace(/-/g, '')}`;
       const customer = customers[i % customers.length]!;
@@ -242,7 +243,10 @@ async function main(): Promise<number> {
         body: payload,
       });
       if (res.ok) sent.push(id);
-      else webhookFailures++;
+      else {
+        webhookFailures++;
+        refusals.push(`${res.status} ${(await res.text()).slice(0, 160)}`);
+      }
     };
     const waitDelivered = async (n: number, ms: number) => {
       const deadline = Date.now() + ms;
@@ -289,7 +293,7 @@ async function main(): Promise<number> {
       check(code === 0, `the SIGTERMed ${victim.roles ? `${victim.roles} process` : 'replica'} exited ${code} after ${seconds.toFixed(2)} s`);
     }
     check(queryFailures === 0, `queries during the drain: ${queries}, failed: ${queryFailures}`);
-    check(webhookFailures === 0, `webhooks accepted: ${sent.length}, refused: ${webhookFailures}`);
+    check(webhookFailures === 0, `webhooks accepted: ${sent.length}, refused: ${webhookFailures}${refusals.length ? ` (${refusals.join('; ')})` : ''}`);
     const unique = new Set(received);
     check(
       sent.every((id) => unique.has(id)) && unique.size === received.length,

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { INTAKE_GROUP, intakeStreams } from '../src/events/intake.ts';
+import { INTAKE_GROUP, IntakeMover, intakeStreams } from '../src/events/intake.ts';
 import { BullChangeQueue, type QueueSettings } from '../src/events/queue.ts';
 import type { QueuedChange } from '../src/events/model.ts';
 import { REDIS_URL, RUN_PREFIX, startPrivateRedis } from './helpers.ts';
@@ -117,6 +117,41 @@ describe('intake stream', () => {
     await processInto(survivor, seen).until(30);
     await new Promise((r) => setTimeout(r, 500)); // a second reclaim round must not move anything again
     expect(seen.sort()).toEqual([...ids].sort());
+    for (const s of streams) {
+      const [pending] = (await redis.xpending(s, INTAKE_GROUP)) as [number];
+      expect(pending).toBe(0);
+    }
+    expect(await intakeLength(redis, prefix)).toBe(0);
+  }, 60_000);
+
+  it('a stopping mover moves the entries a cut read was handed (pending under its own name) at once, not after another mover reclaims them', async () => {
+    const prefix = `${RUN_PREFIX}:intake:${randomUUID().slice(0, 6)}`;
+    const producer = queueOn(REDIS_URL, prefix);
+    const ids = Array.from({ length: 12 }, (_, i) => `cut-${i}`);
+    await producer.enqueue(ids.map((id, i) => item(id, `conn-${i % 4}`)));
+    const streams = intakeStreams(prefix, 4);
+    const moved: string[] = [];
+    // No reclaim within the test: only the stop itself can move them.
+    const mover = new IntakeMover(
+      REDIS_URL,
+      streams,
+      async (items) => void moved.push(...items.map((i) => i.change.eventId)),
+      () => undefined,
+      {
+        claimIdleMs: 600_000,
+        claimEveryMs: 600_000,
+        blockMs: 200,
+      },
+    );
+    cleanup.push(() => mover.close());
+    // What a blocking read cut by the stop leaves: entries delivered to this consumer that it never received.
+    for (const s of streams) {
+      await redis.xgroup('CREATE', s, INTAKE_GROUP, '0', 'MKSTREAM').catch(() => undefined);
+      await redis.xreadgroup('GROUP', INTAKE_GROUP, mover.consumer, 'COUNT', 1000, 'STREAMS', s, '>');
+    }
+    mover.start();
+    await mover.stop(5_000);
+    expect(moved.sort()).toEqual([...ids].sort());
     for (const s of streams) {
       const [pending] = (await redis.xpending(s, INTAKE_GROUP)) as [number];
       expect(pending).toBe(0);

@@ -322,20 +322,45 @@ export class IntakeMover {
   }
 
   /**
-   * Stops reading: blocking reads are cut (an entry delivered to a cut read stays pending and is
-   * reclaimed by another mover), moves in progress finish, within `graceMs`.
+   * Stops reading: blocking reads are cut, moves in progress finish, and entries a cut read was
+   * handed are moved too (moveOwnPending), within `graceMs`; what is left then stays pending and
+   * another mover reclaims it.
    */
   async stop(graceMs: number): Promise<void> {
     if (!this.running) return;
     this.running = false;
     if (this.claimTimer) clearInterval(this.claimTimer);
     for (const r of this.readers) r.disconnect();
+    const settled = (async () => {
+      await Promise.allSettled([...this.inFlight, ...this.loops, ...(this.claiming ? [this.claiming] : [])]);
+      await this.moveOwnPending();
+    })();
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.allSettled([...this.inFlight, ...this.loops, ...(this.claiming ? [this.claiming] : [])]),
-      new Promise((r) => (timer = setTimeout(r, graceMs))),
-    ]);
+    await Promise.race([settled, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
     clearTimeout(timer);
+  }
+
+  /**
+   * A blocking read cut by stop() may already have been handed entries that this consumer never
+   * received: they sit pending under its name, and another mover would reclaim them only after
+   * claimIdleMs. Read them back (id 0: this consumer's own pending entries) and move them now.
+   */
+  private async moveOwnPending(): Promise<void> {
+    for (const stream of this.streams) {
+      try {
+        for (;;) {
+          const res = (await this.writer.xreadgroup('GROUP', INTAKE_GROUP, this.consumer, 'COUNT', MOVE_BATCH, 'STREAMS', stream, '0')) as Array<
+            [string, Array<[string, string[] | null]>]
+          > | null;
+          const entries = res?.[0]?.[1] ?? [];
+          if (!entries.length) break;
+          await this.moveEntries(stream, entries);
+        }
+      } catch (err) {
+        // A failed move leaves the entries pending: another mover reclaims them.
+        if (!/NOGROUP/.test(String(err))) this.onError(err);
+      }
+    }
   }
 
   close(): void {
