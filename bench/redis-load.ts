@@ -19,7 +19,7 @@ const SECRET = 'whsec_switchboard_bench_redis_load_0';
 async function main(): Promise<void> {
   const server = await startRedisServer();
   process.env.TEST_REDIS_URL = server.url;
-  const { startStack, subscribe, admin, TOKENS, runBounded, stripeEventBody, postStripeWebhook } = await import('../test/helpers.ts');
+  const { startStack, subscribe, admin, TOKENS, runBounded, stripeEventBody, stripeCustomerObject, postStripeWebhook } = await import('../test/helpers.ts');
   const { encodeId } = await import('../src/ids.ts');
   const redis = new Redis(server.url);
   const stack = await startStack({
@@ -68,21 +68,7 @@ async function main(): Promise<void> {
         Array.from({ length: WEBHOOKS }, (_, i) => i),
         CONCURRENCY,
         async (i) => {
-          const customerObject = {
-            id: customer,
-            object: 'customer',
-            name: `Bench ${i}`,
-            email: 'bench@example.com',
-            created: 1700000000 + i,
-            livemode: false,
-            metadata: {},
-            address: null,
-            phone: null,
-            shipping: null,
-            description: null,
-            currency: 'usd',
-            balance: 0,
-          };
+          const customerObject = stripeCustomerObject(customer, { name: `Bench ${i}`, email: 'bench@example.com', created: 1700000000 + i });
           const payload = stripeEventBody(`evt_${randomUUID().replace(/-/g, '')}`, 'customer.updated', customerObject, Math.floor(Date.now() / 1000));
           const r = await postStripeWebhook(hook, payload, SECRET);
           if (r.status >= 300) throw new Error(`webhook answered ${r.status}: ${await r.text()}`);

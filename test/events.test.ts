@@ -9,7 +9,7 @@ import { createGateway, type Gateway } from '../src/server.ts';
 import { defaultGatewayConfig } from '../src/config.ts';
 import { encodeId } from '../src/ids.ts';
 import { signV3 } from '../connectors/hubspot/webhooks.ts';
-import { REDIS_URL, TOKENS, graphql, startStack, subscribe, type Stack, admin } from './helpers.ts';
+import { REDIS_URL, TOKENS, graphql, startStack, stripeCustomerObject, subscribe, type Stack, admin } from './helpers.ts';
 
 const STRIPE_SECRET = 'whsec_switchboard_test_secret_0000';
 const stripeSdk = new Stripe('sk_test_unused');
@@ -177,21 +177,7 @@ describe('webhooks → subscriptions', () => {
         pending_webhooks: 1,
         request: { id: null, idempotency_key: null },
         data: {
-          object: {
-            id: customer,
-            object: 'customer',
-            name: 'Dedupe Check',
-            email: 'dedupe@example.com',
-            created: 1700000000,
-            livemode: false,
-            metadata: {},
-            address: null,
-            phone: null,
-            shipping: null,
-            description: null,
-            currency: 'usd',
-            balance: 0,
-          },
+          object: stripeCustomerObject(customer, { name: 'Dedupe Check', email: 'dedupe@example.com', created: 1700000000 }),
         },
       });
       for (let i = 0; i < 3; i++) {
@@ -224,21 +210,7 @@ describe('webhooks → subscriptions', () => {
         type: 'customer.updated',
         livemode: false,
         data: {
-          object: {
-            id: customer,
-            object: 'customer',
-            name,
-            email: 'order@example.com',
-            created: 1700000000,
-            livemode: false,
-            metadata: {},
-            address: null,
-            phone: null,
-            shipping: null,
-            description: null,
-            currency: 'usd',
-            balance: 0,
-          },
+          object: stripeCustomerObject(customer, { name, email: 'order@example.com', created: 1700000000 }),
         },
       });
     const send = (payload: string) =>

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hubspot } from '../connectors/hubspot/index.ts';
 import { hashApiKey } from '../src/callers/tenants.ts';
 import { encodeId } from '../src/ids.ts';
-import { TOKENS, counterValue, graphql, startStack, type Stack } from './helpers.ts';
+import { TOKENS, counterValue, graphql, hubspotContactIds, startStack, type Stack } from './helpers.ts';
 
 const USERS_SDL = /* GraphQL */ `
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
@@ -37,22 +37,6 @@ const USERS_SDL = /* GraphQL */ `
     id: ID!
   }
 `;
-
-async function hubspotContactIds(stack: Stack, count: number): Promise<string[]> {
-  const ids: string[] = [];
-  let after: string | undefined;
-  while (ids.length < count) {
-    const url = new URL('/crm/v3/objects/contacts', stack.hubspot.url);
-    url.searchParams.set('limit', '100');
-    if (after) url.searchParams.set('after', after);
-    const res = await fetch(url, { headers: { authorization: `Bearer ${TOKENS.hubspot}` } });
-    const body = (await res.json()) as { results: Array<{ id: string }>; paging?: { next?: { after: string } } };
-    ids.push(...body.results.map((r) => r.id));
-    after = body.paging?.next?.after;
-    if (!after) break;
-  }
-  return ids.slice(0, count);
-}
 
 const listen = (server: Server) =>
   new Promise<string>((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`)));

@@ -383,6 +383,40 @@ export async function postStripeWebhook(url: string, payload: string, secret: st
 }
 let stripeSigner: import('stripe').Stripe | undefined;
 
+/** The ids of the first `count` contacts of a HubSpot emulator, in its list order (paged by `after`). */
+export async function hubspotContactIds(stack: Stack, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  let after: string | undefined;
+  while (ids.length < count) {
+    const url = new URL('/crm/v3/objects/contacts', stack.hubspot.url);
+    url.searchParams.set('limit', '100');
+    if (after) url.searchParams.set('after', after);
+    const res = await fetch(url, { headers: { authorization: `Bearer ${TOKENS.hubspot}` } });
+    const body = (await res.json()) as { results: Array<{ id: string }>; paging?: { next?: { after: string } } };
+    ids.push(...body.results.map((r) => r.id));
+    after = body.paging?.next?.after;
+    if (!after) break;
+  }
+  return ids.slice(0, count);
+}
+
+/** A Stripe customer object with the fields the connector maps (for Event bodies built by hand). */
+export function stripeCustomerObject(id: string, fields: { name: string; email: string; created: number }): Record<string, unknown> {
+  return {
+    id,
+    object: 'customer',
+    ...fields,
+    livemode: false,
+    metadata: {},
+    address: null,
+    phone: null,
+    shipping: null,
+    description: null,
+    currency: 'usd',
+    balance: 0,
+  };
+}
+
 /** The first `n` customers of a Stripe emulator, as full API objects. */
 export async function stripeCustomers(stripeUrl: string, n: number): Promise<Array<Record<string, unknown> & { id: string }>> {
   const res = await fetch(`${stripeUrl}/v1/customers?limit=${n}`, { headers: { authorization: `Bearer ${TOKENS.stripe}` } });

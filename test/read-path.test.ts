@@ -3,23 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONNECTORS } from '../connectors/registry.ts';
 import { encodeId } from '../src/ids.ts';
-import { TOKENS, counterValue, startStack, type Stack } from './helpers.ts';
-
-async function hubspotContactIds(stack: Stack, count: number): Promise<string[]> {
-  const ids: string[] = [];
-  let after: string | undefined;
-  while (ids.length < count) {
-    const url = new URL('/crm/v3/objects/contacts', stack.hubspot.url);
-    url.searchParams.set('limit', '100');
-    if (after) url.searchParams.set('after', after);
-    const res = await fetch(url, { headers: { authorization: `Bearer ${TOKENS.hubspot}` } });
-    const body = (await res.json()) as { results: Array<{ id: string }>; paging?: { next?: { after: string } } };
-    ids.push(...body.results.map((r) => r.id));
-    after = body.paging?.next?.after;
-    if (!after) break;
-  }
-  return ids.slice(0, count);
-}
+import { counterValue, hubspotContactIds, startStack, type Stack } from './helpers.ts';
 
 const INVOICES_WITH_CONTACTS = /* GraphQL */ `
   query ($first: Int, $provider: String) {
