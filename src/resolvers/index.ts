@@ -6,7 +6,7 @@ import type { RequestContext } from '../context.ts';
 import { badUserInput } from '../errors.ts';
 import type { Resolvers } from '../generated/graphql.ts';
 import { contactList } from '../loaders/contact-lists.ts';
-import { listAcross } from '../loaders/lists.ts';
+import { listAcross, type ListRequest } from '../loaders/lists.ts';
 import { listOrderArg } from '../loaders/list-order.ts';
 import type { ServedContact, ServedInvoice, ServedOrder } from '../models.ts';
 import { connectionFields, globalId, loadByGlobalId, loadLinked, pathOf, sourceOf } from './common.ts';
@@ -46,6 +46,27 @@ function nestedList<E extends 'Invoice' | 'Order'>(
   return contactList(rc, entity, connectionId, contactRemoteId, first, after, pathOf(info));
 }
 
+/** A root list (`contacts`, `invoices`, `orders`): one ordered page across every connection. */
+function rootList<E extends EntityType>(
+  rc: RequestContext,
+  entity: E,
+  args: {
+    first?: number | null;
+    after?: string | null;
+    filter?: ListRequest['filter'] | null;
+    orderBy?: Parameters<typeof listOrderArg>[0];
+  },
+  info: GraphQLResolveInfo,
+) {
+  return listAcross(rc, entity, {
+    first: args.first ?? rc.config.limits.defaultPageSize,
+    after: args.after,
+    filter: { ...args.filter },
+    orderBy: listOrderArg(args.orderBy),
+    path: pathOf(info),
+  });
+}
+
 export const resolvers: Resolvers = {
   DateTime: DateTimeResolver,
   Date: DateResolver,
@@ -65,30 +86,9 @@ export const resolvers: Resolvers = {
     contact: (_, { id }, rc) => loadByGlobalId(rc, id, 'Contact') as Promise<ServedContact | null>,
     invoice: (_, { id }, rc) => loadByGlobalId(rc, id, 'Invoice') as Promise<ServedInvoice | null>,
     order: (_, { id }, rc) => loadByGlobalId(rc, id, 'Order') as Promise<ServedOrder | null>,
-    contacts: (_, { first, after, filter, orderBy }, rc, info) =>
-      listAcross(rc, 'Contact', {
-        first: first ?? rc.config.limits.defaultPageSize,
-        after,
-        filter: { ...filter },
-        orderBy: listOrderArg(orderBy),
-        path: pathOf(info),
-      }),
-    invoices: (_, { first, after, filter, orderBy }, rc, info) =>
-      listAcross(rc, 'Invoice', {
-        first: first ?? rc.config.limits.defaultPageSize,
-        after,
-        filter: { ...filter },
-        orderBy: listOrderArg(orderBy),
-        path: pathOf(info),
-      }),
-    orders: (_, { first, after, filter, orderBy }, rc, info) =>
-      listAcross(rc, 'Order', {
-        first: first ?? rc.config.limits.defaultPageSize,
-        after,
-        filter: { ...filter },
-        orderBy: listOrderArg(orderBy),
-        path: pathOf(info),
-      }),
+    contacts: (_, args, rc, info) => rootList(rc, 'Contact', args, info),
+    invoices: (_, args, rc, info) => rootList(rc, 'Invoice', args, info),
+    orders: (_, args, rc, info) => rootList(rc, 'Order', args, info),
   },
 
   Node: {
