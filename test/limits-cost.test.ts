@@ -80,12 +80,13 @@ describe('query cost in provider calls', () => {
     expect(open.errors ?? []).toEqual([]);
     expect(open.status).toBe(200);
     // A fresh config object: per-tenant overrides are read once per config.
-    const tight = { ...config, tenants: config.tenants.map((t) => (t === acme ? { ...t, limits: { maxUpstreamCalls: 5 } } : t)) };
+    // The query's estimate is 4 (a contacts search page; one association read and one invoice batch read with its links).
+    const tight = { ...config, tenants: config.tenants.map((t) => (t === acme ? { ...t, limits: { maxUpstreamCalls: 3 } } : t)) };
     const gateway = await createGateway({ ...tight, port: 0 });
     try {
       const refused = await graphql<unknown>(gateway.url, stack.apiKey, query);
       expect(refused.status).toBe(400);
-      expect(refused.errors?.[0]?.message).toContain('the limit is 5');
+      expect(refused.errors?.[0]?.message).toContain('the limit is 3');
     } finally {
       await gateway.stop();
     }
@@ -112,7 +113,9 @@ describe('per-contact lists batch where the provider allows it (HubSpot listForC
     const after = await createGateway({ ...config, keyPrefix: `${config.keyPrefix}:batched`, port: 0 });
     const hubspot = stack.gateway.services.connectors.get('hubspot') as Connector;
     const { listForContacts: _batched, ...invoiceLoader } = hubspot.loaders.Invoice!;
-    const unbatched: Connector = { ...hubspot, loaders: { ...hubspot.loaders, Invoice: invoiceLoader } };
+    // Its list with a contact filter still reads the links, then the records with theirs: 3 calls a page, declared as such.
+    const costs = { ...hubspot.manifest.costs, listPage: { Contact: 1, Invoice: 3, Order: 3 } };
+    const unbatched: Connector = { ...hubspot, manifest: { ...hubspot.manifest, costs }, loaders: { ...hubspot.loaders, Invoice: invoiceLoader } };
     const connectors = new Map(stack.gateway.services.connectors);
     connectors.set('hubspot', unbatched);
     const before = await createGateway({ ...config, keyPrefix: `${config.keyPrefix}:unbatched`, port: 0 }, { connectors });

@@ -57,14 +57,15 @@ export const hubspotManifest = {
     Invoice: everyOrderByKey(),
     Order: everyOrderByKey(),
   },
-  // For the gateway's cost estimate: a search page also reads its contact links (2); invoice/order
-  // byIds reads records and links in parallel (2); line items: one association read and batch
+  // For the gateway's cost estimate: an invoice/order search page also reads its contact links (2;
+  // a contact page is the search alone); contact byIds is one batch read (1), invoice/order byIds
+  // reads records and links in parallel (2); line items: one association read and batch
   // reads of 100 (≤ 4 for 100 parents at up to 3 items each); listForContacts: one association read
   // per 1000 contacts, then the records as byIds reads them (batchRead); findByEmails: one search
   // with `IN` per 100 addresses (a second page only when they match more than 200 contacts).
   costs: {
-    listPage: 2,
-    batchRead: 2,
+    listPage: { Contact: 1, Invoice: 2, Order: 2 },
+    batchRead: { Contact: 1, Invoice: 2, Order: 2 },
     lineItems: 4,
     listForContacts: 1,
     contactsPerCall: HUBSPOT_ASSOCIATIONS_BATCH_READ_MAX,

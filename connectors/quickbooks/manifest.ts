@@ -31,8 +31,9 @@ export const manifest: ConnectorManifest = {
   defaultBaseUrl: 'https://quickbooks.api.intuit.com',
   // One query per 1000 ids (MAXRESULTS ≤ 1000).
   maxBatchSize: { Contact: MAX_RESULTS, Invoice: MAX_RESULTS, Order: MAX_RESULTS },
-  // A page or batch of invoices takes a second query for the Payments linked to them.
-  costs: { listPage: 2, batchRead: 2 },
+  // A page or batch of invoices takes a second query for the Payments linked to them (customers and
+  // sales receipts: the one query).
+  costs: { listPage: { Invoice: 2 }, batchRead: { Invoice: 2 } },
   maxConcurrency: 4,
   maxPageSize: MAX_RESULTS,
   entities: ['Contact', 'Invoice', 'Order'],

@@ -198,6 +198,9 @@ const listOrdersSchema = z.object({
   keyset: z.array(listOrderName).optional(),
 });
 
+/** Calls one kind of read costs: the same for every entity, or per entity (absent: 1). */
+const callsPerEntity = z.union([z.number().int().min(1), z.partialRecord(entity, z.number().int().min(1))]);
+
 export const manifestSchema = z.object({
   /** Lower-case, URL-safe id: used in config files, webhook URLs, metrics labels, opaque ids. */
   id: z.string().regex(/^[a-z][a-z0-9-]{1,31}$/, 'lower-case letters, digits and dashes, 2-32 chars'),
@@ -224,8 +227,9 @@ export const manifestSchema = z.object({
    */
   costs: z
     .object({
-      listPage: z.number().int().min(1).optional(),
-      batchRead: z.number().int().min(1).optional(),
+      /** listPage and batchRead: one number for every entity, or per entity (an absent entity: 1). */
+      listPage: callsPerEntity.optional(),
+      batchRead: callsPerEntity.optional(),
       lineItems: z.number().int().min(1).optional(),
       listForContacts: z.number().int().min(1).optional(),
       contactsPerCall: z.number().int().min(1).optional(),

@@ -4,7 +4,7 @@ import { parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { hubspot } from '../../connectors/hubspot/index.ts';
 import { encodeId } from '../ids.ts';
-import { estimateUpstreamCalls } from './cost.ts';
+import { batchReadCost, estimateUpstreamCalls } from './cost.ts';
 
 const limits = { maxPageSize: 100, defaultPageSize: 20 };
 const connectorOf = (id: string) => (id === 'acme-hubspot' ? hubspot : undefined);
@@ -16,7 +16,7 @@ const ENTITIES = 'query ($r: [_Any!]!) { _entities(representations: $r) { ... on
 const NODES = 'query ($ids: [ID!]!) { nodes(ids: $ids) { ... on Contact { name } } }';
 
 describe('cost of _entities', () => {
-  const batchRead = hubspot.manifest.costs?.batchRead ?? 1;
+  const batchRead = batchReadCost(hubspot, 'Contact');
 
   it('100 Contact references cost what nodes(ids:) with the same ids costs (HubSpot: one batch read)', () => {
     const references = ids.map((id) => ({ __typename: 'Contact', id }));

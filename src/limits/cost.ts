@@ -7,8 +7,12 @@
 // (manifest.costs). Persons (person, people, Contact.person) cost one e-mail lookup per connection
 // per person, or one per `emailsPerCall` persons where the connector finds many addresses at once
 // (findByEmails), and are assumed to have one contact per connection for what is selected below
-// them. A federation router's `_entities` references count like `nodes(ids:)`. Caches only lower
-// the actual count, so actual ≤ estimate.
+// them. A federation router's `_entities` references count like `nodes(ids:)` (Person references
+// like `people(filter: { emails })`). Caches only lower the actual count, so actual ≤ estimate.
+// Where the document names the connection, only that connection is counted: a root list's
+// `filter.provider` / `filter.connectionId`, a record read by id (ids name their connection), and
+// everything nested below such records (linked records, per-contact lists and line items are read
+// in the connection of the record they hang off).
 import { Kind, getOperationAST, type DocumentNode, type FieldNode, type FragmentDefinitionNode, type SelectionSetNode, type ValueNode } from 'graphql';
 import type { EntityType } from '../../connectors/sdk/models.ts';
 import type { Connector } from '../../connectors/sdk/types.ts';
@@ -17,7 +21,16 @@ import { listOrderArg, sortedByGateway } from '../loaders/list-order.ts';
 import { decodeId } from '../ids.ts';
 
 type Costs = NonNullable<Connector['manifest']['costs']>;
-const cost = (c: Connector, kind: Exclude<keyof Costs, 'embedded'>): number => c.manifest.costs?.[kind] ?? 1;
+const cost = (c: Connector, kind: Exclude<keyof Costs, 'embedded' | 'batchRead' | 'listPage'>): number => c.manifest.costs?.[kind] ?? 1;
+/** Calls one byIds chunk (`batchRead`) or one list page (`listPage`) of `entity` costs on this connector: one number, or per entity. */
+export function entityCallCost(c: Connector, kind: 'batchRead' | 'listPage', entity: EntityType): number {
+  const declared = c.manifest.costs?.[kind];
+  return (typeof declared === 'number' ? declared : declared?.[entity]) ?? 1;
+}
+export const batchReadCost = (c: Connector, entity: EntityType): number => entityCallCost(c, 'batchRead', entity);
+const listPageCost = (c: Connector, entity: EntityType): number => entityCallCost(c, 'listPage', entity);
+/** Connectors a part of the document can reach: one per connection (repeated when a connector has several). */
+type Scope = readonly Connector[];
 
 interface Walk {
   fragments: Map<string, FragmentDefinitionNode>;
@@ -115,18 +128,50 @@ function firstOf(walk: Walk, field: FieldNode): number {
   return Math.max(0, Math.min(n, walk.limits.maxPageSize));
 }
 
-const serving = (walk: Walk, entity: EntityType) => walk.connectors.filter((c) => c.manifest.entities.includes(entity));
+const serving = (scope: Scope, entity: EntityType) => scope.filter((c) => c.manifest.entities.includes(entity));
 const batchOf = (c: Connector, entity: EntityType) => c.manifest.maxBatchSize[entity] ?? 1;
 const pageOf = (walk: Walk, c: Connector) => Math.max(1, Math.min(c.manifest.maxPageSize, walk.limits.maxPageSize));
 
 /** Reading `n` records by id (spread over the connections in any way): batch reads, at most one per record. */
-function batchReads(walk: Walk, entity: EntityType, n: number, linked = false): number {
+function batchReads(scope: Scope, entity: EntityType, n: number, linked = false): number {
   if (n <= 0) return 0;
-  return serving(walk, entity).reduce(
+  return serving(scope, entity).reduce(
     // A linked record the connector embeds in the linking answer (manifest.costs.embedded) is already loaded.
-    (sum, c) => (linked && c.manifest.costs?.embedded?.includes(entity) ? sum : sum + Math.min(n, Math.ceil(n / batchOf(c, entity))) * cost(c, 'batchRead')),
+    (sum, c) =>
+      linked && c.manifest.costs?.embedded?.includes(entity) ? sum : sum + Math.min(n, Math.ceil(n / batchOf(c, entity))) * batchReadCost(c, entity),
     0,
   );
+}
+
+/**
+ * The connections a root list reads: those serving the entity, narrowed by `filter.provider` and
+ * `filter.connectionId` as the list resolver narrows them (an id naming no connection of the tenant
+ * reads none).
+ */
+function listScope(walk: Walk, field: FieldNode, entity: EntityType): Scope {
+  const filter = arg(walk, field, 'filter') as { provider?: unknown; connectionId?: unknown } | null | undefined;
+  let scope = serving(walk.connectors, entity);
+  if (typeof filter?.provider === 'string') scope = scope.filter((c) => c.manifest.id === filter.provider);
+  if (typeof filter?.connectionId === 'string') {
+    const connector = walk.connectorOf(filter.connectionId);
+    scope = connector && scope.includes(connector) ? [connector] : [];
+  }
+  return scope;
+}
+
+/**
+ * A record read by one global id (contact, invoice, order, node): its type and connection when the
+ * id decodes to one of the tenant's connections; nothing is read for an id that does not (it fails
+ * before any call); every connection when the id is not known before execution.
+ */
+function idScope(walk: Walk, field: FieldNode, entity: EntityType | null): { scope: Scope; types: EntityType[] } {
+  const all: EntityType[] = entity ? [entity] : ['Contact', 'Invoice', 'Order'];
+  const id = arg(walk, field, 'id');
+  if (typeof id !== 'string') return { scope: walk.connectors, types: all };
+  const decoded = decodeId(id);
+  const connector = decoded ? walk.connectorOf(decoded.connectionId) : undefined;
+  if (!decoded || !connector || (entity !== null && decoded.type !== entity)) return { scope: [], types: [] };
+  return { scope: [connector], types: [decoded.type] };
 }
 
 /**
@@ -152,23 +197,30 @@ function queryCost(walk: Walk, set: SelectionSetNode): number {
       if (first === 0) continue;
       const order = listOrderArg(arg(walk, field, 'orderBy') as Parameters<typeof listOrderArg>[0]);
       const updatedSince = Boolean((arg(walk, field, 'filter') as { updatedSince?: unknown } | null | undefined)?.updatedSince);
-      for (const c of serving(walk, listed)) total += rootListPages(walk, c, listed, first, order, updatedSince) * cost(c, 'listPage');
-      total += connectionCost(walk, field, listed, first);
+      const scope = listScope(walk, field, listed);
+      for (const c of scope) total += rootListPages(walk, c, listed, first, order, updatedSince) * listPageCost(c, listed);
+      total += connectionCost(walk, field, listed, first, scope);
     } else if (name in ROOT_ONE) {
-      total += byIdCost(walk, field, ROOT_ONE[name] ?? null, 1);
+      const { scope, types } = idScope(walk, field, ROOT_ONE[name] ?? null);
+      total += byIdCost(walk, field, scope, types, 1);
     } else if (name === 'nodes') {
       const ids = arg(walk, field, 'ids');
-      total += Array.isArray(ids) ? globalIdsCost(walk, field, ids) : byIdCost(walk, field, null, 1);
+      total += Array.isArray(ids) ? globalIdsCost(walk, field, ids) : byIdCost(walk, field, walk.connectors, ['Contact', 'Invoice', 'Order'], 1);
     } else if (name === '_entities') {
-      // A router's entity references: records by global id, like nodes(ids:).
+      // A router's entity references: records by global id, like nodes(ids:); persons by e-mail,
+      // like people(filter: { emails }).
       const references = arg(walk, field, 'representations');
-      total += Array.isArray(references)
-        ? globalIdsCost(
-            walk,
-            field,
-            references.map((r) => (r as { id?: unknown } | null)?.id),
-          )
-        : byIdCost(walk, field, null, 1);
+      if (!Array.isArray(references)) {
+        total += byIdCost(walk, field, walk.connectors, ['Contact', 'Invoice', 'Order'], 1) + personCost(walk, field, 1, 'Person');
+        continue;
+      }
+      const isPerson = (r: unknown) => (r as { __typename?: unknown } | null)?.__typename === 'Person';
+      total += globalIdsCost(
+        walk,
+        field,
+        references.filter((r) => !isPerson(r)).map((r) => (r as { id?: unknown } | null)?.id),
+      );
+      total += personCost(walk, field, Math.min(references.filter(isPerson).length, MAX_PEOPLE), 'Person');
     } else if (name === 'person') {
       total += personCost(walk, field, 1);
     } else if (name === 'people') {
@@ -180,10 +232,9 @@ function queryCost(walk: Walk, set: SelectionSetNode): number {
   return total;
 }
 
-/** `n` records read by id (node, nodes, contact, …): their batch reads and their selections. */
-function byIdCost(walk: Walk, field: FieldNode, entity: EntityType | null, n: number): number {
-  const types: EntityType[] = entity ? [entity] : ['Contact', 'Invoice', 'Order'];
-  return types.reduce((sum, t) => sum + batchReads(walk, t, n) + entityCost(walk, field.selectionSet, t, n, entity === null), 0);
+/** `n` records of one of `types` read by id (node, nodes, contact, …) in `scope`: their batch reads and their selections. */
+function byIdCost(walk: Walk, field: FieldNode, scope: Scope, types: readonly EntityType[], n: number): number {
+  return types.reduce((sum, t) => sum + batchReads(scope, t, n) + entityCost(walk, field.selectionSet, t, n, scope, t), 0);
 }
 
 /**
@@ -203,12 +254,15 @@ function globalIdsCost(walk: Walk, field: FieldNode, ids: readonly unknown[]): n
     groups.set(key, group);
   }
   let total = 0;
-  const perType = new Map<EntityType, number>();
+  const perType = new Map<EntityType, { n: number; scope: Connector[] }>();
   for (const { connector, type, n } of groups.values()) {
-    total += Math.ceil(n / batchOf(connector, type)) * cost(connector, 'batchRead');
-    perType.set(type, (perType.get(type) ?? 0) + n);
+    total += Math.ceil(n / batchOf(connector, type)) * batchReadCost(connector, type);
+    const group = perType.get(type) ?? { n: 0, scope: [] };
+    group.n += n;
+    group.scope.push(connector);
+    perType.set(type, group);
   }
-  for (const [type, n] of perType) total += entityCost(walk, field.selectionSet, type, n, true);
+  for (const [type, { n, scope }] of perType) total += entityCost(walk, field.selectionSet, type, n, scope, type);
   return total;
 }
 
@@ -217,48 +271,71 @@ function globalIdsCost(walk: Walk, field: FieldNode, ids: readonly unknown[]): n
  * `emailsPerCall` addresses, else one list page per address), then what is selected on them over
  * their contacts (one per such connection each).
  */
-function personCost(walk: Walk, field: FieldNode, n: number): number {
+function personCost(walk: Walk, field: FieldNode, n: number, onlyOn: string | null = null): number {
   if (n <= 0) return 0;
-  const contactConnectors = serving(walk, 'Contact');
+  const contactConnectors = serving(walk.connectors, 'Contact');
   let total = 0;
   for (const c of contactConnectors) {
-    total += c.loaders.Contact?.findByEmails ? Math.ceil(n / (c.manifest.costs?.emailsPerCall ?? 1)) * cost(c, 'emailLookup') : n * cost(c, 'listPage');
+    total += c.loaders.Contact?.findByEmails ? Math.ceil(n / (c.manifest.costs?.emailsPerCall ?? 1)) * cost(c, 'emailLookup') : n * listPageCost(c, 'Contact');
   }
   const contacts = n * contactConnectors.length;
   // invoices / orders of the person's contacts are the per-contact lists entityCost knows.
-  total += entityCost(walk, field.selectionSet, 'Contact', contacts);
-  for (const { field: f } of fieldsOf(walk, field.selectionSet)) {
+  total += entityCost(walk, field.selectionSet, 'Contact', contacts, contactConnectors, onlyOn);
+  for (const { field: f, on } of fieldsOf(walk, field.selectionSet)) {
+    if (onlyOn !== null && on !== onlyOn) continue;
     const name = f.name.value;
-    if (name === 'contacts') total += entityCost(walk, f.selectionSet, 'Contact', contacts);
+    if (name === 'contacts') total += entityCost(walk, f.selectionSet, 'Contact', contacts, contactConnectors);
     else if (name === 'matchedOn' || name === 'unmerged')
-      for (const { field: g } of fieldsOf(walk, f.selectionSet)) if (g.name.value === 'contact') total += entityCost(walk, g.selectionSet, 'Contact', contacts);
+      for (const { field: g } of fieldsOf(walk, f.selectionSet))
+        if (g.name.value === 'contact') total += entityCost(walk, g.selectionSet, 'Contact', contacts, contactConnectors);
   }
   return total;
 }
 
-/** The selections of a Connection type (nodes, edges.node) over `n` records. */
-function connectionCost(walk: Walk, field: FieldNode, entity: EntityType, n: number): number {
+/** The selections of a Connection type (nodes, edges.node) over `n` records read in `scope`. */
+function connectionCost(walk: Walk, field: FieldNode, entity: EntityType, n: number, scope: Scope): number {
   let total = 0;
   for (const { field: f } of fieldsOf(walk, field.selectionSet)) {
-    if (f.name.value === 'nodes') total += entityCost(walk, f.selectionSet, entity, n);
+    if (f.name.value === 'nodes') total += entityCost(walk, f.selectionSet, entity, n, scope);
     else if (f.name.value === 'edges')
-      for (const { field: e } of fieldsOf(walk, f.selectionSet)) if (e.name.value === 'node') total += entityCost(walk, e.selectionSet, entity, n);
+      for (const { field: e } of fieldsOf(walk, f.selectionSet)) if (e.name.value === 'node') total += entityCost(walk, e.selectionSet, entity, n, scope);
   }
   return total;
 }
 
-/** What selecting `set` on `n` records of `entity` costs beyond the records themselves. */
-function entityCost(walk: Walk, set: SelectionSetNode | undefined, entity: EntityType, n: number, onlyOwnType = false): number {
+/**
+ * `Contact.invoices`/`orders` of `n` contacts on connector `c` (src/loaders/contact-lists.ts): a
+ * connector with `listForContacts` reads the first pages of many contacts at once (one links read
+ * per `contactsPerCall` contacts, then the records by id); a later page (`after`), or a page larger
+ * than the connector serves, is read for one contact at a time, and for such a connector that is
+ * the same links read and batch reads for that contact alone (HubSpot: 3 calls, not a list page's 2).
+ * The others: one list call per page per contact.
+ */
+function perContactListCost(walk: Walk, c: Connector, child: EntityType, n: number, first: number, resumed: boolean): number {
+  const pages = Math.ceil(first / pageOf(walk, c));
+  const perContact = n * pages * listPageCost(c, child);
+  if (!c.loaders[child]?.listForContacts) return perContact;
+  const reads = (contacts: number) => Math.ceil((contacts * first) / batchOf(c, child)) * batchReadCost(c, child);
+  if (!resumed && first <= pageOf(walk, c)) return Math.ceil(n / (c.manifest.costs?.contactsPerCall ?? 1)) * cost(c, 'listForContacts') + reads(n);
+  return n * Math.max(pages * listPageCost(c, child), cost(c, 'listForContacts') + reads(1));
+}
+
+/**
+ * What selecting `set` on `n` records of `entity`, read in `scope`, costs beyond the records
+ * themselves. `onlyOn`: only the fields under that type condition (or none) count.
+ */
+function entityCost(walk: Walk, set: SelectionSetNode | undefined, entity: EntityType, n: number, scope: Scope, onlyOn: string | null = null): number {
   if (n <= 0) return 0;
   let total = 0;
   for (const { field, on } of fieldsOf(walk, set)) {
-    if (onlyOwnType && on !== null && on !== entity && on !== 'Node') continue;
+    if (onlyOn !== null && on !== null && on !== onlyOn && on !== 'Node') continue;
     const name = field.name.value;
     const linked = LINKED[entity][name];
     if (linked) {
-      total += batchReads(walk, linked, n, true) + entityCost(walk, field.selectionSet, linked, n);
+      // Read in the linking record's connection.
+      total += batchReads(scope, linked, n, true) + entityCost(walk, field.selectionSet, linked, n, serving(scope, linked));
     } else if (name === 'lineItems' && entity !== 'Contact') {
-      for (const c of serving(walk, entity)) {
+      for (const c of serving(scope, entity)) {
         if (!c.loaders[entity]?.lineItems) continue;
         total += Math.ceil(n / batchOf(c, entity)) * cost(c, 'lineItems');
       }
@@ -266,22 +343,20 @@ function entityCost(walk: Walk, set: SelectionSetNode | undefined, entity: Entit
       total += personCost(walk, field, n);
     } else if (name === 'raw') {
       // Served with the record, or re-read by id when only the record was cached.
-      total += batchReads(walk, entity, n);
+      total += batchReads(scope, entity, n);
     } else if (entity === 'Contact' && PER_CONTACT_LISTS[name]) {
       const child = PER_CONTACT_LISTS[name] as EntityType;
       const first = firstOf(walk, field);
       if (first === 0) continue;
-      for (const c of serving(walk, child)) {
-        const pages = Math.ceil(first / pageOf(walk, c));
-        const perContact = n * pages * cost(c, 'listPage');
-        // Many contacts at once: their links, then every record listed read by id in batches.
-        const batched = c.loaders[child]?.listForContacts
-          ? Math.ceil(n / (c.manifest.costs?.contactsPerCall ?? 1)) * cost(c, 'listForContacts') +
-            Math.ceil((n * first) / batchOf(c, child)) * cost(c, 'batchRead')
-          : Number.POSITIVE_INFINITY;
-        total += Math.min(perContact, batched);
-      }
-      total += connectionCost(walk, field, child, n * first);
+      const after = arg(walk, field, 'after');
+      const resumed = after !== undefined && after !== null;
+      // Each contact's list is read in the contact's own connection.
+      const childScope = serving(
+        scope.filter((c) => c.manifest.entities.includes('Contact')),
+        child,
+      );
+      for (const c of childScope) total += perContactListCost(walk, c, child, n, first, resumed);
+      total += connectionCost(walk, field, child, n * first, childScope);
     }
   }
   return total;
