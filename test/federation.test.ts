@@ -1,6 +1,6 @@
 // Switchboard as a Federation 2 subgraph, end to end with real servers and no mocks: the gateway
-// (with its emulators), a second subgraph written here (the tenant's own `User { id email contact }`
-// referencing Switchboard's Contact), composed by @theguild/federation-composition from the SDL
+// (with its emulators), a second subgraph written here (the tenant's own `User { id email contact person }`
+// referencing Switchboard's Contact by id and Person by e-mail), composed by @theguild/federation-composition from the SDL
 // each subgraph serves on `_service`, and served by Hive Gateway's runtime over HTTP. A query that
 // crosses both subgraphs is counted at the HubSpot emulator and run with two tenants' keys.
 import { createServer, type Server } from 'node:http';
@@ -15,6 +15,7 @@ import { composeServices } from '@theguild/federation-composition';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hubspot } from '../connectors/hubspot/index.ts';
+import { demoPeople } from '../connectors/sdk/demo-data.ts';
 import { hashApiKey } from '../src/callers/tenants.ts';
 import { encodeId } from '../src/ids.ts';
 import { TOKENS, counterValue, graphql, hubspotContactIds, startStack, type Stack } from './helpers.ts';
@@ -24,6 +25,8 @@ const USERS_SDL = /* GraphQL */ `
 
   type Query {
     users: [User!]!
+    "The signed-in user (here: always the same one, a person the demo data has in several providers)."
+    me: User!
   }
 
   "The tenant's own user, whose CRM record lives in Switchboard."
@@ -31,12 +34,22 @@ const USERS_SDL = /* GraphQL */ `
     id: ID!
     email: String!
     contact: Contact
+    person: Person
   }
 
   type Contact @key(fields: "id", resolvable: false) {
     id: ID!
   }
+
+  "Switchboard's scalar: a key field has the same type in every subgraph."
+  scalar EmailAddress
+
+  type Person @key(fields: "primaryEmail", resolvable: false) {
+    primaryEmail: EmailAddress!
+  }
 `;
+/** A person of the demo data (startStack's seed 7) who is a HubSpot contact, a Stripe and a WooCommerce customer. */
+const SHARED = demoPeople(500, 7)[260]!;
 
 const listen = (server: Server) =>
   new Promise<string>((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`)));
@@ -73,9 +86,11 @@ describe('federation: Switchboard as a subgraph behind Hive Gateway', () => {
     directIds = remote.slice(100).map((r) => encodeId('Contact', 'acme-hubspot', r));
 
     // The second subgraph: 100 users, each the owner of one of acme's HubSpot contacts.
-    const userRows = routedIds.map((contactId, i) => ({ id: `u${i}`, email: `user${i}@tenant.example`, contact: { id: contactId } }));
+    const userRows = routedIds.map((contactId, i) => ({ id: `u${i}`, email: `user${i}@tenant.example`, contact: { id: contactId }, person: null }));
+    // The other subgraph knows only the user's e-mail: it hands the router a Person reference by it.
+    const me = { id: 'me', email: SHARED.email.toUpperCase(), contact: null, person: { primaryEmail: SHARED.email.toUpperCase() } };
     users = new ApolloServer({
-      schema: buildSubgraphSchema({ typeDefs: parse(USERS_SDL), resolvers: { Query: { users: () => userRows } } }),
+      schema: buildSubgraphSchema({ typeDefs: parse(USERS_SDL), resolvers: { Query: { users: () => userRows, me: () => me } } }),
       plugins: [ApolloServerPluginInlineTraceDisabled()],
     });
     const { url: usersUrl } = await startStandaloneServer(users, { listen: { port: 0, host: '127.0.0.1' } });
@@ -173,6 +188,37 @@ describe('federation: Switchboard as a subgraph behind Hive Gateway', () => {
     expect((anonymous.data?.users ?? []).every((u) => u.contact === null || u.contact.name === null)).toBe(true);
     expect(anonymous.errors?.length ?? 0).toBeGreaterThan(0);
     expect(stack.hubspot.count()).toBe(0);
+  });
+
+  it('resolves a Person reference from the other subgraph through the router: one lookup per connection, per tenant', async () => {
+    const resetAll = () => stack.emulators.forEach((e) => e.resetRequests());
+    type Me = {
+      me: { email: string; person: { primaryEmail: string; contacts: Array<{ id: string; source: { provider: string; connectionId: string } }> } | null };
+    };
+    const ME = '{ me { email person { primaryEmail contacts { id source { provider connectionId } } } } }';
+    resetAll();
+    const routed = await graphql<Me>(routerUrl, stack.apiKey, ME);
+    expect(routed.errors).toBeUndefined();
+    const person = routed.data!.me.person!;
+    // A key field comes from the subgraph that holds the reference (the router does not ask
+    // Switchboard for it): as the users subgraph gave it, while the lookup used the normalized address.
+    expect(person.primaryEmail).toBe(SHARED.email.toUpperCase());
+    const providers = person.contacts.map((c) => c.source.provider);
+    expect(providers).toEqual(expect.arrayContaining(['hubspot', 'stripe', 'woocommerce']));
+    expect(person.contacts.every((c) => c.source.connectionId.startsWith('acme-'))).toBe(true);
+    // One e-mail lookup per connection serving contacts, as for person(email:) asked directly.
+    for (const [id, emulator] of stack.emulators) expect(emulator.count(), id).toBe(1);
+
+    // Through the same router, globex's key gets globex's person: its one HubSpot connection (the
+    // same emulator, so the same contact, under globex's connection id), nothing of acme's.
+    resetAll();
+    const other = await graphql<Me>(routerUrl, otherKey, ME);
+    expect(other.errors).toBeUndefined();
+    const theirs = other.data!.me.person!;
+    expect(theirs.contacts.map((c) => c.source)).toEqual([{ provider: 'hubspot', connectionId: 'globex-hubspot' }]);
+    expect(theirs.contacts[0]!.id).not.toBe(person.contacts.find((c) => c.source.provider === 'hubspot')!.id);
+    expect(stack.hubspot.count()).toBe(1);
+    for (const [id, emulator] of stack.emulators) if (id !== 'hubspot') expect(emulator.count(), id).toBe(0);
   });
 
   it('answers _entities directly like nodes(ids:), and serves _service only to keys with the schema scope', async () => {
