@@ -151,8 +151,8 @@ function batchReads(scope: Scope, entity: EntityType, n: number, linked = false)
 function listScope(walk: Walk, field: FieldNode, entity: EntityType): Scope {
   const filter = arg(walk, field, 'filter') as { provider?: unknown; connectionId?: unknown } | null | undefined;
   let scope = serving(walk.connectors, entity);
-  if (typeof filter?.provider === 'string') scope = scope.filter((c) => c.manifest.id === filter.provider);
-  if (typeof filter?.connectionId === 'string') {
+  if (typeof filter?.provider === 'string' && filter.provider !== '') scope = scope.filter((c) => c.manifest.id === filter.provider);
+  if (typeof filter?.connectionId === 'string' && filter.connectionId !== '') {
     const connector = walk.connectorOf(filter.connectionId);
     scope = connector && scope.includes(connector) ? [connector] : [];
   }
