@@ -1,6 +1,6 @@
 // Shopify's mandatory compliance webhooks end to end, through the real gateway and Redis: a signed
 // customers/redact makes the gateway forget the customer (the next read goes to Shopify) and removes
-// the change-log entries about them; shop/redact forgets the whole connection; customers/data_request
+// the change-log entries about them; shop/redact forgets the whole connection (audited); customers/data_request
 // is recorded for the tenant; an unsigned or tampered request changes nothing.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -159,5 +159,16 @@ describe('Shopify compliance webhooks through the gateway', () => {
     ).toEqual([200]);
     expect((await events().log.readAfter('acme', '0-0', 10_000)).filter((c) => c.connectionId === 'acme-shopify')).toEqual([]);
     for (const id of ids) expect((await readContact(id)).upstreamCalls).toBe(1);
+    // Audited like a person purge: what asked, which connection, what went.
+    const audit = await gateway.services.audit.list('acme', { first: 5, filter: { actions: ['connection.purged'] } });
+    expect(audit.entries).toHaveLength(1);
+    expect(audit.entries[0]).toMatchObject({
+      actor: 'system',
+      target: 'acme-shopify',
+      outcome: 'success',
+      detail: { via: 'shopify privacy request', changesRemoved: expect.any(Number) },
+    });
+    // This test's change and the earlier tests' entries of the connection.
+    expect((audit.entries[0]!.detail as { changesRemoved: number }).changesRemoved).toBeGreaterThanOrEqual(1);
   });
 });

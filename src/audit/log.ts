@@ -22,6 +22,7 @@ export const AUDIT_ACTIONS = [
   'connection.enabled',
   'connection.disabled',
   'connection.status',
+  'connection.purged',
   'apiKey.created',
   'apiKey.revoked',
   'deadLetter.replayed',

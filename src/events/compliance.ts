@@ -6,7 +6,7 @@
 //   retained change-log entry of them is deleted (subscribers resuming later never receive it), the
 //   manual identity links of those contacts go, and the audit log records it;
 // - redact-account: everything cached for the connection, every change-log entry it published and
-//   every identity link of its contacts;
+//   every identity link of its contacts, recorded in the audit log (connection.purged);
 // - data-request: recorded for the tenant to answer (listDataRequests), once per request id.
 import type { RedisClient } from '../util/redis.ts';
 import type { ComplianceEvent, PersonRecord } from '../../connectors/sdk/types.ts';
@@ -70,13 +70,22 @@ export async function redactPerson(deps: PrivacyDeps, scope: ComplianceScope, pe
   return { cachedRecords: report.cachedRecordsRemoved, changeLogEntries: report.changesRemoved };
 }
 
-/** Removes everything cached, logged and linked for one connection of one tenant. */
-export async function purgeConnection(deps: Pick<ComplianceDeps, 'cache' | 'changeLog' | 'identity'>, scope: ComplianceScope): Promise<PurgeOutcome> {
+/** Removes everything cached, logged and linked for one connection of one tenant, and audits it. */
+export async function purgeConnection(deps: Pick<ComplianceDeps, 'cache' | 'changeLog' | 'identity' | 'audit'>, scope: ComplianceScope): Promise<PurgeOutcome> {
   const cachedRecords = await deps.cache.forgetConnection({ tenantId: scope.tenantId, connectionId: scope.connectionId });
   await deps.identity.forgetConnection(scope.tenantId, scope.connectionId);
   const changeLogEntries = (
     await deps.changeLog.remove(scope.tenantId, (c: PublishedChange) => c.tenantId === scope.tenantId && c.connectionId === scope.connectionId)
   ).length;
+  await deps.audit.record({
+    tenantId: scope.tenantId,
+    action: 'connection.purged',
+    actor: 'system',
+    requestId: null,
+    outcome: 'success',
+    target: scope.connectionId,
+    detail: { via: `${scope.provider} privacy request`, cachedRecordsRemoved: cachedRecords, changesRemoved: changeLogEntries },
+  });
   return { cachedRecords, changeLogEntries };
 }
 

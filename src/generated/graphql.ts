@@ -69,7 +69,7 @@ export type ApiKeyScope =
 
 export type AuditEntry = {
   __typename?: 'AuditEntry';
-  /** connection.created, connection.connected, connection.reconnected, connection.disconnected, connection.enabled, connection.disabled, connection.status, apiKey.created, apiKey.revoked, deadLetter.replayed, person.exported, person.purged, person.linked, person.unlinked. */
+  /** connection.created, connection.connected, connection.reconnected, connection.disconnected, connection.enabled, connection.disabled, connection.status, connection.purged, apiKey.created, apiKey.revoked, deadLetter.replayed, person.exported, person.purged, person.linked, person.unlinked. */
   action: Scalars['String']['output'];
   /** key:<key id>, jwt:<subject>, system (token refresh), cli. */
   actor: Scalars['String']['output'];
