@@ -1,8 +1,11 @@
 // Fairness benchmark (issue 13): tenant B's latency for a trivial query, alone, then while tenant A
 // floods the same gateway — with per-tenant limits on (A: BENCH_A_RPS per second, 4 in progress,
-// as a tenants-file override) and with them off. The gateway runs in a child process (this file with FAIRNESS_CHILD=1) so the
-// load generator does not share its event loop. `npx tsx bench/fairness.ts`; REDIS_URL to share
-// the limits through Redis as in production. Durations: BENCH_SECONDS (default 5).
+// as a tenants-file override) and with them off. Two floods: 30 aliased `__typename` (no upstream
+// work: about as cheap to answer as to refuse) and an uncached list of 20 contacts read from a
+// Stripe emulator (each admitted request does upstream work). The gateway runs in a child process
+// (this file with FAIRNESS_CHILD=1), the emulator in this one, so neither shares the load
+// generator's event loop with the gateway. `npx tsx bench/fairness.ts`; REDIS_URL to share the
+// limits through Redis as in production. Durations: BENCH_SECONDS (default 5).
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +14,8 @@ import { hashApiKey } from '../src/callers/tenants.ts';
 import { DEFAULT_LIMITS, defaultGatewayConfig } from '../src/config.ts';
 import { createGateway } from '../src/server.ts';
 import { generateMasterKeyEntry, parseMasterKeys } from '../src/accounts/vault.ts';
+import { startEmulator as startStripe } from '../connectors/stripe/emulator/index.ts';
+import { stripeDemo } from '../connectors/stripe/demo.ts';
 
 const KEY_A = `sb_bench_a_${randomUUID()}`;
 const KEY_B = `sb_bench_b_${randomUUID()}`;
@@ -20,6 +25,8 @@ const A_RPS = Number(process.env.BENCH_A_RPS ?? 10);
 // A's flood: 30 aliased fields per request (within the document limits), B's query: one field.
 const FLOOD = JSON.stringify({ query: `{ ${Array.from({ length: 30 }, (_, i) => `a${i}: __typename`).join(' ')} }` });
 const TRIVIAL = JSON.stringify({ query: '{ __typename }' });
+// A's other flood: a list read from the provider on every request (caches off in the child).
+const UPSTREAM = JSON.stringify({ query: '{ contacts(first: 20) { nodes { name emails { address } } } }' });
 
 async function child(): Promise<void> {
   const limited = process.env.FAIRNESS_LIMITS === 'on';
@@ -27,7 +34,15 @@ async function child(): Promise<void> {
     {
       id: 'a',
       apiKeys: [{ id: 'a', sha256: hashApiKey(process.env.KEY_A!) }],
-      connections: [],
+      connections: [
+        {
+          id: 'a-stripe',
+          provider: 'stripe',
+          baseUrl: process.env.STRIPE_URL!,
+          credentials: { type: 'static' as const, token: stripeDemo.testToken },
+          settings: {},
+        },
+      ],
       // Tenant A's own allowance (a tenants-file override), small enough to bite on a loaded box.
       ...(limited ? { limits: { tenantRequestsPerSecond: A_RPS, tenantRequestBurst: A_RPS, tenantConcurrency: 4 } } : {}),
     },
@@ -36,16 +51,23 @@ async function child(): Promise<void> {
   const limits = limited ? { ...DEFAULT_LIMITS } : { ...DEFAULT_LIMITS, tenantRequestsPerSecond: 1e9, tenantRequestBurst: 1e9, tenantConcurrency: 1e9 };
   const keyring = parseMasterKeys(generateMasterKeyEntry('bench'), undefined);
   const gateway = await createGateway(
-    defaultGatewayConfig(tenants, { mode: 'production', redisUrl: process.env.REDIS_URL ?? null, keyPrefix: `sbbench:fair:${process.pid}`, limits }),
+    defaultGatewayConfig(tenants, {
+      mode: 'production',
+      redisUrl: process.env.REDIS_URL ?? null,
+      keyPrefix: `sbbench:fair:${process.pid}`,
+      limits,
+      // Every A request of the upstream flood reads the provider (no record, page or response cache).
+      cacheTtlSeconds: { Contact: 0, Invoice: 0, Order: 0, listPage: 0 },
+    }),
     { keyring },
   );
   process.stdout.write(`${JSON.stringify({ url: gateway.url })}\n`);
   process.on('SIGTERM', () => void gateway.stop().then(() => process.exit(0)));
 }
 
-function startChild(limits: 'on' | 'off'): Promise<{ url: string; stop(): void }> {
+function startChild(limits: 'on' | 'off', stripeUrl: string): Promise<{ url: string; stop(): void }> {
   const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
-    env: { ...process.env, FAIRNESS_CHILD: '1', FAIRNESS_LIMITS: limits, KEY_A, KEY_B },
+    env: { ...process.env, FAIRNESS_CHILD: '1', FAIRNESS_LIMITS: limits, KEY_A, KEY_B, STRIPE_URL: stripeUrl },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
@@ -76,15 +98,26 @@ async function main(): Promise<void> {
     rows.push(
       `| ${name} | ${r.latency.p50} | ${r.latency.p99} | ${r.latency.max} | ${Math.round(r.requests.average)} | ${a ? `${Math.round(a.requests.average)} req/s, ${a['non2xx']} of ${a.requests.total} refused (429)` : '—'} |`,
     );
-  for (const limits of ['off', 'on'] as const) {
-    const gw = await startChild(limits);
-    try {
-      if (limits === 'off') row('B alone', await load(gw.url, KEY_B, TRIVIAL, 1));
-      const [b, a] = await Promise.all([load(gw.url, KEY_B, TRIVIAL, 1), load(gw.url, KEY_A, FLOOD, 64)]);
-      row(`B while A floods (64 connections), limits ${limits}`, b, a);
-    } finally {
-      gw.stop();
+  // 5 ms per provider call, like a nearby API; Stripe's emulator has no per-second search window.
+  const stripe = await startStripe({ credentials: [stripeDemo.testToken], seed: 7, latencyMs: 5, scale: { contacts: 200, invoices: 0, orders: 0 } });
+  try {
+    for (const limits of ['off', 'on'] as const) {
+      const gw = await startChild(limits, stripe.url);
+      try {
+        if (limits === 'off') row('B alone', await load(gw.url, KEY_B, TRIVIAL, 1));
+        for (const [flood, body] of [
+          ['__typename × 30', FLOOD],
+          ['uncached contacts(first: 20)', UPSTREAM],
+        ] as const) {
+          const [b, a] = await Promise.all([load(gw.url, KEY_B, TRIVIAL, 1), load(gw.url, KEY_A, body, 64)]);
+          row(`B while A floods ${flood} (64 connections), limits ${limits}`, b, a);
+        }
+      } finally {
+        gw.stop();
+      }
     }
+  } finally {
+    await stripe.stop();
   }
   process.stdout.write(
     [
