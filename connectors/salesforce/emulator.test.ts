@@ -38,15 +38,15 @@ describe('salesforce emulator with jsforce', () => {
     });
   });
 
-  it('retrieves by ids through sObject Collections (POST), null for a missing id', async () => {
+  it('retrieves by ids through sObject Collections (POST), null for a missing or malformed id', async () => {
     const conn = connection();
     const ids = [...em.store.records.Contact.keys()].slice(0, 2);
     const records = (await conn
       .sobject('Contact')
-      .retrieve([ids[0] as string, '0035g00000ZZZZZAAA', ids[1] as string], { fields: ['Id', 'LastName'] })) as unknown as Array<{
+      .retrieve([ids[0] as string, '0035g00000ZZZZZAAA', 'not-an-id', ids[1] as string], { fields: ['Id', 'LastName'] })) as unknown as Array<{
       Id: string;
     } | null>;
-    expect(records.map((r) => r?.Id ?? null)).toEqual([ids[0], null, ids[1]]);
+    expect(records.map((r) => r?.Id ?? null)).toEqual([ids[0], null, null, ids[1]]);
   });
 
   it('shows deleted records to queryAll (scanAll) only', async () => {

@@ -213,7 +213,7 @@ export function mapContact(raw: unknown, options: MapOptions = {}): ContactModel
   };
 }
 
-/** Order.StatusCode is the fixed category behind the org's picklist labels: Draft, Activated, Cancelled (UNCONFIRMED beyond these). */
+/** Order.StatusCode is the fixed category behind the org's picklist labels: Draft or Activated (Object Reference, OrderStatus); Cancelled as REFERENCE.md §6 names it. */
 function orderStatus(o: SfOrder): OrderStatus {
   const code = (o.StatusCode ?? o.Status ?? '').toLowerCase();
   if (code === 'draft' || code === 'activated') return 'OPEN';

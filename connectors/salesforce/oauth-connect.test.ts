@@ -116,6 +116,31 @@ describe('Salesforce connected through the gateway, then polled', () => {
     }
   });
 
+  it('an expired session (401 INVALID_SESSION_ID) is renewed once with the refresh token, and the read succeeds', async () => {
+    const refreshes = () =>
+      (em.oauth.grants() as Array<{ grantType?: string; error: string | null }>).filter((g) => g.grantType === 'refresh_token' && g.error === null).length;
+    const before = refreshes();
+    const from = em.requests().length;
+    em.oauth.configure({ expireAllAccessTokens: true });
+    const read = await stack.query<{ contacts: { nodes: Array<{ source: { connectionId: string } }> } }>(
+      '{ contacts(first: 2, filter: { provider: "salesforce" }) { nodes { source { connectionId } } } }',
+      undefined,
+      KEY,
+    );
+    expect(read.errors).toBeUndefined();
+    expect(read.data!.contacts.nodes.length).toBeGreaterThan(0);
+    // One renewal, whoever met the 401 first (this read or the poller): the refresh is single-flight.
+    expect(refreshes()).toBe(before + 1);
+    expect(
+      em
+        .requests()
+        .slice(from)
+        .some((r) => r.status === 401),
+    ).toBe(true);
+    const record = await stack.gateway.services.vault.get<TokenRecord>(TENANT, connectionId);
+    expect(em.requests().at(-1)?.credential).toBe(record!.accessToken);
+  });
+
   it('a second replica follows the runtime connection too, and never do both poll it', async () => {
     replica = await createGateway({ ...stack.gateway.services.config, port: 0 });
     const pollers = [stack.gateway.services.poller, replica.services.poller];

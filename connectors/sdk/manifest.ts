@@ -130,6 +130,16 @@ const rateLimitsSchema = z.object({
          * the limit through one rolling window. Default true.
          */
         burst: z.boolean().optional(),
+        /**
+         * A lower-case response header in which the provider reports the calls left in this window
+         * (Xero: `x-minlimit-remaining`, `x-daylimit-remaining`, `x-appminlimit-remaining`). The
+         * shared budget then plans no more than that from the answer on: calls made elsewhere (another
+         * deployment of the app, a restart that lost the count) are not spent twice.
+         */
+        remainingHeader: z
+          .string()
+          .regex(/^[a-z0-9-]+$/, 'a lower-case header name')
+          .optional(),
       }),
     )
     .min(1),

@@ -51,14 +51,15 @@ export const xeroManifest = {
   },
   rateLimits: {
     windows: [
-      { requests: 60, windowMs: 60_000 },
-      { requests: 5000, windowMs: 86_400_000 },
+      // Every answer says what is left of each (the budget plans no more than that).
+      { requests: 60, windowMs: 60_000, remainingHeader: 'x-minlimit-remaining' },
+      { requests: 5000, windowMs: 86_400_000, remainingHeader: 'x-daylimit-remaining' },
       // The app's own minute limit, across every organisation that connected it.
-      { requests: 10_000, windowMs: 60_000, scope: 'app' },
+      { requests: 10_000, windowMs: 60_000, scope: 'app', remainingHeader: 'x-appminlimit-remaining' },
     ],
     concurrency: 5,
     notes:
-      'Per organisation (connection): 60 calls a minute, 5,000 a day, 5 in flight (X-MinLimit-Remaining, X-DayLimit-Remaining). App-wide: 10,000 calls a minute across organisations (X-AppMinLimit-Remaining), budgeted by the app-scoped window; a 429 with X-Rate-Limit-Problem: appminute is still retried after its Retry-After.',
+      'Per organisation (connection): 60 calls a minute, 5,000 a day, 5 in flight (X-MinLimit-Remaining, X-DayLimit-Remaining). App-wide: 10,000 calls a minute across organisations (X-AppMinLimit-Remaining), budgeted by the app-scoped window. Each remaining count caps what its window plans from that answer on; a 429 with X-Rate-Limit-Problem: appminute is still retried after its Retry-After.',
   },
   events: { source: 'webhooks' },
   webhooks: { toleranceSeconds: null, signatureHeader: SIGNATURE_HEADER, timestampHeader: null, acknowledge: 'empty' },

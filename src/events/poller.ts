@@ -18,19 +18,25 @@ import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import { ConnectorError } from '../../connectors/sdk/errors.ts';
 import type { EntityModel, EntityType } from '../../connectors/sdk/models.ts';
-import type { ChangeEvent, Connector, EntityLoader } from '../../connectors/sdk/types.ts';
+import type { ChangeEvent, Connector, EntityLoader, ListOrder } from '../../connectors/sdk/types.ts';
 import type { ConnectionStore } from '../accounts/connections.ts';
 import type { Tenant, TenantDirectory } from '../callers/tenants.ts';
 import type { ConnectionConfig, GatewayConfig } from '../config.ts';
+import { nativeOrders } from '../loaders/list-order.ts';
 import type { ConnectorContexts } from '../upstream/connector-context.ts';
 import type { QueuedChange } from './model.ts';
 import type { ChangeQueue } from './queue.ts';
 
 /** The default interval between polls of one connection. */
 export const DEFAULT_POLL_INTERVAL_MS = 60_000;
-/** Records one entity's poll reads at most (the rest waits for the next poll, the cursor keeps its place). */
-const MAX_RECORDS_PER_POLL = 1_000;
-const PAGE_SIZE = 200;
+/**
+ * Records one entity's poll reads at most when the list comes oldest change first (the rest waits
+ * for the next poll, the cursor keeps its place). A list in any other order is read whole: cut
+ * short, its cursor would jump past older changes still on the pages not read.
+ */
+export const MAX_RECORDS_PER_POLL = 1_000;
+export const POLL_PAGE_SIZE = 200;
+const OLDEST_CHANGE_FIRST: ListOrder = { field: 'UPDATED_AT', direction: 'ASC' };
 /** Longest back-off after repeated failures. */
 const MAX_BACKOFF_MS = 15 * 60_000;
 /** How often every tenant's runtime connections are re-read (status events pick changes up at once). */
@@ -193,6 +199,9 @@ export interface PollerDeps {
   runtime?: { directory: Pick<TenantDirectory, 'view' | 'byId'>; connections: Pick<ConnectionStore, 'onStatus'> } | undefined;
   /** Re-read interval of runtime connections (default RUNTIME_RESYNC_MS). */
   resyncMs?: number | undefined;
+  /** Records per list page and per entity and poll (defaults POLL_PAGE_SIZE, MAX_RECORDS_PER_POLL; tests make them small). */
+  pageSize?: number | undefined;
+  maxRecordsPerPoll?: number | undefined;
 }
 
 interface Job {
@@ -483,27 +492,44 @@ export class Poller {
     started: Date,
   ) {
     const cursor = await this.startCursor(job, entity, started);
-    const fresh: Array<{ model: EntityModel; at: PollCursor }> = [];
+    let fresh: Array<{ model: EntityModel; at: PollCursor }> = [];
     let after: string | null = null;
     let complete = true;
-    const pageSize = Math.min(PAGE_SIZE, job.connector.manifest.maxPageSize);
+    const pageSize = Math.min(this.deps.pageSize ?? POLL_PAGE_SIZE, job.connector.manifest.maxPageSize);
+    // Oldest change first where the connector can list so (manifest.listOrders): then a poll may stop
+    // after maxRecords and continue next time. In any other order (the connector's own, say newest
+    // first) a cut would move the cursor past older changes on the pages not yet read.
+    const ordered = nativeOrders(job.connector.manifest.listOrders?.[entity], true).includes('UPDATED_AT_ASC');
+    const maxRecords = ordered ? (this.deps.maxRecordsPerPoll ?? MAX_RECORDS_PER_POLL) : Infinity;
+    let newestRead = -Infinity;
     for (let read = 0; ;) {
-      const page = await loader.list({ first: pageSize, after, filter: { updatedSince: cursor.ts } }, ctx);
+      const page = await loader.list(
+        { first: pageSize, after, filter: { updatedSince: cursor.ts }, ...(ordered ? { orderBy: OLDEST_CHANGE_FIRST } : {}) },
+        ctx,
+      );
       for (const model of page.nodes) {
         const ts = model.source.remoteUpdatedAt ?? model.updatedAt;
         if (!ts) continue;
         const at = { ts: new Date(Date.parse(ts)).toISOString(), id: model.source.remoteId };
+        newestRead = Math.max(newestRead, Date.parse(at.ts));
         if (compareCursor(at, cursor) > 0) fresh.push({ model, at });
       }
       read += page.nodes.length;
       if (!page.hasNextPage || !page.endCursor) break;
-      if (read >= MAX_RECORDS_PER_POLL) {
+      if (read >= maxRecords) {
         complete = false;
         break;
       }
       after = page.endCursor;
     }
     fresh.sort((a, b) => compareCursor(a.at, b.at));
+    // Cut short: records of the newest instant read may continue on the next page in another id
+    // order than ours (the provider sorts by time only), so they wait for the next poll, which reads
+    // from that instant again. Unless they are all there is: then the poll keeps them and moves on.
+    if (!complete) {
+      const older = fresh.filter((f) => Date.parse(f.at.ts) < newestRead);
+      if (older.length) fresh = older;
+    }
     const items: QueuedChange[] = fresh.map(({ model, at }) =>
       this.item(job, entity, model.source.remoteId, at, model, model.createdAt !== null && model.createdAt === model.updatedAt ? 'CREATED' : 'UPDATED'),
     );

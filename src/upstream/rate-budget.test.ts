@@ -104,7 +104,41 @@ describe('connection budgets', () => {
     await expect(l2.acquire(signal, Date.now() + 200)).rejects.toMatchObject({ code: 'UPSTREAM_RATE_LIMITED' });
   });
 
-  it("Xero's manifest declares the app-wide minute limit as an app-scoped window", () => {
-    expect(xeroManifest.rateLimits.windows).toContainEqual({ requests: 10_000, windowMs: 60_000, scope: 'app' });
+  it("Xero's manifest declares the app-wide minute limit as an app-scoped window, and the header reporting each window's remaining calls", () => {
+    expect(xeroManifest.rateLimits.windows).toEqual([
+      { requests: 60, windowMs: 60_000, remainingHeader: 'x-minlimit-remaining' },
+      { requests: 5000, windowMs: 86_400_000, remainingHeader: 'x-daylimit-remaining' },
+      { requests: 10_000, windowMs: 60_000, scope: 'app', remainingHeader: 'x-appminlimit-remaining' },
+    ]);
+  });
+
+  it('a window with a remainingHeader plans no more than the provider reports left (calls made elsewhere), per process and across replicas', async () => {
+    const limits = { windows: [{ requests: 60, windowMs: 60_000, remainingHeader: 'x-minlimit-remaining' }] };
+    const left = (n: string) => new Headers({ 'x-minlimit-remaining': n });
+    // Per process: 60 planned, the provider says 2 are left.
+    const local = localBudgets('xero:org1', limits);
+    (await local.acquire(signal, Date.now() + 1_000))();
+    local.observe!(left('2'));
+    for (let i = 0; i < 2; i++) (await local.acquire(signal, Date.now() + 1_000))();
+    await expect(local.acquire(signal, Date.now() + 200)).rejects.toMatchObject({ code: 'UPSTREAM_RATE_LIMITED' });
+    // Unreadable values and other headers change nothing.
+    const other = localBudgets('xero:org2', limits);
+    other.observe!(new Headers({ 'x-minlimit-remaining': 'lots', 'x-other': '0' }));
+    for (let i = 0; i < 5; i++) (await other.acquire(signal, Date.now() + 200))();
+
+    // Across replicas: an answer seen by replica A caps what replica B plans.
+    const prefix = `sbtest:budget:${randomUUID().slice(0, 8)}`;
+    const a = sharedBudgets(redis, prefix, 250)('xero:org1', limits);
+    const b = sharedBudgets(redis, prefix, 250)('xero:org1', limits);
+    (await a.acquire(signal, Date.now() + 1_000))();
+    a.observe!(left('1'));
+    // The report is written to Redis without holding up the answer: B sees it once it landed.
+    await expect.poll(async () => Number(await redis.get(`${prefix}:rate:xero:org1`)) - Date.now(), { timeout: 2_000, interval: 10 }).toBeGreaterThan(55_000);
+    (await b.acquire(signal, Date.now() + 1_000))();
+    await expect(b.acquire(signal, Date.now() + 200)).rejects.toMatchObject({ code: 'UPSTREAM_RATE_LIMITED' });
+    await expect(a.acquire(signal, Date.now() + 200)).rejects.toMatchObject({ code: 'UPSTREAM_RATE_LIMITED' });
+    // A report never hands back what was booked since: a later, larger remaining leaves the wait as it is.
+    a.observe!(left('59'));
+    await expect(b.acquire(signal, Date.now() + 200)).rejects.toMatchObject({ code: 'UPSTREAM_RATE_LIMITED' });
   });
 });

@@ -14,6 +14,10 @@ export interface Budget {
   take(signal: AbortSignal, deadline: number): Promise<void>;
   /** Only requests with one of these operation labels draw from it (HubSpot search's own 5/s); absent: every request. */
   readonly operations?: readonly string[] | undefined;
+  /** The response header reporting the calls left in this window (manifest `remainingHeader`). */
+  readonly remainingHeader?: string | undefined;
+  /** The provider says `remaining` calls are left: plan no more than that from now on. */
+  report?(remaining: number): void;
 }
 
 /** Gives back a slot of the concurrency limit once the request has its answer. */
@@ -45,6 +49,11 @@ export class WindowsAndConcurrency implements ConnectionBudget {
 
   observe(headers: Headers): void {
     this.daily?.observe(headers);
+    for (const window of this.windows) {
+      if (!window.remainingHeader || !window.report) continue;
+      const value = headers.get(window.remainingHeader)?.trim();
+      if (value && /^\d{1,9}$/.test(value)) window.report(Number(value));
+    }
   }
 
   async acquire(signal: AbortSignal, deadline: number, operation?: string): Promise<Release> {
@@ -72,7 +81,7 @@ function localWindow(w: RateWindow, app: string | undefined): RateBudget {
 /** Per-process budgets (the embedded default without Redis). */
 export const localBudgets: BudgetFactory = (_key, limits, app) =>
   new WindowsAndConcurrency(
-    limits.windows.map((w) => scoped(localWindow(w, app), w.operations)),
+    limits.windows.map((w) => declared(localWindow(w, app), w)),
     limits.concurrency ? new LocalConcurrency(limits.concurrency) : null,
     limits.dailyAllocation ? new DailyAllocationGate(limits.dailyAllocation, new LocalAllocationStore()) : null,
     limits.costBucket ? new LocalCostBucket(limits.costBucket) : null,
@@ -84,7 +93,7 @@ export function sharedBudgets(redis: RedisClient, keyPrefix: string, timeoutMs: 
     new WindowsAndConcurrency(
       // The first window keeps the key it always had, so a rolling deploy shares it with older replicas.
       limits.windows.map((w, i) =>
-        scoped(
+        declared(
           new SharedRateBudget(
             redis,
             w.scope === 'app'
@@ -95,7 +104,7 @@ export function sharedBudgets(redis: RedisClient, keyPrefix: string, timeoutMs: 
             timeoutMs,
             w.burst ?? true,
           ),
-          w.operations,
+          w,
         ),
       ),
       limits.concurrency ? new SharedConcurrency(redis, `${keyPrefix}:inflight:${key}`, limits.concurrency, timeoutMs) : null,
@@ -104,9 +113,15 @@ export function sharedBudgets(redis: RedisClient, keyPrefix: string, timeoutMs: 
     );
 }
 
-/** A window that applies to some operations only (as declared in the manifest). */
-function scoped(budget: Budget, operations: readonly string[] | undefined): Budget {
-  return operations ? { operations, take: (signal, deadline) => budget.take(signal, deadline) } : budget;
+/** A window as the manifest declares it: for some operations only, and/or corrected by a remaining-calls header. */
+function declared(budget: RateBudget | SharedRateBudget, w: RateWindow): Budget {
+  if (!w.operations && !w.remainingHeader) return budget;
+  return {
+    operations: w.operations,
+    remainingHeader: w.remainingHeader,
+    take: (signal, deadline) => budget.take(signal, deadline),
+    report: (remaining) => budget.report(remaining),
+  };
 }
 
 /** A limit on requests in flight at once. */
@@ -232,6 +247,12 @@ export class RateBudget implements Budget {
     this.last = now;
   }
 
+  /** The provider reports `remaining` calls left in the window: never hold more tokens than that. */
+  report(remaining: number): void {
+    this.refill();
+    this.tokens = Math.min(this.tokens, remaining);
+  }
+
   /** Waits for one token; fails with UPSTREAM_RATE_LIMITED if none can arrive before the deadline. */
   async take(signal: AbortSignal, deadline: number): Promise<void> {
     for (;;) {
@@ -288,6 +309,19 @@ local next = tat + interval
 redis.call('SET', KEYS[1], tostring(next), 'PX', math.ceil(next - now + tolerance + 1000))
 return 0`;
 
+// A reported remaining count: with GCRA, `capacity − (tat − now) / interval` requests may go at
+// once, so `remaining` left means tat = now + (capacity − remaining) × interval; the arrival time
+// only moves later (a report never hands back what the replicas booked since). KEYS[1] tat;
+// ARGV[1] (capacity − remaining) × interval, ARGV[2] burst tolerance (ms).
+const REPORT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local target = now + tonumber(ARGV[1])
+local tat = tonumber(redis.call('GET', KEYS[1]) or 0)
+if tat >= target then return 0 end
+redis.call('SET', KEYS[1], tostring(target), 'PX', math.ceil(target - now + tonumber(ARGV[2]) + 1000))
+return 1`;
+
 /**
  * One connection's allowance shared by every replica (GCRA in Redis, one round trip per upstream
  * call): N gateways together stay within what the provider documents for that connection. When
@@ -302,7 +336,7 @@ export class SharedRateBudget implements Budget {
   constructor(
     private readonly redis: RedisClient,
     private readonly key: string,
-    capacity: number,
+    private readonly capacity: number,
     windowMs: number,
     private readonly timeoutMs = 250,
     burst = true,
@@ -329,6 +363,17 @@ export class SharedRateBudget implements Budget {
       if (wait <= 0) return;
       await waitForCapacity(wait, signal, deadline);
     }
+  }
+
+  /** The provider reports `remaining` calls left: every replica plans no more than that (the local fallback too). */
+  report(remaining: number): void {
+    this.local.report(remaining);
+    const ahead = Math.max(0, this.capacity - remaining) * this.interval;
+    void withDeadline(
+      this.redis.eval(REPORT, 1, this.key, String(ahead), String(this.tolerance)) as Promise<number>,
+      this.timeoutMs,
+      'the shared rate budget',
+    ).catch(() => undefined);
   }
 
   private ask(): Promise<number> {

@@ -115,12 +115,12 @@ export function salesforceRoutes(store: SalesforceStore, options: RouteOptions):
         );
       known.push(name);
     }
-    const badId = ids.find((id) => !ID_RE.test(id));
-    if (badId) return sfError(400, 'MALFORMED_ID', `${type} ID: id value of incorrect type: ${badId}`, ['Id']);
+    // "If a passed ID is invalid, the array returns null for that object" (REST API Developer
+    // Guide, "Get Records Using sObject Collections"): a malformed id is a null slot, not a 400.
     return {
       status: 200,
       body: ids.map((id) => {
-        const r = store.find(type, id);
+        const r = ID_RE.test(id) ? store.find(type, id) : undefined;
         return r ? store.view(type, r, known) : null;
       }),
     };
