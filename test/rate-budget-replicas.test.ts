@@ -39,9 +39,11 @@ describe('shared rate budget', () => {
       .map((r) => r.at)
       .sort((a, b) => a - b);
     expect(times).toHaveLength(8);
-    // 4 at once (the burst), then one per 250 ms: the eighth goes out ~1 s after the first.
-    // Per-process buckets would have sent all eight at once.
-    expect(times[7]! - times[0]!).toBeGreaterThanOrEqual(900);
+    // 4 at once (the burst), then one per 250 ms: the eighth is permitted 1 s after the burst. The
+    // times are arrivals at the emulator, and on a busy machine the burst's first one can arrive
+    // late (CI saw 889 ms), so the bound leaves room for that; per-process buckets would have sent
+    // all eight at once (under 500 ms apart).
+    expect(times[7]! - times[0]!).toBeGreaterThanOrEqual(700);
     expect(times[3]! - times[0]!).toBeLessThan(500);
   });
 
