@@ -18,6 +18,7 @@ import { DEFAULT_LIMITS } from '../config.ts';
 import type { CallOutcome } from '../observability/health.ts';
 import type { BreakerSnapshot, Metrics } from '../observability/metrics.ts';
 import { TRACING_OFF, SpanKind, SpanStatusCode, type Tracing } from '../observability/tracing.ts';
+import { CheckedDispatchers, refusedAddress, type ResolveHost } from './address-guard.ts';
 import { sendWithinCost } from './cost-bucket.ts';
 import { LocalConcurrency, localBudgets, type BudgetFactory, type ConnectionBudget } from './rate-budget.ts';
 
@@ -107,6 +108,8 @@ export interface UpstreamHooks {
   /** The final outcome of a call (after retries and credential renewal); not called when the caller went away. */
   outcome?(connection: ConnectionInfo, connector: string, outcome: CallOutcome): void;
   tracing?: Tracing;
+  /** How a request with an addressCheck resolves host names; default the system resolver (tests answer for names of their own). */
+  resolveHost?: ResolveHost;
 }
 
 /** Per call: what its span and the health record report. */
@@ -165,6 +168,8 @@ export class UpstreamClient {
   private readonly breakers = new Map<string, { connector: string; policy: CircuitBreakerPolicy }>();
   private readonly budgets = new Map<string, ConnectionBudget>();
   private readonly tracing: Tracing;
+  /** Connection pools of requests that carry an addressCheck. */
+  private readonly checked: CheckedDispatchers;
 
   constructor(
     private readonly metrics: Metrics | null,
@@ -176,6 +181,7 @@ export class UpstreamClient {
     private readonly hooks: UpstreamHooks = {},
   ) {
     this.tracing = hooks.tracing ?? TRACING_OFF;
+    this.checked = new CheckedDispatchers(hooks.resolveHost);
     if (metrics) metrics.probes.breakers = () => this.breakerStates();
   }
 
@@ -413,10 +419,16 @@ export class UpstreamClient {
     const maxBody = this.options.maxBodyBytes ?? DEFAULT_LIMITS.upstreamMaxBodyBytes;
     if (scope.usage) scope.usage.upstreamCalls++;
     try {
-      res = await this.fetchImpl(url, { method, headers, body, signal });
+      // A request with an addressCheck goes through the pool whose sockets connect to checked addresses only.
+      const dispatcher = request.addressCheck ? { dispatcher: this.checked.for(request.addressCheck) } : {};
+      res = await this.fetchImpl(url, { method, headers, body, signal, ...dispatcher } as RequestInit);
       text = await readCapped(res, maxBody);
     } catch (err) {
       observe('error');
+      const refused = refusedAddress(err);
+      if (refused) {
+        throw new AttemptFailure(new ConnectorError('UPSTREAM_FORBIDDEN', `connection ${scope.connection.id}: ${refused.message}`, { retryable: false }));
+      }
       if (timedOut) {
         throw new AttemptFailure(new ConnectorError('UPSTREAM_TIMEOUT', `${scope.manifest.displayName} did not answer within ${timeoutMs} ms`, { cause: err }));
       }
