@@ -318,7 +318,9 @@ export class UpstreamClient {
     const shouldRetryResult = (r: unknown): boolean => {
       const res = r as UpstreamResponse;
       if (!idempotent || !RETRYABLE_STATUS.has(res.status)) return false;
-      if (res.headers.get('stripe-should-retry') === 'false') return false;
+      // The provider's own advice, where its manifest names the header (Stripe-Should-Retry).
+      const advice = scope.manifest.retryAdviceHeader;
+      if (advice && res.headers.get(advice) === 'false') return false;
       // Retry only if the wait fits in what is left of the request's time.
       const wait = parseRetryAfter(res.headers.get('retry-after'));
       return wait === null || wait < remaining() - 50;
