@@ -54,6 +54,10 @@ export const DEFAULT_LIMITS = {
   credentialRecheckMs: 30_000,
   /** graphql-ws keep-alive: every socket is pinged this often; one that has not answered the previous ping is terminated. */
   socketKeepAliveMs: 12_000,
+  /** A graphql-ws socket that sends no connection_init within this is closed (4408, graphql-ws's own default). */
+  socketInitTimeoutMs: 3_000,
+  /** A graphql-ws socket with more unsent bytes than this is too far behind: its subscriptions end ("too slow"; the client resumes with `after`). */
+  socketMaxBufferedBytes: 8 * 1024 * 1024,
   /**
    * Longest a whole GraphQL answer is served from the response cache (0 disables it). Change events
    * evict earlier; never longer than the shortest record or list-page TTL.

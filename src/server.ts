@@ -5,8 +5,6 @@
 // graphql-ws attached) answered ~11.8k req/s for { hello }, behind Express 5 ~5k (issue #2's
 // measurement); routing a handful of fixed paths needs no framework.
 import { clientAddress, TRUST_NO_PROXY } from './inbound/client-address.ts';
-import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { connectorMap } from '../connectors/registry.ts';
 import type { Connector } from '../connectors/sdk/types.ts';
@@ -17,6 +15,7 @@ import { loadVaultKeyring, type MasterKeyring } from './accounts/vault.ts';
 import type { GatewayConfig } from './config.ts';
 import type { GatewayServices } from './context.ts';
 import { buildSchema, depthLimit, startApollo } from './gateway/apollo.ts';
+import { DrainableServer } from './gateway/http-server.ts';
 import { createRequestListener } from './gateway/routes.ts';
 import { buildServices, checkStartup } from './gateway/services.ts';
 import { runs } from './gateway/roles.ts';
@@ -97,33 +96,9 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     tracing,
     clientAddress: (req) => clientAddress(req, config.trustedProxies ?? TRUST_NO_PROXY),
   });
-  // In-flight requests, so a drain knows when the last one has finished.
-  const inFlight = new Set<ServerResponse>();
-  let drained: (() => void) | null = null;
-  const { serverHeadersTimeoutMs, serverRequestTimeoutMs } = config.limits;
-  const server = createServer(
-    // Node checks both timeouts every connectionsCheckingInterval (default 30 s): check often enough for them to mean what they say.
-    { connectionsCheckingInterval: Math.max(100, Math.min(1_000, serverHeadersTimeoutMs / 2)) },
-    (req, res) => {
-      inFlight.add(res);
-      res.once('close', () => {
-        inFlight.delete(res);
-        if (inFlight.size === 0) drained?.();
-      });
-      // A request arriving on a kept-alive connection during a drain is served, then the connection closes.
-      if (lifecycle.draining) res.setHeader('connection', 'close');
-      listener(req, res);
-    },
-  );
-  // Deliberate timeouts: a slow client cannot hold a request open for Node's 300 s default.
-  server.requestTimeout = serverRequestTimeoutMs;
-  server.headersTimeout = Math.min(serverHeadersTimeoutMs, serverRequestTimeoutMs);
-  server.keepAliveTimeout = config.limits.serverKeepAliveTimeoutMs;
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
+  const http = new DrainableServer(config.limits, listener, lifecycle);
+  const server = http.server;
+  const port = await http.listen(config.port, config.host);
   const metricsListener = config.metrics
     ? await startMetricsListener(metrics, config.metrics).catch(async (err: unknown) => {
         server.close();
@@ -134,7 +109,6 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   // Attached once listening: a listen error (EADDRINUSE) is then reported once, by the caller,
   // rather than also by graphql-ws as an "internal error" with a stack.
   const ws = runs(config.roles, 'subscriptions') ? attachGraphqlWs({ server, schema, depthRule, services, authenticate }) : { dispose: async () => 0 };
-  const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   let stopping: Promise<void> | undefined;
 
@@ -150,23 +124,15 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         const started = Date.now();
         const drainMs = options.drainMs ?? config.limits.shutdownDrainMs;
         lifecycle.draining = true;
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
-        log.info({ inFlight: inFlight.size }, 'drain: stopped accepting connections; /readyz answers 503');
+        const closed = http.stopAccepting();
+        log.info({ inFlight: http.requestsInFlight }, 'drain: stopped accepting connections; /readyz answers 503');
         // Workers stop taking jobs now and run in parallel with the HTTP drain.
         const workers = services.events.stopWorkers(config.limits.shutdownJobGraceMs);
         const sockets = await ws.dispose();
         if (runs(config.roles, 'subscriptions')) log.info({ sockets }, 'drain: closed graphql-ws sockets with 1001 (going away)');
-        const requests = inFlight.size;
-        if (requests > 0) {
-          let timer: NodeJS.Timeout | undefined;
-          await Promise.race([new Promise<void>((resolve) => (drained = resolve)), new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)))]);
-          clearTimeout(timer);
-        }
-        const cut = inFlight.size;
-        server.closeAllConnections();
-        if (cut > 0) log.warn({ finished: requests - cut, cut, drainMs }, 'drain: deadline reached; closed the connections of unfinished requests');
-        else log.info({ finished: requests, ms: Date.now() - started }, 'drain: in-flight HTTP requests finished');
+        const { finished, cut } = await http.finishInFlight(drainMs);
+        if (cut > 0) log.warn({ finished, cut, drainMs }, 'drain: deadline reached; closed the connections of unfinished requests');
+        else log.info({ finished, ms: Date.now() - started }, 'drain: in-flight HTTP requests finished');
         const jobs = await workers;
         if (runs(config.roles, 'workers')) log.info(jobs, 'drain: event workers stopped (jobs finished, or handed back to the queue for another replica)');
         await closed;

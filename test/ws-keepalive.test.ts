@@ -8,6 +8,8 @@ import { defaultGatewayConfig } from '../src/config.ts';
 import { startStack, type Stack } from './helpers.ts';
 
 const KEEP_ALIVE_MS = 240;
+/** limits.socketInitTimeoutMs, shorter than its 3 s default so the wait is measurable here. */
+const INIT_TIMEOUT_MS = 400;
 
 /** Pings each socket received (counted from the moment it opens). */
 const pings = new WeakMap<WebSocket, number>();
@@ -43,7 +45,9 @@ async function subscribed(url: string, apiKey: string, autoPong: boolean): Promi
 describe('graphql-ws keep-alive and connection_init wait', () => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack({ config: { limits: { ...defaultGatewayConfig([]).limits, socketKeepAliveMs: KEEP_ALIVE_MS } } });
+    stack = await startStack({
+      config: { limits: { ...defaultGatewayConfig([]).limits, socketKeepAliveMs: KEEP_ALIVE_MS, socketInitTimeoutMs: INIT_TIMEOUT_MS } },
+    });
   });
   afterAll(async () => {
     await stack?.stop();
@@ -85,8 +89,13 @@ describe('graphql-ws keep-alive and connection_init wait', () => {
     expect(await healthyClosed).toBe(1000);
   });
 
-  it('closes a socket that never sends connection_init with 4408', async () => {
+  it('closes a socket that never sends connection_init with 4408, after limits.socketInitTimeoutMs', async () => {
+    const opened = performance.now();
     const socket = await open(stack.gateway.url);
     expect(await closed(socket)).toBe(4408);
+    // The configured wait, not the 3 s default (a lower bound only: the machine may be slow).
+    const waited = performance.now() - opened;
+    expect(waited).toBeGreaterThanOrEqual(INIT_TIMEOUT_MS - 50);
+    expect(waited).toBeLessThan(3_000);
   });
 });

@@ -229,6 +229,15 @@ export const manifestSchema = z.object({
   listOrders: z.partialRecord(entity, listOrdersSchema).optional(),
   rateLimits: rateLimitsSchema,
   /**
+   * A lower-case response header by which the provider says whether a failed request may be sent
+   * again (Stripe: `stripe-should-retry`). `false` stops the upstream layer from retrying an
+   * otherwise retryable status (429, 5xx); any other value changes nothing.
+   */
+  retryAdviceHeader: z
+    .string()
+    .regex(/^[a-z0-9-]+$/, 'a lower-case header name')
+    .optional(),
+  /**
    * Upstream calls the connector's loader methods make at most, for the gateway's cost estimate
    * (docs/configuration.md, maxUpstreamCalls). Each defaults to 1: one call per list page, per byIds
    * chunk of maxBatchSize ids, per lineItems chunk of maxBatchSize parents, per listForContacts

@@ -87,6 +87,25 @@ describe('OAuthGrantBook refresh', () => {
     expect(() => b.exchangeRefresh(refreshToken, { scope: 'read' })).toThrow(/not live/);
   });
 
+  it('with retainUsedRefreshMs a used refresh token stays usable until its replacement is used, or the retention ends (Shopify)', () => {
+    const { b, clock } = book({ rotateRefreshTokens: true, retainUsedRefreshMs: 30_000 });
+    const { refreshToken: first } = connect(b);
+    const second = b.exchangeRefresh(first, { scope: 'read' }).refreshToken;
+    // The answer was "lost": the client retries with the token it still has.
+    expect(b.liveRefresh(first)).toBeDefined();
+    const retried = b.exchangeRefresh(first, { scope: 'read' }).refreshToken;
+    expect(retried).not.toBe(second);
+    // Using the replacement retires the token it replaced.
+    const third = b.exchangeRefresh(retried, { scope: 'read' }).refreshToken;
+    expect(b.liveRefresh(first)).toBeUndefined();
+    expect(b.liveRefresh(retried)).toBeDefined();
+    expect(b.state().liveRefreshTokens).toBe(3); // second (never used), retried (kept until third is used), third
+    // Retention counts from the first use: past it, a used token is dead even with its replacement unused.
+    clock.t += 30_000;
+    expect(b.liveRefresh(retried)).toBeUndefined();
+    expect(b.liveRefresh(third)).toBeDefined();
+  });
+
   it('revokeWhere revokes matching access and refresh grants and counts them', () => {
     const { b } = book();
     const { accessToken, refreshToken } = connect(b);

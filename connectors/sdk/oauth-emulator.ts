@@ -2,7 +2,8 @@
 // refresh grants, the token-endpoint log and the admin switches (PUT /__emulator/oauth). The rules
 // every provider's authorization server follows live here once: a code is single-use and a
 // replayed code revokes the tokens it issued (RFC 6749 §4.1.2), refresh tokens rotate when the
-// switch says so (the old one is revoked), access tokens expire after a TTL or never (null).
+// switch says so (the old one is revoked at once, or, where the provider keeps it for a retry,
+// when its replacement is first used), access tokens expire after a TTL or never (null).
 // Each connector's emulator/oauth.ts keeps what differs: endpoint paths, request parsing, client
 // authentication, PKCE, answer and error bodies, token formats.
 import { timingSafeEqual } from 'node:crypto';
@@ -14,6 +15,12 @@ export interface OAuthGrantBookOptions {
   /** Authorization-code lifetime in ms. */
   codeTtlMs: number;
   rotateRefreshTokens: boolean;
+  /**
+   * With rotation: how long (ms from its first use) a used refresh token stays usable while its
+   * replacement has not been used yet, so a client whose refresh answer was lost can retry (Shopify:
+   * 30 days). Using the replacement retires it at once. Absent: retired at its first use.
+   */
+  retainUsedRefreshMs?: number;
   newCode: () => string;
   newAccessToken: () => string;
   newRefreshToken: () => string;
@@ -50,7 +57,13 @@ export type OAuthCodeGrant<C> = C & {
 
 /** T: the provider's per-token fields (scopes, user id, connected account …). */
 export type OAuthAccessGrant<T> = T & { clientId: string; expiresAt: number | null; revoked: boolean };
-export type OAuthRefreshGrant<T> = T & { clientId: string; revoked: boolean };
+export type OAuthRefreshGrant<T> = T & {
+  clientId: string;
+  revoked: boolean;
+  /** With retainUsedRefreshMs: when it was first used, and the token it replaced (retired when this one is used). */
+  firstUsedAt?: number;
+  replaces?: string;
+};
 
 export type OAuthCodeOutcome<C> =
   | { status: 'unknown' }
@@ -160,10 +173,13 @@ export class OAuthGrantBook<C, T, L extends OAuthGrantLogEntry = OAuthGrantLogEn
     return { status: 'live', grant };
   }
 
-  /** The refresh grant if it was issued and is not revoked. */
+  /** The refresh grant if it was issued, is not revoked, and (a used one kept for retries) is within its retention. */
   liveRefresh(token: string): OAuthRefreshGrant<T> | undefined {
     const grant = this.refresh.get(token);
-    return grant && !grant.revoked ? grant : undefined;
+    if (!grant || grant.revoked) return undefined;
+    const retain = this.options.retainUsedRefreshMs;
+    if (grant.firstUsedAt !== undefined && retain !== undefined && this.now() >= grant.firstUsedAt + retain) return undefined;
+    return grant;
   }
 
   /**
@@ -175,8 +191,14 @@ export class OAuthGrantBook<C, T, L extends OAuthGrantLogEntry = OAuthGrantLogEn
     if (!grant) throw new Error('exchangeRefresh: refresh token is not live');
     let refreshToken = token;
     if (this.rotateRefreshTokens) {
-      grant.revoked = true;
       refreshToken = this.issueRefresh(grant.clientId, extra);
+      if (this.options.retainUsedRefreshMs === undefined) grant.revoked = true;
+      else {
+        // Kept for a retry until its replacement is used; using this one retires the one it replaced.
+        grant.firstUsedAt ??= this.now();
+        if (grant.replaces !== undefined) this.revoke(this.refresh.get(grant.replaces));
+        (this.refresh.get(refreshToken) as OAuthRefreshGrant<T>).replaces = token;
+      }
     }
     return { accessToken: this.issueAccess(grant.clientId, extra), refreshToken };
   }
@@ -235,7 +257,7 @@ export class OAuthGrantBook<C, T, L extends OAuthGrantLogEntry = OAuthGrantLogEn
       rotateRefreshTokens: this.rotateRefreshTokens,
       accessTokenTtlSeconds: this.accessTokenTtlSeconds,
       liveAccessTokens: [...this.access.values()].filter((g) => !g.revoked && (g.expiresAt === null || g.expiresAt > now)).length,
-      liveRefreshTokens: [...this.refresh.values()].filter((g) => !g.revoked).length,
+      liveRefreshTokens: [...this.refresh.keys()].filter((t) => this.liveRefresh(t) !== undefined).length,
       byGrantType,
     };
   }

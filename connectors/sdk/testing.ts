@@ -4,6 +4,7 @@
 // every generic case for free; a group it cannot run is switched off with a reason that the run prints.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UpstreamClient, DEFAULT_UPSTREAM_OPTIONS, type UpstreamOptions } from '../../src/upstream/client.ts';
+import type { ResolveHost } from '../../src/upstream/address-guard.ts';
 import { COVERED_FIELDS, coverageViolations, type FieldFill } from './coverage.ts';
 import { validateManifest } from './define.ts';
 import type { EmulatorHandle, ProviderEmulatorOptions } from './emulator.ts';
@@ -27,6 +28,8 @@ export interface TestContextOptions {
   fetchImpl?: typeof fetch;
   /** ConnectorContext.production (default false). */
   production?: boolean;
+  /** How requests with an addressCheck resolve host names (a name the test answers for); default the system resolver. */
+  resolveHost?: ResolveHost;
   /**
    * An upstream client to share between contexts, so its rate budgets persist from one call to the
    * next as in a gateway (a walk of search pages is paced by HubSpot's 5-per-second window).
@@ -43,12 +46,13 @@ export interface TestContext extends ConnectorContext {
 const silentLog = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** A ConnectorContext backed by the real fetch wrapper (retries, breaker, timeouts), for tests. */
-function testUpstreamClient(overrides?: Partial<UpstreamOptions>, fetchImpl?: typeof fetch): UpstreamClient {
-  return new UpstreamClient(null, { ...DEFAULT_UPSTREAM_OPTIONS, baseDelayMs: 5, maxDelayMs: 50, ...overrides }, fetchImpl);
+function testUpstreamClient(overrides?: Partial<UpstreamOptions>, fetchImpl?: typeof fetch, resolveHost?: ResolveHost): UpstreamClient {
+  const options = { ...DEFAULT_UPSTREAM_OPTIONS, baseDelayMs: 5, maxDelayMs: 50, ...overrides };
+  return new UpstreamClient(null, options, fetchImpl, undefined, resolveHost ? { resolveHost } : {});
 }
 
 export function createTestContext(options: TestContextOptions): TestContext {
-  const upstream = options.client ?? testUpstreamClient(options.upstream, options.fetchImpl);
+  const upstream = options.client ?? testUpstreamClient(options.upstream, options.fetchImpl, options.resolveHost);
   const connection = {
     id: options.connectionId ?? 'conn_test',
     tenantId: options.tenantId ?? 'tenant_test',

@@ -67,7 +67,19 @@ export interface UpstreamRequest {
    * when no refill fits before the request deadline).
    */
   cost?: RequestCost;
+  /**
+   * Where the socket may connect, for a host the tenant chose (WooCommerce's store URL in
+   * production). The upstream layer resolves the host name when it opens the connection and hands
+   * every address to this check; one refused address and nothing is sent (UPSTREAM_FORBIDDEN with
+   * the check's reason). Checking the address the socket really uses is what stops a name that
+   * resolves to a public address at connect time and to a private one later (DNS rebinding). Keep
+   * the function a module-level constant: the layer keeps one connection pool per check.
+   */
+  addressCheck?: AddressCheck;
 }
+
+/** Why a resolved address must not be connected to, or null when it may. */
+export type AddressCheck = (address: string) => string | null;
 
 export interface RequestCost {
   /** Points the provider will charge at most (its requested/planned cost). */

@@ -113,7 +113,8 @@ describe('Shopify OAuth callback hmac', () => {
     expect(reads.every((r) => r.credential === first!.accessToken && r.status === 200)).toBe(true);
 
     // The access token dies early: the 401 renews through the refresh grant, which rotates the
-    // refresh token (the old one is refused from then on), and the read succeeds with the new token.
+    // refresh token, and the read succeeds with the new token. Shopify keeps the used refresh token
+    // for a retry until its replacement is used: the next renewal retires it.
     shop.oauth.configure({ expireAllAccessTokens: true });
     const retryFrom = shop.requests().length;
     await read(4); // other arguments than before: not answered from the cache
@@ -122,9 +123,15 @@ describe('Shopify OAuth callback hmac', () => {
     expect(second?.accessToken).not.toBe(first?.accessToken);
     expect(second?.refreshToken).toMatch(/^shprt_/);
     expect(second?.refreshToken).not.toBe(first?.refreshToken);
-    expect(shop.oauth.book.liveRefresh(first!.refreshToken)).toBeFalsy();
     const after = shop.requests().slice(retryFrom);
     expect(after.some((r) => r.operation === 'oauth.token' && r.status === 200)).toBe(true);
     expect(after.filter((r) => r.operation === 'graphql').at(-1)).toMatchObject({ status: 200, credential: second!.accessToken });
+
+    expect(shop.oauth.book.liveRefresh(first!.refreshToken)).toBeTruthy();
+    shop.oauth.configure({ expireAllAccessTokens: true });
+    await read(3);
+    const third = await stack.gateway.services.vault.get<TokenRecord>(TENANT, body.connectionId);
+    expect(third?.refreshToken).not.toBe(second?.refreshToken);
+    expect(shop.oauth.book.liveRefresh(first!.refreshToken)).toBeFalsy();
   });
 });

@@ -159,7 +159,7 @@ describe('Shopify webhooks and OAuth callback', () => {
     });
   });
 
-  it('the OAuth callback carries an hmac both our check and the official helper accept; tokens expire in 3600 s and refresh tokens rotate', async () => {
+  it('the OAuth callback carries an hmac both our check and the official helper accept; tokens expire in 3600 s, answers have no token_type, refresh tokens rotate', async () => {
     const authorize = new URL('/admin/oauth/authorize', emulator.url);
     authorize.search = new URLSearchParams({
       client_id: APP_CLIENT_ID,
@@ -188,14 +188,27 @@ describe('Shopify webhooks and OAuth callback', () => {
       return { status: r.status, body: (await r.json()) as Record<string, unknown> };
     };
     const first = await token({ code: callback.searchParams.get('code') ?? '', expiring: '1' });
-    expect(first).toMatchObject({
-      status: 200,
-      body: { access_token: expect.stringMatching(/^shpat_/), expires_in: 3600, refresh_token: expect.any(String), scope: 'read_customers,read_orders' },
+    // Exactly Shopify's fields (@shopify/shopify-api AccessTokenResponse + OfflineAccessInfo): no
+    // token_type, which OAuth requires and the gateway fills in (manifest tokenResponseDefaults).
+    expect(first.status).toBe(200);
+    expect(first.body).toEqual({
+      access_token: expect.stringMatching(/^shpat_/),
+      scope: 'read_customers,read_orders',
+      expires_in: 3600,
+      refresh_token: expect.stringMatching(/^shprt_/),
+      refresh_token_expires_in: 7_776_000,
     });
-    const refreshed = await token({ grant_type: 'refresh_token', refresh_token: String(first.body['refresh_token']) });
+    const refresh = (refreshToken: unknown) => token({ grant_type: 'refresh_token', refresh_token: String(refreshToken) });
+    const refreshed = await refresh(first.body['refresh_token']);
     expect(refreshed.status).toBe(200);
+    expect(refreshed.body).not.toHaveProperty('token_type');
     expect(refreshed.body['refresh_token']).not.toBe(first.body['refresh_token']);
-    expect((await token({ grant_type: 'refresh_token', refresh_token: String(first.body['refresh_token']) })).status).toBe(400);
+    // Since 2026-08-28 the used refresh token still works until its replacement is used (a lost
+    // refresh answer can be retried); once the replacement is used, the old one is refused.
+    const retried = await refresh(first.body['refresh_token']);
+    expect(retried.status).toBe(200);
+    expect((await refresh(retried.body['refresh_token'])).status).toBe(200);
+    expect(await refresh(first.body['refresh_token'])).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
     const api = await fetch(new URL('/admin/api/2026-07/graphql.json', emulator.url), {
       method: 'POST',
       headers: { 'x-shopify-access-token': String(refreshed.body['access_token']), 'content-type': 'application/json' },

@@ -333,6 +333,8 @@ export const stripe = defineConnector({
       notes:
         'Live-mode keys; test-mode (sk_test_) keys get 25 req/s. Stripe also runs per-endpoint and concurrency limiters (429, or 400 with code rate_limit).',
     },
+    // Stripe-Should-Retry: false on a 429/5xx means "do not send this again".
+    retryAdviceHeader: 'stripe-should-retry',
     events: { source: 'webhooks' },
     // The timestamp travels inside Stripe-Signature (t=…), so there is no separate timestamp header.
     webhooks: { toleranceSeconds: STRIPE_WEBHOOK_TOLERANCE_SECONDS, signatureHeader: STRIPE_SIGNATURE_HEADER, timestampHeader: null },

@@ -3,7 +3,7 @@
 // page/per_page lists with their X-WP-Total / X-WP-TotalPages / Link headers.
 import { ConnectorError, codeForStatus, parseRetryAfter, type ConnectorErrorCode } from '../sdk/errors.ts';
 import type { ConnectorContext, QueryValue, UpstreamResponse } from '../sdk/types.ts';
-import { CALL_POLICY, storeAddressProblem, storeUrlProblem } from './store-url.ts';
+import { CALL_POLICY, storeAddressCheck, storeLiteralProblem, storeUrlProblem } from './store-url.ts';
 
 /** WordPress REST caps per_page at 100 for every collection (rest_invalid_param above it). */
 export const MAX_PER_PAGE = 100;
@@ -97,11 +97,20 @@ export async function wooList<T>(ctx: ConnectorContext, resource: string, query:
 }
 
 async function wooGet(ctx: ConnectorContext, path: string, query: Record<string, QueryValue>, operation: string): Promise<UpstreamResponse> {
-  const problem = storeUrlProblem(ctx.connection.baseUrl, CALL_POLICY) ?? (await storeAddressProblem(ctx.connection.baseUrl, ctx.production === true));
+  const production = ctx.production === true;
+  const problem = storeUrlProblem(ctx.connection.baseUrl, CALL_POLICY) ?? storeLiteralProblem(ctx.connection.baseUrl, production);
   if (problem) throw new ConnectorError('UPSTREAM_FORBIDDEN', `connection ${ctx.connection.id}: ${problem}`, { retryable: false });
   // The gateway's basic credential is base64("ck_…:cs_…"), ready for the header.
   const token = await ctx.accessToken();
-  const res = await ctx.fetch({ method: 'GET', path, query, headers: { authorization: `Basic ${token}`, accept: 'application/json' }, operation });
+  const res = await ctx.fetch({
+    method: 'GET',
+    path,
+    query,
+    headers: { authorization: `Basic ${token}`, accept: 'application/json' },
+    operation,
+    // In production the socket connects only to public addresses of the store host (DNS rebinding).
+    ...(production ? { addressCheck: storeAddressCheck } : {}),
+  });
   if (res.status >= 200 && res.status < 300) return res;
   throw errorFromResponse(res);
 }

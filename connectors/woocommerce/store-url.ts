@@ -3,11 +3,11 @@
 // store, as tests and the demo run one) on every call, and at connect time (the contract's
 // auth.connectionTarget) the SSRF rule: no private, link-local or otherwise internal address, as
 // written and, in production, as DNS resolves it; loopback only outside production. In production
-// every call resolves the host again (DNS rebinding after connect).
+// every call checks the addresses its socket connects to again (DNS rebinding after connect).
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { ConnectorError } from '../sdk/errors.ts';
-import type { ConnectionParamsInput, Result } from '../sdk/types.ts';
+import type { AddressCheck, ConnectionParamsInput, Result } from '../sdk/types.ts';
 
 export interface StoreUrlPolicy {
   /** Production: false. Tests and the demo run the emulator on 127.0.0.1 over plain HTTP. */
@@ -106,18 +106,13 @@ export const STORE_URL_SETTING = 'storeUrl';
 type Resolve = (host: string) => Promise<string[]>;
 const resolveAll: Resolve = async (host) => (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
 
-/** How store host names are resolved at request time; tests swap in a resolver of their own (a name that rebinds to a private address). */
-export const storeDns: { resolve: Resolve } = { resolve: resolveAll };
-
 /**
- * The request-time half of the SSRF rule, in production: a store host name must still resolve to
- * public addresses only. The name was checked at connect time, but DNS can answer differently later
- * (rebinding to 10.x, 169.254.169.254 or loopback). Answers the problem, or null. Outside production
- * nothing is resolved (the emulator answers on loopback). What is left is the short window between
- * this lookup and the one the HTTP call makes; resolving both through one pinned address would
- * close it (docs/connectors/woocommerce.md).
+ * The request-time half of the SSRF rule, in production, for a store host written as an address:
+ * it cannot change, but it is checked again on every call all the same. A host name is checked by
+ * the upstream layer on the addresses its socket connects to (storeAddressCheck). Outside
+ * production nothing is refused here (the emulator answers on loopback).
  */
-export async function storeAddressProblem(baseUrl: string, production: boolean): Promise<string | null> {
+export function storeLiteralProblem(baseUrl: string, production: boolean): string | null {
   if (!production) return null;
   let host: string;
   try {
@@ -125,22 +120,24 @@ export async function storeAddressProblem(baseUrl: string, production: boolean):
   } catch {
     return 'the store URL is not an absolute URL';
   }
-  if (isIP(host) !== 0) return isInternalAddress(host) ? `the store's address ${host} is in a private or reserved range` : null;
-  let addresses: string[];
-  try {
-    addresses = await storeDns.resolve(host);
-  } catch {
-    return null; // not resolving: the call fails on its own, with the network error
-  }
-  const internal = addresses.find(isInternalAddress);
-  return internal ? `the store's host ${host} now resolves to ${internal}, a private or reserved address; refusing to send the keys there` : null;
+  return isIP(host) !== 0 && isInternalAddress(host) ? `the store's address ${host} is in a private or reserved range` : null;
 }
+
+/**
+ * The request-time half of the SSRF rule for a store host name, in production: handed to the
+ * upstream layer as the request's addressCheck, it sees every address the name resolves to when
+ * the socket is opened. The name was checked at connect time, but DNS can answer differently later
+ * (rebinding to 10.x, 169.254.169.254 or loopback); checking the address actually connected to
+ * leaves no window between a check and the connection.
+ */
+export const storeAddressCheck: AddressCheck = (address) =>
+  isInternalAddress(address) ? `the store's host now resolves to ${address}, a private or reserved address; refusing to send the keys there` : null;
 
 /**
  * The contract's connect-time check: `settings.storeUrl` must be a URL the tenant may use; it
  * becomes the connection's base URL. In production a host name must resolve, and only to public
  * addresses. A name that resolves differently later (DNS rebinding) is caught on every call by
- * storeAddressProblem.
+ * storeAddressCheck, on the addresses the socket connects to.
  */
 export async function checkStoreTarget(input: ConnectionParamsInput, resolve: Resolve = resolveAll): Promise<Result<{ baseUrl: string | null }>> {
   const refuse = (message: string): Result<{ baseUrl: string | null }> => ({

@@ -222,7 +222,7 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
       await poller.close();
       await events.close();
       await kv.close();
-      await Promise.allSettled([connections.close(), apiKeys.close(), vaultStore.close(), sharedRedis?.quit()]);
+      await Promise.allSettled([upstream.close(), connections.close(), apiKeys.close(), vaultStore.close(), sharedRedis?.quit()]);
     },
   };
 }

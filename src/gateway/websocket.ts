@@ -44,8 +44,6 @@ export const GOING_AWAY_REASON = 'Going away: the server is shutting down; recon
 
 /** Keep-alive pings (every `limits.socketKeepAliveMs`) go out in this many slices of the period, so 10,000 sockets are not pinged in one turn. */
 const KEEP_ALIVE_SLICES = 12;
-/** A socket that sends no connection_init within this is closed (graphql-ws's default, 4408). */
-const CONNECTION_INIT_WAIT_MS = 3_000;
 
 /**
  * One socket: what graphql-ws's protocol server (makeServer) sends through and keeps as the
@@ -221,7 +219,7 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
       const rc = new RequestContext(services, principal, null, Date.now() + config.limits.requestDeadlineMs);
       rc.publicBase = session.publicBase ?? 'http://localhost';
       if (getOperationAST(args.document, args.operationName)?.operation === 'subscription')
-        (args as DirectArgs).direct = new SocketDelivery(session.socket, JSON.stringify(id), serialize);
+        (args as DirectArgs).direct = new SocketDelivery(session.socket, JSON.stringify(id), serialize, config.limits.socketMaxBufferedBytes);
       return rc;
     },
     onSubscribe: (ctx, _id, payload) => {
@@ -308,7 +306,7 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
     const session = new Session(socket, events, request, serial++);
     sessions.add(session);
     socket.session = session;
-    session.initTimer = setTimeout(initTimeout, CONNECTION_INIT_WAIT_MS, session);
+    session.initTimer = setTimeout(initTimeout, config.limits.socketInitTimeoutMs, session);
     session.closed = protocol.opened(session, session);
   });
   wss.on('error', (err) => {
@@ -407,12 +405,6 @@ function limitReason(reason: string): string {
 }
 
 /**
- * A socket whose unsent bytes exceed this is too far behind: its subscriptions end with "too slow"
- * (the client resumes with `after`), instead of the gateway buffering for it without bound.
- */
-const MAX_SOCKET_BUFFERED_BYTES = 8 * 1024 * 1024;
-
-/**
  * Writes a subscription's results straight to its socket as graphql-transport-ws `next` frames:
  * the shared, already serialized payload with this operation's id spliced in front, so a result is
  * serialized once however many sockets receive it (graphql-ws would stringify it once per socket).
@@ -428,12 +420,18 @@ class SocketDelivery implements DirectDelivery {
     /** The operation id as JSON. */
     private readonly idJson: string,
     readonly serialize: (result: ExecutionResult) => Buffer,
+    /**
+     * A socket whose unsent bytes exceed this (limits.socketMaxBufferedBytes) is too far behind: its
+     * subscriptions end with "too slow" (the client resumes with `after`), instead of the gateway
+     * buffering for it without bound.
+     */
+    private readonly maxBufferedBytes: number,
   ) {}
 
   send(body: Buffer): boolean {
     const socket = this.socket;
     if (socket.readyState !== socket.OPEN) return true; // closing: graphql-ws ends the operation
-    if (socket.bufferedAmount > MAX_SOCKET_BUFFERED_BYTES) return false;
+    if (socket.bufferedAmount > this.maxBufferedBytes) return false;
     const head = `{"id":${this.idJson},"type":"next","payload":`;
     const headBytes = Buffer.byteLength(head);
     const frame = Buffer.allocUnsafe(headBytes + body.length + 1);

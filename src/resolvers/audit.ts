@@ -9,8 +9,6 @@ import { encodeId } from '../ids.ts';
 import { PersonQueryError, exportPerson, purgePerson, type PersonQuery, type PrivacyDeps } from '../privacy/purge.ts';
 import { requester } from './connections.ts';
 
-const MAX_AUDIT_PAGE = 100;
-
 /** The gateway's stores, as the GraphQL mutations use them. */
 export function privacyDeps(services: RequestContext['services']): PrivacyDeps {
   return {
@@ -65,8 +63,9 @@ export const auditResolvers: Resolvers = {
     },
     auditLog: async (_, args, rc) => {
       requireAdmin(rc, 'reading the audit log');
-      const first = args.first ?? 20;
-      if (!Number.isInteger(first) || first < 1 || first > MAX_AUDIT_PAGE) throw badUserInput(`first must be between 1 and ${MAX_AUDIT_PAGE}`, 'first');
+      const { defaultPageSize, maxPageSize } = rc.config.limits;
+      const first = args.first ?? defaultPageSize;
+      if (!Number.isInteger(first) || first < 1 || first > maxPageSize) throw badUserInput(`first must be between 1 and ${maxPageSize}`, 'first');
       const actions = args.filter?.actions ?? undefined;
       const unknown = actions?.filter((a) => !AUDIT_ACTIONS.includes(a as AuditAction));
       if (unknown?.length) throw badUserInput(`unknown audit actions: ${unknown.join(', ')} (known: ${AUDIT_ACTIONS.join(', ')})`, 'filter');

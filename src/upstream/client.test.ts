@@ -143,6 +143,26 @@ describe('UpstreamClient', () => {
     expect(hits).toBe(1);
   });
 
+  it("follows the retry advice header the manifest names (Stripe-Should-Retry: false), and no other connector's", async () => {
+    const advised = new UpstreamClient(null, { ...DEFAULT_UPSTREAM_OPTIONS, baseDelayMs: 5, maxDelayMs: 20 }).forScope({
+      manifest: { ...manifest, retryAdviceHeader: 'x-should-retry' },
+      connection: { id: 'c1', tenantId: 't1', provider: 'fake', baseUrl: base, settings: {} },
+      signal: new AbortController().signal,
+      deadline: Date.now() + 5_000,
+    });
+    reset([{ status: 503, headers: { 'x-should-retry': 'false' } }]);
+    expect((await advised({ path: '/x', operation: 'x' })).status).toBe(503);
+    expect(hits).toBe(1);
+    // Any other value leaves the usual retry in place.
+    reset([{ status: 503, headers: { 'x-should-retry': 'true' } }, { status: 200 }]);
+    expect((await advised({ path: '/x', operation: 'x' })).status).toBe(200);
+    expect(hits).toBe(2);
+    // A connector that names no such header: the provider's header means nothing.
+    reset([{ status: 503, headers: { 'x-should-retry': 'false', 'stripe-should-retry': 'false' } }, { status: 200 }]);
+    expect((await client()({ path: '/x', operation: 'x' })).status).toBe(200);
+    expect(hits).toBe(2);
+  });
+
   it('retries an idempotent POST (batch read)', async () => {
     reset([{ status: 502 }, { status: 200 }]);
     const res = await client()({ method: 'POST', path: '/x', json: {}, operation: 'x', idempotent: true });

@@ -18,6 +18,7 @@ import { DEFAULT_LIMITS } from '../config.ts';
 import type { CallOutcome } from '../observability/health.ts';
 import type { BreakerSnapshot, Metrics } from '../observability/metrics.ts';
 import { TRACING_OFF, SpanKind, SpanStatusCode, type Tracing } from '../observability/tracing.ts';
+import { CheckedDispatchers, refusedAddress, type ResolveHost } from './address-guard.ts';
 import { sendWithinCost } from './cost-bucket.ts';
 import { LocalConcurrency, localBudgets, type BudgetFactory, type ConnectionBudget } from './rate-budget.ts';
 
@@ -107,6 +108,8 @@ export interface UpstreamHooks {
   /** The final outcome of a call (after retries and credential renewal); not called when the caller went away. */
   outcome?(connection: ConnectionInfo, connector: string, outcome: CallOutcome): void;
   tracing?: Tracing;
+  /** How a request with an addressCheck resolves host names; default the system resolver (tests answer for names of their own). */
+  resolveHost?: ResolveHost;
 }
 
 /** Per call: what its span and the health record report. */
@@ -165,6 +168,8 @@ export class UpstreamClient {
   private readonly breakers = new Map<string, { connector: string; policy: CircuitBreakerPolicy }>();
   private readonly budgets = new Map<string, ConnectionBudget>();
   private readonly tracing: Tracing;
+  /** Connection pools of requests that carry an addressCheck. */
+  private readonly checked: CheckedDispatchers;
 
   constructor(
     private readonly metrics: Metrics | null,
@@ -176,7 +181,13 @@ export class UpstreamClient {
     private readonly hooks: UpstreamHooks = {},
   ) {
     this.tracing = hooks.tracing ?? TRACING_OFF;
+    this.checked = new CheckedDispatchers(hooks.resolveHost);
     if (metrics) metrics.probes.breakers = () => this.breakerStates();
+  }
+
+  /** Closes the connection pools of address-checked requests (at shutdown; idle sockets do not hold the process anyway). */
+  close(): Promise<void> {
+    return this.checked.close();
   }
 
   /** Every connection's breaker on this replica, read at scrape time. */
@@ -312,7 +323,9 @@ export class UpstreamClient {
     const shouldRetryResult = (r: unknown): boolean => {
       const res = r as UpstreamResponse;
       if (!idempotent || !RETRYABLE_STATUS.has(res.status)) return false;
-      if (res.headers.get('stripe-should-retry') === 'false') return false;
+      // The provider's own advice, where its manifest names the header (Stripe-Should-Retry).
+      const advice = scope.manifest.retryAdviceHeader;
+      if (advice && res.headers.get(advice) === 'false') return false;
       // Retry only if the wait fits in what is left of the request's time.
       const wait = parseRetryAfter(res.headers.get('retry-after'));
       return wait === null || wait < remaining() - 50;
@@ -413,10 +426,16 @@ export class UpstreamClient {
     const maxBody = this.options.maxBodyBytes ?? DEFAULT_LIMITS.upstreamMaxBodyBytes;
     if (scope.usage) scope.usage.upstreamCalls++;
     try {
-      res = await this.fetchImpl(url, { method, headers, body, signal });
+      // A request with an addressCheck goes through the pool whose sockets connect to checked addresses only.
+      const dispatcher = request.addressCheck ? { dispatcher: this.checked.for(request.addressCheck) } : {};
+      res = await this.fetchImpl(url, { method, headers, body, signal, ...dispatcher } as RequestInit);
       text = await readCapped(res, maxBody);
     } catch (err) {
       observe('error');
+      const refused = refusedAddress(err);
+      if (refused) {
+        throw new AttemptFailure(new ConnectorError('UPSTREAM_FORBIDDEN', `connection ${scope.connection.id}: ${refused.message}`, { retryable: false }));
+      }
       if (timedOut) {
         throw new AttemptFailure(new ConnectorError('UPSTREAM_TIMEOUT', `${scope.manifest.displayName} did not answer within ${timeoutMs} ms`, { cause: err }));
       }

@@ -2,7 +2,13 @@
 // approves at once and redirects with code, hmac, host, shop, state and timestamp (hmac signed
 // with the app's client secret, as the callback check expects); POST /admin/oauth/access_token
 // takes JSON or a form: the authorization code (`expiring: 1` → a 3600 s token with a refresh
-// token) or grant_type=refresh_token, which rotates the refresh token on every use.
+// token) or grant_type=refresh_token, which rotates the refresh token on every use. Since
+// 2026-08-28 a used refresh token stays usable until its replacement is first used (at most 30
+// days from its first use), so a client whose refresh answer was lost can retry (Shopify
+// changelog "More resilient refreshes for expiring offline access tokens"). What a retry does to
+// the replacement issued before it is not documented: here it stays usable too. Token answers
+// carry no `token_type` (@shopify/shopify-api AccessTokenResponse: access_token, scope, then
+// expires_in, refresh_token, refresh_token_expires_in for expiring tokens).
 import { randomBytes } from 'node:crypto';
 import type { EmulatorReply, EmulatorRequest, EmulatorRoute } from '../../sdk/emulator.ts';
 import { OAuthGrantBook, oauthErrorPage, sameSecret, type OAuthAdminSwitches } from '../../sdk/oauth-emulator.ts';
@@ -17,6 +23,8 @@ export interface ShopifyOAuthClient {
 /** Expiring offline tokens live an hour; the refresh token 90 days (not enforced here). */
 export const ACCESS_TOKEN_TTL_SECONDS = 3600;
 export const REFRESH_TOKEN_TTL_SECONDS = 7_776_000;
+/** How long a used refresh token stays usable for a retry while its replacement is unused: 30 days from its first use. */
+export const USED_REFRESH_RETAINED_MS = 30 * 24 * 3600 * 1000;
 
 interface Grant {
   scope: string;
@@ -45,6 +53,7 @@ export class ShopifyOAuth {
       accessTokenTtlMs: ACCESS_TOKEN_TTL_SECONDS * 1000,
       codeTtlMs: 60_000,
       rotateRefreshTokens: true,
+      retainUsedRefreshMs: USED_REFRESH_RETAINED_MS,
       newCode: () => randomBytes(16).toString('hex'),
       newAccessToken: () => token('shpat_'),
       newRefreshToken: () => token('shprt_'),
