@@ -1,8 +1,11 @@
 # Switchboard gateway image: compiled JavaScript on Node 20 (Debian bookworm), running as the
 # unprivileged `node` user. Built from Debian packages and the npm registry only.
 #   docker build -t switchboard .
-#   docker run -p 4000:4000 -e SWITCHBOARD_CONFIG=/config/tenants.json -v $PWD/config:/config:ro switchboard
-# Without SWITCHBOARD_CONFIG the image runs the zero-config demo, like `npm start`.
+#   docker run -p 4000:4000 -e SWITCHBOARD_MASTER_KEYS="k1:<base64 of 32 bytes>" -e REDIS_URL=redis://… \
+#     -e SWITCHBOARD_CONFIG=/config/tenants.json -v $PWD/config:/config:ro switchboard
+# Without SWITCHBOARD_CONFIG it runs the zero-config demo, like `npm start`, in development mode
+# (production refuses to start without SWITCHBOARD_MASTER_KEYS):
+#   docker run --rm -t -p 4000:4000 -e NODE_ENV=development switchboard
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app

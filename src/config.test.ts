@@ -60,6 +60,28 @@ describe('tenants file', () => {
     );
   });
 
+  it('says what is wrong in a credential or webhook secret, not just "Invalid input"', () => {
+    const file = {
+      tenants: [
+        {
+          id: 'acme',
+          apiKeys: [{ id: 'k', sha256: HASH }],
+          connections: [{ id: 'c1', provider: 'stripe', credentials: { type: 'vault' }, webhookSecret: { type: 'static', value: 'whsec_x' } }],
+        },
+      ],
+    };
+    let message = '';
+    try {
+      parseTenantsFile(JSON.stringify(file), 'tenants.json');
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/tenants\.0\.connections\.0\.credentials\.type: .*'static' \| 'env'/);
+    expect(message).toContain('tenants.0.connections.0.webhookSecret.token');
+    expect(message).toContain('tenants.0.connections.0.webhookSecret.value: unknown key');
+    expect(message).not.toContain('whsec_x');
+  });
+
   it('rejects text that is not JSON with a clear message', () => {
     expect(() => parseTenantsFile('{ nope', 'x.json')).toThrow(/x.json: not valid JSON/);
   });

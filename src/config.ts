@@ -156,7 +156,9 @@ export interface MetricsExposure {
 /** Tenant and connection ids: they appear in Redis keys, URLs and global ids. */
 export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
-const credentialSchema = z.union([
+// Discriminated by `type`: a wrong shape is reported field by field ("webhookSecret.token: … received
+// undefined", "webhookSecret.value: unknown key"), where a plain union said only "Invalid input".
+const credentialSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('static'), token: z.string().min(1) }),
   z.strictObject({ type: z.literal('env'), variable: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name') }),
 ]);

@@ -14,8 +14,12 @@ export interface Demo {
   /** OAuth apps registered at the emulators, so createConnectSession works in the demo. */
   providers: GatewayConfig['providers'];
   emulators: EmulatorHandle[];
-  /** Points every emulator's webhooks at the running gateway and records the demo's addresses. */
-  connectWebhooks(gatewayBase: string): Promise<void>;
+  /**
+   * Points every emulator's webhooks at the running gateway and records the demo's addresses for
+   * `npm run demo:change`; a record that cannot be written (a read-only directory, as in the image)
+   * is reported to `unrecorded` and the demo runs on.
+   */
+  connectWebhooks(gatewayBase: string, unrecorded?: (err: Error) => void): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -87,7 +91,7 @@ export async function startDemo(options: { apiKey?: string | undefined; latencyM
     tenants: [{ id: 'demo', name: 'Demo tenant', apiKeys: [{ id: 'demo-key', sha256: hashApiKey(apiKey) }], connections }],
     providers,
     emulators,
-    async connectWebhooks(gatewayBase: string) {
+    async connectWebhooks(gatewayBase: string, unrecorded?: (err: Error) => void) {
       // Register the gateway's webhook URL at each emulator, as a tenant would at the provider.
       for (const [i, emulator] of emulators.entries()) {
         const { connector, demo } = CONNECTORS[i] as RegisteredConnector;
@@ -107,8 +111,12 @@ export async function startDemo(options: { apiKey?: string | undefined; latencyM
         gateway: `${gatewayBase}/graphql`,
         emulators: Object.fromEntries(emulators.map((e, i) => [connections[i]?.provider as string, { url: e.url, token: CONNECTORS[i]?.demo.token ?? '' }])),
       };
-      mkdirSync(dirname(DEMO_STATE_FILE), { recursive: true });
-      writeFileSync(DEMO_STATE_FILE, `${JSON.stringify(state, null, 2)}\n`);
+      try {
+        mkdirSync(dirname(DEMO_STATE_FILE), { recursive: true });
+        writeFileSync(DEMO_STATE_FILE, `${JSON.stringify(state, null, 2)}\n`);
+      } catch (err) {
+        unrecorded?.(err as Error);
+      }
     },
     async stop() {
       await Promise.all(emulators.map((e) => e.stop()));

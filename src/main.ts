@@ -96,8 +96,11 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  await demo?.connectWebhooks(gateway.url.replace(/\/graphql$/, ''));
-  const shown = gateway.url.replace('127.0.0.1', 'localhost');
+  await demo?.connectWebhooks(gateway.url.replace(/\/graphql$/, ''), (err) =>
+    log.warn({ err: err.message }, 'the demo runs, but could not record itself for `npm run demo:change` (is the working directory writable?)'),
+  );
+  // Listening on every interface (HOST=0.0.0.0, as in the image): the browser address is still localhost.
+  const shown = gateway.url.replace(/\/\/(?:127\.0\.0\.1|0\.0\.0\.0)(?=:)/, '//localhost');
   log.info({ url: gateway.url, cache: config.redisUrl ? 'redis' : 'memory', roles: [...(config.roles ?? [])].join(',') }, 'switchboard is listening');
   const lines = [`\n  Switchboard is running at ${shown}`];
   if (config.graphiql) lines.push(`  Offline GraphiQL:        ${shown.replace(/\/graphql$/, '/graphiql')}`);

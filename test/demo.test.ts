@@ -1,10 +1,16 @@
 // `npm start` as a newcomer runs it: the real entry point in a child process, no configuration.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from './helpers.ts';
 
 const KEY = 'sb_demo_test_key_0123456789';
+const TSX = new URL('../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
+const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
 function startMain(env: Record<string, string>): ChildProcess {
   const { REDIS_URL: _r, SWITCHBOARD_CONFIG: _c, ...rest } = process.env;
@@ -116,4 +122,41 @@ describe('startup errors', () => {
     expect(short.err).toContain('key id "k2026"): key decodes to 16 bytes, expected 32');
     expect(short.err).not.toContain(Buffer.alloc(16, 1).toString('base64'));
   });
+});
+
+describe('the demo in a working directory it cannot write (the image runs as `node` in a root-owned /app)', () => {
+  it('runs and answers; the unwritable demo:change record is one warning, not a failed start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-demo-ro-'));
+    // `.tmp` as a file: mkdir fails as it does for a non-root user (the suite may run as root, which permissions do not stop).
+    writeFileSync(join(dir, '.tmp'), '');
+    const { REDIS_URL: _r, SWITCHBOARD_CONFIG: _c, ...rest } = process.env;
+    const child = spawn(process.execPath, ['--import', TSX, MAIN], {
+      cwd: dir,
+      env: { ...rest, PORT: '0', LOG_LEVEL: 'info', SWITCHBOARD_DEMO_API_KEY: KEY },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let output = '';
+      let err = '';
+      child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+      const listening = await new Promise<{ url: string }>((resolve, reject) => {
+        child.stdout!.on('data', (b: Buffer) => {
+          output += b.toString();
+          const line = output.split('\n').find((l) => l.includes('"switchboard is listening"'));
+          if (line) resolve(JSON.parse(line) as { url: string });
+        });
+        child.once('exit', (code) => reject(new Error(`exited ${code}: ${output}${err}`)));
+      });
+      expect(output).toContain('could not record itself for `npm run demo:change`');
+      const res = await graphql<{ contacts: { nodes: unknown[] } }>(listening.url, KEY, '{ contacts(first: 1) { nodes { id } } }');
+      expect(res.errors).toBeUndefined();
+      expect(res.data?.contacts.nodes).toHaveLength(1);
+    } finally {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await once(child, 'exit');
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -61,13 +61,17 @@ describe('stalled jobs taken over', () => {
     // The surviving replica: its worker and its metrics, wired as the event pipeline wires them.
     const metrics = new Metrics();
     const processed: string[] = [];
+    const stalledJobs: string[] = [];
     let done: (() => void) | null = null;
     const survivor = new BullChangeQueue(
       REDIS_URL,
       prefix,
       { concurrency: 1, maxAttempts: 3, retryBaseDelayMs: 10, dedupeTtlSeconds: 60 },
       () => undefined,
-      () => metrics.queueStalled.inc(),
+      (jobId) => {
+        stalledJobs.push(jobId);
+        metrics.queueStalled.inc();
+      },
     );
     cleanup.push(() => survivor.close());
     const finished = new Promise<void>((r) => (done = r));
@@ -83,5 +87,8 @@ describe('stalled jobs taken over', () => {
     expect(processed).toEqual([eventId]);
     const value = (await metrics.queueStalled.get()).values.reduce((a, v) => a + v.value, 0);
     expect(value).toBe(1);
+    // The job's id reaches the callback (the pipeline logs it with the metric).
+    expect(stalledJobs).toHaveLength(1);
+    expect(stalledJobs[0]).toEqual(expect.any(String));
   }, 90_000);
 });

@@ -75,7 +75,10 @@ export class EventPipeline {
     if (config.redisUrl) {
       this.redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 2, connectTimeout: 2_000 });
       this.redis.on('error', onError);
-      this.queue = new BullChangeQueue(config.redisUrl, prefix, settings(config.events), onError, () => metrics?.queueStalled.inc());
+      this.queue = new BullChangeQueue(config.redisUrl, prefix, settings(config.events), onError, (jobId) => {
+        metrics?.queueStalled.inc();
+        services.log.warn({ jobId }, 'event job stalled (its worker died or lost its lock): taken back for another worker');
+      });
       this.log = new RedisChangeLog(
         config.redisUrl,
         prefix,

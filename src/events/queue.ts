@@ -104,8 +104,8 @@ export class BullChangeQueue implements ChangeQueue {
     private readonly prefix: string,
     private readonly settings: QueueSettings,
     private readonly onError: (err: unknown) => void,
-    /** A stalled job was taken back for another worker (metrics). */
-    private readonly onStalled: () => void = () => undefined,
+    /** A stalled job (its worker died or lost its lock) was taken back for another worker (metrics, log). */
+    private readonly onStalled: (jobId: string) => void = () => undefined,
   ) {
     // No offline queue: while Redis is unreachable an enqueue must fail at once (→ 503), never wait.
     this.producer = createRedis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 });
@@ -236,7 +236,7 @@ export class BullChangeQueue implements ChangeQueue {
       },
     );
     this.worker.on('error', this.onError);
-    this.worker.on('stalled', () => this.onStalled());
+    this.worker.on('stalled', (jobId) => this.onStalled(jobId));
     // A job that stalled more than maxStalledCount times is failed by BullMQ itself, without
     // passing through the processor above: give it to the dead letters too, never lose it silently.
     this.worker.on('failed', (job, err) => {

@@ -14,6 +14,7 @@ import {
   type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
+  type GraphQLFormattedError,
   type GraphQLSchema,
   type ValidationRule,
 } from 'graphql';
@@ -28,6 +29,7 @@ import { formatError } from '../errors.ts';
 import { publicBaseOf } from '../inbound/respond.ts';
 import { socketDocument } from '../limits/document-limits.ts';
 import { limitsFor } from '../limits/tenant-limits.ts';
+import { requestIdOf } from '../observability/request-log.ts';
 import { SubscriptionLog, type RunningOperation } from '../observability/subscription-log.ts';
 
 export interface GraphqlWsDeps {
@@ -64,6 +66,8 @@ class Session implements GraphqlWsSocket {
   tenantId: string | null = null;
   publicBase: string | undefined = undefined;
   clientAddress: string | undefined = undefined;
+  /** The upgrade request's id (its acceptable `x-request-id`, else a new UUID), in its operations' log lines. */
+  readonly requestId: string;
   /** The upgrade request, until onConnect has read what operations need from it. */
   request: IncomingMessage | undefined;
   initTimer: ReturnType<typeof setTimeout> | null = null;
@@ -78,8 +82,10 @@ class Session implements GraphqlWsSocket {
     readonly events: SocketEvents,
     request: IncomingMessage,
     serial: number,
+    requestId: string,
   ) {
     this.request = request;
+    this.requestId = requestId;
     this.slice = serial % KEEP_ALIVE_SLICES;
   }
 
@@ -251,6 +257,7 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
     onOperation: (ctx, id, _payload, args) => {
       const op = getOperationAST(args.document, args.operationName);
       const record = operations.started(ctx.extra.socket, id, {
+        requestId: ctx.extra.requestId,
         tenantId: ctx.extra.principal?.tenant.id ?? '',
         operationType: op?.operation ?? 'unknown',
         operationName: op?.name?.value ?? null,
@@ -260,6 +267,20 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
       if (direct) direct.record = record;
     },
     onComplete: (ctx, id) => operations.stopped(ctx.extra.socket, id),
+    // Errors graphql-ws sends in an `error` message: an operation refused (limits, validation,
+    // scopes) or a subscription whose stream failed (e.g. `after` older than the retained history).
+    // They get the public codes and masking of HTTP answers, and their codes reach the log line.
+    onError: (ctx, id, _payload, errors) => {
+      const out = errors.map((e) => withoutHttp(format(e.toJSON(), e)));
+      const session = ctx.extra;
+      operations.errors(
+        session.socket,
+        id,
+        out.map((e) => String(e.extensions?.['code'] ?? 'INTERNAL_SERVER_ERROR')),
+        { requestId: session.requestId, tenantId: session.tenantId ?? '', clientAddress: session.clientAddress },
+      );
+      return out;
+    },
     // Results that graphql-ws sends itself (queries over the socket, errors); shared subscription
     // results go straight to the socket (SocketDelivery) and are counted there.
     onNext: (ctx, id, _payload, _args, result) => {
@@ -301,9 +322,16 @@ export function attachGraphqlWs({ server, schema, depthRule, services, authentic
     session.socket.close(CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout');
   };
 
+  // The upgrade's request id, sent back on the 101 answer (as HTTP answers carry theirs) and kept by the socket's session.
+  const upgradeIds = new WeakMap<IncomingMessage, string>();
+  wss.on('headers', (headers: string[], request: IncomingMessage) => {
+    const requestId = requestIdOf(request);
+    upgradeIds.set(request, requestId);
+    headers.push(`X-Request-Id: ${requestId}`);
+  });
   let serial = 0;
   wss.on('connection', (socket: GatewaySocket, request: IncomingMessage) => {
-    const session = new Session(socket, events, request, serial++);
+    const session = new Session(socket, events, request, serial++, upgradeIds.get(request) ?? requestIdOf(request));
     sessions.add(session);
     socket.session = session;
     session.initTimer = setTimeout(initTimeout, config.limits.socketInitTimeoutMs, session);
@@ -397,6 +425,13 @@ function samePrincipal(a: Principal, b: Principal): boolean {
   if (a.actor !== b.actor || a.scopes.size !== b.scopes.size) return false;
   for (const s of a.scopes) if (!b.scopes.has(s)) return false;
   return a.tenant === b.tenant || isDeepStrictEqual(a.tenant, b.tenant);
+}
+
+/** An error without the HTTP status and headers some carry for HTTP answers (Apollo drops them there too). */
+function withoutHttp(error: GraphQLFormattedError): GraphQLFormattedError {
+  if (!error.extensions || !('http' in error.extensions)) return error;
+  const { http: _http, ...extensions } = error.extensions;
+  return { ...error, extensions };
 }
 
 /** A close reason fits in a control frame (123 bytes). */

@@ -37,6 +37,12 @@ export function linkRequestInfo(req: IncomingMessage, other: object, tenantId: s
 /** An `x-request-id` we accept from a proxy or client; anything else is replaced by our own. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** The request's id: the caller's `x-request-id` when acceptable, else a new UUID (HTTP requests and WebSocket upgrades alike). */
+export function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
 const EXACT_ROUTES = new Set(['/', '/graphql', '/graphiql', '/healthz', '/readyz', '/metrics']);
 /** Probes and scrapes: logged at debug, they would drown the rest at info. */
 const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
@@ -64,8 +70,7 @@ type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 export function withRequestLog(listener: Listener, { log, metrics, tracing, clientAddress }: RequestLogDeps): Listener {
   return (req, res) => {
     const started = performance.now();
-    const given = req.headers['x-request-id'];
-    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    const requestId = requestIdOf(req);
     const info: RequestInfo = { requestId };
     infos.set(req, info);
     res.setHeader('x-request-id', requestId);

@@ -1,9 +1,11 @@
 // One log line when an operation starts over graphql-ws and one when it stops, and (tracing on) a
 // span covering it: HTTP requests get theirs from request-log.ts, but a subscription lives on a
-// socket for minutes or days, so it gets its own. Lines carry the tenant, the operation's type and
-// name, the graphql-ws operation id, the client address, and on stop the duration, the results sent
-// and the socket's close code when the socket closing ended it — never the credential, the
-// variables or the document. docs/operations.md documents the fields.
+// socket for minutes or days, so it gets its own. Lines carry the socket's request id (its upgrade
+// request's), the tenant, the operation's type and name, the graphql-ws operation id, the client
+// address, and on stop the duration, the results sent, the error codes sent and the socket's close
+// code when the socket closing ended it — never the credential, the variables or the document. An
+// operation refused before it ran (limits, validation, scopes) gets one "subscription refused" line.
+// docs/operations.md documents the fields.
 import type { Logger } from 'pino';
 import { SpanKind, SpanStatusCode, type Span, type Tracing } from './tracing.ts';
 
@@ -12,8 +14,11 @@ export class RunningOperation {
   readonly started = performance.now();
   /** Results sent for it (counted by whoever sends them). */
   results = 0;
+  /** extensions.code of the errors sent for it (an `error` message ending it), once there are any. */
+  errorCodes: string[] | null = null;
 
   constructor(
+    readonly requestId: string,
     readonly id: string,
     readonly tenantId: string,
     readonly operationType: string,
@@ -22,8 +27,9 @@ export class RunningOperation {
     readonly span: Span | null,
   ) {}
 
-  line(): { tenantId: string; operation: { type: string; name: string | null }; subscriptionId: string; clientAddress?: string } {
+  line(): { requestId: string; tenantId: string; operation: { type: string; name: string | null }; subscriptionId: string; clientAddress?: string } {
     return {
+      requestId: this.requestId,
       tenantId: this.tenantId,
       operation: { type: this.operationType, name: this.operationName },
       subscriptionId: this.id,
@@ -33,6 +39,8 @@ export class RunningOperation {
 }
 
 export interface SubscriptionStart {
+  /** The socket's request id (from its upgrade request). */
+  requestId: string;
   tenantId: string;
   operationType: string;
   operationName: string | null;
@@ -66,11 +74,12 @@ export class SubscriptionLog {
             ...(op.operationName ? { 'graphql.operation.name': op.operationName } : {}),
             'switchboard.tenant_id': op.tenantId,
             'switchboard.subscription_id': id,
+            'switchboard.request_id': op.requestId,
           },
           SpanKind.SERVER,
         )
       : null;
-    const r = new RunningOperation(id, op.tenantId, op.operationType, op.operationName, op.clientAddress || undefined, span);
+    const r = new RunningOperation(op.requestId, id, op.tenantId, op.operationType, op.operationName, op.clientAddress || undefined, span);
     const current = this.running.get(socket);
     if (current === undefined) this.running.set(socket, r);
     else if (current instanceof Map) current.set(id, r);
@@ -98,8 +107,30 @@ export class SubscriptionLog {
     if (r) r.results++;
   }
 
+  /**
+   * Errors were sent for the operation (graphql-ws `error` message): recorded for its stop line, or,
+   * when it never started (refused by limits, validation or scopes), logged as a refusal.
+   */
+  errors(socket: object, id: string, codes: string[], refused: { requestId: string; tenantId: string; clientAddress?: string | undefined }): void {
+    const r = this.find(socket, id);
+    if (r) {
+      r.errorCodes = codes;
+      return;
+    }
+    this.log.warn(
+      {
+        requestId: refused.requestId,
+        tenantId: refused.tenantId,
+        subscriptionId: id,
+        ...(refused.clientAddress ? { clientAddress: refused.clientAddress } : {}),
+        errorCodes: codes,
+      },
+      'subscription refused',
+    );
+  }
+
   /** The operation ended: completed by either side, or its socket closed. */
-  stopped(socket: object, id: string, errorCodes?: string[]): void {
+  stopped(socket: object, id: string): void {
     const r = this.find(socket, id);
     if (!r) return;
     const current = this.running.get(socket);
@@ -107,6 +138,7 @@ export class SubscriptionLog {
     else this.running.delete(socket);
     const durationMs = Math.round((performance.now() - r.started) * 10) / 10;
     const closeCode = this.closeCodes.get(socket);
+    const errorCodes = r.errorCodes;
     this.log.info(
       {
         ...r.line(),
@@ -120,7 +152,10 @@ export class SubscriptionLog {
     if (r.span) {
       r.span.setAttribute('switchboard.results', r.results);
       if (closeCode !== undefined) r.span.setAttribute('switchboard.ws.close_code', closeCode);
-      if (errorCodes?.length) r.span.setStatus({ code: SpanStatusCode.ERROR });
+      if (errorCodes?.length) {
+        r.span.setAttribute('graphql.error_codes', errorCodes);
+        r.span.setStatus({ code: SpanStatusCode.ERROR });
+      }
       r.span.end();
     }
   }
