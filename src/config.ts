@@ -89,6 +89,12 @@ export const DEFAULT_LIMITS = {
   tenantRequestBurst: 100,
   /** GraphQL requests one tenant may have in progress at once, across replicas (429 above it). */
   tenantConcurrency: 20,
+  /**
+   * A refused request (429) is answered after this long, at most its Retry-After: a client that
+   * asks again at once then waits on its own connection instead of turning refusals into a flood
+   * of work for the gateway. 0 answers at once.
+   */
+  refusalHoldMs: 1_000,
   /** node:http server.requestTimeout: the whole request (headers and body) must arrive within it. */
   serverRequestTimeoutMs: 30_000,
   /** node:http server.headersTimeout: the request headers must arrive within it. */

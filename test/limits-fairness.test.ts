@@ -6,13 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../src/callers/tenants.ts';
 import { TenantAdmission } from '../src/limits/fairness.ts';
 import { Metrics } from '../src/observability/metrics.ts';
+import { DEFAULT_LIMITS } from '../src/config.ts';
 import { REDIS_URL, RUN_PREFIX, startStack, type Stack } from './helpers.ts';
 
 const redis = new Redis(REDIS_URL);
 afterAll(() => redis.quit());
 
 const replica = (prefix: string) => new TenantAdmission({ redis, keyPrefix: prefix, timeoutMs: 1_000, leaseMs: 20_000, metrics: new Metrics() });
-const limits = { tenantRequestsPerSecond: 1_000, tenantRequestBurst: 1, tenantConcurrency: 1_000 };
+const limits = { tenantRequestsPerSecond: 1_000, tenantRequestBurst: 1, tenantConcurrency: 1_000, refusalHoldMs: 0 };
 
 describe('TenantAdmission across two replicas (one Redis)', () => {
   it('shares the concurrency limit: a slot freed on one replica is usable on the other', async () => {
@@ -46,9 +47,11 @@ describe('TenantAdmission across two replicas (one Redis)', () => {
 
 describe('over HTTP', () => {
   const FLOODER = 'sb_test_flooding_tenant_key_01';
+  const HOLD_MS = 400;
   let stack: Stack;
   beforeAll(async () => {
     stack = await startStack({
+      config: { limits: { ...DEFAULT_LIMITS, refusalHoldMs: HOLD_MS } },
       extraTenants: () => [
         { id: 'flooder', apiKeys: [{ id: 'f', sha256: hashApiKey(FLOODER) }], connections: [], limits: { tenantRequestsPerSecond: 2, tenantRequestBurst: 1 } },
       ],
@@ -56,13 +59,14 @@ describe('over HTTP', () => {
   }, 60_000);
   afterAll(() => stack?.stop());
 
+  const send = (key: string) =>
+    fetch(stack.gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: '{"query":"{ __typename }"}',
+    });
+
   it('answers 429 with Retry-After and a GraphQL-shaped RATE_LIMITED body; the other tenant is served', async () => {
-    const send = (key: string) =>
-      fetch(stack.gateway.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-        body: '{"query":"{ __typename }"}',
-      });
     const answers = [];
     for (let i = 0; i < 5; i++) answers.push(await send(FLOODER));
     const refused = answers.find((r) => r.status === 429);
@@ -75,5 +79,34 @@ describe('over HTTP', () => {
     const other = await send(stack.apiKey);
     expect(other.status).toBe(200);
     await other.arrayBuffer();
+  });
+
+  it('holds a refusal for refusalHoldMs (a client retrying at once waits on its own connection); other tenants are answered meanwhile', async () => {
+    // Spend the flooder's allowance, then time one refusal.
+    let started = 0;
+    let refused: Response | undefined;
+    for (let i = 0; i < 10 && !refused; i++) {
+      started = performance.now();
+      const r = await send(FLOODER);
+      if (r.status === 429) refused = r;
+      await r.arrayBuffer();
+    }
+    expect(refused?.status).toBe(429);
+    // A timer never fires early: the refusal took at least the hold (a little slack for rounding).
+    expect(performance.now() - started).toBeGreaterThanOrEqual(HOLD_MS - 5);
+
+    // Six flooder requests at once (at most rate + burst = 3 admitted) beside one of the other
+    // tenant: its answer comes before every held refusal.
+    const order: string[] = [];
+    const asking = (key: string, who: string) =>
+      send(key).then(async (r) => {
+        order.push(`${who} ${r.status}`);
+        await r.arrayBuffer();
+      });
+    await Promise.all([...Array.from({ length: 6 }, () => asking(FLOODER, 'flooder')), asking(stack.apiKey, 'other')]);
+    const firstRefusal = order.indexOf('flooder 429');
+    expect(firstRefusal).toBeGreaterThanOrEqual(0);
+    expect(order.indexOf('other 200')).toBeGreaterThanOrEqual(0);
+    expect(order.indexOf('other 200')).toBeLessThan(firstRefusal);
   });
 });

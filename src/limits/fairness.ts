@@ -18,6 +18,11 @@ export type Release = () => void;
 
 /** The burst allowance is spread over this window: `tenantRequestBurst` extra requests per 10 s. */
 const BURST_WINDOW_SECONDS = 10;
+/**
+ * Refusals held at once in one process (each is an open request and a timer). Beyond it a refusal
+ * is answered at once, so a flood of new connections cannot make the holding itself unbounded.
+ */
+const MAX_HELD_REFUSALS = 10_000;
 
 export function rateLimited(message: string, retryAfterSeconds: number): GraphQLError {
   return new GraphQLError(message, {
@@ -53,6 +58,7 @@ export class TenantAdmission {
   private readonly rates = new Map<string, RateLimiterAbstract | BurstyRateLimiter>();
   private readonly localInFlight = new Map<string, number>();
   private readonly rejections: Counter<'tenant' | 'reason'>;
+  private held = 0;
 
   constructor(private readonly options: AdmissionOptions) {
     this.rejections = new Counter({
@@ -66,22 +72,41 @@ export class TenantAdmission {
   /**
    * Admits one request of `tenantId` or throws RATE_LIMITED (HTTP 429, Retry-After). The returned
    * release frees its concurrency slot; call it once the answer is sent (extra calls do nothing).
+   * A refusal is thrown after `refusalHoldMs` (at most its Retry-After): a client that retries at
+   * once is slowed by its own connections, not by everybody's CPU.
    */
-  async admit(tenantId: string, limits: Pick<GatewayLimits, 'tenantRequestsPerSecond' | 'tenantRequestBurst' | 'tenantConcurrency'>): Promise<Release> {
+  async admit(
+    tenantId: string,
+    limits: Pick<GatewayLimits, 'tenantRequestsPerSecond' | 'tenantRequestBurst' | 'tenantConcurrency' | 'refusalHoldMs'>,
+  ): Promise<Release> {
     try {
       await this.rateFor(limits).consume(tenantId);
     } catch (err) {
       if (!(err instanceof RateLimiterRes)) throw err;
       this.rejections.inc({ tenant: tenantId, reason: 'rate' });
+      const retryAfterSeconds = Math.max(1, Math.ceil(err.msBeforeNext / 1000));
+      await this.hold(Math.min(limits.refusalHoldMs, retryAfterSeconds * 1000));
       throw rateLimited(
         `too many requests: this tenant may send ${limits.tenantRequestsPerSecond} per second (plus ${limits.tenantRequestBurst} per ${BURST_WINDOW_SECONDS} s in bursts); retry after the Retry-After delay`,
-        Math.max(1, Math.ceil(err.msBeforeNext / 1000)),
+        retryAfterSeconds,
       );
     }
     const release = await this.enter(tenantId, limits.tenantConcurrency);
     if (release) return release;
     this.rejections.inc({ tenant: tenantId, reason: 'concurrency' });
+    await this.hold(Math.min(limits.refusalHoldMs, 1_000));
     throw rateLimited(`too many requests in progress: this tenant may have ${limits.tenantConcurrency} at once; retry when one has finished`, 1);
+  }
+
+  /** Waits before a refusal is answered, unless too many are already waiting in this process. */
+  private async hold(ms: number): Promise<void> {
+    if (ms <= 0 || this.held >= MAX_HELD_REFUSALS) return;
+    this.held++;
+    try {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+    } finally {
+      this.held--;
+    }
   }
 
   private rateFor(limits: Pick<GatewayLimits, 'tenantRequestsPerSecond' | 'tenantRequestBurst'>): RateLimiterAbstract | BurstyRateLimiter {
