@@ -28,10 +28,10 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../src/callers/tenants.ts';
 import type { TokenRecord } from '../src/accounts/token-manager.ts';
-import { DEFAULT_LIMITS, defaultGatewayConfig } from '../src/config.ts';
-import { createGateway, type Gateway } from '../src/server.ts';
+import { DEFAULT_LIMITS } from '../src/config.ts';
+import type { Gateway } from '../src/server.ts';
 import {
-  REDIS_URL,
+  NO_CACHE,
   RUN_PREFIX,
   TOKENS,
   freePort,
@@ -42,6 +42,7 @@ import {
   cookieBrowser,
   emulatorRegistrations,
   startConnect,
+  startSecondReplica,
 } from './helpers.ts';
 
 const browser = cookieBrowser();
@@ -51,7 +52,6 @@ const STRIPE_APP = { clientId: 'ca_SwitchboardReplicas' };
 const BETA_KEY = `sb_beta_${randomUUID()}`;
 const PER_REPLICA = 25;
 const TOTAL = 2 * PER_REPLICA;
-const NO_CACHE = { Contact: 0, Invoice: 0, Order: 0, listPage: 0 };
 // Lists are sorted, which HubSpot serves through CRM search: 5 per second per account, so 50
 // uncached list queries at once take ~10 s of search window (twice that when each meets a 401 first).
 const SEARCH_DEADLINE_MS = 40_000;
@@ -156,19 +156,7 @@ beforeAll(async () => {
       stripe: { clientId: STRIPE_APP.clientId },
     }),
   );
-  const a = stack.gateway.services.config;
-  replicaB = await createGateway(
-    defaultGatewayConfig(a.tenants, {
-      mode: 'test',
-      port: 0,
-      redisUrl: REDIS_URL,
-      keyPrefix: prefix,
-      allowInsecureOAuth: true,
-      providers: a.providers,
-      cacheTtlSeconds: { ...NO_CACHE },
-      limits: { ...DEFAULT_LIMITS, requestDeadlineMs: SEARCH_DEADLINE_MS },
-    }),
-  );
+  replicaB = await startSecondReplica(stack, { limits: { ...DEFAULT_LIMITS, requestDeadlineMs: SEARCH_DEADLINE_MS } });
 });
 
 afterAll(async () => {

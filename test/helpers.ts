@@ -527,3 +527,26 @@ export async function admin(emulatorUrl: string, method: string, path: string, b
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
   return text ? (JSON.parse(text) as Record<string, unknown>) : {};
 }
+
+/** Every cache TTL 0: each read goes to the provider (tests that count upstream calls or refreshes). */
+export const NO_CACHE = { Contact: 0, Invoice: 0, Order: 0, listPage: 0 };
+
+/**
+ * A second replica of `stack`'s gateway: the same tenants, provider registrations and Redis key
+ * prefix (so it shares the vault, locks and budgets), its own port, no cache.
+ */
+export function startSecondReplica(stack: Stack, overrides: Partial<GatewayConfig> = {}): Promise<Gateway> {
+  const a = stack.gateway.services.config;
+  return createGateway(
+    defaultGatewayConfig(a.tenants, {
+      mode: 'test',
+      port: 0,
+      redisUrl: REDIS_URL,
+      keyPrefix: a.keyPrefix,
+      allowInsecureOAuth: true,
+      providers: a.providers,
+      cacheTtlSeconds: { ...NO_CACHE },
+      ...overrides,
+    }),
+  );
+}

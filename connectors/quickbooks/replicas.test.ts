@@ -8,15 +8,13 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredCredential } from '../../src/accounts/credentials.ts';
 import { hashApiKey } from '../../src/callers/tenants.ts';
-import { defaultGatewayConfig } from '../../src/config.ts';
 import { encodeId } from '../../src/ids.ts';
-import { createGateway, type Gateway } from '../../src/server.ts';
-import { REDIS_URL, RUN_PREFIX, cookieBrowser, freePort, graphql, startConnect, startStack, type Stack } from '../../test/helpers.ts';
+import type { Gateway } from '../../src/server.ts';
+import { NO_CACHE, RUN_PREFIX, cookieBrowser, freePort, graphql, startConnect, startSecondReplica, startStack, type Stack } from '../../test/helpers.ts';
 import type { QboEmulatorHandle } from './emulator/index.ts';
 
 const APP = { clientId: 'ABreplicaTestClient0000000000000000', clientSecret: 'replica-test-secret-0000000000000' };
 const KEY = `sb_qbor_${randomUUID()}`;
-const NO_CACHE = { Contact: 0, Invoice: 0, Order: 0, listPage: 0 };
 const CONTACT = 'query ($id: ID!) { node(id: $id) { id ... on Contact { name } } }';
 type Contact = { node: { id: string; name: string | null } | null };
 
@@ -50,18 +48,7 @@ beforeAll(async () => {
       revocationUrl: `${qbo.url}/v2/oauth2/tokens/revoke`,
     },
   };
-  const a = stack.gateway.services.config;
-  replicaB = await createGateway(
-    defaultGatewayConfig(a.tenants, {
-      mode: 'test',
-      port: 0,
-      redisUrl: REDIS_URL,
-      keyPrefix: prefix,
-      allowInsecureOAuth: true,
-      providers: a.providers,
-      cacheTtlSeconds: { ...NO_CACHE },
-    }),
-  );
+  replicaB = await startSecondReplica(stack);
 });
 afterAll(async () => {
   await replicaB?.stop();

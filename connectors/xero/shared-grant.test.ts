@@ -10,15 +10,13 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredCredential } from '../../src/accounts/credentials.ts';
 import { hashApiKey } from '../../src/callers/tenants.ts';
-import { defaultGatewayConfig } from '../../src/config.ts';
-import { createGateway, type Gateway } from '../../src/server.ts';
-import { REDIS_URL, RUN_PREFIX, cookieBrowser, freePort, graphql, startConnect, startStack, type Stack } from '../../test/helpers.ts';
+import type { Gateway } from '../../src/server.ts';
+import { NO_CACHE, RUN_PREFIX, cookieBrowser, freePort, graphql, startConnect, startSecondReplica, startStack, type Stack } from '../../test/helpers.ts';
 import { TENANT_SETTING } from './client.ts';
 import type { XeroEmulatorHandle } from './emulator/index.ts';
 
 const APP = { clientId: 'XEROSHAREDGRANT000000000000000000', clientSecret: 'xero-shared-grant-secret-000000000000' };
 const KEY = `sb_books_${randomUUID()}`;
-const NO_CACHE = { Contact: 0, Invoice: 0, Order: 0, listPage: 0 };
 const INVOICES = 'query ($c: ID!) { invoices(first: 2, filter: { connectionId: $c }) { nodes { source { connectionId } } } }';
 type Invoices = { invoices: { nodes: Array<{ source: { connectionId: string } }> } };
 
@@ -50,18 +48,7 @@ beforeAll(async () => {
       revocationUrl: `${xero.url}/connect/revocation`,
     },
   };
-  const a = stack.gateway.services.config;
-  replicaB = await createGateway(
-    defaultGatewayConfig(a.tenants, {
-      mode: 'test',
-      port: 0,
-      redisUrl: REDIS_URL,
-      keyPrefix: prefix,
-      allowInsecureOAuth: true,
-      providers: a.providers,
-      cacheTtlSeconds: { ...NO_CACHE },
-    }),
-  );
+  replicaB = await startSecondReplica(stack);
 });
 afterAll(async () => {
   await replicaB?.stop();
