@@ -12,7 +12,7 @@ import WebSocket from 'ws';
 import { followChanges, httpClient, query, SwitchboardError, walk } from '../examples/client/client.ts';
 import { addDecimal } from '../examples/client/money.ts';
 import { ChangeCursor, ContactChanges, ContactsPage, InvoicesPage } from '../examples/client/operations.ts';
-import { admin, startStack, TOKENS, type Stack } from './helpers.ts';
+import { admin, startStack, TOKENS, type Stack, sendStripeWebhooksToAcme } from './helpers.ts';
 
 const STRIPE_SECRET = 'whsec_client_example_secret_0000';
 
@@ -34,13 +34,7 @@ describe('examples/client', () => {
     let stack: Stack;
     beforeAll(async () => {
       stack = await startStack({ scale: { contacts: 12, invoices: 45, orders: 4 } });
-      const acme = stack.gateway.services.config.tenants[0]!;
-      acme.connections.find((c) => c.provider === 'stripe')!.webhookSecret = { type: 'static', token: STRIPE_SECRET };
-      await admin(stack.stripe.url, 'PUT', '/webhook', {
-        url: `${stack.gateway.url.replace(/\/graphql$/, '')}/webhooks/stripe/acme-stripe`,
-        secret: STRIPE_SECRET,
-        retryDelaysMs: [50, 100, 200],
-      });
+      await sendStripeWebhooksToAcme(stack, STRIPE_SECRET);
     });
     afterAll(async () => {
       await stack?.stop();

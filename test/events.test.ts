@@ -9,7 +9,7 @@ import { createGateway, type Gateway } from '../src/server.ts';
 import { defaultGatewayConfig } from '../src/config.ts';
 import { encodeId } from '../src/ids.ts';
 import { signV3 } from '../connectors/hubspot/webhooks.ts';
-import { REDIS_URL, TOKENS, graphql, startStack, stripeCustomerObject, subscribe, type Stack, admin } from './helpers.ts';
+import { REDIS_URL, TOKENS, graphql, startStack, stripeCustomerObject, subscribe, type Stack, admin, sendStripeWebhooksToAcme } from './helpers.ts';
 
 const STRIPE_SECRET = 'whsec_switchboard_test_secret_0000';
 const stripeSdk = new Stripe('sk_test_unused');
@@ -72,14 +72,7 @@ describe('webhooks → subscriptions', () => {
         },
       ],
     });
-    // Give acme's Stripe connection its webhook secret (startStack's default tenant has none).
-    const acme = stack.gateway.services.config.tenants[0]!;
-    acme.connections[1]!.webhookSecret = { type: 'static', token: STRIPE_SECRET };
-    await admin(stack.stripe.url, 'PUT', '/webhook', {
-      url: `${stack.gateway.url.replace(/\/graphql$/, '')}/webhooks/stripe/acme-stripe`,
-      secret: STRIPE_SECRET,
-      retryDelaysMs: [50, 100, 200],
-    });
+    await sendStripeWebhooksToAcme(stack, STRIPE_SECRET);
     // A second replica on the same Redis and key prefix.
     second = await createGateway(defaultGatewayConfig(stack.gateway.services.config.tenants, { ...stack.gateway.services.config, port: 0 }));
   });

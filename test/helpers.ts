@@ -550,3 +550,17 @@ export function startSecondReplica(stack: Stack, overrides: Partial<GatewayConfi
     }),
   );
 }
+
+/**
+ * Gives acme's Stripe connection a webhook secret (startStack's default tenant has none) and points
+ * the Stripe emulator's webhook sender at its URL, with quick retries.
+ */
+export async function sendStripeWebhooksToAcme(stack: Stack, secret: string): Promise<void> {
+  const acme = stack.gateway.services.config.tenants[0]!;
+  acme.connections.find((c) => c.id === 'acme-stripe')!.webhookSecret = { type: 'static', token: secret };
+  await admin(stack.stripe.url, 'PUT', '/webhook', {
+    url: `${stack.gateway.url.replace(/\/graphql$/, '')}/webhooks/stripe/acme-stripe`,
+    secret,
+    retryDelaysMs: [50, 100, 200],
+  });
+}

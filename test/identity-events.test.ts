@@ -4,7 +4,7 @@
 // without waiting for a TTL.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, startStack, subscribe, type Stack } from './helpers.ts';
+import { admin, startStack, subscribe, type Stack, sendStripeWebhooksToAcme } from './helpers.ts';
 
 const STRIPE_SECRET = 'whsec_switchboard_identity_events_000';
 const PERSON = 'query ($e: EmailAddress!) { person(email: $e) { primaryEmail contacts { id source { provider remoteId } } matchedOn { on } } }';
@@ -15,13 +15,7 @@ describe('Person lookups and change events', () => {
   let stack: Stack;
   beforeAll(async () => {
     stack = await startStack({ scale: { contacts: 8, invoices: 2, orders: 2 } });
-    const acme = stack.gateway.services.config.tenants[0]!;
-    acme.connections.find((c) => c.id === 'acme-stripe')!.webhookSecret = { type: 'static', token: STRIPE_SECRET };
-    await admin(stack.stripe.url, 'PUT', '/webhook', {
-      url: `${stack.gateway.url.replace(/\/graphql$/, '')}/webhooks/stripe/acme-stripe`,
-      secret: STRIPE_SECRET,
-      retryDelaysMs: [50, 100, 200],
-    });
+    await sendStripeWebhooksToAcme(stack, STRIPE_SECRET);
   }, 60_000);
   afterAll(() => stack?.stop());
 

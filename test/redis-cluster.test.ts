@@ -14,7 +14,19 @@ import { defaultGatewayConfig } from '../src/config.ts';
 import { encodeId } from '../src/ids.ts';
 import { createGateway, type Gateway } from '../src/server.ts';
 import { parseClusterUrl } from '../src/util/redis.ts';
-import { TOKENS, admin, cookieBrowser, emulatorRegistrations, freePort, graphql, startConnect, startStack, subscribe, type Stack } from './helpers.ts';
+import {
+  TOKENS,
+  admin,
+  cookieBrowser,
+  emulatorRegistrations,
+  freePort,
+  graphql,
+  startConnect,
+  startStack,
+  subscribe,
+  type Stack,
+  sendStripeWebhooksToAcme,
+} from './helpers.ts';
 import { startRedisCluster, type RedisCluster } from './redis-cluster.ts';
 
 const STRIPE_SECRET = 'whsec_switchboard_cluster_secret_00';
@@ -54,13 +66,7 @@ beforeAll(async () => {
     ],
   });
   Object.assign(stack.gateway.services.config.providers, emulatorRegistrations(stack, { hubspot: { ...HUBSPOT_APP, scopes: ['crm.objects.contacts.read'] } }));
-  const acme = stack.gateway.services.config.tenants[0]!;
-  acme.connections.find((c) => c.id === 'acme-stripe')!.webhookSecret = { type: 'static', token: STRIPE_SECRET };
-  await admin(stack.stripe.url, 'PUT', '/webhook', {
-    url: `${stack.gateway.url.replace(/\/graphql$/, '')}/webhooks/stripe/acme-stripe`,
-    secret: STRIPE_SECRET,
-    retryDelaysMs: [50, 100, 200],
-  });
+  await sendStripeWebhooksToAcme(stack, STRIPE_SECRET);
   const a = stack.gateway.services.config;
   replicaB = await createGateway(defaultGatewayConfig(a.tenants, { ...a, port: 0 }));
 }, 60_000);

@@ -11,7 +11,7 @@ import { hashApiKey } from '../src/callers/tenants.ts';
 import { defaultGatewayConfig } from '../src/config.ts';
 import { encodeId } from '../src/ids.ts';
 import { createGateway, type Gateway } from '../src/server.ts';
-import { TOKENS, graphql, startStack, subscribe, type Stack, admin } from './helpers.ts';
+import { TOKENS, graphql, startStack, subscribe, type Stack, admin, sendStripeWebhooksToAcme } from './helpers.ts';
 
 const STRIPE_SECRET = 'whsec_switchboard_response_cache_0000';
 const OTHER_TENANT_KEY = `sb_test_${randomUUID()}`;
@@ -46,13 +46,7 @@ describe('response cache', () => {
         },
       ],
     });
-    const acme = stack.gateway.services.config.tenants[0]!;
-    acme.connections.find((c) => c.id === 'acme-stripe')!.webhookSecret = { type: 'static', token: STRIPE_SECRET };
-    await admin(stack.stripe.url, 'PUT', '/webhook', {
-      url: `${stack.gateway.url.replace(/\/graphql$/, '')}/webhooks/stripe/acme-stripe`,
-      secret: STRIPE_SECRET,
-      retryDelaysMs: [50, 100, 200],
-    });
+    await sendStripeWebhooksToAcme(stack, STRIPE_SECRET);
     // A second replica on the same Redis and key prefix: it has its own in-process entries.
     second = await createGateway(defaultGatewayConfig(stack.gateway.services.config.tenants, { ...stack.gateway.services.config, port: 0 }));
   });
