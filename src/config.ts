@@ -170,7 +170,12 @@ const credentialSchema = z.discriminatedUnion('type', [
 ]);
 
 /** Changes by polling (connections, and the operator's default for runtime-created ones). */
-const pollingSchema = z.strictObject({ enabled: z.boolean().optional(), intervalMs: z.number().int().min(200).optional() });
+const pollingSchema = z.strictObject({
+  enabled: z.boolean().optional(),
+  intervalMs: z.number().int().min(200).optional(),
+  /** Fraction (0, 1] of each of the connection's rate windows its polls may use on average (default 0.5). */
+  budgetShare: z.number().gt(0).max(1).optional(),
+});
 
 const connectionSchema = z.strictObject({
   id: z.string().regex(ID_PATTERN, 'letters, digits, - and _ (1-64 chars)'),
@@ -193,7 +198,9 @@ const connectionSchema = z.strictObject({
   dailyAllocationShare: z.number().gt(0).max(1).optional(),
   /**
    * Changes by polling: `enabled` switches a webhook connector's connection to polling (providers
-   * whose events.source is "polling" always poll); `intervalMs` between polls (default 60 s, jittered).
+   * whose events.source is "polling" always poll); `intervalMs` between polls (default 60 s, jittered);
+   * `budgetShare` of each rate window the polls may use on average (default 0.5: the next poll waits
+   * longer when the last one made many calls).
    */
   polling: pollingSchema.optional(),
 });

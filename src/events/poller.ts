@@ -62,11 +62,30 @@ export interface PollStatus {
 }
 
 /** Whether (and how often) a connection is polled: providers without webhooks always, others when switched. */
-export function pollingOf(connector: Connector, connection: ConnectionConfig): { intervalMs: number } | null {
+export function pollingOf(connector: Connector, connection: ConnectionConfig): { intervalMs: number; budgetShare: number } | null {
   const source = connector.manifest.events?.source;
   const polled = source === 'polling' || source === 'both' || connection.polling?.enabled === true;
   if (!polled || connection.polling?.enabled === false) return null;
-  return { intervalMs: connection.polling?.intervalMs ?? connector.manifest.events?.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS };
+  return {
+    intervalMs: connection.polling?.intervalMs ?? connector.manifest.events?.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
+    budgetShare: connection.polling?.budgetShare ?? DEFAULT_POLL_BUDGET_SHARE,
+  };
+}
+
+/** Share of each rate window a connection's polls may use on average, unless its `polling.budgetShare` says otherwise. */
+export const DEFAULT_POLL_BUDGET_SHARE = 0.5;
+
+/**
+ * How long after a poll that made `calls` upstream calls the next one may start, so that polls use
+ * at most `share` of every rate window of the connection on average: for a window of R requests
+ * per W ms, calls × W / (share × R). The connection's own `rateLimit` counts as one more window;
+ * operation-scoped windows (HubSpot search) are counted as if every call were such an operation,
+ * which errs on the side of polling less.
+ */
+export function pollBudgetGapMs(connector: Connector, connection: ConnectionConfig, calls: number, share: number): number {
+  if (calls <= 0) return 0;
+  const windows = [...connector.manifest.rateLimits.windows, ...(connection.rateLimit ? [connection.rateLimit] : [])];
+  return Math.max(0, ...windows.map((w) => Math.ceil((calls * w.windowMs) / (share * w.requests))));
 }
 
 export function modeOf(connector: Connector, connection: ConnectionConfig): EventMode {
@@ -209,6 +228,7 @@ interface Job {
   connection: ConnectionConfig;
   connector: Connector;
   intervalMs: number;
+  budgetShare: number;
   timer: NodeJS.Timeout | null;
   /** The fencing token while this replica leads, else 0. */
   token: number;
@@ -314,6 +334,7 @@ export class Poller {
         // A reconnect may have changed its settings or base URL; the next poll uses the new ones.
         running.connection = connection;
         running.intervalMs = polling.intervalMs;
+        running.budgetShare = polling.budgetShare;
         continue;
       }
       const job: Job = {
@@ -321,6 +342,7 @@ export class Poller {
         connection,
         connector,
         intervalMs: polling.intervalMs,
+        budgetShare: polling.budgetShare,
         timer: null,
         token: 0,
         polling: null,
@@ -433,11 +455,14 @@ export class Poller {
 
   private async poll(job: Job): Promise<void> {
     const id = job.connection.id;
+    const usage = { upstreamCalls: 0 };
     try {
-      await this.pollOnce(job);
+      await this.pollOnce(job, usage);
       job.failures = 0;
-      // ±10 % jitter so many connections do not poll in step.
-      job.nextPollAt = Date.now() + job.intervalMs * (0.9 + Math.random() * 0.2);
+      // ±10 % jitter so many connections do not poll in step; longer when the poll's calls would
+      // otherwise take more than its share of the connection's rate windows.
+      const gap = Math.max(job.intervalMs * (0.9 + Math.random() * 0.2), pollBudgetGapMs(job.connector, job.connection, usage.upstreamCalls, job.budgetShare));
+      job.nextPollAt = Date.now() + gap;
     } catch (err) {
       job.failures += 1;
       const retryAfter = err instanceof ConnectorError && err.retryAfterMs ? err.retryAfterMs : 0;
@@ -450,9 +475,9 @@ export class Poller {
   }
 
   /** One poll of every entity of a connection; answers the number of changes enqueued. */
-  async pollOnce(job: Job): Promise<number> {
+  async pollOnce(job: Job, usage?: { upstreamCalls: number }): Promise<number> {
     const started = new Date();
-    const bounds = { signal: new AbortController().signal, deadline: Date.now() + this.deps.config.limits.refetchDeadlineMs };
+    const bounds = { signal: new AbortController().signal, deadline: Date.now() + this.deps.config.limits.refetchDeadlineMs, ...(usage ? { usage } : {}) };
     const handle = this.deps.contexts.forConnection(job.tenantId, job.connection, bounds);
     if (!handle) return 0;
     let enqueued = 0;
