@@ -26,8 +26,10 @@ describe('pollBudgetGapMs', () => {
     expect(pollBudgetGapMs(connector('salesforce'), connection('salesforce'), 10, 0.5)).toBe(800);
     // Xero: 60 a minute and 5,000 a day; the day window decides: 2 × 86,400,000 / 2,500 = 69,120 ms.
     expect(pollBudgetGapMs(connector('xero'), connection('xero'), 2, DEFAULT_POLL_BUDGET_SHARE)).toBe(69_120);
-    // A connection's own rateLimit is one more window: 4 per second → 3 × 1000 / 2 = 1,500 ms.
+    // A connection's own rateLimit replaces the connector's windows (as in the budget): 4 per second → 3 × 1000 / 2 = 1,500 ms.
     expect(pollBudgetGapMs(connector('stripe'), connection('stripe', { rateLimit: { requests: 4, windowMs: 1000 } }), 3, 0.5)).toBe(1_500);
+    // ...also when it is larger than the connector's default (a bigger plan): 1,000 per second → 6 ms, not Stripe's 100/s.
+    expect(pollBudgetGapMs(connector('stripe'), connection('stripe', { rateLimit: { requests: 1000, windowMs: 1000 } }), 3, 0.5)).toBe(6);
     // No calls, no wait beyond the interval.
     expect(pollBudgetGapMs(connector('xero'), connection('xero'), 0, 0.5)).toBe(0);
   });

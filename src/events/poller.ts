@@ -24,6 +24,7 @@ import type { Tenant, TenantDirectory } from '../callers/tenants.ts';
 import type { ConnectionConfig, GatewayConfig } from '../config.ts';
 import { nativeOrders } from '../loaders/list-order.ts';
 import type { ConnectorContexts } from '../upstream/connector-context.ts';
+import { connectionWindows } from '../upstream/rate-budget.ts';
 import type { QueuedChange } from './model.ts';
 import type { ChangeQueue } from './queue.ts';
 
@@ -78,13 +79,14 @@ export const DEFAULT_POLL_BUDGET_SHARE = 0.5;
 /**
  * How long after a poll that made `calls` upstream calls the next one may start, so that polls use
  * at most `share` of every rate window of the connection on average: for a window of R requests
- * per W ms, calls × W / (share × R). The connection's own `rateLimit` counts as one more window;
- * operation-scoped windows (HubSpot search) are counted as if every call were such an operation,
- * which errs on the side of polling less.
+ * per W ms, calls × W / (share × R). The windows are the ones the shared budget holds the
+ * connection to (its own `rateLimit` in place of the connector's); operation-scoped windows
+ * (HubSpot search) are counted as if every call were such an operation, which errs on the side of
+ * polling less.
  */
 export function pollBudgetGapMs(connector: Connector, connection: ConnectionConfig, calls: number, share: number): number {
   if (calls <= 0) return 0;
-  const windows = [...connector.manifest.rateLimits.windows, ...(connection.rateLimit ? [connection.rateLimit] : [])];
+  const windows = connectionWindows(connector.manifest.rateLimits, connection.rateLimit);
   return Math.max(0, ...windows.map((w) => Math.ceil((calls * w.windowMs) / (share * w.requests))));
 }
 

@@ -20,7 +20,7 @@ import type { BreakerSnapshot, Metrics } from '../observability/metrics.ts';
 import { TRACING_OFF, SpanKind, SpanStatusCode, type Tracing } from '../observability/tracing.ts';
 import { CheckedDispatchers, refusedAddress, type ResolveHost } from './address-guard.ts';
 import { sendWithinCost } from './cost-bucket.ts';
-import { LocalConcurrency, localBudgets, type BudgetFactory, type ConnectionBudget } from './rate-budget.ts';
+import { LocalConcurrency, connectionWindows, localBudgets, type BudgetFactory, type ConnectionBudget } from './rate-budget.ts';
 
 export interface UpstreamOptions {
   /** Longest one attempt may take. */
@@ -271,9 +271,9 @@ export class UpstreamClient {
     let budget = this.budgets.get(key);
     if (!budget) {
       // A connection's own allowance (tenants file) replaces the manifest's windows, not its concurrency limit.
-      // Windows scoped to some operations (HubSpot search) or to the whole app (Xero) stay.
-      const scopedWindows = scope.manifest.rateLimits.windows.filter((w) => w.operations || w.scope === 'app');
-      const declared = scope.rateLimit ? { ...scope.manifest.rateLimits, windows: [scope.rateLimit, ...scopedWindows] } : scope.manifest.rateLimits;
+      const declared = scope.rateLimit
+        ? { ...scope.manifest.rateLimits, windows: connectionWindows(scope.manifest.rateLimits, scope.rateLimit) }
+        : scope.manifest.rateLimits;
       // The connection's own share of a header-fed daily allocation overrides the manifest's.
       const daily =
         declared.dailyAllocation && scope.dailyAllocationShare ? { ...declared.dailyAllocation, share: scope.dailyAllocationShare } : declared.dailyAllocation;

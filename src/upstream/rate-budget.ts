@@ -88,6 +88,16 @@ export const localBudgets: BudgetFactory = (_key, limits, app) =>
   );
 
 /** Budgets shared by every replica through Redis, each falling back to a local one while Redis is away. */
+/**
+ * The windows a connection is held to: its own allowance (tenants file `rateLimit`) replaces the
+ * manifest's windows; windows scoped to some operations (HubSpot search) or to the whole app (Xero)
+ * stay. The budget enforces these; the poller spaces its polls by them.
+ */
+export function connectionWindows(rateLimits: RateLimits, own: { requests: number; windowMs: number } | undefined): RateWindow[] {
+  if (!own) return rateLimits.windows;
+  return [own, ...rateLimits.windows.filter((w) => w.operations || w.scope === 'app')];
+}
+
 export function sharedBudgets(redis: RedisClient, keyPrefix: string, timeoutMs: number): BudgetFactory {
   return (key, limits, app) =>
     new WindowsAndConcurrency(
