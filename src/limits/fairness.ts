@@ -83,19 +83,30 @@ export class TenantAdmission {
       await this.rateFor(limits).consume(tenantId);
     } catch (err) {
       if (!(err instanceof RateLimiterRes)) throw err;
-      this.rejections.inc({ tenant: tenantId, reason: 'rate' });
-      const retryAfterSeconds = Math.max(1, Math.ceil(err.msBeforeNext / 1000));
-      await this.hold(Math.min(limits.refusalHoldMs, retryAfterSeconds * 1000));
-      throw rateLimited(
+      throw await this.refusal(
+        tenantId,
+        'rate',
         `too many requests: this tenant may send ${limits.tenantRequestsPerSecond} per second (plus ${limits.tenantRequestBurst} per ${BURST_WINDOW_SECONDS} s in bursts); retry after the Retry-After delay`,
-        retryAfterSeconds,
+        Math.max(1, Math.ceil(err.msBeforeNext / 1000)),
+        limits.refusalHoldMs,
       );
     }
     const release = await this.enter(tenantId, limits.tenantConcurrency);
     if (release) return release;
-    this.rejections.inc({ tenant: tenantId, reason: 'concurrency' });
-    await this.hold(Math.min(limits.refusalHoldMs, 1_000));
-    throw rateLimited(`too many requests in progress: this tenant may have ${limits.tenantConcurrency} at once; retry when one has finished`, 1);
+    throw await this.refusal(
+      tenantId,
+      'concurrency',
+      `too many requests in progress: this tenant may have ${limits.tenantConcurrency} at once; retry when one has finished`,
+      1,
+      limits.refusalHoldMs,
+    );
+  }
+
+  /** Counts a refusal and answers its error after the hold (at most its Retry-After). */
+  private async refusal(tenantId: string, reason: 'rate' | 'concurrency', message: string, retryAfterSeconds: number, holdMs: number): Promise<GraphQLError> {
+    this.rejections.inc({ tenant: tenantId, reason });
+    await this.hold(Math.min(holdMs, retryAfterSeconds * 1000));
+    return rateLimited(message, retryAfterSeconds);
   }
 
   /** Waits before a refusal is answered, unless too many are already waiting in this process. */
