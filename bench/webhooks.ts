@@ -360,6 +360,17 @@ async function redisCpuSeconds(): Promise<number> {
   const info = await redis.info('cpu');
   return Number(/used_cpu_user:(\S+)/.exec(info)?.[1] ?? 0) + Number(/used_cpu_sys:(\S+)/.exec(info)?.[1] ?? 0);
 }
+/** Commands Redis has run so far (all clients): with the workers paused, the intake's round trips per webhook. */
+async function redisCommands(): Promise<{ all: number; scripts: number }> {
+  const info = await redis.info('commandstats');
+  let all = 0;
+  let scripts = 0;
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    all += Number(m[2]);
+    if (m[1] === 'evalsha' || m[1] === 'eval') scripts += Number(m[2]);
+  }
+  return { all, scripts };
+}
 const ownCpuSeconds = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
@@ -589,27 +600,36 @@ async function acceptAndDrain(
   warmup: SignedEvent[],
   server: ChildProcess,
   worker: ChildProcess = server,
+  pauseWorker = false,
 ) {
   if (WARMUP_S > 0) {
     await acceptRate(url, warmup, WARMUP_S);
     await waitForQueueDrain(DRAIN_TIMEOUT_MS);
   }
   const workerCpu0 = childCpuSeconds(worker);
+  // The workers' process stopped (SIGSTOP) for the load and resumed after it: the intake has the
+  // machine to itself with Redis, as when the workers run on machines of their own.
+  if (pauseWorker) worker.kill('SIGSTOP');
   const xlenBefore = await redis.xlen(streamKey);
   const before = await Promise.all(sampleUrls.map(processSample));
-  const [serverCpu0, redisCpu0] = [childCpuSeconds(server), await redisCpuSeconds()];
+  const [serverCpu0, redisCpu0, commands0] = [childCpuSeconds(server), await redisCpuSeconds(), await redisCommands()];
   const loadStarted = hostClockMs();
   const tp = await acceptRate(url, prepared);
+  const commands1 = await redisCommands();
+  const redisCalls = { all: (commands1.all - commands0.all) / Math.max(1, tp.ok), scripts: (commands1.scripts - commands0.scripts) / Math.max(1, tp.ok) };
   const cpuPerRequestUs = ((childCpuSeconds(server) - serverCpu0) * 1e6) / Math.max(1, tp.ok);
   const redisPerRequestUs = (((await redisCpuSeconds()) - redisCpu0) * 1e6) / Math.max(1, tp.ok);
+  if (pauseWorker) worker.kill('SIGCONT');
   const afterLoad = await Promise.all(sampleUrls.map(processSample));
-  const drain = await waitForQueueDrain(DRAIN_TIMEOUT_MS);
+  // Paused workers start the drain with the whole load queued: time for them to catch up at ~500/s.
+  const drain = await waitForQueueDrain(pauseWorker ? Math.max(DRAIN_TIMEOUT_MS, tp.ok * 2) : DRAIN_TIMEOUT_MS);
   const published = (await redis.xlen(streamKey)) - xlenBefore;
   const seconds = (hostClockMs() - loadStarted) / 1000;
   // What the process running the workers spent per published change (the intake's share included when it is the same process).
   const workerCpuPerPublishedUs = ((childCpuSeconds(worker) - workerCpu0) * 1e6) / Math.max(1, published);
   return {
     workerCpuPerPublishedUs,
+    redisCalls,
     tp,
     cpuPerRequestUs,
     redisPerRequestUs,
@@ -625,7 +645,22 @@ async function acceptAndDrain(
  * (a′) This version's intake process against another version's (BENCH_BEFORE_TREE) and the bare
  * server, in alternating slices: CPU µs per accepted webhook of each, summed over the rounds.
  */
-async function sideBySide(childEnv: Record<string, string>, bare: Child<{ webhookUrl: string }>, current: Child<GatewayInfo>): Promise<void> {
+async function sideBySide(
+  childEnv: Record<string, string>,
+  bare: Child<{ webhookUrl: string }>,
+  current: Child<GatewayInfo>,
+  workers: ChildProcess,
+): Promise<void> {
+  // Both intake processes alone with Redis: this version's workers paused meanwhile (the other version has none).
+  workers.kill('SIGSTOP');
+  try {
+    await sideBySideSlices(childEnv, bare, current);
+  } finally {
+    workers.kill('SIGCONT');
+  }
+}
+
+async function sideBySideSlices(childEnv: Record<string, string>, bare: Child<{ webhookUrl: string }>, current: Child<GatewayInfo>): Promise<void> {
   const before = await startChild<GatewayInfo>(
     `${BEFORE_TREE}/bench/webhook-gateway-process.ts`,
     { ...childEnv, BENCH_KEY_PREFIX: `${keyPrefix}:before`, SWITCHBOARD_ROLES: 'webhooks', BENCH_KEEP_KEYS: 'true' },
@@ -716,6 +751,19 @@ async function main(): Promise<void> {
     startChild<GatewayInfo>('bench/webhook-gateway-process.ts', splitEnv('api,subscriptions'), countGatewayLog),
   ]);
   const split = await acceptAndDrain(intake.info.webhookUrl, [intake.info.url, workers.info.url], prepared, warmup, intake.child, workers.child);
+  // The same processes again, the workers paused during the load (fresh Events: the ones above are
+  // duplicates now). What one intake process accepts when processing runs elsewhere.
+  const fresh = (tag: string, n: number) =>
+    Array.from({ length: n }, (_, i) => sign(customerUpdated(`evt_bench_${runId}_${tag}${i}`, `cus_bench_${tag}${i}`, `Bench Customer ${tag}${i}`)));
+  const alone = await acceptAndDrain(
+    intake.info.webhookUrl,
+    [intake.info.url],
+    fresh('p', PAYLOADS),
+    fresh('pw', Math.ceil(PAYLOADS / 4)),
+    intake.child,
+    workers.child,
+    true,
+  );
   console.log(
     `(a) Verified webhooks accepted per second — autocannon, ${CONNECTIONS} connections, ${DURATION_S} s each, ${PAYLOADS} distinct signed Events (cycled)`,
   );
@@ -742,19 +790,27 @@ async function main(): Promise<void> {
       split.cpuPerRequestUs,
       split.redisPerRequestUs,
     ),
+    row(
+      'gateway, webhooks role only, workers paused during the load',
+      alone.tp,
+      alone.tp.acceptedPerS / baseTp.acceptedPerS,
+      alone.cpuPerRequestUs,
+      alone.redisPerRequestUs,
+    ),
     row('baseline: node:http, HMAC verify only', baseTp, 1, baseCpuUs, null),
   ]);
   for (const [name, r] of [
     ['one process', one],
     ['split (intake, workers)', split],
+    ['split, workers paused during the load', alone],
   ] as const)
     console.log(
       `${name}: ${r.published} Events published to the change log for ${r.tp.ok} answered 2xx (${r.tp.sent} sent; the difference is requests in flight when autocannon stopped); ` +
         `queue ${r.drain.drained ? 'empty' : `NOT empty (${r.drain.left} left)`} ${(r.drain.ms / 1000).toFixed(1)} s after the load stopped ` +
-        `(≈ ${(r.published / r.seconds).toFixed(0)} published/s from the first POST to the empty queue; CPU of the workers' process ${r.workerCpuPerPublishedUs.toFixed(0)} µs per published change, i.e. ≈ ${(1e6 / r.workerCpuPerPublishedUs).toFixed(0)}/s per core); CPU during the load ${r.cpu.join(' + ')} of one core, event-loop delay max ${r.lagMaxMs.map((l) => l.toFixed(0)).join(' / ')} ms`,
+        `(≈ ${(r.published / r.seconds).toFixed(0)} published/s from the first POST to the empty queue; CPU of the workers' process ${r.workerCpuPerPublishedUs.toFixed(0)} µs per published change, i.e. ≈ ${(1e6 / r.workerCpuPerPublishedUs).toFixed(0)}/s per core); Redis commands per webhook during the load ${r.redisCalls.all.toFixed(2)} (scripts ${r.redisCalls.scripts.toFixed(3)}); CPU during the load ${r.cpu.join(' + ')} of one core, event-loop delay max ${r.lagMaxMs.map((l) => l.toFixed(0)).join(' / ')} ms`,
     );
   console.log();
-  if (BEFORE_TREE) await sideBySide(childEnv, base, intake);
+  if (BEFORE_TREE) await sideBySide(childEnv, base, intake, workers.child);
   // (b) Latency at fixed rates.
   console.log('(b) Webhook POST → subscriber receipt at a fixed rate (sender: paced POSTs, each Event signed when sent with its send time in the name)');
   const results: PointResult[] = [];

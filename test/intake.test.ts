@@ -200,6 +200,33 @@ describe('intake stream', () => {
     expect(seen.sort()).toEqual(['during', 'during-2']);
   }, 60_000);
 
+  it('while a batch is unconfirmed, later webhooks collect into one batch that leaves when it is confirmed', async () => {
+    const server = await startPrivateRedis();
+    cleanup.push(() => server.stop());
+    const q = queueOn(server.url, `${RUN_PREFIX}:intake-grow`);
+    await q.enqueue([item('warm')]);
+    const direct = new Redis(server.url);
+    cleanup.push(() => direct.disconnect());
+    const appendCalls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await direct.info('commandstats'))?.[1] ?? 0);
+    const before = await appendCalls();
+    const nextTurn = () => new Promise<void>((r) => setImmediate(r));
+    // Redis busy for 300 ms: the first batch stays unconfirmed while three more turns enqueue.
+    const busy = direct.eval(
+      "local t = redis.call('TIME') local stop = t[1] * 1000000 + t[2] + 300000 repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] >= stop return 1",
+      0,
+    );
+    const first = q.enqueue([item('g1')]);
+    await nextTurn();
+    await nextTurn();
+    const later = [q.enqueue([item('g2')]), (await nextTurn(), q.enqueue([item('g3')])), (await nextTurn(), q.enqueue([item('g4')]))];
+    await Promise.all([busy, first, ...later]);
+    // One script call for g1, one for g2..g4 together (one connection: one shard); a batch per turn made four.
+    expect((await appendCalls()) - before).toBe(2);
+    const seen: string[] = [];
+    await processInto(q, seen).until(5);
+    expect(seen.sort()).toEqual(['g1', 'g2', 'g3', 'g4', 'warm']);
+  }, 60_000);
+
   it('spreads connections over shards whose keys each carry their own hash tag', () => {
     const streams = intakeStreams('sb:events', 4);
     expect(new Set(streams).size).toBe(4);

@@ -95,6 +95,8 @@ export class BullChangeQueue implements ChangeQueue {
   private finishedWhileStopping = 0;
   private stopped: Promise<WorkerStopReport> | null = null;
   private openBatch: EnqueueBatch | null = null;
+  /** Settles when the batch last sent to Redis is confirmed (or failed); the open batch waits for it. */
+  private writing: Promise<void> = Promise.resolve();
   private readonly intake: IntakeWriter;
   private mover: IntakeMover | null = null;
   private moverQueue: Queue<QueuedChange> | null = null;
@@ -137,7 +139,10 @@ export class BullChangeQueue implements ChangeQueue {
 
   /**
    * Every enqueue of one event-loop turn (all webhooks whose bodies arrived together) goes to Redis
-   * together: one append script per intake shard, carrying each change and its dedupe marker. The
+   * together: one append script per intake shard, carrying each change and its dedupe marker. While
+   * an earlier batch is still unconfirmed, the open batch keeps collecting and leaves when that one
+   * is confirmed: under load a batch grows with Redis's round trip (one write for many webhooks)
+   * instead of one write per webhook; when idle it leaves at the end of the turn as before. The
    * batch settles together (a failure answers 503 to every webhook in it; a shard's script that did
    * run makes those changes duplicates when the provider retries).
    */
@@ -145,29 +150,40 @@ export class BullChangeQueue implements ChangeQueue {
     let batch = this.openBatch;
     if (!batch) {
       const opened: EnqueueBatch = { items: [], settled: null as unknown as Promise<void> };
-      opened.settled = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-        if (this.openBatch === opened) this.openBatch = null;
-        // One timer per batch (not per webhook): a batch Redis has not confirmed in time is a 503 for all of it.
-        let timer: NodeJS.Timeout | undefined;
-        return Promise.race([
-          this.intake.append(opened.items),
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`queue did not confirm within ${ENQUEUE_TIMEOUT_MS} ms`)), ENQUEUE_TIMEOUT_MS);
-          }),
-        ]).then(
-          () => clearTimeout(timer),
-          (err: unknown) => {
-            clearTimeout(timer);
-            throw err;
-          },
-        );
-      });
+      opened.settled = new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() => this.writing)
+        .then(() => {
+          if (this.openBatch === opened) this.openBatch = null;
+          const written = this.writeBatch(opened.items);
+          this.writing = written.then(
+            () => undefined,
+            () => undefined,
+          );
+          return written;
+        });
       batch = this.openBatch = opened;
     }
     for (const item of items) batch.items.push(item);
-    // A full batch leaves now; later enqueues of this turn open the next one.
+    // A full batch leaves now (at the end of the turn, or after the write in flight); later enqueues open the next one.
     if (batch.items.length >= MAX_ENQUEUE_BATCH) this.openBatch = null;
     return batch.settled;
+  }
+
+  /** One batch to the intake streams; one timer per batch (not per webhook): unconfirmed in time, it is a 503 for all of it. */
+  private writeBatch(items: QueuedChange[]): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([
+      this.intake.append(items),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`queue did not confirm within ${ENQUEUE_TIMEOUT_MS} ms`)), ENQUEUE_TIMEOUT_MS);
+      }),
+    ]).then(
+      () => clearTimeout(timer),
+      (err: unknown) => {
+        clearTimeout(timer);
+        throw err;
+      },
+    );
   }
 
   async replay(item: QueuedChange): Promise<void> {
