@@ -528,6 +528,18 @@ function webhookCases(connector: Connector, signer: WebhookConformance): void {
     }
   });
 
+  it.skipIf(!connector.webhooks?.toEventsWithoutModels)('toEventsWithoutModels agrees with toEvents on everything but the models', () => {
+    const lazy = (raw: Buffer) => webhooks().toEventsWithoutModels!(raw);
+    const full = webhooks().toEvents(body, { ...unsigned });
+    expect(full.ok).toBe(true);
+    expect(lazy(body)).toEqual(full.ok ? { ok: true, value: full.value.map((c) => ({ ...c, model: null })) } : full);
+    for (const odd of ['{"id":', '', 'null', '[]', '{}', '"text"', '\u0000\u00ff']) {
+      const raw = Buffer.from(odd, 'utf8');
+      const expected = webhooks().toEvents(raw, { ...unsigned });
+      expect(lazy(raw), JSON.stringify(odd)).toEqual(expected.ok ? { ok: true, value: expected.value.map((c) => ({ ...c, model: null })) } : expected);
+    }
+  });
+
   it('toEvents answers odd bodies with a Result (malformed JSON: UPSTREAM_BAD_RESPONSE), never a throw', () => {
     for (const odd of ['{"id":', '', 'null', '[]', '{}', '"text"', '\u0000\u00ff']) {
       const raw = Buffer.from(odd, 'utf8');

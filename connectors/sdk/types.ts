@@ -327,6 +327,14 @@ export interface ConnectorWebhooks {
    */
   toEvents(rawBody: Buffer, headers?: Record<string, string | undefined>): Result<ChangeEvent[]>;
   /**
+   * Optional, for providers whose single-event deliveries carry the whole record (Stripe): the same
+   * changes as `toEvents` (same count, order, ids, accounts and refusals of a malformed body) but
+   * every `model` left null, without mapping it. The webhook route answers from these and stores
+   * the body; a worker maps the model later with `toEvents(body)` (headers are not kept, so only
+   * for bodies `toEvents` reads alone). Mapping is most of what the intake would spend per delivery.
+   */
+  toEventsWithoutModels?(rawBody: Buffer): Result<ChangeEvent[]>;
+  /**
    * The connection setting that holds the account id events carry (`ChangeEvent.account`). With it,
    * the gateway also serves one app-level URL, POST /webhooks/<connector>, and routes each event to
    * the runtime connections whose setting matches (HubSpot public apps have one target URL per app).

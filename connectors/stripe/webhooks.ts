@@ -205,8 +205,9 @@ const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typ
  *   `lines` list has more pages (`has_more`).
  * - v2 "thin" events (`object: "v2.core.event"`) carry only ids and need a fetch of the event;
  *   they are out of scope and skipped (empty list), like unknown event types.
+ * - `withModels: false` (toEventsWithoutModels): everything but the model, which stays null.
  */
-export function stripeEventToChanges(rawBody: Buffer): Result<ChangeEvent[]> {
+export function stripeEventToChanges(rawBody: Buffer, withModels = true): Result<ChangeEvent[]> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.isBuffer(rawBody) ? rawBody.toString('utf8') : String(rawBody));
@@ -235,17 +236,17 @@ export function stripeEventToChanges(rawBody: Buffer): Result<ChangeEvent[]> {
   if (typeof remoteId !== 'string' || remoteId === '') return fail(badPayload(`Stripe Event ${id} (${type}) has a data.object without an id.`));
 
   const event = parsed as unknown as StripeEvent;
-  const options = eventMapOptions(event);
-  let model: ChangeEvent['model'];
+  let model: ChangeEvent['model'] = null;
   try {
-    if (mapping.entity === 'Contact') model = mapCustomer(object, options);
+    if (!withModels) model = null;
+    else if (mapping.entity === 'Contact') model = mapCustomer(object, eventMapOptions(event));
     else if (mapping.entity === 'Invoice') {
       const inv = object as unknown as StripeInvoice;
-      model = inv.lines?.has_more === true ? null : mapInvoice(inv, options);
+      model = inv.lines?.has_more === true ? null : mapInvoice(inv, eventMapOptions(event));
     } else {
       const s = object as unknown as StripeCheckoutSession;
       const items = s.line_items;
-      model = items && Array.isArray(items.data) && items.has_more === false ? mapCheckoutSession(s, options) : null;
+      model = items && Array.isArray(items.data) && items.has_more === false ? mapCheckoutSession(s, eventMapOptions(event)) : null;
     }
   } catch (err) {
     if (err instanceof ConnectorError) return fail(err);
@@ -272,6 +273,8 @@ export function stripeEventToChanges(rawBody: Buffer): Result<ChangeEvent[]> {
 export const stripeWebhooks: ConnectorWebhooks = {
   verify: (input) => verifyStripeSignature(input),
   toEvents: (rawBody) => stripeEventToChanges(rawBody),
+  // The Event carries the whole object: the intake answers from ids and stores the body, workers map it.
+  toEventsWithoutModels: (rawBody) => stripeEventToChanges(rawBody, false),
   // A platform's Connect endpoint receives every connected account's events.
   accountSetting: 'connectedAccountId',
 };

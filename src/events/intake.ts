@@ -32,17 +32,26 @@ export function intakeStreams(prefix: string, shards: number): string[] {
   return Array.from({ length: shards }, (_, i) => hashTag(`${prefix}:intake:${i}`));
 }
 
-// KEYS[1]: the shard's stream; KEYS[2..]: each change's dedupe marker. ARGV[1]: the markers' TTL
-// (seconds); ARGV[2..]: each change (JSON), in the order of the markers. A change whose marker
-// exists (a provider's retry, or the same event twice in one batch) is skipped. The entry is written
-// before its marker: Redis does not roll a script back, so a write failing half-way leaves at worst
-// an entry without its marker (a retry is then queued again, and publishing is once per event
-// anyway), never a marker without its entry (which would drop the provider's retry as a duplicate).
+// KEYS[1]: the shard's stream; KEYS[2..n+1]: each change's dedupe marker. ARGV[1]: the markers'
+// TTL (seconds); ARGV[2..n+1]: each change (JSON), in the order of the markers; ARGV[n+2..2n+1]:
+// each change's provider body still to be mapped (QueuedChange.body), or "" for none: a field of
+// its own ("b"), so the body is stored as received, not escaped inside the JSON. A change whose
+// marker exists (a provider's retry, or the same event twice in one batch) is skipped. The entry is
+// written before its marker: Redis does not roll a script back, so a write failing half-way leaves
+// at worst an entry without its marker (a retry is then queued again, and publishing is once per
+// event anyway), never a marker without its entry (which would drop the provider's retry as a
+// duplicate).
 const APPEND_SCRIPT = `
+local n = #KEYS - 1
 local added = 0
 for i = 2, #KEYS do
   if redis.call('EXISTS', KEYS[i]) == 0 then
-    redis.call('XADD', KEYS[1], '*', 'd', ARGV[i])
+    local body = ARGV[i + n]
+    if body == '' then
+      redis.call('XADD', KEYS[1], '*', 'd', ARGV[i])
+    else
+      redis.call('XADD', KEYS[1], '*', 'd', ARGV[i], 'b', body)
+    end
     redis.call('SET', KEYS[i], '1', 'EX', ARGV[1])
     added = added + 1
   end
@@ -113,17 +122,24 @@ export class IntakeWriter {
    */
   async append(items: QueuedChange[]): Promise<number> {
     await this.connected();
-    const byStream = new Map<string, { markers: string[]; payloads: string[] }>();
+    const byStream = new Map<string, { markers: string[]; payloads: string[]; bodies: string[] }>();
     for (const item of items) {
       const stream = this.streamOf(item.connectionId);
       let group = byStream.get(stream);
-      if (!group) byStream.set(stream, (group = { markers: [], payloads: [] }));
+      if (!group) byStream.set(stream, (group = { markers: [], payloads: [], bodies: [] }));
       group.markers.push(`${stream}:seen:${dedupeId(item)}`);
-      group.payloads.push(JSON.stringify(item));
+      if (item.body === undefined) {
+        group.payloads.push(JSON.stringify(item));
+        group.bodies.push('');
+      } else {
+        const { body, ...rest } = item;
+        group.payloads.push(JSON.stringify(rest));
+        group.bodies.push(body);
+      }
     }
     const ttl = String(this.dedupeTtlSeconds);
     const added = await Promise.all(
-      [...byStream].map(([stream, g]) => this.redis.sbIntakeAppend(1 + g.markers.length, stream, ...g.markers, ttl, ...g.payloads)),
+      [...byStream].map(([stream, g]) => this.redis.sbIntakeAppend(1 + g.markers.length, stream, ...g.markers, ttl, ...g.payloads, ...g.bodies)),
     );
     return added.reduce((a, b) => a + b, 0);
   }
@@ -278,8 +294,13 @@ export class IntakeMover {
     for (const [id, fields] of entries) {
       ids.push(id);
       const json = fields?.[fields.indexOf('d') + 1];
+      const b = fields ? fields.indexOf('b') : -1;
       try {
-        if (json) items.push(JSON.parse(json) as QueuedChange);
+        if (json) {
+          const item = JSON.parse(json) as QueuedChange;
+          if (b >= 0) item.body = fields![b + 1];
+          items.push(item);
+        }
       } catch {
         // Written by this module as JSON: unreadable means damaged; dropped, said loudly.
         this.onError(new Error(`intake entry ${stream} ${id} is not readable JSON; dropped`));

@@ -9,6 +9,11 @@ export interface QueuedChange {
   provider: string;
   change: ChangeEvent;
   receivedAt: string;
+  /**
+   * The provider's verified delivery when the change's model is still to be mapped from it (the
+   * route used the connector's toEventsWithoutModels): the worker maps it first (pipeline.ts).
+   */
+  body?: string;
   /** W3C trace context of the webhook request (only when tracing is on): the worker's span continues its trace. */
   trace?: Record<string, string>;
 }

@@ -7,7 +7,7 @@ import DataLoader from 'dataloader';
 import { createRedis, type RedisClient } from '../util/redis.ts';
 import { ConnectorError } from '../../connectors/sdk/errors.ts';
 import type { EntityModel, EntityModelMap, EntityType } from '../../connectors/sdk/models.ts';
-import type { EntityLoader } from '../../connectors/sdk/types.ts';
+import type { ChangeEvent, Connector, EntityLoader } from '../../connectors/sdk/types.ts';
 import type { Logger } from 'pino';
 import type { TenantDirectory } from '../callers/tenants.ts';
 import type { EntityCache } from '../cache/entity-cache.ts';
@@ -38,6 +38,8 @@ export interface EventPipelineDeps {
   /** Event-path metrics (queue probe, stalled, dead letters, processing time, lag, subscriptions); optional. */
   metrics?: Metrics | null;
   tracing?: Tracing;
+  /** The connectors by id: a change stored with its provider body (QueuedChange.body) is mapped with theirs. */
+  connectors?: ReadonlyMap<string, Connector>;
   /** Where privacy requests record what they did, and the identity links they remove (optional: tests of the worker alone). */
   audit?: AuditLog;
   identity?: IdentityLinks;
@@ -153,7 +155,7 @@ export class EventPipeline {
     const owner = await this.services.directory.ownerOf(item.connectionId);
     if (!owner || owner.tenant.id !== item.tenantId)
       throw new PermanentFailure(`connection ${item.connectionId} is no longer configured for tenant ${item.tenantId}`);
-    const { change } = item;
+    const change = item.body === undefined ? item.change : this.mapStoredBody(item);
     let model = change.model;
     let type = change.type;
     if (!model && type !== 'DELETED') {
@@ -210,6 +212,21 @@ export class EventPipeline {
     publishSpan?.end();
     this.metrics?.eventPublishLag.observe({ connector: item.provider }, Math.max(0, Date.now() - Date.parse(item.receivedAt)) / 1000);
     return 'published';
+  }
+
+  /**
+   * The change of a delivery the route stored unmapped (toEventsWithoutModels): the connector's
+   * toEvents on the body, the change with the same event id. A body that no longer maps is a
+   * permanent failure (a dead letter that keeps the body), never a retry.
+   */
+  private mapStoredBody(item: QueuedChange): ChangeEvent {
+    const webhooks = this.services.connectors?.get(item.provider)?.webhooks;
+    if (!webhooks) throw new PermanentFailure(`no webhook mapping for provider ${item.provider} in this process`);
+    const mapped = webhooks.toEvents(Buffer.from(item.body as string, 'utf8'));
+    if (!mapped.ok) throw new PermanentFailure(`${mapped.error.code}: ${mapped.error.message}`);
+    const change = mapped.value.find((c) => c.eventId === item.change.eventId);
+    if (!change) throw new PermanentFailure(`the stored ${item.provider} delivery no longer maps to event ${item.change.eventId}`);
+    return change;
   }
 
   /** Batches refetches of thin events per connection and entity (HubSpot sends ids only). */
