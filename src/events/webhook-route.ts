@@ -122,8 +122,17 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
       code: 'WEBHOOK_SIGNATURE_INVALID',
     });
   }
-  const base = publicBaseOf(req, services.config.publicUrl);
-  const verified = webhooks.verify({ rawBody, headers, url: new URL(req.url ?? '/', base).toString(), method: 'POST', secret, now: Date.now() });
+  // The URL as the provider called it, built only for verifiers that sign it (HubSpot v3).
+  const verified = webhooks.verify({
+    rawBody,
+    headers,
+    get url() {
+      return new URL(req.url ?? '/', publicBaseOf(req, services.config.publicUrl)).toString();
+    },
+    method: 'POST',
+    secret,
+    now: Date.now(),
+  });
   if (!verified.ok) {
     const stale = verified.error.code === 'WEBHOOK_TIMESTAMP_OUT_OF_RANGE';
     services.log.warn({ connector: connectorId, connectionId, code: verified.error.code }, 'webhook rejected');
