@@ -3,14 +3,19 @@
 // one gateway on Redis (durable BullMQ path) with a tenant whose Stripe connection has a webhook
 // secret. The parent chooses the API key, secret and key prefix (env) and deletes the prefix's
 // keys at the end. Prints one JSON line with the URLs, then serves until told to stop.
-import { startEmulator as startStripe } from '../connectors/stripe/emulator/index.ts';
-import { hashApiKey } from '../src/callers/tenants.ts';
-import { defaultGatewayConfig } from '../src/config.ts';
-import { createLogger } from '../src/observability/logger.ts';
-import { createGateway } from '../src/server.ts';
-import { parseRoles } from '../src/gateway/roles.ts';
-import { generateMasterKeyEntry, parseMasterKeys } from '../src/accounts/vault.ts';
+// BENCH_GATEWAY_FROM=dist runs the compiled build (`npm run build`, what the Docker image runs)
+// instead of the sources through tsx.
 import { removeKeys } from '../test/redis-cleanup.ts';
+
+const fromDist = process.env.BENCH_GATEWAY_FROM === 'dist';
+const load = <T>(path: string): Promise<T> => import(fromDist ? `../dist/${path}.js` : `../${path}.ts`) as Promise<T>;
+const { startEmulator: startStripe } = await load<typeof import('../connectors/stripe/emulator/index.ts')>('connectors/stripe/emulator/index');
+const { hashApiKey } = await load<typeof import('../src/callers/tenants.ts')>('src/callers/tenants');
+const { defaultGatewayConfig } = await load<typeof import('../src/config.ts')>('src/config');
+const { createLogger } = await load<typeof import('../src/observability/logger.ts')>('src/observability/logger');
+const { createGateway } = await load<typeof import('../src/server.ts')>('src/server');
+const { parseRoles } = await load<typeof import('../src/gateway/roles.ts')>('src/gateway/roles');
+const { generateMasterKeyEntry, parseMasterKeys } = await load<typeof import('../src/accounts/vault.ts')>('src/accounts/vault');
 
 const env = (name: string): string => {
   const v = process.env[name];

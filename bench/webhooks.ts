@@ -10,11 +10,11 @@
 //   (c) gateway RSS (and CPU) before and after, from its /metrics.
 // Numbers go to docs/benchmarks.md by hand. Every child is killed and every Redis key of the run's
 // prefix is deleted at the end, also on error. All traffic stays on 127.0.0.1.
-// Knobs (env): REDIS_URL (default: a throwaway redis-server), BENCH_DURATION_S (10), BENCH_WARMUP_S (2), BENCH_CONNECTIONS (10), BENCH_PAYLOADS (40000),
+// Knobs (env): REDIS_URL (default: a throwaway redis-server), BENCH_GATEWAY_FROM (dist: the compiled build), BENCH_DURATION_S (10), BENCH_WARMUP_S (2), BENCH_CONNECTIONS (10), BENCH_PAYLOADS (40000),
 // BENCH_POINTS (empty: skip (b)), BENCH_DRAIN_TIMEOUT_MS (20000), BENCH_GATEWAY_NODE_ARGS (e.g. --cpu-prof).
 // The subscribers must stay ahead of the gateway for (b) to measure the gateway: the table prints
 // each process's CPU share so that can be checked.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { readFileSync } from 'node:fs';
@@ -28,6 +28,13 @@ import { hostClockMs, type LatencySummary } from './latency-histogram.ts';
 import { removeKeys } from '../test/redis-cleanup.ts';
 import { hashTag } from '../src/util/redis.ts';
 import { startRedisServer, type RedisServer } from '../test/redis-server.ts';
+
+// BENCH_GATEWAY_FROM=dist: the gateway processes run the compiled build, as the Docker image does
+// (built here first); unset, they run the sources through tsx.
+if (process.env.BENCH_GATEWAY_FROM === 'dist') {
+  const built = spawnSync('npm', ['run', 'build'], { stdio: 'inherit' });
+  if (built.status !== 0) throw new Error('npm run build failed');
+}
 
 // Without REDIS_URL the benchmark runs on a throwaway redis-server of its own (never a Redis
 // someone runs for other work).
