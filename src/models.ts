@@ -21,12 +21,27 @@ export type ServedSource = SourceModel & ServedMeta;
 /** Parent of *Connection types. */
 export interface PageResult<M> {
   nodes: M[];
-  /** Cursor of each node, same order. */
-  cursors: string[];
+  /**
+   * Cursor of the node at index i. Built when read (and then kept): a query that selects no
+   * `cursor` and no `startCursor`/`endCursor` encodes none.
+   */
+  cursorAt(i: number): string;
   hasNextPage: boolean;
   hasPreviousPage: boolean;
   totalCount: number | null;
 }
+
+/** Cursors built on first read, each from what `build(i)` returns then; `count` of them. */
+export function lazyCursors(count: number, build: (i: number) => string): (i: number) => string {
+  const built: Array<string | undefined> = [];
+  return (i) => {
+    if (!Number.isInteger(i) || i < 0 || i >= count) throw new RangeError(`no cursor at ${i} (page of ${count})`);
+    return (built[i] ??= build(i));
+  };
+}
+
+/** cursorAt of a page without nodes. */
+export const NO_CURSORS = lazyCursors(0, () => '');
 
 /** Parent of *Edge types. */
 export interface ServedEdge<M> {

@@ -6,7 +6,7 @@ import type { EntityModelMap } from '../../connectors/sdk/models.ts';
 import type { RequestContext } from '../context.ts';
 import { badUserInput } from '../errors.ts';
 import { contactList } from '../loaders/contact-lists.ts';
-import type { PageResult, Served } from '../models.ts';
+import { lazyCursors, NO_CURSORS, type PageResult, type Served } from '../models.ts';
 import type { ResolvedPerson } from './resolve.ts';
 
 interface PersonCursor {
@@ -41,10 +41,11 @@ export async function personList<E extends 'Invoice' | 'Order'>(
     throw badUserInput(`\`first\` must be between 0 and ${maxPageSize} (got ${first})`, 'first');
   const start = after ? decode(after) : { i: 0, a: null };
   const contacts = person.decision.matches.slice(start.i);
-  const empty: PageResult<Served<EntityModelMap[E]>> = { nodes: [], cursors: [], hasNextPage: false, hasPreviousPage: false, totalCount: null };
+  const empty: PageResult<Served<EntityModelMap[E]>> = { nodes: [], cursorAt: NO_CURSORS, hasNextPage: false, hasPreviousPage: false, totalCount: null };
   if (first === 0 || contacts.length === 0) return { ...empty, totalCount: after ? null : 0, hasNextPage: first === 0 && contacts.length > 0 };
   const pages = await Promise.all(contacts.map((m, j) => contactList(rc, entity, m.ref.connectionId, m.ref.remoteId, first, j === 0 ? start.a : null, path)));
-  const out: PageResult<Served<EntityModelMap[E]>> = { ...empty, nodes: [], cursors: [] };
+  const out: PageResult<Served<EntityModelMap[E]>> = { ...empty, nodes: [] };
+  const cursorOf: Array<() => string> = [];
   let remaining = first;
   for (let j = 0; j < pages.length; j++) {
     const page = pages[j]!;
@@ -53,7 +54,7 @@ export async function personList<E extends 'Invoice' | 'Order'>(
     for (let n = 0; n < take; n++) {
       out.nodes.push(page.nodes[n]!);
       const lastOfContact = n === page.nodes.length - 1 && !page.hasNextPage;
-      out.cursors.push(encode(lastOfContact ? { i: i + 1, a: null } : { i, a: page.cursors[n] ?? null }));
+      cursorOf.push(lastOfContact ? () => encode({ i: i + 1, a: null }) : () => encode({ i, a: page.cursorAt(n) }));
     }
     remaining -= take;
     if (remaining === 0) {
@@ -61,6 +62,7 @@ export async function personList<E extends 'Invoice' | 'Order'>(
       break;
     }
   }
+  out.cursorAt = lazyCursors(out.nodes.length, (k) => (cursorOf[k] as () => string)());
   const totals = pages.map((p) => p.totalCount);
   out.totalCount = !after && totals.every((t): t is number => t !== null) ? totals.reduce((a, b) => a + b, 0) : null;
   return out;

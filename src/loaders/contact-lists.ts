@@ -9,7 +9,7 @@ import type { EntityLoader, ListPage } from '../../connectors/sdk/types.ts';
 import { ConnectorError } from '../../connectors/sdk/errors.ts';
 import type { RequestContext } from '../context.ts';
 import { toPublicError } from '../errors.ts';
-import type { PageResult, Served } from '../models.ts';
+import { lazyCursors, NO_CURSORS, type PageResult, type Served } from '../models.ts';
 import { listViolation, slotsViolation } from './contract.ts';
 import type { Position } from './list-order.ts';
 import { listAcross, singleConnectionCursor } from './lists.ts';
@@ -69,7 +69,7 @@ export async function contactList<E extends ChildEntity>(
   const page = await batchLoader(rc, handle, entity, first).load(contactRemoteId);
   if (page instanceof ConnectorError) {
     rc.partialErrors.push(toPublicError(page, { provider: handle.connector.manifest.id, connectionId: handle.config.id, path }));
-    return { nodes: [], cursors: [], hasNextPage: false, hasPreviousPage: false, totalCount: null };
+    return { nodes: [], cursorAt: NO_CURSORS, hasNextPage: false, hasPreviousPage: false, totalCount: null };
   }
   const nodes = (await rc.loaders.prime(handle, entity, page.nodes as Array<EntityModelMap[E]>)) as Array<Served<EntityModelMap[E]>>;
   // The same cursors listAcross gives: inside the page, "n consumed of the first page"; at its end,
@@ -78,6 +78,6 @@ export async function contactList<E extends ChildEntity>(
     if (consumed < nodes.length) return { a: null, s: consumed, n: first };
     return page.hasNextPage && page.endCursor ? { a: page.endCursor, s: 0, n: first } : { a: null, s: 0, n: first, x: 1 };
   };
-  const cursors = nodes.map((_, j) => singleConnectionCursor(entity, { contactRemoteId }, handle.config.id, position(j + 1)));
-  return { nodes, cursors, hasNextPage: page.hasNextPage, hasPreviousPage: false, totalCount: page.totalCount ?? null };
+  const cursorAt = lazyCursors(nodes.length, (j) => singleConnectionCursor(entity, { contactRemoteId }, handle.config.id, position(j + 1)));
+  return { nodes, cursorAt, hasNextPage: page.hasNextPage, hasPreviousPage: false, totalCount: page.totalCount ?? null };
 }

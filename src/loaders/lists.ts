@@ -35,9 +35,10 @@ import {
   queryFingerprint,
   sortKey,
   type LastReturned,
+  type MergeCursor,
   type Position,
 } from './list-order.ts';
-import type { PageResult, Served } from '../models.ts';
+import { lazyCursors, type PageResult, type Served } from '../models.ts';
 import { logUpstreamFailure, type ConnectionHandle } from './request-loaders.ts';
 
 export interface ListRequest {
@@ -336,7 +337,8 @@ export async function listAcross<E extends EntityType>(rc: RequestContext, entit
   // (cast: Served<EntityModelMap[E]> does not survive Awaited<> in TypeScript)
   const heads: Array<Node<E> | null | undefined> = await Promise.all(streams.map((s) => headOf(s) as Promise<never>));
   const nodes: Array<Node<E>> = [];
-  const cursors: string[] = [];
+  // Where every connection stood after each record; encoded into a cursor only if one is read.
+  const states: Array<Pick<MergeCursor, 'p' | 'l'>> = [];
   const snapshotOf = (): Record<string, Position> => Object.fromEntries(streams.map((s) => [s.id, s.snapshot()]));
   while (nodes.length < req.first) {
     let best = -1;
@@ -355,7 +357,7 @@ export async function listAcross<E extends EntityType>(rc: RequestContext, entit
     if (order) walk.last = advanceLast(walk.last, stream.keyOf(node), stream.id, node.source.remoteId);
     // The page is full: take the next record only if it is in hand (no provider call for it).
     heads[best] = (await headOf(stream, nodes.length < req.first)) as Node<E> | null | undefined;
-    cursors.push(encodeMergeCursor({ v: 2, q: fingerprint, p: snapshotOf(), ...(walk.last ? { l: walk.last } : {}) }));
+    states.push({ p: snapshotOf(), l: walk.last });
   }
 
   // Exact: a connection has a next record in hand, or its provider says more follow a full page
@@ -367,7 +369,11 @@ export async function listAcross<E extends EntityType>(rc: RequestContext, entit
   if (!hasNextPage) hasNextPage = streams.some((s) => s.failed && !s.snapshot().x);
   const totals = streams.map((s) => s.totalCount);
   const totalCount = totals.every((t) => t !== null) ? (totals as number[]).reduce((x, y) => x + y, 0) : null;
-  return { nodes, cursors, hasNextPage, hasPreviousPage: false, totalCount };
+  const cursorAt = lazyCursors(nodes.length, (i) => {
+    const { p, l } = states[i] as Pick<MergeCursor, 'p' | 'l'>;
+    return encodeMergeCursor({ v: 2, q: fingerprint, p, ...(l ? { l } : {}) });
+  });
+  return { nodes, cursorAt, hasNextPage, hasPreviousPage: false, totalCount };
 }
 
 /** Merge order: the sort key, then the connection id (the provider's own order within a connection). */

@@ -14,16 +14,43 @@ export function sourceOf(model: Served<EntityModelMap[EntityType]>): ServedSourc
   return { ...model.source, ...model.served };
 }
 
+/** An edge of a *Connection: its cursor is encoded only if the query selects it. */
+class Edge<M> {
+  constructor(
+    readonly node: M,
+    private readonly page: PageResult<M>,
+    private readonly index: number,
+  ) {}
+
+  get cursor(): string {
+    return this.page.cursorAt(this.index);
+  }
+}
+
+/** pageInfo of a *Connection: start/end cursors encoded only if selected. */
+class PageInfo<M> {
+  readonly hasNextPage: boolean;
+  readonly hasPreviousPage: boolean;
+
+  constructor(private readonly page: PageResult<M>) {
+    this.hasNextPage = page.hasNextPage;
+    this.hasPreviousPage = page.hasPreviousPage;
+  }
+
+  get startCursor(): string | null {
+    return this.page.nodes.length ? this.page.cursorAt(0) : null;
+  }
+
+  get endCursor(): string | null {
+    return this.page.nodes.length ? this.page.cursorAt(this.page.nodes.length - 1) : null;
+  }
+}
+
 export function connectionFields<M>() {
   return {
-    edges: (page: PageResult<M>) => page.nodes.map((node, i) => ({ node, cursor: page.cursors[i] as string })),
+    edges: (page: PageResult<M>) => page.nodes.map((node, i) => new Edge(node, page, i)),
     nodes: (page: PageResult<M>) => page.nodes,
-    pageInfo: (page: PageResult<M>) => ({
-      hasNextPage: page.hasNextPage,
-      hasPreviousPage: page.hasPreviousPage,
-      startCursor: page.cursors[0] ?? null,
-      endCursor: page.cursors[page.cursors.length - 1] ?? null,
-    }),
+    pageInfo: (page: PageResult<M>) => new PageInfo(page),
     totalCount: (page: PageResult<M>) => page.totalCount,
   };
 }
