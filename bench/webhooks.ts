@@ -10,7 +10,7 @@
 //   (c) gateway RSS (and CPU) before and after, from its /metrics.
 // Numbers go to docs/benchmarks.md by hand. Every child is killed and every Redis key of the run's
 // prefix is deleted at the end, also on error. All traffic stays on 127.0.0.1.
-// Knobs (env): REDIS_URL (default: a throwaway redis-server), BENCH_GATEWAY_FROM (dist: the compiled build), BENCH_DURATION_S (10), BENCH_WARMUP_S (2), BENCH_CONNECTIONS (10), BENCH_PAYLOADS (40000),
+// Knobs (env): REDIS_URL (default: a throwaway redis-server), BENCH_GATEWAY_FROM (dist: the compiled build), BENCH_DURATION_S (10), BENCH_WARMUP_S (2), BENCH_CONNECTIONS (10), BENCH_PAYLOADS (100000),
 // BENCH_POINTS (empty: skip (b)), BENCH_DRAIN_TIMEOUT_MS (20000), BENCH_GATEWAY_NODE_ARGS (e.g. --cpu-prof).
 // The subscribers must stay ahead of the gateway for (b) to measure the gateway: the table prints
 // each process's CPU share so that can be checked.
@@ -44,7 +44,8 @@ const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 /** Load sent to each server of (a) before its measured run (JIT, pools, the startup's garbage), other Events, not counted. */
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
-const PAYLOADS = Number(process.env.BENCH_PAYLOADS ?? 40_000);
+/** Distinct signed Events per pass; a gateway sent more than this sees the rest as duplicates (cheaper), which the output flags. */
+const PAYLOADS = Number(process.env.BENCH_PAYLOADS ?? 100_000);
 /**
  * Fixed-rate points "<events/s>x<subscribers>[x<seconds>]", comma-separated, run in order. The last
  * default is the issue's point (1,000 events/s, 1,000 subscribers, 10 s; it saturates a small
@@ -714,6 +715,9 @@ async function sideBySideSlices(childEnv: Record<string, string>, bare: Child<{ 
       };
     }),
   );
+  for (const srv of servers.slice(0, 2))
+    if (srv.cursor > events.length)
+      console.log(`WARNING ${srv.name}: ${srv.cursor} sent for ${events.length} distinct Events (the rest were duplicates; raise BENCH_PAYLOADS)`);
   await stopChild(before.child);
   console.log();
 }
@@ -816,6 +820,13 @@ async function main(): Promise<void> {
         `queue ${r.drain.drained ? 'empty' : `NOT empty (${r.drain.left} left)`} ${(r.drain.ms / 1000).toFixed(1)} s after the load stopped ` +
         `(≈ ${(r.published / r.seconds).toFixed(0)} published/s from the first POST to the empty queue; CPU of the workers' process ${r.workerCpuPerPublishedUs.toFixed(0)} µs per published change, i.e. ≈ ${(1e6 / r.workerCpuPerPublishedUs).toFixed(0)}/s per core); Redis commands per webhook during the load ${r.redisCalls.all.toFixed(2)} (scripts ${r.redisCalls.scripts.toFixed(3)}); CPU during the load ${r.cpu.join(' + ')} of one core, event-loop delay max ${r.lagMaxMs.map((l) => l.toFixed(0)).join(' / ')} ms`,
     );
+  for (const [name, r] of [
+    ['one process', one],
+    ['split (intake, workers)', split],
+    ['split, workers paused during the load', alone],
+  ] as const)
+    if (r.tp.sent > PAYLOADS)
+      console.log(`WARNING ${name}: ${r.tp.sent} sent for ${PAYLOADS} distinct Events: ${r.tp.sent - PAYLOADS} were duplicates (raise BENCH_PAYLOADS)`);
   console.log();
   if (BEFORE_TREE) await sideBySide(childEnv, base, intake, workers.child);
   // (b) Latency at fixed rates.
