@@ -165,24 +165,6 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
       return sendJson(res, 503, { error: 'the privacy request could not be completed; retry later' }, { 'retry-after': String(RETRY_AFTER_SECONDS) });
     }
   }
-  if (process.env.SB_EXP?.includes('defer') && target.kind === 'connection') {
-    const text = rawBody.toString('utf8');
-    const env = JSON.parse(text) as { id: string; account?: string };
-    const qc = {
-      tenantId: target.tenantId,
-      connectionId: target.connectionId,
-      provider: connectorId,
-      receivedAt: new Date().toISOString(),
-      change: { eventId: env.id, body: text },
-    } as unknown as QueuedChange;
-    try {
-      await pipeline.queue.enqueue([qc]);
-    } catch {
-      return sendJson(res, 503, {});
-    }
-    services.metrics.webhookEventsQueued.inc({ connector: connectorId }, 1);
-    return sendJson(res, 200, { received: 1 });
-  }
   // Single-event deliveries of providers that send the whole record are stored as received and
   // mapped by a worker: the answer needs only ids, accounts and the count.
   // (Several changes in one body would each carry it: those are mapped here.)
