@@ -810,23 +810,20 @@ async function main(): Promise<void> {
     ),
     row('baseline: node:http, HMAC verify only', baseTp, 1, baseCpuUs, null),
   ]);
-  for (const [name, r] of [
+  const passes = [
     ['one process', one],
     ['split (intake, workers)', split],
     ['split, workers paused during the load', alone],
-  ] as const)
+  ] as const;
+  for (const [name, r] of passes) {
     console.log(
       `${name}: ${r.published} Events published to the change log for ${r.tp.ok} answered 2xx (${r.tp.sent} sent; the difference is requests in flight when autocannon stopped); ` +
         `queue ${r.drain.drained ? 'empty' : `NOT empty (${r.drain.left} left)`} ${(r.drain.ms / 1000).toFixed(1)} s after the load stopped ` +
         `(≈ ${(r.published / r.seconds).toFixed(0)} published/s from the first POST to the empty queue; CPU of the workers' process ${r.workerCpuPerPublishedUs.toFixed(0)} µs per published change, i.e. ≈ ${(1e6 / r.workerCpuPerPublishedUs).toFixed(0)}/s per core); Redis commands per webhook during the load ${r.redisCalls.all.toFixed(2)} (scripts ${r.redisCalls.scripts.toFixed(3)}); CPU during the load ${r.cpu.join(' + ')} of one core, event-loop delay max ${r.lagMaxMs.map((l) => l.toFixed(0)).join(' / ')} ms`,
     );
-  for (const [name, r] of [
-    ['one process', one],
-    ['split (intake, workers)', split],
-    ['split, workers paused during the load', alone],
-  ] as const)
     if (r.tp.sent > PAYLOADS)
       console.log(`WARNING ${name}: ${r.tp.sent} sent for ${PAYLOADS} distinct Events: ${r.tp.sent - PAYLOADS} were duplicates (raise BENCH_PAYLOADS)`);
+  }
   console.log();
   if (BEFORE_TREE) await sideBySide(childEnv, base, intake, workers.child);
   // (b) Latency at fixed rates.
