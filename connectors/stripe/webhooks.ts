@@ -236,8 +236,9 @@ export function stripeEventToChanges(rawBody: Buffer, withModels = true): Result
   if (typeof remoteId !== 'string' || remoteId === '') return fail(badPayload(`Stripe Event ${id} (${type}) has a data.object without an id.`));
 
   const event = parsed as unknown as StripeEvent;
-  let model: ChangeEvent['model'] = null;
+  let model: ChangeEvent['model'];
   try {
+    // Without models: a worker maps the stored body later.
     if (!withModels) model = null;
     else if (mapping.entity === 'Contact') model = mapCustomer(object, eventMapOptions(event));
     else if (mapping.entity === 'Invoice') {
