@@ -17,7 +17,7 @@ import type { GatewayServices } from '../context.ts';
 import type { EventPipeline } from './pipeline.ts';
 import type { QueuedChange } from './model.ts';
 import type { ManagedConnection } from '../accounts/connections.ts';
-import type { ComplianceEvent } from '../../connectors/sdk/types.ts';
+import type { ComplianceEvent, WebhookVerifyInput } from '../../connectors/sdk/types.ts';
 import { actOnDelivery, type ComplianceScope } from './compliance.ts';
 
 const RETRY_AFTER_SECONDS = 5;
@@ -39,6 +39,35 @@ async function decoySecret(services: GatewayServices, connectorId: string): Prom
   const length = Math.max(32, shape.length - prefix.length);
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
   return prefix + [...randomBytes(length)].map((b) => alphabet[b % alphabet.length]).join('');
+}
+
+/**
+ * What a verifier is given. `url`, the URL as the provider called it, is built only when read: only
+ * HubSpot v3 signs it. A class with the getter on its prototype, not an object literal with a
+ * getter: the literal cost ~20 µs of CPU per webhook in the intake process and slowed every
+ * young-generation collection (docs/benchmarks.md, "Intake, session 6").
+ */
+class VerifyInput implements WebhookVerifyInput {
+  readonly method = 'POST';
+  readonly now = Date.now();
+
+  readonly #req: IncomingMessage;
+  readonly #publicUrl: string | undefined;
+
+  constructor(
+    readonly rawBody: Buffer,
+    readonly headers: Record<string, string | undefined>,
+    readonly secret: string,
+    req: IncomingMessage,
+    publicUrl: string | undefined,
+  ) {
+    this.#req = req;
+    this.#publicUrl = publicUrl;
+  }
+
+  get url(): string {
+    return new URL(this.#req.url ?? '/', publicBaseOf(this.#req, this.#publicUrl)).toString();
+  }
 }
 
 export async function handleWebhook(req: IncomingMessage, res: ServerResponse, url: URL, services: GatewayServices, pipeline: EventPipeline): Promise<void> {
@@ -122,17 +151,7 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
       code: 'WEBHOOK_SIGNATURE_INVALID',
     });
   }
-  // The URL as the provider called it, built only for verifiers that sign it (HubSpot v3).
-  const verified = webhooks.verify({
-    rawBody,
-    headers,
-    get url() {
-      return new URL(req.url ?? '/', publicBaseOf(req, services.config.publicUrl)).toString();
-    },
-    method: 'POST',
-    secret,
-    now: Date.now(),
-  });
+  const verified = webhooks.verify(new VerifyInput(rawBody, headers, secret, req, services.config.publicUrl));
   if (!verified.ok) {
     const stale = verified.error.code === 'WEBHOOK_TIMESTAMP_OUT_OF_RANGE';
     services.log.warn({ connector: connectorId, connectionId, code: verified.error.code }, 'webhook rejected');
