@@ -2,8 +2,7 @@
 // id-only events; every one becomes a ChangeEvent the gateway dedupes (eventId), orders (version)
 // and completes by refetching the record (model is always null). Facts: providers/REFERENCE.md §1
 // "Webhooks", HubSpot's request-validation guide; see README.md "Webhooks".
-import { timingSafeEqual } from 'node:crypto';
-import { hmacSha256 } from '../sdk/hmac.ts';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ConnectorError } from '../sdk/errors.ts';
 import type { EntityType } from '../sdk/models.ts';
 import type { ChangeEvent, ConnectorWebhooks, Result, WebhookVerifyInput } from '../sdk/types.ts';
@@ -61,7 +60,7 @@ export function signedUri(url: string): string {
 
 /** HMAC-SHA256(clientSecret, method + uri + rawBody + timestamp), raw digest. The body is hashed as the exact bytes received. */
 function digest(secret: string, method: string, uri: string, rawBody: Buffer, timestamp: string): Buffer {
-  return hmacSha256(secret, method, uri, rawBody, timestamp);
+  return createHmac('sha256', secret).update(method, 'utf8').update(uri, 'utf8').update(rawBody).update(timestamp, 'utf8').digest();
 }
 
 /** The X-HubSpot-Signature-v3 value for a request (tests, emulators). */

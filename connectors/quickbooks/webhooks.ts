@@ -10,8 +10,7 @@
 //   [{"specversion":"1.0","id","type":"qbo.<entity>.<action>.v1","time","intuitentityid",
 //   "intuitaccountid","data":{}}].
 // Both carry ids only: the pipeline refetches the records in batches (loaders.*.byIds).
-import { timingSafeEqual } from 'node:crypto';
-import { hmacSha256 } from '../sdk/hmac.ts';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ConnectorError } from '../sdk/errors.ts';
 import type { EntityType } from '../sdk/models.ts';
 import type { ChangeEvent, ConnectorWebhooks, Result, WebhookVerifyInput } from '../sdk/types.ts';
@@ -39,7 +38,7 @@ const OPERATIONS: Record<string, ChangeType> = {
 
 /** base64(HMAC-SHA256(verifier token, raw body)): what Intuit puts in `intuit-signature`. */
 export function signIntuitPayload(rawBody: Buffer | string, verifierToken: string): string {
-  return hmacSha256(verifierToken, rawBody).toString('base64');
+  return createHmac('sha256', verifierToken).update(rawBody).digest('base64');
 }
 
 const invalid = (message: string): Result<void> => ({ ok: false, error: new ConnectorError('WEBHOOK_SIGNATURE_INVALID', message, { retryable: false }) });
@@ -49,7 +48,7 @@ export function verifyIntuitSignature(input: WebhookVerifyInput): Result<void> {
   const header = input.headers[SIGNATURE_HEADER];
   if (!header) return invalid(`missing ${SIGNATURE_HEADER} header (QuickBooks signs every notification; is a proxy stripping it?)`);
   if (!input.secret) return invalid('no verifier token configured for this connection (Intuit Developer portal › your app › Webhooks › Show verifier token)');
-  const expected = hmacSha256(input.secret, input.rawBody);
+  const expected = createHmac('sha256', input.secret).update(input.rawBody).digest();
   const given = Buffer.from(header.trim(), 'base64');
   if (given.length === expected.length && timingSafeEqual(given, expected)) return { ok: true, value: undefined };
   const hints: string[] = [];

@@ -7,8 +7,7 @@
 // currency next to them, `includeFields` may trim the payload), and one mapper for one shape keeps
 // a record the same whether it came from a read or an event. Compliance topics are verified and
 // turned into the contract's privacy requests (shopifyCompliance), not change events.
-import { timingSafeEqual } from 'node:crypto';
-import { hmacSha256 } from '../sdk/hmac.ts';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ConnectorError } from '../sdk/errors.ts';
 import type { EntityType } from '../sdk/models.ts';
 import type { ChangeEvent, ComplianceEvent, ConnectorWebhooks, PersonRecord, Result, WebhookVerifyInput } from '../sdk/types.ts';
@@ -34,7 +33,7 @@ const RAW_BODY_HINT = 'Shopify signs the exact bytes it sends: verify the raw re
 
 /** base64(HMAC-SHA256(key = the app's client secret, message = the raw body)). */
 export function shopifyWebhookHmac(rawBody: Buffer | string, secret: string): string {
-  return hmacSha256(secret, rawBody).toString('base64');
+  return createHmac('sha256', secret).update(rawBody).digest('base64');
 }
 
 function header(headers: Headers, name: string): string | undefined {
@@ -55,7 +54,7 @@ export function verifyShopifyWebhook(input: WebhookVerifyInput): Result<void> {
   const given = header(input.headers, H.hmac);
   if (!given)
     return fail(invalid('The request has no X-Shopify-Hmac-Sha256 header (webhooks sent from the admin Notifications page are not signed for apps).'));
-  const expected = hmacSha256(secret, input.rawBody);
+  const expected = createHmac('sha256', secret).update(input.rawBody).digest();
   const decoded = /^[A-Za-z0-9+/]{43}=$/.test(given) ? Buffer.from(given, 'base64') : null;
   if (!decoded || decoded.length !== expected.length || !timingSafeEqual(decoded, expected)) {
     const notes = secret !== secret.trim() ? ' The configured secret has leading or trailing whitespace.' : '';

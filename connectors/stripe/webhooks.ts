@@ -1,7 +1,6 @@
 // Stripe webhooks: `Stripe-Signature` verification and Event → ChangeEvent mapping. Pure: no I/O;
 // the clock comes in as `input.now`. Both functions return Results and never throw.
-import { timingSafeEqual } from 'node:crypto';
-import { hmacSha256 } from '../sdk/hmac.ts';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ConnectorError } from '../sdk/errors.ts';
 import type { EntityType } from '../sdk/models.ts';
 import type { ChangeEvent, ConnectorWebhooks, Result, WebhookVerifyInput } from '../sdk/types.ts';
@@ -39,7 +38,7 @@ const invalidSignature = (message: string) => new ConnectorError('WEBHOOK_SIGNAT
 
 /** hex(HMAC-SHA256(key = the whole `whsec_…` string as UTF-8, message = `${t}.${rawBody}`)). */
 export function computeStripeSignature(timestamp: number | string, rawBody: Buffer | string, secret: string): string {
-  return hmacSha256(secret, `${timestamp}.`, rawBody).toString('hex');
+  return createHmac('sha256', Buffer.from(secret, 'utf8')).update(`${timestamp}.`, 'utf8').update(rawBody).digest('hex');
 }
 
 /** `t=<ts>,v1=<sig>`: what Stripe sends (tests and the emulator build headers with it). */
@@ -86,7 +85,8 @@ function secretNotes(secret: string): string {
 }
 
 /** Timing-safe: every candidate is compared in full, on equal-length 32-byte buffers. */
-function anySignatureMatches(expected: Buffer, candidates: readonly string[]): boolean {
+function anySignatureMatches(expectedHex: string, candidates: readonly string[]): boolean {
+  const expected = Buffer.from(expectedHex, 'hex');
   let matched = false;
   for (const candidate of candidates) {
     if (!HEX_SHA256.test(candidate)) continue; // wrong length or not hex: cannot be a v1 signature
@@ -118,7 +118,8 @@ export function verifyStripeSignature(input: WebhookVerifyInput, toleranceSecond
     if (parsed.signatures.length === 0)
       return fail(invalidSignature('The Stripe-Signature header has no v1 signature (v0 and other schemes are not accepted).'));
 
-    if (!anySignatureMatches(hmacSha256(secret, `${parsed.timestamp}.`, body), parsed.signatures)) {
+    const expected = computeStripeSignature(parsed.timestamp, body, secret);
+    if (!anySignatureMatches(expected, parsed.signatures)) {
       const what =
         parsed.signatures.length === 1
           ? 'The v1 signature in the Stripe-Signature header does not match the payload.'

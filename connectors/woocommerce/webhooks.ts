@@ -3,8 +3,7 @@
 // headers; the body is the full resource as GET /wc/v3/<resource>s/<id> shows it ({id} only for
 // *.deleted). When a webhook is created WooCommerce first POSTs an unsigned ping, form body
 // `webhook_id=<id>`, and refuses to save the webhook unless the answer is exactly 200.
-import { hash, timingSafeEqual } from 'node:crypto';
-import { hmacSha256 } from '../sdk/hmac.ts';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { ConnectorError } from '../sdk/errors.ts';
 import type { EntityType } from '../sdk/models.ts';
 import { minorUnitExponent } from '../sdk/money.ts';
@@ -25,7 +24,7 @@ export const WOO_HEADERS = {
 type Headers = Record<string, string | undefined>;
 
 export function signWooPayload(rawBody: Buffer | string, secret: string): string {
-  return hmacSha256(secret, rawBody).toString('base64');
+  return createHmac('sha256', Buffer.from(secret, 'utf8')).update(rawBody).digest('base64');
 }
 
 /** WooCommerce's creation ping: exactly `webhook_id=<digits>`, no signature header. */
@@ -68,8 +67,8 @@ const bad = (message: string): Result<never> => ({ ok: false, error: new Connect
  * restore would not be.
  */
 export function wooEventId(topic: string, id: number, modifiedGmt: string | null, rawBody: Buffer, deliveryId: string | undefined): string {
-  if (modifiedGmt === null) return `${topic}:${id}:delivery:${deliveryId ?? hash('sha256', rawBody, 'hex').slice(0, 16)}`;
-  return `${topic}:${id}:${modifiedGmt}:${hash('sha256', rawBody, 'hex').slice(0, 16)}`;
+  if (modifiedGmt === null) return `${topic}:${id}:delivery:${deliveryId ?? createHash('sha256').update(rawBody).digest('hex').slice(0, 16)}`;
+  return `${topic}:${id}:${modifiedGmt}:${createHash('sha256').update(rawBody).digest('hex').slice(0, 16)}`;
 }
 
 export function wooToEvents(rawBody: Buffer, headers?: Headers): Result<ChangeEvent[]> {

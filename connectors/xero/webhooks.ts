@@ -6,8 +6,7 @@
 // (accountSetting). The "Intent to Receive" handshake is an ordinary delivery with no events: the
 // route verifies it like any other (401 when wrongly signed), maps it to no change and answers 200
 // with an empty body (manifest webhooks.acknowledge: 'empty'), queueing nothing.
-import { timingSafeEqual } from 'node:crypto';
-import { hmacSha256 } from '../sdk/hmac.ts';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ConnectorError } from '../sdk/errors.ts';
 import type { ChangeEvent, ConnectorWebhooks, Result } from '../sdk/types.ts';
 import { TENANT_SETTING } from './client.ts';
@@ -16,7 +15,7 @@ export const SIGNATURE_HEADER = 'x-xero-signature';
 
 /** base64(HMAC-SHA256(key, rawBody)): what Xero sends in x-xero-signature. */
 export function signXeroPayload(rawBody: Buffer | string, webhookKey: string): string {
-  return hmacSha256(webhookKey, rawBody).toString('base64');
+  return createHmac('sha256', webhookKey).update(rawBody).digest('base64');
 }
 
 export interface XeroWebhookEvent {

@@ -44,8 +44,8 @@ async function decoySecret(services: GatewayServices, connectorId: string): Prom
 /**
  * What a verifier is given. `url`, the URL as the provider called it, is built only when read: only
  * HubSpot v3 signs it. A class with the getter on its prototype, not an object literal with a
- * getter: the literal cost ~20 µs of CPU per webhook in the intake process and slowed every
- * young-generation collection (docs/benchmarks.md, "Intake, session 6").
+ * getter: building the literal per request cost the intake process 15–23 µs of CPU per webhook and
+ * doubled the length of its young-generation collections (docs/benchmarks.md, "Intake, session 6").
  */
 class VerifyInput implements WebhookVerifyInput {
   readonly method = 'POST';
