@@ -362,6 +362,18 @@ const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: true 
 const queue = new Queue('changes', { connection: { url: REDIS_URL, maxRetriesPerRequest: null }, prefix: hashTag(`${keyPrefix}:events`) });
 const intakeStreams = Array.from({ length: Number(process.env.SWITCHBOARD_INTAKE_SHARDS ?? 4) }, (_, i) => hashTag(`${keyPrefix}:events:intake:${i}`));
 const streamKey = `${keyPrefix}:events:changes`;
+
+/**
+ * Entries ever appended to the change log (XINFO STREAM entries-added, Redis 7): not XLEN, which
+ * drops as the log is trimmed to its retention (100,000 changes) and then undercounts a pass.
+ */
+async function appendedToChangeLog(): Promise<number> {
+  const info = (await redis.call('XINFO', 'STREAM', streamKey).catch(() => null)) as unknown[] | null;
+  if (!info) return 0; // not created yet
+  const at = info.indexOf('entries-added');
+  if (at < 0) throw new Error('XINFO STREAM has no entries-added (Redis 7 or newer is needed)');
+  return Number(info[at + 1]);
+}
 const subscriberChildren: ChildProcess[] = [];
 
 async function redisCpuSeconds(): Promise<number> {
@@ -489,7 +501,7 @@ async function fixedRatePoint(
 
   const total = rate * seconds;
   await ask(subs.child, { type: 'arm', tag, events: total }, 'armed', 10_000);
-  const xlenBefore = await redis.xlen(streamKey);
+  const appendedBefore = await appendedToChangeLog();
   const subsCpu0 = (await ask<SubscriberStats>(subs.child, { type: 'stats' }, 'stats', 10_000)).cpuSeconds;
   const [gw0s, redis0, own0] = [await Promise.all(gw.processUrls.map(processSample)), await redisCpuSeconds(), ownCpuSeconds()];
   const gw0 = gw0s[gw0s.length - 1] as ProcessSample;
@@ -544,7 +556,7 @@ async function fixedRatePoint(
   // CPU over the whole window: sending plus the wait for the last deliveries.
   const [gw1s, redis1, own1] = [await Promise.all(gw.processUrls.map(processSample)), await redisCpuSeconds(), ownCpuSeconds()];
   const gw1 = gw1s[gw1s.length - 1] as ProcessSample;
-  const published = (await redis.xlen(streamKey)) - xlenBefore;
+  const published = (await appendedToChangeLog()) - appendedBefore;
   await ask(subs.child, { type: 'close' }, 'closed', 10_000).catch(() => undefined);
 
   const non2xx =
@@ -618,7 +630,7 @@ async function acceptAndDrain(
   // The workers' process stopped (SIGSTOP) for the load and resumed after it: the intake has the
   // machine to itself with Redis, as when the workers run on machines of their own.
   if (pauseWorker) worker.kill('SIGSTOP');
-  const xlenBefore = await redis.xlen(streamKey);
+  const appendedBefore = await appendedToChangeLog();
   const before = await Promise.all(sampleUrls.map(processSample));
   const [serverCpu0, redisCpu0, commands0] = [childCpuSeconds(server), await redisCpuSeconds(), await redisCommands()];
   const loadStarted = hostClockMs();
@@ -631,7 +643,7 @@ async function acceptAndDrain(
   const afterLoad = await Promise.all(sampleUrls.map(processSample));
   // Paused workers start the drain with the whole load queued: time for them to catch up at ~500/s.
   const drain = await waitForQueueDrain(pauseWorker ? Math.max(DRAIN_TIMEOUT_MS, tp.ok * 2) : DRAIN_TIMEOUT_MS);
-  const published = (await redis.xlen(streamKey)) - xlenBefore;
+  const published = (await appendedToChangeLog()) - appendedBefore;
   const seconds = (hostClockMs() - loadStarted) / 1000;
   // What the process running the workers spent per published change (the intake's share included when it is the same process).
   const workerCpuPerPublishedUs = ((childCpuSeconds(worker) - workerCpu0) * 1e6) / Math.max(1, published);
@@ -656,24 +668,28 @@ async function acceptAndDrain(
 async function sideBySide(
   childEnv: Record<string, string>,
   bare: Child<{ webhookUrl: string }>,
-  current: Child<GatewayInfo>,
   workers: ChildProcess,
 ): Promise<void> {
   // Both intake processes alone with Redis: this version's workers paused meanwhile (the other version has none).
   workers.kill('SIGSTOP');
   try {
-    await sideBySideSlices(childEnv, bare, current);
+    await sideBySideSlices(childEnv, bare);
   } finally {
     workers.kill('SIGCONT');
   }
 }
 
-async function sideBySideSlices(childEnv: Record<string, string>, bare: Child<{ webhookUrl: string }>, current: Child<GatewayInfo>): Promise<void> {
-  const before = await startChild<GatewayInfo>(
-    `${BEFORE_TREE}/bench/webhook-gateway-process.ts`,
-    { ...childEnv, BENCH_KEY_PREFIX: `${keyPrefix}:before`, SWITCHBOARD_ROLES: 'webhooks', BENCH_KEEP_KEYS: 'true' },
-    countGatewayLog,
-  );
+async function sideBySideSlices(childEnv: Record<string, string>, bare: Child<{ webhookUrl: string }>): Promise<void> {
+  // Both versions' intake processes start fresh here, alike: reusing this version's intake from the
+  // passes above gave it a longer history (heap, a backlog in its streams) than the other version's,
+  // and measured it ~10 % slower for it (the same two versions, swapped, measured the other way).
+  const intakeOf = (tree: string, prefix: string) =>
+    startChild<GatewayInfo>(
+      `${tree}bench/webhook-gateway-process.ts`,
+      { ...childEnv, BENCH_KEY_PREFIX: `${keyPrefix}:${prefix}`, SWITCHBOARD_ROLES: 'webhooks', BENCH_KEEP_KEYS: 'true' },
+      countGatewayLog,
+    );
+  const [current, before] = await Promise.all([intakeOf('', 'after'), intakeOf(`${BEFORE_TREE}/`, 'before')]);
   // Fresh Events (the ones above are duplicates for this version's intake now); each server walks them from the start.
   const events = Array.from({ length: PAYLOADS }, (_, i) => sign(customerUpdated(`evt_bench_${runId}_ab${i}`, `cus_bench_ab${i}`, `AB Customer ${i}`)));
   const servers = [
@@ -718,7 +734,7 @@ async function sideBySideSlices(childEnv: Record<string, string>, bare: Child<{ 
   for (const srv of servers.slice(0, 2))
     if (srv.cursor > events.length)
       console.log(`WARNING ${srv.name}: ${srv.cursor} sent for ${events.length} distinct Events (the rest were duplicates; raise BENCH_PAYLOADS)`);
-  await stopChild(before.child);
+  await Promise.all([stopChild(before.child), stopChild(current.child)]);
   console.log();
 }
 
@@ -825,7 +841,7 @@ async function main(): Promise<void> {
       console.log(`WARNING ${name}: ${r.tp.sent} sent for ${PAYLOADS} distinct Events: ${r.tp.sent - PAYLOADS} were duplicates (raise BENCH_PAYLOADS)`);
   }
   console.log();
-  if (BEFORE_TREE) await sideBySide(childEnv, base, intake, workers.child);
+  if (BEFORE_TREE) await sideBySide(childEnv, base, workers.child);
   // (b) Latency at fixed rates.
   console.log('(b) Webhook POST → subscriber receipt at a fixed rate (sender: paced POSTs, each Event signed when sent with its send time in the name)');
   const results: PointResult[] = [];
