@@ -665,11 +665,7 @@ async function acceptAndDrain(
  * (a′) This version's intake process against another version's (BENCH_BEFORE_TREE) and the bare
  * server, in alternating slices: CPU µs per accepted webhook of each, summed over the rounds.
  */
-async function sideBySide(
-  childEnv: Record<string, string>,
-  bare: Child<{ webhookUrl: string }>,
-  workers: ChildProcess,
-): Promise<void> {
+async function sideBySide(childEnv: Record<string, string>, bare: Child<{ webhookUrl: string }>, workers: ChildProcess): Promise<void> {
   // Both intake processes alone with Redis: this version's workers paused meanwhile (the other version has none).
   workers.kill('SIGSTOP');
   try {
