@@ -17,7 +17,7 @@ import type { GatewayServices } from '../context.ts';
 import type { EventPipeline } from './pipeline.ts';
 import type { QueuedChange } from './model.ts';
 import type { ManagedConnection } from '../accounts/connections.ts';
-import type { ComplianceEvent, WebhookVerifyInput } from '../../connectors/sdk/types.ts';
+import type { ChangeEvent, ComplianceEvent, WebhookVerifyInput } from '../../connectors/sdk/types.ts';
 import { actOnDelivery, type ComplianceScope } from './compliance.ts';
 
 const RETRY_AFTER_SECONDS = 5;
@@ -201,6 +201,16 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
   const trace = services.tracing.inject();
 
   const receivedAt = new Date().toISOString();
+  /** One change as queued for one connection (the app URL may queue the same change for several). */
+  const queued = (tenantId: string, connectionId: string, change: ChangeEvent): QueuedChange => ({
+    tenantId,
+    connectionId,
+    provider: connectorId,
+    change,
+    receivedAt,
+    ...(body !== undefined ? { body } : {}),
+    ...(trace ? { trace } : {}),
+  });
   let items: QueuedChange[];
   let unrouted = 0;
   try {
@@ -208,15 +218,7 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
       const { tenantId, connectionId: id, account } = target;
       const mine = account === null ? events.value : events.value.filter((change) => !change.account || change.account === account);
       unrouted = events.value.length - mine.length;
-      items = mine.map((change) => ({
-        tenantId,
-        connectionId: id,
-        provider: connectorId,
-        change,
-        receivedAt,
-        ...(body !== undefined ? { body } : {}),
-        ...(trace ? { trace } : {}),
-      }));
+      items = mine.map((change) => queued(tenantId, id, change));
     } else {
       // Every runtime connection of the named account gets the event (two tenants may have
       // connected the same account); events naming no known account are acknowledged and dropped.
@@ -236,15 +238,7 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
         const connections = (await found).filter((c) => c.status !== 'DISABLED' && c.auth === 'OAUTH2');
         if (connections.length === 0) unrouted += 1;
         for (const c of connections) {
-          items.push({
-            tenantId: c.tenantId,
-            connectionId: c.id,
-            provider: connectorId,
-            change,
-            receivedAt,
-            ...(body !== undefined ? { body } : {}),
-            ...(trace ? { trace } : {}),
-          });
+          items.push(queued(c.tenantId, c.id, change));
           services.health.recordWebhook(c.tenantId, c.id);
         }
       }
