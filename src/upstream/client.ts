@@ -271,9 +271,7 @@ export class UpstreamClient {
     let budget = this.budgets.get(key);
     if (!budget) {
       // A connection's own allowance (tenants file) replaces the manifest's windows, not its concurrency limit.
-      const declared = scope.rateLimit
-        ? { ...scope.manifest.rateLimits, windows: connectionWindows(scope.manifest.rateLimits, scope.rateLimit) }
-        : scope.manifest.rateLimits;
+      const declared = { ...scope.manifest.rateLimits, windows: connectionWindows(scope.manifest.rateLimits, scope.rateLimit) };
       // The connection's own share of a header-fed daily allocation overrides the manifest's.
       const daily =
         declared.dailyAllocation && scope.dailyAllocationShare ? { ...declared.dailyAllocation, share: scope.dailyAllocationShare } : declared.dailyAllocation;

@@ -87,7 +87,6 @@ export const localBudgets: BudgetFactory = (_key, limits, app) =>
     limits.costBucket ? new LocalCostBucket(limits.costBucket) : null,
   );
 
-/** Budgets shared by every replica through Redis, each falling back to a local one while Redis is away. */
 /**
  * The windows a connection is held to: its own allowance (tenants file `rateLimit`) replaces the
  * manifest's windows; windows scoped to some operations (HubSpot search) or to the whole app (Xero)
@@ -98,6 +97,7 @@ export function connectionWindows(rateLimits: RateLimits, own: { requests: numbe
   return [own, ...rateLimits.windows.filter((w) => w.operations || w.scope === 'app')];
 }
 
+/** Budgets shared by every replica through Redis, each falling back to a local one while Redis is away. */
 export function sharedBudgets(redis: RedisClient, keyPrefix: string, timeoutMs: number): BudgetFactory {
   return (key, limits, app) =>
     new WindowsAndConcurrency(
