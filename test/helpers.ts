@@ -5,10 +5,11 @@ import type { EmulatorHandle, ProviderEmulatorOptions } from '../connectors/sdk/
 import type { HubSpotEmulatorHandle } from '../connectors/hubspot/emulator/index.ts';
 import type { StripeEmulatorHandle } from '../connectors/stripe/emulator/index.ts';
 import { CONNECTORS } from '../connectors/registry.ts';
+import { salesforceDemo } from '../connectors/salesforce/registration.ts';
 import { hashApiKey } from '../src/callers/tenants.ts';
 import { startRedisServer, type RedisServer } from './redis-server.ts';
 import { REDIS_URL } from './test-redis.ts';
-import { defaultGatewayConfig, type GatewayConfig, type TenantConfig } from '../src/config.ts';
+import { defaultGatewayConfig, type ConnectionConfig, type GatewayConfig, type TenantConfig } from '../src/config.ts';
 import { createGateway, type Gateway, type GatewayOptions } from '../src/server.ts';
 
 export { REDIS_URL } from './test-redis.ts';
@@ -563,4 +564,29 @@ export async function sendStripeWebhooksToAcme(stack: Stack, secret: string): Pr
     secret,
     retryDelaysMs: [50, 100, 200],
   });
+}
+
+/**
+ * For startStack's extraTenants: a tenant whose one connection goes to the stack's Salesforce
+ * emulator, which sends no webhooks, so it is polled (`polling`, and `rateLimit` when given).
+ */
+export function salesforcePollingTenant(
+  emulators: ReadonlyMap<string, EmulatorHandle>,
+  tenant: { id: string; apiKey: string; connectionId: string },
+  connection: Pick<ConnectionConfig, 'polling' | 'rateLimit'>,
+): TenantConfig {
+  return {
+    id: tenant.id,
+    apiKeys: [{ id: 'k', sha256: hashApiKey(tenant.apiKey) }],
+    connections: [
+      {
+        id: tenant.connectionId,
+        provider: 'salesforce',
+        baseUrl: (emulators.get('salesforce') as EmulatorHandle).url,
+        credentials: { type: 'static', token: salesforceDemo.testToken },
+        settings: { currency: 'USD' },
+        ...connection,
+      },
+    ],
+  };
 }

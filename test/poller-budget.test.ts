@@ -5,11 +5,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONNECTORS } from '../connectors/registry.ts';
 import type { SalesforceEmulatorHandle } from '../connectors/salesforce/emulator/index.ts';
-import { salesforceDemo } from '../connectors/salesforce/registration.ts';
-import { hashApiKey } from '../src/callers/tenants.ts';
 import type { ConnectionConfig } from '../src/config.ts';
 import { DEFAULT_POLL_BUDGET_SHARE, pollBudgetGapMs } from '../src/events/poller.ts';
-import { startStack, type Stack } from './helpers.ts';
+import { salesforcePollingTenant, startStack, type Stack } from './helpers.ts';
 
 const connector = (id: string) => CONNECTORS.find((c) => c.connector.manifest.id === id)!.connector;
 const connection = (provider: string, extra: Partial<ConnectionConfig> = {}): ConnectionConfig => ({
@@ -45,22 +43,12 @@ describe('a polled connection with a small allowance', () => {
     stack = await startStack({
       scale: { contacts: 6, invoices: 1, orders: 2 },
       extraTenants: ({ emulators }) => [
-        {
-          id: 'pollbudget',
-          apiKeys: [{ id: 'k', sha256: hashApiKey(KEY) }],
-          connections: [
-            {
-              id: CONN,
-              provider: 'salesforce',
-              baseUrl: (emulators.get('salesforce') as SalesforceEmulatorHandle).url,
-              credentials: { type: 'static', token: salesforceDemo.testToken },
-              settings: { currency: 'USD' },
-              rateLimit: ALLOWANCE,
-              // Asked to poll every 200 ms; each poll makes a few calls.
-              polling: { intervalMs: 200, budgetShare: 0.5 },
-            },
-          ],
-        },
+        // Asked to poll every 200 ms; each poll makes a few calls.
+        salesforcePollingTenant(
+          emulators,
+          { id: 'pollbudget', apiKey: KEY, connectionId: CONN },
+          { rateLimit: ALLOWANCE, polling: { intervalMs: 200, budgetShare: 0.5 } },
+        ),
       ],
     });
     em = stack.emulators.get('salesforce') as SalesforceEmulatorHandle;

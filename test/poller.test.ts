@@ -5,10 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SalesforceEmulatorHandle } from '../connectors/salesforce/emulator/index.ts';
-import { salesforceDemo } from '../connectors/salesforce/registration.ts';
-import { hashApiKey } from '../src/callers/tenants.ts';
 import { createGateway, type Gateway } from '../src/server.ts';
-import { graphql, startStack, subscribe, type Stack } from './helpers.ts';
+import { graphql, salesforcePollingTenant, startStack, subscribe, type Stack } from './helpers.ts';
 
 const INTERVAL_MS = 400;
 const KEY = `sb_poll_${randomUUID()}`;
@@ -26,21 +24,7 @@ describe('polling event source (Salesforce)', () => {
     stack = await startStack({
       scale: { contacts: 12, invoices: 2, orders: 3 },
       extraTenants: ({ emulators }) => [
-        {
-          id: 'pollco',
-          apiKeys: [{ id: 'k', sha256: hashApiKey(KEY) }],
-          connectReturnUrls: undefined,
-          connections: [
-            {
-              id: CONN,
-              provider: 'salesforce',
-              baseUrl: (emulators.get('salesforce') as SalesforceEmulatorHandle).url,
-              credentials: { type: 'static', token: salesforceDemo.testToken },
-              settings: { currency: 'USD' },
-              polling: { intervalMs: INTERVAL_MS },
-            },
-          ],
-        },
+        salesforcePollingTenant(emulators, { id: 'pollco', apiKey: KEY, connectionId: CONN }, { polling: { intervalMs: INTERVAL_MS } }),
       ],
     });
     em = stack.emulators.get('salesforce') as SalesforceEmulatorHandle;
