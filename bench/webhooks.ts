@@ -218,6 +218,9 @@ interface SignedEvent {
 }
 /** Signed with the official SDK's test helper (Stripe-Signature: t=…,v1=…), not with our code. */
 const sign = (body: string): SignedEvent => ({ body, signature: stripe.webhooks.generateTestHeaderString({ payload: body, secret }) });
+/** `n` distinct signed customer.updated Events for a pass: ids tagged `tag`, customers named `<name> <i>`. */
+const signedEvents = (tag: string, n: number, name: string): SignedEvent[] =>
+  Array.from({ length: n }, (_, i) => sign(customerUpdated(`evt_bench_${runId}_${tag}${i}`, `cus_bench_${tag}${i}`, `${name} ${i}`)));
 
 // ---------------------------------------------------------------------------------------------
 // HTTP helpers
@@ -687,13 +690,13 @@ async function sideBySideSlices(childEnv: Record<string, string>, bare: Child<{ 
     );
   const [current, before] = await Promise.all([intakeOf('', 'after'), intakeOf(`${BEFORE_TREE}/`, 'before')]);
   // Fresh Events (the ones above are duplicates for this version's intake now); each server walks them from the start.
-  const events = Array.from({ length: PAYLOADS }, (_, i) => sign(customerUpdated(`evt_bench_${runId}_ab${i}`, `cus_bench_ab${i}`, `AB Customer ${i}`)));
+  const events = signedEvents('ab', PAYLOADS, 'AB Customer');
   const servers = [
     { name: `intake process, this version`, url: current.info.webhookUrl, child: current.child },
     { name: `intake process, ${BEFORE_TREE}`, url: before.info.webhookUrl, child: before.child },
     { name: 'baseline: node:http, HMAC verify only', url: bare.info.webhookUrl, child: bare.child },
   ].map((srv) => ({ ...srv, ok: 0, non2xx: 0, cpuS: 0, wallS: 0, cursor: 0 }));
-  const warm = Array.from({ length: 4_000 }, (_, i) => sign(customerUpdated(`evt_bench_${runId}_abw${i}`, `cus_bench_abw${i}`, `AB warm-up ${i}`)));
+  const warm = signedEvents('abw', 4_000, 'AB warm-up');
   for (const srv of servers) await acceptRate(srv.url, warm, 1);
   const load0 = loadavg()[0] as number;
   for (let round = 0; round < AB_ROUNDS; round++) {
@@ -753,10 +756,8 @@ async function main(): Promise<void> {
   // (a) Accepted per second: the baseline first (the gateways idle), then one process with every
   // role, then a split deployment (SWITCHBOARD_ROLES): an intake process (webhooks), a workers
   // process and an api+subscriptions process, which (b) then measures.
-  const prepared = Array.from({ length: PAYLOADS }, (_, i) => sign(customerUpdated(`evt_bench_${runId}_a${i}`, `cus_bench_a${i}`, `Bench Customer ${i}`)));
-  const warmup = Array.from({ length: Math.ceil(PAYLOADS / 4) }, (_, i) =>
-    sign(customerUpdated(`evt_bench_${runId}_w${i}`, `cus_bench_w${i}`, `Warm-up ${i}`)),
-  );
+  const prepared = signedEvents('a', PAYLOADS, 'Bench Customer');
+  const warmup = signedEvents('w', Math.ceil(PAYLOADS / 4), 'Warm-up');
   if (WARMUP_S > 0) await acceptRate(base.info.webhookUrl, warmup, WARMUP_S);
   const baseCpu0 = childCpuSeconds(base.child);
   const baseTp = await acceptRate(base.info.webhookUrl, prepared);
@@ -776,13 +777,11 @@ async function main(): Promise<void> {
   const split = await acceptAndDrain(intake.info.webhookUrl, [intake.info.url, workers.info.url], prepared, warmup, intake.child, workers.child);
   // The same processes again, the workers paused during the load (fresh Events: the ones above are
   // duplicates now). What one intake process accepts when processing runs elsewhere.
-  const fresh = (tag: string, n: number) =>
-    Array.from({ length: n }, (_, i) => sign(customerUpdated(`evt_bench_${runId}_${tag}${i}`, `cus_bench_${tag}${i}`, `Bench Customer ${tag}${i}`)));
   const alone = await acceptAndDrain(
     intake.info.webhookUrl,
     [intake.info.url],
-    fresh('p', PAYLOADS),
-    fresh('pw', Math.ceil(PAYLOADS / 4)),
+    signedEvents('p', PAYLOADS, 'Bench Customer p'),
+    signedEvents('pw', Math.ceil(PAYLOADS / 4), 'Bench Customer pw'),
     intake.child,
     workers.child,
     true,
