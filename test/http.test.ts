@@ -1,5 +1,6 @@
 // The HTTP surface: graphql-http's GraphQL-over-HTTP audit (every MUST), body and depth limits,
-// CORS preflight, the landing page.
+// CORS preflight, the landing page, request targets no URL parser accepts.
+import { connect } from 'node:net';
 import { serverAudits } from 'graphql-http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from './helpers.ts';
@@ -70,5 +71,25 @@ describe('limits and surface', () => {
     const res = await stack.query('{ contacts(first: 3) { nodes { id raw } } }');
     expect(JSON.stringify(res)).not.toContain('pat-na1-');
     expect(JSON.stringify(res)).not.toContain('sk_test_');
+  });
+
+  // fetch normalizes what it sends: a raw socket puts the target on the wire as written.
+  const rawRequest = (target: string): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const { hostname, port } = new URL(stack.gateway.url);
+      const socket = connect(Number(port), hostname, () => socket.write(`GET ${target} HTTP/1.1\r\nHost: ${hostname}\r\nConnection: close\r\n\r\n`));
+      let answer = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (answer += chunk));
+      socket.on('end', () => resolve(answer));
+      socket.on('error', reject);
+    });
+
+  it.each(['//', 'http://[::1/graphql'])('answers 400 to the request target %s and keeps serving', async (target) => {
+    const answer = await rawRequest(target);
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    // The body as sent (in one chunk of a chunked answer).
+    expect(answer).toContain(JSON.stringify({ error: 'the request target is not a valid URL', code: 'BAD_REQUEST' }));
+    expect((await fetch(stack.gateway.url.replace(/\/graphql$/, '/healthz'))).status).toBe(200);
   });
 });

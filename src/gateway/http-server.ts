@@ -20,7 +20,7 @@ export class DrainableServer {
       { connectionsCheckingInterval: Math.max(100, Math.min(1_000, serverHeadersTimeoutMs / 2)) },
       (req, res) => {
         this.inFlight.add(res);
-        res.once('close', () => {
+        res.on('close', () => {
           this.inFlight.delete(res);
           if (this.inFlight.size === 0) this.drained?.();
         });

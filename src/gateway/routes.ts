@@ -20,7 +20,7 @@ import { limitsFor } from '../limits/tenant-limits.ts';
 import { publicBaseOf, readBody, sendJson as sendJsonWith } from '../inbound/respond.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { metricsHandler, OPEN_ON_MAIN_PORT, servedOnMainPort } from '../observability/metrics-endpoint.ts';
-import { linkRequestInfo } from '../observability/request-log.ts';
+import { linkRequestInfo, type RoutedListener } from '../observability/request-log.ts';
 import { runs } from './roles.ts';
 
 export interface RouteDeps {
@@ -53,7 +53,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /** The node:http request listener: CORS preflight, the route table, and a 500 for anything that escapes a handler. */
-export function createRequestListener(deps: RouteDeps): (req: IncomingMessage, res: ServerResponse) => void {
+export function createRequestListener(deps: RouteDeps): RoutedListener {
   const { services, metrics, kv } = deps;
   const { config, log } = services;
   const renderGraphiql = graphiqlPage({ endpoint: '/graphql', apiKey: config.demoApiKey });
@@ -105,8 +105,9 @@ export function createRequestListener(deps: RouteDeps): (req: IncomingMessage, r
     sendJson(res, 404, { error: `no route for ${req.method} ${url.pathname}` });
   };
 
-  return (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+  return (req, res, url) => {
+    // Parsing it threw before: one `GET //` stopped the process.
+    if (!url) return sendJson(res, 400, { error: 'the request target is not a valid URL', code: 'BAD_REQUEST' });
     route(req, res, url).catch((err: unknown) => {
       log.error({ err }, 'request handler failed');
       if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
