@@ -43,11 +43,12 @@ describe('webhook bodies mapped by the workers', () => {
     await stack?.stop();
   });
 
+  // The name spans multi-byte UTF-8: the stream holds the bytes as received, and the worker decodes them.
   it('stores the exact body beside a change without model; a workers-only replica maps and publishes it', async () => {
     const hook = `${stack.gateway.url.replace(/\/graphql$/, '')}/webhooks/stripe/acme-stripe`;
     const sub = await subscribe<Changed>(stack.gateway.url, stack.apiKey, SUB);
     const eventId = `evt_deferred_${randomUUID().slice(0, 8)}`;
-    const customer = { id: 'cus_deferred_1', object: 'customer', name: 'Grace Hopper', email: 'grace@example.com', created: 1700000000, metadata: {} };
+    const customer = { id: 'cus_deferred_1', object: 'customer', name: 'Grâce Hopper 🚢', email: 'grace@example.com', created: 1700000000, metadata: {} };
     const body = stripeEventBody(eventId, 'customer.updated', customer, Math.floor(Date.now() / 1000));
     const res = await postStripeWebhook(hook, body, SECRET);
     expect(res.status).toBe(200);
@@ -64,7 +65,7 @@ describe('webhook bodies mapped by the workers', () => {
 
     workers = await startSecondReplica(stack, { roles: parseRoles('workers') });
     const [got] = await sub.waitFor(1, 20_000);
-    expect(got!.contactChanged).toEqual({ eventId, type: 'UPDATED', contact: { name: 'Grace Hopper', emails: [{ address: 'grace@example.com' }] } });
+    expect(got!.contactChanged).toEqual({ eventId, type: 'UPDATED', contact: { name: 'Grâce Hopper 🚢', emails: [{ address: 'grace@example.com' }] } });
     await sub.close();
   }, 60_000);
 

@@ -81,7 +81,7 @@ end
 return removed`;
 
 type IntakeCommands = {
-  sbIntakeAppend(numKeys: number, ...args: string[]): Promise<number>;
+  sbIntakeAppend(numKeys: number, ...args: Array<string | Buffer>): Promise<number>;
   sbIntakeDone(stream: string, group: string, ...ids: string[]): Promise<number>;
   sbIntakeSweep(stream: string, group: string, idleMs: number): Promise<number>;
 };
@@ -122,7 +122,7 @@ export class IntakeWriter {
    */
   async append(items: QueuedChange[]): Promise<number> {
     await this.connected();
-    const byStream = new Map<string, { markers: string[]; payloads: string[]; bodies: string[] }>();
+    const byStream = new Map<string, { markers: string[]; payloads: string[]; bodies: Array<string | Buffer> }>();
     for (const item of items) {
       const stream = this.streamOf(item.connectionId);
       let group = byStream.get(stream);

@@ -11,9 +11,12 @@ export interface QueuedChange {
   receivedAt: string;
   /**
    * The provider's verified delivery when the change's model is still to be mapped from it (the
-   * route used the connector's toEventsWithoutModels): the worker maps it first (pipeline.ts).
+   * route used the connector's toEventsWithoutModels): the worker maps it first (pipeline.ts). The
+   * route hands over the bytes as received, which the intake stream stores as they are (decoding
+   * them to write them re-encoded cost the intake ~3 KB of garbage per webhook); read back from a
+   * store, or queued in memory, it is a string.
    */
-  body?: string;
+  body?: string | Buffer;
   /** W3C trace context of the webhook request (only when tracing is on): the worker's span continues its trace. */
   trace?: Record<string, string>;
 }

@@ -222,7 +222,8 @@ export class EventPipeline {
   private mapStoredBody(item: QueuedChange): ChangeEvent {
     const webhooks = this.services.connectors?.get(item.provider)?.webhooks;
     if (!webhooks) throw new PermanentFailure(`no webhook mapping for provider ${item.provider} in this process`);
-    const mapped = webhooks.toEvents(Buffer.from(item.body as string, 'utf8'));
+    const body = item.body as string | Buffer;
+    const mapped = webhooks.toEvents(typeof body === 'string' ? Buffer.from(body, 'utf8') : body);
     if (!mapped.ok) throw new PermanentFailure(`${mapped.error.code}: ${mapped.error.message}`);
     const change = mapped.value.find((c) => c.eventId === item.change.eventId);
     if (!change) throw new PermanentFailure(`the stored ${item.provider} delivery no longer maps to event ${item.change.eventId}`);

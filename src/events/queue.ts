@@ -331,7 +331,9 @@ export class MemoryChangeQueue implements ChangeQueue {
       const until = this.seen.get(id);
       if (until !== undefined && until > now) continue;
       this.seen.set(id, now + this.settings.dedupeTtlSeconds * 1000);
-      this.pending.push({ item, attempt: 1 });
+      // Held as a string, as every store gives it back (dead letters serialize the item as JSON).
+      const held = Buffer.isBuffer(item.body) ? { ...item, body: item.body.toString('utf8') } : item;
+      this.pending.push({ item: held, attempt: 1 });
     }
     if (this.seen.size > 200_000) for (const [k, until] of this.seen) if (until <= now) this.seen.delete(k);
     this.pump();

@@ -133,10 +133,11 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
     return sendJson(res, 413, { error: `body exceeds ${maxBytes} bytes` });
   }
 
-  // Node gives header names lowercased, and a string per header except set-cookie (an array):
-  // the object is used as it is unless an array must be joined.
+  // Node gives header names lowercased, and a string per header except set-cookie (always an
+  // array; other repeated headers are joined or dropped): the object is used as it is unless that
+  // array must be joined.
   let headers = req.headers as Record<string, string | undefined>;
-  if (Object.values(req.headers).some(Array.isArray)) {
+  if (req.headers['set-cookie'] !== undefined) {
     headers = {};
     for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(',') : v;
   }
@@ -188,9 +189,9 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
   // mapped by a worker: the answer needs only ids, accounts and the count.
   // (Several changes in one body would each carry it: those are mapped here.)
   let events = webhooks.toEventsWithoutModels?.(rawBody) ?? null;
-  let body: string | undefined;
+  let body: Buffer | undefined;
   if (!events || (events.ok && events.value.length > 1)) events = webhooks.toEvents(rawBody, headers);
-  else if (events.ok && events.value.length === 1) body = rawBody.toString('utf8');
+  else if (events.ok && events.value.length === 1) body = rawBody;
   if (!events.ok) {
     rejected('bad_payload');
     return sendJson(res, 400, { error: events.error.message, code: events.error.code });
@@ -202,15 +203,12 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, u
 
   const receivedAt = new Date().toISOString();
   /** One change as queued for one connection (the app URL may queue the same change for several). */
-  const queued = (tenantId: string, connectionId: string, change: ChangeEvent): QueuedChange => ({
-    tenantId,
-    connectionId,
-    provider: connectorId,
-    change,
-    receivedAt,
-    ...(body !== undefined ? { body } : {}),
-    ...(trace ? { trace } : {}),
-  });
+  const queued = (tenantId: string, connectionId: string, change: ChangeEvent): QueuedChange => {
+    const item: QueuedChange = { tenantId, connectionId, provider: connectorId, change, receivedAt };
+    if (body !== undefined) item.body = body;
+    if (trace) item.trace = trace;
+    return item;
+  };
   let items: QueuedChange[];
   let unrouted = 0;
   try {

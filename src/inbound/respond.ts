@@ -9,8 +9,11 @@ export function publicBaseOf(req: IncomingMessage, publicUrl: string | undefined
   return publicUrl?.replace(/\/$/, '') ?? `http://${req.headers.host ?? 'localhost'}`;
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+const JSON_HEADERS: Readonly<Record<string, string>> = { 'content-type': 'application/json; charset=utf-8' };
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
+  // Node copies the headers it is given: the constant serves every answer without extra headers.
+  res.writeHead(status, headers ? { ...JSON_HEADERS, ...headers } : JSON_HEADERS);
   res.end(JSON.stringify(body));
 }
 
@@ -23,7 +26,8 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 
       size += c.length;
       if (size <= limit) chunks.push(c);
     });
-    req.on('end', () => resolve(size > limit ? null : Buffer.concat(chunks)));
+    // One chunk (most bodies) is handed over as it is: Node's HTTP parser copies each body chunk into a buffer of its own.
+    req.on('end', () => resolve(size > limit ? null : chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }

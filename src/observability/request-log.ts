@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Metrics } from './metrics.ts';
-import { SpanKind, SpanStatusCode, type Tracing } from './tracing.ts';
+import { SpanKind, SpanStatusCode, type Span, type Tracing } from './tracing.ts';
 
 /** What handlers and plugins learn about a request after it started (tenant, GraphQL operation). */
 export interface RequestInfo {
@@ -19,19 +19,26 @@ export interface RequestInfo {
   errorCodes?: string[];
 }
 
+/**
+ * Each request carries its info in a symbol-keyed property: a WeakMap entry per request cost every
+ * young-generation collection an ephemeron to trace. Other objects (a GraphQL context's signal)
+ * are linked to it through the WeakMap.
+ */
+const INFO = Symbol('switchboard.requestInfo');
+type WithInfo = { [INFO]?: RequestInfo };
 const infos = new WeakMap<object, RequestInfo>();
 
 /** The request's info (for the request itself, or for its GraphQL context once linked). */
 export function requestInfo(key: object): RequestInfo | undefined {
-  return infos.get(key);
+  return (key as WithInfo)[INFO] ?? infos.get(key);
 }
 
 /** Makes the request's info reachable from its GraphQL context (Apollo plugins see only the context). */
 export function linkRequestInfo(req: IncomingMessage, other: object, tenantId: string): void {
-  const info = infos.get(req);
+  const info = (req as WithInfo)[INFO];
   if (!info) return;
   info.tenantId = tenantId;
-  infos.set(other, info);
+  if (other !== req) infos.set(other, info);
 }
 
 /** An `x-request-id` we accept from a proxy or client; anything else is replaced by our own. */
@@ -71,6 +78,13 @@ export interface RequestLogDeps {
  */
 export type RoutedListener = (req: IncomingMessage, res: ServerResponse, url: URL | null) => void;
 
+function endSpan(span: Span, status: number, info: RequestInfo): void {
+  span.setAttribute('http.response.status_code', status);
+  if (info.tenantId) span.setAttribute('switchboard.tenant_id', info.tenantId);
+  if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+  span.end();
+}
+
 export function withRequestLog(
   listener: RoutedListener,
   { log, metrics, tracing, clientAddress }: RequestLogDeps,
@@ -89,7 +103,7 @@ export function withRequestLog(
     const started = performance.now();
     const requestId = requestIdOf(req);
     const info: RequestInfo = { requestId };
-    infos.set(req, info);
+    (req as WithInfo)[INFO] = info;
     res.setHeader('x-request-id', requestId);
     const method = req.method ?? 'GET';
     let url: URL | null = null;
@@ -111,7 +125,7 @@ export function withRequestLog(
       // level is often warn, and a 2xx line is then never written).
       const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : QUIET_ROUTES.has(route) ? 'debug' : 'info';
       if (!log.isLevelEnabled(level)) {
-        endSpan(status);
+        if (span) endSpan(span, status, info);
         return;
       }
       const line = {
@@ -130,15 +144,8 @@ export function withRequestLog(
       else if (status >= 400) log.warn(line, 'request refused');
       else if (QUIET_ROUTES.has(route)) log.debug(line, 'request');
       else log.info(line, 'request');
-      endSpan(status);
+      if (span) endSpan(span, status, info);
     });
-    function endSpan(status: number): void {
-      if (!span) return;
-      span.setAttribute('http.response.status_code', status);
-      if (info.tenantId) span.setAttribute('switchboard.tenant_id', info.tenantId);
-      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-      span.end();
-    }
 
     if (!span) return listener(req, res, url);
     // Everything the request does (the GraphQL operation, upstream calls, the queue write) runs
