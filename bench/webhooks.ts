@@ -63,10 +63,13 @@ const POINTS = (process.env.BENCH_POINTS ?? `1000x10x5,10x1000x5,1000x1000x${DUR
  * A checkout of another version (say main, in a worktree with its node_modules) whose intake process
  * (SWITCHBOARD_ROLES=webhooks) is measured side by side with this version's and the bare server:
  * (a′) alternates BENCH_AB_SLICE_S-second autocannon slices between the three, BENCH_AB_ROUNDS
- * times, so both versions see the same machine state. Unset: (a′) is skipped.
+ * times, so both versions see the same machine state, with BENCH_AB_PROCESSES fresh intake
+ * processes per version one after another. Unset: (a′) is skipped.
  */
 const BEFORE_TREE = process.env.BENCH_BEFORE_TREE ?? '';
-const AB_ROUNDS = Number(process.env.BENCH_AB_ROUNDS ?? 6);
+const AB_ROUNDS = Number(process.env.BENCH_AB_ROUNDS ?? 4);
+/** Fresh intake processes per version in (a′), one after another (see sideBySideSlices). */
+const AB_PROCESSES = Number(process.env.BENCH_AB_PROCESSES ?? 3);
 const AB_SLICE_S = Number(process.env.BENCH_AB_SLICE_S ?? 2);
 /** Longest the gateway may take to publish / fan out what it accepted, after the load stops. */
 const DRAIN_TIMEOUT_MS = Number(process.env.BENCH_DRAIN_TIMEOUT_MS ?? 20_000);
@@ -682,58 +685,79 @@ async function sideBySideSlices(childEnv: Record<string, string>, bare: Child<{ 
   // Both versions' intake processes start fresh here, alike: reusing this version's intake from the
   // passes above gave it a longer history (heap, a backlog in its streams) than the other version's,
   // and measured it ~10 % slower for it (the same two versions, swapped, measured the other way).
+  // And not once but BENCH_AB_PROCESSES times: on this machine one process of the same tree runs
+  // 25-60 % slower than another for its whole life (two of the same tree, side by side: 130 and
+  // 162 µs per webhook), so one process per version compares two draws, not two versions.
   const intakeOf = (tree: string, prefix: string) =>
     startChild<GatewayInfo>(
       `${tree}bench/webhook-gateway-process.ts`,
       { ...childEnv, BENCH_KEY_PREFIX: `${keyPrefix}:${prefix}`, SWITCHBOARD_ROLES: 'webhooks', BENCH_KEEP_KEYS: 'true' },
       countGatewayLog,
     );
-  const [current, before] = await Promise.all([intakeOf('', 'after'), intakeOf(`${BEFORE_TREE}/`, 'before')]);
-  // Fresh Events (the ones above are duplicates for this version's intake now); each server walks them from the start.
+  // Fresh Events (the ones above are duplicates for this version's intake now); each process walks them from the start.
   const events = signedEvents('ab', PAYLOADS, 'AB Customer');
-  const servers = [
-    { name: `intake process, this version`, url: current.info.webhookUrl, child: current.child },
-    { name: `intake process, ${BEFORE_TREE}`, url: before.info.webhookUrl, child: before.child },
-    { name: 'baseline: node:http, HMAC verify only', url: bare.info.webhookUrl, child: bare.child },
-  ].map((srv) => ({ ...srv, ok: 0, non2xx: 0, cpuS: 0, wallS: 0, cursor: 0 }));
   const warm = signedEvents('abw', 4_000, 'AB warm-up');
-  for (const srv of servers) await acceptRate(srv.url, warm, 1);
+  const names = [`intake process, this version`, `intake process, ${BEFORE_TREE}`, 'baseline: node:http, HMAC verify only'];
+  const totals = names.map((name) => ({ name, ok: 0, non2xx: 0, cpuS: 0, wallS: 0, perProcessUs: [] as number[], maxCursor: 0 }));
+  let bareCursor = 0;
   const load0 = loadavg()[0] as number;
-  for (let round = 0; round < AB_ROUNDS; round++) {
-    // Rotate the order so no server always follows the same one.
-    for (let k = 0; k < servers.length; k++) {
-      const srv = servers[(round + k) % servers.length] as (typeof servers)[number];
-      const cpu0 = childCpuSeconds(srv.child);
-      const r = await acceptRate(srv.url, events, AB_SLICE_S, srv.cursor);
-      srv.cpuS += childCpuSeconds(srv.child) - cpu0;
-      srv.cursor += r.sent;
-      srv.ok += r.ok;
-      srv.non2xx += r.non2xx;
-      srv.wallS += AB_SLICE_S;
+  for (let set = 0; set < AB_PROCESSES; set++) {
+    const [current, before] = await Promise.all([intakeOf('', `after${set}`), intakeOf(`${BEFORE_TREE}/`, `before${set}`)]);
+    const servers = [
+      { url: current.info.webhookUrl, child: current.child, cursor: 0 },
+      { url: before.info.webhookUrl, child: before.child, cursor: 0 },
+      { url: bare.info.webhookUrl, child: bare.child, cursor: bareCursor },
+    ].map((srv) => ({ ...srv, ok: 0, cpuS: 0 }));
+    for (const srv of servers.slice(0, 2)) await acceptRate(srv.url, warm, 1);
+    for (let round = 0; round < AB_ROUNDS; round++) {
+      // Rotate the order so no server always follows the same one.
+      for (let k = 0; k < servers.length; k++) {
+        const i = (round + set + k) % servers.length;
+        const srv = servers[i] as (typeof servers)[number];
+        const total = totals[i] as (typeof totals)[number];
+        const cpu0 = childCpuSeconds(srv.child);
+        const r = await acceptRate(srv.url, events, AB_SLICE_S, srv.cursor);
+        const cpuS = childCpuSeconds(srv.child) - cpu0;
+        srv.cursor += r.sent;
+        srv.ok += r.ok;
+        srv.cpuS += cpuS;
+        total.ok += r.ok;
+        total.cpuS += cpuS;
+        total.non2xx += r.non2xx;
+        total.wallS += AB_SLICE_S;
+      }
     }
+    servers.forEach((srv, i) => {
+      const total = totals[i] as (typeof totals)[number];
+      total.perProcessUs.push((srv.cpuS * 1e6) / Math.max(1, srv.ok));
+      total.maxCursor = Math.max(total.maxCursor, srv.cursor);
+    });
+    bareCursor = (servers[2] as (typeof servers)[number]).cursor;
+    await Promise.all([stopChild(before.child), stopChild(current.child)]);
   }
-  const bareUs = ((servers[2]?.cpuS ?? 0) * 1e6) / Math.max(1, servers[2]?.ok ?? 0);
+  const bareUs = ((totals[2]?.cpuS ?? 0) * 1e6) / Math.max(1, totals[2]?.ok ?? 0);
   console.log(
-    `(a′) Side by side: ${AB_ROUNDS} rounds of ${AB_SLICE_S} s slices per server, autocannon ${CONNECTIONS} connections; load average ${load0.toFixed(1)} → ${(loadavg()[0] as number).toFixed(1)}`,
+    `(a′) Side by side: ${AB_PROCESSES} fresh intake processes per version, each ${AB_ROUNDS} rounds of ${AB_SLICE_S} s slices alternating with the other and the baseline; autocannon ${CONNECTIONS} connections; load average ${load0.toFixed(1)} → ${(loadavg()[0] as number).toFixed(1)}`,
   );
   console.table(
-    servers.map((srv) => {
-      const us = (srv.cpuS * 1e6) / Math.max(1, srv.ok);
+    totals.map((t) => {
+      const us = (t.cpuS * 1e6) / Math.max(1, t.ok);
+      const sorted = [...t.perProcessUs].sort((a, b) => a - b);
       return {
-        case: srv.name,
-        '2xx': srv.ok,
-        'non-2xx': srv.non2xx,
-        'accepted/s': (srv.ok / srv.wallS).toFixed(0),
+        case: t.name,
+        '2xx': t.ok,
+        'non-2xx': t.non2xx,
+        'accepted/s': (t.ok / t.wallS).toFixed(0),
         'CPU µs/webhook': us.toFixed(0),
-        'per core /s': (1e6 / us).toFixed(0),
+        'median of processes': (sorted[Math.floor((sorted.length - 1) / 2)] ?? 0).toFixed(0),
+        'each process (or set)': t.perProcessUs.map((x) => x.toFixed(0)).join(' '),
         'vs baseline (CPU)': (bareUs / us).toFixed(2),
       };
     }),
   );
-  for (const srv of servers.slice(0, 2))
-    if (srv.cursor > events.length)
-      console.log(`WARNING ${srv.name}: ${srv.cursor} sent for ${events.length} distinct Events (the rest were duplicates; raise BENCH_PAYLOADS)`);
-  await Promise.all([stopChild(before.child), stopChild(current.child)]);
+  for (const t of totals.slice(0, 2))
+    if (t.maxCursor > events.length)
+      console.log(`WARNING ${t.name}: ${t.maxCursor} sent for ${events.length} distinct Events (the rest were duplicates; raise BENCH_PAYLOADS)`);
   console.log();
 }
 
