@@ -122,6 +122,12 @@ export function formatError(mode: 'production' | 'development' | 'test', onInter
     if (isPublicCode(code) && code !== 'INTERNAL_SERVER_ERROR') return formatted;
     // A known error thrown as it is (not yet translated) gets its public code here.
     const original = unwrapResolverError(error);
+    // Apollo's own refusals of a request, outside execution, come with an HTTP 4xx but no code
+    // ("provided sha does not match query" for an automatic persisted query): the client's mistake.
+    if (!formatted.path && original instanceof GraphQLError && original.extensions.code === undefined) {
+      const status = (original.extensions.http as { status?: number } | undefined)?.status;
+      if (status !== undefined && status >= 400 && status < 500) return { message: formatted.message, extensions: { code: 'BAD_REQUEST' } };
+    }
     const translated = toPublicError(original);
     if (translated.extensions.code !== 'INTERNAL_SERVER_ERROR') {
       return {

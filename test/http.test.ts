@@ -92,4 +92,22 @@ describe('limits and surface', () => {
     expect(answer).toContain(JSON.stringify({ error: 'the request target is not a valid URL', code: 'BAD_REQUEST' }));
     expect((await fetch(stack.gateway.url.replace(/\/graphql$/, '/healthz'))).status).toBe(200);
   });
+
+  it('refuses a subscription over HTTP with BAD_REQUEST, pointing to WebSocket', async () => {
+    const res = await stack.query('subscription { contactChanged { eventId } }');
+    expect(res.status).toBe(400);
+    expect(res.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+    expect(res.errors?.[0]?.message).toMatch(/WebSocket/);
+  });
+
+  it('answers an automatic persisted query whose hash does not match its text with BAD_REQUEST, not an internal error', async () => {
+    const res = await fetch(stack.gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.apiKey}` },
+      body: JSON.stringify({ query: '{ contacts(first: 1) { nodes { id } } }', extensions: { persistedQuery: { version: 1, sha256Hash: 'abc' } } }),
+    });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { errors: Array<{ message: string; extensions: { code: string } }> };
+    expect(body.errors).toEqual([{ message: 'provided sha does not match query', extensions: { code: 'BAD_REQUEST' } }]);
+  });
 });

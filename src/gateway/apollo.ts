@@ -111,6 +111,7 @@ export async function startApollo(
       // A federation subgraph would get Apollo's inline tracing (ftv1) installed; tracing is ours (OpenTelemetry, tracing.ts).
       ApolloServerPluginInlineTraceDisabled(),
       partialErrorsPlugin(),
+      subscriptionsNotOverHttp(),
       responseCachePlugin(),
       // Document size limits and introspection are checked with the context (routes.ts); here the
       // field suggestions, the scope, then the cost.
@@ -165,6 +166,26 @@ function echoLimited(format: ReturnType<typeof formatError>, max: () => number):
     const out = format(formatted, error);
     const limit = max();
     return out.message.length > 2 * limit ? { ...out, message: truncateEchoes(out.message, limit) } : out;
+  };
+}
+
+/**
+ * A subscription POSTed to /graphql is refused before it runs (BAD_REQUEST, HTTP 400): Apollo would
+ * execute it like a query, and its field, which only has a subscribe resolver, failed as an
+ * internal error. Subscriptions are served over WebSocket at the same URL.
+ */
+function subscriptionsNotOverHttp(): ApolloServerPlugin<RequestContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operation }) {
+          if (operation?.operation !== 'subscription') return;
+          throw new GraphQLError('Subscriptions are served over WebSocket (graphql-transport-ws) at this URL, not over HTTP.', {
+            extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+          });
+        },
+      };
+    },
   };
 }
 
