@@ -20,9 +20,9 @@ export interface RequestInfo {
 }
 
 /**
- * Each request carries its info in a symbol-keyed property: a WeakMap entry per request cost every
- * young-generation collection an ephemeron to trace. Other objects (a GraphQL context's signal)
- * are linked to it through the WeakMap.
+ * Each request carries its info in a symbol-keyed property rather than a WeakMap entry (an
+ * ephemeron for the collector to trace, for every webhook). Other objects (a GraphQL context's
+ * signal) are linked to it through the WeakMap.
  */
 const INFO = Symbol('switchboard.requestInfo');
 type WithInfo = { [INFO]?: RequestInfo };
