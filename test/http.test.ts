@@ -1,5 +1,6 @@
 // The HTTP surface: graphql-http's GraphQL-over-HTTP audit (every MUST), body and depth limits,
-// CORS preflight, the landing page, request targets no URL parser accepts.
+// CORS preflight, the landing page, and clear 400s for a request target no URL parser accepts, a
+// subscription sent over HTTP and a persisted query whose hash does not match its text.
 import { connect } from 'node:net';
 import { serverAudits } from 'graphql-http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
