@@ -2,6 +2,7 @@
 // processing, subscriptions, breakers, queue), one JSON log line per request with nothing secret in
 // it, per-connection health over GraphQL agreed by two replicas, and spans exported in memory.
 import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import Stripe from 'stripe';
@@ -183,6 +184,44 @@ describe('observability over HTTP', () => {
     expect(JSON.stringify(badLine)).not.toContain('stack');
 
     for (const s of [secret, stack.apiKey, TOKENS.hubspot, TOKENS.stripe, STRIPE_SECRET]) expect(raw).not.toContain(s);
+  });
+
+  it('a client that goes away before its body arrived: the request line says aborted, and no error or outage is logged', async () => {
+    const from = lines.length;
+    const { hostname, port } = new URL(stack.gateway.url);
+    // Headers with `Expect: 100-continue`: Node answers 100 Continue as it hands the request to the
+    // handler, so the request has reached the gateway when that line arrives. Then half a body, and
+    // the socket is destroyed.
+    const cutShort = (path: string, requestId: string, headers: string) =>
+      new Promise<void>((resolve, reject) => {
+        const socket = connect(Number(port), hostname, () => {
+          socket.write(
+            `POST ${path} HTTP/1.1\r\nHost: ${hostname}\r\nContent-Length: 1000\r\nExpect: 100-continue\r\nX-Request-Id: ${requestId}\r\n${headers}\r\n`,
+          );
+        });
+        socket.setEncoding('utf8');
+        socket.once('data', (chunk: string) => {
+          if (!chunk.startsWith('HTTP/1.1 100')) return reject(new Error(`expected 100 Continue, got ${chunk.slice(0, 40)}`));
+          socket.write('{"query":', () => {
+            socket.destroy();
+            resolve();
+          });
+        });
+        socket.on('error', reject);
+      });
+    const cases = [
+      ['/graphql', 'obs-gone-graphql', `Content-Type: application/json\r\nAuthorization: Bearer ${stack.apiKey}\r\n`],
+      ['/webhooks/stripe/acme-stripe', 'obs-gone-webhook', 'Content-Type: application/json\r\nStripe-Signature: t=1,v1=00\r\n'],
+      ['/connect/hubspot', 'obs-gone-connect', 'Content-Type: application/x-www-form-urlencoded\r\n'],
+    ] as const;
+    for (const [path, requestId, headers] of cases) {
+      await cutShort(path, requestId, headers);
+      const line = await until(`the ${requestId} line`, async () => lines.find((l) => l.requestId === requestId));
+      expect(line).toMatchObject({ aborted: true });
+    }
+    const later = lines.slice(from);
+    expect(later.filter((l) => (l.level as number) >= 50)).toEqual([]);
+    expect(later.filter((l) => String(l.msg).includes('store unreachable'))).toEqual([]);
   });
 
   it('redacts secret-named keys at any depth and bearer tokens inside strings', () => {

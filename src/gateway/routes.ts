@@ -17,7 +17,7 @@ import { COST_HEADER } from '../limits/cost-plugin.ts';
 import { checkHttpDocument } from '../limits/document-limits.ts';
 import type { TenantAdmission } from '../limits/fairness.ts';
 import { limitsFor } from '../limits/tenant-limits.ts';
-import { publicBaseOf, readBody, sendJson as sendJsonWith } from '../inbound/respond.ts';
+import { ClientGone, publicBaseOf, readBody, sendJson as sendJsonWith } from '../inbound/respond.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { metricsHandler, OPEN_ON_MAIN_PORT, servedOnMainPort } from '../observability/metrics-endpoint.ts';
 import { linkRequestInfo, type RoutedListener } from '../observability/request-log.ts';
@@ -109,6 +109,8 @@ export function createRequestListener(deps: RouteDeps): RoutedListener {
     // Parsing it threw before: one `GET //` stopped the process.
     if (!url) return sendJson(res, 400, { error: 'the request target is not a valid URL', code: 'BAD_REQUEST' });
     route(req, res, url).catch((err: unknown) => {
+      // A client gone mid-body is no failure here: its request line says `aborted: true` (this was an error line).
+      if (err instanceof ClientGone) return void res.destroy();
       log.error({ err }, 'request handler failed');
       if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
       else res.destroy();

@@ -17,9 +17,22 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(JSON.stringify(body));
 }
 
-/** The raw body, or null once it exceeds `limit` bytes (the rest is drained, not buffered). */
+/**
+ * The client closed the connection before its request body had arrived: nobody is left to answer,
+ * and nothing on our side failed (not an error to log, nor a store outage).
+ */
+export class ClientGone extends Error {
+  override readonly name = 'ClientGone';
+}
+
+/**
+ * The raw body, or null once it exceeds `limit` bytes (the rest is drained, not buffered). Rejects
+ * with ClientGone when the client disconnects first.
+ */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
+    // Gone before we got to read it (the route awaited lookups first): no 'error' is coming.
+    if (req.destroyed) return reject(new ClientGone('the client closed the connection before its request body arrived'));
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
@@ -28,6 +41,9 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 
     });
     // One chunk (most bodies) is handed over as it is: Node's HTTP parser copies each body chunk into a buffer of its own.
     req.on('end', () => resolve(size > limit ? null : chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
-    req.on('error', reject);
+    // Node reports a request cut short by its client as "aborted" with ECONNRESET.
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'ECONNRESET' ? new ClientGone('the client closed the connection before its request body arrived') : err),
+    );
   });
 }
