@@ -707,28 +707,27 @@ async function sideBySideSlices(childEnv: Record<string, string>, bare: Child<{ 
       { url: current.info.webhookUrl, child: current.child, cursor: 0 },
       { url: before.info.webhookUrl, child: before.child, cursor: 0 },
       { url: bare.info.webhookUrl, child: bare.child, cursor: bareCursor },
-    ].map((srv) => ({ ...srv, ok: 0, cpuS: 0 }));
+    ].map((srv) => ({ ...srv, ok: 0, non2xx: 0, cpuS: 0 }));
     for (const srv of servers.slice(0, 2)) await acceptRate(srv.url, warm, 1);
     for (let round = 0; round < AB_ROUNDS; round++) {
       // Rotate the order so no server always follows the same one.
       for (let k = 0; k < servers.length; k++) {
-        const i = (round + set + k) % servers.length;
-        const srv = servers[i] as (typeof servers)[number];
-        const total = totals[i] as (typeof totals)[number];
+        const srv = servers[(round + set + k) % servers.length] as (typeof servers)[number];
         const cpu0 = childCpuSeconds(srv.child);
         const r = await acceptRate(srv.url, events, AB_SLICE_S, srv.cursor);
-        const cpuS = childCpuSeconds(srv.child) - cpu0;
+        srv.cpuS += childCpuSeconds(srv.child) - cpu0;
         srv.cursor += r.sent;
         srv.ok += r.ok;
-        srv.cpuS += cpuS;
-        total.ok += r.ok;
-        total.cpuS += cpuS;
-        total.non2xx += r.non2xx;
-        total.wallS += AB_SLICE_S;
+        srv.non2xx += r.non2xx;
       }
     }
+    // This set's processes into the totals: pooled counts, and each process's own µs per webhook.
     servers.forEach((srv, i) => {
       const total = totals[i] as (typeof totals)[number];
+      total.ok += srv.ok;
+      total.cpuS += srv.cpuS;
+      total.non2xx += srv.non2xx;
+      total.wallS += AB_ROUNDS * AB_SLICE_S;
       total.perProcessUs.push((srv.cpuS * 1e6) / Math.max(1, srv.ok));
       total.maxCursor = Math.max(total.maxCursor, srv.cursor);
     });
