@@ -23,6 +23,10 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
  */
 export class ClientGone extends Error {
   override readonly name = 'ClientGone';
+
+  constructor() {
+    super('the client closed the connection before its request body arrived');
+  }
 }
 
 /**
@@ -32,7 +36,7 @@ export class ClientGone extends Error {
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
     // Gone before we got to read it (the route awaited lookups first): no 'error' is coming.
-    if (req.destroyed) return reject(new ClientGone('the client closed the connection before its request body arrived'));
+    if (req.destroyed) return reject(new ClientGone());
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
@@ -42,8 +46,6 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 
     // One chunk (most bodies) is handed over as it is: Node's HTTP parser copies each body chunk into a buffer of its own.
     req.on('end', () => resolve(size > limit ? null : chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
     // Node reports a request cut short by its client as "aborted" with ECONNRESET.
-    req.on('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'ECONNRESET' ? new ClientGone('the client closed the connection before its request body arrived') : err),
-    );
+    req.on('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ECONNRESET' ? new ClientGone() : err));
   });
 }
