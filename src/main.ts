@@ -5,20 +5,10 @@
 import { createRedis, redisAddress } from './util/redis.ts';
 import { ConfigError, defaultGatewayConfig, jwtSettingsFromEnv, loadTenantsFile, overridesFromEnv, parseEnv, type GatewayConfig } from './config.ts';
 import { startDemo, type Demo } from './demo.ts';
-import { createLogger } from './observability/logger.ts';
-import type { Logger } from 'pino';
+import { closeLog, createLogger } from './observability/logger.ts';
 import { createGateway } from './server.ts';
 import { parseRoles } from './gateway/roles.ts';
 import { loadVaultKeyring } from './accounts/vault.ts';
-
-/**
- * Resolves once the logger's pending asynchronous writes have reached stdout. pino's exit hook
- * flushes the buffer synchronously, and that can overtake a write still in flight: the drain's
- * last line then lands before the ones logged earlier (CI saw exactly that on a busy machine).
- */
-function flushed(log: Logger): Promise<void> {
-  return new Promise((resolve) => log.flush(() => resolve()));
-}
 
 async function main(): Promise<void> {
   const env = parseEnv(process.env);
@@ -85,11 +75,11 @@ async function main(): Promise<void> {
       try {
         await gateway.stop();
         await demo?.stop();
-        await flushed(log);
+        await closeLog(log);
         process.exit(0);
       } catch (err) {
         log.error({ err }, 'drain failed');
-        await flushed(log);
+        await closeLog(log);
         process.exit(1);
       }
     })();

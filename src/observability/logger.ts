@@ -44,3 +44,27 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
     destination as pino.DestinationStream | undefined,
   );
 }
+
+/**
+ * Resolves once every line logged so far has reached the destination, then the logger is closed:
+ * call it just before `process.exit`. pino's default destination writes asynchronously, and its own
+ * exit hook writes the buffer synchronously *past* a write still in flight (or waiting to retry a
+ * full pipe), so the last lines could land before earlier ones; its `flush(cb)` does not wait
+ * for that write either (it calls back at once). Ending the stream waits for it. A destination
+ * that does not drain within `timeoutMs` (nobody reads the pipe) does not hold the exit.
+ */
+export function closeLog(log: Logger, timeoutMs = 2_000): Promise<void> {
+  const stream = (log as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as
+    { end?: () => void; once?: (event: string, listener: () => void) => void; flushSync?: () => void; destroyed?: boolean } | undefined;
+  // Only pino's own destination (sonic-boom, the one with flushSync): a stream handed in by the
+  // caller (process.stdout, a test's sink) is the caller's to close.
+  if (typeof stream?.flushSync !== 'function' || !stream.end || !stream.once || stream.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    stream.once!('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    stream.end!();
+  });
+}
