@@ -11,7 +11,8 @@
 // Numbers go to docs/benchmarks.md by hand. Every child is killed and every Redis key of the run's
 // prefix is deleted at the end, also on error. All traffic stays on 127.0.0.1.
 // Knobs (env): REDIS_URL (default: a throwaway redis-server), BENCH_GATEWAY_FROM (dist: the compiled build), BENCH_DURATION_S (10), BENCH_WARMUP_S (2), BENCH_CONNECTIONS (10), BENCH_PAYLOADS (100000),
-// BENCH_POINTS (empty: skip (b)), BENCH_DRAIN_TIMEOUT_MS (20000), BENCH_GATEWAY_NODE_ARGS (e.g. --cpu-prof).
+// BENCH_POINTS (empty: skip (b)), BENCH_DRAIN_TIMEOUT_MS (20000), BENCH_GATEWAY_NODE_ARGS (e.g. --cpu-prof),
+// BENCH_REDIS_COMMANDS (set: print each pass's Redis commands by name, per webhook and per published change).
 // The subscribers must stay ahead of the gateway for (b) to measure the gateway: the table prints
 // each process's CPU share so that can be checked.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -387,15 +388,26 @@ async function redisCpuSeconds(): Promise<number> {
   return Number(/used_cpu_user:(\S+)/.exec(info)?.[1] ?? 0) + Number(/used_cpu_sys:(\S+)/.exec(info)?.[1] ?? 0);
 }
 /** Commands Redis has run so far (all clients): with the workers paused, the intake's round trips per webhook. */
-async function redisCommands(): Promise<{ all: number; scripts: number }> {
+async function redisCommands(): Promise<{ all: number; scripts: number; byName: Map<string, number> }> {
   const info = await redis.info('commandstats');
   let all = 0;
   let scripts = 0;
+  const byName = new Map<string, number>();
   for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
     all += Number(m[2]);
+    byName.set(m[1] as string, Number(m[2]));
     if (m[1] === 'evalsha' || m[1] === 'eval') scripts += Number(m[2]);
   }
-  return { all, scripts };
+  return { all, scripts, byName };
+}
+/** "name × calls per unit" for the commands that ran between two counts, most frequent first (commands inside scripts count too). */
+function commandMix(before: Map<string, number>, after: Map<string, number>, units: number): string {
+  return [...after]
+    .map(([name, n]) => [name, (n - (before.get(name) ?? 0)) / Math.max(1, units)] as const)
+    .filter(([, per]) => per >= 0.01)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, per]) => `${name} ${per.toFixed(2)}`)
+    .join(', ');
 }
 const ownCpuSeconds = () => {
   const u = process.cpuUsage();
@@ -651,6 +663,11 @@ async function acceptAndDrain(
   const drain = await waitForQueueDrain(pauseWorker ? Math.max(DRAIN_TIMEOUT_MS, tp.ok * 2) : DRAIN_TIMEOUT_MS);
   const published = (await appendedToChangeLog()) - appendedBefore;
   const seconds = (hostClockMs() - loadStarted) / 1000;
+  if (process.env.BENCH_REDIS_COMMANDS) {
+    const commands2 = await redisCommands();
+    console.log(`  Redis commands per accepted webhook, during the load: ${commandMix(commands0.byName, commands1.byName, tp.ok)}`);
+    console.log(`  Redis commands per published change, load and drain: ${commandMix(commands0.byName, commands2.byName, published)}`);
+  }
   // What the process running the workers spent per published change (the intake's share included when it is the same process).
   const workerCpuPerPublishedUs = ((childCpuSeconds(worker) - workerCpu0) * 1e6) / Math.max(1, published);
   return {

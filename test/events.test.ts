@@ -101,9 +101,15 @@ describe('webhooks → subscriptions', () => {
         contact: { name: newName },
       });
       expect(before.data?.contact.name).not.toBe(newName);
-      // A query made after the event sees the new version (the cache was refreshed first).
-      const after = await stack.query<{ contact: { name: string } }>('query ($id: ID!) { contact(id: $id) { name } }', { id });
-      expect(after.data?.contact.name).toBe(newName);
+      // A query made after the event sees the new version (the cache was refreshed first), from
+      // the cache: the event's record was written after the old one was deleted, not before.
+      stack.stripe.resetRequests();
+      const after = await stack.query<{ contact: { name: string; source: { cacheStatus: string } } }>(
+        'query ($id: ID!) { contact(id: $id) { name source { cacheStatus } } }',
+        { id },
+      );
+      expect(after.data?.contact).toEqual({ name: newName, source: { cacheStatus: 'HIT' } });
+      expect(stack.stripe.count()).toBe(0);
       // Exactly once, even with two replicas' workers sharing the queue.
       await new Promise((r) => setTimeout(r, 300));
       expect(sub.received).toHaveLength(1);
