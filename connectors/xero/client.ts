@@ -128,7 +128,8 @@ export async function xeroGet<T>(ctx: ConnectorContext, request: XeroGet): Promi
   const res = await ctx.fetch({ method: 'GET', path: request.path, query: request.query, headers, operation: request.operation });
   const remaining = rateRemaining(res.headers);
   const low = Object.entries(remaining).filter(([, v]) => v !== null && v < LOW_REMAINING);
-  if (low.length) ctx.log.warn({ connector: 'xero', connectionId: ctx.connection.id, remaining }, 'Xero rate allowance nearly used up');
+  // ctx.log already names the connector and the connection.
+  if (low.length) ctx.log.warn({ remaining }, 'Xero rate allowance nearly used up');
   if (res.status === 304) return null as T;
   if (res.status >= 200 && res.status < 300) {
     if (!res.body || typeof res.body !== 'object')
