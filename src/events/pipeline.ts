@@ -22,7 +22,7 @@ import { RedisChangeLog, MemoryChangeLog, type ChangeLog } from './change-log.ts
 import { MemoryDataRequests, RedisDataRequests, type ComplianceDeps } from './compliance.ts';
 import type { QueuedChange } from './model.ts';
 import type { StreamObserver } from './subscribe.ts';
-import { BullChangeQueue, MemoryChangeQueue, PermanentFailure, type ChangeQueue, type WorkerStopReport } from './queue.ts';
+import { BullChangeQueue, MemoryChangeQueue, PermanentFailure, RetryLater, type ChangeQueue, type WorkerStopReport } from './queue.ts';
 import { MemoryDeadLetterStore, MemoryVersionStore, RedisDeadLetterStore, RedisVersionStore, type DeadLetterStore, type VersionStore } from './stores.ts';
 
 /** Thin events arriving within this window are refetched in one batch. */
@@ -143,7 +143,8 @@ export class EventPipeline {
         { kind: SpanKind.CONSUMER, parent: item.trace },
       );
     } catch (err) {
-      if (!(err instanceof PermanentFailure) && attempt < this.services.config.events.maxAttempts) outcome = 'retry';
+      if (err instanceof RetryLater) outcome = 'deferred';
+      else if (!(err instanceof PermanentFailure) && attempt < this.services.config.events.maxAttempts) outcome = 'retry';
       throw err;
     } finally {
       this.metrics?.eventProcessing.observe({ connector: item.provider, outcome }, (performance.now() - started) / 1000);
@@ -166,6 +167,7 @@ export class EventPipeline {
         .catch((err: unknown) => err);
       if (fetched instanceof ConnectorError) {
         if (fetched.code === 'UPSTREAM_NOT_FOUND') type = 'DELETED';
+        else if (fetched.code === 'UPSTREAM_RATE_LIMITED') throw new RetryLater(rateLimitDelayMs(fetched.retryAfterMs), fetched);
         else if (fetched.retryable) throw fetched;
         else throw new PermanentFailure(`${fetched.code}: ${fetched.message}`);
       } else if (fetched instanceof Error) throw fetched;
@@ -281,6 +283,20 @@ export class EventPipeline {
   }
 }
 
+/** Without a Retry-After, half a minute: QuickBooks' throttle and most providers' windows are per minute. */
+const RATE_LIMITED_DEFAULT_DELAY_MS = 30_000;
+/** A Retry-After of hours (Xero's daily allowance) is looked at again within this. */
+const RATE_LIMITED_MAX_DELAY_MS = 15 * 60_000;
+
+/**
+ * When a rate-limited change is tried again: the provider's Retry-After (or the default), plus up
+ * to 50 % so the changes held back by one window do not all come back in the same instant.
+ */
+function rateLimitDelayMs(retryAfterMs: number | null): number {
+  const base = Math.min(RATE_LIMITED_MAX_DELAY_MS, Math.max(1_000, retryAfterMs ?? RATE_LIMITED_DEFAULT_DELAY_MS));
+  return Math.round(base * (1 + Math.random() * 0.5));
+}
+
 function settings(e: GatewayConfig['events']) {
   return {
     concurrency: e.workerConcurrency,
@@ -288,5 +304,6 @@ function settings(e: GatewayConfig['events']) {
     retryBaseDelayMs: e.retryBaseDelayMs,
     dedupeTtlSeconds: e.dedupeTtlSeconds,
     ...(e.intakeShards ? { intakeShards: e.intakeShards } : {}),
+    ...(e.deferMaxAgeMs !== undefined ? { deferMaxAgeMs: e.deferMaxAgeMs } : {}),
   };
 }

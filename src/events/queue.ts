@@ -7,7 +7,7 @@
 // recovery in atomic Lua scripts; it was too costly to call per webhook at intake (its client-side
 // job building was a fifth of the intake's CPU), hence the stream in front of it.
 // Without Redis (embedded default) an in-memory queue keeps the same contract, minus durability.
-import { Queue, WaitingError, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, WaitingError, Worker, type Job } from 'bullmq';
 import { createRedis, hashTag, type RedisClient } from '../util/redis.ts';
 import { DEFAULT_MOVER_SETTINGS, IntakeMover, IntakeWriter, type MoverSettings } from './intake.ts';
 import { bounded } from '../util/bounded.ts';
@@ -23,7 +23,15 @@ export interface QueueSettings {
   intakeShards?: number;
   /** How movers reclaim entries of a mover that died (tests shorten it). */
   mover?: MoverSettings;
+  /**
+   * How long after it was received a change may still be put off by RetryLater without using up
+   * an attempt; an older one's RetryLater counts as a failed attempt. Default DEFAULT_DEFER_MAX_AGE_MS.
+   */
+  deferMaxAgeMs?: number;
 }
+
+/** One day: past every provider's rate window (QuickBooks: a minute; Xero's daily allowance: midnight UTC). */
+export const DEFAULT_DEFER_MAX_AGE_MS = 24 * 3_600_000;
 
 /** Intake shards when the settings name none. */
 export const DEFAULT_INTAKE_SHARDS = 4;
@@ -65,6 +73,28 @@ export interface WorkerStopReport {
 /** Thrown by a processor for failures that retrying cannot fix (straight to the dead letters). */
 export class PermanentFailure extends Error {
   override readonly name = 'PermanentFailure';
+}
+
+/**
+ * Thrown by a processor when the provider asked us to wait (rate limited): the change is tried
+ * again after `delayMs`, and the wait does not use up one of its attempts, so a rate window longer
+ * than the backoff (QuickBooks throttles per minute; five attempts from 500 ms take ~8 s) does not
+ * send it to the dead letters. Only while the change is younger than `deferMaxAgeMs`.
+ */
+export class RetryLater extends Error {
+  override readonly name = 'RetryLater';
+
+  constructor(
+    readonly delayMs: number,
+    cause: Error,
+  ) {
+    super(cause.message, { cause });
+  }
+}
+
+/** Whether a RetryLater may put the change off once more (else it counts as a failed attempt). */
+function mayDefer(err: unknown, item: QueuedChange, maxAgeMs: number): err is RetryLater {
+  return err instanceof RetryLater && Date.now() - Date.parse(item.receivedAt) < maxAgeMs;
 }
 
 const ENQUEUE_TIMEOUT_MS = 2_000;
@@ -228,6 +258,12 @@ export class BullChangeQueue implements ChangeQueue {
           if (this.stopped) this.finishedWhileStopping++;
         } catch (err) {
           if (err instanceof WaitingError) throw err;
+          if (mayDefer(err, job.data, this.settings.deferMaxAgeMs ?? DEFAULT_DEFER_MAX_AGE_MS) && token) {
+            // Back to the delayed set with its attempt count unchanged (DelayedError tells BullMQ
+            // the job was moved, not failed).
+            await job.moveToDelayed(Date.now() + err.delayMs, token);
+            throw new DelayedError();
+          }
           const last = attempt >= (job.opts.attempts ?? 1) || err instanceof PermanentFailure;
           if (!last) throw err;
           // The dead-letter record is the outcome of the last attempt: written durably, then the
@@ -376,15 +412,17 @@ export class MemoryChangeQueue implements ChangeQueue {
     try {
       await (this.processor as ChangeProcessor)(item, attempt);
     } catch (err) {
-      if (attempt >= this.settings.maxAttempts || err instanceof PermanentFailure) {
+      const deferred = mayDefer(err, item, this.settings.deferMaxAgeMs ?? DEFAULT_DEFER_MAX_AGE_MS);
+      if (!deferred && (attempt >= this.settings.maxAttempts || err instanceof PermanentFailure)) {
         await (this.deadLetter as DeadLetterSink)(item, (err as Error).message ?? String(err), attempt).catch(() => undefined);
         return;
       }
       const base = this.settings.retryBaseDelayMs * 2 ** (attempt - 1);
-      const delay = base / 2 + Math.random() * base; // ±50 % jitter, like the BullMQ settings
+      // ±50 % jitter, like the BullMQ settings; a deferral keeps its attempt number.
+      const delay = deferred ? err.delayMs : base / 2 + Math.random() * base;
       const timer = setTimeout(() => {
         this.timers.delete(timer);
-        this.pending.push({ item, attempt: attempt + 1 });
+        this.pending.push({ item, attempt: deferred ? attempt : attempt + 1 });
         this.pump();
       }, delay);
       this.timers.add(timer);
