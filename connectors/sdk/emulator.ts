@@ -8,6 +8,7 @@ import { ADMIN_PREFIX, adminError, adminRoutes, runAdmin, type ProviderAdmin } f
 
 export type { EmulatorReply, EmulatorRequest, EmulatorRoute, FaultKind, FaultSpec, RecordedRequest } from './emulator-kit/wire.ts';
 import type { EmulatorReply, EmulatorRequest, EmulatorRoute, FaultSpec, RecordedRequest } from './emulator-kit/wire.ts';
+import { pushBounded } from './emulator-kit/wire.ts';
 
 export interface EmulatorOptions {
   name: string;
@@ -33,7 +34,10 @@ export interface EmulatorHandle {
   readonly url: string;
   readonly port: number;
   stop(): Promise<void>;
-  /** Every answered provider request since the last reset (admin calls are not counted). */
+  /**
+   * Every answered provider request since the last reset (admin calls are not counted), the newest
+   * REQUEST_LOG_LIMIT of them: a demo left running keeps bounded memory.
+   */
   requests(): RecordedRequest[];
   /** Number of requests, optionally only those of one operation. */
   count(operation?: string): number;
@@ -86,6 +90,9 @@ function send(res: ServerResponse, reply: EmulatorReply): void {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Requests an emulator remembers (tests reset long before; the demo's pollers would grow it forever). */
+export const REQUEST_LOG_LIMIT = 100_000;
 
 export async function startEmulator(options: EmulatorOptions): Promise<EmulatorHandle> {
   const routes = options.routes.map(compile);
@@ -147,7 +154,11 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatorH
       }
       const operation = route ? route.operation.replace(/\{(\w+)\}/g, (_, k: string) => req.params[k] ?? k) : 'unmatched';
       const record = (status: number) =>
-        recorded.push({ method: req.method, path: req.path, operation, status, at: Date.now(), credential: options.credentialOf?.(req) ?? null });
+        pushBounded(
+          recorded,
+          { method: req.method, path: req.path, operation, status, at: Date.now(), credential: options.credentialOf?.(req) ?? null },
+          REQUEST_LOG_LIMIT,
+        );
 
       if (latencyMs > 0) await sleep(latencyMs);
       const fault = takeFault(operation, req.path);

@@ -4,6 +4,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONNECTORS } from '../../registry.ts';
 import type { EmulatorHandle } from '../emulator.ts';
 import { DAY_MS, RateWindows, type RateWindow } from './rate-windows.ts';
+import { pushBounded } from './wire.ts';
+
+describe('pushBounded', () => {
+  it('keeps at most the limit plus a tenth, and always the newest entries', () => {
+    const log: number[] = [];
+    for (let i = 0; i < 1_000; i++) {
+      pushBounded(log, i, 100);
+      expect(log.length).toBeLessThanOrEqual(110);
+      expect(log.at(-1)).toBe(i);
+    }
+    // Entries stay in order, without gaps.
+    expect(log).toEqual(Array.from({ length: log.length }, (_, k) => 1_000 - log.length + k));
+    expect(log.length).toBeGreaterThanOrEqual(100);
+  });
+});
 
 describe('RateWindows', () => {
   const burst: RateWindow = { name: 'burst', max: 2, intervalMs: 1000 };

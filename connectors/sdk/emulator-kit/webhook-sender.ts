@@ -7,6 +7,10 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { EmulatorAdminError } from './admin.ts';
+import { pushBounded } from './wire.ts';
+
+/** Delivery attempts the log keeps (the newest): tests read a few; a demo left running would grow it forever. */
+const DELIVERY_LOG_LIMIT = 10_000;
 
 /** The emulators' compressed stand-in for the providers' retry schedules (hours to days in reality). */
 export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [1000, 2000, 4000, 8000, 16000];
@@ -305,7 +309,7 @@ export class WebhookSender<I, M> {
       at: startedAt,
       durationMs: Date.now() - startedAt,
     };
-    this.log.push(record);
+    pushBounded(this.log, record, DELIVERY_LOG_LIMIT);
     const delivered = status !== null && status >= 200 && status < 300;
     if (!delivered && !signal.aborted && (status === null || this.scheme.retries(status))) this.retryLater(job);
     for (const listener of this.listeners) listener(structuredClone(record));

@@ -56,3 +56,12 @@ export interface RecordedRequest {
   /** The credential the call carried, as the provider reads it (tests tell tokens apart by it). */
   credential: string | null;
 }
+
+/**
+ * Appends to an in-memory log, and past `limit` + 10 % drops the oldest down to `limit` (one splice
+ * per tenth of the limit, not per push): an emulator left running (the demo) keeps bounded memory.
+ */
+export function pushBounded<T>(log: T[], item: T, limit: number): void {
+  log.push(item);
+  if (log.length > limit + Math.ceil(limit / 10)) log.splice(0, log.length - limit);
+}
