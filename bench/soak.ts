@@ -8,10 +8,10 @@
 //     the event path, the change log and the fan-out run the whole time (a connector whose
 //     emulator refuses a change, rate-limited, is left alone for 15 s);
 //   - 2 subscription loops: connect over graphql-ws, subscribe to contactChanged, close after 0.7 s.
-// Every second it reads the gateway's /metrics; per SOAK_SAMPLE_S window it prints the lowest
-// V8 heap used seen (the floor: what the heap comes back to after collections, so garbage waiting
-// for a major collection does not count) and the RSS. A leak shows as a floor that keeps rising;
-// the last line gives its slope over the second half of the run.
+// Every second it reads the gateway's /metrics (the V8 heap used: its peak per window); at the end
+// of each SOAK_SAMPLE_S window it runs a full garbage collection in the gateway (over the
+// inspector) and prints the heap used right after it (what the gateway holds) and the RSS. A leak
+// shows as a heap after GC that keeps rising; the last line gives its slope over the second half.
 // SOAK_SNAPSHOTS=<dir>: heap snapshots of the gateway after the first window and at the end, for
 // `npx tsx bench/heap-diff.ts <first> <last>` (each pauses the gateway for seconds).
 // The child, its emulators and the redis-server are stopped at the end, also on error.
@@ -61,7 +61,8 @@ const workDir = mkdtempSync(join(tmpdir(), 'sb-soak-'));
 symlinkSync(join(process.cwd(), 'node_modules'), join(workDir, 'node_modules'));
 const child: ChildProcess = spawn(
   process.execPath,
-  [...(SNAPSHOTS ? ['--heapsnapshot-signal=SIGUSR2'] : []), '--import', 'tsx', join(process.cwd(), 'src/main.ts')],
+  // The inspector (loopback, a free port) lets the soak run a full collection before each reading.
+  ['--inspect=127.0.0.1:0', ...(SNAPSHOTS ? ['--heapsnapshot-signal=SIGUSR2'] : []), '--import', 'tsx', join(process.cwd(), 'src/main.ts')],
   {
     cwd: workDir,
     env: { ...process.env, REDIS_URL: redisUrl, PORT: '0', SWITCHBOARD_DEMO_API_KEY: API_KEY, LOG_LEVEL: 'warn', METRICS_TOKEN },
@@ -72,8 +73,10 @@ let output = '';
 child.stdout!.on('data', (b: Buffer) => (output += b.toString()));
 child.stderr!.on('data', (b: Buffer) => (output += b.toString()));
 
+const cleanups: Array<() => void> = [];
 async function cleanup(): Promise<void> {
   running = false;
+  for (const c of cleanups) c();
   if (child.exitCode === null && child.signalCode === null) {
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
@@ -101,7 +104,11 @@ async function post(url: string, query: string, variables?: Record<string, unkno
   return body;
 }
 
-async function queryLoop(url: string, queries: readonly string[], ids: string[], cursors: string[]): Promise<void> {
+async function queryLoop(url: string, queries: readonly string[]): Promise<void> {
+  // Each loop pages and looks up what its own lists returned (a loop on single providers never
+  // waits on another provider's allowance).
+  const ids: string[] = [];
+  const cursors: string[] = [];
   for (let i = 0; running; i++) {
     try {
       const body = await post(url, queries[i % queries.length] as string);
@@ -212,6 +219,41 @@ async function snapshot(name: string): Promise<void> {
   console.warn(`no heap snapshot appeared for ${name}`);
 }
 
+/**
+ * A full garbage collection in the gateway (Chrome DevTools Protocol, HeapProfiler.collectGarbage):
+ * the heap used right after it is what the gateway holds, not what waits for a major collection
+ * (V8 lets old-generation garbage pile up to several times the live heap between them).
+ */
+async function connectInspector(): Promise<() => Promise<void>> {
+  let address: string | undefined;
+  for (let i = 0; i < 100 && !address; i++) {
+    address = /Debugger listening on (ws:\/\/\S+)/.exec(output)?.[1];
+    if (!address) await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!address) throw new Error('the gateway printed no inspector address');
+  const socket = new WebSocket(address);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+  let nextId = 1;
+  const waiting = new Map<number, () => void>();
+  socket.on('message', (data: Buffer) => {
+    const { id } = JSON.parse(data.toString()) as { id?: number };
+    if (id !== undefined) waiting.get(id)?.();
+  });
+  cleanups.push(() => socket.close());
+  return () =>
+    new Promise<void>((resolve) => {
+      const id = nextId++;
+      waiting.set(id, () => {
+        waiting.delete(id);
+        resolve();
+      });
+      socket.send(JSON.stringify({ id, method: 'HeapProfiler.collectGarbage' }));
+    });
+}
+
 const MiB = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 let baseUrl = '';
 try {
@@ -222,30 +264,32 @@ try {
   const url = state.gateway;
   baseUrl = url.replace(/\/graphql$/, '');
   console.log(`Switchboard soak — node ${process.version}, the demo (pid ${child.pid}) on ${redisUrl}, ${SOAK_S} s, windows of ${SAMPLE_S} s`);
-  const ids: string[] = [];
-  const cursors: string[] = [];
   // One loop across every provider (it waits on Xero's 60 calls a minute like any client would),
   // two on providers with larger allowances, so the query path keeps running meanwhile.
-  const loops = [QUERIES, FILTERED, FILTERED.slice().reverse()].map((queries) => queryLoop(url, queries, ids, cursors));
+  const loops = [QUERIES, FILTERED, FILTERED.slice().reverse()].map((queries) => queryLoop(url, queries));
   loops.push(changeLoop(state), subscriptionLoop(url), subscriptionLoop(url));
 
+  const collectGarbage = await connectInspector();
   const started = Date.now();
   const rows: Array<Record<string, string | number>> = [];
-  const floors: Array<{ t: number; floor: number }> = [];
-  let window = { floor: Infinity, heapTotal: 0, rss: 0, queries: 0 };
+  const live: Array<{ t: number; heap: number }> = [];
+  let window = { peak: 0, queries: 0 };
   let nextSample = SAMPLE_S;
   while ((Date.now() - started) / 1000 < SOAK_S) {
     await new Promise((r) => setTimeout(r, 1000));
     const m = await readMetrics(baseUrl);
-    if (m && Number.isFinite(m.heapUsed)) window = { ...window, floor: Math.min(window.floor, m.heapUsed), heapTotal: m.heapTotal, rss: m.rss };
+    if (m && Number.isFinite(m.heapUsed)) window.peak = Math.max(window.peak, m.heapUsed);
     const t = (Date.now() - started) / 1000;
     if (t < nextSample) continue;
-    floors.push({ t, floor: window.floor });
+    await collectGarbage();
+    const after = await readMetrics(baseUrl);
+    if (!after) throw new Error('the gateway stopped answering /metrics');
+    live.push({ t, heap: after.heapUsed });
     rows.push({
       t: `${t.toFixed(0)} s`,
-      'heap used, floor (MiB)': MiB(window.floor),
-      'heap total (MiB)': MiB(window.heapTotal),
-      'RSS (MiB)': MiB(window.rss),
+      'heap after a full GC (MiB)': MiB(after.heapUsed),
+      'heap used, peak (MiB)': MiB(window.peak),
+      'RSS (MiB)': MiB(after.rss),
       'queries/s': ((counts.queries - window.queries) / SAMPLE_S).toFixed(1),
       'queries with errors': counts.queryErrors,
       changes: counts.changes,
@@ -254,21 +298,21 @@ try {
     });
     console.log(JSON.stringify(rows.at(-1)));
     if (rows.length === 1 && SNAPSHOTS) await snapshot('first.heapsnapshot');
-    window = { floor: Infinity, heapTotal: 0, rss: 0, queries: counts.queries };
+    window = { peak: 0, queries: counts.queries };
     nextSample += SAMPLE_S;
   }
   running = false;
   await Promise.all(loops);
   if (SNAPSHOTS) await snapshot('last.heapsnapshot');
   console.table(rows);
-  // Least-squares slope of the floor over the second half (the first is warm-up: JIT, caches, pools).
-  const half = floors.filter((f) => f.t >= SOAK_S / 2);
+  // Least-squares slope of the live heap over the second half (the first is warm-up: JIT, caches, pools).
+  const half = live.filter((f) => f.t >= SOAK_S / 2);
   if (half.length >= 2) {
     const mt = half.reduce((a, f) => a + f.t, 0) / half.length;
-    const mf = half.reduce((a, f) => a + f.floor, 0) / half.length;
-    const slope = half.reduce((a, f) => a + (f.t - mt) * (f.floor - mf), 0) / half.reduce((a, f) => a + (f.t - mt) ** 2, 0);
+    const mh = half.reduce((a, f) => a + f.heap, 0) / half.length;
+    const slope = half.reduce((a, f) => a + (f.t - mt) * (f.heap - mh), 0) / half.reduce((a, f) => a + (f.t - mt) ** 2, 0);
     console.log(
-      `heap floor over the second half: ${MiB(Math.min(...half.map((f) => f.floor)))}–${MiB(Math.max(...half.map((f) => f.floor)))} MiB, slope ${((slope * 60) / 2 ** 20).toFixed(2)} MiB/min`,
+      `heap after a full GC over the second half: ${MiB(Math.min(...half.map((f) => f.heap)))}–${MiB(Math.max(...half.map((f) => f.heap)))} MiB, slope ${((slope * 60) / 2 ** 20).toFixed(2)} MiB/min`,
     );
   }
   console.log(`WebSocket closes seen by the subscribers: ${JSON.stringify(Object.fromEntries(closeCodes))}; subscription errors ${counts.subscriptionErrors}`);
