@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ALL_ROLES, parseRoles, roleProblems } from './gateway/roles.ts';
-import { ConfigError, DEFAULT_LIMITS, defaultGatewayConfig, overridesFromEnv, parseEnv, parseTenantsFile } from './config.ts';
+import { ConfigError, DEFAULT_EVENT_SETTINGS, DEFAULT_LIMITS, defaultGatewayConfig, overridesFromEnv, parseEnv, parseTenantsFile } from './config.ts';
 
 const HASH = 'a'.repeat(64);
 const valid = {
@@ -131,5 +131,17 @@ describe('limits', () => {
     expect(config.limits).toEqual({ ...DEFAULT_LIMITS, requestDeadlineMs: 4000 });
     expect(config.cacheTtlSeconds).toEqual({ Contact: 30, Invoice: 30, Order: 30, listPage: 30 });
     expect(defaultGatewayConfig([]).limits).toEqual(DEFAULT_LIMITS);
+  });
+});
+
+describe('event retries', () => {
+  it('outlast several of the upstream breaker open spells, even with every delay at its jitter minimum', () => {
+    const { maxAttempts, retryBaseDelayMs } = DEFAULT_EVENT_SETTINGS;
+    // Exponential backoff with ±50 % jitter: the wait before attempt n+1 is at least half of base · 2^(n-1).
+    let shortest = 0;
+    for (let n = 1; n < maxAttempts; n++) shortest += 0.5 * retryBaseDelayMs * 2 ** (n - 1);
+    expect(shortest).toBeGreaterThanOrEqual(3 * DEFAULT_LIMITS.breakerHalfOpenAfterMs);
+    // …and a change that keeps failing still settles (dead letter) within a few minutes.
+    expect(shortest * 3).toBeLessThanOrEqual(5 * 60_000);
   });
 });

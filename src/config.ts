@@ -130,8 +130,13 @@ export const DEFAULT_CONNECT_SESSION_TTL_SECONDS = 600;
 
 export const DEFAULT_EVENT_SETTINGS = {
   workerConcurrency: 20,
-  maxAttempts: 5,
-  retryBaseDelayMs: 500,
+  /**
+   * Attempts 1 s, 2 s, … 64 s apart (±50 %): 64–190 s in all, so a provider's short outage, and
+   * the upstream breaker's open spells (breakerHalfOpenAfterMs) within it, do not use them all up.
+   * (5 from 500 ms were over in ~8 s: inside one open spell.)
+   */
+  maxAttempts: 8,
+  retryBaseDelayMs: 1_000,
   /** 7 days: longer than any provider's retry horizon (Stripe: 3 days, HubSpot: 24 h). */
   dedupeTtlSeconds: 7 * 24 * 3600,
   retainedChanges: 100_000,

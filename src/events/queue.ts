@@ -78,8 +78,9 @@ export class PermanentFailure extends Error {
 /**
  * Thrown by a processor when the provider asked us to wait (rate limited): the change is tried
  * again after `delayMs`, and the wait does not use up one of its attempts, so a rate window longer
- * than the backoff (QuickBooks throttles per minute; five attempts from 500 ms take ~8 s) does not
- * send it to the dead letters. Only while the change is younger than `deferMaxAgeMs`.
+ * than the whole backoff (Xero's daily allowance; a soak saw QuickBooks' per-minute throttle use
+ * up five attempts from 500 ms) does not send it to the dead letters. Only while the change is
+ * younger than `deferMaxAgeMs`.
  */
 export class RetryLater extends Error {
   override readonly name = 'RetryLater';
