@@ -4,7 +4,7 @@
 // maxAttempts quick retries (which the demo's QuickBooks throttle did under a soak).
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TOKENS, postStripeWebhook, startStack, stripeEventBody, subscribe, type Stack } from './helpers.ts';
+import { TOKENS, histogramCount, postStripeWebhook, startStack, stripeEventBody, subscribe, type Stack } from './helpers.ts';
 
 const SECRET = 'whsec_switchboard_rate_limited_test_0000';
 const MAX_ATTEMPTS = 2;
@@ -49,12 +49,7 @@ describe.each([
       expect(posted.status).toBe(200);
       // More attempts than maxAttempts allows failures, each put off (the processing metric's
       // `deferred` outcome), none failed.
-      const attempts = async (outcome: string) => {
-        const metric = await stack.gateway.metrics.registry.getSingleMetric('switchboard_event_processing_duration_seconds')?.get();
-        return (metric?.values ?? [])
-          .filter((v) => (v as { metricName?: string }).metricName?.endsWith('_count') && v.labels['outcome'] === outcome)
-          .reduce((a, v) => a + v.value, 0);
-      };
+      const attempts = (outcome: string) => histogramCount(stack.gateway, 'switchboard_event_processing_duration_seconds', { outcome });
       await expect.poll(() => attempts('deferred'), { timeout: 30_000, interval: 100 }).toBeGreaterThan(MAX_ATTEMPTS);
       expect(await attempts('retry')).toBe(0);
       expect(await attempts('failed')).toBe(0);

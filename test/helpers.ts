@@ -161,6 +161,15 @@ export async function counterValue(gateway: Gateway, name: string, match: Record
   return metric.values.filter((v) => Object.entries(match).every(([k, val]) => v.labels[k] === val)).reduce((a, v) => a + v.value, 0);
 }
 
+/** Observations of a Prometheus histogram (its `_count` samples) whose labels include `match`. */
+export async function histogramCount(gateway: Gateway, name: string, match: Record<string, string> = {}): Promise<number> {
+  const metric = await gateway.metrics.registry.getSingleMetric(name)?.get();
+  if (!metric) return 0;
+  return metric.values
+    .filter((v) => (v as { metricName?: string }).metricName?.endsWith('_count') && Object.entries(match).every(([k, val]) => v.labels[k] === val))
+    .reduce((a, v) => a + v.value, 0);
+}
+
 /** A graphql-ws subscriber with an inbox: await the next payloads, then close. */
 export interface Subscriber<T> {
   received: T[];

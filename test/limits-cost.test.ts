@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connector } from '../connectors/sdk/types.ts';
 import { createGateway, type Gateway } from '../src/server.ts';
-import { graphql, startStack, type Stack } from './helpers.ts';
+import { graphql, histogramCount, startStack, type Stack } from './helpers.ts';
 
 let stack: Stack;
 
@@ -16,9 +16,8 @@ beforeAll(async () => {
 afterAll(() => stack?.stop());
 
 /** Requests observed by the actual-calls histogram. */
-async function observations(): Promise<number> {
-  const metric = await stack.gateway.metrics.registry.getSingleMetric('switchboard_graphql_upstream_calls')?.get();
-  return (metric?.values ?? []).filter((v) => (v as { metricName?: string }).metricName?.endsWith('_count')).reduce((a, v) => a + v.value, 0);
+function observations(): Promise<number> {
+  return histogramCount(stack.gateway, 'switchboard_graphql_upstream_calls');
 }
 
 const totalEmulatorRequests = () => [...stack.emulators.values()].reduce((sum, e) => sum + e.count(), 0);
