@@ -94,8 +94,8 @@ export class RetryLater extends Error {
 }
 
 /** Whether a RetryLater may put the change off once more (else it counts as a failed attempt). */
-function mayDefer(err: unknown, item: QueuedChange, maxAgeMs: number): err is RetryLater {
-  return err instanceof RetryLater && Date.now() - Date.parse(item.receivedAt) < maxAgeMs;
+function mayDefer(err: unknown, item: QueuedChange, settings: QueueSettings): err is RetryLater {
+  return err instanceof RetryLater && Date.now() - Date.parse(item.receivedAt) < (settings.deferMaxAgeMs ?? DEFAULT_DEFER_MAX_AGE_MS);
 }
 
 const ENQUEUE_TIMEOUT_MS = 2_000;
@@ -259,7 +259,7 @@ export class BullChangeQueue implements ChangeQueue {
           if (this.stopped) this.finishedWhileStopping++;
         } catch (err) {
           if (err instanceof WaitingError) throw err;
-          if (mayDefer(err, job.data, this.settings.deferMaxAgeMs ?? DEFAULT_DEFER_MAX_AGE_MS) && token) {
+          if (mayDefer(err, job.data, this.settings) && token) {
             // Back to the delayed set with its attempt count unchanged (DelayedError tells BullMQ
             // the job was moved, not failed).
             await job.moveToDelayed(Date.now() + err.delayMs, token);
@@ -413,7 +413,7 @@ export class MemoryChangeQueue implements ChangeQueue {
     try {
       await (this.processor as ChangeProcessor)(item, attempt);
     } catch (err) {
-      const deferred = mayDefer(err, item, this.settings.deferMaxAgeMs ?? DEFAULT_DEFER_MAX_AGE_MS);
+      const deferred = mayDefer(err, item, this.settings);
       if (!deferred && (attempt >= this.settings.maxAttempts || err instanceof PermanentFailure)) {
         await (this.deadLetter as DeadLetterSink)(item, (err as Error).message ?? String(err), attempt).catch(() => undefined);
         return;
