@@ -73,10 +73,11 @@ let output = '';
 child.stdout!.on('data', (b: Buffer) => (output += b.toString()));
 child.stderr!.on('data', (b: Buffer) => (output += b.toString()));
 
-const cleanups: Array<() => void> = [];
+/** The inspector connection (connectInspector), closed by cleanup(). */
+let inspector: WebSocket | null = null;
 async function cleanup(): Promise<void> {
   running = false;
-  for (const c of cleanups) c();
+  inspector?.close();
   if (child.exitCode === null && child.signalCode === null) {
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
@@ -242,7 +243,7 @@ async function connectInspector(): Promise<() => Promise<void>> {
     const { id } = JSON.parse(data.toString()) as { id?: number };
     if (id !== undefined) waiting.get(id)?.();
   });
-  cleanups.push(() => socket.close());
+  inspector = socket;
   return () =>
     new Promise<void>((resolve) => {
       const id = nextId++;
@@ -319,22 +320,21 @@ try {
   console.log(`queries with errors, by HTTP status and first error code: ${JSON.stringify(Object.fromEntries(errorCodes))}`);
   console.log(`changes not made: ${counts.changeFailures}`);
   for (const [why, n] of changeFailures) console.log(`  ${n} × ${why}`);
+  // One pass over the gateway's output: warn/error lines counted by message, and the first line of
+  // each error message kept in full (errors are rare and each one matters).
   const warnings = new Map<string, number>();
+  const firstErrors = new Map<string, string>();
   for (const line of output.split('\n')) {
     const m = /"level":(40|50|60).*"msg":"([^"]*)"/.exec(line);
-    if (m) warnings.set(`${m[1] === '40' ? 'warn' : 'error'}: ${m[2]}`, (warnings.get(`${m[1] === '40' ? 'warn' : 'error'}: ${m[2]}`) ?? 0) + 1);
+    if (!m) continue;
+    const msg = m[2] as string;
+    const key = `${m[1] === '40' ? 'warn' : 'error'}: ${msg}`;
+    warnings.set(key, (warnings.get(key) ?? 0) + 1);
+    if (m[1] !== '40' && !firstErrors.has(msg)) firstErrors.set(msg, line);
   }
   console.log('gateway warn/error lines by message:');
   for (const [msg, n] of [...warnings].sort((a, b) => b[1] - a[1])) console.log(`  ${n} × ${msg.slice(0, 200)}`);
-  // Errors are rare and each one matters: the first of each message in full.
-  const shown = new Set<string>();
-  for (const line of output.split('\n')) {
-    const m = /"level":(50|60).*"msg":"([^"]*)"/.exec(line);
-    if (m && !shown.has(m[2] as string)) {
-      shown.add(m[2] as string);
-      console.log(`  first "${m[2]}": ${line.slice(0, 1500)}`);
-    }
-  }
+  for (const [msg, line] of firstErrors) console.log(`  first "${msg}": ${line.slice(0, 1500)}`);
   if (SNAPSHOTS) console.log(`snapshots: npx tsx bench/heap-diff.ts ${join(SNAPSHOTS, 'first.heapsnapshot')} ${join(SNAPSHOTS, 'last.heapsnapshot')}`);
 } finally {
   await cleanup();
