@@ -22,6 +22,7 @@ import { RedisChangeLog, MemoryChangeLog, type ChangeLog } from './change-log.ts
 import { MemoryDataRequests, RedisDataRequests, type ComplianceDeps } from './compliance.ts';
 import type { QueuedChange } from './model.ts';
 import type { StreamObserver } from './subscribe.ts';
+import type { UpstreamClient } from '../upstream/client.ts';
 import { BullChangeQueue, MemoryChangeQueue, PermanentFailure, RetryLater, type ChangeQueue, type WorkerStopReport } from './queue.ts';
 import { MemoryDeadLetterStore, MemoryVersionStore, RedisDeadLetterStore, RedisVersionStore, type DeadLetterStore, type VersionStore } from './stores.ts';
 
@@ -43,6 +44,8 @@ export interface EventPipelineDeps {
   /** Where privacy requests record what they did, and the identity links they remove (optional: tests of the worker alone). */
   audit?: AuditLog;
   identity?: IdentityLinks;
+  /** The upstream client whose breakers tell an outage from one record's failure (optional: tests of the worker alone). */
+  upstream?: Pick<UpstreamClient, 'outageFor'>;
 }
 
 export class EventPipeline {
@@ -168,8 +171,13 @@ export class EventPipeline {
       if (fetched instanceof ConnectorError) {
         if (fetched.code === 'UPSTREAM_NOT_FOUND') type = 'DELETED';
         else if (fetched.code === 'UPSTREAM_RATE_LIMITED') throw new RetryLater(rateLimitDelayMs(fetched.retryAfterMs), fetched);
-        else if (fetched.retryable) throw fetched;
-        else throw new PermanentFailure(`${fetched.code}: ${fetched.message}`);
+        else if (fetched.retryable) {
+          // The provider fails this connection's calls, not only this record's (upstream.outageFor):
+          // the outage is waited out like a rate limit, without using up attempts.
+          const reopensIn = this.services.upstream?.outageFor(item.provider, item.connectionId) ?? null;
+          if (reopensIn !== null) throw new RetryLater(outageDelayMs(reopensIn, Date.now() - Date.parse(item.receivedAt)), fetched);
+          throw fetched;
+        } else throw new PermanentFailure(`${fetched.code}: ${fetched.message}`);
       } else if (fetched instanceof Error) throw fetched;
       else model = fetched as EntityModel;
     }
@@ -294,6 +302,20 @@ const RATE_LIMITED_MAX_DELAY_MS = 15 * 60_000;
  */
 function rateLimitDelayMs(retryAfterMs: number | null): number {
   const base = Math.min(RATE_LIMITED_MAX_DELAY_MS, Math.max(1_000, retryAfterMs ?? RATE_LIMITED_DEFAULT_DELAY_MS));
+  return Math.round(base * (1 + Math.random() * 0.5));
+}
+
+/** The longest an outage-deferred change sleeps between looks at its provider. */
+const OUTAGE_MAX_DELAY_MS = 5 * 60_000;
+
+/**
+ * When a change held back by an open breaker is tried again: when the breaker lets its next trial
+ * call through, or a quarter of the time the change has waited so far if that is longer (up to
+ * 5 min), so a long outage does not wake every waiting change each time the breaker half-opens;
+ * plus up to 50 % so they do not all come back in the same instant.
+ */
+function outageDelayMs(retryAfterMs: number | null, waitedMs: number): number {
+  const base = Math.min(OUTAGE_MAX_DELAY_MS, Math.max(1_000, retryAfterMs ?? 0, Number.isFinite(waitedMs) ? waitedMs / 4 : 0));
   return Math.round(base * (1 + Math.random() * 0.5));
 }
 

@@ -168,7 +168,7 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
   );
   const credentials = options.credentials ?? new VaultCredentialStore({ vault, tokens, apps, connections });
   const contexts = new ConnectorContexts({ connectors, upstream, credentials, log, production: config.mode === 'production' });
-  const events = new EventPipeline({ config, directory, contexts, connectors, cache, log, metrics, tracing, audit, identity });
+  const events = new EventPipeline({ config, directory, contexts, connectors, cache, log, metrics, tracing, audit, identity, upstream });
   // Polled connections (providers without webhooks, or switched): one leader per connection across replicas.
   const poller = new Poller({
     config,

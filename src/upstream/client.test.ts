@@ -222,6 +222,43 @@ describe('UpstreamClient', () => {
     expect(hits).toBe(3);
   });
 
+  it('tells an outage (different requests failing) from one request that keeps failing', async () => {
+    const upstream = new UpstreamClient(null, { ...DEFAULT_UPSTREAM_OPTIONS, maxAttempts: 1, breakerThreshold: 3, breakerHalfOpenAfterMs: 60_000 });
+    const fetcher = upstream.forScope({
+      manifest,
+      connection: { id: 'c1', tenantId: 't1', provider: 'fake', baseUrl: base, settings: {} },
+      signal: new AbortController().signal,
+      deadline: Date.now() + 5_000,
+    });
+    // One record the provider always fails: the breaker opens, but that is no outage.
+    reset([{ status: 500 }, { status: 500 }, { status: 500 }]);
+    for (let i = 0; i < 3; i++) await fetcher({ path: '/records/poison', operation: 'x' });
+    expect(upstream.circuitOpenFor('fake', 'c1')).toBeGreaterThan(59_000);
+    expect(upstream.outageFor('fake', 'c1')).toBeNull();
+
+    // Another client (fresh breaker): two different requests fail in a row, then the breaker is open.
+    const other = new UpstreamClient(null, { ...DEFAULT_UPSTREAM_OPTIONS, maxAttempts: 1, breakerThreshold: 3, breakerHalfOpenAfterMs: 60_000 });
+    const scoped = other.forScope({
+      manifest,
+      connection: { id: 'c1', tenantId: 't1', provider: 'fake', baseUrl: base, settings: {} },
+      signal: new AbortController().signal,
+      deadline: Date.now() + 5_000,
+    });
+    reset([{ status: 503 }, { status: 200 }, { status: 503 }, { status: 503 }, { status: 503 }]);
+    await scoped({ path: '/records/a', operation: 'x' });
+    // A success in between: the failures before it say nothing about what follows.
+    await scoped({ path: '/records/b', operation: 'x' });
+    await scoped({ path: '/records/b', operation: 'x' });
+    await scoped({ path: '/records/b', operation: 'x' });
+    expect(other.outageFor('fake', 'c1')).toBeNull(); // two failures in a row: still closed
+    await scoped({ path: '/records/c', operation: 'x' });
+    expect(other.circuitOpenFor('fake', 'c1')).not.toBeNull();
+    expect(other.outageFor('fake', 'c1')).toBeGreaterThan(59_000);
+    // Calls refused while it is open say when the next trial call goes through.
+    await expect(scoped({ path: '/records/d', operation: 'x' })).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', retryAfterMs: expect.any(Number) });
+    expect(hits).toBe(5);
+  });
+
   it('counts every attempt in the upstream metrics', async () => {
     const metrics = new Metrics();
     reset([{ status: 503 }, { status: 200 }]);

@@ -164,8 +164,22 @@ function appendParams(params: URLSearchParams, values: Record<string, QueryValue
   }
 }
 
+/** A connection's breaker, when it last opened, and the distinct requests that failed since its last success. */
+interface BreakerEntry {
+  connector: string;
+  policy: CircuitBreakerPolicy;
+  openedAt: number;
+  /** At most two request keys (method, path, query, body): two say the failures are not one record's. */
+  failing: Set<string>;
+}
+
+/** What counts against a breaker: a transport failure or timeout (not a cancellation), or a 5xx answer. */
+const breakerFailure = (e: unknown): boolean =>
+  e instanceof AttemptFailure && !e.cancelled && ['UPSTREAM_UNAVAILABLE', 'UPSTREAM_TIMEOUT'].includes(e.error.code);
+const breakerFailureStatus = (r: unknown): boolean => BREAKER_STATUS.has((r as UpstreamResponse).status);
+
 export class UpstreamClient {
-  private readonly breakers = new Map<string, { connector: string; policy: CircuitBreakerPolicy }>();
+  private readonly breakers = new Map<string, BreakerEntry>();
   private readonly budgets = new Map<string, ConnectionBudget>();
   private readonly tracing: Tracing;
   /** Connection pools of requests that carry an addressCheck. */
@@ -193,6 +207,29 @@ export class UpstreamClient {
   /** Every connection's breaker on this replica, read at scrape time. */
   breakerStates(): BreakerSnapshot[] {
     return [...this.breakers.values()].map(({ connector, policy }) => ({ connector, state: STATE_NAMES[policy.state] }));
+  }
+
+  /** How long until the connection's open breaker lets a trial call through (0: it would now), or null when it is not open. */
+  circuitOpenFor(connectorId: string, connectionId: string): number | null {
+    const entry = this.breakers.get(`${connectorId}:${connectionId}`);
+    return entry ? this.openFor(entry) : null;
+  }
+
+  /**
+   * An outage of the connection's provider, as far as this replica can tell: its breaker is open
+   * and at least two different requests failed since the last success. One request failing on
+   * its own, however often (a record the provider always answers 500 for), is that record's
+   * problem and opens the breaker as well. Returns the time until the breaker lets a trial call
+   * through (0: it would now), or null.
+   */
+  outageFor(connectorId: string, connectionId: string): number | null {
+    const entry = this.breakers.get(`${connectorId}:${connectionId}`);
+    return entry && entry.failing.size >= 2 ? this.openFor(entry) : null;
+  }
+
+  private openFor(entry: BreakerEntry): number | null {
+    if (entry.policy.state !== CircuitState.Open) return null;
+    return Math.max(0, this.options.breakerHalfOpenAfterMs - (Date.now() - entry.openedAt));
   }
 
   /**
@@ -249,21 +286,22 @@ export class UpstreamClient {
     }
   }
 
-  private breakerFor(scope: CallScope): CircuitBreakerPolicy {
+  private breakerFor(scope: CallScope): BreakerEntry {
     const key = `${scope.manifest.id}:${scope.connection.id}`;
-    let breaker = this.breakers.get(key)?.policy;
-    if (!breaker) {
-      breaker = circuitBreaker(
-        handleWhen((e) => e instanceof AttemptFailure && !e.cancelled && ['UPSTREAM_UNAVAILABLE', 'UPSTREAM_TIMEOUT'].includes(e.error.code)).orWhenResult(
-          (r) => BREAKER_STATUS.has((r as UpstreamResponse).status),
-        ),
-        { halfOpenAfter: this.options.breakerHalfOpenAfterMs, breaker: new ConsecutiveBreaker(this.options.breakerThreshold) },
-      );
-      const connector = scope.manifest.id;
-      breaker.onBreak(() => this.metrics?.breakerOpened.inc({ connector }));
-      this.breakers.set(key, { connector, policy: breaker });
+    let entry = this.breakers.get(key);
+    if (!entry) {
+      const breaker = circuitBreaker(handleWhen(breakerFailure).orWhenResult(breakerFailureStatus), {
+        halfOpenAfter: this.options.breakerHalfOpenAfterMs,
+        breaker: new ConsecutiveBreaker(this.options.breakerThreshold),
+      });
+      const opened: BreakerEntry = { connector: scope.manifest.id, policy: breaker, openedAt: 0, failing: new Set() };
+      breaker.onBreak(() => {
+        opened.openedAt = Date.now();
+        this.metrics?.breakerOpened.inc({ connector: opened.connector });
+      });
+      this.breakers.set(key, (entry = opened));
     }
-    return breaker;
+    return entry;
   }
 
   private budgetFor(scope: CallScope): ConnectionBudget {
@@ -350,7 +388,15 @@ export class UpstreamClient {
         if (waited > 0.005) this.metrics?.rateBudgetWaits.inc({ connector });
         try {
           const once = async () => {
-            const res = await breaker.execute(() => this.attempt(scope, request, method, stats));
+            let res: UpstreamResponse;
+            try {
+              res = await breaker.policy.execute(() => this.attempt(scope, request, method, stats));
+            } catch (err) {
+              if (breakerFailure(err)) noteFailure(breaker, method, request);
+              throw err;
+            }
+            if (breakerFailureStatus(res)) noteFailure(breaker, method, request);
+            else breaker.failing.clear();
             budget.observe?.(res.headers);
             return res;
           };
@@ -364,10 +410,12 @@ export class UpstreamClient {
     } catch (err) {
       if (err instanceof AttemptFailure) throw err.error;
       if (err instanceof BrokenCircuitError) {
+        // Until the breaker lets its next trial call through (at least a second: that call may be in flight).
+        const left = Math.max(1_000, this.circuitOpenFor(scope.manifest.id, scope.connection.id) ?? 0);
         throw new ConnectorError(
           'UPSTREAM_UNAVAILABLE',
           `${scope.manifest.displayName} is failing repeatedly; requests to it are paused for up to ${Math.round(this.options.breakerHalfOpenAfterMs / 1000)} s (circuit open)`,
-          { retryable: true, retryAfterMs: this.options.breakerHalfOpenAfterMs },
+          { retryable: true, retryAfterMs: left },
         );
       }
       if (err instanceof ConnectorError) throw err;
@@ -477,6 +525,14 @@ export class UpstreamClient {
     }
     return { status: res.status, headers: res.headers, body: parsed, text, url };
   }
+}
+
+/** Remembers a failed request for outageFor (two distinct ones are all it needs). */
+function noteFailure(entry: BreakerEntry, method: string, request: UpstreamRequest): void {
+  if (entry.failing.size >= 2) return;
+  const body =
+    request.json !== undefined ? JSON.stringify(request.json) : request.form !== undefined ? JSON.stringify(request.form) : (request.text?.body ?? '');
+  entry.failing.add(`${method} ${request.path} ${JSON.stringify(request.query ?? null)} ${body}`);
 }
 
 /** The manifest's token placement; `Authorization: Bearer` unless the connector declares another. */
