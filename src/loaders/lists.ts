@@ -21,6 +21,7 @@ import type { EntityLoader, ListFilter, ListOrder, ListPage } from '../../connec
 import type { RequestContext } from '../context.ts';
 import { badUserInput, toPublicError } from '../errors.ts';
 import { listViolation } from './contract.ts';
+import type { LinkedRecord } from './lookahead.ts';
 import {
   advanceLast,
   alreadyReturned,
@@ -50,6 +51,8 @@ export interface ListRequest {
   /** Restrict to these connections (nested fields: the parent's connection). */
   connections?: ConnectionHandle[];
   path: ReadonlyArray<string | number>;
+  /** Linked records the query reads on every node (lookahead.ts): read as soon as the page is known. */
+  links?: ReadonlyArray<LinkedRecord>;
 }
 
 /** Upper bound on provider pages one GraphQL page may read (defends against a connector that loops). */
@@ -367,6 +370,7 @@ export async function listAcross<E extends EntityType>(rc: RequestContext, entit
     if (heads[i] === undefined) hasNextPage = await guarded(streams[i] as ConnectionStream<E>, () => (streams[i] as ConnectionStream<E>).more(), false);
   }
   if (!hasNextPage) hasNextPage = streams.some((s) => s.failed && !s.snapshot().x);
+  if (req.links?.length) prefetchLinks(rc, streams, nodes, req.links);
   const totals = streams.map((s) => s.totalCount);
   const totalCount = totals.every((t) => t !== null) ? (totals as number[]).reduce((x, y) => x + y, 0) : null;
   const cursorAt = lazyCursors(nodes.length, (i) => {
@@ -374,6 +378,27 @@ export async function listAcross<E extends EntityType>(rc: RequestContext, entit
     return encodeMergeCursor({ v: 2, q: fingerprint, p, ...(l ? { l } : {}) });
   });
   return { nodes, cursorAt, hasNextPage, hasPreviousPage: false, totalCount };
+}
+
+/** Starts the batch reads of the page's linked records, per connection (only the records on the page: nothing the query will not show). */
+function prefetchLinks<E extends EntityType>(
+  rc: RequestContext,
+  streams: Array<ConnectionStream<E>>,
+  nodes: Array<Node<E>>,
+  links: ReadonlyArray<LinkedRecord>,
+): void {
+  for (const stream of streams) {
+    const { handle } = stream;
+    for (const link of links) {
+      if (!handle.connector.manifest.entities.includes(link.entity)) continue;
+      const ids = new Set<string>();
+      for (const node of nodes) {
+        const ref = node.served.connectionId === handle.config.id ? (node as unknown as Record<string, unknown>)[link.ref] : null;
+        if (typeof ref === 'string' && ref !== '') ids.add(ref);
+      }
+      rc.loaders.prefetch(handle, link.entity, [...ids]);
+    }
+  }
 }
 
 /** Merge order: the sort key, then the connection id (the provider's own order within a connection). */

@@ -26,6 +26,11 @@ export class RequestLoaders {
   private readonly loaders = new Map<string, DataLoader<string, AnyServed>>();
   private readonly rawLoaders = new Map<string, DataLoader<string, unknown>>();
   private readonly lineItemLoaders = new Map<string, DataLoader<ServedLineItemOwner, LineItemModel[], string>>();
+  /**
+   * Record batches waiting to be sent, by loader: DataLoader's own moment (after the promise jobs
+   * of the current turn) unless `prefetch` sends one sooner.
+   */
+  private readonly due: Array<{ key: string; dispatch: () => void }> = [];
   /** Cache writes of primed records, grouped so a page of 100 embedded records is one write. */
   private pendingPrimes: Array<{ connection: ConnectionHandle; entity: EntityType; model: EntityModelMap[EntityType] }> = [];
 
@@ -58,10 +63,41 @@ export class RequestLoaders {
         maxBatchSize: 1_000,
         // No cross-request memory here: that is the EntityCache's job (tenant-scoped, TTL'd).
         cache: true,
+        batchScheduleFn: (dispatch) => this.schedule(key, dispatch),
       });
       this.loaders.set(key, loader);
     }
     return loader as unknown as DataLoader<string, Served<EntityModelMap[E]>>;
+  }
+
+  /**
+   * Reads these records now, in one batch with any other loads of this loader waiting to be sent,
+   * rather than when graphql-js asks for them: a list that knows its nodes' linked records will be
+   * read (lookahead.ts) starts that read while graphql-js completes the nodes. The resolvers' later
+   * loads of the same ids get the same promises (the loader's per-request cache).
+   */
+  prefetch(connection: ConnectionHandle, entity: EntityType, ids: readonly string[]): void {
+    if (ids.length === 0) return;
+    // loadMany settles with errors as values: nothing is left unhandled if no resolver asks.
+    void this.loader(connection, entity).loadMany(ids);
+    const key = `${connection.config.id}\u0000${entity}`;
+    for (let i = this.due.length - 1; i >= 0; i--) {
+      const entry = this.due[i] as { key: string; dispatch: () => void };
+      if (entry.key !== key) continue;
+      this.due.splice(i, 1);
+      entry.dispatch();
+    }
+  }
+
+  /** DataLoader's batchScheduleFn: its default moment (a tick after the current promise jobs), for every loader at once. */
+  private schedule(key: string, dispatch: () => void): void {
+    this.due.push({ key, dispatch });
+    if (this.due.length > 1) return;
+    void Promise.resolve().then(() =>
+      process.nextTick(() => {
+        for (const entry of this.due.splice(0)) entry.dispatch();
+      }),
+    );
   }
 
   /**

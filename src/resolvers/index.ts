@@ -8,6 +8,7 @@ import type { Resolvers } from '../generated/graphql.ts';
 import { contactList } from '../loaders/contact-lists.ts';
 import { listAcross, type ListRequest } from '../loaders/lists.ts';
 import { listOrderArg } from '../loaders/list-order.ts';
+import { selectedLinks } from '../loaders/lookahead.ts';
 import type { ServedContact, ServedInvoice, ServedOrder } from '../models.ts';
 import { connectionFields, globalId, loadByGlobalId, loadLinked, pathOf, sourceOf } from './common.ts';
 
@@ -64,6 +65,7 @@ function rootList<E extends EntityType>(
     filter: { ...args.filter },
     orderBy: listOrderArg(args.orderBy),
     path: pathOf(info),
+    links: selectedLinks(info, entity),
   });
 }
 

@@ -1,0 +1,51 @@
+// RequestLoaders.prefetch: the batch it joins is sent at once (a load made after it, in the same
+// turn, goes in a batch of its own), and the resolvers' later loads of the same ids find the
+// promises it started (no second connector call). Without a prefetch, one turn's loads stay one batch.
+import { Keyv } from 'keyv';
+import { describe, expect, it } from 'vitest';
+import type { ContactModel } from '../../connectors/sdk/models.ts';
+import { EntityCache } from '../cache/entity-cache.ts';
+import { RequestLoaders, type ConnectionHandle } from './request-loaders.ts';
+
+function setup() {
+  const batches: string[][] = [];
+  const connector = {
+    manifest: { id: 'fake', displayName: 'Fake', entities: ['Contact'] },
+    loaders: {
+      Contact: {
+        byIds: async (ids: readonly string[]) => {
+          batches.push([...ids]);
+          return ids.map((id) => ({ entity: 'Contact', name: id, source: { provider: 'fake', remoteId: id } }) as unknown as ContactModel);
+        },
+      },
+    },
+  };
+  const handle = { config: { id: 'c1' }, connector, ctx: {} } as unknown as ConnectionHandle;
+  const cache = new EntityCache(new Keyv(), null, {
+    opTimeoutMs: 1_000,
+    onError: (err) => expect.fail(String(err)),
+    ttlSeconds: { Contact: 0, Invoice: 0, Order: 0, listPage: 0 },
+  });
+  return { batches, handle, loaders: new RequestLoaders('t1', cache) };
+}
+
+describe('RequestLoaders.prefetch', () => {
+  it('sends its batch at once, and later loads of the same ids reuse it', async () => {
+    const { batches, handle, loaders } = setup();
+    const early = loaders.loader(handle, 'Contact').load('a');
+    loaders.prefetch(handle, 'Contact', ['b', 'a']);
+    const late = loaders.loader(handle, 'Contact').load('c');
+    const again = loaders.loader(handle, 'Contact').loadMany(['a', 'b']);
+    expect((await early).name).toBe('a');
+    expect((await late).name).toBe('c');
+    expect((await again).map((c) => (c as ContactModel).name)).toEqual(['a', 'b']);
+    expect(batches).toEqual([['a', 'b'], ['c']]);
+  });
+
+  it('leaves one turn of loads in one batch when nothing is prefetched', async () => {
+    const { batches, handle, loaders } = setup();
+    const loads = ['a', 'b', 'c'].map((id) => loaders.loader(handle, 'Contact').load(id));
+    await Promise.all(loads);
+    expect(batches).toEqual([['a', 'b', 'c']]);
+  });
+});
