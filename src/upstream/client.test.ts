@@ -223,27 +223,21 @@ describe('UpstreamClient', () => {
   });
 
   it('tells an outage (different requests failing) from one request that keeps failing', async () => {
-    const upstream = new UpstreamClient(null, { ...DEFAULT_UPSTREAM_OPTIONS, maxAttempts: 1, breakerThreshold: 3, breakerHalfOpenAfterMs: 60_000 });
-    const fetcher = upstream.forScope({
-      manifest,
-      connection: { id: 'c1', tenantId: 't1', provider: 'fake', baseUrl: base, settings: {} },
-      signal: new AbortController().signal,
-      deadline: Date.now() + 5_000,
-    });
+    /** A client of its own (its own breaker) and its wrapped fetch for connection c1. */
+    const fresh = () => {
+      const upstream = new UpstreamClient(null, { ...DEFAULT_UPSTREAM_OPTIONS, maxAttempts: 1, breakerThreshold: 3, breakerHalfOpenAfterMs: 60_000 });
+      const connection = { id: 'c1', tenantId: 't1', provider: 'fake', baseUrl: base, settings: {} };
+      return { upstream, fetcher: upstream.forScope({ manifest, connection, signal: new AbortController().signal, deadline: Date.now() + 5_000 }) };
+    };
     // One record the provider always fails: the breaker opens, but that is no outage.
+    const { upstream, fetcher } = fresh();
     reset([{ status: 500 }, { status: 500 }, { status: 500 }]);
     for (let i = 0; i < 3; i++) await fetcher({ path: '/records/poison', operation: 'x' });
     expect(upstream.circuitOpenFor('fake', 'c1')).toBeGreaterThan(59_000);
     expect(upstream.outageFor('fake', 'c1')).toBeNull();
 
-    // Another client (fresh breaker): two different requests fail in a row, then the breaker is open.
-    const other = new UpstreamClient(null, { ...DEFAULT_UPSTREAM_OPTIONS, maxAttempts: 1, breakerThreshold: 3, breakerHalfOpenAfterMs: 60_000 });
-    const scoped = other.forScope({
-      manifest,
-      connection: { id: 'c1', tenantId: 't1', provider: 'fake', baseUrl: base, settings: {} },
-      signal: new AbortController().signal,
-      deadline: Date.now() + 5_000,
-    });
+    // Two different requests fail in a row, then the breaker is open.
+    const { upstream: other, fetcher: scoped } = fresh();
     reset([{ status: 503 }, { status: 200 }, { status: 503 }, { status: 503 }, { status: 503 }]);
     await scoped({ path: '/records/a', operation: 'x' });
     // A success in between: the failures before it say nothing about what follows.
