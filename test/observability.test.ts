@@ -417,4 +417,52 @@ describe('dead letters as metrics see them', () => {
       await pipeline.close();
     }
   });
+
+  it('counts a rate-limited attempt of a change older than deferMaxAgeMs as failed, not deferred (the queue does not put it off)', async () => {
+    const { EventPipeline } = await import('../src/events/pipeline.ts');
+    const { EntityCache } = await import('../src/cache/entity-cache.ts');
+    const { ConnectorError } = await import('../connectors/sdk/errors.ts');
+    const { Keyv } = await import('keyv');
+    const metrics = new Metrics();
+    const base = defaultGatewayConfig([]);
+    const config = { ...base, events: { ...base.events, maxAttempts: 1, deferMaxAgeMs: 60_000 } };
+    const connection = { id: 'c-stripe', provider: 'stripe' };
+    const pipeline = new EventPipeline({
+      config,
+      directory: { ownerOf: async () => ({ tenant: { id: 't' }, connection }) } as never,
+      // The refetch is rate-limited, as long as anyone asks.
+      contexts: {
+        forConnection: () => ({
+          connector: {
+            loaders: {
+              Contact: { byIds: async (ids: string[]) => ids.map(() => new ConnectorError('UPSTREAM_RATE_LIMITED', 'slow down', { retryAfterMs: 1_000 })) },
+            },
+          },
+          ctx: {},
+        }),
+      } as never,
+      cache: new EntityCache(new Keyv(), null, { ttlSeconds: config.cacheTtlSeconds, opTimeoutMs: 250, onError: () => undefined }),
+      log: createLogger('silent'),
+      metrics,
+    });
+    pipeline.start();
+    try {
+      const twoMinutesAgo = new Date(Date.now() - 120_000).toISOString();
+      await pipeline.queue.enqueue([
+        {
+          tenantId: 't',
+          connectionId: connection.id,
+          provider: 'stripe',
+          receivedAt: twoMinutesAgo,
+          change: { eventId: 'evt_old', entity: 'Contact', type: 'UPDATED', remoteId: 'cus_1', occurredAt: twoMinutesAgo, version: null, model: null },
+        },
+      ]);
+      await until('the dead letter', async () => (await pipeline.deadLetters.list('t', 10, null)).letters.length || null);
+      const text = await metrics.registry.metrics();
+      expect(sample(text, 'switchboard_event_processing_duration_seconds_count', { connector: 'stripe', outcome: 'failed' })).toBe(1);
+      expect(sample(text, 'switchboard_event_processing_duration_seconds_count', { connector: 'stripe', outcome: 'deferred' }) ?? 0).toBe(0);
+    } finally {
+      await pipeline.close();
+    }
+  });
 });

@@ -23,7 +23,7 @@ import { MemoryDataRequests, RedisDataRequests, type ComplianceDeps } from './co
 import type { QueuedChange } from './model.ts';
 import type { StreamObserver } from './subscribe.ts';
 import type { UpstreamClient } from '../upstream/client.ts';
-import { BullChangeQueue, MemoryChangeQueue, PermanentFailure, RetryLater, type ChangeQueue, type WorkerStopReport } from './queue.ts';
+import { BullChangeQueue, MemoryChangeQueue, PermanentFailure, RetryLater, mayDefer, type ChangeQueue, type WorkerStopReport } from './queue.ts';
 import { MemoryDeadLetterStore, MemoryVersionStore, RedisDeadLetterStore, RedisVersionStore, type DeadLetterStore, type VersionStore } from './stores.ts';
 
 /** Thin events arriving within this window are refetched in one batch. */
@@ -146,7 +146,8 @@ export class EventPipeline {
         { kind: SpanKind.CONSUMER, parent: item.trace },
       );
     } catch (err) {
-      if (err instanceof RetryLater) outcome = 'deferred';
+      // The queue's own rule: a RetryLater past deferMaxAgeMs is a failed attempt there too.
+      if (mayDefer(err, item, this.services.config.events)) outcome = 'deferred';
       else if (!(err instanceof PermanentFailure) && attempt < this.services.config.events.maxAttempts) outcome = 'retry';
       throw err;
     } finally {

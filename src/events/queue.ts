@@ -94,7 +94,7 @@ export class RetryLater extends Error {
 }
 
 /** Whether a RetryLater may put the change off once more (else it counts as a failed attempt). */
-function mayDefer(err: unknown, item: QueuedChange, settings: QueueSettings): err is RetryLater {
+export function mayDefer(err: unknown, item: QueuedChange, settings: Pick<QueueSettings, 'deferMaxAgeMs'>): err is RetryLater {
   return err instanceof RetryLater && Date.now() - Date.parse(item.receivedAt) < (settings.deferMaxAgeMs ?? DEFAULT_DEFER_MAX_AGE_MS);
 }
 
