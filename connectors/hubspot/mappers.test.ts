@@ -263,6 +263,18 @@ describe('helpers', () => {
     expect(toInstant('1715072400000')).toBe('2024-05-07T09:00:00.000Z');
     expect(toInstant('2024-05-07T09:00:00Z')).toBe('2024-05-07T09:00:00.000Z');
     expect(toInstant('not a date')).toBeNull();
+    // The canonical form is returned as it is; anything else the way Date reads it.
+    expect(toInstant('2024-05-07T09:00:00.123Z')).toBe('2024-05-07T09:00:00.123Z');
+    expect(toInstant('2024-02-29T23:59:59.999Z')).toBe('2024-02-29T23:59:59.999Z');
+    for (const odd of [
+      '2023-02-29T00:00:00.000Z',
+      '2100-02-29T00:00:00.000Z',
+      '2024-04-31T10:00:00.000Z',
+      '2024-05-07T24:00:00.000Z',
+      ' 2024-05-07T09:00:00.000Z',
+    ])
+      expect(toInstant(odd), odd).toBe(Number.isNaN(Date.parse(odd.trim())) ? null : new Date(Date.parse(odd.trim())).toISOString());
+    expect(toInstant('2024-13-01T00:00:00.000Z')).toBeNull();
     expect(toCalendarDate('2024-05-07')).toBe('2024-05-07');
     expect(toCalendarDate('1715040000000')).toBe('2024-05-07');
     expect(toCalendarDate('')).toBeNull();
