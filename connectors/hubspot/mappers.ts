@@ -18,6 +18,7 @@ import type {
 } from '../sdk/models.ts';
 import { moneyFromDecimal, openInvoiceStatus } from '../sdk/money.ts';
 import { REMOTE_URL_TEMPLATES } from './manifest.ts';
+import { isoString } from '../sdk/time.ts';
 
 export const PROVIDER = 'hubspot';
 
@@ -83,7 +84,7 @@ export function toInstant(value: string | null | undefined): string | null {
   const v = value.trim();
   const ms = /^-?\d+$/.test(v) ? Number(v) : Date.parse(v);
   if (!Number.isFinite(ms)) return null;
-  return new Date(ms).toISOString();
+  return isoString(ms);
 }
 
 /** Calendar dates: "2026-01-15", an ISO instant at midnight UTC, or epoch ms (midnight UTC). */

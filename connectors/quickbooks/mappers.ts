@@ -18,6 +18,7 @@ import type {
 } from '../sdk/models.ts';
 import { compareDecimal, moneyFromDecimal, openInvoiceStatus } from '../sdk/money.ts';
 import type { QboAddress, QboCustomer, QboInvoice, QboLine, QboPayment, QboSalesReceipt, QboSalesTxn } from './qbo-types.ts';
+import { isoString } from '../sdk/time.ts';
 
 export const PROVIDER = 'quickbooks';
 /** Where a person opens a record in QuickBooks (production; sandbox companies live on sandbox.qbo.intuit.com). */
@@ -34,7 +35,7 @@ const text = (v: string | undefined | null): string | null => (typeof v === 'str
 export function utcInstant(v: string | undefined): string | null {
   if (!v) return null;
   const ms = Date.parse(v);
-  return Number.isNaN(ms) ? null : new Date(ms).toISOString();
+  return Number.isNaN(ms) ? null : isoString(ms);
 }
 
 const date = (v: string | undefined): string | null => (v && /^\d{4}-\d{2}-\d{2}$/.test(v) ? v : null);

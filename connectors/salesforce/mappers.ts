@@ -6,6 +6,7 @@
 import { ConnectorError } from '../sdk/errors.ts';
 import type { AddressModel, ContactModel, EmailModel, LineItemModel, OrderModel, OrderStatus, PhoneModel } from '../sdk/models.ts';
 import { moneyFromDecimal } from '../sdk/money.ts';
+import { isoString } from '../sdk/time.ts';
 
 export interface SfAttributes {
   type: string;
@@ -142,7 +143,7 @@ export function sfInstant(value: string | null | undefined): string | null {
   if (!m) return null;
   const zone = m[2] === 'Z' ? 'Z' : `${(m[2] as string).slice(0, 3)}:${(m[2] as string).slice(-2)}`;
   const ms = Date.parse(`${m[1]}${zone}`);
-  return Number.isNaN(ms) ? null : new Date(ms).toISOString();
+  return Number.isNaN(ms) ? null : isoString(ms);
 }
 
 const text = (v: string | null | undefined): string | null => (typeof v === 'string' && v.trim() !== '' ? v : null);

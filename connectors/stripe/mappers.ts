@@ -18,6 +18,7 @@ import type {
   SourceModel,
 } from '../sdk/models.ts';
 import { minorUnitExponent, moneyFromDecimal, moneyFromMinorUnits, openInvoiceStatus } from '../sdk/money.ts';
+import { isoString } from '../sdk/time.ts';
 
 export const PROVIDER_ID = 'stripe';
 
@@ -186,7 +187,7 @@ const text = (v: unknown): string | null => (typeof v === 'string' && v.trim() !
 /** Unix seconds → ISO-8601 instant in UTC (`2026-01-01T00:00:00Z`). */
 export function isoFromUnix(seconds: number | null | undefined): string | null {
   if (typeof seconds !== 'number' || !Number.isFinite(seconds)) return null;
-  return new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
+  return isoString(seconds * 1000, false);
 }
 
 /** Unix seconds → calendar date in UTC (`2026-01-01`). */

@@ -31,6 +31,7 @@ import type {
   SourceModel,
 } from '../sdk/models.ts';
 import { compareDecimal, moneyFromDecimal, openInvoiceStatus } from '../sdk/money.ts';
+import { isoString } from '../sdk/time.ts';
 
 export const PROVIDER = 'xero';
 
@@ -166,7 +167,7 @@ export function xeroMillis(value: string | null | undefined): number | null {
 /** An instant (UpdatedDateUTC) as ISO-8601 UTC. */
 export function xeroInstant(value: string | null | undefined): string | null {
   const ms = xeroMillis(value);
-  return ms === null ? null : new Date(ms).toISOString();
+  return ms === null ? null : isoString(ms);
 }
 
 /**
@@ -180,7 +181,7 @@ export function xeroDate(value: string | null | undefined): string | null {
   const ms = xeroMillis(value);
   if (ms === null) return null;
   const offset = m?.[2] ? (m[2].startsWith('-') ? -1 : 1) * (Number(m[2].slice(1, 3)) * 60 + Number(m[2].slice(3, 5))) * 60_000 : 0;
-  return new Date(ms + offset).toISOString().slice(0, 10);
+  return isoString(ms + offset).slice(0, 10);
 }
 
 // ─── money ─────────────────────────────────────────────────────────────────────────────────────
