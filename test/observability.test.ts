@@ -381,88 +381,81 @@ describe('connection health rule', () => {
 });
 
 describe('dead letters as metrics see them', () => {
-  it('counts an event that cannot be processed (connection gone) as a permanent dead letter and a failed attempt', async () => {
-    const { TenantDirectory } = await import('../src/callers/tenants.ts');
+  /**
+   * A memory pipeline of its own with `deps` (directory, connector contexts), one change of
+   * connection `connectionId` received at `receivedAt` and left to end in the dead letters of
+   * `tenantId`; resolves with the metrics text then.
+   */
+  async function deadLettered(
+    deps: { directory: unknown; contexts: unknown; events?: Partial<ReturnType<typeof defaultGatewayConfig>['events']> },
+    change: { tenantId: string; connectionId: string; receivedAt: string },
+  ): Promise<string> {
     const { EventPipeline } = await import('../src/events/pipeline.ts');
     const { EntityCache } = await import('../src/cache/entity-cache.ts');
-    const { Keyv } = await import('keyv');
-    const metrics = new Metrics();
-    const config = defaultGatewayConfig([]);
-    const pipeline = new EventPipeline({
-      config,
-      directory: new TenantDirectory([]),
-      // Never reached: the event is refused before any connector is called.
-      contexts: null as never,
-      cache: new EntityCache(new Keyv(), null, { ttlSeconds: config.cacheTtlSeconds, opTimeoutMs: 250, onError: () => undefined }),
-      log: createLogger('silent'),
-      metrics,
-    });
-    pipeline.start();
-    try {
-      const now = new Date().toISOString();
-      await pipeline.queue.enqueue([
-        {
-          tenantId: 'gone',
-          connectionId: 'gone-stripe',
-          provider: 'stripe',
-          receivedAt: now,
-          change: { eventId: 'evt_dead', entity: 'Contact', type: 'UPDATED', remoteId: 'cus_1', occurredAt: now, version: null, model: null },
-        },
-      ]);
-      await until('the dead letter', async () => (await pipeline.deadLetters.list('gone', 10, null)).letters.length || null);
-      const text = await metrics.registry.metrics();
-      expect(sample(text, 'switchboard_dead_letters_total', { connector: 'stripe', reason: 'permanent' })).toBe(1);
-      expect(sample(text, 'switchboard_event_processing_duration_seconds_count', { connector: 'stripe', outcome: 'failed' })).toBe(1);
-    } finally {
-      await pipeline.close();
-    }
-  });
-
-  it('counts a rate-limited attempt of a change older than deferMaxAgeMs as failed, not deferred (the queue does not put it off)', async () => {
-    const { EventPipeline } = await import('../src/events/pipeline.ts');
-    const { EntityCache } = await import('../src/cache/entity-cache.ts');
-    const { ConnectorError } = await import('../connectors/sdk/errors.ts');
     const { Keyv } = await import('keyv');
     const metrics = new Metrics();
     const base = defaultGatewayConfig([]);
-    const config = { ...base, events: { ...base.events, maxAttempts: 1, deferMaxAgeMs: 60_000 } };
-    const connection = { id: 'c-stripe', provider: 'stripe' };
+    const config = { ...base, events: { ...base.events, ...deps.events } };
     const pipeline = new EventPipeline({
       config,
-      directory: { ownerOf: async () => ({ tenant: { id: 't' }, connection }) } as never,
-      // The refetch is rate-limited, as long as anyone asks.
-      contexts: {
-        forConnection: () => ({
-          connector: {
-            loaders: {
-              Contact: { byIds: async (ids: string[]) => ids.map(() => new ConnectorError('UPSTREAM_RATE_LIMITED', 'slow down', { retryAfterMs: 1_000 })) },
-            },
-          },
-          ctx: {},
-        }),
-      } as never,
+      directory: deps.directory as never,
+      contexts: deps.contexts as never,
       cache: new EntityCache(new Keyv(), null, { ttlSeconds: config.cacheTtlSeconds, opTimeoutMs: 250, onError: () => undefined }),
       log: createLogger('silent'),
       metrics,
     });
     pipeline.start();
     try {
-      const twoMinutesAgo = new Date(Date.now() - 120_000).toISOString();
+      const { tenantId, connectionId, receivedAt } = change;
       await pipeline.queue.enqueue([
         {
-          tenantId: 't',
-          connectionId: connection.id,
+          tenantId,
+          connectionId,
           provider: 'stripe',
-          receivedAt: twoMinutesAgo,
-          change: { eventId: 'evt_old', entity: 'Contact', type: 'UPDATED', remoteId: 'cus_1', occurredAt: twoMinutesAgo, version: null, model: null },
+          receivedAt,
+          change: { eventId: 'evt_dead', entity: 'Contact', type: 'UPDATED', remoteId: 'cus_1', occurredAt: receivedAt, version: null, model: null },
         },
       ]);
-      await until('the dead letter', async () => (await pipeline.deadLetters.list('t', 10, null)).letters.length || null);
-      const text = await metrics.registry.metrics();
-      expect(sample(text, 'switchboard_event_processing_duration_seconds_count', { connector: 'stripe', outcome: 'failed' })).toBe(1);
-      expect(sample(text, 'switchboard_event_processing_duration_seconds_count', { connector: 'stripe', outcome: 'deferred' }) ?? 0).toBe(0);
+      await until('the dead letter', async () => (await pipeline.deadLetters.list(tenantId, 10, null)).letters.length || null);
+      return await metrics.registry.metrics();
     } finally {
       await pipeline.close();
     }
+  }
+
+  it('counts an event that cannot be processed (connection gone) as a permanent dead letter and a failed attempt', async () => {
+    const { TenantDirectory } = await import('../src/callers/tenants.ts');
+    // No connector context: the event is refused before any connector is called.
+    const text = await deadLettered(
+      { directory: new TenantDirectory([]), contexts: null },
+      { tenantId: 'gone', connectionId: 'gone-stripe', receivedAt: new Date().toISOString() },
+    );
+    expect(sample(text, 'switchboard_dead_letters_total', { connector: 'stripe', reason: 'permanent' })).toBe(1);
+    expect(sample(text, 'switchboard_event_processing_duration_seconds_count', { connector: 'stripe', outcome: 'failed' })).toBe(1);
+  });
+
+  it('counts a rate-limited attempt of a change older than deferMaxAgeMs as failed, not deferred (the queue does not put it off)', async () => {
+    const { ConnectorError } = await import('../connectors/sdk/errors.ts');
+    const connection = { id: 'c-stripe', provider: 'stripe' };
+    const text = await deadLettered(
+      {
+        directory: { ownerOf: async () => ({ tenant: { id: 't' }, connection }) },
+        // The refetch is rate-limited, as long as anyone asks.
+        contexts: {
+          forConnection: () => ({
+            connector: {
+              loaders: {
+                Contact: { byIds: async (ids: string[]) => ids.map(() => new ConnectorError('UPSTREAM_RATE_LIMITED', 'slow down', { retryAfterMs: 1_000 })) },
+              },
+            },
+            ctx: {},
+          }),
+        },
+        events: { maxAttempts: 1, deferMaxAgeMs: 60_000 },
+      },
+      { tenantId: 't', connectionId: connection.id, receivedAt: new Date(Date.now() - 120_000).toISOString() },
+    );
+    expect(sample(text, 'switchboard_event_processing_duration_seconds_count', { connector: 'stripe', outcome: 'failed' })).toBe(1);
+    expect(sample(text, 'switchboard_event_processing_duration_seconds_count', { connector: 'stripe', outcome: 'deferred' }) ?? 0).toBe(0);
   });
 });
