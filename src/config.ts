@@ -387,7 +387,7 @@ export interface GatewayConfig {
     changeLogShards?: number;
     /** Intake streams webhooks are written to, by connection (default 4; docs/deployment.md, "Redis Cluster"). */
     intakeShards?: number;
-    /** How long after receipt a rate-limited change is still put off without using an attempt (default one day). */
+    /** How long after receipt a rate-limited change, or one waiting out an outage, is still put off without using an attempt (default one day). */
     deferMaxAgeMs?: number;
   };
 }

@@ -296,28 +296,29 @@ export class EventPipeline {
 const RATE_LIMITED_DEFAULT_DELAY_MS = 30_000;
 /** A Retry-After of hours (Xero's daily allowance) is looked at again within this. */
 const RATE_LIMITED_MAX_DELAY_MS = 15 * 60_000;
-
-/**
- * When a rate-limited change is tried again: the provider's Retry-After (or the default), plus up
- * to 50 % so the changes held back by one window do not all come back in the same instant.
- */
-function rateLimitDelayMs(retryAfterMs: number | null): number {
-  const base = Math.min(RATE_LIMITED_MAX_DELAY_MS, Math.max(1_000, retryAfterMs ?? RATE_LIMITED_DEFAULT_DELAY_MS));
-  return Math.round(base * (1 + Math.random() * 0.5));
-}
-
 /** The longest an outage-deferred change sleeps between looks at its provider. */
 const OUTAGE_MAX_DELAY_MS = 5 * 60_000;
 
 /**
- * When a change held back by an open breaker is tried again: when the breaker lets its next trial
- * call through, or a quarter of the time the change has waited so far if that is longer (up to
- * 5 min), so a long outage does not wake every waiting change each time the breaker half-opens;
- * plus up to 50 % so they do not all come back in the same instant.
+ * A put-off change's delay: `base`, at least 1 s and at most `max`, plus up to 50 % so the changes
+ * held back together do not all come back in the same instant.
  */
-function outageDelayMs(retryAfterMs: number | null, waitedMs: number): number {
-  const base = Math.min(OUTAGE_MAX_DELAY_MS, Math.max(1_000, retryAfterMs ?? 0, Number.isFinite(waitedMs) ? waitedMs / 4 : 0));
-  return Math.round(base * (1 + Math.random() * 0.5));
+function deferDelayMs(base: number, max: number): number {
+  return Math.round(Math.min(max, Math.max(1_000, base)) * (1 + Math.random() * 0.5));
+}
+
+/** When a rate-limited change is tried again: the provider's Retry-After, or the default. */
+function rateLimitDelayMs(retryAfterMs: number | null): number {
+  return deferDelayMs(retryAfterMs ?? RATE_LIMITED_DEFAULT_DELAY_MS, RATE_LIMITED_MAX_DELAY_MS);
+}
+
+/**
+ * When a change held back by an outage is tried again: when the breaker lets its next trial call
+ * through, or a quarter of the time the change has waited so far if that is longer (up to 5 min),
+ * so a long outage does not wake every waiting change each time the breaker half-opens.
+ */
+function outageDelayMs(reopensInMs: number, waitedMs: number): number {
+  return deferDelayMs(Math.max(reopensInMs, Number.isFinite(waitedMs) ? waitedMs / 4 : 0), OUTAGE_MAX_DELAY_MS);
 }
 
 function settings(e: GatewayConfig['events']) {

@@ -76,8 +76,9 @@ export class PermanentFailure extends Error {
 }
 
 /**
- * Thrown by a processor when the provider asked us to wait (rate limited): the change is tried
- * again after `delayMs`, and the wait does not use up one of its attempts, so a rate window longer
+ * Thrown by a processor when the provider asked us to wait (rate limited) or is down for every
+ * request (an outage, UpstreamClient.outageFor): the change is tried again after `delayMs`, and
+ * the wait does not use up one of its attempts, so a rate window or an outage longer
  * than the whole backoff (Xero's daily allowance; a soak saw QuickBooks' per-minute throttle use
  * up five attempts from 500 ms) does not send it to the dead letters. Only while the change is
  * younger than `deferMaxAgeMs`.

@@ -411,7 +411,7 @@ export class UpstreamClient {
       if (err instanceof AttemptFailure) throw err.error;
       if (err instanceof BrokenCircuitError) {
         // Until the breaker lets its next trial call through (at least a second: that call may be in flight).
-        const left = Math.max(1_000, this.circuitOpenFor(scope.manifest.id, scope.connection.id) ?? 0);
+        const left = Math.max(1_000, this.openFor(breaker) ?? 0);
         throw new ConnectorError(
           'UPSTREAM_UNAVAILABLE',
           `${scope.manifest.displayName} is failing repeatedly; requests to it are paused for up to ${Math.round(this.options.breakerHalfOpenAfterMs / 1000)} s (circuit open)`,
