@@ -1,8 +1,8 @@
 // `npx tsx bench/cold.ts` (issue #12, item 2): what the gateway adds to a cold query, measured
 // against the same upstream calls made directly, in one process and one run. For each provider:
 // 1. one cold query through the gateway (caches off) with every upstream request to that
-//    provider's emulator recorded (a wrapper around fetch, installed before the gateway is built):
-//    method, URL, headers, body, and when it started and answered;
+//    provider's emulator recorded (from undici's diagnostics channels): method, URL, headers,
+//    body, and when it was created and its answer's head arrived;
 // 2. SAMPLES cold queries through the gateway, sequentially: p50 / p99;
 // 3. SAMPLES direct replays of the recorded requests along their critical path (a request starts
 //    once every request that had answered before it started in the recording has answered; the
@@ -19,6 +19,7 @@
 // BENCH_BASELINE=/path/to/a/worktree (with node_modules) also builds that tree's gateway in this
 // process, against the same emulators, and alternates its samples with ours and the direct ones:
 // a before/after table from one run (e.g. `git worktree add /tmp/base main`).
+import { subscribe } from 'node:diagnostics_channel';
 import { setTimeout } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { DEFAULT_LIMITS, defaultGatewayConfig } from '../src/config.ts';
@@ -49,25 +50,56 @@ interface Recorded {
 /** Where the gateway's upstream calls go while a query runs, and the origin they are counted for. */
 let recording: { origin: string; calls: Recorded[] } | null = null;
 const realFetch = globalThis.fetch;
-// The upstream client takes globalThis.fetch when it is built: installed before the gateway is.
-globalThis.fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+// Every HTTP request through undici (the gateway's transport, or fetch in an older baseline tree)
+// is reported on these channels: the request when it is created, its answer's head when it
+// arrives. A body given as a buffer or string is on the request; one fetch streams arrives in
+// chunks as it is sent.
+const pending = new WeakMap<object, Recorded>();
+interface UndiciRequest {
+  origin: string;
+  method: string;
+  path: string;
+  headers: string[] | string;
+  body: unknown;
+}
+const HOP_HEADERS = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive']);
+function headerPairs(raw: string[] | string): Record<string, string> {
+  const pairs: Array<[string, string]> = [];
+  if (typeof raw === 'string') {
+    for (const line of raw.split('\r\n')) {
+      const at = line.indexOf(':');
+      if (at > 0) pairs.push([line.slice(0, at).trim(), line.slice(at + 1).trim()]);
+    }
+  } else for (let i = 0; i + 1 < raw.length; i += 2) pairs.push([raw[i]!, raw[i + 1]!]);
+  return Object.fromEntries(pairs.filter(([k]) => !HOP_HEADERS.has(k.toLowerCase())));
+}
+subscribe('undici:request:create', (message) => {
+  const request = (message as { request: UndiciRequest }).request;
   const rec = recording;
-  const request = rec ? new Request(input, init) : null;
-  if (!rec || !request || new URL(request.url).origin !== rec.origin) return realFetch(input, init);
-  const body = init?.body == null ? null : typeof init.body === 'string' ? init.body : await request.clone().text();
-  const entry: Recorded = {
-    url: request.url,
+  if (!rec || new URL(request.origin).origin !== rec.origin) return;
+  const body = request.body;
+  pending.set(request, {
+    url: `${rec.origin}${request.path}`,
     method: request.method,
-    headers: Object.fromEntries(request.headers),
-    body,
+    headers: headerPairs(request.headers),
+    body: body == null ? null : typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : '',
     startedAt: performance.now(),
     answeredAt: 0,
-  };
-  const res = await realFetch(input, init);
+  });
+});
+subscribe('undici:request:bodyChunkSent', (message) => {
+  const { request, chunk } = message as { request: object; chunk: Uint8Array | string };
+  const entry = pending.get(request);
+  if (entry && entry.body !== null && !Buffer.isBuffer((request as UndiciRequest).body)) entry.body += Buffer.from(chunk).toString('utf8');
+});
+subscribe('undici:request:headers', (message) => {
+  const { request } = message as { request: object };
+  const entry = pending.get(request);
+  if (!entry || !recording) return;
+  pending.delete(request);
   entry.answeredAt = performance.now();
-  rec.calls.push(entry);
-  return res;
-};
+  recording.calls.push(entry);
+});
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UpstreamClient, DEFAULT_UPSTREAM_OPTIONS, type UpstreamOptions } from '../../src/upstream/client.ts';
 import type { ResolveHost } from '../../src/upstream/address-guard.ts';
+import { fetchTransport } from '../../src/upstream/transport.ts';
 import { COVERED_FIELDS, coverageViolations, type FieldFill } from './coverage.ts';
 import { validateManifest } from './define.ts';
 import type { EmulatorHandle, ProviderEmulatorOptions } from './emulator.ts';
@@ -48,7 +49,7 @@ const silentLog = { debug() {}, info() {}, warn() {}, error() {} };
 /** A ConnectorContext backed by the real fetch wrapper (retries, breaker, timeouts), for tests. */
 function testUpstreamClient(overrides?: Partial<UpstreamOptions>, fetchImpl?: typeof fetch, resolveHost?: ResolveHost): UpstreamClient {
   const options = { ...DEFAULT_UPSTREAM_OPTIONS, baseDelayMs: 5, maxDelayMs: 50, ...overrides };
-  return new UpstreamClient(null, options, fetchImpl, undefined, resolveHost ? { resolveHost } : {});
+  return new UpstreamClient(null, options, fetchImpl ? fetchTransport(fetchImpl) : undefined, undefined, resolveHost ? { resolveHost } : {});
 }
 
 export function createTestContext(options: TestContextOptions): TestContext {

@@ -161,7 +161,7 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
       breakerHalfOpenAfterMs: limits.breakerHalfOpenAfterMs,
       maxBodyBytes: limits.upstreamMaxBodyBytes,
     },
-    globalThis.fetch,
+    undefined,
     // With Redis, a connection's allowance is shared by every replica; without, per process.
     sharedRedis ? sharedBudgets(sharedRedis, config.keyPrefix, limits.cacheOpTimeoutMs) : localBudgets,
     { outcome: (connection, _connector, outcome) => health.recordOutcome(connection.tenantId, connection.id, outcome), tracing },

@@ -45,7 +45,7 @@ function setup(answer: () => string[]) {
     lookups.push(host);
     return answer().map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
   };
-  const client = new UpstreamClient(null, { ...DEFAULT_UPSTREAM_OPTIONS, baseDelayMs: 5, maxDelayMs: 20 }, globalThis.fetch, undefined, { resolveHost });
+  const client = new UpstreamClient(null, { ...DEFAULT_UPSTREAM_OPTIONS, baseDelayMs: 5, maxDelayMs: 20 }, undefined, undefined, { resolveHost });
   const fetch = (baseUrl: string) =>
     client.forScope({
       manifest,

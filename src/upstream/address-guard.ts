@@ -7,6 +7,7 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { Agent, type Dispatcher } from 'undici';
 import type { AddressCheck } from '../../connectors/sdk/types.ts';
+import { redirectingPool } from './transport.ts';
 
 /** Resolves a host name to every address it has (tests answer for names of their own). */
 export type ResolveHost = (host: string, options: LookupOptions) => Promise<LookupAddress[]>;
@@ -42,27 +43,29 @@ export function checkedLookup(check: AddressCheck, resolve: ResolveHost) {
 
 /** One pool per address check, for the life of the upstream client. */
 export class CheckedDispatchers {
-  private readonly agents = new Map<AddressCheck, Agent>();
+  private readonly agents = new Map<AddressCheck, { agent: Agent; pool: Dispatcher }>();
 
   constructor(private readonly resolve: ResolveHost = resolveWithSystem) {}
 
   for(check: AddressCheck): Dispatcher {
-    let agent = this.agents.get(check);
-    if (!agent) {
-      agent = new Agent({ connect: { lookup: checkedLookup(check, this.resolve) } });
-      this.agents.set(check, agent);
+    let entry = this.agents.get(check);
+    if (!entry) {
+      const agent = new Agent({ connect: { lookup: checkedLookup(check, this.resolve) } });
+      // A redirect's target is looked up through the same check.
+      entry = { agent, pool: redirectingPool(agent) };
+      this.agents.set(check, entry);
     }
-    return agent;
+    return entry.pool;
   }
 
   async close(): Promise<void> {
     const agents = [...this.agents.values()];
     this.agents.clear();
-    await Promise.all(agents.map((a) => a.close()));
+    await Promise.all(agents.map((a) => a.agent.close()));
   }
 }
 
-/** The AddressRefused behind a failed fetch (fetch wraps connection errors in `cause`), if that is why it failed. */
+/** The AddressRefused behind a failed request (fetch wraps connection errors in `cause`), if that is why it failed. */
 export function refusedAddress(err: unknown): AddressRefused | null {
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     if (e instanceof AddressRefused) return e;

@@ -1,5 +1,5 @@
 // The one way a connector reaches the network. Every request passes, in order: rate budget →
-// circuit breaker → retry (idempotent only) → per-attempt timeout → fetch. Retries live here and
+// circuit breaker → retry (idempotent only) → per-attempt timeout → transport (transport.ts). Retries live here and
 // nowhere else, so a connector can never stack its own retry loop on top.
 import {
   BrokenCircuitError,
@@ -20,6 +20,7 @@ import type { BreakerSnapshot, Metrics } from '../observability/metrics.ts';
 import { TRACING_OFF, SpanKind, SpanStatusCode, type Tracing } from '../observability/tracing.ts';
 import { CheckedDispatchers, refusedAddress, type ResolveHost } from './address-guard.ts';
 import { sendWithinCost } from './cost-bucket.ts';
+import { undiciTransport, type Transport, type TransportResponse } from './transport.ts';
 import { LocalConcurrency, connectionWindows, localBudgets, type BudgetFactory, type ConnectionBudget } from './rate-budget.ts';
 
 export interface UpstreamOptions {
@@ -36,22 +37,6 @@ export interface UpstreamOptions {
   breakerHalfOpenAfterMs: number;
   /** Largest response body read; default DEFAULT_LIMITS.upstreamMaxBodyBytes. */
   maxBodyBytes?: number;
-}
-
-/** The body as text, or null once it exceeds `max` bytes (the rest is not read; the stream is cancelled). */
-async function readCapped(res: Response, max: number): Promise<string | null> {
-  if (!res.body) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    size += chunk.byteLength;
-    if (size > max) {
-      await res.body.cancel().catch(() => undefined);
-      return null;
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** The gateway's defaults (DEFAULT_LIMITS), for callers without a config (tests, the conformance suite). */
@@ -188,8 +173,8 @@ export class UpstreamClient {
   constructor(
     private readonly metrics: Metrics | null,
     private readonly options: UpstreamOptions = DEFAULT_UPSTREAM_OPTIONS,
-    /** The transport; captured once so tests can prove connectors use nothing else. */
-    private readonly fetchImpl: typeof fetch = globalThis.fetch,
+    /** The network; tests inject one to count or rewrite calls (and prove connectors use nothing else). */
+    private readonly transport: Transport = undiciTransport(),
     /** Builds a connection's budget (shared across replicas when Redis is configured); default in-process. */
     private readonly budgetFactory: BudgetFactory = localBudgets,
     private readonly hooks: UpstreamHooks = {},
@@ -467,15 +452,13 @@ export class UpstreamClient {
       this.metrics?.upstreamRequests.inc({ connector, operation: request.operation, status });
       this.metrics?.upstreamDuration.observe({ connector, operation: request.operation }, (performance.now() - started) / 1000);
     };
-    let res: Response;
-    let text: string | null;
+    let res: TransportResponse;
     const maxBody = this.options.maxBodyBytes ?? DEFAULT_LIMITS.upstreamMaxBodyBytes;
     if (scope.usage) scope.usage.upstreamCalls++;
     try {
       // A request with an addressCheck goes through the pool whose sockets connect to checked addresses only.
-      const dispatcher = request.addressCheck ? { dispatcher: this.checked.for(request.addressCheck) } : {};
-      res = await this.fetchImpl(url, { method, headers, body, signal, ...dispatcher } as RequestInit);
-      text = await readCapped(res, maxBody);
+      const dispatcher = request.addressCheck ? this.checked.for(request.addressCheck) : undefined;
+      res = await this.transport({ url, method, headers, body, signal, dispatcher, maxBodyBytes: maxBody });
     } catch (err) {
       observe('error');
       const refused = refusedAddress(err);
@@ -498,6 +481,7 @@ export class UpstreamClient {
     }
     observe(String(res.status));
     stats.status = res.status;
+    const text = res.text;
     if (text === null) {
       throw new AttemptFailure(
         new ConnectorError('UPSTREAM_BAD_RESPONSE', `${scope.manifest.displayName} answered ${res.status} with a body over ${maxBody} bytes; it was not read`, {
@@ -512,7 +496,7 @@ export class UpstreamClient {
       try {
         parsed = JSON.parse(text);
       } catch {
-        if (res.ok) {
+        if (res.status >= 200 && res.status < 300) {
           throw new AttemptFailure(
             new ConnectorError('UPSTREAM_BAD_RESPONSE', `${scope.manifest.displayName} answered ${res.status} with a body that is not valid JSON`, {
               upstreamStatus: res.status,

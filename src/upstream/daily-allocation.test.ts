@@ -58,7 +58,7 @@ describe('through the upstream client, against the Salesforce emulator', () => {
       const upstream = new UpstreamClient(
         null,
         { ...DEFAULT_UPSTREAM_OPTIONS, baseDelayMs: 1 },
-        globalThis.fetch,
+        undefined,
         sharedBudgets(redis, `sbtest:${randomUUID()}`, 1_000),
       );
       const connection = { id: 'c1', tenantId: 't1', provider: 'salesforce', baseUrl: em.url, settings: {} };
