@@ -16,6 +16,7 @@
 import { createHash } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { ConnectorError } from '../../connectors/sdk/errors.ts';
+import { afterCallsLeave } from '../../connectors/sdk/scheduling.ts';
 import type { EntityModelMap, EntityType } from '../../connectors/sdk/models.ts';
 import type { EntityLoader, ListFilter, ListOrder, ListPage } from '../../connectors/sdk/types.ts';
 import type { RequestContext } from '../context.ts';
@@ -370,7 +371,11 @@ export async function listAcross<E extends EntityType>(rc: RequestContext, entit
     if (heads[i] === undefined) hasNextPage = await guarded(streams[i] as ConnectionStream<E>, () => (streams[i] as ConnectionStream<E>).more(), false);
   }
   if (!hasNextPage) hasNextPage = streams.some((s) => s.failed && !s.snapshot().x);
-  if (req.links?.length) prefetchLinks(rc, streams, nodes, req.links);
+  if (req.links?.length && prefetchLinks(rc, streams, nodes, req.links)) {
+    // Otherwise graphql-js completes the page's fields (~1.5 ms for 100 records) before the
+    // linked records' call leaves.
+    await afterCallsLeave();
+  }
   const totals = streams.map((s) => s.totalCount);
   const totalCount = totals.every((t) => t !== null) ? (totals as number[]).reduce((x, y) => x + y, 0) : null;
   const cursorAt = lazyCursors(nodes.length, (i) => {
@@ -380,13 +385,17 @@ export async function listAcross<E extends EntityType>(rc: RequestContext, entit
   return { nodes, cursorAt, hasNextPage, hasPreviousPage: false, totalCount };
 }
 
-/** Starts the batch reads of the page's linked records, per connection (only the records on the page: nothing the query will not show). */
+/**
+ * Starts the batch reads of the page's linked records, per connection (only the records on the
+ * page: nothing the query will not show). Whether any batch was sent.
+ */
 function prefetchLinks<E extends EntityType>(
   rc: RequestContext,
   streams: Array<ConnectionStream<E>>,
   nodes: Array<Node<E>>,
   links: ReadonlyArray<LinkedRecord>,
-): void {
+): boolean {
+  let started = false;
   for (const stream of streams) {
     const { handle } = stream;
     for (const link of links) {
@@ -396,9 +405,10 @@ function prefetchLinks<E extends EntityType>(
         const ref = node.served.connectionId === handle.config.id ? (node as unknown as Record<string, unknown>)[link.ref] : null;
         if (typeof ref === 'string' && ref !== '') ids.add(ref);
       }
-      rc.loaders.prefetch(handle, link.entity, [...ids]);
+      if (rc.loaders.prefetch(handle, link.entity, [...ids])) started = true;
     }
   }
+  return started;
 }
 
 /** Merge order: the sort key, then the connection id (the provider's own order within a connection). */

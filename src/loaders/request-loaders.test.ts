@@ -33,13 +33,21 @@ describe('RequestLoaders.prefetch', () => {
   it('sends its batch at once, and later loads of the same ids reuse it', async () => {
     const { batches, handle, loaders } = setup();
     const early = loaders.loader(handle, 'Contact').load('a');
-    loaders.prefetch(handle, 'Contact', ['b', 'a']);
+    expect(loaders.prefetch(handle, 'Contact', ['b', 'a'])).toBe(true);
     const late = loaders.loader(handle, 'Contact').load('c');
     const again = loaders.loader(handle, 'Contact').loadMany(['a', 'b']);
     expect((await early).name).toBe('a');
     expect((await late).name).toBe('c');
     expect((await again).map((c) => (c as ContactModel).name)).toEqual(['a', 'b']);
     expect(batches).toEqual([['a', 'b'], ['c']]);
+  });
+
+  it('sends nothing, and says so, when every id is already loaded', async () => {
+    const { batches, handle, loaders } = setup();
+    await loaders.loader(handle, 'Contact').loadMany(['a', 'b']);
+    expect(loaders.prefetch(handle, 'Contact', ['b', 'a'])).toBe(false);
+    expect(loaders.prefetch(handle, 'Contact', [])).toBe(false);
+    expect(batches).toEqual([['a', 'b']]);
   });
 
   it('leaves one turn of loads in one batch when nothing is prefetched', async () => {

@@ -32,6 +32,8 @@ export class RequestLoaders {
    */
   private readonly due: Array<{ key: string; dispatch: () => void }> = [];
   /** Cache writes of primed records, grouped so a page of 100 embedded records is one write. */
+  /** Calls of the loaders' batch function so far (prefetch tells a read from a batch of cache hits). */
+  private batchesStarted = 0;
   private pendingPrimes: Array<{ connection: ConnectionHandle; entity: EntityType; model: EntityModelMap[EntityType] }> = [];
 
   constructor(
@@ -57,7 +59,7 @@ export class RequestLoaders {
     const key = `${connection.config.id}\u0000${entity}`;
     let loader = this.loaders.get(key);
     if (!loader) {
-      loader = new DataLoader<string, AnyServed>((ids) => this.batch(connection, entity, ids), {
+      loader = new DataLoader<string, AnyServed>((ids) => ((this.batchesStarted += 1), this.batch(connection, entity, ids)), {
         // The connector splits into provider-sized chunks itself; one call per tick lets it
         // schedule them (parallel batches, bounded fan-out) as the provider needs.
         maxBatchSize: 1_000,
@@ -74,19 +76,24 @@ export class RequestLoaders {
    * Reads these records now, in one batch with any other loads of this loader waiting to be sent,
    * rather than when graphql-js asks for them: a list that knows its nodes' linked records will be
    * read (lookahead.ts) starts that read while graphql-js completes the nodes. The resolvers' later
-   * loads of the same ids get the same promises (the loader's per-request cache).
+   * loads of the same ids get the same promises (the loader's per-request cache). Whether a batch
+   * was sent (none when every id was already loaded or primed).
    */
-  prefetch(connection: ConnectionHandle, entity: EntityType, ids: readonly string[]): void {
-    if (ids.length === 0) return;
+  prefetch(connection: ConnectionHandle, entity: EntityType, ids: readonly string[]): boolean {
+    if (ids.length === 0) return false;
     // loadMany settles with errors as values: nothing is left unhandled if no resolver asks.
     void this.loader(connection, entity).loadMany(ids);
     const key = `${connection.config.id}\u0000${entity}`;
+    // A batch of cache hits only is dispatched too (DataLoader resolves them in order) but reads
+    // nothing: what counts is whether the batch function ran.
+    const before = this.batchesStarted;
     for (let i = this.due.length - 1; i >= 0; i--) {
       const entry = this.due[i] as { key: string; dispatch: () => void };
       if (entry.key !== key) continue;
       this.due.splice(i, 1);
       entry.dispatch();
     }
+    return this.batchesStarted > before;
   }
 
   /** DataLoader's batchScheduleFn: its default moment (a tick after the current promise jobs), for every loader at once. */
