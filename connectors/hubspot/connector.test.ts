@@ -191,6 +191,15 @@ describe('Invoice and Order', () => {
         expect(em.count()).toBe(Math.ceil(distinctLineItems(page.nodes) / 100));
       });
 
+      it('list in an order goes through search: one association call links the page, each record to its own contact', async () => {
+        const page = await loader.list({ first: 100, filter: {}, orderBy: { field: 'CREATED_AT', direction: 'DESC' } }, ctx());
+        expect(page.nodes).toHaveLength(100);
+        page.nodes.forEach(check);
+        // Some records have no contact: those stay unlinked, not linked to a neighbour's.
+        expect(page.nodes.some((m) => (m.entity === 'Invoice' ? m.contactRemoteId : m.customerRemoteId) !== null)).toBe(true);
+        expect(em.requests().map((r) => r.operation)).toEqual([`${type}.search`, `associations.${type}.contacts.batchRead`]);
+      });
+
       it('lineItems of records without their raw answer (served from the cache) read the links again', async () => {
         const page = await loader.list({ first: 30, filter: {} }, ctx());
         const cachedForm = page.nodes.map((n) => ({ ...n, raw: undefined }));

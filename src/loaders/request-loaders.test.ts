@@ -1,13 +1,15 @@
 // RequestLoaders.prefetch: the batch it joins is sent at once (a load made after it, in the same
 // turn, goes in a batch of its own), and the resolvers' later loads of the same ids find the
-// promises it started (no second connector call). Without a prefetch, one turn's loads stay one batch.
+// promises it started (no second connector call); within one macrotask turn its batch reaches the
+// connector (what listAcross waits for). Without a prefetch, one turn's loads stay one batch.
 import { Keyv } from 'keyv';
 import { describe, expect, it } from 'vitest';
 import type { ContactModel } from '../../connectors/sdk/models.ts';
+import { afterCallsLeave } from '../../connectors/sdk/scheduling.ts';
 import { EntityCache } from '../cache/entity-cache.ts';
 import { RequestLoaders, type ConnectionHandle } from './request-loaders.ts';
 
-function setup() {
+function setup(contactTtlSeconds = 0) {
   const batches: string[][] = [];
   const connector = {
     manifest: { id: 'fake', displayName: 'Fake', entities: ['Contact'] },
@@ -24,7 +26,7 @@ function setup() {
   const cache = new EntityCache(new Keyv(), null, {
     opTimeoutMs: 1_000,
     onError: (err) => expect.fail(String(err)),
-    ttlSeconds: { Contact: 0, Invoice: 0, Order: 0, listPage: 0 },
+    ttlSeconds: { Contact: contactTtlSeconds, Invoice: 0, Order: 0, listPage: 0 },
   });
   return { batches, handle, loaders: new RequestLoaders('t1', cache) };
 }
@@ -40,6 +42,16 @@ describe('RequestLoaders.prefetch', () => {
     expect((await late).name).toBe('c');
     expect((await again).map((c) => (c as ContactModel).name)).toEqual(['a', 'b']);
     expect(batches).toEqual([['a', 'b'], ['c']]);
+  });
+
+  it('reaches the connector within one turn (afterCallsLeave): what listAcross waits for', async () => {
+    // With the record cache on, its lookup comes first: several promise jobs before the connector.
+    const { batches, handle, loaders } = setup(60);
+    expect(loaders.prefetch(handle, 'Contact', ['a', 'b'])).toBe(true);
+    // The connector is called after the record cache's lookup, not within prefetch itself.
+    expect(batches).toEqual([]);
+    await afterCallsLeave();
+    expect(batches).toEqual([['a', 'b']]);
   });
 
   it('sends nothing, and says so, when every id is already loaded', async () => {
