@@ -31,9 +31,9 @@ export class RequestLoaders {
    * of the current turn) unless `prefetch` sends one sooner.
    */
   private readonly due: Array<{ key: string; dispatch: () => void }> = [];
-  /** Cache writes of primed records, grouped so a page of 100 embedded records is one write. */
   /** Calls of the loaders' batch function so far (prefetch tells a read from a batch of cache hits). */
   private batchesStarted = 0;
+  /** Cache writes of primed records, grouped so a page of 100 embedded records is one write. */
   private pendingPrimes: Array<{ connection: ConnectionHandle; entity: EntityType; model: EntityModelMap[EntityType] }> = [];
 
   constructor(

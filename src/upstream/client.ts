@@ -1,6 +1,6 @@
 // The one way a connector reaches the network. Every request passes, in order: rate budget →
-// circuit breaker → retry (idempotent only) → per-attempt timeout → transport (transport.ts). Retries live here and
-// nowhere else, so a connector can never stack its own retry loop on top.
+// circuit breaker → retry (idempotent only) → per-attempt timeout → transport (transport.ts).
+// Retries live here and nowhere else, so a connector can never stack its own retry loop on top.
 import {
   BrokenCircuitError,
   CircuitState,
