@@ -339,6 +339,20 @@ describe('errors', () => {
     expect((err as Error).message).toContain('RATE_LIMIT');
   });
 
+  it('a searched page whose association call fails at once rejects with that failure, nothing left unhandled', async () => {
+    // The association call is refused before any byte is sent (as an open breaker refuses), while
+    // the connector maps the page: the list rejects with it, and no rejection goes unobserved.
+    const refusing = createTestContext({
+      connector: hubspot,
+      baseUrl: em.url,
+      token: TOKEN,
+      upstream: { maxAttempts: 1 },
+      fetchImpl: (input, init) => (String(input).includes('/associations/') ? Promise.reject(new TypeError('fetch failed')) : fetch(input, init)),
+    });
+    const list = loaders.Invoice.list({ first: 20, filter: {}, orderBy: { field: 'CREATED_AT', direction: 'DESC' } }, refusing);
+    await expect(list).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
+  });
+
   it('maps 403/5xx and a 200 with the wrong shape', async () => {
     em.injectFault({ kind: 'status', status: 403, times: 1 });
     await expect(loaders.Order.byIds(ids('orders', 1), ctx())).rejects.toMatchObject({ code: 'UPSTREAM_FORBIDDEN' });

@@ -341,14 +341,11 @@ function commerceLoader<M extends InvoiceModel | OrderModel>(
         page.results.map((r) => r.id),
         ctx,
       );
+      // Handled from now on: a call refused at once (open breaker) must not reject unobserved
+      // during the wait, nor after a mapping error, which is then the one reported.
+      links.catch(() => undefined);
       await afterCallsLeave();
-      let nodes: M[];
-      try {
-        nodes = mapAll(entity, page.results, (raw) => map(raw, { contactRemoteId: null }, options));
-      } catch (err) {
-        links.catch(() => undefined); // the mapping's error is the one reported
-        throw err;
-      }
+      const nodes = mapAll(entity, page.results, (raw) => map(raw, { contactRemoteId: null }, options));
       const contacts = await links;
       for (const node of nodes) linkContact(node, contacts.get(node.source.remoteId) ?? null);
       return { nodes, ...rest };
