@@ -85,6 +85,37 @@ describe('the connector', () => {
     expect(emulator.count()).toBe(1);
   });
 
+  it('lists a page mapped while its payments are read: each invoice gets its own payments, a paid one its paid date', async () => {
+    const page = await quickbooks.loaders.Invoice!.list({ first: 60, filter: {} }, qboContext(emulator.url));
+    expect(page.nodes).toHaveLength(60);
+    const paid = page.nodes.filter((m) => m.status === 'PAID' && m.payments!.length > 0);
+    expect(paid.length).toBeGreaterThan(0);
+    for (const m of paid)
+      expect(m.paidAt).toBe(
+        `${m
+          .payments!.map((p) => p.date)
+          .sort()
+          .at(-1)}T00:00:00.000Z`,
+      );
+    for (const m of page.nodes.filter((n) => n.status === 'PARTIALLY_PAID')) {
+      const paidCents = m.payments!.reduce((a, p) => a + Math.round(Number(p.amount.amount) * 100), 0);
+      expect(paidCents).toBe(Math.round(Number(m.amountPaid!.amount) * 100));
+    }
+    expect(page.nodes.filter((m) => m.status === 'OPEN').every((m) => m.payments!.length === 0 && m.paidAt === null)).toBe(true);
+  });
+
+  it('a page whose payments read is refused at once rejects with that failure, nothing left unhandled', async () => {
+    const refusing = qboContext(emulator.url, {
+      upstream: { maxAttempts: 1 },
+      fetchImpl: async (input, init) => {
+        const body = typeof init?.body === 'string' ? init.body : '';
+        if (body.includes('FROM Payment')) throw new TypeError('fetch failed');
+        return fetch(input, init);
+      },
+    });
+    await expect(quickbooks.loaders.Invoice!.list({ first: 60, filter: {} }, refusing)).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
+  });
+
   it('finds what changed since an instant (MetaData.LastUpdatedTime), deactivated customers included', async () => {
     const ctx = qboContext(emulator.url);
     const since = new Date(Date.now() - 1000).toISOString();

@@ -7,11 +7,12 @@
 import { defineConnector } from '../sdk/define.ts';
 import { coverage } from './coverage.ts';
 import { ConnectorError, isConnectorError } from '../sdk/errors.ts';
+import { afterCallsLeave } from '../sdk/scheduling.ts';
 import type { ContactModel, InvoiceModel, OrderModel } from '../sdk/models.ts';
 import type { ConnectorAuthHooks, ConnectorContext, EntityLoader, ListArgs, ListOrder, ListPage } from '../sdk/types.ts';
 import { MAX_RESULTS, MINOR_VERSION, chunks, errorFromResponse, faultOf, isQboId, isRealmId, qboQuery, queryInstant, quote } from './client.ts';
 import { manifest } from './manifest.ts';
-import { linkedPaymentIds, mapCustomer, mapInvoice, mapSalesReceipt, type MapOptions } from './mappers.ts';
+import { linkedPaymentIds, mapCustomer, mapInvoice, mapSalesReceipt, withPayments, type MapOptions } from './mappers.ts';
 import type { QboCustomer, QboEntityName, QboInvoice, QboPayment, QboSalesReceipt } from './qbo-types.ts';
 import { REALM_SETTING, quickbooksWebhooks } from './webhooks.ts';
 
@@ -65,10 +66,24 @@ function paymentsByInvoice(payments: readonly QboPayment[]): Map<string, QboPaym
 
 /** Maps invoices with the payments they link (one extra query for the whole set). */
 async function mapInvoices(invoices: QboInvoice[], ctx: ConnectorContext): Promise<Array<InvoiceModel | ConnectorError>> {
-  const payments = paymentsByInvoice(await linkedPayments(invoices, ctx));
-  return invoices.map((inv) => {
+  // The page is mapped while its payments are read (~1 ms of mapping for 100 invoices), and each
+  // invoice gets its payments when they answer.
+  const read = linkedPayments(invoices, ctx);
+  read.catch(() => undefined); // handled from now on: a read refused at once rejects during the wait
+  await afterCallsLeave();
+  const options = mapOptions(ctx);
+  const models = invoices.map((inv) => {
     try {
-      return mapInvoice(inv, mapOptions(ctx), payments.get(inv.Id) ?? []);
+      return mapInvoice(inv, options, null);
+    } catch (err) {
+      return asError(err);
+    }
+  });
+  const payments = paymentsByInvoice(await read);
+  return models.map((model) => {
+    if (model instanceof ConnectorError) return model;
+    try {
+      return withPayments(model, payments.get(model.source.remoteId) ?? []);
     } catch (err) {
       return asError(err);
     }

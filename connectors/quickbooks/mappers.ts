@@ -229,13 +229,11 @@ export function mapInvoice(inv: QboInvoice, options: MapOptions, payments: reado
   else if (balance && compareDecimal(balance.amount, '0') === 0) status = 'PAID';
   else if (balance) status = openInvoiceStatus(balance, total);
   else status = 'UNKNOWN';
-  const mappedPayments = payments === null ? null : paymentsFor(inv.Id, payments, currency);
-  const lastPayment = mappedPayments?.at(-1)?.date ?? null;
   const created = utcInstant(inv.MetaData?.CreateTime);
   const updated = utcInstant(inv.MetaData?.LastUpdatedTime);
   const rate = inv.ExchangeRate;
   const exchangeRate = typeof rate === 'number' && Number.isFinite(rate) && rate > 0 ? decimalText(rate) : null;
-  return {
+  const model: InvoiceModel = {
     entity: 'Invoice',
     source: {
       provider: PROVIDER,
@@ -255,8 +253,7 @@ export function mapInvoice(inv: QboInvoice, options: MapOptions, payments: reado
     orderRemoteId: null,
     issueDate: date(inv.TxnDate),
     dueDate: date(inv.DueDate),
-    // A date only (the last payment's TxnDate), at midnight UTC.
-    paidAt: status === 'PAID' && lastPayment ? `${lastPayment}T00:00:00.000Z` : null,
+    paidAt: null, // withPayments
     currency,
     subtotal,
     tax,
@@ -268,12 +265,26 @@ export function mapInvoice(inv: QboInvoice, options: MapOptions, payments: reado
     paymentTerms: text(inv.SalesTermRef?.name),
     exchangeRate,
     baseCurrency: exchangeRate ? options.homeCurrency : null,
-    payments: mappedPayments,
+    payments: null, // withPayments
     lineItems: lineItems(inv.Line, currency),
     createdAt: created,
     updatedAt: updated,
     raw: inv,
   };
+  return payments === null ? model : withPayments(model, payments);
+}
+
+/**
+ * Fills what an invoice's Payment records give (mapInvoice without them leaves both null): its
+ * payments, and its paid date, a date only (the last payment's TxnDate) at midnight UTC. Apart so
+ * that a page can be mapped while its payments are still being read.
+ */
+export function withPayments(model: InvoiceModel, payments: readonly QboPayment[]): InvoiceModel {
+  const mapped = paymentsFor(model.source.remoteId, payments, model.currency);
+  const last = mapped.at(-1)?.date ?? null;
+  model.payments = mapped;
+  model.paidAt = model.status === 'PAID' && last ? `${last}T00:00:00.000Z` : null;
+  return model;
 }
 
 /**
