@@ -63,26 +63,14 @@ export function undiciTransport(pool?: Dispatcher): Transport {
     const bodiless = method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304;
     const encoding = bodiless ? undefined : single(res.headers['content-encoding'])?.trim().toLowerCase();
     const decoder = encoding ? DECODERS[encoding] : undefined;
-    let stream: NodeJS.ReadableStream & AsyncIterable<Buffer> = res.body;
+    let stream: AsyncIterable<Uint8Array> = res.body;
     if (decoder) {
       const decoded = decoder();
       // pipeline destroys both on an error of either, so a failed read ends the loop below.
       pipeline(res.body, decoded, () => undefined);
       stream = decoded;
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of stream) {
-      size += chunk.byteLength;
-      if (size > maxBodyBytes) {
-        res.body.destroy();
-        (stream as unknown as { destroy(): void }).destroy();
-        return { status: res.statusCode, headers: toHeaders(res.headers), text: null };
-      }
-      chunks.push(chunk);
-    }
-    const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
-    return { status: res.statusCode, headers: toHeaders(res.headers), text };
+    return { status: res.statusCode, headers: toHeaders(res.headers), text: await readUpTo(stream, maxBodyBytes) };
   };
 }
 
@@ -90,24 +78,25 @@ export function undiciTransport(pool?: Dispatcher): Transport {
 export function fetchTransport(fetchImpl: typeof fetch): Transport {
   return async ({ url, method, headers, body, signal, dispatcher, maxBodyBytes }) => {
     const res = await fetchImpl(url, { method, headers, body, signal, ...(dispatcher ? { dispatcher } : {}) } as RequestInit);
-    return { status: res.status, headers: res.headers, text: await readCapped(res, maxBodyBytes) };
+    return { status: res.status, headers: res.headers, text: res.body ? await readUpTo(res.body as unknown as AsyncIterable<Uint8Array>, maxBodyBytes) : '' };
   };
 }
 
-/** The body as text, or null once it exceeds `max` bytes (the rest is not read; the stream is cancelled). */
-async function readCapped(res: Response, max: number): Promise<string | null> {
-  if (!res.body) return '';
+/**
+ * A body as text, or null once it exceeds `max` bytes. Leaving the loop early ends the iteration,
+ * which destroys a Node stream (and, through pipeline, the socket's body under a decoder) or
+ * cancels a web stream: the rest is not read.
+ */
+async function readUpTo(body: AsyncIterable<Uint8Array>, max: number): Promise<string | null> {
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+  for await (const chunk of body) {
     size += chunk.byteLength;
-    if (size > max) {
-      await res.body.cancel().catch(() => undefined);
-      return null;
-    }
+    if (size > max) return null;
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  const whole = chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks, size);
+  return Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength).toString('utf8');
 }
 
 function single(value: string | string[] | undefined): string | undefined {
