@@ -341,10 +341,7 @@ function commerceLoader<M extends InvoiceModel | OrderModel>(
         page.results.map((r) => r.id),
         ctx,
       );
-      // Handled from now on: a call refused at once (open breaker) must not reject unobserved
-      // during the wait, nor after a mapping error, which is then the one reported.
-      links.catch(() => undefined);
-      await afterCallsLeave();
+      await afterCallsLeave(links);
       const nodes = mapAll(entity, page.results, (raw) => map(raw, { contactRemoteId: null }, options));
       const contacts = await links;
       for (const node of nodes) linkContact(node, contacts.get(node.source.remoteId) ?? null);

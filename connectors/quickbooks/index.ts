@@ -69,8 +69,7 @@ async function mapInvoices(invoices: QboInvoice[], ctx: ConnectorContext): Promi
   // The page is mapped while its payments are read (~1 ms of mapping for 100 invoices), and each
   // invoice gets its payments when they answer.
   const read = linkedPayments(invoices, ctx);
-  read.catch(() => undefined); // handled from now on: a read refused at once rejects during the wait
-  await afterCallsLeave();
+  await afterCallsLeave(read);
   const options = mapOptions(ctx);
   const models = invoices.map((inv) => {
     try {
