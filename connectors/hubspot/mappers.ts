@@ -63,11 +63,11 @@ export function prop(obj: HubSpotObject, name: string): string | null {
   return s === '' ? null : s;
 }
 
-/** HubSpot instants come as ISO strings (top-level, v3 datetime properties) or epoch-ms strings. */
 /** The form HubSpot gives most timestamps in, and the one toInstant returns: `2026-01-15T10:00:00.000Z`. */
 const CANONICAL_INSTANT = /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
+/** HubSpot instants come as ISO strings (top-level, v3 datetime properties) or epoch-ms strings. */
 export function toInstant(value: string | null | undefined): string | null {
   if (value === null || value === undefined) return null;
   // Already canonical and a real calendar day: returned as it is. Re-serializing costs ~1 µs per
@@ -80,8 +80,8 @@ export function toInstant(value: string | null | undefined): string | null {
     const leap = m === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
     if (m >= 1 && m <= 12 && Number(day) >= 1 && Number(day) <= (DAYS_IN_MONTH[m - 1] as number) + (leap ? 1 : 0)) return value;
   }
-  if (value.trim() === '') return null;
   const v = value.trim();
+  if (v === '') return null;
   const ms = /^-?\d+$/.test(v) ? Number(v) : Date.parse(v);
   if (!Number.isFinite(ms)) return null;
   return isoString(ms);
