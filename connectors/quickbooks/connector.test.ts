@@ -47,6 +47,10 @@ describe('the emulated query endpoint', () => {
   });
 });
 
+const cents = (amount: string) => Math.round(Number(amount) * 100);
+/** What an invoice's payments applied to it, in cents. */
+const appliedCents = (m: InvoiceModel) => m.payments!.reduce((a, p) => a + cents(p.amount.amount), 0);
+
 describe('the connector', () => {
   it('escapes values placed into queries: an injection attempt matches nothing, an apostrophe matches exactly', async () => {
     const ctx = qboContext(emulator.url);
@@ -73,8 +77,7 @@ describe('the connector', () => {
     expect(partly.length).toBeGreaterThan(0);
     for (const m of partly) {
       // The payments applied add up to total − balance, exactly.
-      const paidCents = m.payments!.reduce((a, p) => a + Math.round(Number(p.amount.amount) * 100), 0);
-      expect(paidCents).toBe(Math.round(Number(m.amountPaid!.amount) * 100));
+      expect(appliedCents(m)).toBe(cents(m.amountPaid!.amount));
       expect(m.payments!.length).toBeGreaterThan(0);
     }
     expect(models.filter((m) => m.status === 'OPEN').every((m) => m.payments!.length === 0)).toBe(true);
@@ -98,8 +101,7 @@ describe('the connector', () => {
           .at(-1)}T00:00:00.000Z`,
       );
     for (const m of page.nodes.filter((n) => n.status === 'PARTIALLY_PAID')) {
-      const paidCents = m.payments!.reduce((a, p) => a + Math.round(Number(p.amount.amount) * 100), 0);
-      expect(paidCents).toBe(Math.round(Number(m.amountPaid!.amount) * 100));
+      expect(appliedCents(m)).toBe(cents(m.amountPaid!.amount));
     }
     expect(page.nodes.filter((m) => m.status === 'OPEN').every((m) => m.payments!.length === 0 && m.paidAt === null)).toBe(true);
   });
