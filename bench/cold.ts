@@ -9,6 +9,9 @@
 //    rest run concurrently, as the gateway ran them), each body read and JSON-parsed: p50 / p99;
 // 4. the JSON.parse time of those bodies alone (the part of the difference no gateway avoids).
 // Same emulators, same latency (BENCH_LATENCY_MS, default 20 ms per call). Prints a markdown table.
+// Both sides send with undici's `request` (the client the gateway itself uses upstream): with fetch,
+// the query to the gateway paid ~0.5 ms of fetch's own machinery that counted against the gateway,
+// while the direct side's fetch overhead fell inside its calls' spans.
 //
 // Per step, less sensitive to load than the totals: "outside upstream" is the part of a query's
 // time during which no upstream call of it was in flight (request → first call, between calls,
@@ -21,6 +24,7 @@
 // a before/after table from one run (e.g. `git worktree add /tmp/base main`).
 import { subscribe } from 'node:diagnostics_channel';
 import { setTimeout } from 'node:timers/promises';
+import { request, type Dispatcher } from 'undici';
 import { pathToFileURL } from 'node:url';
 import { DEFAULT_LIMITS, defaultGatewayConfig } from '../src/config.ts';
 import { startDemo } from '../src/demo.ts';
@@ -49,7 +53,6 @@ interface Recorded {
 }
 /** Where the gateway's upstream calls go while a query runs, and the origin they are counted for. */
 let recording: { origin: string; calls: Recorded[] } | null = null;
-const realFetch = globalThis.fetch;
 // Every HTTP request through undici (the gateway's transport, or fetch in an older baseline tree)
 // is reported on these channels: the request when it is created, its answer's head when it
 // arrives. A body given as a buffer or string is on the request; one fetch streams arrives in
@@ -124,6 +127,14 @@ function outside(start: number, end: number, spans: Array<[number, number]>): nu
   return end - start - covered;
 }
 
+/** The time outside upstream calls, split: before the first call left, between calls, after the last answer. */
+function outsideSteps(start: number, end: number, spans: Array<[number, number]>): Pick<Sample, 'beforeMs' | 'betweenMs' | 'afterMs'> {
+  if (spans.length === 0) return { beforeMs: end - start, betweenMs: 0, afterMs: 0 };
+  const first = Math.min(...spans.map(([a]) => a));
+  const last = Math.max(...spans.map(([, b]) => b));
+  return { beforeMs: first - start, betweenMs: outside(first, last, spans), afterMs: end - last };
+}
+
 const demo = await startDemo({ latencyMs: LATENCY_MS });
 // Only the measured providers' connections: no other connection's poller runs during the samples.
 const tenants = demo.tenants.map((t) => ({
@@ -162,6 +173,10 @@ sides.push({ name: BASELINE ? 'this tree' : 'gateway', url: gateway.url, stop: (
 interface Sample {
   ms: number;
   outsideMs: number;
+  /** outsideMs in three parts: request → first call; between calls; last answer → response read. */
+  beforeMs: number;
+  betweenMs: number;
+  afterMs: number;
   cpuMs: number;
   calls: Recorded[];
 }
@@ -170,18 +185,18 @@ async function viaGateway(side: Side, provider: string): Promise<Sample> {
   recording = { origin: originOf(provider), calls: [] };
   const cpu = cpuMs();
   const started = performance.now();
-  const res = await realFetch(side.url, {
+  const res = await request(side.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${demo.apiKey}` },
     body: JSON.stringify({ query: QUERY, variables: { provider } }),
   });
-  const body = (await res.json()) as { errors?: unknown[]; data?: { invoices: { edges: unknown[] } } };
+  const body = (await res.body.json()) as { errors?: unknown[]; data?: { invoices: { edges: unknown[] } } };
   const ended = performance.now();
   const calls = recording.calls;
   recording = null;
   if (body.errors || body.data?.invoices.edges.length !== 100) throw new Error(`${side.name} ${provider}: ${JSON.stringify(body.errors ?? body.data)}`);
   const spans = calls.map((c) => [c.startedAt, c.answeredAt] as [number, number]);
-  return { ms: ended - started, outsideMs: outside(started, ended, spans), cpuMs: cpuMs() - cpu, calls };
+  return { ms: ended - started, outsideMs: outside(started, ended, spans), ...outsideSteps(started, ended, spans), cpuMs: cpuMs() - cpu, calls };
 }
 
 /** The recorded requests again, each after the ones it waited for; resolves with the elapsed time and the bodies. */
@@ -194,21 +209,23 @@ async function direct(calls: Recorded[]): Promise<Sample & { bodies: string[] }>
     const after = calls.filter((c, j) => j !== i && c.answeredAt <= call.startedAt).map((c) => done[calls.indexOf(c)]);
     done[i] = Promise.all(after).then(async () => {
       const sent = performance.now();
-      const res = await realFetch(call.url, { method: call.method, headers: call.headers, body: call.body });
+      const res = await request(call.url, { method: call.method as Dispatcher.HttpMethod, headers: call.headers, body: call.body });
       spans.push([sent, performance.now()]);
-      const text = await res.text();
-      if (!res.ok) throw new Error(`${call.method} ${call.url}: ${res.status} ${text.slice(0, 200)}`);
+      const text = await res.body.text();
+      if (res.statusCode >= 300 || (res.headers['content-encoding'] ?? 'identity') !== 'identity')
+        throw new Error(`${call.method} ${call.url}: ${res.statusCode} ${String(res.headers['content-encoding'] ?? '')} ${text.slice(0, 200)}`);
       JSON.parse(text);
       return text;
     });
   });
   const bodies = await Promise.all(done);
   const ended = performance.now();
-  return { ms: ended - started, outsideMs: outside(started, ended, spans), cpuMs: cpuMs() - cpu, calls, bodies };
+  return { ms: ended - started, outsideMs: outside(started, ended, spans), ...outsideSteps(started, ended, spans), cpuMs: cpuMs() - cpu, calls, bodies };
 }
 
 const rows: string[] = [];
 const stepRows: string[] = [];
+const partRows: string[] = [];
 try {
   for (const provider of PROVIDERS) {
     // Each side's own upstream calls (a baseline may make more or take more steps): its direct
@@ -251,7 +268,7 @@ try {
       }
       const kb = bodies.reduce((n, b) => n + Buffer.byteLength(b), 0) / 1024;
       const p50 = pct(parseTimes, 50);
-      const med = (xs: Sample[], key: 'ms' | 'outsideMs' | 'cpuMs', p = 50) =>
+      const med = (xs: Sample[], key: 'ms' | 'outsideMs' | 'beforeMs' | 'betweenMs' | 'afterMs' | 'cpuMs', p = 50) =>
         pct(
           xs.map((x) => x[key]),
           p,
@@ -269,8 +286,11 @@ try {
       stepRows.push(
         `| ${label} | ${gOut.toFixed(1)} ms | ${dOut.toFixed(1)} ms | ${(gOut - dOut).toFixed(1)} ms | ${gCpu.toFixed(1)} ms | ${dCpu.toFixed(1)} ms | ${(gCpu - dCpu).toFixed(1)} ms |`,
       );
+      const part = (key: 'beforeMs' | 'betweenMs' | 'afterMs') => `${med(got, key).toFixed(1)} / ${med(directSamples, key).toFixed(1)} ms`;
+      partRows.push(`| ${label} | ${part('beforeMs')} | ${part('betweenMs')} | ${part('afterMs')} |`);
       console.log(rows.at(-1));
       console.log(stepRows.at(-1));
+      console.log(partRows.at(-1));
     }
   }
 } finally {
@@ -290,4 +310,10 @@ console.log('\nPer step (p50): time with no upstream call of the query in flight
 console.log('| provider | gateway outside upstream | direct outside upstream | gateway adds | gateway CPU / query | direct CPU / query | gateway adds (CPU) |');
 console.log('|---|---|---|---|---|---|---|');
 for (const r of stepRows) console.log(r);
+console.log(
+  '\nWhere the time outside upstream falls (p50 of each part, gateway / direct): before the first call leaves (the direct side sends at once), between calls (reading and parsing an answer, deciding and sending the next), after the last answer (mapping, completing, serializing and sending the response; the direct side only reads its bodies)\n',
+);
+console.log('| provider | request → first call | between calls | last answer → response read |');
+console.log('|---|---|---|---|');
+for (const r of partRows) console.log(r);
 process.exit(0);
