@@ -26,10 +26,12 @@ import { subscribe } from 'node:diagnostics_channel';
 import { setTimeout } from 'node:timers/promises';
 import { request, type Dispatcher } from 'undici';
 import { pathToFileURL } from 'node:url';
+import { Redis } from 'ioredis';
 import { DEFAULT_LIMITS, defaultGatewayConfig } from '../src/config.ts';
 import { startDemo } from '../src/demo.ts';
 import { createGateway } from '../src/server.ts';
 import { generateMasterKeyEntry, parseMasterKeys } from '../src/accounts/vault.ts';
+import { startRedisServer } from '../test/redis-server.ts';
 
 // graphql-js decides at import whether to run its development checks (NODE_ENV): the Docker image
 // runs without them, and so should the measured gateway (`npm run bench:cold` sets it).
@@ -144,12 +146,19 @@ const tenants = demo.tenants.map((t) => ({
 }));
 const originOf = (provider: string) => new URL(tenants[0]!.connections.find((c) => c.provider === provider)!.baseUrl!).origin;
 const keyring = parseMasterKeys(generateMasterKeyEntry('bench'), undefined);
-const coldOverrides = {
-  mode: 'production' as const,
-  redisUrl: null,
-  cacheTtlSeconds: { Contact: 0, Invoice: 0, Order: 0, listPage: 0 },
-  limits: { ...DEFAULT_LIMITS, responseCacheTtlSeconds: 0 },
-};
+// BENCH_CACHE=redis: the gateways run as deployed with Redis (a throwaway redis-server), every
+// cache on with its default TTL, and Redis is emptied before each query, so each one misses and
+// pays the cache reads and writes a first query pays. Default: every cache off.
+const cacheRedis = process.env.BENCH_CACHE === 'redis' ? await startRedisServer() : null;
+const flusher = cacheRedis ? new Redis(cacheRedis.url) : null;
+const coldOverrides = cacheRedis
+  ? { mode: 'production' as const, redisUrl: cacheRedis.url }
+  : {
+      mode: 'production' as const,
+      redisUrl: null,
+      cacheTtlSeconds: { Contact: 0, Invoice: 0, Order: 0, listPage: 0 },
+      limits: { ...DEFAULT_LIMITS, responseCacheTtlSeconds: 0 },
+    };
 
 interface Side {
   name: string;
@@ -162,7 +171,7 @@ if (BASELINE) {
   const from = (path: string) => import(pathToFileURL(`${BASELINE}/${path}`).href);
   const [config, server, vault] = await Promise.all([from('src/config.ts'), from('src/server.ts'), from('src/accounts/vault.ts')]);
   const base = await server.createGateway(
-    config.defaultGatewayConfig(tenants, { ...coldOverrides, limits: { ...config.DEFAULT_LIMITS, responseCacheTtlSeconds: 0 } }),
+    config.defaultGatewayConfig(tenants, cacheRedis ? coldOverrides : { ...coldOverrides, limits: { ...config.DEFAULT_LIMITS, responseCacheTtlSeconds: 0 } }),
     { keyring: vault.parseMasterKeys(vault.generateMasterKeyEntry('bench'), undefined) },
   );
   sides.push({ name: 'baseline', url: base.url, stop: () => base.stop() });
@@ -182,6 +191,7 @@ interface Sample {
 }
 
 async function viaGateway(side: Side, provider: string): Promise<Sample> {
+  await flusher?.flushall();
   recording = { origin: originOf(provider), calls: [] };
   const cpu = cpuMs();
   const started = performance.now();
@@ -296,10 +306,12 @@ try {
 } finally {
   for (const side of sides) await side.stop();
   await demo.stop();
+  flusher?.disconnect();
+  await cacheRedis?.stop();
 }
 const [l1, l5] = (await import('node:os')).loadavg();
 console.log(
-  `\nCold query through the gateway vs the same upstream calls made directly (${LATENCY_MS} ms per call, ${SAMPLES} samples each (Xero fewer: its 60 calls a minute), alternating; load average ${l1!.toFixed(1)} (1 min) / ${l5!.toFixed(1)} (5 min) at the end)\n`,
+  `\nCold query through the gateway${cacheRedis ? ' (caches on, on Redis, emptied before each query)' : ''} vs the same upstream calls made directly (${LATENCY_MS} ms per call, ${SAMPLES} samples each (Xero fewer: its 60 calls a minute), alternating; load average ${l1!.toFixed(1)} (1 min) / ${l5!.toFixed(1)} (5 min) at the end)\n`,
 );
 console.log(
   '| provider | samples | upstream calls (bodies) | gateway p50 / p99 | direct critical path p50 / p99 | difference (p50) | JSON.parse of the bodies | difference less parsing |',

@@ -76,6 +76,9 @@ export class RequestContext {
   readonly usage = { upstreamCalls: 0 };
   private handles: Map<string, ConnectionHandle> | null = null;
   private unreadableNoted = false;
+  private answeredNow!: () => void;
+  /** Settles at markAnswered(); a context nobody marks (a socket's operations) holds its writes at most a second (entity-cache.ts). */
+  private readonly answered = new Promise<void>((resolve) => (this.answeredNow = resolve));
 
   readonly tenant: Tenant;
   /** scheme://host[:port] the client reached the gateway at (connect links are built on it). */
@@ -101,7 +104,12 @@ export class RequestContext {
   }
 
   get loaders(): RequestLoaders {
-    return (this.requestLoaders ??= new RequestLoaders(this.tenant.id, this.services.cache));
+    return (this.requestLoaders ??= new RequestLoaders(this.tenant.id, this.services.cache, this.answered));
+  }
+
+  /** The request's answer has been sent (or its client is gone): its held cache writes start. */
+  markAnswered(): void {
+    this.answeredNow();
   }
 
   get connect(): ConnectFlow {

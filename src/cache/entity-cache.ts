@@ -80,12 +80,52 @@ export function listGenerationKey(scope: CacheScope, entity: EntityType): string
 
 const newGeneration = () => `${Date.now().toString(36)}-${randomUUID()}`;
 
+/** Longest a request holds its cache writes back (a subscription's operations never mark an answer). */
+const WRITE_BEHIND_MAX_HOLD_MS = 1_000;
+
 export class EntityCache {
+  /** Writes handed to writeBehind and not finished yet. */
+  private readonly behind = new Set<Promise<void>>();
+  /** Releases of writes still held back by their request (settled() starts them at once). */
+  private readonly held = new Set<() => void>();
+
   constructor(
     private readonly keyv: Keyv,
     private readonly metrics: Metrics | null,
     private readonly options: EntityCacheOptions,
   ) {}
+
+  /**
+   * A request's own cache writes, started once `after` settles (its answer was sent), or after
+   * WRITE_BEHIND_MAX_HOLD_MS: the answer waits neither for the round trip nor for serializing
+   * the records. With Redis, writing a page of 100 records, then the page's linked records, held
+   * a cold query 2–7 ms each (docs/benchmarks.md, session 11). The request reads those records
+   * from its own loaders meanwhile; a request that starts after this one answered issues its
+   * reads after these writes on the same connection (the memory store applies them at once).
+   */
+  writeBehind(write: () => Promise<void>, after: Promise<unknown> = Promise.resolve()): void {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.held.add(release);
+    const cap = setTimeout(release, WRITE_BEHIND_MAX_HOLD_MS);
+    cap.unref();
+    after.then(release, release);
+    const done: Promise<void> = released
+      .then(() => {
+        clearTimeout(cap);
+        this.held.delete(release);
+        return write();
+      })
+      .catch(() => undefined) // guarded() reports a failed write; nothing is left unhandled
+      .finally(() => this.behind.delete(done));
+    this.behind.add(done);
+  }
+
+  /** Starts every held write and resolves once all of them have finished (before the store closes). */
+  async settled(): Promise<void> {
+    for (const release of this.held) release();
+    while (this.behind.size > 0) await Promise.all([...this.behind]);
+  }
 
   private async guarded<T>(op: string, fallback: T, work: () => Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;

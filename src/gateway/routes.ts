@@ -195,6 +195,9 @@ function graphqlHandler({ services, apollo, authenticate, admission, schema }: R
         const query = req.method === 'POST' ? (body as { query?: unknown } | undefined)?.query : url.searchParams.get('query');
         checkHttpDocument(schema, config, principal.tenant.id, principal.scopes, query);
         rc = new RequestContext(services, principal, abort.signal, Date.now() + requestDeadlineMs);
+        // Its cache writes wait until the answer is out (or the client is gone).
+        const answered = rc;
+        res.once('close', () => answered.markAnswered());
         // Keyed by the request's signal: Apollo hands plugins a shallow copy of the context, which keeps it.
         linkRequestInfo(req, rc.signal, rc.tenant.id);
         rc.publicBase = publicBaseOf(req, config.publicUrl);

@@ -221,6 +221,7 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
     async close() {
       await poller.close();
       await events.close();
+      await cache.settled();
       await kv.close();
       await Promise.allSettled([upstream.close(), connections.close(), apiKeys.close(), vaultStore.close(), sharedRedis?.quit()]);
     },

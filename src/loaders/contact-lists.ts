@@ -71,7 +71,7 @@ export async function contactList<E extends ChildEntity>(
     rc.partialErrors.push(toPublicError(page, { provider: handle.connector.manifest.id, connectionId: handle.config.id, path }));
     return { nodes: [], cursorAt: NO_CURSORS, hasNextPage: false, hasPreviousPage: false, totalCount: null };
   }
-  const nodes = (await rc.loaders.prime(handle, entity, page.nodes as Array<EntityModelMap[E]>)) as Array<Served<EntityModelMap[E]>>;
+  const nodes = rc.loaders.prime(handle, entity, page.nodes as Array<EntityModelMap[E]>) as Array<Served<EntityModelMap[E]>>;
   // The same cursors listAcross gives: inside the page, "n consumed of the first page"; at its end,
   // the connector's cursor (or "this connection is done").
   const position = (consumed: number): Position => {

@@ -58,26 +58,19 @@ async function lookup(rc: RequestContext, handle: ConnectionHandle, emails: read
   if (misses.length > 0) {
     const found = await fromConnector(handle, misses);
     const fetchedAt = new Date().toISOString();
-    await Promise.all(
-      misses.map(async (e, i) => {
-        const slot = found[i];
-        if (!Array.isArray(slot)) {
-          out.set(e, toPublicError(slot, { provider: handle.connector.manifest.id, connectionId: handle.config.id }));
-          return;
-        }
-        // Exact matches only: a provider's filter may be looser (Xero's searchTerm, case rules).
-        const exact = slot.filter((c) => emailsOf(c).includes(e)).slice(0, MATCHES_PER_EMAIL);
-        out.set(e, await rc.loaders.prime(handle, 'Contact', exact, fetchedAt));
-        const generation = cached[emails.indexOf(e)]!.generation;
-        await rc.services.cache.setPage(
-          scope,
-          'Contact',
-          fingerprintOf(e),
-          { remoteIds: exact.map((c) => c.source.remoteId), endCursor: null, hasNextPage: false, totalCount: exact.length, fetchedAt },
-          generation,
-        );
-      }),
-    );
+    misses.forEach((e, i) => {
+      const slot = found[i];
+      if (!Array.isArray(slot)) {
+        out.set(e, toPublicError(slot, { provider: handle.connector.manifest.id, connectionId: handle.config.id }));
+        return;
+      }
+      // Exact matches only: a provider's filter may be looser (Xero's searchTerm, case rules).
+      const exact = slot.filter((c) => emailsOf(c).includes(e)).slice(0, MATCHES_PER_EMAIL);
+      out.set(e, rc.loaders.prime(handle, 'Contact', exact, fetchedAt));
+      const generation = cached[emails.indexOf(e)]!.generation;
+      const page = { remoteIds: exact.map((c) => c.source.remoteId), endCursor: null, hasNextPage: false, totalCount: exact.length, fetchedAt };
+      rc.loaders.writeBehind(() => rc.services.cache.setPage(scope, 'Contact', fingerprintOf(e), page, generation));
+    });
   }
   return emails.map((e) => out.get(e) as ServedContact[] | GraphQLError);
 }

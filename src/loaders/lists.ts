@@ -462,20 +462,16 @@ async function fetchPage<E extends EntityType>(
   const broken = listViolation(handle.connector, entity, args.first, page);
   if (broken) throw broken;
   const fetchedAt = new Date().toISOString();
-  const nodes = await rc.loaders.prime(handle, entity, page.nodes, fetchedAt);
-  await rc.services.cache.setPage(
-    scope,
-    entity,
-    fingerprint,
-    {
-      remoteIds: page.nodes.map((n) => n.source.remoteId),
-      endCursor: page.endCursor,
-      hasNextPage: page.hasNextPage,
-      totalCount: page.totalCount ?? null,
-      fetchedAt,
-    },
-    generation,
-  );
+  const nodes = rc.loaders.prime(handle, entity, page.nodes, fetchedAt);
+  const cachedPage = {
+    remoteIds: page.nodes.map((n) => n.source.remoteId),
+    endCursor: page.endCursor,
+    hasNextPage: page.hasNextPage,
+    totalCount: page.totalCount ?? null,
+    fetchedAt,
+  };
+  // After the records' own write (prime's), in the same order: a page never names records a reader could not find.
+  rc.loaders.writeBehind(() => rc.services.cache.setPage(scope, entity, fingerprint, cachedPage, generation));
   return {
     nodes,
     endCursor: page.endCursor,

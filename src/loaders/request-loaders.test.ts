@@ -3,7 +3,7 @@
 // promises it started (no second connector call); within one macrotask turn its batch reaches the
 // connector (what listAcross waits for). Without a prefetch, one turn's loads stay one batch.
 import { Keyv } from 'keyv';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ContactModel } from '../../connectors/sdk/models.ts';
 import { afterCallsLeave } from '../../connectors/sdk/scheduling.ts';
 import { EntityCache } from '../cache/entity-cache.ts';
@@ -28,7 +28,7 @@ function setup(contactTtlSeconds = 0) {
     onError: (err) => expect.fail(String(err)),
     ttlSeconds: { Contact: contactTtlSeconds, Invoice: 0, Order: 0, listPage: 0 },
   });
-  return { batches, handle, loaders: new RequestLoaders('t1', cache) };
+  return { batches, handle, cache, loaders: new RequestLoaders('t1', cache) };
 }
 
 describe('RequestLoaders.prefetch', () => {
@@ -67,5 +67,40 @@ describe('RequestLoaders.prefetch', () => {
     const loads = ['a', 'b', 'c'].map((id) => loaders.loader(handle, 'Contact').load(id));
     await Promise.all(loads);
     expect(batches).toEqual([['a', 'b', 'c']]);
+  });
+});
+
+describe('RequestLoaders cache writes', () => {
+  const scope = { tenantId: 't1', connectionId: 'c1' };
+
+  it('wait until the request has answered; a request after that finds the records without a connector call', async () => {
+    const { batches, handle, cache } = setup(60);
+    let answer!: () => void;
+    const first = new RequestLoaders('t1', cache, new Promise<void>((resolve) => (answer = resolve)));
+    const served = await first.loader(handle, 'Contact').loadMany(['a', 'b']);
+    expect(served.map((c) => (c as ContactModel).name)).toEqual(['a', 'b']);
+    await afterCallsLeave();
+    // The request has its records (its loader); the shared cache gets them only after its answer.
+    expect(await cache.getRecords(scope, 'Contact', ['a', 'b'])).toEqual([undefined, undefined]);
+    answer();
+    await cache.settled();
+    expect((await cache.getRecords<ContactModel>(scope, 'Contact', ['a', 'b'])).map((r) => r?.model.name)).toEqual(['a', 'b']);
+    const second = new RequestLoaders('t1', cache);
+    expect((await second.loader(handle, 'Contact').load('b')).served.cacheStatus).toBe('HIT');
+    expect(batches).toEqual([['a', 'b']]);
+  });
+
+  it('held by a request that never says it answered are written when the cache is settled (before its store closes)', async () => {
+    // Only setTimeout is faked: the hold's cap never fires, so only settled() can start the write.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const { handle, cache } = setup(60);
+      const never = new RequestLoaders('t1', cache, new Promise<void>(() => undefined));
+      await never.loader(handle, 'Contact').load('a');
+      await cache.settled();
+      expect((await cache.getRecords<ContactModel>(scope, 'Contact', ['a']))[0]?.model.name).toBe('a');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

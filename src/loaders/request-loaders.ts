@@ -39,7 +39,14 @@ export class RequestLoaders {
   constructor(
     private readonly tenantId: string,
     private readonly cache: EntityCache,
+    /** Settles when the request's answer has been sent: its cache writes wait for it (EntityCache.writeBehind). */
+    private readonly answered: Promise<unknown> = Promise.resolve(),
   ) {}
+
+  /** A cache write of this request, started once its answer has been sent (EntityCache.writeBehind). */
+  writeBehind(write: () => Promise<void>): void {
+    this.cache.writeBehind(write, this.answered);
+  }
 
   private serve<E extends EntityType>(
     connection: ConnectionHandle,
@@ -199,7 +206,7 @@ export class RequestLoaders {
         byId.set(parent.source.remoteId, toPublicError(slot, upstreamScope));
       }
     });
-    await this.cache.setParts(scope, entity, 'lineItems', toCache);
+    this.writeBehind(() => this.cache.setParts(scope, entity, 'lineItems', toCache));
     return results.map((r, i) => r ?? (byId.get((parents[i] as ServedLineItemOwner).source.remoteId) as LineItemModel[] | GraphQLError));
   }
 
@@ -207,18 +214,15 @@ export class RequestLoaders {
    * Records that arrived embedded in another response (Stripe expand[], list pages) are handed to
    * the loader and the cache, so resolving them later costs no upstream call.
    */
-  async prime<E extends EntityType>(
+  prime<E extends EntityType>(
     connection: ConnectionHandle,
     entity: E,
     models: Array<EntityModelMap[E]>,
     fetchedAt = new Date().toISOString(),
-  ): Promise<Array<Served<EntityModelMap[E]>>> {
+  ): Array<Served<EntityModelMap[E]>> {
     const served = models.map((model) => this.primeLoader(connection, entity, model, fetchedAt));
-    await this.cache.setRecords(
-      { tenantId: this.tenantId, connectionId: connection.config.id },
-      entity,
-      models.map((model) => ({ model, fetchedAt })),
-    );
+    const records = models.map((model) => ({ model, fetchedAt }));
+    this.writeBehind(() => this.cache.setRecords({ tenantId: this.tenantId, connectionId: connection.config.id }, entity, records));
     return served;
   }
 
@@ -226,7 +230,7 @@ export class RequestLoaders {
   primeOne<E extends EntityType>(connection: ConnectionHandle, entity: E, model: EntityModelMap[E]): void {
     const fetchedAt = new Date().toISOString();
     this.primeLoader(connection, entity, model, fetchedAt);
-    if (this.pendingPrimes.length === 0) setImmediate(() => void this.flushPrimes(fetchedAt));
+    if (this.pendingPrimes.length === 0) this.writeBehind(() => this.flushPrimes(fetchedAt));
     this.pendingPrimes.push({ connection, entity, model });
   }
 
@@ -284,7 +288,7 @@ export class RequestLoaders {
         byId.set(id, this.serve(connection, slot, fetchedAt, 'MISS') as unknown as AnyServed);
       }
     });
-    await this.cache.setRecords(scope, entity, toCache);
+    this.writeBehind(() => this.cache.setRecords(scope, entity, toCache));
     return results.map((r, i) => r ?? (byId.get(ids[i] as string) as AnyServed | GraphQLError));
   }
 }
