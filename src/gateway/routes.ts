@@ -194,10 +194,10 @@ function graphqlHandler({ services, apollo, authenticate, admission, schema }: R
         // Size, tokens, aliases, directives and introspection scope, before Apollo parses the document.
         const query = req.method === 'POST' ? (body as { query?: unknown } | undefined)?.query : url.searchParams.get('query');
         checkHttpDocument(schema, config, principal.tenant.id, principal.scopes, query);
-        rc = new RequestContext(services, principal, abort.signal, Date.now() + requestDeadlineMs);
+        const context = new RequestContext(services, principal, abort.signal, Date.now() + requestDeadlineMs);
         // Its cache writes wait until the answer is out (or the client is gone).
-        const answered = rc;
-        res.once('close', () => answered.markAnswered());
+        res.once('close', () => context.markAnswered());
+        rc = context;
         // Keyed by the request's signal: Apollo hands plugins a shallow copy of the context, which keeps it.
         linkRequestInfo(req, rc.signal, rc.tenant.id);
         rc.publicBase = publicBaseOf(req, config.publicUrl);

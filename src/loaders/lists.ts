@@ -470,7 +470,7 @@ async function fetchPage<E extends EntityType>(
     totalCount: page.totalCount ?? null,
     fetchedAt,
   };
-  // After the records' own write (prime's), in the same order: a page never names records a reader could not find.
+  // Issued after the records' own write (prime's): a reader that finds the page finds its records too.
   rc.loaders.writeBehind(() => rc.services.cache.setPage(scope, entity, fingerprint, cachedPage, generation));
   return {
     nodes,

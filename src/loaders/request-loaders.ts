@@ -1,6 +1,7 @@
 // Per-request DataLoaders, one per (connection, entity). Every record read in a request goes
 // through here: cache first, then ONE connector.byIds call for all misses of a tick (the connector
-// chunks by its maxBatchSize), results written back to the cache, errors kept per key.
+// chunks by its maxBatchSize), results written back to the cache once the request has answered,
+// errors kept per key.
 import DataLoader from 'dataloader';
 import type { GraphQLError } from 'graphql';
 import { ConnectorError } from '../../connectors/sdk/errors.ts';
