@@ -141,4 +141,39 @@ describe('connection budgets', () => {
     a.observe!(left('59'));
     await expect(b.acquire(signal, Date.now() + 200)).rejects.toMatchObject({ code: 'UPSTREAM_RATE_LIMITED' });
   });
+  it("asks Redis for every window of a call at once: Xero's three windows are one round trip, not three in a row", async () => {
+    // The real client, counting the budget scripts in flight.
+    const counted = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    let inFlight = 0;
+    let most = 0;
+    const evalOnce = counted.eval.bind(counted) as (...args: unknown[]) => Promise<unknown>;
+    (counted as unknown as { eval: typeof evalOnce }).eval = (...args) => {
+      most = Math.max(most, ++inFlight);
+      return evalOnce(...args).finally(() => inFlight--);
+    };
+    try {
+      const prefix = `sbtest:budget:${randomUUID().slice(0, 8)}`;
+      const budget = sharedBudgets(counted, prefix, 250)('xero:org1', xeroManifest.rateLimits, 'xero');
+      (await budget.acquire(signal, Date.now() + 1_000))();
+      expect(most).toBe(3);
+      // HubSpot's search window applies to searches only: another call asks one window.
+      most = 0;
+      const hubspot = sharedBudgets(
+        counted,
+        prefix,
+        250,
+      )('hubspot:1', {
+        windows: [
+          { requests: 190, windowMs: 10_000 },
+          { requests: 5, windowMs: 1_000, operations: ['contacts.search'], burst: false },
+        ],
+      });
+      (await hubspot.acquire(signal, Date.now() + 1_000, 'contacts.get'))();
+      expect(most).toBe(1);
+      (await hubspot.acquire(signal, Date.now() + 1_000, 'contacts.search'))();
+      expect(most).toBe(2);
+    } finally {
+      await counted.quit();
+    }
+  });
 });

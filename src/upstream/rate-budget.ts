@@ -60,8 +60,35 @@ export class WindowsAndConcurrency implements ConnectionBudget {
     // A spent daily share refuses at once: no wait would help.
     await this.daily?.check();
     // Windows first: a request waiting for its window does not hold a concurrency slot meanwhile.
-    for (const window of this.windows) if (!window.operations || (operation && window.operations.includes(operation))) await window.take(signal, deadline);
+    const due = this.windows.filter((window) => !window.operations || (operation && window.operations.includes(operation)));
+    if (due.length === 1) await (due[0] as Budget).take(signal, deadline);
+    else if (due.length > 1) await takeEvery(due, signal, deadline);
     return this.concurrency ? this.concurrency.enter(signal, deadline) : noRelease;
+  }
+}
+
+/**
+ * Takes from every window at once: with Redis, one round trip for all of them instead of one
+ * after another (HubSpot's search calls and every Xero call have two). The first refusal is the
+ * answer, and stops the others waiting (a window that gives later would book a request that
+ * is not made).
+ */
+async function takeEvery(windows: readonly Budget[], signal: AbortSignal, deadline: number): Promise<void> {
+  const stop = new AbortController();
+  const onAbort = () => stop.abort(signal.reason);
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    await Promise.all(
+      windows.map((window) =>
+        window.take(stop.signal, deadline).catch((err: unknown) => {
+          stop.abort(err);
+          throw err;
+        }),
+      ),
+    );
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
 }
 
