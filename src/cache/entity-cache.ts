@@ -103,7 +103,7 @@ export class EntityCache {
    * from its own loaders meanwhile; a request that starts after this one answered issues its
    * reads after these writes on the same connection (the memory store applies them at once).
    */
-  writeBehind(write: () => Promise<void>, after: Promise<unknown> = Promise.resolve()): void {
+  writeBehind(write: () => Promise<void>, after: Promise<unknown>): void {
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     this.held.add(release);

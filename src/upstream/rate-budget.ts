@@ -69,7 +69,7 @@ export class WindowsAndConcurrency implements ConnectionBudget {
 
 /**
  * Takes from every window at once: with Redis, one round trip for all of them instead of one
- * after another (HubSpot's search calls and every Xero call have two). The first refusal is the
+ * after another (HubSpot's search calls have two, every Xero call three). The first refusal is the
  * answer, and stops the others waiting (a window that gives later would book a request that
  * is not made).
  */

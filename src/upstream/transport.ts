@@ -55,10 +55,10 @@ const DECODERS: Record<string, () => Transform> = {
 const ACCEPT_ENCODING = 'gzip, deflate, br';
 
 /** undici's request API: the gateway's transport. */
-export function undiciTransport(pool?: Dispatcher): Transport {
+export function undiciTransport(): Transport {
   return async ({ url, method, headers, body, signal, dispatcher, maxBodyBytes }) => {
     const sent = Object.keys(headers).some((name) => name.toLowerCase() === 'accept-encoding') ? headers : { ...headers, 'accept-encoding': ACCEPT_ENCODING };
-    const res = await request(url, { method: method as Dispatcher.HttpMethod, headers: sent, body, signal, dispatcher: dispatcher ?? pool ?? defaultPool() });
+    const res = await request(url, { method: method as Dispatcher.HttpMethod, headers: sent, body, signal, dispatcher: dispatcher ?? defaultPool() });
     // No body to decode on these, whatever the headers say (fetch skips them too).
     const bodiless = method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304;
     const encoding = bodiless ? undefined : single(res.headers['content-encoding'])?.trim().toLowerCase();
