@@ -43,6 +43,54 @@ describe('TenantAdmission across two replicas (one Redis)', () => {
     expect(refused?.extensions.retryAfterSeconds).toBeGreaterThanOrEqual(1);
     await a.admit('t2', rate);
   });
+  it('asks the rate and the concurrency limit at once: two scripts in flight together', async () => {
+    const prefix = `${RUN_PREFIX}:fair-both-${Date.now()}`;
+    // Its own client, watching the scripts in flight: the rate's (rate-limiter-flexible's, on
+    // its own keys) and the lease's (on the tenant-inflight key).
+    const counting = new Redis(REDIS_URL);
+    try {
+      const inFlight = { rate: 0, lease: 0 };
+      let together = false;
+      // Every command passes sendCommand (rate-limiter-flexible's scripts are commands it defines).
+      const send = counting.sendCommand.bind(counting);
+      counting.sendCommand = ((command: { name: string; args: unknown[]; promise: Promise<unknown> }, stream?: unknown) => {
+        const sent = send(command as never, stream as never);
+        if (command.name === 'eval' || command.name === 'evalsha') {
+          const kind = command.args.some((a) => String(a).includes(':tenant-inflight:')) ? 'lease' : 'rate';
+          inFlight[kind]++;
+          if (inFlight.rate > 0 && inFlight.lease > 0) together = true;
+          void command.promise.finally(() => inFlight[kind]--).catch(() => undefined);
+        }
+        return sent;
+      }) as typeof counting.sendCommand;
+      const admission = new TenantAdmission({ redis: counting, keyPrefix: prefix, timeoutMs: 1_000, leaseMs: 20_000, metrics: new Metrics() });
+      const release = await admission.admit('t1', limits);
+      expect(together).toBe(true);
+      release();
+    } finally {
+      counting.disconnect();
+    }
+  });
+
+  it('gives the concurrency slot of a request the rate refused back at once', async () => {
+    const prefix = `${RUN_PREFIX}:fair-give-${Date.now()}`;
+    const [a, b] = [replica(prefix), replica(prefix)];
+    // Two slots and two requests per second (no burst): the third request is refused by the rate
+    // while one slot is held; had it kept the slot it took meanwhile, the second slot would stay
+    // taken for the lease (20 s) and the next request would be refused for concurrency.
+    const tight = { ...limits, tenantRequestsPerSecond: 2, tenantRequestBurst: 0, tenantConcurrency: 2 };
+    const held = await a.admit('t1', tight);
+    (await b.admit('t1', tight))();
+    const refused = await b.admit('t1', tight).then(
+      () => null,
+      (err: unknown) => err as { message: string },
+    );
+    expect(refused?.message).toMatch(/per second/);
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // the rate window refills (no event to await)
+    const next = await a.admit('t1', tight);
+    next();
+    held();
+  });
 });
 
 describe('over HTTP', () => {

@@ -15,6 +15,7 @@ import { TOKENS, graphql, startStack, subscribe, type Stack, admin, sendStripeWe
 
 const STRIPE_SECRET = 'whsec_switchboard_response_cache_0000';
 const OTHER_TENANT_KEY = `sb_test_${randomUUID()}`;
+const SLOW_TENANT_KEY = `sb_test_${randomUUID()}`;
 
 /** One POST with its raw answer, so the cache header and the exact bytes can be compared. */
 async function post(url: string, apiKey: string, query: string, variables?: Record<string, unknown>) {
@@ -44,6 +45,15 @@ describe('response cache', () => {
             { id: 'globex-stripe', provider: 'stripe', baseUrl: e.stripe.url, credentials: { type: 'static', token: TOKENS.stripe }, settings: {} },
           ],
         },
+        {
+          // One request a second, no burst: the second of two at once is refused.
+          id: 'initech',
+          apiKeys: [{ id: 'i', sha256: hashApiKey(SLOW_TENANT_KEY) }],
+          connections: [
+            { id: 'initech-stripe', provider: 'stripe', baseUrl: e.stripe.url, credentials: { type: 'static', token: TOKENS.stripe }, settings: {} },
+          ],
+          limits: { tenantRequestsPerSecond: 1, tenantRequestBurst: 0 },
+        },
       ],
     });
     await sendStripeWebhooksToAcme(stack, STRIPE_SECRET);
@@ -65,6 +75,22 @@ describe('response cache', () => {
     expect(again.cache).toBe('HIT');
     expect(again.text).toBe(first.text);
     expect(stack.stripe.count()).toBe(0);
+  });
+
+  it('never answers a request refused by its tenant rate from the cache, and does not count its read', async () => {
+    const lookups = async () => {
+      const { values } = await stack.gateway.services.metrics.cacheRequests.get();
+      return values.filter((v) => v.labels.kind === 'response').reduce((sum, v) => sum + v.value, 0);
+    };
+    const before = await lookups();
+    const first = await post(stack.gateway.url, SLOW_TENANT_KEY, CONTACTS);
+    expect(first).toMatchObject({ status: 200, cache: 'MISS' });
+    // Stored now, but over the tenant's rate: refused, although its cache read was a hit.
+    const refused = await post(stack.gateway.url, SLOW_TENANT_KEY, CONTACTS);
+    expect(refused.status).toBe(429);
+    expect(refused.cache).toBeNull();
+    expect(refused.json.errors).toMatchObject([{ extensions: { code: 'RATE_LIMITED' } }]);
+    expect((await lookups()) - before).toBe(1);
   });
 
   it('never serves one tenant, or one set of scopes, an entry stored for another', async () => {
@@ -165,15 +191,17 @@ describe('ResponseCache when its store fails', () => {
       connections: [{ id: 'c', provider: 'stripe', credentials: { type: 'static' as const, token: 'x' }, settings: {} }],
     };
     const key = cache.keyFor(caller, undefined, Buffer.from('{"query":"{ contacts { nodes { id } } }"}'));
-    const pending = await cache.prepare(key, caller);
-    cache.save(pending!, new Set(['Contact']), '{"data":{}}', 'application/json');
-    expect(await cache.lookup(key, 't')).toEqual({ body: '{"data":{}}', contentType: 'application/json' });
+    const first = await cache.find(key, caller);
+    expect(first).toMatchObject({ result: 'miss', answer: null });
+    cache.save(first.pending!, new Set(['Contact']), '{"data":{}}', 'application/json');
+    expect(await cache.find(key, caller)).toMatchObject({ result: 'hit', answer: { body: '{"data":{}}', contentType: 'application/json' } });
     await records.invalidateLists({ tenantId: 't', connectionId: 'c' }, 'Contact');
-    expect(await cache.lookup(key, 't')).toBeNull();
-    cache.save((await cache.prepare(key, caller))!, new Set(['Contact']), '{"data":{}}', 'application/json');
+    const stale = await cache.find(key, caller);
+    expect(stale).toMatchObject({ result: 'stale', answer: null });
+    cache.save(stale.pending!, new Set(['Contact']), '{"data":{}}', 'application/json');
     store.getMany = () => Promise.reject(new Error('store down'));
-    expect(await cache.lookup(key, 't')).toBeNull();
-    expect(await cache.prepare(key, caller)).toBeNull();
+    // Unreadable: no answer, and nothing to store this request's answer under.
+    expect(await cache.find(key, caller)).toEqual({ result: 'error', answer: null, pending: null });
     expect(errors).toHaveLength(2);
   });
 });

@@ -44,6 +44,14 @@ interface Entry {
   generations: Array<string | null>;
 }
 
+/** A request's read of the cache (ResponseCache.find). */
+export interface CacheFind {
+  result: 'hit' | 'miss' | 'stale' | 'error';
+  answer: { body: string; contentType: string } | null;
+  /** For a request that executes: where and under which generations its answer is stored. */
+  pending: PendingStore | null;
+}
+
 /** What the miss path needs to store its answer: the key and the generations read before execution. */
 export interface PendingStore {
   key: string;
@@ -98,25 +106,33 @@ export class ResponseCache {
     return h.digest('base64url');
   }
 
-  /** The stored answer, when every generation it was built under is still current. */
-  async lookup(key: string, tenantId: string): Promise<{ body: string; contentType: string } | null> {
+  /**
+   * What the cache holds for a request: the stored answer when every generation it was built under
+   * is still current (a hit); otherwise the generations read for storing this request's answer
+   * (null when the store did not answer: the answer is then not stored). Not counted in the
+   * metrics until `counted` (the route reads while the tenant is being admitted, and a refused
+   * request's read is no lookup).
+   */
+  async find(key: string, caller: ResponseCacheCaller): Promise<CacheFind> {
     const entry = this.entries.get(key);
-    if (!entry) {
-      this.count('miss');
-      return null;
-    }
-    const current = await this.readGenerations(
-      tenantId,
-      entry.tags.map((t) => t.connectionId),
-      entry.tags.map((t) => t.entity),
-    );
-    if (current === null || current.some((g, i) => g !== entry.generations[i])) {
+    if (entry) {
+      const current = await this.readGenerations(
+        caller.tenantId,
+        entry.tags.map((t) => t.connectionId),
+        entry.tags.map((t) => t.entity),
+      );
+      if (current !== null && current.every((g, i) => g === entry.generations[i])) {
+        return { result: 'hit', answer: { body: entry.body, contentType: entry.contentType }, pending: null };
+      }
       this.entries.delete(key);
-      this.count(current === null ? 'error' : 'stale');
-      return null;
+      return { result: current === null ? 'error' : 'stale', answer: null, pending: await this.prepare(key, caller) };
     }
-    this.count('hit');
-    return { body: entry.body, contentType: entry.contentType };
+    return { result: 'miss', answer: null, pending: await this.prepare(key, caller) };
+  }
+
+  /** Counts a find whose request was admitted. */
+  counted(found: CacheFind): void {
+    this.metrics?.cacheRequests.inc({ kind: 'response', result: found.result });
   }
 
   /**
@@ -124,7 +140,7 @@ export class ResponseCache {
    * processed after this point replaces one of them, and the stored answer stops counting.
    * Null when the store does not answer: the answer is then not stored.
    */
-  async prepare(key: string, caller: ResponseCacheCaller): Promise<PendingStore | null> {
+  private async prepare(key: string, caller: ResponseCacheCaller): Promise<PendingStore | null> {
     const connections = caller.connections.map((c) => c.id);
     const ids = connections.flatMap((id) => ENTITY_TYPES.map(() => id));
     const entities = connections.flatMap(() => [...ENTITY_TYPES]);
@@ -153,10 +169,6 @@ export class ResponseCache {
       tenantId,
       connectionIds.map((connectionId, i) => ({ connectionId, entity: entities[i] as EntityType })),
     );
-  }
-
-  private count(result: 'hit' | 'miss' | 'stale' | 'error'): void {
-    this.metrics?.cacheRequests.inc({ kind: 'response', result });
   }
 }
 

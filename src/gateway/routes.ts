@@ -146,6 +146,15 @@ function graphqlHandler({ services, apollo, authenticate, admission, schema }: R
           (error: unknown) => ({ error }),
         );
         const principal = caller.principal;
+        // A client asking for the cost report needs this execution's numbers.
+        const who =
+          principal && !principal.tenant.runtimeConnectionsUnreadable && req.headers[COST_HEADER] === undefined
+            ? { tenantId: principal.tenant.id, scopes: principal.scopes, connections: principal.tenant.connections }
+            : null;
+        // The cache is read while the tenant is admitted (their round trips to Redis at once); what
+        // a refused request read is dropped, uncounted. The read never rejects (a store failure is
+        // a read without generations), the catch only keeps a bug from going unhandled.
+        const found = who ? responseCache.find(responseCache.keyFor(who, req.headers.accept, raw), who).catch(() => null) : null;
         if (principal) {
           // Admitted here, once: a stored answer counts against the tenant's rate like any other.
           try {
@@ -154,18 +163,16 @@ function graphqlHandler({ services, apollo, authenticate, admission, schema }: R
             caller = { error };
           }
         }
-        // A client asking for the cost report needs this execution's numbers.
-        if (principal && admitted && !principal.tenant.runtimeConnectionsUnreadable && req.headers[COST_HEADER] === undefined) {
-          const who = { tenantId: principal.tenant.id, scopes: principal.scopes, connections: principal.tenant.connections };
-          const key = responseCache.keyFor(who, req.headers.accept, raw);
-          const hit = await responseCache.lookup(key, who.tenantId);
-          if (hit) {
+        const read = admitted ? await found : null;
+        if (who && read) {
+          responseCache.counted(read);
+          if (read.answer) {
             linkRequestInfo(req, req, who.tenantId);
-            res.writeHead(200, { 'content-type': hit.contentType, 'x-response-cache': 'HIT', ...CORS_HEADERS });
-            res.end(hit.body);
+            res.writeHead(200, { 'content-type': read.answer.contentType, 'x-response-cache': 'HIT', ...CORS_HEADERS });
+            res.end(read.answer.body);
             return;
           }
-          pending = await responseCache.prepare(key, who);
+          pending = read.pending;
         }
       }
       if (type.includes('json')) {

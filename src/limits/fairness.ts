@@ -79,19 +79,28 @@ export class TenantAdmission {
     tenantId: string,
     limits: Pick<GatewayLimits, 'tenantRequestsPerSecond' | 'tenantRequestBurst' | 'tenantConcurrency' | 'refusalHoldMs'>,
   ): Promise<Release> {
-    try {
-      await this.rateFor(limits).consume(tenantId);
-    } catch (err) {
-      if (!(err instanceof RateLimiterRes)) throw err;
+    // Both asked at once (with Redis, their round trips overlap). A request the rate refuses gives
+    // its concurrency slot back at once, before its refusal is held.
+    const [rate, release] = await Promise.all([
+      this.rateFor(limits)
+        .consume(tenantId)
+        .then(
+          () => null,
+          (err: unknown) => err,
+        ),
+      this.enter(tenantId, limits.tenantConcurrency),
+    ]);
+    if (rate !== null) {
+      release?.();
+      if (!(rate instanceof RateLimiterRes)) throw rate;
       throw await this.refusal(
         tenantId,
         'rate',
         `too many requests: this tenant may send ${limits.tenantRequestsPerSecond} per second (plus ${limits.tenantRequestBurst} per ${BURST_WINDOW_SECONDS} s in bursts); retry after the Retry-After delay`,
-        Math.max(1, Math.ceil(err.msBeforeNext / 1000)),
+        Math.max(1, Math.ceil(rate.msBeforeNext / 1000)),
         limits.refusalHoldMs,
       );
     }
-    const release = await this.enter(tenantId, limits.tenantConcurrency);
     if (release) return release;
     throw await this.refusal(
       tenantId,
