@@ -25,6 +25,7 @@ import type { HealthStore } from './observability/health.ts';
 import type { Metrics } from './observability/metrics.ts';
 import type { Tracing } from './observability/tracing.ts';
 import { RequestLoaders, type ConnectionHandle } from './loaders/request-loaders.ts';
+import { Departures } from './upstream/departures.ts';
 
 /** Long-lived services shared by every request of one gateway. */
 export interface GatewayServices {
@@ -74,6 +75,7 @@ export class RequestContext {
   readonly responseCache: { entities: ReadonlySet<EntityType> | null } = { entities: null };
   /** Upstream calls this request made (counted by the upstream client, per attempt). */
   readonly usage = { upstreamCalls: 0 };
+  private callsOut: Departures | null = null;
   private handles: Map<string, ConnectionHandle> | null = null;
   private unreadableNoted = false;
   private answeredNow!: () => void;
@@ -104,7 +106,12 @@ export class RequestContext {
   }
 
   get loaders(): RequestLoaders {
-    return (this.requestLoaders ??= new RequestLoaders(this.tenant.id, this.services.cache, this.answered));
+    return (this.requestLoaders ??= new RequestLoaders(this.tenant.id, this.services.cache, this.answered, this.departures));
+  }
+
+  /** This request's upstream calls on their way out (departures.ts). */
+  get departures(): Departures {
+    return (this.callsOut ??= new Departures());
   }
 
   /** The request's answer has been sent (or its client is gone): its held cache writes start. */
@@ -157,6 +164,7 @@ export class RequestContext {
       signal: this.signal,
       deadline: this.deadline,
       usage: this.usage,
+      departures: this.departures,
       prime: (entity, model) => handle && this.loaders.primeOne(handle, entity, model),
     });
     if (!built) return null;

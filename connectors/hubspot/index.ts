@@ -341,7 +341,7 @@ function commerceLoader<M extends InvoiceModel | OrderModel>(
         page.results.map((r) => r.id),
         ctx,
       );
-      await afterCallsLeave(links);
+      await afterCallsLeave(ctx, links);
       const nodes = mapAll(entity, page.results, (raw) => map(raw, { contactRemoteId: null }, options));
       const contacts = await links;
       for (const node of nodes) linkContact(node, contacts.get(node.source.remoteId) ?? null);

@@ -69,7 +69,7 @@ async function mapInvoices(invoices: QboInvoice[], ctx: ConnectorContext): Promi
   // The page is mapped while its payments are read (~1 ms of mapping for 100 invoices), and each
   // invoice gets its payments when they answer.
   const read = linkedPayments(invoices, ctx);
-  await afterCallsLeave(read);
+  await afterCallsLeave(ctx, read);
   const options = mapOptions(ctx);
   const models = invoices.map((inv) => {
     try {

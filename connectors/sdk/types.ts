@@ -144,6 +144,13 @@ export interface ConnectorContext {
    * associations) so the gateway can serve it later in the request without another call.
    */
   prime<E extends EntityType>(entity: E, model: EntityModelMap[E]): void;
+  /**
+   * Resolves once the upstream calls of this request started so far have left for the provider
+   * (past their rate budget and credential) or failed, after one macrotask turn and at most a few
+   * milliseconds (a call its rate budget holds back is not waited for). Use `afterCallsLeave`
+   * (scheduling.ts), which falls back to one turn where the gateway gives no such signal.
+   */
+  callsLeft?(): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------

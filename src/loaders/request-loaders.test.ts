@@ -7,6 +7,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { ContactModel } from '../../connectors/sdk/models.ts';
 import { afterCallsLeave } from '../../connectors/sdk/scheduling.ts';
 import { EntityCache } from '../cache/entity-cache.ts';
+import { Departures } from '../upstream/departures.ts';
 import { RequestLoaders, type ConnectionHandle } from './request-loaders.ts';
 
 function setup(contactTtlSeconds = 0) {
@@ -50,7 +51,25 @@ describe('RequestLoaders.prefetch', () => {
     expect(loaders.prefetch(handle, 'Contact', ['a', 'b'])).toBe(true);
     // The connector is called after the record cache's lookup, not within prefetch itself.
     expect(batches).toEqual([]);
-    await afterCallsLeave();
+    await afterCallsLeave(null);
+    expect(batches).toEqual([['a', 'b']]);
+  });
+
+  it('counts a batch as on its way out until its connector call has started, past a cache read that takes a round trip', async () => {
+    const { batches, handle, cache } = setup(60);
+    // The record cache answering after a few turns, as Redis does.
+    const getRecords = cache.getRecords.bind(cache);
+    cache.getRecords = (async (...args: Parameters<typeof getRecords>) => {
+      for (let i = 0; i < 4; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+      return getRecords(...args);
+    }) as typeof cache.getRecords;
+    const departures = new Departures();
+    const loaders = new RequestLoaders('t1', cache, Promise.resolve(), departures);
+    expect(loaders.prefetch(handle, 'Contact', ['a', 'b'])).toBe(true);
+    // One turn is not enough here (what afterCallsLeave without the gateway's signal waits for).
+    await afterCallsLeave(null);
+    expect(batches).toEqual([]);
+    await departures.left(10_000);
     expect(batches).toEqual([['a', 'b']]);
   });
 
@@ -79,7 +98,7 @@ describe('RequestLoaders cache writes', () => {
     const first = new RequestLoaders('t1', cache, new Promise<void>((resolve) => (answer = resolve)));
     const served = await first.loader(handle, 'Contact').loadMany(['a', 'b']);
     expect(served.map((c) => (c as ContactModel).name)).toEqual(['a', 'b']);
-    await afterCallsLeave();
+    await afterCallsLeave(null);
     // The request has its records (its loader); the shared cache gets them only after its answer.
     expect(await cache.getRecords(scope, 'Contact', ['a', 'b'])).toEqual([undefined, undefined]);
     answer();

@@ -12,6 +12,7 @@ import type { ConnectionConfig } from '../config.ts';
 import { toPublicError } from '../errors.ts';
 import { slotsViolation } from './contract.ts';
 import type { Served } from '../models.ts';
+import type { Departures } from '../upstream/departures.ts';
 
 export interface ConnectionHandle {
   config: ConnectionConfig;
@@ -42,6 +43,8 @@ export class RequestLoaders {
     private readonly cache: EntityCache,
     /** Settles when the request's answer has been sent: its cache writes wait for it (EntityCache.writeBehind). */
     private readonly answered: Promise<unknown> = Promise.resolve(),
+    /** The request's calls on their way out: a batch counts from its cache read until its connector call has started. */
+    private readonly departures: Pick<Departures, 'begin'> | null = null,
   ) {}
 
   /** A cache write of this request, started once its answer has been sent (EntityCache.writeBehind). */
@@ -265,18 +268,26 @@ export class RequestLoaders {
   ): Promise<Array<AnyServed | GraphQLError>> {
     const scope = { tenantId: this.tenantId, connectionId: connection.config.id };
     const upstreamScope = { provider: connection.connector.manifest.id, connectionId: connection.config.id };
-    const cached = options.skipCache ? ids.map(() => undefined) : await this.cache.getRecords<EntityModelMap[E]>(scope, entity, ids);
-    const results: Array<AnyServed | GraphQLError | undefined> = cached.map((hit) =>
-      hit ? (this.serve(connection, hit.model, hit.fetchedAt, 'HIT') as unknown as AnyServed) : undefined,
-    );
-    const missIds = ids.filter((_, i) => results[i] === undefined);
-    if (missIds.length === 0) return results as AnyServed[];
+    // On its way out until the connector's call has started (the upstream client counts it from there).
+    const started = this.departures?.begin();
+    let fetched: Array<EntityModelMap[E] | ConnectorError>;
+    let results: Array<AnyServed | GraphQLError | undefined>;
+    let missIds: string[];
+    try {
+      const cached = options.skipCache ? ids.map(() => undefined) : await this.cache.getRecords<EntityModelMap[E]>(scope, entity, ids);
+      results = cached.map((hit) => (hit ? (this.serve(connection, hit.model, hit.fetchedAt, 'HIT') as unknown as AnyServed) : undefined));
+      missIds = ids.filter((_, i) => results[i] === undefined);
+      if (missIds.length === 0) return results as AnyServed[];
 
-    const entityLoader = connection.connector.loaders[entity] as EntityLoader<EntityModelMap[E]> | undefined;
-    const fetched = entityLoader
-      ? await callConnector(connection, `${entity}.byIds`, missIds, () => entityLoader.byIds(missIds, connection.ctx))
-      : missIds.map(() => new ConnectorError('UPSTREAM_NOT_FOUND', `${connection.connector.manifest.displayName} does not serve ${entity} records`));
-
+      const entityLoader = connection.connector.loaders[entity] as EntityLoader<EntityModelMap[E]> | undefined;
+      const call = entityLoader ? callConnector(connection, `${entity}.byIds`, missIds, () => entityLoader.byIds(missIds, connection.ctx)) : null;
+      started?.();
+      fetched = call
+        ? await call
+        : missIds.map(() => new ConnectorError('UPSTREAM_NOT_FOUND', `${connection.connector.manifest.displayName} does not serve ${entity} records`));
+    } finally {
+      started?.();
+    }
     const fetchedAt = new Date().toISOString();
     const toCache: CachedRecord[] = [];
     const byId = new Map<string, AnyServed | GraphQLError>();

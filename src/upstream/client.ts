@@ -22,6 +22,7 @@ import { CheckedDispatchers, refusedAddress, type ResolveHost } from './address-
 import { sendWithinCost } from './cost-bucket.ts';
 import { undiciTransport, type Transport, type TransportResponse } from './transport.ts';
 import { LocalConcurrency, connectionWindows, localBudgets, type BudgetFactory, type ConnectionBudget } from './rate-budget.ts';
+import type { Departures } from './departures.ts';
 
 export interface UpstreamOptions {
   /** Longest one attempt may take. */
@@ -64,6 +65,8 @@ export interface CallScope {
   credential?: UpstreamCredential | undefined;
   /** Counts every attempt sent upstream for this caller (the request's actual cost in provider calls). */
   usage?: { upstreamCalls: number } | undefined;
+  /** The caller's calls on their way out (departures.ts): each call is counted until it reaches the transport. */
+  departures?: Pick<Departures, 'begin'> | undefined;
 }
 
 /** Where a connection's token comes from, and how to get a replacement when the provider refuses it. */
@@ -101,6 +104,8 @@ export interface UpstreamHooks {
 interface CallStats {
   retries: number;
   status: number | null;
+  /** Tells the request's departures that this call left (its first attempt reached the transport) or failed before. */
+  left?: (() => void) | undefined;
 }
 
 const STATE_NAMES: Record<CircuitState, BreakerSnapshot['state']> = {
@@ -225,18 +230,21 @@ export class UpstreamClient {
     const fanOut = new LocalConcurrency(scope.manifest.maxConcurrency ?? 1);
     return async (request) => {
       const release = await fanOut.enter(scope.signal, scope.deadline);
+      // Counted from here: a call waiting for the fan-out limit waits for another to finish, not to leave.
+      const left = scope.departures?.begin();
       try {
-        return await this.observed(scope, request);
+        return await this.observed(scope, request, left);
       } finally {
+        left?.();
         release();
       }
     };
   }
 
   /** One call as health and tracing see it: its final outcome, its span (provider, operation, status, retries). */
-  private async observed(scope: CallScope, request: UpstreamRequest): Promise<UpstreamResponse> {
+  private async observed(scope: CallScope, request: UpstreamRequest, left?: () => void): Promise<UpstreamResponse> {
     const connector = scope.manifest.id;
-    const stats: CallStats = { retries: 0, status: null };
+    const stats: CallStats = { retries: 0, status: null, left };
     const span = this.tracing.startSpan(
       `upstream ${connector} ${request.operation}`,
       { 'switchboard.provider': connector, 'switchboard.operation': request.operation, 'http.request.method': request.method ?? 'GET' },
@@ -458,7 +466,10 @@ export class UpstreamClient {
     try {
       // A request with an addressCheck goes through the pool whose sockets connect to checked addresses only.
       const dispatcher = request.addressCheck ? this.checked.for(request.addressCheck) : undefined;
-      res = await this.transport({ url, method, headers, body, signal, dispatcher, maxBodyBytes: maxBody });
+      const sending = this.transport({ url, method, headers, body, signal, dispatcher, maxBodyBytes: maxBody });
+      // Handed to the transport (undici queues it on a socket within this turn): it has left.
+      stats.left?.();
+      res = await sending;
     } catch (err) {
       observe('error');
       const refused = refusedAddress(err);

@@ -9,6 +9,7 @@ import type { Connector, ConnectorContext, ConnectionInfo } from '../../connecto
 import type { CredentialStore } from '../accounts/credentials.ts';
 import type { ConnectionConfig } from '../config.ts';
 import type { UpstreamClient, UpstreamCredential } from './client.ts';
+import type { Departures } from './departures.ts';
 
 /** What one call (or one request's worth of calls) is bounded by. */
 export interface CallBounds {
@@ -19,6 +20,8 @@ export interface CallBounds {
   prime?: ConnectorContext['prime'];
   /** Where the upstream calls made for this caller are counted (a GraphQL request's cost report). */
   usage?: { upstreamCalls: number };
+  /** The caller's calls on their way out (a GraphQL request's); ConnectorContext.callsLeft waits for them. */
+  departures?: Departures;
 }
 
 export interface ConnectorContextDeps {
@@ -67,7 +70,7 @@ export class ConnectorContexts {
     rateLimit: ConnectionConfig['rateLimit'],
     dailyAllocationShare?: number,
   ): ConnectorContext {
-    const { signal, deadline, usage } = bounds;
+    const { signal, deadline, usage, departures } = bounds;
     return {
       connection: info,
       signal,
@@ -81,10 +84,12 @@ export class ConnectorContexts {
         credential,
         usage,
         dailyAllocationShare,
+        departures,
       }),
       accessToken: credential.token,
       production: this.deps.production === true,
       prime: bounds.prime ?? dropPrimed,
+      ...(departures ? { callsLeft: () => departures.left() } : {}),
     };
   }
 }
