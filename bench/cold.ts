@@ -172,7 +172,11 @@ if (BASELINE) {
   const from = (path: string) => import(pathToFileURL(`${BASELINE}/${path}`).href);
   const [config, server, vault] = await Promise.all([from('src/config.ts'), from('src/server.ts'), from('src/accounts/vault.ts')]);
   const base = await server.createGateway(
-    config.defaultGatewayConfig(tenants, cacheRedis ? coldOverrides : { ...coldOverrides, limits: { ...config.DEFAULT_LIMITS, responseCacheTtlSeconds: 0 } }),
+    // Its own key prefix: one side's cache writes (after its answers) never serve the other's reads.
+    config.defaultGatewayConfig(
+      tenants,
+      cacheRedis ? { ...coldOverrides, keyPrefix: 'sb-baseline' } : { ...coldOverrides, limits: { ...config.DEFAULT_LIMITS, responseCacheTtlSeconds: 0 } },
+    ),
     { keyring: vault.parseMasterKeys(vault.generateMasterKeyEntry('bench'), undefined) },
   );
   sides.push({ name: 'baseline', url: base.url, stop: () => base.stop() });
@@ -242,11 +246,14 @@ try {
     // Each side's own upstream calls (a baseline may make more or take more steps): its direct
     // replay is measured against those, so every difference is that gateway's own work.
     const plans = new Map<string, Recorded[]>();
-    for (const side of sides)
+    for (const side of sides) {
+      // As before every sample: the windows refilled, and the last query's cache writes done.
+      await setTimeout(WINDOW_REFILL_MS);
       plans.set(
         side.name,
         (await viaGateway(side, provider)).calls.sort((a, b) => a.startedAt - b.startedAt),
       );
+    }
     const perSide = new Map<string, { gateway: Sample[]; direct: Sample[]; bodies: string[] }>(
       sides.map((s) => [s.name, { gateway: [], direct: [], bodies: [] }]),
     );
