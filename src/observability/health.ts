@@ -2,8 +2,8 @@
 // and our own short message, successes and failures per minute) and when a webhook last arrived.
 // On Redis so every replica answers the same; keys carry the tenant, so a tenant reads only its
 // own connections. Bounded: one small hash per connection (30-day TTL, refreshed by use) and at
-// most five one-minute buckets (6-minute TTL). Writes are fire-and-forget (one pipelined round
-// trip per call): health must never slow or fail a query.
+// most five one-minute buckets (6-minute TTL). Writes are fire-and-forget (one MULTI per
+// connection for the calls of one event-loop turn): health must never slow or fail a query.
 import { hashTag, type RedisClient } from '../util/redis.ts';
 import { LRUCache } from 'lru-cache';
 import { withDeadline } from '../util/bounded.ts';
@@ -82,6 +82,9 @@ const WEBHOOK_WRITE_INTERVAL_MS = 1_000;
 export class RedisHealthStore implements HealthStore {
   /** Connections written within the last interval, with the newest webhook time seen since. */
   private readonly webhookWrites = new Map<string, { at: number }>();
+  /** Call outcomes of this turn not yet written, per connection and minute (recordOutcome). */
+  private readonly outcomes = new Map<string, { key: string; minute: number; ok: number; err: number; fields: Fields }>();
+  private writing: NodeJS.Immediate | null = null;
 
   constructor(
     private readonly redis: RedisClient,
@@ -95,19 +98,39 @@ export class RedisHealthStore implements HealthStore {
     return `${this.prefix}:${hashTag(part(tenantId), part(connectionId))}`;
   }
 
+  /**
+   * Counted here, written after the current turn: the outcomes of one turn go in one MULTI per
+   * connection and minute (the counts summed, the latest times kept), built off the path of the
+   * request that made the call. A read in this process writes them first.
+   */
   recordOutcome(tenantId: string, connectionId: string, outcome: CallOutcome, at = Date.now()): void {
-    const key = this.key(tenantId, connectionId);
-    const bucket = `${key}:m:${minuteOf(at)}`;
+    const minute = minuteOf(at);
+    const id = `${tenantId}\u0000${connectionId}\u0000${minute}`;
+    let p = this.outcomes.get(id);
+    if (!p) this.outcomes.set(id, (p = { key: this.key(tenantId, connectionId), minute, ok: 0, err: 0, fields: {} }));
     const iso = new Date(at).toISOString();
-    const fields = outcome.ok ? { lastSuccessAt: iso } : { lastErrorAt: iso, lastErrorCode: outcome.code, lastErrorMessage: shortMessage(outcome.message) };
-    this.redis
-      .multi()
-      .hset(key, fields)
-      .expire(key, RECORD_TTL_SECONDS)
-      .hincrby(bucket, outcome.ok ? 'ok' : 'err', 1)
-      .expire(bucket, BUCKET_TTL_SECONDS)
-      .exec()
-      .catch(this.onError);
+    if (outcome.ok) {
+      p.ok++;
+      if (!p.fields.lastSuccessAt || iso >= p.fields.lastSuccessAt) p.fields.lastSuccessAt = iso;
+    } else {
+      p.err++;
+      if (!p.fields.lastErrorAt || iso >= p.fields.lastErrorAt)
+        Object.assign(p.fields, { lastErrorAt: iso, lastErrorCode: outcome.code, lastErrorMessage: shortMessage(outcome.message) });
+    }
+    this.writing ??= setImmediate(() => this.writeOutcomes());
+  }
+
+  private writeOutcomes(): void {
+    if (this.writing) clearImmediate(this.writing);
+    this.writing = null;
+    for (const p of this.outcomes.values()) {
+      const bucket = `${p.key}:m:${p.minute}`;
+      const multi = this.redis.multi().hset(p.key, p.fields).expire(p.key, RECORD_TTL_SECONDS);
+      if (p.ok) multi.hincrby(bucket, 'ok', p.ok);
+      if (p.err) multi.hincrby(bucket, 'err', p.err);
+      multi.expire(bucket, BUCKET_TTL_SECONDS).exec().catch(this.onError);
+    }
+    this.outcomes.clear();
   }
 
   /**
@@ -143,6 +166,8 @@ export class RedisHealthStore implements HealthStore {
   }
 
   async read(tenantId: string, connectionId: string): Promise<ConnectionHealth> {
+    // Outcomes this process counted are written first (the same connection keeps the order).
+    if (this.writing) this.writeOutcomes();
     const key = this.key(tenantId, connectionId);
     const now = minuteOf(Date.now());
     const pipeline = this.redis.pipeline().hgetall(key);
