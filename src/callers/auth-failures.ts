@@ -68,12 +68,15 @@ return out`;
 function redisCounts(redis: RedisClient, prefix: string): Counts {
   const key = (s: string) => `${prefix}:authfail:${s}`;
   return {
-    // One command per subject, sent together: the subjects' counters live in different hash slots
-    // (a Redis Cluster refuses one transaction or script over them), and each counter is atomic alone.
+    // One pipeline per subject (one socket write for its two commands), sent together: the subjects'
+    // counters live in different hash slots (a Redis Cluster refuses one transaction, script or
+    // pipeline over them), and each counter is atomic alone.
     async read(subjects) {
       return Promise.all(
         subjects.map(async (s) => {
-          const [count, ttl] = await Promise.all([redis.get(key(s)), redis.ttl(key(s))]);
+          const replies = await redis.pipeline().get(key(s)).ttl(key(s)).exec();
+          for (const [err] of replies ?? []) if (err) throw err;
+          const [[, count], [, ttl]] = replies as [[null, string | null], [null, number]];
           return { count: Number(count ?? 0), ttlSeconds: Math.max(1, ttl) };
         }),
       );
