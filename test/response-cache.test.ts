@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EntityCache } from '../src/cache/entity-cache.ts';
 import { ResponseCache } from '../src/cache/response-cache.ts';
 import { hashApiKey } from '../src/callers/tenants.ts';
-import { defaultGatewayConfig } from '../src/config.ts';
+import { DEFAULT_LIMITS, defaultGatewayConfig } from '../src/config.ts';
 import { encodeId } from '../src/ids.ts';
 import { createGateway, type Gateway } from '../src/server.ts';
 import { TOKENS, graphql, startStack, subscribe, type Stack, admin, sendStripeWebhooksToAcme } from './helpers.ts';
@@ -36,7 +36,11 @@ describe('response cache', () => {
   beforeAll(async () => {
     stack = await startStack({
       scale: { contacts: 12, invoices: 12, orders: 6 },
-      config: { events: { workerConcurrency: 5, maxAttempts: 2, retryBaseDelayMs: 20, dedupeTtlSeconds: 3600, retainedChanges: 10_000 } },
+      config: {
+        events: { workerConcurrency: 5, maxAttempts: 2, retryBaseDelayMs: 20, dedupeTtlSeconds: 3600, retainedChanges: 10_000 },
+        // Refusals answered at once: the rate test below sends its requests within one second.
+        limits: { ...DEFAULT_LIMITS, refusalHoldMs: 0 },
+      },
       extraTenants: (e) => [
         {
           id: 'globex',
@@ -91,6 +95,17 @@ describe('response cache', () => {
     expect(refused.cache).toBeNull();
     expect(refused.json.errors).toMatchObject([{ extensions: { code: 'RATE_LIMITED' } }]);
     expect((await lookups()) - before).toBe(1);
+    // Refused within the last second: the next request is admitted (refused) before any cache read.
+    const cache = stack.gateway.services.cache;
+    const generations = cache.generations.bind(cache);
+    let reads = 0;
+    cache.generations = (...args: Parameters<typeof generations>) => ((reads += 1), generations(...args));
+    try {
+      expect((await post(stack.gateway.url, SLOW_TENANT_KEY, CONTACTS)).status).toBe(429);
+      expect(reads).toBe(0);
+    } finally {
+      cache.generations = generations;
+    }
   });
 
   it('never serves one tenant, or one set of scopes, an entry stored for another', async () => {

@@ -152,9 +152,11 @@ function graphqlHandler({ services, apollo, authenticate, admission, schema }: R
             ? { tenantId: principal.tenant.id, scopes: principal.scopes, connections: principal.tenant.connections }
             : null;
         // The cache is read while the tenant is admitted (their round trips to Redis at once); what
-        // a refused request read is dropped, uncounted. The read never rejects (a store failure is
-        // a read without generations), the catch only keeps a bug from going unhandled.
-        const found = who ? responseCache.find(responseCache.keyFor(who, req.headers.accept, raw), who).catch(() => null) : null;
+        // a refused request read is dropped, uncounted. A tenant refused within the last 5 s is
+        // admitted first: a flood's refusals then cost no cache read. The read never rejects (a
+        // store failure is a read without generations); the catch only keeps a bug from going unhandled.
+        const readCache = () => (who ? responseCache.find(responseCache.keyFor(who, req.headers.accept, raw), who).catch(() => null) : null);
+        const early = principal && !admission.refusedRecently(principal.tenant.id) ? readCache() : null;
         if (principal) {
           // Admitted here, once: a stored answer counts against the tenant's rate like any other.
           try {
@@ -163,7 +165,7 @@ function graphqlHandler({ services, apollo, authenticate, admission, schema }: R
             caller = { error };
           }
         }
-        const read = admitted ? await found : null;
+        const read = admitted ? await (early ?? readCache()) : null;
         if (who && read) {
           responseCache.counted(read);
           if (read.answer) {

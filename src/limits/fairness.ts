@@ -23,6 +23,10 @@ const BURST_WINDOW_SECONDS = 10;
  * is answered at once, so a flood of new connections cannot make the holding itself unbounded.
  */
 const MAX_HELD_REFUSALS = 10_000;
+/** A tenant refused this recently (its refusals held up to refusalHoldMs included) is admitted before its request reads anything else. */
+const REFUSED_RECENTLY_MS = 5_000;
+/** Tenants whose last refusal is remembered at most (a sweep drops the old ones first). */
+const MAX_REFUSED_TRACKED = 10_000;
 
 export function rateLimited(message: string, retryAfterSeconds: number): GraphQLError {
   return new GraphQLError(message, {
@@ -57,6 +61,8 @@ export interface AdmissionOptions {
 export class TenantAdmission {
   private readonly rates = new Map<string, RateLimiterAbstract | BurstyRateLimiter>();
   private readonly localInFlight = new Map<string, number>();
+  /** When this replica last refused each tenant (bounded: entries older than REFUSED_RECENTLY_MS are dropped as others are added). */
+  private readonly lastRefused = new Map<string, number>();
   private readonly rejections: Counter<'tenant' | 'reason'>;
   private held = 0;
 
@@ -112,8 +118,21 @@ export class TenantAdmission {
   }
 
   /** Counts a refusal and answers its error after the hold (at most its Retry-After). */
+  /**
+   * Whether this replica refused the tenant within the last REFUSED_RECENTLY_MS (5 s): a flooding tenant's
+   * requests are then admitted before anything else is read for them (the route reads the response
+   * cache during admission otherwise, a Redis read per request that a refusal wastes).
+   */
+  refusedRecently(tenantId: string): boolean {
+    const at = this.lastRefused.get(tenantId);
+    return at !== undefined && performance.now() - at < REFUSED_RECENTLY_MS;
+  }
+
   private async refusal(tenantId: string, reason: 'rate' | 'concurrency', message: string, retryAfterSeconds: number, holdMs: number): Promise<GraphQLError> {
     this.rejections.inc({ tenant: tenantId, reason });
+    const now = performance.now();
+    if (this.lastRefused.size >= MAX_REFUSED_TRACKED) for (const [t, at] of this.lastRefused) if (now - at >= REFUSED_RECENTLY_MS) this.lastRefused.delete(t);
+    if (this.lastRefused.size < MAX_REFUSED_TRACKED || this.lastRefused.has(tenantId)) this.lastRefused.set(tenantId, now);
     await this.hold(Math.min(holdMs, retryAfterSeconds * 1000));
     return rateLimited(message, retryAfterSeconds);
   }
