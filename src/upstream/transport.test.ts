@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { undiciTransport, type TransportRequest } from './transport.ts';
+import { fetchTransport, undiciTransport, type TransportRequest } from './transport.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -121,5 +121,26 @@ describe('undiciTransport', () => {
     await expect.poll(() => seen.at(-1)?.path).toBe('/slow');
     abort.abort(new Error('caller went away'));
     await expect(pending).rejects.toThrow();
+  });
+});
+
+describe('reading a body', () => {
+  it('keeps a character split between two chunks whole, and counts the cap in bytes', async () => {
+    // "Zoë 🙂" in UTF-8, delivered a byte at a time: both multi-byte characters are split.
+    const bytes = Buffer.from('{"name":"Zoë 🙂"}', 'utf8');
+    const chunked = (max: number) =>
+      fetchTransport(
+        async () =>
+          ({
+            status: 200,
+            headers: new Headers(),
+            body: (async function* () {
+              for (const b of bytes) yield Uint8Array.of(b);
+            })(),
+          }) as unknown as Response,
+      )({ url: 'http://x/', method: 'GET', headers: {}, body: undefined, signal: new AbortController().signal, maxBodyBytes: max });
+    expect(JSON.parse((await chunked(1_000)).text!)).toEqual({ name: 'Zoë 🙂' });
+    expect((await chunked(bytes.length)).text).toBe('{"name":"Zoë 🙂"}');
+    expect((await chunked(bytes.length - 1)).text).toBeNull();
   });
 });
