@@ -1,6 +1,6 @@
 // Builds every long-lived service of one gateway from its config, in dependency order, and closes
 // them again. The services object is complete when it is handed out: nothing is filled in later.
-import { createRedis, type RedisClient } from '../util/redis.ts';
+import { batchWrites, createRedis, type RedisClient } from '../util/redis.ts';
 import type { Logger } from 'pino';
 import type { Connector } from '../../connectors/sdk/types.ts';
 import { MemoryApiKeyStore, RedisApiKeyStore, type ApiKeyStore } from '../callers/api-keys.ts';
@@ -111,6 +111,7 @@ export async function buildServices(config: GatewayConfig, options: ServiceOptio
   // Token-refresh locks, rate budgets and API-key lookups: short commands on one plain connection.
   const sharedRedis = config.redisUrl ? createRedis(config.redisUrl, { maxRetriesPerRequest: 2, connectTimeout: limits.redisConnectTimeoutMs }) : null;
   sharedRedis?.on('error', onRedisError('token locks / rate budgets / API keys'));
+  if (sharedRedis) batchWrites(sharedRedis);
   const apiKeys: ApiKeyStore = sharedRedis ? new RedisApiKeyStore(sharedRedis, config.keyPrefix) : new MemoryApiKeyStore();
   const vaultStore = await createVaultStore({ redisUrl: config.redisUrl, namespace: `${config.keyPrefix}:vault`, onError: onRedisError('vault') });
   const vault = new CredentialVault({ keyv: vaultStore.keyv, keyring });

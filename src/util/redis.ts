@@ -157,3 +157,30 @@ export function sameSlotAs(key: string, name: string): string {
   if (/[{}]/.test(key)) throw new Error(`sameSlotAs: "${key}" already has a hash tag`);
   return `{${key}}:${name}`;
 }
+
+/**
+ * Commands sent to one plain Redis client within one run of synchronous code (and the promise jobs
+ * queued before the flush) leave in one socket write instead of one write each: the socket is
+ * corked at the first command and uncorked in a microtask. A cold query with Redis sent its rate
+ * and lease scripts, its authentication-failure reads and its rate windows as separate writes, each
+ * a syscall (~0.1 ms of CPU on these VMs). A Cluster's connections are left as they are.
+ */
+export function batchWrites(redis: RedisClient): void {
+  if (!(redis instanceof Redis)) return;
+  const send = redis.sendCommand.bind(redis);
+  let corked: Redis['stream'] | null = null;
+  const flush = () => {
+    const stream = corked;
+    corked = null;
+    stream?.uncork();
+  };
+  redis.sendCommand = ((command, stream) => {
+    const socket = redis.stream;
+    if (corked === null && redis.status === 'ready' && socket && socket.writable) {
+      corked = socket;
+      socket.cork();
+      queueMicrotask(flush);
+    }
+    return send(command, stream);
+  }) as Redis['sendCommand'];
+}
