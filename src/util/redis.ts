@@ -161,9 +161,10 @@ export function sameSlotAs(key: string, name: string): string {
 /**
  * Commands sent to one plain Redis client within one run of synchronous code (and the promise jobs
  * queued before the flush) leave in one socket write instead of one write each: the socket is
- * corked at the first command and uncorked in a microtask. A cold query with Redis sent its rate
- * and lease scripts, its authentication-failure reads and its rate windows as separate writes, each
- * a syscall (~0.1 ms of CPU on these VMs). A Cluster's connections are left as they are.
+ * corked at the first command and uncorked in a microtask. Each write is a syscall (~0.1 ms of CPU
+ * on these VMs); under concurrent requests the commands of many share one. Measured on the shared
+ * connection: warm response-cache hits with Redis +12–32 % requests/s; one cold query alone, no
+ * change (docs/benchmarks.md, "Session 12"). A Cluster's connections are left as they are.
  */
 export function batchWrites(redis: RedisClient): void {
   if (!(redis instanceof Redis)) return;
