@@ -115,6 +115,7 @@ export class ResponseCache {
    */
   async find(key: string, caller: ResponseCacheCaller): Promise<CacheFind> {
     const entry = this.entries.get(key);
+    let result: CacheFind['result'] = 'miss';
     if (entry) {
       const current = await this.readGenerations(
         caller.tenantId,
@@ -125,9 +126,9 @@ export class ResponseCache {
         return { result: 'hit', answer: { body: entry.body, contentType: entry.contentType }, pending: null };
       }
       this.entries.delete(key);
-      return { result: current === null ? 'error' : 'stale', answer: null, pending: await this.prepare(key, caller) };
+      result = current === null ? 'error' : 'stale';
     }
-    return { result: 'miss', answer: null, pending: await this.prepare(key, caller) };
+    return { result, answer: null, pending: await this.prepare(key, caller) };
   }
 
   /** Counts a find whose request was admitted. */

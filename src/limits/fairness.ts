@@ -25,7 +25,7 @@ const BURST_WINDOW_SECONDS = 10;
 const MAX_HELD_REFUSALS = 10_000;
 /** A tenant refused this recently (its refusals held up to refusalHoldMs included) is admitted before its request reads anything else. */
 const REFUSED_RECENTLY_MS = 5_000;
-/** Tenants whose last refusal is remembered at most (a sweep drops the old ones first). */
+/** Tenants whose last refusal is remembered at most (beyond it the oldest is forgotten). */
 const MAX_REFUSED_TRACKED = 10_000;
 
 export function rateLimited(message: string, retryAfterSeconds: number): GraphQLError {
@@ -61,7 +61,7 @@ export interface AdmissionOptions {
 export class TenantAdmission {
   private readonly rates = new Map<string, RateLimiterAbstract | BurstyRateLimiter>();
   private readonly localInFlight = new Map<string, number>();
-  /** When this replica last refused each tenant (bounded: entries older than REFUSED_RECENTLY_MS are dropped as others are added). */
+  /** When this replica last refused each tenant, oldest first (bounded: expired entries are dropped as others are added). */
   private readonly lastRefused = new Map<string, number>();
   private readonly rejections: Counter<'tenant' | 'reason'>;
   private held = 0;
@@ -117,7 +117,6 @@ export class TenantAdmission {
     );
   }
 
-  /** Counts a refusal and answers its error after the hold (at most its Retry-After). */
   /**
    * Whether this replica refused the tenant within the last REFUSED_RECENTLY_MS (5 s): a flooding tenant's
    * requests are then admitted before anything else is read for them (the route reads the response
@@ -128,11 +127,18 @@ export class TenantAdmission {
     return at !== undefined && performance.now() - at < REFUSED_RECENTLY_MS;
   }
 
+  /** Counts a refusal and answers its error after the hold (at most its Retry-After). */
   private async refusal(tenantId: string, reason: 'rate' | 'concurrency', message: string, retryAfterSeconds: number, holdMs: number): Promise<GraphQLError> {
     this.rejections.inc({ tenant: tenantId, reason });
     const now = performance.now();
-    if (this.lastRefused.size >= MAX_REFUSED_TRACKED) for (const [t, at] of this.lastRefused) if (now - at >= REFUSED_RECENTLY_MS) this.lastRefused.delete(t);
-    if (this.lastRefused.size < MAX_REFUSED_TRACKED || this.lastRefused.has(tenantId)) this.lastRefused.set(tenantId, now);
+    // Re-inserted, so the map stays in refusal order: the expired (or, beyond the bound, the
+    // oldest) entries are at its front, and the sweep stops at the first one it keeps.
+    this.lastRefused.delete(tenantId);
+    this.lastRefused.set(tenantId, now);
+    for (const [t, at] of this.lastRefused) {
+      if (this.lastRefused.size <= MAX_REFUSED_TRACKED && now - at < REFUSED_RECENTLY_MS) break;
+      this.lastRefused.delete(t);
+    }
     await this.hold(Math.min(holdMs, retryAfterSeconds * 1000));
     return rateLimited(message, retryAfterSeconds);
   }

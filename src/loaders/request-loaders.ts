@@ -270,24 +270,22 @@ export class RequestLoaders {
     const upstreamScope = { provider: connection.connector.manifest.id, connectionId: connection.config.id };
     // On its way out until the connector's call has started (the upstream client counts it from there).
     const started = this.departures?.begin();
-    let fetched: Array<EntityModelMap[E] | ConnectorError>;
     let results: Array<AnyServed | GraphQLError | undefined>;
     let missIds: string[];
+    let call: Promise<Array<EntityModelMap[E] | ConnectorError>> | null;
     try {
       const cached = options.skipCache ? ids.map(() => undefined) : await this.cache.getRecords<EntityModelMap[E]>(scope, entity, ids);
       results = cached.map((hit) => (hit ? (this.serve(connection, hit.model, hit.fetchedAt, 'HIT') as unknown as AnyServed) : undefined));
       missIds = ids.filter((_, i) => results[i] === undefined);
       if (missIds.length === 0) return results as AnyServed[];
-
       const entityLoader = connection.connector.loaders[entity] as EntityLoader<EntityModelMap[E]> | undefined;
-      const call = entityLoader ? callConnector(connection, `${entity}.byIds`, missIds, () => entityLoader.byIds(missIds, connection.ctx)) : null;
-      started?.();
-      fetched = call
-        ? await call
-        : missIds.map(() => new ConnectorError('UPSTREAM_NOT_FOUND', `${connection.connector.manifest.displayName} does not serve ${entity} records`));
+      call = entityLoader ? callConnector(connection, `${entity}.byIds`, missIds, () => entityLoader.byIds(missIds, connection.ctx)) : null;
     } finally {
       started?.();
     }
+    const fetched = call
+      ? await call
+      : missIds.map(() => new ConnectorError('UPSTREAM_NOT_FOUND', `${connection.connector.manifest.displayName} does not serve ${entity} records`));
     const fetchedAt = new Date().toISOString();
     const toCache: CachedRecord[] = [];
     const byId = new Map<string, AnyServed | GraphQLError>();
