@@ -63,12 +63,14 @@ describe('poison payload among 1,000 good ones', () => {
     const { line_items: _dropped, ...snapshot } = session;
     const poisonId = `evt_poison_${randomUUID().replace(/-/g, '')}`;
 
-    // One `created` for every good event: equal versions are all published (only older ones drop).
+    // One record per good event: of two changes to one record at one version, only the later
+    // arrival is published when workers finish them out of order (stores.ts); this test counts them.
     const created = Math.floor(Date.now() / 1000);
     const good = Array.from({ length: GOOD }, (_, i) => {
-      const customer = customers[i % customers.length]!;
-      const eventId = `evt_good_${i}_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-      return { eventId, payload: stripeEventBody(eventId, 'customer.updated', { ...customer, name: `Poison run ${i}` }, created) };
+      const suffix = randomUUID().replace(/-/g, '').slice(0, 12);
+      const customer = { ...customers[i % customers.length]!, id: `cus_good_${i}_${suffix}`, name: `Poison run ${i}` };
+      const eventId = `evt_good_${i}_${suffix}`;
+      return { eventId, payload: stripeEventBody(eventId, 'customer.updated', customer, created) };
     });
 
     const { data } = await stack.query<{ changeCursor: string }>('{ changeCursor }');

@@ -62,7 +62,9 @@ describe('cross-tenant isolation under load', () => {
     const run = randomUUID().replace(/-/g, '').slice(0, 10);
     const events = Array.from({ length: EVENTS }, (_, i) => {
       const eventId = `evt_b_${run}_${i}`;
-      return { eventId, payload: stripeEventBody(eventId, 'customer.updated', { ...customers[i % customers.length]!, name: `Globex ${i}` }, created) };
+      // One record per event (see events-chaos.test.ts): every one of them is published.
+      const customer = { ...customers[i % customers.length]!, id: `cus_b_${run}_${i}`, name: `Globex ${i}` };
+      return { eventId, payload: stripeEventBody(eventId, 'customer.updated', customer, created) };
     });
 
     const { data } = await stack.query<{ changeCursor: string }>('{ changeCursor }');

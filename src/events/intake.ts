@@ -299,6 +299,7 @@ export class IntakeMover {
         if (json) {
           const item = JSON.parse(json) as QueuedChange;
           if (b >= 0) item.body = fields![b + 1];
+          item.arrival = id;
           items.push(item);
         }
       } catch {

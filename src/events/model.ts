@@ -17,6 +17,12 @@ export interface QueuedChange {
    * store, or queued in memory, it is a string.
    */
   body?: string | Buffer;
+  /**
+   * Where the change arrived in its connection's order, "<ms>-<seq>": the intake stream's entry id
+   * (a connection's changes always go to the same stream), or the in-memory queue's counter. Set
+   * when the change is queued, not by the route; the version store breaks ties with it.
+   */
+  arrival?: string;
   /** W3C trace context of the webhook request (only when tracing is on): the worker's span continues its trace. */
   trace?: Record<string, string>;
 }

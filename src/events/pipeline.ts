@@ -188,7 +188,7 @@ export class EventPipeline {
     const recordKey = `${item.tenantId}:${item.connectionId}:${change.entity}:${change.remoteId}`;
     const published = type === 'DELETED' ? null : model;
     const fingerprint = createHash('sha256').update(type).update(JSON.stringify(published)).digest('base64url').slice(0, 22);
-    const verdict = await this.versions.advance(recordKey, version, fingerprint, change.eventId);
+    const verdict = await this.versions.advance(recordKey, version, fingerprint, change.eventId, item.arrival);
     if (verdict !== 'newer') {
       this.services.log.debug({ eventId: change.eventId, attempt, verdict }, 'older than, or identical to, a version already published; dropped');
       return 'dropped';

@@ -353,6 +353,7 @@ export class BullChangeQueue implements ChangeQueue {
 export class MemoryChangeQueue implements ChangeQueue {
   readonly durable = false;
   private readonly seen = new Map<string, number>();
+  private arrivals = 0;
   private readonly pending: Array<{ item: QueuedChange; attempt: number }> = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private running = 0;
@@ -370,7 +371,7 @@ export class MemoryChangeQueue implements ChangeQueue {
       if (until !== undefined && until > now) continue;
       this.seen.set(id, now + this.settings.dedupeTtlSeconds * 1000);
       // Held as a string, as every store gives it back (dead letters serialize the item as JSON).
-      const held = Buffer.isBuffer(item.body) ? { ...item, body: item.body.toString('utf8') } : item;
+      const held = { ...item, arrival: `0-${++this.arrivals}`, ...(Buffer.isBuffer(item.body) && { body: item.body.toString('utf8') }) };
       this.pending.push({ item: held, attempt: 1 });
     }
     if (this.seen.size > 200_000) for (const [k, until] of this.seen) if (until <= now) this.seen.delete(k);

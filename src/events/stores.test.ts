@@ -26,4 +26,24 @@ describe.each([
     expect(await store.advance(key, 99, 'fp-old', 'evt_0')).toBe('stale');
     expect(await store.advance(key, 100, 'fp-b', 'evt_3')).toBe('newer');
   });
+
+  it('at one version, keeps the change that arrived last, whatever order the workers finish in', async () => {
+    const store = make();
+    const key = `acme:acme-stripe:Contact:${randomUUID()}`;
+    // Two updates within one second (one version), processed in the other order than they arrived.
+    expect(await store.advance(key, 100, 'fp-second', 'evt_2', '1700000000000-1')).toBe('newer');
+    expect(await store.advance(key, 100, 'fp-first', 'evt_1', '1700000000000-0')).toBe('stale');
+    // Arrival compares numerically, not as text ("999-5" came before "1000-0").
+    const other = `acme:acme-stripe:Contact:${randomUUID()}`;
+    expect(await store.advance(other, 100, 'fp-b', 'evt_b', '1000-0')).toBe('newer');
+    expect(await store.advance(other, 100, 'fp-a', 'evt_a', '999-5')).toBe('stale');
+    expect(await store.advance(other, 100, 'fp-c', 'evt_c', '1000-1')).toBe('newer');
+    // The retried event that set the version is still 'newer'; identical content from another event a duplicate.
+    expect(await store.advance(other, 100, 'fp-c', 'evt_c', '1000-1')).toBe('newer');
+    expect(await store.advance(other, 100, 'fp-c', 'evt_d', '1000-2')).toBe('duplicate');
+    // A newer version wins whatever its arrival; a change without an arrival is not ordered by it.
+    expect(await store.advance(other, 101, 'fp-e', 'evt_e', '5-0')).toBe('newer');
+    expect(await store.advance(other, 101, 'fp-f', 'evt_f')).toBe('newer');
+    expect(await store.advance(other, 101, 'fp-g', 'evt_g', '1-0')).toBe('newer');
+  });
 });

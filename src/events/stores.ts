@@ -7,24 +7,38 @@ import type { QueuedChange } from './model.ts';
  * Remembers the newest version published per record, with a fingerprint of what was published:
  * refuses older versions, and a change identical to the one already published at the same version
  * (Stripe sends `invoice.paid` and `invoice.payment_succeeded` for one payment, in the same second,
- * with the same invoice). A change with the same version but other content is still published.
+ * with the same invoice). A change with the same version but other content is published, unless it
+ * arrived before the change already published at that version: two updates within one second share
+ * Stripe's version, workers process them in parallel, and without that tiebreak the one processed
+ * last (possibly the older) would be what subscribers and the cache end on.
  * The event that set the version is remembered too: when that same event comes back (its worker
  * died, or the change-log append failed, after the version was set) it is 'newer' again, so it is
  * still published (the change log's append-once makes a second publication of it a no-op).
  */
 export interface VersionStore {
-  advance(key: string, version: number, fingerprint: string, eventId: string): Promise<VersionVerdict>;
+  /** `arrival`: the change's place in its connection's arrival order (QueuedChange.arrival), when known. */
+  advance(key: string, version: number, fingerprint: string, eventId: string, arrival?: string): Promise<VersionVerdict>;
 }
 
 export type VersionVerdict = 'newer' | 'duplicate' | 'stale';
 
+/** Compares two arrivals "<ms>-<seq>": negative if a came first. */
+export function compareArrivals(a: string, b: string): number {
+  const da = a.indexOf('-');
+  const db = b.indexOf('-');
+  return Number(a.slice(0, da)) - Number(b.slice(0, db)) || Number(a.slice(da + 1)) - Number(b.slice(db + 1));
+}
+
 // Atomic compare-and-set: concurrent workers on several replicas cannot both win with the older
-// one. The value is "<version>:<fingerprint>:<event id>" (older values lack the event id).
+// one. The value is "<version>[@<arrival>]:<fingerprint>:<event id>" (values written before
+// arrivals were kept have no "@…"; older ones still lack the event id).
 const ADVANCE_SCRIPT = `
 local current = redis.call('GET', KEYS[1])
 if current then
   local sep = string.find(current, ':', 1, true)
-  local version = tonumber(sep and string.sub(current, 1, sep - 1) or current)
+  local head = sep and string.sub(current, 1, sep - 1) or current
+  local at = string.find(head, '@', 1, true)
+  local version = tonumber(at and string.sub(head, 1, at - 1) or head)
   if version > tonumber(ARGV[1]) then return 0 end
   if version == tonumber(ARGV[1]) and sep then
     local rest = string.sub(current, sep + 1)
@@ -34,12 +48,23 @@ if current then
       if sep2 and string.sub(rest, sep2 + 1) == ARGV[4] then return 1 end
       return 2
     end
+    if at and ARGV[5] ~= '' then
+      local stored = string.sub(head, at + 1)
+      local d1 = string.find(stored, '-', 1, true)
+      local d2 = string.find(ARGV[5], '-', 1, true)
+      local sms, sseq = tonumber(string.sub(stored, 1, d1 - 1)), tonumber(string.sub(stored, d1 + 1))
+      local ams, aseq = tonumber(string.sub(ARGV[5], 1, d2 - 1)), tonumber(string.sub(ARGV[5], d2 + 1))
+      if ams < sms or (ams == sms and aseq < sseq) then return 0 end
+    end
   end
 end
-redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[3] .. ':' .. ARGV[4], 'EX', ARGV[2])
+local head = ARGV[1]
+if ARGV[5] ~= '' then head = head .. '@' .. ARGV[5] end
+redis.call('SET', KEYS[1], head .. ':' .. ARGV[3] .. ':' .. ARGV[4], 'EX', ARGV[2])
 return 1`;
 
 const VERDICTS: Record<number, VersionVerdict> = { 0: 'stale', 1: 'newer', 2: 'duplicate' };
+const ARRIVAL = /^\d{1,20}-\d{1,20}$/;
 
 export class RedisVersionStore implements VersionStore {
   constructor(
@@ -48,19 +73,24 @@ export class RedisVersionStore implements VersionStore {
     private readonly ttlSeconds: number,
   ) {}
 
-  async advance(key: string, version: number, fingerprint: string, eventId: string): Promise<VersionVerdict> {
-    const res = await this.redis.eval(ADVANCE_SCRIPT, 1, `${this.prefix}:version:${key}`, String(version), String(this.ttlSeconds), fingerprint, eventId);
+  async advance(key: string, version: number, fingerprint: string, eventId: string, arrival?: string): Promise<VersionVerdict> {
+    const at = arrival !== undefined && ARRIVAL.test(arrival) ? arrival : '';
+    const res = await this.redis.eval(ADVANCE_SCRIPT, 1, `${this.prefix}:version:${key}`, String(version), String(this.ttlSeconds), fingerprint, eventId, at);
     return VERDICTS[res as number] ?? 'stale';
   }
 }
 
 export class MemoryVersionStore implements VersionStore {
-  private readonly versions = new Map<string, { version: number; fingerprint: string; eventId: string }>();
-  async advance(key: string, version: number, fingerprint: string, eventId: string): Promise<VersionVerdict> {
+  private readonly versions = new Map<string, { version: number; fingerprint: string; eventId: string; arrival?: string }>();
+  async advance(key: string, version: number, fingerprint: string, eventId: string, arrival?: string): Promise<VersionVerdict> {
+    const at = arrival !== undefined && ARRIVAL.test(arrival) ? arrival : undefined;
     const current = this.versions.get(key);
     if (current && current.version > version) return 'stale';
-    if (current && current.version === version && current.fingerprint === fingerprint) return current.eventId === eventId ? 'newer' : 'duplicate';
-    this.versions.set(key, { version, fingerprint, eventId });
+    if (current && current.version === version) {
+      if (current.fingerprint === fingerprint) return current.eventId === eventId ? 'newer' : 'duplicate';
+      if (current.arrival !== undefined && at !== undefined && compareArrivals(at, current.arrival) < 0) return 'stale';
+    }
+    this.versions.set(key, { version, fingerprint, eventId, ...(at !== undefined && { arrival: at }) });
     return 'newer';
   }
 }
