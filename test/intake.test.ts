@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { INTAKE_GROUP, IntakeMover, intakeStreams } from '../src/events/intake.ts';
 import { BullChangeQueue, type QueueSettings } from '../src/events/queue.ts';
 import type { QueuedChange } from '../src/events/model.ts';
+import { compareArrivals } from '../src/events/stores.ts';
 import { REDIS_URL, RUN_PREFIX, startPrivateRedis } from './helpers.ts';
 
 const cleanup: Array<() => Promise<unknown> | unknown> = [];
@@ -94,6 +95,28 @@ describe('intake stream', () => {
     while (Date.now() < deadline && ((await q.stats()).waiting > 0 || (await q.stats()).active > 0)) await new Promise((r) => setTimeout(r, 50));
     expect(seen.sort()).toEqual(['e1', 'e1', 'e2', 'e3']);
     expect(await intakeLength(redis, prefix)).toBe(0);
+  }, 60_000);
+
+  it("stamps each change with its arrival (the intake entry's id), increasing in a connection's order", async () => {
+    const prefix = `${RUN_PREFIX}:intake:${randomUUID().slice(0, 6)}`;
+    const q = queueOn(REDIS_URL, prefix);
+    await q.enqueue([item('a1'), item('a2')]);
+    await q.enqueue([item('a3')]);
+    const arrivals = new Map<string, string | undefined>();
+    let wake: (() => void) | null = null;
+    q.start(
+      async (it) => {
+        arrivals.set(it.change.eventId, it.arrival);
+        wake?.();
+      },
+      async () => undefined,
+    );
+    const deadline = Date.now() + 30_000;
+    while (arrivals.size < 3 && Date.now() < deadline) await new Promise<void>((r) => (wake = r));
+    const [a1, a2, a3] = ['a1', 'a2', 'a3'].map((id) => arrivals.get(id) as string);
+    for (const a of [a1, a2, a3]) expect(a).toMatch(/^\d+-\d+$/);
+    expect(compareArrivals(a1!, a2!)).toBeLessThan(0);
+    expect(compareArrivals(a2!, a3!)).toBeLessThan(0);
   }, 60_000);
 
   it('moves the entries of a mover that died after reading them (pending in the group), once, and forgets nothing', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryChangeQueue, RetryLater, type QueueSettings } from './queue.ts';
 import type { QueuedChange } from './model.ts';
+import { compareArrivals } from './stores.ts';
 
 const SETTINGS: QueueSettings = { concurrency: 2, maxAttempts: 2, retryBaseDelayMs: 1, dedupeTtlSeconds: 60 };
 
@@ -17,6 +18,29 @@ function change(receivedAt: string): QueuedChange {
 const rateLimited = () => new RetryLater(5, new Error('UPSTREAM_RATE_LIMITED: try later'));
 
 describe('MemoryChangeQueue and RetryLater', () => {
+  it('stamps each change with an increasing arrival when it is queued', async () => {
+    const queue = new MemoryChangeQueue(SETTINGS);
+    const arrivals = new Map<string, string>();
+    const done = new Promise<void>((resolve) => {
+      queue.start(
+        async (item) => {
+          arrivals.set(item.change.eventId, item.arrival as string);
+          if (arrivals.size === 3) resolve();
+        },
+        async () => undefined,
+      );
+    });
+    const now = new Date().toISOString();
+    const queued = [change(now), change(now), change(now)];
+    await queue.enqueue(queued.slice(0, 2));
+    await queue.enqueue(queued.slice(2));
+    await done;
+    const [a, b, c] = queued.map((q) => arrivals.get(q.change.eventId) as string);
+    expect(compareArrivals(a!, b!)).toBeLessThan(0);
+    expect(compareArrivals(b!, c!)).toBeLessThan(0);
+    await queue.close();
+  });
+
   it('puts a rate-limited change off without using its attempts, then processes it', async () => {
     const queue = new MemoryChangeQueue(SETTINGS);
     const attempts: number[] = [];
