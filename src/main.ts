@@ -120,6 +120,12 @@ async function main(): Promise<void> {
   // The human banner only on a terminal: collected output stays JSON lines (the log line above).
   // With LOG_LEVEL=silent no JSON line is written at all, so the banner is (scripts read it).
   if (process.stdout.isTTY || env.LOG_LEVEL === 'silent') process.stdout.write(`${lines.join('\n')}\n\n`);
+  else if (demo)
+    // No banner (output collected, `docker run` without -t): say where the key is, never the key itself.
+    log.info(
+      { graphiql: config.graphiql ? shown.replace(/\/graphql$/, '/graphiql') : undefined },
+      'demo mode: the demo tenant API key is preset in GraphiQL and in Apollo Sandbox (open the URL in a browser), printed on a terminal, or chosen with SWITCHBOARD_DEMO_API_KEY',
+    );
 }
 
 /**
