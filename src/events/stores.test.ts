@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REDIS_URL, RUN_PREFIX } from '../../test/helpers.ts';
+import { REDIS_URL, RUN_PREFIX, startPrivateRedis } from '../../test/helpers.ts';
 import { MemoryVersionStore, RedisVersionStore, type VersionStore } from './stores.ts';
 
 const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });
@@ -45,5 +45,23 @@ describe.each([
     expect(await store.advance(other, 101, 'fp-e', 'evt_e', '5-0')).toBe('newer');
     expect(await store.advance(other, 101, 'fp-f', 'evt_f')).toBe('newer');
     expect(await store.advance(other, 101, 'fp-g', 'evt_g', '1-0')).toBe('newer');
+  });
+});
+
+describe('RedisVersionStore', () => {
+  it('keeps working after Redis forgot its script (a restart empties the script cache)', async () => {
+    // A Redis of its own: flushing the scripts of the suite's shared one would disturb other files.
+    const server = await startPrivateRedis();
+    const own = new Redis(server.url, { maxRetriesPerRequest: 2 });
+    try {
+      const store = new RedisVersionStore(own, 'sbtest-flush', 60);
+      expect(await store.advance('k', 100, 'fp-a', 'evt_1', '1-0')).toBe('newer');
+      await own.script('FLUSH');
+      expect(await store.advance('k', 100, 'fp-b', 'evt_2', '0-5')).toBe('stale');
+      expect(await store.advance('k', 101, 'fp-c', 'evt_3', '0-6')).toBe('newer');
+    } finally {
+      own.disconnect();
+      await server.stop();
+    }
   });
 });

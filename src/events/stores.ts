@@ -66,17 +66,27 @@ return 1`;
 const VERDICTS: Record<number, VersionVerdict> = { 0: 'stale', 1: 'newer', 2: 'duplicate' };
 const ARRIVAL = /^\d{1,20}-\d{1,20}$/;
 
+type AdvanceCommand = { sbVersionAdvance(key: string, ...args: string[]): Promise<number> };
+
 export class RedisVersionStore implements VersionStore {
+  private readonly redis: RedisClient & AdvanceCommand;
+
   constructor(
-    private readonly redis: RedisClient,
+    redis: RedisClient,
     private readonly prefix: string,
     private readonly ttlSeconds: number,
-  ) {}
+  ) {
+    // Sent by its SHA once Redis knows it (ioredis falls back to EVAL after a restart emptied the
+    // script cache): the ~1.2 KB script text is not written and hashed again for every change.
+    const r = redis as RedisClient & Partial<AdvanceCommand>;
+    if (!r.sbVersionAdvance) redis.defineCommand('sbVersionAdvance', { lua: ADVANCE_SCRIPT, numberOfKeys: 1 });
+    this.redis = redis as RedisClient & AdvanceCommand;
+  }
 
   async advance(key: string, version: number, fingerprint: string, eventId: string, arrival?: string): Promise<VersionVerdict> {
     const at = arrival !== undefined && ARRIVAL.test(arrival) ? arrival : '';
-    const res = await this.redis.eval(ADVANCE_SCRIPT, 1, `${this.prefix}:version:${key}`, String(version), String(this.ttlSeconds), fingerprint, eventId, at);
-    return VERDICTS[res as number] ?? 'stale';
+    const res = await this.redis.sbVersionAdvance(`${this.prefix}:version:${key}`, String(version), String(this.ttlSeconds), fingerprint, eventId, at);
+    return VERDICTS[res] ?? 'stale';
   }
 }
 
