@@ -92,8 +92,9 @@ async function main(): Promise<void> {
   // Listening on every interface (HOST=0.0.0.0, as in the image): the browser address is still localhost.
   const shown = gateway.url.replace(/\/\/(?:127\.0\.0\.1|0\.0\.0\.0)(?=:)/, '//localhost');
   log.info({ url: gateway.url, cache: config.redisUrl ? 'redis' : 'memory', roles: [...(config.roles ?? [])].join(',') }, 'switchboard is listening');
+  const graphiqlUrl = config.graphiql ? shown.replace(/\/graphql$/, '/graphiql') : undefined;
   const lines = [`\n  Switchboard is running at ${shown}`];
-  if (config.graphiql) lines.push(`  Offline GraphiQL:        ${shown.replace(/\/graphql$/, '/graphiql')}`);
+  if (graphiqlUrl) lines.push(`  Offline GraphiQL:        ${graphiqlUrl}`);
   if (demo) {
     lines.push(
       '',
@@ -123,7 +124,7 @@ async function main(): Promise<void> {
   else if (demo)
     // No banner (output collected, `docker run` without -t): say where the key is, never the key itself.
     log.info(
-      { graphiql: config.graphiql ? shown.replace(/\/graphql$/, '/graphiql') : undefined },
+      { graphiql: graphiqlUrl },
       'demo mode: the demo tenant API key is preset in GraphiQL and in Apollo Sandbox (open the URL in a browser), printed on a terminal, or chosen with SWITCHBOARD_DEMO_API_KEY',
     );
 }

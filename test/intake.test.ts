@@ -7,8 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { INTAKE_GROUP, IntakeMover, intakeStreams } from '../src/events/intake.ts';
 import { BullChangeQueue, type QueueSettings } from '../src/events/queue.ts';
-import type { QueuedChange } from '../src/events/model.ts';
-import { compareArrivals } from '../src/events/stores.ts';
+import { compareCursors, type QueuedChange } from '../src/events/model.ts';
 import { REDIS_URL, RUN_PREFIX, startPrivateRedis } from './helpers.ts';
 
 const cleanup: Array<() => Promise<unknown> | unknown> = [];
@@ -115,8 +114,8 @@ describe('intake stream', () => {
     while (arrivals.size < 3 && Date.now() < deadline) await new Promise<void>((r) => (wake = r));
     const [a1, a2, a3] = ['a1', 'a2', 'a3'].map((id) => arrivals.get(id) as string);
     for (const a of [a1, a2, a3]) expect(a).toMatch(/^\d+-\d+$/);
-    expect(compareArrivals(a1!, a2!)).toBeLessThan(0);
-    expect(compareArrivals(a2!, a3!)).toBeLessThan(0);
+    expect(compareCursors(a1!, a2!)).toBeLessThan(0);
+    expect(compareCursors(a2!, a3!)).toBeLessThan(0);
   }, 60_000);
 
   it('moves the entries of a mover that died after reading them (pending in the group), once, and forgets nothing', async () => {

@@ -62,7 +62,7 @@ export function streamId(cursor: string): string {
   return cursor.slice(cursor.indexOf('/') + 1);
 }
 
-/** Compares two change-log cursors of one layout by their stream ids: negative if a < b. */
+/** Compares two change-log cursors of one layout (or two intake arrivals, QueuedChange.arrival) by their stream ids: negative if a < b. */
 export function compareCursors(a: string, b: string): number {
   const [am = '0', as = '0'] = streamId(a).split('-');
   const [bm = '0', bs = '0'] = streamId(b).split('-');

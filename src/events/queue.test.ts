@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryChangeQueue, RetryLater, type QueueSettings } from './queue.ts';
-import type { QueuedChange } from './model.ts';
-import { compareArrivals } from './stores.ts';
+import { compareCursors, type QueuedChange } from './model.ts';
 
 const SETTINGS: QueueSettings = { concurrency: 2, maxAttempts: 2, retryBaseDelayMs: 1, dedupeTtlSeconds: 60 };
 
@@ -36,8 +35,8 @@ describe('MemoryChangeQueue and RetryLater', () => {
     await queue.enqueue(queued.slice(2));
     await done;
     const [a, b, c] = queued.map((q) => arrivals.get(q.change.eventId) as string);
-    expect(compareArrivals(a!, b!)).toBeLessThan(0);
-    expect(compareArrivals(b!, c!)).toBeLessThan(0);
+    expect(compareCursors(a!, b!)).toBeLessThan(0);
+    expect(compareCursors(b!, c!)).toBeLessThan(0);
     await queue.close();
   });
 

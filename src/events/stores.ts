@@ -1,7 +1,7 @@
 // Small Redis-backed stores of the event pipeline (with in-memory twins for the embedded default):
 // the last published version of each record (out-of-order protection) and the dead letters.
 import type { RedisClient } from '../util/redis.ts';
-import type { QueuedChange } from './model.ts';
+import { compareCursors, type QueuedChange } from './model.ts';
 
 /**
  * Remembers the newest version published per record, with a fingerprint of what was published:
@@ -21,13 +21,6 @@ export interface VersionStore {
 }
 
 export type VersionVerdict = 'newer' | 'duplicate' | 'stale';
-
-/** Compares two arrivals "<ms>-<seq>": negative if a came first. */
-export function compareArrivals(a: string, b: string): number {
-  const da = a.indexOf('-');
-  const db = b.indexOf('-');
-  return Number(a.slice(0, da)) - Number(b.slice(0, db)) || Number(a.slice(da + 1)) - Number(b.slice(db + 1));
-}
 
 // Atomic compare-and-set: concurrent workers on several replicas cannot both win with the older
 // one. The value is "<version>[@<arrival>]:<fingerprint>:<event id>" (values written before
@@ -65,6 +58,8 @@ return 1`;
 
 const VERDICTS: Record<number, VersionVerdict> = { 0: 'stale', 1: 'newer', 2: 'duplicate' };
 const ARRIVAL = /^\d{1,20}-\d{1,20}$/;
+/** The arrival when it has the shape both stores compare ("<ms>-<seq>", no cursor layout prefix). */
+const validArrival = (arrival: string | undefined): string | undefined => (arrival !== undefined && ARRIVAL.test(arrival) ? arrival : undefined);
 
 type AdvanceCommand = { sbVersionAdvance(key: string, ...args: string[]): Promise<number> };
 
@@ -84,7 +79,7 @@ export class RedisVersionStore implements VersionStore {
   }
 
   async advance(key: string, version: number, fingerprint: string, eventId: string, arrival?: string): Promise<VersionVerdict> {
-    const at = arrival !== undefined && ARRIVAL.test(arrival) ? arrival : '';
+    const at = validArrival(arrival) ?? '';
     const res = await this.redis.sbVersionAdvance(`${this.prefix}:version:${key}`, String(version), String(this.ttlSeconds), fingerprint, eventId, at);
     return VERDICTS[res] ?? 'stale';
   }
@@ -93,12 +88,12 @@ export class RedisVersionStore implements VersionStore {
 export class MemoryVersionStore implements VersionStore {
   private readonly versions = new Map<string, { version: number; fingerprint: string; eventId: string; arrival?: string }>();
   async advance(key: string, version: number, fingerprint: string, eventId: string, arrival?: string): Promise<VersionVerdict> {
-    const at = arrival !== undefined && ARRIVAL.test(arrival) ? arrival : undefined;
+    const at = validArrival(arrival);
     const current = this.versions.get(key);
     if (current && current.version > version) return 'stale';
     if (current && current.version === version) {
       if (current.fingerprint === fingerprint) return current.eventId === eventId ? 'newer' : 'duplicate';
-      if (current.arrival !== undefined && at !== undefined && compareArrivals(at, current.arrival) < 0) return 'stale';
+      if (current.arrival !== undefined && at !== undefined && compareCursors(at, current.arrival) < 0) return 'stale';
     }
     this.versions.set(key, { version, fingerprint, eventId, ...(at !== undefined && { arrival: at }) });
     return 'newer';
