@@ -7,7 +7,10 @@
 // 3. SAMPLES direct replays of the recorded requests along their critical path (a request starts
 //    once every request that had answered before it started in the recording has answered; the
 //    rest run concurrently, as the gateway ran them), each body read and JSON-parsed: p50 / p99;
-// 4. the JSON.parse time of those bodies alone (the part of the difference no gateway avoids).
+// 4. the JSON.parse time of those bodies alone (the part of the difference no gateway avoids);
+// 5. SAMPLES queries of the same shape to a bare Apollo Server answering from constants
+//    (bare-apollo.ts), in this process too: what Apollo Server and graphql-js alone cost for this
+//    answer, the floor under any gateway built on them, which the direct side does not pay.
 // Same emulators, same latency (BENCH_LATENCY_MS, default 20 ms per call). Prints a markdown table.
 // Both sides send with undici's `request` (the client the gateway itself uses upstream): with fetch,
 // the query to the gateway paid ~0.5 ms of fetch's own machinery that counted against the gateway,
@@ -32,6 +35,7 @@ import { startDemo } from '../src/demo.ts';
 import { createGateway } from '../src/server.ts';
 import { generateMasterKeyEntry, parseMasterKeys } from '../src/accounts/vault.ts';
 import { startRedisServer } from '../test/redis-server.ts';
+import { startBareApollo } from './bare-apollo.ts';
 
 // graphql-js decides at import whether to run its development checks (NODE_ENV): the Docker image
 // runs without them, and so should the measured gateway (`npm run bench:cold` sets it).
@@ -182,6 +186,7 @@ if (BASELINE) {
   sides.push({ name: 'baseline', url: base.url, stop: () => base.stop() });
 }
 const gateway = await createGateway(defaultGatewayConfig(tenants, coldOverrides), { keyring });
+const bare = await startBareApollo();
 sides.push({ name: BASELINE ? 'this tree' : 'gateway', url: gateway.url, stop: () => gateway.stop() });
 
 interface Sample {
@@ -214,6 +219,21 @@ async function viaGateway(side: Side, provider: string): Promise<Sample> {
   return { ms: ended - started, ...outsideSteps(started, ended, spans), cpuMs: cpuMs() - cpu, calls };
 }
 
+/** One query of the same shape to the bare Apollo Server: its time, request to answer read, and this process's CPU. */
+async function viaBare(provider: string): Promise<{ ms: number; cpuMs: number }> {
+  const cpu = cpuMs();
+  const started = performance.now();
+  const res = await request(bare.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: QUERY, variables: { provider } }),
+  });
+  const body = (await res.body.json()) as { data?: { invoices: { edges: unknown[] } } };
+  const ms = performance.now() - started;
+  if (body.data?.invoices.edges.length !== 100) throw new Error(`bare Apollo: ${JSON.stringify(body)}`);
+  return { ms, cpuMs: cpuMs() - cpu };
+}
+
 /** The recorded requests again, each after the ones it waited for; resolves with the elapsed time and the bodies. */
 async function direct(calls: Recorded[]): Promise<Sample & { bodies: string[] }> {
   const cpu = cpuMs();
@@ -241,6 +261,7 @@ async function direct(calls: Recorded[]): Promise<Sample & { bodies: string[] }>
 const rows: string[] = [];
 const stepRows: string[] = [];
 const partRows: string[] = [];
+const floorRows: string[] = [];
 try {
   for (const provider of PROVIDERS) {
     // Each side's own upstream calls (a baseline may make more or take more steps): its direct
@@ -254,6 +275,7 @@ try {
         (await viaGateway(side, provider)).calls.sort((a, b) => a.startedAt - b.startedAt),
       );
     }
+    const floor: Array<{ ms: number; cpuMs: number }> = [];
     const perSide = new Map<string, { gateway: Sample[]; direct: Sample[]; bodies: string[] }>(
       sides.map((s) => [s.name, { gateway: [], direct: [], bodies: [] }]),
     );
@@ -274,6 +296,9 @@ try {
         got.direct.push(d);
         got.bodies = d.bodies;
       }
+      // After the same pause as every other sample (a query after an idle gap, as the others).
+      await setTimeout(WINDOW_REFILL_MS);
+      floor.push(await viaBare(provider));
     }
     for (const side of sides) {
       const { gateway: got, direct: directSamples, bodies } = perSide.get(side.name)!;
@@ -304,16 +329,40 @@ try {
       stepRows.push(
         `| ${label} | ${gOut.toFixed(1)} ms | ${dOut.toFixed(1)} ms | ${(gOut - dOut).toFixed(1)} ms | ${gCpu.toFixed(1)} ms | ${dCpu.toFixed(1)} ms | ${(gCpu - dCpu).toFixed(1)} ms |`,
       );
+      // The floor once more with the code and the CPU's caches hot: 200 queries back to back (after 50 to warm up).
+      const hot: number[] = [];
+      for (let i = 0; i < 250; i++) {
+        const t = (await viaBare(provider)).ms;
+        if (i >= 50) hot.push(t);
+      }
+      const f50 = pct(
+        floor.map((f) => f.ms),
+        50,
+      );
+      const fCpu = pct(
+        floor.map((f) => f.cpuMs),
+        50,
+      );
+      floorRows.push(
+        `| ${label} | ${f50.toFixed(1)} / ${pct(
+          floor.map((f) => f.ms),
+          99,
+        ).toFixed(
+          1,
+        )} ms | ${fCpu.toFixed(1)} ms | ${pct(hot, 50).toFixed(1)} ms | ${(g50 - d50 - p50).toFixed(1)} ms | ${(g50 - d50 - p50 - f50).toFixed(1)} ms | ${(gCpu - dCpu - fCpu).toFixed(1)} ms |`,
+      );
       const part = (key: 'beforeMs' | 'betweenMs' | 'afterMs') => `${med(got, key).toFixed(1)} / ${med(directSamples, key).toFixed(1)} ms`;
       partRows.push(`| ${label} | ${part('beforeMs')} | ${part('betweenMs')} | ${part('afterMs')} |`);
       console.log(rows.at(-1));
       console.log(stepRows.at(-1));
       console.log(partRows.at(-1));
+      console.log(floorRows.at(-1));
     }
   }
 } finally {
   for (const side of sides) await side.stop();
   await demo.stop();
+  await bare.stop();
   flusher?.disconnect();
   await cacheRedis?.stop();
 }
@@ -336,4 +385,12 @@ console.log(
 console.log('| provider | request → first call | between calls | last answer → response read |');
 console.log('|---|---|---|---|');
 for (const r of partRows) console.log(r);
+console.log(
+  `\nThe stack's floor: the same query to a bare Apollo Server answering from constants (bare-apollo.ts, no upstream calls; ${SAMPLES} samples alternating with the others, p50), what Apollo Server and graphql-js alone take for this answer; "back to back" is the same with no pause between queries (the code and the CPU's caches hot), which no sample here has: each waits for its upstream calls. "Less the floor" is the gateway's difference less parsing less that time: its own work beyond executing the query\n`,
+);
+console.log(
+  '| provider | bare Apollo p50 / p99 | bare Apollo CPU / query | bare Apollo back to back p50 | difference less parsing | less the floor | gateway adds (CPU) less the floor |',
+);
+console.log('|---|---|---|---|---|---|---|');
+for (const r of floorRows) console.log(r);
 process.exit(0);
