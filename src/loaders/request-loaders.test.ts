@@ -2,12 +2,17 @@
 // turn, goes in a batch of its own), and the resolvers' later loads of the same ids find the
 // promises it started (no second connector call); within one macrotask turn its batch reaches the
 // connector (what listAcross waits for). Without a prefetch, one turn's loads stay one batch.
+// RequestLoaders.loadedRecord: the record a loader holds once read, for loadLinked to answer with
+// without a promise.
 import { Keyv } from 'keyv';
 import { describe, expect, it, vi } from 'vitest';
 import type { ContactModel } from '../../connectors/sdk/models.ts';
+import { ConnectorError } from '../../connectors/sdk/errors.ts';
 import { afterCallsLeave } from '../../connectors/sdk/scheduling.ts';
 import { EntityCache } from '../cache/entity-cache.ts';
 import { Departures } from '../upstream/departures.ts';
+import type { RequestContext } from '../context.ts';
+import { loadLinked } from '../resolvers/common.ts';
 import { RequestLoaders, type ConnectionHandle } from './request-loaders.ts';
 
 function setup(contactTtlSeconds = 0) {
@@ -121,5 +126,69 @@ describe('RequestLoaders cache writes', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe('RequestLoaders.loadedRecord', () => {
+  it('is the very record the loader resolves with, once read (from the connector or the cache); a prime replaces it', async () => {
+    const { handle, loaders, cache } = setup(60);
+    expect(loaders.loadedRecord(handle, 'Contact', 'a')).toBeUndefined();
+    const pending = loaders.loader(handle, 'Contact').load('a');
+    // Asked for, not read yet: still nothing to answer without waiting.
+    expect(loaders.loadedRecord(handle, 'Contact', 'a')).toBeUndefined();
+    const a = await pending;
+    expect(loaders.loadedRecord(handle, 'Contact', 'a')).toBe(a);
+    expect(a.served.cacheStatus).toBe('MISS');
+
+    // Primed (a list page that embeds it): the loader and loadedRecord both hold the new one.
+    const fresher = { entity: 'Contact', name: 'a, renamed', source: { provider: 'fake', remoteId: 'a' } } as unknown as ContactModel;
+    loaders.prime(handle, 'Contact', [fresher]);
+    const primed = loaders.loadedRecord(handle, 'Contact', 'a');
+    expect(primed?.name).toBe('a, renamed');
+    expect(await loaders.loader(handle, 'Contact').load('a')).toBe(primed);
+
+    // Another request reads it from the cache: the hit is remembered the same way.
+    await cache.settled();
+    const next = new RequestLoaders('t1', cache);
+    const hit = await next.loader(handle, 'Contact').load('a');
+    expect(hit.served.cacheStatus).toBe('HIT');
+    expect(next.loadedRecord(handle, 'Contact', 'a')).toBe(hit);
+  });
+
+  it('lets loadLinked answer with the record itself once read, and with a promise before', async () => {
+    const { handle, loaders } = setup();
+    const rc = { connection: (id: string) => (id === 'c1' ? handle : undefined), loaders } as unknown as RequestContext;
+    const before = loadLinked(rc, 'c1', 'Contact', 'a');
+    expect(before).toBeInstanceOf(Promise);
+    const a = await before;
+    // graphql-js completes a value at once; a promise would cost it a promise per record.
+    expect(loadLinked(rc, 'c1', 'Contact', 'a')).toBe(a);
+    expect(loadLinked(rc, 'c1', 'Contact', null)).toBeNull();
+    expect(loadLinked(rc, 'elsewhere', 'Contact', 'a')).toBeNull();
+  });
+
+  it('remembers no failure: a record the provider does not have is left to the loader (and its error)', async () => {
+    const connector = {
+      manifest: { id: 'fake', displayName: 'Fake', entities: ['Contact'] },
+      loaders: {
+        Contact: {
+          byIds: async (ids: readonly string[]) =>
+            ids.map((id) =>
+              id === 'gone'
+                ? new ConnectorError('UPSTREAM_NOT_FOUND', 'no such contact')
+                : ({ entity: 'Contact', name: id, source: { provider: 'fake', remoteId: id } } as unknown as ContactModel),
+            ),
+        },
+      },
+    };
+    const handle = { config: { id: 'c2' }, connector, ctx: {} } as unknown as ConnectionHandle;
+    const { cache } = setup();
+    const loaders = new RequestLoaders('t1', cache);
+    const [kept, gone] = await loaders.loader(handle, 'Contact').loadMany(['kept', 'gone']);
+    expect(gone).toBeInstanceOf(Error);
+    expect(loaders.loadedRecord(handle, 'Contact', 'kept')).toBe(kept);
+    expect(loaders.loadedRecord(handle, 'Contact', 'gone')).toBeUndefined();
+    // Per connection: the same id in another connection is another record.
+    expect(loaders.loadedRecord({ ...handle, config: { id: 'c3' } } as unknown as ConnectionHandle, 'Contact', 'kept')).toBeUndefined();
   });
 });

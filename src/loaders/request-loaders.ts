@@ -35,6 +35,12 @@ export class RequestLoaders {
   private readonly due: Array<{ key: string; dispatch: () => void }> = [];
   /** Calls of the loaders' batch function so far (prefetch tells a read from a batch of cache hits). */
   private batchesStarted = 0;
+  /**
+   * The records this request has read so far (its batches' results and its primes), by loader and
+   * id: a resolver asking for one of them gets the record itself rather than a promise, so graphql-js
+   * completes it in the same pass (loadLinked). Always the value the loader holds for that id.
+   */
+  private readonly loaded = new Map<string, AnyServed>();
   /** Cache writes of primed records, grouped so a page of 100 embedded records is one write. */
   private pendingPrimes: Array<{ connection: ConnectionHandle; entity: EntityType; model: EntityModelMap[EntityType] }> = [];
 
@@ -64,6 +70,11 @@ export class RequestLoaders {
     const served = Object.assign({}, model) as Served<EntityModelMap[E]>;
     served.served = { tenantId: this.tenantId, connectionId: connection.config.id, fetchedAt, cacheStatus };
     return served;
+  }
+
+  /** The record with this id if this request has already read it (undefined: not yet, or it failed). */
+  loadedRecord<E extends EntityType>(connection: ConnectionHandle, entity: E, remoteId: string): Served<EntityModelMap[E]> | undefined {
+    return this.loaded.get(`${connection.config.id}\u0000${entity}\u0000${remoteId}`) as Served<EntityModelMap[E]> | undefined;
   }
 
   loader<E extends EntityType>(connection: ConnectionHandle, entity: E): DataLoader<string, Served<EntityModelMap[E]>> {
@@ -242,6 +253,8 @@ export class RequestLoaders {
   private primeLoader<E extends EntityType>(connection: ConnectionHandle, entity: E, model: EntityModelMap[E], fetchedAt: string): Served<EntityModelMap[E]> {
     const served = this.serve(connection, model, fetchedAt, 'MISS');
     this.loader(connection, entity).clear(model.source.remoteId).prime(model.source.remoteId, served);
+    // A prime replaces what the loader held: so does it here.
+    this.loaded.set(`${connection.config.id}\u0000${entity}\u0000${model.source.remoteId}`, served as unknown as AnyServed);
     return served;
   }
 
@@ -277,7 +290,7 @@ export class RequestLoaders {
       const cached = options.skipCache ? ids.map(() => undefined) : await this.cache.getRecords<EntityModelMap[E]>(scope, entity, ids);
       results = cached.map((hit) => (hit ? (this.serve(connection, hit.model, hit.fetchedAt, 'HIT') as unknown as AnyServed) : undefined));
       missIds = ids.filter((_, i) => results[i] === undefined);
-      if (missIds.length === 0) return results as AnyServed[];
+      if (missIds.length === 0) return this.remember(connection, entity, ids, results as AnyServed[], options.skipCache);
       const entityLoader = connection.connector.loaders[entity] as EntityLoader<EntityModelMap[E]> | undefined;
       call = entityLoader ? callConnector(connection, `${entity}.byIds`, missIds, () => entityLoader.byIds(missIds, connection.ctx)) : null;
     } finally {
@@ -299,7 +312,33 @@ export class RequestLoaders {
       }
     });
     this.writeBehind(() => this.cache.setRecords(scope, entity, toCache));
-    return results.map((r, i) => r ?? (byId.get(ids[i] as string) as AnyServed | GraphQLError));
+    return this.remember(
+      connection,
+      entity,
+      ids,
+      results.map((r, i) => r ?? (byId.get(ids[i] as string) as AnyServed | GraphQLError)),
+      options.skipCache,
+    );
+  }
+
+  /**
+   * A batch's records, as DataLoader will hold them (a prime made while the batch was out stays: the
+   * loader keeps it too). Not a raw loader's re-read past the cache (skipCache): no record loader holds those.
+   */
+  private remember<T extends AnyServed | GraphQLError>(
+    connection: ConnectionHandle,
+    entity: EntityType,
+    ids: readonly string[],
+    results: T[],
+    skipCache?: boolean,
+  ): T[] {
+    if (skipCache) return results;
+    const prefix = `${connection.config.id}\u0000${entity}\u0000`;
+    results.forEach((r, i) => {
+      const key = prefix + (ids[i] as string);
+      if (!(r instanceof Error) && !this.loaded.has(key)) this.loaded.set(key, r as AnyServed);
+    });
+    return results;
   }
 }
 

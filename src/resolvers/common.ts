@@ -5,6 +5,7 @@ import type { RequestContext } from '../context.ts';
 import { badUserInput } from '../errors.ts';
 import { decodeId, encodeId } from '../ids.ts';
 import type { PageResult, Served, ServedSource } from '../models.ts';
+import type { ConnectionHandle } from '../loaders/request-loaders.ts';
 
 export function globalId(entity: EntityType, model: Served<EntityModelMap[EntityType]>): string {
   return encodeId(entity, model.served.connectionId, model.source.remoteId);
@@ -72,15 +73,25 @@ export async function loadByGlobalId(rc: RequestContext, id: string, expected?: 
 }
 
 /** Loads a record linked by remote id in the same connection (invoice → contact, order → customer). */
-export async function loadLinked<E extends EntityType>(
+export function loadLinked<E extends EntityType>(
   rc: RequestContext,
   connectionId: string,
   entity: E,
   remoteId: string | null,
-): Promise<Served<EntityModelMap[E]> | null> {
+): Served<EntityModelMap[E]> | null | Promise<Served<EntityModelMap[E]> | null> {
   if (!remoteId) return null;
   const handle = rc.connection(connectionId);
   if (!handle || !handle.connector.manifest.entities.includes(entity)) return null;
+  // Read already (a list's lookahead, a warm page): the record itself, no promise for graphql-js to wait on.
+  return rc.loaders.loadedRecord(handle, entity, remoteId) ?? loadLinkedLater(rc, handle, entity, remoteId);
+}
+
+async function loadLinkedLater<E extends EntityType>(
+  rc: RequestContext,
+  handle: ConnectionHandle,
+  entity: E,
+  remoteId: string,
+): Promise<Served<EntityModelMap[E]> | null> {
   try {
     return await rc.loaders.loader(handle, entity).load(remoteId);
   } catch (err) {
