@@ -26,11 +26,15 @@ const hubspot = await startEmulator({
   oauthClients: [{ ...app, redirectUris: [callback], scopes: ['crm.objects.contacts.read'] }],
 });
 const keys = { configured: `sb_bench_${randomUUID()}`, oauth: `sb_bench_${randomUUID()}` };
+// Throughput and a 50-request stampede are measured here, not fairness (bench/fairness.ts): the
+// tenants' request limits (20 at once by default) are lifted.
+const BENCH_LIMITS = { tenantRequestsPerSecond: 1_000_000, tenantRequestBurst: 1_000_000, tenantConcurrency: 100_000 };
 const config = defaultGatewayConfig(
   [
     {
       id: 'configured',
       apiKeys: [{ id: 'file', sha256: hashApiKey(keys.configured) }],
+      limits: BENCH_LIMITS,
       connections: [
         {
           id: 'configured-hubspot',
@@ -42,7 +46,7 @@ const config = defaultGatewayConfig(
         },
       ],
     },
-    { id: 'oauth', apiKeys: [{ id: 'file', sha256: hashApiKey(keys.oauth) }], connections: [] },
+    { id: 'oauth', apiKeys: [{ id: 'file', sha256: hashApiKey(keys.oauth) }], limits: BENCH_LIMITS, connections: [] },
   ],
   {
     port,
@@ -92,7 +96,16 @@ res = await browser(res.headers.get('location')!);
 res = await browser(res.headers.get('location')!);
 if (res.status !== 200) throw new Error(`connect flow failed: ${res.status} ${await res.text()}`);
 
-process.stdout.write(`${JSON.stringify({ url: gateway.url, hubspot: hubspot.url, keys: { ...keys, runtime: runtimeKey } })}\n`);
+// One contact of each tenant's connection, read by id in the benchmark (a batch read: the contacts
+// list goes through HubSpot's search, 5 a second, which a 50-read stampede would only queue on).
+const firstContact = async (key: string) => {
+  const got = (await gql(`{ contacts(first: 1) { nodes { id } } }`, key)) as unknown as { data?: { contacts: { nodes: Array<{ id: string }> } } };
+  const id = got.data?.contacts.nodes[0]?.id;
+  if (!id) throw new Error(`no contact to read: ${JSON.stringify(got)}`);
+  return id;
+};
+const contactIds = { configured: await firstContact(keys.configured), oauth: await firstContact(keys.oauth) };
+process.stdout.write(`${JSON.stringify({ url: gateway.url, hubspot: hubspot.url, keys: { ...keys, runtime: runtimeKey }, contactIds })}\n`);
 const stop = async () => {
   await gateway.stop();
   await hubspot.stop();

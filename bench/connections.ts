@@ -2,8 +2,8 @@
 // against a running gateway (child process, real Redis, HubSpot emulator without added latency so
 // the gateway's own work shows), each next to its baseline in the same run:
 //   1. authentication: a trivial query with a tenants-file key vs a runtime key (Redis lookup);
-//   2. cold reads (cache off): the same contacts page through a tenants-file connection (static
-//      token) vs a runtime OAuth connection (vault decrypt + token check per upstream call);
+//   2. cold reads (cache off): a contact by id through a tenants-file connection (static token)
+//      vs a runtime OAuth connection (vault decrypt + token check per upstream call);
 //   3. a refresh stampede: 50 concurrent reads right after the provider expired the token — every
 //      one gets a 401, they share one refresh, and all succeed; latency vs 50 ordinary reads.
 import { spawn } from 'node:child_process';
@@ -13,7 +13,8 @@ import { freePort, startRedisServer, type RedisServer } from '../test/redis-serv
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
 const AUTH_QUERY = `{ connectors { id } }`;
-const READ_QUERY = `{ contacts(first: 20) { nodes { id name emails { address } } } }`;
+/** A contact read by id (one HubSpot batch read per request with the cache off). */
+const readQuery = (id: string) => `{ contact(id: ${JSON.stringify(id)}) { id name emails { address } } }`;
 
 // Without REDIS_URL the gateway runs on a throwaway redis-server of the benchmark's own.
 const ownRedis = process.env.REDIS_URL ? null : await startRedisServer();
@@ -25,7 +26,12 @@ const child = spawn(process.execPath, ['--import', 'tsx', 'bench/connections-pro
   // load without knowing their Redis.
   env: { ...process.env, REDIS_URL: redisUrl, TEST_REDIS_URL: redisUrl, LOG_LEVEL: 'silent', BENCH_GATEWAY_PORT: String(port) },
 });
-const info = await new Promise<{ url: string; hubspot: string; keys: { configured: string; oauth: string; runtime: string } }>((resolve, reject) => {
+const info = await new Promise<{
+  url: string;
+  hubspot: string;
+  keys: { configured: string; oauth: string; runtime: string };
+  contactIds: { configured: string; oauth: string };
+}>((resolve, reject) => {
   createInterface({ input: child.stdout! }).once('line', (line) => resolve(JSON.parse(line)));
   child.once('exit', (code) => reject(new Error(`gateway process exited with ${code}`)));
 });
@@ -47,7 +53,7 @@ async function timed(key: string): Promise<number> {
   const res = await fetch(info.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-    body: JSON.stringify({ query: READ_QUERY }),
+    body: JSON.stringify({ query: readQuery(key === info.keys.oauth ? info.contactIds.oauth : info.contactIds.configured) }),
   });
   const body = (await res.json()) as { errors?: unknown[] };
   if (res.status !== 200 || body.errors) throw new Error(`read failed: ${res.status} ${JSON.stringify(body.errors)}`);
@@ -67,8 +73,8 @@ try {
   const authFile = await load(AUTH_QUERY, info.keys.configured);
   const authRuntime = await load(AUTH_QUERY, info.keys.runtime);
   const authFileAgain = await load(AUTH_QUERY, info.keys.configured);
-  const readFile = await load(READ_QUERY, info.keys.configured);
-  const readOAuth = await load(READ_QUERY, info.keys.oauth);
+  const readFile = await load(readQuery(info.contactIds.configured), info.keys.configured);
+  const readOAuth = await load(readQuery(info.contactIds.oauth), info.keys.oauth);
 
   const ordinary = await Promise.all(Array.from({ length: 50 }, () => timed(info.keys.oauth)));
   const before = await refreshes();
