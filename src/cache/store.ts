@@ -13,6 +13,34 @@ export interface KvStore {
   close(): Promise<void>;
 }
 
+/** Texts shorter than this are parsed each time: a lookup would cost about what their parse does. */
+const PARSE_REUSE_MIN_CHARS = 256;
+/** Characters of cached text whose parses are kept (the parsed objects take about as much again). */
+const PARSED_TEXT_CHARS = 32 * 1024 * 1024;
+
+/**
+ * A value read from Redis again comes back as the same text (a warm record is read by every
+ * request that shows it, and is rewritten only when it changes): the object parsed from that text
+ * before is handed out again, as the in-memory store hands out the object it holds (the gateway
+ * never mutates a cached value: it copies on serve). Keyed by the whole text, so a changed value is
+ * a new text and is parsed; the expiry inside Keyv's envelope is checked on every read as before.
+ * Two keys holding the same text (two tenants caching one provider record) get one object: the
+ * same immutable data each read from its own key.
+ * Parsing ~200 cached records was most of a warm read's CPU on Redis (docs/benchmarks.md, "Session 14").
+ */
+export function reusingParses(maxChars: number): (text: string) => ReturnType<typeof JSON.parse> {
+  if (maxChars <= 0) return (text) => JSON.parse(text) as ReturnType<typeof JSON.parse>;
+  const parsed = new LRUCache<string, object>({ maxSize: maxChars, sizeCalculation: (_value, text) => text.length });
+  return (text) => {
+    if (text.length < PARSE_REUSE_MIN_CHARS || text.length > maxChars) return JSON.parse(text) as ReturnType<typeof JSON.parse>;
+    const known = parsed.get(text);
+    if (known !== undefined) return known;
+    const value: unknown = JSON.parse(text);
+    if (value !== null && typeof value === 'object') parsed.set(text, value);
+    return value as ReturnType<typeof JSON.parse>;
+  };
+}
+
 export async function createKvStore(options: {
   redisUrl: string | null;
   namespace: string;
@@ -57,7 +85,7 @@ export async function createKvStore(options: {
     namespace: options.namespace,
     useKeyPrefix: false,
     serialize: (data) => JSON.stringify(data),
-    deserialize: (text) => JSON.parse(text) as ReturnType<typeof JSON.parse>,
+    deserialize: reusingParses(PARSED_TEXT_CHARS),
   });
   keyv.on('error', options.onError);
   // Start the connection now but do not block startup on it: the gateway serves (uncached) while
