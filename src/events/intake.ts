@@ -19,7 +19,7 @@
 // duplicate for BullMQ's deduplication id, which the mover still sets (for `moveDedupeSeconds`).
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { createRedis, hashTag, type RedisClient } from '../util/redis.ts';
+import { createRedis, hashTag, withScripts, type RedisClient } from '../util/redis.ts';
 import { shardOf } from './change-log.ts';
 import { dedupeId, type QueuedChange } from './model.ts';
 
@@ -86,15 +86,12 @@ type IntakeCommands = {
   sbIntakeSweep(stream: string, group: string, idleMs: number): Promise<number>;
 };
 
-function withScripts(redis: RedisClient): RedisClient & IntakeCommands {
-  const r = redis as RedisClient & Partial<IntakeCommands>;
-  if (!r.sbIntakeAppend) {
-    redis.defineCommand('sbIntakeAppend', { lua: APPEND_SCRIPT });
-    redis.defineCommand('sbIntakeDone', { lua: DONE_SCRIPT, numberOfKeys: 1 });
-    redis.defineCommand('sbIntakeSweep', { lua: SWEEP_SCRIPT, numberOfKeys: 1 });
-  }
-  return redis as RedisClient & IntakeCommands;
-}
+const intakeScripts = (redis: RedisClient) =>
+  withScripts<IntakeCommands>(redis, {
+    sbIntakeAppend: { lua: APPEND_SCRIPT },
+    sbIntakeDone: { lua: DONE_SCRIPT, numberOfKeys: 1 },
+    sbIntakeSweep: { lua: SWEEP_SCRIPT, numberOfKeys: 1 },
+  });
 
 /** The route's side: appends changes (deduplicated) to their connection's shard. */
 export class IntakeWriter {
@@ -107,7 +104,7 @@ export class IntakeWriter {
     shards: number,
     private readonly dedupeTtlSeconds: number,
   ) {
-    this.redis = withScripts(redis);
+    this.redis = intakeScripts(redis);
     this.streams = intakeStreams(prefix, shards);
   }
 
@@ -222,7 +219,7 @@ export class IntakeMover {
     private readonly onError: (err: unknown) => void,
     private readonly settings: MoverSettings = DEFAULT_MOVER_SETTINGS,
   ) {
-    this.writer = withScripts(createRedis(redisUrl, { maxRetriesPerRequest: null }));
+    this.writer = intakeScripts(createRedis(redisUrl, { maxRetriesPerRequest: null }));
     this.writer.on('error', onError);
   }
 

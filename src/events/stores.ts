@@ -1,6 +1,6 @@
 // Small Redis-backed stores of the event pipeline (with in-memory twins for the embedded default):
 // the last published version of each record (out-of-order protection) and the dead letters.
-import type { RedisClient } from '../util/redis.ts';
+import { withScripts, type RedisClient } from '../util/redis.ts';
 import { compareCursors, type QueuedChange } from './model.ts';
 
 /**
@@ -71,11 +71,8 @@ export class RedisVersionStore implements VersionStore {
     private readonly prefix: string,
     private readonly ttlSeconds: number,
   ) {
-    // Sent by its SHA once Redis knows it (ioredis falls back to EVAL after a restart emptied the
-    // script cache): the ~1.2 KB script text is not written and hashed again for every change.
-    const r = redis as RedisClient & Partial<AdvanceCommand>;
-    if (!r.sbVersionAdvance) redis.defineCommand('sbVersionAdvance', { lua: ADVANCE_SCRIPT, numberOfKeys: 1 });
-    this.redis = redis as RedisClient & AdvanceCommand;
+    // By its SHA: the ~1.2 KB script is not written and hashed again for every change.
+    this.redis = withScripts<AdvanceCommand>(redis, { sbVersionAdvance: { lua: ADVANCE_SCRIPT, numberOfKeys: 1 } });
   }
 
   async advance(key: string, version: number, fingerprint: string, eventId: string, arrival?: string): Promise<VersionVerdict> {

@@ -185,3 +185,17 @@ export function batchWrites(redis: RedisClient): void {
     return send(command, stream);
   }) as Redis['sendCommand'];
 }
+
+/**
+ * The client with these Lua scripts as commands of its own, each defined once per client. ioredis
+ * sends a defined command by its SHA, and falls back to EVAL when Redis has forgotten the script (a
+ * restart empties its script cache): the script text is not written and hashed again on every call.
+ */
+export function withScripts<Commands extends object>(
+  redis: RedisClient,
+  scripts: Record<keyof Commands & string, { lua: string; numberOfKeys?: number }>,
+): RedisClient & Commands {
+  for (const [name, definition] of Object.entries(scripts) as Array<[string, { lua: string; numberOfKeys?: number }]>)
+    if (!(name in redis)) redis.defineCommand(name, definition);
+  return redis as RedisClient & Commands;
+}
