@@ -22,6 +22,11 @@ export interface ConnectionHandle {
 }
 
 type AnyServed = Served<EntityModelMap[EntityType]>;
+
+/** One loader per connection and entity: its key in RequestLoaders' maps. */
+const loaderKey = (connection: ConnectionHandle, entity: EntityType) => `${connection.config.id}\u0000${entity}`;
+/** A record's key in RequestLoaders.loaded: its loader's, and its remote id. */
+const loadedKey = (connection: ConnectionHandle, entity: EntityType, remoteId: string) => `${loaderKey(connection, entity)}\u0000${remoteId}`;
 type ServedLineItemOwner = Served<InvoiceModel | OrderModel>;
 
 export class RequestLoaders {
@@ -74,11 +79,11 @@ export class RequestLoaders {
 
   /** The record with this id if this request has already read it (undefined: not yet, or it failed). */
   loadedRecord<E extends EntityType>(connection: ConnectionHandle, entity: E, remoteId: string): Served<EntityModelMap[E]> | undefined {
-    return this.loaded.get(`${connection.config.id}\u0000${entity}\u0000${remoteId}`) as Served<EntityModelMap[E]> | undefined;
+    return this.loaded.get(loadedKey(connection, entity, remoteId)) as Served<EntityModelMap[E]> | undefined;
   }
 
   loader<E extends EntityType>(connection: ConnectionHandle, entity: E): DataLoader<string, Served<EntityModelMap[E]>> {
-    const key = `${connection.config.id}\u0000${entity}`;
+    const key = loaderKey(connection, entity);
     let loader = this.loaders.get(key);
     if (!loader) {
       loader = new DataLoader<string, AnyServed>((ids) => ((this.batchesStarted += 1), this.batch(connection, entity, ids)), {
@@ -105,7 +110,7 @@ export class RequestLoaders {
     if (ids.length === 0) return false;
     // loadMany settles with errors as values: nothing is left unhandled if no resolver asks.
     void this.loader(connection, entity).loadMany(ids);
-    const key = `${connection.config.id}\u0000${entity}`;
+    const key = loaderKey(connection, entity);
     // A batch of cache hits only is dispatched too (DataLoader resolves them in order) but reads
     // nothing: what counts is whether the batch function ran.
     const before = this.batchesStarted;
@@ -134,7 +139,7 @@ export class RequestLoaders {
    * like records: one cache read per tick, and one byIds call for raws that expired.
    */
   raw(connection: ConnectionHandle, entity: EntityType, remoteId: string): Promise<unknown> {
-    const key = `${connection.config.id}\u0000${entity}`;
+    const key = loaderKey(connection, entity);
     let loader = this.rawLoaders.get(key);
     if (!loader) {
       loader = new DataLoader<string, unknown>(
@@ -164,7 +169,7 @@ export class RequestLoaders {
    * refetched record never shows line items older than itself.
    */
   lineItems(connection: ConnectionHandle, entity: 'Invoice' | 'Order', parent: ServedLineItemOwner): Promise<LineItemModel[]> {
-    const key = `${connection.config.id}\u0000${entity}`;
+    const key = loaderKey(connection, entity);
     let loader = this.lineItemLoaders.get(key);
     if (!loader) {
       loader = new DataLoader<ServedLineItemOwner, LineItemModel[], string>((parents) => this.batchLineItems(connection, entity, parents), {
@@ -254,7 +259,7 @@ export class RequestLoaders {
     const served = this.serve(connection, model, fetchedAt, 'MISS');
     this.loader(connection, entity).clear(model.source.remoteId).prime(model.source.remoteId, served);
     // A prime replaces what the loader held: so does it here.
-    this.loaded.set(`${connection.config.id}\u0000${entity}\u0000${model.source.remoteId}`, served as unknown as AnyServed);
+    this.loaded.set(loadedKey(connection, entity, model.source.remoteId), served as unknown as AnyServed);
     return served;
   }
 
@@ -263,7 +268,7 @@ export class RequestLoaders {
     this.pendingPrimes = [];
     const groups = new Map<string, { connection: ConnectionHandle; entity: EntityType; records: CachedRecord[] }>();
     for (const p of pending) {
-      const key = `${p.connection.config.id}\u0000${p.entity}`;
+      const key = loaderKey(p.connection, p.entity);
       let g = groups.get(key);
       if (!g) groups.set(key, (g = { connection: p.connection, entity: p.entity, records: [] }));
       g.records.push({ model: p.model, fetchedAt });
@@ -333,9 +338,8 @@ export class RequestLoaders {
     skipCache?: boolean,
   ): T[] {
     if (skipCache) return results;
-    const prefix = `${connection.config.id}\u0000${entity}\u0000`;
     results.forEach((r, i) => {
-      const key = prefix + (ids[i] as string);
+      const key = loadedKey(connection, entity, ids[i] as string);
       if (!(r instanceof Error) && !this.loaded.has(key)) this.loaded.set(key, r as AnyServed);
     });
     return results;
